@@ -1,0 +1,422 @@
+// Package event is errlog's event model: one error occurrence as the Sentry
+// protocol describes it (https://develop.sentry.dev/sdk/event-payloads/).
+//
+// The client builds these, the tracker sink sends them, errlogd decodes and
+// stores them, and the mail and dashboard templates render them, so every
+// part of errlog speaks one shape. Encoding follows the Sentry event schema;
+// decoding is lenient in the ways real SDKs differ from it (a flat
+// exception list, numeric timestamps, cookies as one header string, headers
+// as a list of pairs).
+package event
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Level is a Sentry severity level.
+type Level string
+
+// The Sentry levels.
+const (
+	LevelDebug   Level = "debug"
+	LevelInfo    Level = "info"
+	LevelWarning Level = "warning"
+	LevelError   Level = "error"
+	LevelFatal   Level = "fatal"
+)
+
+// Event is one error or message, in the Sentry event schema.
+type Event struct {
+	EventID     string                    `json:"event_id"`
+	Timestamp   time.Time                 `json:"timestamp"`
+	Level       Level                     `json:"level,omitempty"`
+	Logger      string                    `json:"logger,omitempty"`
+	Platform    string                    `json:"platform,omitempty"`
+	Logentry    *Logentry                 `json:"logentry,omitempty"`
+	Transaction string                    `json:"transaction,omitempty"`
+	Exception   []Exception               `json:"exception,omitempty"`
+	Request     *Request                  `json:"request,omitempty"`
+	Contexts    map[string]map[string]any `json:"contexts,omitempty"`
+	Tags        map[string]string         `json:"tags,omitempty"`
+	Extra       map[string]any            `json:"extra,omitempty"`
+	User        *User                     `json:"user,omitempty"`
+	Environment string                    `json:"environment,omitempty"`
+	Release     string                    `json:"release,omitempty"`
+	ServerName  string                    `json:"server_name,omitempty"`
+	Modules     map[string]string         `json:"modules,omitempty"`
+	Fingerprint []string                  `json:"fingerprint,omitempty"`
+	SDK         *SDK                      `json:"sdk,omitempty"`
+}
+
+// Logentry is the log message of an event.
+type Logentry struct {
+	Message   string `json:"message,omitempty"`
+	Formatted string `json:"formatted,omitempty"`
+	Params    []any  `json:"params,omitempty"`
+}
+
+// Exception is one error of a chain. In Event.Exception the chain is
+// ordered oldest (the innermost cause) first, as Sentry expects.
+type Exception struct {
+	Type       string      `json:"type,omitempty"`
+	Value      string      `json:"value,omitempty"`
+	Module     string      `json:"module,omitempty"`
+	Stacktrace *Stacktrace `json:"stacktrace,omitempty"`
+	Mechanism  *Mechanism  `json:"mechanism,omitempty"`
+}
+
+// Mechanism says how an exception was caught.
+type Mechanism struct {
+	Type        string         `json:"type"`
+	Description string         `json:"description,omitempty"`
+	Handled     *bool          `json:"handled,omitempty"`
+	Data        map[string]any `json:"data,omitempty"`
+}
+
+// Stacktrace holds frames ordered caller to callee: the frame that raised
+// the error is last.
+type Stacktrace struct {
+	Frames []Frame `json:"frames"`
+}
+
+// Frame is one stack frame.
+type Frame struct {
+	Function string `json:"function,omitempty"`
+	Module   string `json:"module,omitempty"`
+	Filename string `json:"filename,omitempty"`
+	AbsPath  string `json:"abs_path,omitempty"`
+	Lineno   int    `json:"lineno,omitempty"`
+	InApp    bool   `json:"in_app"`
+}
+
+// Request is the HTTP request an event happened in.
+type Request struct {
+	URL         string            `json:"url,omitempty"`
+	Method      string            `json:"method,omitempty"`
+	QueryString string            `json:"query_string,omitempty"`
+	Data        any               `json:"data,omitempty"`
+	Headers     map[string]string `json:"headers,omitempty"`
+	Cookies     map[string]string `json:"cookies,omitempty"`
+	Env         map[string]string `json:"env,omitempty"`
+}
+
+// User identifies who was affected.
+type User struct {
+	ID        string         `json:"id,omitempty"`
+	Email     string         `json:"email,omitempty"`
+	Username  string         `json:"username,omitempty"`
+	IPAddress string         `json:"ip_address,omitempty"`
+	Data      map[string]any `json:"data,omitempty"`
+}
+
+// SDK names the client that sent an event.
+type SDK struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// NewID returns a new event id: 32 lower-case hex digits of a random UUIDv4.
+func NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return hex.EncodeToString(b[:])
+}
+
+// Message returns the event's message: the log message, else the last
+// exception's value.
+func (e *Event) Message() string {
+	if e.Logentry != nil {
+		if e.Logentry.Formatted != "" {
+			return e.Logentry.Formatted
+		}
+		if e.Logentry.Message != "" {
+			return e.Logentry.Message
+		}
+	}
+	if n := len(e.Exception); n > 0 {
+		return e.Exception[n-1].Value
+	}
+	return ""
+}
+
+// Frames returns the frames of the outermost exception that has a stack
+// trace, or nil.
+func (e *Event) Frames() []Frame {
+	for i := len(e.Exception) - 1; i >= 0; i-- {
+		if st := e.Exception[i].Stacktrace; st != nil && len(st.Frames) > 0 {
+			return st.Frames
+		}
+	}
+	return nil
+}
+
+// Culprit returns where the event happened, "function (file:line)" of the
+// innermost in-app frame, or "" when there is no stack trace.
+func (e *Event) Culprit() string {
+	frames := e.Frames()
+	for i := len(frames) - 1; i >= 0; i-- {
+		if frames[i].InApp {
+			return frameLocation(frames[i])
+		}
+	}
+	if len(frames) > 0 {
+		return frameLocation(frames[len(frames)-1])
+	}
+	return ""
+}
+
+func frameLocation(f Frame) string {
+	name := f.Function
+	if f.Module != "" {
+		name = f.Module + "." + f.Function
+	}
+	file := f.Filename
+	if file == "" {
+		file = f.AbsPath
+	}
+	return fmt.Sprintf("%s (%s:%d)", name, file, f.Lineno)
+}
+
+// timeLayout is RFC 3339 in UTC with microseconds, as Sentry's SDKs send it.
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+// wire is Event as it travels: the exception list wrapped in "values" and
+// the timestamp in UTC.
+type wire struct {
+	*alias
+	Timestamp string         `json:"timestamp"`
+	Exception *exceptionList `json:"exception,omitempty"`
+}
+
+type alias Event
+
+type exceptionList struct {
+	Values []Exception `json:"values"`
+}
+
+// MarshalJSON encodes e in the Sentry event schema.
+func (e Event) MarshalJSON() ([]byte, error) {
+	w := wire{alias: (*alias)(&e), Timestamp: e.Timestamp.UTC().Format(timeLayout)}
+	if len(e.Exception) > 0 {
+		w.Exception = &exceptionList{Values: e.Exception}
+	}
+	return json.Marshal(w)
+}
+
+// lenient is what UnmarshalJSON reads: the fields whose shape varies
+// between SDKs arrive raw.
+type lenient struct {
+	*alias
+	Timestamp json.RawMessage `json:"timestamp"`
+	Exception json.RawMessage `json:"exception"`
+	Request   *lenientRequest `json:"request"`
+	Tags      json.RawMessage `json:"tags"`
+	Message   json.RawMessage `json:"message"`
+}
+
+type lenientRequest struct {
+	URL         string          `json:"url"`
+	Method      string          `json:"method"`
+	QueryString json.RawMessage `json:"query_string"`
+	Data        any             `json:"data"`
+	Headers     json.RawMessage `json:"headers"`
+	Cookies     json.RawMessage `json:"cookies"`
+	Env         map[string]any  `json:"env"`
+}
+
+// UnmarshalJSON decodes an event sent by errlog or by any Sentry SDK.
+func (e *Event) UnmarshalJSON(b []byte) error {
+	*e = Event{}
+	l := lenient{alias: (*alias)(e)}
+	if err := json.Unmarshal(b, &l); err != nil {
+		return fmt.Errorf("event: %w", err)
+	}
+	var err error
+	if e.Timestamp, err = decodeTime(l.Timestamp); err != nil {
+		return err
+	}
+	if e.Exception, err = decodeExceptions(l.Exception); err != nil {
+		return err
+	}
+	if e.Tags, err = decodePairs(l.Tags); err != nil {
+		return fmt.Errorf("event: tags: %w", err)
+	}
+	if e.Logentry == nil && len(l.Message) > 0 && string(l.Message) != "null" {
+		// The legacy top-level "message": a string or a logentry object.
+		var s string
+		if json.Unmarshal(l.Message, &s) == nil {
+			e.Logentry = &Logentry{Formatted: s}
+		} else {
+			var le Logentry
+			if err := json.Unmarshal(l.Message, &le); err != nil {
+				return fmt.Errorf("event: message: %w", err)
+			}
+			e.Logentry = &le
+		}
+	}
+	if l.Request != nil {
+		if e.Request, err = l.Request.decode(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func decodeTime(raw json.RawMessage) (time.Time, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return time.Time{}, nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"} {
+			if t, err := time.Parse(layout, s); err == nil {
+				return t.UTC(), nil
+			}
+		}
+		return time.Time{}, fmt.Errorf("event: timestamp %q is not RFC 3339", s)
+	}
+	var f float64
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return time.Time{}, fmt.Errorf("event: timestamp %s is neither a string nor a number", raw)
+	}
+	sec := int64(f)
+	return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC().Round(time.Microsecond), nil
+}
+
+func decodeExceptions(raw json.RawMessage) ([]Exception, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var list []Exception
+	if raw[0] == '[' {
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return nil, fmt.Errorf("event: exception: %w", err)
+		}
+		return list, nil
+	}
+	var wrapped exceptionList
+	if err := json.Unmarshal(raw, &wrapped); err != nil {
+		return nil, fmt.Errorf("event: exception: %w", err)
+	}
+	return wrapped.Values, nil
+}
+
+func (r *lenientRequest) decode() (*Request, error) {
+	req := &Request{URL: r.URL, Method: r.Method, Data: r.Data}
+	var err error
+	if req.Headers, err = decodePairs(r.Headers); err != nil {
+		return nil, fmt.Errorf("event: request headers: %w", err)
+	}
+	if req.QueryString, err = decodeQuery(r.QueryString); err != nil {
+		return nil, fmt.Errorf("event: request query_string: %w", err)
+	}
+	if len(r.Cookies) > 0 && r.Cookies[0] == '"' {
+		var s string
+		if err := json.Unmarshal(r.Cookies, &s); err != nil {
+			return nil, fmt.Errorf("event: request cookies: %w", err)
+		}
+		req.Cookies = parseCookieHeader(s)
+	} else if req.Cookies, err = decodePairs(r.Cookies); err != nil {
+		return nil, fmt.Errorf("event: request cookies: %w", err)
+	}
+	if len(r.Env) > 0 {
+		req.Env = make(map[string]string, len(r.Env))
+		for k, v := range r.Env {
+			req.Env[k] = stringify(v)
+		}
+	}
+	return req, nil
+}
+
+// decodePairs reads a map of strings given as an object or as a list of
+// [key, value] pairs; non-string values are kept as their JSON text.
+func decodePairs(raw json.RawMessage) (map[string]string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	out := map[string]string{}
+	if raw[0] == '[' {
+		var pairs [][]any
+		if err := json.Unmarshal(raw, &pairs); err != nil {
+			return nil, err
+		}
+		for _, p := range pairs {
+			if len(p) == 2 && p[0] != nil {
+				k := stringify(p[0])
+				if prev, ok := out[k]; ok {
+					out[k] = prev + ", " + stringify(p[1])
+				} else {
+					out[k] = stringify(p[1])
+				}
+			}
+		}
+		return out, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	for k, v := range m {
+		out[k] = stringify(v)
+	}
+	return out, nil
+}
+
+func decodeQuery(raw json.RawMessage) (string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	if raw[0] == '"' {
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, err
+	}
+	m, err := decodePairs(raw)
+	if err != nil {
+		return "", err
+	}
+	var sb strings.Builder
+	for k, v := range m {
+		if sb.Len() > 0 {
+			sb.WriteByte('&')
+		}
+		sb.WriteString(k + "=" + v)
+	}
+	return sb.String(), nil
+}
+
+func parseCookieHeader(s string) map[string]string {
+	out := map[string]string{}
+	for _, part := range strings.Split(s, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+		if k != "" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func stringify(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	default:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Sprint(v)
+		}
+		return string(b)
+	}
+}

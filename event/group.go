@@ -1,0 +1,94 @@
+package event
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+)
+
+// GroupKey returns the key that groups e with its repeats (an "issue" in
+// Sentry's words): 32 hex digits hashed from, in order of preference, the
+// explicit fingerprint; the exception types plus the module and function
+// of every in-app frame (line numbers excluded, so that an edit elsewhere
+// in a file does not split a group); the log message.
+func (e *Event) GroupKey() string {
+	h := sha256.New()
+	write := func(parts ...string) {
+		for _, p := range parts {
+			h.Write([]byte(p))
+			h.Write([]byte{0})
+		}
+	}
+	switch {
+	case len(e.Fingerprint) > 0 && !(len(e.Fingerprint) == 1 && e.Fingerprint[0] == "{{ default }}"):
+		write("fingerprint")
+		write(e.Fingerprint...)
+	case len(e.Exception) > 0:
+		write("exception")
+		for _, ex := range e.Exception {
+			write(ex.Type)
+			if ex.Stacktrace == nil {
+				continue
+			}
+			for _, f := range ex.Stacktrace.Frames {
+				if f.InApp {
+					write(f.Module, f.Function)
+				}
+			}
+		}
+		// An error with no in-app frames groups by its message too, or
+		// every *errors.errorString would be one group.
+		if !hasInAppFrames(e.Exception) {
+			write(e.Logger, e.Message())
+		}
+	default:
+		write("message", e.Logger, e.Message())
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+func hasInAppFrames(exs []Exception) bool {
+	for _, ex := range exs {
+		if ex.Stacktrace == nil {
+			continue
+		}
+		for _, f := range ex.Stacktrace.Frames {
+			if f.InApp {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Title returns a one-line summary: "Type: value" of the outermost
+// exception, else the message, cut to 200 bytes at a rune boundary.
+func (e *Event) Title() string {
+	var s string
+	if n := len(e.Exception); n > 0 {
+		ex := e.Exception[n-1]
+		s = ex.Value
+		if ex.Type != "" {
+			s = ex.Type + ": " + ex.Value
+		}
+		if m := e.Message(); m != "" && m != ex.Value {
+			s = m + ": " + s
+		}
+	} else {
+		s = e.Message()
+	}
+	s = strings.Join(strings.Fields(s), " ")
+	return truncate(s, 200)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !isRuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

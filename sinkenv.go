@@ -1,0 +1,23 @@
+package errlog
+
+import "time"
+
+// sinkEnv is what NewHandler hands to each sink it builds from Options:
+// the settings that every sink shares, already defaulted.
+type sinkEnv struct {
+	// OnError reports a failure (never nil).
+	OnError func(error)
+	// SpoolDir is Options.SpoolDir ("" for no spool).
+	SpoolDir string
+	// QueueSize is Options.QueueSize, defaulted (> 0).
+	QueueSize int
+	// Now is the clock (never nil).
+	Now func() time.Time
+	// Formatter is Options.Format and DateFormat, compiled (never nil).
+	Formatter *Formatter
+	// Debug is Options.Debug.
+	Debug bool
+	// Environment, Release and ServerName are the Options' values, the
+	// server name defaulted to the host name.
+	Environment, Release, ServerName string
+}

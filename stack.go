@@ -1,0 +1,303 @@
+package errlog
+
+import (
+	"errors"
+	"reflect"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/errlog/errlog/event"
+)
+
+// maxFrames bounds a captured stack: deeper frames are the runtime's and
+// the server's plumbing, and Sentry truncates long traces anyway.
+const maxFrames = 64
+
+// stackError is errlog's own error wrapper: the error it wraps, plus the
+// stack where WithStack was called.
+type stackError struct {
+	err error
+	pcs []uintptr
+}
+
+func (e *stackError) Error() string { return e.err.Error() }
+func (e *stackError) Unwrap() error { return e.err }
+
+// Callers returns the program counters of the stack where the error was
+// wrapped, innermost first, as github.com/go-errors/errors has it.
+func (e *stackError) Callers() []uintptr { return e.pcs }
+
+// WithStack returns err annotated with the stack of its caller, so that an
+// error logged far from where it happened is reported with the stack of
+// where it happened. It returns nil for nil, and err itself when err
+// already carries a stack.
+func WithStack(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errorPCs(err) != nil {
+		return err
+	}
+	var pcs [maxFrames]uintptr
+	n := runtime.Callers(2, pcs[:])
+	return &stackError{err: err, pcs: append([]uintptr(nil), pcs[:n]...)}
+}
+
+// errorPCs returns the stack carried by err or by any error it wraps, the
+// innermost (deepest) one first since it is closest to the cause: errlog's
+// own, go-errors' Callers() []uintptr, or github.com/pkg/errors'
+// StackTrace() (a slice of uintptr-based frames, read by reflection so that
+// errlog does not depend on pkg/errors). nil if none carries one.
+func errorPCs(err error) (pcs []uintptr) {
+	defer func() {
+		if recover() != nil { // a panicking StackTrace method is no stack
+			pcs = nil
+		}
+	}()
+	var found []uintptr
+	walkErrors(err, func(e error) bool {
+		if p := ownPCs(e); p != nil {
+			found = p // keep going: a deeper one wins
+		}
+		return true
+	})
+	return found
+}
+
+func ownPCs(e error) []uintptr {
+	switch s := e.(type) {
+	case interface{ Callers() []uintptr }:
+		return s.Callers()
+	}
+	m := reflect.ValueOf(e).MethodByName("StackTrace")
+	if !m.IsValid() || m.Type().NumIn() != 0 || m.Type().NumOut() != 1 {
+		return nil
+	}
+	out := m.Call(nil)[0]
+	if out.Kind() != reflect.Slice || out.Type().Elem().Kind() != reflect.Uintptr {
+		return nil
+	}
+	pcs := make([]uintptr, out.Len())
+	for i := range pcs {
+		pcs[i] = uintptr(out.Index(i).Uint())
+	}
+	return pcs
+}
+
+// walkErrors calls f for err and every error it wraps, depth first, up to
+// a bound that stops a cyclic chain.
+func walkErrors(err error, f func(error) bool) {
+	seen := 0
+	var walk func(error) bool
+	walk = func(e error) bool {
+		for e != nil && seen < 64 {
+			seen++
+			if !f(e) {
+				return false
+			}
+			switch u := e.(type) {
+			case interface{ Unwrap() []error }:
+				for _, x := range u.Unwrap() {
+					if !walk(x) {
+						return false
+					}
+				}
+				return true
+			default:
+				e = errors.Unwrap(e)
+			}
+		}
+		return true
+	}
+	walk(err)
+}
+
+// callerPCs captures the stack of the goroutine that called into errlog,
+// starting at the frame whose pc is callerPC (a record's PC) when it is on
+// the stack, else at the first frame outside errlog and log/slog.
+func callerPCs(callerPC uintptr, dst []uintptr) []uintptr {
+	n := runtime.Callers(3, dst[:cap(dst)])
+	pcs := dst[:n]
+	if callerPC != 0 {
+		for i, pc := range pcs {
+			if pc == callerPC {
+				return pcs[i:]
+			}
+		}
+	}
+	frames := runtime.CallersFrames(pcs)
+	for i := 0; ; i++ {
+		f, more := frames.Next()
+		if !isInternalFunction(f.Function) {
+			return pcs[i:]
+		}
+		if !more {
+			return pcs[:0]
+		}
+	}
+}
+
+// isInternalFunction reports whether fn is errlog's own (outside tests and
+// examples) or slog's, frames that say nothing about the application.
+func isInternalFunction(fn string) bool {
+	if strings.HasPrefix(fn, "log/slog.") || strings.HasPrefix(fn, "log.") {
+		return true
+	}
+	rest, ok := strings.CutPrefix(fn, "github.com/errlog/errlog.")
+	if !ok {
+		return false
+	}
+	return !strings.HasPrefix(rest, "Test") && !strings.HasPrefix(rest, "Example") && !strings.HasPrefix(rest, "Benchmark") && !strings.HasPrefix(rest, "func")
+}
+
+// panicPCs returns the stack of a goroutine that is panicking, from inside
+// the deferred function that recovered: the frames from the function that
+// panicked outwards, with the recovering code and the runtime's panic
+// machinery removed.
+func panicPCs() []uintptr {
+	var buf [maxFrames + 16]uintptr
+	n := runtime.Callers(1, buf[:])
+	pcs := buf[:n]
+	frames := runtime.CallersFrames(pcs)
+	for i := 0; ; i++ {
+		f, more := frames.Next()
+		if f.Function == "runtime.gopanic" {
+			out := pcs[i+1:]
+			// A nil dereference or division by zero goes through sigpanic.
+			f2, _ := runtime.CallersFrames(out).Next()
+			if strings.HasPrefix(f2.Function, "runtime.panic") || f2.Function == "runtime.sigpanic" {
+				out = out[1:]
+			}
+			return append([]uintptr(nil), out...)
+		}
+		if !more {
+			return append([]uintptr(nil), pcs...)
+		}
+	}
+}
+
+// frameCache maps a pc to its symbolized frame: the same error logged
+// again costs a map lookup per frame instead of a symbol table walk.
+var frameCache sync.Map // uintptr -> event.Frame
+
+// framesOf symbolizes pcs (innermost first, as runtime.Callers returns
+// them) into frames ordered caller to callee, as Sentry wants them.
+func framesOf(pcs []uintptr) []event.Frame {
+	if len(pcs) > maxFrames {
+		pcs = pcs[:maxFrames]
+	}
+	out := make([]event.Frame, 0, len(pcs))
+	for _, pc := range pcs {
+		if f, ok := frameCache.Load(pc); ok {
+			out = append(out, f.(event.Frame))
+			continue
+		}
+		// One pc may stand for several frames when calls were inlined.
+		start := len(out)
+		frames := runtime.CallersFrames([]uintptr{pc})
+		for {
+			f, more := frames.Next()
+			if f.Function != "" && f.Function != "runtime.goexit" {
+				out = append(out, newFrame(f.Function, f.File, f.Line))
+			}
+			if !more {
+				break
+			}
+		}
+		if len(out)-start == 1 {
+			frameCache.Store(pc, out[start])
+		}
+	}
+	// Drop the frames of goroutine start-up, then reverse.
+	for len(out) > 0 && out[len(out)-1].Module == "runtime" {
+		out = out[:len(out)-1]
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out
+}
+
+// newFrame splits a Go function name ("github.com/a/b.(*T).M.func1") into
+// its package path (module, in Sentry's words) and function.
+func newFrame(fn, file string, line int) event.Frame {
+	pkg, name := splitFuncName(fn)
+	return event.Frame{
+		Function: name,
+		Module:   pkg,
+		Filename: trimGopath(file),
+		AbsPath:  file,
+		Lineno:   line,
+		InApp:    isInApp(pkg, file),
+	}
+}
+
+func splitFuncName(fn string) (pkg, name string) {
+	slash := strings.LastIndexByte(fn, '/')
+	dot := strings.IndexByte(fn[slash+1:], '.')
+	if dot < 0 {
+		return "", fn
+	}
+	return fn[:slash+1+dot], fn[slash+1+dot+1:]
+}
+
+// isInApp reports whether a frame is the application's own: not the
+// standard library (a package path without a dot in its first element,
+// other than main) and not a dependency (the module cache or vendor).
+func isInApp(pkg, file string) bool {
+	if strings.Contains(file, "/pkg/mod/") || strings.Contains(file, "/vendor/") {
+		return false
+	}
+	first, _, _ := strings.Cut(pkg, "/")
+	if !strings.Contains(first, ".") && pkg != "main" && !strings.HasPrefix(pkg, "main.") {
+		return false
+	}
+	if goroot != "" && strings.HasPrefix(file, goroot) {
+		return false
+	}
+	return true
+}
+
+var goroot = func() string {
+	r := runtime.GOROOT() //nolint:staticcheck // only a hint; package paths decide first
+	if r == "" {
+		return ""
+	}
+	return strings.TrimSuffix(r, "/") + "/src/"
+}()
+
+// trimGopath shortens a path in the module cache to module@version/file,
+// as people read it.
+func trimGopath(file string) string {
+	if i := strings.LastIndex(file, "/pkg/mod/"); i >= 0 {
+		return file[i+len("/pkg/mod/"):]
+	}
+	if goroot != "" && strings.HasPrefix(file, goroot) {
+		return file[len(goroot):]
+	}
+	return file
+}
+
+// appendStack writes frames (caller to callee) as Go prints a goroutine's
+// stack, most recent call first, each line prefixed by indent.
+func appendStack(dst []byte, frames []event.Frame, indent string) []byte {
+	for i := len(frames) - 1; i >= 0; i-- {
+		f := frames[i]
+		dst = append(dst, indent...)
+		if f.Module != "" {
+			dst = append(dst, f.Module...)
+			dst = append(dst, '.')
+		}
+		dst = append(dst, f.Function...)
+		dst = append(dst, '\n')
+		dst = append(dst, indent...)
+		dst = append(dst, '\t')
+		dst = append(dst, f.AbsPath...)
+		dst = append(dst, ':')
+		dst = strconv.AppendInt(dst, int64(f.Lineno), 10)
+		dst = append(dst, '\n')
+	}
+	return dst
+}

@@ -1,0 +1,198 @@
+package errlog
+
+import (
+	"encoding"
+	"fmt"
+	"reflect"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// DefaultMaxValueBytes is the default cap on one attribute value.
+const DefaultMaxValueBytes = 64 << 10
+
+// maxDepth bounds how deep safeText walks nested values: deep enough for
+// any real structure, shallow enough that a cyclic one ends.
+const maxDepth = 8
+
+// safeText returns v as text, the way fmt's %+v would, except that it can
+// neither panic (a panicking String or Error method is shown as such) nor
+// recurse forever (a map or slice that contains itself is cut at the
+// cycle), which fmt would do and crash the program.
+func safeText(v any) string {
+	return string(appendSafeText(nil, v))
+}
+
+// appendSafeText appends safeText(v) to dst.
+func appendSafeText(dst []byte, v any) (out []byte) {
+	start := len(dst)
+	defer func() {
+		if p := recover(); p != nil {
+			out = append(dst[:start], "!PANIC: "...)
+			out = append(out, fmt.Sprint(p)...)
+		}
+	}()
+	return (&textWalker{}).append(dst, reflect.ValueOf(v), 0)
+}
+
+type textWalker struct {
+	path []uintptr // maps and slices being walked, to stop at a cycle
+}
+
+func (w *textWalker) append(dst []byte, v reflect.Value, depth int) []byte {
+	if !v.IsValid() {
+		return append(dst, "<nil>"...)
+	}
+	if v.CanInterface() {
+		switch x := v.Interface().(type) {
+		case error:
+			if isNilPointer(v) {
+				return append(dst, "<nil>"...)
+			}
+			return append(dst, x.Error()...)
+		case fmt.Stringer:
+			if isNilPointer(v) {
+				return append(dst, "<nil>"...)
+			}
+			return append(dst, x.String()...)
+		case encoding.TextMarshaler:
+			if isNilPointer(v) {
+				return append(dst, "<nil>"...)
+			}
+			b, err := x.MarshalText()
+			if err != nil {
+				return append(dst, "!ERROR: "+err.Error()...)
+			}
+			return append(dst, b...)
+		case []byte:
+			return append(dst, x...)
+		case time.Time:
+			return x.AppendFormat(dst, time.RFC3339Nano)
+		}
+	}
+	switch v.Kind() {
+	case reflect.String:
+		return append(dst, v.String()...)
+	case reflect.Bool:
+		return strconv.AppendBool(dst, v.Bool())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.AppendInt(dst, v.Int(), 10)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return strconv.AppendUint(dst, v.Uint(), 10)
+	case reflect.Float32:
+		return strconv.AppendFloat(dst, v.Float(), 'g', -1, 32)
+	case reflect.Float64:
+		return strconv.AppendFloat(dst, v.Float(), 'g', -1, 64)
+	case reflect.Complex64, reflect.Complex128:
+		return append(dst, fmt.Sprint(v.Complex())...)
+	case reflect.Interface:
+		if v.IsNil() {
+			return append(dst, "<nil>"...)
+		}
+		return w.append(dst, v.Elem(), depth)
+	case reflect.Pointer:
+		if v.IsNil() {
+			return append(dst, "<nil>"...)
+		}
+		// As fmt does: the top-level pointer is followed, nested ones are
+		// addresses, so pointer cycles cannot loop.
+		if depth == 0 {
+			return w.append(append(dst, '&'), v.Elem(), depth+1)
+		}
+		return append(dst, fmt.Sprintf("%#x", v.Pointer())...)
+	}
+	if depth >= maxDepth {
+		return append(dst, "…"...)
+	}
+	switch v.Kind() {
+	case reflect.Map:
+		if v.IsNil() {
+			return append(dst, "map[]"...)
+		}
+		if w.onPath(v.Pointer()) {
+			return append(dst, "<cycle>"...)
+		}
+		w.path = append(w.path, v.Pointer())
+		dst = append(dst, "map["...)
+		iter := v.MapRange()
+		for i := 0; iter.Next(); i++ {
+			if i > 0 {
+				dst = append(dst, ' ')
+			}
+			dst = w.append(dst, iter.Key(), depth+1)
+			dst = append(dst, ':')
+			dst = w.append(dst, iter.Value(), depth+1)
+		}
+		w.path = w.path[:len(w.path)-1]
+		return append(dst, ']')
+	case reflect.Slice, reflect.Array:
+		if v.Kind() == reflect.Slice {
+			if v.IsNil() {
+				return append(dst, "[]"...)
+			}
+			if w.onPath(v.Pointer()) {
+				return append(dst, "<cycle>"...)
+			}
+			w.path = append(w.path, v.Pointer())
+			defer func() { w.path = w.path[:len(w.path)-1] }()
+		}
+		dst = append(dst, '[')
+		for i := 0; i < v.Len(); i++ {
+			if i > 0 {
+				dst = append(dst, ' ')
+			}
+			dst = w.append(dst, v.Index(i), depth+1)
+		}
+		return append(dst, ']')
+	case reflect.Struct:
+		dst = append(dst, '{')
+		t := v.Type()
+		for i := 0; i < v.NumField(); i++ {
+			if i > 0 {
+				dst = append(dst, ' ')
+			}
+			dst = append(dst, t.Field(i).Name...)
+			dst = append(dst, ':')
+			dst = w.append(dst, v.Field(i), depth+1)
+		}
+		return append(dst, '}')
+	case reflect.Func, reflect.Chan, reflect.UnsafePointer:
+		if v.IsNil() {
+			return append(dst, "<nil>"...)
+		}
+		return append(dst, fmt.Sprintf("%#x", v.Pointer())...)
+	}
+	return append(dst, v.Type().String()...)
+}
+
+func (w *textWalker) onPath(p uintptr) bool {
+	for _, q := range w.path {
+		if q == p && p != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func isNilPointer(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface, reflect.Func, reflect.Chan:
+		return v.IsNil()
+	}
+	return false
+}
+
+// truncateString cuts s to at most max bytes at a rune boundary and marks
+// the cut; max <= 0 means no limit. Invalid UTF-8 is kept as it is: the
+// encoders of each sink escape it.
+func truncateString(s string, max int) string {
+	if max <= 0 || len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && cut > max-utf8.UTFMax && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…[truncated " + strconv.Itoa(len(s)-cut) + " bytes]"
+}
