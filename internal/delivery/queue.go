@@ -1,0 +1,747 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Item is one thing to deliver.
+type Item struct {
+	// ID identifies the item (the tracker uses the event_id, the mail sink
+	// the Message-ID). An ID acknowledged once is never sent again by the
+	// same Queue. "" opts out of that check.
+	ID string
+	// Body is the payload, opaque to the queue. The queue keeps the slice
+	// the caller gave (Enqueue must not copy on the hot path), so the caller
+	// must not modify it afterwards.
+	Body []byte
+	// Attempt is 0 on the first try and counts earlier tries in this
+	// process. The queue sets it; Send only reads it.
+	Attempt int
+}
+
+// SendFunc delivers one item. It returns nil once the peer acknowledged the
+// item; a plain error for a temporary failure (retried with exponential
+// backoff and jitter); Permanent(err) for a failure retrying cannot fix (the
+// item is dropped and reported once); RetryAfter(d, err) when the peer asked
+// to wait (everything is held until then, nothing is dropped).
+//
+// ctx ends after Options.SendTimeout or when Close gives up; Send must
+// return promptly then, or Close cannot stop the worker.
+type SendFunc func(ctx context.Context, it Item) error
+
+// Options configure a Queue. The zero value of every field but Send means
+// its default.
+type Options struct {
+	// Name says which sink the queue belongs to ("tracker", "smtp") and
+	// prefixes every reported error: "errlog: <name>: …". Default "delivery".
+	Name string
+	// Send delivers one item. Required.
+	Send SendFunc
+	// QueueSize bounds the items waiting in memory; Enqueue drops beyond
+	// it. Default 1024.
+	QueueSize int
+	// SpoolDir, if set, keeps every pending item on disk (in this very
+	// directory) until it is acknowledged, and New resends what earlier
+	// processes left there. Default "": memory only, and whatever is
+	// undelivered at Close is lost. One Queue per directory at a time.
+	SpoolDir string
+	// MaxSpoolBytes bounds the spool's size; the oldest items are evicted
+	// beyond it. Default 64 MiB.
+	MaxSpoolBytes int64
+	// MaxSpoolItems bounds the number of spooled items; the oldest are
+	// evicted beyond it. Default 10000.
+	MaxSpoolItems int
+	// MinBackoff and MaxBackoff bound the wait after a temporary failure,
+	// which doubles with each consecutive failure. Defaults 1s and 5m.
+	MinBackoff, MaxBackoff time.Duration
+	// SendTimeout is the deadline of each Send's context. Default 30s.
+	SendTimeout time.Duration
+	// OnError receives every loss and every problem the caller cannot see
+	// otherwise: items dropped by Enqueue, permanent failures, evictions,
+	// items lost at Close, spool I/O errors. Errors start with
+	// "errlog: <name>: " and wrap their cause (ErrQueueFull, ErrClosed,
+	// ErrSpoolFull, the SendFunc's error). It is called from the worker
+	// goroutine (and from Enqueue after Close), never with a lock held; it
+	// must not call Flush or Close. Default: errors are ignored (they are
+	// still counted in Stats).
+	OnError func(error)
+	// Now is the clock that stamps spool file names. Backoff and
+	// RetryAfter waits use real timers. Default time.Now.
+	Now func() time.Time
+}
+
+// Stats are counters since New.
+type Stats struct {
+	Enqueued   uint64 // accepted by Enqueue
+	Sent       uint64 // acknowledged by the peer
+	Retried    uint64 // temporary failures and RetryAfter waits
+	Dropped    uint64 // refused by Enqueue, lost at Close, unreadable spool files
+	Failed     uint64 // permanent failures
+	Evicted    uint64 // removed from a full spool
+	Spooled    uint64 // spool files written
+	Duplicates uint64 // skipped because their ID was already acknowledged
+	Pending    int    // waiting, in memory or spooled (after Close: left in the spool)
+}
+
+// entry is an accepted item and its position in the order of Enqueue calls;
+// Flush waits for positions, not items.
+type entry struct {
+	it  Item
+	seq uint64
+}
+
+// pending is an item the worker has taken over.
+type pending struct {
+	id      string
+	body    []byte
+	loaded  bool // id and body are in memory; false for files read lazily
+	seq     uint64
+	attempt int
+	file    string // spool file name; "" if the item is only in memory
+	size    int64
+}
+
+// Queue delivers items asynchronously, in order, through one worker
+// goroutine. Create it with New; stop it with Close.
+type Queue struct {
+	// Fixed at New.
+	prefix      string
+	send        SendFunc
+	dir         string
+	maxBytes    int64
+	maxItems    int
+	queueSize   int
+	minBackoff  time.Duration
+	maxBackoff  time.Duration
+	sendTimeout time.Duration
+	onError     func(error)
+	now         func() time.Time
+	errClosed   error // preallocated: Enqueue after Close must not allocate either
+	closeGrace  time.Duration
+
+	ctx    context.Context // the worker's; cancelled by Close
+	cancel context.CancelFunc
+	wake   chan struct{} // capacity 1: "there is news", coalesced
+	done   chan struct{} // closed when the worker has returned
+
+	mu           sync.Mutex
+	ring         []entry // items not yet taken by the worker
+	head, n      int
+	seq          uint64 // position of the last accepted item
+	closed       bool
+	stopped      bool
+	dropsPending uint64        // Enqueue drops the worker has not reported yet
+	safe         uint64        // every item at or before this position is settled, in Flush's sense
+	pendLen      int           // len(pend), published for Stats
+	flushCh      chan struct{} // closed at the next progress, if a Flush waits
+
+	enqueued, sent, retried, dropped, failed, evicted, spooled, duplicates atomic.Uint64
+
+	// Owned by the worker.
+	pend       []pending
+	scratch    []entry
+	spoolBytes int64
+	volatile   int // pending items whose spool write failed
+	failures   int // consecutive temporary failures, for the backoff
+	failing    bool
+	holdUntil  time.Time
+	lastStamp  int64
+	acked      idSet
+}
+
+// New checks o, opens the spool if there is one (loading what earlier
+// processes left there, to be delivered first, oldest first), and starts
+// the worker. It fails only for bad options or an unusable spool
+// directory.
+func New(o Options) (*Queue, error) {
+	name := o.Name
+	if name == "" {
+		name = "delivery"
+	}
+	q := &Queue{
+		prefix:      "errlog: " + name + ": ",
+		send:        o.Send,
+		dir:         o.SpoolDir,
+		maxBytes:    o.MaxSpoolBytes,
+		maxItems:    o.MaxSpoolItems,
+		queueSize:   o.QueueSize,
+		minBackoff:  o.MinBackoff,
+		maxBackoff:  o.MaxBackoff,
+		sendTimeout: o.SendTimeout,
+		onError:     o.OnError,
+		now:         o.Now,
+		closeGrace:  2 * time.Second,
+		wake:        make(chan struct{}, 1),
+		done:        make(chan struct{}),
+	}
+	switch {
+	case o.Send == nil:
+		return nil, fmt.Errorf("%sdelivery: Options.Send is nil", q.prefix)
+	case o.QueueSize < 0, o.MaxSpoolBytes < 0, o.MaxSpoolItems < 0, o.MinBackoff < 0, o.MaxBackoff < 0, o.SendTimeout < 0:
+		return nil, fmt.Errorf("%sdelivery: negative size or duration in Options", q.prefix)
+	}
+	if q.queueSize == 0 {
+		q.queueSize = 1024
+	}
+	if q.maxBytes == 0 {
+		q.maxBytes = 64 << 20
+	}
+	if q.maxItems == 0 {
+		q.maxItems = 10000
+	}
+	if q.minBackoff == 0 {
+		q.minBackoff = time.Second
+	}
+	if q.maxBackoff == 0 {
+		q.maxBackoff = 5 * time.Minute
+	}
+	if q.minBackoff > q.maxBackoff {
+		return nil, fmt.Errorf("%sdelivery: MinBackoff %v exceeds MaxBackoff %v", q.prefix, q.minBackoff, q.maxBackoff)
+	}
+	if q.sendTimeout == 0 {
+		q.sendTimeout = 30 * time.Second
+	}
+	if q.now == nil {
+		q.now = time.Now
+	}
+	q.errClosed = fmt.Errorf("%sitem dropped: %w", q.prefix, ErrClosed)
+	q.ring = make([]entry, q.queueSize)
+	// Remember enough acknowledged IDs to cover everything that can be in
+	// flight at once; an unbounded set would grow for the life of the
+	// process.
+	q.acked = newIDSet(q.maxItems + q.queueSize)
+
+	if q.dir != "" {
+		files, err := openSpool(q.dir)
+		if err != nil {
+			return nil, fmt.Errorf("%sspool: %w", q.prefix, err)
+		}
+		for _, f := range files {
+			q.seq++
+			q.pend = append(q.pend, pending{seq: q.seq, file: f.name, size: f.size})
+			q.spoolBytes += f.size
+			// New names must sort after the old ones even if the clock
+			// went back since the last process.
+			q.lastStamp = max(q.lastStamp, f.stamp)
+		}
+		q.pendLen = len(q.pend)
+	}
+
+	q.ctx, q.cancel = context.WithCancel(context.Background())
+	go q.run()
+	return q, nil
+}
+
+// Enqueue hands it to the worker without blocking, doing no I/O and no
+// allocation: it runs on the application's logging path. It returns false
+// if the item was dropped because QueueSize items are already waiting or
+// the queue is closed; the drop is counted and reported through OnError
+// (by the worker, so that the caller never runs OnError while the worker
+// lives).
+func (q *Queue) Enqueue(it Item) bool {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		q.dropped.Add(1)
+		q.report(q.errClosed)
+		return false
+	}
+	if q.n == len(q.ring) {
+		q.dropsPending++
+		q.mu.Unlock()
+		q.dropped.Add(1)
+		q.notify()
+		return false
+	}
+	q.seq++
+	it.Attempt = 0
+	q.ring[(q.head+q.n)%len(q.ring)] = entry{it: it, seq: q.seq}
+	q.n++
+	q.mu.Unlock()
+	q.enqueued.Add(1)
+	q.notify()
+	return true
+}
+
+func (q *Queue) notify() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Flush returns nil once everything enqueued before the call is settled:
+// acknowledged, permanently failed, or, with a spool, safely on disk while
+// the peer is failing (a down tracker must not hold up a shutdown when
+// nothing would be lost). Without a spool, a down peer makes Flush wait
+// until ctx is done and return ctx's error, wrapped, since the items are
+// still only in memory. After Close, Flush returns an error wrapping
+// ErrClosed if anything was lost.
+func (q *Queue) Flush(ctx context.Context) error {
+	q.mu.Lock()
+	target := q.seq
+	for {
+		if q.safe >= target && q.dropsPending == 0 {
+			q.mu.Unlock()
+			return nil
+		}
+		if q.stopped {
+			q.mu.Unlock()
+			return fmt.Errorf("%sflush: %w", q.prefix, ErrClosed)
+		}
+		if q.flushCh == nil {
+			q.flushCh = make(chan struct{})
+		}
+		ch := q.flushCh
+		q.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("%sflush: %w", q.prefix, ctx.Err())
+		}
+		q.mu.Lock()
+	}
+}
+
+// Close flushes (bounded by ctx), then stops the worker, cancelling a Send
+// in progress. Enqueue returns false from the moment Close is called. Items
+// still undelivered stay in the spool for the next process, or, without a
+// spool, are counted as dropped and reported through OnError. Close returns
+// nil if nothing was lost, else Flush's error. Close is idempotent; later
+// calls wait for the first to finish.
+//
+// If a Send ignores its cancelled context for more than a short grace
+// period, Close returns an error rather than hang the application's
+// shutdown; the worker then exits as soon as Send returns.
+func (q *Queue) Close(ctx context.Context) error {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		select {
+		case <-q.done:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("%sclose: %w", q.prefix, ctx.Err())
+		}
+	}
+	q.closed = true
+	target := q.seq
+	q.mu.Unlock()
+
+	err := q.Flush(ctx)
+	q.cancel()
+	select {
+	case <-q.done:
+	default:
+		t := time.NewTimer(q.closeGrace)
+		defer t.Stop()
+		select {
+		case <-q.done:
+		case <-t.C:
+			return fmt.Errorf("%sclose: Send did not return within %v of its context being cancelled; the worker stops when it does: %w",
+				q.prefix, q.closeGrace, context.Canceled)
+		}
+	}
+	if err != nil {
+		q.mu.Lock()
+		if q.safe >= target {
+			err = nil // the worker spooled the rest on its way out
+		}
+		q.mu.Unlock()
+	}
+	return err
+}
+
+// Stats returns the counters. Safe to call at any time, from any goroutine.
+func (q *Queue) Stats() Stats {
+	q.mu.Lock()
+	pend := q.n + q.pendLen
+	q.mu.Unlock()
+	return Stats{
+		Enqueued:   q.enqueued.Load(),
+		Sent:       q.sent.Load(),
+		Retried:    q.retried.Load(),
+		Dropped:    q.dropped.Load(),
+		Failed:     q.failed.Load(),
+		Evicted:    q.evicted.Load(),
+		Spooled:    q.spooled.Load(),
+		Duplicates: q.duplicates.Load(),
+		Pending:    pend,
+	}
+}
+
+func (q *Queue) report(err error) {
+	if q.onError != nil {
+		q.onError(err)
+	}
+}
+
+// run is the worker: take new items (spooling them), publish progress for
+// Flush, and send the head item when no backoff holds it.
+func (q *Queue) run() {
+	defer close(q.done)
+	for {
+		q.reportDrops()
+		q.take()
+		q.publish()
+		if q.ctx.Err() != nil {
+			q.shutdown()
+			return
+		}
+		if len(q.pend) == 0 {
+			q.wait(0)
+			continue
+		}
+		if d := time.Until(q.holdUntil); d > 0 {
+			q.wait(d)
+			continue
+		}
+		q.sendHead()
+	}
+}
+
+// wait sleeps until there is news (an Enqueue, a drop to report, Close) or,
+// if d > 0, until d has passed.
+func (q *Queue) wait(d time.Duration) {
+	var timeout <-chan time.Time
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-q.wake:
+	case <-timeout:
+	case <-q.ctx.Done():
+	}
+}
+
+func (q *Queue) reportDrops() {
+	q.mu.Lock()
+	n := q.dropsPending
+	q.dropsPending = 0
+	q.mu.Unlock()
+	if n > 0 {
+		q.report(fmt.Errorf("%s%d items dropped (QueueSize %d): %w", q.prefix, n, q.queueSize, ErrQueueFull))
+	}
+}
+
+// take moves items from the ring to pend. With a spool it takes them all
+// and writes each to disk before it is first sent, so that a crash loses
+// nothing acknowledged to the caller and a failing peer does not keep them
+// only in memory. Without a spool it takes one item at a time, so that
+// QueueSize bounds memory.
+func (q *Queue) take() {
+	q.mu.Lock()
+	n := q.n
+	if q.dir == "" {
+		if len(q.pend) > 0 {
+			n = 0
+		}
+		n = min(n, 1)
+	}
+	q.scratch = q.scratch[:0]
+	for i := 0; i < n; i++ {
+		q.scratch = append(q.scratch, q.ring[q.head])
+		q.ring[q.head] = entry{} // let the body be collected once delivered
+		q.head = (q.head + 1) % len(q.ring)
+	}
+	q.n -= n
+	q.pendLen += n
+	q.mu.Unlock()
+	if n == 0 {
+		return
+	}
+
+	if q.dir == "" {
+		for _, e := range q.scratch {
+			q.pend = append(q.pend, pending{id: e.it.ID, body: e.it.Body, loaded: true, seq: e.seq})
+		}
+		clear(q.scratch)
+		return
+	}
+
+	var written, failed int
+	var firstErr error
+	for _, e := range q.scratch {
+		p := pending{id: e.it.ID, body: e.it.Body, loaded: true, seq: e.seq}
+		p.file = spoolName(q.nextStamp(), p.id)
+		size, err := writeSpoolFile(q.dir, p.file, p.id, p.body)
+		if err != nil {
+			// Keep it in memory: it is still delivered if the peer is up,
+			// and counted as lost if the process ends first.
+			p.file = ""
+			p.size = int64(len(p.id) + len(p.body))
+			q.volatile++
+			failed++
+			if firstErr == nil {
+				firstErr = err
+			}
+		} else {
+			written++
+			p.size = size
+			if len(q.pend) >= q.queueSize {
+				// The disk holds it; memory stays bounded by QueueSize
+				// however long the peer is down.
+				p.body, p.id, p.loaded = nil, "", false
+			}
+		}
+		q.spoolBytes += p.size
+		q.pend = append(q.pend, p)
+	}
+	clear(q.scratch)
+	if written > 0 {
+		syncDir(q.dir)
+		q.spooled.Add(uint64(written))
+	}
+	if failed > 0 {
+		q.report(fmt.Errorf("%sspool: %d items could not be written and are kept in memory only: %w", q.prefix, failed, firstErr))
+	}
+	q.enforceBounds()
+}
+
+// nextStamp returns a spool stamp later than any before it, so that file
+// names sort in Enqueue order even when the clock steps back.
+func (q *Queue) nextStamp() int64 {
+	s := q.now().UnixNano()
+	if s <= q.lastStamp {
+		s = q.lastStamp + 1
+	}
+	q.lastStamp = s
+	return s
+}
+
+// enforceBounds evicts the oldest items while the spool is over
+// MaxSpoolItems or MaxSpoolBytes: during a long outage the newest errors are
+// the ones worth keeping.
+func (q *Queue) enforceBounds() {
+	var n int
+	for len(q.pend) > 0 && (len(q.pend) > q.maxItems || q.spoolBytes > q.maxBytes) {
+		q.removeFile(&q.pend[0])
+		q.popHead()
+		n++
+	}
+	if n > 0 {
+		q.evicted.Add(uint64(n))
+		q.report(fmt.Errorf("%sspool: evicted the %d oldest items (limits %d items, %d bytes): %w",
+			q.prefix, n, q.maxItems, q.maxBytes, ErrSpoolFull))
+	}
+}
+
+func (q *Queue) popHead() {
+	p := &q.pend[0]
+	q.spoolBytes -= p.size
+	if q.dir != "" && p.file == "" {
+		q.volatile--
+	}
+	*p = pending{}
+	q.pend = q.pend[1:]
+}
+
+func (q *Queue) removeFile(p *pending) {
+	if p.file == "" {
+		return
+	}
+	if err := os.Remove(filepath.Join(q.dir, p.file)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		q.report(fmt.Errorf("%sspool: %w", q.prefix, err))
+	}
+}
+
+// publish tells Flush and Stats how far the worker got.
+func (q *Queue) publish() {
+	q.mu.Lock()
+	safe := q.seq
+	if q.n > 0 {
+		safe = q.ring[q.head].seq - 1
+	}
+	if len(q.pend) > 0 {
+		if q.dir != "" && q.failing {
+			// Spooled items are safe while the peer is down; only the
+			// ones that could not be written hold Flush up.
+			if q.volatile > 0 {
+				for i := range q.pend {
+					if q.pend[i].file == "" {
+						safe = min(safe, q.pend[i].seq-1)
+						break
+					}
+				}
+			}
+		} else {
+			safe = min(safe, q.pend[0].seq-1)
+		}
+	}
+	q.safe = safe
+	q.pendLen = len(q.pend)
+	if q.flushCh != nil {
+		close(q.flushCh)
+		q.flushCh = nil
+	}
+	q.mu.Unlock()
+}
+
+// sendHead makes one delivery attempt for the oldest pending item.
+func (q *Queue) sendHead() {
+	p := &q.pend[0]
+	if !p.loaded {
+		id, body, err := readSpoolFile(filepath.Join(q.dir, p.file))
+		if err != nil {
+			q.removeFile(p)
+			q.report(fmt.Errorf("%sspool: dropping unreadable %s: %w", q.prefix, p.file, err))
+			q.popHead()
+			q.dropped.Add(1)
+			return
+		}
+		p.id, p.body, p.loaded = id, body, true
+	}
+	if p.id != "" && q.acked.has(p.id) {
+		q.removeFile(p)
+		q.popHead()
+		q.duplicates.Add(1)
+		return
+	}
+
+	err := q.call(Item{ID: p.id, Body: p.body, Attempt: p.attempt})
+	if err != nil && q.ctx.Err() != nil {
+		return // Close cancelled it: the item stays for the spool or the lost count
+	}
+	switch {
+	case err == nil:
+		// Delete first, then remember the ID: a crash in between resends
+		// (at least once), never the reverse.
+		q.removeFile(p)
+		q.acked.add(p.id)
+		q.popHead()
+		q.sent.Add(1)
+		q.failures, q.failing, q.holdUntil = 0, false, time.Time{}
+	case IsPermanent(err):
+		q.removeFile(p)
+		q.report(fmt.Errorf("%sdropping item %s after a permanent failure: %w", q.prefix, p.id, err))
+		q.popHead()
+		q.failed.Add(1)
+		// The peer answered, so it is up: no reason to slow the rest down.
+		q.failures, q.failing, q.holdUntil = 0, false, time.Time{}
+	default:
+		p.attempt++
+		q.failures++
+		q.failing = true
+		q.retried.Add(1)
+		d, ok := RetryAfterDelay(err)
+		if !ok || d <= 0 {
+			d = q.backoff()
+		}
+		q.holdUntil = time.Now().Add(d)
+	}
+}
+
+// call runs Send with its deadline. A panicking Send must not take the
+// application down with its logger, and retrying it would panic again, so
+// a panic is a permanent failure.
+func (q *Queue) call(it Item) (err error) {
+	ctx, cancel := context.WithTimeout(q.ctx, q.sendTimeout)
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			err = Permanent(fmt.Errorf("Send panicked: %v", r))
+		}
+	}()
+	return q.send(ctx, it)
+}
+
+// backoff doubles from MinBackoff with each consecutive failure up to
+// MaxBackoff, with "equal jitter" (half fixed, half random) so that many
+// processes recovering from one outage do not retry in lockstep, while the
+// delay never falls below half its nominal value.
+func (q *Queue) backoff() time.Duration {
+	d := q.minBackoff
+	for i := 1; i < q.failures && d < q.maxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, q.maxBackoff)
+	half := d / 2
+	return half + time.Duration(rand.Int63n(int64(d-half)+1))
+}
+
+// shutdown runs on the worker's way out, after Close cancelled it: it
+// spools what is still in memory for the next process, and counts and
+// reports what cannot be saved.
+func (q *Queue) shutdown() {
+	var lost int
+	if q.dir != "" {
+		q.take()
+		lost = q.volatile
+		if lost > 0 {
+			kept := q.pend[:0]
+			for _, p := range q.pend {
+				if p.file != "" {
+					kept = append(kept, p)
+				}
+			}
+			q.pend = kept
+		}
+	} else {
+		q.mu.Lock()
+		lost = q.n + len(q.pend)
+		clear(q.ring)
+		q.n = 0
+		q.mu.Unlock()
+		q.pend = nil
+	}
+	q.reportDrops()
+
+	q.mu.Lock()
+	q.stopped = true
+	if lost == 0 {
+		q.safe = q.seq
+	}
+	q.pendLen = len(q.pend)
+	if q.flushCh != nil {
+		close(q.flushCh)
+		q.flushCh = nil
+	}
+	q.mu.Unlock()
+
+	if lost > 0 {
+		q.dropped.Add(uint64(lost))
+		q.report(fmt.Errorf("%s%d undelivered items lost: %w", q.prefix, lost, ErrClosed))
+	}
+}
+
+// idSet remembers the last n acknowledged IDs: enough to catch an item
+// re-enqueued or re-read from the spool after its acknowledgement, without
+// growing for the life of the process.
+type idSet struct {
+	m    map[string]struct{}
+	ring []string
+	next int
+}
+
+func newIDSet(n int) idSet {
+	return idSet{m: make(map[string]struct{}), ring: make([]string, 0, n)}
+}
+
+func (s *idSet) has(id string) bool {
+	_, ok := s.m[id]
+	return ok
+}
+
+func (s *idSet) add(id string) {
+	if id == "" || s.has(id) {
+		return
+	}
+	if len(s.ring) < cap(s.ring) {
+		s.ring = append(s.ring, id)
+	} else {
+		delete(s.m, s.ring[s.next])
+		s.ring[s.next] = id
+		s.next = (s.next + 1) % len(s.ring)
+	}
+	s.m[id] = struct{}{}
+}

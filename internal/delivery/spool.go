@@ -1,0 +1,202 @@
+package delivery
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Spool file layout. One item per file, so that acknowledging an item is
+// one unlink and a torn write can damage only the item being written:
+//
+//	errlog-spool 1 <len(ID)> <len(Body)> <crc32 of ID+Body, 8 hex digits>\n
+//	<ID><Body>
+//
+// Names are "<20-digit stamp>-<ID made file-name safe>.spool": they sort by
+// the time the worker took the item, so a later process replays them in the
+// order they were enqueued. The real ID is in the content; the one in the
+// name is only for people looking at the directory.
+const (
+	spoolMagic  = "errlog-spool 1 "
+	spoolExt    = ".spool"
+	tmpExt      = ".tmp"
+	stampDigits = 20
+	maxNameID   = 64
+)
+
+// spoolFile is one item on disk as the loader finds it: the ID and body are
+// read only when the item reaches the head of the queue, so a large spool
+// costs New one directory listing, not a read of every file.
+type spoolFile struct {
+	name  string
+	stamp int64
+	size  int64
+}
+
+// openSpool makes sure dir exists and is writable (so a misconfigured
+// directory fails New instead of every later write), deletes the *.tmp
+// leftovers of writes a crash interrupted, and returns the spooled items,
+// oldest first. Files with other names are left alone: the directory might
+// be shared with things that are not ours.
+func openSpool(dir string) ([]spoolFile, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	probe, err := os.CreateTemp(dir, "probe-*"+tmpExt)
+	if err != nil {
+		return nil, err
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+
+	des, err := os.ReadDir(dir) // sorted by name, hence by stamp
+	if err != nil {
+		return nil, err
+	}
+	var files []spoolFile
+	for _, de := range des {
+		name := de.Name()
+		if !de.Type().IsRegular() {
+			continue
+		}
+		if strings.HasSuffix(name, tmpExt) {
+			os.Remove(filepath.Join(dir, name))
+			continue
+		}
+		stamp, ok := parseSpoolName(name)
+		if !ok {
+			continue
+		}
+		var size int64
+		if info, err := de.Info(); err == nil {
+			size = info.Size()
+		}
+		files = append(files, spoolFile{name: name, stamp: stamp, size: size})
+	}
+	return files, nil
+}
+
+func parseSpoolName(name string) (int64, bool) {
+	if !strings.HasSuffix(name, spoolExt) || len(name) < stampDigits+1 || name[stampDigits] != '-' {
+		return 0, false
+	}
+	stamp, err := strconv.ParseInt(name[:stampDigits], 10, 64)
+	if err != nil || stamp < 0 {
+		return 0, false
+	}
+	return stamp, true
+}
+
+// spoolName builds a file name that sorts by stamp. Characters outside a
+// portable set become '_' (a Message-ID's '<' and '>' are not allowed on
+// Windows) and the ID part is capped so that the name stays far below
+// NAME_MAX.
+func spoolName(stamp int64, id string) string {
+	var b strings.Builder
+	b.Grow(stampDigits + 1 + min(len(id), maxNameID) + len(spoolExt))
+	s := strconv.FormatInt(stamp, 10)
+	for i := len(s); i < stampDigits; i++ {
+		b.WriteByte('0')
+	}
+	b.WriteString(s)
+	b.WriteByte('-')
+	for i := 0; i < len(id) && i < maxNameID; i++ {
+		c := id[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '.', c == '@', c == '+', c == '=':
+			b.WriteByte(c)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	b.WriteString(spoolExt)
+	return b.String()
+}
+
+// writeSpoolFile stores one item durably: temp file, fsync, rename. A crash
+// leaves either no file, a *.tmp the next start deletes, or the complete
+// file; never a truncated *.spool. It returns the file's size.
+func writeSpoolFile(dir, name, id string, body []byte) (size int64, err error) {
+	path := filepath.Join(dir, name)
+	tmp := path + tmpExt
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	crc := crc32.Update(crc32.ChecksumIEEE([]byte(id)), crc32.IEEETable, body)
+	header := fmt.Sprintf("%s%d %d %08x\n", spoolMagic, len(id), len(body), crc)
+	if _, err = f.WriteString(header + id); err != nil {
+		return 0, err
+	}
+	if _, err = f.Write(body); err != nil {
+		return 0, err
+	}
+	if err = f.Sync(); err != nil {
+		return 0, err
+	}
+	if err = f.Close(); err != nil {
+		return 0, err
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return 0, err
+	}
+	return int64(len(header) + len(id) + len(body)), nil
+}
+
+var errCorrupt = errors.New("corrupt spool file")
+
+// readSpoolFile reads and verifies one item. Any mismatch (a short file, a
+// foreign file that happens to have our extension, flipped bits) is
+// errCorrupt, and the caller deletes the file: an unreadable item must
+// never block the ones behind it.
+func readSpoolFile(path string) (id string, body []byte, err error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", nil, err
+	}
+	rest, ok := bytes.CutPrefix(data, []byte(spoolMagic))
+	if !ok {
+		return "", nil, errCorrupt
+	}
+	line, payload, ok := bytes.Cut(rest, []byte{'\n'})
+	if !ok {
+		return "", nil, errCorrupt
+	}
+	fields := strings.Fields(string(line))
+	if len(fields) != 3 {
+		return "", nil, errCorrupt
+	}
+	idLen, err1 := strconv.Atoi(fields[0])
+	bodyLen, err2 := strconv.Atoi(fields[1])
+	crc, err3 := strconv.ParseUint(fields[2], 16, 32)
+	if err1 != nil || err2 != nil || err3 != nil || idLen < 0 || bodyLen < 0 || idLen+bodyLen != len(payload) {
+		return "", nil, errCorrupt
+	}
+	if crc32.ChecksumIEEE(payload) != uint32(crc) {
+		return "", nil, errCorrupt
+	}
+	return string(payload[:idLen]), payload[idLen:], nil
+}
+
+// syncDir makes the renames of a batch durable. Best effort: some systems
+// (Windows) cannot fsync a directory, and the files themselves are already
+// synced.
+func syncDir(dir string) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return
+	}
+	d.Sync()
+	d.Close()
+}
