@@ -157,7 +157,7 @@ func unregister(h *Handler) {
 	registry.Lock()
 	defer registry.Unlock()
 	for i, x := range registry.handlers {
-		if x.core == h.core {
+		if x.c == h.c {
 			registry.handlers = append(registry.handlers[:i:i], registry.handlers[i+1:]...)
 			return
 		}

@@ -1,7 +1,13 @@
 package errlog
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"sync"
 
 	"github.com/errlog/errlog/event"
 )
@@ -9,10 +15,18 @@ import (
 // requestInfo is what Middleware records of a request, once per request;
 // every record logged with the request's context points to it.
 type requestInfo struct {
-	// Method, URL (absolute: scheme and host included), RemoteAddr and
-	// Route (the ServeMux pattern, when there is one) are set before the
-	// application's handler runs and never change.
-	Method, URL, RemoteAddr, Route string
+	// Method, URL (absolute: scheme and host included) and RemoteAddr are
+	// set before the application's handler runs and never change.
+	Method, URL, RemoteAddr string
+
+	r           *http.Request
+	body        []byte // the first MaxBodyBytes of a form or JSON body
+	bodyCut     bool   // the body was longer than body
+	contentType string
+	builder     ContextBuilder
+
+	once sync.Once
+	snap *requestSnapshot
 }
 
 type requestKey struct{}
@@ -33,4 +47,120 @@ type recordExtras struct {
 	req *requestInfo
 	// stack is the stack trace, caller to callee; nil below ErrorLevel.
 	stack []event.Frame
+}
+
+// requestSnapshot is a request as it was when its first event was logged,
+// copied on the request's own goroutine so that the delivery goroutine
+// reads no state the handler may still change.
+type requestSnapshot struct {
+	method, url, query, remoteAddr, route, proto, host string
+	header                                             http.Header
+	body                                               []byte
+	bodyCut                                            bool
+	contentType                                        string
+	context                                            map[string]any
+
+	once sync.Once
+	ev   *event.Request // built and masked once, on the delivery goroutine
+	user *event.User
+}
+
+// snapshot copies the request once; later events of the same request
+// share the copy.
+func (ri *requestInfo) snapshot() *requestSnapshot {
+	ri.once.Do(func() {
+		r := ri.r
+		s := &requestSnapshot{
+			method:      ri.Method,
+			url:         ri.URL,
+			remoteAddr:  ri.RemoteAddr,
+			body:        ri.body,
+			bodyCut:     ri.bodyCut,
+			contentType: ri.contentType,
+		}
+		if r != nil {
+			s.query = r.URL.RawQuery
+			s.route = routeOf(r)
+			s.proto = r.Proto
+			s.host = r.Host
+			s.header = r.Header.Clone()
+			if ri.builder != nil {
+				s.context = buildContext(ri.builder, r)
+			}
+		}
+		ri.snap = s
+	})
+	return ri.snap
+}
+
+// buildContext calls a user's ContextBuilder; a panic in it costs the
+// event its context, not the application its request.
+func buildContext(b ContextBuilder, r *http.Request) (m map[string]any) {
+	defer func() {
+		if p := recover(); p != nil {
+			m = map[string]any{"error": "ContextBuilder panicked: " + safeText(p)}
+		}
+	}()
+	return b.BuildContext(r)
+}
+
+// newRequestInfo records r. A form or JSON body up to maxBody bytes is
+// read now, so that an event can show it whatever the handler does with
+// it, and put back so that the handler still reads all of it.
+func newRequestInfo(r *http.Request, maxBody int, b ContextBuilder) *requestInfo {
+	ri := &requestInfo{
+		Method:     r.Method,
+		URL:        absoluteURL(r),
+		RemoteAddr: r.RemoteAddr,
+		builder:    b,
+	}
+	if r.Body == nil || r.Body == http.NoBody {
+		return ri
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if !capturedBody(ct) {
+		return ri
+	}
+	buf, err := io.ReadAll(io.LimitReader(r.Body, int64(maxBody)+1))
+	ri.contentType = ct
+	ri.body = buf
+	if len(buf) > maxBody {
+		ri.body, ri.bodyCut = buf[:maxBody], true
+	}
+	rest := io.Reader(r.Body)
+	if err != nil {
+		rest = errReader{err}
+	}
+	r.Body = readCloser{io.MultiReader(bytes.NewReader(buf), rest), r.Body}
+	return ri
+}
+
+func capturedBody(ct string) bool {
+	return ct == "application/x-www-form-urlencoded" || ct == "application/json" ||
+		strings.HasSuffix(ct, "+json") || strings.HasPrefix(ct, "text/")
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// absoluteURL rebuilds the URL the client asked for: scheme and host
+// included, which a server-side *url.URL lacks.
+func absoluteURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	} else if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
+		scheme = p // only shown in reports, so a proxy's word is enough
+	}
+	host := r.Host
+	if host == "" {
+		host = r.URL.Host
+	}
+	return scheme + "://" + host + r.URL.RequestURI()
 }

@@ -2,9 +2,12 @@ package errlog
 
 import (
 	"encoding"
+	"encoding/json"
 	"fmt"
+	"math"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -195,4 +198,153 @@ func truncateString(s string, max int) string {
 		cut--
 	}
 	return s[:cut] + "…[truncated " + strconv.Itoa(len(s)-cut) + " bytes]"
+}
+
+// jsonValue returns v as a tree of JSON values (map[string]any, []any,
+// strings, numbers, booleans, nil) for events: structure kept, exported
+// struct fields under their json names, errors and Stringers as their text,
+// and cycles, depth and panics cut the way safeText cuts them.
+func jsonValue(v any) (out any) {
+	defer func() {
+		if p := recover(); p != nil {
+			out = "!PANIC: " + fmt.Sprint(p)
+		}
+	}()
+	return (&jsonWalker{}).value(reflect.ValueOf(v), 0)
+}
+
+type jsonWalker struct{ path []uintptr }
+
+func (w *jsonWalker) value(v reflect.Value, depth int) any {
+	if !v.IsValid() {
+		return nil
+	}
+	if v.CanInterface() {
+		switch x := v.Interface().(type) {
+		case json.Marshaler:
+			if isNilPointer(v) {
+				return nil
+			}
+			if b, err := x.MarshalJSON(); err == nil && json.Valid(b) {
+				return json.RawMessage(b)
+			}
+		case error:
+			if isNilPointer(v) {
+				return nil
+			}
+			return x.Error()
+		case fmt.Stringer:
+			if isNilPointer(v) {
+				return nil
+			}
+			return x.String()
+		case encoding.TextMarshaler:
+			if isNilPointer(v) {
+				return nil
+			}
+			if b, err := x.MarshalText(); err == nil {
+				return string(b)
+			}
+		case []byte:
+			return string(x)
+		}
+	}
+	switch v.Kind() {
+	case reflect.String:
+		return v.String()
+	case reflect.Bool:
+		return v.Bool()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return v.Int()
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return v.Uint()
+	case reflect.Float32, reflect.Float64:
+		f := v.Float()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return strconv.FormatFloat(f, 'g', -1, 64) // JSON has no NaN
+		}
+		return f
+	case reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return w.value(v.Elem(), depth)
+	}
+	if depth >= maxDepth {
+		return "…"
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return nil
+		}
+		if w.onPath(v.Pointer()) {
+			return "<cycle>"
+		}
+		w.path = append(w.path, v.Pointer())
+		defer func() { w.path = w.path[:len(w.path)-1] }()
+		return w.value(v.Elem(), depth+1)
+	case reflect.Map:
+		if v.IsNil() {
+			return nil
+		}
+		if w.onPath(v.Pointer()) {
+			return "<cycle>"
+		}
+		w.path = append(w.path, v.Pointer())
+		defer func() { w.path = w.path[:len(w.path)-1] }()
+		m := make(map[string]any, v.Len())
+		iter := v.MapRange()
+		for iter.Next() {
+			m[safeText(iter.Key().Interface())] = w.value(iter.Value(), depth+1)
+		}
+		return m
+	case reflect.Slice, reflect.Array:
+		if v.Kind() == reflect.Slice {
+			if v.IsNil() {
+				return nil
+			}
+			if w.onPath(v.Pointer()) {
+				return "<cycle>"
+			}
+			w.path = append(w.path, v.Pointer())
+			defer func() { w.path = w.path[:len(w.path)-1] }()
+		}
+		s := make([]any, v.Len())
+		for i := range s {
+			s[i] = w.value(v.Index(i), depth+1)
+		}
+		return s
+	case reflect.Struct:
+		t := v.Type()
+		m := make(map[string]any, t.NumField())
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name := f.Name
+			if tag, ok := f.Tag.Lookup("json"); ok {
+				n, _, _ := strings.Cut(tag, ",")
+				if n == "-" {
+					continue
+				}
+				if n != "" {
+					name = n
+				}
+			}
+			m[name] = w.value(v.Field(i), depth+1)
+		}
+		return m
+	}
+	return safeText(v.Interface())
+}
+
+func (w *jsonWalker) onPath(p uintptr) bool {
+	for _, q := range w.path {
+		if q == p && p != 0 {
+			return true
+		}
+	}
+	return false
 }

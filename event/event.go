@@ -33,14 +33,16 @@ const (
 
 // Event is one error or message, in the Sentry event schema.
 type Event struct {
-	EventID     string                    `json:"event_id"`
-	Timestamp   time.Time                 `json:"timestamp"`
-	Level       Level                     `json:"level,omitempty"`
-	Logger      string                    `json:"logger,omitempty"`
-	Platform    string                    `json:"platform,omitempty"`
-	Logentry    *Logentry                 `json:"logentry,omitempty"`
-	Transaction string                    `json:"transaction,omitempty"`
-	Exception   []Exception               `json:"exception,omitempty"`
+	EventID     string      `json:"event_id"`
+	Timestamp   time.Time   `json:"timestamp"`
+	Level       Level       `json:"level,omitempty"`
+	Logger      string      `json:"logger,omitempty"`
+	Platform    string      `json:"platform,omitempty"`
+	Logentry    *Logentry   `json:"logentry,omitempty"`
+	Transaction string      `json:"transaction,omitempty"`
+	Exception   []Exception `json:"exception,omitempty"`
+	// Stacktrace is where a message without an error was logged.
+	Stacktrace  *Stacktrace               `json:"stacktrace,omitempty"`
 	Request     *Request                  `json:"request,omitempty"`
 	Contexts    map[string]map[string]any `json:"contexts,omitempty"`
 	Tags        map[string]string         `json:"tags,omitempty"`
@@ -148,12 +150,15 @@ func (e *Event) Message() string {
 }
 
 // Frames returns the frames of the outermost exception that has a stack
-// trace, or nil.
+// trace, else the event's own stack trace, or nil.
 func (e *Event) Frames() []Frame {
 	for i := len(e.Exception) - 1; i >= 0; i-- {
 		if st := e.Exception[i].Stacktrace; st != nil && len(st.Frames) > 0 {
 			return st.Frames
 		}
+	}
+	if e.Stacktrace != nil {
+		return e.Stacktrace.Frames
 	}
 	return nil
 }

@@ -1,0 +1,401 @@
+package errlog
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strings"
+
+	"github.com/errlog/errlog/event"
+)
+
+// buildEvent turns a job into the event every sink receives. It runs on
+// the delivery goroutine: none of this costs the caller.
+func (c *core) buildEvent(j *job) *event.Event {
+	r := &j.r
+	ev := &event.Event{
+		EventID:     event.NewID(),
+		Timestamp:   r.Time,
+		Level:       sentryLevel(r.Level),
+		Logger:      "slog",
+		Platform:    "go",
+		Logentry:    &event.Logentry{Message: r.Message},
+		Environment: c.opts.Environment,
+		Release:     c.opts.Release,
+		SDK:         &event.SDK{Name: "errlog.go", Version: Version},
+	}
+	if ev.Timestamp.IsZero() {
+		ev.Timestamp = c.now()
+	}
+	c.env.applyTo(ev)
+
+	b := eventBuilder{c: c, ev: ev, extra: map[string]any{}}
+	if st := j.scope; st != nil {
+		for _, x := range st.extras {
+			b.extra[x.key] = b.maskedAny(x.key, jsonValue(x.value))
+		}
+		for k, v := range st.tags {
+			b.tag(k, v)
+		}
+		if st.user != nil {
+			u := *st.user
+			ev.User = &u
+		}
+		ev.Fingerprint = st.fingerprint
+	}
+	// Attrs from WithAttrs and WithGroup, then the record's, each under
+	// the groups open when it was added.
+	var prefix []string
+	for _, g := range j.goas {
+		if g.group != "" {
+			prefix = append(prefix, g.group)
+			continue
+		}
+		for _, a := range g.attrs {
+			b.attr(prefix, a)
+		}
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		b.attr(prefix, a)
+		return true
+	})
+	if len(b.extra) > 0 {
+		ev.Extra = b.extra
+	}
+
+	pcs := j.pcs[:j.npcs]
+	if b.err != nil {
+		ev.Exception = exceptionChain(b.err, pcs)
+	} else if len(pcs) > 0 {
+		ev.Stacktrace = &event.Stacktrace{Frames: framesOf(pcs)}
+	}
+	if j.req != nil {
+		ev.Request = c.requestEvent(j.req)
+		ev.Transaction = j.req.route
+		if len(j.req.context) > 0 {
+			ev.Contexts["request context"] = b.maskedAny("", jsonValue(j.req.context)).(map[string]any)
+			if ev.User == nil && j.req.user != nil {
+				ev.User = j.req.user
+			}
+		}
+	}
+	return ev
+}
+
+// eventBuilder collects the attrs of one event.
+type eventBuilder struct {
+	c     *core
+	ev    *event.Event
+	extra map[string]any
+	err   error // the first error among the attrs: the event's exception
+}
+
+func (b *eventBuilder) attr(prefix []string, a slog.Attr) {
+	a.Value = a.Value.Resolve()
+	if a.Equal(slog.Attr{}) {
+		return
+	}
+	if len(prefix) == 0 && a.Value.Kind() == slog.KindGroup {
+		switch a.Key {
+		case "user":
+			b.ev.User = userOf(a.Value.Group())
+			return
+		case "tags":
+			for _, t := range a.Value.Group() {
+				b.tag(t.Key, t.Value.Resolve().String())
+			}
+			return
+		}
+	}
+	if len(prefix) == 0 && a.Key == "fingerprint" {
+		if fp, ok := a.Value.Any().([]string); ok {
+			b.ev.Fingerprint = fp
+			return
+		}
+	}
+	if a.Value.Kind() == slog.KindAny {
+		if err, ok := a.Value.Any().(error); ok && b.err == nil {
+			b.err = err
+		}
+	}
+	key := a.Key
+	if len(prefix) > 0 {
+		key = strings.Join(prefix, ".") + "." + a.Key
+	}
+	if a.Value.Kind() == slog.KindGroup && a.Key == "" {
+		for _, g := range a.Value.Group() { // an inline group
+			b.attr(prefix, g)
+		}
+		return
+	}
+	b.extra[key] = b.maskedAny(a.Key, attrJSON(a.Value))
+}
+
+func (b *eventBuilder) tag(k, v string) {
+	if b.ev.Tags == nil {
+		b.ev.Tags = map[string]string{}
+	}
+	if b.c.san.m.hides(catNone, k) {
+		v = b.c.san.m.with
+	}
+	b.ev.Tags[k] = v
+}
+
+// maskedAny masks a value under key: whole if the key is secret, else
+// every secret key inside it.
+func (b *eventBuilder) maskedAny(key string, v any) any {
+	m := b.c.san.m
+	if key != "" && m.hides(catNone, key) {
+		return m.with
+	}
+	return m.maskAny(catNone, v)
+}
+
+// attrJSON converts a resolved slog value to a JSON value.
+func attrJSON(v slog.Value) any {
+	switch v.Kind() {
+	case slog.KindString:
+		return v.String()
+	case slog.KindInt64:
+		return v.Int64()
+	case slog.KindUint64:
+		return v.Uint64()
+	case slog.KindFloat64:
+		return jsonValue(v.Float64())
+	case slog.KindBool:
+		return v.Bool()
+	case slog.KindDuration:
+		return v.Duration().String()
+	case slog.KindTime:
+		return v.Time().Format("2006-01-02T15:04:05.000000Z07:00")
+	case slog.KindGroup:
+		m := make(map[string]any, len(v.Group()))
+		for _, a := range v.Group() {
+			m[a.Key] = attrJSON(a.Value.Resolve())
+		}
+		return m
+	}
+	x := v.Any()
+	if se, ok := x.(safeError); ok {
+		return se.text
+	}
+	return jsonValue(x)
+}
+
+func userOf(attrs []slog.Attr) *event.User {
+	u := &event.User{}
+	for _, a := range attrs {
+		v := a.Value.Resolve()
+		switch strings.ToLower(a.Key) {
+		case "id":
+			u.ID = v.String()
+		case "email":
+			u.Email = v.String()
+		case "username", "name":
+			u.Username = v.String()
+		case "ip_address", "ip":
+			u.IPAddress = v.String()
+		default:
+			if u.Data == nil {
+				u.Data = map[string]any{}
+			}
+			u.Data[a.Key] = attrJSON(v)
+		}
+	}
+	return u
+}
+
+func sentryLevel(l slog.Level) event.Level {
+	switch {
+	case l < slog.LevelInfo:
+		return event.LevelDebug
+	case l < slog.LevelWarn:
+		return event.LevelInfo
+	case l < slog.LevelError:
+		return event.LevelWarning
+	case l < slog.LevelError+4:
+		return event.LevelError
+	}
+	return event.LevelFatal
+}
+
+// exceptionChain lists err and every error it wraps (fmt.Errorf's %w,
+// errors.Join) as Sentry exceptions, innermost cause first. pcs, the stack
+// the record was reported with, goes to the outermost; a wrapped error
+// that carries a stack of its own gets it.
+func exceptionChain(err error, pcs []uintptr) []event.Exception {
+	var chain []event.Exception
+	walkErrors(err, func(e error) bool {
+		if isTransparent(e) {
+			return true
+		}
+		ex := event.Exception{Type: typeName(e), Value: safeText(e)}
+		ex.Module = typeModule(e)
+		if own := ownPCsSafe(e); own != nil && len(chain) > 0 {
+			ex.Stacktrace = &event.Stacktrace{Frames: framesOf(own)}
+		}
+		if pe, ok := e.(*PanicError); ok {
+			handled := false
+			ex.Mechanism = &event.Mechanism{Type: "panic", Handled: &handled}
+			ex.Value = safeText(pe.Value)
+		}
+		chain = append(chain, ex)
+		return true
+	})
+	if len(chain) == 0 {
+		chain = append(chain, event.Exception{Type: typeName(err), Value: safeText(err)})
+	}
+	if len(pcs) > 0 {
+		chain[0].Stacktrace = &event.Stacktrace{Frames: framesOf(pcs)}
+	}
+	if chain[0].Mechanism == nil {
+		handled := true
+		chain[0].Mechanism = &event.Mechanism{Type: "slog", Handled: &handled}
+	}
+	// walkErrors went outermost first; Sentry wants the cause first.
+	for i, k := 0, len(chain)-1; i < k; i, k = i+1, k-1 {
+		chain[i], chain[k] = chain[k], chain[i]
+	}
+	return chain
+}
+
+func ownPCsSafe(e error) (pcs []uintptr) {
+	defer func() {
+		if recover() != nil {
+			pcs = nil
+		}
+	}()
+	return ownPCs(e)
+}
+
+// isTransparent reports errlog's own wrappers, which add nothing a reader
+// of the chain needs.
+func isTransparent(e error) bool {
+	switch e.(type) {
+	case safeError, *safeError, *stackError:
+		return true
+	}
+	return false
+}
+
+func typeName(e error) string {
+	return reflect.TypeOf(e).String()
+}
+
+func typeModule(e error) string {
+	t := reflect.TypeOf(e)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.PkgPath()
+}
+
+// requestEvent builds and masks the event form of a request once; every
+// event of the request shares it.
+func (c *core) requestEvent(s *requestSnapshot) *event.Request {
+	s.once.Do(func() {
+		m := c.san.m
+		u := s.url
+		if i := strings.IndexByte(u, '?'); i >= 0 {
+			u = u[:i]
+		}
+		req := &event.Request{URL: u, Method: s.method, QueryString: m.maskQuery(s.query)}
+		if len(s.header) > 0 {
+			req.Headers = make(map[string]string, len(s.header))
+			for k, vs := range s.header {
+				req.Headers[k] = strings.Join(vs, ", ")
+			}
+			m.maskStrings(catHeaders, req.Headers)
+			if cookies := (&http.Request{Header: s.header}).Cookies(); len(cookies) > 0 {
+				req.Cookies = make(map[string]string, len(cookies))
+				for _, ck := range cookies {
+					req.Cookies[ck.Name] = ck.Value
+				}
+				m.maskStrings(catCookies, req.Cookies)
+			}
+		}
+		req.Data = c.requestData(s)
+		req.Env = map[string]string{"REMOTE_ADDR": s.remoteAddr, "SERVER_PROTOCOL": s.proto}
+		if s.context != nil {
+			if uv, ok := s.context["user"]; ok {
+				s.user = contextUser(uv)
+			}
+		}
+		s.ev = req
+	})
+	return s.ev
+}
+
+// requestData returns the body as fields (form, JSON), masked. A body that
+// cannot be split into fields and mentions a secret key is withheld whole:
+// there is no way to mask only the secret in it.
+func (c *core) requestData(s *requestSnapshot) any {
+	if len(s.body) == 0 {
+		return nil
+	}
+	m := c.san.m
+	switch {
+	case s.contentType == "application/x-www-form-urlencoded" && !s.bodyCut:
+		vals, err := url.ParseQuery(string(s.body))
+		if err == nil {
+			out := make(map[string]any, len(vals))
+			for k, vs := range vals {
+				if len(vs) == 1 {
+					out[k] = vs[0]
+				} else {
+					out[k] = vs
+				}
+				if m.hides(catParams, k) {
+					out[k] = m.with
+				}
+			}
+			return out
+		}
+	case (s.contentType == "application/json" || strings.HasSuffix(s.contentType, "+json")) && !s.bodyCut:
+		var v any
+		if err := json.Unmarshal(s.body, &v); err == nil {
+			return m.maskAny(catParams, v)
+		}
+	}
+	text := string(s.body)
+	for _, k := range m.keys {
+		if containsFold(text, k) {
+			return "[body withheld: it mentions a masked key and could not be parsed to mask it]"
+		}
+	}
+	if s.bodyCut {
+		text += "…[truncated]"
+	}
+	return text
+}
+
+func contextUser(v any) *event.User {
+	switch u := v.(type) {
+	case event.User:
+		return &u
+	case *event.User:
+		return u
+	case map[string]any:
+		out := &event.User{}
+		for k, val := range u {
+			s, _ := val.(string)
+			switch k {
+			case "id":
+				out.ID = s
+			case "email":
+				out.Email = s
+			case "username":
+				out.Username = s
+			case "ip_address":
+				out.IPAddress = s
+			}
+		}
+		return out
+	case map[string]string:
+		return &event.User{ID: u["id"], Email: u["email"], Username: u["username"], IPAddress: u["ip_address"]}
+	}
+	return nil
+}
+

@@ -1,0 +1,88 @@
+package errlog
+
+import (
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+
+	"github.com/errlog/errlog/event"
+)
+
+// environment is what every event says of the process: computed and
+// masked once, when the Handler is built, and shared by every event.
+type environment struct {
+	serverName string
+	modules    map[string]string
+	// contexts are Sentry contexts: os, runtime, app (the configuration),
+	// environment (the OS environment variables as os.NAME).
+	contexts map[string]map[string]any
+}
+
+func newEnvironment(o *Options, m *masker) *environment {
+	e := &environment{serverName: o.ServerName}
+	if e.serverName == "" {
+		e.serverName, _ = os.Hostname()
+	}
+	e.modules = map[string]string{}
+	mainModule := ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		mainModule = bi.Main.Path
+		if bi.Main.Path != "" {
+			e.modules[bi.Main.Path] = bi.Main.Version
+		}
+		for _, d := range bi.Deps {
+			v := d.Version
+			if d.Replace != nil {
+				v = d.Replace.Path + " " + d.Replace.Version
+			}
+			e.modules[d.Path] = v
+		}
+	}
+	e.contexts = map[string]map[string]any{
+		"os":      {"type": "os", "name": runtime.GOOS},
+		"runtime": {"type": "runtime", "name": "go", "version": runtime.Version()},
+		"device":  {"type": "device", "arch": runtime.GOARCH, "processor_count": runtime.NumCPU()},
+	}
+	app := map[string]any{"type": "app"}
+	if mainModule != "" {
+		app["app_name"] = mainModule
+	}
+	if exe, err := os.Executable(); err == nil {
+		app["executable"] = exe
+	}
+	if len(o.Config) > 0 {
+		cfg := make(map[string]any, len(o.Config))
+		for k, v := range o.Config {
+			if m.hides(catEnv, k) {
+				cfg[k] = m.with
+			} else {
+				cfg[k] = m.maskAny(catEnv, jsonValue(v))
+			}
+		}
+		app["config"] = cfg
+	}
+	e.contexts["app"] = app
+	vars := map[string]any{}
+	for _, kv := range os.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		if m.hides(catEnv, k) {
+			v = m.with
+		}
+		vars["os."+k] = v
+	}
+	e.contexts["environment"] = vars
+	return e
+}
+
+// applyTo sets the process-wide fields of ev.
+func (e *environment) applyTo(ev *event.Event) {
+	ev.ServerName = e.serverName
+	ev.Modules = e.modules
+	if ev.Contexts == nil {
+		ev.Contexts = make(map[string]map[string]any, len(e.contexts)+2)
+	}
+	for k, v := range e.contexts {
+		ev.Contexts[k] = v
+	}
+}

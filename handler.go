@@ -1,0 +1,502 @@
+package errlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/errlog/errlog/event"
+)
+
+// Handler is errlog's slog.Handler: it fans each record out to the console,
+// the log file and, at or above Options.ErrorLevel, to mail, the tracker
+// and every EventSink, as one enriched and masked event.
+//
+// Handlers derived with WithAttrs and WithGroup share their parent's sinks
+// and queue; Close on any of them closes them all.
+type Handler struct {
+	c       *core
+	console slog.Handler // nil: no console
+	file    *FileHandler // nil: no file
+	goas    []groupOrAttrs
+}
+
+var _ slog.Handler = (*Handler)(nil)
+
+// groupOrAttrs is one WithGroup or WithAttrs call, recorded for the
+// structured sinks (the event builder) as the slog handler guide shows.
+type groupOrAttrs struct {
+	group string
+	attrs []slog.Attr
+}
+
+// core is what every Handler derived from one NewHandler call shares.
+type core struct {
+	consoleLevel slog.Leveler
+	fileLevel    slog.Leveler
+	errorLevel   slog.Level
+	// minLevel is the lowest level any sink wants, when every level is
+	// fixed; dynamicLevels is set when one is a *slog.LevelVar or similar,
+	// and Enabled must ask each.
+	minLevel      slog.Level
+	dynamicLevels bool
+
+	consoleMu  sync.Mutex // holds a record's line and its stack together
+	consoleW   io.Writer
+	consoleCol bool
+	rootFile   *FileHandler
+
+	san     sanitizer
+	env     *environment
+	now     func() time.Time
+	onError func(error)
+	opts    Options // defaulted copy; never the caller's
+
+	sinks    []EventSink
+	hasSinks bool
+	jobs     chan job
+	done     chan struct{}
+	dropped  atomic.Uint64
+	closed   atomic.Bool
+	closeMu  sync.Mutex
+	sendMu   sync.RWMutex // excludes enqueues while Close closes jobs
+}
+
+// job is one record on its way to the event sinks, with what must be
+// captured on the caller's goroutine: the stack, the request, the scope.
+type job struct {
+	r     slog.Record
+	goas  []groupOrAttrs
+	req   *requestSnapshot
+	scope *scopeState
+	npcs  int
+	pcs   [maxFrames]uintptr
+	flush chan struct{} // a flush marker instead of a record
+}
+
+// NewHandler builds the handler chain Options describe. It never fails:
+// a sink that cannot be built (a bad DSN, an unwritable log path) is
+// reported through Options.OnDeliveryError and left out, and the rest
+// works, because logging must never take an application down.
+func NewHandler(opts Options) *Handler {
+	c := &core{opts: opts}
+	o := &c.opts
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	c.now = o.Now
+	if o.OnDeliveryError == nil {
+		o.OnDeliveryError = defaultOnError(o.Now)
+	}
+	c.onError = o.OnDeliveryError
+	if o.Level == nil {
+		o.Level = slog.LevelInfo
+	}
+	if o.ErrorLevel == nil {
+		o.ErrorLevel = slog.LevelError
+	}
+	c.errorLevel = o.ErrorLevel.Level()
+	if o.Console == nil {
+		o.Console = os.Stderr
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 1024
+	}
+	if o.MaxValueBytes == 0 {
+		o.MaxValueBytes = DefaultMaxValueBytes
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 64 << 10
+	}
+	if o.TrackedStatus == nil {
+		o.TrackedStatus = []StatusRange{{500, 599}}
+	}
+	if o.Format == "" {
+		o.Format = DefaultFormat
+	}
+	m, err := newMasker(o.Mask)
+	if err != nil {
+		c.onError(err)
+	}
+	c.san = sanitizer{m: m, max: o.MaxValueBytes}
+
+	h := &Handler{c: c}
+	c.consoleLevel = o.Level
+	if o.Console != io.Discard {
+		c.consoleW = o.Console
+		c.consoleCol = !o.NoColor && isTerminal(o.Console) && os.Getenv("NO_COLOR") == ""
+		h.console = newConsole(o.Console, o.Level, c.consoleCol)
+	}
+
+	formatter, err := NewFormatter(o.Format, o.DateFormat)
+	if err != nil {
+		c.onError(err)
+		formatter, _ = NewFormatter(DefaultFormat, "")
+	}
+	if o.File != nil {
+		fo := *o.File
+		if fo.Format == "" {
+			fo.Format, fo.DateFormat = o.Format, o.DateFormat
+		}
+		if fo.ErrorLevel == nil {
+			fo.ErrorLevel = o.ErrorLevel
+		}
+		if fo.Now == nil {
+			fo.Now = o.Now
+		}
+		if fh, err := NewFileHandler(fo); err != nil {
+			c.onError(err)
+		} else {
+			h.file, c.rootFile = fh, fh
+			c.fileLevel = fileLevelOf(fo)
+		}
+	}
+
+	c.env = newEnvironment(o, c.san.m)
+	env := sinkEnv{
+		OnError:     c.onError,
+		SpoolDir:    o.SpoolDir,
+		QueueSize:   o.QueueSize,
+		Now:         o.Now,
+		Formatter:   formatter,
+		Debug:       o.Debug,
+		Environment: o.Environment,
+		Release:     o.Release,
+		ServerName:  c.env.serverName,
+	}
+	mail := o.Mail
+	if o.Debug {
+		mail = nil
+	}
+	if mail != nil || len(o.Notifiers) > 0 || len(o.Ticketers) > 0 {
+		if s, err := newMailSink(mail, env, o.Notifiers, o.Ticketers); err != nil {
+			c.onError(err)
+		} else if s != nil {
+			c.sinks = append(c.sinks, s)
+		}
+	}
+	if o.Tracker != nil {
+		if s, err := newTrackerSink(*o.Tracker, env); err != nil {
+			c.onError(err)
+		} else if s != nil {
+			c.sinks = append(c.sinks, s)
+		}
+	}
+	c.sinks = append(c.sinks, o.Sinks...)
+	c.hasSinks = len(c.sinks) > 0
+	c.computeLevels(h)
+	if c.hasSinks {
+		c.jobs = make(chan job, o.QueueSize)
+		c.done = make(chan struct{})
+		go c.deliverLoop()
+	}
+	register(h)
+	return h
+}
+
+func fileLevelOf(fo FileOptions) slog.Leveler {
+	if fo.Level == nil {
+		return slog.LevelWarn
+	}
+	return fo.Level
+}
+
+// computeLevels precomputes Enabled's answer when every level is fixed.
+func (c *core) computeLevels(h *Handler) {
+	c.minLevel = slog.Level(1 << 30)
+	levels := []slog.Leveler{}
+	if h.console != nil {
+		levels = append(levels, c.consoleLevel)
+	}
+	if h.file != nil {
+		levels = append(levels, c.fileLevel)
+	}
+	if c.hasSinks {
+		levels = append(levels, c.errorLevel)
+	}
+	for _, l := range levels {
+		if _, ok := l.(slog.Level); !ok {
+			c.dynamicLevels = true
+		}
+		c.minLevel = min(c.minLevel, l.Level())
+	}
+}
+
+// Enabled reports whether any sink wants records of level.
+func (h *Handler) Enabled(_ context.Context, level slog.Level) bool {
+	c := h.c
+	if !c.dynamicLevels {
+		return level >= c.minLevel
+	}
+	return (h.console != nil && level >= c.consoleLevel.Level()) ||
+		(h.file != nil && level >= c.fileLevel.Level()) ||
+		(c.hasSinks && level >= c.errorLevel)
+}
+
+// Handle sends r to every sink that wants it. It returns the console's
+// and the file's write errors (also reported through OnDeliveryError);
+// mail, tracker and sinks work asynchronously and report their own.
+func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
+	c := h.c
+	r = c.sanitizeRecord(r)
+	toConsole := h.console != nil && r.Level >= c.consoleLevel.Level()
+	toFile := h.file != nil && r.Level >= c.fileLevel.Level()
+	var x recordExtras
+	x.req = requestFromContext(ctx)
+	if r.Level >= c.errorLevel && (toConsole || toFile || c.hasSinks) {
+		var buf [maxFrames]uintptr
+		pcs := recordPCs(&r, buf[:0])
+		if toConsole || toFile {
+			x.stack = framesOf(pcs)
+		}
+		if c.hasSinks {
+			c.enqueue(ctx, h, &r, pcs)
+		}
+	}
+	var errs []error
+	if toConsole {
+		if err := c.writeConsole(ctx, h.console, r, x.stack); err != nil {
+			err = fmt.Errorf("errlog: console: %w", err)
+			c.onError(err)
+			errs = append(errs, err)
+		}
+	}
+	if toFile {
+		if err := h.file.handle(ctx, r, &x); err != nil {
+			c.onError(err)
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// recordPCs returns the stack to report for r: the one carried by an error
+// among its attrs, else the logging call's.
+func recordPCs(r *slog.Record, dst []uintptr) []uintptr {
+	var pcs []uintptr
+	r.Attrs(func(a slog.Attr) bool {
+		if err, ok := a.Value.Any().(error); ok && a.Value.Kind() == slog.KindAny {
+			if p := errorPCs(err); p != nil {
+				pcs = p
+				return false
+			}
+		}
+		return true
+	})
+	if pcs != nil {
+		return append(dst, pcs[:min(len(pcs), cap(dst))]...)
+	}
+	return callerPCs(r.PC, dst)
+}
+
+// sanitizeRecord returns r with its attrs sanitized; r itself when nothing
+// needed it, which is the common case and costs no allocation.
+func (c *core) sanitizeRecord(r slog.Record) slog.Record {
+	changed := false
+	r.Attrs(func(a slog.Attr) bool {
+		_, changed = c.san.attr(a, catNone)
+		return !changed
+	})
+	if !changed {
+		return r
+	}
+	nr := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		b, _ := c.san.attr(a, catNone)
+		nr.AddAttrs(b)
+		return true
+	})
+	return nr
+}
+
+// enqueue hands r to the delivery goroutine without blocking; a full
+// queue drops the record, counted and reported.
+func (c *core) enqueue(ctx context.Context, h *Handler, r *slog.Record, pcs []uintptr) {
+	c.sendMu.RLock()
+	defer c.sendMu.RUnlock()
+	if c.closed.Load() {
+		c.drop("handler closed")
+		return
+	}
+	j := job{r: r.Clone(), goas: h.goas, npcs: len(pcs)}
+	copy(j.pcs[:], pcs)
+	if ri := requestFromContext(ctx); ri != nil {
+		j.req = ri.snapshot()
+	}
+	if s := scopeFromContext(ctx); s != nil {
+		j.scope = s.state.Load()
+	}
+	select {
+	case c.jobs <- j:
+	default:
+		c.drop("queue full")
+	}
+}
+
+func (c *core) drop(why string) {
+	n := c.dropped.Add(1)
+	c.onError(fmt.Errorf("errlog: event dropped (%s); %d dropped so far", why, n))
+}
+
+// deliverLoop builds each job's event and gives it to every sink.
+func (c *core) deliverLoop() {
+	defer close(c.done)
+	for j := range c.jobs {
+		if j.flush != nil {
+			close(j.flush)
+			continue
+		}
+		c.deliver(&j)
+	}
+}
+
+func (c *core) deliver(j *job) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.onError(fmt.Errorf("errlog: building or delivering an event panicked: %v", p))
+		}
+	}()
+	ev := c.buildEvent(j)
+	for _, s := range c.sinks {
+		c.deliverTo(s, ev)
+	}
+}
+
+func (c *core) deliverTo(s EventSink, ev *event.Event) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.onError(fmt.Errorf("errlog: sink %T panicked: %v", s, p))
+		}
+	}()
+	s.Deliver(ev)
+}
+
+// WithAttrs returns a Handler whose records carry attrs: pre-formatted for
+// the console and the file, recorded for events.
+func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	if len(attrs) == 0 {
+		return h
+	}
+	attrs = h.c.san.attrs(attrs, catNone)
+	h2 := *h
+	if h.console != nil {
+		h2.console = h.console.WithAttrs(attrs)
+	}
+	if h.file != nil {
+		h2.file = h.file.WithAttrs(attrs).(*FileHandler)
+	}
+	h2.goas = append(slices.Clip(h.goas), groupOrAttrs{attrs: slices.Clone(attrs)})
+	return &h2
+}
+
+// WithGroup returns a Handler that puts later attrs in group name.
+func (h *Handler) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return h
+	}
+	h2 := *h
+	if h.console != nil {
+		h2.console = h.console.WithGroup(name)
+	}
+	if h.file != nil {
+		h2.file = h.file.WithGroup(name).(*FileHandler)
+	}
+	h2.goas = append(slices.Clip(h.goas), groupOrAttrs{group: name})
+	return &h2
+}
+
+// Flush returns when every event handled so far has been given to the
+// sinks and each sink has flushed, or when ctx is done.
+func (h *Handler) Flush(ctx context.Context) error {
+	c := h.c
+	if c.hasSinks && !c.closed.Load() {
+		marker := make(chan struct{})
+		if err := c.sendFlush(ctx, marker); err != nil {
+			return err
+		}
+		select {
+		case <-marker:
+		case <-ctx.Done():
+			return fmt.Errorf("errlog: flush: %w", ctx.Err())
+		}
+	}
+	var errs []error
+	for _, s := range c.sinks {
+		if err := s.Flush(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *core) sendFlush(ctx context.Context, marker chan struct{}) error {
+	c.sendMu.RLock()
+	defer c.sendMu.RUnlock()
+	if c.closed.Load() {
+		close(marker)
+		return nil
+	}
+	select {
+	case c.jobs <- job{flush: marker}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("errlog: flush: %w", ctx.Err())
+	}
+}
+
+// Close flushes and closes every sink and stops every goroutine the
+// Handler started, or gives up when ctx is done. Closing twice is not an
+// error. Records handled after Close still reach the console.
+func (h *Handler) Close(ctx context.Context) error {
+	c := h.c
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	if c.closed.Load() {
+		return nil
+	}
+	unregister(h)
+	var errs []error
+	if c.hasSinks {
+		c.sendMu.Lock()
+		c.closed.Store(true)
+		close(c.jobs)
+		c.sendMu.Unlock()
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			errs = append(errs, fmt.Errorf("errlog: close: %w", ctx.Err()))
+		}
+	}
+	c.closed.Store(true)
+	for _, s := range c.sinks {
+		if err := s.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.rootFile != nil {
+		if err := c.rootFile.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Dropped returns how many events were dropped because the queue was full
+// or the Handler closed.
+func (h *Handler) Dropped() uint64 { return h.c.dropped.Load() }
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

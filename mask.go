@@ -1,0 +1,375 @@
+package errlog
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// DefaultMaskWith replaces a masked value.
+const DefaultMaskWith = "**************"
+
+// DefaultMaskKeys are the key substrings masked when MaskOptions.Keys is
+// nil: the two of Flask-Exceptional and error-tracker, and the names
+// credentials usually go by.
+var DefaultMaskKeys = []string{"password", "passwd", "secret", "token", "api_key", "apikey", "private_key", "credential"}
+
+// DefaultHeaderFilter are the headers masked whatever their value: they
+// carry credentials by definition.
+var DefaultHeaderFilter = []string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Api-Key", "X-Auth-Token", "X-Csrf-Token"}
+
+// DefaultEnvironmentFilter are the environment variables masked whatever
+// their name says (Flask's SECRET_KEY is already caught by "secret").
+var DefaultEnvironmentFilter = []string{"SECRET_KEY", "DATABASE_URL", "ERRLOG_DSN", "AWS_ACCESS_KEY_ID"}
+
+// MaskOptions say which values never leave the process. A value is masked
+// when its key, lower-cased, contains one of Keys, or when the key matches
+// a filter of its category. Masking happens once, before any sink sees the
+// record: console, file, mail and tracker all show the same mask.
+type MaskOptions struct {
+	// Keys are case-insensitive substrings of keys whose values are
+	// masked, at any group depth, in attrs, query parameters, form and
+	// JSON fields, headers, cookies, scope extras and the environment.
+	// Default DefaultMaskKeys; an empty non-nil slice masks by key nowhere.
+	Keys []string `json:"keys" yaml:"keys"`
+	// With replaces masked values. Default DefaultMaskWith.
+	With string `json:"with" yaml:"with"`
+
+	// Per-category filters, as Flask-Exceptional has them. Each entry is a
+	// key matched whole and case-insensitively, or a regular expression
+	// written between slashes ("/^x-internal-/"), matched against the
+	// lower-cased key.
+	Params      []string `json:"params" yaml:"params"`           // query, form and JSON body fields
+	Headers     []string `json:"headers" yaml:"headers"`         // request headers; default DefaultHeaderFilter
+	Cookies     []string `json:"cookies" yaml:"cookies"`         // request cookies
+	Session     []string `json:"session" yaml:"session"`         // the "session" group of attrs and request context
+	Environment []string `json:"environment" yaml:"environment"` // os.* variables and Config; default DefaultEnvironmentFilter
+}
+
+// masker is MaskOptions compiled.
+type masker struct {
+	keys    []string // lower-cased
+	with    string
+	withVal slog.Value
+	params  filter
+	headers filter
+	cookies filter
+	session filter
+	env     filter
+}
+
+// filter matches keys of one category.
+type filter struct {
+	exact []string // lower-cased
+	re    []*regexp.Regexp
+}
+
+func (f filter) match(lowerKey string) bool {
+	for _, e := range f.exact {
+		if e == lowerKey {
+			return true
+		}
+	}
+	for _, re := range f.re {
+		if re.MatchString(lowerKey) {
+			return true
+		}
+	}
+	return false
+}
+
+func compileFilter(category string, entries []string) (filter, error) {
+	var f filter
+	for _, e := range entries {
+		if len(e) >= 2 && e[0] == '/' && e[len(e)-1] == '/' {
+			re, err := regexp.Compile(e[1 : len(e)-1])
+			if err != nil {
+				return f, fmt.Errorf("errlog: mask: %s filter %q: %w", category, e, err)
+			}
+			f.re = append(f.re, re)
+			continue
+		}
+		f.exact = append(f.exact, strings.ToLower(e))
+	}
+	return f, nil
+}
+
+func newMasker(o MaskOptions) (*masker, error) {
+	m := &masker{with: o.With}
+	if m.with == "" {
+		m.with = DefaultMaskWith
+	}
+	m.withVal = slog.StringValue(m.with)
+	keys := o.Keys
+	if keys == nil {
+		keys = DefaultMaskKeys
+	}
+	for _, k := range keys {
+		if k = strings.TrimSpace(k); k != "" {
+			m.keys = append(m.keys, strings.ToLower(k))
+		}
+	}
+	headers, env := o.Headers, o.Environment
+	if headers == nil {
+		headers = DefaultHeaderFilter
+	}
+	if env == nil {
+		env = DefaultEnvironmentFilter
+	}
+	var err error
+	var errs []error
+	for _, c := range []struct {
+		name    string
+		entries []string
+		dst     *filter
+	}{
+		{"params", o.Params, &m.params},
+		{"headers", headers, &m.headers},
+		{"cookies", o.Cookies, &m.cookies},
+		{"session", o.Session, &m.session},
+		{"environment", env, &m.env},
+	} {
+		if *c.dst, err = compileFilter(c.name, c.entries); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return m, errs[0]
+	}
+	return m, nil
+}
+
+// secretKey reports whether key contains one of the mask substrings,
+// ignoring ASCII case, without allocating: it runs for every attr.
+func (m *masker) secretKey(key string) bool {
+	for _, sub := range m.keys {
+		if containsFold(key, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold reports whether s contains lower (already lower-case
+// ASCII... or not: non-ASCII bytes compare exactly), ignoring ASCII case.
+func containsFold(s, lower string) bool {
+	n := len(lower)
+	if n == 0 {
+		return false
+	}
+	first := lower[0]
+	for i := 0; i+n <= len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != first {
+			continue
+		}
+		j := 1
+		for ; j < n; j++ {
+			d := s[i+j]
+			if 'A' <= d && d <= 'Z' {
+				d += 'a' - 'A'
+			}
+			if d != lower[j] {
+				break
+			}
+		}
+		if j == n {
+			return true
+		}
+	}
+	return false
+}
+
+// category says which per-category filter applies below a key.
+type category uint8
+
+const (
+	catNone category = iota
+	catParams
+	catHeaders
+	catCookies
+	catSession
+	catEnv
+)
+
+func (m *masker) filterOf(c category) *filter {
+	switch c {
+	case catParams:
+		return &m.params
+	case catHeaders:
+		return &m.headers
+	case catCookies:
+		return &m.cookies
+	case catSession:
+		return &m.session
+	case catEnv:
+		return &m.env
+	}
+	return nil
+}
+
+// hides reports whether the value under key must be masked in category c.
+func (m *masker) hides(c category, key string) bool {
+	if m.secretKey(key) {
+		return true
+	}
+	f := m.filterOf(c)
+	return f != nil && (len(f.exact) > 0 || len(f.re) > 0) && f.match(strings.ToLower(key))
+}
+
+// maskString masks a string map in place.
+func (m *masker) maskStrings(c category, kv map[string]string) {
+	for k := range kv {
+		if m.hides(c, k) {
+			kv[k] = m.with
+		}
+	}
+}
+
+// maskAny masks a decoded JSON-like value (maps, slices) in place, at any
+// depth, and returns it.
+func (m *masker) maskAny(c category, v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			if m.hides(c, k) {
+				x[k] = m.with
+			} else {
+				x[k] = m.maskAny(c, val)
+			}
+		}
+	case []any:
+		for i := range x {
+			x[i] = m.maskAny(c, x[i])
+		}
+	case map[string]string:
+		m.maskStrings(c, x)
+	}
+	return v
+}
+
+// maskQuery masks the values of secret parameters in a raw query string,
+// keeping its order and encoding.
+func (m *masker) maskQuery(raw string) string {
+	if raw == "" {
+		return raw
+	}
+	parts := strings.Split(raw, "&")
+	changed := false
+	for i, p := range parts {
+		k, _, _ := strings.Cut(p, "=")
+		key, err := url.QueryUnescape(k)
+		if err != nil {
+			key = k
+		}
+		if m.hides(catParams, key) {
+			parts[i] = k + "=" + url.QueryEscape(m.with)
+			changed = true
+		}
+	}
+	if !changed {
+		return raw
+	}
+	return strings.Join(parts, "&")
+}
+
+// sanitizer is the one pass every record goes through before any sink sees
+// it: secrets masked, long values truncated, values that could crash or
+// hang a formatter (a panicking LogValuer, a cyclic map) made into text.
+type sanitizer struct {
+	m   *masker
+	max int // MaxValueBytes; <= 0: no limit
+}
+
+// attrs returns as, sanitized; it allocates only when something changes.
+func (s *sanitizer) attrs(as []slog.Attr, c category) []slog.Attr {
+	var out []slog.Attr
+	for i, a := range as {
+		b, changed := s.attr(a, c)
+		if changed && out == nil {
+			out = make([]slog.Attr, i, len(as))
+			copy(out, as[:i])
+		}
+		if out != nil {
+			out = append(out, b)
+		}
+	}
+	if out == nil {
+		return as
+	}
+	return out
+}
+
+// attr sanitizes one attr; changed reports whether it differs from a.
+func (s *sanitizer) attr(a slog.Attr, c category) (slog.Attr, bool) {
+	if c == catNone && a.Key == "session" {
+		c = catSession
+	}
+	if a.Value.Kind() == slog.KindLogValuer {
+		a.Value = a.Value.Resolve() // recovers a panicking LogValue
+		b, _ := s.attr(a, c)
+		return b, true
+	}
+	if a.Key != "" && s.m.hides(c, a.Key) {
+		if a.Value.Kind() == slog.KindGroup {
+			return slog.Attr{Key: a.Key, Value: s.m.withVal}, true
+		}
+		return slog.Attr{Key: a.Key, Value: s.m.withVal}, true
+	}
+	switch a.Value.Kind() {
+	case slog.KindString:
+		str := a.Value.String()
+		if s.max > 0 && len(str) > s.max {
+			return slog.String(a.Key, truncateString(str, s.max)), true
+		}
+		if !utf8.ValidString(str) {
+			return slog.String(a.Key, strings.ToValidUTF8(str, "\uFFFD")), true
+		}
+	case slog.KindGroup:
+		g := a.Value.Group()
+		ng := s.attrs(g, c)
+		if len(g) > 0 && &ng[0] != &g[0] {
+			return slog.Attr{Key: a.Key, Value: slog.GroupValue(ng...)}, true
+		}
+	case slog.KindAny:
+		v := a.Value.Any()
+		if safeAny(v) {
+			return a, false
+		}
+		if err, ok := v.(error); ok {
+			// Errors stay errors, so that the event keeps its chain and
+			// stack; only their text is made safe for the text sinks.
+			return slog.Any(a.Key, safeError{err: err, text: truncateString(safeText(err), s.max)}), true
+		}
+		return slog.String(a.Key, truncateString(safeText(v), s.max)), true
+	}
+	return a, false
+}
+
+// safeAny reports whether formatting v with fmt is known to be safe and
+// bounded: the types slog users log every day. Anything else goes through
+// safeText once.
+func safeAny(v any) bool {
+	switch v.(type) {
+	case nil, bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, uintptr,
+		float32, float64, complex64, complex128, string:
+		return true
+	}
+	return false
+}
+
+// safeError is an error whose text was taken once, safely: the text sinks
+// print text, the event builder unwraps err for the chain and stack.
+type safeError struct {
+	err  error
+	text string
+}
+
+func (e safeError) Error() string { return e.text }
+func (e safeError) Unwrap() error { return e.err }

@@ -1,0 +1,234 @@
+package errlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/errlog/errlog/event"
+)
+
+// Scope holds what every event logged with its context carries beyond the
+// record: extras, tags, the user, a fingerprint. It is safe for concurrent
+// use; an event takes the scope as it is when the record is logged.
+type Scope struct {
+	mu    sync.Mutex // serializes writers; readers load state
+	state atomic.Pointer[scopeState]
+}
+
+// scopeState is immutable once published: a write copies it, so that an
+// event captures a scope with one atomic load and no lock.
+type scopeState struct {
+	extras      []kv
+	tags        map[string]string
+	user        *event.User
+	fingerprint []string
+}
+
+type kv struct {
+	key   string
+	value any
+}
+
+type scopeKey struct{}
+
+// WithScope returns a context carrying a new Scope, and the Scope. The new
+// scope starts with a copy of the scope ctx already carries, if any, so
+// that a function can add to its caller's scope without changing it.
+func WithScope(ctx context.Context) (context.Context, *Scope) {
+	s := &Scope{}
+	if parent := scopeFromContext(ctx); parent != nil {
+		s.state.Store(parent.state.Load())
+	} else {
+		s.state.Store(&scopeState{})
+	}
+	return context.WithValue(ctx, scopeKey{}, s), s
+}
+
+// ScopeFrom returns the Scope ctx carries, or nil.
+func ScopeFrom(ctx context.Context) *Scope { return scopeFromContext(ctx) }
+
+func scopeFromContext(ctx context.Context) *Scope {
+	if ctx == nil {
+		return nil
+	}
+	s, _ := ctx.Value(scopeKey{}).(*Scope)
+	return s
+}
+
+func (s *Scope) update(f func(st *scopeState)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.state.Load()
+	st := &scopeState{user: old.user, fingerprint: old.fingerprint}
+	st.extras = append([]kv(nil), old.extras...)
+	if old.tags != nil {
+		st.tags = make(map[string]string, len(old.tags)+1)
+		for k, v := range old.tags {
+			st.tags[k] = v
+		}
+	}
+	f(st)
+	s.state.Store(st)
+}
+
+// SetExtra sets extra data that joins every event logged with the scope's
+// context (Sentry's scope.set_extra). Values are masked like attrs.
+func (s *Scope) SetExtra(key string, value any) {
+	s.update(func(st *scopeState) {
+		for i := range st.extras {
+			if st.extras[i].key == key {
+				st.extras[i].value = value
+				return
+			}
+		}
+		st.extras = append(st.extras, kv{key, value})
+	})
+}
+
+// SetTag sets a tag: a short indexed string a tracker can search by.
+func (s *Scope) SetTag(key, value string) {
+	s.update(func(st *scopeState) {
+		if st.tags == nil {
+			st.tags = map[string]string{}
+		}
+		st.tags[key] = value
+	})
+}
+
+// SetUser says who the events of this scope happened to.
+func (s *Scope) SetUser(u event.User) {
+	s.update(func(st *scopeState) { st.user = &u })
+}
+
+// SetFingerprint overrides grouping for the events of this scope.
+func (s *Scope) SetFingerprint(fp ...string) {
+	s.update(func(st *scopeState) { st.fingerprint = append([]string(nil), fp...) })
+}
+
+// CaptureError reports err at ERROR through the default logger, with err's
+// own stack when it carries one (see WithStack), else the caller's. extra
+// are slog-style key-value pairs or slog.Attrs. A nil err is reported as a
+// warning that says so, and is not an event.
+func CaptureError(ctx context.Context, err error, extra ...any) {
+	capture(ctx, slog.Default().Handler(), err, extra)
+}
+
+func capture(ctx context.Context, h slog.Handler, err error, extra []any) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	var pcs [1]uintptr
+	runtime.Callers(3, pcs[:]) // the caller of CaptureError
+	if err == nil {
+		r := slog.NewRecord(time.Now(), slog.LevelWarn, "errlog: CaptureError called with a nil error", pcs[0])
+		if h.Enabled(ctx, r.Level) {
+			_ = h.Handle(ctx, r)
+		}
+		return
+	}
+	r := slog.NewRecord(time.Now(), slog.LevelError, safeText(err), pcs[0])
+	r.AddAttrs(slog.Any("error", err))
+	r.Add(extra...)
+	if h.Enabled(ctx, r.Level) {
+		_ = h.Handle(ctx, r)
+	}
+}
+
+// CaptureMessage reports msg at ERROR through the default logger, with the
+// caller's stack. extra are slog-style key-value pairs or slog.Attrs.
+func CaptureMessage(ctx context.Context, msg string, extra ...any) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	h := slog.Default().Handler()
+	var pcs [1]uintptr
+	runtime.Callers(2, pcs[:])
+	r := slog.NewRecord(time.Now(), slog.LevelError, msg, pcs[0])
+	r.Add(extra...)
+	if h.Enabled(ctx, r.Level) {
+		_ = h.Handle(ctx, r)
+	}
+}
+
+// PanicError is a recovered panic as an error: its value, and the stack of
+// the goroutine that panicked.
+type PanicError struct {
+	Value any
+	pcs   []uintptr
+}
+
+func (e *PanicError) Error() string { return "panic: " + safeText(e.Value) }
+
+// Unwrap returns the panic value when it is an error.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
+// Callers returns the panicking goroutine's stack, innermost first.
+func (e *PanicError) Callers() []uintptr { return e.pcs }
+
+// newPanicError must be called from the deferred function that recovered.
+func newPanicError(v any) *PanicError {
+	return &PanicError{Value: v, pcs: panicPCs()}
+}
+
+// Recover reports a panic in progress at ERROR through the default logger,
+// with the panicking goroutine's stack, then panics again with the same
+// value: the tracking decorator of the Python tools. Use it deferred, at
+// the top of a goroutine:
+//
+//	defer errlog.Recover(ctx)
+func Recover(ctx context.Context) {
+	if v := recover(); v != nil {
+		reportPanic(ctx, slog.Default().Handler(), newPanicError(v), true)
+		panic(v)
+	}
+}
+
+// RecoverSilently is Recover that swallows the panic after reporting it,
+// for a goroutine whose failure the program can live with.
+func RecoverSilently(ctx context.Context) {
+	if v := recover(); v != nil {
+		reportPanic(ctx, slog.Default().Handler(), newPanicError(v), false)
+	}
+}
+
+// Go runs f in a new goroutine that reports a panic and lets the program
+// live on.
+func Go(ctx context.Context, f func(ctx context.Context)) {
+	go func() {
+		defer RecoverSilently(ctx)
+		f(ctx)
+	}()
+}
+
+// reportPanic logs pe; with flush, it waits (up to two seconds) for the
+// sinks to deliver, because the panic is about to end the program.
+func reportPanic(ctx context.Context, h slog.Handler, pe *PanicError, flush bool) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	var pc uintptr
+	if len(pe.pcs) > 0 {
+		pc = pe.pcs[0]
+	}
+	r := slog.NewRecord(time.Now(), slog.LevelError, pe.Error(), pc)
+	r.AddAttrs(slog.Any("error", pe))
+	if h.Enabled(ctx, r.Level) {
+		_ = h.Handle(ctx, r)
+	}
+	if eh, ok := h.(*Handler); ok && flush {
+		fctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := eh.Flush(fctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			eh.c.onError(fmt.Errorf("errlog: flush after panic: %w", err))
+		}
+	}
+}
