@@ -1,0 +1,364 @@
+package rotate
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configures a [Writer]. The zero value of every field but Path is
+// its default, and Open never writes into the caller's Options.
+//
+// The tag names differ from lumberjack's on purpose: MaxSize is in bytes and
+// MaxAge a duration, not megabytes and days, so a lumberjack configuration
+// must fail to load rather than load with the wrong units. In JSON the
+// durations are nanoseconds and FileMode a decimal number, as encoding/json
+// has no syntax for either; YAML (gopkg.in/yaml.v3) takes "24h" and 0o640.
+type Options struct {
+	// Path is the file to write; required. Missing directories are created
+	// with mode 0755. A symlink is resolved once at Open, so backups go
+	// next to the real file and rotation never renames the link.
+	Path string `json:"path" yaml:"path"`
+
+	// MaxSize is the size in bytes that a Write may not take the file
+	// past: the file is rotated first. A record larger than MaxSize gets a
+	// file of its own rather than being refused or split.
+	// 0 means 100 MiB; negative means no size limit.
+	MaxSize int64 `json:"max_bytes" yaml:"max_bytes"`
+
+	// MaxBackups is how many rotated files are kept, newest first.
+	// 0 means 5; negative keeps all.
+	MaxBackups int `json:"max_backups" yaml:"max_backups"`
+
+	// MaxAge deletes backups whose name says they were rotated longer
+	// ago than this. 0 keeps backups whatever their age; negative is an
+	// error.
+	MaxAge time.Duration `json:"max_age" yaml:"max_age"`
+
+	// Compress gzips backups. It happens in the cleanup goroutine, so the
+	// cost never lands on a Write. Default false.
+	Compress bool `json:"compress" yaml:"compress"`
+
+	// Interval rotates by time as well as by size. A whole number of days
+	// turns over at local midnight (the location of Now's times);
+	// anything else at multiples of Interval since the Unix epoch, e.g.
+	// time.Hour on the hour. A file found at Open with content older than
+	// the current interval is rotated at the first Write.
+	// 0 means no time rotation; negative is an error.
+	Interval time.Duration `json:"interval" yaml:"interval"`
+
+	// LocalTime names backups in the location of Now's times (time.Local
+	// with the default clock) instead of UTC. Default false, UTC, as in
+	// lumberjack: local names repeat an hour when daylight saving ends, so
+	// they neither sort nor age correctly.
+	LocalTime bool `json:"local_time" yaml:"local_time"`
+
+	// Now is the clock for time rotation, backup names and MaxAge. It is
+	// called from the writing goroutines and the cleanup goroutine, so it
+	// must be safe for concurrent use. nil means time.Now.
+	Now func() time.Time `json:"-" yaml:"-"`
+
+	// FileMode is the permission of a file that Open creates (before the
+	// umask); an existing file keeps its own, and the file started by a
+	// rotation takes the mode of the one it replaces. 0 means 0600, not
+	// 0644: error logs carry request data and secrets more often than
+	// anyone plans, and widening access is a deliberate act (0640 for a
+	// log shipper's group).
+	FileMode os.FileMode `json:"file_mode" yaml:"file_mode"`
+}
+
+const (
+	defaultMaxSize    = 100 << 20
+	defaultMaxBackups = 5
+	defaultFileMode   = 0o600
+)
+
+// Writer is a file that rotates itself. It is safe for concurrent use; one
+// mutex is held around each Write, so records never interleave.
+type Writer struct {
+	// Fixed at Open.
+	path       string
+	dir        string
+	prefix     string // base name without extension, plus "-"
+	ext        string
+	maxSize    int64 // 0: no limit
+	maxBackups int   // negative: keep all
+	maxAge     time.Duration
+	compress   bool
+	interval   time.Duration
+	localTime  bool
+	now        func() time.Time
+	mode       os.FileMode
+
+	mu      sync.Mutex
+	file    *os.File // nil after a failure; the next Write reopens
+	size    int64
+	regular bool      // false: never rotated
+	next    time.Time // time rotation is due at the first Write at or after it
+	closed  bool
+
+	wake chan struct{} // capacity 1: rotations coalesce into one cleanup
+	quit chan struct{}
+	done chan struct{}
+}
+
+var _ io.WriteCloser = (*Writer)(nil)
+
+// Open opens or creates o.Path for appending and starts the Writer's cleanup
+// goroutine, which Close stops.
+func Open(o Options) (*Writer, error) {
+	if o.Path == "" {
+		return nil, errors.New("errlog: file: Options.Path is empty")
+	}
+	if o.Interval < 0 {
+		return nil, fmt.Errorf("errlog: file: negative Options.Interval %v", o.Interval)
+	}
+	if o.MaxAge < 0 {
+		return nil, fmt.Errorf("errlog: file: negative Options.MaxAge %v", o.MaxAge)
+	}
+	path := o.Path
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
+	// A relative path would follow a later os.Chdir.
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	base := filepath.Base(path)
+	ext := filepath.Ext(base)
+	w := &Writer{
+		path:       path,
+		dir:        filepath.Dir(path),
+		prefix:     strings.TrimSuffix(base, ext) + "-",
+		ext:        ext,
+		maxSize:    o.MaxSize,
+		maxBackups: o.MaxBackups,
+		maxAge:     o.MaxAge,
+		compress:   o.Compress,
+		interval:   o.Interval,
+		localTime:  o.LocalTime,
+		now:        o.Now,
+		mode:       o.FileMode.Perm(),
+		wake:       make(chan struct{}, 1),
+		quit:       make(chan struct{}),
+		done:       make(chan struct{}),
+	}
+	switch {
+	case w.maxSize == 0:
+		w.maxSize = defaultMaxSize
+	case w.maxSize < 0:
+		w.maxSize = 0
+	}
+	if w.maxBackups == 0 {
+		w.maxBackups = defaultMaxBackups
+	}
+	if w.now == nil {
+		w.now = time.Now
+	}
+	if w.mode == 0 {
+		w.mode = defaultFileMode
+	}
+
+	fi, err := w.openLocked()
+	if err != nil {
+		return nil, err
+	}
+	if w.interval > 0 {
+		start, next := bounds(w.now(), w.interval)
+		w.next = next
+		if w.regular && fi.Size() > 0 && fi.ModTime().Before(start) {
+			w.next = start // left over from an earlier interval
+		}
+	}
+	go w.run()
+	if w.regular {
+		// Apply limits that changed since the last run and finish a
+		// compression that a Close cut short.
+		w.wake <- struct{}{}
+	}
+	return w, nil
+}
+
+// openLocked opens the path for appending, creating it and its directories
+// as needed. It is also how a Writer recovers after a failure, which is why
+// it recreates directories too.
+func (w *Writer) openLocked() (fs.FileInfo, error) {
+	if err := os.MkdirAll(w.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("errlog: file: %w", err)
+	}
+	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, w.mode)
+	if err != nil {
+		return nil, fmt.Errorf("errlog: file: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("errlog: file: %w", err)
+	}
+	w.file, w.size, w.regular = f, fi.Size(), fi.Mode().IsRegular()
+	return fi, nil
+}
+
+// Write writes p as one record, rotating first if p would not fit in the
+// current file or a time boundary has passed. If the rotation fails, p is
+// not written and the error is returned; the next Write tries again.
+func (w *Writer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return 0, w.closedError("write")
+	}
+	if w.file == nil {
+		if _, err := w.openLocked(); err != nil {
+			return 0, err
+		}
+	}
+	if w.regular {
+		if err := w.maybeRotateLocked(len(p)); err != nil {
+			return 0, err
+		}
+	}
+	n, err := w.file.Write(p)
+	if err != nil {
+		return w.writeFailedLocked(n, err)
+	}
+	w.size += int64(n)
+	return n, nil
+}
+
+func (w *Writer) maybeRotateLocked(n int) error {
+	if w.interval > 0 {
+		if now := w.now(); !now.Before(w.next) {
+			if w.size > 0 {
+				return w.rotateLocked(now)
+			}
+			// Nothing to keep: an empty backup would only push a
+			// useful one out.
+			_, w.next = bounds(now, w.interval)
+		}
+	}
+	if w.maxSize > 0 && w.size > 0 && w.size+int64(n) > w.maxSize {
+		return w.rotateLocked(w.now())
+	}
+	return nil
+}
+
+// writeFailedLocked is the slow path of Write, kept apart so that the fast
+// path stays small.
+func (w *Writer) writeFailedLocked(n int, err error) (int, error) {
+	err = fmt.Errorf("errlog: file: %w", err)
+	if !w.regular {
+		// Reopening a FIFO can block until a reader comes, and a
+		// device's error is rarely the handle's fault: keep it.
+		w.size += int64(n)
+		return n, err
+	}
+	if n > 0 {
+		// Cut the partial record off again, measured from the real end
+		// of the file, which a copytruncate may have moved, so that the
+		// next record does not continue half a line.
+		if fi, serr := w.file.Stat(); serr == nil && fi.Size() >= int64(n) && w.file.Truncate(fi.Size()-int64(n)) == nil {
+			n = 0
+		}
+	}
+	// Whatever broke (full disk, EIO, a stale NFS handle, a directory
+	// deleted under us), a fresh open on the next Write is the cure.
+	w.file.Close()
+	w.file = nil
+	return n, err
+}
+
+// Rotate rotates now, even an empty file. It refuses a path that is not a
+// regular file, leaving the Writer as it was.
+func (w *Writer) Rotate() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return w.closedError("rotate")
+	}
+	if w.file == nil {
+		if _, err := w.openLocked(); err != nil {
+			return err
+		}
+	}
+	if !w.regular {
+		return fmt.Errorf("errlog: file: rotate %s: not a regular file", w.path)
+	}
+	return w.rotateLocked(w.now())
+}
+
+// rotateLocked renames the file to a backup and starts a new one. The old
+// handle stays in use until the rename has succeeded, so a failed rename
+// loses nothing.
+func (w *Writer) rotateLocked(now time.Time) error {
+	mode := w.mode
+	if fi, err := w.file.Stat(); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	backup, err := w.freeBackupName(now)
+	if err != nil {
+		return err
+	}
+	renamed := true
+	if err := os.Rename(w.path, backup); err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("errlog: file: rotate: %w", err)
+		}
+		// Renamed or deleted by someone else: whatever our handle
+		// still points at is not ours to move. Start afresh.
+		renamed = false
+	}
+	w.file.Close()
+	w.file, w.size = nil, 0
+	if w.interval > 0 {
+		_, w.next = bounds(now, w.interval)
+	}
+	if renamed {
+		select {
+		case w.wake <- struct{}{}:
+		default: // a cleanup is already due and will see this backup
+		}
+	}
+	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, mode)
+	if err != nil {
+		// The next Write reopens.
+		return fmt.Errorf("errlog: file: rotate: %w", err)
+	}
+	f.Chmod(mode) // exact, whatever the umask; failing it is harmless
+	w.file = f
+	return nil
+}
+
+// Close closes the file and stops the cleanup goroutine, waiting for it: a
+// compression in progress is abandoned (and redone by the next Open), not
+// finished. Closing twice is not an error.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed = true
+	var err error
+	if w.file != nil {
+		err = w.file.Close()
+		w.file = nil
+	}
+	w.mu.Unlock()
+	close(w.quit)
+	<-w.done
+	if err != nil {
+		return fmt.Errorf("errlog: file: %w", err)
+	}
+	return nil
+}
+
+func (w *Writer) closedError(op string) error {
+	return fmt.Errorf("errlog: file: %w", &fs.PathError{Op: op, Path: w.path, Err: os.ErrClosed})
+}
