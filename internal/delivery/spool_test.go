@@ -1,0 +1,350 @@
+package delivery
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// fastTempDir is a temporary directory in memory where there is one: the
+// 10,000-item tests measure the queue, not the disk, and on a disk mounted
+// with online discard every unlink of a synced file costs about a
+// millisecond.
+func fastTempDir(t *testing.T) string {
+	t.Helper()
+	if runtime.GOOS == "linux" {
+		if dir, err := os.MkdirTemp("/dev/shm", "errlog-delivery-"); err == nil {
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			return dir
+		}
+	}
+	return t.TempDir()
+}
+
+func spoolFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	des, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, de := range des {
+		if strings.HasSuffix(de.Name(), spoolExt) && de.Type().IsRegular() {
+			names = append(names, de.Name())
+		}
+	}
+	return names
+}
+
+// checkBody makes the peer refuse (loudly) a body that did not survive the
+// trip through the spool.
+func checkBody(_ int, it Item) error {
+	if want := "body of " + it.ID; string(it.Body) != want {
+		return Permanent(fmt.Errorf("body of %q is %q", it.ID, it.Body))
+	}
+	return nil
+}
+
+func waitReceived(t *testing.T, p *peer, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.count) >= n
+	}, 15*time.Second, time.Millisecond, "peer never received %d items", n)
+}
+
+func TestSpoolFileRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	name := spoolName(42, "<id@host>")
+	assert.Equal(t, "00000000000000000042-_id@host_.spool", name)
+	stamp, ok := parseSpoolName(name)
+	assert.True(t, ok)
+	assert.EqualValues(t, 42, stamp)
+	assert.Len(t, spoolName(1, strings.Repeat("x", 500)), stampDigits+1+maxNameID+len(spoolExt))
+
+	body := []byte("line 1\nline 2\n")
+	size, err := writeSpoolFile(dir, name, "<id@host>", body)
+	require.NoError(t, err)
+	path := filepath.Join(dir, name)
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, info.Size(), size)
+
+	id, got, err := readSpoolFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, "<id@host>", id)
+	assert.Equal(t, body, got)
+
+	data, _ := os.ReadFile(path)
+	data[len(data)-2] ^= 1
+	require.NoError(t, os.WriteFile(path, data, 0o600))
+	_, _, err = readSpoolFile(path)
+	assert.ErrorIs(t, err, errCorrupt, "flipped bit")
+
+	require.NoError(t, os.WriteFile(path, data[:len(data)/2], 0o600))
+	_, _, err = readSpoolFile(path)
+	assert.ErrorIs(t, err, errCorrupt, "truncated")
+}
+
+func TestNewFailsOnUnusableSpoolDir(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	_, err := New(Options{Name: "tracker", Send: newPeer(nil).send, SpoolDir: file})
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), "errlog: tracker: spool: "), err.Error())
+}
+
+func TestSpoolFlushReturnsWhenOnDiskAndSecondQueueDelivers(t *testing.T) {
+	dir := t.TempDir()
+	down := newPeer(alwaysDown)
+	q1, log1 := newTestQueue(t, Options{Send: down.send, SpoolDir: dir})
+	want := ids("s", 5)
+	enqueueAll(t, q1, want)
+	flush(t, q1) // nil although nothing was delivered: it is all on disk
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	require.NoError(t, q1.Close(ctx), "nothing is lost")
+	assert.Len(t, spoolFiles(t, dir), 5)
+	st := q1.Stats()
+	assert.EqualValues(t, 5, st.Spooled)
+	assert.Equal(t, 5, st.Pending, "left in the spool")
+	assert.Zero(t, st.Sent+st.Dropped)
+	assert.Empty(t, log1.all())
+
+	up := newPeer(checkBody)
+	q2, log2 := newTestQueue(t, Options{Send: up.send, SpoolDir: dir})
+	flush(t, q2) // covers what was loaded from the spool
+	assert.Equal(t, want, up.received(), "oldest first")
+	assert.Empty(t, spoolFiles(t, dir))
+	assert.Empty(t, log2.all())
+	assert.EqualValues(t, 5, q2.Stats().Sent)
+}
+
+func TestSpoolIgnoresTmpAndGarbage(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600))
+	}
+	_, err := writeSpoolFile(dir, spoolName(1, "old"), "old", []byte("body of old"))
+	require.NoError(t, err)
+	write(spoolName(2, "garbage"), "not a spool file at all")
+	_, err = writeSpoolFile(dir, spoolName(3, "torn"), "torn", []byte("body of torn"))
+	require.NoError(t, err)
+	require.NoError(t, os.Truncate(filepath.Join(dir, spoolName(3, "torn")), 20))
+	write(spoolName(4, "crashed")+tmpExt, "errlog-spool 1 7 4")
+	write("notes.txt", "not ours")
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "sub"+spoolExt), 0o700))
+
+	p := newPeer(checkBody)
+	q, log := newTestQueue(t, Options{Send: p.send, SpoolDir: dir})
+	_, err = os.Stat(filepath.Join(dir, spoolName(4, "crashed")+tmpExt))
+	assert.ErrorIs(t, err, os.ErrNotExist, "New deletes leftovers of interrupted writes")
+
+	enqueueAll(t, q, []string{"new"})
+	flush(t, q)
+	assert.Equal(t, []string{"old", "new"}, p.received())
+	assert.Empty(t, spoolFiles(t, dir), "unreadable files are deleted")
+	assert.FileExists(t, filepath.Join(dir, "notes.txt"), "files that are not ours are left alone")
+	assert.DirExists(t, filepath.Join(dir, "sub"+spoolExt))
+
+	errs := log.all()
+	require.Len(t, errs, 2)
+	for _, err := range errs {
+		assert.ErrorIs(t, err, errCorrupt)
+	}
+	assert.EqualValues(t, 2, q.Stats().Dropped)
+}
+
+func TestSpoolEvictionByCount(t *testing.T) {
+	dir := t.TempDir()
+	p := newPeer(alwaysDown)
+	q, log := newTestQueue(t, Options{Send: p.send, SpoolDir: dir, MaxSpoolItems: 5})
+	all := ids("n", 10)
+	enqueueAll(t, q, all)
+	flush(t, q)
+
+	assert.Len(t, spoolFiles(t, dir), 5)
+	st := q.Stats()
+	assert.EqualValues(t, 5, st.Evicted)
+	assert.Equal(t, 5, st.Pending)
+	full := log.matching(ErrSpoolFull)
+	require.NotEmpty(t, full)
+	assert.Len(t, log.all(), len(full))
+
+	p.setFail(checkBody)
+	waitReceived(t, p, 5)
+	flush(t, q)
+	assert.Equal(t, all[5:], p.received(), "the newest survive")
+}
+
+func TestSpoolEvictionByBytes(t *testing.T) {
+	size, err := writeSpoolFile(t.TempDir(), "probe", "b00000", []byte("body of b00000"))
+	require.NoError(t, err)
+
+	dir := t.TempDir()
+	p := newPeer(alwaysDown)
+	q, log := newTestQueue(t, Options{Send: p.send, SpoolDir: dir, MaxSpoolBytes: 3*size + size/2})
+	all := ids("b", 10)
+	enqueueAll(t, q, all)
+	flush(t, q)
+
+	assert.Len(t, spoolFiles(t, dir), 3)
+	assert.EqualValues(t, 7, q.Stats().Evicted)
+	assert.NotEmpty(t, log.matching(ErrSpoolFull))
+
+	p.setFail(checkBody)
+	waitReceived(t, p, 3)
+	flush(t, q)
+	assert.Equal(t, all[7:], p.received())
+}
+
+// With QueueSize 2, items beyond the first two spooled ones are kept on
+// disk only and read back when their turn comes.
+func TestSpoolReadsBackBodiesBeyondQueueSize(t *testing.T) {
+	dir := t.TempDir()
+	p := newPeer(alwaysDown)
+	q, log := newTestQueue(t, Options{Send: p.send, SpoolDir: dir, QueueSize: 2})
+	all := ids("r", 8)
+	for _, id := range all {
+		enqueueAll(t, q, []string{id})
+		flush(t, q)
+	}
+	assert.Len(t, spoolFiles(t, dir), 8)
+	p.setFail(checkBody)
+	waitReceived(t, p, 8)
+	assert.Equal(t, all, p.received())
+	assert.Empty(t, log.all())
+}
+
+// The receiving side counts IDs: 10,000 items through a peer that is down
+// for its first calls and flaky afterwards must each arrive exactly once.
+func TestSpoolExactlyOnceThroughOutage(t *testing.T) {
+	const n, producers = 10000, 4
+	dir := fastTempDir(t)
+	p := newPeer(func(call int, it Item) error {
+		if call <= 300 || call%50 == 0 {
+			return errDown
+		}
+		return checkBody(call, it)
+	})
+	q, log := newTestQueue(t, Options{Send: p.send, SpoolDir: dir, QueueSize: n, MaxBackoff: 2 * time.Millisecond})
+
+	var wg sync.WaitGroup
+	for g := 0; g < producers; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for _, id := range ids(fmt.Sprintf("p%d-", g), n/producers) {
+				if !q.Enqueue(Item{ID: id, Body: []byte("body of " + id)}) {
+					t.Errorf("enqueue %s refused", id)
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	waitReceived(t, p, n)
+	flush(t, q)
+
+	p.mu.Lock()
+	assert.Len(t, p.count, n)
+	for id, c := range p.count {
+		if c != 1 {
+			t.Errorf("%s received %d times", id, c)
+		}
+	}
+	p.mu.Unlock()
+	st := q.Stats()
+	assert.EqualValues(t, n, st.Sent)
+	assert.EqualValues(t, n, st.Spooled)
+	assert.Zero(t, st.Dropped+st.Evicted+st.Failed+st.Duplicates)
+	assert.Zero(t, st.Pending)
+	assert.Empty(t, spoolFiles(t, dir))
+	assert.Empty(t, log.all())
+}
+
+// A process closed mid-stream leaves the rest on disk; the next one
+// delivers exactly that rest, in order.
+func TestSpoolExactlyOnceAcrossRestart(t *testing.T) {
+	const n = 3000
+	dir := fastTempDir(t)
+	var mu sync.Mutex
+	var failing bool
+	p := newPeer(func(call int, it Item) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if failing && call%7 == 0 {
+			return errDown
+		}
+		return checkBody(call, it)
+	})
+	slow := func(ctx context.Context, it Item) error {
+		time.Sleep(20 * time.Microsecond)
+		return p.send(ctx, it)
+	}
+	all := ids("x", n)
+
+	q1, log1 := newTestQueue(t, Options{Send: slow, SpoolDir: dir, QueueSize: n})
+	enqueueAll(t, q1, all)
+	waitReceived(t, p, 500)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	require.NoError(t, q1.Close(ctx), "what is not delivered is on disk")
+	st1 := q1.Stats()
+	assert.Less(t, st1.Sent, uint64(n), "closed mid-stream")
+	assert.Equal(t, n-int(st1.Sent), st1.Pending)
+	assert.Len(t, spoolFiles(t, dir), st1.Pending)
+
+	mu.Lock()
+	failing = true
+	mu.Unlock()
+	q2, log2 := newTestQueue(t, Options{Send: p.send, SpoolDir: dir})
+	waitReceived(t, p, n)
+
+	got := p.received()
+	assert.Equal(t, all, got, "each once, in order, across processes")
+	require.Eventually(t, func() bool { return st1.Sent+q2.Stats().Sent == n }, 5*time.Second, time.Millisecond)
+	assert.Empty(t, log1.all())
+	assert.Empty(t, log2.all())
+	flush(t, q2)
+	assert.Empty(t, spoolFiles(t, dir))
+}
+
+// An acknowledged item whose spool file could not be deleted must not be
+// sent again by the same process.
+func TestSpoolSkipsAcknowledgedID(t *testing.T) {
+	dir := t.TempDir()
+	p := newPeer(nil)
+	q, _ := newTestQueue(t, Options{Send: p.send, SpoolDir: dir})
+	enqueueAll(t, q, []string{"a"})
+	flush(t, q)
+	enqueueAll(t, q, []string{"a", "b"})
+	flush(t, q)
+	assert.Equal(t, []string{"a", "b"}, p.received())
+	assert.EqualValues(t, 1, q.Stats().Duplicates)
+	assert.Empty(t, spoolFiles(t, dir), "the duplicate's file is removed too")
+}
+
+func TestSpoolNamesSortInEnqueueOrderWhenClockStepsBack(t *testing.T) {
+	dir := t.TempDir()
+	fixed := time.Unix(1000, 0)
+	p := newPeer(alwaysDown)
+	q, _ := newTestQueue(t, Options{Send: p.send, SpoolDir: dir, Now: func() time.Time { return fixed }})
+	all := ids("t", 20)
+	enqueueAll(t, q, all)
+	flush(t, q)
+	names := spoolFiles(t, dir)
+	require.Len(t, names, 20)
+	assert.True(t, sort.StringsAreSorted(names))
+	for i, name := range names {
+		assert.True(t, strings.HasSuffix(name, "-"+all[i]+spoolExt), name)
+	}
+}
