@@ -110,7 +110,7 @@ func (b *eventBuilder) attr(prefix []string, a slog.Attr) {
 		}
 	}
 	if len(prefix) == 0 && a.Key == "fingerprint" {
-		if fp, ok := a.Value.Any().([]string); ok {
+		if fp := stringList(a.Value.Any()); fp != nil {
 			b.ev.Fingerprint = fp
 			return
 		}
@@ -399,3 +399,21 @@ func contextUser(v any) *event.User {
 	return nil
 }
 
+// stringList returns v as a list of strings, if it is one.
+func stringList(v any) []string {
+	switch x := v.(type) {
+	case []string:
+		return x
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				return nil
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package errlog
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -312,7 +313,7 @@ func (s *sanitizer) attr(a slog.Attr, c category) (slog.Attr, bool) {
 		c = catSession
 	}
 	if a.Value.Kind() == slog.KindLogValuer {
-		a.Value = a.Value.Resolve() // recovers a panicking LogValue
+		a.Value = resolve(a.Value)
 		b, _ := s.attr(a, c)
 		return b, true
 	}
@@ -329,7 +330,7 @@ func (s *sanitizer) attr(a slog.Attr, c category) (slog.Attr, bool) {
 			return slog.String(a.Key, truncateString(str, s.max)), true
 		}
 		if !utf8.ValidString(str) {
-			return slog.String(a.Key, strings.ToValidUTF8(str, "\uFFFD")), true
+			return slog.String(a.Key, escapeInvalidUTF8(str)), true
 		}
 	case slog.KindGroup:
 		g := a.Value.Group()
@@ -342,12 +343,22 @@ func (s *sanitizer) attr(a slog.Attr, c category) (slog.Attr, bool) {
 		if safeAny(v) {
 			return a, false
 		}
+		if _, ok := v.(safeError); ok {
+			return a, false
+		}
 		if err, ok := v.(error); ok {
 			// Errors stay errors, so that the event keeps its chain and
 			// stack; only their text is made safe for the text sinks.
 			return slog.Any(a.Key, safeError{err: err, text: truncateString(safeText(err), s.max)}), true
 		}
-		return slog.String(a.Key, truncateString(safeText(v), s.max)), true
+		// Anything else becomes a tree of plain values: bounded, free of
+		// cycles, with secret keys masked inside it, and printed by every
+		// sink the same way.
+		tree := s.clean(c, jsonValue(v))
+		if str, ok := tree.(string); ok {
+			return slog.String(a.Key, str), true
+		}
+		return slog.Any(a.Key, tree), true
 	}
 	return a, false
 }
@@ -373,3 +384,69 @@ type safeError struct {
 
 func (e safeError) Error() string { return e.text }
 func (e safeError) Unwrap() error { return e.err }
+
+// clean masks secret keys inside a jsonValue tree, truncates its strings,
+// and decodes the raw JSON a MarshalJSON method gave, in place.
+func (s *sanitizer) clean(c category, v any) any {
+	switch x := v.(type) {
+	case string:
+		return truncateString(escapeInvalidUTF8(x), s.max)
+	case json.RawMessage:
+		var d any
+		if err := json.Unmarshal(x, &d); err != nil {
+			return truncateString(string(x), s.max)
+		}
+		return s.clean(c, d)
+	case map[string]any:
+		for k, val := range x {
+			if s.m.hides(c, k) {
+				x[k] = s.m.with
+			} else {
+				x[k] = s.clean(c, val)
+			}
+		}
+	case []any:
+		for i := range x {
+			x[i] = s.clean(c, x[i])
+		}
+	}
+	return v
+}
+
+// resolve is slog.Value.Resolve, except that a panicking LogValue method
+// is shown with its panic value, which slog's own recovery leaves out.
+func resolve(v slog.Value) (out slog.Value) {
+	defer func() {
+		if p := recover(); p != nil {
+			out = slog.StringValue("!PANIC in LogValue: " + safeText(p))
+		}
+	}()
+	for i := 0; i < 100 && v.Kind() == slog.KindLogValuer; i++ {
+		v = v.LogValuer().LogValue()
+	}
+	if v.Kind() == slog.KindLogValuer {
+		return slog.StringValue("!ERROR: LogValue called LogValue 100 times")
+	}
+	return v
+}
+
+// escapeInvalidUTF8 writes each byte that is not valid UTF-8 as \xNN: the
+// reader sees the actual bytes, and every sink gets valid text.
+func escapeInvalidUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	const hex = "0123456789abcdef"
+	b := make([]byte, 0, len(s)+8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, '\\', 'x', hex[s[i]>>4], hex[s[i]&0xf])
+			i++
+			continue
+		}
+		b = append(b, s[i:i+size]...)
+		i += size
+	}
+	return string(b)
+}

@@ -118,7 +118,7 @@ func walkErrors(err error, f func(error) bool) {
 // starting at the frame whose pc is callerPC (a record's PC) when it is on
 // the stack, else at the first frame outside errlog and log/slog.
 func callerPCs(callerPC uintptr, dst []uintptr) []uintptr {
-	n := runtime.Callers(3, dst[:cap(dst)])
+	n := runtime.Callers(2, dst[:cap(dst)])
 	pcs := dst[:n]
 	if callerPC != 0 {
 		for i, pc := range pcs {
@@ -165,9 +165,14 @@ func panicPCs() []uintptr {
 		f, more := frames.Next()
 		if f.Function == "runtime.gopanic" {
 			out := pcs[i+1:]
-			// A nil dereference or division by zero goes through sigpanic.
-			f2, _ := runtime.CallersFrames(out).Next()
-			if strings.HasPrefix(f2.Function, "runtime.panic") || f2.Function == "runtime.sigpanic" {
+			// A runtime error (nil map write, nil dereference, index out
+			// of range) panics from inside the runtime: start at the
+			// application's frame that caused it.
+			for len(out) > 1 {
+				f2, _ := runtime.CallersFrames(out[:1]).Next()
+				if !strings.HasPrefix(f2.Function, "runtime.") {
+					break
+				}
 				out = out[1:]
 			}
 			return append([]uintptr(nil), out...)

@@ -19,6 +19,9 @@ const DefaultMaxValueBytes = 64 << 10
 // any real structure, shallow enough that a cyclic one ends.
 const maxDepth = 8
 
+// maxItems bounds the elements kept of one slice or map.
+const maxItems = 1000
+
 // safeText returns v as text, the way fmt's %+v would, except that it can
 // neither panic (a panicking String or Error method is shown as such) nor
 // recurse forever (a map or slice that contains itself is cut at the
@@ -293,9 +296,13 @@ func (w *jsonWalker) value(v reflect.Value, depth int) any {
 		}
 		w.path = append(w.path, v.Pointer())
 		defer func() { w.path = w.path[:len(w.path)-1] }()
-		m := make(map[string]any, v.Len())
+		m := make(map[string]any, min(v.Len(), maxItems))
 		iter := v.MapRange()
 		for iter.Next() {
+			if len(m) == maxItems {
+				m["…"] = strconv.Itoa(v.Len()-maxItems) + " more"
+				break
+			}
 			m[safeText(iter.Key().Interface())] = w.value(iter.Value(), depth+1)
 		}
 		return m
@@ -310,9 +317,13 @@ func (w *jsonWalker) value(v reflect.Value, depth int) any {
 			w.path = append(w.path, v.Pointer())
 			defer func() { w.path = w.path[:len(w.path)-1] }()
 		}
-		s := make([]any, v.Len())
+		n := min(v.Len(), maxItems)
+		s := make([]any, n, n+1)
 		for i := range s {
 			s[i] = w.value(v.Index(i), depth+1)
+		}
+		if v.Len() > n {
+			s = append(s, "…["+strconv.Itoa(v.Len()-n)+" more]")
 		}
 		return s
 	case reflect.Struct:

@@ -138,10 +138,9 @@ func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 	}
 
 	if addr, ok := e.str("ERRLOG_SMTP_ADDR"); ok {
-		if _, port, err := splitHostPort(addr); err != nil {
+		if err := checkHostPort(addr); err != nil {
 			e.bad("ERRLOG_SMTP_ADDR", addr, err.Error())
 		} else {
-			_ = port
 			o.Mail = &MailOptions{Addr: addr}
 		}
 	}
@@ -166,9 +165,7 @@ func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 		if p, ok := e.lookup("ERRLOG_MAIL_SUBJECT_PREFIX"); ok {
 			m.SubjectPrefix = p
 		}
-		if !e.bool("ERRLOG_MAIL_ENABLED", true) {
-			o.Mail = nil
-		}
+		m.Disabled = !e.bool("ERRLOG_MAIL_ENABLED", true)
 	}
 
 	dsn, hasDSN := e.str("ERRLOG_DSN")
@@ -225,16 +222,15 @@ func (e envReader) interval(name string) time.Duration {
 	return d
 }
 
-func splitHostPort(addr string) (host string, port int, err error) {
+func checkHostPort(addr string) error {
 	i := strings.LastIndexByte(addr, ':')
 	if i < 0 {
-		return "", 0, fmt.Errorf("no port in %q (want host:port)", addr)
+		return fmt.Errorf("no port in %q (want host:port)", addr)
 	}
-	port, err = strconv.Atoi(addr[i+1:])
-	if err != nil || port <= 0 || port > 65535 {
-		return "", 0, fmt.Errorf("port %q is not a number from 1 to 65535", addr[i+1:])
+	if port, err := strconv.Atoi(addr[i+1:]); err != nil || port <= 0 || port > 65535 {
+		return fmt.Errorf("port %q is not a number from 1 to 65535", addr[i+1:])
 	}
-	return addr[:i], port, nil
+	return nil
 }
 
 // defaultSpoolDir is errlog's folder of the OS cache directory, one per

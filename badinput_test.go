@@ -1,0 +1,156 @@
+package errlog
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+type panickingValuer struct{}
+
+func (panickingValuer) LogValue() slog.Value { panic("valuer bug") }
+
+type panickingStringer struct{}
+
+func (panickingStringer) String() string { panic("stringer bug") }
+
+type panickingError struct{}
+
+func (panickingError) Error() string { panic("error bug") }
+
+// Each bad value is logged at ERROR through every sink; the application
+// goes on, and the record still says what it could.
+func TestBadValuesNeverCrash(t *testing.T) {
+	cyclic := map[string]any{"name": "loop"}
+	cyclic["self"] = cyclic
+	cyclicSlice := []any{1}
+	cyclicSlice[0] = cyclicSlice
+	var nilErr error
+	var nilPtr *customError
+
+	cases := []struct {
+		name  string
+		value any
+		want  string // in the console line
+	}{
+		{"panicking LogValuer", panickingValuer{}, "!PANIC in LogValue: valuer bug"},
+		{"panicking String", panickingStringer{}, "!PANIC: stringer bug"},
+		{"panicking Error", panickingError{}, "!PANIC: error bug"},
+		{"cyclic map", cyclic, "<cycle>"},
+		{"cyclic slice", cyclicSlice, "<cycle>"},
+		{"nil error", nilErr, "<nil>"},
+		{"nil pointer error", nilPtr, "<nil>"},
+		{"invalid UTF-8", "a\xffb", `a\xffb`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h, console, file, sink := newTestHandler(t, Options{})
+			slog.New(h).Error("bad value", "v", tc.value)
+			flush(t, h)
+			assert.Contains(t, console.String(), tc.want)
+			assert.Contains(t, file.String(), "bad value")
+			evs := sink.all()
+			require.Len(t, evs, 1, "the record still becomes an event")
+			_, err := evs[0].MarshalJSON()
+			assert.NoError(t, err, "the event still encodes")
+			assert.True(t, utf8.ValidString(console.String()))
+		})
+	}
+}
+
+func TestHugeValueTruncated(t *testing.T) {
+	h, console, file, sink := newTestHandler(t, Options{MaxValueBytes: 1000})
+	huge := strings.Repeat("é", 5<<20) // 10 MB
+	slog.New(h).Error("huge", "blob", huge, "blob2", []string{huge})
+	flush(t, h)
+	assert.Less(t, len(console.String()), 20000)
+	assert.Contains(t, console.String(), "…[truncated ")
+	assert.Less(t, len(file.String()), 20000)
+	blob := sink.all()[0].Extra["blob"].(string)
+	assert.LessOrEqual(t, len(blob), 1000+len("…[truncated 10484760 bytes]"))
+	assert.True(t, utf8.ValidString(blob), "cut at a rune boundary")
+	assert.Regexp(t, `…\[truncated \d+ bytes\]$`, blob)
+}
+
+func TestUnwritableLogPathStillDeliversEvents(t *testing.T) {
+	dir := t.TempDir()
+	notADir := filepath.Join(dir, "file")
+	require.NoError(t, os.WriteFile(notADir, nil, 0o600))
+	var mu sync.Mutex
+	var reported []error
+	sink := &captureSink{}
+	h := NewHandler(Options{
+		Console: io.Discard,
+		File:    &FileOptions{Path: filepath.Join(notADir, "app.log")},
+		Sinks:   []EventSink{sink},
+		OnDeliveryError: func(err error) {
+			mu.Lock()
+			reported = append(reported, err)
+			mu.Unlock()
+		},
+	})
+	defer h.Close(context.Background())
+	slog.New(h).Error("still here")
+	flush(t, h)
+	assert.Len(t, sink.all(), 1, "the record still reaches the other sinks")
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, reported, 1, "the bad path is reported once, when the handler is built")
+	assert.Contains(t, reported[0].Error(), "errlog: file")
+}
+
+func TestFullDiskReportedAndOthersGoOn(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full")
+	}
+	var mu sync.Mutex
+	var reported []error
+	console := &syncBuffer{}
+	sink := &captureSink{}
+	h := NewHandler(Options{
+		Console: console,
+		File:    &FileOptions{Path: "/dev/full", MaxSizeMB: -1},
+		Sinks:   []EventSink{sink},
+		OnDeliveryError: func(err error) {
+			mu.Lock()
+			reported = append(reported, err)
+			mu.Unlock()
+		},
+	})
+	defer h.Close(context.Background())
+	err := h.Handle(context.Background(), slog.NewRecord(time.Now(), slog.LevelError, "disk full", 0))
+	require.Error(t, err, "Handle returns the write error, as slog handlers do")
+	flush(t, h)
+	assert.Contains(t, console.String(), "disk full")
+	assert.Len(t, sink.all(), 1)
+	mu.Lock()
+	defer mu.Unlock()
+	require.NotEmpty(t, reported)
+	assert.True(t, errors.Is(reported[0], syscall.ENOSPC) || strings.Contains(reported[0].Error(), "no space"), reported[0].Error())
+}
+
+func TestNilErrorCapture(t *testing.T) {
+	sink := &captureSink{}
+	console := &syncBuffer{}
+	h := NewHandler(Options{Console: console, Sinks: []EventSink{sink}})
+	defer h.Close(context.Background())
+	prev := slog.Default()
+	slog.SetDefault(slog.New(h))
+	defer slog.SetDefault(prev)
+	CaptureError(context.Background(), nil)
+	flush(t, h)
+	assert.Empty(t, sink.all(), "a nil error is not an event")
+	assert.Contains(t, console.String(), "CaptureError called with a nil error")
+}

@@ -1,0 +1,138 @@
+package errlog
+
+import (
+	"bytes"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func envOf(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := m[k]
+		return v, ok
+	}
+}
+
+func TestFromEnvEveryVariable(t *testing.T) {
+	var stderr bytes.Buffer
+	o := fromEnv(envOf(map[string]string{
+		"ERRLOG_LEVEL":               "debug",
+		"ERRLOG_FORMAT":              "%(levelname)s %(message)s",
+		"ERRLOG_DATE_FORMAT":         "%Y",
+		"ERRLOG_FILE":                "/var/log/app.log",
+		"ERRLOG_FILE_LEVEL":          "error",
+		"ERRLOG_FILE_MAX_MB":         "10",
+		"ERRLOG_FILE_BACKUPS":        "3",
+		"ERRLOG_FILE_MAX_AGE_DAYS":   "7",
+		"ERRLOG_FILE_COMPRESS":       "true",
+		"ERRLOG_FILE_ROTATE":         "daily",
+		"ERRLOG_SMTP_ADDR":           "mail.example.com:587",
+		"ERRLOG_SMTP_USER":           "bot",
+		"ERRLOG_SMTP_PASSWORD":       "pw",
+		"ERRLOG_MAIL_FROM":           "app@example.com",
+		"ERRLOG_MAIL_TO":             "a@example.com, b@example.com",
+		"ERRLOG_MAIL_SUBJECT_PREFIX": "[shop] ",
+		"ERRLOG_MAIL_ENABLED":        "false",
+		"ERRLOG_MAIL_DIR":            "./mail",
+		"ERRLOG_DSN":                 "http://key@localhost:9000/1",
+		"ERRLOG_DEBUG_URL":           "http://localhost:9999/bin",
+		"ERRLOG_SPOOL_DIR":           "/tmp/spool",
+		"ERRLOG_MASK_KEYS":           "pin, ssn",
+		"ERRLOG_MASK_WITH":           "###",
+		"ERRLOG_TRACKED_STATUS":      "400-499,500-599",
+		"ERRLOG_DEBUG":               "1",
+		"ERRLOG_ENVIRONMENT":         "staging",
+		"ERRLOG_RELEASE":             "v2",
+		"ERRLOG_SERVER_NAME":         "web-1",
+	}), &stderr)
+	assert.Empty(t, stderr.String())
+	assert.Equal(t, slog.LevelDebug, o.Level)
+	assert.Equal(t, "%(levelname)s %(message)s", o.Format)
+	assert.Equal(t, "%Y", o.DateFormat)
+	require.NotNil(t, o.File)
+	assert.Equal(t, FileOptions{Path: "/var/log/app.log", Level: slog.LevelError, MaxSizeMB: 10, MaxBackups: 3, MaxAgeDays: 7, Compress: true, Interval: 24 * time.Hour}, *o.File)
+	require.NotNil(t, o.Mail)
+	assert.Equal(t, "mail.example.com:587", o.Mail.Addr)
+	assert.Equal(t, "bot", o.Mail.Username)
+	assert.Equal(t, "pw", o.Mail.Password)
+	assert.Equal(t, "app@example.com", o.Mail.From)
+	assert.Equal(t, []string{"a@example.com", "b@example.com"}, o.Mail.To)
+	assert.Equal(t, "[shop] ", o.Mail.SubjectPrefix)
+	assert.True(t, o.Mail.Disabled, "ERRLOG_MAIL_ENABLED=false turns mail off and keeps its settings")
+	assert.Equal(t, "./mail", o.Mail.Dir)
+	require.NotNil(t, o.Tracker)
+	assert.Equal(t, "http://key@localhost:9000/1", o.Tracker.DSN)
+	assert.Equal(t, "http://localhost:9999/bin", o.Tracker.DebugURL)
+	assert.Equal(t, "/tmp/spool", o.SpoolDir)
+	assert.Equal(t, []string{"pin", "ssn"}, o.Mask.Keys)
+	assert.Equal(t, "###", o.Mask.With)
+	assert.Equal(t, []StatusRange{{400, 499}, {500, 599}}, o.TrackedStatus)
+	assert.True(t, o.Debug)
+	assert.Equal(t, "staging", o.Environment)
+	assert.Equal(t, "v2", o.Release)
+	assert.Equal(t, "web-1", o.ServerName)
+}
+
+func TestFromEnvDefaults(t *testing.T) {
+	var stderr bytes.Buffer
+	o := fromEnv(envOf(nil), &stderr)
+	assert.Empty(t, stderr.String())
+	assert.Equal(t, slog.LevelInfo, o.Level)
+	assert.Nil(t, o.File)
+	assert.Nil(t, o.Mail)
+	assert.Nil(t, o.Tracker)
+	assert.Empty(t, o.SpoolDir, "no spool without mail or tracker")
+	assert.Nil(t, o.Mask.Keys, "nil: the default keys")
+	assert.False(t, o.Debug)
+
+	o = fromEnv(envOf(map[string]string{"ERRLOG_DSN": "http://k@h/1"}), &stderr)
+	assert.Contains(t, o.SpoolDir, "errlog", "the spool defaults to the OS cache dir")
+}
+
+func TestFromEnvMalformedReportedOnceAndDefaulted(t *testing.T) {
+	env := envOf(map[string]string{
+		"ERRLOG_LEVEL":          "loud",
+		"ERRLOG_FILE":           "app.log",
+		"ERRLOG_FILE_MAX_MB":    "ten",
+		"ERRLOG_FILE_COMPRESS":  "maybe",
+		"ERRLOG_SMTP_ADDR":      "mail.example.com:smtp",
+		"ERRLOG_TRACKED_STATUS": "5xx",
+		"ERRLOG_FORMAT":         "%(levelname",
+		"ERRLOG_DEBUG":          "sure",
+	})
+	var stderr bytes.Buffer
+	o := fromEnv(env, &stderr)
+	out := stderr.String()
+	for _, name := range []string{"ERRLOG_LEVEL", "ERRLOG_FILE_MAX_MB", "ERRLOG_FILE_COMPRESS", "ERRLOG_SMTP_ADDR", "ERRLOG_TRACKED_STATUS", "ERRLOG_FORMAT", "ERRLOG_DEBUG"} {
+		assert.Contains(t, out, "errlog: "+name+"=", "the report names the variable")
+	}
+	assert.Equal(t, slog.LevelInfo, o.Level)
+	assert.Equal(t, 100, o.File.MaxSizeMB)
+	assert.False(t, o.File.Compress)
+	assert.Nil(t, o.Mail)
+	assert.Nil(t, o.TrackedStatus)
+	assert.Empty(t, o.Format)
+	assert.False(t, o.Debug)
+
+	stderr.Reset()
+	fromEnv(env, &stderr)
+	assert.Empty(t, stderr.String(), "each malformed value is reported once")
+}
+
+func TestParseLevel(t *testing.T) {
+	for in, want := range map[string]slog.Level{
+		"DEBUG": slog.LevelDebug, "info": slog.LevelInfo, "Warning": slog.LevelWarn, "warn": slog.LevelWarn,
+		"error": slog.LevelError, "critical": slog.LevelError + 4, "30": slog.LevelWarn, "50": slog.LevelError + 4,
+		"WARN+2": slog.LevelWarn + 2,
+	} {
+		got, err := ParseLevel(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+	_, err := ParseLevel("loud")
+	assert.Error(t, err)
+}

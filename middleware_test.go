@@ -1,0 +1,253 @@
+// The new ServeMux patterns are what users of Go 1.22 and later have; this
+// module says go 1.21, which would turn them off in its own tests.
+
+//go:debug httpmuxgo121=0
+
+package errlog
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/errlog/errlog/event"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// serve runs mux behind h's middleware on a real server and returns its URL.
+func serve(t *testing.T, h *Handler, mux http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h.Middleware(mux))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestMiddlewareCapturesRequest(t *testing.T) {
+	h, _, file, sink := newTestHandler(t, Options{
+		Console: io.Discard,
+		File:    nil,
+	})
+	_ = file
+	var bodySeen string
+	mux := http.NewServeMux()
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodySeen = string(b)
+		slog.New(h).ErrorContext(r.Context(), "login failed", "user_id", 7)
+		w.WriteHeader(http.StatusUnauthorized)
+	})
+	base := serve(t, h, mux)
+
+	form := url.Values{"username": {"ann"}, "password": {"hunter2"}, "remember": {"1", "2"}}
+	req, _ := http.NewRequest("POST", base+"/login?next=%2Fhome&api_key=abc123", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer s3cr3t")
+	req.Header.Set("X-Request-Id", "r-1")
+	req.AddCookie(&http.Cookie{Name: "session_secret", Value: "cookie-secret"})
+	req.AddCookie(&http.Cookie{Name: "theme", Value: "dark"})
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	flush(t, h)
+
+	assert.Equal(t, form.Encode(), bodySeen, "the handler still reads the whole body")
+	evs := sink.all()
+	require.Len(t, evs, 1, "401 is not tracked by default: only the logged error is an event")
+	rq := evs[0].Request
+	require.NotNil(t, rq)
+	assert.Equal(t, "POST", rq.Method)
+	assert.Equal(t, base+"/login", rq.URL)
+	assert.Equal(t, "next=%2Fhome&api_key=%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A", rq.QueryString)
+	assert.Equal(t, map[string]any{"username": "ann", "password": DefaultMaskWith, "remember": []string{"1", "2"}}, rq.Data)
+	assert.Equal(t, DefaultMaskWith, rq.Headers["Authorization"])
+	assert.Equal(t, DefaultMaskWith, rq.Headers["Cookie"])
+	assert.Equal(t, "r-1", rq.Headers["X-Request-Id"])
+	assert.Equal(t, map[string]string{"session_secret": DefaultMaskWith, "theme": "dark"}, rq.Cookies)
+	assert.Contains(t, rq.Env["REMOTE_ADDR"], "127.0.0.1:")
+	assert.Equal(t, "/login", evs[0].Transaction, "the ServeMux pattern is the route")
+}
+
+func TestMiddlewareJSONBodyMasked(t *testing.T) {
+	h, _, _, sink := newTestHandler(t, Options{Console: io.Discard})
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/items/{id}", func(w http.ResponseWriter, r *http.Request) {
+		slog.New(h).ErrorContext(r.Context(), "bad item")
+	})
+	base := serve(t, h, mux)
+	body := `{"name":"x","auth":{"Secret_Token":"t"},"list":[{"password":"p"}]}`
+	resp, err := http.Post(base+"/api/items/9", "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	resp.Body.Close()
+	flush(t, h)
+	ev := sink.all()[0]
+	assert.Equal(t, map[string]any{
+		"name": "x",
+		"auth": map[string]any{"Secret_Token": DefaultMaskWith},
+		"list": []any{map[string]any{"password": DefaultMaskWith}},
+	}, ev.Request.Data)
+	assert.Equal(t, "POST /api/items/{id}", ev.Transaction)
+}
+
+func TestMiddlewareBodyBoundedAndWithheld(t *testing.T) {
+	h, _, _, sink := newTestHandler(t, Options{Console: io.Discard, MaxBodyBytes: 16})
+	var n int
+	base := serve(t, h, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		n = len(b)
+		slog.New(h).ErrorContext(r.Context(), "big")
+	}))
+	body := `{"password":"` + strings.Repeat("x", 100) + `"}`
+	resp, err := http.Post(base, "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	resp.Body.Close()
+	flush(t, h)
+	assert.Equal(t, len(body), n, "the handler reads the whole body, past the captured part")
+	data, _ := sink.all()[0].Request.Data.(string)
+	assert.Contains(t, data, "withheld", "a cut body that names a secret is not shown")
+	assert.NotContains(t, data, "xxxx")
+}
+
+func TestMiddlewarePanic(t *testing.T) {
+	h, console, _, sink := newTestHandler(t, Options{})
+	base := serve(t, h, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		panicky()
+	}))
+	resp, err := http.Get(base + "/boom")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+	flush(t, h)
+
+	evs := sink.all()
+	require.Len(t, evs, 1, "a recovered panic is one event, not also a tracked 500")
+	ev := evs[0]
+	require.NotEmpty(t, ev.Exception)
+	ex := ev.Exception[len(ev.Exception)-1]
+	assert.Equal(t, "*errlog.PanicError", ex.Type)
+	assert.Equal(t, "nil map write", ex.Value)
+	require.NotNil(t, ex.Mechanism)
+	assert.Equal(t, "panic", ex.Mechanism.Type)
+	frames := ev.Frames()
+	require.NotEmpty(t, frames)
+	assert.Equal(t, "panicky", frames[len(frames)-1].Function, "the stack is the panicking goroutine's, from the panicking function")
+	assert.Equal(t, "GET", ev.Request.Method)
+	assert.Contains(t, console.String(), "panic: nil map write")
+}
+
+func panicky() { panic("nil map write") }
+
+func TestMiddlewareRepanic(t *testing.T) {
+	h, _, _, sink := newTestHandler(t, Options{Console: io.Discard, Repanic: true})
+	mw := h.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("again") }))
+	rec := httptest.NewRecorder()
+	assert.PanicsWithValue(t, "again", func() {
+		mw.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	})
+	flush(t, h)
+	assert.Len(t, sink.all(), 1)
+}
+
+func TestMiddlewareTrackedStatus(t *testing.T) {
+	h, _, _, sink := newTestHandler(t, Options{Console: io.Discard, TrackedStatus: []StatusRange{{404, 404}, {500, 599}}})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/fail", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "nope", http.StatusBadGateway)
+	})
+	mux.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "fine") })
+	base := serve(t, h, mux)
+	for _, p := range []string{"/fail", "/ok", "/missing"} {
+		resp, err := http.Get(base + p)
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+	flush(t, h)
+	evs := sink.all()
+	require.Len(t, evs, 2)
+	assert.Equal(t, "HTTP 502 Bad Gateway", evs[0].Message())
+	assert.Equal(t, int64(502), evs[0].Extra["status"])
+	assert.Equal(t, "HTTP 404 Not Found", evs[1].Message())
+}
+
+type ctxBuilder struct{}
+
+func (ctxBuilder) BuildContext(r *http.Request) map[string]any {
+	return map[string]any{"tenant": r.Header.Get("X-Tenant"), "user": map[string]any{"id": "u-9"}, "api_secret": "s"}
+}
+
+func TestMiddlewareContextBuilderAndScope(t *testing.T) {
+	h, _, _, sink := newTestHandler(t, Options{Console: io.Discard, ContextBuilder: ctxBuilder{}})
+	base := serve(t, h, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ScopeFrom(r.Context()).SetExtra("cart", 3)
+		slog.New(h).ErrorContext(r.Context(), "checkout failed")
+	}))
+	req, _ := http.NewRequest("GET", base+"/checkout", nil)
+	req.Header.Set("X-Tenant", "acme")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	flush(t, h)
+	ev := sink.all()[0]
+	assert.Equal(t, "acme", ev.Contexts["request context"]["tenant"])
+	assert.Equal(t, DefaultMaskWith, ev.Contexts["request context"]["api_secret"])
+	require.NotNil(t, ev.User)
+	assert.Equal(t, "u-9", ev.User.ID)
+	assert.Equal(t, int64(3), ev.Extra["cart"])
+}
+
+func TestMiddlewareDefaultLoggerAndFlusher(t *testing.T) {
+	sink := &captureSink{}
+	h := NewHandler(Options{Console: io.Discard, Sinks: []EventSink{sink}})
+	defer h.Close(context.Background())
+	prev := slog.Default()
+	slog.SetDefault(slog.New(h))
+	defer slog.SetDefault(prev)
+
+	srv := httptest.NewServer(Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, ok := w.(http.Flusher)
+		assert.True(t, ok, "streaming handlers still find a Flusher")
+		slog.ErrorContext(r.Context(), "through the default logger")
+	})))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/x?q=1")
+	require.NoError(t, err)
+	resp.Body.Close()
+	flush(t, h)
+	evs := sink.all()
+	require.Len(t, evs, 1)
+	assert.Equal(t, "q=1", evs[0].Request.QueryString)
+	assert.Equal(t, srv.URL+"/x", evs[0].Request.URL)
+}
+
+func TestRequestFieldsInFileTemplate(t *testing.T) {
+	h, _, file, _ := newTestHandler(t, Options{
+		Console: io.Discard,
+		File:    &FileOptions{Writer: &syncBuffer{}, Format: "%(method)s %(url)s %(remote_addr)s: %(message)s"},
+	})
+	_ = file
+	buf := h.c.opts.File.Writer.(*syncBuffer)
+	base := serve(t, h, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		slog.New(h).WarnContext(r.Context(), "slow")
+	}))
+	resp, err := http.Get(base + "/a?b=c")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Regexp(t, `^GET `+base+`/a\?b=c 127\.0\.0\.1:\d+: slow`, buf.String())
+}
+
+func TestParseStatusRanges(t *testing.T) {
+	rs, err := ParseStatusRanges("400-499, 500-599,404")
+	require.NoError(t, err)
+	assert.Equal(t, []StatusRange{{400, 499}, {500, 599}, {404, 404}}, rs)
+	for _, bad := range []string{"abc", "500-4", "99", "500-x"} {
+		_, err := ParseStatusRanges(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+var _ = event.LevelError

@@ -1,0 +1,146 @@
+package errlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+
+	"github.com/errlog/errlog/event"
+	pkgerrors "github.com/pkg/errors"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// useDefault makes h the default logger for the test.
+func useDefault(t *testing.T, h *Handler) {
+	prev := slog.Default()
+	slog.SetDefault(slog.New(h))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+}
+
+func TestScopeExtrasJoinEvents(t *testing.T) {
+	h, _, _, sink := newTestHandler(t, Options{Console: io.Discard})
+	ctx, scope := WithScope(context.Background())
+	scope.SetExtra("order", 12)
+	scope.SetExtra("db_password", "pw")
+	scope.SetTag("tenant", "acme")
+	scope.SetUser(event.User{ID: "u1"})
+	log := slog.New(h)
+	log.ErrorContext(ctx, "first")
+
+	// A child scope starts from its parent's and does not change it.
+	child, cs := WithScope(ctx)
+	cs.SetExtra("order", 13)
+	cs.SetFingerprint("checkout")
+	log.ErrorContext(child, "second")
+	log.ErrorContext(ctx, "third")
+	scope.SetExtra("late", true)
+	flush(t, h)
+
+	evs := sink.all()
+	require.Len(t, evs, 3)
+	assert.Equal(t, map[string]any{"order": int64(12), "db_password": DefaultMaskWith}, evs[0].Extra)
+	assert.Equal(t, map[string]string{"tenant": "acme"}, evs[0].Tags)
+	assert.Equal(t, "u1", evs[0].User.ID)
+	assert.Equal(t, int64(13), evs[1].Extra["order"])
+	assert.Equal(t, []string{"checkout"}, evs[1].Fingerprint)
+	assert.Equal(t, int64(12), evs[2].Extra["order"])
+	assert.NotContains(t, evs[2].Extra, "late", "an event takes the scope as it was when logged")
+}
+
+func TestScopeConcurrentSetExtra(t *testing.T) {
+	h, _, _, sink := newTestHandler(t, Options{Console: io.Discard})
+	ctx, scope := WithScope(context.Background())
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			for j := 0; j < 50; j++ {
+				scope.SetExtra(fmt.Sprint("k", i), j)
+				slog.New(h).ErrorContext(ctx, "x")
+			}
+		}(i)
+	}
+	wg.Wait()
+	flush(t, h)
+	assert.Len(t, sink.all(), 400)
+}
+
+func TestCaptureErrorUsesTheErrorsStack(t *testing.T) {
+	h, _, _, sink := newTestHandler(t, Options{Console: io.Discard})
+	useDefault(t, h)
+	err := deepPkgError()
+	CaptureError(context.Background(), err, "job", "nightly")
+	CaptureError(context.Background(), errors.New("plain"))
+	CaptureMessage(context.Background(), "cache cold", "size", 3)
+	flush(t, h)
+	evs := sink.all()
+	require.Len(t, evs, 3)
+
+	frames := evs[0].Frames()
+	require.NotEmpty(t, frames)
+	assert.Equal(t, "deepPkgError", frames[len(frames)-1].Function, "a pkg/errors error is reported with the stack where it was made")
+	assert.Equal(t, "nightly", evs[0].Extra["job"])
+	assert.Equal(t, "*errors.fundamental", evs[0].Exception[len(evs[0].Exception)-1].Type)
+
+	frames = evs[1].Frames()
+	assert.Equal(t, "TestCaptureErrorUsesTheErrorsStack", frames[len(frames)-1].Function, "else the caller's stack")
+	assert.Equal(t, "cache cold", evs[2].Message())
+	assert.Equal(t, int64(3), evs[2].Extra["size"])
+	assert.Equal(t, "TestCaptureErrorUsesTheErrorsStack", evs[2].Frames()[len(evs[2].Frames())-1].Function)
+}
+
+//go:noinline
+func deepPkgError() error { return pkgerrors.New("from pkg/errors") }
+
+func TestWithStackKeepsTheOriginalStack(t *testing.T) {
+	h, _, _, sink := newTestHandler(t, Options{Console: io.Discard})
+	err := fmt.Errorf("context: %w", makeStackErr())
+	slog.New(h).Error("failed", "err", err)
+	flush(t, h)
+	frames := sink.all()[0].Frames()
+	assert.Equal(t, "makeStackErr", frames[len(frames)-1].Function)
+	assert.Nil(t, WithStack(nil))
+	e := makeStackErr()
+	assert.Same(t, e, WithStack(e), "an error with a stack is not wrapped twice")
+	assert.Equal(t, "io failure", e.Error())
+}
+
+//go:noinline
+func makeStackErr() error { return WithStack(errors.New("io failure")) }
+
+func TestRecover(t *testing.T) {
+	h, _, _, sink := newTestHandler(t, Options{Console: io.Discard})
+	useDefault(t, h)
+
+	done := make(chan any)
+	go func() {
+		defer func() { done <- recover() }()
+		defer Recover(context.Background())
+		panic(errors.New("worker died"))
+	}()
+	v := <-done
+	require.Error(t, v.(error), "Recover panics again with the same value")
+
+	finished := make(chan struct{})
+	Go(context.Background(), func(ctx context.Context) {
+		defer close(finished)
+		var m map[string]int
+		m["x"] = 1
+	})
+	<-finished
+	flush(t, h)
+	evs := sink.all()
+	require.Len(t, evs, 2)
+	last := evs[0].Exception[len(evs[0].Exception)-1]
+	assert.Equal(t, "*errlog.PanicError", last.Type)
+	// The runtime error is the panic value, and a cause in the chain.
+	assert.Contains(t, evs[1].Message(), "assignment to entry in nil map")
+	frames := evs[1].Frames()
+	assert.Equal(t, "TestRecover.func2", frames[len(frames)-1].Function)
+}
