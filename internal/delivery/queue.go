@@ -45,8 +45,9 @@ type Options struct {
 	Name string
 	// Send delivers one item. Required.
 	Send SendFunc
-	// QueueSize bounds the items waiting in memory; Enqueue drops beyond
-	// it. Default 1024.
+	// QueueSize bounds the items waiting in memory (not counting the one
+	// being sent); Enqueue drops beyond it. Room for them is allocated by
+	// New, so that Enqueue need not allocate. Default 1024.
 	QueueSize int
 	// SpoolDir, if set, keeps every pending item on disk (in this very
 	// directory) until it is acknowledged, and New resends what earlier
@@ -388,6 +389,11 @@ func (q *Queue) report(err error) {
 // Flush, and send the head item when no backoff holds it.
 func (q *Queue) run() {
 	defer close(q.done)
+	if q.dir != "" {
+		// The limits may have shrunk since the process that left the
+		// files; do not wait for new items to apply them.
+		q.enforceBounds()
+	}
 	for {
 		q.reportDrops()
 		q.take()
@@ -427,11 +433,15 @@ func (q *Queue) wait(d time.Duration) {
 func (q *Queue) reportDrops() {
 	q.mu.Lock()
 	n := q.dropsPending
-	q.dropsPending = 0
 	q.mu.Unlock()
-	if n > 0 {
-		q.report(fmt.Errorf("%s%d items dropped (QueueSize %d): %w", q.prefix, n, q.queueSize, ErrQueueFull))
+	if n == 0 {
+		return
 	}
+	q.report(fmt.Errorf("%s%d items dropped (QueueSize %d): %w", q.prefix, n, q.queueSize, ErrQueueFull))
+	// Only now: a Flush that sees no drops pending knows they were reported.
+	q.mu.Lock()
+	q.dropsPending -= n
+	q.mu.Unlock()
 }
 
 // take moves items from the ring to pend. With a spool it takes them all
@@ -461,20 +471,27 @@ func (q *Queue) take() {
 		return
 	}
 
-	if q.dir == "" {
-		for _, e := range q.scratch {
-			q.pend = append(q.pend, pending{id: e.it.ID, body: e.it.Body, loaded: true, seq: e.seq})
-		}
-		clear(q.scratch)
-		return
-	}
-
+	defer clear(q.scratch)
 	var written, failed int
 	var firstErr error
 	for _, e := range q.scratch {
 		p := pending{id: e.it.ID, body: e.it.Body, loaded: true, seq: e.seq}
+		if p.id != "" && q.acked.has(p.id) {
+			q.duplicates.Add(1) // do not even spool it
+			continue
+		}
+		if q.dir == "" {
+			q.pend = append(q.pend, p)
+			continue
+		}
 		p.file = spoolName(q.nextStamp(), p.id)
 		size, err := writeSpoolFile(q.dir, p.file, p.id, p.body)
+		if errors.Is(err, os.ErrNotExist) && os.MkdirAll(q.dir, 0o700) == nil {
+			// Something (a tmp cleaner, an operator) removed the
+			// directory under us: recreate it rather than lose durability
+			// for the rest of the process.
+			size, err = writeSpoolFile(q.dir, p.file, p.id, p.body)
+		}
 		if err != nil {
 			// Keep it in memory: it is still delivered if the peer is up,
 			// and counted as lost if the process ends first.
@@ -497,7 +514,6 @@ func (q *Queue) take() {
 		q.spoolBytes += p.size
 		q.pend = append(q.pend, p)
 	}
-	clear(q.scratch)
 	if written > 0 {
 		syncDir(q.dir)
 		q.spooled.Add(uint64(written))

@@ -348,3 +348,59 @@ func TestSpoolNamesSortInEnqueueOrderWhenClockStepsBack(t *testing.T) {
 		assert.True(t, strings.HasSuffix(name, "-"+all[i]+spoolExt), name)
 	}
 }
+
+func TestSpoolEvictsOnStartWhenOverLimits(t *testing.T) {
+	dir := t.TempDir()
+	down := newPeer(alwaysDown)
+	q1, _ := newTestQueue(t, Options{Send: down.send, SpoolDir: dir})
+	all := ids("o", 6)
+	enqueueAll(t, q1, all)
+	require.NoError(t, q1.Close(context.Background()))
+	require.Len(t, spoolFiles(t, dir), 6)
+
+	p := newPeer(checkBody)
+	q2, log := newTestQueue(t, Options{Send: p.send, SpoolDir: dir, MaxSpoolItems: 2})
+	flush(t, q2)
+	assert.Equal(t, all[4:], p.received())
+	assert.EqualValues(t, 4, q2.Stats().Evicted)
+	assert.Len(t, log.matching(ErrSpoolFull), 1)
+}
+
+func TestSpoolRecreatesRemovedDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "spool")
+	p := newPeer(checkBody)
+	q, log := newTestQueue(t, Options{Send: p.send, SpoolDir: dir})
+	require.NoError(t, os.RemoveAll(dir))
+	enqueueAll(t, q, []string{"a"})
+	flush(t, q)
+	assert.Equal(t, []string{"a"}, p.received())
+	assert.EqualValues(t, 1, q.Stats().Spooled)
+	assert.Empty(t, log.all())
+}
+
+// An item the spool cannot take is still delivered from memory; while the
+// peer is down it keeps Flush waiting and is reported lost at Close.
+func TestSpoolWriteFailureKeepsItemInMemory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "spool")
+	p := newPeer(checkBody)
+	q, log := newTestQueue(t, Options{Send: p.send, SpoolDir: dir})
+	// A file where the directory was: even root cannot write there.
+	require.NoError(t, os.RemoveAll(dir))
+	require.NoError(t, os.WriteFile(dir, nil, 0o600))
+
+	enqueueAll(t, q, []string{"a"})
+	flush(t, q)
+	assert.Equal(t, []string{"a"}, p.received(), "delivered from memory")
+	require.Len(t, log.all(), 1)
+	assert.Contains(t, log.all()[0].Error(), "kept in memory only")
+
+	p.setFail(alwaysDown)
+	enqueueAll(t, q, []string{"b"})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	assert.ErrorIs(t, q.Flush(ctx), context.DeadlineExceeded, "b is not on disk")
+	assert.Error(t, q.Close(ctx))
+	lost := log.matching(ErrClosed)
+	require.Len(t, lost, 1)
+	assert.Contains(t, lost[0].Error(), "1 undelivered items lost")
+}
