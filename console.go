@@ -17,12 +17,53 @@ const (
 
 // newConsole returns the console sink: tint's coloured text. Levels are
 // filtered by the Handler, so tint is given none.
-func newConsole(w io.Writer, level slog.Leveler, color bool) slog.Handler {
+//
+// Without colour, tint is still run in colour and the escapes are stripped
+// from its output in one pass: tint's own NoColor mode strips them from
+// each string it writes, which allocates for every attr (measured: 11
+// allocs and +40% for an INFO record with 5 attrs). The result is the same
+// text: tint's NoColor also removes escapes found in values.
+func newConsole(w io.Writer, color bool) slog.Handler {
+	if !color {
+		w = &stripWriter{w: w}
+	}
 	return tint.NewHandler(w, &tint.Options{
 		Level:      slog.Level(-1 << 20),
-		NoColor:    !color,
 		TimeFormat: "15:04:05.000",
 	})
+}
+
+// stripWriter removes ANSI escape sequences (ESC [ … final byte) from what
+// it writes. tint calls Write once per record under its own lock, and the
+// console lock is held around it too, so buf needs no lock of its own.
+type stripWriter struct {
+	w   io.Writer
+	buf []byte
+}
+
+func (s *stripWriter) Write(p []byte) (int, error) {
+	b := s.buf[:0]
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c != 0x1b {
+			b = append(b, c)
+			continue
+		}
+		if i+1 < len(p) && p[i+1] == '[' {
+			i += 2
+			for i < len(p) && (p[i] < 0x40 || p[i] > 0x7e) {
+				i++
+			}
+		}
+		// A lone ESC is dropped: it is never printable.
+	}
+	if cap(b) <= 16<<10 {
+		s.buf = b
+	}
+	if _, err := s.w.Write(b); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // writeConsole writes r through h and, when the record has one, its stack

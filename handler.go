@@ -132,7 +132,7 @@ func NewHandler(opts Options) *Handler {
 	if o.Console != io.Discard {
 		c.consoleW = o.Console
 		c.consoleCol = !o.NoColor && isTerminal(o.Console) && os.Getenv("NO_COLOR") == ""
-		h.console = newConsole(o.Console, o.Level, c.consoleCol)
+		h.console = newConsole(o.Console, c.consoleCol)
 	}
 
 	formatter, err := NewFormatter(o.Format, o.DateFormat)

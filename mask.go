@@ -7,7 +7,9 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // DefaultMaskWith replaces a masked value.
@@ -60,6 +62,7 @@ type masker struct {
 	cookies filter
 	session filter
 	env     filter
+	cache   [1 << keyCacheBits]atomic.Pointer[keyVerdict]
 }
 
 // filter matches keys of one category.
@@ -144,14 +147,37 @@ func newMasker(o MaskOptions) (*masker, error) {
 }
 
 // secretKey reports whether key contains one of the mask substrings,
-// ignoring ASCII case, without allocating: it runs for every attr.
+// ignoring ASCII case. It runs for every attr of every record, and attr
+// keys are nearly always the same few constant strings: the answer is
+// cached by the string's address, so that a known key costs a load and a
+// compare instead of a substring search per mask key.
 func (m *masker) secretKey(key string) bool {
+	if len(key) == 0 {
+		return false
+	}
+	h := (uint64(uintptr(unsafe.Pointer(unsafe.StringData(key)))) + uint64(len(key))) * 0x9E3779B97F4A7C15
+	slot := &m.cache[h>>(64-keyCacheBits)]
+	if e := slot.Load(); e != nil && e.key == key {
+		return e.secret
+	}
+	secret := false
 	for _, sub := range m.keys {
 		if containsFold(key, sub) {
-			return true
+			secret = true
+			break
 		}
 	}
-	return false
+	// The entry holds the key, so its memory cannot be reused by another
+	// string while cached; e.key == key also checks the content.
+	slot.Store(&keyVerdict{key: key, secret: secret})
+	return secret
+}
+
+const keyCacheBits = 9
+
+type keyVerdict struct {
+	key    string
+	secret bool
 }
 
 // containsFold reports whether s contains lower (already lower-case
