@@ -1,0 +1,240 @@
+package errlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/errlog/errlog/internal/rotate"
+)
+
+// FileOptions configure the rotating log file, Python's
+// RotatingFileHandler and TimedRotatingFileHandler in one. The zero value
+// of every field but Path is its default; the tags let a configuration
+// file load straight into it. NewFileHandler never modifies the options
+// it is given.
+type FileOptions struct {
+	// Path is the log file; required unless Writer is set. Missing
+	// directories are created.
+	Path string `json:"path" yaml:"path"`
+	// Level is the file's threshold. Default slog.LevelWarn, as Flask's
+	// documentation recommends for files: the file is for what needs
+	// looking at.
+	Level slog.Leveler `json:"-" yaml:"-"`
+	// MaxSizeMB rotates the file before it would grow past this many
+	// megabytes (MiB). Default 100; negative: no size rotation.
+	MaxSizeMB int `json:"max_size_mb" yaml:"max_size_mb"`
+	// MaxBackups is how many rotated files are kept. Default 5;
+	// negative: keep all.
+	MaxBackups int `json:"max_backups" yaml:"max_backups"`
+	// MaxAgeDays deletes rotated files older than this many days.
+	// Default 0: keep them whatever their age.
+	MaxAgeDays int `json:"max_age_days" yaml:"max_age_days"`
+	// Compress gzips rotated files. Default false.
+	Compress bool `json:"compress" yaml:"compress"`
+	// Interval rotates by time as well: 24h (or any whole number of days)
+	// at local midnight, anything else every Interval. Default 0: no time
+	// rotation.
+	Interval time.Duration `json:"interval" yaml:"interval"`
+	// Format is the Python logging template of each line. Default: New
+	// passes Options.Format; on its own, DefaultFormat.
+	Format string `json:"format" yaml:"format"`
+	// DateFormat is the strftime layout of %(asctime)s. Default Python's
+	// "2003-07-08 16:49:45,896".
+	DateFormat string `json:"date_format" yaml:"date_format"`
+	// ErrorLevel is the level at and above which a record's stack trace
+	// follows its line. Default slog.LevelError; New passes
+	// Options.ErrorLevel.
+	ErrorLevel slog.Leveler `json:"-" yaml:"-"`
+	// Writer, when set, receives the lines instead of a file (a pipe, a
+	// test's buffer); Path and the rotation settings are then ignored, and
+	// Close leaves Writer open. Default nil: the file at Path.
+	Writer io.Writer `json:"-" yaml:"-"`
+	// Now is the clock of time rotation and of backup names. Default
+	// time.Now. Records carry their own time.
+	Now func() time.Time `json:"-" yaml:"-"`
+}
+
+// FileHandler is the log file sink, a slog.Handler of its own: each record
+// becomes one line of Format (plus its stack trace at or above ErrorLevel),
+// written with a single Write so that lines never interleave and a
+// rotation never splits one. It writes no colour.
+//
+// Handlers derived with WithAttrs and WithGroup share their parent's file;
+// Close on any of them closes it.
+type FileHandler struct {
+	level      slog.Leveler
+	errorLevel slog.Leveler
+	f          *Formatter
+	pre        *preformatted // nil: no WithAttrs or WithGroup yet
+	out        *fileOutput
+}
+
+var _ slog.Handler = (*FileHandler)(nil)
+
+// fileOutput is the destination every FileHandler derived from one
+// NewFileHandler shares.
+type fileOutput struct {
+	mu     sync.Mutex // held only around one Write
+	w      io.Writer
+	closer io.Closer // the file NewFileHandler opened; nil for a caller's Writer
+	closed bool
+}
+
+// NewFileHandler opens the log file (creating it and its directories) and
+// returns its handler. Errors start with "errlog: file:".
+func NewFileHandler(opts FileOptions) (*FileHandler, error) {
+	f, err := NewFormatter(opts.Format, opts.DateFormat)
+	if err != nil {
+		var fe *formatError
+		if errors.As(err, &fe) {
+			return nil, &fileError{msg: "errlog: file: Format: position " + itoa(fe.pos) + ": " + fe.msg, err: err}
+		}
+		return nil, fmt.Errorf("errlog: file: %w", err)
+	}
+	h := &FileHandler{level: opts.Level, errorLevel: opts.ErrorLevel, f: f, out: &fileOutput{w: opts.Writer}}
+	if h.level == nil {
+		h.level = slog.LevelWarn
+	}
+	if h.errorLevel == nil {
+		h.errorLevel = slog.LevelError
+	}
+	if opts.Writer != nil {
+		return h, nil
+	}
+	if opts.Path == "" {
+		return nil, errors.New("errlog: file: FileOptions.Path is empty and there is no Writer")
+	}
+	if opts.MaxAgeDays < 0 {
+		return nil, fmt.Errorf("errlog: file: negative FileOptions.MaxAgeDays %d", opts.MaxAgeDays)
+	}
+	if opts.Interval < 0 {
+		return nil, fmt.Errorf("errlog: file: negative FileOptions.Interval %v", opts.Interval)
+	}
+	ro := rotate.Options{
+		Path:       opts.Path,
+		MaxBackups: opts.MaxBackups,
+		MaxAge:     time.Duration(opts.MaxAgeDays) * 24 * time.Hour,
+		Compress:   opts.Compress,
+		Interval:   opts.Interval,
+		Now:        opts.Now,
+	}
+	switch {
+	case opts.MaxSizeMB > 0:
+		ro.MaxSize = int64(opts.MaxSizeMB) << 20
+	case opts.MaxSizeMB < 0:
+		ro.MaxSize = -1
+	}
+	w, err := rotate.Open(ro)
+	if err != nil {
+		return nil, prefixFileError(err)
+	}
+	h.out.w, h.out.closer = w, w
+	return h, nil
+}
+
+// fileError carries a message of its own over the error it wraps, so
+// that an error with its own "errlog: …" prefix is not prefixed twice.
+type fileError struct {
+	msg string
+	err error
+}
+
+func (e *fileError) Error() string { return e.msg }
+func (e *fileError) Unwrap() error { return e.err }
+
+// prefixFileError makes err start with "errlog: file:", as rotate's
+// errors already do.
+func prefixFileError(err error) error {
+	const prefix = "errlog: file: "
+	if s := err.Error(); len(s) >= len(prefix) && s[:len(prefix)] == prefix {
+		return err
+	}
+	return fmt.Errorf("errlog: file: %w", err)
+}
+
+// Enabled reports whether level reaches the file's threshold.
+func (h *FileHandler) Enabled(_ context.Context, level slog.Level) bool {
+	return level >= h.level.Level()
+}
+
+// Handle writes r as one line, and at or above ErrorLevel the stack of
+// the logging call under it. The request comes from ctx, when
+// Middleware put one there. It returns only write errors.
+func (h *FileHandler) Handle(ctx context.Context, r slog.Record) error {
+	x := recordExtras{req: requestFromContext(ctx)}
+	if r.Level >= h.errorLevel.Level() {
+		var buf [maxFrames]uintptr
+		x.stack = framesOf(callerPCs(r.PC, buf[:0]))
+	}
+	return h.handle(ctx, r, &x)
+}
+
+// handle writes r with what the Handler chain already computed: the
+// request and, at or above its ErrorLevel, the stack.
+func (h *FileHandler) handle(_ context.Context, r slog.Record, x *recordExtras) error {
+	bp := getTmplBuf()
+	b := h.f.appendRecord(*bp, &r, h.pre, x)
+	o := h.out
+	o.mu.Lock()
+	var err error
+	if o.closed {
+		err = os.ErrClosed
+	} else {
+		_, err = o.w.Write(b)
+	}
+	o.mu.Unlock()
+	*bp = b
+	putTmplBuf(bp)
+	if err != nil {
+		return prefixFileError(err)
+	}
+	return nil
+}
+
+// WithAttrs returns a handler whose lines carry attrs, formatted once now
+// rather than at every record.
+func (h *FileHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	if len(attrs) == 0 {
+		return h
+	}
+	h2 := *h
+	h2.pre = h.f.withAttrs(h.pre, attrs)
+	return &h2
+}
+
+// WithGroup returns a handler that writes later attributes as
+// "name.key=value".
+func (h *FileHandler) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return h
+	}
+	h2 := *h
+	h2.pre = h.f.withGroup(h.pre, name)
+	return &h2
+}
+
+// Close closes the file NewFileHandler opened (a Writer from the options
+// stays open). Records handled after Close return an error. Closing twice
+// is not an error.
+func (h *FileHandler) Close() error {
+	o := h.out
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		return nil
+	}
+	o.closed = true
+	if o.closer == nil {
+		return nil
+	}
+	if err := o.closer.Close(); err != nil {
+		return prefixFileError(err)
+	}
+	return nil
+}
