@@ -1,13 +1,634 @@
 package errlog
 
-import "errors"
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
 
-// TrackerOptions configure the Sentry-protocol tracker. (Being written: issue 4.)
+	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/delivery"
+	"github.com/errlog/errlog/internal/sentryproto"
+)
+
+// TrackerOptions configure the tracker: errlogd or any service that speaks
+// the Sentry ingestion protocol (Sentry, GlitchTip, Bugsink). Every field's
+// zero value is its default; DSN or DebugURL must be set for anything to
+// be sent.
 type TrackerOptions struct {
-	DSN      string
-	DebugURL string
+	// DSN is the tracker's Data Source Name,
+	// scheme://key@host[:port][/path]/project (ERRLOG_DSN). Events are
+	// posted to {path}/api/{project}/envelope/ as gzip-compressed
+	// envelopes. Required unless DebugURL is set; ignored in debug mode
+	// (Options.Debug).
+	DSN string `json:"dsn" yaml:"dsn"`
+	// DebugURL, when set, receives every event as plain uncompressed JSON
+	// in a POST, request-bin style (ERRLOG_DEBUG_URL), in debug mode too.
+	// Debug URL events are kept in memory only, never spooled.
+	DebugURL string `json:"debug_url" yaml:"debug_url"`
+
+	// Environment, Release and ServerName, when set, replace Options'
+	// values in the events this tracker sends. Default: Options' values.
+	Environment string `json:"environment" yaml:"environment"`
+	Release     string `json:"release" yaml:"release"`
+	ServerName  string `json:"server_name" yaml:"server_name"`
+	// SampleRate is the fraction of events sent, in (0, 1], as Sentry's
+	// sample_rate. Default 1: every event.
+	SampleRate float64 `json:"sample_rate" yaml:"sample_rate"`
+	// BeforeSend, when set, sees each event before it is queued and
+	// returns the event to send, or nil to drop it. The event is shared
+	// with the other sinks: return a modified copy, never modify it.
+	// It runs on errlog's delivery goroutine. Default: send as is.
+	BeforeSend func(ev *event.Event) *event.Event `json:"-" yaml:"-"`
+
+	// Timeout bounds each HTTP request. Default 30s.
+	Timeout time.Duration `json:"timeout" yaml:"timeout"`
+	// MinBackoff and MaxBackoff bound the wait between retries after a
+	// network error, a timeout or a 5xx answer; it doubles with each
+	// failure, with jitter. Defaults 1s and 5m. A 429 waits as long as
+	// the tracker asks instead.
+	MinBackoff time.Duration `json:"min_backoff" yaml:"min_backoff"`
+	MaxBackoff time.Duration `json:"max_backoff" yaml:"max_backoff"`
+	// SpoolDir keeps events on disk until the tracker acknowledges them,
+	// across restarts. Default filepath.Join(Options.SpoolDir, "tracker"),
+	// or no spool (memory only) when Options.SpoolDir is empty too.
+	SpoolDir string `json:"spool_dir" yaml:"spool_dir"`
+	// MaxSpoolBytes and MaxSpoolItems bound the spool; past them the
+	// oldest events are evicted, counted and reported. Defaults 64 MiB
+	// and 10000.
+	MaxSpoolBytes int64 `json:"max_spool_bytes" yaml:"max_spool_bytes"`
+	MaxSpoolItems int   `json:"max_spool_items" yaml:"max_spool_items"`
+	// QueueSize bounds the events waiting in memory. Default
+	// Options.QueueSize (1024).
+	QueueSize int `json:"queue_size" yaml:"queue_size"`
+
+	// Transport makes the HTTP requests (a proxy, custom TLS roots, a
+	// test double). Default: a clone of http.DefaultTransport, which
+	// honours HTTPS_PROXY.
+	Transport http.RoundTripper `json:"-" yaml:"-"`
+	// OnError receives every delivery failure: the start of an outage,
+	// events rejected by the tracker, events dropped or evicted. Default
+	// Options.OnDeliveryError; for NewTracker, one line on stderr, at
+	// most one a minute.
+	OnError func(error) `json:"-" yaml:"-"`
 }
 
+// DefaultTrackerTimeout is TrackerOptions.Timeout's default.
+const DefaultTrackerTimeout = 30 * time.Second
+
+// Tracker sends events to a Sentry-protocol tracker through a bounded
+// queue with its own goroutine, retries and an optional disk spool. New
+// builds one from Options.Tracker; NewTracker builds one on its own, for
+// programs that send prepared events or add it to Options.Sinks.
+type Tracker struct {
+	envelopes *trackerTarget // nil when the DSN is not used
+	debug     *trackerTarget // nil without a DebugURL
+	client    *http.Client
+	onError   func(error)
+	now       func() time.Time
+	sample    float64
+	before    func(*event.Event) *event.Event
+
+	// Overrides replace an event's values; defaults fill empty ones.
+	envOverride, releaseOverride, serverOverride string
+	envDefault, releaseDefault, serverDefault    string
+}
+
+var _ EventSink = (*Tracker)(nil)
+
+// trackerTarget is one destination: the DSN's envelope endpoint or the
+// debug URL, each with its own queue so that a dead request bin cannot
+// hold up real events.
+type trackerTarget struct {
+	client      *http.Client
+	onError     func(error)
+	url         string
+	host        string // for messages
+	auth        string // X-Sentry-Auth; "" for the debug URL
+	contentType string
+	gzip        bool
+	queue       *delivery.Queue
+
+	// holdUntil (Unix nanoseconds) is set by a rate limit that came with
+	// an accepted event, so that the next ones wait without being sent.
+	holdUntil atomic.Int64
+	// failing is true from a temporary failure to the next success, so
+	// that an outage is reported once, not at every retry.
+	failing atomic.Bool
+}
+
+// NewTracker returns a Tracker that sends to o.DSN (and o.DebugURL), on
+// its own: not attached to any Handler.
+func NewTracker(o TrackerOptions) (*Tracker, error) {
+	t, err := newTracker(o, sinkEnv{Now: time.Now})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// newTrackerSink builds the tracker of Options.Tracker. In debug mode it
+// sends to the debug URL only, and is nil (with no error) without one.
 func newTrackerSink(o TrackerOptions, env sinkEnv) (EventSink, error) {
-	return nil, errors.New("errlog: tracker: not built yet")
+	if env.Debug && o.DebugURL == "" {
+		return nil, nil
+	}
+	t, err := newTracker(o, env)
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func newTracker(o TrackerOptions, env sinkEnv) (*Tracker, error) {
+	if o.DSN == "" && o.DebugURL == "" {
+		return nil, errors.New("errlog: tracker: no DSN (set ERRLOG_DSN or TrackerOptions.DSN); events are not sent to a tracker")
+	}
+	if o.SampleRate < 0 || o.SampleRate > 1 {
+		return nil, fmt.Errorf("errlog: tracker: SampleRate %v is not in (0, 1]", o.SampleRate)
+	}
+	t := &Tracker{
+		onError:         o.OnError,
+		now:             env.Now,
+		sample:          o.SampleRate,
+		before:          o.BeforeSend,
+		envOverride:     o.Environment,
+		releaseOverride: o.Release,
+		serverOverride:  o.ServerName,
+		envDefault:      env.Environment,
+		releaseDefault:  env.Release,
+		serverDefault:   env.ServerName,
+	}
+	if t.onError == nil {
+		t.onError = env.OnError
+	}
+	if t.onError == nil {
+		t.onError = defaultOnError(time.Now)
+	}
+	if t.now == nil {
+		t.now = time.Now
+	}
+	if t.sample == 0 {
+		t.sample = 1
+	}
+	t.client = newTrackerClient(o.Transport)
+
+	var dsn *sentryproto.DSN
+	if o.DSN != "" && !env.Debug {
+		var err error
+		if dsn, err = sentryproto.ParseDSN(o.DSN); err != nil {
+			return nil, fmt.Errorf("errlog: tracker: %w", err)
+		}
+	}
+	qo := delivery.Options{
+		QueueSize:     o.QueueSize,
+		MinBackoff:    o.MinBackoff,
+		MaxBackoff:    o.MaxBackoff,
+		SendTimeout:   o.Timeout,
+		MaxSpoolBytes: o.MaxSpoolBytes,
+		MaxSpoolItems: o.MaxSpoolItems,
+		OnError:       t.onError,
+		Now:           t.now,
+	}
+	if qo.QueueSize == 0 {
+		qo.QueueSize = env.QueueSize
+	}
+	if qo.SendTimeout == 0 {
+		qo.SendTimeout = DefaultTrackerTimeout
+	}
+	if dsn != nil {
+		t.envelopes = newEnvelopeTarget(dsn, t.client, t.onError)
+		qo := qo
+		qo.Name = "tracker"
+		qo.Send = t.envelopes.send
+		qo.SpoolDir = o.SpoolDir
+		if qo.SpoolDir == "" && env.SpoolDir != "" {
+			qo.SpoolDir = filepath.Join(env.SpoolDir, "tracker")
+		}
+		q, err := delivery.New(qo)
+		if err != nil {
+			return nil, err // already "errlog: tracker: …"
+		}
+		t.envelopes.queue = q
+	}
+	if o.DebugURL != "" {
+		t.debug = newDebugTarget(o.DebugURL, t.client, t.onError)
+		qo := qo
+		qo.Name = "tracker: debug URL"
+		qo.Send = t.debug.send
+		q, err := delivery.New(qo)
+		if err != nil {
+			if t.envelopes != nil {
+				t.envelopes.queue.Close(context.Background())
+			}
+			return nil, err
+		}
+		t.debug.queue = q
+	}
+	if t.envelopes == nil && t.debug == nil {
+		return nil, errors.New("errlog: tracker: debug mode and no DebugURL: nothing to send to")
+	}
+	trackers.add(t)
+	return t, nil
+}
+
+func newEnvelopeTarget(dsn *sentryproto.DSN, client *http.Client, onError func(error)) *trackerTarget {
+	return &trackerTarget{
+		client:      client,
+		onError:     onError,
+		url:         dsn.EnvelopeURL(),
+		host:        dsn.Host,
+		auth:        dsn.AuthHeader("errlog/" + Version),
+		contentType: sentryproto.ContentType,
+		gzip:        true,
+	}
+}
+
+func newDebugTarget(url string, client *http.Client, onError func(error)) *trackerTarget {
+	return &trackerTarget{client: client, onError: onError, url: url, host: hostOf(url), contentType: "application/json"}
+}
+
+// envelopeBody returns the gzip-compressed envelope of ev, whose JSON is
+// payload: what the DSN's endpoint receives and the spool keeps.
+func envelopeBody(ev *event.Event, payload []byte) ([]byte, error) {
+	env, err := sentryproto.NewEventEnvelope(ev.EventID, ev.SDK, payload).Encode()
+	if err != nil {
+		return nil, err
+	}
+	return sentryproto.Gzip(env), nil
+}
+
+func newTrackerClient(rt http.RoundTripper) *http.Client {
+	if rt == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 2
+		tr.IdleConnTimeout = 30 * time.Second
+		rt = tr
+	}
+	return &http.Client{Transport: rt}
+}
+
+// Deliver queues ev for the tracker; it implements EventSink. It encodes
+// and compresses the event, once, on the calling goroutine (errlog's
+// delivery goroutine), and never waits on the network.
+func (t *Tracker) Deliver(ev *event.Event) { t.Send(ev) }
+
+// Send queues a prepared event, as Flask-Exceptional's publish() does,
+// and returns its event id, or "" if it was not queued (sampled out,
+// dropped by BeforeSend, not encodable, queue full or closed; all but
+// the first two are reported to OnError). What ev lacks (event_id,
+// timestamp, platform, sdk, environment, release, server_name) is filled
+// in on a copy; ev itself is never modified. Safe from any goroutine.
+func (t *Tracker) Send(ev *event.Event) string {
+	if ev == nil || (t.sample < 1 && rand.Float64() >= t.sample) {
+		return ""
+	}
+	ev = t.prepare(ev)
+	if t.before != nil {
+		if ev = t.before(ev); ev == nil {
+			return ""
+		}
+	}
+	payload, err := encodeEvent(ev)
+	if err != nil {
+		t.onError(fmt.Errorf("errlog: tracker: event %s: %w", ev.EventID, err))
+		return ""
+	}
+	queued := false
+	if t.envelopes != nil {
+		body, err := envelopeBody(ev, payload)
+		if err != nil {
+			t.onError(fmt.Errorf("errlog: tracker: event %s: %w", ev.EventID, err))
+			return ""
+		}
+		queued = t.envelopes.queue.Enqueue(delivery.Item{ID: ev.EventID, Body: body})
+	}
+	if t.debug != nil {
+		queued = t.debug.queue.Enqueue(delivery.Item{ID: ev.EventID, Body: payload}) || queued
+	}
+	if !queued {
+		return ""
+	}
+	return ev.EventID
+}
+
+// prepare returns ev, or a copy of it with what it lacks filled in and
+// the tracker's overrides applied.
+func (t *Tracker) prepare(ev *event.Event) *event.Event {
+	if ev.EventID != "" && !ev.Timestamp.IsZero() && ev.Platform != "" && ev.SDK != nil &&
+		fits(ev.Environment, t.envOverride, t.envDefault) &&
+		fits(ev.Release, t.releaseOverride, t.releaseDefault) &&
+		fits(ev.ServerName, t.serverOverride, t.serverDefault) {
+		return ev
+	}
+	c := *ev
+	if c.EventID == "" {
+		c.EventID = event.NewID()
+	}
+	if c.Timestamp.IsZero() {
+		c.Timestamp = t.now()
+	}
+	if c.Platform == "" {
+		c.Platform = "go"
+	}
+	if c.SDK == nil {
+		c.SDK = &event.SDK{Name: "errlog.go", Version: Version}
+	}
+	c.Environment = choose(c.Environment, t.envOverride, t.envDefault)
+	c.Release = choose(c.Release, t.releaseOverride, t.releaseDefault)
+	c.ServerName = choose(c.ServerName, t.serverOverride, t.serverDefault)
+	return &c
+}
+
+// fits reports whether v needs no change: no override says otherwise and
+// it is not empty while a default is at hand.
+func fits(v, override, def string) bool {
+	return choose(v, override, def) == v
+}
+
+func choose(v, override, def string) string {
+	switch {
+	case override != "":
+		return override
+	case v == "":
+		return def
+	}
+	return v
+}
+
+// encodeEvent returns ev's JSON. A value that JSON cannot encode (a
+// channel or a NaN in a prepared event's extra) costs that value, not the
+// event: it is sent as text instead.
+func encodeEvent(ev *event.Event) ([]byte, error) {
+	b, err := ev.MarshalJSON()
+	if err == nil {
+		return b, nil
+	}
+	c := *ev
+	c.Extra = jsonSafeMap(c.Extra)
+	if c.Contexts != nil {
+		c.Contexts = make(map[string]map[string]any, len(ev.Contexts))
+		for k, m := range ev.Contexts {
+			c.Contexts[k] = jsonSafeMap(m)
+		}
+	}
+	if c.User != nil {
+		u := *c.User
+		u.Data = jsonSafeMap(u.Data)
+		c.User = &u
+	}
+	if c.Request != nil {
+		r := *c.Request
+		r.Data = jsonSafe(r.Data)
+		c.Request = &r
+	}
+	if c.Logentry != nil {
+		l := *c.Logentry
+		if l.Params != nil {
+			l.Params = make([]any, len(c.Logentry.Params))
+			for i, p := range c.Logentry.Params {
+				l.Params[i] = jsonSafe(p)
+			}
+		}
+		c.Logentry = &l
+	}
+	return c.MarshalJSON()
+}
+
+func jsonSafeMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = jsonSafe(v)
+	}
+	return out
+}
+
+func jsonSafe(v any) any {
+	if _, err := json.Marshal(v); err != nil {
+		return safeText(v)
+	}
+	return v
+}
+
+// Flush returns once every event sent so far is acknowledged by the
+// tracker or, with a spool, on disk while the tracker is failing; or when
+// ctx is done.
+func (t *Tracker) Flush(ctx context.Context) error {
+	var errs []error
+	for _, tt := range t.targets() {
+		if err := tt.queue.Flush(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close flushes (bounded by ctx), then stops the tracker's goroutines and
+// closes its idle connections. Events not delivered by then stay in the
+// spool for the next process, or are reported lost without one. Closing
+// twice is not an error.
+func (t *Tracker) Close(ctx context.Context) error {
+	trackers.remove(t)
+	var errs []error
+	for _, tt := range t.targets() {
+		if err := tt.queue.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	t.client.CloseIdleConnections()
+	return errors.Join(errs...)
+}
+
+func (t *Tracker) targets() []*trackerTarget {
+	var out []*trackerTarget
+	if t.envelopes != nil {
+		out = append(out, t.envelopes)
+	}
+	if t.debug != nil {
+		out = append(out, t.debug)
+	}
+	return out
+}
+
+// errRateLimited is what a held event waits on.
+var errRateLimited = errors.New("rate limited by the tracker")
+
+// send is the queue's SendFunc: one POST, its answer mapped to the
+// queue's retry rules.
+func (tt *trackerTarget) send(ctx context.Context, it delivery.Item) error {
+	if d := time.Until(time.Unix(0, tt.holdUntil.Load())); d > 0 {
+		return delivery.RetryAfter(d, errRateLimited)
+	}
+	res, err := tt.post(ctx, it.Body)
+	if res.hold > 0 {
+		tt.holdUntil.Store(time.Now().Add(res.hold).UnixNano())
+	}
+	var se *statusError
+	switch {
+	case err == nil && res.hold > 0:
+		// Accepted, but the next events must wait.
+		tt.report(fmt.Errorf("errlog: tracker: %s asks to hold events for %v; holding them", tt.host, res.hold))
+		return nil
+	case err == nil:
+		tt.failing.Store(false)
+		return nil
+	case errors.As(err, &se) && se.permanent():
+		// The queue reports it, once, and drops the event; the tracker
+		// itself is up.
+		tt.failing.Store(false)
+		return delivery.Permanent(err)
+	}
+	tt.report(fmt.Errorf("errlog: tracker: %w; holding events and retrying", describeSendError(tt.host, err)))
+	if res.hold > 0 {
+		return delivery.RetryAfter(res.hold, err)
+	}
+	return err
+}
+
+// report reports the first failure of an outage.
+func (tt *trackerTarget) report(err error) {
+	if !tt.failing.Swap(true) {
+		tt.onError(err)
+	}
+}
+
+// postResult is what a POST's answer says beyond success or failure.
+type postResult struct {
+	// hold is how long the tracker asked to hold further events.
+	hold time.Duration
+}
+
+// post sends body and reads the answer: nil for a 2xx answer read in
+// full, a *statusError for any other status, the client's error for
+// network failures and malformed or truncated answers.
+func (tt *trackerTarget) post(ctx context.Context, body []byte) (postResult, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tt.url, bytes.NewReader(body))
+	if err != nil {
+		return postResult{}, delivery.Permanent(err)
+	}
+	req.Header.Set("Content-Type", tt.contentType)
+	req.Header.Set("User-Agent", "errlog/"+Version)
+	if tt.gzip {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
+	if tt.auth != "" {
+		req.Header.Set("X-Sentry-Auth", tt.auth)
+	}
+	resp, err := tt.client.Do(req)
+	if err != nil {
+		return postResult{}, err
+	}
+	defer resp.Body.Close()
+	// Read the answer to its end (bounded): a 2xx cut short is not an
+	// acknowledgement, and a read body lets the connection be reused.
+	_, rerr := io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	res := postResult{hold: sentryproto.RateLimit(resp.StatusCode, resp.Header, time.Now())}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return res, &statusError{
+			url:         tt.url,
+			code:        resp.StatusCode,
+			status:      resp.Status,
+			sentryError: resp.Header.Get("X-Sentry-Error"),
+		}
+	}
+	if rerr != nil {
+		return res, fmt.Errorf("%s answered %s but the answer was cut short: %w", tt.url, resp.Status, rerr)
+	}
+	return res, nil
+}
+
+// statusError is a non-2xx answer.
+type statusError struct {
+	url         string
+	code        int
+	status      string // "400 Bad Request"
+	sentryError string // X-Sentry-Error: the tracker's reason
+}
+
+func (e *statusError) Error() string {
+	s := e.url + " answered " + e.status
+	if e.sentryError != "" {
+		s += ": " + e.sentryError
+	}
+	return s
+}
+
+// permanent reports whether retrying cannot help: a 4xx answer other than
+// 408 (timeout) and 429 (rate limit).
+func (e *statusError) permanent() bool {
+	return e.code >= 400 && e.code < 500 && e.code != http.StatusRequestTimeout && e.code != http.StatusTooManyRequests
+}
+
+func hostOf(rawURL string) string {
+	req, err := http.NewRequest(http.MethodPost, rawURL, nil)
+	if err != nil || req.URL.Host == "" {
+		return rawURL
+	}
+	return req.URL.Host
+}
+
+// trackers holds every open Tracker, for SendEvent.
+var trackers trackerSet
+
+type trackerSet struct {
+	mu   sync.Mutex
+	list []*Tracker
+}
+
+func (s *trackerSet) add(t *Tracker) {
+	s.mu.Lock()
+	s.list = append(s.list, t)
+	s.mu.Unlock()
+}
+
+func (s *trackerSet) remove(t *Tracker) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, x := range s.list {
+		if x == t {
+			s.list = append(s.list[:i:i], s.list[i+1:]...)
+			return
+		}
+	}
+}
+
+// SendEvent sends a prepared event to every open Tracker (those New built
+// from Options.Tracker and those from NewTracker), as Flask-Exceptional's
+// publish() does, and returns its event id, or "" if no tracker queued it.
+// Missing fields are filled in as Tracker.Send does; ev is not modified.
+// It does not go to mail, the log file or other sinks.
+func SendEvent(ev *event.Event) string {
+	if ev == nil {
+		return ""
+	}
+	trackers.mu.Lock()
+	list := append([]*Tracker(nil), trackers.list...)
+	trackers.mu.Unlock()
+	if len(list) == 0 {
+		return ""
+	}
+	if ev.EventID == "" {
+		// One id for every tracker, so that the copies are one event.
+		c := *ev
+		c.EventID = event.NewID()
+		ev = &c
+	}
+	id := ""
+	for _, t := range list {
+		if t.Send(ev) != "" {
+			id = ev.EventID
+		}
+	}
+	return id
 }
