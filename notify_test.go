@@ -1,0 +1,249 @@
+package errlog
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/delivery"
+)
+
+// recordingNotifier is a Notifier and a Ticketer that remembers what it
+// was told.
+type recordingNotifier struct {
+	mu      sync.Mutex
+	evs     []*event.Event
+	notices []*Notice
+	fail    func(call int) error
+}
+
+func (r *recordingNotifier) Notify(ctx context.Context, ev *event.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail != nil {
+		if err := r.fail(len(r.evs) + 1); err != nil {
+			r.evs = append(r.evs, nil)
+			return err
+		}
+	}
+	n, _ := NoticeFromContext(ctx)
+	r.evs = append(r.evs, ev)
+	r.notices = append(r.notices, n)
+	return nil
+}
+
+func (r *recordingNotifier) RaiseTicket(ctx context.Context, ev *event.Event) error {
+	return r.Notify(ctx, ev)
+}
+
+func (r *recordingNotifier) got() []*event.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*event.Event(nil), r.evs...)
+}
+
+func (r *recordingNotifier) gotNotices() []*Notice {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*Notice(nil), r.notices...)
+}
+
+// hookServer is an httptest server that records the JSON posted to it and
+// answers with status(call).
+type hookServer struct {
+	*httptest.Server
+	mu     sync.Mutex
+	bodies []map[string]any
+	calls  int
+	status func(call int) (int, http.Header)
+}
+
+func newHookServer(t *testing.T, status func(call int) (int, http.Header)) *hookServer {
+	h := &hookServer{status: status}
+	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		h.mu.Lock()
+		h.calls++
+		call := h.calls
+		code, hdr := http.StatusOK, http.Header(nil)
+		if h.status != nil {
+			code, hdr = h.status(call)
+		}
+		if code == http.StatusOK {
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil || r.Header.Get("Content-Type") != "application/json" || r.Method != http.MethodPost {
+				t.Errorf("webhook got %s %q: %v", r.Method, r.Header.Get("Content-Type"), err)
+			}
+			if r.Header.Get("X-Token") != "t0k" {
+				t.Errorf("webhook header X-Token = %q", r.Header.Get("X-Token"))
+			}
+			h.bodies = append(h.bodies, m)
+		}
+		h.mu.Unlock()
+		for k, vs := range hdr {
+			w.Header()[k] = vs
+		}
+		w.WriteHeader(code)
+	}))
+	t.Cleanup(h.Close)
+	return h
+}
+
+func (h *hookServer) posts() ([]map[string]any, int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]map[string]any(nil), h.bodies...), h.calls
+}
+
+func (h *hookServer) notifier() *WebhookNotifier {
+	w := NewWebhookNotifier(h.URL + "/hooks/SECRET-PATH")
+	w.Header = http.Header{"X-Token": {"t0k"}}
+	return w
+}
+
+func TestWebhookNotifierThrottled(t *testing.T) {
+	h := newHookServer(t, nil)
+	s := newTestSink(t, nil, testEnv(&errRecorder{}), nil, []Notifier{h.notifier()}, nil)
+	for i := 0; i < 100; i++ {
+		s.Deliver(mailEvent("load failed"))
+	}
+	s.Deliver(mailEventN(1))
+	flushSink(t, s)
+	posts, _ := h.posts()
+	if len(posts) != 3 {
+		t.Fatalf("%d posts for 100 identical errors and one other, want 3", len(posts))
+	}
+	byKind := map[string][]map[string]any{}
+	for _, p := range posts {
+		byKind[p["kind"].(string)] = append(byKind[p["kind"].(string)], p)
+	}
+	if len(byKind["first"]) != 2 || len(byKind["digest"]) != 1 {
+		t.Fatalf("kinds: %v", posts)
+	}
+	d := byKind["digest"][0]
+	if d["count"].(float64) != 99 || d["total"].(float64) != 100 {
+		t.Errorf("digest count %v total %v", d["count"], d["total"])
+	}
+	if text := d["text"].(string); !strings.HasPrefix(text, "[errlog] ERROR: load failed: ") || !strings.Contains(text, "… and 99 more times since ") {
+		t.Errorf("digest text %q", text)
+	}
+	first := byKind["first"][0]
+	if text := first["text"].(string); !strings.HasSuffix(text, "(config.go:42)") {
+		t.Errorf("first text %q", text)
+	}
+	ev := first["event"].(map[string]any)
+	if ev["event_id"] != first["event_id"] || ev["extra"].(map[string]any)["api_token"] != mask {
+		t.Errorf("event in the payload: %v", ev)
+	}
+}
+
+func TestWebhookNotifierReplies(t *testing.T) {
+	h := newHookServer(t, func(call int) (int, http.Header) {
+		switch call {
+		case 1:
+			return http.StatusServiceUnavailable, nil
+		case 2:
+			return http.StatusTooManyRequests, http.Header{"Retry-After": {"0"}}
+		case 4:
+			return http.StatusBadRequest, nil
+		}
+		return http.StatusOK, nil
+	})
+	rec := &errRecorder{}
+	s := newTestSink(t, nil, testEnv(rec), nil, []Notifier{h.notifier()}, nil)
+	s.Deliver(mailEventN(1)) // 503, 429, then 200
+	flushSink(t, s)
+	if posts, calls := h.posts(); len(posts) != 1 || calls != 3 {
+		t.Fatalf("after 503 and 429: %d posts in %d calls", len(posts), calls)
+	}
+	s.Deliver(mailEventN(2)) // 400: given up at once
+	flushSink(t, s)
+	time.Sleep(100 * time.Millisecond)
+	if _, calls := h.posts(); calls != 4 {
+		t.Errorf("%d calls: a 400 was retried", calls)
+	}
+	errs := rec.matching("400")
+	if len(errs) != 1 || !delivery.IsPermanent(errs[0]) {
+		t.Errorf("the 400 was reported %d times: %v", len(errs), rec.all())
+	}
+	for _, err := range rec.all() {
+		if strings.Contains(err.Error(), "SECRET-PATH") {
+			t.Errorf("an error shows the webhook's secret path: %v", err)
+		}
+	}
+}
+
+func TestWebhookNotifierDirect(t *testing.T) {
+	h := newHookServer(t, nil)
+	// Called without errlog's throttle, as a plain Notifier.
+	if err := h.notifier().Notify(context.Background(), mailEvent("boom")); err != nil {
+		t.Fatal(err)
+	}
+	if posts, _ := h.posts(); len(posts) != 1 || posts[0]["kind"] != "first" {
+		t.Fatalf("posts %v", posts)
+	}
+	w := NewWebhookNotifier("http://127.0.0.1:1/hooks/SECRET")
+	err := w.Notify(context.Background(), mailEvent("boom"))
+	if err == nil || strings.Contains(err.Error(), "SECRET") || !strings.HasPrefix(err.Error(), "errlog: webhook: ") {
+		t.Errorf("unreachable webhook: %v", err)
+	}
+}
+
+func TestNotifierSeesNotice(t *testing.T) {
+	n := &recordingNotifier{}
+	s := newTestSink(t, nil, testEnv(&errRecorder{}), func(c *mailConfig) { c.maxPerHour = 1 }, []Notifier{n}, nil)
+	s.Deliver(mailEvent("boom"))
+	s.Deliver(mailEvent("boom"))
+	s.Deliver(mailEventN(1)) // over the cap of 1
+	flushSink(t, s)
+	notices := n.gotNotices()
+	if len(notices) != 2 || notices[0].Kind != NoticeFirst || notices[1].Kind != NoticeSummary || notices[1].Count != 2 {
+		t.Fatalf("notices %+v", notices)
+	}
+	// A summary comes with an event of its own, for notifiers that do not
+	// look at the Notice.
+	if ev := n.got()[1]; ev.Level != event.LevelWarning || !strings.HasPrefix(ev.Message(), "2 more errors not notified") {
+		t.Errorf("summary event %+v", ev)
+	}
+}
+
+func TestNotifierGivesUp(t *testing.T) {
+	n := &recordingNotifier{fail: func(int) error { return errors.New("pager down") }}
+	ok := &recordingNotifier{}
+	rec := &errRecorder{}
+	s := newTestSink(t, nil, testEnv(rec), nil, []Notifier{n, ok}, nil)
+	s.Deliver(mailEvent("boom"))
+	flushSink(t, s)
+	if calls := len(n.got()); calls != 5 {
+		t.Errorf("a failing notifier was called %d times, want 5", calls)
+	}
+	if errs := rec.matching("pager down"); len(errs) != 1 || !strings.Contains(errs[0].Error(), "giving up after 5 attempts") {
+		t.Errorf("reports: %v", rec.all())
+	}
+	if len(ok.got()) != 1 {
+		t.Error("one failing notifier held up the other")
+	}
+}
+
+func TestTicketerFirstOfEachGroup(t *testing.T) {
+	tk := &recordingNotifier{}
+	s := newTestSink(t, nil, testEnv(&errRecorder{}), func(c *mailConfig) { c.window = 30 * time.Millisecond }, nil, []Ticketer{tk})
+	s.Deliver(mailEvent("boom"))
+	s.Deliver(mailEvent("boom"))
+	s.Deliver(mailEventN(1))
+	time.Sleep(100 * time.Millisecond) // the windows end; the groups are remembered
+	s.Deliver(mailEvent("boom"))
+	flushSink(t, s)
+	got := tk.got()
+	if len(got) != 2 || got[0].Message() != "boom" || got[1].Message() != "job 1 failed" {
+		t.Fatalf("tickets for %d events, want one per group (2)", len(got))
+	}
+}
