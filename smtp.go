@@ -68,7 +68,8 @@ type MailOptions struct {
 	// From is the sender, an RFC 5322 address ("errlog <ops@example.com>").
 	// Default "errlog@" and the server name. ERRLOG_MAIL_FROM.
 	From string `json:"from" yaml:"from"`
-	// To are the recipients. Required. ERRLOG_MAIL_TO (comma-separated).
+	// To are the recipients. Required, except with Dir (default then
+	// "errlog@localhost"). ERRLOG_MAIL_TO (comma-separated).
 	To []string `json:"to" yaml:"to"`
 	// SubjectPrefix starts every subject. Default DefaultSubjectPrefix;
 	// a prefix of spaces only means none. ERRLOG_MAIL_SUBJECT_PREFIX.
@@ -187,10 +188,14 @@ func newMailConfig(o *MailOptions, env sinkEnv) (*mailConfig, error) {
 	if o.IdleTimeout > 0 {
 		c.idleTimeout = o.IdleTimeout
 	}
-	if len(o.To) == 0 {
-		return nil, errors.New("errlog: smtp: MailOptions.To lists no recipient")
+	to := o.To
+	if len(to) == 0 {
+		if o.Dir == "" {
+			return nil, errors.New("errlog: smtp: MailOptions.To lists no recipient")
+		}
+		to = []string{"errlog@localhost"} // files only: a placeholder will do
 	}
-	for _, s := range o.To {
+	for _, s := range to {
 		a, err := mail.ParseAddress(s)
 		if err != nil {
 			return nil, fmt.Errorf("errlog: smtp: recipient %q: %w", s, err)

@@ -1143,7 +1143,7 @@ func TestMailEndToEnd(t *testing.T) {
 
 func TestNewMailHandler(t *testing.T) {
 	dir := t.TempDir()
-	h := NewMailHandler(MailOptions{Dir: dir, To: []string{"ops@example.com"}})
+	h := NewMailHandler(MailOptions{Dir: dir}) // To is optional with Dir
 	slog.New(h).Info("not mailed")
 	slog.New(h).Error("mailed")
 	if err := h.Close(context.Background()); err != nil {
