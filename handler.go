@@ -195,7 +195,7 @@ func NewHandler(opts Options) *Handler {
 	if c.hasSinks {
 		c.jobs = make(chan job, o.QueueSize)
 		c.done = make(chan struct{})
-		go c.deliverLoop()
+		go c.deliverLoop(c.jobs)
 	}
 	register(h)
 	return h
@@ -282,7 +282,10 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 func recordPCs(r *slog.Record, dst []uintptr) []uintptr {
 	var pcs []uintptr
 	r.Attrs(func(a slog.Attr) bool {
-		if err, ok := a.Value.Any().(error); ok && a.Value.Kind() == slog.KindAny {
+		if a.Value.Kind() != slog.KindAny {
+			return true
+		}
+		if err, ok := a.Value.Any().(error); ok {
 			if p := errorPCs(err); p != nil {
 				pcs = p
 				return false
@@ -346,9 +349,9 @@ func (c *core) drop(why string) {
 }
 
 // deliverLoop builds each job's event and gives it to every sink.
-func (c *core) deliverLoop() {
+func (c *core) deliverLoop(jobs <-chan job) {
 	defer close(c.done)
-	for j := range c.jobs {
+	for j := range jobs {
 		if j.flush != nil {
 			close(j.flush)
 			continue

@@ -374,8 +374,13 @@ func (s *sanitizer) attr(a slog.Attr, c category) (slog.Attr, bool) {
 		}
 		if err, ok := v.(error); ok {
 			// Errors stay errors, so that the event keeps its chain and
-			// stack; only their text is made safe for the text sinks.
-			return slog.Any(a.Key, safeError{err: err, text: truncateString(safeText(err), s.max)}), true
+			// stack. Most errors' text is fine as it is and costs nothing
+			// more; one whose Error method panics, or whose text is too
+			// long or not UTF-8, is given a safe text for the text sinks.
+			if text, ok := errorText(err); ok && (s.max <= 0 || len(text) <= s.max) && utf8.ValidString(text) {
+				return a, false
+			}
+			return slog.Any(a.Key, safeError{err: err, text: truncateString(escapeInvalidUTF8(safeText(err)), s.max)}), true
 		}
 		// Anything else becomes a tree of plain values: bounded, free of
 		// cycles, with secret keys masked inside it, and printed by every
@@ -475,4 +480,15 @@ func escapeInvalidUTF8(s string) string {
 		i += size
 	}
 	return string(b)
+}
+
+// errorText returns err.Error(), or false if it panics (or err is a nil
+// pointer inside a non-nil interface, whose Error method usually panics).
+func errorText(err error) (text string, ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	return err.Error(), true
 }

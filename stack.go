@@ -127,16 +127,17 @@ func callerPCs(callerPC uintptr, dst []uintptr) []uintptr {
 			}
 		}
 	}
-	frames := runtime.CallersFrames(pcs)
-	for i := 0; ; i++ {
-		f, more := frames.Next()
+	// pc by pc, since one pc can stand for several inlined frames; and
+	// through a copy, so that dst (usually an array on the caller's stack)
+	// does not escape through runtime.Frames: this path is the rare one.
+	for i, pc := range pcs {
+		one := []uintptr{pc}
+		f, _ := runtime.CallersFrames(one).Next()
 		if !isInternalFunction(f.Function) {
 			return pcs[i:]
 		}
-		if !more {
-			return pcs[:0]
-		}
 	}
+	return pcs[:0]
 }
 
 // isInternalFunction reports whether fn is errlog's own (outside tests and
