@@ -1,6 +1,7 @@
 package errlog
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -43,17 +44,20 @@ type stripWriter struct {
 
 func (s *stripWriter) Write(p []byte) (int, error) {
 	b := s.buf[:0]
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if c != 0x1b {
-			b = append(b, c)
-			continue
+	for rest := p; len(rest) > 0; {
+		i := bytes.IndexByte(rest, 0x1b)
+		if i < 0 {
+			b = append(b, rest...)
+			break
 		}
-		if i+1 < len(p) && p[i+1] == '[' {
-			i += 2
-			for i < len(p) && (p[i] < 0x40 || p[i] > 0x7e) {
-				i++
+		b = append(b, rest[:i]...)
+		rest = rest[i+1:]
+		if len(rest) > 0 && rest[0] == '[' {
+			j := 1
+			for j < len(rest) && (rest[j] < 0x40 || rest[j] > 0x7e) {
+				j++
 			}
+			rest = rest[min(j+1, len(rest)):]
 		}
 		// A lone ESC is dropped: it is never printable.
 	}

@@ -32,6 +32,10 @@ type Options struct {
 	// NoColor turns colour off. Colour is also off when Console is not a
 	// terminal or NO_COLOR is set.
 	NoColor bool
+	// ForceColor writes colour even when Console is not a terminal (for
+	// `less -R`, or a CI log viewer that renders ANSI colour). NoColor and
+	// NO_COLOR still win. Default false.
+	ForceColor bool
 	// ErrorLevel is the level at and above which records become events:
 	// they get a stack trace, the request and the scope, and go to mail,
 	// tracker and every EventSink. Default slog.LevelError. (A Leveler

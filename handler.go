@@ -131,7 +131,7 @@ func NewHandler(opts Options) *Handler {
 	c.consoleLevel = o.Level
 	if o.Console != io.Discard {
 		c.consoleW = o.Console
-		c.consoleCol = !o.NoColor && isTerminal(o.Console) && os.Getenv("NO_COLOR") == ""
+		c.consoleCol = !o.NoColor && (o.ForceColor || isTerminal(o.Console)) && os.Getenv("NO_COLOR") == ""
 		h.console = newConsole(o.Console, c.consoleCol)
 	}
 
@@ -304,6 +304,9 @@ func recordPCs(r *slog.Record, dst []uintptr) []uintptr {
 func (c *core) sanitizeRecord(r slog.Record) slog.Record {
 	changed := false
 	r.Attrs(func(a slog.Attr) bool {
+		if c.san.clean(a) {
+			return true
+		}
 		_, changed = c.san.attr(a, catNone)
 		return !changed
 	})

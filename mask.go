@@ -155,7 +155,10 @@ func (m *masker) secretKey(key string) bool {
 	if len(key) == 0 {
 		return false
 	}
-	h := (uint64(uintptr(unsafe.Pointer(unsafe.StringData(key)))) + uint64(len(key))) * 0x9E3779B97F4A7C15
+	// Constant strings sit side by side in the binary: address plus
+	// length would collide ("status" and the "ok" after it), so the two
+	// are mixed separately.
+	h := uint64(uintptr(unsafe.Pointer(unsafe.StringData(key))))*0x9E3779B97F4A7C15 ^ uint64(len(key))*0xC2B2AE3D27D4EB4F
 	slot := &m.cache[h>>(64-keyCacheBits)]
 	if e := slot.Load(); e != nil && e.key == key {
 		return e.secret
@@ -333,6 +336,23 @@ func (s *sanitizer) attrs(as []slog.Attr, c category) []slog.Attr {
 	return out
 }
 
+// clean reports whether a needs no sanitizing, cheaply, for the kinds
+// most attrs are: a number, a flag, a time or a short valid string under a
+// key that is not secret. sanitizeRecord asks it first.
+func (s *sanitizer) clean(a slog.Attr) bool {
+	switch a.Value.Kind() {
+	case slog.KindInt64, slog.KindUint64, slog.KindFloat64, slog.KindBool, slog.KindDuration, slog.KindTime:
+	case slog.KindString:
+		str := a.Value.String()
+		if s.max > 0 && len(str) > s.max || !utf8.ValidString(str) {
+			return false
+		}
+	default:
+		return false
+	}
+	return !s.m.secretKey(a.Key)
+}
+
 // attr sanitizes one attr; changed reports whether it differs from a.
 func (s *sanitizer) attr(a slog.Attr, c category) (slog.Attr, bool) {
 	if c == catNone && a.Key == "session" {
@@ -385,7 +405,7 @@ func (s *sanitizer) attr(a slog.Attr, c category) (slog.Attr, bool) {
 		// Anything else becomes a tree of plain values: bounded, free of
 		// cycles, with secret keys masked inside it, and printed by every
 		// sink the same way.
-		tree := s.clean(c, jsonValue(v))
+		tree := s.cleanTree(c, jsonValue(v))
 		if str, ok := tree.(string); ok {
 			return slog.String(a.Key, str), true
 		}
@@ -418,7 +438,7 @@ func (e safeError) Unwrap() error { return e.err }
 
 // clean masks secret keys inside a jsonValue tree, truncates its strings,
 // and decodes the raw JSON a MarshalJSON method gave, in place.
-func (s *sanitizer) clean(c category, v any) any {
+func (s *sanitizer) cleanTree(c category, v any) any {
 	switch x := v.(type) {
 	case string:
 		return truncateString(escapeInvalidUTF8(x), s.max)
@@ -427,18 +447,18 @@ func (s *sanitizer) clean(c category, v any) any {
 		if err := json.Unmarshal(x, &d); err != nil {
 			return truncateString(string(x), s.max)
 		}
-		return s.clean(c, d)
+		return s.cleanTree(c, d)
 	case map[string]any:
 		for k, val := range x {
 			if s.m.hides(c, k) {
 				x[k] = s.m.with
 			} else {
-				x[k] = s.clean(c, val)
+				x[k] = s.cleanTree(c, val)
 			}
 		}
 	case []any:
 		for i := range x {
-			x[i] = s.clean(c, x[i])
+			x[i] = s.cleanTree(c, x[i])
 		}
 	}
 	return v

@@ -50,13 +50,37 @@ func BenchmarkDisabled(b *testing.B) {
 }
 
 // BenchmarkInfoConsoleFile: an INFO record with 5 attrs to a coloured
-// console and a text file, over the same two writers.
+// console and a text file, over the same two writers. The writers are not
+// terminals, so errlog writes no colour unless forced: "errlog" is to be
+// compared with the peers' "-nocolor" rows (the same bytes out), and
+// "errlog-color" with the peers' default, coloured, rows.
 func BenchmarkInfoConsoleFile(b *testing.B) {
 	b.Run("errlog", func(b *testing.B) {
 		logger := errlog.New(errlog.Options{
 			Console: discard{},
 			File:    &errlog.FileOptions{Writer: discard{}, Level: slog.LevelInfo},
 		})
+		b.ReportAllocs()
+		for b.Loop() {
+			logger.Info("request served", fiveAttrs...)
+		}
+	})
+	b.Run("errlog-color", func(b *testing.B) {
+		logger := errlog.New(errlog.Options{
+			Console:    discard{},
+			ForceColor: true,
+			File:       &errlog.FileOptions{Writer: discard{}, Level: slog.LevelInfo},
+		})
+		b.ReportAllocs()
+		for b.Loop() {
+			logger.Info("request served", fiveAttrs...)
+		}
+	})
+	b.Run("slog-multi-handler-nocolor", func(b *testing.B) {
+		logger := slog.New(slog.NewMultiHandler(
+			tint.NewHandler(discard{}, &tint.Options{NoColor: true}),
+			slog.NewTextHandler(discard{}, nil),
+		))
 		b.ReportAllocs()
 		for b.Loop() {
 			logger.Info("request served", fiveAttrs...)
