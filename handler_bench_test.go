@@ -1,0 +1,49 @@
+package errlog
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+// BenchmarkErrorCallerCost measures what an ERROR record with a request in
+// context, 10 attrs and a stack trace costs the goroutine that logs it.
+// The delivery goroutine is kept idle (the handler's queue is one nobody
+// reads, drained between rounds), so that -benchmem counts the caller's
+// allocations only; the event is built later, on errlog's own goroutine.
+func BenchmarkErrorCallerCost(b *testing.B) {
+	h := NewHandler(Options{Console: io.Discard, Sinks: []EventSink{&captureSink{}}})
+	jobs := h.c.jobs
+	defer func() {
+		h.c.jobs = jobs
+		_ = h.Close(context.Background())
+	}()
+	var ctx context.Context
+	Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ctx = r.Context() })).
+		ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "http://shop.example/checkout?step=pay", nil))
+	logger := slog.New(h)
+	err := errors.New("card declined")
+	attrs := []any{
+		"order", 1234, "user", "ann", "amount", 99.5, "currency", "EUR", "retry", false,
+		"gateway", "stripe", "attempt", 2, "latency", 350 * time.Millisecond, "region", "eu-west-1", "err", err,
+	}
+	const round = 4096
+	h.c.jobs = make(chan job, round)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%round == 0 && i > 0 {
+			b.StopTimer()
+			for len(h.c.jobs) > 0 {
+				<-h.c.jobs
+			}
+			b.StartTimer()
+		}
+		logger.ErrorContext(ctx, "payment failed", attrs...)
+	}
+}
