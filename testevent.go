@@ -48,12 +48,20 @@ func Test(ctx context.Context, opts TrackerOptions) error {
 	if err != nil {
 		return fmt.Errorf("errlog: tracker: test: %w", err)
 	}
-	var errs []error
+	var dsn *sentryproto.DSN
 	if opts.DSN != "" {
-		dsn, err := sentryproto.ParseDSN(opts.DSN)
-		if err != nil {
+		if dsn, err = sentryproto.ParseDSN(opts.DSN); err != nil {
 			return fmt.Errorf("errlog: tracker: test: %w", err)
 		}
+	}
+	var debugHost string
+	if opts.DebugURL != "" {
+		if debugHost, err = checkDebugURL(opts.DebugURL); err != nil {
+			return fmt.Errorf("errlog: tracker: test: %w", err)
+		}
+	}
+	var errs []error
+	if dsn != nil {
 		body, err := envelopeBody(ev, payload)
 		if err != nil {
 			return fmt.Errorf("errlog: tracker: test: %w", err)
@@ -64,7 +72,7 @@ func Test(ctx context.Context, opts TrackerOptions) error {
 		}
 	}
 	if opts.DebugURL != "" {
-		tt := newDebugTarget(opts.DebugURL, client, nil)
+		tt := newDebugTarget(opts.DebugURL, debugHost, client, nil)
 		if _, err := tt.post(ctx, payload); err != nil {
 			errs = append(errs, fmt.Errorf("errlog: tracker: test: debug URL: %w", describeSendError(tt.host, err)))
 		}

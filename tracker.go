@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -152,6 +153,13 @@ func newTracker(o TrackerOptions, env sinkEnv) (*Tracker, error) {
 	if o.DSN == "" && o.DebugURL == "" {
 		return nil, errors.New("errlog: tracker: no DSN (set ERRLOG_DSN or TrackerOptions.DSN); events are not sent to a tracker")
 	}
+	var debugHost string
+	if o.DebugURL != "" {
+		var err error
+		if debugHost, err = checkDebugURL(o.DebugURL); err != nil {
+			return nil, fmt.Errorf("errlog: tracker: %w", err)
+		}
+	}
 	if o.SampleRate < 0 || o.SampleRate > 1 {
 		return nil, fmt.Errorf("errlog: tracker: SampleRate %v is not in (0, 1]", o.SampleRate)
 	}
@@ -220,7 +228,7 @@ func newTracker(o TrackerOptions, env sinkEnv) (*Tracker, error) {
 		t.envelopes.queue = q
 	}
 	if o.DebugURL != "" {
-		t.debug = newDebugTarget(o.DebugURL, t.client, t.onError)
+		t.debug = newDebugTarget(o.DebugURL, debugHost, t.client, t.onError)
 		qo := qo
 		qo.Name = "tracker: debug URL"
 		qo.Send = t.debug.send
@@ -252,8 +260,8 @@ func newEnvelopeTarget(dsn *sentryproto.DSN, client *http.Client, onError func(e
 	}
 }
 
-func newDebugTarget(url string, client *http.Client, onError func(error)) *trackerTarget {
-	return &trackerTarget{client: client, onError: onError, url: url, host: hostOf(url), contentType: "application/json"}
+func newDebugTarget(url, host string, client *http.Client, onError func(error)) *trackerTarget {
+	return &trackerTarget{client: client, onError: onError, url: url, host: host, contentType: "application/json"}
 }
 
 // envelopeBody returns the gzip-compressed envelope of ev, whose JSON is
@@ -570,12 +578,13 @@ func (e *statusError) permanent() bool {
 	return e.code >= 400 && e.code < 500 && e.code != http.StatusRequestTimeout && e.code != http.StatusTooManyRequests
 }
 
-func hostOf(rawURL string) string {
-	req, err := http.NewRequest(http.MethodPost, rawURL, nil)
-	if err != nil || req.URL.Host == "" {
-		return rawURL
+// checkDebugURL returns the host of a debug URL, or why it is not one.
+func checkDebugURL(raw string) (host string, err error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", errors.New("DebugURL is not an http or https URL")
 	}
-	return req.URL.Host
+	return u.Host, nil
 }
 
 // trackers holds every open Tracker, for SendEvent.

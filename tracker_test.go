@@ -805,6 +805,7 @@ func TestNewTrackerSinkOptions(t *testing.T) {
 		{TrackerOptions{DSN: "https://sekrit@host"}, "errlog: tracker: sentryproto: DSN has no project id"},
 		{TrackerOptions{DSN: "ftp://k@host/1"}, `errlog: tracker: sentryproto: DSN scheme must be "http" or "https"`},
 		{TrackerOptions{DSN: "https://k@host/1", SampleRate: 2}, "errlog: tracker: SampleRate 2"},
+		{TrackerOptions{DebugURL: "requestbin.example/x"}, "errlog: tracker: DebugURL is not an http or https URL"},
 		{TrackerOptions{DSN: "https://k@host/1", MinBackoff: time.Hour, MaxBackoff: time.Second}, "errlog: tracker: "},
 	} {
 		s, err := newTrackerSink(tt.o, env)
@@ -949,6 +950,7 @@ func TestTest(t *testing.T) {
 	}{
 		{"no DSN", "", []string{"errlog: tracker: test: no DSN"}, nil},
 		{"bad DSN", "https://host/1", []string{"errlog: tracker: test: sentryproto: DSN has no public key"}, nil},
+		{"bad debug URL", "", []string{"errlog: tracker: test: DebugURL is not an http or https URL"}, nil},
 		{"DNS", "https://k@no-such-host.invalid/1", []string{"errlog: tracker: test: DNS: cannot resolve \"no-such-host.invalid\""}, nil},
 		{"refused", trkDeadDSN(t), []string{"errlog: tracker: test: connection refused by 127.0.0.1:", "is the tracker running?"}, syscall.ECONNREFUSED},
 		{"401", status(401, "invalid api key"), []string{"errlog: tracker: test: authentication failed (check the DSN's key): ", "401 Unauthorized: invalid api key"}, nil},
@@ -958,7 +960,11 @@ func TestTest(t *testing.T) {
 		{"429", status(429, ""), []string{"rate limited", "429 Too Many Requests"}, nil},
 		{"500", status(500, ""), []string{"tracker error", "500 Internal Server Error"}, nil},
 	} {
-		err := Test(context.Background(), TrackerOptions{DSN: tt.dsn, Timeout: 5 * time.Second})
+		o := TrackerOptions{DSN: tt.dsn, Timeout: 5 * time.Second}
+		if tt.name == "bad debug URL" {
+			o.DebugURL = "ftp://bin/"
+		}
+		err := Test(context.Background(), o)
 		if err == nil {
 			t.Errorf("%s: no error", tt.name)
 			continue
@@ -1078,5 +1084,32 @@ func TestTrackerThroughHandler(t *testing.T) {
 	}
 	if r := log.strings(); len(r) != 0 {
 		t.Errorf("reports %q", r)
+	}
+}
+
+// BenchmarkTrackerSend is the tracker's cost on errlog's delivery
+// goroutine per event: JSON, envelope, gzip, enqueue.
+func BenchmarkTrackerSend(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	dsn := "http://k@" + ln.Addr().String() + "/1"
+	ln.Close() // down: nothing is sent, the queue fills and drops
+	tr, err := newTracker(TrackerOptions{DSN: dsn, OnError: func(error) {}, QueueSize: 16}, sinkEnv{Now: time.Now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		// Down and without a spool, the queue is lost: do not wait.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+		defer cancel()
+		tr.Close(ctx)
+	}()
+	ev := trkEvent(0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tr.Send(ev)
 	}
 }
