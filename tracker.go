@@ -3,7 +3,6 @@ package errlog
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -118,8 +117,9 @@ type trackerTarget struct {
 	gzip        bool
 	queue       *delivery.Queue
 
-	// holdUntil (Unix nanoseconds) is set by a rate limit that came with
-	// an accepted event, so that the next ones wait without being sent.
+	// holdUntil (Unix nanoseconds) is when the tracker's last rate limit
+	// ends: events wait for it without being sent, even when the limit
+	// came with an accepted event.
 	holdUntil atomic.Int64
 	// failing is true from a temporary failure to the next success, so
 	// that an outage is reported once, not at every retry.
@@ -129,11 +129,7 @@ type trackerTarget struct {
 // NewTracker returns a Tracker that sends to o.DSN (and o.DebugURL), on
 // its own: not attached to any Handler.
 func NewTracker(o TrackerOptions) (*Tracker, error) {
-	t, err := newTracker(o, sinkEnv{Now: time.Now})
-	if err != nil {
-		return nil, err
-	}
-	return t, nil
+	return newTracker(o, sinkEnv{Now: time.Now})
 }
 
 // newTrackerSink builds the tracker of Options.Tracker. In debug mode it
@@ -240,9 +236,6 @@ func newTracker(o TrackerOptions, env sinkEnv) (*Tracker, error) {
 			return nil, err
 		}
 		t.debug.queue = q
-	}
-	if t.envelopes == nil && t.debug == nil {
-		return nil, errors.New("errlog: tracker: debug mode and no DebugURL: nothing to send to")
 	}
 	trackers.add(t)
 	return t, nil
@@ -372,61 +365,46 @@ func choose(v, override, def string) string {
 	return v
 }
 
-// encodeEvent returns ev's JSON. A value that JSON cannot encode (a
-// channel or a NaN in a prepared event's extra) costs that value, not the
-// event: it is sent as text instead.
+// encodeEvent returns ev's JSON. A prepared event whose values JSON
+// cannot encode (a channel, a NaN in its extra) is sent with those values
+// made JSON-safe the way the core makes attributes safe, rather than lost.
 func encodeEvent(ev *event.Event) ([]byte, error) {
 	b, err := ev.MarshalJSON()
 	if err == nil {
 		return b, nil
 	}
 	c := *ev
-	c.Extra = jsonSafeMap(c.Extra)
-	if c.Contexts != nil {
+	c.Extra = jsonMap(ev.Extra)
+	if ev.Contexts != nil {
 		c.Contexts = make(map[string]map[string]any, len(ev.Contexts))
 		for k, m := range ev.Contexts {
-			c.Contexts[k] = jsonSafeMap(m)
+			c.Contexts[k] = jsonMap(m)
 		}
 	}
-	if c.User != nil {
-		u := *c.User
-		u.Data = jsonSafeMap(u.Data)
+	if ev.User != nil {
+		u := *ev.User
+		u.Data = jsonMap(u.Data)
 		c.User = &u
 	}
-	if c.Request != nil {
-		r := *c.Request
-		r.Data = jsonSafe(r.Data)
+	if ev.Request != nil {
+		r := *ev.Request
+		r.Data = jsonValue(r.Data)
 		c.Request = &r
 	}
-	if c.Logentry != nil {
-		l := *c.Logentry
-		if l.Params != nil {
-			l.Params = make([]any, len(c.Logentry.Params))
-			for i, p := range c.Logentry.Params {
-				l.Params[i] = jsonSafe(p)
-			}
-		}
+	if ev.Logentry != nil && ev.Logentry.Params != nil {
+		l := *ev.Logentry
+		l.Params, _ = jsonValue(l.Params).([]any)
 		c.Logentry = &l
 	}
 	return c.MarshalJSON()
 }
 
-func jsonSafeMap(m map[string]any) map[string]any {
+func jsonMap(m map[string]any) map[string]any {
 	if m == nil {
 		return nil
 	}
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = jsonSafe(v)
-	}
+	out, _ := jsonValue(m).(map[string]any)
 	return out
-}
-
-func jsonSafe(v any) any {
-	if _, err := json.Marshal(v); err != nil {
-		return safeText(v)
-	}
-	return v
 }
 
 // Flush returns once every event sent so far is acknowledged by the
