@@ -422,8 +422,9 @@ func (t *Tracker) Flush(ctx context.Context) error {
 
 // Close flushes (bounded by ctx), then stops the tracker's goroutines and
 // closes its idle connections. Events not delivered by then stay in the
-// spool for the next process, or are reported lost without one. Closing
-// twice is not an error.
+// spool for the next process, or are reported lost without one; so,
+// without a spool and with the tracker down, Close waits for ctx: give
+// it a deadline. Closing twice is not an error.
 func (t *Tracker) Close(ctx context.Context) error {
 	trackers.remove(t)
 	var errs []error
