@@ -418,9 +418,28 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 	return &h2
 }
 
+// DefaultFlushTimeout bounds Flush and Close when their context has no
+// deadline: `defer errlog.Flush(context.Background())` must not keep a
+// program from exiting because the mail server or the tracker is down.
+// What is not delivered by then stays in the spool, if there is one, and
+// is reported otherwise.
+const DefaultFlushTimeout = 10 * time.Second
+
+func boundedContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, flushTimeout)
+}
+
+var flushTimeout = DefaultFlushTimeout // lowered by tests
+
 // Flush returns when every event handled so far has been given to the
-// sinks and each sink has flushed, or when ctx is done.
+// sinks and each sink has flushed, or when ctx is done (after
+// DefaultFlushTimeout if ctx has no deadline).
 func (h *Handler) Flush(ctx context.Context) error {
+	ctx, cancel := boundedContext(ctx)
+	defer cancel()
 	c := h.c
 	if c.hasSinks && !c.closed.Load() {
 		marker := make(chan struct{})
@@ -461,6 +480,8 @@ func (c *core) sendFlush(ctx context.Context, marker chan struct{}) error {
 // Handler started, or gives up when ctx is done. Closing twice is not an
 // error. Records handled after Close still reach the console.
 func (h *Handler) Close(ctx context.Context) error {
+	ctx, cancel := boundedContext(ctx)
+	defer cancel()
 	c := h.c
 	c.closeMu.Lock()
 	defer c.closeMu.Unlock()

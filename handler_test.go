@@ -416,3 +416,28 @@ func goroutinesRunning(fn string) int {
 	}
 	return n
 }
+
+type hangingSink struct{ captureSink }
+
+func (s *hangingSink) Flush(ctx context.Context) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (s *hangingSink) Close(ctx context.Context) error { return s.Flush(ctx) }
+
+// A dead sink cannot keep `defer errlog.Flush(context.Background())` from
+// returning: a context without deadline gets DefaultFlushTimeout.
+func TestFlushWithoutDeadlineIsBounded(t *testing.T) {
+	defer func(d time.Duration) { flushTimeout = d }(flushTimeout)
+	flushTimeout = 200 * time.Millisecond
+	h := NewHandler(Options{Console: io.Discard, Sinks: []EventSink{&hangingSink{}}})
+	slog.New(h).Error("x")
+	start := time.Now()
+	err := h.Flush(context.Background())
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 2*time.Second)
+	start = time.Now()
+	require.ErrorIs(t, h.Close(context.Background()), context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 2*time.Second)
+}
