@@ -2,7 +2,10 @@ package errlog
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"log/slog"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -135,4 +138,24 @@ func TestParseLevel(t *testing.T) {
 	}
 	_, err := ParseLevel("loud")
 	assert.Error(t, err)
+}
+
+// Debug mode is Flask's DEBUG: no mail, no tracker, unless a debug URL is
+// set, which still receives events.
+func TestDebugModeKeepsMailAndTrackerOff(t *testing.T) {
+	dir := t.TempDir()
+	var reported []error
+	h := NewHandler(Options{
+		Console:         io.Discard,
+		Debug:           true,
+		Mail:            &MailOptions{Dir: dir},
+		Tracker:         &TrackerOptions{DSN: "http://key@127.0.0.1:1/1"},
+		OnDeliveryError: func(err error) { reported = append(reported, err) },
+	})
+	slog.New(h).Error("in debug mode")
+	require.NoError(t, h.Close(context.Background()))
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	assert.Empty(t, files, "no mail in debug mode")
+	assert.Empty(t, reported, "and no attempt to reach the tracker")
+	assert.Empty(t, h.c.sinks)
 }
