@@ -3,6 +3,7 @@ package errlog
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -153,4 +154,22 @@ func TestNilErrorCapture(t *testing.T) {
 	flush(t, h)
 	assert.Empty(t, sink.all(), "a nil error is not an event")
 	assert.Contains(t, console.String(), "CaptureError called with a nil error")
+}
+
+// An error's text is bounded like any value: in the exception, in the
+// message CaptureError makes of it, and on the console.
+func TestHugeErrorTextTruncated(t *testing.T) {
+	h, console, _, sink := newTestHandler(t, Options{MaxValueBytes: 1000})
+	useDefault(t, h)
+	huge := errors.New(strings.Repeat("x", 5<<20))
+	CaptureError(context.Background(), fmt.Errorf("wrapped: %w", huge))
+	flush(t, h)
+	assert.Less(t, len(console.String()), 20000)
+	ev := sink.all()[0]
+	for _, ex := range ev.Exception {
+		assert.LessOrEqual(t, len(ex.Value), 1000+len("…[truncated 5242880 bytes]"))
+	}
+	assert.Less(t, len(ev.Message()), 1100)
+	raw, _ := ev.MarshalJSON()
+	assert.Less(t, len(raw), 200000, "the event stays far below Sentry's 1 MB limit")
 }

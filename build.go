@@ -67,18 +67,18 @@ func (c *core) buildEvent(j *job) *event.Event {
 
 	pcs := j.pcs[:j.npcs]
 	if b.err != nil {
-		ev.Exception = exceptionChain(b.err, pcs)
+		ev.Exception = exceptionChain(b.err, pcs, c.san.max)
 	} else if len(pcs) > 0 {
 		ev.Stacktrace = &event.Stacktrace{Frames: framesOf(pcs)}
 	}
 	if j.req != nil {
 		ev.Request = c.requestEvent(j.req)
 		ev.Transaction = j.req.route
-		if len(j.req.context) > 0 {
-			ev.Contexts["request context"] = b.maskedAny("", jsonValue(j.req.context)).(map[string]any)
-			if ev.User == nil && j.req.user != nil {
-				ev.User = j.req.user
-			}
+		if j.req.maskedContext != nil {
+			ev.Contexts["request context"] = j.req.maskedContext
+		}
+		if ev.User == nil && j.req.user != nil {
+			ev.User = j.req.user
 		}
 	}
 	return ev
@@ -144,13 +144,13 @@ func (b *eventBuilder) tag(k, v string) {
 }
 
 // maskedAny masks a value under key: whole if the key is secret, else
-// every secret key inside it.
+// every secret key inside it; and bounds it.
 func (b *eventBuilder) maskedAny(key string, v any) any {
-	m := b.c.san.m
-	if key != "" && m.hides(catNone, key) {
-		return m.with
+	san := &b.c.san
+	if key != "" && san.m.hides(catNone, key) {
+		return san.m.with
 	}
-	return m.maskAny(catNone, v)
+	return san.cleanTree(subCategory(catNone, key), v)
 }
 
 // attrJSON converts a resolved slog value to a JSON value.
@@ -221,17 +221,19 @@ func sentryLevel(l slog.Level) event.Level {
 	return event.LevelFatal
 }
 
-// exceptionChain lists err and every error it wraps (fmt.Errorf's %w,
+// exceptionChain lists err and every error it wraps (each value cut at max
+// bytes) (fmt.Errorf's %w,
 // errors.Join) as Sentry exceptions, innermost cause first. pcs, the stack
 // the record was reported with, goes to the outermost; a wrapped error
 // that carries a stack of its own gets it.
-func exceptionChain(err error, pcs []uintptr) []event.Exception {
+func exceptionChain(err error, pcs []uintptr, max int) []event.Exception {
+	text := func(v any) string { return truncateString(escapeInvalidUTF8(safeText(v)), max) }
 	var chain []event.Exception
 	walkErrors(err, func(e error) bool {
 		if isTransparent(e) {
 			return true
 		}
-		ex := event.Exception{Type: typeName(e), Value: safeText(e)}
+		ex := event.Exception{Type: typeName(e), Value: text(e)}
 		ex.Module = typeModule(e)
 		if own := ownPCsSafe(e); own != nil && len(chain) > 0 {
 			ex.Stacktrace = &event.Stacktrace{Frames: framesOf(own)}
@@ -239,13 +241,13 @@ func exceptionChain(err error, pcs []uintptr) []event.Exception {
 		if pe, ok := e.(*PanicError); ok {
 			handled := false
 			ex.Mechanism = &event.Mechanism{Type: "panic", Handled: &handled}
-			ex.Value = safeText(pe.Value)
+			ex.Value = text(pe.Value)
 		}
 		chain = append(chain, ex)
 		return true
 	})
 	if len(chain) == 0 {
-		chain = append(chain, event.Exception{Type: typeName(err), Value: safeText(err)})
+		chain = append(chain, event.Exception{Type: typeName(err), Value: text(err)})
 	}
 	if len(pcs) > 0 {
 		chain[0].Stacktrace = &event.Stacktrace{Frames: framesOf(pcs)}
@@ -274,7 +276,7 @@ func ownPCsSafe(e error) (pcs []uintptr) {
 // of the chain needs.
 func isTransparent(e error) bool {
 	switch e.(type) {
-	case safeError, *safeError, *stackError:
+	case safeError, *stackError:
 		return true
 	}
 	return false
@@ -322,6 +324,9 @@ func (c *core) requestEvent(s *requestSnapshot) *event.Request {
 			if uv, ok := s.context["user"]; ok {
 				s.user = contextUser(uv)
 			}
+			if rc, ok := c.san.cleanTree(catNone, s.context).(map[string]any); ok {
+				s.maskedContext = rc
+			}
 		}
 		s.ev = req
 	})
@@ -356,7 +361,7 @@ func (c *core) requestData(s *requestSnapshot) any {
 	case (s.contentType == "application/json" || strings.HasSuffix(s.contentType, "+json")) && !s.bodyCut:
 		var v any
 		if err := json.Unmarshal(s.body, &v); err == nil {
-			return m.maskAny(catParams, v)
+			return c.san.cleanTree(catParams, v)
 		}
 	}
 	text := string(s.body)

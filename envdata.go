@@ -19,7 +19,8 @@ type environment struct {
 	contexts map[string]map[string]any
 }
 
-func newEnvironment(o *Options, m *masker) *environment {
+func newEnvironment(o *Options, san *sanitizer) *environment {
+	m := san.m
 	e := &environment{serverName: o.ServerName}
 	if e.serverName == "" {
 		e.serverName, _ = os.Hostname()
@@ -57,7 +58,10 @@ func newEnvironment(o *Options, m *masker) *environment {
 			if m.hides(catEnv, k) {
 				cfg[k] = m.with
 			} else {
-				cfg[k] = m.maskAny(catEnv, jsonValue(v))
+				cfg[k] = san.cleanTree(catEnv, jsonValue(v))
+				if str, ok := cfg[k].(string); ok {
+					cfg[k] = m.maskURLPassword(str)
+				}
 			}
 		}
 		app["config"] = cfg
@@ -68,6 +72,8 @@ func newEnvironment(o *Options, m *masker) *environment {
 		k, v, _ := strings.Cut(kv, "=")
 		if m.hides(catEnv, k) {
 			v = m.with
+		} else {
+			v = m.maskURLPassword(v)
 		}
 		vars["os."+k] = v
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/errlog/errlog/event"
@@ -187,6 +188,21 @@ func Flush(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// guardedOnError calls f unless a call to f is already running: a hook
+// that logs through errlog, into a sink that fails again, would otherwise
+// call itself without end. Failures that arrive meanwhile are dropped: the
+// default hook rate-limits them anyway.
+func guardedOnError(f func(error)) func(error) {
+	var busy atomic.Bool
+	return func(err error) {
+		if !busy.CompareAndSwap(false, true) {
+			return
+		}
+		defer busy.Store(false)
+		f(err)
+	}
 }
 
 // defaultOnError writes one line on stderr per failure source, at most one

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/errlog/errlog/event"
 )
@@ -26,6 +27,9 @@ type Handler struct {
 	console slog.Handler // nil: no console
 	file    *FileHandler // nil: no file
 	goas    []groupOrAttrs
+	// masked is set below a group whose name is secret
+	// (WithGroup("credentials")): every value under it is masked.
+	masked bool
 }
 
 var _ slog.Handler = (*Handler)(nil)
@@ -41,7 +45,7 @@ type groupOrAttrs struct {
 type core struct {
 	consoleLevel slog.Leveler
 	fileLevel    slog.Leveler
-	errorLevel   slog.Level
+	errorLevel   slog.Leveler
 	// minLevel is the lowest level any sink wants, when every level is
 	// fixed; dynamicLevels is set when one is a *slog.LevelVar or similar,
 	// and Enabled must ask each.
@@ -64,9 +68,11 @@ type core struct {
 	jobs     chan job
 	done     chan struct{}
 	dropped  atomic.Uint64
-	closed   atomic.Bool
-	closeMu  sync.Mutex
-	sendMu   sync.RWMutex // excludes enqueues while Close closes jobs
+	// reportedDrops is what reportDrops has told; the delivery goroutine's.
+	reportedDrops uint64
+	closed        atomic.Bool
+	closeMu       sync.Mutex
+	sendMu        sync.RWMutex // excludes enqueues while Close closes jobs
 }
 
 // job is one record on its way to the event sinks, with what must be
@@ -95,14 +101,14 @@ func NewHandler(opts Options) *Handler {
 	if o.OnDeliveryError == nil {
 		o.OnDeliveryError = defaultOnError(o.Now)
 	}
-	c.onError = o.OnDeliveryError
+	c.onError = guardedOnError(o.OnDeliveryError)
 	if o.Level == nil {
 		o.Level = slog.LevelInfo
 	}
 	if o.ErrorLevel == nil {
 		o.ErrorLevel = slog.LevelError
 	}
-	c.errorLevel = o.ErrorLevel.Level()
+	c.errorLevel = o.ErrorLevel
 	if o.Console == nil {
 		o.Console = os.Stderr
 	}
@@ -143,7 +149,10 @@ func NewHandler(opts Options) *Handler {
 	if o.File != nil {
 		fo := *o.File
 		if fo.Format == "" {
-			fo.Format, fo.DateFormat = o.Format, o.DateFormat
+			fo.Format = o.Format
+		}
+		if fo.DateFormat == "" {
+			fo.DateFormat = o.DateFormat
 		}
 		if fo.ErrorLevel == nil {
 			fo.ErrorLevel = o.ErrorLevel
@@ -159,7 +168,7 @@ func NewHandler(opts Options) *Handler {
 		}
 	}
 
-	c.env = newEnvironment(o, c.san.m)
+	c.env = newEnvironment(o, &c.san)
 	env := sinkEnv{
 		OnError:     c.onError,
 		SpoolDir:    o.SpoolDir,
@@ -237,7 +246,7 @@ func (h *Handler) Enabled(_ context.Context, level slog.Level) bool {
 	}
 	return (h.console != nil && level >= c.consoleLevel.Level()) ||
 		(h.file != nil && level >= c.fileLevel.Level()) ||
-		(c.hasSinks && level >= c.errorLevel)
+		(c.hasSinks && level >= c.errorLevel.Level())
 }
 
 // Handle sends r to every sink that wants it. It returns the console's
@@ -245,12 +254,15 @@ func (h *Handler) Enabled(_ context.Context, level slog.Level) bool {
 // mail, tracker and sinks work asynchronously and report their own.
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	c := h.c
+	if h.masked {
+		r = c.maskRecord(r)
+	}
 	r = c.sanitizeRecord(r)
 	toConsole := h.console != nil && r.Level >= c.consoleLevel.Level()
 	toFile := h.file != nil && r.Level >= c.fileLevel.Level()
 	var x recordExtras
 	x.req = requestFromContext(ctx)
-	if r.Level >= c.errorLevel && (toConsole || toFile || c.hasSinks) {
+	if r.Level >= c.errorLevel.Level() && (toConsole || toFile || c.hasSinks) {
 		var buf [maxFrames]uintptr
 		pcs := recordPCs(&r, buf[:0])
 		if toConsole || toFile {
@@ -299,11 +311,24 @@ func recordPCs(r *slog.Record, dst []uintptr) []uintptr {
 	return callerPCs(r.PC, dst)
 }
 
+// maskRecord returns r with every attr value masked.
+func (c *core) maskRecord(r slog.Record) slog.Record {
+	nr := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		nr.AddAttrs(slog.Attr{Key: a.Key, Value: c.san.m.withVal})
+		return true
+	})
+	return nr
+}
+
 // sanitizeRecord returns r with its attrs sanitized; r itself when nothing
 // needed it, which is the common case and costs no allocation.
 func (c *core) sanitizeRecord(r slog.Record) slog.Record {
-	changed := false
+	changed := c.san.max > 0 && len(r.Message) > c.san.max || !utf8.ValidString(r.Message)
 	r.Attrs(func(a slog.Attr) bool {
+		if changed {
+			return false
+		}
 		if c.san.clean(a) {
 			return true
 		}
@@ -313,7 +338,7 @@ func (c *core) sanitizeRecord(r slog.Record) slog.Record {
 	if !changed {
 		return r
 	}
-	nr := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	nr := slog.NewRecord(r.Time, r.Level, truncateString(escapeInvalidUTF8(r.Message), c.san.max), r.PC)
 	r.Attrs(func(a slog.Attr) bool {
 		b, _ := c.san.attr(a, catNone)
 		nr.AddAttrs(b)
@@ -328,13 +353,13 @@ func (c *core) enqueue(ctx context.Context, h *Handler, r *slog.Record, pcs []ui
 	c.sendMu.RLock()
 	defer c.sendMu.RUnlock()
 	if c.closed.Load() {
-		c.drop("handler closed")
+		c.dropped.Add(1) // counted; Close has reported what it could not deliver
 		return
 	}
 	j := job{r: r.Clone(), goas: h.goas, npcs: len(pcs)}
 	copy(j.pcs[:], pcs)
 	if ri := requestFromContext(ctx); ri != nil {
-		j.req = ri.snapshot()
+		j.req = ri.snapshot(ctx)
 	}
 	if s := scopeFromContext(ctx); s != nil {
 		j.scope = s.state.Load()
@@ -342,25 +367,35 @@ func (c *core) enqueue(ctx context.Context, h *Handler, r *slog.Record, pcs []ui
 	select {
 	case c.jobs <- j:
 	default:
-		c.drop("queue full")
+		// Counted here, reported by the delivery goroutine: reporting on
+		// the caller's goroutine would call a hook that may itself log,
+		// into the same full queue, without end.
+		c.dropped.Add(1)
 	}
 }
 
-func (c *core) drop(why string) {
-	n := c.dropped.Add(1)
-	c.onError(fmt.Errorf("errlog: event dropped (%s); %d dropped so far", why, n))
+// reportDrops reports the records dropped since the last report, from the
+// delivery goroutine.
+func (c *core) reportDrops() {
+	total := c.dropped.Load()
+	if n := total - c.reportedDrops; n > 0 {
+		c.reportedDrops = total
+		c.onError(fmt.Errorf("errlog: %d events dropped because the queue was full (%d in all)", n, total))
+	}
 }
 
 // deliverLoop builds each job's event and gives it to every sink.
 func (c *core) deliverLoop(jobs <-chan job) {
 	defer close(c.done)
 	for j := range jobs {
+		c.reportDrops()
 		if j.flush != nil {
 			close(j.flush)
 			continue
 		}
 		c.deliver(&j)
 	}
+	c.reportDrops()
 }
 
 func (c *core) deliver(j *job) {
@@ -390,6 +425,13 @@ func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	if len(attrs) == 0 {
 		return h
 	}
+	if h.masked {
+		masked := make([]slog.Attr, len(attrs))
+		for i, a := range attrs {
+			masked[i] = slog.Attr{Key: a.Key, Value: h.c.san.m.withVal}
+		}
+		attrs = masked
+	}
 	attrs = h.c.san.attrs(attrs, catNone)
 	h2 := *h
 	if h.console != nil {
@@ -408,6 +450,7 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 		return h
 	}
 	h2 := *h
+	h2.masked = h.masked || h.c.san.m.hides(catNone, name)
 	if h.console != nil {
 		h2.console = h.console.WithGroup(name)
 	}
@@ -498,7 +541,9 @@ func (h *Handler) Close(ctx context.Context) error {
 		select {
 		case <-c.done:
 		case <-ctx.Done():
-			errs = append(errs, fmt.Errorf("errlog: close: %w", ctx.Err()))
+			err := fmt.Errorf("errlog: close: %d events not yet given to mail, tracker and sinks: %w", len(c.jobs), ctx.Err())
+			c.onError(err)
+			errs = append(errs, err)
 		}
 	}
 	c.closed.Store(true)

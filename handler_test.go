@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/slogtest"
 	"time"
@@ -335,7 +336,44 @@ func TestHandlerQueueFullDropsAndCounts(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	require.NotEmpty(t, reported)
-	assert.Contains(t, reported[0], "errlog: event dropped (queue full)")
+	assert.Regexp(t, `^errlog: \d+ events dropped because the queue was full \(\d+ in all\)$`, reported[0])
+}
+
+// A hook that logs what it is told, at ERROR, through errlog itself: a
+// natural thing to write. It must neither recurse nor deadlock when the
+// queue is full.
+func TestOnDeliveryErrorThatLogsDoesNotRecurse(t *testing.T) {
+	block := make(chan struct{})
+	var logger *slog.Logger
+	var calls atomic.Int64
+	h := NewHandler(Options{
+		Console:   io.Discard,
+		QueueSize: 1,
+		Sinks:     []EventSink{&blockingSink{block: block}},
+		OnDeliveryError: func(err error) {
+			calls.Add(1)
+			logger.Error("delivery failed", "err", err)
+		},
+	})
+	logger = slog.New(h)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 100; i++ {
+			logger.Error("storm", "i", i)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("logging blocked")
+	}
+	close(block)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = h.Close(ctx)
+	assert.Greater(t, h.Dropped(), uint64(90))
+	assert.Less(t, calls.Load(), int64(50), "drops are reported in batches, not once each")
 }
 
 type blockingSink struct {
@@ -440,4 +478,31 @@ func TestFlushWithoutDeadlineIsBounded(t *testing.T) {
 	start = time.Now()
 	require.ErrorIs(t, h.Close(context.Background()), context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), 2*time.Second)
+}
+
+func TestFileDateFormatKeptWithoutFormat(t *testing.T) {
+	buf := &syncBuffer{}
+	h, _, _, _ := newTestHandler(t, Options{
+		Console: io.Discard,
+		Now:     func() time.Time { return time.Date(2026, 3, 4, 5, 6, 7, 0, time.Local) },
+		File:    &FileOptions{Writer: buf, DateFormat: "%Y/%m/%d"},
+	})
+	r := slog.NewRecord(time.Date(2026, 3, 4, 5, 6, 7, 0, time.Local), slog.LevelWarn, "w", 0)
+	require.NoError(t, h.Handle(context.Background(), r))
+	assert.True(t, strings.HasPrefix(buf.String(), "2026/03/04 WARNING: w"), buf.String())
+}
+
+// A LevelVar as ErrorLevel is read at each record, like the other levels.
+func TestErrorLevelVarIsLive(t *testing.T) {
+	lv := new(slog.LevelVar)
+	lv.Set(slog.LevelError)
+	h, _, _, sink := newTestHandler(t, Options{Console: io.Discard, ErrorLevel: lv})
+	log := slog.New(h)
+	log.Warn("not an event yet")
+	lv.Set(slog.LevelWarn)
+	log.Warn("now an event")
+	flush(t, h)
+	evs := sink.all()
+	require.Len(t, evs, 1)
+	assert.Equal(t, "now an event", evs[0].Message())
 }

@@ -24,9 +24,17 @@ var DefaultMaskKeys = []string{"password", "passwd", "secret", "token", "api_key
 // carry credentials by definition.
 var DefaultHeaderFilter = []string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Api-Key", "X-Auth-Token", "X-Csrf-Token"}
 
+// DefaultCookieFilter masks every cookie's value and keeps its name: a
+// session cookie is a credential whatever it is called ("sessionid",
+// "jwt", "_app_session"). Set MaskOptions.Cookies to a list of names to
+// show the other cookies.
+var DefaultCookieFilter = []string{"/.*/"}
+
 // DefaultEnvironmentFilter are the environment variables masked whatever
-// their name says (Flask's SECRET_KEY is already caught by "secret").
-var DefaultEnvironmentFilter = []string{"SECRET_KEY", "DATABASE_URL", "ERRLOG_DSN", "AWS_ACCESS_KEY_ID"}
+// their name says (Flask's SECRET_KEY is already caught by "secret"). A
+// URL with a password in any variable or Config value has the password
+// masked too.
+var DefaultEnvironmentFilter = []string{"SECRET_KEY", "DATABASE_URL", "AWS_ACCESS_KEY_ID", "/dsn/", "/_url$/"}
 
 // MaskOptions say which values never leave the process. A value is masked
 // when its key, lower-cased, contains one of Keys, or when the key matches
@@ -47,7 +55,7 @@ type MaskOptions struct {
 	// lower-cased key.
 	Params      []string `json:"params" yaml:"params"`           // query, form and JSON body fields
 	Headers     []string `json:"headers" yaml:"headers"`         // request headers; default DefaultHeaderFilter
-	Cookies     []string `json:"cookies" yaml:"cookies"`         // request cookies
+	Cookies     []string `json:"cookies" yaml:"cookies"`         // request cookies; default DefaultCookieFilter (every value)
 	Session     []string `json:"session" yaml:"session"`         // the "session" group of attrs and request context
 	Environment []string `json:"environment" yaml:"environment"` // os.* variables and Config; default DefaultEnvironmentFilter
 }
@@ -116,9 +124,12 @@ func newMasker(o MaskOptions) (*masker, error) {
 			m.keys = append(m.keys, strings.ToLower(k))
 		}
 	}
-	headers, env := o.Headers, o.Environment
+	headers, env, cookies := o.Headers, o.Environment, o.Cookies
 	if headers == nil {
 		headers = DefaultHeaderFilter
+	}
+	if cookies == nil {
+		cookies = DefaultCookieFilter
 	}
 	if env == nil {
 		env = DefaultEnvironmentFilter
@@ -132,7 +143,7 @@ func newMasker(o MaskOptions) (*masker, error) {
 	}{
 		{"params", o.Params, &m.params},
 		{"headers", headers, &m.headers},
-		{"cookies", o.Cookies, &m.cookies},
+		{"cookies", cookies, &m.cookies},
 		{"session", o.Session, &m.session},
 		{"environment", env, &m.env},
 	} {
@@ -262,28 +273,6 @@ func (m *masker) maskStrings(c category, kv map[string]string) {
 	}
 }
 
-// maskAny masks a decoded JSON-like value (maps, slices) in place, at any
-// depth, and returns it.
-func (m *masker) maskAny(c category, v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, val := range x {
-			if m.hides(c, k) {
-				x[k] = m.with
-			} else {
-				x[k] = m.maskAny(c, val)
-			}
-		}
-	case []any:
-		for i := range x {
-			x[i] = m.maskAny(c, x[i])
-		}
-	case map[string]string:
-		m.maskStrings(c, x)
-	}
-	return v
-}
-
 // maskQuery masks the values of secret parameters in a raw query string,
 // keeping its order and encoding.
 func (m *masker) maskQuery(raw string) string {
@@ -364,9 +353,6 @@ func (s *sanitizer) attr(a slog.Attr, c category) (slog.Attr, bool) {
 		return b, true
 	}
 	if a.Key != "" && s.m.hides(c, a.Key) {
-		if a.Value.Kind() == slog.KindGroup {
-			return slog.Attr{Key: a.Key, Value: s.m.withVal}, true
-		}
 		return slog.Attr{Key: a.Key, Value: s.m.withVal}, true
 	}
 	switch a.Value.Kind() {
@@ -436,8 +422,10 @@ type safeError struct {
 func (e safeError) Error() string { return e.text }
 func (e safeError) Unwrap() error { return e.err }
 
-// clean masks secret keys inside a jsonValue tree, truncates its strings,
-// and decodes the raw JSON a MarshalJSON method gave, in place.
+// cleanTree masks secret keys inside a jsonValue tree (or decoded JSON) at
+// any depth, truncates its strings, and decodes the raw JSON a MarshalJSON
+// method gave, in place. Below a "session" key, the session filter applies
+// too.
 func (s *sanitizer) cleanTree(c category, v any) any {
 	switch x := v.(type) {
 	case string:
@@ -445,7 +433,7 @@ func (s *sanitizer) cleanTree(c category, v any) any {
 	case json.RawMessage:
 		var d any
 		if err := json.Unmarshal(x, &d); err != nil {
-			return truncateString(string(x), s.max)
+			return truncateString(escapeInvalidUTF8(string(x)), s.max)
 		}
 		return s.cleanTree(c, d)
 	case map[string]any:
@@ -453,15 +441,31 @@ func (s *sanitizer) cleanTree(c category, v any) any {
 			if s.m.hides(c, k) {
 				x[k] = s.m.with
 			} else {
-				x[k] = s.cleanTree(c, val)
+				x[k] = s.cleanTree(subCategory(c, k), val)
 			}
 		}
 	case []any:
 		for i := range x {
 			x[i] = s.cleanTree(c, x[i])
 		}
+	case map[string]string:
+		for k, val := range x {
+			if s.m.hides(c, k) {
+				x[k] = s.m.with
+			} else {
+				x[k] = truncateString(escapeInvalidUTF8(val), s.max)
+			}
+		}
 	}
 	return v
+}
+
+// subCategory is the category below key: the session's, under "session".
+func subCategory(c category, key string) category {
+	if c == catNone && key == "session" {
+		return catSession
+	}
+	return c
 }
 
 // resolve is slog.Value.Resolve, except that a panicking LogValue method
@@ -511,4 +515,23 @@ func errorText(err error) (text string, ok bool) {
 		}
 	}()
 	return err.Error(), true
+}
+
+// maskURLPassword masks the password of a URL in s ("postgres://u:pw@h/db",
+// "http://u:pw@proxy:3128"), which environment variables and settings
+// carry whatever their name.
+func (m *masker) maskURLPassword(s string) string {
+	i := strings.Index(s, "://")
+	if i < 0 {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, has := u.User.Password(); !has {
+		return s
+	}
+	u.User = url.UserPassword(u.User.Username(), m.with)
+	return u.String()
 }

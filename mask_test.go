@@ -1,8 +1,11 @@
 package errlog
 
 import (
+	"context"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -111,4 +114,77 @@ func TestMaskQuery(t *testing.T) {
 	m, _ := newMasker(MaskOptions{})
 	assert.Equal(t, "a=1&password=%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A%2A&b", m.maskQuery("a=1&password=x&b"))
 	assert.Equal(t, "q=go", m.maskQuery("q=go"))
+}
+
+// %(url)s in the file shows the request URL with secret query parameters
+// masked, as events do.
+func TestMaskURLInFileTemplate(t *testing.T) {
+	buf := &syncBuffer{}
+	h, _, _, _ := newTestHandler(t, Options{
+		Console: io.Discard,
+		File:    &FileOptions{Writer: buf, Format: "%(levelname)s %(url)s %(message)s"},
+	})
+	mw := h.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		slog.New(h).ErrorContext(r.Context(), "reset failed")
+	}))
+	mw.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "http://example.com/reset?password=hunter2&token=abc&page=2", nil))
+	line := strings.SplitN(buf.String(), "\n", 2)[0]
+	assert.NotContains(t, line, "hunter2")
+	assert.NotContains(t, line, "abc")
+	assert.Contains(t, line, "ERROR http://example.com/reset?password=%2A%2A")
+	assert.Contains(t, line, "&page=2 reset failed")
+}
+
+// A group whose name is secret masks everything under it, whether it is
+// an attr (slog.Group) or a handler's group (WithGroup).
+func TestMaskSecretWithGroup(t *testing.T) {
+	h, console, file, sink := newTestHandler(t, Options{})
+	log := slog.New(h).WithGroup("credentials").With("user", "svc-1")
+	log.Error("login", "value", "grp-secret", slog.Group("nested", "x", "deep-secret"))
+	flush(t, h)
+	for name, out := range map[string]string{"console": console.String(), "file": file.String()} {
+		assert.NotContains(t, out, "grp-secret", name)
+		assert.NotContains(t, out, "deep-secret", name)
+		assert.NotContains(t, out, "svc-1", name)
+	}
+	ev := sink.all()[0]
+	assert.Equal(t, DefaultMaskWith, ev.Extra["credentials.value"])
+	assert.Equal(t, DefaultMaskWith, ev.Extra["credentials.user"])
+	assert.Equal(t, DefaultMaskWith, ev.Extra["credentials.nested"])
+}
+
+type marshalsSecret struct{}
+
+func (marshalsSecret) MarshalJSON() ([]byte, error) {
+	return []byte(`{"password":"hunter2","plain":"ok"}`), nil
+}
+
+// A value that marshals itself to JSON is masked inside, in attrs, scope
+// extras and Config alike.
+func TestMaskInsideMarshalJSON(t *testing.T) {
+	h, _, _, sink := newTestHandler(t, Options{Console: io.Discard, Config: map[string]any{"db": marshalsSecret{}}})
+	ctx, scope := WithScope(context.Background())
+	scope.SetExtra("settings", marshalsSecret{})
+	slog.New(h).ErrorContext(ctx, "x", "attr", marshalsSecret{})
+	flush(t, h)
+	raw, err := sink.all()[0].MarshalJSON()
+	require.NoError(t, err)
+	assert.NotContains(t, string(raw), "hunter2")
+	assert.Contains(t, string(raw), `"plain":"ok"`)
+}
+
+func TestMaskURLPasswordsInEnvironment(t *testing.T) {
+	t.Setenv("HTTP_PROXY", "http://bob:proxy-pw@proxy:3128")
+	t.Setenv("SENTRY_DSN", "https://key@o1.ingest.sentry.io/1")
+	t.Setenv("CACHE_ADDR", "localhost:6379")
+	h, _, _, sink := newTestHandler(t, Options{Console: io.Discard, Config: map[string]any{"Redis": "redis://:redis-pw@cache:6379/0"}})
+	slog.New(h).Error("x")
+	flush(t, h)
+	ev := sink.all()[0]
+	raw, _ := ev.MarshalJSON()
+	for _, secret := range []string{"proxy-pw", "redis-pw", "https://key@"} {
+		assert.NotContains(t, string(raw), secret)
+	}
+	assert.Equal(t, "localhost:6379", ev.Contexts["environment"]["os.CACHE_ADDR"])
+	assert.Contains(t, ev.Contexts["environment"]["os.HTTP_PROXY"], "bob:")
 }

@@ -34,13 +34,18 @@ func (h *Handler) Middleware(next http.Handler) http.Handler {
 }
 
 type middlewareSettings struct {
+	mask    *masker
 	tracked []StatusRange
 	builder ContextBuilder
 	repanic bool
 	maxBody int
 }
 
-var defaultMiddlewareSettings = middlewareSettings{tracked: []StatusRange{{500, 599}}, maxBody: 64 << 10}
+var defaultMiddlewareSettings = middlewareSettings{mask: defaultMasker, tracked: []StatusRange{{500, 599}}, maxBody: 64 << 10}
+
+// defaultMasker masks the URLs that Middleware records for a handler
+// other than errlog's.
+var defaultMasker, _ = newMasker(MaskOptions{})
 
 func settingsOf(h slog.Handler) middlewareSettings {
 	eh, ok := h.(*Handler)
@@ -48,7 +53,7 @@ func settingsOf(h slog.Handler) middlewareSettings {
 		return defaultMiddlewareSettings
 	}
 	o := &eh.c.opts
-	return middlewareSettings{tracked: o.TrackedStatus, builder: o.ContextBuilder, repanic: o.Repanic, maxBody: o.MaxBodyBytes}
+	return middlewareSettings{mask: eh.c.san.m, tracked: o.TrackedStatus, builder: o.ContextBuilder, repanic: o.Repanic, maxBody: o.MaxBodyBytes}
 }
 
 func middleware(bound *Handler, next http.Handler) http.Handler {
@@ -58,7 +63,7 @@ func middleware(bound *Handler, next http.Handler) http.Handler {
 			h = slog.Default().Handler()
 		}
 		s := settingsOf(h)
-		ri := newRequestInfo(r, s.maxBody, s.builder)
+		ri := newRequestInfo(r, s.maxBody, s.builder, s.mask)
 		ctx := context.WithValue(r.Context(), requestKey{}, ri)
 		ctx, _ = WithScope(ctx)
 		r = r.WithContext(ctx)
@@ -96,8 +101,8 @@ func tracked(ranges []StatusRange, status int) bool {
 }
 
 // reportStatus logs a tracked response. The message is the same for every
-// URL of a status, so that a failing endpoint is one group, not one per
-// URL; the route and URL are in the event.
+// URL of a status, and the fingerprint names the route, so that a failing
+// endpoint is one group, not one per URL.
 func reportStatus(ctx context.Context, h slog.Handler, r *http.Request, status int) {
 	if !h.Enabled(ctx, slog.LevelError) {
 		return
@@ -106,9 +111,16 @@ func reportStatus(ctx context.Context, h slog.Handler, r *http.Request, status i
 	runtime.Callers(3, pcs[:])
 	rec := slog.NewRecord(time.Now(), slog.LevelError, "HTTP "+strconv.Itoa(status)+" "+http.StatusText(status), pcs[0])
 	rec.AddAttrs(slog.Int("status", status), slog.String("method", r.Method), slog.String("path", r.URL.Path))
+	where := r.URL.Path
 	if route := routeOf(r); route != "" {
 		rec.AddAttrs(slog.String("route", route))
+		where = route
 	}
+	// One group per status and route (else path): a second endpoint that
+	// starts failing is a new issue, not a repeat of the first. Set on a
+	// scope of its own, so that the log line does not show it.
+	ctx, scope := WithScope(ctx)
+	scope.SetFingerprint("errlog.http-status", strconv.Itoa(status), where)
 	_ = h.Handle(ctx, rec)
 }
 

@@ -15,8 +15,9 @@ import (
 // requestInfo is what Middleware records of a request, once per request;
 // every record logged with the request's context points to it.
 type requestInfo struct {
-	// Method, URL (absolute: scheme and host included) and RemoteAddr are
-	// set before the application's handler runs and never change.
+	// Method, URL (absolute: scheme and host included, secret query
+	// parameters masked) and RemoteAddr are set before the application's
+	// handler runs and never change.
 	Method, URL, RemoteAddr string
 
 	r           *http.Request
@@ -58,16 +59,20 @@ type requestSnapshot struct {
 	body                                               []byte
 	bodyCut                                            bool
 	contentType                                        string
-	context                                            map[string]any
+	context                                            map[string]any // a copy
 
-	once sync.Once
-	ev   *event.Request // built and masked once, on the delivery goroutine
-	user *event.User
+	once          sync.Once
+	ev            *event.Request // built and masked once, on the delivery goroutine
+	user          *event.User
+	maskedContext map[string]any
 }
 
 // snapshot copies the request once; later events of the same request
 // share the copy.
-func (ri *requestInfo) snapshot() *requestSnapshot {
+//
+// The ContextBuilder sees the request with ctx, the context of the first
+// event: values that inner middleware added (the signed-in user) are in it.
+func (ri *requestInfo) snapshot(ctx context.Context) *requestSnapshot {
 	ri.once.Do(func() {
 		r := ri.r
 		s := &requestSnapshot{
@@ -85,7 +90,9 @@ func (ri *requestInfo) snapshot() *requestSnapshot {
 			s.host = r.Host
 			s.header = r.Header.Clone()
 			if ri.builder != nil {
-				s.context = buildContext(ri.builder, r)
+				// Copied now, on the request's goroutine: the map is the
+				// application's, and may change after this.
+				s.context, _ = jsonValue(buildContext(ri.builder, r.WithContext(ctx))).(map[string]any)
 			}
 		}
 		ri.snap = s
@@ -107,10 +114,10 @@ func buildContext(b ContextBuilder, r *http.Request) (m map[string]any) {
 // newRequestInfo records r. A form or JSON body up to maxBody bytes is
 // read now, so that an event can show it whatever the handler does with
 // it, and put back so that the handler still reads all of it.
-func newRequestInfo(r *http.Request, maxBody int, b ContextBuilder) *requestInfo {
+func newRequestInfo(r *http.Request, maxBody int, b ContextBuilder, m *masker) *requestInfo {
 	ri := &requestInfo{
 		Method:     r.Method,
-		URL:        absoluteURL(r),
+		URL:        absoluteURL(r, m),
 		RemoteAddr: r.RemoteAddr,
 		builder:    b,
 	}
@@ -150,8 +157,9 @@ type errReader struct{ err error }
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // absoluteURL rebuilds the URL the client asked for: scheme and host
-// included, which a server-side *url.URL lacks.
-func absoluteURL(r *http.Request) string {
+// included, which a server-side *url.URL lacks, and secret query
+// parameters masked, since %(url)s prints it in the file.
+func absoluteURL(r *http.Request, m *masker) string {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
@@ -162,5 +170,9 @@ func absoluteURL(r *http.Request) string {
 	if host == "" {
 		host = r.URL.Host
 	}
-	return scheme + "://" + host + r.URL.RequestURI()
+	u := scheme + "://" + host + r.URL.EscapedPath()
+	if r.URL.RawQuery != "" {
+		u += "?" + m.maskQuery(r.URL.RawQuery)
+	}
+	return u
 }

@@ -15,7 +15,9 @@ import (
 
 // Scope holds what every event logged with its context carries beyond the
 // record: extras, tags, the user, a fingerprint. It is safe for concurrent
-// use; an event takes the scope as it is when the record is logged.
+// use; an event takes the scope as it is when the record is logged. The
+// methods of a nil *Scope do nothing, so that ScopeFrom(ctx).SetExtra(…)
+// is safe outside Middleware.
 type Scope struct {
 	mu    sync.Mutex // serializes writers; readers load state
 	state atomic.Pointer[scopeState]
@@ -80,6 +82,12 @@ func (s *Scope) update(f func(st *scopeState)) {
 // SetExtra sets extra data that joins every event logged with the scope's
 // context (Sentry's scope.set_extra). Values are masked like attrs.
 func (s *Scope) SetExtra(key string, value any) {
+	if s == nil {
+		return
+	}
+	// A copy, taken now: the value is the application's, and may change
+	// while the delivery goroutine reads it.
+	value = jsonValue(value)
 	s.update(func(st *scopeState) {
 		for i := range st.extras {
 			if st.extras[i].key == key {
@@ -93,6 +101,9 @@ func (s *Scope) SetExtra(key string, value any) {
 
 // SetTag sets a tag: a short indexed string a tracker can search by.
 func (s *Scope) SetTag(key, value string) {
+	if s == nil {
+		return
+	}
 	s.update(func(st *scopeState) {
 		if st.tags == nil {
 			st.tags = map[string]string{}
@@ -103,11 +114,20 @@ func (s *Scope) SetTag(key, value string) {
 
 // SetUser says who the events of this scope happened to.
 func (s *Scope) SetUser(u event.User) {
+	if s == nil {
+		return
+	}
+	if u.Data != nil {
+		u.Data, _ = jsonValue(u.Data).(map[string]any)
+	}
 	s.update(func(st *scopeState) { st.user = &u })
 }
 
 // SetFingerprint overrides grouping for the events of this scope.
 func (s *Scope) SetFingerprint(fp ...string) {
+	if s == nil {
+		return
+	}
 	s.update(func(st *scopeState) { st.fingerprint = append([]string(nil), fp...) })
 }
 

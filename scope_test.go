@@ -144,3 +144,34 @@ func TestRecover(t *testing.T) {
 	frames := evs[1].Frames()
 	assert.Equal(t, "TestRecover.func2", frames[len(frames)-1].Function)
 }
+
+// SetExtra takes a copy: the application may go on changing its map while
+// the delivery goroutine builds events (go test -race checks this).
+func TestScopeSetExtraCopiesValue(t *testing.T) {
+	h, _, _, sink := newTestHandler(t, Options{Console: io.Discard})
+	ctx, scope := WithScope(context.Background())
+	cart := map[string]int{"apples": 1}
+	scope.SetExtra("cart", cart)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 1000; i++ {
+			cart[fmt.Sprint("item", i%10)] = i
+		}
+	}()
+	for i := 0; i < 20; i++ {
+		slog.New(h).ErrorContext(ctx, "x")
+	}
+	<-done
+	flush(t, h)
+	assert.Equal(t, map[string]any{"apples": int64(1)}, sink.all()[0].Extra["cart"])
+}
+
+func TestNilScopeIsSafe(t *testing.T) {
+	s := ScopeFrom(context.Background())
+	require.Nil(t, s)
+	s.SetExtra("k", 1)
+	s.SetTag("k", "v")
+	s.SetUser(event.User{ID: "x"})
+	s.SetFingerprint("a")
+}
