@@ -222,10 +222,12 @@ func (e envReader) interval(name string) time.Duration {
 	return d
 }
 
+// checkHostPort accepts "host" (the mail sink then uses port 25) and
+// "host:port" with a port from 1 to 65535.
 func checkHostPort(addr string) error {
 	i := strings.LastIndexByte(addr, ':')
-	if i < 0 {
-		return fmt.Errorf("no port in %q (want host:port)", addr)
+	if i < 0 || strings.HasSuffix(addr, "]") {
+		return nil
 	}
 	if port, err := strconv.Atoi(addr[i+1:]); err != nil || port <= 0 || port > 65535 {
 		return fmt.Errorf("port %q is not a number from 1 to 65535", addr[i+1:])

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"time"
 
 	"github.com/errlog/errlog"
 	"github.com/errlog/errlog/event"
@@ -119,4 +120,87 @@ func ExampleRecover() {
 	// event: error "panic: assignment to entry in nil map"
 	//   exception: *errlog.PanicError: assignment to entry in nil map
 	//   extra error=panic: assignment to entry in nil map
+}
+
+func ExampleFromEnv() {
+	os.Setenv("ERRLOG_LEVEL", "debug")
+	os.Setenv("ERRLOG_FILE", "/var/log/shop.log")
+	os.Setenv("ERRLOG_TRACKED_STATUS", "500-599,429")
+	defer os.Unsetenv("ERRLOG_LEVEL")
+	defer os.Unsetenv("ERRLOG_FILE")
+	defer os.Unsetenv("ERRLOG_TRACKED_STATUS")
+
+	opts := errlog.FromEnv()
+	fmt.Println("console level:", opts.Level)
+	fmt.Println("file:", opts.File.Path, "at", opts.File.Level)
+	fmt.Println("tracked:", opts.TrackedStatus)
+	fmt.Println("mail:", opts.Mail != nil)
+	// Output:
+	// console level: DEBUG
+	// file: /var/log/shop.log at WARN
+	// tracked: [{500 599} {429 429}]
+	// mail: false
+}
+
+func ExampleParseLevel() {
+	for _, s := range []string{"warning", "critical", "40", "INFO+2"} {
+		l, err := errlog.ParseLevel(s)
+		fmt.Println(s, "=", l, err)
+	}
+	// Output:
+	// warning = WARN <nil>
+	// critical = ERROR+4 <nil>
+	// 40 = ERROR <nil>
+	// INFO+2 = INFO+2 <nil>
+}
+
+func ExampleScope_SetUser() {
+	h := errlog.NewHandler(errlog.Options{Console: io.Discard, Sinks: []errlog.EventSink{userSink{}}})
+	defer h.Close(context.Background())
+	ctx, scope := errlog.WithScope(context.Background())
+	scope.SetUser(event.User{ID: "u-42", Email: "ann@example.com"})
+	scope.SetTag("plan", "pro")
+	slog.New(h).ErrorContext(ctx, "export failed")
+	_ = h.Flush(context.Background())
+	// Output:
+	// user u-42 <ann@example.com>, tags map[plan:pro]
+}
+
+type userSink struct{ printSink }
+
+func (userSink) Deliver(ev *event.Event) {
+	fmt.Printf("user %s <%s>, tags %v\n", ev.User.ID, ev.User.Email, ev.Tags)
+}
+
+func ExampleGo() {
+	h := errlog.NewHandler(errlog.Options{Console: io.Discard, Sinks: []errlog.EventSink{printSink{}}})
+	slog.SetDefault(slog.New(h))
+	done := make(chan struct{})
+	errlog.Go(context.Background(), func(ctx context.Context) {
+		defer close(done)
+		panic("worker lost its connection")
+	})
+	<-done
+	// Close delivers what is queued, then stops errlog's goroutines.
+	if err := h.Close(context.Background()); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// event: error "panic: worker lost its connection"
+	//   exception: *errlog.PanicError: worker lost its connection
+	//   extra error=panic: worker lost its connection
+}
+
+func ExampleFlush() {
+	h := errlog.NewHandler(errlog.Options{Console: io.Discard, Sinks: []errlog.EventSink{printSink{}}})
+	defer h.Close(context.Background())
+	slog.New(h).Error("shutting down with work queued")
+	// Before exit: every handler New built delivers what it has queued.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := errlog.Flush(ctx); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// event: error "shutting down with work queued"
 }

@@ -67,6 +67,10 @@ type FileOptions struct {
 //
 // Handlers derived with WithAttrs and WithGroup share their parent's file;
 // Close on any of them closes it.
+//
+// On its own, a FileHandler writes records as they are: it does not mask
+// secrets or bound values. Through New or NewHandler (Options.File), the
+// handler chain has done both before the file sees a record.
 type FileHandler struct {
 	level      slog.Leveler
 	errorLevel slog.Leveler
