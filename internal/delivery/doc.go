@@ -27,6 +27,13 @@
 // When MaxSpoolItems or MaxSpoolBytes is exceeded, the oldest items are
 // evicted: during an outage the newest errors are worth more.
 //
+// A Queue locks the directory it spools to. Replicas of one program on one
+// host, which get the same SpoolDir, each take a slot of their own: the
+// first SpoolDir itself, the others the first free subdirectory slot-1,
+// slot-2, …; a replica restarted while the others run finds its slot
+// free again and delivers what it left there, and the holder of SpoolDir
+// itself takes in what unheld slots contain.
+//
 // # Flush and Close
 //
 // Flush waits until everything enqueued before it is acknowledged, failed

@@ -49,10 +49,12 @@ type Options struct {
 	// being sent); Enqueue drops beyond it. Room for them is allocated by
 	// New, so that Enqueue need not allocate. Default 1024.
 	QueueSize int
-	// SpoolDir, if set, keeps every pending item on disk (in this very
-	// directory) until it is acknowledged, and New resends what earlier
-	// processes left there. Default "": memory only, and whatever is
-	// undelivered at Close is lost. One Queue per directory at a time.
+	// SpoolDir, if set, keeps every pending item on disk until it is
+	// acknowledged, and New resends what earlier processes left there.
+	// Default "": memory only, and whatever is undelivered at Close is
+	// lost. Queues may share it (replicas of one program): each locks
+	// the directory it uses, the first SpoolDir itself, the next ones the
+	// first free of SpoolDir/slot-1 … slot-16, until Close.
 	SpoolDir string
 	// MaxSpoolBytes bounds the spool's size; the oldest items are evicted
 	// beyond it. Default 64 MiB.
@@ -116,7 +118,8 @@ type Queue struct {
 	// Fixed at New.
 	prefix      string
 	send        SendFunc
-	dir         string
+	dir         string   // the spool directory this Queue holds: SpoolDir or a slot under it
+	lock        *dirLock // dir's lock, released when the worker returns
 	maxBytes    int64
 	maxItems    int
 	queueSize   int
@@ -221,11 +224,12 @@ func New(o Options) (*Queue, error) {
 	q.acked = newIDSet(q.maxItems + q.queueSize)
 
 	if q.dir != "" {
-		files, err := openSpool(q.dir)
+		sp, err := openSpool(q.dir)
 		if err != nil {
 			return nil, fmt.Errorf("%sspool: %w", q.prefix, err)
 		}
-		for _, f := range files {
+		q.dir, q.lock = sp.dir, sp.lock
+		for _, f := range sp.files {
 			q.seq++
 			q.pend = append(q.pend, pending{seq: q.seq, file: f.name, size: f.size})
 			q.spoolBytes += f.size
@@ -389,6 +393,11 @@ func (q *Queue) report(err error) {
 // Flush, and send the head item when no backoff holds it.
 func (q *Queue) run() {
 	defer close(q.done)
+	if q.lock != nil {
+		// Only once the worker is done with the directory, so that a
+		// Send that ignored Close keeps the next Queue out of it.
+		defer q.lock.release()
+	}
 	if q.dir != "" {
 		// The limits may have shrunk since the process that left the
 		// files; do not wait for new items to apply them.

@@ -38,15 +38,100 @@ type spoolFile struct {
 	size  int64
 }
 
+// Sharing of a spool directory. Replicas of one program on one host (or
+// two handlers of one process) get the same SpoolDir; each Queue locks the
+// directory it uses, so that none deletes another's half-written files or
+// sends another's items. The first Queue takes the directory itself, the
+// next ones the first free slot subdirectory: a replica restarted while
+// the others run gets the slot it had and delivers what it left there.
+const (
+	lockName = "errlog-spool.lock"
+	slotName = "slot-"
+	maxSlots = 16
+)
+
+// errLocked: another Queue holds the directory's lock.
+var errLocked = errors.New("in use by another queue")
+
+// spool is the directory a Queue owns, locked, and what earlier processes
+// left in it.
+type spool struct {
+	dir   string
+	lock  *dirLock
+	files []spoolFile // oldest first
+}
+
 // openSpool makes sure dir exists and is writable (so a misconfigured
-// directory fails New instead of every later write), deletes the *.tmp
-// leftovers of writes a crash interrupted, and returns the spooled items,
-// oldest first. Files with other names are left alone: the directory might
-// be shared with things that are not ours.
-func openSpool(dir string) ([]spoolFile, error) {
+// directory fails New instead of every later write), locks it or the
+// first free slot under it, and loads that directory: it deletes the
+// *.tmp leftovers of writes a crash interrupted and returns the spooled
+// items, oldest first. The holder of dir itself also takes in the items of
+// slots no one holds, so that nothing waits there for a replica that is
+// gone. Files with other names are left alone: the directory might be
+// shared with things that are not ours.
+func openSpool(dir string) (*spool, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
+	sp := &spool{dir: dir}
+	for slot := 0; ; slot++ {
+		if slot > 0 {
+			sp.dir = filepath.Join(dir, slotName+strconv.Itoa(slot))
+			if err := os.MkdirAll(sp.dir, 0o700); err != nil {
+				return nil, err
+			}
+		}
+		var err error
+		sp.lock, err = lockDir(sp.dir)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errLocked) {
+			return nil, err
+		}
+		if slot == maxSlots {
+			return nil, fmt.Errorf("%s and its %d slot directories are all %w", dir, maxSlots, err)
+		}
+	}
+	if sp.dir == dir {
+		adoptSlots(dir)
+	}
+	var err error
+	if sp.files, err = loadSpool(sp.dir); err != nil {
+		sp.lock.release()
+		return nil, err
+	}
+	return sp, nil
+}
+
+// adoptSlots moves the items of every slot no Queue holds into dir, whose
+// lock the caller holds. Best effort: what cannot be moved stays where it
+// is, for the next Queue that gets that slot.
+func adoptSlots(dir string) {
+	for slot := 1; slot <= maxSlots; slot++ {
+		sub := filepath.Join(dir, slotName+strconv.Itoa(slot))
+		lock, err := lockDir(sub) // fails too where there is no such slot
+		if err != nil {
+			continue
+		}
+		des, _ := os.ReadDir(sub)
+		for _, de := range des {
+			name := de.Name()
+			if _, ok := parseSpoolName(name); !ok || !de.Type().IsRegular() {
+				continue
+			}
+			if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+				continue // never replace an item
+			}
+			os.Rename(filepath.Join(sub, name), filepath.Join(dir, name))
+		}
+		lock.release()
+	}
+}
+
+// loadSpool checks that dir is writable, deletes its *.tmp files and lists
+// its items, oldest first.
+func loadSpool(dir string) ([]spoolFile, error) {
 	probe, err := os.CreateTemp(dir, "probe-*"+tmpExt)
 	if err != nil {
 		return nil, err

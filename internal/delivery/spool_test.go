@@ -404,3 +404,99 @@ func TestSpoolWriteFailureKeepsItemInMemory(t *testing.T) {
 	require.Len(t, lost, 1)
 	assert.Contains(t, lost[0].Error(), "1 undelivered items lost")
 }
+
+// Two queues on one SpoolDir (two replicas on one host) must neither send
+// nor delete each other's items; what the first left is delivered by the
+// next queue that gets the directory itself.
+func TestSpoolSharedDirGivesEachQueueItsOwnSlot(t *testing.T) {
+	dir := t.TempDir()
+	down := newPeer(alwaysDown)
+	q1, log1 := newTestQueue(t, Options{Send: down.send, SpoolDir: dir})
+	as := ids("a", 5)
+	enqueueAll(t, q1, as)
+	flush(t, q1) // on disk, in dir
+	require.Len(t, spoolFiles(t, dir), 5)
+
+	up := newPeer(checkBody)
+	q2, log2 := newTestQueue(t, Options{Send: up.send, SpoolDir: dir})
+	assert.Equal(t, dir, q1.dir)
+	assert.Equal(t, filepath.Join(dir, "slot-1"), q2.dir)
+	bs := ids("b", 5)
+	enqueueAll(t, q2, bs)
+	flush(t, q2)
+	assert.Equal(t, bs, up.received(), "q2 sends its own items, and only those")
+	assert.Len(t, spoolFiles(t, dir), 5, "q1's items are untouched")
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	require.NoError(t, q1.Close(ctx))
+	require.NoError(t, q2.Close(ctx))
+	assert.Empty(t, log1.all())
+	assert.Empty(t, log2.all())
+
+	next := newPeer(checkBody)
+	q3, log3 := newTestQueue(t, Options{Send: next.send, SpoolDir: dir})
+	assert.Equal(t, dir, q3.dir, "the directory is free again")
+	flush(t, q3)
+	assert.Equal(t, as, next.received(), "what q1 left, each once")
+	assert.Empty(t, spoolFiles(t, dir))
+	assert.Empty(t, log3.all())
+	q4, _ := newTestQueue(t, Options{Send: next.send, SpoolDir: dir})
+	assert.Equal(t, filepath.Join(dir, "slot-1"), q4.dir, "a replica gets the same slot again")
+}
+
+// What a replica left in its slot is delivered by the queue that next
+// holds that slot or, the replicas gone, by the holder of SpoolDir itself.
+func TestSpoolSlotLeftoversDelivered(t *testing.T) {
+	dir := t.TempDir()
+	up := newPeer(checkBody)
+	q1, _ := newTestQueue(t, Options{Send: up.send, SpoolDir: dir})
+	down := newPeer(alwaysDown)
+	q2, _ := newTestQueue(t, Options{Send: down.send, SpoolDir: dir})
+	cs := ids("c", 3)
+	enqueueAll(t, q2, cs)
+	flush(t, q2)
+	require.NoError(t, q2.Close(context.Background()))
+	slot := filepath.Join(dir, "slot-1")
+	require.Len(t, spoolFiles(t, slot), 3)
+
+	// A restart while q1 runs: the same slot, and its items.
+	again := newPeer(checkBody)
+	q3, _ := newTestQueue(t, Options{Send: again.send, SpoolDir: dir})
+	assert.Equal(t, slot, q3.dir)
+	flush(t, q3)
+	assert.Equal(t, cs, again.received())
+	assert.Empty(t, up.received(), "q1 never saw them")
+
+	// Left in the slot with no replica to come back for them: the next
+	// holder of dir takes them in.
+	require.NoError(t, q3.Close(context.Background()))
+	q4, _ := newTestQueue(t, Options{Send: down.send, SpoolDir: dir})
+	require.Equal(t, slot, q4.dir)
+	ds := ids("d", 3)
+	enqueueAll(t, q4, ds)
+	flush(t, q4)
+	require.NoError(t, q4.Close(context.Background()))
+	require.NoError(t, q1.Close(context.Background()))
+	last := newPeer(checkBody)
+	q5, log5 := newTestQueue(t, Options{Send: last.send, SpoolDir: dir})
+	require.Equal(t, dir, q5.dir)
+	flush(t, q5)
+	assert.Equal(t, ds, last.received())
+	assert.Empty(t, spoolFiles(t, slot))
+	assert.Empty(t, log5.all())
+}
+
+func TestSpoolAllSlotsTaken(t *testing.T) {
+	dir := t.TempDir()
+	p := newPeer(nil)
+	seen := map[string]bool{}
+	for i := 0; i <= maxSlots; i++ {
+		q, _ := newTestQueue(t, Options{Send: p.send, SpoolDir: dir})
+		assert.False(t, seen[q.dir], "%s given twice", q.dir)
+		seen[q.dir] = true
+	}
+	_, err := New(Options{Name: "tracker", Send: p.send, SpoolDir: dir})
+	require.ErrorIs(t, err, errLocked)
+	assert.True(t, strings.HasPrefix(err.Error(), "errlog: tracker: spool: "), err.Error())
+}
