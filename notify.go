@@ -16,6 +16,7 @@ import (
 
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/delivery"
+	"github.com/errlog/errlog/internal/sentryproto"
 )
 
 // Notifiers and ticketers, as flask-error-monitor's notification and
@@ -215,7 +216,7 @@ func (w *WebhookNotifier) Notify(ctx context.Context, ev *event.Event) error {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err != nil {
-		return delivery.Permanent(fmt.Errorf("errlog: webhook: %w", err))
+		return delivery.Permanent(fmt.Errorf("errlog: webhook: URL: %w", unwrapURLError(err)))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "errlog/"+Version)
@@ -228,7 +229,7 @@ func (w *WebhookNotifier) Notify(ctx context.Context, ev *event.Event) error {
 	if client == nil {
 		client = defaultWebhookClient
 	}
-	where := redactURL(w.URL)
+	where := sentryproto.RedactURL(w.URL)
 	resp, err := client.Do(req)
 	if err != nil {
 		// The error text of net/http repeats the URL, whose path is often
@@ -249,16 +250,9 @@ func (w *WebhookNotifier) Notify(ctx context.Context, ev *event.Event) error {
 	}
 }
 
-// redactURL keeps the scheme and host of u: chat webhooks carry their
-// secret in the path.
-func redactURL(u string) string {
-	p, err := url.Parse(u)
-	if err != nil || p.Host == "" {
-		return "the webhook URL"
-	}
-	return p.Scheme + "://" + p.Host + "/…"
-}
-
+// unwrapURLError drops the *url.Error around a net/http error: its text
+// repeats the whole URL, and a webhook's or a request bin's URL is its
+// secret.
 func unwrapURLError(err error) error {
 	if ue, ok := err.(*url.Error); ok {
 		return ue.Err

@@ -68,13 +68,13 @@ func Test(ctx context.Context, opts TrackerOptions) error {
 		}
 		tt := newEnvelopeTarget(dsn, client, nil)
 		if _, err := tt.post(ctx, body); err != nil {
-			errs = append(errs, fmt.Errorf("errlog: tracker: test: %w", describeSendError(tt.host, err)))
+			errs = append(errs, fmt.Errorf("errlog: tracker: test: %w", tt.describe(err)))
 		}
 	}
 	if opts.DebugURL != "" {
 		tt := newDebugTarget(opts.DebugURL, debugHost, client, nil)
 		if _, err := tt.post(ctx, payload); err != nil {
-			errs = append(errs, fmt.Errorf("errlog: tracker: test: debug URL: %w", describeSendError(tt.host, err)))
+			errs = append(errs, fmt.Errorf("errlog: tracker: test: debug URL: %w", tt.describe(err)))
 		}
 	}
 	return errors.Join(errs...)

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"math/rand"
+	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,7 +34,9 @@ type TrackerOptions struct {
 	DSN string `json:"dsn" yaml:"dsn"`
 	// DebugURL, when set, receives every event as plain uncompressed JSON
 	// in a POST, request-bin style (ERRLOG_DEBUG_URL), in debug mode too.
-	// Debug URL events are kept in memory only, never spooled.
+	// Debug URL events are kept in memory only, never spooled. Error
+	// messages show it as "https://*.example.net/…": a request bin's URL
+	// is its token.
 	DebugURL string `json:"debug_url" yaml:"debug_url"`
 
 	// Environment, Release and ServerName, when set, replace Options'
@@ -111,7 +115,9 @@ type trackerTarget struct {
 	client      *http.Client
 	onError     func(error)
 	url         string
-	host        string // for messages
+	where       string // url as messages show it, without a secret
+	host        string // for messages, likewise
+	hide        string // a host name messages must not show, if any
 	auth        string // X-Sentry-Auth; "" for the debug URL
 	contentType string
 	gzip        bool
@@ -241,11 +247,14 @@ func newTracker(o TrackerOptions, env sinkEnv) (*Tracker, error) {
 	return t, nil
 }
 
+// newEnvelopeTarget posts to the DSN's envelope endpoint, whose URL holds
+// no secret: the key travels in X-Sentry-Auth.
 func newEnvelopeTarget(dsn *sentryproto.DSN, client *http.Client, onError func(error)) *trackerTarget {
 	return &trackerTarget{
 		client:      client,
 		onError:     onError,
 		url:         dsn.EnvelopeURL(),
+		where:       dsn.EnvelopeURL(),
 		host:        dsn.Host,
 		auth:        dsn.AuthHeader("errlog/" + Version),
 		contentType: sentryproto.ContentType,
@@ -253,8 +262,24 @@ func newEnvelopeTarget(dsn *sentryproto.DSN, client *http.Client, onError func(e
 	}
 }
 
-func newDebugTarget(url, host string, client *http.Client, onError func(error)) *trackerTarget {
-	return &trackerTarget{client: client, onError: onError, url: url, host: host, contentType: "application/json"}
+// newDebugTarget posts to a debug URL. A request bin's URL is its
+// credential, in the path or in the host: messages show neither.
+func newDebugTarget(rawURL, host string, client *http.Client, onError func(error)) *trackerTarget {
+	tt := &trackerTarget{
+		client:      client,
+		onError:     onError,
+		url:         rawURL,
+		where:       sentryproto.RedactURL(rawURL),
+		host:        sentryproto.RedactHost(host),
+		contentType: "application/json",
+	}
+	if name, _, err := net.SplitHostPort(host); err == nil {
+		host = name
+	}
+	if r := sentryproto.RedactHost(host); r != host {
+		tt.hide = host
+	}
+	return tt
 }
 
 // envelopeBody returns the gzip-compressed envelope of ev, whose JSON is
@@ -476,7 +501,7 @@ func (tt *trackerTarget) send(ctx context.Context, it delivery.Item) error {
 		tt.failing.Store(false)
 		return delivery.Permanent(err)
 	}
-	tt.report(fmt.Errorf("errlog: tracker: %w; holding events and retrying", describeSendError(tt.host, err)))
+	tt.report(fmt.Errorf("errlog: tracker: %w; holding events and retrying", tt.describe(err)))
 	if res.hold > 0 {
 		return delivery.RetryAfter(res.hold, err)
 	}
@@ -514,7 +539,7 @@ func (tt *trackerTarget) post(ctx context.Context, body []byte) (postResult, err
 	}
 	resp, err := tt.client.Do(req)
 	if err != nil {
-		return postResult{}, err
+		return postResult{}, tt.redact(err)
 	}
 	defer resp.Body.Close()
 	// Read the answer to its end (bounded): a 2xx cut short is not an
@@ -523,21 +548,46 @@ func (tt *trackerTarget) post(ctx context.Context, body []byte) (postResult, err
 	res := postResult{hold: sentryproto.RateLimit(resp.StatusCode, resp.Header, time.Now())}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return res, &statusError{
-			url:         tt.url,
+			url:         tt.where,
 			code:        resp.StatusCode,
 			status:      resp.Status,
 			sentryError: resp.Header.Get("X-Sentry-Error"),
 		}
 	}
 	if rerr != nil {
-		return res, fmt.Errorf("%s answered %s but the answer was cut short: %w", tt.url, resp.Status, rerr)
+		return res, fmt.Errorf("%s answered %s but the answer was cut short: %w", tt.where, resp.Status, tt.redact(rerr))
 	}
 	return res, nil
 }
 
+// describe is describeSendError for this target, redacted.
+func (tt *trackerTarget) describe(err error) error {
+	return tt.redact(describeSendError(tt.host, err))
+}
+
+// redact keeps the target's secrets out of err's text, keeping err's
+// chain for errors.Is and errors.As: net/http's *url.Error repeats the
+// whole URL, and errors from below it (DNS, TLS) the host name.
+func (tt *trackerTarget) redact(err error) error {
+	err = unwrapURLError(err) // describeSendError names the host
+	if tt.hide != "" && strings.Contains(err.Error(), tt.hide) {
+		err = &redactedError{msg: strings.ReplaceAll(err.Error(), tt.hide, sentryproto.RedactHost(tt.hide)), err: err}
+	}
+	return err
+}
+
+// redactedError is an error whose text was cleaned of a secret.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
 // statusError is a non-2xx answer.
 type statusError struct {
-	url         string
+	url         string // as messages show it
 	code        int
 	status      string // "400 Bad Request"
 	sentryError string // X-Sentry-Error: the tracker's reason

@@ -1116,3 +1116,75 @@ func BenchmarkTrackerSend(b *testing.B) {
 		tr.Send(ev)
 	}
 }
+
+// A request bin's URL is its credential, in the path or in the host, and
+// a DSN's key is one: no error, from the tracker or from Test, shows them.
+func TestTrackerErrorsHideSecrets(t *testing.T) {
+	t.Parallel()
+	const secret = "SECRETTOKEN"
+	bin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/400"):
+			w.WriteHeader(http.StatusBadRequest)
+		case strings.Contains(r.URL.Path, "/401"):
+			w.WriteHeader(http.StatusUnauthorized)
+		default:
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer bin.Close()
+	cutShort, _ := trkRawServer(t, 1, func(int) string {
+		return "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{\"id\":"
+	})
+	cutShortURL := strings.Replace(strings.TrimSuffix(cutShort, "/1"), "http://k@", "http://", 1)
+	dead := strings.TrimSuffix(strings.Replace(trkDeadDSN(t), "http://k@", "http://", 1), "/42")
+
+	noSecret := func(what, s string, wants ...string) {
+		t.Helper()
+		if strings.Contains(s, secret) || strings.Contains(s, strings.ToLower(secret)) {
+			t.Errorf("%s shows the secret: %s", what, s)
+		}
+		for _, w := range wants {
+			if !strings.Contains(s, w) {
+				t.Errorf("%s: %q does not say %q", what, s, w)
+			}
+		}
+	}
+	for _, tt := range []struct {
+		name  string
+		o     TrackerOptions
+		wants []string
+	}{
+		{"400", TrackerOptions{DebugURL: bin.URL + "/" + secret + "/400?token=" + secret}, []string{"event rejected: " + bin.URL + "/… answered 400 Bad Request"}},
+		{"cut short", TrackerOptions{DebugURL: cutShortURL + "/" + secret}, []string{cutShortURL + "/… answered 200 OK but the answer was cut short"}},
+		{"refused", TrackerOptions{DebugURL: dead + "/" + secret}, []string{"connection refused by 127.0.0.1:"}},
+		{"DNS", TrackerOptions{DebugURL: "http://" + secret + ".bin.invalid/" + secret}, []string{"DNS: cannot resolve", "*.bin.invalid"}},
+		{"DSN key", TrackerOptions{DSN: strings.Replace(bin.URL, "http://", "http://"+secret+"@", 1) + "/401"}, []string{"authentication failed"}},
+		{"DSN key, refused", TrackerOptions{DSN: strings.Replace(dead, "http://", "http://"+secret+"@", 1) + "/1"}, []string{"connection refused"}},
+	} {
+		tt.o.Timeout = 5 * time.Second
+		err := Test(context.Background(), tt.o)
+		if err == nil {
+			t.Errorf("%s: Test succeeded", tt.name)
+			continue
+		}
+		noSecret("Test, "+tt.name, err.Error(), tt.wants...)
+	}
+
+	// The same through the queue: the report of an outage and of a
+	// rejected event.
+	tr, log := newTrkTracker(t, TrackerOptions{DebugURL: bin.URL + "/" + secret + "/503"}, sinkEnv{})
+	tr.Send(trkEvent(0))
+	trkWaitFor(t, func() bool { return len(log.strings()) > 0 })
+	tr2, log2 := newTrkTracker(t, TrackerOptions{DebugURL: bin.URL + "/" + secret + "/400"}, sinkEnv{})
+	tr2.Send(trkEvent(1))
+	trkFlush(t, tr2)
+	reports := append(log.strings(), log2.strings()...)
+	if len(reports) < 2 {
+		t.Fatalf("reports %q, want an outage and a rejection", reports)
+	}
+	for _, r := range reports {
+		noSecret("report", r, bin.URL+"/… answered")
+	}
+}

@@ -57,15 +57,17 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	// Deployment logs keep what this prints: never the DSN's key, nor a
+	// request bin's token.
 	if *dsn != "" {
-		where := *dsn
+		where := sentryproto.RedactURL(*dsn)
 		if d, err := sentryproto.ParseDSN(*dsn); err == nil {
-			where = d.Redacted() // the key stays out of logs
+			where = d.Redacted()
 		}
 		fmt.Fprintf(stdout, "ok: %s accepted the test event\n", where)
 	}
 	if *debugURL != "" {
-		fmt.Fprintf(stdout, "ok: %s accepted the test event\n", *debugURL)
+		fmt.Fprintf(stdout, "ok: debug URL %s accepted the test event\n", sentryproto.RedactURL(*debugURL))
 	}
 	return 0
 }

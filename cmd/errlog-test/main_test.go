@@ -32,7 +32,9 @@ func TestRun(t *testing.T) {
 	}{
 		{"flag", []string{"-dsn", dsn(ok)}, nil, 0, "ok: " + ok.URL + "/7 accepted the test event", "", "secretkey"},
 		{"environment", nil, map[string]string{"ERRLOG_DSN": dsn(ok)}, 0, "accepted the test event", "", "secretkey"},
-		{"denied", nil, map[string]string{"ERRLOG_DSN": dsn(denied)}, 1, "", "authentication failed (check the DSN's key)", ""},
+		{"denied", nil, map[string]string{"ERRLOG_DSN": dsn(denied)}, 1, "", "authentication failed (check the DSN's key)", "secretkey"},
+		{"debug URL", []string{"-debug-url", ok.URL + "/bin/secrettoken"}, nil, 0, "ok: debug URL " + ok.URL + "/… accepted the test event", "", "secrettoken"},
+		{"debug URL denied", []string{"-debug-url", denied.URL + "/bin/secrettoken"}, nil, 1, "", denied.URL + "/… answered 401", "secrettoken"},
 		{"no DSN", nil, nil, 2, "", "no DSN: set ERRLOG_DSN or pass -dsn", ""},
 		{"bad flag", []string{"-nope"}, nil, 2, "", "flag provided but not defined", ""},
 	} {
