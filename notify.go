@@ -134,9 +134,9 @@ func summaryEvent(n *Notice, env sinkEnv) *event.Event {
 // "level", "culprit", "event_id", "environment", "release", "server_name"
 // and the whole masked "event" in the Sentry event schema.
 //
-// A 2xx answer is success; 408, 429 (honouring Retry-After) and 5xx are
-// retried with backoff, up to five tries; any other answer is given up at
-// once and reported.
+// A 2xx answer is success; 408 and 5xx are retried with backoff, 429
+// after its Retry-After (a minute without one), up to five tries; any
+// other answer is given up at once and reported.
 type WebhookNotifier struct {
 	// URL receives the POSTs. Required.
 	URL string
@@ -242,7 +242,8 @@ func (w *WebhookNotifier) Notify(ctx context.Context, ev *event.Event) error {
 	case code >= 200 && code < 300:
 		return nil
 	case code == http.StatusTooManyRequests:
-		return delivery.RetryAfter(retryAfter(resp.Header.Get("Retry-After")), fmt.Errorf("errlog: webhook: POST %s: %s", where, resp.Status))
+		return delivery.RetryAfter(sentryproto.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+			fmt.Errorf("errlog: webhook: POST %s: %s", where, resp.Status))
 	case code == http.StatusRequestTimeout || code >= 500:
 		return fmt.Errorf("errlog: webhook: POST %s: %s", where, resp.Status)
 	default:
@@ -258,19 +259,4 @@ func unwrapURLError(err error) error {
 		return ue.Err
 	}
 	return err
-}
-
-// retryAfter reads a Retry-After header: seconds, or an HTTP date.
-// Zero (the queue's own backoff) when absent or unreadable.
-func retryAfter(h string) time.Duration {
-	if h == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(h); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		return time.Until(t)
-	}
-	return 0
 }

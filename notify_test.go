@@ -14,6 +14,7 @@ import (
 
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/delivery"
+	"github.com/errlog/errlog/internal/sentryproto"
 )
 
 // recordingNotifier is a Notifier and a Ticketer that remembers what it
@@ -194,6 +195,27 @@ func TestWebhookNotifierDirect(t *testing.T) {
 	err := w.Notify(context.Background(), mailEvent("boom"))
 	if err == nil || strings.Contains(err.Error(), "SECRET") || !strings.HasPrefix(err.Error(), "errlog: webhook: ") {
 		t.Errorf("unreachable webhook: %v", err)
+	}
+}
+
+// A 429 holds the notices for its Retry-After, read as the tracker reads
+// it: a huge value is a long wait, not an overflowed, negative one.
+func TestWebhookNotifierRetryAfter(t *testing.T) {
+	for _, tt := range []struct {
+		header string
+		want   time.Duration
+	}{
+		{"7", 7 * time.Second},
+		{"9999999999999", 1e9 * time.Second},
+		{"", sentryproto.DefaultRetryAfter},
+	} {
+		h := newHookServer(t, func(int) (int, http.Header) {
+			return http.StatusTooManyRequests, http.Header{"Retry-After": {tt.header}}
+		})
+		err := h.notifier().Notify(context.Background(), mailEvent("boom"))
+		if d, ok := delivery.RetryAfterDelay(err); !ok || d != tt.want {
+			t.Errorf("Retry-After %q: %v, %v (%v); want %v", tt.header, d, ok, err, tt.want)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package sentryproto
 
 import (
+	"errors"
 	"math"
 	"net/http"
 	"strconv"
@@ -58,13 +59,19 @@ func appliesToEvents(categories string) bool {
 	return false
 }
 
+// maxRetryAfter caps a hold in seconds, so that it fits a time.Duration.
+const maxRetryAfter = 1e9
+
 // ParseRetryAfter reads a Retry-After header: seconds or an HTTP date.
-// Missing or malformed, it is DefaultRetryAfter; never negative.
+// Missing or malformed, it is DefaultRetryAfter; never negative, and at
+// most a billion seconds however many digits it has.
 func ParseRetryAfter(s string, now time.Time) time.Duration {
 	s = strings.TrimSpace(s)
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 {
-		if n > 1e9 {
-			n = 1e9
+	// Past int64, ParseInt says ErrRange and returns the largest value:
+	// still a number of seconds, a huge one.
+	if n, err := strconv.ParseInt(s, 10, 64); (err == nil || errors.Is(err, strconv.ErrRange)) && n >= 0 {
+		if n > maxRetryAfter {
+			n = maxRetryAfter
 		}
 		return time.Duration(n) * time.Second
 	}
