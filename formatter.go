@@ -418,7 +418,7 @@ func (f *Formatter) AppendFormat(dst []byte, r slog.Record) []byte {
 // FormatEvent formats an event, for mail bodies: the same template over
 // ev. asctime is ev.Timestamp in local time; levelname and levelno follow
 // ev.Level (fatal is CRITICAL); message is ev.Message(); the source fields
-// describe the innermost in-app frame of ev.Frames(), else the last one;
+// describe ev.CulpritFrame(): the innermost in-app frame, else the last one;
 // name is ev.Logger; url, method and remote_addr come from ev.Request
 // (remote_addr from its REMOTE_ADDR environment entry); any other key
 // reads ev.Extra, nested maps by dotted path. ev.Extra is not repeated at
@@ -430,15 +430,7 @@ func (f *Formatter) FormatEvent(ev *event.Event) string {
 		level: levelOfEvent(ev.Level),
 		msg:   ev.Message(),
 	}
-	frames := ev.Frames()
-	if len(frames) > 0 {
-		fr := frames[len(frames)-1]
-		for i := len(frames) - 1; i >= 0; i-- {
-			if frames[i].InApp {
-				fr = frames[i]
-				break
-			}
-		}
+	if fr, ok := ev.CulpritFrame(); ok {
 		in.src = sourceOfFrame(fr)
 	}
 	if rq := ev.Request; rq != nil {
@@ -455,7 +447,7 @@ func (f *Formatter) FormatEvent(ev *event.Event) string {
 		}
 	}
 	b := endLine(f.appendLine(nil, &in), 0)
-	b = appendStackTrace(b, frames)
+	b = appendStackTrace(b, ev.Frames())
 	return string(b)
 }
 

@@ -1171,19 +1171,11 @@ func (s *mailSink) subject(ev *event.Event, level string) string {
 	return subj
 }
 
-// location is "file.go:42" of the innermost in-app frame, else of the
-// innermost frame.
+// location is "file.go:42" of ev's culprit frame.
 func location(ev *event.Event) string {
-	frames := ev.Frames()
-	if len(frames) == 0 {
+	f, ok := ev.CulpritFrame()
+	if !ok {
 		return ""
-	}
-	f := frames[len(frames)-1]
-	for i := len(frames) - 1; i >= 0; i-- {
-		if frames[i].InApp {
-			f = frames[i]
-			break
-		}
 	}
 	file := f.Filename
 	if file == "" {

@@ -23,6 +23,7 @@ import (
 	"net/mail"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -1090,6 +1091,23 @@ func TestMailSubject(t *testing.T) {
 	plain := &event.Event{Level: event.LevelWarning, Logentry: &event.Logentry{Message: "disk almost full"}}
 	if got := s.subject(plain, "WARNING"); got != "[errlog] WARNING: disk almost full" {
 		t.Errorf("subject without a stack %q", got)
+	}
+}
+
+// The mail subject, the culprit and the formatter's source fields name
+// one frame: event.CulpritFrame.
+func TestMailLocationIsCulpritFrame(t *testing.T) {
+	f := mustFmt(t, "%(filename)s:%(lineno)d", "")
+	for _, frames := range [][]event.Frame{
+		{{Function: "main", Filename: "main.go", Lineno: 10, InApp: true}, {Function: "pay", Filename: "app/pay.go", Lineno: 42, InApp: true}, {Function: "Exec", Filename: "sql.go", Lineno: 7}},
+		{{Function: "a", Filename: "a.go", Lineno: 1}, {Function: "b", Filename: "lib/b.go", Lineno: 2}},
+	} {
+		ev := &event.Event{Level: event.LevelError, Logentry: &event.Logentry{Message: "m"}, Stacktrace: &event.Stacktrace{Frames: frames}}
+		fr, ok := ev.CulpritFrame()
+		want := path.Base(fr.Filename) + ":" + strconv.Itoa(fr.Lineno)
+		if !ok || location(ev) != want || !strings.HasPrefix(f.FormatEvent(ev), want+"\n") || !strings.HasSuffix(ev.Culprit(), "("+fr.Filename+":"+strconv.Itoa(fr.Lineno)+")") {
+			t.Errorf("frames %v: culprit frame %v, location %q, formatted %q, culprit %q", frames, fr, location(ev), f.FormatEvent(ev), ev.Culprit())
+		}
 	}
 }
 

@@ -163,17 +163,28 @@ func (e *Event) Frames() []Frame {
 	return nil
 }
 
-// Culprit returns where the event happened, "function (file:line)" of the
-// innermost in-app frame, or "" when there is no stack trace.
-func (e *Event) Culprit() string {
+// CulpritFrame returns the frame the event is blamed on: the innermost
+// in-app frame of Frames, else the innermost frame; false when there is
+// no stack trace. Mail subjects, the culprit and the formatter's source
+// fields all name this frame.
+func (e *Event) CulpritFrame() (Frame, bool) {
 	frames := e.Frames()
 	for i := len(frames) - 1; i >= 0; i-- {
 		if frames[i].InApp {
-			return frameLocation(frames[i])
+			return frames[i], true
 		}
 	}
 	if len(frames) > 0 {
-		return frameLocation(frames[len(frames)-1])
+		return frames[len(frames)-1], true
+	}
+	return Frame{}, false
+}
+
+// Culprit returns where the event happened, "function (file:line)" of
+// CulpritFrame, or "" when there is no stack trace.
+func (e *Event) Culprit() string {
+	if f, ok := e.CulpritFrame(); ok {
+		return frameLocation(f)
 	}
 	return ""
 }
