@@ -276,6 +276,7 @@ type mailSink struct {
 	mailQ     *delivery.Queue // nil when mail is off
 	transport mailTransport   // nil when mail is off
 	dropped   atomic.Int64    // mails refused by a full queue, not yet told
+	late      atomic.Int64    // events delivered after Close, not mailed
 
 	notifiers []*notifyQueue
 	ticketers []*notifyQueue
@@ -414,6 +415,9 @@ func (s *mailSink) Deliver(ev *event.Event) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
+		// Lost, like an item enqueued on a closed queue: say so.
+		n := s.late.Add(1)
+		s.env.OnError(fmt.Errorf("errlog: smtp: event %s not mailed: the mail sink is closed (%d events since Close)", ev.EventID, n))
 		return
 	}
 	notes, firstSeen := s.th.add(ev, key, s.env.Now())

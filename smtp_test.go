@@ -1018,6 +1018,27 @@ func TestMailDisabled(t *testing.T) {
 	}
 }
 
+// An event delivered after Close is lost: counted and reported, not
+// dropped without a word.
+func TestMailDeliverAfterClose(t *testing.T) {
+	srv := startServer(t, serverOpts{})
+	rec := &errRecorder{}
+	s := newTestSink(t, &MailOptions{Addr: srv.Addr, To: []string{"ops@example.com"}}, testEnv(rec), nil, nil, nil)
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ev := mailEvent("boom")
+	s.Deliver(ev)
+	s.Deliver(mailEvent("boom again"))
+	errs := rec.matching("not mailed: the mail sink is closed")
+	if len(errs) != 2 || !strings.HasPrefix(errs[0].Error(), "errlog: smtp: event "+ev.EventID+" ") || s.late.Load() != 2 {
+		t.Errorf("after Close: %d counted, reports %v", s.late.Load(), rec.all())
+	}
+	if len(srv.Mails()) != 0 {
+		t.Errorf("%d mails sent after Close", len(srv.Mails()))
+	}
+}
+
 func TestMailCloseStopsGoroutines(t *testing.T) {
 	srv := startServer(t, serverOpts{tls: true})
 	before := runtime.NumGoroutine()
