@@ -226,6 +226,12 @@ func TestNotifierSeesNotice(t *testing.T) {
 	s.Deliver(mailEvent("boom"))
 	s.Deliver(mailEventN(1)) // over the cap of 1
 	flushSink(t, s)
+	if notices := n.gotNotices(); len(notices) != 1 {
+		t.Fatalf("after Flush: notices %+v, want the first only: the cap is spent", notices)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	notices := n.gotNotices()
 	if len(notices) != 2 || notices[0].Kind != NoticeFirst || notices[1].Kind != NoticeSummary || notices[1].Count != 2 {
 		t.Fatalf("notices %+v", notices)

@@ -112,8 +112,9 @@ type MailOptions struct {
 	Window time.Duration `json:"window" yaml:"window"`
 	// MaxPerHour caps the mails of any hour, digests included; the errors
 	// held back are counted into one "N more errors not mailed" summary
-	// at the end of the hour (or at Flush). Default
-	// DefaultMaxMailsPerHour (20); negative: no cap.
+	// at the end of the hour, or at Close (Flush sends it only if the cap
+	// allows one more mail). Default DefaultMaxMailsPerHour (20);
+	// negative: no cap.
 	MaxPerHour int `json:"max_per_hour" yaml:"max_per_hour"`
 }
 
@@ -508,16 +509,18 @@ func (s *mailSink) sendMail(ctx context.Context, it delivery.Item) error {
 	return err
 }
 
-// Flush sends every pending digest and summary now, then waits until every
-// mail and notification queued so far is delivered (or spooled), and
-// closes the idle SMTP connection.
+// Flush sends every pending digest now, and the summary of what the hourly
+// cap held back if the cap allows one more mail (else it goes out when the
+// hour ends, or at Close), then waits until every mail and notification
+// queued so far is delivered (or spooled), and closes the idle SMTP
+// connection.
 func (s *mailSink) Flush(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return nil
 	}
-	notes := s.th.flush(s.env.Now())
+	notes := s.th.flush(s.env.Now(), false)
 	s.rearmLocked()
 	s.inflight.Add(1)
 	s.mu.Unlock()
@@ -563,7 +566,7 @@ func (s *mailSink) Close(ctx context.Context) error {
 		s.mu.Lock()
 		s.closed = true
 		s.timer.Stop()
-		notes := s.th.flush(s.env.Now())
+		notes := s.th.flush(s.env.Now(), true)
 		s.mu.Unlock()
 		s.inflight.Wait()
 		s.emit(notes)

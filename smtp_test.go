@@ -30,6 +30,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -712,6 +713,12 @@ func TestMailHourlyCap(t *testing.T) {
 	}
 	srv.waitMails(t, 3, 5*time.Second)
 	flushSink(t, s)
+	if n := len(srv.Mails()); n != 3 {
+		t.Fatalf("%d mails after Flush, want 3: the summary waits for the hour's end or Close", n)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	mails := srv.waitMails(t, 4, 5*time.Second)
 	if len(mails) != 4 {
 		t.Fatalf("%d mails, want 3 and a summary", len(mails))
@@ -722,6 +729,34 @@ func TestMailHourlyCap(t *testing.T) {
 	}
 	mustContain(t, "summary", sum.Text, "at most 3 mails an hour", "job 3 failed", "job 9 failed")
 	mustContain(t, "summary HTML", sum.HTML, "job 3 failed")
+}
+
+// A program that flushes after every error gets no more than MaxPerHour
+// mails in an hour, however many errors and flushes: the summary of what
+// the cap held back waits for Close.
+func TestMailFlushAfterEachErrorRespectsCap(t *testing.T) {
+	dir := t.TempDir()
+	var clock atomic.Int64
+	clock.Store(time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC).UnixNano())
+	env := testEnv(&errRecorder{})
+	env.Now = func() time.Time { return time.Unix(0, clock.Load()) }
+	s := newTestSink(t, &MailOptions{Dir: dir, To: []string{"ops@example.com"}, MaxPerHour: 5}, env, nil, nil, nil)
+	for i := 0; i < 1000; i++ {
+		s.Deliver(mailEventN(i % 7))
+		flushSink(t, s)
+		clock.Add(int64(3 * time.Second)) // 1000 errors in 50 minutes
+	}
+	mails, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+	if len(mails) > 5 {
+		t.Fatalf("%d mails within the hour, MaxPerHour 5", len(mails))
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+	if len(all) != len(mails)+1 {
+		t.Fatalf("%d mails at Close after %d, want one summary more", len(all), len(mails))
+	}
 }
 
 // A server that accepts connections and never answers costs the caller

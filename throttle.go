@@ -206,17 +206,20 @@ func (t *throttle) due(now time.Time) []Notice {
 	return out
 }
 
-// flush returns every pending digest and the pending summary at once, for
-// Flush and Close: nothing counted is left unsaid. The summary is sent
-// whatever the cap.
-func (t *throttle) flush(now time.Time) []Notice {
+// flush returns every pending digest, as far as the cap admits them, and
+// the pending summary, for Flush and Close. At Close (final) the summary
+// goes out whatever the cap: nothing counted is left unsaid. At Flush it
+// goes out only if the cap admits it, or a program that flushes after
+// each error would get a mail for each; else it waits for the end of the
+// hour, or for Close.
+func (t *throttle) flush(now time.Time, final bool) []Notice {
 	out := t.roll(now, nil)
 	for _, key := range t.sortedKeys() {
 		if g := t.groups[key]; g.count > 0 {
 			out = t.digest(key, g, now, out)
 		}
 	}
-	if t.held > 0 {
+	if t.held > 0 && (final || t.maxPerHour < 0 || t.sent < t.maxPerHour) {
 		out = append(out, t.summary(now))
 		t.sent++
 	}

@@ -77,7 +77,7 @@ func TestThrottleLongStorm(t *testing.T) {
 		out, _ := addAt(th, groupEvent("storm"), now)
 		collect(out)
 	}
-	collect(th.flush(t0.Add(time.Hour)))
+	collect(th.flush(t0.Add(time.Hour), true))
 	if mails != 7 || counted != 3600 {
 		t.Fatalf("an hour's storm: %d mails counting %d errors; want 7 counting 3600", mails, counted)
 	}
@@ -122,17 +122,21 @@ func TestThrottleFlush(t *testing.T) {
 	addAt(th, groupEvent("a"), t0.Add(time.Second))
 	addAt(th, groupEvent("a"), t0.Add(2*time.Second))
 	addAt(th, groupEvent("b"), t0.Add(3*time.Second)) // held by the cap
-	out := th.flush(t0.Add(4 * time.Second))
-	// The digest of a is held by the cap too, and the summary says so:
-	// nothing counted is left unsaid.
+	// At Flush, the digest of a is held by the cap too, and so is the
+	// summary: the cap is spent.
+	if out := th.flush(t0.Add(4*time.Second), false); len(out) != 0 {
+		t.Fatalf("Flush at the cap = %+v", out)
+	}
+	// At Close the summary says it all: nothing counted is left unsaid.
+	out := th.flush(t0.Add(5*time.Second), true)
 	if len(out) != 1 || out[0].Kind != NoticeSummary || out[0].Count != 3 {
 		t.Fatalf("flush = %+v", out)
 	}
-	if out := th.flush(t0.Add(5 * time.Second)); len(out) != 0 {
+	if out := th.flush(t0.Add(6*time.Second), true); len(out) != 0 {
 		t.Fatalf("second flush = %+v", out)
 	}
 	// After a flush, repeats are still counted into the group's window.
-	if out, _ := addAt(th, groupEvent("a"), t0.Add(6*time.Second)); len(out) != 0 {
+	if out, _ := addAt(th, groupEvent("a"), t0.Add(7*time.Second)); len(out) != 0 {
 		t.Fatalf("repeat after flush = %+v", out)
 	}
 }
@@ -160,7 +164,7 @@ func TestThrottleGroupBound(t *testing.T) {
 	if n != 3 || len(th.groups) != 3 || th.held != 2 {
 		t.Fatalf("bounded groups: %d notices, %d groups, %d held", n, len(th.groups), th.held)
 	}
-	out := th.flush(t0)
+	out := th.flush(t0, false) // no cap: Flush sends the summary
 	if len(out) != 1 || out[0].Kind != NoticeSummary || out[0].Count != 2 {
 		t.Fatalf("flush = %+v", out)
 	}
@@ -171,9 +175,38 @@ func TestThrottleSummaryListBound(t *testing.T) {
 	for i := 0; i < 300; i++ {
 		addAt(th, groupEvent(fmt.Sprint(i)), t0)
 	}
-	out := th.flush(t0)
+	out := th.flush(t0, true)
 	s := out[len(out)-1]
 	if s.Count != 299 || len(s.Groups) != maxSummaryGroups || s.OtherCount != 299-maxSummaryGroups || s.OtherGroups < 1 {
 		t.Fatalf("summary: count %d, %d groups listed, %d others counting %d", s.Count, len(s.Groups), s.OtherGroups, s.OtherCount)
+	}
+}
+
+// A program that flushes after every error (a CLI, a test) must not get a
+// summary mail at each Flush once the hourly cap is spent: 1000 errors
+// over an hour give at most MaxPerHour notices, and one summary at Close.
+func TestThrottleFlushRespectsCap(t *testing.T) {
+	const capPerHour = 5
+	th := newThrottle(10*time.Minute, capPerHour)
+	var inHour, counted int
+	for i := 0; i < 1000; i++ {
+		now := t0.Add(time.Duration(i) * 3 * time.Second) // the first hour
+		out, _ := addAt(th, groupEvent(fmt.Sprint("g", i%7)), now)
+		out = append(out, th.due(now)...)
+		out = append(out, th.flush(now, false)...)
+		inHour += len(out)
+		for _, n := range out {
+			counted += n.Count
+		}
+	}
+	if inHour > capPerHour {
+		t.Fatalf("%d notices within the hour, cap %d", inHour, capPerHour)
+	}
+	out := th.flush(t0.Add(3000*time.Second), true)
+	if len(out) != 1 || out[0].Kind != NoticeSummary {
+		t.Fatalf("Close = %+v, want the summary", out)
+	}
+	if counted += out[0].Count; counted != 1000 {
+		t.Fatalf("notices count %d errors, want 1000", counted)
 	}
 }
