@@ -173,23 +173,29 @@ func (userSink) Deliver(ev *event.Event) {
 }
 
 func ExampleGo() {
-	h := errlog.NewHandler(errlog.Options{Console: io.Discard, Sinks: []errlog.EventSink{printSink{}}})
+	delivered := make(chan struct{})
+	h := errlog.NewHandler(errlog.Options{Console: io.Discard, Sinks: []errlog.EventSink{signalSink{delivered}}})
+	defer h.Close(context.Background())
 	slog.SetDefault(slog.New(h))
-	done := make(chan struct{})
 	errlog.Go(context.Background(), func(ctx context.Context) {
-		defer close(done)
 		panic("worker lost its connection")
 	})
-	<-done
-	// Close delivers what is queued, then stops errlog's goroutines.
-	if err := h.Close(context.Background()); err != nil {
-		fmt.Println(err)
-	}
+	<-delivered // the goroutine died; the program goes on
 	// Output:
 	// event: error "panic: worker lost its connection"
 	//   exception: *errlog.PanicError: worker lost its connection
 	//   extra error=panic: worker lost its connection
 }
+
+// signalSink prints events as printSink does and says when it has.
+type signalSink struct{ delivered chan struct{} }
+
+func (s signalSink) Deliver(ev *event.Event) {
+	printSink{}.Deliver(ev)
+	close(s.delivered)
+}
+func (signalSink) Flush(context.Context) error { return nil }
+func (signalSink) Close(context.Context) error { return nil }
 
 func ExampleFlush() {
 	h := errlog.NewHandler(errlog.Options{Console: io.Discard, Sinks: []errlog.EventSink{printSink{}}})
