@@ -107,6 +107,7 @@ func TestFromEnvMalformedReportedOnceAndDefaulted(t *testing.T) {
 		"ERRLOG_FORMAT":         "%(levelname",
 		"ERRLOG_DEBUG":          "sure",
 	})
+	envReported.Range(func(k, _ any) bool { envReported.Delete(k); return true }) // go test -count=N
 	var stderr bytes.Buffer
 	o := fromEnv(env, &stderr)
 	out := stderr.String()
