@@ -751,7 +751,7 @@ func isEmptyAttr(a slog.Attr) bool {
 // appendTextAttr appends " key=value" as slog's TextHandler writes it.
 func appendTextAttr(dst, key []byte, v slog.Value) []byte {
 	dst = append(dst, ' ')
-	if needsQuotingBytes(key) {
+	if needsQuoting(key) {
 		dst = strconv.AppendQuote(dst, string(key))
 	} else {
 		dst = append(dst, key...)
@@ -797,7 +797,7 @@ func appendTextValue(dst []byte, v slog.Value) []byte {
 
 // quoteRegion quotes dst[start:] when slog would quote it.
 func quoteRegion(dst []byte, start int) []byte {
-	if !needsQuotingBytes(dst[start:]) {
+	if !needsQuoting(dst[start:]) {
 		return dst
 	}
 	s := string(dst[start:])
@@ -933,8 +933,9 @@ func durInt(buf []byte, v uint64) int {
 }
 
 // needsQuoting is slog's TextHandler rule: empty, or holding a space, '=',
-// '"', a control character, or a rune that is not printable.
-func needsQuoting(s string) bool {
+// '"', a control character, or a rune that is not printable. Generic, so
+// that the formatter can ask it of a key's bytes without converting them.
+func needsQuoting[S string | []byte](s S) bool {
 	if len(s) == 0 {
 		return true
 	}
@@ -947,29 +948,14 @@ func needsQuoting(s string) bool {
 			i++
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError || unicode.IsSpace(r) || !unicode.IsPrint(r) {
-			return true
+		var r rune
+		var size int
+		switch x := any(s[i:]).(type) {
+		case string:
+			r, size = utf8.DecodeRuneInString(x)
+		case []byte:
+			r, size = utf8.DecodeRune(x)
 		}
-		i += size
-	}
-	return false
-}
-
-func needsQuotingBytes(s []byte) bool {
-	if len(s) == 0 {
-		return true
-	}
-	for i := 0; i < len(s); {
-		b := s[i]
-		if b < utf8.RuneSelf {
-			if b <= ' ' || b == '=' || b == '"' {
-				return true
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(s[i:])
 		if r == utf8.RuneError || unicode.IsSpace(r) || !unicode.IsPrint(r) {
 			return true
 		}

@@ -256,7 +256,7 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("event: %w", err)
 	}
 	var err error
-	if e.Timestamp, err = decodeTime(l.Timestamp); err != nil {
+	if e.Timestamp, err = ParseTimestamp(l.Timestamp); err != nil {
 		return err
 	}
 	if e.Exception, err = decodeExceptions(l.Exception); err != nil {
@@ -286,7 +286,10 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func decodeTime(raw json.RawMessage) (time.Time, error) {
+// ParseTimestamp reads a Sentry timestamp: an RFC 3339 string (with or
+// without a zone, then UTC) or a number of seconds since the epoch. null
+// or nothing is the zero time.
+func ParseTimestamp(raw json.RawMessage) (time.Time, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return time.Time{}, nil
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/errlog/errlog/event"
@@ -213,30 +212,10 @@ func (it *Item) ClientReport() (*ClientReport, error) {
 	if err := json.Unmarshal(it.Payload, &raw); err != nil {
 		return nil, fmt.Errorf("sentryproto: client_report: %w", err)
 	}
-	t, err := parseTimestamp(raw.Timestamp)
+	t, err := event.ParseTimestamp(raw.Timestamp)
 	if err != nil {
 		return nil, fmt.Errorf("sentryproto: client_report: %w", err)
 	}
 	return &ClientReport{Timestamp: t, DiscardedEvents: raw.DiscardedEvents}, nil
 }
 
-func parseTimestamp(raw json.RawMessage) (time.Time, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return time.Time{}, nil
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"} {
-			if t, err := time.Parse(layout, s); err == nil {
-				return t.UTC(), nil
-			}
-		}
-		return time.Time{}, fmt.Errorf("timestamp %q is not RFC 3339", s)
-	}
-	f, err := strconv.ParseFloat(string(raw), 64)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("timestamp %s is neither a string nor a number", raw)
-	}
-	sec := int64(f)
-	return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC(), nil
-}
