@@ -218,4 +218,3 @@ func (it *Item) ClientReport() (*ClientReport, error) {
 	}
 	return &ClientReport{Timestamp: t, DiscardedEvents: raw.DiscardedEvents}, nil
 }
-
