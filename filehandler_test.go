@@ -102,17 +102,7 @@ func parseFileLine(line string) (map[string]any, error) {
 		if key == slog.TimeKey && val == "-" {
 			continue
 		}
-		cur := m
-		parts := strings.Split(key, ".")
-		for _, p := range parts[:len(parts)-1] {
-			next, ok := cur[p].(map[string]any)
-			if !ok {
-				next = map[string]any{}
-				cur[p] = next
-			}
-			cur = next
-		}
-		cur[parts[len(parts)-1]] = val
+		setDotted(m, key, val)
 	}
 	return m, nil
 }
