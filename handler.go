@@ -264,7 +264,10 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	x.req = requestFromContext(ctx)
 	if r.Level >= c.errorLevel.Level() && (toConsole || toFile || c.hasSinks) {
 		var buf [maxFrames]uintptr
-		pcs := recordPCs(&r, buf[:0])
+		var pcs []uintptr
+		if ctx == nil || ctx.Value(noStackKey{}) == nil {
+			pcs = recordPCs(&r, buf[:0])
+		}
 		if toConsole || toFile {
 			x.stack = framesOf(pcs)
 		}
@@ -288,6 +291,10 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	}
 	return errors.Join(errs...)
 }
+
+// noStackKey marks a context whose records have no stack worth showing:
+// the tracked statuses Middleware reports, whose stack would be its own.
+type noStackKey struct{}
 
 // recordPCs returns the stack to report for r: the one carried by an error
 // among its attrs, else the logging call's.

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -107,9 +106,9 @@ func reportStatus(ctx context.Context, h slog.Handler, r *http.Request, status i
 	if !h.Enabled(ctx, slog.LevelError) {
 		return
 	}
-	var pcs [1]uintptr
-	runtime.Callers(3, pcs[:])
-	rec := slog.NewRecord(time.Now(), slog.LevelError, "HTTP "+strconv.Itoa(status)+" "+http.StatusText(status), pcs[0])
+	// No PC and no stack: the code that chose the status is not on the
+	// stack any more, and Middleware's own frames say nothing.
+	rec := slog.NewRecord(time.Now(), slog.LevelError, "HTTP "+strconv.Itoa(status)+" "+http.StatusText(status), 0)
 	rec.AddAttrs(slog.Int("status", status), slog.String("method", r.Method), slog.String("path", r.URL.Path))
 	where := r.URL.Path
 	if route := routeOf(r); route != "" {
@@ -119,7 +118,7 @@ func reportStatus(ctx context.Context, h slog.Handler, r *http.Request, status i
 	// One group per status and route (else path): a second endpoint that
 	// starts failing is a new issue, not a repeat of the first. Set on a
 	// scope of its own, so that the log line does not show it.
-	ctx, scope := WithScope(ctx)
+	ctx, scope := WithScope(context.WithValue(ctx, noStackKey{}, true))
 	scope.SetFingerprint("errlog.http-status", strconv.Itoa(status), where)
 	_ = h.Handle(ctx, rec)
 }

@@ -163,6 +163,7 @@ func TestMiddlewareTrackedStatus(t *testing.T) {
 	assert.Equal(t, "HTTP 502 Bad Gateway", evs[0].Message())
 	assert.Equal(t, int64(502), evs[0].Extra["status"])
 	assert.Equal(t, "HTTP 404 Not Found", evs[1].Message())
+	assert.Empty(t, evs[0].Frames(), "no stack: Middleware's own frames would say nothing")
 }
 
 type ctxBuilder struct{}

@@ -133,24 +133,38 @@ func callerPCs(callerPC uintptr, dst []uintptr) []uintptr {
 	for i, pc := range pcs {
 		one := []uintptr{pc}
 		f, _ := runtime.CallersFrames(one).Next()
-		if !isInternalFunction(f.Function) {
+		if !isInternalFrame(f.Function, f.File) {
 			return pcs[i:]
 		}
 	}
 	return pcs[:0]
 }
 
-// isInternalFunction reports whether fn is errlog's own (outside tests and
-// examples) or slog's, frames that say nothing about the application.
-func isInternalFunction(fn string) bool {
+// isInternalFrame reports whether a frame is errlog's own (outside tests
+// and examples) or slog's: frames that say nothing about the application.
+// errlog's are known by their file, because a function inlined into the
+// application's (a Middleware closure into main) bears the caller's name.
+func isInternalFrame(fn, file string) bool {
 	if strings.HasPrefix(fn, "log/slog.") || strings.HasPrefix(fn, "log.") {
 		return true
 	}
-	rest, ok := strings.CutPrefix(fn, "github.com/errlog/errlog.")
+	return isOwnFile(file)
+}
+
+// ownDir is the directory of errlog's own source files.
+var ownDir = func() string {
+	_, file, _, ok := runtime.Caller(0)
 	if !ok {
-		return false
+		return ""
 	}
-	return !strings.HasPrefix(rest, "Test") && !strings.HasPrefix(rest, "Example") && !strings.HasPrefix(rest, "Benchmark") && !strings.HasPrefix(rest, "func")
+	return file[:strings.LastIndexByte(file, '/')+1]
+}()
+
+// isOwnFile reports whether file is one of errlog's own source files (not
+// a test, not in a subdirectory such as examples/).
+func isOwnFile(file string) bool {
+	return ownDir != "" && strings.HasPrefix(file, ownDir) &&
+		!strings.ContainsRune(file[len(ownDir):], '/') && !strings.HasSuffix(file, "_test.go")
 }
 
 // panicPCs returns the stack of a goroutine that is panicking, from inside
@@ -251,9 +265,10 @@ func splitFuncName(fn string) (pkg, name string) {
 
 // isInApp reports whether a frame is the application's own: not the
 // standard library (a package path without a dot in its first element,
-// other than main) and not a dependency (the module cache or vendor).
+// other than main), not a dependency (the module cache or vendor), and not
+// errlog's.
 func isInApp(pkg, file string) bool {
-	if strings.Contains(file, "/pkg/mod/") || strings.Contains(file, "/vendor/") {
+	if strings.Contains(file, "/pkg/mod/") || strings.Contains(file, "/vendor/") || isOwnFile(file) {
 		return false
 	}
 	first, _, _ := strings.Cut(pkg, "/")

@@ -33,6 +33,8 @@ func TestInApp(t *testing.T) {
 	assert.False(t, isInApp("net/http", "/usr/local/go/src/net/http/server.go"))
 	assert.False(t, isInApp("github.com/lib/pq", "/root/go/pkg/mod/github.com/lib/pq@v1.10.0/conn.go"))
 	assert.False(t, isInApp("github.com/x/y", "/src/app/vendor/github.com/x/y/y.go"))
+	assert.False(t, isInApp("main", ownDir+"middleware.go"), "errlog's code inlined into main is still errlog's")
+	assert.True(t, isInApp("github.com/errlog/errlog", ownDir+"stack_test.go"), "errlog's tests are the application here")
 }
 
 func TestFramesOfCallerToCallee(t *testing.T) {
