@@ -449,7 +449,6 @@ func (panickingSink) Deliver(*event.Event)        { panic("sink bug") }
 func (panickingSink) Flush(context.Context) error { return nil }
 func (panickingSink) Close(context.Context) error { return nil }
 
-
 type hangingSink struct{ captureSink }
 
 func (s *hangingSink) Flush(ctx context.Context) error {
