@@ -42,9 +42,25 @@ func appendSafeText(dst []byte, v any) (out []byte) {
 	return (&textWalker{}).append(dst, reflect.ValueOf(v), 0)
 }
 
-type textWalker struct {
-	path []uintptr // maps and slices being walked, to stop at a cycle
+type textWalker struct{ path cyclePath }
+
+// cyclePath holds the maps, slices and pointers being walked, outermost
+// first: a value met again on its own path is a cycle.
+type cyclePath []uintptr
+
+// enter adds p to the path, or reports false if p is already on it.
+func (c *cyclePath) enter(p uintptr) bool {
+	for _, q := range *c {
+		if q == p && p != 0 {
+			return false
+		}
+	}
+	*c = append(*c, p)
+	return true
 }
+
+// leave removes the innermost entry.
+func (c *cyclePath) leave() { *c = (*c)[:len(*c)-1] }
 
 func (w *textWalker) append(dst []byte, v reflect.Value, depth int) []byte {
 	if !v.IsValid() {
@@ -116,10 +132,9 @@ func (w *textWalker) append(dst []byte, v reflect.Value, depth int) []byte {
 		if v.IsNil() {
 			return append(dst, "map[]"...)
 		}
-		if w.onPath(v.Pointer()) {
+		if !w.path.enter(v.Pointer()) {
 			return append(dst, "<cycle>"...)
 		}
-		w.path = append(w.path, v.Pointer())
 		dst = append(dst, "map["...)
 		iter := v.MapRange()
 		for i := 0; iter.Next(); i++ {
@@ -130,18 +145,17 @@ func (w *textWalker) append(dst []byte, v reflect.Value, depth int) []byte {
 			dst = append(dst, ':')
 			dst = w.append(dst, iter.Value(), depth+1)
 		}
-		w.path = w.path[:len(w.path)-1]
+		w.path.leave()
 		return append(dst, ']')
 	case reflect.Slice, reflect.Array:
 		if v.Kind() == reflect.Slice {
 			if v.IsNil() {
 				return append(dst, "[]"...)
 			}
-			if w.onPath(v.Pointer()) {
+			if !w.path.enter(v.Pointer()) {
 				return append(dst, "<cycle>"...)
 			}
-			w.path = append(w.path, v.Pointer())
-			defer func() { w.path = w.path[:len(w.path)-1] }()
+			defer w.path.leave()
 		}
 		dst = append(dst, '[')
 		for i := 0; i < v.Len(); i++ {
@@ -170,15 +184,6 @@ func (w *textWalker) append(dst []byte, v reflect.Value, depth int) []byte {
 		return append(dst, fmt.Sprintf("%#x", v.Pointer())...)
 	}
 	return append(dst, v.Type().String()...)
-}
-
-func (w *textWalker) onPath(p uintptr) bool {
-	for _, q := range w.path {
-		if q == p && p != 0 {
-			return true
-		}
-	}
-	return false
 }
 
 func isNilPointer(v reflect.Value) bool {
@@ -216,7 +221,7 @@ func jsonValue(v any) (out any) {
 	return (&jsonWalker{}).value(reflect.ValueOf(v), 0)
 }
 
-type jsonWalker struct{ path []uintptr }
+type jsonWalker struct{ path cyclePath }
 
 func (w *jsonWalker) value(v reflect.Value, depth int) any {
 	if !v.IsValid() {
@@ -281,21 +286,19 @@ func (w *jsonWalker) value(v reflect.Value, depth int) any {
 		if v.IsNil() {
 			return nil
 		}
-		if w.onPath(v.Pointer()) {
+		if !w.path.enter(v.Pointer()) {
 			return "<cycle>"
 		}
-		w.path = append(w.path, v.Pointer())
-		defer func() { w.path = w.path[:len(w.path)-1] }()
+		defer w.path.leave()
 		return w.value(v.Elem(), depth+1)
 	case reflect.Map:
 		if v.IsNil() {
 			return nil
 		}
-		if w.onPath(v.Pointer()) {
+		if !w.path.enter(v.Pointer()) {
 			return "<cycle>"
 		}
-		w.path = append(w.path, v.Pointer())
-		defer func() { w.path = w.path[:len(w.path)-1] }()
+		defer w.path.leave()
 		m := make(map[string]any, min(v.Len(), maxItems))
 		iter := v.MapRange()
 		for iter.Next() {
@@ -311,11 +314,10 @@ func (w *jsonWalker) value(v reflect.Value, depth int) any {
 			if v.IsNil() {
 				return nil
 			}
-			if w.onPath(v.Pointer()) {
+			if !w.path.enter(v.Pointer()) {
 				return "<cycle>"
 			}
-			w.path = append(w.path, v.Pointer())
-			defer func() { w.path = w.path[:len(w.path)-1] }()
+			defer w.path.leave()
 		}
 		n := min(v.Len(), maxItems)
 		s := make([]any, n, n+1)
@@ -349,13 +351,4 @@ func (w *jsonWalker) value(v reflect.Value, depth int) any {
 		return m
 	}
 	return safeText(v.Interface())
-}
-
-func (w *jsonWalker) onPath(p uintptr) bool {
-	for _, q := range w.path {
-		if q == p && p != 0 {
-			return true
-		}
-	}
-	return false
 }
