@@ -2,7 +2,6 @@ package errlog
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,37 +13,23 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"testing/slogtest"
 	"time"
 )
 
-// fileBuffer is a Writer that counts Closes, which a FileHandler must
+// fileBuffer is a syncBuffer that counts Closes, which a FileHandler must
 // never call on a Writer it was given.
 type fileBuffer struct {
-	mu     sync.Mutex
-	buf    bytes.Buffer
-	closes int
-}
-
-func (b *fileBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
+	syncBuffer
+	closes atomic.Int32
 }
 
 func (b *fileBuffer) Close() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.closes++
+	b.closes.Add(1)
 	return nil
-}
-
-func (b *fileBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func newTestFileHandler(t testing.TB, o FileOptions) (*FileHandler, *fileBuffer) {
@@ -362,7 +347,7 @@ func TestFileHandlerClose(t *testing.T) {
 			t.Fatalf("Close #%d: %v", i+1, err)
 		}
 	}
-	if w.closes != 0 {
+	if w.closes.Load() != 0 {
 		t.Error("Close closed the caller's Writer")
 	}
 	err := derived.Handle(context.Background(), slog.NewRecord(time.Now(), slog.LevelWarn, "late", 0))
