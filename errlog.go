@@ -110,7 +110,11 @@ type Options struct {
 }
 
 // StatusRange is an inclusive range of HTTP statuses.
-type StatusRange struct{ From, To int }
+type StatusRange struct {
+	// From and To are the first and the last status of the range;
+	// StatusRange{404, 404} is 404 alone.
+	From, To int
+}
 
 // An EventSink receives every record at or above Options.ErrorLevel as a
 // finished, masked event, from errlog's delivery goroutine (never from the
@@ -118,6 +122,7 @@ type StatusRange struct{ From, To int }
 // network queues the event. Events are shared between sinks and must not
 // be modified.
 type EventSink interface {
+	// Deliver hands over one event.
 	Deliver(ev *event.Event)
 	// Flush returns when everything delivered so far has been sent or
 	// spooled, or ctx is done.
@@ -130,12 +135,17 @@ type EventSink interface {
 // A Notifier is told of events, with the throttling of mail: the first of
 // each group at once, then digests.
 type Notifier interface {
+	// Notify tells of ev. ctx carries the Notice (NoticeFromContext) and
+	// the delivery deadline; an error is retried with backoff, five
+	// attempts in all.
 	Notify(ctx context.Context, ev *event.Event) error
 }
 
 // A Ticketer raises a ticket (an issue tracker entry) for the first event
 // of each group.
 type Ticketer interface {
+	// RaiseTicket opens a ticket for ev's group; an error is retried
+	// with backoff, five attempts in all.
 	RaiseTicket(ctx context.Context, ev *event.Event) error
 }
 
@@ -143,6 +153,9 @@ type Ticketer interface {
 // its values join the event's "request context" and its "user" entry, if
 // any, becomes the event's user.
 type ContextBuilder interface {
+	// BuildContext is called at most once per request, when its first
+	// event is built, with the request as the application's handler saw
+	// it. A panic in it is recovered and reported in the context.
 	BuildContext(r *http.Request) map[string]any
 }
 

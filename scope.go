@@ -179,10 +179,12 @@ func CaptureMessage(ctx context.Context, msg string, extra ...any) {
 // PanicError is a recovered panic as an error: its value, and the stack of
 // the goroutine that panicked.
 type PanicError struct {
+	// Value is what was passed to panic.
 	Value any
 	pcs   []uintptr
 }
 
+// Error returns "panic: " and the panic value as text.
 func (e *PanicError) Error() string { return "panic: " + safeText(e.Value) }
 
 // Unwrap returns the panic value when it is an error.

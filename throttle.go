@@ -47,6 +47,8 @@ const (
 // A Notice is one error mail or notification after throttling. Notifiers
 // find the Notice of each call in its context (NoticeFromContext).
 type Notice struct {
+	// Kind says why the notice was sent: a first occurrence, a digest of
+	// repeats, or a summary of what the hourly cap held back.
 	Kind NoticeKind `json:"kind"`
 	// GroupKey is the group's event.GroupKey ("" for a summary).
 	GroupKey string `json:"group,omitempty"`
@@ -78,10 +80,14 @@ type Notice struct {
 
 // NoticeGroup is one group of a summary.
 type NoticeGroup struct {
-	Key   string    `json:"group"`
-	Title string    `json:"title"`
-	Count int       `json:"count"`
-	Last  time.Time `json:"last"`
+	// Key is the group's event.GroupKey.
+	Key string `json:"group"`
+	// Title is the title of the group's latest event.
+	Title string `json:"title"`
+	// Count is the group's occurrences held back.
+	Count int `json:"count"`
+	// Last is when the latest of them happened.
+	Last time.Time `json:"last"`
 }
 
 type noticeKey struct{}

@@ -31,95 +31,158 @@ const (
 	LevelFatal   Level = "fatal"
 )
 
-// Event is one error or message, in the Sentry event schema.
+// Event is one error or message, in the Sentry event schema. The JSON
+// names are the schema's; the comments say what errlog puts there.
 type Event struct {
-	EventID     string      `json:"event_id"`
-	Timestamp   time.Time   `json:"timestamp"`
-	Level       Level       `json:"level,omitempty"`
-	Logger      string      `json:"logger,omitempty"`
-	Platform    string      `json:"platform,omitempty"`
-	Logentry    *Logentry   `json:"logentry,omitempty"`
-	Transaction string      `json:"transaction,omitempty"`
-	Exception   []Exception `json:"exception,omitempty"`
+	// EventID is 32 lower-case hex digits (NewID), unique per event.
+	EventID string `json:"event_id"`
+	// Timestamp is when the record was logged, sent in UTC.
+	Timestamp time.Time `json:"timestamp"`
+	// Level is the severity; errlog maps slog levels onto it.
+	Level Level `json:"level,omitempty"`
+	// Logger names the source of the event: "slog" for a logged record.
+	Logger string `json:"logger,omitempty"`
+	// Platform is the language of the sender, "go" for errlog.
+	Platform string `json:"platform,omitempty"`
+	// Logentry is the log message, when the event has one.
+	Logentry *Logentry `json:"logentry,omitempty"`
+	// Transaction names what was being done: the HTTP route
+	// ("GET /users/{id}") for an event inside a request.
+	Transaction string `json:"transaction,omitempty"`
+	// Exception is the error chain, innermost cause first.
+	Exception []Exception `json:"exception,omitempty"`
 	// Stacktrace is where a message without an error was logged.
-	Stacktrace  *Stacktrace               `json:"stacktrace,omitempty"`
-	Request     *Request                  `json:"request,omitempty"`
-	Contexts    map[string]map[string]any `json:"contexts,omitempty"`
-	Tags        map[string]string         `json:"tags,omitempty"`
-	Extra       map[string]any            `json:"extra,omitempty"`
-	User        *User                     `json:"user,omitempty"`
-	Environment string                    `json:"environment,omitempty"`
-	Release     string                    `json:"release,omitempty"`
-	ServerName  string                    `json:"server_name,omitempty"`
-	Modules     map[string]string         `json:"modules,omitempty"`
-	Fingerprint []string                  `json:"fingerprint,omitempty"`
-	SDK         *SDK                      `json:"sdk,omitempty"`
+	Stacktrace *Stacktrace `json:"stacktrace,omitempty"`
+	// Request is the HTTP request the event happened in, masked.
+	Request *Request `json:"request,omitempty"`
+	// Contexts are structured facts about the event, by name: errlog
+	// sends "os", "runtime", "app" (the configuration), "environment"
+	// (allow-listed variables) and "request context" (a ContextBuilder's).
+	Contexts map[string]map[string]any `json:"contexts,omitempty"`
+	// Tags are short indexed strings to search and group by.
+	Tags map[string]string `json:"tags,omitempty"`
+	// Extra holds everything else: the record's attributes and the scope's
+	// extras, masked.
+	Extra map[string]any `json:"extra,omitempty"`
+	// User is who was affected, when known.
+	User *User `json:"user,omitempty"`
+	// Environment is the deployment ("production", "staging").
+	Environment string `json:"environment,omitempty"`
+	// Release is the version of the application that sent the event.
+	Release string `json:"release,omitempty"`
+	// ServerName is the host the event happened on.
+	ServerName string `json:"server_name,omitempty"`
+	// Modules maps each Go module of the program to its version.
+	Modules map[string]string `json:"modules,omitempty"`
+	// Fingerprint, when set, overrides grouping: events with equal
+	// fingerprints are one group.
+	Fingerprint []string `json:"fingerprint,omitempty"`
+	// SDK names the client that sent the event.
+	SDK *SDK `json:"sdk,omitempty"`
 }
 
 // Logentry is the log message of an event.
 type Logentry struct {
-	Message   string `json:"message,omitempty"`
+	// Message is the message as logged (the format, when Params are set).
+	Message string `json:"message,omitempty"`
+	// Formatted is the message with its parameters filled in.
 	Formatted string `json:"formatted,omitempty"`
-	Params    []any  `json:"params,omitempty"`
+	// Params are the parameters of Message, when it is a format.
+	Params []any `json:"params,omitempty"`
 }
 
 // Exception is one error of a chain. In Event.Exception the chain is
 // ordered oldest (the innermost cause) first, as Sentry expects.
 type Exception struct {
-	Type       string      `json:"type,omitempty"`
-	Value      string      `json:"value,omitempty"`
-	Module     string      `json:"module,omitempty"`
+	// Type is the error's Go type, "*fs.PathError".
+	Type string `json:"type,omitempty"`
+	// Value is the error's text.
+	Value string `json:"value,omitempty"`
+	// Module is the package path of Type.
+	Module string `json:"module,omitempty"`
+	// Stacktrace is where the error was made or logged.
 	Stacktrace *Stacktrace `json:"stacktrace,omitempty"`
-	Mechanism  *Mechanism  `json:"mechanism,omitempty"`
+	// Mechanism says how the error was caught.
+	Mechanism *Mechanism `json:"mechanism,omitempty"`
 }
 
 // Mechanism says how an exception was caught.
 type Mechanism struct {
-	Type        string         `json:"type"`
-	Description string         `json:"description,omitempty"`
-	Handled     *bool          `json:"handled,omitempty"`
-	Data        map[string]any `json:"data,omitempty"`
+	// Type is the catcher: "slog" for a logged error, "panic" for a
+	// recovered panic.
+	Type string `json:"type"`
+	// Description is free text about the mechanism.
+	Description string `json:"description,omitempty"`
+	// Handled is false for a recovered panic, true for a logged error;
+	// nil when unknown.
+	Handled *bool `json:"handled,omitempty"`
+	// Data holds mechanism-specific facts.
+	Data map[string]any `json:"data,omitempty"`
 }
 
 // Stacktrace holds frames ordered caller to callee: the frame that raised
 // the error is last.
 type Stacktrace struct {
+	// Frames are the stack's frames, outermost caller first.
 	Frames []Frame `json:"frames"`
 }
 
 // Frame is one stack frame.
 type Frame struct {
+	// Function is the function's name without its package.
 	Function string `json:"function,omitempty"`
-	Module   string `json:"module,omitempty"`
+	// Module is the function's package path.
+	Module string `json:"module,omitempty"`
+	// Filename is the file, shortened (module@version/file for a
+	// dependency).
 	Filename string `json:"filename,omitempty"`
-	AbsPath  string `json:"abs_path,omitempty"`
-	Lineno   int    `json:"lineno,omitempty"`
-	InApp    bool   `json:"in_app"`
+	// AbsPath is the file's full path where the program was built.
+	AbsPath string `json:"abs_path,omitempty"`
+	// Lineno is the line in the file, from 1.
+	Lineno int `json:"lineno,omitempty"`
+	// InApp is true for the application's own code, false for the
+	// standard library, dependencies and errlog itself.
+	InApp bool `json:"in_app"`
 }
 
 // Request is the HTTP request an event happened in.
 type Request struct {
-	URL         string            `json:"url,omitempty"`
-	Method      string            `json:"method,omitempty"`
-	QueryString string            `json:"query_string,omitempty"`
-	Data        any               `json:"data,omitempty"`
-	Headers     map[string]string `json:"headers,omitempty"`
-	Cookies     map[string]string `json:"cookies,omitempty"`
-	Env         map[string]string `json:"env,omitempty"`
+	// URL is the request's absolute URL without its query string.
+	URL string `json:"url,omitempty"`
+	// Method is the HTTP method.
+	Method string `json:"method,omitempty"`
+	// QueryString is the URL's query, masked.
+	QueryString string `json:"query_string,omitempty"`
+	// Data is the body: form or JSON fields as a map, else text; masked
+	// and cut at the body limit.
+	Data any `json:"data,omitempty"`
+	// Headers are the request headers, masked.
+	Headers map[string]string `json:"headers,omitempty"`
+	// Cookies are the request cookies, masked.
+	Cookies map[string]string `json:"cookies,omitempty"`
+	// Env holds server facts such as REMOTE_ADDR and SERVER_PROTOCOL.
+	Env map[string]string `json:"env,omitempty"`
 }
 
 // User identifies who was affected.
 type User struct {
-	ID        string         `json:"id,omitempty"`
-	Email     string         `json:"email,omitempty"`
-	Username  string         `json:"username,omitempty"`
-	IPAddress string         `json:"ip_address,omitempty"`
-	Data      map[string]any `json:"data,omitempty"`
+	// ID is the application's user id.
+	ID string `json:"id,omitempty"`
+	// Email is the user's e-mail address.
+	Email string `json:"email,omitempty"`
+	// Username is the user's login name.
+	Username string `json:"username,omitempty"`
+	// IPAddress is the address the user connected from.
+	IPAddress string `json:"ip_address,omitempty"`
+	// Data holds any other facts about the user.
+	Data map[string]any `json:"data,omitempty"`
 }
 
 // SDK names the client that sent an event.
 type SDK struct {
-	Name    string `json:"name"`
+	// Name is the client's name, "errlog.go" for errlog.
+	Name string `json:"name"`
+	// Version is the client's version, errlog.Version for errlog.
 	Version string `json:"version"`
 }
 
