@@ -14,7 +14,9 @@ import (
 	"github.com/errlog/errlog/event"
 )
 
-// Version is errlog's version, sent to trackers as the SDK version.
+// Version is errlog's version: the sdk.version of every event, the
+// X-Mailer of error mail and the User-Agent of the tracker and webhook.
+// It equals the newest release in CHANGELOG.md (a test checks).
 const Version = "0.1.0"
 
 // DefaultFormat is the template of the log file and of mail, Flask's
