@@ -3,8 +3,10 @@ package errlog
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -115,5 +117,34 @@ func TestLicenses(t *testing.T) {
 	}
 	if !bytes.Contains(sentry, []byte("Sentry")) || !bytes.Contains(sentry, []byte("Permission is hereby granted")) {
 		t.Error("the Sentry schema's MIT notice is gone")
+	}
+}
+
+// TestVersionSent: the one Version is what an event's sdk and a mail's
+// X-Mailer carry.
+func TestVersionSent(t *testing.T) {
+	dir := t.TempDir()
+	h, _, _, sink := newTestHandler(t, Options{Mail: &MailOptions{Dir: dir, To: []string{"dev@example.com"}}})
+	slog.New(h).Error("boom")
+	if err := h.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	evs := sink.all()
+	if len(evs) != 1 {
+		t.Fatalf("%d events, want 1", len(evs))
+	}
+	if sdk := evs[0].SDK; sdk == nil || sdk.Name != "errlog.go" || sdk.Version != Version {
+		t.Fatalf("sdk %+v, want errlog.go %s", sdk, Version)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.eml"))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("%d mails (%v), want 1", len(files), err)
+	}
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := parseMail(t, b).Header.Get("X-Mailer"); got != "errlog/"+Version {
+		t.Fatalf("X-Mailer %q, want errlog/%s", got, Version)
 	}
 }
