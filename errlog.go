@@ -220,57 +220,8 @@ func guardedOnError(f func(error)) func(error) {
 	}
 }
 
-// defaultOnError writes one line on stderr per failure source, at most one
-// a minute each, so that a dead sink cannot flood the console.
+// defaultOnError writes one line on stderr per sink, at most one a minute
+// each, so that a dead sink cannot flood the console.
 func defaultOnError(now func() time.Time) func(error) {
-	var mu sync.Mutex
-	last := map[string]time.Time{}
-	suppressed := map[string]int{}
-	return func(err error) {
-		key := errorSource(err)
-		t := now()
-		mu.Lock()
-		if prev, ok := last[key]; ok && t.Sub(prev) < time.Minute {
-			suppressed[key]++
-			mu.Unlock()
-			return
-		}
-		n := suppressed[key]
-		last[key], suppressed[key] = t, 0
-		mu.Unlock()
-		if n > 0 {
-			io.WriteString(os.Stderr, err.Error()+" (and "+itoa(n)+" more like it)\n")
-			return
-		}
-		io.WriteString(os.Stderr, err.Error()+"\n")
-	}
-}
-
-// errorSource is the rate-limiting key of an error: its text up to the
-// second colon ("errlog: smtp"), so that one sink's failures share a key.
-func errorSource(err error) string {
-	s := err.Error()
-	colons := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == ':' {
-			colons++
-			if colons == 2 {
-				return s[:i]
-			}
-		}
-	}
-	return s
-}
-
-func itoa(n int) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			return string(b[i:])
-		}
-	}
+	return rateLimitedReporter(os.Stderr, now)
 }

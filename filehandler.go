@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -97,7 +98,7 @@ func NewFileHandler(opts FileOptions) (*FileHandler, error) {
 	if err != nil {
 		var fe *formatError
 		if errors.As(err, &fe) {
-			return nil, &fileError{msg: "errlog: file: Format: position " + itoa(fe.pos) + ": " + fe.msg, err: err}
+			return nil, &fileError{msg: "errlog: file: Format: position " + strconv.Itoa(fe.pos) + ": " + fe.msg, err: err}
 		}
 		return nil, fmt.Errorf("errlog: file: %w", err)
 	}

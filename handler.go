@@ -101,7 +101,7 @@ func NewHandler(opts Options) *Handler {
 	if o.OnDeliveryError == nil {
 		o.OnDeliveryError = defaultOnError(o.Now)
 	}
-	c.onError = guardedOnError(o.OnDeliveryError)
+	c.onError = guardedOnError(typedReports(o.OnDeliveryError))
 	if o.Level == nil {
 		o.Level = slog.LevelInfo
 	}
@@ -387,7 +387,7 @@ func (c *core) reportDrops() {
 	total := c.dropped.Load()
 	if n := total - c.reportedDrops; n > 0 {
 		c.reportedDrops = total
-		c.onError(fmt.Errorf("errlog: %d events dropped because the queue was full (%d in all)", n, total))
+		c.onError(&DeliveryError{Sink: "queue", Op: "enqueue", Err: fmt.Errorf("%d events dropped because the queue was full (%d in all)", n, total)})
 	}
 }
 
@@ -408,7 +408,7 @@ func (c *core) deliverLoop(jobs <-chan job) {
 func (c *core) deliver(j *job) {
 	defer func() {
 		if p := recover(); p != nil {
-			c.onError(fmt.Errorf("errlog: building or delivering an event panicked: %v", p))
+			c.onError(&DeliveryError{Sink: "handler", Op: "build", Err: fmt.Errorf("building or delivering an event panicked: %v", p)})
 		}
 	}()
 	ev := c.buildEvent(j)
@@ -420,7 +420,7 @@ func (c *core) deliver(j *job) {
 func (c *core) deliverTo(s EventSink, ev *event.Event) {
 	defer func() {
 		if p := recover(); p != nil {
-			c.onError(fmt.Errorf("errlog: sink %T panicked: %v", s, p))
+			c.onError(&DeliveryError{Sink: "sink", Op: "deliver", Err: fmt.Errorf("%T panicked: %v", s, p)})
 		}
 	}()
 	s.Deliver(ev)

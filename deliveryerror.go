@@ -1,0 +1,164 @@
+package errlog
+
+import (
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// A DeliveryError is what Options.OnDeliveryError receives: a failure to
+// write, send or keep a record or an event, and the part of errlog it
+// happened in. Find it with errors.As:
+//
+//	var de *errlog.DeliveryError
+//	if errors.As(err, &de) && de.Sink == "tracker" { … }
+type DeliveryError struct {
+	// Sink names the part that failed: "console", "file", "smtp" (error
+	// mail), "notify" and "ticket" (Notifiers and Ticketers), "tracker",
+	// "queue" (the event queue in front of mail, tracker and sinks),
+	// "sink" (an Options.Sinks entry), "handler" (the handler chain
+	// itself), or the part named by an option that could not be used;
+	// empty when the report did not name one.
+	Sink string
+	// Op names what failed ("enqueue", "flush", "build", "deliver"), or
+	// is empty when the failing part did not say.
+	Op string
+	// Err is the failure.
+	Err error
+}
+
+// Error returns "errlog: Sink: Op: Err", without Sink or Op when empty.
+func (e *DeliveryError) Error() string {
+	var b strings.Builder
+	b.WriteString("errlog: ")
+	if e.Sink != "" {
+		b.WriteString(e.Sink)
+		b.WriteString(": ")
+	}
+	if e.Op != "" {
+		b.WriteString(e.Op)
+		b.WriteString(": ")
+	}
+	if e.Err != nil {
+		b.WriteString(e.Err.Error())
+	} else {
+		b.WriteString("<nil>")
+	}
+	return b.String()
+}
+
+// Unwrap returns Err.
+func (e *DeliveryError) Unwrap() error { return e.Err }
+
+// asDeliveryError returns the DeliveryError in err's chain or, for an
+// error that has none, one whose Sink is read from the text's "errlog:
+// sink: " prefix (empty when there is none) and whose text is err's, with
+// "errlog: " put in front if it lacked it. Only errlog's own reports
+// reach it, so the text is errlog's, not a user's.
+func asDeliveryError(err error) *DeliveryError {
+	var de *DeliveryError
+	if errors.As(err, &de) {
+		return de
+	}
+	msg := err.Error()
+	rest, ok := strings.CutPrefix(msg, "errlog: ")
+	if !ok {
+		return &DeliveryError{Err: prefixedError{text: msg, err: err}}
+	}
+	sink, tail, ok := strings.Cut(rest, ": ")
+	if !ok || !isSinkName(sink) {
+		return &DeliveryError{Err: prefixedError{text: rest, err: err}}
+	}
+	return &DeliveryError{Sink: sink, Err: prefixedError{text: tail, err: err}}
+}
+
+// isSinkName reports whether s is a word that can name a part: "smtp",
+// "tracker", "file", not "3 events dropped".
+func isSinkName(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// prefixedError is an error of errlog's whose "errlog: sink: " prefix has
+// moved into the DeliveryError around it: the same text, and the same
+// chain for errors.Is and errors.As.
+type prefixedError struct {
+	text string
+	err  error
+}
+
+func (e prefixedError) Error() string { return e.text }
+func (e prefixedError) Unwrap() error { return e.err }
+
+// typedReports passes every report to f as a *DeliveryError (see
+// asDeliveryError), so that a hook can always use errors.As.
+func typedReports(f func(error)) func(error) {
+	return func(err error) {
+		if err == nil {
+			return
+		}
+		var de *DeliveryError
+		if !errors.As(err, &de) {
+			err = asDeliveryError(err)
+		}
+		f(err)
+	}
+}
+
+// reportInterval is how often the default reporter writes a line per sink.
+const reportInterval = time.Minute
+
+// rateLimitedReporter writes one line to w per sink (DeliveryError.Sink)
+// at most once per reportInterval, so that a dead sink, or a storm of
+// drop reports, cannot flood the console. The line after a quiet
+// interval says how many reports of the sink it stands for.
+func rateLimitedReporter(w io.Writer, now func() time.Time) func(error) {
+	var mu sync.Mutex
+	type state struct {
+		last       time.Time
+		suppressed int
+	}
+	sinks := map[string]*state{}
+	return func(err error) {
+		if err == nil {
+			return
+		}
+		sink := asDeliveryError(err).Sink
+		t := now()
+		mu.Lock()
+		st := sinks[sink]
+		if st == nil {
+			st = &state{}
+			sinks[sink] = st
+		} else if t.Sub(st.last) < reportInterval {
+			st.suppressed++
+			mu.Unlock()
+			return
+		}
+		n := st.suppressed
+		st.last, st.suppressed = t, 0
+		// Written under the lock: two lines of one sink must not
+		// interleave, and a write to stderr is short.
+		line := err.Error()
+		if n > 0 {
+			what := " more "
+			if sink != "" {
+				what += sink + " "
+			}
+			line += " (and " + strconv.Itoa(n) + what + "reports not shown)"
+		}
+		_, _ = io.WriteString(w, line+"\n")
+		mu.Unlock()
+	}
+}

@@ -1,0 +1,226 @@
+package errlog
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/errlog/errlog/event"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// fakeClock is a clock a test moves by hand.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{t: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func lines(s string) []string {
+	s = strings.TrimSuffix(s, "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+func TestDeliveryErrorText(t *testing.T) {
+	cause := fs.ErrPermission
+	de := &DeliveryError{Sink: "file", Op: "write", Err: cause}
+	assert.Equal(t, "errlog: file: write: permission denied", de.Error())
+	assert.ErrorIs(t, de, fs.ErrPermission)
+	assert.Equal(t, "errlog: tracker: boom", (&DeliveryError{Sink: "tracker", Err: errors.New("boom")}).Error())
+
+	var got *DeliveryError
+	wrapped := errors.Join(errors.New("other"), de)
+	require.ErrorAs(t, wrapped, &got)
+	assert.Equal(t, "file", got.Sink)
+}
+
+// errlog's untyped reports become DeliveryErrors with the same text, the
+// sink read from the text, and the same chain.
+func TestAsDeliveryError(t *testing.T) {
+	cause := errors.New("connection refused")
+	for _, tc := range []struct {
+		err  error
+		sink string
+	}{
+		{wrapErr("errlog: smtp: mail 7 not sent (attempt 1, will retry): %w", cause), "smtp"},
+		{wrapErr("errlog: tracker: event abc: %w", cause), "tracker"},
+		{wrapErr("errlog: 12 events dropped: %w", cause), ""},
+		{wrapErr("errlog: smtp %w", cause), ""},
+	} {
+		de := asDeliveryError(tc.err)
+		assert.Equal(t, tc.sink, de.Sink, tc.err.Error())
+		assert.Equal(t, tc.err.Error(), de.Error(), "the text is unchanged")
+		assert.ErrorIs(t, de, cause, "the chain is kept")
+	}
+	de := asDeliveryError(wrapErr("no prefix: %w", cause))
+	assert.Equal(t, "", de.Sink)
+	assert.Equal(t, "errlog: no prefix: connection refused", de.Error(), "errlog's prefix added")
+	assert.ErrorIs(t, de, cause)
+	typed := &DeliveryError{Sink: "queue", Op: "enqueue", Err: cause}
+	assert.Same(t, typed, asDeliveryError(wrapErr("while closing: %w", typed)))
+}
+
+func wrapErr(format string, err error) error {
+	return &wrapped{text: strings.Replace(format, "%w", err.Error(), 1), err: err}
+}
+
+type wrapped struct {
+	text string
+	err  error
+}
+
+func (e *wrapped) Error() string { return e.text }
+func (e *wrapped) Unwrap() error { return e.err }
+
+// Every report a hook receives is a *DeliveryError, whether its source
+// made one (the drop report) or wrote plain text (the file sink).
+func TestOnDeliveryErrorGetsDeliveryErrors(t *testing.T) {
+	var mu sync.Mutex
+	var got []error
+	block := make(chan struct{})
+	h := NewHandler(Options{
+		Console:   io.Discard,
+		File:      &FileOptions{Writer: failingWriter{}},
+		QueueSize: 1,
+		Sinks:     []EventSink{&blockingSink{block: block}},
+		OnDeliveryError: func(err error) {
+			mu.Lock()
+			got = append(got, err)
+			mu.Unlock()
+		},
+	})
+	log := slog.New(h)
+	for i := 0; i < 20; i++ {
+		log.Error("storm")
+	}
+	close(block)
+	require.NoError(t, h.Close(context.Background()))
+	mu.Lock()
+	defer mu.Unlock()
+	sinks := map[string]bool{}
+	for _, err := range got {
+		var de *DeliveryError
+		require.ErrorAs(t, err, &de, "%v", err)
+		sinks[de.Sink+"/"+de.Op] = true
+		if de.Sink == "file" {
+			assert.ErrorIs(t, err, errDiskFull)
+		}
+	}
+	assert.True(t, sinks["queue/enqueue"], "the drop report: %v", sinks)
+	assert.True(t, sinks["file/"], "the file's write error: %v", sinks)
+}
+
+var errDiskFull = errors.New("no space left on device")
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errDiskFull }
+
+// The default reporter writes at most one line per sink per minute,
+// however many reports arrive and however their texts differ, and the
+// next line says how many it stands for.
+func TestDefaultReporterOneLinePerSinkPerMinute(t *testing.T) {
+	clock := newFakeClock()
+	var out syncBuffer
+	report := rateLimitedReporter(&out, clock.Now)
+	storm := func(n int) {
+		for i := 0; i < n; i++ {
+			report(&DeliveryError{Sink: "queue", Op: "enqueue", Err: errors.New(strings.Repeat("x", i%7) + " events dropped")})
+			report(wrapErr("errlog: smtp: mail "+strings.Repeat("1", i%5)+" not sent: %w", errDiskFull))
+		}
+		report(errors.New("errlog: 3 events dropped because the queue was full (9 in all)"))
+	}
+	storm(1000)
+	first := lines(out.String())
+	require.Len(t, first, 3, "one line each for queue, smtp and the untyped report:\n%s", out.String())
+
+	for i := 0; i < 59; i++ {
+		clock.Advance(time.Second)
+		storm(10)
+	}
+	assert.Len(t, lines(out.String()), 3, "nothing more within the minute")
+
+	clock.Advance(time.Second)
+	storm(1)
+	all := lines(out.String())
+	require.Len(t, all, 6, "one more line per sink a minute later")
+	assert.True(t, strings.HasSuffix(all[3], "(and 1589 more queue reports not shown)"), all[3])
+	assert.True(t, strings.HasSuffix(all[4], "(and 1589 more smtp reports not shown)"), all[4])
+	assert.True(t, strings.HasSuffix(all[5], "(and 59 more reports not shown)"), all[5])
+}
+
+// The storm of the issue: a slow sink and a flood of errors make the
+// event queue report drops again and again, each report with new counts
+// in its text. The default reporter writes one line for them a minute.
+func TestDropStormOneLinePerMinute(t *testing.T) {
+	clock := newFakeClock()
+	var out syncBuffer
+	report := rateLimitedReporter(&out, clock.Now)
+	var reports atomic.Int64
+	h := NewHandler(Options{
+		Console:   io.Discard,
+		QueueSize: 1,
+		Now:       clock.Now,
+		Sinks:     []EventSink{slowSink{}},
+		OnDeliveryError: func(err error) {
+			reports.Add(1)
+			report(err)
+		},
+	})
+	log := slog.New(h)
+	deadline := time.Now().Add(2 * time.Second)
+	for reports.Load() < 50 && time.Now().Before(deadline) {
+		log.Error("storm")
+	}
+	require.NoError(t, h.Flush(context.Background()))
+	require.GreaterOrEqual(t, reports.Load(), int64(50), "the storm made many drop reports")
+	got := lines(out.String())
+	require.Len(t, got, 1, "%d drop reports, one line:\n%s", reports.Load(), out.String())
+	assert.Contains(t, got[0], "errlog: queue: enqueue: ")
+
+	clock.Advance(reportInterval)
+	before := reports.Load()
+	for reports.Load() == before && time.Now().Before(deadline.Add(2*time.Second)) {
+		log.Error("storm")
+	}
+	require.NoError(t, h.Close(context.Background()))
+	got = lines(out.String())
+	require.Len(t, got, 2, "a minute later, one more line")
+	assert.Contains(t, got[1], "more queue reports not shown")
+}
+
+// slowSink takes a little time per event, so that the queue in front of
+// it fills and empties again and again.
+type slowSink struct{}
+
+func (slowSink) Deliver(*event.Event) { time.Sleep(50 * time.Microsecond) }
+
+func (slowSink) Flush(context.Context) error { return nil }
+
+func (slowSink) Close(context.Context) error { return nil }
