@@ -91,8 +91,9 @@ type Options struct {
 	// SpoolDir keeps undelivered mail and tracker events on disk across
 	// restarts. Default: no spool (memory only).
 	SpoolDir string
-	// OnDeliveryError receives every failure to write or deliver a record.
-	// Default: one line on stderr, at most one a minute per sink.
+	// OnDeliveryError receives every failure to write or deliver a record,
+	// as a *DeliveryError naming the sink. Default: one line on stderr, at
+	// most one a minute per sink.
 	OnDeliveryError func(error)
 
 	// TrackedStatus lists the HTTP statuses that Middleware reports.

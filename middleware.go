@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,17 +21,85 @@ import (
 // panicking goroutine's stack and answers 500; and reports responses whose
 // status is tracked (Options.TrackedStatus, default 500-599).
 //
-// It takes its settings from the default logger's handler at each request,
-// when that is an errlog Handler, and reports through the default logger;
-// Handler.Middleware binds them to one Handler instead.
+// It reports through the default logger, and takes its settings from the
+// errlog Handler that the default logger's handler is or wraps (see
+// HandlerOf), looked up at each request. A handler that hides errlog's,
+// such as slog.NewMultiHandler(errlogHandler, otherHandler), leaves
+// errlog's defaults in force, and Middleware logs a warning saying so
+// once: name the Handler with MiddlewareWith instead. Handler.Middleware
+// binds both the settings and the reports to one Handler.
 func Middleware(next http.Handler) http.Handler {
-	return middleware(nil, next)
+	return MiddlewareWith(MiddlewareOptions{})(next)
 }
 
 // Middleware is the package-level Middleware bound to h: h's settings,
 // and h for reports.
 func (h *Handler) Middleware(next http.Handler) http.Handler {
-	return middleware(h, next)
+	return MiddlewareWith(MiddlewareOptions{Handler: h, Report: h})(next)
+}
+
+// MiddlewareOptions configure MiddlewareWith. The zero value is
+// Middleware's behaviour.
+type MiddlewareOptions struct {
+	// Handler is the errlog Handler whose Options give the settings not
+	// set here: TrackedStatus, ContextBuilder, Repanic, MaxBodyBytes, and
+	// the masking of the URL that %(url)s prints. Default: the Handler
+	// the default logger's handler leads to (HandlerOf), at each request;
+	// when there is none, errlog's defaults.
+	Handler *Handler
+	// Report receives the reports: recovered panics and tracked statuses.
+	// Default: the default logger's handler at each request, so that every
+	// handler composed with errlog's sees them too.
+	Report slog.Handler
+	// TrackedStatus, when set, replaces Handler's Options.TrackedStatus.
+	TrackedStatus []StatusRange
+	// ContextBuilder, when set, replaces Handler's Options.ContextBuilder.
+	ContextBuilder ContextBuilder
+	// Repanic, when true, re-panics after reporting a panic, whatever
+	// Handler's Options.Repanic says.
+	Repanic bool
+	// MaxBodyBytes, when positive, replaces Handler's Options.MaxBodyBytes.
+	MaxBodyBytes int
+}
+
+// MiddlewareWith returns Middleware with its settings and its reports'
+// destination named, for an errlog Handler composed with other handlers:
+//
+//	eh := errlog.NewHandler(errlog.FromEnv())
+//	slog.SetDefault(slog.New(slog.NewMultiHandler(eh, otelHandler)))
+//	http.ListenAndServe(":8080", errlog.MiddlewareWith(errlog.MiddlewareOptions{Handler: eh})(mux))
+func MiddlewareWith(opts MiddlewareOptions) func(http.Handler) http.Handler {
+	opts.TrackedStatus = slices.Clip(slices.Clone(opts.TrackedStatus))
+	return func(next http.Handler) http.Handler {
+		return middleware(opts, next)
+	}
+}
+
+// A HandlerWrapper is a slog.Handler built around an errlog Handler that
+// says so, so that Middleware and Recover find errlog's settings behind
+// it. A wrapper implements it by asking what it wraps:
+//
+//	type withRegion struct{ next slog.Handler }
+//
+//	func (w withRegion) ErrlogHandler() *errlog.Handler { return errlog.HandlerOf(w.next) }
+//
+// Handlers that combine several others (slog.NewMultiHandler) cannot say
+// which is errlog's: name it with MiddlewareWith.
+type HandlerWrapper interface {
+	// ErrlogHandler returns the errlog Handler inside.
+	ErrlogHandler() *Handler
+}
+
+// ErrlogHandler returns h: a Handler is its own HandlerWrapper.
+func (h *Handler) ErrlogHandler() *Handler { return h }
+
+// HandlerOf returns the errlog Handler that h is or wraps, or nil when h
+// is not a HandlerWrapper.
+func HandlerOf(h slog.Handler) *Handler {
+	if w, ok := h.(HandlerWrapper); ok {
+		return w.ErrlogHandler()
+	}
+	return nil
 }
 
 type middlewareSettings struct {
@@ -46,22 +116,43 @@ var defaultMiddlewareSettings = middlewareSettings{mask: defaultMasker, tracked:
 // other than errlog's.
 var defaultMasker, _ = newMasker(MaskOptions{})
 
-func settingsOf(h slog.Handler) middlewareSettings {
-	eh, ok := h.(*Handler)
-	if !ok {
-		return defaultMiddlewareSettings
+// settings are eh's settings (the defaults for a nil eh) with opts'
+// replacements.
+func (opts *MiddlewareOptions) settings(eh *Handler) middlewareSettings {
+	s := defaultMiddlewareSettings
+	if eh != nil {
+		o := &eh.c.opts
+		s = middlewareSettings{mask: eh.c.san.m, tracked: o.TrackedStatus, builder: o.ContextBuilder, repanic: o.Repanic, maxBody: o.MaxBodyBytes}
 	}
-	o := &eh.c.opts
-	return middlewareSettings{mask: eh.c.san.m, tracked: o.TrackedStatus, builder: o.ContextBuilder, repanic: o.Repanic, maxBody: o.MaxBodyBytes}
+	if opts.TrackedStatus != nil {
+		s.tracked = opts.TrackedStatus
+	}
+	if opts.ContextBuilder != nil {
+		s.builder = opts.ContextBuilder
+	}
+	if opts.Repanic {
+		s.repanic = true
+	}
+	if opts.MaxBodyBytes > 0 {
+		s.maxBody = opts.MaxBodyBytes
+	}
+	return s
 }
 
-func middleware(bound *Handler, next http.Handler) http.Handler {
+func middleware(opts MiddlewareOptions, next http.Handler) http.Handler {
+	var warned atomic.Bool
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var h slog.Handler = bound
-		if bound == nil {
+		h := opts.Report
+		if h == nil {
 			h = slog.Default().Handler()
 		}
-		s := settingsOf(h)
+		eh := opts.Handler
+		if eh == nil {
+			if eh = HandlerOf(h); eh == nil && opts.Report == nil && !warned.Swap(true) {
+				warnNoHandler(r.Context(), h)
+			}
+		}
+		s := opts.settings(eh)
 		ri := newRequestInfo(r, s.maxBody, s.builder, s.mask)
 		ctx := context.WithValue(r.Context(), requestKey{}, ri)
 		ctx, _ = WithScope(ctx)
@@ -88,6 +179,20 @@ func middleware(bound *Handler, next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// warnNoHandler says, once per Middleware, that the default logger's
+// handler hides errlog's settings, through that handler: the warning goes
+// where the application's logs go.
+func warnNoHandler(ctx context.Context, h slog.Handler) {
+	if !h.Enabled(ctx, slog.LevelWarn) {
+		return
+	}
+	rec := slog.NewRecord(time.Now(), slog.LevelWarn, "errlog: middleware: the default logger's handler does not lead to an errlog Handler, "+
+		"so its TrackedStatus, ContextBuilder, Repanic, MaxBodyBytes and masking are not applied (defaults are); "+
+		"name the Handler with errlog.MiddlewareWith, or implement errlog.HandlerWrapper", 0)
+	rec.AddAttrs(slog.String("handler", fmt.Sprintf("%T", h)))
+	_ = h.Handle(ctx, rec)
 }
 
 func tracked(ranges []StatusRange, status int) bool {

@@ -3,7 +3,6 @@ package errlog
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"runtime"
 	"sync"
@@ -202,9 +201,11 @@ func newPanicError(v any) *PanicError {
 }
 
 // Recover reports a panic in progress at ERROR through the default logger,
-// with the panicking goroutine's stack, then panics again with the same
-// value: the tracking decorator of the Python tools. Use it deferred, at
-// the top of a goroutine:
+// with the panicking goroutine's stack, waits up to two seconds for the
+// report to be delivered (by the errlog Handler the default logger's
+// handler leads to, see HandlerOf, or else by every open Handler), then
+// panics again with the same value: the tracking decorator of the Python
+// tools. Use it deferred, at the top of a goroutine:
 //
 //	defer errlog.Recover(ctx)
 func Recover(ctx context.Context) {
@@ -246,11 +247,28 @@ func reportPanic(ctx context.Context, h slog.Handler, pe *PanicError, flush bool
 	if h.Enabled(ctx, r.Level) {
 		_ = h.Handle(ctx, r)
 	}
-	if eh, ok := h.(*Handler); ok && flush {
-		fctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
+	if flush {
+		flushAfterPanic(ctx, h)
+	}
+}
+
+// flushAfterPanic waits, up to two seconds in all, for the Handler that h
+// is or wraps (HandlerOf) to deliver; when h hides it
+// (slog.NewMultiHandler), for every open Handler, as errlog.Flush does.
+func flushAfterPanic(ctx context.Context, h slog.Handler) {
+	var hs []*Handler
+	if eh := HandlerOf(h); eh != nil {
+		hs = []*Handler{eh}
+	} else {
+		registry.Lock()
+		hs = append(hs, registry.handlers...)
+		registry.Unlock()
+	}
+	fctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	for _, eh := range hs {
 		if err := eh.Flush(fctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			eh.c.onError(fmt.Errorf("errlog: flush after panic: %w", err))
+			eh.c.onError(&DeliveryError{Sink: "handler", Op: "flush after panic", Err: err})
 		}
 	}
 }
