@@ -266,9 +266,17 @@ func flushAfterPanic(ctx context.Context, h slog.Handler) {
 	}
 	fctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
+	// At once, so that one Handler whose sink hangs cannot use up the
+	// others' time.
+	var wg sync.WaitGroup
 	for _, eh := range hs {
-		if err := eh.Flush(fctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			eh.c.onError(&DeliveryError{Sink: "handler", Op: "flush after panic", Err: err})
-		}
+		wg.Add(1)
+		go func(eh *Handler) {
+			defer wg.Done()
+			if err := eh.Flush(fctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				eh.c.onError(&DeliveryError{Sink: "handler", Op: "flush after panic", Err: err})
+			}
+		}(eh)
 	}
+	wg.Wait()
 }
