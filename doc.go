@@ -35,13 +35,17 @@
 // optional disk spool, so that a dead mail server or tracker never blocks
 // the application. [Flush] and [Handler.Close] deliver what is queued,
 // bounded by their context or [DefaultFlushTimeout]. Every loss is counted
-// ([Handler.Dropped]) and reported through Options.OnDeliveryError.
+// ([Handler.Dropped]) and reported through Options.OnDeliveryError as a
+// [*DeliveryError] naming the sink.
 //
 // # Requests, scopes and panics
 //
 // [Middleware] records each request, recovers its panics and reports the
 // statuses listed in Options.TrackedStatus (500-599 by default);
-// slog.ErrorContext(r.Context(), …) inside it carries the request. [WithScope]
+// slog.ErrorContext(r.Context(), …) inside it carries the request. It finds
+// errlog's settings behind a wrapper that is a [HandlerWrapper]; when
+// errlog's Handler is composed with others (slog.NewMultiHandler), name
+// it with [MiddlewareWith]. [WithScope]
 // gives a piece of work its own [Scope] for [Scope.SetExtra],
 // [Scope.SetTag], [Scope.SetUser] and [Scope.SetFingerprint].
 // [CaptureError] and [CaptureMessage] report without a log message;
@@ -60,7 +64,8 @@
 // # Examples
 //
 // Each entry point has a compiled example with checked output: [New],
-// [NewHandler], [FromEnv], [Flush], [Middleware], [WithScope],
+// [NewHandler], [FromEnv], [Flush], [Middleware], [MiddlewareWith],
+// [HandlerWrapper], [WithScope],
 // [Scope.SetUser], [CaptureError], [Recover], [Go], [ParseLevel],
 // [NewFormatter], [NewFileHandler], [MailOptions], [NewWebhookNotifier],
 // [TrackerOptions], [Tracker.Send] and [Test], each shown under its name

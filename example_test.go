@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"sort"
@@ -209,4 +211,45 @@ func ExampleFlush() {
 	}
 	// Output:
 	// event: error "shutting down with work queued"
+}
+
+// withRegion adds a field to every record and says which errlog Handler
+// it wraps, so that Middleware and Recover find errlog's settings behind
+// it.
+type withRegion struct{ next slog.Handler }
+
+func (w withRegion) Enabled(ctx context.Context, l slog.Level) bool { return w.next.Enabled(ctx, l) }
+func (w withRegion) Handle(ctx context.Context, r slog.Record) error {
+	r.AddAttrs(slog.String("region", "eu-west-1"))
+	return w.next.Handle(ctx, r)
+}
+func (w withRegion) WithAttrs(as []slog.Attr) slog.Handler { return withRegion{w.next.WithAttrs(as)} }
+func (w withRegion) WithGroup(name string) slog.Handler    { return withRegion{w.next.WithGroup(name)} }
+
+// ErrlogHandler makes withRegion an errlog.HandlerWrapper.
+func (w withRegion) ErrlogHandler() *errlog.Handler { return errlog.HandlerOf(w.next) }
+
+func ExampleHandlerWrapper() {
+	eh := errlog.NewHandler(errlog.Options{
+		Console:       io.Discard,
+		Sinks:         []errlog.EventSink{printSink{}},
+		TrackedStatus: []errlog.StatusRange{{From: 404, To: 404}},
+	})
+	defer eh.Close(context.Background())
+	prev := slog.Default()
+	defer slog.SetDefault(prev)
+	slog.SetDefault(slog.New(withRegion{eh}))
+	fmt.Println("found:", errlog.HandlerOf(slog.Default().Handler()) == eh)
+
+	rec := httptest.NewRecorder()
+	errlog.Middleware(http.NotFoundHandler()).ServeHTTP(rec, httptest.NewRequest("GET", "/missing", nil))
+	_ = eh.Flush(context.Background())
+	// Output:
+	// found: true
+	// event: error "HTTP 404 Not Found"
+	//   request: GET /missing
+	//   extra method=GET
+	//   extra path=/missing
+	//   extra region=eu-west-1
+	//   extra status=404
 }
