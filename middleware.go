@@ -44,8 +44,9 @@ type MiddlewareOptions struct {
 	// Handler is the errlog Handler whose Options give the settings not
 	// set here: TrackedStatus, ContextBuilder, Repanic, MaxBodyBytes, and
 	// the masking of the URL that %(url)s prints. Default: the Handler
-	// the default logger's handler leads to (HandlerOf), at each request;
-	// when there is none, errlog's defaults.
+	// that Report, or else the default logger's handler, leads to
+	// (HandlerOf), looked up at each request; when there is none,
+	// errlog's defaults.
 	Handler *Handler
 	// Report receives the reports: recovered panics and tracked statuses.
 	// Default: the default logger's handler at each request, so that every
