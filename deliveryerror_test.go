@@ -17,29 +17,29 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// fakeClock is a clock a test moves by hand.
-type fakeClock struct {
+// reportClock is a clock a test moves by hand.
+type reportClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
+func newReportClock() *reportClock {
+	return &reportClock{t: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
 }
 
-func (c *fakeClock) Now() time.Time {
+func (c *reportClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
-func (c *fakeClock) Advance(d time.Duration) {
+func (c *reportClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
 }
 
-func lines(s string) []string {
+func outputLines(s string) []string {
 	s = strings.TrimSuffix(s, "\n")
 	if s == "" {
 		return nil
@@ -68,35 +68,35 @@ func TestAsDeliveryError(t *testing.T) {
 		err  error
 		sink string
 	}{
-		{wrapErr("errlog: smtp: mail 7 not sent (attempt 1, will retry): %w", cause), "smtp"},
-		{wrapErr("errlog: tracker: event abc: %w", cause), "tracker"},
-		{wrapErr("errlog: 12 events dropped: %w", cause), ""},
-		{wrapErr("errlog: smtp %w", cause), ""},
+		{errlogErr("errlog: smtp: mail 7 not sent (attempt 1, will retry): %w", cause), "smtp"},
+		{errlogErr("errlog: tracker: event abc: %w", cause), "tracker"},
+		{errlogErr("errlog: 12 events dropped: %w", cause), ""},
+		{errlogErr("errlog: smtp %w", cause), ""},
 	} {
 		de := asDeliveryError(tc.err)
 		assert.Equal(t, tc.sink, de.Sink, tc.err.Error())
 		assert.Equal(t, tc.err.Error(), de.Error(), "the text is unchanged")
 		assert.ErrorIs(t, de, cause, "the chain is kept")
 	}
-	de := asDeliveryError(wrapErr("no prefix: %w", cause))
+	de := asDeliveryError(errlogErr("no prefix: %w", cause))
 	assert.Equal(t, "", de.Sink)
 	assert.Equal(t, "errlog: no prefix: connection refused", de.Error(), "errlog's prefix added")
 	assert.ErrorIs(t, de, cause)
 	typed := &DeliveryError{Sink: "queue", Op: "enqueue", Err: cause}
-	assert.Same(t, typed, asDeliveryError(wrapErr("while closing: %w", typed)))
+	assert.Same(t, typed, asDeliveryError(errlogErr("while closing: %w", typed)))
 }
 
-func wrapErr(format string, err error) error {
-	return &wrapped{text: strings.Replace(format, "%w", err.Error(), 1), err: err}
+func errlogErr(format string, err error) error {
+	return &textErr{text: strings.Replace(format, "%w", err.Error(), 1), err: err}
 }
 
-type wrapped struct {
+type textErr struct {
 	text string
 	err  error
 }
 
-func (e *wrapped) Error() string { return e.text }
-func (e *wrapped) Unwrap() error { return e.err }
+func (e *textErr) Error() string { return e.text }
+func (e *textErr) Unwrap() error { return e.err }
 
 // Every report a hook receives is a *DeliveryError, whether its source
 // made one (the drop report) or wrote plain text (the file sink).
@@ -106,7 +106,7 @@ func TestOnDeliveryErrorGetsDeliveryErrors(t *testing.T) {
 	block := make(chan struct{})
 	h := NewHandler(Options{
 		Console:   io.Discard,
-		File:      &FileOptions{Writer: failingWriter{}},
+		File:      &FileOptions{Writer: diskFullWriter{}},
 		QueueSize: 1,
 		Sinks:     []EventSink{&blockingSink{block: block}},
 		OnDeliveryError: func(err error) {
@@ -138,37 +138,37 @@ func TestOnDeliveryErrorGetsDeliveryErrors(t *testing.T) {
 
 var errDiskFull = errors.New("no space left on device")
 
-type failingWriter struct{}
+type diskFullWriter struct{}
 
-func (failingWriter) Write([]byte) (int, error) { return 0, errDiskFull }
+func (diskFullWriter) Write([]byte) (int, error) { return 0, errDiskFull }
 
 // The default reporter writes at most one line per sink per minute,
 // however many reports arrive and however their texts differ, and the
 // next line says how many it stands for.
 func TestDefaultReporterOneLinePerSinkPerMinute(t *testing.T) {
-	clock := newFakeClock()
+	clock := newReportClock()
 	var out syncBuffer
 	report := rateLimitedReporter(&out, clock.Now)
 	storm := func(n int) {
 		for i := 0; i < n; i++ {
 			report(&DeliveryError{Sink: "queue", Op: "enqueue", Err: errors.New(strings.Repeat("x", i%7) + " events dropped")})
-			report(wrapErr("errlog: smtp: mail "+strings.Repeat("1", i%5)+" not sent: %w", errDiskFull))
+			report(errlogErr("errlog: smtp: mail "+strings.Repeat("1", i%5)+" not sent: %w", errDiskFull))
 		}
 		report(errors.New("errlog: 3 events dropped because the queue was full (9 in all)"))
 	}
 	storm(1000)
-	first := lines(out.String())
+	first := outputLines(out.String())
 	require.Len(t, first, 3, "one line each for queue, smtp and the untyped report:\n%s", out.String())
 
 	for i := 0; i < 59; i++ {
 		clock.Advance(time.Second)
 		storm(10)
 	}
-	assert.Len(t, lines(out.String()), 3, "nothing more within the minute")
+	assert.Len(t, outputLines(out.String()), 3, "nothing more within the minute")
 
 	clock.Advance(time.Second)
 	storm(1)
-	all := lines(out.String())
+	all := outputLines(out.String())
 	require.Len(t, all, 6, "one more line per sink a minute later")
 	assert.True(t, strings.HasSuffix(all[3], "(and 1589 more queue reports not shown)"), all[3])
 	assert.True(t, strings.HasSuffix(all[4], "(and 1589 more smtp reports not shown)"), all[4])
@@ -179,7 +179,7 @@ func TestDefaultReporterOneLinePerSinkPerMinute(t *testing.T) {
 // event queue report drops again and again, each report with new counts
 // in its text. The default reporter writes one line for them a minute.
 func TestDropStormOneLinePerMinute(t *testing.T) {
-	clock := newFakeClock()
+	clock := newReportClock()
 	var out syncBuffer
 	report := rateLimitedReporter(&out, clock.Now)
 	var reports atomic.Int64
@@ -187,7 +187,7 @@ func TestDropStormOneLinePerMinute(t *testing.T) {
 		Console:   io.Discard,
 		QueueSize: 1,
 		Now:       clock.Now,
-		Sinks:     []EventSink{slowSink{}},
+		Sinks:     []EventSink{slowDeliverSink{}},
 		OnDeliveryError: func(err error) {
 			reports.Add(1)
 			report(err)
@@ -200,7 +200,7 @@ func TestDropStormOneLinePerMinute(t *testing.T) {
 	}
 	require.NoError(t, h.Flush(context.Background()))
 	require.GreaterOrEqual(t, reports.Load(), int64(50), "the storm made many drop reports")
-	got := lines(out.String())
+	got := outputLines(out.String())
 	require.Len(t, got, 1, "%d drop reports, one line:\n%s", reports.Load(), out.String())
 	assert.Contains(t, got[0], "errlog: queue: enqueue: ")
 
@@ -210,17 +210,17 @@ func TestDropStormOneLinePerMinute(t *testing.T) {
 		log.Error("storm")
 	}
 	require.NoError(t, h.Close(context.Background()))
-	got = lines(out.String())
+	got = outputLines(out.String())
 	require.Len(t, got, 2, "a minute later, one more line")
 	assert.Contains(t, got[1], "more queue reports not shown")
 }
 
-// slowSink takes a little time per event, so that the queue in front of
+// slowDeliverSink takes a little time per event, so that the queue in front of
 // it fills and empties again and again.
-type slowSink struct{}
+type slowDeliverSink struct{}
 
-func (slowSink) Deliver(*event.Event) { time.Sleep(50 * time.Microsecond) }
+func (slowDeliverSink) Deliver(*event.Event) { time.Sleep(50 * time.Microsecond) }
 
-func (slowSink) Flush(context.Context) error { return nil }
+func (slowDeliverSink) Flush(context.Context) error { return nil }
 
-func (slowSink) Close(context.Context) error { return nil }
+func (slowDeliverSink) Close(context.Context) error { return nil }

@@ -20,7 +20,7 @@ func TestMiddlewareSettingsThroughMultiHandler(t *testing.T) {
 	t.Run("Handler in MiddlewareOptions", func(t *testing.T) {
 		file, other := &syncBuffer{}, &syncBuffer{}
 		eh, _, _, sink := newTestHandler(t, middlewareOptions(file))
-		setDefault(t, slog.NewMultiHandler(eh, slog.NewTextHandler(other, nil)))
+		setDefaultHandler(t, slog.NewMultiHandler(eh, slog.NewTextHandler(other, nil)))
 		mw := MiddlewareWith(MiddlewareOptions{Handler: eh})(middlewareApp())
 		checkMiddlewareSettings(t, eh, sink, file, mw, func(t *testing.T, ev *event.Event) {
 			assert.Contains(t, other.String(), "msg=\""+ev.Message()+"\"", "the other handler has the report")
@@ -29,7 +29,7 @@ func TestMiddlewareSettingsThroughMultiHandler(t *testing.T) {
 	t.Run("a HandlerWrapper in a MultiHandler, MiddlewareWith", func(t *testing.T) {
 		file, other := &syncBuffer{}, &syncBuffer{}
 		eh, _, _, sink := newTestHandler(t, middlewareOptions(file))
-		setDefault(t, slog.NewMultiHandler(addFieldWrapper{addField{eh}}, slog.NewTextHandler(other, nil)))
+		setDefaultHandler(t, slog.NewMultiHandler(addFieldWrapper{addField{eh}}, slog.NewTextHandler(other, nil)))
 		mw := MiddlewareWith(MiddlewareOptions{Handler: eh})(middlewareApp())
 		checkMiddlewareSettings(t, eh, sink, file, mw, wrappedField)
 	})
@@ -42,7 +42,7 @@ func TestMiddlewareWarnsBehindMultiHandler(t *testing.T) {
 	o := middlewareOptions(file)
 	o.Console, o.NoColor = console, true
 	eh, _, _, _ := newTestHandler(t, o)
-	setDefault(t, slog.NewMultiHandler(eh, slog.NewTextHandler(&syncBuffer{}, nil)))
+	setDefaultHandler(t, slog.NewMultiHandler(eh, slog.NewTextHandler(&syncBuffer{}, nil)))
 	mw := Middleware(middlewareApp())
 	serveOne(mw, "GET", "/missing", "")
 	serveOne(mw, "GET", "/missing", "")
@@ -57,7 +57,7 @@ func TestRecoverFlushesBehindMultiHandler(t *testing.T) {
 	sink := &delayedSink{}
 	eh := NewHandler(Options{Console: &syncBuffer{}, Sinks: []EventSink{sink}})
 	defer eh.Close(context.Background())
-	setDefault(t, slog.NewMultiHandler(eh, slog.NewTextHandler(&syncBuffer{}, nil)))
+	setDefaultHandler(t, slog.NewMultiHandler(eh, slog.NewTextHandler(&syncBuffer{}, nil)))
 	func() {
 		defer func() { _ = recover() }()
 		defer Recover(context.Background())

@@ -32,8 +32,8 @@ type addFieldWrapper struct{ addField }
 
 func (w addFieldWrapper) ErrlogHandler() *Handler { return HandlerOf(w.addField.Handler) }
 
-// setDefault makes h the default logger's handler for the test.
-func setDefault(t *testing.T, h slog.Handler) {
+// setDefaultHandler makes h the default logger's handler for the test.
+func setDefaultHandler(t *testing.T, h slog.Handler) {
 	prev := slog.Default()
 	slog.SetDefault(slog.New(h))
 	t.Cleanup(func() { slog.SetDefault(prev) })
@@ -123,20 +123,20 @@ func TestMiddlewareSettingsThroughWrapper(t *testing.T) {
 	t.Run("Handler.Middleware", func(t *testing.T) {
 		file := &syncBuffer{}
 		eh, _, _, sink := newTestHandler(t, middlewareOptions(file))
-		setDefault(t, eh)
+		setDefaultHandler(t, eh)
 		checkMiddlewareSettings(t, eh, sink, file, eh.Middleware(middlewareApp()), func(*testing.T, *event.Event) {})
 	})
 	t.Run("one-line wrapper, MiddlewareWith", func(t *testing.T) {
 		file := &syncBuffer{}
 		eh, _, _, sink := newTestHandler(t, middlewareOptions(file))
-		setDefault(t, addField{eh})
+		setDefaultHandler(t, addField{eh})
 		mw := MiddlewareWith(MiddlewareOptions{Handler: eh})(middlewareApp())
 		checkMiddlewareSettings(t, eh, sink, file, mw, wrappedField)
 	})
 	t.Run("HandlerWrapper, Middleware", func(t *testing.T) {
 		file := &syncBuffer{}
 		eh, _, _, sink := newTestHandler(t, middlewareOptions(file))
-		setDefault(t, addFieldWrapper{addField{eh}})
+		setDefaultHandler(t, addFieldWrapper{addField{eh}})
 		checkMiddlewareSettings(t, eh, sink, file, Middleware(middlewareApp()), wrappedField)
 	})
 	t.Run("settings in MiddlewareOptions", func(t *testing.T) {
@@ -144,7 +144,7 @@ func TestMiddlewareSettingsThroughWrapper(t *testing.T) {
 		o := middlewareOptions(file)
 		o.TrackedStatus, o.MaxBodyBytes, o.ContextBuilder, o.Repanic = nil, 0, nil, false
 		eh, _, _, sink := newTestHandler(t, o)
-		setDefault(t, addField{eh})
+		setDefaultHandler(t, addField{eh})
 		mw := MiddlewareWith(MiddlewareOptions{
 			Handler:        eh,
 			TrackedStatus:  []StatusRange{{404, 404}},
@@ -163,7 +163,7 @@ func TestMiddlewareWarnsWhenHandlerHidden(t *testing.T) {
 	o := middlewareOptions(file)
 	o.Console, o.NoColor = console, true
 	eh, _, _, sink := newTestHandler(t, o)
-	setDefault(t, addField{eh})
+	setDefaultHandler(t, addField{eh})
 	mw := Middleware(middlewareApp())
 	serveOne(mw, "GET", "/missing?pin=1234", "")
 	serveOne(mw, "POST", "/form", longForm)
@@ -208,7 +208,7 @@ func TestRecoverFlushesThroughWrapper(t *testing.T) {
 			sink := &delayedSink{}
 			eh := NewHandler(Options{Console: io.Discard, Sinks: []EventSink{sink}})
 			defer eh.Close(context.Background())
-			setDefault(t, tc.wrap(eh))
+			setDefaultHandler(t, tc.wrap(eh))
 			func() {
 				defer func() { _ = recover() }()
 				defer Recover(context.Background())
@@ -233,7 +233,7 @@ func TestRecoverFlushesEveryHandlerAtOnce(t *testing.T) {
 	sink := &flushedSink{}
 	eh := NewHandler(Options{Console: io.Discard, Sinks: []EventSink{sink}})
 	defer eh.Close(context.Background())
-	setDefault(t, addField{eh})
+	setDefaultHandler(t, addField{eh})
 	start := time.Now()
 	func() {
 		defer func() { _ = recover() }()
