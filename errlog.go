@@ -89,6 +89,12 @@ type Options struct {
 	// SpoolDir keeps undelivered mail and tracker events on disk across
 	// restarts. Default: no spool (memory only).
 	SpoolDir string
+	// NoCrashReports leaves runtime/debug.SetCrashOutput alone. By
+	// default (Go 1.23 and later, with SpoolDir and a sink set), the
+	// runtime's text of a crash (an unrecovered panic, a fatal error such
+	// as "concurrent map writes") goes to a file under SpoolDir, and the
+	// next NewHandler with that SpoolDir reports it as a fatal event.
+	NoCrashReports bool
 	// OnDeliveryError receives every failure to write or deliver a record.
 	// Default: one line on stderr, at most one a minute per sink.
 	OnDeliveryError func(error)

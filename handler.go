@@ -85,6 +85,7 @@ type job struct {
 	npcs  int
 	pcs   [maxFrames]uintptr
 	flush chan struct{} // a flush marker instead of a record
+	ev    *event.Event  // a finished event instead of a record (a crash report)
 }
 
 // NewHandler builds the handler chain Options describe. It never fails:
@@ -206,6 +207,7 @@ func NewHandler(opts Options) *Handler {
 		c.done = make(chan struct{})
 		go c.deliverLoop(c.jobs)
 	}
+	c.startCrashReports()
 	register(h)
 	return h
 }
@@ -411,7 +413,10 @@ func (c *core) deliver(j *job) {
 			c.onError(fmt.Errorf("errlog: building or delivering an event panicked: %v", p))
 		}
 	}()
-	ev := c.buildEvent(j)
+	ev := j.ev
+	if ev == nil {
+		ev = c.buildEvent(j)
+	}
 	for _, s := range c.sinks {
 		c.deliverTo(s, ev)
 	}
