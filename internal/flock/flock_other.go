@@ -10,6 +10,9 @@ const Supported = false
 // TryLock returns ErrUnsupported.
 func TryLock(f *os.File) error { return ErrUnsupported }
 
+// TryLockShared returns ErrUnsupported.
+func TryLockShared(f *os.File) error { return ErrUnsupported }
+
 // Lock returns ErrUnsupported.
 func Lock(f *os.File) error { return ErrUnsupported }
 

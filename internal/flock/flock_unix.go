@@ -17,6 +17,12 @@ func TryLock(f *os.File) error {
 	return lock(f, syscall.LOCK_EX|syscall.LOCK_NB)
 }
 
+// TryLockShared takes a shared lock of f without waiting: ErrLocked if
+// another open file holds an exclusive one.
+func TryLockShared(f *os.File) error {
+	return lock(f, syscall.LOCK_SH|syscall.LOCK_NB)
+}
+
 // Lock locks f exclusively, waiting for the holder to release it.
 func Lock(f *os.File) error {
 	return lock(f, syscall.LOCK_EX)
