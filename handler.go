@@ -161,7 +161,7 @@ func NewHandler(opts Options) *Handler {
 		if fo.Now == nil {
 			fo.Now = o.Now
 		}
-		if fh, err := NewFileHandler(fo); err != nil {
+		if fh, err := newChainFileHandler(fo, c.onError); err != nil {
 			c.onError(err)
 		} else {
 			h.file, c.rootFile = fh, fh
