@@ -111,6 +111,13 @@ type Options struct {
 	// MaxBodyBytes caps the request body Middleware keeps. Default 64 KiB.
 	MaxBodyBytes int
 
+	// SourceContext says where the source line under each stack frame is
+	// shown, as Python tracebacks show it. Default (SourceDefault): in
+	// events (Sentry's context_line, pre_context, post_context), mail and
+	// the log file, and on the console when it is a terminal. SourceOff
+	// reads no source file.
+	SourceContext SourceMode
+
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }

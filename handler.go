@@ -57,11 +57,14 @@ type core struct {
 	consoleCol bool
 	rootFile   *FileHandler
 
-	san     sanitizer
-	env     *environment
-	now     func() time.Time
-	onError func(error)
-	opts    Options // defaulted copy; never the caller's
+	san sanitizer
+	src *srcCache // nil: Options.SourceContext is SourceOff
+	// consoleSrc: the console prints source lines under frames.
+	consoleSrc bool
+	env        *environment
+	now        func() time.Time
+	onError    func(error)
+	opts       Options // defaulted copy; never the caller's
 
 	sinks    []EventSink
 	hasSinks bool
@@ -140,6 +143,11 @@ func NewHandler(opts Options) *Handler {
 		c.consoleW = o.Console
 		c.consoleCol = !o.NoColor && (o.ForceColor || isTerminal(o.Console)) && os.Getenv("NO_COLOR") == ""
 		h.console = newConsole(o.Console, c.consoleCol)
+	}
+	if o.SourceContext != SourceOff {
+		m := c.san.m
+		c.src = newSrcCache(srcCacheBytes, func(l string) string { return maskSourceLine(l, m.keys, m.with) })
+		c.consoleSrc = h.console != nil && (o.SourceContext == SourceOn || isTerminal(o.Console))
 	}
 
 	formatter, err := NewFormatter(o.Format, o.DateFormat)
@@ -272,6 +280,9 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 		}
 		if toConsole || toFile {
 			x.stack = framesOf(pcs)
+			if c.src != nil && (toFile || c.consoleSrc) {
+				c.src.fillLines(x.stack)
+			}
 		}
 		if c.hasSinks {
 			c.enqueue(ctx, h, &r, pcs)
@@ -416,6 +427,9 @@ func (c *core) deliver(j *job) {
 	ev := j.ev
 	if ev == nil {
 		ev = c.buildEvent(j)
+	}
+	if c.src != nil {
+		c.src.addToEvent(ev)
 	}
 	for _, s := range c.sinks {
 		c.deliverTo(s, ev)
