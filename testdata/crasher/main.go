@@ -6,11 +6,14 @@
 //	mapwrites  concurrent map writes (a fatal runtime error)
 //	nilmap     a write to a nil map in main
 //	wait       print "ready" and wait for stdin to close
+//	source     log an ERROR whose source lines the test checks, and flush
 package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -18,9 +21,15 @@ import (
 )
 
 func main() {
-	slogger := errlog.New(errlog.FromEnv())
-	_ = slogger
+	logger := errlog.New(errlog.FromEnv())
 	switch os.Args[1] {
+	case "source":
+		slog.SetDefault(logger)
+		failHere()
+		if err := errlog.Flush(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 	case "goroutine":
 		go func() {
 			explode("boom in a bare goroutine")
@@ -47,4 +56,14 @@ func main() {
 
 func explode(msg string) {
 	panic(msg)
+}
+
+func failHere() {
+	token := "abc123"
+	n := len(token)
+	slog.Error("source line under test", "user", "ann", "n", n)
+	// Five lines
+	// after it,
+	// for its
+	// post_context.
 }
