@@ -318,3 +318,25 @@ func BenchmarkErrorToFile(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSourceFillLines is what source lines add to an ERROR's cost to
+// the caller after the first occurrence: one cache lookup per in-app
+// frame of the stack (here: this function and the testing runner's).
+func BenchmarkSourceFillLines(b *testing.B) {
+	var buf [maxFrames]uintptr
+	frames := framesOf(callerPCs(0, buf[:0]))
+	c := newSrcCache(srcCacheBytes, nil)
+	c.fillLines(frames)
+	inApp := 0
+	for _, f := range frames {
+		if f.InApp {
+			inApp++
+		}
+	}
+	b.ReportMetric(float64(inApp), "in-app-frames")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.fillLines(frames)
+	}
+}
