@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -439,6 +438,3 @@ func crashFileLine(s string) (string, int) {
 	}
 	return s[:colon], n
 }
-
-// errCrashUnsupported is what setCrashOutput returns before Go 1.23.
-var errCrashUnsupported = errors.New("runtime/debug.SetCrashOutput needs Go 1.23")

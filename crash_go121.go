@@ -2,9 +2,14 @@
 
 package errlog
 
-import "os"
+import (
+	"errors"
+	"os"
+)
 
 // crashOutputSupported: runtime/debug.SetCrashOutput exists.
 const crashOutputSupported = false
 
-func setCrashOutput(*os.File) error { return errCrashUnsupported }
+func setCrashOutput(*os.File) error {
+	return errors.New("runtime/debug.SetCrashOutput needs Go 1.23")
+}
