@@ -57,14 +57,16 @@ type core struct {
 	consoleCol bool
 	rootFile   *FileHandler
 
-	san sanitizer
-	src *srcCache // nil: Options.SourceContext is SourceOff
-	// consoleSrc: the console prints source lines under frames.
+	san     sanitizer
+	env     *environment
+	now     func() time.Time
+	onError func(error)
+	opts    Options // defaulted copy; never the caller's
+
+	// src is nil when Options.SourceContext is SourceOff; consoleSrc
+	// says whether the console prints source lines under frames.
+	src        *srcCache
 	consoleSrc bool
-	env        *environment
-	now        func() time.Time
-	onError    func(error)
-	opts       Options // defaulted copy; never the caller's
 
 	sinks    []EventSink
 	hasSinks bool
