@@ -371,15 +371,17 @@ func (w *Writer) Write(p []byte) (int, error) {
 		}
 	}
 	if w.regular {
-		if w.watch > 0 {
-			if now := w.now(); !now.Before(w.checkAt) {
-				w.checkAt = now.Add(w.watch)
-				if _, err := w.followPathLocked(); err != nil {
-					return 0, err
-				}
+		var now time.Time // one clock reading for both checks
+		if w.watch > 0 || w.interval > 0 {
+			now = w.now()
+		}
+		if w.watch > 0 && !now.Before(w.checkAt) {
+			w.checkAt = now.Add(w.watch)
+			if _, err := w.followPathLocked(); err != nil {
+				return 0, err
 			}
 		}
-		if err := w.maybeRotateLocked(len(p)); err != nil {
+		if err := w.maybeRotateLocked(now, len(p)); err != nil {
 			return 0, err
 		}
 	}
@@ -391,9 +393,11 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-func (w *Writer) maybeRotateLocked(n int) error {
+// maybeRotateLocked rotates when n more bytes would not fit or the
+// interval is over; now is set when Interval is.
+func (w *Writer) maybeRotateLocked(now time.Time, n int) error {
 	if w.interval > 0 {
-		if now := w.now(); !now.Before(w.next) {
+		if !now.Before(w.next) {
 			if w.size > 0 {
 				return w.rotateLocked(now)
 			}
