@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -16,7 +17,7 @@ func buildChild(t *testing.T, name string, trimpath bool) string {
 	t.Helper()
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		gobin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+		gobin = filepath.Join(runtime.GOROOT(), "bin", "go") //nolint:staticcheck // tests run where they were built
 	}
 	out := filepath.Join(t.TempDir(), name)
 	args := []string{"build", "-o", out}
