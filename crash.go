@@ -78,7 +78,7 @@ func (c *core) startCrashReports() {
 		return
 	}
 	c.pickUpCrashes(dir)
-	if err := armCrashOutput(dir, c.now()); err != nil {
+	if err := armCrashOutput(dir, time.Now()); err != nil { // a name, not a record time: the real clock
 		c.onError(fmt.Errorf("errlog: crash reports: %w", err))
 	}
 }
