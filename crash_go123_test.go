@@ -90,6 +90,9 @@ func TestCrashReportsNextStart(t *testing.T) {
 	g := byValue["boom in a bare goroutine"].Exception[0].Stacktrace.Frames
 	require.Len(t, g, 3, "%+v", g)
 	assert.Equal(t, "main.func1", g[1].Function)
+	// Like any event, with its source lines.
+	assert.Equal(t, "\tpanic(msg)", g[2].ContextLine)
+	assert.Len(t, g[2].PreContext, 5)
 
 	// The files go once the tracker has the events; the armed file of
 	// this process stays, empty.
