@@ -156,7 +156,7 @@ type Writer struct {
 	checkAt time.Time // the path is compared with fi at the first Write at or after it
 	openErr error     // why the last open failed, while file is nil
 	retryAt time.Time // no open before it, while openErr is set
-	lock    *os.File  // the directory, flocked around rotations; opened at the first
+	lock    *os.File  // the directory, flocked around rotations; opened at the first one
 	closed  bool
 
 	wake chan struct{} // capacity 1: rotations coalesce into one cleanup
@@ -399,7 +399,7 @@ func (w *Writer) maybeRotateLocked(now time.Time, n int) error {
 	if w.interval > 0 {
 		if !now.Before(w.next) {
 			if w.size > 0 {
-				return w.rotateLocked(now)
+				return skipBusy(w.rotateLocked(now))
 			}
 			// Nothing to keep: an empty backup would only push a
 			// useful one out.
@@ -407,9 +407,22 @@ func (w *Writer) maybeRotateLocked(now time.Time, n int) error {
 		}
 	}
 	if w.maxSize > 0 && w.size > 0 && w.size+int64(n) > w.maxSize {
-		return w.rotateLocked(w.now())
+		return skipBusy(w.rotateLocked(w.now()))
 	}
 	return nil
+}
+
+// errRotationBusy: another process held the rotation lock for longer than
+// lockWait. A Write goes to the current file and the next one tries again;
+// Rotate returns it.
+var errRotationBusy = errors.New("errlog: file: rotate: another process holds the rotation lock")
+
+// skipBusy lets a Write go on when only the lock stood in the way.
+func skipBusy(err error) error {
+	if errors.Is(err, errRotationBusy) {
+		return nil
+	}
+	return err
 }
 
 // writeFailedLocked is the slow path of Write, kept apart so that the fast
@@ -461,12 +474,12 @@ func (w *Writer) Rotate() error {
 // loses nothing.
 //
 // Processes writing the same path rotate under an flock of its directory
-// (no lock file to litter it), and a process that finds the path already rotated by another
-// follows it to the new file instead of rotating again.
+// (no lock file to litter it), and a process that finds the path already
+// rotated by another follows it to the new file instead of rotating again.
 func (w *Writer) rotateLocked(now time.Time) error {
 	unlock, ok := w.lockRotation()
 	if !ok {
-		return nil // another process is rotating; the next Write looks again
+		return errRotationBusy
 	}
 	defer unlock()
 	if moved, err := w.followPathLocked(); moved || err != nil {
