@@ -196,6 +196,12 @@ func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 		}
 	}
 	o.Debug = e.bool("ERRLOG_DEBUG", false)
+	// Both defaults agree on a valid value; a malformed one keeps the default.
+	if on, off := e.bool("ERRLOG_SOURCE_CONTEXT", true), !e.bool("ERRLOG_SOURCE_CONTEXT", false); on && !off {
+		o.SourceContext = SourceOn
+	} else if off && !on {
+		o.SourceContext = SourceOff
+	}
 	o.Environment, _ = e.str("ERRLOG_ENVIRONMENT")
 	o.Release, _ = e.str("ERRLOG_RELEASE")
 	o.ServerName, _ = e.str("ERRLOG_SERVER_NAME")

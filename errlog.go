@@ -91,6 +91,12 @@ type Options struct {
 	// SpoolDir keeps undelivered mail and tracker events on disk across
 	// restarts. Default: no spool (memory only).
 	SpoolDir string
+	// NoCrashReports leaves runtime/debug.SetCrashOutput alone. By
+	// default (Go 1.23 and later, with SpoolDir and a sink set), the
+	// runtime's text of a crash (an unrecovered panic, a fatal error such
+	// as "concurrent map writes") goes to a file under SpoolDir, and the
+	// next NewHandler with that SpoolDir reports it as a fatal event.
+	NoCrashReports bool
 	// OnDeliveryError receives every failure to write or deliver a record,
 	// as a *DeliveryError naming the sink. Default: one line on stderr, at
 	// most one a minute per sink.
@@ -107,6 +113,13 @@ type Options struct {
 	Repanic bool
 	// MaxBodyBytes caps the request body Middleware keeps. Default 64 KiB.
 	MaxBodyBytes int
+
+	// SourceContext says where the source line under each stack frame is
+	// shown, as Python tracebacks show it. Default (SourceDefault): in
+	// events (Sentry's context_line, pre_context, post_context), mail and
+	// the log file, and on the console when it is a terminal. SourceOff
+	// reads no source file.
+	SourceContext SourceMode
 
 	// Now is the clock. Default time.Now.
 	Now func() time.Time

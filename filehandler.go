@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -89,11 +90,58 @@ type fileOutput struct {
 	w      io.Writer
 	closer io.Closer // the file NewFileHandler opened; nil for a caller's Writer
 	closed bool
+
+	// report is set in the handler chain (Options.File): it is told once
+	// when the file stops taking lines and once when it takes them again,
+	// with the count lost between; the failures in between are counted,
+	// not returned. nil for a FileHandler on its own, which returns every
+	// failure.
+	report func(error)
+	down   bool
+	lost   uint64
+	cause  error // the failure that took it down
+	path   string
 }
 
 // NewFileHandler opens the log file (creating it and its directories) and
 // returns its handler. Errors start with "errlog: file:".
 func NewFileHandler(opts FileOptions) (*FileHandler, error) {
+	return newFileHandler(opts, false)
+}
+
+// newChainFileHandler is NewFileHandler for the handler chain: a path that
+// cannot be opened yet (a log directory not yet writable or mounted) is
+// reported through report, once, and the file is tried again at most once
+// a minute until it opens. Logging must not stay off for the life of the
+// process because of the state of a directory at start.
+func newChainFileHandler(opts FileOptions, report func(error)) (*FileHandler, error) {
+	h, err := newFileHandler(opts, true)
+	if err != nil {
+		return nil, err
+	}
+	o := h.out
+	o.report = report
+	if rw, ok := o.w.(*rotate.Writer); ok {
+		if err := rw.Err(); err != nil {
+			o.down, o.cause = true, err
+			report(fmt.Errorf("errlog: file: %s cannot be opened, trying again every minute: %w", o.path, unprefixed(err)))
+		}
+	}
+	return h, nil
+}
+
+// unprefixed drops rotate's "errlog: file: " from err's text, for an
+// error that already starts with it.
+type unprefixedError struct{ err error }
+
+func (e unprefixedError) Error() string {
+	return strings.TrimPrefix(e.err.Error(), "errlog: file: ")
+}
+func (e unprefixedError) Unwrap() error { return e.err }
+
+func unprefixed(err error) error { return unprefixedError{err} }
+
+func newFileHandler(opts FileOptions, lazy bool) (*FileHandler, error) {
 	f, err := NewFormatter(opts.Format, opts.DateFormat)
 	if err != nil {
 		var fe *formatError
@@ -128,6 +176,7 @@ func NewFileHandler(opts FileOptions) (*FileHandler, error) {
 		Compress:   opts.Compress,
 		Interval:   opts.Interval,
 		Now:        opts.Now,
+		Lazy:       lazy,
 	}
 	switch {
 	case opts.MaxSizeMB > 0:
@@ -139,7 +188,7 @@ func NewFileHandler(opts FileOptions) (*FileHandler, error) {
 	if err != nil {
 		return nil, prefixFileError(err)
 	}
-	h.out.w, h.out.closer = w, w
+	h.out.w, h.out.closer, h.out.path = w, w, opts.Path
 	return h, nil
 }
 
@@ -193,13 +242,39 @@ func (h *FileHandler) handle(_ context.Context, r slog.Record, x *recordExtras) 
 	} else {
 		_, err = o.w.Write(b)
 	}
+	var back error
+	if o.report != nil && !o.closed {
+		err, back = o.track(err)
+	}
 	o.mu.Unlock()
 	*bp = b
 	putTmplBuf(bp)
+	if back != nil {
+		o.report(back)
+	}
 	if err != nil {
 		return prefixFileError(err)
 	}
 	return nil
+}
+
+// track keeps the chain's account of a write's outcome: the first failure
+// is returned (and so reported), the later ones only counted, and the
+// first success after them returns the report that the file is back.
+func (o *fileOutput) track(err error) (ret, back error) {
+	switch {
+	case err != nil && o.down:
+		o.lost++
+		return nil, nil
+	case err != nil:
+		o.down, o.cause, o.lost = true, err, 1
+		return err, nil
+	case o.down:
+		back = fmt.Errorf("errlog: file: writing to %s again; %d lines lost while it failed (%w)", o.path, o.lost, unprefixed(o.cause))
+		o.down, o.cause, o.lost = false, nil, 0
+		return nil, back
+	}
+	return nil, nil
 }
 
 // WithAttrs returns a handler whose lines carry attrs, formatted once now
@@ -235,11 +310,16 @@ func (h *FileHandler) Close() error {
 		return nil
 	}
 	o.closed = true
+	var lostErr error
+	if o.down && o.lost > 0 {
+		lostErr = fmt.Errorf("errlog: file: %d lines lost: %s failed until Close (%w)", o.lost, o.path, unprefixed(o.cause))
+		o.report(lostErr)
+	}
 	if o.closer == nil {
-		return nil
+		return lostErr
 	}
 	if err := o.closer.Close(); err != nil {
-		return prefixFileError(err)
+		return errors.Join(lostErr, prefixFileError(err))
 	}
-	return nil
+	return lostErr
 }

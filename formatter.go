@@ -493,7 +493,7 @@ func appendStackTrace(dst []byte, frames []event.Frame) []byte {
 		return dst
 	}
 	dst = append(dst, stackHeader...)
-	return appendStack(dst, frames, "  ")
+	return appendStack(dst, frames, "  ", true)
 }
 
 // preformatted is what WithAttrs and WithGroup added to a sink that

@@ -63,6 +63,11 @@ type core struct {
 	onError func(error)
 	opts    Options // defaulted copy; never the caller's
 
+	// src is nil when Options.SourceContext is SourceOff; consoleSrc
+	// says whether the console prints source lines under frames.
+	src        *srcCache
+	consoleSrc bool
+
 	sinks    []EventSink
 	hasSinks bool
 	jobs     chan job
@@ -85,6 +90,7 @@ type job struct {
 	npcs  int
 	pcs   [maxFrames]uintptr
 	flush chan struct{} // a flush marker instead of a record
+	ev    *event.Event  // a finished event instead of a record (a crash report)
 }
 
 // NewHandler builds the handler chain Options describe. It never fails:
@@ -140,6 +146,11 @@ func NewHandler(opts Options) *Handler {
 		c.consoleCol = !o.NoColor && (o.ForceColor || isTerminal(o.Console)) && os.Getenv("NO_COLOR") == ""
 		h.console = newConsole(o.Console, c.consoleCol)
 	}
+	if o.SourceContext != SourceOff {
+		m := c.san.m
+		c.src = newSrcCache(srcCacheBytes, func(l string) string { return maskSourceLine(l, m.keys, m.with) })
+		c.consoleSrc = h.console != nil && (o.SourceContext == SourceOn || isTerminal(o.Console))
+	}
 
 	formatter, err := NewFormatter(o.Format, o.DateFormat)
 	if err != nil {
@@ -160,7 +171,7 @@ func NewHandler(opts Options) *Handler {
 		if fo.Now == nil {
 			fo.Now = o.Now
 		}
-		if fh, err := NewFileHandler(fo); err != nil {
+		if fh, err := newChainFileHandler(fo, c.onError); err != nil {
 			c.onError(err)
 		} else {
 			h.file, c.rootFile = fh, fh
@@ -206,6 +217,7 @@ func NewHandler(opts Options) *Handler {
 		c.done = make(chan struct{})
 		go c.deliverLoop(c.jobs)
 	}
+	c.startCrashReports()
 	register(h)
 	return h
 }
@@ -270,6 +282,9 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 		}
 		if toConsole || toFile {
 			x.stack = framesOf(pcs)
+			if c.src != nil && (toFile || c.consoleSrc) {
+				c.src.fillLines(x.stack)
+			}
 		}
 		if c.hasSinks {
 			c.enqueue(ctx, h, &r, pcs)
@@ -411,7 +426,13 @@ func (c *core) deliver(j *job) {
 			c.onError(&DeliveryError{Sink: "handler", Op: "build", Err: fmt.Errorf("building or delivering an event panicked: %v", p)})
 		}
 	}()
-	ev := c.buildEvent(j)
+	ev := j.ev
+	if ev == nil {
+		ev = c.buildEvent(j)
+	}
+	if c.src != nil {
+		c.src.addToEvent(ev)
+	}
 	for _, s := range c.sinks {
 		c.deliverTo(s, ev)
 	}

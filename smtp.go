@@ -948,6 +948,7 @@ type mailFrame struct {
 	Function, File string
 	Line           int
 	InApp          bool
+	Code           string // the source line of an in-app frame, trimmed
 }
 
 type mailRequest struct {
@@ -1064,7 +1065,11 @@ func (s *mailSink) view(n *Notice, now time.Time) *mailView {
 		if file == "" {
 			file = f.Filename
 		}
-		v.Stack = append(v.Stack, mailFrame{Function: fn, File: file, Line: f.Lineno, InApp: f.InApp})
+		mf := mailFrame{Function: fn, File: file, Line: f.Lineno, InApp: f.InApp}
+		if f.InApp {
+			mf.Code = strings.TrimSpace(f.ContextLine)
+		}
+		v.Stack = append(v.Stack, mf)
 	}
 	if r := ev.Request; r != nil {
 		mr := &mailRequest{Method: r.Method, URL: r.URL, Query: r.QueryString}
@@ -1236,6 +1241,9 @@ func (v *mailView) text() string {
 		b.WriteString("\nStack trace (most recent call first):\n")
 		for _, f := range v.Stack {
 			fmt.Fprintf(&b, "  %s\n      %s:%d\n", f.Function, f.File, f.Line)
+			if f.Code != "" {
+				b.WriteString("        " + f.Code + "\n")
+			}
 		}
 	}
 	if r := v.Request; r != nil {

@@ -302,8 +302,9 @@ func trimGopath(file string) string {
 }
 
 // appendStack writes frames (caller to callee) as Go prints a goroutine's
-// stack, most recent call first, each line prefixed by indent.
-func appendStack(dst []byte, frames []event.Frame, indent string) []byte {
+// stack, most recent call first, each line prefixed by indent; with
+// source, a frame's context line follows it, as Python prints it.
+func appendStack(dst []byte, frames []event.Frame, indent string, source bool) []byte {
 	for i := len(frames) - 1; i >= 0; i-- {
 		f := frames[i]
 		dst = append(dst, indent...)
@@ -319,6 +320,12 @@ func appendStack(dst []byte, frames []event.Frame, indent string) []byte {
 		dst = append(dst, ':')
 		dst = strconv.AppendInt(dst, int64(f.Lineno), 10)
 		dst = append(dst, '\n')
+		if code := strings.TrimSpace(f.ContextLine); source && f.InApp && code != "" {
+			dst = append(dst, indent...)
+			dst = append(dst, "\t    "...)
+			dst = append(dst, code...)
+			dst = append(dst, '\n')
+		}
 	}
 	return dst
 }

@@ -58,7 +58,16 @@ func TestAppendStack(t *testing.T) {
 		{Module: "main", Function: "main", AbsPath: "/app/main.go", Lineno: 10},
 		{Module: "main", Function: "handler", AbsPath: "/app/h.go", Lineno: 42},
 	}
-	got := string(appendStack(nil, frames, "  "))
+	got := string(appendStack(nil, frames, "  ", true))
+	assert.Equal(t, "  main.handler\n  \t/app/h.go:42\n  main.main\n  \t/app/main.go:10\n", got)
+
+	// Source lines, as Python prints them: under in-app frames only, and
+	// only when asked.
+	frames[0].ContextLine, frames[0].InApp = "\trun(ctx)  ", true
+	frames[1].ContextLine = "\treturn db.Query(q)"
+	got = string(appendStack(nil, frames, "  ", true))
+	assert.Equal(t, "  main.handler\n  \t/app/h.go:42\n  main.main\n  \t/app/main.go:10\n  \t    run(ctx)\n", got)
+	got = string(appendStack(nil, frames, "  ", false))
 	assert.Equal(t, "  main.handler\n  \t/app/h.go:42\n  main.main\n  \t/app/main.go:10\n", got)
 }
 

@@ -1,6 +1,7 @@
 package event_test
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/errlog/errlog/event"
@@ -24,7 +25,7 @@ func TestCulpritFrame(t *testing.T) {
 		{"no stack trace", event.Event{}, event.Frame{}, false, ""},
 	} {
 		got, ok := tt.ev.CulpritFrame()
-		if got != tt.want || ok != tt.ok {
+		if !reflect.DeepEqual(got, tt.want) || ok != tt.ok {
 			t.Errorf("%s: CulpritFrame() = %+v, %v; want %+v, %v", tt.name, got, ok, tt.want, tt.ok)
 		}
 		if c := tt.ev.Culprit(); c != tt.culprit {

@@ -143,6 +143,11 @@ type Frame struct {
 	// InApp is true for the application's own code, false for the
 	// standard library, dependencies and errlog itself.
 	InApp bool `json:"in_app"`
+	// ContextLine is the source line at Lineno; PreContext and
+	// PostContext the lines before and after it (Sentry's frame fields).
+	ContextLine string   `json:"context_line,omitempty"`
+	PreContext  []string `json:"pre_context,omitempty"`
+	PostContext []string `json:"post_context,omitempty"`
 }
 
 // Request is the HTTP request an event happened in.

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/errlog/errlog/internal/flock"
 )
 
 // backupLayout is lumberjack's, so that tools written for its backups read
@@ -80,19 +82,52 @@ func (w *Writer) parseStamp(base string, loc *time.Location) (time.Time, bool) {
 
 // run is the cleanup goroutine: one per Writer, so that cleanups never run
 // concurrently with each other and Close has exactly one thing to wait for.
+//
+// A backup that another process still writes (it has not yet noticed the
+// rotation) is left alone and tried again after a pause that doubles up
+// to a minute.
 func (w *Writer) run() {
 	defer close(w.done)
+	var again <-chan time.Time
+	pause := busyPause
 	for {
 		select {
 		case <-w.quit:
 			return
 		case <-w.wake:
-			if w.stopping() { // select picks at random when both are ready
-				return
-			}
-			w.cleanup()
+		case <-again:
+		}
+		if w.stopping() { // select picks at random when both are ready
+			return
+		}
+		again = nil
+		if w.cleanup() {
+			again = time.After(pause)
+			pause = min(2*pause, time.Minute)
+		} else {
+			pause = busyPause
 		}
 	}
+}
+
+// busyPause is the first wait before a busy backup is tried again.
+const busyPause = 200 * time.Millisecond
+
+// errBusy: another process still writes the backup.
+var errBusy = errors.New("errlog: file: backup still written by another process")
+
+// inUse reports whether some process holds name open for writing, as
+// openLocked marks it with a shared flock.
+func inUse(name string) bool {
+	if name == "" || !flock.Supported {
+		return false
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return errors.Is(flock.TryLock(f), flock.ErrLocked)
 }
 
 func (w *Writer) stopping() bool {
@@ -114,11 +149,12 @@ type backup struct {
 
 // cleanup applies MaxBackups and MaxAge, then compresses. It is best effort:
 // a file it cannot delete or compress is tried again at the next rotation,
-// and the Writer has nobody to report to.
-func (w *Writer) cleanup() {
+// and the Writer has nobody to report to. busy reports a backup left alone
+// because another process still writes it.
+func (w *Writer) cleanup() (busy bool) {
 	entries, err := os.ReadDir(w.dir)
 	if err != nil {
-		return
+		return false
 	}
 	now := w.now()
 	loc := time.UTC
@@ -155,6 +191,10 @@ func (w *Writer) cleanup() {
 		tooMany := w.maxBackups >= 0 && i >= w.maxBackups
 		tooOld := w.maxAge > 0 && now.Sub(b.t) > w.maxAge
 		if tooMany || tooOld {
+			if inUse(b.plain) {
+				busy = true
+				continue
+			}
 			removeIfSet(b.plain)
 			removeIfSet(b.gz)
 			continue
@@ -162,17 +202,20 @@ func (w *Writer) cleanup() {
 		keep = append(keep, b)
 	}
 	if !w.compress {
-		return
+		return busy
 	}
 	for _, b := range keep {
 		if b.plain == "" {
 			continue
 		}
 		if w.stopping() {
-			return
+			return false
 		}
-		w.compressFile(b.plain, b.plain+gzExt)
+		if errors.Is(w.compressFile(b.plain, b.plain+gzExt), errBusy) {
+			busy = true
+		}
 	}
+	return busy
 }
 
 func removeIfSet(name string) {
@@ -184,15 +227,27 @@ func removeIfSet(name string) {
 // compressFile gzips src into dst and removes src. dst is written in place,
 // not through a temporary name: src stays until dst is complete and synced,
 // and a src next to its dst means the dst is to be redone.
+//
+// src is held with an exclusive flock meanwhile: errBusy while a writer
+// (of any process) still has it open, and a second compressor (another
+// process's) skips it.
 func (w *Writer) compressFile(src, dst string) (err error) {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
+	if flock.Supported {
+		if err := flock.TryLock(in); err != nil {
+			return errBusy
+		}
+	}
 	fi, err := in.Stat()
 	if err != nil {
 		return err
+	}
+	if !isPath(fi, src) {
+		return nil // compressed and removed by another process meanwhile
 	}
 	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fi.Mode().Perm())
 	if err != nil {

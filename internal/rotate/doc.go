@@ -32,18 +32,34 @@
 // A failed write is returned from Write, never a panic, and the Writer stays
 // usable: after an error on a regular file the handle is dropped and the next
 // Write reopens the path, so a full disk, a stale handle or a deleted
-// directory heal by themselves once the cause is gone. A record that only
-// partly fitted is cut off again, so the file holds no half line. Paths that
-// are not regular files (/dev/stdout, a FIFO) are written to but never
-// rotated: automatic rotation skips them and Rotate reports an error.
+// directory heal by themselves once the cause is gone. A reopen that fails
+// is not tried again before [Options.RetryInterval] (a minute): Writes in
+// between fail at once with [ErrUnavailable]. With [Options.Lazy], Open
+// itself succeeds on a path it cannot open yet and waits the same way. A
+// record that only partly fitted is cut off again, so the file holds no
+// half line. Paths that are not regular files (/dev/stdout, a FIFO) are
+// written to but never rotated: automatic rotation skips them and Rotate
+// reports an error.
 //
 // # External rotation
 //
-// The Writer owns its path. If logrotate or a person renames or deletes the
-// file, the Writer keeps writing to the open handle (the renamed file, or an
-// unlinked one whose data is lost) until its own next rotation, which starts
-// a fresh file at the path. After a copytruncate, the size it counts is too
-// large, which only makes the next rotation come early.
+// At most once every [Options.WatchInterval] (a second), a Write compares
+// the device and inode at the path with the open file's, as Python's
+// WatchedFileHandler does: a file that logrotate or a person renamed or
+// deleted is reopened at the path, so at most a second of lines goes to the
+// old file. The same check re-reads the file's size: after a copytruncate,
+// or with other processes writing, rotation follows the real size.
+//
+// # Several processes
+//
+// Processes that write the same path (replicas, a CLI beside its server)
+// rotate under an flock of the directory; one that finds the path already
+// rotated by another follows it instead of rotating again. Each holds a
+// shared flock on the file it writes, and the compressor and the cleanup
+// leave a backup alone while anyone still holds it, trying again after a
+// pause: no line is lost into a backup being gzipped or deleted, which is
+// where lumberjack and Python's handlers lose them. Systems without flock
+// (Solaris, AIX, Windows) rotate uncoordinated.
 //
 // # Example
 //

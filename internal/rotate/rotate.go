@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/errlog/errlog/internal/flock"
 )
 
 // Options configures a [Writer]. The zero value of every field but Path is
@@ -71,12 +73,59 @@ type Options struct {
 	// anyone plans, and widening access is a deliberate act (0640 for a
 	// log shipper's group).
 	FileMode os.FileMode `json:"file_mode" yaml:"file_mode"`
+
+	// Lazy makes Open succeed when the file cannot be opened yet (a log
+	// directory not yet writable, a volume not yet mounted): Writes fail
+	// with an error wrapping ErrUnavailable until an open succeeds, tried
+	// at most once every RetryInterval; Err tells why meanwhile. Default
+	// false: Open fails.
+	Lazy bool `json:"lazy" yaml:"lazy"`
+
+	// RetryInterval is how long a Writer waits after a failed open before
+	// it tries again; Writes in between fail at once, with an error
+	// wrapping ErrUnavailable and costing no system call. 0 means one
+	// minute; negative is an error.
+	RetryInterval time.Duration `json:"retry_interval" yaml:"retry_interval"`
+
+	// WatchInterval is how often, at most, a Write compares the device and
+	// inode at Path with those of the open file, as Python's
+	// WatchedFileHandler does on every record: a file deleted or moved
+	// away (by an operator, by logrotate without copytruncate, by another
+	// process's rotation) is reopened at Path instead of taking lines no
+	// one will read. The same check re-reads the file's size, which other
+	// processes writing it make grow. 0 means one second; negative never.
+	WatchInterval time.Duration `json:"watch_interval" yaml:"watch_interval"`
 }
+
+// ErrUnavailable is wrapped by the errors of Writes made while the file
+// could not be opened and the next try is not due.
+var ErrUnavailable = errors.New("not open")
+
+// UnavailableError is the error of a Write made while the file could not
+// be opened and the next try is not due. It wraps ErrUnavailable and the
+// error of the last try.
+type UnavailableError struct {
+	Path  string
+	Err   error     // why the last try failed
+	Retry time.Time // when the next try is due
+}
+
+func (e *UnavailableError) Error() string {
+	return "errlog: file: " + e.Path + " not open, next try at " + e.Retry.Format("15:04:05") +
+		": " + strings.TrimPrefix(e.Err.Error(), "errlog: file: ")
+}
+
+func (e *UnavailableError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }
 
 const (
 	defaultMaxSize    = 100 << 20
 	defaultMaxBackups = 5
 	defaultFileMode   = 0o600
+	defaultRetry      = time.Minute
+	defaultWatch      = time.Second
+	// lockWait bounds the wait for another process's rotation: past it,
+	// this Write goes to the current file and the next one tries again.
+	lockWait = 500 * time.Millisecond
 )
 
 // Writer is a file that rotates itself. It is safe for concurrent use; one
@@ -95,12 +144,19 @@ type Writer struct {
 	localTime  bool
 	now        func() time.Time
 	mode       os.FileMode
+	retry      time.Duration
+	watch      time.Duration // 0: never
 
 	mu      sync.Mutex
 	file    *os.File // nil after a failure; the next Write reopens
+	fi      fs.FileInfo
 	size    int64
 	regular bool      // false: never rotated
 	next    time.Time // time rotation is due at the first Write at or after it
+	checkAt time.Time // the path is compared with fi at the first Write at or after it
+	openErr error     // why the last open failed, while file is nil
+	retryAt time.Time // no open before it, while openErr is set
+	lock    *os.File  // the directory, flocked around rotations; opened at the first one
 	closed  bool
 
 	wake chan struct{} // capacity 1: rotations coalesce into one cleanup
@@ -121,6 +177,9 @@ func Open(o Options) (*Writer, error) {
 	}
 	if o.MaxAge < 0 {
 		return nil, fmt.Errorf("errlog: file: negative Options.MaxAge %v", o.MaxAge)
+	}
+	if o.RetryInterval < 0 {
+		return nil, fmt.Errorf("errlog: file: negative Options.RetryInterval %v", o.RetryInterval)
 	}
 	path := o.Path
 	if real, err := filepath.EvalSymlinks(path); err == nil {
@@ -145,6 +204,8 @@ func Open(o Options) (*Writer, error) {
 		localTime:  o.LocalTime,
 		now:        o.Now,
 		mode:       o.FileMode.Perm(),
+		retry:      o.RetryInterval,
+		watch:      o.WatchInterval,
 		wake:       make(chan struct{}, 1),
 		quit:       make(chan struct{}),
 		done:       make(chan struct{}),
@@ -164,15 +225,27 @@ func Open(o Options) (*Writer, error) {
 	if w.mode == 0 {
 		w.mode = defaultFileMode
 	}
+	if w.retry == 0 {
+		w.retry = defaultRetry
+	}
+	switch {
+	case w.watch == 0:
+		w.watch = defaultWatch
+	case w.watch < 0:
+		w.watch = 0
+	}
 
-	fi, err := w.openLocked()
+	fi, err := w.openLocked(w.mode)
 	if err != nil {
-		return nil, err
+		if !o.Lazy {
+			return nil, err
+		}
+		w.openFailedLocked(err)
 	}
 	if w.interval > 0 {
 		start, next := bounds(w.now(), w.interval)
 		w.next = next
-		if w.regular && fi.Size() > 0 && fi.ModTime().Before(start) {
+		if w.regular && fi != nil && fi.Size() > 0 && fi.ModTime().Before(start) {
 			w.next = start // left over from an earlier interval
 		}
 	}
@@ -185,24 +258,102 @@ func Open(o Options) (*Writer, error) {
 	return w, nil
 }
 
-// openLocked opens the path for appending, creating it and its directories
-// as needed. It is also how a Writer recovers after a failure, which is why
-// it recreates directories too.
-func (w *Writer) openLocked() (fs.FileInfo, error) {
+// openLocked opens the path for appending, creating it (with mode) and
+// its directories as needed. It is also how a Writer recovers after a
+// failure, which is why it recreates directories too.
+//
+// A regular file is held with a shared flock for as long as it is open:
+// the compressor of any process (rotation may have renamed it to a backup
+// meanwhile) leaves a file alone while someone may still write to it.
+func (w *Writer) openLocked(mode os.FileMode) (fs.FileInfo, error) {
 	if err := os.MkdirAll(w.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("errlog: file: %w", err)
 	}
-	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, w.mode)
-	if err != nil {
-		return nil, fmt.Errorf("errlog: file: %w", err)
+	for attempt := 0; ; attempt++ {
+		f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, mode)
+		if err != nil {
+			return nil, fmt.Errorf("errlog: file: %w", err)
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("errlog: file: %w", err)
+		}
+		if fi.Mode().IsRegular() && flock.Supported && attempt < 10 {
+			// Refused, or no longer at the path: another process rotated
+			// it away between our open and our lock. Open the new one.
+			if flock.TryLockShared(f) != nil || !isPath(fi, w.path) {
+				f.Close()
+				continue
+			}
+		}
+		w.file, w.fi, w.size, w.regular = f, fi, fi.Size(), fi.Mode().IsRegular()
+		if w.watch > 0 {
+			w.checkAt = w.now().Add(w.watch)
+		}
+		return fi, nil
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("errlog: file: %w", err)
+}
+
+// isPath reports whether path names the file fi describes.
+func isPath(fi fs.FileInfo, path string) bool {
+	cur, err := os.Stat(path)
+	return err == nil && os.SameFile(fi, cur)
+}
+
+// openFailedLocked records a failed open: no other try before RetryInterval.
+func (w *Writer) openFailedLocked(err error) {
+	w.openErr, w.retryAt = err, w.now().Add(w.retry)
+}
+
+// reopenLocked opens the file after a failure, unless the last try failed
+// less than RetryInterval ago.
+func (w *Writer) reopenLocked() error {
+	if w.openErr != nil && w.now().Before(w.retryAt) {
+		return &UnavailableError{Path: w.path, Err: w.openErr, Retry: w.retryAt}
 	}
-	w.file, w.size, w.regular = f, fi.Size(), fi.Mode().IsRegular()
-	return fi, nil
+	if _, err := w.openLocked(w.mode); err != nil {
+		w.openFailedLocked(err)
+		return err
+	}
+	w.openErr = nil
+	return nil
+}
+
+// Err returns why the file is not open, while a Lazy Writer waits to try
+// again; nil while it is open.
+func (w *Writer) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.file != nil {
+		return nil
+	}
+	return w.openErr
+}
+
+// followPathLocked reopens the path when it no longer names the open file
+// (deleted, moved away, rotated by another process), and otherwise re-reads
+// the file's size, which other processes may have made grow. moved
+// reports a reopen.
+func (w *Writer) followPathLocked() (moved bool, err error) {
+	cur, err := os.Stat(w.path)
+	if err == nil && os.SameFile(cur, w.fi) {
+		if fi, err := w.file.Stat(); err == nil {
+			w.size = fi.Size()
+		}
+		return false, nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, nil // cannot tell (EACCES on the directory): keep writing
+	}
+	mode := w.fi.Mode().Perm()
+	w.file.Close()
+	w.file = nil
+	if _, err := w.openLocked(mode); err != nil {
+		w.openFailedLocked(err)
+		return true, err
+	}
+	return true, nil
 }
 
 // Write writes p as one record, rotating first if p would not fit in the
@@ -215,12 +366,22 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return 0, w.closedError("write")
 	}
 	if w.file == nil {
-		if _, err := w.openLocked(); err != nil {
+		if err := w.reopenLocked(); err != nil {
 			return 0, err
 		}
 	}
 	if w.regular {
-		if err := w.maybeRotateLocked(len(p)); err != nil {
+		var now time.Time // one clock reading for both checks
+		if w.watch > 0 || w.interval > 0 {
+			now = w.now()
+		}
+		if w.watch > 0 && !now.Before(w.checkAt) {
+			w.checkAt = now.Add(w.watch)
+			if _, err := w.followPathLocked(); err != nil {
+				return 0, err
+			}
+		}
+		if err := w.maybeRotateLocked(now, len(p)); err != nil {
 			return 0, err
 		}
 	}
@@ -232,11 +393,13 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-func (w *Writer) maybeRotateLocked(n int) error {
+// maybeRotateLocked rotates when n more bytes would not fit or the
+// interval is over; now is set when Interval is.
+func (w *Writer) maybeRotateLocked(now time.Time, n int) error {
 	if w.interval > 0 {
-		if now := w.now(); !now.Before(w.next) {
+		if !now.Before(w.next) {
 			if w.size > 0 {
-				return w.rotateLocked(now)
+				return skipBusy(w.rotateLocked(now))
 			}
 			// Nothing to keep: an empty backup would only push a
 			// useful one out.
@@ -244,9 +407,22 @@ func (w *Writer) maybeRotateLocked(n int) error {
 		}
 	}
 	if w.maxSize > 0 && w.size > 0 && w.size+int64(n) > w.maxSize {
-		return w.rotateLocked(w.now())
+		return skipBusy(w.rotateLocked(w.now()))
 	}
 	return nil
+}
+
+// errRotationBusy: another process held the rotation lock for longer than
+// lockWait. A Write goes to the current file and the next one tries again;
+// Rotate returns it.
+var errRotationBusy = errors.New("errlog: file: rotate: another process holds the rotation lock")
+
+// skipBusy lets a Write go on when only the lock stood in the way.
+func skipBusy(err error) error {
+	if errors.Is(err, errRotationBusy) {
+		return nil
+	}
+	return err
 }
 
 // writeFailedLocked is the slow path of Write, kept apart so that the fast
@@ -283,7 +459,7 @@ func (w *Writer) Rotate() error {
 		return w.closedError("rotate")
 	}
 	if w.file == nil {
-		if _, err := w.openLocked(); err != nil {
+		if err := w.reopenLocked(); err != nil {
 			return err
 		}
 	}
@@ -296,7 +472,22 @@ func (w *Writer) Rotate() error {
 // rotateLocked renames the file to a backup and starts a new one. The old
 // handle stays in use until the rename has succeeded, so a failed rename
 // loses nothing.
+//
+// Processes writing the same path rotate under an flock of its directory
+// (no lock file to litter it), and a process that finds the path already
+// rotated by another follows it to the new file instead of rotating again.
 func (w *Writer) rotateLocked(now time.Time) error {
+	unlock, ok := w.lockRotation()
+	if !ok {
+		return errRotationBusy
+	}
+	defer unlock()
+	if moved, err := w.followPathLocked(); moved || err != nil {
+		if w.interval > 0 {
+			_, w.next = bounds(now, w.interval)
+		}
+		return err
+	}
 	mode := w.mode
 	if fi, err := w.file.Stat(); err == nil {
 		mode = fi.Mode().Perm()
@@ -325,14 +516,44 @@ func (w *Writer) rotateLocked(now time.Time) error {
 		default: // a cleanup is already due and will see this backup
 		}
 	}
-	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, mode)
-	if err != nil {
+	if _, err := w.openLocked(mode); err != nil {
 		// The next Write reopens.
 		return fmt.Errorf("errlog: file: rotate: %w", err)
 	}
-	f.Chmod(mode) // exact, whatever the umask; failing it is harmless
-	w.file = f
+	w.file.Chmod(mode) // exact, whatever the umask; failing it is harmless
 	return nil
+}
+
+// lockRotation takes the lock that processes writing one path rotate
+// under: an flock of the directory. ok is false when another process held
+// it for longer than lockWait: logging must not wait on another process.
+// Where the directory cannot be locked, rotation goes unlocked.
+func (w *Writer) lockRotation() (unlock func(), ok bool) {
+	nothing := func() {}
+	if !flock.Supported {
+		return nothing, true
+	}
+	if w.lock == nil {
+		f, err := os.Open(w.dir)
+		if err != nil {
+			return nothing, true
+		}
+		w.lock = f
+	}
+	deadline := time.Now().Add(lockWait)
+	for {
+		err := flock.TryLock(w.lock)
+		if err == nil {
+			return func() { flock.Unlock(w.lock) }, true
+		}
+		if !errors.Is(err, flock.ErrLocked) {
+			return nothing, true
+		}
+		if time.Now().After(deadline) {
+			return nothing, false
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // Close closes the file and stops the cleanup goroutine, waiting for it: a
@@ -349,6 +570,9 @@ func (w *Writer) Close() error {
 	if w.file != nil {
 		err = w.file.Close()
 		w.file = nil
+	}
+	if w.lock != nil {
+		w.lock.Close()
 	}
 	w.mu.Unlock()
 	close(w.quit)

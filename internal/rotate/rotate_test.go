@@ -529,7 +529,8 @@ func TestRecoversFromBadHandleAndMissingDir(t *testing.T) {
 	dir := t.TempDir()
 	sub := filepath.Join(dir, "sub")
 	path := filepath.Join(sub, "app.log")
-	w := open(t, Options{Path: path})
+	clk := newClock(t0)
+	w := open(t, Options{Path: path, Now: clk.Now})
 	write(t, w, "a\n")
 
 	// The handle goes bad and the directory turns into a regular file.
@@ -545,14 +546,92 @@ func TestRecoversFromBadHandleAndMissingDir(t *testing.T) {
 	require.ErrorIs(t, err, syscall.ENOTDIR, "unwritable path")
 	assert.True(t, strings.HasPrefix(err.Error(), "errlog: file: "), err.Error())
 	require.Error(t, w.Rotate())
+	require.ErrorIs(t, w.Err(), syscall.ENOTDIR)
 
-	// The problem goes away; so does the error.
+	// The problem goes away; the Writer tries again a minute after its
+	// last try, not at every Write.
 	require.NoError(t, os.Remove(sub))
+	clk.Add(59 * time.Second)
+	_, err = w.Write([]byte("c2\n"))
+	require.ErrorIs(t, err, ErrUnavailable)
+	require.ErrorIs(t, err, syscall.ENOTDIR, "the cause stays in the chain")
+	assert.Contains(t, err.Error(), "next try at 12:01:00")
+	clk.Add(time.Second)
 	write(t, w, "d\n")
 	assert.Equal(t, "d\n", readFile(t, path))
+	require.NoError(t, w.Err())
 	require.NoError(t, w.Rotate())
 	write(t, w, "e\n")
 	assert.Equal(t, "e\n", readFile(t, path))
+}
+
+// TestLazyOpen: a directory that is unwritable at Open. The Writer
+// starts, tries again at most once every RetryInterval, and writes once
+// the directory is fixed.
+func TestLazyOpen(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "logs")
+	require.NoError(t, os.WriteFile(blocker, nil, 0o600)) // fails for root too
+	path := filepath.Join(blocker, "app.log")
+	_, err := Open(Options{Path: path})
+	require.ErrorIs(t, err, syscall.ENOTDIR, "not Lazy: Open fails")
+
+	clk := newClock(t0)
+	w := open(t, Options{Path: path, Lazy: true, RetryInterval: 10 * time.Second, Now: clk.Now})
+	require.ErrorIs(t, w.Err(), syscall.ENOTDIR)
+	for i := 0; i < 3; i++ {
+		_, err := w.Write([]byte("lost\n"))
+		require.ErrorIs(t, err, ErrUnavailable)
+	}
+	require.NoError(t, os.Remove(blocker))
+	_, err = w.Write([]byte("still waiting\n"))
+	require.ErrorIs(t, err, ErrUnavailable, "no try before RetryInterval")
+	clk.Add(10 * time.Second)
+	write(t, w, "first\n")
+	require.NoError(t, w.Err())
+	assert.Equal(t, "first\n", readFile(t, path))
+}
+
+// TestWatchedFile: a file deleted or moved away is reopened at its path
+// within WatchInterval, as Python's WatchedFileHandler does.
+func TestWatchedFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	clk := newClock(t0)
+	w := open(t, Options{Path: path, Now: clk.Now})
+	write(t, w, "one\n")
+
+	// logrotate without copytruncate: the file moves away.
+	moved := filepath.Join(dir, "app.log.1")
+	require.NoError(t, os.Rename(path, moved))
+	write(t, w, "two\n") // within the second: still the old file
+	clk.Add(time.Second)
+	write(t, w, "three\n")
+	assert.Equal(t, "one\ntwo\n", readFile(t, moved))
+	assert.Equal(t, "three\n", readFile(t, path))
+
+	// An operator deletes it.
+	require.NoError(t, os.Remove(path))
+	clk.Add(time.Second)
+	write(t, w, "four\n")
+	assert.Equal(t, "four\n", readFile(t, path))
+
+	// Its directory too.
+	require.NoError(t, os.RemoveAll(dir))
+	clk.Add(time.Second)
+	write(t, w, "five\n")
+	assert.Equal(t, "five\n", readFile(t, path))
+
+	// Negative WatchInterval: never checked.
+	path2 := filepath.Join(t.TempDir(), "b.log")
+	w2 := open(t, Options{Path: path2, Now: clk.Now, WatchInterval: -1})
+	require.NoError(t, os.Remove(path2))
+	clk.Add(time.Hour)
+	write(t, w2, "gone\n")
+	_, err := os.Stat(path2)
+	assert.ErrorIs(t, err, os.ErrNotExist)
 }
 
 func TestFileRemovedExternally(t *testing.T) {

@@ -1,0 +1,160 @@
+//go:build go1.23 && unix && !solaris && !aix
+
+package errlog
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/errlog/errlog/event"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestCrashReportsNextStart crashes a real program three ways, each
+// leaving a crash file in the spool, then starts errlog again on that
+// spool: the tracker receives one fatal, unhandled panic event per crash,
+// with the crashing goroutine's frames, and the files are gone. A third
+// start sends nothing again.
+func TestCrashReportsNextStart(t *testing.T) {
+	bin := buildChild(t, "crasher", false)
+	spool := t.TempDir()
+	env := append(childEnv(os.Environ()), "ERRLOG_SPOOL_DIR="+spool, "ERRLOG_DSN="+trkDeadDSN(t))
+	for _, kind := range []string{"goroutine", "mapwrites", "nilmap"} {
+		cmd := exec.Command(bin, kind)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, "%s: the child must crash\n%s", kind, out)
+		require.Equal(t, 2, ee.ExitCode(), "%s\n%s", kind, out)
+	}
+	files, _ := filepath.Glob(filepath.Join(spool, crashDirName, "crash-*.txt"))
+	require.Len(t, files, 3, "one crash file per crashed process")
+
+	f := newTrkFake(t)
+	var reports trkErrLog
+	h := NewHandler(Options{Console: io.Discard, SpoolDir: spool, OnDeliveryError: reports.add,
+		Tracker: &TrackerOptions{DSN: f.dsn(), MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond}})
+	t.Cleanup(func() { h.Close(context.Background()) })
+	trkWaitFor(t, func() bool { return len(f.ackedEvents()) >= 3 })
+
+	byValue := map[string]*event.Event{}
+	for _, ev := range f.ackedEvents() {
+		require.Len(t, ev.Exception, 1)
+		byValue[ev.Exception[0].Value] = ev
+	}
+	want := []struct {
+		value, typ, culprit, outer string
+	}{
+		{"boom in a bare goroutine", "panic", "main.explode", "main.main"},
+		// The runtime's message is missing from the crash file
+		// (golang/go#76859): named by where it stopped.
+		{"concurrent map access", "fatal error", "main.main.func2", "main.main"},
+		{"assignment to entry in nil map", "runtime.Error", "main.main", "main.main"},
+	}
+	for _, w := range want {
+		ev := byValue[w.value]
+		require.NotNil(t, ev, "no event with value %q among %v", w.value, keys(byValue))
+		ex := ev.Exception[0]
+		assert.Equal(t, event.LevelFatal, ev.Level, w.value)
+		assert.Equal(t, w.typ, ex.Type, w.value)
+		require.NotNil(t, ex.Mechanism)
+		assert.Equal(t, "panic", ex.Mechanism.Type)
+		require.NotNil(t, ex.Mechanism.Handled)
+		assert.False(t, *ex.Mechanism.Handled)
+		require.NotNil(t, ex.Stacktrace, w.value)
+		frames := ex.Stacktrace.Frames
+		last := frames[len(frames)-1]
+		assert.Equal(t, w.culprit, last.Module+"."+last.Function, "%s: innermost frame (runtime frames dropped): %+v", w.value, frames)
+		assert.True(t, last.InApp)
+		assert.True(t, strings.HasSuffix(last.AbsPath, "testdata/crasher/main.go"), last.AbsPath)
+		assert.Greater(t, last.Lineno, 0)
+		assert.Equal(t, w.outer, frames[0].Module+"."+frames[0].Function, "%s: outermost frame: %+v", w.value, frames)
+		if w.typ == "fatal error" {
+			assert.Contains(t, ex.Mechanism.Description, "concurrent map writes")
+			assert.Equal(t, "fatal error: concurrent map access", ev.Message())
+		} else {
+			assert.Contains(t, ev.Extra["crash output"], w.value)
+		}
+		assert.NotEmpty(t, ev.Contexts["runtime"], "the environment of the restarted program")
+	}
+	// The goroutine's frames: explode, the closure, and the go statement.
+	g := byValue["boom in a bare goroutine"].Exception[0].Stacktrace.Frames
+	require.Len(t, g, 3, "%+v", g)
+	assert.Equal(t, "main.func1", g[1].Function)
+	// Like any event, with its source lines.
+	assert.Equal(t, "\tpanic(msg)", g[2].ContextLine)
+	assert.Len(t, g[2].PreContext, 5)
+
+	// The files go once the tracker has the events; the armed file of
+	// this process stays, empty.
+	trkWaitFor(t, func() bool {
+		files, _ := filepath.Glob(filepath.Join(spool, crashDirName, "crash-*.txt"))
+		return len(files) == 1
+	})
+	files, _ = filepath.Glob(filepath.Join(spool, crashDirName, "crash-*.txt"))
+	pid, _ := crashFilePID(filepath.Base(files[0]))
+	assert.Equal(t, os.Getpid(), pid)
+	assert.Empty(t, reports.strings())
+
+	// Another start on the same spool sends nothing more.
+	h2 := NewHandler(Options{Console: io.Discard, SpoolDir: spool, OnDeliveryError: reports.add,
+		Tracker: &TrackerOptions{DSN: f.dsn()}})
+	require.NoError(t, h2.Flush(context.Background()))
+	require.NoError(t, h2.Close(context.Background()))
+	assert.Len(t, f.ackedEvents(), 3)
+}
+
+// TestCrashReportsLiveProcess: the crash file of a process that is still
+// running is its own, locked; a start beside it leaves it alone.
+func TestCrashReportsLiveProcess(t *testing.T) {
+	bin := buildChild(t, "crasher", false)
+	spool := t.TempDir()
+	cmd := exec.Command(bin, "wait")
+	cmd.Env = append(childEnv(os.Environ()), "ERRLOG_SPOOL_DIR="+spool, "ERRLOG_DSN="+trkDeadDSN(t))
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	defer cmd.Wait()
+	defer stdin.Close()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "ready\n", line)
+	childGlob, _ := filepath.Glob(filepath.Join(spool, crashDirName, "crash-"+strconv.Itoa(cmd.Process.Pid)+"-*.txt"))
+	require.Len(t, childGlob, 1)
+
+	f := newTrkFake(t)
+	h := NewHandler(Options{Console: io.Discard, SpoolDir: spool, Tracker: &TrackerOptions{DSN: f.dsn()}})
+	require.NoError(t, h.Flush(context.Background()))
+	require.NoError(t, h.Close(context.Background()))
+	assert.Empty(t, f.ackedEvents())
+	_, err = os.Stat(childGlob[0])
+	assert.NoError(t, err, "the live process's file stays")
+
+	// Once it exits cleanly, its empty file is swept by the next start.
+	stdin.Close()
+	require.NoError(t, cmd.Wait())
+	h = NewHandler(Options{Console: io.Discard, SpoolDir: spool, Tracker: &TrackerOptions{DSN: f.dsn()}})
+	require.NoError(t, h.Close(context.Background()))
+	_, err = os.Stat(childGlob[0])
+	assert.ErrorIs(t, err, os.ErrNotExist)
+	assert.Empty(t, f.ackedEvents())
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
