@@ -81,7 +81,21 @@ func (c *core) buildEvent(j *job) *event.Event {
 			ev.User = j.req.user
 		}
 	}
+	if ev.User != nil {
+		ev.User = c.maskUser(ev.User)
+	}
 	return ev
+}
+
+// maskUser returns a copy of u whose Data is masked like attrs: the
+// application's user (Scope.SetUser, a ContextBuilder) carries what it
+// likes.
+func (c *core) maskUser(u *event.User) *event.User {
+	out := *u
+	if u.Data != nil {
+		out.Data, _ = c.san.cleanTree(catNone, jsonValue(u.Data)).(map[string]any)
+	}
+	return &out
 }
 
 // eventBuilder collects the attrs of one event.
@@ -365,10 +379,8 @@ func (c *core) requestData(s *requestSnapshot) any {
 		}
 	}
 	text := string(s.body)
-	for _, k := range m.keys {
-		if containsFold(text, k) {
-			return "[body withheld: it mentions a masked key and could not be parsed to mask it]"
-		}
+	if m.mentionsKey(text) {
+		return "[body withheld: it mentions a masked key and could not be parsed to mask it]"
 	}
 	if s.bodyCut {
 		text += "…[truncated]"
