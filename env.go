@@ -188,6 +188,13 @@ func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 		}
 	}
 	o.Mask.With, _ = e.str("ERRLOG_MASK_WITH")
+	if keys, ok := e.str("ERRLOG_ENV_KEYS"); ok {
+		for _, k := range strings.Split(keys, ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				o.EnvKeys = append(o.EnvKeys, k)
+			}
+		}
+	}
 	if s, ok := e.str("ERRLOG_TRACKED_STATUS"); ok {
 		if rs, err := ParseStatusRanges(s); err != nil {
 			e.bad("ERRLOG_TRACKED_STATUS", s, err.Error())

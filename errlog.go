@@ -79,6 +79,12 @@ type Options struct {
 	// Config is the application's configuration, shown with every event
 	// (masked like everything else).
 	Config map[string]any
+	// EnvKeys names the process environment variables events carry
+	// besides DefaultEnvKeys(): names, or prefixes ending in "*"
+	// ("APP_*"). They are masked like everything else. Every other
+	// variable stays in the process. (Environment, above, is the event's
+	// deployment environment.)
+	EnvKeys []string
 
 	// MaxValueBytes caps one attribute value; a longer one is cut and
 	// marked "…[truncated N bytes]". Default 64 KiB; negative: no limit.

@@ -194,6 +194,7 @@ func TestMaskEnvironmentAndConfig(t *testing.T) {
 	t.Setenv("PLAIN_VAR", "plain")
 	h, _, _, sink := newTestHandler(t, Options{
 		Console: io.Discard,
+		EnvKeys: []string{"SECRET_KEY", "DATABASE_URL", "PLAIN_VAR"},
 		Config:  map[string]any{"SMTP_PASSWORD": "x", "Workers": 4, "Nested": map[string]string{"token": "t"}},
 	})
 	slog.New(h).Error("x")
@@ -279,7 +280,8 @@ func TestMaskURLPasswordsInEnvironment(t *testing.T) {
 	t.Setenv("HTTP_PROXY", "http://bob:proxy-pw@proxy:3128")
 	t.Setenv("SENTRY_DSN", "https://key@o1.ingest.sentry.io/1")
 	t.Setenv("CACHE_ADDR", "localhost:6379")
-	h, _, _, sink := newTestHandler(t, Options{Console: io.Discard, Config: map[string]any{"Redis": "redis://:redis-pw@cache:6379/0"}})
+	h, _, _, sink := newTestHandler(t, Options{Console: io.Discard, EnvKeys: []string{"HTTP_PROXY", "SENTRY_*", "CACHE_ADDR"},
+		Config: map[string]any{"Redis": "redis://:redis-pw@cache:6379/0"}})
 	slog.New(h).Error("x")
 	flush(t, h)
 	ev := sink.all()[0]
@@ -289,4 +291,49 @@ func TestMaskURLPasswordsInEnvironment(t *testing.T) {
 	}
 	assert.Equal(t, "localhost:6379", ev.Contexts["environment"]["os.CACHE_ADDR"])
 	assert.Contains(t, ev.Contexts["environment"]["os.HTTP_PROXY"], "bob:")
+}
+
+// The process environment is allow-listed: secrets under names no
+// deny-list knows stay in the process; Go's settings, errlog's own (but
+// its secrets) and the names the user adds are sent.
+func TestEnvironmentAllowList(t *testing.T) {
+	leaks := map[string]string{
+		"MYSQL_PWD": "s-1", "DB_PASS": "s-2", "STRIPE_KEY": "s-3", "STRIPE_SK": "s-4",
+		"SLACK_WEBHOOK": "s-5", "ENCRYPTION_KEY": "s-6", "SIGNING_KEY": "s-7", "GITHUB_PAT": "s-8",
+		"ERRLOG_DSN": "https://pub-s-9@example.com/1", "ERRLOG_SMTP_PASSWORD": "s-10", "ERRLOG_DEBUG_URL": "http://x/s-11",
+	}
+	for k, v := range leaks {
+		t.Setenv(k, v)
+	}
+	t.Setenv("GOGC", "150")
+	t.Setenv("TZ", "UTC")
+	t.Setenv("ERRLOG_LEVEL", "info")
+	t.Setenv("APP_REGION", "eu-1")
+	t.Setenv("APP_TOKEN", "s-12")
+	t.Setenv("OTHER", "o")
+	o := fromEnv(func(k string) (string, bool) {
+		if k == "ERRLOG_ENV_KEYS" {
+			return "APP_*, OTHER", true
+		}
+		return "", false
+	}, io.Discard)
+	assert.Equal(t, []string{"APP_*", "OTHER"}, o.EnvKeys)
+	o.Console = io.Discard
+	h, _, _, sink := newTestHandler(t, o)
+	slog.New(h).Error("x")
+	flush(t, h)
+	env := sink.all()[0].Contexts["environment"]
+	raw, _ := sink.all()[0].MarshalJSON()
+	assert.NotRegexp(t, `s-[0-9]+`, string(raw))
+	for k := range leaks {
+		assert.NotContains(t, env, "os."+k)
+	}
+	assert.Equal(t, "150", env["os.GOGC"])
+	assert.Equal(t, "UTC", env["os.TZ"])
+	assert.Equal(t, "info", env["os.ERRLOG_LEVEL"])
+	assert.Equal(t, "eu-1", env["os.APP_REGION"])
+	assert.Equal(t, DefaultMaskWith, env["os.APP_TOKEN"], "a name the user adds is masked as before")
+	assert.Equal(t, "o", env["os.OTHER"])
+	assert.NotContains(t, env, "os.PATH")
+	assert.NotContains(t, env, "os.HOME")
 }
