@@ -263,6 +263,9 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	var x recordExtras
 	x.req = requestFromContext(ctx)
 	if r.Level >= c.errorLevel.Level() && (toConsole || toFile || c.hasSinks) {
+		if x.req != nil {
+			x.req.reported.Store(true) // Middleware reports no status on top
+		}
 		var buf [maxFrames]uintptr
 		var pcs []uintptr
 		if ctx == nil || ctx.Value(noStackKey{}) == nil {

@@ -82,7 +82,9 @@ func middleware(bound *Handler, next http.Handler) http.Handler {
 				}
 				return
 			}
-			if status := sw.Status(); tracked(s.tracked, status) {
+			// One failed request, one report: a request that logged its
+			// failure at ErrorLevel is not reported again for its status.
+			if status := sw.Status(); tracked(s.tracked, status) && !ri.reported.Load() {
 				reportStatus(ctx, h, r, status)
 			}
 		}()

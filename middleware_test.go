@@ -2,6 +2,7 @@ package errlog
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -301,4 +302,37 @@ func TestCookieFilterCanShowCookies(t *testing.T) {
 	app.ServeHTTP(httptest.NewRecorder(), req)
 	flush(t, h)
 	assert.Equal(t, map[string]string{"sessionid": DefaultMaskWith, "theme": "dark"}, sink.all()[0].Request.Cookies)
+}
+
+// One failed request, one report: a request that logged its failure at
+// ERROR and answered 502 is one event (the quickstart's GET /error gave
+// two mails); a WARN does not count as the report, and a 502 logged by
+// nobody is still reported.
+func TestMiddlewareOneReportPerFailure(t *testing.T) {
+	h, _, _, sink := newTestHandler(t, Options{Console: io.Discard})
+	log := slog.New(h)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/error", func(w http.ResponseWriter, r *http.Request) {
+		log.ErrorContext(r.Context(), "profile unavailable", "err", errors.New("upstream timeout"))
+		http.Error(w, "try later", http.StatusBadGateway)
+	})
+	mux.HandleFunc("/warn", func(w http.ResponseWriter, r *http.Request) {
+		log.WarnContext(r.Context(), "slow upstream")
+		w.WriteHeader(http.StatusBadGateway)
+	})
+	mux.HandleFunc("/silent", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	base := serve(t, h, mux)
+	for _, p := range []string{"/error", "/warn", "/silent"} {
+		resp, err := http.Get(base + p)
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+	flush(t, h)
+	var msgs []string
+	for _, ev := range sink.all() {
+		msgs = append(msgs, ev.Message())
+	}
+	assert.Equal(t, []string{"profile unavailable", "HTTP 502 Bad Gateway", "HTTP 503 Service Unavailable"}, msgs)
 }

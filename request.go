@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/errlog/errlog/event"
 )
@@ -25,6 +26,10 @@ type requestInfo struct {
 	bodyCut     bool   // the body was longer than body
 	contentType string
 	builder     ContextBuilder
+	// reported is set when a record at ErrorLevel was logged in the
+	// request: its failure is reported, and Middleware does not report
+	// the tracked status as a second event.
+	reported atomic.Bool
 
 	once sync.Once
 	snap *requestSnapshot
