@@ -3,6 +3,7 @@ package errlog
 import (
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -82,9 +83,27 @@ func (c *core) buildEvent(j *job) *event.Event {
 		}
 	}
 	if ev.User != nil {
-		ev.User = c.maskUser(ev.User)
+		ev.User = c.maskUser(ev.User) // a copy: the user may be shared
+	}
+	if c.opts.SendDefaultPII && j.req != nil {
+		// The client's address is personal data: sent only when asked.
+		if ev.User == nil {
+			ev.User = &event.User{}
+		}
+		if ev.User.IPAddress == "" {
+			ev.User.IPAddress = hostOnly(j.req.remoteAddr)
+		}
 	}
 	return ev
+}
+
+// hostOnly returns the host of a "host:port" address (REMOTE_ADDR as
+// WSGI has it carries no port), or addr itself.
+func hostOnly(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
 }
 
 // maskUser returns a copy of u whose Data is masked like attrs: the
@@ -235,48 +254,6 @@ func sentryLevel(l slog.Level) event.Level {
 	return event.LevelFatal
 }
 
-// exceptionChain lists err and every error it wraps (each value cut at max
-// bytes) (fmt.Errorf's %w,
-// errors.Join) as Sentry exceptions, innermost cause first. pcs, the stack
-// the record was reported with, goes to the outermost; a wrapped error
-// that carries a stack of its own gets it.
-func exceptionChain(err error, pcs []uintptr, max int) []event.Exception {
-	text := func(v any) string { return truncateString(escapeInvalidUTF8(safeText(v)), max) }
-	var chain []event.Exception
-	walkErrors(err, func(e error) bool {
-		if isTransparent(e) {
-			return true
-		}
-		ex := event.Exception{Type: typeName(e), Value: text(e)}
-		ex.Module = typeModule(e)
-		if own := ownPCsSafe(e); own != nil && len(chain) > 0 {
-			ex.Stacktrace = &event.Stacktrace{Frames: framesOf(own)}
-		}
-		if pe, ok := e.(*PanicError); ok {
-			handled := false
-			ex.Mechanism = &event.Mechanism{Type: "panic", Handled: &handled}
-			ex.Value = text(pe.Value)
-		}
-		chain = append(chain, ex)
-		return true
-	})
-	if len(chain) == 0 {
-		chain = append(chain, event.Exception{Type: typeName(err), Value: text(err)})
-	}
-	if len(pcs) > 0 {
-		chain[0].Stacktrace = &event.Stacktrace{Frames: framesOf(pcs)}
-	}
-	if chain[0].Mechanism == nil {
-		handled := true
-		chain[0].Mechanism = &event.Mechanism{Type: "slog", Handled: &handled}
-	}
-	// walkErrors went outermost first; Sentry wants the cause first.
-	for i, k := 0, len(chain)-1; i < k; i, k = i+1, k-1 {
-		chain[i], chain[k] = chain[k], chain[i]
-	}
-	return chain
-}
-
 func ownPCsSafe(e error) (pcs []uintptr) {
 	defer func() {
 		if recover() != nil {
@@ -284,16 +261,6 @@ func ownPCsSafe(e error) (pcs []uintptr) {
 		}
 	}()
 	return ownPCs(e)
-}
-
-// isTransparent reports errlog's own wrappers, which add nothing a reader
-// of the chain needs.
-func isTransparent(e error) bool {
-	switch e.(type) {
-	case safeError, *stackError:
-		return true
-	}
-	return false
 }
 
 func typeName(e error) string {
@@ -333,7 +300,7 @@ func (c *core) requestEvent(s *requestSnapshot) *event.Request {
 			}
 		}
 		req.Data = c.requestData(s)
-		req.Env = map[string]string{"REMOTE_ADDR": s.remoteAddr, "SERVER_PROTOCOL": s.proto}
+		req.Env = map[string]string{"REMOTE_ADDR": hostOnly(s.remoteAddr), "SERVER_PROTOCOL": s.proto}
 		if s.context != nil {
 			if uv, ok := s.context["user"]; ok {
 				s.user = contextUser(uv)

@@ -111,6 +111,11 @@ type Options struct {
 	// MaxBodyBytes caps the request body Middleware keeps. Default 64 KiB.
 	MaxBodyBytes int
 
+	// SendDefaultPII sets the event's user.ip_address to the client's
+	// address when nothing else set it, as sentry-go's option of the same
+	// name does. Default false: the address is personal data.
+	SendDefaultPII bool
+
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }

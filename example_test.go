@@ -118,7 +118,7 @@ func ExampleRecover() {
 	_ = errlog.Flush(context.Background())
 	// Output:
 	// event: error "panic: assignment to entry in nil map"
-	//   exception: *errlog.PanicError: assignment to entry in nil map
+	//   exception: runtime.plainError: assignment to entry in nil map
 	//   extra error=panic: assignment to entry in nil map
 }
 
@@ -183,7 +183,7 @@ func ExampleGo() {
 	<-delivered // the goroutine died; the program goes on
 	// Output:
 	// event: error "panic: worker lost its connection"
-	//   exception: *errlog.PanicError: worker lost its connection
+	//   exception: string: worker lost its connection
 	//   extra error=panic: worker lost its connection
 }
 
