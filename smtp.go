@@ -292,6 +292,8 @@ type mailSink struct {
 	closeOnce sync.Once
 	closeErr  error
 	closeDone chan struct{}
+
+	subjects subjectMemo // each group's first subject
 }
 
 var _ EventSink = (*mailSink)(nil)
@@ -1032,7 +1034,7 @@ func (s *mailSink) view(n *Notice, now time.Time) *mailView {
 		v.Level = "ERROR"
 	}
 	v.Title = ev.Title()
-	v.Subject = s.subject(ev, v.Level)
+	v.Subject = s.subjects.first(n.GroupKey, s.subject(ev, v.Level))
 	v.Line = s.formatLine(ev)
 	switch n.Kind {
 	case NoticeDigest:
@@ -1167,7 +1169,7 @@ func (s *mailSink) subject(ev *event.Event, level string) string {
 			}
 		}
 	}
-	msg = strings.Join(strings.Fields(msg), " ") // no CR/LF in a header
+	msg = headerText(msg) // no CR, LF, NUL or other control character in a header
 	if r := []rune(msg); len(r) > maxSubjectMessage {
 		msg = string(r[:maxSubjectMessage-1]) + "…"
 	}
@@ -1175,7 +1177,7 @@ func (s *mailSink) subject(ev *event.Event, level string) string {
 	if loc := location(ev); loc != "" {
 		subj += " (" + loc + ")"
 	}
-	return subj
+	return headerText(subj)
 }
 
 // location is "file.go:42" of ev's culprit frame.
