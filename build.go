@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/errlog/errlog/event"
@@ -35,7 +36,11 @@ func (c *core) buildEvent(j *job) *event.Event {
 	b := eventBuilder{c: c, ev: ev, extra: map[string]any{}}
 	if st := j.scope; st != nil {
 		for _, x := range st.extras {
-			b.extra[x.key] = b.maskedAny(x.key, jsonValue(x.value))
+			if len(b.extra) >= MaxAttrs {
+				b.more++
+				continue
+			}
+			b.extra[truncateString(x.key, c.san.max)] = b.maskedAny(x.key, jsonValue(x.value))
 		}
 		for k, v := range st.tags {
 			b.tag(k, v)
@@ -62,6 +67,9 @@ func (c *core) buildEvent(j *job) *event.Event {
 		b.attr(prefix, a)
 		return true
 	})
+	if b.more > 0 {
+		b.extra["…"] = strconv.Itoa(b.more) + " more"
+	}
 	if len(b.extra) > 0 {
 		ev.Extra = b.extra
 	}
@@ -123,6 +131,7 @@ type eventBuilder struct {
 	ev    *event.Event
 	extra map[string]any
 	err   error // the first error among the attrs: the event's exception
+	more  int   // attrs left out past MaxAttrs
 }
 
 func (b *eventBuilder) attr(prefix []string, a slog.Attr) {
@@ -161,6 +170,17 @@ func (b *eventBuilder) attr(prefix []string, a slog.Attr) {
 		for _, g := range a.Value.Group() { // an inline group
 			b.attr(prefix, g)
 		}
+		return
+	}
+	if key == "…" && a.Value.Kind() == slog.KindString {
+		// The sanitizer's summary of attrs left out of the record.
+		if n, err := strconv.Atoi(strings.TrimSuffix(a.Value.String(), " more")); err == nil {
+			b.more += n
+			return
+		}
+	}
+	if _, dup := b.extra[key]; !dup && len(b.extra) >= MaxAttrs {
+		b.more++
 		return
 	}
 	b.extra[key] = b.maskedAny(a.Key, attrJSON(a.Value))

@@ -334,7 +334,7 @@ func (c *core) maskRecord(r slog.Record) slog.Record {
 // sanitizeRecord returns r with its attrs sanitized; r itself when nothing
 // needed it, which is the common case and costs no allocation.
 func (c *core) sanitizeRecord(r slog.Record) slog.Record {
-	changed := c.san.max > 0 && len(r.Message) > c.san.max || !utf8.ValidString(r.Message)
+	changed := c.san.max > 0 && len(r.Message) > c.san.max || !utf8.ValidString(r.Message) || r.NumAttrs() > MaxAttrs
 	r.Attrs(func(a slog.Attr) bool {
 		if changed {
 			return false
@@ -349,11 +349,18 @@ func (c *core) sanitizeRecord(r slog.Record) slog.Record {
 		return r
 	}
 	nr := slog.NewRecord(r.Time, r.Level, truncateString(escapeInvalidUTF8(r.Message), c.san.max), r.PC)
+	n := 0
 	r.Attrs(func(a slog.Attr) bool {
+		if n++; n > MaxAttrs {
+			return false
+		}
 		b, _ := c.san.attr(a, catNone)
 		nr.AddAttrs(b)
 		return true
 	})
+	if r.NumAttrs() > MaxAttrs {
+		nr.AddAttrs(moreAttr(r.NumAttrs() - MaxAttrs))
+	}
 	return nr
 }
 
@@ -459,6 +466,10 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 	if name == "" {
 		return h
 	}
+	if groupDepth(h.goas) >= MaxGroupDepth {
+		return h // deeper groups would make events no parser reads
+	}
+	name = truncateString(name, h.c.san.max)
 	h2 := *h
 	h2.masked = h.masked || h.c.san.m.hides(catNone, name)
 	if h.console != nil {

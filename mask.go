@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"unicode/utf8"
@@ -407,23 +408,68 @@ type sanitizer struct {
 	max int // MaxValueBytes; <= 0: no limit
 }
 
+// MaxAttrs bounds the attrs of one record, and of one group: the rest
+// are summarised as one attr "…" = "N more".
+const MaxAttrs = 200
+
+// MaxGroupDepth bounds the nesting of groups (slog.Group, WithGroup) and
+// of values: deeper ones are summarised as "…[N more]".
+const MaxGroupDepth = 16
+
+// moreAttr summarises n attrs left out.
+func moreAttr(n int) slog.Attr { return slog.String("…", strconv.Itoa(n)+" more") }
+
 // attrs returns as, sanitized; it allocates only when something changes.
 func (s *sanitizer) attrs(as []slog.Attr, c category) []slog.Attr {
+	return s.attrsAt(as, c, 0)
+}
+
+func (s *sanitizer) attrsAt(as []slog.Attr, c category, depth int) []slog.Attr {
 	var out []slog.Attr
-	for i, a := range as {
-		b, changed := s.attr(a, c)
+	for i, a := range as[:min(len(as), MaxAttrs)] {
+		b, changed := s.attrAt(a, c, depth)
 		if changed && out == nil {
-			out = make([]slog.Attr, i, len(as))
+			out = make([]slog.Attr, i, min(len(as), MaxAttrs+1))
 			copy(out, as[:i])
 		}
 		if out != nil {
 			out = append(out, b)
 		}
 	}
+	if len(as) > MaxAttrs {
+		if out == nil {
+			out = make([]slog.Attr, MaxAttrs, MaxAttrs+1)
+			copy(out, as)
+		}
+		out = append(out, moreAttr(len(as)-MaxAttrs))
+	}
 	if out == nil {
 		return as
 	}
 	return out
+}
+
+// groupDepth counts the groups a handler's records are in.
+func groupDepth(goas []groupOrAttrs) int {
+	n := 0
+	for _, g := range goas {
+		if g.group != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// countAttrs counts the attrs in a group, at every depth.
+func countAttrs(as []slog.Attr) int {
+	n := 0
+	for _, a := range as {
+		n++
+		if a.Value.Kind() == slog.KindGroup && n < 1<<20 {
+			n += countAttrs(a.Value.Group())
+		}
+	}
+	return n
 }
 
 // clean reports whether a needs no sanitizing, cheaply, for the kinds
@@ -440,17 +486,33 @@ func (s *sanitizer) clean(a slog.Attr) bool {
 	default:
 		return false
 	}
-	return !s.m.secretKey(a.Key)
+	return !(s.max > 0 && len(a.Key) > s.max) && !s.m.secretKey(a.Key)
 }
 
 // attr sanitizes one attr; changed reports whether it differs from a.
 func (s *sanitizer) attr(a slog.Attr, c category) (slog.Attr, bool) {
+	return s.attrAt(a, c, 0)
+}
+
+// attrAt is attr for an attr depth groups down.
+func (s *sanitizer) attrAt(a slog.Attr, c category, depth int) (slog.Attr, bool) {
+	if s.max > 0 && len(a.Key) > s.max {
+		// Keys are bounded like values: a 10 MB key is no more a key.
+		a.Key = truncateString(escapeInvalidUTF8(a.Key), s.max)
+		b, _ := s.attrValue(a, c, depth)
+		return b, true
+	}
+	return s.attrValue(a, c, depth)
+}
+
+// attrValue is attrAt once the key is bounded.
+func (s *sanitizer) attrValue(a slog.Attr, c category, depth int) (slog.Attr, bool) {
 	if c == catNone && a.Key == "session" {
 		c = catSession
 	}
 	if a.Value.Kind() == slog.KindLogValuer {
 		a.Value = resolve(a.Value)
-		b, _ := s.attr(a, c)
+		b, _ := s.attrValue(a, c, depth)
 		return b, true
 	}
 	if a.Key != "" && s.m.hides(c, a.Key) {
@@ -467,7 +529,10 @@ func (s *sanitizer) attr(a slog.Attr, c category) (slog.Attr, bool) {
 		}
 	case slog.KindGroup:
 		g := a.Value.Group()
-		ng := s.attrs(g, c)
+		if depth >= MaxGroupDepth-1 {
+			return slog.String(a.Key, "…["+strconv.Itoa(countAttrs(g))+" more]"), true
+		}
+		ng := s.attrsAt(g, c, depth+1)
 		if len(g) > 0 && &ng[0] != &g[0] {
 			return slog.Attr{Key: a.Key, Value: slog.GroupValue(ng...)}, true
 		}
@@ -535,6 +600,10 @@ func (e safeError) Unwrap() error { return e.err }
 // method gave, in place. Below a "session" key, the session filter applies
 // too.
 func (s *sanitizer) cleanTree(c category, v any) any {
+	return s.cleanTreeAt(c, v, 0)
+}
+
+func (s *sanitizer) cleanTreeAt(c category, v any, depth int) any {
 	switch x := v.(type) {
 	case string:
 		return truncateString(escapeInvalidUTF8(x), s.max)
@@ -543,20 +612,41 @@ func (s *sanitizer) cleanTree(c category, v any) any {
 		if err := json.Unmarshal(x, &d); err != nil {
 			return truncateString(escapeInvalidUTF8(string(x)), s.max)
 		}
-		return s.cleanTree(c, d)
+		return s.cleanTreeAt(c, d, depth)
 	case map[string]any:
+		if depth >= MaxGroupDepth {
+			return "…[" + strconv.Itoa(len(x)) + " more]"
+		}
+		boundKeys(x, s.max)
 		for k, val := range x {
 			if s.m.hides(c, k) {
 				x[k] = s.m.with
 			} else {
-				x[k] = s.cleanTree(subCategory(c, k), val)
+				x[k] = s.cleanTreeAt(subCategory(c, k), val, depth+1)
 			}
 		}
-	case []any:
-		for i := range x {
-			x[i] = s.cleanTree(c, x[i])
+		if len(x) > maxItems {
+			n := 0
+			for k := range x {
+				if n++; n > maxItems {
+					delete(x, k)
+				}
+			}
+			x["…"] = strconv.Itoa(n-maxItems) + " more"
 		}
+	case []any:
+		if depth >= MaxGroupDepth {
+			return "…[" + strconv.Itoa(len(x)) + " more]"
+		}
+		if len(x) > maxItems {
+			x = append(x[:maxItems:maxItems], "…["+strconv.Itoa(len(x)-maxItems)+" more]")
+		}
+		for i := range x {
+			x[i] = s.cleanTreeAt(c, x[i], depth+1)
+		}
+		return x
 	case map[string]string:
+		boundKeys(x, s.max)
 		for k, val := range x {
 			if s.m.hides(c, k) {
 				x[k] = s.m.with
@@ -566,6 +656,24 @@ func (s *sanitizer) cleanTree(c category, v any) any {
 		}
 	}
 	return v
+}
+
+// boundKeys cuts the keys of m longer than max bytes, in place.
+func boundKeys[V any](m map[string]V, max int) {
+	if max <= 0 {
+		return
+	}
+	var long []string
+	for k := range m {
+		if len(k) > max {
+			long = append(long, k)
+		}
+	}
+	for _, k := range long {
+		v := m[k]
+		delete(m, k)
+		m[truncateString(escapeInvalidUTF8(k), max)] = v
+	}
 }
 
 // subCategory is the category below key: the session's, under "session".
