@@ -369,7 +369,7 @@ func (c *core) requestData(s *requestSnapshot) any {
 	if m.mentionsKey(text) {
 		return "[body withheld: it mentions a masked key and could not be parsed to mask it]"
 	}
-	if s.bodyCut {
+	if s.bodyCut || s.bodyPartial {
 		text += "…[truncated]"
 	}
 	return text

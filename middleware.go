@@ -66,6 +66,9 @@ func middleware(bound *Handler, next http.Handler) http.Handler {
 		ctx := context.WithValue(r.Context(), requestKey{}, ri)
 		ctx, _ = WithScope(ctx)
 		r = r.WithContext(ctx)
+		if ri.body != nil {
+			r.Body = ri.body // on the copy: the server's request keeps its own
+		}
 		ri.r = r
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
