@@ -90,6 +90,10 @@ type MailOptions struct {
 	// does not offer STARTTLS (the mail is dropped and reported). Default
 	// false: STARTTLS when offered, clear text otherwise.
 	RequireTLS bool `json:"require_tls" yaml:"require_tls"`
+	// NoTLS never upgrades to TLS, even when the server offers STARTTLS
+	// (a local relay whose certificate cannot be checked). AUTH is then
+	// refused except to localhost. Default false. ERRLOG_SMTP_TLS=none.
+	NoTLS bool `json:"no_tls" yaml:"no_tls"`
 	// TLSConfig configures TLS, for a private CA or, in tests, a
 	// self-signed certificate. Default: the system's roots, ServerName
 	// from Addr.
@@ -135,6 +139,7 @@ type mailConfig struct {
 	addr, host  string
 	implicitTLS bool
 	requireTLS  bool
+	noTLS       bool
 	tlsConfig   *tls.Config
 	localName   string
 	username    string
@@ -232,8 +237,9 @@ func newMailConfig(o *MailOptions, env sinkEnv) (*mailConfig, error) {
 		return nil, fmt.Errorf("errlog: smtp: Addr %q: bad port %q", o.Addr, port)
 	}
 	c.host, c.addr = host, net.JoinHostPort(host, port)
-	c.implicitTLS = o.ImplicitTLS || port == "465"
+	c.implicitTLS = o.ImplicitTLS || port == "465" && !o.NoTLS
 	c.requireTLS = o.RequireTLS
+	c.noTLS = o.NoTLS && !c.implicitTLS
 	if o.TLSConfig != nil {
 		c.tlsConfig = o.TLSConfig.Clone()
 	} else {
@@ -712,7 +718,7 @@ func (t *smtpTransport) dialLocked(ctx context.Context) (err error) {
 	if err := c.Hello(cfg.localName); err != nil {
 		return fmt.Errorf("EHLO: %w", err)
 	}
-	if !cfg.implicitTLS {
+	if !cfg.implicitTLS && !cfg.noTLS {
 		if has, _ := c.Extension("STARTTLS"); has {
 			if err := c.StartTLS(cfg.tlsConfig); err != nil {
 				return fmt.Errorf("STARTTLS: %w", err)
