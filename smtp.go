@@ -916,6 +916,7 @@ func emlName(id string) string {
 var mailHTMLSource string
 
 var mailHTML = template.Must(template.New("mail.html").Funcs(template.FuncMap{
+	"text": mailText,
 	"dict": func(kv ...any) map[string]any {
 		m := make(map[string]any, len(kv)/2)
 		for i := 0; i+1 < len(kv); i += 2 {
