@@ -112,6 +112,7 @@ func ExampleRecover() {
 		defer close(done)
 		defer errlog.RecoverSilently(context.Background())
 		var cache map[string]int
+		//lint:ignore SA5000 the example shows a panic being reported
 		cache["x"]++
 	}()
 	<-done

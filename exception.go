@@ -113,7 +113,7 @@ func (b *chainBuilder) walk(e error, parent int, source string) {
 			}
 			self = b.add(ex, parent, source)
 		}
-		one, many, p := unwrapSafe(e)
+		many, p, one := unwrapSafe(e)
 		if p != "" {
 			b.add(event.Exception{Type: typeName(e) + ".Unwrap", Value: "!PANIC: " + truncateString(escapeInvalidUTF8(p), b.max)}, self, "Unwrap()")
 			return
@@ -134,19 +134,19 @@ func (b *chainBuilder) walk(e error, parent int, source string) {
 
 // unwrapSafe returns what e wraps: one error, or several (errors.Join,
 // several %w); a panicking Unwrap gives its panic value as text.
-func unwrapSafe(e error) (one error, many []error, panicked string) {
+func unwrapSafe(e error) (many []error, panicked string, one error) {
 	defer func() {
 		if p := recover(); p != nil {
-			one, many, panicked = nil, nil, safeText(p)
+			many, panicked, one = nil, safeText(p), nil
 			if panicked == "" {
 				panicked = "Unwrap panicked"
 			}
 		}
 	}()
 	if u, ok := e.(interface{ Unwrap() []error }); ok {
-		return nil, u.Unwrap(), ""
+		return u.Unwrap(), "", nil
 	}
-	return errors.Unwrap(e), nil, ""
+	return nil, "", errors.Unwrap(e)
 }
 
 func valueTypeName(v any) string {

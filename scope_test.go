@@ -132,6 +132,7 @@ func TestRecover(t *testing.T) {
 	Go(context.Background(), func(ctx context.Context) {
 		defer close(finished)
 		var m map[string]int
+		//lint:ignore SA5000 a runtime panic on purpose
 		m["x"] = 1
 	})
 	<-finished // closed by f's defer, before Go's RecoverSilently reports

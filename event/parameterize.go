@@ -40,7 +40,7 @@ func Parameterize(msg string) string {
 		last = end
 		switch kind {
 		case "hex":
-			digits := strings.IndexAny(text, "0123456789") >= 0
+			digits := strings.ContainsAny(text, "0123456789")
 			switch {
 			case strings.HasPrefix(text, "0x") || strings.HasPrefix(text, "0X"):
 				b.WriteString("<hex>")
