@@ -17,7 +17,10 @@ import (
 // context (slog.ErrorContext(r.Context(), …)) carries it; gives each
 // request a Scope (see ScopeFrom); reports panics at ERROR with the
 // panicking goroutine's stack and answers 500; and reports responses whose
-// status is tracked (Options.TrackedStatus, default 500-599).
+// status is tracked (Options.TrackedStatus, default 500-599), unless the
+// request already logged its failure at ErrorLevel: one failed request,
+// one report. It never reads the request body on the handler's behalf;
+// events show what the handler read of it.
 //
 // It takes its settings from the default logger's handler at each request,
 // when that is an errlog Handler, and reports through the default logger;

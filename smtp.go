@@ -1025,7 +1025,7 @@ func (s *mailSink) view(n *Notice, now time.Time) *mailView {
 	if n.Kind == NoticeSummary {
 		v.Level = "WARNING"
 		v.Title = fmt.Sprintf("%d more errors not mailed since %s", n.Count, clock(n.Since, now))
-		v.Subject = s.cfg.prefix + "WARNING: " + v.Title
+		v.Subject = headerText(s.cfg.prefix + "WARNING: " + v.Title)
 		v.Headline = fmt.Sprintf("%s, last at %s: errlog sends at most %d mails an hour.", v.Title, clock(n.Last, now), s.cfg.maxPerHour)
 		v.Summary = n.Groups
 		if n.OtherGroups > 0 {
