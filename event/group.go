@@ -18,29 +18,34 @@ import (
 // parameterized message as "{{ message }}", as Sentry's fingerprints do:
 // ["{{ default }}", "tenant-7"] splits the default group by tenant.
 func (e *Event) GroupKey() string {
-	h := sha256.New()
-	write := func(parts ...string) {
-		for _, p := range parts {
-			h.Write([]byte(p))
-			h.Write([]byte{0})
-		}
-	}
+	var buf [512]byte
+	b := buf[:0]
 	if len(e.Fingerprint) > 0 && !(len(e.Fingerprint) == 1 && isVar(e.Fingerprint[0], "default")) {
-		write("fingerprint")
+		b = appendParts(b, "fingerprint")
 		for _, p := range e.Fingerprint {
 			switch {
 			case isVar(p, "default"):
-				e.writeDefault(write)
+				b = e.appendDefault(b)
 			case isVar(p, "message"):
-				write("message", Parameterize(e.Message()))
+				b = appendParts(b, "message", Parameterize(e.Message()))
 			default:
-				write(p)
+				b = appendParts(b, p)
 			}
 		}
 	} else {
-		e.writeDefault(write)
+		b = e.appendDefault(b)
 	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// appendParts appends each part and a NUL after it: the hashed form.
+func appendParts(b []byte, parts ...string) []byte {
+	for _, p := range parts {
+		b = append(b, p...)
+		b = append(b, 0)
+	}
+	return b
 }
 
 // isVar reports whether a fingerprint part is the variable "{{ name }}".
@@ -53,29 +58,29 @@ func isVar(part, name string) bool {
 	return ok && strings.TrimSpace(p) == name
 }
 
-// writeDefault writes the default grouping components.
-func (e *Event) writeDefault(write func(...string)) {
+// appendDefault appends the default grouping components.
+func (e *Event) appendDefault(b []byte) []byte {
 	if len(e.Exception) == 0 {
-		write("message", e.Logger, Parameterize(e.Message()))
-		return
+		return appendParts(b, "message", e.Logger, Parameterize(e.Message()))
 	}
-	write("exception")
+	b = appendParts(b, "exception")
 	for _, ex := range e.Exception {
-		write(ex.Type)
+		b = appendParts(b, ex.Type)
 		if ex.Stacktrace == nil {
 			continue
 		}
 		for _, f := range ex.Stacktrace.Frames {
 			if f.InApp {
-				write(f.Module, f.Function)
+				b = appendParts(b, f.Module, f.Function)
 			}
 		}
 	}
 	// An error with no in-app frames groups by its message too, or every
 	// *errors.errorString would be one group.
 	if !hasInAppFrames(e.Exception) {
-		write(e.Logger, Parameterize(e.Message()))
+		b = appendParts(b, e.Logger, Parameterize(e.Message()))
 	}
+	return b
 }
 
 func hasInAppFrames(exs []Exception) bool {

@@ -40,6 +40,16 @@ func TestParameterize(t *testing.T) {
 		{"no numbers here", "no numbers here"},
 		{"", ""},
 		{"user123 keeps its digits", "user123 keeps its digits"},
+		{"version v1.2.3 is old", "version v1.<float> is old"},
+		{"retry at 12:30 today", "retry at <int>:<int> today"},
+		{"listen on :8080", "listen on :<int>"},
+		{"peer ::1 closed", "peer <ip> closed"},
+		{"code 0x1F unknown", "code <hex> unknown"},
+		{"logged Nov 27 15:04:05 by cron", "logged <date> by cron"},
+		{"ssh://git@example.com/repo.git unreachable", "<url> unreachable"},
+		{"send to ann@example.com, bob@x.org", "send to <email>, <email>"},
+		{"20% of 3.5e-3", "<int>% of <float>"},
+		{"a@b without domain dot", "a@b without domain dot"},
 	} {
 		assert.Equal(t, tc.want, Parameterize(tc.in), tc.in)
 	}
