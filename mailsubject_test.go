@@ -1,6 +1,7 @@
 package errlog
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -66,4 +67,24 @@ func TestMailDigestSubjectThreads(t *testing.T) {
 	for _, r := range ctlSubj {
 		assert.False(t, unicode.IsControl(r), "control character %U in %q", r, ctlSubj)
 	}
+}
+
+// Mail throttling groups with event.Parameterize: a storm of "user N not
+// found" with distinct ids is one mail and one digest, not one mail per id.
+func TestMailThrottleParameterized(t *testing.T) {
+	dir := t.TempDir()
+	var clock atomic.Int64
+	clock.Store(time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC).UnixNano())
+	env := testEnv(&errRecorder{})
+	env.Now = func() time.Time { return time.Unix(0, clock.Load()) }
+	s := newTestSink(t, &MailOptions{Dir: dir, To: []string{"ops@example.com"}}, env, nil, nil, nil)
+	for i := 0; i < 500; i++ {
+		ev := mailEvent(fmt.Sprintf("user %d not found", 1000+i))
+		ev.Exception = nil
+		s.Deliver(ev)
+	}
+	clock.Add(int64(DefaultMailWindow + time.Second))
+	flushSink(t, s)
+	names, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+	require.Len(t, names, 2, "one first mail and one digest")
 }
