@@ -13,6 +13,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -75,8 +76,9 @@ type htmlCheck struct {
 func TestMailHTMLCompatibility(t *testing.T) {
 	smtpAddr, api := mailpit(t)
 	run := fmt.Sprintf("run-%d", time.Now().UnixNano())
-	var clock = time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC)
-	now := func() time.Time { return clock }
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC).UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
 	h := NewHandler(Options{
 		Console:     io.Discard,
 		Environment: "production",
@@ -104,7 +106,7 @@ func TestMailHTMLCompatibility(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		app.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/pay", nil))
 	}
-	clock = clock.Add(DefaultMailWindow + time.Minute)
+	clock.Add(int64(DefaultMailWindow + time.Minute))
 	require.NoError(t, h.Flush(context.Background()))
 	for i := 0; i < 5; i++ {
 		log.Error("job failed", "err", errors.New("worker lost"), "fingerprint", []string{"job", strconv.Itoa(i)})
