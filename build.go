@@ -3,9 +3,11 @@ package errlog
 import (
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/errlog/errlog/event"
@@ -34,7 +36,11 @@ func (c *core) buildEvent(j *job) *event.Event {
 	b := eventBuilder{c: c, ev: ev, extra: map[string]any{}}
 	if st := j.scope; st != nil {
 		for _, x := range st.extras {
-			b.extra[x.key] = b.maskedAny(x.key, jsonValue(x.value))
+			if len(b.extra) >= MaxAttrs {
+				b.more++
+				continue
+			}
+			b.extra[truncateString(x.key, c.san.max)] = b.maskedAny(x.key, jsonValue(x.value))
 		}
 		for k, v := range st.tags {
 			b.tag(k, v)
@@ -61,6 +67,9 @@ func (c *core) buildEvent(j *job) *event.Event {
 		b.attr(prefix, a)
 		return true
 	})
+	if b.more > 0 {
+		b.extra["…"] = strconv.Itoa(b.more) + " more"
+	}
 	if len(b.extra) > 0 {
 		ev.Extra = b.extra
 	}
@@ -81,7 +90,39 @@ func (c *core) buildEvent(j *job) *event.Event {
 			ev.User = j.req.user
 		}
 	}
+	if ev.User != nil {
+		ev.User = c.maskUser(ev.User) // a copy: the user may be shared
+	}
+	if c.opts.SendDefaultPII && j.req != nil {
+		// The client's address is personal data: sent only when asked.
+		if ev.User == nil {
+			ev.User = &event.User{}
+		}
+		if ev.User.IPAddress == "" {
+			ev.User.IPAddress = hostOnly(j.req.remoteAddr)
+		}
+	}
 	return ev
+}
+
+// hostOnly returns the host of a "host:port" address (REMOTE_ADDR as
+// WSGI has it carries no port), or addr itself.
+func hostOnly(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
+}
+
+// maskUser returns a copy of u whose Data is masked like attrs: the
+// application's user (Scope.SetUser, a ContextBuilder) carries what it
+// likes.
+func (c *core) maskUser(u *event.User) *event.User {
+	out := *u
+	if u.Data != nil {
+		out.Data, _ = c.san.cleanTree(catNone, jsonValue(u.Data)).(map[string]any)
+	}
+	return &out
 }
 
 // eventBuilder collects the attrs of one event.
@@ -90,6 +131,7 @@ type eventBuilder struct {
 	ev    *event.Event
 	extra map[string]any
 	err   error // the first error among the attrs: the event's exception
+	more  int   // attrs left out past MaxAttrs
 }
 
 func (b *eventBuilder) attr(prefix []string, a slog.Attr) {
@@ -128,6 +170,17 @@ func (b *eventBuilder) attr(prefix []string, a slog.Attr) {
 		for _, g := range a.Value.Group() { // an inline group
 			b.attr(prefix, g)
 		}
+		return
+	}
+	if key == "…" && a.Value.Kind() == slog.KindString {
+		// The sanitizer's summary of attrs left out of the record.
+		if n, err := strconv.Atoi(strings.TrimSuffix(a.Value.String(), " more")); err == nil {
+			b.more += n
+			return
+		}
+	}
+	if _, dup := b.extra[key]; !dup && len(b.extra) >= MaxAttrs {
+		b.more++
 		return
 	}
 	b.extra[key] = b.maskedAny(a.Key, attrJSON(a.Value))
@@ -221,48 +274,6 @@ func sentryLevel(l slog.Level) event.Level {
 	return event.LevelFatal
 }
 
-// exceptionChain lists err and every error it wraps (each value cut at max
-// bytes) (fmt.Errorf's %w,
-// errors.Join) as Sentry exceptions, innermost cause first. pcs, the stack
-// the record was reported with, goes to the outermost; a wrapped error
-// that carries a stack of its own gets it.
-func exceptionChain(err error, pcs []uintptr, max int) []event.Exception {
-	text := func(v any) string { return truncateString(escapeInvalidUTF8(safeText(v)), max) }
-	var chain []event.Exception
-	walkErrors(err, func(e error) bool {
-		if isTransparent(e) {
-			return true
-		}
-		ex := event.Exception{Type: typeName(e), Value: text(e)}
-		ex.Module = typeModule(e)
-		if own := ownPCsSafe(e); own != nil && len(chain) > 0 {
-			ex.Stacktrace = &event.Stacktrace{Frames: framesOf(own)}
-		}
-		if pe, ok := e.(*PanicError); ok {
-			handled := false
-			ex.Mechanism = &event.Mechanism{Type: "panic", Handled: &handled}
-			ex.Value = text(pe.Value)
-		}
-		chain = append(chain, ex)
-		return true
-	})
-	if len(chain) == 0 {
-		chain = append(chain, event.Exception{Type: typeName(err), Value: text(err)})
-	}
-	if len(pcs) > 0 {
-		chain[0].Stacktrace = &event.Stacktrace{Frames: framesOf(pcs)}
-	}
-	if chain[0].Mechanism == nil {
-		handled := true
-		chain[0].Mechanism = &event.Mechanism{Type: "slog", Handled: &handled}
-	}
-	// walkErrors went outermost first; Sentry wants the cause first.
-	for i, k := 0, len(chain)-1; i < k; i, k = i+1, k-1 {
-		chain[i], chain[k] = chain[k], chain[i]
-	}
-	return chain
-}
-
 func ownPCsSafe(e error) (pcs []uintptr) {
 	defer func() {
 		if recover() != nil {
@@ -270,16 +281,6 @@ func ownPCsSafe(e error) (pcs []uintptr) {
 		}
 	}()
 	return ownPCs(e)
-}
-
-// isTransparent reports errlog's own wrappers, which add nothing a reader
-// of the chain needs.
-func isTransparent(e error) bool {
-	switch e.(type) {
-	case safeError, *stackError:
-		return true
-	}
-	return false
 }
 
 func typeName(e error) string {
@@ -319,7 +320,7 @@ func (c *core) requestEvent(s *requestSnapshot) *event.Request {
 			}
 		}
 		req.Data = c.requestData(s)
-		req.Env = map[string]string{"REMOTE_ADDR": s.remoteAddr, "SERVER_PROTOCOL": s.proto}
+		req.Env = map[string]string{"REMOTE_ADDR": hostOnly(s.remoteAddr), "SERVER_PROTOCOL": s.proto}
 		if s.context != nil {
 			if uv, ok := s.context["user"]; ok {
 				s.user = contextUser(uv)
@@ -365,12 +366,10 @@ func (c *core) requestData(s *requestSnapshot) any {
 		}
 	}
 	text := string(s.body)
-	for _, k := range m.keys {
-		if containsFold(text, k) {
-			return "[body withheld: it mentions a masked key and could not be parsed to mask it]"
-		}
+	if m.mentionsKey(text) {
+		return "[body withheld: it mentions a masked key and could not be parsed to mask it]"
 	}
-	if s.bodyCut {
+	if s.bodyCut || s.bodyPartial {
 		text += "…[truncated]"
 	}
 	return text

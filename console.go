@@ -28,7 +28,7 @@ func newConsole(w io.Writer, color bool) slog.Handler {
 	if !color {
 		w = &stripWriter{w: w}
 	}
-	return tint.NewHandler(w, &tint.Options{
+	return tint.NewTextHandler(w, &tint.Options{
 		Level:      slog.Level(-1 << 20),
 		TimeFormat: "15:04:05.000",
 	})

@@ -1,6 +1,9 @@
 package errlog
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -166,6 +169,7 @@ func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 			m.SubjectPrefix = p
 		}
 		m.Disabled = !e.bool("ERRLOG_MAIL_ENABLED", true)
+		e.smtpTLS(m)
 	}
 
 	dsn, hasDSN := e.str("ERRLOG_DSN")
@@ -188,6 +192,13 @@ func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 		}
 	}
 	o.Mask.With, _ = e.str("ERRLOG_MASK_WITH")
+	if keys, ok := e.str("ERRLOG_ENV_KEYS"); ok {
+		for _, k := range strings.Split(keys, ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				o.EnvKeys = append(o.EnvKeys, k)
+			}
+		}
+	}
 	if s, ok := e.str("ERRLOG_TRACKED_STATUS"); ok {
 		if rs, err := ParseStatusRanges(s); err != nil {
 			e.bad("ERRLOG_TRACKED_STATUS", s, err.Error())
@@ -253,4 +264,46 @@ func defaultSpoolDir() string {
 		return filepath.Join(dir, "errlog", "spool")
 	}
 	return filepath.Join(dir, "errlog", "spool", filepath.Base(exe))
+}
+
+// smtpTLS reads ERRLOG_SMTP_TLS (starttls, required, implicit, none) and
+// ERRLOG_SMTP_CA_FILE (PEM certificates trusted besides the system's).
+func (e envReader) smtpTLS(m *MailOptions) {
+	if mode, ok := e.str("ERRLOG_SMTP_TLS"); ok {
+		switch strings.ToLower(strings.TrimSpace(mode)) {
+		case "starttls":
+		case "required":
+			m.RequireTLS = true
+		case "implicit":
+			m.ImplicitTLS = true
+		case "none":
+			m.NoTLS = true
+		default:
+			e.bad("ERRLOG_SMTP_TLS", mode, "want starttls, required, implicit or none")
+		}
+	}
+	if file, ok := e.str("ERRLOG_SMTP_CA_FILE"); ok {
+		pool, err := loadCAFile(file)
+		if err != nil {
+			e.bad("ERRLOG_SMTP_CA_FILE", file, err.Error())
+			return
+		}
+		m.TLSConfig = &tls.Config{RootCAs: pool}
+	}
+}
+
+// loadCAFile returns the system's roots plus the PEM certificates of file.
+func loadCAFile(file string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, errors.New("no PEM certificate in it")
+	}
+	return pool, nil
 }

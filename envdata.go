@@ -68,8 +68,12 @@ func newEnvironment(o *Options, san *sanitizer) *environment {
 	}
 	e.contexts["app"] = app
 	vars := map[string]any{}
+	allow := append(DefaultEnvKeys(), o.EnvKeys...)
 	for _, kv := range os.Environ() {
 		k, v, _ := strings.Cut(kv, "=")
+		if !envAllowed(allow, k) {
+			continue
+		}
 		if m.hides(catEnv, k) {
 			v = m.with
 		} else {
@@ -91,4 +95,39 @@ func (e *environment) applyTo(ev *event.Event) {
 	for k, v := range e.contexts {
 		ev.Contexts[k] = v
 	}
+}
+
+// DefaultEnvKeys returns the process environment variables every event
+// carries: the ones that help debugging and cannot be secret (Go's runtime
+// settings, the host name, time zone and locale, and errlog's own
+// settings but for the DSN, the SMTP password and the debug URL). A name
+// ending in "*" is a prefix. Options.EnvKeys and ERRLOG_ENV_KEYS add more;
+// no list of secrets can be complete for the names people invent, so the
+// rest of the environment is never sent.
+func DefaultEnvKeys() []string {
+	return []string{"GOMAXPROCS", "GOMEMLIMIT", "GOGC", "GODEBUG", "GOTRACEBACK", "GOOS", "GOARCH",
+		"HOSTNAME", "TZ", "LANG", "LC_ALL", "ERRLOG_*"}
+}
+
+// envSecrets are errlog's own settings that are secret or may hold one.
+var envSecrets = []string{"ERRLOG_SMTP_PASSWORD", "ERRLOG_DSN", "ERRLOG_DEBUG_URL"}
+
+// envAllowed reports whether the variable name is on the allow list
+// (names, or prefixes ending in "*") and is not one of errlog's secrets.
+func envAllowed(allow []string, name string) bool {
+	for _, s := range envSecrets {
+		if name == s {
+			return false
+		}
+	}
+	for _, a := range allow {
+		if p, ok := strings.CutSuffix(a, "*"); ok {
+			if strings.HasPrefix(name, p) {
+				return true
+			}
+		} else if a == name {
+			return true
+		}
+	}
+	return false
 }

@@ -81,6 +81,12 @@ type Options struct {
 	// Config is the application's configuration, shown with every event
 	// (masked like everything else).
 	Config map[string]any
+	// EnvKeys names the process environment variables events carry
+	// besides DefaultEnvKeys(): names, or prefixes ending in "*"
+	// ("APP_*"). They are masked like everything else. Every other
+	// variable stays in the process. (Environment, above, is the event's
+	// deployment environment.)
+	EnvKeys []string
 
 	// MaxValueBytes caps one attribute value; a longer one is cut and
 	// marked "…[truncated N bytes]". Default 64 KiB; negative: no limit.
@@ -120,6 +126,11 @@ type Options struct {
 	// the log file, and on the console when it is a terminal. SourceOff
 	// reads no source file.
 	SourceContext SourceMode
+
+	// SendDefaultPII sets the event's user.ip_address to the client's
+	// address when nothing else set it, as sentry-go's option of the same
+	// name does. Default false: the address is personal data.
+	SendDefaultPII bool
 
 	// Now is the clock. Default time.Now.
 	Now func() time.Time

@@ -148,7 +148,7 @@ func NewHandler(opts Options) *Handler {
 	}
 	if o.SourceContext != SourceOff {
 		m := c.san.m
-		c.src = newSrcCache(srcCacheBytes, func(l string) string { return maskSourceLine(l, m.keys, m.with) })
+		c.src = newSrcCache(srcCacheBytes, func(l string) string { return maskSourceLine(l, m.mentionsKey, m.with) })
 		c.consoleSrc = h.console != nil && (o.SourceContext == SourceOn || isTerminal(o.Console))
 	}
 
@@ -275,6 +275,9 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	var x recordExtras
 	x.req = requestFromContext(ctx)
 	if r.Level >= c.errorLevel.Level() && (toConsole || toFile || c.hasSinks) {
+		if x.req != nil {
+			x.req.reported.Store(true) // Middleware reports no status on top
+		}
 		var buf [maxFrames]uintptr
 		var pcs []uintptr
 		if ctx == nil || ctx.Value(noStackKey{}) == nil {
@@ -346,7 +349,7 @@ func (c *core) maskRecord(r slog.Record) slog.Record {
 // sanitizeRecord returns r with its attrs sanitized; r itself when nothing
 // needed it, which is the common case and costs no allocation.
 func (c *core) sanitizeRecord(r slog.Record) slog.Record {
-	changed := c.san.max > 0 && len(r.Message) > c.san.max || !utf8.ValidString(r.Message)
+	changed := c.san.max > 0 && len(r.Message) > c.san.max || !utf8.ValidString(r.Message) || r.NumAttrs() > MaxAttrs
 	r.Attrs(func(a slog.Attr) bool {
 		if changed {
 			return false
@@ -361,11 +364,18 @@ func (c *core) sanitizeRecord(r slog.Record) slog.Record {
 		return r
 	}
 	nr := slog.NewRecord(r.Time, r.Level, truncateString(escapeInvalidUTF8(r.Message), c.san.max), r.PC)
+	n := 0
 	r.Attrs(func(a slog.Attr) bool {
+		if n++; n > MaxAttrs {
+			return false
+		}
 		b, _ := c.san.attr(a, catNone)
 		nr.AddAttrs(b)
 		return true
 	})
+	if r.NumAttrs() > MaxAttrs {
+		nr.AddAttrs(moreAttr(r.NumAttrs() - MaxAttrs))
+	}
 	return nr
 }
 
@@ -477,6 +487,10 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 	if name == "" {
 		return h
 	}
+	if groupDepth(h.goas) >= MaxGroupDepth {
+		return h // deeper groups would make events no parser reads
+	}
+	name = truncateString(name, h.c.san.max)
 	h2 := *h
 	h2.masked = h.masked || h.c.san.m.hides(catNone, name)
 	if h.console != nil {

@@ -19,7 +19,10 @@ import (
 // context (slog.ErrorContext(r.Context(), …)) carries it; gives each
 // request a Scope (see ScopeFrom); reports panics at ERROR with the
 // panicking goroutine's stack and answers 500; and reports responses whose
-// status is tracked (Options.TrackedStatus, default 500-599).
+// status is tracked (Options.TrackedStatus, default 500-599), unless the
+// request already logged its failure at ErrorLevel: one failed request,
+// one report. It never reads the request body on the handler's behalf;
+// events show what the handler read of it.
 //
 // It reports through the default logger, and takes its settings from the
 // errlog Handler that the default logger's handler is or wraps (see
@@ -158,6 +161,9 @@ func middleware(opts MiddlewareOptions, next http.Handler) http.Handler {
 		ctx := context.WithValue(r.Context(), requestKey{}, ri)
 		ctx, _ = WithScope(ctx)
 		r = r.WithContext(ctx)
+		if ri.body != nil {
+			r.Body = ri.body // on the copy: the server's request keeps its own
+		}
 		ri.r = r
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
@@ -174,7 +180,9 @@ func middleware(opts MiddlewareOptions, next http.Handler) http.Handler {
 				}
 				return
 			}
-			if status := sw.Status(); tracked(s.tracked, status) {
+			// One failed request, one report: a request that logged its
+			// failure at ErrorLevel is not reported again for its status.
+			if status := sw.Status(); tracked(s.tracked, status) && !ri.reported.Load() {
 				reportStatus(ctx, h, r, status)
 			}
 		}()

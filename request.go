@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/errlog/errlog/event"
 )
@@ -21,10 +22,13 @@ type requestInfo struct {
 	Method, URL, RemoteAddr string
 
 	r           *http.Request
-	body        []byte // the first MaxBodyBytes of a form or JSON body
-	bodyCut     bool   // the body was longer than body
+	body        *teeBody // what the handler read of a form, JSON or text body; nil for others
 	contentType string
 	builder     ContextBuilder
+	// reported is set when a record at ErrorLevel was logged in the
+	// request: its failure is reported, and Middleware does not report
+	// the tracked status as a second event.
+	reported atomic.Bool
 
 	once sync.Once
 	snap *requestSnapshot
@@ -57,7 +61,8 @@ type requestSnapshot struct {
 	method, url, query, remoteAddr, route, proto, host string
 	header                                             http.Header
 	body                                               []byte
-	bodyCut                                            bool
+	bodyCut                                            bool // more than body was read
+	bodyPartial                                        bool // the handler did not read to the end
 	contentType                                        string
 	context                                            map[string]any // a copy
 
@@ -79,9 +84,10 @@ func (ri *requestInfo) snapshot(ctx context.Context) *requestSnapshot {
 			method:      ri.Method,
 			url:         ri.URL,
 			remoteAddr:  ri.RemoteAddr,
-			body:        ri.body,
-			bodyCut:     ri.bodyCut,
 			contentType: ri.contentType,
+		}
+		if ri.body != nil {
+			s.body, s.bodyCut, s.bodyPartial = ri.body.captured()
 		}
 		if r != nil {
 			s.query = r.URL.RawQuery
@@ -111,9 +117,12 @@ func buildContext(b ContextBuilder, r *http.Request) (m map[string]any) {
 	return b.BuildContext(r)
 }
 
-// newRequestInfo records r. A form or JSON body up to maxBody bytes is
-// read now, so that an event can show it whatever the handler does with
-// it, and put back so that the handler still reads all of it.
+// newRequestInfo records r. The body is never read on the handler's
+// behalf: a full-duplex client waits for the reply before it sends the
+// rest, and a client that sent "Expect: 100-continue" must not be told to
+// go on when the handler refuses the request unread. Instead, what the
+// handler reads of a form, JSON or text body, up to maxBody bytes, is
+// kept as it goes by (a bounded tee), and events show that.
 func newRequestInfo(r *http.Request, maxBody int, b ContextBuilder, m *masker) *requestInfo {
 	ri := &requestInfo{
 		Method:     r.Method,
@@ -128,17 +137,11 @@ func newRequestInfo(r *http.Request, maxBody int, b ContextBuilder, m *masker) *
 	if !capturedBody(ct) {
 		return ri
 	}
-	buf, err := io.ReadAll(io.LimitReader(r.Body, int64(maxBody)+1))
 	ri.contentType = ct
-	ri.body = buf
-	if len(buf) > maxBody {
-		ri.body, ri.bodyCut = buf[:maxBody], true
-	}
-	rest := io.Reader(r.Body)
-	if err != nil {
-		rest = errReader{err}
-	}
-	r.Body = readCloser{io.MultiReader(bytes.NewReader(buf), rest), r.Body}
+	// The caller puts the tee on its copy of r: net/http's server looks at
+	// its own request's Body after the handler (an unread body behind
+	// "Expect: 100-continue" closes the connection instead of being read).
+	ri.body = &teeBody{ReadCloser: r.Body, max: maxBody}
 	return ri
 }
 
@@ -147,14 +150,40 @@ func capturedBody(ct string) bool {
 		strings.HasSuffix(ct, "+json") || strings.HasPrefix(ct, "text/")
 }
 
-type readCloser struct {
-	io.Reader
-	io.Closer
+// teeBody keeps the first max bytes the handler reads of a request body.
+type teeBody struct {
+	io.ReadCloser
+	max int
+
+	mu   sync.Mutex
+	buf  []byte
+	cut  bool // more than max bytes were read
+	done bool // read to the end
 }
 
-type errReader struct{ err error }
+func (t *teeBody) Read(p []byte) (int, error) {
+	n, err := t.ReadCloser.Read(p)
+	t.mu.Lock()
+	if room := t.max - len(t.buf); n > room {
+		t.buf = append(t.buf, p[:max(room, 0)]...)
+		t.cut = true
+	} else {
+		t.buf = append(t.buf, p[:n]...)
+	}
+	if err == io.EOF {
+		t.done = true
+	}
+	t.mu.Unlock()
+	return n, err
+}
 
-func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+// captured returns a copy of what was read so far; cut reports that more
+// was read than kept, partial that the handler stopped before the end.
+func (t *teeBody) captured() (body []byte, cut, partial bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return bytes.Clone(t.buf), t.cut, !t.done
+}
 
 // absoluteURL rebuilds the URL the client asked for: scheme and host
 // included, which a server-side *url.URL lacks, and secret query

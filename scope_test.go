@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/errlog/errlog/event"
 	pkgerrors "github.com/pkg/errors"
@@ -131,14 +132,20 @@ func TestRecover(t *testing.T) {
 	Go(context.Background(), func(ctx context.Context) {
 		defer close(finished)
 		var m map[string]int
+		//lint:ignore SA5000 a runtime panic on purpose
 		m["x"] = 1
 	})
-	<-finished
-	flush(t, h)
+	<-finished // closed by f's defer, before Go's RecoverSilently reports
+	require.Eventually(t, func() bool { flush(t, h); return len(sink.all()) == 2 }, 5*time.Second, 5*time.Millisecond)
 	evs := sink.all()
-	require.Len(t, evs, 2)
 	last := evs[0].Exception[len(evs[0].Exception)-1]
-	assert.Equal(t, "*errlog.PanicError", last.Type)
+	assert.Equal(t, "*errors.errorString", last.Type, "the panic value's own type")
+	assert.Equal(t, "worker died", last.Value)
+	assert.Equal(t, "panic", last.Mechanism.Type)
+	assert.False(t, *last.Mechanism.Handled)
+	runtimeEx := evs[1].Exception[len(evs[1].Exception)-1]
+	assert.Equal(t, "runtime.plainError", runtimeEx.Type, "a runtime panic is its runtime.Error's type")
+	assert.Equal(t, "panic", runtimeEx.Mechanism.Type)
 	// The runtime error is the panic value, and a cause in the chain.
 	assert.Contains(t, evs[1].Message(), "assignment to entry in nil map")
 	frames := evs[1].Frames()

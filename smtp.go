@@ -90,6 +90,10 @@ type MailOptions struct {
 	// does not offer STARTTLS (the mail is dropped and reported). Default
 	// false: STARTTLS when offered, clear text otherwise.
 	RequireTLS bool `json:"require_tls" yaml:"require_tls"`
+	// NoTLS never upgrades to TLS, even when the server offers STARTTLS
+	// (a local relay whose certificate cannot be checked). AUTH is then
+	// refused except to localhost. Default false. ERRLOG_SMTP_TLS=none.
+	NoTLS bool `json:"no_tls" yaml:"no_tls"`
 	// TLSConfig configures TLS, for a private CA or, in tests, a
 	// self-signed certificate. Default: the system's roots, ServerName
 	// from Addr.
@@ -135,6 +139,7 @@ type mailConfig struct {
 	addr, host  string
 	implicitTLS bool
 	requireTLS  bool
+	noTLS       bool
 	tlsConfig   *tls.Config
 	localName   string
 	username    string
@@ -232,8 +237,9 @@ func newMailConfig(o *MailOptions, env sinkEnv) (*mailConfig, error) {
 		return nil, fmt.Errorf("errlog: smtp: Addr %q: bad port %q", o.Addr, port)
 	}
 	c.host, c.addr = host, net.JoinHostPort(host, port)
-	c.implicitTLS = o.ImplicitTLS || port == "465"
+	c.implicitTLS = o.ImplicitTLS || port == "465" && !o.NoTLS
 	c.requireTLS = o.RequireTLS
+	c.noTLS = o.NoTLS && !c.implicitTLS
 	if o.TLSConfig != nil {
 		c.tlsConfig = o.TLSConfig.Clone()
 	} else {
@@ -292,6 +298,8 @@ type mailSink struct {
 	closeOnce sync.Once
 	closeErr  error
 	closeDone chan struct{}
+
+	subjects subjectMemo // each group's first subject
 }
 
 var _ EventSink = (*mailSink)(nil)
@@ -710,7 +718,7 @@ func (t *smtpTransport) dialLocked(ctx context.Context) (err error) {
 	if err := c.Hello(cfg.localName); err != nil {
 		return fmt.Errorf("EHLO: %w", err)
 	}
-	if !cfg.implicitTLS {
+	if !cfg.implicitTLS && !cfg.noTLS {
 		if has, _ := c.Extension("STARTTLS"); has {
 			if err := c.StartTLS(cfg.tlsConfig); err != nil {
 				return fmt.Errorf("STARTTLS: %w", err)
@@ -908,6 +916,7 @@ func emlName(id string) string {
 var mailHTMLSource string
 
 var mailHTML = template.Must(template.New("mail.html").Funcs(template.FuncMap{
+	"text": mailText,
 	"dict": func(kv ...any) map[string]any {
 		m := make(map[string]any, len(kv)/2)
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -1017,7 +1026,7 @@ func (s *mailSink) view(n *Notice, now time.Time) *mailView {
 	if n.Kind == NoticeSummary {
 		v.Level = "WARNING"
 		v.Title = fmt.Sprintf("%d more errors not mailed since %s", n.Count, clock(n.Since, now))
-		v.Subject = s.cfg.prefix + "WARNING: " + v.Title
+		v.Subject = headerText(s.cfg.prefix + "WARNING: " + v.Title)
 		v.Headline = fmt.Sprintf("%s, last at %s: errlog sends at most %d mails an hour.", v.Title, clock(n.Last, now), s.cfg.maxPerHour)
 		v.Summary = n.Groups
 		if n.OtherGroups > 0 {
@@ -1033,7 +1042,7 @@ func (s *mailSink) view(n *Notice, now time.Time) *mailView {
 		v.Level = "ERROR"
 	}
 	v.Title = ev.Title()
-	v.Subject = s.subject(ev, v.Level)
+	v.Subject = s.subjects.first(n.GroupKey, s.subject(ev, v.Level))
 	v.Line = s.formatLine(ev)
 	switch n.Kind {
 	case NoticeDigest:
@@ -1172,7 +1181,7 @@ func (s *mailSink) subject(ev *event.Event, level string) string {
 			}
 		}
 	}
-	msg = strings.Join(strings.Fields(msg), " ") // no CR/LF in a header
+	msg = headerText(msg) // no CR, LF, NUL or other control character in a header
 	if r := []rune(msg); len(r) > maxSubjectMessage {
 		msg = string(r[:maxSubjectMessage-1]) + "…"
 	}
@@ -1180,7 +1189,7 @@ func (s *mailSink) subject(ev *event.Event, level string) string {
 	if loc := location(ev); loc != "" {
 		subj += " (" + loc + ")"
 	}
-	return subj
+	return headerText(subj)
 }
 
 // location is "file.go:42" of ev's culprit frame.

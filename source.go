@@ -201,19 +201,13 @@ func framePath(f *event.Frame) string {
 }
 
 // maskSourceLine masks what a line of code may hold of a secret: when it
-// mentions one of keys (lower-cased), the contents of its string literals
+// mentions a mask key (mentions reports that), the contents of its string literals
 // and its numbers (`password = "hunter2"` becomes
 // `password = "**************"`); on any line, a string literal holding a
 // URL with credentials ("postgres://u:pw@db", a Sentry DSN's key). The
 // code around them stays readable.
-func maskSourceLine(line string, keys []string, with string) string {
-	hit := false
-	for _, k := range keys {
-		if containsFold(line, k) {
-			hit = true
-			break
-		}
-	}
+func maskSourceLine(line string, mentions func(string) bool, with string) string {
+	hit := mentions(line)
 	if !hit && !strings.Contains(line, "://") {
 		return line
 	}
@@ -273,8 +267,6 @@ func hasURLCredentials(s string) bool {
 	}
 	return strings.Contains(rest, "@")
 }
-
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 func isIdentByte(c byte) bool {
 	return c == '_' || isDigit(c) || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c >= 0x80

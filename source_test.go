@@ -98,7 +98,9 @@ func TestSourceCacheBound(t *testing.T) {
 }
 
 func TestMaskSourceLine(t *testing.T) {
-	keys, with := []string{"password", "token", "secret"}, "***"
+	m, err := newMasker(MaskOptions{Keys: []string{"password", "token", "secret"}})
+	require.NoError(t, err)
+	with := "***"
 	for _, tt := range []struct{ in, want string }{
 		{`	password := "hunter2"`, `	password := "***"`},
 		{`	cfg.Password = "a \"quoted\" pw" // the admin's`, `	cfg.Password = "***" // the admin's`},
@@ -112,7 +114,7 @@ func TestMaskSourceLine(t *testing.T) {
 		{`	password := "runs on`, `	password := "***`},
 		{`	password = ""`, `	password = ""`},
 	} {
-		assert.Equal(t, tt.want, maskSourceLine(tt.in, keys, with), tt.in)
+		assert.Equal(t, tt.want, maskSourceLine(tt.in, m.mentionsKey, with), tt.in)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 )
 
@@ -89,8 +88,6 @@ func (w *textWalker) append(dst []byte, v reflect.Value, depth int) []byte {
 			return append(dst, b...)
 		case []byte:
 			return append(dst, x...)
-		case time.Time:
-			return x.AppendFormat(dst, time.RFC3339Nano)
 		}
 	}
 	switch v.Kind() {

@@ -78,7 +78,7 @@ func BenchmarkInfoConsoleFile(b *testing.B) {
 	})
 	b.Run("slog-multi-handler-nocolor", func(b *testing.B) {
 		logger := slog.New(slog.NewMultiHandler(
-			tint.NewHandler(discard{}, &tint.Options{NoColor: true}),
+			tint.NewTextHandler(discard{}, &tint.Options{NoColor: true}),
 			slog.NewTextHandler(discard{}, nil),
 		))
 		b.ReportAllocs()
@@ -88,7 +88,7 @@ func BenchmarkInfoConsoleFile(b *testing.B) {
 	})
 	b.Run("slog-multi-handler", func(b *testing.B) {
 		logger := slog.New(slog.NewMultiHandler(
-			tint.NewHandler(discard{}, nil),
+			tint.NewTextHandler(discard{}, nil),
 			slog.NewTextHandler(discard{}, nil),
 		))
 		b.ReportAllocs()
@@ -98,7 +98,7 @@ func BenchmarkInfoConsoleFile(b *testing.B) {
 	})
 	b.Run("samber-slog-multi", func(b *testing.B) {
 		logger := slog.New(slogmulti.Fanout(
-			tint.NewHandler(discard{}, nil),
+			tint.NewTextHandler(discard{}, nil),
 			slog.NewTextHandler(discard{}, nil),
 		))
 		b.ReportAllocs()

@@ -118,6 +118,14 @@ type Mechanism struct {
 	Handled *bool `json:"handled,omitempty"`
 	// Data holds mechanism-specific facts.
 	Data map[string]any `json:"data,omitempty"`
+	// Source says how the parent exception holds this one ("Unwrap()[1]").
+	Source string `json:"source,omitempty"`
+	// ExceptionID, ParentID and IsExceptionGroup make an exception list a
+	// tree (errors.Join), as Sentry's exception groups have it: IDs count
+	// from 0 for the last exception of the list.
+	ExceptionID      *int `json:"exception_id,omitempty"`
+	ParentID         *int `json:"parent_id,omitempty"`
+	IsExceptionGroup bool `json:"is_exception_group,omitempty"`
 }
 
 // Stacktrace holds frames ordered caller to callee: the frame that raised

@@ -10,41 +10,77 @@ import (
 // Sentry's words): 32 hex digits hashed from, in order of preference, the
 // explicit fingerprint; the exception types plus the module and function
 // of every in-app frame (line numbers excluded, so that an edit elsewhere
-// in a file does not split a group); the log message.
+// in a file does not split a group); the log message, parameterized
+// (Parameterize), so that "user 123 not found" and "user 456 not found"
+// are one group.
+//
+// A fingerprint may name the default key as "{{ default }}" and the
+// parameterized message as "{{ message }}", as Sentry's fingerprints do:
+// ["{{ default }}", "tenant-7"] splits the default group by tenant.
 func (e *Event) GroupKey() string {
-	h := sha256.New()
-	write := func(parts ...string) {
-		for _, p := range parts {
-			h.Write([]byte(p))
-			h.Write([]byte{0})
-		}
-	}
-	switch {
-	case len(e.Fingerprint) > 0 && !(len(e.Fingerprint) == 1 && e.Fingerprint[0] == "{{ default }}"):
-		write("fingerprint")
-		write(e.Fingerprint...)
-	case len(e.Exception) > 0:
-		write("exception")
-		for _, ex := range e.Exception {
-			write(ex.Type)
-			if ex.Stacktrace == nil {
-				continue
-			}
-			for _, f := range ex.Stacktrace.Frames {
-				if f.InApp {
-					write(f.Module, f.Function)
-				}
+	var buf [512]byte
+	b := buf[:0]
+	if len(e.Fingerprint) > 0 && !(len(e.Fingerprint) == 1 && isVar(e.Fingerprint[0], "default")) {
+		b = appendParts(b, "fingerprint")
+		for _, p := range e.Fingerprint {
+			switch {
+			case isVar(p, "default"):
+				b = e.appendDefault(b)
+			case isVar(p, "message"):
+				b = appendParts(b, "message", Parameterize(e.Message()))
+			default:
+				b = appendParts(b, p)
 			}
 		}
-		// An error with no in-app frames groups by its message too, or
-		// every *errors.errorString would be one group.
-		if !hasInAppFrames(e.Exception) {
-			write(e.Logger, e.Message())
-		}
-	default:
-		write("message", e.Logger, e.Message())
+	} else {
+		b = e.appendDefault(b)
 	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// appendParts appends each part and a NUL after it: the hashed form.
+func appendParts(b []byte, parts ...string) []byte {
+	for _, p := range parts {
+		b = append(b, p...)
+		b = append(b, 0)
+	}
+	return b
+}
+
+// isVar reports whether a fingerprint part is the variable "{{ name }}".
+func isVar(part, name string) bool {
+	p, ok := strings.CutPrefix(part, "{{")
+	if !ok {
+		return false
+	}
+	p, ok = strings.CutSuffix(p, "}}")
+	return ok && strings.TrimSpace(p) == name
+}
+
+// appendDefault appends the default grouping components.
+func (e *Event) appendDefault(b []byte) []byte {
+	if len(e.Exception) == 0 {
+		return appendParts(b, "message", e.Logger, Parameterize(e.Message()))
+	}
+	b = appendParts(b, "exception")
+	for _, ex := range e.Exception {
+		b = appendParts(b, ex.Type)
+		if ex.Stacktrace == nil {
+			continue
+		}
+		for _, f := range ex.Stacktrace.Frames {
+			if f.InApp {
+				b = appendParts(b, f.Module, f.Function)
+			}
+		}
+	}
+	// An error with no in-app frames groups by its message too, or every
+	// *errors.errorString would be one group.
+	if !hasInAppFrames(e.Exception) {
+		b = appendParts(b, e.Logger, Parameterize(e.Message()))
+	}
+	return b
 }
 
 func hasInAppFrames(exs []Exception) bool {

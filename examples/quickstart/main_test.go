@@ -89,5 +89,7 @@ func TestQuickstart(t *testing.T) {
 		subjects += subject + "\n"
 	}
 	assert.Contains(t, subjects, "profile unavailable")
+	assert.NotContains(t, subjects, "HTTP 502", "GET /error is one failure, reported once")
+	assert.NotContains(t, log, "HTTP 502")
 	assert.True(t, strings.Contains(subjects, "panic"), subjects)
 }

@@ -674,7 +674,7 @@ func (q *Queue) call(it Item) (err error) {
 	defer cancel()
 	defer func() {
 		if r := recover(); r != nil {
-			err = Permanent(fmt.Errorf("Send panicked: %v", r))
+			err = Permanent(fmt.Errorf("send panicked: %v", r))
 		}
 	}()
 	return q.send(ctx, it)

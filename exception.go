@@ -1,0 +1,168 @@
+package errlog
+
+import (
+	"errors"
+	"reflect"
+	"strconv"
+
+	"github.com/errlog/errlog/event"
+)
+
+// maxExceptions bounds the errors of one chain or tree: a cyclic Unwrap
+// ends, and a join of thousands of errors does not make a huge event.
+const maxExceptions = 64
+
+// exceptionChain lists err and every error it wraps (fmt.Errorf's %w,
+// errors.Join, several %w) as Sentry exceptions, each value cut at max
+// bytes, innermost cause first. pcs, the stack the record was reported
+// with, goes to the outermost; a wrapped error that carries a stack of its
+// own gets it.
+//
+// A recovered panic is reported as its value (a runtime.Error's own type
+// for a runtime panic) with mechanism {type: "panic", handled: false}:
+// errlog's PanicError never shows in a title or a group. An error that
+// wraps several (errors.Join) makes the list a tree, as Sentry's exception
+// groups have it: mechanism.exception_id, parent_id, is_exception_group.
+// An Unwrap method that panics ends its branch with a "!PANIC: …" entry,
+// as any other panicking method is shown, and the event is still sent.
+func exceptionChain(err error, pcs []uintptr, max int) []event.Exception {
+	b := chainBuilder{max: max}
+	b.walk(err, -1, "")
+	chain := b.chain
+	if len(chain) == 0 {
+		chain = append(chain, event.Exception{Type: typeName(err), Value: b.text(err)})
+	}
+	if len(pcs) > 0 {
+		chain[0].Stacktrace = &event.Stacktrace{Frames: framesOf(pcs)}
+	}
+	if chain[0].Mechanism == nil {
+		handled := true
+		chain[0].Mechanism = &event.Mechanism{Type: "slog", Handled: &handled}
+	}
+	if b.group {
+		for i := range chain {
+			id := i
+			if chain[i].Mechanism == nil {
+				chain[i].Mechanism = &event.Mechanism{Type: "chained", Source: b.source[i]}
+			}
+			chain[i].Mechanism.ExceptionID = &id
+			if p := b.parent[i]; p >= 0 {
+				chain[i].Mechanism.ParentID = &p
+			}
+			chain[i].Mechanism.IsExceptionGroup = b.multi[i]
+		}
+	}
+	// The walk went outermost first; Sentry wants the cause first (and
+	// exception_id 0 last).
+	for i, k := 0, len(chain)-1; i < k; i, k = i+1, k-1 {
+		chain[i], chain[k] = chain[k], chain[i]
+	}
+	return chain
+}
+
+// chainBuilder walks an error tree depth first, outermost first.
+type chainBuilder struct {
+	max    int
+	chain  []event.Exception
+	parent []int    // index of each entry's parent, -1 for the root
+	multi  []bool   // the entry wraps several errors
+	source []string // how the parent reached it: "Unwrap()", "Unwrap()[1]"
+	group  bool     // some entry wraps several errors
+	seen   int
+	// panicked marks the next entry as the value of a recovered panic.
+	panicked bool
+}
+
+func (b *chainBuilder) text(v any) string {
+	return truncateString(escapeInvalidUTF8(safeText(v)), b.max)
+}
+
+func (b *chainBuilder) add(ex event.Exception, parent int, source string) int {
+	if b.panicked {
+		handled := false
+		ex.Mechanism = &event.Mechanism{Type: "panic", Handled: &handled}
+		b.panicked = false
+	}
+	b.chain = append(b.chain, ex)
+	b.parent = append(b.parent, parent)
+	b.multi = append(b.multi, false)
+	b.source = append(b.source, source)
+	return len(b.chain) - 1
+}
+
+func (b *chainBuilder) walk(e error, parent int, source string) {
+	for e != nil && b.seen < maxExceptions {
+		b.seen++
+		self := parent
+		switch x := e.(type) {
+		case safeError, *stackError:
+			// errlog's own wrappers add nothing a reader needs.
+		case *PanicError:
+			if _, isErr := x.Value.(error); !isErr {
+				b.panicked = true
+				self = b.add(event.Exception{Type: valueTypeName(x.Value), Value: b.text(x.Value), Module: valueModule(x.Value)}, parent, source)
+			} else {
+				b.panicked = true // the wrapped error is the panic value
+			}
+		default:
+			ex := event.Exception{Type: typeName(e), Value: b.text(e), Module: typeModule(e)}
+			if len(b.chain) > 0 {
+				if own := ownPCsSafe(e); own != nil {
+					ex.Stacktrace = &event.Stacktrace{Frames: framesOf(own)}
+				}
+			}
+			self = b.add(ex, parent, source)
+		}
+		many, p, one := unwrapSafe(e)
+		if p != "" {
+			b.add(event.Exception{Type: typeName(e) + ".Unwrap", Value: "!PANIC: " + truncateString(escapeInvalidUTF8(p), b.max)}, self, "Unwrap()")
+			return
+		}
+		if many != nil {
+			if self >= 0 {
+				b.multi[self] = true
+			}
+			b.group = true
+			for i, x := range many {
+				b.walk(x, self, "Unwrap()["+strconv.Itoa(i)+"]")
+			}
+			return
+		}
+		e, parent, source = one, self, "Unwrap()"
+	}
+}
+
+// unwrapSafe returns what e wraps: one error, or several (errors.Join,
+// several %w); a panicking Unwrap gives its panic value as text.
+func unwrapSafe(e error) (many []error, panicked string, one error) {
+	defer func() {
+		if p := recover(); p != nil {
+			many, panicked, one = nil, safeText(p), nil
+			if panicked == "" {
+				panicked = "Unwrap panicked"
+			}
+		}
+	}()
+	if u, ok := e.(interface{ Unwrap() []error }); ok {
+		return u.Unwrap(), "", nil
+	}
+	return nil, "", errors.Unwrap(e)
+}
+
+func valueTypeName(v any) string {
+	if v == nil {
+		return "nil"
+	}
+	return reflect.TypeOf(v).String()
+}
+
+func valueModule(v any) string {
+	if v == nil {
+		return ""
+	}
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.PkgPath()
+}
