@@ -85,6 +85,8 @@ type job struct {
 	npcs  int
 	pcs   [maxFrames]uintptr
 	flush chan struct{} // a flush marker instead of a record
+	// eventID is the ID CaptureError made and returned; "" for a new one.
+	eventID string
 }
 
 // NewHandler builds the handler chain Options describe. It never fails:
@@ -363,7 +365,7 @@ func (c *core) enqueue(ctx context.Context, h *Handler, r *slog.Record, pcs []ui
 		c.dropped.Add(1) // counted; Close has reported what it could not deliver
 		return
 	}
-	j := job{r: r.Clone(), goas: h.goas, npcs: len(pcs)}
+	j := job{r: r.Clone(), goas: h.goas, npcs: len(pcs), eventID: eventIDFrom(ctx)}
 	copy(j.pcs[:], pcs)
 	if ri := requestFromContext(ctx); ri != nil {
 		j.req = ri.snapshot(ctx)

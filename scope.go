@@ -132,13 +132,18 @@ func (s *Scope) SetFingerprint(fp ...string) {
 
 // CaptureError reports err at ERROR through the default logger, with err's
 // own stack when it carries one (see WithStack), else the caller's. extra
-// are slog-style key-value pairs or slog.Attrs. A nil err is reported as a
-// warning that says so, and is not an event.
-func CaptureError(ctx context.Context, err error, extra ...any) {
-	capture(ctx, slog.Default().Handler(), err, extra)
+// are slog-style key-value pairs or slog.Attrs. It returns the ID of the
+// event (32 hex digits, made here, on the caller's side), which the event
+// mail, tracker and sinks receive carries: show it to the user ("error
+// id …") to find the event later, as sentry-go's CaptureException returns
+// it. The ID is returned even when the event is not sent (a handler below
+// ErrorLevel, Options.SampleRate, BeforeSend, a full queue). A nil err is
+// reported as a warning that says so, is not an event, and returns "".
+func CaptureError(ctx context.Context, err error, extra ...any) string {
+	return capture(ctx, slog.Default().Handler(), err, extra)
 }
 
-func capture(ctx context.Context, h slog.Handler, err error, extra []any) {
+func capture(ctx context.Context, h slog.Handler, err error, extra []any) string {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -149,30 +154,59 @@ func capture(ctx context.Context, h slog.Handler, err error, extra []any) {
 		if h.Enabled(ctx, r.Level) {
 			_ = h.Handle(ctx, r)
 		}
-		return
+		return ""
 	}
 	r := slog.NewRecord(time.Now(), slog.LevelError, safeText(err), pcs[0])
 	r.AddAttrs(slog.Any("error", err))
 	r.Add(extra...)
-	if h.Enabled(ctx, r.Level) {
-		_ = h.Handle(ctx, r)
-	}
+	return handleWithID(ctx, h, r)
 }
 
 // CaptureMessage reports msg at ERROR through the default logger, with the
-// caller's stack. extra are slog-style key-value pairs or slog.Attrs.
-func CaptureMessage(ctx context.Context, msg string, extra ...any) {
+// caller's stack. extra are slog-style key-value pairs or slog.Attrs. It
+// returns the event's ID, as CaptureError does.
+func CaptureMessage(ctx context.Context, msg string, extra ...any) string {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	h := slog.Default().Handler()
 	var pcs [1]uintptr
 	runtime.Callers(2, pcs[:])
 	r := slog.NewRecord(time.Now(), slog.LevelError, msg, pcs[0])
 	r.Add(extra...)
+	return handleWithID(ctx, slog.Default().Handler(), r)
+}
+
+// eventIDKey carries the event ID a capture function made and returned
+// to the Handler that builds the event. A context rather than an attr, so
+// that the console and the file do not print it and the wrappers between
+// (slog.NewMultiHandler) pass it on untouched.
+type eventIDKey struct{}
+
+// handleWithID hands r to h with a new event ID, and returns the ID.
+func handleWithID(ctx context.Context, h slog.Handler, r slog.Record) string {
+	id := event.NewID()
 	if h.Enabled(ctx, r.Level) {
-		_ = h.Handle(ctx, r)
+		_ = h.Handle(context.WithValue(ctx, eventIDKey{}, id), r)
 	}
+	return id
+}
+
+// id returns the ID of j's event: the one its caller was given, else a
+// new one.
+func (j *job) id() string {
+	if j.eventID != "" {
+		return j.eventID
+	}
+	return event.NewID()
+}
+
+// eventIDFrom returns the event ID a capture function put in ctx, or "".
+func eventIDFrom(ctx context.Context) string {
+	if ctx == nil {
+		return ""
+	}
+	id, _ := ctx.Value(eventIDKey{}).(string)
+	return id
 }
 
 // PanicError is a recovered panic as an error: its value, and the stack of
