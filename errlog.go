@@ -61,6 +61,23 @@ type Options struct {
 	// Sinks receive every event, after mail and tracker: an in-app store,
 	// or anything else that implements EventSink.
 	Sinks []EventSink
+	// SampleRate is the fraction of events kept, in (0, 1], decided at
+	// random for each event before it is built: 0.25 keeps about one in
+	// four. Zero means 1, every event; a value outside [0, 1] is reported
+	// through OnDeliveryError and taken as 1. It applies to mail, tracker,
+	// notifiers, ticketers and every EventSink alike, not to the console
+	// and the file. Events left out are counted by Handler.Discarded,
+	// apart from losses.
+	SampleRate float64
+	// BeforeSend, when set, sees every event that SampleRate kept, once,
+	// before mail, tracker, notifiers, ticketers and sinks do, on
+	// errlog's delivery goroutine. It returns the event to deliver (ev
+	// itself, changed or not, or another) or nil to drop it, counted by
+	// Handler.Discarded. A BeforeSend that panics drops the event (it may
+	// have been meant to remove something) and the panic is reported.
+	// TrackerOptions.BeforeSend and SampleRate apply after these, to the
+	// tracker only. Default: deliver every event as built.
+	BeforeSend func(ev *event.Event) *event.Event
 	// Notifiers receive every event with the throttling of mail (a
 	// Slack-style webhook, a pager).
 	Notifiers []Notifier

@@ -68,6 +68,11 @@ type core struct {
 	jobs     chan job
 	done     chan struct{}
 	dropped  atomic.Uint64
+	// discarded counts events SampleRate or BeforeSend left out: by
+	// choice, not lost.
+	discarded  atomic.Uint64
+	sampleRate float64 // in (0, 1]
+	random     func() float64
 	// reportedDrops is what reportDrops has told; the delivery goroutine's.
 	reportedDrops uint64
 	closed        atomic.Bool
@@ -129,6 +134,7 @@ func NewHandler(opts Options) *Handler {
 	if o.Format == "" {
 		o.Format = DefaultFormat
 	}
+	c.initSampling()
 	m, err := newMasker(o.Mask)
 	if err != nil {
 		c.onError(err)
@@ -413,7 +419,14 @@ func (c *core) deliver(j *job) {
 			c.onError(&DeliveryError{Sink: "handler", Op: "build", Err: fmt.Errorf("building or delivering an event panicked: %v", p)})
 		}
 	}()
-	ev := c.buildEvent(j)
+	if !c.keep() {
+		c.discarded.Add(1)
+		return
+	}
+	ev := c.beforeSend(c.buildEvent(j))
+	if ev == nil {
+		return
+	}
 	for _, s := range c.sinks {
 		c.deliverTo(s, ev)
 	}
