@@ -78,6 +78,18 @@ type Options struct {
 	// TrackerOptions.BeforeSend and SampleRate apply after these, to the
 	// tracker only. Default: deliver every event as built.
 	BeforeSend func(ev *event.Event) *event.Event
+	// Breadcrumbs is how many of the records logged before an event, below
+	// ErrorLevel and at or above BreadcrumbLevel, the event carries as
+	// Sentry breadcrumbs (shown in mail too), oldest first: those logged
+	// with the event's Scope (WithScope, or Middleware's per request),
+	// else those logged without a scope through this Handler. They are
+	// masked like everything else. Default DefaultBreadcrumbs (50);
+	// negative: none. Without mail, tracker or sinks none are kept.
+	Breadcrumbs int
+	// BreadcrumbLevel is the lowest level kept as a breadcrumb. Default
+	// Level, the console's. A level below the console's makes those
+	// records cost their handling even when nothing else shows them.
+	BreadcrumbLevel slog.Leveler
 	// Notifiers receive every event with the throttling of mail (a
 	// Slack-style webhook, a pager).
 	Notifiers []Notifier

@@ -70,7 +70,12 @@ type core struct {
 	dropped  atomic.Uint64
 	// discarded counts events SampleRate or BeforeSend left out: by
 	// choice, not lost.
-	discarded  atomic.Uint64
+	discarded atomic.Uint64
+	// crumbMax is Options.Breadcrumbs resolved, 0 for none; crumbs is
+	// the ring of records logged without a Scope.
+	crumbMax   int
+	crumbLevel slog.Leveler
+	crumbs     crumbRing
 	sampleRate float64 // in (0, 1]
 	random     func() float64
 	// reportedDrops is what reportDrops has told; the delivery goroutine's.
@@ -92,6 +97,11 @@ type job struct {
 	flush chan struct{} // a flush marker instead of a record
 	// eventID is the ID CaptureError made and returned; "" for a new one.
 	eventID string
+	// crumbs holds the event's breadcrumbs: the first crumbSeq records
+	// it ever kept; crumbPin is the pin that keeps them (0: none).
+	crumbs   *crumbRing
+	crumbSeq uint64
+	crumbPin int
 }
 
 // NewHandler builds the handler chain Options describe. It never fails:
@@ -208,6 +218,7 @@ func NewHandler(opts Options) *Handler {
 	}
 	c.sinks = append(c.sinks, o.Sinks...)
 	c.hasSinks = len(c.sinks) > 0
+	c.initBreadcrumbs()
 	c.computeLevels(h)
 	if c.hasSinks {
 		c.jobs = make(chan job, o.QueueSize)
@@ -238,6 +249,9 @@ func (c *core) computeLevels(h *Handler) {
 	if c.hasSinks {
 		levels = append(levels, c.errorLevel)
 	}
+	if c.crumbMax > 0 {
+		levels = append(levels, c.crumbLevel)
+	}
 	for _, l := range levels {
 		if _, ok := l.(slog.Level); !ok {
 			c.dynamicLevels = true
@@ -254,7 +268,8 @@ func (h *Handler) Enabled(_ context.Context, level slog.Level) bool {
 	}
 	return (h.console != nil && level >= c.consoleLevel.Level()) ||
 		(h.file != nil && level >= c.fileLevel.Level()) ||
-		(c.hasSinks && level >= c.errorLevel.Level())
+		(c.hasSinks && level >= c.errorLevel.Level()) ||
+		(c.crumbMax > 0 && level >= c.crumbLevel.Level())
 }
 
 // Handle sends r to every sink that wants it. It returns the console's
@@ -266,6 +281,9 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 		r = c.maskRecord(r)
 	}
 	r = c.sanitizeRecord(r)
+	if c.crumbMax > 0 {
+		c.addCrumb(ctx, h, &r)
+	}
 	toConsole := h.console != nil && r.Level >= c.consoleLevel.Level()
 	toFile := h.file != nil && r.Level >= c.fileLevel.Level()
 	var x recordExtras
@@ -376,9 +394,11 @@ func (c *core) enqueue(ctx context.Context, h *Handler, r *slog.Record, pcs []ui
 	if ri := requestFromContext(ctx); ri != nil {
 		j.req = ri.snapshot(ctx)
 	}
-	if s := scopeFromContext(ctx); s != nil {
+	s := scopeFromContext(ctx)
+	if s != nil {
 		j.scope = s.state.Load()
 	}
+	c.markCrumbs(&j, s)
 	select {
 	case c.jobs <- j:
 	default:
@@ -386,6 +406,7 @@ func (c *core) enqueue(ctx context.Context, h *Handler, r *slog.Record, pcs []ui
 		// the caller's goroutine would call a hook that may itself log,
 		// into the same full queue, without end.
 		c.dropped.Add(1)
+		c.takeCrumbs(&j)
 	}
 }
 
@@ -419,12 +440,14 @@ func (c *core) deliver(j *job) {
 			c.onError(&DeliveryError{Sink: "handler", Op: "build", Err: fmt.Errorf("building or delivering an event panicked: %v", p)})
 		}
 	}()
+	crumbs := c.takeCrumbs(j)
 	if !c.keep() {
 		c.discarded.Add(1)
 		return
 	}
-	ev := c.beforeSend(c.buildEvent(j))
-	if ev == nil {
+	ev := c.buildEvent(j)
+	c.addBreadcrumbs(ev, crumbs)
+	if ev = c.beforeSend(ev); ev == nil {
 		return
 	}
 	for _, s := range c.sinks {

@@ -20,6 +20,10 @@ import (
 type Scope struct {
 	mu    sync.Mutex // serializes writers; readers load state
 	state atomic.Pointer[scopeState]
+	// crumbs are the records logged with the scope, for the breadcrumbs
+	// of its events: ownCrumbs, or those of the scope it was made from.
+	crumbs    *crumbRing
+	ownCrumbs crumbRing
 }
 
 // scopeState is immutable once published: a write copies it, so that an
@@ -40,13 +44,17 @@ type scopeKey struct{}
 
 // WithScope returns a context carrying a new Scope, and the Scope. The new
 // scope starts with a copy of the scope ctx already carries, if any, so
-// that a function can add to its caller's scope without changing it.
+// that a function can add to its caller's scope without changing it. It
+// shares that scope's breadcrumbs (the records logged before an event,
+// see Options.Breadcrumbs): a request's trail stays one trail.
 func WithScope(ctx context.Context) (context.Context, *Scope) {
 	s := &Scope{}
 	if parent := scopeFromContext(ctx); parent != nil {
 		s.state.Store(parent.state.Load())
+		s.crumbs = parent.crumbs
 	} else {
 		s.state.Store(&scopeState{})
+		s.crumbs = &s.ownCrumbs
 	}
 	return context.WithValue(ctx, scopeKey{}, s), s
 }
