@@ -167,9 +167,11 @@ type EventSink interface {
 // A Notifier is told of events, with the throttling of mail: the first of
 // each group at once, then digests.
 type Notifier interface {
-	// Notify tells of ev. ctx carries the Notice (NoticeFromContext) and
-	// the delivery deadline; an error is retried with backoff, five
-	// attempts in all.
+	// Notify tells of ev. ctx carries the Notice (NoticeFromContext, or
+	// implement NoticeNotifier to be given it) and the delivery deadline;
+	// an error is retried with backoff, five attempts in all, unless it
+	// is Permanent (no retry) or RetryAfter (the next attempt after a
+	// given delay).
 	Notify(ctx context.Context, ev *event.Event) error
 }
 
@@ -177,7 +179,8 @@ type Notifier interface {
 // of each group.
 type Ticketer interface {
 	// RaiseTicket opens a ticket for ev's group; an error is retried
-	// with backoff, five attempts in all.
+	// with backoff, five attempts in all, unless it is Permanent or
+	// RetryAfter, as Notify's.
 	RaiseTicket(ctx context.Context, ev *event.Event) error
 }
 
