@@ -32,7 +32,9 @@ func (n *rtyNotifier) Notify(_ context.Context, ev *event.Event) error {
 	return n.answer(msg, len(n.calls[msg]))
 }
 
-func (n *rtyNotifier) RaiseTicket(ctx context.Context, ev *event.Event) error { return n.Notify(ctx, ev) }
+func (n *rtyNotifier) RaiseTicket(ctx context.Context, ev *event.Event) error {
+	return n.Notify(ctx, ev)
+}
 
 func (n *rtyNotifier) callsOf(msg string) []time.Time {
 	n.mu.Lock()
