@@ -39,6 +39,27 @@ type Options struct {
 	// `less -R`, or a CI log viewer that renders ANSI colour). NoColor and
 	// NO_COLOR still win. Default false.
 	ForceColor bool
+	// TimeFormat is the Go time layout of the console's time, as tint's
+	// and slog's TimeFormat. Default "15:04:05.000". (The file's is
+	// DateFormat, a strftime layout, as in Python.)
+	TimeFormat string
+	// AddSource writes the file and line of the logging call on each
+	// console line, as slog's and tint's AddSource. Default false. The
+	// file shows them through Format (%(pathname)s, %(filename)s,
+	// %(lineno)d; the default has them).
+	AddSource bool
+	// ReplaceAttr rewrites or drops (by returning an empty Attr) each
+	// attribute before the console and the file write it, as
+	// slog.HandlerOptions.ReplaceAttr: groups names the groups the
+	// attribute is in; it is not called for the groups themselves. On the
+	// console it also sees the built-in time, level, message and source
+	// attributes (tint's behaviour); the file's other fields come from
+	// Format. Values are already masked. Mail, the tracker and sinks get
+	// the attributes as logged (see BeforeSend). It is called once per
+	// attribute by each of console and file, from the logging goroutine,
+	// and must be safe for concurrent use. Default: none. The file uses
+	// FileOptions.ReplaceAttr instead when that is set.
+	ReplaceAttr func(groups []string, a slog.Attr) slog.Attr
 	// ErrorLevel is the level at and above which records become events:
 	// they get a stack trace, the request and the scope, and go to mail,
 	// tracker and every EventSink. Default slog.LevelError. (A Leveler

@@ -156,7 +156,7 @@ func NewHandler(opts Options) *Handler {
 	if o.Console != io.Discard {
 		c.consoleW = o.Console
 		c.consoleCol = !o.NoColor && (o.ForceColor || isTerminal(o.Console)) && os.Getenv("NO_COLOR") == ""
-		h.console = newConsole(o.Console, c.consoleCol)
+		h.console = newConsole(o.Console, c.consoleCol, o)
 	}
 
 	formatter, err := NewFormatter(o.Format, o.DateFormat)
@@ -177,6 +177,9 @@ func NewHandler(opts Options) *Handler {
 		}
 		if fo.Now == nil {
 			fo.Now = o.Now
+		}
+		if fo.ReplaceAttr == nil {
+			fo.ReplaceAttr = o.ReplaceAttr
 		}
 		if fh, err := NewFileHandler(fo); err != nil {
 			c.onError(err)
