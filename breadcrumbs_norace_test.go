@@ -4,6 +4,7 @@ package errlog
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -41,5 +42,30 @@ func TestAllocsInfoBreadcrumbs(t *testing.T) {
 	}
 	if h.c.crumbs.total == 0 {
 		t.Fatal("no breadcrumb was kept: the test measured nothing")
+	}
+}
+
+// Pinning the breadcrumbs of an event costs its caller no allocation.
+func TestAllocsErrorCallerWithBreadcrumbs(t *testing.T) {
+	h := NewHandler(Options{Console: io.Discard, Sinks: []EventSink{&captureSink{}}})
+	jobs := h.c.jobs
+	h.c.jobs = make(chan job, 2000) // a queue nobody reads: the caller's cost alone
+	defer func() {
+		h.c.jobs = jobs
+		_ = h.Close(context.Background())
+	}()
+	logger := slog.New(h)
+	ctx, _ := WithScope(context.Background())
+	for i := 0; i < 2*DefaultBreadcrumbs; i++ {
+		logger.InfoContext(ctx, "step", "i", i)
+	}
+	n := testing.AllocsPerRun(1000, func() {
+		logger.ErrorContext(ctx, "payment failed", "order", 1234, "user", "ann", "err", errDeclined)
+	})
+	if n != 0 {
+		t.Fatalf("an ERROR record with breadcrumbs costs the caller %v allocations, want 0", n)
+	}
+	if h.c.crumbRingOf(ScopeFrom(ctx)).npins == 0 {
+		t.Fatal("no event pinned its breadcrumbs: the test measured nothing")
 	}
 }
