@@ -340,3 +340,25 @@ func TestBreadcrumbsConcurrent(t *testing.T) {
 		assert.LessOrEqual(t, len(ev.Breadcrumbs), 50)
 	}
 }
+
+// BenchmarkCrumbAdd measures what keeping a breadcrumb adds to an INFO
+// record (5 attrs) on top of the console and file work, which
+// BenchmarkInfo measures whole: the ring's lock and the record's copy.
+func BenchmarkCrumbAdd(b *testing.B) {
+	h := NewHandler(Options{Console: io.Discard, Sinks: []EventSink{&captureSink{}}})
+	defer h.Close(context.Background())
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, "request served", 0)
+	r.Add("user", "ann", "status", 200, "latency", 42*time.Millisecond, "ok", true, "path", "/api/orders")
+	scoped, _ := WithScope(context.Background())
+	for _, bc := range []struct {
+		name string
+		ctx  context.Context
+	}{{"process", context.Background()}, {"scope", scoped}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				h.c.addCrumb(bc.ctx, h, &r)
+			}
+		})
+	}
+}
