@@ -18,7 +18,7 @@ import (
 func (c *core) buildEvent(j *job) *event.Event {
 	r := &j.r
 	ev := &event.Event{
-		EventID:     event.NewID(),
+		EventID:     j.id(),
 		Timestamp:   r.Time,
 		Level:       sentryLevel(r.Level),
 		Logger:      "slog",

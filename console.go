@@ -16,21 +16,28 @@ const (
 	ansiReset = "\x1b[0m"
 )
 
-// newConsole returns the console sink: tint's coloured text. Levels are
-// filtered by the Handler, so tint is given none.
+// newConsole returns the console sink: tint's coloured text, with the
+// Options' TimeFormat, AddSource and ReplaceAttr. Levels are filtered by
+// the Handler, so tint is given none.
 //
 // Without colour, tint is still run in colour and the escapes are stripped
 // from its output in one pass: tint's own NoColor mode strips them from
 // each string it writes, which allocates for every attr (measured: 11
 // allocs and +40% for an INFO record with 5 attrs). The result is the same
 // text: tint's NoColor also removes escapes found in values.
-func newConsole(w io.Writer, color bool) slog.Handler {
+func newConsole(w io.Writer, color bool, o *Options) slog.Handler {
 	if !color {
 		w = &stripWriter{w: w}
 	}
+	tf := o.TimeFormat
+	if tf == "" {
+		tf = "15:04:05.000"
+	}
 	return tint.NewTextHandler(w, &tint.Options{
-		Level:      slog.Level(-1 << 20),
-		TimeFormat: "15:04:05.000",
+		Level:       slog.Level(-1 << 20),
+		TimeFormat:  tf,
+		AddSource:   o.AddSource,
+		ReplaceAttr: o.ReplaceAttr,
 	})
 }
 

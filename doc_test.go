@@ -210,11 +210,9 @@ func checkMembers(fset *token.FileSet, s *ast.TypeSpec, add func(string)) {
 	}
 	sharedDoc, prevEnd := "", -1
 	for _, f := range fields.List {
-		line := fset.Position(f.Pos()).Line
 		if f.Doc != nil {
 			sharedDoc = f.Doc.Text()
-			line = fset.Position(f.Doc.Pos()).Line
-		} else if line != prevEnd+1 {
+		} else if fset.Position(f.Pos()).Line != prevEnd+1 {
 			sharedDoc = ""
 		}
 		prevEnd = fset.Position(f.End()).Line

@@ -39,6 +39,27 @@ type Options struct {
 	// `less -R`, or a CI log viewer that renders ANSI colour). NoColor and
 	// NO_COLOR still win. Default false.
 	ForceColor bool
+	// TimeFormat is the Go time layout of the console's time, as tint's
+	// and slog's TimeFormat. Default "15:04:05.000". (The file's is
+	// DateFormat, a strftime layout, as in Python.)
+	TimeFormat string
+	// AddSource writes the file and line of the logging call on each
+	// console line, as slog's and tint's AddSource. Default false. The
+	// file shows them through Format (%(pathname)s, %(filename)s,
+	// %(lineno)d; the default has them).
+	AddSource bool
+	// ReplaceAttr rewrites or drops (by returning an empty Attr) each
+	// attribute before the console and the file write it, as
+	// slog.HandlerOptions.ReplaceAttr: groups names the groups the
+	// attribute is in; it is not called for the groups themselves. On the
+	// console it also sees the built-in time, level, message and source
+	// attributes (tint's behaviour); the file's other fields come from
+	// Format. Values are already masked. Mail, the tracker and sinks get
+	// the attributes as logged (see BeforeSend). It is called once per
+	// attribute by each of console and file, from the logging goroutine,
+	// and must be safe for concurrent use. Default: none. The file uses
+	// FileOptions.ReplaceAttr instead when that is set.
+	ReplaceAttr func(groups []string, a slog.Attr) slog.Attr
 	// ErrorLevel is the level at and above which records become events:
 	// they get a stack trace, the request and the scope, and go to mail,
 	// tracker and every EventSink. Default slog.LevelError. (A Leveler
@@ -61,6 +82,35 @@ type Options struct {
 	// Sinks receive every event, after mail and tracker: an in-app store,
 	// or anything else that implements EventSink.
 	Sinks []EventSink
+	// SampleRate is the fraction of events kept, in (0, 1], decided at
+	// random for each event before it is built: 0.25 keeps about one in
+	// four. Zero means 1, every event; a value outside [0, 1] is reported
+	// through OnDeliveryError and taken as 1. It applies to mail, tracker,
+	// notifiers, ticketers and every EventSink alike, not to the console
+	// and the file. Events left out are counted by Handler.Discarded,
+	// apart from losses.
+	SampleRate float64
+	// BeforeSend, when set, sees every event that SampleRate kept, once,
+	// before mail, tracker, notifiers, ticketers and sinks do, on
+	// errlog's delivery goroutine. It returns the event to deliver (ev
+	// itself, changed or not, or another) or nil to drop it, counted by
+	// Handler.Discarded. A BeforeSend that panics drops the event (it may
+	// have been meant to remove something) and the panic is reported.
+	// TrackerOptions.BeforeSend and SampleRate apply after these, to the
+	// tracker only. Default: deliver every event as built.
+	BeforeSend func(ev *event.Event) *event.Event
+	// Breadcrumbs is how many of the records logged before an event, below
+	// ErrorLevel and at or above BreadcrumbLevel, the event carries as
+	// Sentry breadcrumbs (shown in mail too), oldest first: those logged
+	// with the event's Scope (WithScope, or Middleware's per request),
+	// else those logged without a scope through this Handler. They are
+	// masked like everything else. Default DefaultBreadcrumbs (50);
+	// negative: none. Without mail, tracker or sinks none are kept.
+	Breadcrumbs int
+	// BreadcrumbLevel is the lowest level kept as a breadcrumb. Default
+	// Level, the console's. A level below the console's makes those
+	// records cost their handling even when nothing else shows them.
+	BreadcrumbLevel slog.Leveler
 	// Notifiers receive every event with the throttling of mail (a
 	// Slack-style webhook, a pager).
 	Notifiers []Notifier
@@ -162,9 +212,11 @@ type EventSink interface {
 // A Notifier is told of events, with the throttling of mail: the first of
 // each group at once, then digests.
 type Notifier interface {
-	// Notify tells of ev. ctx carries the Notice (NoticeFromContext) and
-	// the delivery deadline; an error is retried with backoff, five
-	// attempts in all.
+	// Notify tells of ev. ctx carries the Notice (NoticeFromContext, or
+	// implement NoticeNotifier to be given it) and the delivery deadline;
+	// an error is retried with backoff, five attempts in all, unless it
+	// is Permanent (no retry) or RetryAfter (the next attempt after a
+	// given delay).
 	Notify(ctx context.Context, ev *event.Event) error
 }
 
@@ -172,7 +224,8 @@ type Notifier interface {
 // of each group.
 type Ticketer interface {
 	// RaiseTicket opens a ticket for ev's group; an error is retried
-	// with backoff, five attempts in all.
+	// with backoff, five attempts in all, unless it is Permanent or
+	// RetryAfter, as Notify's.
 	RaiseTicket(ctx context.Context, ev *event.Event) error
 }
 

@@ -60,6 +60,11 @@ type FileOptions struct {
 	// Now is the clock of time rotation and of backup names. Default
 	// time.Now. Records carry their own time.
 	Now func() time.Time `json:"-" yaml:"-"`
+	// ReplaceAttr rewrites or drops (by returning an empty Attr) each
+	// attribute of a record before it is written, as
+	// slog.HandlerOptions.ReplaceAttr; the line's other fields come from
+	// Format. Default: New passes Options.ReplaceAttr; on its own, none.
+	ReplaceAttr func(groups []string, a slog.Attr) slog.Attr `json:"-" yaml:"-"`
 }
 
 // FileHandler is the log file sink, a slog.Handler of its own: each record
@@ -79,6 +84,8 @@ type FileHandler struct {
 	f          *Formatter
 	pre        *preformatted // nil: no WithAttrs or WithGroup yet
 	out        *fileOutput
+	replace    func([]string, slog.Attr) slog.Attr // nil: none
+	groups     []string                            // the open groups, for replace
 }
 
 var _ slog.Handler = (*FileHandler)(nil)
@@ -150,7 +157,7 @@ func newFileHandler(opts FileOptions, lazy bool) (*FileHandler, error) {
 		}
 		return nil, fmt.Errorf("errlog: file: %w", err)
 	}
-	h := &FileHandler{level: opts.Level, errorLevel: opts.ErrorLevel, f: f, out: &fileOutput{w: opts.Writer}}
+	h := &FileHandler{level: opts.Level, errorLevel: opts.ErrorLevel, f: f, out: &fileOutput{w: opts.Writer}, replace: opts.ReplaceAttr}
 	if h.level == nil {
 		h.level = slog.LevelWarn
 	}
@@ -232,6 +239,9 @@ func (h *FileHandler) Handle(ctx context.Context, r slog.Record) error {
 // handle writes r with what the Handler chain already computed: the
 // request and, at or above its ErrorLevel, the stack.
 func (h *FileHandler) handle(_ context.Context, r slog.Record, x *recordExtras) error {
+	if h.replace != nil {
+		r = replaceRecord(h.replace, h.groups, r)
+	}
 	bp := getTmplBuf()
 	b := h.f.appendRecord(*bp, &r, h.pre, x)
 	o := h.out
@@ -283,6 +293,9 @@ func (h *FileHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	if len(attrs) == 0 {
 		return h
 	}
+	if h.replace != nil {
+		attrs = replaceAttrs(h.replace, h.groups, attrs)
+	}
 	h2 := *h
 	h2.pre = h.f.withAttrs(h.pre, attrs)
 	return &h2
@@ -296,6 +309,9 @@ func (h *FileHandler) WithGroup(name string) slog.Handler {
 	}
 	h2 := *h
 	h2.pre = h.f.withGroup(h.pre, name)
+	if h.replace != nil {
+		h2.groups = append(h.groups[:len(h.groups):len(h.groups)], name)
+	}
 	return &h2
 }
 

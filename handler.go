@@ -73,6 +73,16 @@ type core struct {
 	jobs     chan job
 	done     chan struct{}
 	dropped  atomic.Uint64
+	// discarded counts events SampleRate or BeforeSend left out: by
+	// choice, not lost.
+	discarded atomic.Uint64
+	// crumbMax is Options.Breadcrumbs resolved, 0 for none; crumbs is
+	// the ring of records logged without a Scope.
+	crumbMax   int
+	crumbLevel slog.Leveler
+	crumbs     crumbRing
+	sampleRate float64 // in (0, 1]
+	random     func() float64
 	// reportedDrops is what reportDrops has told; the delivery goroutine's.
 	reportedDrops uint64
 	closed        atomic.Bool
@@ -91,6 +101,13 @@ type job struct {
 	pcs   [maxFrames]uintptr
 	flush chan struct{} // a flush marker instead of a record
 	ev    *event.Event  // a finished event instead of a record (a crash report)
+	// eventID is the ID CaptureError made and returned; "" for a new one.
+	eventID string
+	// crumbs holds the event's breadcrumbs: the first crumbSeq records
+	// it ever kept; crumbPin is the pin that keeps them (0: none).
+	crumbs   *crumbRing
+	crumbSeq uint64
+	crumbPin int
 }
 
 // NewHandler builds the handler chain Options describe. It never fails:
@@ -133,6 +150,7 @@ func NewHandler(opts Options) *Handler {
 	if o.Format == "" {
 		o.Format = DefaultFormat
 	}
+	c.initSampling()
 	m, err := newMasker(o.Mask)
 	if err != nil {
 		c.onError(err)
@@ -144,7 +162,7 @@ func NewHandler(opts Options) *Handler {
 	if o.Console != io.Discard {
 		c.consoleW = o.Console
 		c.consoleCol = !o.NoColor && (o.ForceColor || isTerminal(o.Console)) && os.Getenv("NO_COLOR") == ""
-		h.console = newConsole(o.Console, c.consoleCol)
+		h.console = newConsole(o.Console, c.consoleCol, o)
 	}
 	if o.SourceContext != SourceOff {
 		m := c.san.m
@@ -170,6 +188,9 @@ func NewHandler(opts Options) *Handler {
 		}
 		if fo.Now == nil {
 			fo.Now = o.Now
+		}
+		if fo.ReplaceAttr == nil {
+			fo.ReplaceAttr = o.ReplaceAttr
 		}
 		if fh, err := newChainFileHandler(fo, c.onError); err != nil {
 			c.onError(err)
@@ -211,6 +232,7 @@ func NewHandler(opts Options) *Handler {
 	}
 	c.sinks = append(c.sinks, o.Sinks...)
 	c.hasSinks = len(c.sinks) > 0
+	c.initBreadcrumbs()
 	c.computeLevels(h)
 	if c.hasSinks {
 		c.jobs = make(chan job, o.QueueSize)
@@ -242,6 +264,9 @@ func (c *core) computeLevels(h *Handler) {
 	if c.hasSinks {
 		levels = append(levels, c.errorLevel)
 	}
+	if c.crumbMax > 0 {
+		levels = append(levels, c.crumbLevel)
+	}
 	for _, l := range levels {
 		if _, ok := l.(slog.Level); !ok {
 			c.dynamicLevels = true
@@ -258,7 +283,8 @@ func (h *Handler) Enabled(_ context.Context, level slog.Level) bool {
 	}
 	return (h.console != nil && level >= c.consoleLevel.Level()) ||
 		(h.file != nil && level >= c.fileLevel.Level()) ||
-		(c.hasSinks && level >= c.errorLevel.Level())
+		(c.hasSinks && level >= c.errorLevel.Level()) ||
+		(c.crumbMax > 0 && level >= c.crumbLevel.Level())
 }
 
 // Handle sends r to every sink that wants it. It returns the console's
@@ -270,6 +296,9 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 		r = c.maskRecord(r)
 	}
 	r = c.sanitizeRecord(r)
+	if c.crumbMax > 0 {
+		c.addCrumb(ctx, h, &r)
+	}
 	toConsole := h.console != nil && r.Level >= c.consoleLevel.Level()
 	toFile := h.file != nil && r.Level >= c.fileLevel.Level()
 	var x recordExtras
@@ -388,14 +417,16 @@ func (c *core) enqueue(ctx context.Context, h *Handler, r *slog.Record, pcs []ui
 		c.dropped.Add(1) // counted; Close has reported what it could not deliver
 		return
 	}
-	j := job{r: r.Clone(), goas: h.goas, npcs: len(pcs)}
+	j := job{r: r.Clone(), goas: h.goas, npcs: len(pcs), eventID: eventIDFrom(ctx)}
 	copy(j.pcs[:], pcs)
 	if ri := requestFromContext(ctx); ri != nil {
 		j.req = ri.snapshot(ctx)
 	}
-	if s := scopeFromContext(ctx); s != nil {
+	s := scopeFromContext(ctx)
+	if s != nil {
 		j.scope = s.state.Load()
 	}
+	c.markCrumbs(&j, s)
 	select {
 	case c.jobs <- j:
 	default:
@@ -403,6 +434,7 @@ func (c *core) enqueue(ctx context.Context, h *Handler, r *slog.Record, pcs []ui
 		// the caller's goroutine would call a hook that may itself log,
 		// into the same full queue, without end.
 		c.dropped.Add(1)
+		c.takeCrumbs(&j)
 	}
 }
 
@@ -436,12 +468,21 @@ func (c *core) deliver(j *job) {
 			c.onError(&DeliveryError{Sink: "handler", Op: "build", Err: fmt.Errorf("building or delivering an event panicked: %v", p)})
 		}
 	}()
-	ev := j.ev
+	crumbs := c.takeCrumbs(j)
+	ev := j.ev // a crash report comes built, and is never sampled out
 	if ev == nil {
+		if !c.keep() {
+			c.discarded.Add(1)
+			return
+		}
 		ev = c.buildEvent(j)
+		c.addBreadcrumbs(ev, crumbs)
 	}
 	if c.src != nil {
 		c.src.addToEvent(ev)
+	}
+	if ev = c.beforeSend(ev); ev == nil {
+		return
 	}
 	for _, s := range c.sinks {
 		c.deliverTo(s, ev)

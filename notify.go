@@ -103,6 +103,9 @@ func (nq *notifyQueue) send(ctx context.Context, it delivery.Item) (err error) {
 	if nq.ticketer != nil {
 		return nq.ticketer.RaiseTicket(ctx, ev)
 	}
+	if nn, ok := nq.notifier.(NoticeNotifier); ok {
+		return nn.NotifyNotice(ctx, n)
+	}
 	return nq.notifier.Notify(ctx, ev)
 }
 

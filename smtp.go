@@ -924,7 +924,7 @@ var mailHTML = template.Must(template.New("mail.html").Funcs(template.FuncMap{
 		}
 		return m
 	},
-}).Parse(mailHTMLSource))
+}).Parse(mailHTMLSource + mailCrumbsHTMLSource))
 
 // maxSubjectMessage bounds the message part of a subject, in runes: mail
 // clients show about this much, and long subjects get folded badly.
@@ -949,6 +949,7 @@ type mailView struct {
 	GroupKey    string
 	Summary     []NoticeGroup
 	SummaryMore string
+	Breadcrumbs []mailCrumb // oldest first
 }
 
 type mailException struct{ Type, Value string }
@@ -1116,6 +1117,7 @@ func (s *mailSink) view(n *Notice, now time.Time) *mailView {
 		rows = append(rows, anyRows(u.Data)...)
 		v.addSection("User", rows)
 	}
+	v.Breadcrumbs = mailCrumbs(ev)
 	v.addSection("Extra", anyRows(ev.Extra))
 	v.addSection("Tags", stringRows(ev.Tags))
 	for _, name := range sortedKeys(ev.Contexts) {
@@ -1269,6 +1271,7 @@ func (v *mailView) text() string {
 		}
 		writeRows(&b, "  Environment:\n", r.Env)
 	}
+	writeCrumbs(&b, v.Breadcrumbs)
 	for _, sec := range v.Sections {
 		writeRows(&b, "\n"+sec.Name+":\n", sec.Rows)
 	}

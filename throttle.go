@@ -45,7 +45,8 @@ const (
 )
 
 // A Notice is one error mail or notification after throttling. Notifiers
-// find the Notice of each call in its context (NoticeFromContext).
+// find the Notice of each call in its context (NoticeFromContext), or are
+// given it (NoticeNotifier).
 type Notice struct {
 	// Kind says why the notice was sent: a first occurrence, a digest of
 	// repeats, or a summary of what the hourly cap held back.

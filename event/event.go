@@ -79,6 +79,9 @@ type Event struct {
 	Fingerprint []string `json:"fingerprint,omitempty"`
 	// SDK names the client that sent the event.
 	SDK *SDK `json:"sdk,omitempty"`
+	// Breadcrumbs are the records logged before the event in its scope
+	// (or process), oldest first; sent as {"values": […]}.
+	Breadcrumbs []Breadcrumb `json:"-"`
 }
 
 // Logentry is the log message of an event.
@@ -286,6 +289,8 @@ type wire struct {
 	*alias
 	Timestamp string         `json:"timestamp"`
 	Exception *exceptionList `json:"exception,omitempty"`
+	// Breadcrumbs likewise, in "values".
+	Breadcrumbs *breadcrumbList `json:"breadcrumbs,omitempty"`
 }
 
 type alias Event
@@ -300,6 +305,9 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	if len(e.Exception) > 0 {
 		w.Exception = &exceptionList{Values: e.Exception}
 	}
+	if len(e.Breadcrumbs) > 0 {
+		w.Breadcrumbs = &breadcrumbList{Values: e.Breadcrumbs}
+	}
 	return json.Marshal(w)
 }
 
@@ -312,6 +320,8 @@ type lenient struct {
 	Request   *lenientRequest `json:"request"`
 	Tags      json.RawMessage `json:"tags"`
 	Message   json.RawMessage `json:"message"`
+	// Breadcrumbs come as {"values": […]} or as a bare list.
+	Breadcrumbs json.RawMessage `json:"breadcrumbs"`
 }
 
 type lenientRequest struct {
@@ -336,6 +346,9 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	if e.Exception, err = decodeExceptions(l.Exception); err != nil {
+		return err
+	}
+	if e.Breadcrumbs, err = decodeBreadcrumbs(l.Breadcrumbs); err != nil {
 		return err
 	}
 	if e.Tags, err = decodePairs(l.Tags); err != nil {
