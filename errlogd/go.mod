@@ -3,7 +3,9 @@ module github.com/errlog/errlog/errlogd
 go 1.26.0
 
 require (
+	github.com/andybalholm/brotli v1.3.0
 	github.com/errlog/errlog v0.0.0-00010101000000-000000000000
+	github.com/getsentry/sentry-go v0.50.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/klauspost/compress v1.20.4
 	github.com/stretchr/testify v1.12.1
