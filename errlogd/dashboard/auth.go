@@ -31,7 +31,9 @@ type auth struct {
 
 type authKey struct{}
 
-func withAuth(ctx context.Context, a auth) context.Context { return context.WithValue(ctx, authKey{}, a) }
+func withAuth(ctx context.Context, a auth) context.Context {
+	return context.WithValue(ctx, authKey{}, a)
+}
 
 func authFrom(ctx context.Context) auth {
 	a, _ := ctx.Value(authKey{}).(auth)
