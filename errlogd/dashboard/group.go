@@ -202,6 +202,7 @@ type excNode struct {
 	Group               bool   // an exception group
 	Stack               *stackView
 	Children            []*excNode
+	id                  int // the mechanism's exception_id; -1 if none
 }
 
 type threadView struct {
@@ -427,7 +428,7 @@ func excTree(exs []rawExc, p *store.Project) []*excNode {
 	nodes := make([]*excNode, len(exs))
 	byID := map[int]*excNode{}
 	for i, e := range exs {
-		n := &excNode{Type: e.Type, Value: e.Value, Module: e.Module}
+		n := &excNode{Type: e.Type, Value: e.Value, Module: e.Module, id: -1}
 		if e.Stack != nil && len(e.Stack.Frames) > 0 {
 			n.Stack = stackOf(e.Stack, p)
 		}
@@ -437,7 +438,7 @@ func excTree(exs []rawExc, p *store.Project) []*excNode {
 				n.Handled = map[bool]string{true: "yes", false: "no"}[*m.Handled]
 			}
 			if m.ExceptionID != nil {
-				byID[*m.ExceptionID] = n
+				byID[*m.ExceptionID], n.id = n, *m.ExceptionID
 			}
 		}
 		nodes[i] = n
@@ -455,11 +456,9 @@ func excTree(exs []rawExc, p *store.Project) []*excNode {
 		}
 		roots = append(roots, nodes[i])
 	}
-	// Children were met newest first; a group lists its members in order.
+	// A group lists its members in the order of their ids.
 	for _, n := range nodes {
-		for i, j := 0, len(n.Children)-1; i < j; i, j = i+1, j-1 {
-			n.Children[i], n.Children[j] = n.Children[j], n.Children[i]
-		}
+		sort.SliceStable(n.Children, func(i, j int) bool { return n.Children[i].id < n.Children[j].id })
 	}
 	return roots
 }
