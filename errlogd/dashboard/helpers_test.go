@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,4 +110,24 @@ func form(kv ...string) url.Values {
 		v.Add(kv[i], kv[i+1])
 	}
 	return v
+}
+
+// assertHas is assert.Contains without the whole page in the message.
+func assertHas(t testing.TB, body, want string, msg ...any) bool {
+	t.Helper()
+	if strings.Contains(body, want) {
+		return true
+	}
+	t.Errorf("the page (%d bytes) lacks %q %v", len(body), want, msg)
+	return false
+}
+
+func assertHasNot(t testing.TB, body, unwanted string, msg ...any) bool {
+	t.Helper()
+	i := strings.Index(body, unwanted)
+	if i < 0 {
+		return true
+	}
+	t.Errorf("the page has %q: …%s… %v", unwanted, body[max(0, i-80):min(len(body), i+len(unwanted)+80)], msg)
+	return false
 }
