@@ -430,6 +430,7 @@ func TestGroupPage(t *testing.T) {
 	assertHas(t, body, `<tr><th>attempt</th><td><pre>2</pre></td></tr>`, "the latest event first")
 	assertHas(t, body, `<span class="off">Newer →</span>`)
 	assertHas(t, body, `id="count">3<`)
+	assertHas(t, body, `id="users">1<`, "one user, three times")
 	older := body[strings.Index(body, `id="older"`)-40:]
 	older = older[strings.Index(older, `href="`)+6:]
 	older = strings.ReplaceAll(older[:strings.Index(older, `"`)], "&amp;", "&")

@@ -18,7 +18,7 @@ var funcs = template.FuncMap{
 	"add":     func(a, b int) int { return a + b },
 	"sub":     func(a, b int) int { return a - b },
 	"at":      func(now, t time.Time) whenArg { return whenArg{now, t} },
-	"eq2":     func(a, b string) bool { return a == b },
+	"events":  func(n int64) string { return plural(n, "event") },
 }
 
 // relTime says how long before now t was: "just now", "5 min ago",
@@ -82,3 +82,11 @@ func shorten(s string, n int) string {
 
 // whenArg is the "when" template's argument: a time and the clock's now.
 type whenArg struct{ Now, T time.Time }
+
+// plural writes "1 event", "2,345 events".
+func plural(n int64, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return thousands(n) + " " + word + "s"
+}

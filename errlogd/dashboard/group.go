@@ -25,6 +25,7 @@ type groupPage struct {
 	Latest   string
 	Hist     spark
 	Seen     []store.Seen
+	Users    int64 // users affected; 0 when no event named one
 	Return   string
 	Project  string
 	DecodeOK bool
@@ -116,6 +117,11 @@ func (s *server) group(w http.ResponseWriter, r *http.Request) error {
 	if p.Seen, err = s.st.GroupSeen(ctx, g.ID); err != nil {
 		return err
 	}
+	users, err := s.st.GroupUsers(ctx, []int64{g.ID})
+	if err != nil {
+		return err
+	}
+	p.Users = users[g.ID]
 	s.render(w, r, http.StatusOK, "group", p)
 	return nil
 }

@@ -161,6 +161,10 @@ func (s *server) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	users, err := s.st.GroupUsers(ctx, ids)
+	if err != nil {
+		return err
+	}
 	facets, err := s.facetsFor(r, f.Project)
 	if err != nil {
 		return err
@@ -180,7 +184,7 @@ func (s *server) list(w http.ResponseWriter, r *http.Request) error {
 		p.SortURL[so[0]] = s.prefix + "/" + f.query("sort", so[0], "cursor", "")
 	}
 	for _, g := range res.Groups {
-		row := groupRow{Group: g, Spark: hourSpark(counts[g.ID], end, 24, 96, 24), URL: s.prefix + "/groups/" + strconv.FormatInt(g.ID, 10)}
+		row := groupRow{Group: g, Spark: hourSpark(counts[g.ID], end, 24, 96, 24), URL: s.prefix + "/groups/" + strconv.FormatInt(g.ID, 10), Users: users[g.ID]}
 		seen, err := s.st.GroupSeen(ctx, g.ID)
 		if err != nil {
 			return err

@@ -2,6 +2,8 @@ package store
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -22,7 +24,11 @@ type Incoming struct {
 	Level       string
 	Environment string
 	Release     string
-	Timestamp   time.Time
+	// User identifies the user the event names, as a digest ("" when
+	// none): users affected are counted without keeping who they are
+	// outside the event.
+	User      string
+	Timestamp time.Time
 	Received    time.Time
 	// Size is the JSON's size; Payload the zstd-compressed JSON.
 	Size    int
@@ -67,6 +73,7 @@ func Prepare(p *Project, ev *event.Event, raw []byte, now time.Time) (*Incoming,
 		Level:       level,
 		Environment: truncate(ev.Environment, 64),
 		Release:     truncate(ev.Release, 200),
+		User:        userKey(ev.User),
 		Timestamp:   ts,
 		Received:    now.UTC(),
 		Size:        len(raw),
@@ -181,6 +188,21 @@ func isVar(s, name string) bool {
 		return false
 	}
 	return strings.TrimSpace(s[2:len(s)-2]) == name
+}
+
+// userKey is a short digest of the user's id, else email, username or
+// IP address.
+func userKey(u *event.User) string {
+	if u == nil {
+		return ""
+	}
+	for _, v := range []string{u.ID, u.Email, u.Username, u.IPAddress} {
+		if v != "" {
+			sum := sha256.Sum256([]byte(v))
+			return hex.EncodeToString(sum[:12])
+		}
+	}
+	return ""
 }
 
 func truncate(s string, n int) string {

@@ -19,7 +19,7 @@
 // A dashboard needs no SQL: ListGroups (filters, sort, cursor), Group,
 // GroupEvents, Event, HourlyCounts and MinuteCounts (histograms and
 // sparklines), GroupSeen (first/last seen per environment and release),
-// SetStatus and DeleteGroup.
+// GroupUsers (users affected), SetStatus and DeleteGroup.
 package store
 
 import (
@@ -253,6 +253,10 @@ type Store interface {
 	MinuteCounts(ctx context.Context, groupIDs []int64, from, to time.Time) (map[int64][]Count, error)
 	// GroupSeen lists the group's environments and releases.
 	GroupSeen(ctx context.Context, groupID int64) ([]Seen, error)
+	// GroupUsers counts, per group, the distinct users its events named
+	// (user id, else email, username or IP address); groups whose events
+	// named none are absent.
+	GroupUsers(ctx context.Context, groupIDs []int64) (map[int64]int64, error)
 	// Facets lists a project's environments and releases (0: all).
 	Facets(ctx context.Context, projectID int64) (*Facets, error)
 

@@ -115,7 +115,7 @@ RETURNING id`))
 		sec := ts / 1000
 		a.buckets[sec-sec%60]++
 		a.hours[sec-sec%3600]++
-		for _, s := range [...]seenKey{{"environment", in.Environment}, {"release", in.Release}} {
+		for _, s := range [...]seenKey{{"environment", in.Environment}, {"release", in.Release}, {"user", in.User}} {
 			if s.value == "" {
 				continue
 			}

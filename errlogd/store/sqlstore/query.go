@@ -295,7 +295,7 @@ func (db *DB) MinuteCounts(ctx context.Context, ids []int64, from, to time.Time)
 
 // GroupSeen lists a group's environments and releases, most recent first.
 func (db *DB) GroupSeen(ctx context.Context, groupID int64) ([]store.Seen, error) {
-	rows, err := db.r.QueryContext(ctx, db.q(`SELECT kind, value, n, first_seen, last_seen FROM group_seen WHERE group_id = ? ORDER BY kind, last_seen DESC, value`), groupID)
+	rows, err := db.r.QueryContext(ctx, db.q(`SELECT kind, value, n, first_seen, last_seen FROM group_seen WHERE group_id = ? AND kind IN ('environment', 'release') ORDER BY kind, last_seen DESC, value`), groupID)
 	if err != nil {
 		return nil, wrap("group seen", err)
 	}
@@ -313,13 +313,38 @@ func (db *DB) GroupSeen(ctx context.Context, groupID int64) ([]store.Seen, error
 	return out, wrap("group seen", rows.Err())
 }
 
+// GroupUsers counts the distinct users of each group: their rows in
+// group_seen, of kind "user".
+func (db *DB) GroupUsers(ctx context.Context, ids []int64) (map[int64]int64, error) {
+	out := map[int64]int64{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	in, args := idList(ids)
+	rows, err := db.r.QueryContext(ctx, db.q(`SELECT group_id, count(*) FROM group_seen WHERE kind = 'user' AND group_id IN `+in+` GROUP BY group_id`), args...)
+	if err != nil {
+		return nil, wrap("group users", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var g, n int64
+		if err := rows.Scan(&g, &n); err != nil {
+			return nil, wrap("group users", err)
+		}
+		out[g] = n
+	}
+	return out, wrap("group users", rows.Err())
+}
+
 // Facets lists environments and releases.
 func (db *DB) Facets(ctx context.Context, projectID int64) (*store.Facets, error) {
 	s := `SELECT DISTINCT s.kind, s.value FROM group_seen s`
 	var args []any
 	if projectID != 0 {
-		s += ` JOIN event_groups g ON g.id = s.group_id WHERE g.project_id = ?`
+		s += ` JOIN event_groups g ON g.id = s.group_id WHERE g.project_id = ? AND s.kind IN ('environment', 'release')`
 		args = append(args, projectID)
+	} else {
+		s += ` WHERE s.kind IN ('environment', 'release')`
 	}
 	s += ` ORDER BY s.kind, s.value`
 	rows, err := db.r.QueryContext(ctx, db.q(s), args...)

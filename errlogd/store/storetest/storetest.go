@@ -36,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 		{"EventJSON", testEventJSON},
 		{"Counts", testCounts},
 		{"SeenAndFacets", testSeen},
+		{"GroupUsers", testGroupUsers},
 		{"DeleteGroup", testDeleteGroup},
 		{"Retention", testRetention},
 		{"EventSink", testEventSink},
@@ -421,6 +422,45 @@ func testSeen(t *testing.T, s store.Store) {
 	f, err = s.Facets(ctx, 0)
 	require.NoError(t, err)
 	assert.Len(t, f.Environments, 2)
+}
+
+func testGroupUsers(t *testing.T, s store.Store) {
+	p := project(t, s)
+	in := func(msg string, u *event.User) *store.Incoming {
+		ev := Ev{Msg: msg, Type: "E" + msg, Env: "production", Release: "1.0"}.event()
+		ev.User = u
+		i, err := store.Prepare(p, ev, nil, time.Now())
+		require.NoError(t, err)
+		return i
+	}
+	for _, i := range []*store.Incoming{
+		in("a", &event.User{ID: "42"}),
+		in("a", &event.User{ID: "42", Email: "ann@example.com"}),
+		in("a", &event.User{Email: "bob@example.com"}),
+		in("a", &event.User{IPAddress: "203.0.113.9"}),
+		in("a", nil),
+		in("b", nil),
+	} {
+		require.NoError(t, s.Submit(ctx, i))
+	}
+	gs := groups(t, s, store.GroupQuery{Sort: store.SortCount})
+	require.Len(t, gs, 2)
+	users, err := s.GroupUsers(ctx, []int64{gs[0].ID, gs[1].ID})
+	require.NoError(t, err)
+	assert.Equal(t, map[int64]int64{gs[0].ID: 3}, users, "42, bob and an address; none for b")
+	seen, err := s.GroupSeen(ctx, gs[0].ID)
+	require.NoError(t, err)
+	assert.Len(t, seen, 2, "users are not environments or releases")
+	f, err := s.Facets(ctx, 0)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"1.0"}, f.Releases)
+	f, err = s.Facets(ctx, p.ID)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"1.0"}, f.Releases)
+	require.NoError(t, s.DeleteGroup(ctx, gs[0].ID))
+	users, err = s.GroupUsers(ctx, []int64{gs[0].ID})
+	require.NoError(t, err)
+	assert.Empty(t, users)
 }
 
 func testDeleteGroup(t *testing.T, s store.Store) {
