@@ -29,7 +29,7 @@ type Incoming struct {
 	// outside the event.
 	User      string
 	Timestamp time.Time
-	Received    time.Time
+	Received  time.Time
 	// Size is the JSON's size; Payload the zstd-compressed JSON.
 	Size    int
 	Payload []byte
