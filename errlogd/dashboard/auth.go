@@ -59,7 +59,7 @@ func (s *server) authenticate(r *http.Request) auth {
 		}
 		return auth{}
 	}
-	if s.opts.Authorize == nil && isLocal(r) {
+	if s.opts.Authorize == nil && isLocal(r) && localHost(r.Host) {
 		return auth{ok: true}
 	}
 	return auth{}
@@ -84,6 +84,21 @@ func isLocal(r *http.Request) bool {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// localHost reports whether a Host header names this machine. A page on
+// another site that rebinds its DNS name to 127.0.0.1 sends its own name:
+// without this check it could read the dashboard.
+func localHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()

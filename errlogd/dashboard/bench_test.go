@@ -132,7 +132,7 @@ func BenchmarkPages(b *testing.B) {
 }
 
 func serve(b *testing.B, h http.Handler, path string) string {
-	req := httptest.NewRequest("GET", path, nil)
+	req := httptest.NewRequest("GET", "http://localhost"+path, nil)
 	req.RemoteAddr = "127.0.0.1:1"
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)

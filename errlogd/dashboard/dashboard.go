@@ -200,6 +200,9 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusForbidden, "The dashboard has neither a password nor an Authorize function, so it serves only requests from this machine (loopback, not forwarded by a proxy).")
 		return
 	}
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, 1<<20) // forms are small
+	}
 	if r.Method == http.MethodPost && !s.validCSRF(r) {
 		s.fail(w, r, http.StatusForbidden, "The form's security token is missing or stale: reload the page and try again.")
 		return

@@ -259,11 +259,18 @@ func TestCSRF(t *testing.T) {
 
 // Without a password or Authorize, only this machine is served.
 func TestInAppAccess(t *testing.T) {
+	for host, ok := range map[string]bool{"localhost:8080": true, "127.0.0.1": true, "[::1]:80": true, "app.localhost": true, "example.com": false, "127.0.0.1.nip.io": false} {
+		assert.Equal(t, ok, localHost(host), host)
+	}
 	st := openStore(t)
 	serve := func(h http.Handler, remote string, hdr ...string) int {
-		req := httptest.NewRequest("GET", "/dev/error/", nil)
+		req := httptest.NewRequest("GET", "http://localhost:8080/dev/error/", nil)
 		req.RemoteAddr = remote
 		for i := 0; i+1 < len(hdr); i += 2 {
+			if hdr[i] == "Host" {
+				req.Host = hdr[i+1]
+				continue
+			}
 			req.Header.Set(hdr[i], hdr[i+1])
 		}
 		w := httptest.NewRecorder()
@@ -276,6 +283,7 @@ func TestInAppAccess(t *testing.T) {
 	assert.Equal(t, 403, serve(open, "203.0.113.9:5555"))
 	assert.Equal(t, 403, serve(open, "127.0.0.1:5555", "X-Forwarded-For", "203.0.113.9"), "a local proxy forwards anyone")
 	assert.Equal(t, 403, serve(open, "127.0.0.1:5555", "Forwarded", "for=203.0.113.9"))
+	assert.Equal(t, 403, serve(open, "127.0.0.1:5555", "Host", "rebound.evil.example:8080"), "DNS rebinding: another site's name")
 
 	admin := Handler(st, Options{Prefix: "/dev/error", Authorize: func(r *http.Request) bool { return r.Header.Get("X-Admin") == "yes" }})
 	assert.Equal(t, 200, serve(admin, "203.0.113.9:5555", "X-Admin", "yes"))

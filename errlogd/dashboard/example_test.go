@@ -39,7 +39,7 @@ func ExampleHandler() {
 	_ = h.Flush(ctx)
 
 	req := httptest.NewRequest("GET", "/dev/error/", nil)
-	req.RemoteAddr = "127.0.0.1:50000" // this machine: served without a password
+	req.RemoteAddr, req.Host = "127.0.0.1:50000", "localhost:8080" // this machine: served without a password
 	w := httptest.NewRecorder()
 	mux.ServeHTTP(w, req)
 	fmt.Println(w.Code, strings.Contains(w.Body.String(), "payment gateway timeout"))

@@ -136,7 +136,13 @@ func (s *server) eventJSON(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Disposition", `attachment; filename="event-`+e.EventID+`.json"`)
+	name := strings.Map(func(r rune) rune {
+		if r < '0' || r > 'z' || (r > '9' && r < 'A') || (r > 'Z' && r < 'a') {
+			return -1
+		}
+		return r
+	}, e.EventID)
+	w.Header().Set("Content-Disposition", `attachment; filename="event-`+name+`.json"`)
 	_, err = w.Write(e.JSON)
 	return err
 }
