@@ -156,10 +156,23 @@ func TestLoginSession(t *testing.T) {
 	resp, _ = get(t, c, srv.URL+"/dev/error/")
 	assert.Equal(t, http.StatusSeeOther, resp.StatusCode, "logged out")
 
-	// Behind TLS (a proxy says so) the cookie is Secure.
-	req := httptest.NewRequest("POST", "/dev/error/login", nil)
+	// Behind TLS (a proxy says so) the cookies are Secure.
+	_, body = get(t, c, srv.URL+"/dev/error/login")
+	req, err := http.NewRequest("POST", srv.URL+"/dev/error/login", strings.NewReader(form("csrf", csrfOf(t, body), "password", pw).Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-Forwarded-Proto", "https")
-	assert.True(t, isTLS(req))
+	resp, err = c.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	secure := false
+	for _, ck := range resp.Cookies() {
+		if ck.Name == sessionCookie {
+			secure = ck.Secure
+		}
+	}
+	assert.True(t, secure)
 }
 
 // Failed logins are limited per address; a minute later they are allowed
@@ -473,7 +486,8 @@ func TestExceptionGroupTree(t *testing.T) {
  {"type":"KeyError","value":"'sku'","mechanism":{"type":"chained","exception_id":1,"parent_id":0}},
  {"type":"ExceptionGroup","value":"import failed (2 sub-exceptions)","mechanism":{"type":"generic","handled":false,"exception_id":0,"is_exception_group":true},
   "stacktrace":{"frames":[{"function":"main","module":"shop.cli","filename":"cli.py","lineno":12,"in_app":true,"pre_context":["def main():"],"context_line":"    run_import()","post_context":["    return 0"],"vars":{"path":"'/tmp/x.csv'"}}]}}
-]}}`)
+]},
+"threads":{"values":[{"id":7,"name":"importer","crashed":true,"stacktrace":{"frames":[{"function":"run","module":"threading","filename":"threading.py","lineno":975},{"function":"work","module":"shop.jobs","filename":"jobs.py","lineno":33,"in_app":true}]}}]}}`)
 	var ev event.Event
 	require.NoError(t, json.Unmarshal(raw, &ev))
 	in, err := store.Prepare(project(t, st), &ev, raw, time.Now())
@@ -491,4 +505,6 @@ func TestExceptionGroupTree(t *testing.T) {
 	assertHas(t, body, `<span class="badge">generic, unhandled</span>`)
 	assertHas(t, body, `<ol class="src" start="11"><li><code>def main():</code></li><li class="hl"><code>    run_import()</code></li>`)
 	assertHas(t, body, `<tr><th>path</th><td><pre>&#39;/tmp/x.csv&#39;</pre></td></tr>`)
+	assertHas(t, body, `<h2>Thread importer <span class="badge reg">crashed</span></h2>`)
+	assertHas(t, body, `<span class="mod">shop.jobs.</span>work</span>`)
 }
