@@ -147,6 +147,7 @@ func TestBrowser(t *testing.T) {
 		loc, err := chromedp.Run(ctx, chromedp.Location())
 		require.NoError(t, err)
 		assert.True(t, strings.HasPrefix(loc, base+"/login?next="), loc)
+		shoot(t, ctx, "login.png")
 		require.NoError(t, chromedp.Do(ctx,
 			chromedp.SendKeys("#password", "not it"),
 			chromedp.Click("#login"),
