@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"sort"
 
 	"github.com/errlog/errlog/errlogd/store"
@@ -32,6 +33,39 @@ type seenKey struct{ kind, value string }
 type seenAgg struct {
 	n, first, last int64
 }
+
+const (
+	qUpsertGroup = `INSERT INTO event_groups (project_id, key, title, culprit, level, count, first_seen, last_seen, status, regression, last_event_id)
+VALUES (?, ?, ?, ?, ?, 0, ?, ?, 'unresolved', 0, 0)
+ON CONFLICT (project_id, key) DO UPDATE SET count = event_groups.count
+RETURNING id, count`
+	qInsertEvent = `INSERT INTO events (project_id, group_id, event_id, ts, received, level, title, environment, release, size, stored, payload)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (project_id, event_id) DO NOTHING
+RETURNING id`
+	qUpdateGroup = `UPDATE event_groups SET
+  count = count + ?,
+  first_seen = {least}(first_seen, ?),
+  last_seen = {greatest}(last_seen, ?),
+  title = CASE WHEN last_seen <= ? THEN ? ELSE title END,
+  culprit = CASE WHEN last_seen <= ? THEN ? ELSE culprit END,
+  level = CASE WHEN last_seen <= ? THEN ? ELSE level END,
+  regression = CASE WHEN status = 'resolved' THEN 1 ELSE regression END,
+  status = CASE WHEN status = 'resolved' THEN 'unresolved' ELSE status END,
+  last_event_id = {greatest}(last_event_id, ?)
+WHERE id = ?`
+	qCountMinute = `INSERT INTO group_minutes (group_id, bucket, n) VALUES (?, ?, ?)
+ON CONFLICT (group_id, bucket) DO UPDATE SET n = group_minutes.n + excluded.n`
+	qCountHour = `INSERT INTO group_hours (group_id, bucket, n) VALUES (?, ?, ?)
+ON CONFLICT (group_id, bucket) DO UPDATE SET n = group_hours.n + excluded.n`
+	qSeen = `INSERT INTO group_seen (group_id, kind, value, n, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (group_id, kind, value) DO UPDATE SET n = group_seen.n + excluded.n,
+  first_seen = {least}(group_seen.first_seen, excluded.first_seen),
+  last_seen = {greatest}(group_seen.last_seen, excluded.last_seen)`
+	qDeleteEmpty = `DELETE FROM event_groups WHERE id = ? AND count = 0`
+)
+
+var writeQueries = []string{qUpsertGroup, qInsertEvent, qUpdateGroup, qCountMinute, qCountHour, qSeen}
 
 // commit writes a batch in one transaction. Groups are locked in (project,
 // key) order and count rows in (group, bucket) order, so that two
@@ -70,14 +104,10 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 	}
 	defer tx.Rollback()
 
-	upsert, err := tx.PrepareContext(ctx, db.q(`INSERT INTO event_groups (project_id, key, title, culprit, level, count, first_seen, last_seen, status, regression, last_event_id)
-VALUES (?, ?, ?, ?, ?, 0, ?, ?, 'unresolved', 0, 0)
-ON CONFLICT (project_id, key) DO UPDATE SET count = event_groups.count
-RETURNING id, count`))
+	upsert, err := db.stmt(ctx, tx, qUpsertGroup)
 	if err != nil {
 		return wrap("prepare", err)
 	}
-	defer upsert.Close()
 	for _, a := range order {
 		l := a.latest
 		if err := upsert.QueryRowContext(ctx, a.project, a.key, l.Title, l.Culprit, l.Level, a.minTS, a.maxTS).Scan(&a.id, &a.prevCount); err != nil {
@@ -85,14 +115,10 @@ RETURNING id, count`))
 		}
 	}
 
-	ins, err := tx.PrepareContext(ctx, db.q(`INSERT INTO events (project_id, group_id, event_id, ts, received, level, title, environment, release, size, stored, payload)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (project_id, event_id) DO NOTHING
-RETURNING id`))
+	ins, err := db.stmt(ctx, tx, qInsertEvent)
 	if err != nil {
 		return wrap("prepare", err)
 	}
-	defer ins.Close()
 	for _, in := range batch {
 		a := aggs[groupKey{in.ProjectID, in.GroupKey}]
 		ts := ms(in.Timestamp)
@@ -130,21 +156,10 @@ RETURNING id`))
 		}
 	}
 
-	upd, err := tx.PrepareContext(ctx, db.q(`UPDATE event_groups SET
-  count = count + ?,
-  first_seen = {least}(first_seen, ?),
-  last_seen = {greatest}(last_seen, ?),
-  title = CASE WHEN last_seen <= ? THEN ? ELSE title END,
-  culprit = CASE WHEN last_seen <= ? THEN ? ELSE culprit END,
-  level = CASE WHEN last_seen <= ? THEN ? ELSE level END,
-  regression = CASE WHEN status = 'resolved' THEN 1 ELSE regression END,
-  status = CASE WHEN status = 'resolved' THEN 'unresolved' ELSE status END,
-  last_event_id = {greatest}(last_event_id, ?)
-WHERE id = ?`))
+	upd, err := db.stmt(ctx, tx, qUpdateGroup)
 	if err != nil {
 		return wrap("prepare", err)
 	}
-	defer upd.Close()
 	type bucket struct{ group, at, n int64 }
 	var minutes, hours []bucket
 	type seenRow struct {
@@ -158,7 +173,7 @@ WHERE id = ?`))
 			if a.prevCount == 0 {
 				// Created for duplicates only (an event id resent with
 				// other contents): leave no empty group behind.
-				if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM event_groups WHERE id = ? AND count = 0`), a.id); err != nil {
+				if _, err := tx.ExecContext(ctx, db.q(qDeleteEmpty), a.id); err != nil {
 					return wrap("delete empty group", err)
 				}
 			}
@@ -181,7 +196,8 @@ WHERE id = ?`))
 	for _, t := range []struct {
 		table string
 		rows  []bucket
-	}{{"group_minutes", minutes}, {"group_hours", hours}} {
+		query string
+	}{{"group_minutes", minutes, qCountMinute}, {"group_hours", hours, qCountHour}} {
 		rows := t.rows
 		sort.Slice(rows, func(i, j int) bool {
 			if rows[i].group != rows[j].group {
@@ -189,18 +205,15 @@ WHERE id = ?`))
 			}
 			return rows[i].at < rows[j].at
 		})
-		st, err := tx.PrepareContext(ctx, db.q(`INSERT INTO `+t.table+` (group_id, bucket, n) VALUES (?, ?, ?)
-ON CONFLICT (group_id, bucket) DO UPDATE SET n = `+t.table+`.n + excluded.n`))
+		st, err := db.stmt(ctx, tx, t.query)
 		if err != nil {
 			return wrap("prepare", err)
 		}
 		for _, b := range rows {
 			if _, err := st.ExecContext(ctx, b.group, b.at, b.n); err != nil {
-				st.Close()
 				return wrap("count "+t.table, err)
 			}
 		}
-		st.Close()
 	}
 	sort.Slice(seen, func(i, j int) bool {
 		if seen[i].group != seen[j].group {
@@ -212,14 +225,10 @@ ON CONFLICT (group_id, bucket) DO UPDATE SET n = `+t.table+`.n + excluded.n`))
 		return seen[i].value < seen[j].value
 	})
 	if len(seen) > 0 {
-		st, err := tx.PrepareContext(ctx, db.q(`INSERT INTO group_seen (group_id, kind, value, n, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (group_id, kind, value) DO UPDATE SET n = group_seen.n + excluded.n,
-  first_seen = {least}(group_seen.first_seen, excluded.first_seen),
-  last_seen = {greatest}(group_seen.last_seen, excluded.last_seen)`))
+		st, err := db.stmt(ctx, tx, qSeen)
 		if err != nil {
 			return wrap("prepare", err)
 		}
-		defer st.Close()
 		for _, s := range seen {
 			if _, err := st.ExecContext(ctx, s.group, s.kind, s.value, s.n, s.first, s.last); err != nil {
 				return wrap("seen", err)
@@ -227,4 +236,27 @@ ON CONFLICT (group_id, kind, value) DO UPDATE SET n = group_seen.n + excluded.n,
 		}
 	}
 	return wrap("commit", tx.Commit())
+}
+
+// stmt returns the statement for query in tx, prepared by Open on the
+// write pool and reused: on SQLite's single write connection it is never
+// parsed again. (It cannot be prepared here: tx holds that connection.)
+func (db *DB) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	v, ok := db.stmts.Load(query)
+	if !ok {
+		return nil, fmt.Errorf("statement not prepared: %.60s", query)
+	}
+	return tx.StmtContext(ctx, v.(*sql.Stmt)), nil
+}
+
+// prepareWrites prepares every statement commit uses.
+func (db *DB) prepareWrites(ctx context.Context) error {
+	for _, q := range writeQueries {
+		st, err := db.w.PrepareContext(ctx, db.q(q))
+		if err != nil {
+			return wrap("prepare", err)
+		}
+		db.stmts.Store(q, st)
+	}
+	return nil
 }
