@@ -196,14 +196,23 @@ func parseEvent(b []byte) (*event.Event, error) {
 		buf.WriteByte('"')
 		buf.Write(key)
 		buf.WriteString(`":`)
-		buf.Write(val)
+		switch string(key) {
+		case "exception":
+			buf.Write(slimException(nil, val))
+		case "stacktrace":
+			buf.Write(slimStack(nil, val))
+		default:
+			buf.Write(val)
+		}
 	})
 	if err != nil {
 		return nil, malformed{"event: " + err.Error()}
 	}
 	buf.WriteByte('}')
 	ev := new(event.Event)
-	if err := json.Unmarshal(buf.Bytes(), ev); err != nil {
+	// UnmarshalJSON directly: json.Unmarshal would validate the bytes
+	// once more before calling it.
+	if err := ev.UnmarshalJSON(buf.Bytes()); err != nil {
 		return nil, malformed{err.Error()}
 	}
 	if ev.Stacktrace == nil && len(ev.Frames()) == 0 && len(threads) > 0 {

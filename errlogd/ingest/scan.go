@@ -56,6 +56,16 @@ func scanObject(b []byte, f func(key, val []byte)) error {
 	}
 }
 
+// special marks the bytes a string scan must stop at: the quote, the
+// backslash and control characters.
+var special = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
+
 type scanner struct {
 	b []byte
 	i int
@@ -220,6 +230,13 @@ func (s *scanner) str() error {
 	}
 	s.i++
 	for s.i < len(s.b) {
+		// The common case, plain bytes, without a branch per kind.
+		for s.i < len(s.b) && !special[s.b[s.i]] {
+			s.i++
+		}
+		if s.i >= len(s.b) {
+			break
+		}
 		c := s.b[s.i]
 		switch {
 		case c == '"':
@@ -254,3 +271,113 @@ func (s *scanner) str() error {
 	}
 	return s.fail("'\"'")
 }
+
+// scanArray calls f with the raw bytes of each element of the JSON array
+// b, which must be valid.
+func scanArray(b []byte, f func(elem []byte)) error {
+	s := scanner{b: b}
+	s.ws()
+	if s.i >= len(b) || b[s.i] != '[' {
+		return errors.New("not a JSON array")
+	}
+	s.i++
+	s.ws()
+	if s.i < len(b) && b[s.i] == ']' {
+		return nil
+	}
+	for {
+		s.ws()
+		start := s.i
+		if err := s.value(1); err != nil {
+			return err
+		}
+		f(b[start:s.i])
+		s.ws()
+		if s.i >= len(b) {
+			return s.fail("']'")
+		}
+		if b[s.i] == ']' {
+			return nil
+		}
+		if b[s.i] != ',' {
+			return s.fail("',' or ']'")
+		}
+		s.i++
+	}
+}
+
+// project appends to dst the JSON object raw with only the members keep
+// accepts, each value passed through its function (nil: as it is). A
+// value that is not an object is appended unchanged.
+func project(dst, raw []byte, keep map[string]func(dst, raw []byte) []byte) []byte {
+	if len(raw) == 0 || raw[0] != '{' {
+		return append(dst, raw...)
+	}
+	dst = append(dst, '{')
+	n := 0
+	scanObject(raw, func(k, v []byte) {
+		f, ok := keep[string(k)]
+		if !ok {
+			return
+		}
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		n++
+		dst = append(dst, '"')
+		dst = append(dst, k...)
+		dst = append(dst, '"', ':')
+		if f == nil {
+			dst = append(dst, v...)
+		} else {
+			dst = f(dst, v)
+		}
+	})
+	return append(dst, '}')
+}
+
+// each applies f to every element of an array value, else to the value.
+func each(f func(dst, raw []byte) []byte) func(dst, raw []byte) []byte {
+	return func(dst, raw []byte) []byte {
+		if len(raw) == 0 || raw[0] != '[' {
+			return f(dst, raw)
+		}
+		dst = append(dst, '[')
+		n := 0
+		scanArray(raw, func(e []byte) {
+			if n > 0 {
+				dst = append(dst, ',')
+			}
+			n++
+			dst = f(dst, e)
+		})
+		return append(dst, ']')
+	}
+}
+
+func keepOnly(keep map[string]func(dst, raw []byte) []byte) func(dst, raw []byte) []byte {
+	return func(dst, raw []byte) []byte { return project(dst, raw, keep) }
+}
+
+// slimException keeps of an exception what grouping, the title and the
+// culprit read: source context, variables and the rest of each frame are
+// left in the stored event, never decoded.
+var (
+	slimFrame = keepOnly(map[string]func(dst, raw []byte) []byte{
+		"function": nil, "module": nil, "filename": nil, "abs_path": nil, "lineno": nil, "in_app": nil,
+	})
+	slimStack = keepOnly(map[string]func(dst, raw []byte) []byte{"frames": each(slimFrame)})
+)
+
+var slimException = func() func(dst, raw []byte) []byte {
+	exc := keepOnly(map[string]func(dst, raw []byte) []byte{
+		"type": nil, "value": nil, "module": nil, "stacktrace": slimStack, "mechanism": nil,
+	})
+	list := each(exc)
+	return func(dst, raw []byte) []byte {
+		if len(raw) > 0 && raw[0] == '{' { // {"values": [...]}
+			return project(dst, raw, map[string]func(dst, raw []byte) []byte{"values": list})
+		}
+		return list(dst, raw)
+	}
+}()
