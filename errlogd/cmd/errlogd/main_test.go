@@ -26,15 +26,15 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var binary string
+var errlogdBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "errlogd-test")
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "errlogd")
-	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	errlogdBin = filepath.Join(dir, "errlogd")
+	out, err := exec.Command("go", "build", "-o", errlogdBin, ".").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
 		os.Exit(1)
@@ -58,7 +58,7 @@ var listening = regexp.MustCompile(`listening on (http://[^ ]+?)/ `)
 
 func start(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(binary, args...), done: make(chan error, 1)}
+	p := &proc{cmd: exec.Command(errlogdBin, args...), done: make(chan error, 1)}
 	p.cmd.Env = append(os.Environ(), env...)
 	outR, err := p.cmd.StdoutPipe()
 	require.NoError(t, err)
@@ -178,7 +178,7 @@ func TestServeLifecycle(t *testing.T) {
 	defer cancel()
 	require.NoError(t, log.Handler().(*errlog.Handler).Close(fctx))
 
-	out, err := exec.Command(binary, "test", "-dsn", dsn).CombinedOutput()
+	out, err := exec.Command(errlogdBin, "test", "-dsn", dsn).CombinedOutput()
 	require.NoError(t, err, string(out))
 	assert.Contains(t, string(out), "accepted the test event")
 	assert.NotContains(t, string(out), dsn[7:39], "the key is not printed")
@@ -235,7 +235,7 @@ func TestServeLifecycle(t *testing.T) {
 
 func TestRefusesNonLoopbackWithoutPassword(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "e.db")
-	cmd := exec.Command(binary, "-addr", "0.0.0.0:0", "-db", db)
+	cmd := exec.Command(errlogdBin, "-addr", "0.0.0.0:0", "-db", db)
 	cmd.Env = append(os.Environ(), "ERRLOGD_ADMIN_PASSWORD=")
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
@@ -251,22 +251,22 @@ func TestRefusesNonLoopbackWithoutPassword(t *testing.T) {
 
 func TestProjectCommands(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "e.db")
-	out, err := exec.Command(binary, "project", "add", "web", "-db", db, "-public-url", "https://errors.example.com").CombinedOutput()
+	out, err := exec.Command(errlogdBin, "project", "add", "web", "-db", db, "-public-url", "https://errors.example.com").CombinedOutput()
 	require.NoError(t, err, string(out))
 	assert.Regexp(t, `^https://[0-9a-f]{32}@errors\.example\.com/dev/error/1\n$`, string(out))
-	out, err = exec.Command(binary, "project", "add", "api", "-db", db).CombinedOutput()
+	out, err = exec.Command(errlogdBin, "project", "add", "api", "-db", db).CombinedOutput()
 	require.NoError(t, err, string(out))
-	out, err = exec.Command(binary, "project", "list", "-db", db).CombinedOutput()
+	out, err = exec.Command(errlogdBin, "project", "list", "-db", db).CombinedOutput()
 	require.NoError(t, err, string(out))
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	require.Len(t, lines, 2)
 	assert.Regexp(t, `^1\tweb\thttp://[0-9a-f]{32}@127\.0\.0\.1:8080/dev/error/1$`, lines[0])
 	assert.Contains(t, lines[1], "\tapi\t")
-	err = exec.Command(binary, "project", "frob").Run()
+	err = exec.Command(errlogdBin, "project", "frob").Run()
 	var ee *exec.ExitError
 	require.ErrorAs(t, err, &ee)
 	assert.Equal(t, 2, ee.ExitCode())
-	out, _ = exec.Command(binary, "-h").CombinedOutput()
+	out, _ = exec.Command(errlogdBin, "-h").CombinedOutput()
 	for _, s := range []string{"-addr", "-db", "-prefix", "ERRLOGD_ADMIN_PASSWORD", "ERRLOGD_DB", "project add", "bench"} {
 		assert.Contains(t, string(out), s)
 	}
@@ -277,7 +277,7 @@ func TestProjectCommands(t *testing.T) {
 // the other process); every count is exact and each key has one group.
 func TestTwoProcessesPostgres(t *testing.T) {
 	url := pgtest.URL(t)
-	out, err := exec.Command(binary, "project", "add", "app", "-db", url).CombinedOutput()
+	out, err := exec.Command(errlogdBin, "project", "add", "app", "-db", url).CombinedOutput()
 	require.NoError(t, err, string(out))
 	key := regexp.MustCompile(`[0-9a-f]{32}`).FindString(string(out))
 	env := []string{"ERRLOGD_ADMIN_PASSWORD=pw"}

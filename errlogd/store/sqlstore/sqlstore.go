@@ -113,11 +113,18 @@ func (db *DB) Close(ctx context.Context) error {
 }
 
 // q rewrites a query for the dialect: ? placeholders, {least},
-// {greatest}, {ilike}.
+// {greatest}, {ilike}; the result is cached.
 func (db *DB) q(s string) string {
 	if v, ok := db.qcache.Load(s); ok {
 		return v.(string)
 	}
+	out := db.rebind(s)
+	db.qcache.Store(s, out)
+	return out
+}
+
+// rebind is q without the cache, for queries built per batch.
+func (db *DB) rebind(s string) string {
 	out := strings.NewReplacer("{least}", db.d.Least, "{greatest}", db.d.Greatest, "{ilike}", db.d.ILike).Replace(s)
 	if db.d.Dollar {
 		var b strings.Builder
@@ -132,7 +139,6 @@ func (db *DB) q(s string) string {
 		}
 		out = b.String()
 	}
-	db.qcache.Store(s, out)
 	return out
 }
 
