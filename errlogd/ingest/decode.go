@@ -92,7 +92,6 @@ func decoder(body io.Reader, encoding string) (io.Reader, func(), error) {
 		if err != nil {
 			return nil, nop, malformed{"gzip body: " + err.Error()}
 		}
-		zr.Multistream(false)
 		return zr, func() { gzipReaders.Put(zr) }, nil
 	case "deflate":
 		// zlib-wrapped as the RFC says, or raw deflate as some clients
@@ -167,63 +166,57 @@ func skipLine(r *bufio.Reader) error {
 	}
 }
 
-// slim is the part of an event that grouping and the group list need;
-// everything else stays in the stored bytes, never decoded.
-type slim struct {
-	EventID     json.RawMessage `json:"event_id"`
-	Timestamp   json.RawMessage `json:"timestamp"`
-	Level       json.RawMessage `json:"level"`
-	Logger      json.RawMessage `json:"logger"`
-	Platform    json.RawMessage `json:"platform"`
-	Message     json.RawMessage `json:"message"`
-	Logentry    json.RawMessage `json:"logentry"`
-	Exception   json.RawMessage `json:"exception"`
-	Stacktrace  json.RawMessage `json:"stacktrace"`
-	Threads     json.RawMessage `json:"threads"`
-	Environment json.RawMessage `json:"environment"`
-	Release     json.RawMessage `json:"release"`
-	Fingerprint json.RawMessage `json:"fingerprint"`
+// wanted are the top-level fields that grouping and the group list
+// need; everything else stays in the stored bytes, never decoded.
+var wanted = map[string]bool{
+	"event_id": true, "timestamp": true, "level": true, "logger": true, "platform": true,
+	"message": true, "logentry": true, "exception": true, "stacktrace": true,
+	"environment": true, "release": true, "fingerprint": true,
 }
 
-// parseEvent decodes what grouping needs with event's lenient decoder.
-// A message event's stack, which SDKs put in threads, becomes its
-// Stacktrace.
+// parseEvent validates the whole event, then decodes only the wanted
+// fields with event's lenient decoder. A message event's stack, which
+// SDKs put in threads, becomes its Stacktrace.
 func parseEvent(b []byte) (*event.Event, error) {
-	var s slim
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, malformed{"event: " + err.Error()}
-	}
 	var buf bytes.Buffer
-	buf.Grow(len(s.Exception) + len(s.Stacktrace) + len(s.Message) + len(s.Logentry) + 512)
+	buf.Grow(4096)
 	buf.WriteByte('{')
-	first := true
-	for _, f := range [...]struct {
-		name string
-		raw  json.RawMessage
-	}{
-		{"event_id", s.EventID}, {"timestamp", s.Timestamp}, {"level", s.Level}, {"logger", s.Logger},
-		{"platform", s.Platform}, {"message", s.Message}, {"logentry", s.Logentry}, {"exception", s.Exception},
-		{"stacktrace", s.Stacktrace}, {"environment", s.Environment}, {"release", s.Release}, {"fingerprint", s.Fingerprint},
-	} {
-		if len(f.raw) == 0 || string(f.raw) == "null" {
-			continue
+	var threads []byte
+	err := scanObject(b, func(key, val []byte) {
+		if string(key) == "threads" {
+			threads = val
+			return
 		}
-		if !first {
+		if !wanted[string(key)] || string(val) == "null" {
+			return
+		}
+		if buf.Len() > 1 {
 			buf.WriteByte(',')
 		}
-		first = false
 		buf.WriteByte('"')
-		buf.WriteString(f.name)
+		buf.Write(key)
 		buf.WriteString(`":`)
-		buf.Write(f.raw)
+		switch string(key) {
+		case "exception":
+			buf.Write(slimException(nil, val))
+		case "stacktrace":
+			buf.Write(slimStack(nil, val))
+		default:
+			buf.Write(val)
+		}
+	})
+	if err != nil {
+		return nil, malformed{"event: " + err.Error()}
 	}
 	buf.WriteByte('}')
 	ev := new(event.Event)
-	if err := json.Unmarshal(buf.Bytes(), ev); err != nil {
+	// UnmarshalJSON directly: json.Unmarshal would validate the bytes
+	// once more before calling it.
+	if err := ev.UnmarshalJSON(buf.Bytes()); err != nil {
 		return nil, malformed{err.Error()}
 	}
-	if ev.Stacktrace == nil && len(ev.Frames()) == 0 && len(s.Threads) > 0 {
-		ev.Stacktrace = threadStack(s.Threads)
+	if ev.Stacktrace == nil && len(ev.Frames()) == 0 && len(threads) > 0 {
+		ev.Stacktrace = threadStack(threads)
 	}
 	return ev, nil
 }

@@ -2,6 +2,9 @@ package sqlite_test
 
 import (
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"path/filepath"
 	"testing"
 	"time"
@@ -11,6 +14,7 @@ import (
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/errlogd/store/sqlite"
 	"github.com/errlog/errlog/errlogd/store/storetest"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -54,4 +58,48 @@ func TestReopenKeepsEverything(t *testing.T) {
 	v, err := s.SchemaVersion(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 2, v)
+}
+
+// TestRetentionReclaimsSpace: deleted events' pages go back to the file
+// system (auto_vacuum=INCREMENTAL plus incremental_vacuum after Retain),
+// while the store keeps taking events.
+func TestRetentionReclaimsSpace(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "errlog.db")
+	s, err := sqlite.Open(ctx, path, sqlite.Options{})
+	require.NoError(t, err)
+	defer s.Close(ctx)
+	p, err := s.CreateProject(ctx, "p")
+	require.NoError(t, err)
+	old := time.Now().Add(-100 * 24 * time.Hour)
+	noise := make([]byte, 20000)
+	for i := 0; i < 200; i++ {
+		rand.Read(noise) // incompressible, so that each event takes pages
+		ev := &event.Event{Logentry: &event.Logentry{Message: "old"}, Extra: map[string]any{"blob": hex.EncodeToString(noise)}}
+		in, err := store.Prepare(p, ev, nil, old)
+		require.NoError(t, err)
+		require.NoError(t, s.Submit(ctx, in))
+	}
+	raw, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	defer raw.Close()
+	pages := func() (n int64) {
+		require.NoError(t, raw.QueryRow(`PRAGMA page_count`).Scan(&n))
+		return n
+	}
+	var mode int
+	require.NoError(t, raw.QueryRow(`PRAGMA auto_vacuum`).Scan(&mode))
+	assert.Equal(t, 2, mode, "auto_vacuum=INCREMENTAL")
+	before := pages()
+	res, err := s.Retain(ctx, store.Retention{MaxAge: 90 * 24 * time.Hour, BatchSize: 50})
+	require.NoError(t, err)
+	assert.Equal(t, int64(200), res.Events)
+	after := pages()
+	assert.Less(t, after, before/4, "pages %d → %d", before, after)
+	var free int64
+	require.NoError(t, raw.QueryRow(`PRAGMA freelist_count`).Scan(&free))
+	assert.Less(t, free, int64(50))
+	g, err := s.ListGroups(ctx, store.GroupQuery{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(200), g.Groups[0].Count, "the count stays")
 }

@@ -3,8 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
+	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/errlog/errlog/errlogd/store"
 )
@@ -32,6 +33,29 @@ type seenKey struct{ kind, value string }
 type seenAgg struct {
 	n, first, last int64
 }
+
+const (
+	qUpsertGroup = `INSERT INTO event_groups (project_id, key, title, culprit, level, count, first_seen, last_seen, status, regression, last_event_id)
+VALUES (?, ?, ?, ?, ?, 0, ?, ?, 'unresolved', 0, 0)
+ON CONFLICT (project_id, key) DO UPDATE SET count = event_groups.count
+RETURNING id, count`
+	qInsertEventsHead = `INSERT INTO events (project_id, group_id, event_id, ts, received, level, title, environment, release, size, stored, payload)`
+	qInsertEventsTail = `ON CONFLICT (project_id, event_id) DO NOTHING RETURNING id, project_id, event_id`
+	qUpdateGroup      = `UPDATE event_groups SET
+  count = count + ?,
+  first_seen = {least}(first_seen, ?),
+  last_seen = {greatest}(last_seen, ?),
+  title = CASE WHEN last_seen <= ? THEN ? ELSE title END,
+  culprit = CASE WHEN last_seen <= ? THEN ? ELSE culprit END,
+  level = CASE WHEN last_seen <= ? THEN ? ELSE level END,
+  regression = CASE WHEN status = 'resolved' THEN 1 ELSE regression END,
+  status = CASE WHEN status = 'resolved' THEN 'unresolved' ELSE status END,
+  last_event_id = {greatest}(last_event_id, ?)
+WHERE id = ?`
+	qDeleteEmpty = `DELETE FROM event_groups WHERE id = ? AND count = 0`
+)
+
+var writeQueries = []string{qUpsertGroup, qUpdateGroup}
 
 // commit writes a batch in one transaction. Groups are locked in (project,
 // key) order and count rows in (group, bucket) order, so that two
@@ -70,14 +94,10 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 	}
 	defer tx.Rollback()
 
-	upsert, err := tx.PrepareContext(ctx, db.q(`INSERT INTO event_groups (project_id, key, title, culprit, level, count, first_seen, last_seen, status, regression, last_event_id)
-VALUES (?, ?, ?, ?, ?, 0, ?, ?, 'unresolved', 0, 0)
-ON CONFLICT (project_id, key) DO UPDATE SET count = event_groups.count
-RETURNING id, count`))
+	upsert, err := db.stmt(ctx, tx, qUpsertGroup)
 	if err != nil {
 		return wrap("prepare", err)
 	}
-	defer upsert.Close()
 	for _, a := range order {
 		l := a.latest
 		if err := upsert.QueryRowContext(ctx, a.project, a.key, l.Title, l.Culprit, l.Level, a.minTS, a.maxTS).Scan(&a.id, &a.prevCount); err != nil {
@@ -85,26 +105,41 @@ RETURNING id, count`))
 		}
 	}
 
-	ins, err := tx.PrepareContext(ctx, db.q(`INSERT INTO events (project_id, group_id, event_id, ts, received, level, title, environment, release, size, stored, payload)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (project_id, event_id) DO NOTHING
-RETURNING id`))
-	if err != nil {
-		return wrap("prepare", err)
+	// Events, many rows per statement; RETURNING names the ones
+	// inserted, the others being duplicates stored before (or earlier in
+	// this batch).
+	type evKey struct {
+		project int64
+		id      string
 	}
-	defer ins.Close()
+	inserted := make(map[evKey]int64, len(batch))
+	rows := make([][]any, 0, len(batch))
 	for _, in := range batch {
 		a := aggs[groupKey{in.ProjectID, in.GroupKey}]
-		ts := ms(in.Timestamp)
+		rows = append(rows, []any{in.ProjectID, a.id, in.EventID, ms(in.Timestamp), ms(in.Received), in.Level, in.Title,
+			in.Environment, in.Release, in.Size, len(in.Payload), in.Payload})
+	}
+	err = db.insertRows(ctx, tx, qInsertEventsHead, 12, rows, qInsertEventsTail, func(r *sql.Rows) error {
+		var k evKey
 		var id int64
-		err := ins.QueryRowContext(ctx, in.ProjectID, a.id, in.EventID, ts, ms(in.Received), in.Level, in.Title,
-			in.Environment, in.Release, in.Size, len(in.Payload), in.Payload).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue // a duplicate: stored before
+		if err := r.Scan(&id, &k.project, &k.id); err != nil {
+			return err
 		}
-		if err != nil {
-			return wrap("insert event", err)
+		inserted[k] = id
+		return nil
+	})
+	if err != nil {
+		return wrap("insert events", err)
+	}
+	for _, in := range batch {
+		k := evKey{in.ProjectID, in.EventID}
+		id, ok := inserted[k]
+		if !ok {
+			continue // a duplicate
 		}
+		delete(inserted, k) // a second copy in this batch is not counted
+		a := aggs[groupKey{in.ProjectID, in.GroupKey}]
+		ts := ms(in.Timestamp)
 		a.n++
 		if id > a.lastEvent {
 			a.lastEvent = id
@@ -130,21 +165,10 @@ RETURNING id`))
 		}
 	}
 
-	upd, err := tx.PrepareContext(ctx, db.q(`UPDATE event_groups SET
-  count = count + ?,
-  first_seen = {least}(first_seen, ?),
-  last_seen = {greatest}(last_seen, ?),
-  title = CASE WHEN last_seen <= ? THEN ? ELSE title END,
-  culprit = CASE WHEN last_seen <= ? THEN ? ELSE culprit END,
-  level = CASE WHEN last_seen <= ? THEN ? ELSE level END,
-  regression = CASE WHEN status = 'resolved' THEN 1 ELSE regression END,
-  status = CASE WHEN status = 'resolved' THEN 'unresolved' ELSE status END,
-  last_event_id = {greatest}(last_event_id, ?)
-WHERE id = ?`))
+	upd, err := db.stmt(ctx, tx, qUpdateGroup)
 	if err != nil {
 		return wrap("prepare", err)
 	}
-	defer upd.Close()
 	type bucket struct{ group, at, n int64 }
 	var minutes, hours []bucket
 	type seenRow struct {
@@ -158,7 +182,7 @@ WHERE id = ?`))
 			if a.prevCount == 0 {
 				// Created for duplicates only (an event id resent with
 				// other contents): leave no empty group behind.
-				if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM event_groups WHERE id = ? AND count = 0`), a.id); err != nil {
+				if _, err := tx.ExecContext(ctx, db.q(qDeleteEmpty), a.id); err != nil {
 					return wrap("delete empty group", err)
 				}
 			}
@@ -189,18 +213,15 @@ WHERE id = ?`))
 			}
 			return rows[i].at < rows[j].at
 		})
-		st, err := tx.PrepareContext(ctx, db.q(`INSERT INTO `+t.table+` (group_id, bucket, n) VALUES (?, ?, ?)
-ON CONFLICT (group_id, bucket) DO UPDATE SET n = `+t.table+`.n + excluded.n`))
+		vals := make([][]any, len(rows))
+		for i, b := range rows {
+			vals[i] = []any{b.group, b.at, b.n}
+		}
+		err := db.insertRows(ctx, tx, `INSERT INTO `+t.table+` (group_id, bucket, n)`, 3, vals,
+			`ON CONFLICT (group_id, bucket) DO UPDATE SET n = `+t.table+`.n + excluded.n`, nil)
 		if err != nil {
-			return wrap("prepare", err)
+			return wrap("count "+t.table, err)
 		}
-		for _, b := range rows {
-			if _, err := st.ExecContext(ctx, b.group, b.at, b.n); err != nil {
-				st.Close()
-				return wrap("count "+t.table, err)
-			}
-		}
-		st.Close()
 	}
 	sort.Slice(seen, func(i, j int) bool {
 		if seen[i].group != seen[j].group {
@@ -211,20 +232,88 @@ ON CONFLICT (group_id, bucket) DO UPDATE SET n = `+t.table+`.n + excluded.n`))
 		}
 		return seen[i].value < seen[j].value
 	})
-	if len(seen) > 0 {
-		st, err := tx.PrepareContext(ctx, db.q(`INSERT INTO group_seen (group_id, kind, value, n, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (group_id, kind, value) DO UPDATE SET n = group_seen.n + excluded.n,
+	vals := make([][]any, len(seen))
+	for i, s := range seen {
+		vals[i] = []any{s.group, s.kind, s.value, s.n, s.first, s.last}
+	}
+	err = db.insertRows(ctx, tx, `INSERT INTO group_seen (group_id, kind, value, n, first_seen, last_seen)`, 6, vals,
+		`ON CONFLICT (group_id, kind, value) DO UPDATE SET n = group_seen.n + excluded.n,
   first_seen = {least}(group_seen.first_seen, excluded.first_seen),
-  last_seen = {greatest}(group_seen.last_seen, excluded.last_seen)`))
+  last_seen = {greatest}(group_seen.last_seen, excluded.last_seen)`, nil)
+	if err != nil {
+		return wrap("seen", err)
+	}
+	return wrap("commit", tx.Commit())
+}
+
+// stmt returns the statement for query in tx, prepared by Open on the
+// write pool and reused: on SQLite's single write connection it is never
+// parsed again. (It cannot be prepared here: tx holds that connection.)
+func (db *DB) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	v, ok := db.stmts.Load(query)
+	if !ok {
+		return nil, fmt.Errorf("statement not prepared: %.60s", query)
+	}
+	return tx.StmtContext(ctx, v.(*sql.Stmt)), nil
+}
+
+// prepareWrites prepares every statement commit uses.
+func (db *DB) prepareWrites(ctx context.Context) error {
+	for _, q := range writeQueries {
+		st, err := db.w.PrepareContext(ctx, db.q(q))
 		if err != nil {
 			return wrap("prepare", err)
 		}
-		defer st.Close()
-		for _, s := range seen {
-			if _, err := st.ExecContext(ctx, s.group, s.kind, s.value, s.n, s.first, s.last); err != nil {
-				return wrap("seen", err)
+		db.stmts.Store(q, st)
+	}
+	return nil
+}
+
+// insertRows runs head VALUES (…), (…) tail for rows, in statements of at
+// most 400 parameters; each, when scan is set, is a query whose rows scan
+// reads (RETURNING).
+func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, head string, cols int, rows [][]any, tail string, scan func(*sql.Rows) error) error {
+	per := max(1, 400/cols)
+	one := "(" + strings.Repeat("?, ", cols-1) + "?)"
+	for len(rows) > 0 {
+		n := min(per, len(rows))
+		var q strings.Builder
+		q.WriteString(head)
+		q.WriteString(" VALUES ")
+		args := make([]any, 0, n*cols)
+		for i, r := range rows[:n] {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString(one)
+			args = append(args, r...)
+		}
+		q.WriteString(" ")
+		q.WriteString(tail)
+		query := db.rebind(q.String())
+		if scan == nil {
+			if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+				return err
+			}
+		} else {
+			rs, err := tx.QueryContext(ctx, query, args...)
+			if err != nil {
+				return err
+			}
+			for rs.Next() {
+				if err := scan(rs); err != nil {
+					rs.Close()
+					return err
+				}
+			}
+			if err := rs.Close(); err != nil {
+				return err
+			}
+			if err := rs.Err(); err != nil {
+				return err
 			}
 		}
+		rows = rows[n:]
 	}
-	return wrap("commit", tx.Commit())
+	return nil
 }

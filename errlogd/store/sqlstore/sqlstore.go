@@ -65,6 +65,7 @@ type DB struct {
 	w, r    *sql.DB
 	onClose func() error
 	qcache  sync.Map // string -> rebound string
+	stmts   sync.Map // string -> *sql.Stmt on w
 
 	defMu  sync.Mutex
 	defPrj *store.Project
@@ -77,6 +78,11 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 	db := &DB{d: c.Dialect, w: c.Write, r: c.Read, onClose: c.OnClose}
 	if err := db.migrate(ctx, c.Migrations, c.UpTo); err != nil {
 		return nil, err
+	}
+	if c.UpTo == 0 { // an old schema (upgrade tests) is written with ExecSQL only
+		if err := db.prepareWrites(ctx); err != nil {
+			return nil, err
+		}
 	}
 	wo := c.Writer
 	if wo.Retryable == nil {
@@ -94,6 +100,7 @@ func (db *DB) Close(ctx context.Context) error {
 	if db.w == nil {
 		return err
 	}
+	db.stmts.Range(func(k, v any) bool { v.(*sql.Stmt).Close(); db.stmts.Delete(k); return true })
 	errs := []error{err, db.w.Close()}
 	if db.r != db.w {
 		errs = append(errs, db.r.Close())
@@ -106,11 +113,18 @@ func (db *DB) Close(ctx context.Context) error {
 }
 
 // q rewrites a query for the dialect: ? placeholders, {least},
-// {greatest}, {ilike}.
+// {greatest}, {ilike}; the result is cached.
 func (db *DB) q(s string) string {
 	if v, ok := db.qcache.Load(s); ok {
 		return v.(string)
 	}
+	out := db.rebind(s)
+	db.qcache.Store(s, out)
+	return out
+}
+
+// rebind is q without the cache, for queries built per batch.
+func (db *DB) rebind(s string) string {
 	out := strings.NewReplacer("{least}", db.d.Least, "{greatest}", db.d.Greatest, "{ilike}", db.d.ILike).Replace(s)
 	if db.d.Dollar {
 		var b strings.Builder
@@ -125,7 +139,6 @@ func (db *DB) q(s string) string {
 		}
 		out = b.String()
 	}
-	db.qcache.Store(s, out)
 	return out
 }
 
