@@ -25,8 +25,9 @@ const (
 // auth is how a request was let in.
 type auth struct {
 	ok       bool
-	session  string // the session id, when by the login form
-	badBasic bool   // Basic credentials were sent and were wrong
+	session  string        // the session id, when by the login form
+	badBasic bool          // Basic credentials were sent and were wrong
+	limited  time.Duration // too many failed logins: retry after this
 }
 
 type authKey struct{}
@@ -52,9 +53,16 @@ func (s *server) authenticate(r *http.Request) auth {
 			return auth{ok: true, session: c.Value}
 		}
 		if user, pass, ok := r.BasicAuth(); ok {
+			// Basic credentials are guesses too: the login form's limit
+			// applies to them.
+			now, addr := s.opts.Now(), clientAddr(r)
+			if ok, wait := s.limiter.allow(addr, now); !ok {
+				return auth{limited: wait}
+			}
 			if s.checkPassword(user, pass) {
 				return auth{ok: true}
 			}
+			s.limiter.failed(addr, now)
 			return auth{badBasic: true}
 		}
 		return auth{}

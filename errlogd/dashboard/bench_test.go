@@ -30,8 +30,8 @@ func envInt(name string, def int) int {
 
 // seedLarge fills a SQLite store with groups and events by SQL, which is
 // much faster than ingest: each event carries the same real compressed
-// payload; groups have counts, hours over 14 days, environments and
-// releases, as ingest would leave them.
+// payload; groups have counts, hours over 14 days, environments,
+// releases and three users each, as ingest would leave them.
 func seedLarge(b *testing.B, path string, groups, events int) {
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, path, sqlite.Options{}) // migrates
@@ -71,6 +71,9 @@ INSERT INTO group_seen (group_id, kind, value, n, first_seen, last_seen)
 SELECT i, 'environment', 'production', ?, ? - 86400000, ? FROM n UNION ALL
 SELECT i, 'environment', 'staging', ?, ? - 86400000, ? FROM n WHERE i % 3 = 0 UNION ALL
 SELECT i, 'release', 'shop@1.' || (i % 20), ?, ? - 86400000, ? FROM n`, []any{groups, perGroup, now, now, perGroup, now, now, perGroup, now, now}},
+		{`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < ?), u(k) AS (VALUES (1), (2), (3))
+INSERT INTO group_seen (group_id, kind, value, n, first_seen, last_seen)
+SELECT i, 'user', printf('%024x', i * 3 + k), 1, ? - 86400000, ? FROM n, u`, []any{groups, now, now}},
 	} {
 		_, err := db.ExecContext(ctx, q.sql, q.args...)
 		require.NoError(b, err, q.sql)

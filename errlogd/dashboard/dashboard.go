@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -179,6 +180,10 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case a.ok:
 	case login && s.opts.Password != "":
 		// the login form and its POST are open to all
+	case a.limited > 0:
+		h.Set("Retry-After", strconv.Itoa(int(a.limited.Seconds())+1))
+		s.fail(w, r, http.StatusTooManyRequests, "Too many failed logins; try again in a minute.")
+		return
 	case a.badBasic:
 		h.Set("WWW-Authenticate", `Basic realm="errlog", charset="UTF-8"`)
 		s.fail(w, r, http.StatusUnauthorized, "Wrong user or password.")

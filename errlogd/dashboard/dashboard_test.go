@@ -192,9 +192,24 @@ func TestLoginRateLimit(t *testing.T) {
 	resp, _ := post(t, c, srv.URL+"/login", form("csrf", token, "password", pw))
 	assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "even the right password waits")
 	assert.NotEmpty(t, resp.Header.Get("Retry-After"))
+	basic := func(pass string) int {
+		req, _ := http.NewRequest("GET", srv.URL+"/", nil)
+		req.SetBasicAuth("admin", pass)
+		resp, err := client(t).Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	assert.Equal(t, http.StatusTooManyRequests, basic(pw), "Basic auth shares the limit")
 	clk.Add(61 * time.Second)
 	resp, _ = post(t, c, srv.URL+"/login", form("csrf", token, "password", pw))
 	assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	for i := 0; i < 3; i++ {
+		assert.Equal(t, http.StatusUnauthorized, basic("guess"))
+	}
+	assert.Equal(t, http.StatusTooManyRequests, basic(pw), "Basic guesses count too")
+	clk.Add(61 * time.Second)
+	assert.Equal(t, http.StatusOK, basic(pw))
 }
 
 // HTTP Basic with user admin works on every page, for scripts.
