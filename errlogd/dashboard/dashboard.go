@@ -202,7 +202,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusForbidden, "You are not allowed to see this page.")
 		return
 	default:
-		s.fail(w, r, http.StatusForbidden, "The dashboard has neither a password nor an Authorize function, so it serves only requests from this machine (loopback, not forwarded by a proxy).")
+		s.fail(w, r, http.StatusForbidden, "The dashboard has neither a password nor an Authorize function, so it serves only requests from this machine: from a loopback address, to a loopback name such as localhost, not forwarded by a proxy.")
 		return
 	}
 	if r.Method == http.MethodPost {

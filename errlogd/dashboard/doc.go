@@ -18,9 +18,11 @@
 // A request is served when Options.Authorize accepts it (the
 // application's own login), or when it carries a session cookie from the
 // login form or HTTP Basic credentials (user "admin") matching
-// Options.Password. With neither Authorize nor Password, only requests
-// from a loopback address that no proxy forwarded are served: a
-// development machine. Every state change is a POST with a CSRF token;
+// Options.Password; failed passwords, by the form or Basic, are limited
+// per client address. With neither Authorize nor Password, only requests
+// from a loopback address, to a loopback name (DNS rebinding), that no
+// proxy forwarded are served: a development machine. Every state change
+// is a POST with a CSRF token;
 // every page is rendered by html/template into a buffer, with a strict
 // Content-Security-Policy (no script at all), X-Frame-Options DENY and
 // Referrer-Policy no-referrer.
