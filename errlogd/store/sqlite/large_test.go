@@ -69,7 +69,10 @@ func TestLargeStoreQueries(t *testing.T) {
 		run  func() error
 	}{
 		{"list, last seen", func() error { _, err := s.ListGroups(ctx, store.GroupQuery{}); return err }},
-		{"list, unresolved", func() error { _, err := s.ListGroups(ctx, store.GroupQuery{Status: store.StatusUnresolved}); return err }},
+		{"list, unresolved", func() error {
+			_, err := s.ListGroups(ctx, store.GroupQuery{Status: store.StatusUnresolved})
+			return err
+		}},
 		{"list, by count", func() error { _, err := s.ListGroups(ctx, store.GroupQuery{Sort: store.SortCount}); return err }},
 		{"list, fatal, first seen", func() error {
 			_, err := s.ListGroups(ctx, store.GroupQuery{Level: "fatal", Sort: store.SortFirstSeen})
