@@ -45,7 +45,7 @@ type Store struct {
 // migrates it.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	base := "file:" + (&url.URL{Path: path}).EscapedPath()
-	pragmas := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=auto_vacuum(INCREMENTAL)&_pragma=cache_size(-16000)&_txlock=immediate"
+	pragmas := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=auto_vacuum(INCREMENTAL)&_pragma=cache_size(-8000)&_txlock=immediate"
 	w, err := sql.Open("sqlite", base+pragmas)
 	if err != nil {
 		return nil, fmt.Errorf("errlog: store: sqlite %s: %w", path, err)
@@ -57,12 +57,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("errlog: store: sqlite %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", base+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)&_pragma=cache_size(-8000)")
+	r, err := sql.Open("sqlite", base+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)&_pragma=cache_size(-4000)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("errlog: store: sqlite %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
+	r.SetMaxIdleConns(2)
 	sub, _ := fs.Sub(migrations, "migrations")
 	db, err := sqlstore.Open(ctx, sqlstore.Config{
 		Dialect:    dialect,
