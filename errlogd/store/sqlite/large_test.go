@@ -84,6 +84,7 @@ func TestLargeStoreQueries(t *testing.T) {
 			_, err := s.ListGroups(ctx, store.GroupQuery{Text: fmt.Sprintf("key %d ", rng.Intn(100000))})
 			return err
 		}},
+		{"list, text in every title", func() error { _, err := s.ListGroups(ctx, store.GroupQuery{Text: "duplicate"}); return err }},
 		{"list, last 24 h", func() error {
 			_, err := s.ListGroups(ctx, store.GroupQuery{Since: time.Now().Add(-24 * time.Hour)})
 			return err

@@ -18,6 +18,8 @@ import (
 	"io/fs"
 	"net/url"
 	"runtime"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/errlogd/store/sqlstore"
@@ -93,6 +95,14 @@ var dialect = sqlstore.Dialect{
 			return c == sqlite3lib.SQLITE_BUSY || c == sqlite3lib.SQLITE_LOCKED
 		}
 		return false
+	},
+	Search: func(text string) (string, any) {
+		// The trigram index finds substrings of 3 characters or more;
+		// shorter ones are scanned.
+		if utf8.RuneCountInString(text) < 3 {
+			return "", nil
+		}
+		return `g.id IN (SELECT rowid FROM group_search WHERE group_search MATCH ?)`, `"` + strings.ReplaceAll(text, `"`, `""`) + `"`
 	},
 	DiskBytes: func(ctx context.Context, db *sql.DB) (int64, error) {
 		var pages, size, free int64
