@@ -18,6 +18,8 @@ import (
 	"io/fs"
 	"net/url"
 	"runtime"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/errlogd/store/sqlstore"
@@ -45,7 +47,7 @@ type Store struct {
 // migrates it.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	base := "file:" + (&url.URL{Path: path}).EscapedPath()
-	pragmas := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=auto_vacuum(INCREMENTAL)&_pragma=cache_size(-16000)&_txlock=immediate"
+	pragmas := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=auto_vacuum(INCREMENTAL)&_pragma=cache_size(-8000)&_txlock=immediate"
 	w, err := sql.Open("sqlite", base+pragmas)
 	if err != nil {
 		return nil, fmt.Errorf("errlog: store: sqlite %s: %w", path, err)
@@ -57,12 +59,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("errlog: store: sqlite %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", base+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)&_pragma=cache_size(-8000)")
+	r, err := sql.Open("sqlite", base+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)&_pragma=cache_size(-4000)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("errlog: store: sqlite %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
+	r.SetMaxIdleConns(2)
 	sub, _ := fs.Sub(migrations, "migrations")
 	db, err := sqlstore.Open(ctx, sqlstore.Config{
 		Dialect:    dialect,
@@ -92,6 +95,14 @@ var dialect = sqlstore.Dialect{
 			return c == sqlite3lib.SQLITE_BUSY || c == sqlite3lib.SQLITE_LOCKED
 		}
 		return false
+	},
+	Search: func(text string) (string, any) {
+		// The trigram index finds substrings of 3 characters or more;
+		// shorter ones are scanned.
+		if utf8.RuneCountInString(text) < 3 {
+			return "", nil
+		}
+		return `g.id IN (SELECT rowid FROM group_search WHERE group_search MATCH ?)`, `"` + strings.ReplaceAll(text, `"`, `""`) + `"`
 	},
 	DiskBytes: func(ctx context.Context, db *sql.DB) (int64, error) {
 		var pages, size, free int64

@@ -69,8 +69,16 @@ func (db *DB) ListGroups(ctx context.Context, q store.GroupQuery) (*store.GroupP
 		add("g.first_seen <= ?", ms(q.Until))
 	}
 	if t := strings.TrimSpace(q.Text); t != "" {
-		p := likeEscape(t)
-		add(`(g.title {ilike} ? ESCAPE '\' OR g.culprit {ilike} ? ESCAPE '\')`, p, p)
+		cond, arg := "", any(nil)
+		if db.d.Search != nil {
+			cond, arg = db.d.Search(t)
+		}
+		if cond != "" {
+			add(cond, arg)
+		} else {
+			p := likeEscape(t)
+			add(`(g.title {ilike} ? ESCAPE '\' OR g.culprit {ilike} ? ESCAPE '\')`, p, p)
+		}
 	}
 	if q.Cursor != "" {
 		v, id, err := parseCursor(q.Cursor)

@@ -37,6 +37,10 @@ type Dialect struct {
 	Retryable func(error) bool
 	// DiskBytes returns the database's size.
 	DiskBytes func(ctx context.Context, db *sql.DB) (int64, error)
+	// Search, when set, returns the condition and argument that find the
+	// groups whose title or culprit contains text (case-insensitive),
+	// through an index; "" falls back to a LIKE scan.
+	Search func(text string) (cond string, arg any)
 	// AfterRetain reclaims space after deletes (SQLite's incremental
 	// vacuum); may be nil.
 	AfterRetain func(ctx context.Context, db *sql.DB) error
@@ -231,13 +235,11 @@ func (db *DB) apply(ctx context.Context, version int, body string) error {
 	if n > 0 {
 		return nil
 	}
-	for _, stmt := range strings.Split(body, ";\n") {
-		if strings.TrimSpace(stmt) == "" {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, stmt); err != nil {
-			return err
-		}
+	// One Exec runs every statement of the file (both drivers run a
+	// multi-statement text without arguments), so that trigger and
+	// function bodies need no splitting.
+	if _, err := tx.ExecContext(ctx, body); err != nil {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO schema_migrations (version, applied_ms) VALUES (?, ?)`), version, time.Now().UnixMilli()); err != nil {
 		return err
