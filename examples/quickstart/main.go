@@ -1,15 +1,19 @@
 // Quickstart is a small web application whose routes fail in the ways
 // errlog reports: a logged error, a panic, a failing form with a password
 // in it, a tracked 5xx status, a captured error with scope extras, a
-// panicking goroutine.
+// panicking goroutine. It shows its own errors at
+// http://localhost:8080/dev/error, kept in a SQLite file, with no server
+// to run.
 //
 //	go run ./examples/quickstart
 //
 // errlog is configured from the environment (errlog.FromEnv), with the
 // defaults of defaults.env for every variable left unset: a coloured
-// console, warnings and errors in ./quickstart.log, and every error mailed
+// console, warnings and errors in ./quickstart.log, every error mailed
 // as an .eml file in ./mail/ (set ERRLOG_SMTP_ADDR to send real mail, and
-// ERRLOG_DSN to reach errlogd or any Sentry-compatible tracker).
+// ERRLOG_DSN to reach errlogd or any Sentry-compatible tracker), and every
+// error stored in ./quickstart.db for the dashboard. The dashboard answers
+// only this machine unless ERRLOG_DASHBOARD_PASSWORD is set.
 package main
 
 import (
@@ -28,6 +32,9 @@ import (
 	"time"
 
 	"github.com/errlog/errlog"
+	"github.com/errlog/errlog/errlogd/dashboard"
+	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/errlogd/store/sqlite"
 )
 
 //go:embed defaults.env
@@ -35,13 +42,24 @@ var defaults string
 
 func main() {
 	addr := flag.String("addr", "localhost:8080", "address to listen on")
+	db := flag.String("db", "quickstart.db", "SQLite file that keeps the errors the dashboard shows")
 	flag.Parse()
 	applyDefaults(defaults)
 
-	slog.SetDefault(errlog.New(errlog.FromEnv()))
-	defer errlog.Flush(context.Background())
+	// The store records every error (an errlog.EventSink) and the
+	// dashboard at /dev/error shows them.
+	st, err := sqlite.Open(context.Background(), *db, sqlite.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	opts := errlog.FromEnv()
+	opts.Sinks = append(opts.Sinks, st)
+	h := errlog.NewHandler(opts)
+	slog.SetDefault(slog.New(h))
+	defer h.Close(context.Background()) // delivers what is queued, then closes the store
 
-	srv := &http.Server{Addr: *addr, Handler: errlog.Middleware(newMux()), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Addr: *addr, Handler: errlog.Middleware(newMux(st)), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		stop := make(chan os.Signal, 1)
 		signal.Notify(stop, os.Interrupt)
@@ -50,7 +68,7 @@ func main() {
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	}()
-	slog.Info("quickstart listening", "url", "http://"+*addr)
+	slog.Info("quickstart listening", "url", "http://"+*addr, "errors", "http://"+*addr+"/dev/error/")
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		slog.Error("quickstart stopped", "err", err)
 		os.Exit(1)
@@ -76,7 +94,7 @@ func applyDefaults(env string) {
 var index = template.Must(template.New("index").Parse(`<!doctype html>
 <title>errlog quickstart</title>
 <h1>errlog quickstart</h1>
-<p>Each link fails in its own way. Watch the console, ./quickstart.log and ./mail/.</p>
+<p>Each link fails in its own way. Watch the console, ./quickstart.log, ./mail/ and <a href="/dev/error/">the dashboard at /dev/error</a>.</p>
 <ul>
 <li><a href="/error">/error</a>: an error logged with slog.ErrorContext</li>
 <li><a href="/panic">/panic</a>: a panic in a handler (answered 500, reported with its stack)</li>
@@ -86,8 +104,13 @@ var index = template.Must(template.New("index").Parse(`<!doctype html>
 <li><a href="/goroutine">/goroutine</a>: a panicking background goroutine</li>
 </ul>`))
 
-func newMux() *http.ServeMux {
+func newMux(st store.Store) *http.ServeMux {
 	mux := http.NewServeMux()
+	mux.Handle("/dev/error/", dashboard.Handler(st, dashboard.Options{
+		Prefix:   "/dev/error",
+		Password: os.Getenv("ERRLOG_DASHBOARD_PASSWORD"), // empty: this machine only
+		Title:    "quickstart errors",
+	}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)

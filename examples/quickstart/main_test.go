@@ -6,16 +6,20 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/errlog/errlog"
+	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/errlogd/store/sqlite"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -30,12 +34,14 @@ func TestQuickstart(t *testing.T) {
 	applyDefaults(defaults)
 	opts := errlog.FromEnv()
 	opts.Console = io.Discard
+	st := openStore(t, dir)
+	opts.Sinks = append(opts.Sinks, st)
 	h := errlog.NewHandler(opts)
 	prev := slog.Default()
 	slog.SetDefault(slog.New(h))
 	defer slog.SetDefault(prev)
 
-	srv := httptest.NewServer(errlog.Middleware(newMux()))
+	srv := httptest.NewServer(errlog.Middleware(newMux(st)))
 	defer srv.Close()
 	get := func(path string) int {
 		resp, err := http.Get(srv.URL + path)
@@ -92,4 +98,91 @@ func TestQuickstart(t *testing.T) {
 	assert.NotContains(t, subjects, "HTTP 502", "GET /error is one failure, reported once")
 	assert.NotContains(t, log, "HTTP 502")
 	assert.True(t, strings.Contains(subjects, "panic"), subjects)
+}
+
+func openStore(t *testing.T, dir string) store.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "quickstart.db"), sqlite.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close(context.Background()) })
+	return st
+}
+
+// TestQuickstartDashboard triggers errors through the quickstart's routes
+// and finds them in its own dashboard at /dev/error, then resolves one
+// there, as a developer would.
+func TestQuickstartDashboard(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("ERRLOG_FILE", filepath.Join(dir, "quickstart.log"))
+	t.Setenv("ERRLOG_MAIL_DIR", filepath.Join(dir, "mail"))
+	t.Setenv("ERRLOG_SPOOL_DIR", filepath.Join(dir, "spool"))
+	applyDefaults(defaults)
+	opts := errlog.FromEnv()
+	opts.Console = io.Discard
+	st := openStore(t, dir)
+	opts.Sinks = append(opts.Sinks, st)
+	h := errlog.NewHandler(opts)
+	prev := slog.Default()
+	slog.SetDefault(slog.New(h))
+	defer slog.SetDefault(prev)
+	defer h.Close(context.Background())
+
+	srv := httptest.NewServer(errlog.Middleware(newMux(st)))
+	defer srv.Close()
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(path string) (int, string) {
+		resp, err := c.Get(srv.URL + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(b)
+	}
+	code, _ := get("/error")
+	assert.Equal(t, 502, code)
+	code, _ = get("/capture?order=42")
+	assert.Equal(t, 200, code)
+	code, _ = get("/panic")
+	assert.Equal(t, 500, code)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, h.Flush(ctx))
+
+	code, body := get("/dev/error/")
+	require.Equal(t, 200, code, "served to this machine without a password")
+	assert.True(t, strings.Contains(body, "profile unavailable"), "profile unavailable")
+	assert.True(t, strings.Contains(body, "payment gateway timeout"), "payment gateway timeout")
+	assert.True(t, strings.Contains(body, "assignment to entry in nil map"), "assignment to entry in nil map")
+	assert.True(t, strings.Contains(body, "quickstart errors"), "quickstart errors")
+
+	i := strings.Index(body, "payment gateway timeout")
+	require.Positive(t, i)
+	link := body[:i]
+	link = link[strings.LastIndex(link, `href="`)+6:]
+	link = link[:strings.Index(link, `"`)]
+	code, page := get(link)
+	require.Equal(t, 200, code)
+	assert.True(t, strings.Contains(page, "/capture?order=42"), "the request")
+	assert.True(t, strings.Contains(page, "acme-pay"), "the extras")
+	assert.True(t, strings.Contains(page, `<div class="frame inapp">`), "the quickstart's own frame")
+
+	token := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)
+	require.NotNil(t, token)
+	resp, err := c.PostForm(srv.URL+link+"/status", url.Values{"csrf": {token[1]}, "status": {"resolved"}})
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	_, body = get("/dev/error/")
+	assert.False(t, strings.Contains(body, "payment gateway timeout"), "resolved: off the default list")
+	_, body = get("/dev/error/?status=resolved")
+	assert.True(t, strings.Contains(body, "payment gateway timeout"), "payment gateway timeout")
+
+	// Another machine is refused.
+	req := httptest.NewRequest("GET", "/dev/error/", nil)
+	req.RemoteAddr = "198.51.100.7:40000"
+	w := httptest.NewRecorder()
+	newMux(st).ServeHTTP(w, req)
+	assert.Equal(t, http.StatusForbidden, w.Code)
 }

@@ -1,0 +1,206 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/errlog/errlog/errlogd/api"
+	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/errlogd/store/sqlite"
+	"github.com/errlog/errlog/event"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var ctx = context.Background()
+
+type fixture struct {
+	st  *sqlite.Store
+	srv *httptest.Server
+	p   *store.Project
+}
+
+func setup(t *testing.T, password string) *fixture {
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "e.db"), sqlite.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close(ctx) })
+	p, err := st.CreateProject(ctx, "app")
+	require.NoError(t, err)
+	now := time.Now().UTC().Add(-time.Hour)
+	add := func(typ, msg, env string, n int) {
+		for i := 0; i < n; i++ {
+			ev := &event.Event{EventID: event.NewID(), Timestamp: now.Add(time.Duration(i) * time.Second), Environment: env, Level: event.LevelError,
+				Exception: []event.Exception{{Type: typ, Value: msg, Stacktrace: &event.Stacktrace{Frames: []event.Frame{{Module: "app", Function: typ, Filename: "a.go", Lineno: 1, InApp: true}}}}}}
+			in, err := store.Prepare(p, ev, nil, time.Now())
+			require.NoError(t, err)
+			require.NoError(t, st.Submit(ctx, in))
+		}
+	}
+	add("DBError", "connection refused", "production", 5)
+	add("IOError", "disk full", "staging", 2)
+	add("NetError", "timeout", "production", 1)
+	srv := httptest.NewServer(api.New(st, api.Options{Prefix: "/dev/error", Password: password}))
+	t.Cleanup(srv.Close)
+	return &fixture{st: st, srv: srv, p: p}
+}
+
+func (f *fixture) do(t *testing.T, method, path, body string, out any) int {
+	t.Helper()
+	req, err := http.NewRequest(method, f.srv.URL+"/dev/error/api"+path, strings.NewReader(body))
+	require.NoError(t, err)
+	req.SetBasicAuth("admin", "s3cret")
+	if strings.HasPrefix(body, "{") {
+		req.Header.Set("Content-Type", "application/json")
+	} else if body != "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if pg, ok := out.(*page); ok {
+		*pg = page{}
+	}
+	if out != nil && resp.StatusCode == 200 {
+		require.NoError(t, json.Unmarshal(b, out), string(b))
+	}
+	return resp.StatusCode
+}
+
+type page struct {
+	Groups []map[string]any `json:"groups"`
+	Next   string           `json:"next"`
+}
+
+func TestAuth(t *testing.T) {
+	f := setup(t, "s3cret")
+	for _, c := range []struct {
+		user, pass string
+		want       int
+	}{{"", "", 401}, {"admin", "wrong", 401}, {"root", "s3cret", 401}, {"admin", "s3cret", 200}} {
+		req, _ := http.NewRequest("GET", f.srv.URL+"/dev/error/api/groups", nil)
+		if c.user != "" {
+			req.SetBasicAuth(c.user, c.pass)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, c.want, resp.StatusCode, c)
+		if c.want == 401 {
+			assert.Contains(t, resp.Header.Get("WWW-Authenticate"), "Basic")
+		}
+	}
+	// No password: loopback only.
+	h := api.New(f.st, api.Options{Prefix: "/dev/error"})
+	for addr, want := range map[string]int{"127.0.0.1:5000": 200, "[::1]:5000": 200, "192.0.2.7:5000": 401} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "/dev/error/api/groups", nil)
+		req.RemoteAddr = addr
+		h.ServeHTTP(rec, req)
+		assert.Equal(t, want, rec.Code, addr)
+	}
+}
+
+func TestGroups(t *testing.T) {
+	f := setup(t, "s3cret")
+	var p page
+	require.Equal(t, 200, f.do(t, "GET", "/groups", "", &p))
+	require.Len(t, p.Groups, 3)
+	for _, k := range []string{"id", "title", "culprit", "level", "count", "first_seen", "last_seen", "status"} {
+		assert.Contains(t, p.Groups[0], k)
+	}
+	require.Equal(t, 200, f.do(t, "GET", "/groups?sort=count&limit=2", "", &p))
+	require.Len(t, p.Groups, 2)
+	assert.Equal(t, float64(5), p.Groups[0]["count"])
+	require.NotEmpty(t, p.Next)
+	require.Equal(t, 200, f.do(t, "GET", "/groups?sort=count&limit=2&cursor="+url.QueryEscape(p.Next), "", &p))
+	require.Len(t, p.Groups, 1)
+	assert.Equal(t, float64(1), p.Groups[0]["count"])
+	assert.Empty(t, p.Next)
+
+	require.Equal(t, 200, f.do(t, "GET", "/groups?environment=staging", "", &p))
+	require.Len(t, p.Groups, 1)
+	assert.Equal(t, "IOError: disk full", p.Groups[0]["title"])
+	require.Equal(t, 200, f.do(t, "GET", "/groups?q=refused&level=error&since=24h", "", &p))
+	require.Len(t, p.Groups, 1)
+	require.Equal(t, 200, f.do(t, "GET", "/groups?since=1m", "", &p))
+	assert.Empty(t, p.Groups)
+
+	for _, bad := range []string{"?status=open", "?sort=size", "?limit=x", "?since=yesterday", "?cursor=zz"} {
+		assert.Equal(t, 400, f.do(t, "GET", "/groups"+bad, "", nil), bad)
+	}
+}
+
+func TestGroupLifecycle(t *testing.T) {
+	f := setup(t, "s3cret")
+	var p page
+	require.Equal(t, 200, f.do(t, "GET", "/groups?sort=count", "", &p))
+	id := int64(p.Groups[0]["id"].(float64))
+	other := int64(p.Groups[1]["id"].(float64))
+
+	var g map[string]any
+	require.Equal(t, 200, f.do(t, "GET", fmt.Sprintf("/groups/%d", id), "", &g))
+	assert.Equal(t, float64(5), g["count"])
+	assert.Len(t, g["seen"], 1)
+
+	var evs struct{ Events []store.EventRow }
+	require.Equal(t, 200, f.do(t, "GET", fmt.Sprintf("/groups/%d/events?limit=2", id), "", &evs))
+	require.Len(t, evs.Events, 2)
+	newest := evs.Events[0]
+	require.Equal(t, 200, f.do(t, "GET", fmt.Sprintf("/groups/%d/events?before=%d&limit=10", id, evs.Events[1].ID), "", &evs))
+	assert.Len(t, evs.Events, 3)
+
+	var ev map[string]any
+	require.Equal(t, 200, f.do(t, "GET", fmt.Sprintf("/events/%d", newest.ID), "", &ev))
+	assert.Equal(t, newest.EventID, ev["event_id"])
+	require.Equal(t, 200, f.do(t, "GET", "/events/"+newest.EventID, "", &ev))
+	assert.Equal(t, newest.EventID, ev["event_id"])
+	assert.Equal(t, 404, f.do(t, "GET", "/events/999999", "", nil))
+	assert.Equal(t, 400, f.do(t, "GET", "/events/xyz", "", nil))
+
+	var counts struct {
+		Unit   string
+		Counts []store.Count
+	}
+	require.Equal(t, 200, f.do(t, "GET", fmt.Sprintf("/groups/%d/counts?hours=48", id), "", &counts))
+	var total int64
+	for _, c := range counts.Counts {
+		total += c.Count
+	}
+	assert.Equal(t, int64(5), total)
+	require.Equal(t, 200, f.do(t, "GET", fmt.Sprintf("/groups/%d/counts?minutes=120", id), "", &counts))
+	assert.Equal(t, "minute", counts.Unit)
+
+	require.Equal(t, 200, f.do(t, "POST", fmt.Sprintf("/groups/%d", id), `{"status":"resolved"}`, &g))
+	assert.Equal(t, "resolved", g["status"])
+	require.Equal(t, 200, f.do(t, "POST", fmt.Sprintf("/groups/%d", id), `status=ignored`, &g))
+	assert.Equal(t, "ignored", g["status"])
+	assert.Equal(t, 400, f.do(t, "POST", fmt.Sprintf("/groups/%d", id), `{"status":"gone"}`, nil))
+	assert.Equal(t, 404, f.do(t, "POST", "/groups/424242", `{"status":"resolved"}`, nil))
+	require.Equal(t, 200, f.do(t, "POST", "/groups/status", fmt.Sprintf(`{"ids":[%d,%d],"status":"resolved"}`, id, other), nil))
+	require.Equal(t, 200, f.do(t, "GET", "/groups?status=resolved", "", &p))
+	assert.Len(t, p.Groups, 2)
+
+	require.Equal(t, 200, f.do(t, "DELETE", fmt.Sprintf("/groups/%d", id), "", nil))
+	assert.Equal(t, 404, f.do(t, "GET", fmt.Sprintf("/groups/%d", id), "", nil))
+	assert.Equal(t, 404, f.do(t, "GET", fmt.Sprintf("/groups/%d/events", id), "", nil))
+	assert.Equal(t, 400, f.do(t, "GET", "/groups/abc", "", nil))
+	assert.Equal(t, 404, f.do(t, "GET", "/nothing", "", nil))
+
+	var projects struct{ Projects []map[string]any }
+	require.Equal(t, 200, f.do(t, "GET", "/projects", "", &projects))
+	assert.Equal(t, f.p.PublicKey, projects.Projects[0]["public_key"])
+	var stats store.Stats
+	require.Equal(t, 200, f.do(t, "GET", "/stats", "", &stats))
+	assert.Equal(t, int64(3), stats.Events)
+	assert.Equal(t, int64(2), stats.Groups)
+}

@@ -1,0 +1,381 @@
+// Command errlogd is a Sentry-compatible error tracker in one binary:
+// ingest for the stock Sentry SDKs and errlog's tracker, grouping, a
+// SQLite (default) or PostgreSQL store, and a JSON API.
+//
+//	errlogd -addr 127.0.0.1:8080 -db errlog.db
+//	errlogd -addr :8080 -db postgres://user:pass@host/db   (ERRLOGD_ADMIN_PASSWORD required off loopback)
+//	errlogd project add NAME | errlogd project list
+//	errlogd test -dsn DSN
+//	errlogd bench -dsn DSN -size 50000 -duration 5s
+//
+// Run errlogd -h for every flag and environment variable.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/errlog/errlog"
+	"github.com/errlog/errlog/errlogd/api"
+	"github.com/errlog/errlog/errlogd/ingest"
+	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/errlogd/store/postgres"
+	"github.com/errlog/errlog/errlogd/store/sqlite"
+	"github.com/errlog/errlog/internal/sentryproto"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// config is what flags and variables set.
+type config struct {
+	addr, db, prefix, publicURL string
+	retentionDays, perGroup     int
+	retentionEvery              time.Duration
+	minFreeMB                   uint64
+	queue                       int
+	password                    string
+	cpuProfile                  string
+}
+
+func envOr(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(getenv func(string) string, name string, def int) int {
+	if v := getenv(name); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return def
+}
+
+const usageText = `usage:
+  errlogd [flags]                     serve ingest and the API
+  errlogd project add NAME [-db …]    add a project and print its DSN
+  errlogd project list [-db …]        list projects and their DSNs
+  errlogd test -dsn DSN               send one test event to a tracker
+  errlogd bench -dsn DSN [flags]      load generator (errlogd bench -h)
+
+Environment variables (a flag wins over its variable):
+  ERRLOGD_ADDR                 -addr
+  ERRLOGD_DB                   -db
+  ERRLOGD_PREFIX               -prefix
+  ERRLOGD_PUBLIC_URL           -public-url
+  ERRLOGD_RETENTION_DAYS       -retention-days
+  ERRLOGD_MAX_EVENTS_PER_GROUP -max-events-per-group
+  ERRLOGD_MIN_FREE_MB          -min-free-mb
+  ERRLOGD_ADMIN_PASSWORD       the API's password (HTTP Basic, user admin). Without it
+                               errlogd refuses to listen on a non-loopback address.
+
+Flags:
+`
+
+func flags(name string, getenv func(string) string, stderr io.Writer) (*flag.FlagSet, *config) {
+	c := &config{password: getenv("ERRLOGD_ADMIN_PASSWORD")}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", envOr(getenv, "ERRLOGD_ADDR", "127.0.0.1:8080"), "listen address")
+	fs.StringVar(&c.db, "db", envOr(getenv, "ERRLOGD_DB", "errlog.db"), "SQLite file, or a postgres:// URL")
+	fs.StringVar(&c.prefix, "prefix", envOr(getenv, "ERRLOGD_PREFIX", "/dev/error"), "URL path prefix of ingest and API")
+	fs.StringVar(&c.publicURL, "public-url", getenv("ERRLOGD_PUBLIC_URL"), "scheme://host[:port] clients reach errlogd at, for printed DSNs (default http://<addr>)")
+	fs.IntVar(&c.retentionDays, "retention-days", envInt(getenv, "ERRLOGD_RETENTION_DAYS", 90), "delete events received longer ago (0: keep)")
+	fs.IntVar(&c.perGroup, "max-events-per-group", envInt(getenv, "ERRLOGD_MAX_EVENTS_PER_GROUP", 10000), "keep only the newest N events of each group, counts preserved (0: all)")
+	fs.DurationVar(&c.retentionEvery, "retention-interval", time.Hour, "how often retention runs")
+	fs.Uint64Var(&c.minFreeMB, "min-free-mb", uint64(envInt(getenv, "ERRLOGD_MIN_FREE_MB", 256)), "refuse events (429) when the SQLite file's disk has less free space (MiB)")
+	fs.IntVar(&c.queue, "queue", 10000, "events waiting for the writer before ingest answers 429")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageText)
+		fs.PrintDefaults()
+	}
+	return fs, c
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "project":
+			return runProject(ctx, args[1:], getenv, stdout, stderr)
+		case "test":
+			return runTest(args[1:], getenv, stdout, stderr)
+		case "bench":
+			return runBench(ctx, args[1:], stdout, stderr)
+		}
+	}
+	fs, c := flags("errlogd", getenv, stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "errlogd: unknown command %q\n", fs.Arg(0))
+		fs.Usage()
+		return 2
+	}
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "errlogd:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "errlogd:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if err := serve(ctx, c, stdout, stderr); err != nil {
+		fmt.Fprintln(stderr, err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+type usageError struct{ error }
+
+func openStore(ctx context.Context, c *config) (store.Store, error) {
+	wo := store.WriterOptions{Queue: c.queue}
+	if strings.HasPrefix(c.db, "postgres://") || strings.HasPrefix(c.db, "postgresql://") {
+		return postgres.Open(ctx, c.db, postgres.Options{Writer: wo})
+	}
+	return sqlite.Open(ctx, c.db, sqlite.Options{Writer: wo})
+}
+
+func (c *config) dsn(p store.Project, addr string) string {
+	base := c.publicURL
+	if base == "" {
+		host, port, err := net.SplitHostPort(addr)
+		if err == nil && (host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified()) {
+			addr = net.JoinHostPort("localhost", port)
+		}
+		base = "http://" + addr
+	}
+	u := strings.TrimSuffix(base, "/")
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		scheme, rest = "http", u
+	}
+	return fmt.Sprintf("%s://%s@%s%s/%d", scheme, p.PublicKey, rest, strings.TrimSuffix(c.prefix, "/"), p.ID)
+}
+
+func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("errlogd: listen: %w", err)
+	}
+	defer ln.Close()
+	if c.password == "" && !api.IsLoopback(ln.Addr().String()) {
+		return usageError{fmt.Errorf("errlogd: refusing to listen on %s, not a loopback address, without ERRLOGD_ADMIN_PASSWORD: set it, or use -addr 127.0.0.1:PORT", ln.Addr())}
+	}
+	st, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	closeStore := func() error {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return st.Close(cctx)
+	}
+	ps, err := st.Projects(ctx)
+	if err != nil {
+		closeStore()
+		return err
+	}
+	if len(ps) == 0 {
+		p, err := st.CreateProject(ctx, "default")
+		if err != nil {
+			closeStore()
+			return err
+		}
+		fmt.Fprintf(stdout, "errlogd: created project %q; its DSN:\n%s\n", p.Name, c.dsn(*p, ln.Addr().String()))
+	}
+
+	var free func() (uint64, error)
+	if !strings.Contains(c.db, "://") {
+		dir := filepath.Dir(c.db)
+		free = func() (uint64, error) { return freeSpace(dir) }
+	}
+	ing := ingest.New(st, ingest.Options{FreeSpace: free, MinFree: c.minFreeMB << 20, OnError: func(err error) {
+		fmt.Fprintln(stderr, err)
+	}})
+	prefix := strings.TrimSuffix(c.prefix, "/")
+	mux := http.NewServeMux()
+	for _, ep := range []string{"envelope", "store"} {
+		mux.Handle(prefix+"/api/{project}/"+ep+"/", ing)
+		mux.Handle(prefix+"/api/{project}/"+ep, ing)
+	}
+	mux.Handle(prefix+"/api/", api.New(st, api.Options{Prefix: prefix, Password: c.password}))
+	mux.HandleFunc("GET "+prefix+"/healthz", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok\n")
+	})
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          nil,
+	}
+	fmt.Fprintf(stderr, "errlogd: listening on http://%s%s/ (store %s)\n", ln.Addr(), prefix, redactDB(c.db))
+
+	retainCtx, stopRetain := context.WithCancel(context.Background())
+	retainDone := make(chan struct{})
+	go func() {
+		defer close(retainDone)
+		retain(retainCtx, st, c, stderr)
+	}()
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		stopRetain()
+		<-retainDone
+		closeStore()
+		return fmt.Errorf("errlogd: serve: %w", err)
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(stderr, "errlogd: shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	serr := srv.Shutdown(sctx) // in-flight requests finish
+	stopRetain()
+	<-retainDone
+	if err := errors.Join(serr, closeStore()); err != nil {
+		return fmt.Errorf("errlogd: shutdown: %w", err)
+	}
+	fmt.Fprintln(stderr, "errlogd: stopped")
+	return nil
+}
+
+func retain(ctx context.Context, st store.Store, c *config, stderr io.Writer) {
+	if c.retentionDays <= 0 && c.perGroup <= 0 {
+		return
+	}
+	t := time.NewTicker(c.retentionEvery)
+	defer t.Stop()
+	for {
+		res, err := st.Retain(ctx, store.Retention{MaxAge: time.Duration(c.retentionDays) * 24 * time.Hour, MaxPerGroup: c.perGroup})
+		if err != nil && ctx.Err() == nil {
+			fmt.Fprintln(stderr, err)
+		} else if err == nil && res.Events > 0 {
+			fmt.Fprintf(stderr, "errlogd: retention deleted %d events\n", res.Events)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func redactDB(db string) string {
+	if strings.Contains(db, "://") {
+		return sentryproto.RedactURL(db)
+	}
+	return db
+}
+
+func runProject(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || (args[0] != "add" && args[0] != "list") {
+		fmt.Fprintln(stderr, "usage: errlogd project add NAME [-db …] | errlogd project list [-db …]")
+		return 2
+	}
+	cmd := args[0]
+	fs, c := flags("errlogd project "+cmd, getenv, stderr)
+	rest := args[1:]
+	var name string
+	if cmd == "add" {
+		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
+			fmt.Fprintln(stderr, "usage: errlogd project add NAME [-db …]")
+			return 2
+		}
+		name, rest = rest[0], rest[1:]
+	}
+	if err := fs.Parse(rest); err != nil {
+		return 2
+	}
+	st, err := openStore(ctx, c)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer st.Close(context.Background())
+	if cmd == "add" {
+		p, err := st.CreateProject(ctx, name)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		fmt.Fprintln(stdout, c.dsn(*p, c.addr))
+		return 0
+	}
+	ps, err := st.Projects(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	for _, p := range ps {
+		state := ""
+		if p.Disabled {
+			state = " (disabled)"
+		}
+		fmt.Fprintf(stdout, "%d\t%s\t%s%s\n", p.ID, p.Name, c.dsn(p, c.addr), state)
+	}
+	return 0
+}
+
+// runTest is cmd/errlog-test inside errlogd.
+func runTest(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("errlogd test", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dsn := fs.String("dsn", getenv("ERRLOG_DSN"), "the tracker's DSN (default $ERRLOG_DSN)")
+	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the tracker")
+	env := fs.String("environment", getenv("ERRLOG_ENVIRONMENT"), "the event's environment")
+	release := fs.String("release", getenv("ERRLOG_RELEASE"), "the event's release")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *dsn == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "usage: errlogd test -dsn DSN (or ERRLOG_DSN)")
+		return 2
+	}
+	err := errlog.Test(context.Background(), errlog.TrackerOptions{DSN: *dsn, Timeout: *timeout, Environment: *env, Release: *release})
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	where := sentryproto.RedactURL(*dsn)
+	if d, err := sentryproto.ParseDSN(*dsn); err == nil {
+		where = d.Redacted()
+	}
+	fmt.Fprintf(stdout, "ok: %s accepted the test event\n", where)
+	return 0
+}

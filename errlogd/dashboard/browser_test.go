@@ -1,0 +1,275 @@
+package dashboard
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	cdppage "github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/event"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// chromium returns the browser's path: $ERRLOG_CHROMIUM, else Debian's
+// /usr/bin/chromium. Missing, the test skips, except in CI.
+func chromium(t *testing.T) string {
+	path := os.Getenv("ERRLOG_CHROMIUM")
+	if path == "" {
+		path = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(path); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("chromium is needed in CI (apt-get install chromium): %v", err)
+		}
+		t.Skipf("no chromium at %s (set ERRLOG_CHROMIUM)", path)
+	}
+	return path
+}
+
+// screenshotDir is where the browser test writes its screenshots:
+// $ERRLOG_SCREENSHOTS, else testdata/screenshots.
+func screenshotDir(t *testing.T) string {
+	dir := os.Getenv("ERRLOG_SCREENSHOTS")
+	if dir == "" {
+		dir = filepath.Join("testdata", "screenshots")
+	}
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	return dir
+}
+
+// waitFor evaluates js until it is true on a loaded page. (chromedp.Poll builds its
+// predicate with new Function, which the dashboard's CSP forbids.)
+func waitFor(t *testing.T, ctx context.Context, js string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		// The new page's URL is set before its document has loaded.
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("document.readyState === 'complete' && ("+js+")"))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			loc, _ := chromedp.Run(ctx, chromedp.Location())
+			t.Fatalf("waited 15s for %s (at %s, last error %v)", js, loc, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func evalJS[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	require.NoError(t, err, js)
+	return v
+}
+
+func shoot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	require.NoError(t, err)
+	path := filepath.Join(screenshotDir(t), name)
+	require.NoError(t, os.WriteFile(path, png, 0o644))
+	t.Logf("screenshot %s", path)
+}
+
+// TestBrowser drives the dashboard in a real headless Chromium, as a
+// developer would: one browser for all the subtests, which run in order.
+func TestBrowser(t *testing.T) {
+	exe := chromium(t)
+	st := openStore(t)
+	p := project(t, st)
+	now := time.Now()
+	for i := 0; i < 14; i++ {
+		submit(t, st, p, httpEvent("checkout failed", "*orders.PaymentError", now.Add(-time.Duration(i*i*37)*time.Minute)))
+	}
+	for i := 0; i < 5; i++ {
+		submit(t, st, p, messageEvent("disk almost full on /var", event.LevelWarning, "staging", now.Add(-time.Duration(i*5+1)*time.Hour)))
+	}
+	submit(t, st, p,
+		messageEvent("cache rebuilt slowly", event.LevelInfo, "production", now.Add(-20*time.Minute)),
+		messageEvent("worker pool exhausted", event.LevelError, "production", now.Add(-50*time.Hour)),
+	)
+	xss := messageEvent(`pwned <script>alert("s")</script><img src=x onerror=alert("i")> <a href="javascript:alert('j')">click</a>`, event.LevelError, "production", now.Add(-2*time.Minute))
+	xss.Extra = map[string]any{"html": `<img src=x onerror=alert("e")>`, "url": "javascript:alert('u')"}
+	xss.Request = &event.Request{Method: "GET", URL: "javascript:alert('r')", Headers: map[string]string{"X-Evil": `"><script>alert("h")</script>`}}
+	submit(t, st, p, xss)
+
+	srv := httptest.NewServer(Handler(st, Options{Prefix: "/dev/error", Password: pw}))
+	defer srv.Close()
+	base := srv.URL + "/dev/error"
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1400, 900),
+	)
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer acancel()
+	bctx, bcancel := chromedp.NewContext(actx)
+	defer bcancel()
+	ctx, cancel := context.WithTimeout(bctx, 2*time.Minute)
+	defer cancel()
+
+	// Any dialog (alert from injected script) is counted and dismissed.
+	var dialogs atomic.Int32
+	events := chromedp.Events(ctx, cdppage.JavascriptDialogOpening)
+	go func() {
+		for _, err := range events {
+			if err != nil {
+				return
+			}
+			dialogs.Add(1)
+			go chromedp.Call(ctx, cdppage.HandleJavaScriptDialog, cdppage.HandleJavaScriptDialogParams{Accept: false})
+		}
+	}()
+	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(1400, 900)))
+
+	titles := func() []string {
+		return evalJS[[]string](t, ctx, `[...document.querySelectorAll('a.title')].map(a => a.textContent)`)
+	}
+
+	t.Run("LoginRedirect", func(t *testing.T) {
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/")))
+		loc, err := chromedp.Run(ctx, chromedp.Location())
+		require.NoError(t, err)
+		assert.True(t, strings.HasPrefix(loc, base+"/login?next="), loc)
+		shoot(t, ctx, "login.png")
+		require.NoError(t, chromedp.Do(ctx,
+			chromedp.SendKeys("#password", "not it"),
+			chromedp.Click("#login"),
+		))
+		waitFor(t, ctx, `!!document.querySelector('#login-error')`)
+		require.NoError(t, chromedp.Do(ctx,
+			chromedp.SendKeys("#password", pw),
+			chromedp.Click("#login"),
+		))
+		waitFor(t, ctx, `!!document.querySelector('table.issues')`)
+	})
+
+	t.Run("List", func(t *testing.T) {
+		got := titles()
+		assert.Equal(t, []string{"*orders.PaymentError: checkout failed", "pwned <script>alert(\"s\")</script><img src=x onerror=alert(\"i\")> <a href=\"javascript:alert('j')\">click</a>", "cache rebuilt slowly", "disk almost full on /var", "worker pool exhausted"}, got)
+		count := evalJS[string](t, ctx, `document.querySelector('#g1 .count').textContent`)
+		assert.Equal(t, "14", count)
+		bars := evalJS[int](t, ctx, `document.querySelectorAll('#g1 svg.spark rect:not(.base)').length`)
+		assert.Greater(t, bars, 3, "the sparkline has a bar per busy hour")
+		shoot(t, ctx, "list-1400.png")
+	})
+
+	t.Run("FilterAndSearch", func(t *testing.T) {
+		require.NoError(t, chromedp.Do(ctx,
+			chromedp.SetValue(`select[name="level"]`, "warning"),
+			chromedp.Click(`.filters button[type="submit"]`),
+		))
+		waitFor(t, ctx, `location.search.includes('level=warning')`)
+		assert.Equal(t, []string{"disk almost full on /var"}, titles())
+
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/")))
+		require.NoError(t, chromedp.Do(ctx,
+			chromedp.SetValue(`select[name="environment"]`, "production"),
+			chromedp.SendKeys(`input[name="q"]`, "CHECKOUT"),
+			chromedp.Click(`.filters button[type="submit"]`),
+		))
+		waitFor(t, ctx, `location.search.includes('q=CHECKOUT')`)
+		assert.Equal(t, []string{"*orders.PaymentError: checkout failed"}, titles())
+
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/?range=24h&sort=count")))
+		assert.Equal(t, []string{"*orders.PaymentError: checkout failed", "disk almost full on /var", "pwned <script>alert(\"s\")</script><img src=x onerror=alert(\"i\")> <a href=\"javascript:alert('j')\">click</a>", "cache rebuilt slowly"}, titles())
+	})
+
+	t.Run("GroupPage", func(t *testing.T) {
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/")))
+		require.NoError(t, chromedp.Do(ctx, chromedp.Click(`#g1 a.title`)))
+		waitFor(t, ctx, `!!document.querySelector('#exception')`)
+		inApp := evalJS[[]string](t, ctx, `[...document.querySelectorAll('.frame.inapp .fn')].map(e => e.textContent)`)
+		assert.Equal(t, []string{"example.com/shop/orders.(*Service).Checkout"}, inApp)
+		weight := evalJS[string](t, ctx, `getComputedStyle(document.querySelector('.frame.inapp .fn')).fontWeight`)
+		assert.Equal(t, "700", weight, "the in-app frame is emphasised")
+		folded := evalJS[[]bool](t, ctx, `[...document.querySelectorAll('details.lib')].map(d => d.open)`)
+		assert.Equal(t, []bool{false, false}, folded, "library frames are folded")
+		hidden := evalJS[bool](t, ctx, `!document.querySelector('details.lib .frame').checkVisibility()`)
+		assert.True(t, hidden)
+		req := evalJS[string](t, ctx, `document.querySelector('#request').innerText`)
+		assert.Contains(t, req, "POST https://shop.example.com/checkout")
+		assert.Contains(t, req, "coupon")
+		extra := evalJS[string](t, ctx, `document.querySelector('#extra').innerText`)
+		assert.Contains(t, extra, "order_id")
+		assert.Contains(t, extra, "ord_8812")
+		shoot(t, ctx, "group-1400.png")
+
+		require.NoError(t, chromedp.Do(ctx, chromedp.Click(`#older`)))
+		waitFor(t, ctx, `location.search.includes('event=')`)
+		assert.True(t, evalJS[bool](t, ctx, `!!document.querySelector('#newer')`))
+	})
+
+	t.Run("Resolve", func(t *testing.T) {
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/groups/1")))
+		assert.Equal(t, "unresolved", evalJS[string](t, ctx, `document.querySelector('#status').textContent`))
+		require.NoError(t, chromedp.Do(ctx, chromedp.Click(`#resolve`)))
+		waitFor(t, ctx, `document.querySelector('#status') && document.querySelector('#status').textContent === 'resolved'`)
+		assert.Equal(t, store.StatusResolved, groupStatus(t, st, 1))
+		assert.True(t, evalJS[bool](t, ctx, `!!document.querySelector('#reopen') && !document.querySelector('#resolve')`))
+	})
+
+	t.Run("CSRFRefused", func(t *testing.T) {
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/groups/1")))
+		// A form without its token, as a forged one would arrive.
+		_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('#reopen').form.querySelector('[name=csrf]').remove(), true`))
+		require.NoError(t, err)
+		require.NoError(t, chromedp.Do(ctx, chromedp.Click(`#reopen`)))
+		waitFor(t, ctx, `!!document.querySelector('#error-message')`)
+		assert.Contains(t, evalJS[string](t, ctx, `document.querySelector('#error-message').textContent`), "security token")
+		assert.Equal(t, store.StatusResolved, groupStatus(t, st, 1), "still resolved")
+	})
+
+	t.Run("HostileTextInert", func(t *testing.T) {
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/?status=all")))
+		href := evalJS[string](t, ctx, `[...document.querySelectorAll('a.title')].find(a => a.textContent.startsWith('pwned')).href`)
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(href)))
+		waitFor(t, ctx, `!!document.querySelector('#message')`)
+		title := evalJS[string](t, ctx, `document.querySelector('#title').textContent`)
+		assert.Contains(t, title, `<script>alert("s")</script><img src=x onerror=alert("i")>`, "shown as text")
+		injected := evalJS[int](t, ctx, `document.querySelectorAll('script, img[src="x"], [onerror], [onload], a[href^="javascript"], iframe, object, embed').length`)
+		assert.Zero(t, injected, "no element injected")
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/?status=all")))
+		assert.Zero(t, evalJS[int](t, ctx, `document.querySelectorAll('script, img[src="x"], [onerror], a[href^="javascript"]').length`))
+		time.Sleep(200 * time.Millisecond) // a dialog would be reported by now
+		assert.Zero(t, dialogs.Load(), "no dialog opened")
+	})
+
+	t.Run("PhoneAndDark", func(t *testing.T) {
+		require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)))
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/?status=all")))
+		overflow := evalJS[bool](t, ctx, `document.documentElement.scrollWidth > window.innerWidth + 1`)
+		assert.False(t, overflow, "the list fits a phone's width")
+		shoot(t, ctx, "list-phone.png")
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/groups/1")))
+		assert.False(t, evalJS[bool](t, ctx, `document.documentElement.scrollWidth > window.innerWidth + 1`), "the group page fits a phone's width")
+		shoot(t, ctx, "group-phone.png")
+		require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(1400, 900)))
+		_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
+		require.NoError(t, err)
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/?status=all")))
+		bg := evalJS[string](t, ctx, `getComputedStyle(document.body).backgroundColor`)
+		assert.Equal(t, "rgb(23, 22, 29)", bg, "dark colours")
+		shoot(t, ctx, "list-dark.png")
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/groups/1")))
+		shoot(t, ctx, "group-dark.png")
+	})
+	fmt.Fprintln(os.Stderr, "browser test: screenshots in", screenshotDir(t))
+}

@@ -1,0 +1,62 @@
+package ingest
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/errlog/errlog/errlogd/store"
+)
+
+// BenchmarkParsePrepare: the per-event CPU of ingest on an event JSON
+// file named by ERRLOGD_BENCH_EVENT (errlogd bench writes none; make one
+// with the generator), parse and Prepare (grouping, zstd).
+func BenchmarkParsePrepare(b *testing.B) {
+	path := os.Getenv("ERRLOGD_BENCH_EVENT")
+	if path == "" {
+		b.Skip("ERRLOGD_BENCH_EVENT not set")
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := &store.Project{ID: 1}
+	b.SetBytes(int64(len(raw)))
+	b.Run("parse", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := parseEvent(raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("compress", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			store.Compress(raw)
+		}
+	})
+	ev, _ := parseEvent(raw)
+	b.Run("prepare", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := store.Prepare(p, ev, raw, time.Now()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkScanObject(b *testing.B) {
+	path := os.Getenv("ERRLOGD_BENCH_EVENT")
+	if path == "" {
+		b.Skip("ERRLOGD_BENCH_EVENT not set")
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(raw)))
+	for i := 0; i < b.N; i++ {
+		if err := scanObject(raw, func(k, v []byte) {}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

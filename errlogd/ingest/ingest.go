@@ -1,0 +1,528 @@
+// Package ingest is errlogd's Sentry-protocol endpoint: an http.Handler
+// for POST …/api/{project}/envelope/ and the legacy …/api/{project}/store/,
+// as the stock Sentry SDKs and errlog's tracker send them.
+//
+// A request is answered after the batch holding its event has committed
+// (store.Store.Submit), so a 200 means stored, grouped and queryable. The
+// body is read as a stream: decompression is bounded by a counting
+// reader, non-event items are discarded as they are read, and only event
+// payloads (at most 1 MiB each) are held in memory, so that a compression
+// bomb costs CPU for MaxDecompressed bytes and no memory.
+package ingest
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/sentryproto"
+)
+
+// Options tunes a Handler. The zero value is all defaults.
+type Options struct {
+	// MaxBody is the most bytes a request body may have as sent
+	// (compressed). Default 20 MiB, Relay's limit.
+	MaxBody int64
+	// MaxDecompressed bounds a body after decompression. Default 100 MiB,
+	// Relay's envelope limit.
+	MaxDecompressed int64
+	// MaxEvent is the most bytes an event item may have. Default 1 MiB,
+	// Relay's limit.
+	MaxEvent int64
+	// FreeSpace reports the free bytes where the store writes; nil: not
+	// checked. Below MinFree, events are refused with 429 before anything
+	// is written.
+	FreeSpace func() (uint64, error)
+	// MinFree is the free space below which events are refused. Default
+	// 256 MiB.
+	MinFree uint64
+	// RetryAfter is the Retry-After of a refusal for a full queue or
+	// disk. Default 10s.
+	RetryAfter time.Duration
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// OnError is told of store failures. Default: ignored.
+	OnError func(error)
+}
+
+// Stats counts what a Handler did.
+type Stats struct {
+	Events       int64 // events stored (duplicates included)
+	Skipped      int64 // items of other types skipped
+	Malformed    int64 // 400
+	Unauthorized int64 // 401 and 403
+	TooLarge     int64 // 413
+	RateLimited  int64 // 429 for a project's rate limit
+	Busy         int64 // 429 for a full queue
+	DiskFull     int64 // 429 for a nearly full disk
+	Failed       int64 // 5xx
+}
+
+// Handler is the ingest endpoint.
+type Handler struct {
+	st   store.Store
+	opts Options
+
+	keys sync.Map // public key -> keyEntry
+
+	rlMu   sync.Mutex
+	rl     map[int64]*window
+	diskMu sync.Mutex
+	diskAt time.Time
+	diskOK bool
+
+	events, skipped, malformedN, unauthorized, tooLargeN, rateLimited, busy, diskFull, failed atomic.Int64
+}
+
+type keyEntry struct {
+	p   *store.Project // nil: no such key
+	err error
+	at  time.Time
+}
+
+type window struct {
+	start time.Time
+	n     int
+}
+
+// New returns the endpoint writing into st.
+func New(st store.Store, opts Options) *Handler {
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = 20 << 20
+	}
+	if opts.MaxDecompressed <= 0 {
+		opts.MaxDecompressed = 100 << 20
+	}
+	if opts.MaxEvent <= 0 {
+		opts.MaxEvent = 1 << 20
+	}
+	if opts.MinFree == 0 {
+		opts.MinFree = 256 << 20
+	}
+	if opts.RetryAfter <= 0 {
+		opts.RetryAfter = 10 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Handler{st: st, opts: opts, rl: map[int64]*window{}}
+}
+
+// Stats returns the handler's counters.
+func (h *Handler) Stats() Stats {
+	return Stats{
+		Events: h.events.Load(), Skipped: h.skipped.Load(), Malformed: h.malformedN.Load(),
+		Unauthorized: h.unauthorized.Load(), TooLarge: h.tooLargeN.Load(), RateLimited: h.rateLimited.Load(),
+		Busy: h.busy.Load(), DiskFull: h.diskFull.Load(), Failed: h.failed.Load(),
+	}
+}
+
+// httpError is an answer other than 200.
+type httpError struct {
+	status     int
+	msg        string
+	retryAfter time.Duration
+	limits     string // X-Sentry-Rate-Limits
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func refuse(status int, format string, args ...any) *httpError {
+	return &httpError{status: status, msg: fmt.Sprintf(format, args...)}
+}
+
+// ServeHTTP implements http.Handler. The path must end in
+// /api/{project}/envelope/ or /api/{project}/store/ (the final slash is
+// optional).
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hdr := w.Header()
+	hdr.Set("Access-Control-Allow-Origin", "*")
+	hdr.Set("Access-Control-Expose-Headers", "x-sentry-error, x-sentry-rate-limits, retry-after")
+	if r.Method == http.MethodOptions {
+		hdr.Set("Access-Control-Allow-Methods", "POST")
+		hdr.Set("Access-Control-Allow-Headers", "x-sentry-auth, authorization, content-type, content-encoding")
+		hdr.Set("Access-Control-Max-Age", "3600")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	id, err := h.serve(r)
+	if err != nil {
+		var he *httpError
+		if !errors.As(err, &he) {
+			he = refuse(http.StatusInternalServerError, "errlog: ingest: %v", err)
+		}
+		h.count(he.status, he.limits)
+		if he.retryAfter > 0 {
+			hdr.Set("Retry-After", strconv.Itoa(int((he.retryAfter+time.Second-1)/time.Second)))
+		}
+		if he.limits != "" {
+			hdr.Set("X-Sentry-Rate-Limits", he.limits)
+		}
+		hdr.Set("X-Sentry-Error", he.msg)
+		hdr.Set("Content-Type", "application/json")
+		w.WriteHeader(he.status)
+		b, _ := json.Marshal(map[string]string{"detail": he.msg})
+		w.Write(b)
+		return
+	}
+	hdr.Set("Content-Type", "application/json")
+	if id == "" {
+		io.WriteString(w, "{}")
+		return
+	}
+	io.WriteString(w, `{"id":"`+id+`"}`)
+}
+
+func (h *Handler) count(status int, limits string) {
+	switch status {
+	case http.StatusBadRequest:
+		h.malformedN.Add(1)
+	case http.StatusUnauthorized, http.StatusForbidden:
+		h.unauthorized.Add(1)
+	case http.StatusRequestEntityTooLarge:
+		h.tooLargeN.Add(1)
+	case http.StatusTooManyRequests:
+		switch {
+		case strings.HasSuffix(limits, ":project"):
+			h.rateLimited.Add(1)
+		case strings.Contains(limits, "disk"):
+			h.diskFull.Add(1)
+		default:
+			h.busy.Add(1)
+		}
+	default:
+		if status >= 500 {
+			h.failed.Add(1)
+		}
+	}
+}
+
+// route returns the project id and endpoint of a path.
+func route(path string) (string, string, bool) {
+	path = strings.TrimSuffix(path, "/")
+	i := strings.LastIndex(path, "/api/")
+	if i < 0 {
+		return "", "", false
+	}
+	project, endpoint, ok := strings.Cut(path[i+len("/api/"):], "/")
+	if !ok || project == "" || (endpoint != "envelope" && endpoint != "store") {
+		return "", "", false
+	}
+	return project, endpoint, true
+}
+
+func (h *Handler) serve(r *http.Request) (string, error) {
+	projectID, endpoint, ok := route(r.URL.Path)
+	if !ok {
+		return "", refuse(http.StatusNotFound, "errlog: ingest: no such endpoint %s", r.URL.Path)
+	}
+	if r.Method != http.MethodPost {
+		return "", refuse(http.StatusMethodNotAllowed, "errlog: ingest: %s needs POST", endpoint)
+	}
+	if r.ContentLength > h.opts.MaxBody {
+		return "", refuse(http.StatusRequestEntityTooLarge, "errlog: ingest: body of %d bytes is over %d", r.ContentLength, h.opts.MaxBody)
+	}
+	auth, authErr := sentryproto.AuthFromRequest(r)
+	if authErr != nil && endpoint == "store" {
+		return "", refuse(http.StatusUnauthorized, "errlog: ingest: no sentry_key in X-Sentry-Auth, Authorization or the query")
+	}
+	if err := h.checkDisk(); err != nil {
+		return "", err
+	}
+	body := &limitedBody{r: r.Body, n: h.opts.MaxBody}
+	dec, release, err := decoder(body, r.Header.Get("Content-Encoding"))
+	if err != nil {
+		return "", h.bodyErr(err, body)
+	}
+	defer release()
+	lr := &limited{r: dec, n: h.opts.MaxDecompressed}
+	br := bufio.NewReaderSize(lr, 64<<10)
+
+	if endpoint == "store" {
+		p, err := h.project(r.Context(), auth.Key, projectID)
+		if err != nil {
+			return "", err
+		}
+		b, err := readAll(br, h.opts.MaxEvent)
+		if err != nil {
+			return "", h.bodyErr(err, body)
+		}
+		b = legacyBody(b)
+		if int64(len(b)) > h.opts.MaxEvent {
+			return "", refuse(http.StatusRequestEntityTooLarge, "errlog: ingest: event over %d bytes", h.opts.MaxEvent)
+		}
+		return h.store(r.Context(), p, b, "")
+	}
+
+	line, err := readLine(br, 64<<10, malformed{"envelope header over 64 KiB"})
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			err = malformed{"empty envelope"}
+		}
+		return "", h.bodyErr(err, body)
+	}
+	var eh sentryproto.Header
+	if err := json.Unmarshal(line, &eh); err != nil {
+		return "", refuse(http.StatusBadRequest, "errlog: ingest: envelope header: %v", err)
+	}
+	if authErr != nil {
+		d, err := sentryproto.ParseDSN(eh.DSN)
+		if eh.DSN == "" || err != nil {
+			return "", refuse(http.StatusUnauthorized, "errlog: ingest: no sentry_key in X-Sentry-Auth, Authorization, the query or the envelope's dsn")
+		}
+		auth.Key = d.PublicKey
+	}
+	p, err := h.project(r.Context(), auth.Key, projectID)
+	if err != nil {
+		return "", err
+	}
+	var firstID string
+	for n := 0; ; n++ {
+		line, err := readLine(br, 64<<10, malformed{"item header over 64 KiB"})
+		if errors.Is(err, io.EOF) {
+			return firstID, nil
+		}
+		if err != nil {
+			return firstID, h.bodyErr(err, body)
+		}
+		if len(strings.TrimSpace(string(line))) == 0 {
+			continue
+		}
+		var ih struct {
+			Type   string `json:"type"`
+			Length *int64 `json:"length"`
+		}
+		if err := json.Unmarshal(line, &ih); err != nil || ih.Type == "" {
+			return firstID, refuse(http.StatusBadRequest, "errlog: ingest: item %d: bad item header %.100q", n, line)
+		}
+		if ih.Type != sentryproto.TypeEvent {
+			h.skipped.Add(1)
+			if ih.Length != nil {
+				if _, err := io.CopyN(io.Discard, br, *ih.Length); err != nil {
+					return firstID, h.bodyErr(truncated(err, n), body)
+				}
+				err = skipNewline(br)
+			} else {
+				err = skipLine(br)
+			}
+			if err != nil {
+				return firstID, h.bodyErr(err, body)
+			}
+			continue
+		}
+		var payload []byte
+		if ih.Length != nil {
+			if *ih.Length > h.opts.MaxEvent || *ih.Length < 0 {
+				return firstID, refuse(http.StatusRequestEntityTooLarge, "errlog: ingest: event item of %d bytes is over %d", *ih.Length, h.opts.MaxEvent)
+			}
+			payload = make([]byte, *ih.Length)
+			if _, err := io.ReadFull(br, payload); err != nil {
+				return firstID, h.bodyErr(truncated(err, n), body)
+			}
+			if err := skipNewline(br); err != nil {
+				return firstID, h.bodyErr(err, body)
+			}
+		} else {
+			payload, err = readLine(br, int(h.opts.MaxEvent), tooLarge{fmt.Sprintf("event item over %d bytes", h.opts.MaxEvent)})
+			if err != nil && !errors.Is(err, io.EOF) {
+				return firstID, h.bodyErr(err, body)
+			}
+		}
+		id, err := h.store(r.Context(), p, payload, eh.EventID)
+		if err != nil {
+			return firstID, err
+		}
+		if firstID == "" {
+			firstID = id
+		}
+	}
+}
+
+func truncated(err error, n int) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return malformed{fmt.Sprintf("item %d: truncated envelope", n)}
+	}
+	return err
+}
+
+func skipNewline(br *bufio.Reader) error {
+	b, err := br.Peek(1)
+	if err == nil && b[0] == '\n' {
+		_, err = br.ReadByte()
+	}
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	return err
+}
+
+func readAll(r io.Reader, max int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, tooLarge{fmt.Sprintf("event over %d bytes", max)}
+	}
+	return b, nil
+}
+
+// limitedBody fails past n bytes as sent.
+type limitedBody struct {
+	r    io.Reader
+	n    int64
+	read int64
+	over bool
+}
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if int64(len(p)) > l.n-l.read+1 {
+		p = p[:l.n-l.read+1]
+	}
+	n, err := l.r.Read(p)
+	l.read += int64(n)
+	if l.read > l.n {
+		l.over = true
+		return n, tooLarge{fmt.Sprintf("body over %d bytes", l.n)}
+	}
+	return n, err
+}
+
+func (h *Handler) bodyErr(err error, body *limitedBody) error {
+	var he *httpError
+	switch {
+	case errors.As(err, &he):
+		return he
+	case body.over || errors.Is(err, errTooLarge):
+		return refuse(http.StatusRequestEntityTooLarge, "errlog: ingest: %v", err)
+	case errors.Is(err, errMalformed):
+		return refuse(http.StatusBadRequest, "errlog: ingest: %v", err)
+	}
+	// A decompressor's own error: the body is corrupt.
+	return refuse(http.StatusBadRequest, "errlog: ingest: body: %v", err)
+}
+
+// project authenticates a key against the URL's project id.
+func (h *Handler) project(ctx context.Context, key, urlProject string) (*store.Project, error) {
+	now := h.opts.Now()
+	var e keyEntry
+	if v, ok := h.keys.Load(key); ok && now.Sub(v.(keyEntry).at) < 5*time.Second {
+		e = v.(keyEntry)
+	} else {
+		p, err := h.st.ProjectByKey(ctx, key)
+		if errors.Is(err, store.ErrNotFound) {
+			p, err = nil, nil
+		}
+		e = keyEntry{p: p, err: err, at: now}
+		if err == nil {
+			h.keys.Store(key, e)
+		}
+	}
+	if e.err != nil {
+		return nil, refuse(http.StatusServiceUnavailable, "errlog: ingest: project lookup: %v", e.err)
+	}
+	if e.p == nil {
+		return nil, refuse(http.StatusUnauthorized, "errlog: ingest: unknown sentry_key")
+	}
+	if strconv.FormatInt(e.p.ID, 10) != urlProject {
+		return nil, refuse(http.StatusForbidden, "errlog: ingest: the key is not for project %s", urlProject)
+	}
+	if e.p.Disabled {
+		return nil, refuse(http.StatusForbidden, "errlog: ingest: project %d is disabled", e.p.ID)
+	}
+	return e.p, nil
+}
+
+// ForgetKeys drops cached projects, after a project was changed.
+func (h *Handler) ForgetKeys() {
+	h.keys.Range(func(k, _ any) bool { h.keys.Delete(k); return true })
+}
+
+func (h *Handler) checkDisk() error {
+	if h.opts.FreeSpace == nil {
+		return nil
+	}
+	h.diskMu.Lock()
+	defer h.diskMu.Unlock()
+	now := h.opts.Now()
+	if h.diskAt.IsZero() || now.Sub(h.diskAt) >= time.Second {
+		free, err := h.opts.FreeSpace()
+		h.diskOK = err != nil || free >= h.opts.MinFree
+		h.diskAt = now
+	}
+	if !h.diskOK {
+		return &httpError{status: http.StatusTooManyRequests, msg: "errlog: ingest: the disk is nearly full; events are refused until space is freed",
+			retryAfter: time.Minute, limits: "60::organization:disk_full"}
+	}
+	return nil
+}
+
+// allow applies the project's per-minute rate limit.
+func (h *Handler) allow(p *store.Project) error {
+	if p.RateLimit <= 0 {
+		return nil
+	}
+	now := h.opts.Now()
+	h.rlMu.Lock()
+	defer h.rlMu.Unlock()
+	w := h.rl[p.ID]
+	if w == nil || now.Sub(w.start) >= time.Minute {
+		w = &window{start: now}
+		h.rl[p.ID] = w
+	}
+	if w.n >= p.RateLimit {
+		wait := time.Minute - now.Sub(w.start)
+		secs := int((wait + time.Second - 1) / time.Second)
+		return &httpError{status: http.StatusTooManyRequests, retryAfter: wait,
+			msg:    fmt.Sprintf("errlog: ingest: project %d is over its rate limit of %d events per minute", p.ID, p.RateLimit),
+			limits: fmt.Sprintf("%d:error;default:project", secs)}
+	}
+	w.n++
+	return nil
+}
+
+// store parses, prepares and submits one event payload.
+func (h *Handler) store(ctx context.Context, p *store.Project, payload []byte, envelopeID string) (string, error) {
+	ev, err := parseEvent(payload)
+	if err != nil {
+		return "", refuse(http.StatusBadRequest, "errlog: ingest: %v", err)
+	}
+	if ev.EventID == "" {
+		ev.EventID = envelopeID
+	}
+	if ev.EventID == "" {
+		ev.EventID = event.NewID()
+	}
+	if err := h.allow(p); err != nil {
+		return "", err
+	}
+	in, err := store.Prepare(p, ev, payload, h.opts.Now())
+	if err != nil {
+		return "", refuse(http.StatusBadRequest, "errlog: ingest: %v", err)
+	}
+	switch err := h.st.Submit(ctx, in); {
+	case err == nil:
+		h.events.Add(1)
+		return in.EventID, nil
+	case errors.Is(err, store.ErrQueueFull):
+		secs := int((h.opts.RetryAfter + time.Second - 1) / time.Second)
+		return "", &httpError{status: http.StatusTooManyRequests, retryAfter: h.opts.RetryAfter,
+			msg: "errlog: ingest: the store is behind; retry later", limits: strconv.Itoa(secs) + "::organization"}
+	default:
+		if h.opts.OnError != nil {
+			h.opts.OnError(err)
+		}
+		return "", &httpError{status: http.StatusServiceUnavailable, retryAfter: h.opts.RetryAfter, msg: "errlog: ingest: store: " + err.Error()}
+	}
+}

@@ -1,0 +1,383 @@
+package ingest
+
+import (
+	"errors"
+	"strconv"
+)
+
+// scanObject validates the JSON object b and calls f with the raw bytes
+// of each top-level member's key (between its quotes) and value. It is
+// encoding/json's validity check without its cost: one pass, no
+// per-byte function calls, nothing decoded, so that an event is checked
+// whole but only the fields errlogd needs are decoded.
+func scanObject(b []byte, f func(key, val []byte)) error {
+	s := scanner{b: b}
+	s.ws()
+	if s.i >= len(b) || b[s.i] != '{' {
+		return errors.New("event is not a JSON object")
+	}
+	s.i++
+	s.ws()
+	if s.i < len(b) && b[s.i] == '}' {
+		s.i++
+		return s.end()
+	}
+	for {
+		s.ws()
+		ks := s.i
+		if err := s.str(); err != nil {
+			return err
+		}
+		key := b[ks+1 : s.i-1]
+		s.ws()
+		if s.i >= len(b) || b[s.i] != ':' {
+			return s.fail("':' after object key")
+		}
+		s.i++
+		s.ws()
+		vs := s.i
+		if err := s.value(1); err != nil {
+			return err
+		}
+		f(key, b[vs:s.i])
+		s.ws()
+		if s.i >= len(b) {
+			return s.fail("'}'")
+		}
+		switch b[s.i] {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return s.end()
+		default:
+			return s.fail("',' or '}'")
+		}
+	}
+}
+
+// special marks the bytes a string scan must stop at: the quote, the
+// backslash and control characters.
+var special = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
+
+type scanner struct {
+	b []byte
+	i int
+}
+
+const maxDepth = 1000
+
+func (s *scanner) fail(want string) error {
+	if s.i >= len(s.b) {
+		return errors.New("unexpected end of JSON, want " + want)
+	}
+	return errors.New("invalid JSON at offset " + strconv.Itoa(s.i) + ": want " + want)
+}
+
+func (s *scanner) end() error {
+	s.ws()
+	if s.i != len(s.b) {
+		return s.fail("end of input")
+	}
+	return nil
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) value(depth int) error {
+	if depth > maxDepth {
+		return errors.New("JSON nested too deep")
+	}
+	if s.i >= len(s.b) {
+		return s.fail("a value")
+	}
+	switch c := s.b[s.i]; {
+	case c == '"':
+		return s.str()
+	case c == '{':
+		s.i++
+		s.ws()
+		if s.i < len(s.b) && s.b[s.i] == '}' {
+			s.i++
+			return nil
+		}
+		for {
+			s.ws()
+			if err := s.str(); err != nil {
+				return err
+			}
+			s.ws()
+			if s.i >= len(s.b) || s.b[s.i] != ':' {
+				return s.fail("':'")
+			}
+			s.i++
+			s.ws()
+			if err := s.value(depth + 1); err != nil {
+				return err
+			}
+			s.ws()
+			if s.i >= len(s.b) {
+				return s.fail("'}'")
+			}
+			if s.b[s.i] == '}' {
+				s.i++
+				return nil
+			}
+			if s.b[s.i] != ',' {
+				return s.fail("',' or '}'")
+			}
+			s.i++
+		}
+	case c == '[':
+		s.i++
+		s.ws()
+		if s.i < len(s.b) && s.b[s.i] == ']' {
+			s.i++
+			return nil
+		}
+		for {
+			s.ws()
+			if err := s.value(depth + 1); err != nil {
+				return err
+			}
+			s.ws()
+			if s.i >= len(s.b) {
+				return s.fail("']'")
+			}
+			if s.b[s.i] == ']' {
+				s.i++
+				return nil
+			}
+			if s.b[s.i] != ',' {
+				return s.fail("',' or ']'")
+			}
+			s.i++
+		}
+	case c == '-' || c >= '0' && c <= '9':
+		return s.number()
+	case c == 't':
+		return s.lit("true")
+	case c == 'f':
+		return s.lit("false")
+	case c == 'n':
+		return s.lit("null")
+	}
+	return s.fail("a value")
+}
+
+func (s *scanner) lit(w string) error {
+	if len(s.b)-s.i < len(w) || string(s.b[s.i:s.i+len(w)]) != w {
+		return s.fail(w)
+	}
+	s.i += len(w)
+	return nil
+}
+
+func (s *scanner) digits() int {
+	n := 0
+	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+		s.i++
+		n++
+	}
+	return n
+}
+
+func (s *scanner) number() error {
+	if s.b[s.i] == '-' {
+		s.i++
+	}
+	if s.i < len(s.b) && s.b[s.i] == '0' {
+		s.i++
+	} else if s.digits() == 0 {
+		return s.fail("a digit")
+	}
+	if s.i < len(s.b) && s.b[s.i] == '.' {
+		s.i++
+		if s.digits() == 0 {
+			return s.fail("a digit")
+		}
+	}
+	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+		s.i++
+		if s.i < len(s.b) && (s.b[s.i] == '+' || s.b[s.i] == '-') {
+			s.i++
+		}
+		if s.digits() == 0 {
+			return s.fail("a digit")
+		}
+	}
+	return nil
+}
+
+func (s *scanner) str() error {
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return s.fail("a string")
+	}
+	s.i++
+	for s.i < len(s.b) {
+		// The common case, plain bytes, without a branch per kind.
+		for s.i < len(s.b) && !special[s.b[s.i]] {
+			s.i++
+		}
+		if s.i >= len(s.b) {
+			break
+		}
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			return nil
+		case c == '\\':
+			s.i++
+			if s.i >= len(s.b) {
+				return s.fail("an escape")
+			}
+			switch s.b[s.i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				s.i++
+			case 'u':
+				if len(s.b)-s.i < 5 {
+					return s.fail("4 hex digits")
+				}
+				for _, h := range s.b[s.i+1 : s.i+5] {
+					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
+						return s.fail("4 hex digits")
+					}
+				}
+				s.i += 5
+			default:
+				return s.fail("an escape")
+			}
+		case c < 0x20:
+			return s.fail("no control character in a string")
+		default:
+			s.i++
+		}
+	}
+	return s.fail("'\"'")
+}
+
+// scanArray calls f with the raw bytes of each element of the JSON array
+// b, which must be valid.
+func scanArray(b []byte, f func(elem []byte)) error {
+	s := scanner{b: b}
+	s.ws()
+	if s.i >= len(b) || b[s.i] != '[' {
+		return errors.New("not a JSON array")
+	}
+	s.i++
+	s.ws()
+	if s.i < len(b) && b[s.i] == ']' {
+		return nil
+	}
+	for {
+		s.ws()
+		start := s.i
+		if err := s.value(1); err != nil {
+			return err
+		}
+		f(b[start:s.i])
+		s.ws()
+		if s.i >= len(b) {
+			return s.fail("']'")
+		}
+		if b[s.i] == ']' {
+			return nil
+		}
+		if b[s.i] != ',' {
+			return s.fail("',' or ']'")
+		}
+		s.i++
+	}
+}
+
+// project appends to dst the JSON object raw with only the members keep
+// accepts, each value passed through its function (nil: as it is). A
+// value that is not an object is appended unchanged.
+func project(dst, raw []byte, keep map[string]func(dst, raw []byte) []byte) []byte {
+	if len(raw) == 0 || raw[0] != '{' {
+		return append(dst, raw...)
+	}
+	dst = append(dst, '{')
+	n := 0
+	scanObject(raw, func(k, v []byte) {
+		f, ok := keep[string(k)]
+		if !ok {
+			return
+		}
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		n++
+		dst = append(dst, '"')
+		dst = append(dst, k...)
+		dst = append(dst, '"', ':')
+		if f == nil {
+			dst = append(dst, v...)
+		} else {
+			dst = f(dst, v)
+		}
+	})
+	return append(dst, '}')
+}
+
+// each applies f to every element of an array value, else to the value.
+func each(f func(dst, raw []byte) []byte) func(dst, raw []byte) []byte {
+	return func(dst, raw []byte) []byte {
+		if len(raw) == 0 || raw[0] != '[' {
+			return f(dst, raw)
+		}
+		dst = append(dst, '[')
+		n := 0
+		scanArray(raw, func(e []byte) {
+			if n > 0 {
+				dst = append(dst, ',')
+			}
+			n++
+			dst = f(dst, e)
+		})
+		return append(dst, ']')
+	}
+}
+
+func keepOnly(keep map[string]func(dst, raw []byte) []byte) func(dst, raw []byte) []byte {
+	return func(dst, raw []byte) []byte { return project(dst, raw, keep) }
+}
+
+// slimException keeps of an exception what grouping, the title and the
+// culprit read: source context, variables and the rest of each frame are
+// left in the stored event, never decoded.
+var (
+	slimFrame = keepOnly(map[string]func(dst, raw []byte) []byte{
+		"function": nil, "module": nil, "filename": nil, "abs_path": nil, "lineno": nil, "in_app": nil,
+	})
+	slimStack = keepOnly(map[string]func(dst, raw []byte) []byte{"frames": each(slimFrame)})
+)
+
+var slimException = func() func(dst, raw []byte) []byte {
+	exc := keepOnly(map[string]func(dst, raw []byte) []byte{
+		"type": nil, "value": nil, "module": nil, "stacktrace": slimStack, "mechanism": nil,
+	})
+	list := each(exc)
+	return func(dst, raw []byte) []byte {
+		if len(raw) > 0 && raw[0] == '{' { // {"values": [...]}
+			return project(dst, raw, map[string]func(dst, raw []byte) []byte{"values": list})
+		}
+		return list(dst, raw)
+	}
+}()

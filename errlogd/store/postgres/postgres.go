@@ -1,0 +1,91 @@
+// Package postgres is the errlogd store on PostgreSQL (pgx): several
+// errlogd processes may ingest into one database at once. Group rows are
+// upserted with INSERT … ON CONFLICT and counted with count = count + n
+// under the row lock, so counts stay exact and each key has one group;
+// every batch locks groups, then count rows, in one global order, so two
+// processes never deadlock (a deadlock or serialization failure would be
+// retried all the same).
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/errlogd/store/sqlstore"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options tunes Open. The zero value is all defaults.
+type Options struct {
+	Writer store.WriterOptions
+	// UpTo stops migrations after this schema version (upgrade tests).
+	UpTo int
+	// MaxConns bounds the connection pool. Default 8.
+	MaxConns int
+}
+
+// Store is a PostgreSQL store.
+type Store struct {
+	*sqlstore.DB
+}
+
+// Open connects to the database at url (postgres://…) and migrates it.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("errlog: store: postgres: %w", err)
+	}
+	n := opts.MaxConns
+	if n <= 0 {
+		n = 8
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("errlog: store: postgres: %w", err)
+	}
+	sub, _ := fs.Sub(migrations, "migrations")
+	s, err := sqlstore.Open(ctx, sqlstore.Config{
+		Dialect:    dialect,
+		Write:      db,
+		Read:       db,
+		Migrations: sub,
+		UpTo:       opts.UpTo,
+		Writer:     opts.Writer,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Store{DB: s}, nil
+}
+
+var _ = stdlib.GetDefaultDriver // registers the "pgx" driver
+
+var dialect = sqlstore.Dialect{
+	Name:          "postgres",
+	Dollar:        true,
+	Least:         "LEAST",
+	Greatest:      "GREATEST",
+	ILike:         "ILIKE",
+	MigrationLock: `SELECT pg_advisory_xact_lock(7262017)`,
+	Retryable: func(err error) bool {
+		var e *pgconn.PgError
+		return errors.As(err, &e) && (e.Code == "40P01" || e.Code == "40001" || e.Code == "23505")
+	},
+	DiskBytes: func(ctx context.Context, db *sql.DB) (int64, error) {
+		var n int64
+		err := db.QueryRowContext(ctx, `SELECT pg_total_relation_size('events') + pg_total_relation_size('event_groups') + pg_total_relation_size('group_minutes') + pg_total_relation_size('group_hours') + pg_total_relation_size('group_seen')`).Scan(&n)
+		return n, err
+	},
+}

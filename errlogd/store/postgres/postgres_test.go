@@ -1,0 +1,29 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/errlog/errlog/errlogd/internal/pgtest"
+	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/errlogd/store/postgres"
+	"github.com/errlog/errlog/errlogd/store/storetest"
+	"github.com/stretchr/testify/require"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := postgres.Open(context.Background(), pgtest.URL(t), postgres.Options{})
+		require.NoError(t, err)
+		return s
+	})
+}
+
+func TestMigrateFromPrevious(t *testing.T) {
+	url := pgtest.URL(t)
+	storetest.RunMigration(t, func(t *testing.T, upTo int) storetest.Migratable {
+		s, err := postgres.Open(context.Background(), url, postgres.Options{UpTo: upTo})
+		require.NoError(t, err)
+		return s
+	})
+}

@@ -1,0 +1,248 @@
+package store
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/errlog/errlog/event"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Incoming is one event ready to be written: grouped, summarised and
+// compressed by Prepare.
+type Incoming struct {
+	ProjectID   int64
+	EventID     string
+	GroupKey    string
+	Title       string
+	Culprit     string
+	Level       string
+	Environment string
+	Release     string
+	// User identifies the user the event names, as a digest ("" when
+	// none): users affected are counted without keeping who they are
+	// outside the event.
+	User      string
+	Timestamp time.Time
+	Received  time.Time
+	// Size is the JSON's size; Payload the zstd-compressed JSON.
+	Size    int
+	Payload []byte
+}
+
+// MaxFuture is how far ahead of its arrival an event's timestamp may be;
+// a later one (a client clock running fast) is taken as its arrival time.
+const MaxFuture = time.Minute
+
+// Prepare groups ev for project p, and compresses raw, the event's JSON as
+// received (nil: ev is encoded). It does not modify ev: the in-app
+// correction applies to a copy of its frames.
+func Prepare(p *Project, ev *event.Event, raw []byte, now time.Time) (*Incoming, error) {
+	if raw == nil {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return nil, fmt.Errorf("errlog: store: encode event: %w", err)
+		}
+		raw = b
+	}
+	g := groupingView(p, ev)
+	key := groupKey(g)
+	id := strings.ToLower(strings.ReplaceAll(ev.EventID, "-", ""))
+	if id == "" {
+		id = event.NewID()
+	}
+	ts := ev.Timestamp.UTC()
+	if ts.IsZero() || ts.After(now.Add(MaxFuture)) {
+		ts = now
+	}
+	level := string(ev.Level)
+	if level == "" {
+		level = string(event.LevelError)
+	}
+	in := &Incoming{
+		ProjectID:   p.ID,
+		EventID:     id,
+		GroupKey:    key,
+		Title:       g.Title(),
+		Culprit:     g.Culprit(),
+		Level:       level,
+		Environment: truncate(ev.Environment, 64),
+		Release:     truncate(ev.Release, 200),
+		User:        userKey(ev.User),
+		Timestamp:   ts,
+		Received:    now.UTC(),
+		Size:        len(raw),
+		Payload:     Compress(raw),
+	}
+	if in.Title == "" {
+		in.Title = "(no message)"
+	}
+	return in, nil
+}
+
+// groupingView returns ev, or a shallow copy whose frames carry the
+// corrected in-app flags.
+func groupingView(p *Project, ev *event.Event) *event.Event {
+	changed := false
+	fix := func(st *event.Stacktrace) *event.Stacktrace {
+		if st == nil {
+			return nil
+		}
+		var out *event.Stacktrace
+		for i, f := range st.Frames {
+			if in := InApp(p, f); in != f.InApp {
+				if out == nil {
+					out = &event.Stacktrace{Frames: append([]event.Frame(nil), st.Frames...)}
+				}
+				out.Frames[i].InApp = in
+			}
+		}
+		if out == nil {
+			return st
+		}
+		changed = true
+		return out
+	}
+	exs := make([]event.Exception, len(ev.Exception))
+	for i, ex := range ev.Exception {
+		ex.Stacktrace = fix(ex.Stacktrace)
+		exs[i] = ex
+	}
+	st := fix(ev.Stacktrace)
+	if !changed {
+		return ev
+	}
+	cp := *ev
+	cp.Exception = exs
+	cp.Stacktrace = st
+	return &cp
+}
+
+// InApp says whether frame f is the application's own code, for project
+// p (nil: no project rules): the project's in-app prefixes win; frames in
+// the Go module cache (/pkg/mod/) are never in-app, whatever the
+// SDK said (sentry-go marks module-cache frames in-app); else the SDK's
+// flag stands. A dashboard renders frames with it too.
+func InApp(p *Project, f event.Frame) bool {
+	if p != nil {
+		for _, pre := range p.InApp {
+			if pre != "" && (strings.HasPrefix(f.Module, pre) || strings.HasPrefix(f.Function, pre)) {
+				return true
+			}
+		}
+	}
+	path := f.AbsPath
+	if path == "" {
+		path = f.Filename
+	}
+	if strings.Contains(path, "/pkg/mod/") {
+		return false
+	}
+	return f.InApp
+}
+
+// groupKey is event.GroupKey with Sentry's fingerprint variables:
+// "{{ default }}" stands for the key the event would have without a
+// fingerprint, "{{ message }}" for its parameterized message's.
+func groupKey(ev *event.Event) string {
+	fp := ev.Fingerprint
+	templated := false
+	for _, s := range fp {
+		if isVar(s, "default") || isVar(s, "message") {
+			templated = true
+			break
+		}
+	}
+	if !templated {
+		return ev.GroupKey()
+	}
+	cp := *ev
+	cp.Fingerprint = make([]string, len(fp))
+	for i, s := range fp {
+		switch {
+		case isVar(s, "default"):
+			d := *ev
+			d.Fingerprint = nil
+			cp.Fingerprint[i] = d.GroupKey()
+		case isVar(s, "message"):
+			m := event.Event{Logentry: &event.Logentry{Message: ev.Message()}}
+			cp.Fingerprint[i] = m.GroupKey()
+		default:
+			cp.Fingerprint[i] = s
+		}
+	}
+	if len(fp) == 1 && isVar(fp[0], "default") {
+		return cp.Fingerprint[0]
+	}
+	return cp.GroupKey()
+}
+
+func isVar(s, name string) bool {
+	s = strings.TrimSpace(s)
+	if !strings.HasPrefix(s, "{{") || !strings.HasSuffix(s, "}}") {
+		return false
+	}
+	return strings.TrimSpace(s[2:len(s)-2]) == name
+}
+
+// userKey is a short digest of the user's id, else email, username or
+// IP address.
+func userKey(u *event.User) string {
+	if u == nil {
+		return ""
+	}
+	for _, v := range []string{u.ID, u.Email, u.Username, u.IPAddress} {
+		if v != "" {
+			sum := sha256.Sum256([]byte(v))
+			return hex.EncodeToString(sum[:12])
+		}
+	}
+	return ""
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+// Events under 32 KiB are compressed at zstd's fastest level, whose
+// per-call setup is a third of the default's; larger ones at the default
+// level, 4% smaller for 20% more time. Measured on sentry-go-shaped events:
+// 5 KB → 1.0 KB in 13 µs, 50 KB → 7.9 KB in 120 µs.
+var (
+	zfast, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(4), zstd.WithWindowSize(1<<20))
+	zenc, _  = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(4), zstd.WithWindowSize(1<<20))
+	zdec, _  = zstd.NewReader(nil, zstd.WithDecoderConcurrency(4), zstd.WithDecoderMaxMemory(64<<20))
+	zmagic   = []byte{0x28, 0xb5, 0x2f, 0xfd}
+)
+
+// Compress returns b zstd-compressed, as events are stored.
+func Compress(b []byte) []byte {
+	if len(b) < 32<<10 {
+		return zfast.EncodeAll(b, make([]byte, 0, len(b)/4+64))
+	}
+	return zenc.EncodeAll(b, make([]byte, 0, len(b)/4+64))
+}
+
+// Decompress returns a stored payload's JSON. A payload that is not zstd
+// (a store filled by hand) is returned as it is.
+func Decompress(b []byte) ([]byte, error) {
+	if !bytes.HasPrefix(b, zmagic) {
+		return b, nil
+	}
+	out, err := zdec.DecodeAll(b, nil)
+	if err != nil {
+		return nil, fmt.Errorf("errlog: store: decompress event: %w", err)
+	}
+	return out, nil
+}

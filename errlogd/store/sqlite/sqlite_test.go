@@ -1,0 +1,105 @@
+package sqlite_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/errlog/errlog/event"
+
+	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/errlogd/store/sqlite"
+	"github.com/errlog/errlog/errlogd/store/storetest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "errlog.db"), sqlite.Options{})
+		require.NoError(t, err)
+		return s
+	})
+}
+
+func TestMigrateFromPrevious(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	storetest.RunMigration(t, func(t *testing.T, upTo int) storetest.Migratable {
+		s, err := sqlite.Open(context.Background(), path, sqlite.Options{UpTo: upTo})
+		require.NoError(t, err)
+		return s
+	})
+}
+
+func TestReopenKeepsEverything(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "errlog.db")
+	s, err := sqlite.Open(ctx, path, sqlite.Options{})
+	require.NoError(t, err)
+	p, err := s.CreateProject(ctx, "p")
+	require.NoError(t, err)
+	for i := 0; i < 3; i++ {
+		in, err := store.Prepare(p, &event.Event{Logentry: &event.Logentry{Message: "kept"}}, nil, time.Now())
+		require.NoError(t, err)
+		require.NoError(t, s.Submit(ctx, in))
+	}
+	require.NoError(t, s.Close(ctx))
+	s, err = sqlite.Open(ctx, path, sqlite.Options{})
+	require.NoError(t, err)
+	defer s.Close(ctx)
+	page, err := s.ListGroups(ctx, store.GroupQuery{})
+	require.NoError(t, err)
+	require.Len(t, page.Groups, 1)
+	require.Equal(t, int64(3), page.Groups[0].Count)
+	v, err := s.SchemaVersion(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 3, v)
+}
+
+// TestRetentionReclaimsSpace: deleted events' pages go back to the file
+// system (auto_vacuum=INCREMENTAL plus incremental_vacuum after Retain),
+// while the store keeps taking events.
+func TestRetentionReclaimsSpace(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "errlog.db")
+	s, err := sqlite.Open(ctx, path, sqlite.Options{})
+	require.NoError(t, err)
+	defer s.Close(ctx)
+	p, err := s.CreateProject(ctx, "p")
+	require.NoError(t, err)
+	old := time.Now().Add(-100 * 24 * time.Hour)
+	noise := make([]byte, 20000)
+	for i := 0; i < 200; i++ {
+		rand.Read(noise) // incompressible, so that each event takes pages
+		ev := &event.Event{Logentry: &event.Logentry{Message: "old"}, Extra: map[string]any{"blob": hex.EncodeToString(noise)}}
+		in, err := store.Prepare(p, ev, nil, old)
+		require.NoError(t, err)
+		require.NoError(t, s.Submit(ctx, in))
+	}
+	raw, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	defer raw.Close()
+	pages := func() (n int64) {
+		require.NoError(t, raw.QueryRow(`PRAGMA page_count`).Scan(&n))
+		return n
+	}
+	var mode int
+	require.NoError(t, raw.QueryRow(`PRAGMA auto_vacuum`).Scan(&mode))
+	assert.Equal(t, 2, mode, "auto_vacuum=INCREMENTAL")
+	before := pages()
+	res, err := s.Retain(ctx, store.Retention{MaxAge: 90 * 24 * time.Hour, BatchSize: 50})
+	require.NoError(t, err)
+	assert.Equal(t, int64(200), res.Events)
+	after := pages()
+	assert.Less(t, after, before/4, "pages %d → %d", before, after)
+	var free int64
+	require.NoError(t, raw.QueryRow(`PRAGMA freelist_count`).Scan(&free))
+	assert.Less(t, free, int64(50))
+	g, err := s.ListGroups(ctx, store.GroupQuery{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(200), g.Groups[0].Count, "the count stays")
+}

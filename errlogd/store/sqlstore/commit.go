@@ -1,0 +1,319 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/errlog/errlog/errlogd/store"
+)
+
+type groupKey struct {
+	project int64
+	key     string
+}
+
+type groupAgg struct {
+	groupKey
+	latest       *store.Incoming // newest timestamp: title, culprit, level
+	minTS, maxTS int64
+	id           int64
+	prevCount    int64
+	n            int64
+	lastEvent    int64
+	buckets      map[int64]int64 // minute → n
+	hours        map[int64]int64
+	seen         map[seenKey]*seenAgg
+}
+
+type seenKey struct{ kind, value string }
+
+type seenAgg struct {
+	n, first, last int64
+}
+
+const (
+	qUpsertGroup = `INSERT INTO event_groups (project_id, key, title, culprit, level, count, first_seen, last_seen, status, regression, last_event_id)
+VALUES (?, ?, ?, ?, ?, 0, ?, ?, 'unresolved', 0, 0)
+ON CONFLICT (project_id, key) DO UPDATE SET count = event_groups.count
+RETURNING id, count`
+	qInsertEventsHead = `INSERT INTO events (project_id, group_id, event_id, ts, received, level, title, environment, release, size, stored, payload)`
+	qInsertEventsTail = `ON CONFLICT (project_id, event_id) DO NOTHING RETURNING id, project_id, event_id`
+	qUpdateGroup      = `UPDATE event_groups SET
+  count = count + ?,
+  first_seen = {least}(first_seen, ?),
+  last_seen = {greatest}(last_seen, ?),
+  title = CASE WHEN last_seen <= ? THEN ? ELSE title END,
+  culprit = CASE WHEN last_seen <= ? THEN ? ELSE culprit END,
+  level = CASE WHEN last_seen <= ? THEN ? ELSE level END,
+  regression = CASE WHEN status = 'resolved' THEN 1 ELSE regression END,
+  status = CASE WHEN status = 'resolved' THEN 'unresolved' ELSE status END,
+  last_event_id = {greatest}(last_event_id, ?)
+WHERE id = ?`
+	qDeleteEmpty = `DELETE FROM event_groups WHERE id = ? AND count = 0`
+)
+
+var writeQueries = []string{qUpsertGroup, qUpdateGroup}
+
+// commit writes a batch in one transaction. Groups are locked in (project,
+// key) order and count rows in (group, bucket) order, so that two
+// processes committing at once on PostgreSQL never deadlock.
+func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
+	aggs := map[groupKey]*groupAgg{}
+	for _, in := range batch {
+		k := groupKey{in.ProjectID, in.GroupKey}
+		a := aggs[k]
+		ts := ms(in.Timestamp)
+		if a == nil {
+			a = &groupAgg{groupKey: k, latest: in, minTS: ts, maxTS: ts}
+			aggs[k] = a
+		}
+		if ts >= a.maxTS {
+			a.latest, a.maxTS = in, ts
+		}
+		if ts < a.minTS {
+			a.minTS = ts
+		}
+	}
+	order := make([]*groupAgg, 0, len(aggs))
+	for _, a := range aggs {
+		order = append(order, a)
+	}
+	sort.Slice(order, func(i, j int) bool {
+		if order[i].project != order[j].project {
+			return order[i].project < order[j].project
+		}
+		return order[i].key < order[j].key
+	})
+
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap("begin", err)
+	}
+	defer tx.Rollback()
+
+	upsert, err := db.stmt(ctx, tx, qUpsertGroup)
+	if err != nil {
+		return wrap("prepare", err)
+	}
+	for _, a := range order {
+		l := a.latest
+		if err := upsert.QueryRowContext(ctx, a.project, a.key, l.Title, l.Culprit, l.Level, a.minTS, a.maxTS).Scan(&a.id, &a.prevCount); err != nil {
+			return wrap("upsert group", err)
+		}
+	}
+
+	// Events, many rows per statement; RETURNING names the ones
+	// inserted, the others being duplicates stored before (or earlier in
+	// this batch).
+	type evKey struct {
+		project int64
+		id      string
+	}
+	inserted := make(map[evKey]int64, len(batch))
+	rows := make([][]any, 0, len(batch))
+	for _, in := range batch {
+		a := aggs[groupKey{in.ProjectID, in.GroupKey}]
+		rows = append(rows, []any{in.ProjectID, a.id, in.EventID, ms(in.Timestamp), ms(in.Received), in.Level, in.Title,
+			in.Environment, in.Release, in.Size, len(in.Payload), in.Payload})
+	}
+	err = db.insertRows(ctx, tx, qInsertEventsHead, 12, rows, qInsertEventsTail, func(r *sql.Rows) error {
+		var k evKey
+		var id int64
+		if err := r.Scan(&id, &k.project, &k.id); err != nil {
+			return err
+		}
+		inserted[k] = id
+		return nil
+	})
+	if err != nil {
+		return wrap("insert events", err)
+	}
+	for _, in := range batch {
+		k := evKey{in.ProjectID, in.EventID}
+		id, ok := inserted[k]
+		if !ok {
+			continue // a duplicate
+		}
+		delete(inserted, k) // a second copy in this batch is not counted
+		a := aggs[groupKey{in.ProjectID, in.GroupKey}]
+		ts := ms(in.Timestamp)
+		a.n++
+		if id > a.lastEvent {
+			a.lastEvent = id
+		}
+		if a.buckets == nil {
+			a.buckets, a.hours, a.seen = map[int64]int64{}, map[int64]int64{}, map[seenKey]*seenAgg{}
+		}
+		sec := ts / 1000
+		a.buckets[sec-sec%60]++
+		a.hours[sec-sec%3600]++
+		for _, s := range [...]seenKey{{"environment", in.Environment}, {"release", in.Release}, {"user", in.User}} {
+			if s.value == "" {
+				continue
+			}
+			sa := a.seen[s]
+			if sa == nil {
+				sa = &seenAgg{first: ts, last: ts}
+				a.seen[s] = sa
+			}
+			sa.n++
+			sa.first = min(sa.first, ts)
+			sa.last = max(sa.last, ts)
+		}
+	}
+
+	upd, err := db.stmt(ctx, tx, qUpdateGroup)
+	if err != nil {
+		return wrap("prepare", err)
+	}
+	type bucket struct{ group, at, n int64 }
+	var minutes, hours []bucket
+	type seenRow struct {
+		group int64
+		seenKey
+		*seenAgg
+	}
+	var seen []seenRow
+	for _, a := range order {
+		if a.n == 0 {
+			if a.prevCount == 0 {
+				// Created for duplicates only (an event id resent with
+				// other contents): leave no empty group behind.
+				if _, err := tx.ExecContext(ctx, db.q(qDeleteEmpty), a.id); err != nil {
+					return wrap("delete empty group", err)
+				}
+			}
+			continue
+		}
+		l := a.latest
+		if _, err := upd.ExecContext(ctx, a.n, a.minTS, a.maxTS, a.maxTS, l.Title, a.maxTS, l.Culprit, a.maxTS, l.Level, a.lastEvent, a.id); err != nil {
+			return wrap("update group", err)
+		}
+		for at, n := range a.buckets {
+			minutes = append(minutes, bucket{a.id, at, n})
+		}
+		for at, n := range a.hours {
+			hours = append(hours, bucket{a.id, at, n})
+		}
+		for k, s := range a.seen {
+			seen = append(seen, seenRow{a.id, k, s})
+		}
+	}
+	for _, t := range []struct {
+		table string
+		rows  []bucket
+	}{{"group_minutes", minutes}, {"group_hours", hours}} {
+		rows := t.rows
+		sort.Slice(rows, func(i, j int) bool {
+			if rows[i].group != rows[j].group {
+				return rows[i].group < rows[j].group
+			}
+			return rows[i].at < rows[j].at
+		})
+		vals := make([][]any, len(rows))
+		for i, b := range rows {
+			vals[i] = []any{b.group, b.at, b.n}
+		}
+		err := db.insertRows(ctx, tx, `INSERT INTO `+t.table+` (group_id, bucket, n)`, 3, vals,
+			`ON CONFLICT (group_id, bucket) DO UPDATE SET n = `+t.table+`.n + excluded.n`, nil)
+		if err != nil {
+			return wrap("count "+t.table, err)
+		}
+	}
+	sort.Slice(seen, func(i, j int) bool {
+		if seen[i].group != seen[j].group {
+			return seen[i].group < seen[j].group
+		}
+		if seen[i].kind != seen[j].kind {
+			return seen[i].kind < seen[j].kind
+		}
+		return seen[i].value < seen[j].value
+	})
+	vals := make([][]any, len(seen))
+	for i, s := range seen {
+		vals[i] = []any{s.group, s.kind, s.value, s.n, s.first, s.last}
+	}
+	err = db.insertRows(ctx, tx, `INSERT INTO group_seen (group_id, kind, value, n, first_seen, last_seen)`, 6, vals,
+		`ON CONFLICT (group_id, kind, value) DO UPDATE SET n = group_seen.n + excluded.n,
+  first_seen = {least}(group_seen.first_seen, excluded.first_seen),
+  last_seen = {greatest}(group_seen.last_seen, excluded.last_seen)`, nil)
+	if err != nil {
+		return wrap("seen", err)
+	}
+	return wrap("commit", tx.Commit())
+}
+
+// stmt returns the statement for query in tx, prepared by Open on the
+// write pool and reused: on SQLite's single write connection it is never
+// parsed again. (It cannot be prepared here: tx holds that connection.)
+func (db *DB) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	v, ok := db.stmts.Load(query)
+	if !ok {
+		return nil, fmt.Errorf("statement not prepared: %.60s", query)
+	}
+	return tx.StmtContext(ctx, v.(*sql.Stmt)), nil
+}
+
+// prepareWrites prepares every statement commit uses.
+func (db *DB) prepareWrites(ctx context.Context) error {
+	for _, q := range writeQueries {
+		st, err := db.w.PrepareContext(ctx, db.q(q))
+		if err != nil {
+			return wrap("prepare", err)
+		}
+		db.stmts.Store(q, st)
+	}
+	return nil
+}
+
+// insertRows runs head VALUES (…), (…) tail for rows, in statements of at
+// most 400 parameters; each, when scan is set, is a query whose rows scan
+// reads (RETURNING).
+func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, head string, cols int, rows [][]any, tail string, scan func(*sql.Rows) error) error {
+	per := max(1, 400/cols)
+	one := "(" + strings.Repeat("?, ", cols-1) + "?)"
+	for len(rows) > 0 {
+		n := min(per, len(rows))
+		var q strings.Builder
+		q.WriteString(head)
+		q.WriteString(" VALUES ")
+		args := make([]any, 0, n*cols)
+		for i, r := range rows[:n] {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString(one)
+			args = append(args, r...)
+		}
+		q.WriteString(" ")
+		q.WriteString(tail)
+		query := db.rebind(q.String())
+		if scan == nil {
+			if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+				return err
+			}
+		} else {
+			rs, err := tx.QueryContext(ctx, query, args...)
+			if err != nil {
+				return err
+			}
+			for rs.Next() {
+				if err := scan(rs); err != nil {
+					rs.Close()
+					return err
+				}
+			}
+			if err := rs.Close(); err != nil {
+				return err
+			}
+			if err := rs.Err(); err != nil {
+				return err
+			}
+		}
+		rows = rows[n:]
+	}
+	return nil
+}

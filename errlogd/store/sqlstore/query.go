@@ -1,0 +1,474 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/errlog/errlog/errlogd/store"
+)
+
+const groupCols = `g.id, g.project_id, g.key, g.title, g.culprit, g.level, g.count, g.first_seen, g.last_seen, g.status, g.regression, g.last_event_id`
+
+func scanGroup(sc interface{ Scan(...any) error }) (store.Group, error) {
+	var g store.Group
+	var first, last, regression int64
+	var status string
+	err := sc.Scan(&g.ID, &g.ProjectID, &g.Key, &g.Title, &g.Culprit, &g.Level, &g.Count, &first, &last, &status, &regression, &g.LastEventID)
+	g.FirstSeen, g.LastSeen, g.Status, g.Regression = fromMS(first), fromMS(last), store.Status(status), regression != 0
+	return g, err
+}
+
+func likeEscape(s string) string {
+	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s) + "%"
+}
+
+// ListGroups pages through groups with keyset pagination: the cursor is
+// the last row's sort value and id.
+func (db *DB) ListGroups(ctx context.Context, q store.GroupQuery) (*store.GroupPage, error) {
+	col := "last_seen"
+	switch q.Sort {
+	case "", store.SortLastSeen:
+	case store.SortFirstSeen:
+		col = "first_seen"
+	case store.SortCount:
+		col = "count"
+	default:
+		return nil, fmt.Errorf("errlog: store: unknown sort %q", q.Sort)
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 500)
+	var where []string
+	var args []any
+	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
+	if q.ProjectID != 0 {
+		add("g.project_id = ?", q.ProjectID)
+	}
+	if q.Status != "" {
+		add("g.status = ?", string(q.Status))
+	}
+	if q.Level != "" {
+		add("g.level = ?", q.Level)
+	}
+	if q.Environment != "" {
+		add("EXISTS (SELECT 1 FROM group_seen s WHERE s.group_id = g.id AND s.kind = 'environment' AND s.value = ?)", q.Environment)
+	}
+	if q.Release != "" {
+		add("EXISTS (SELECT 1 FROM group_seen s WHERE s.group_id = g.id AND s.kind = 'release' AND s.value = ?)", q.Release)
+	}
+	if !q.Since.IsZero() {
+		add("g.last_seen >= ?", ms(q.Since))
+	}
+	if !q.Until.IsZero() {
+		add("g.first_seen <= ?", ms(q.Until))
+	}
+	if t := strings.TrimSpace(q.Text); t != "" {
+		cond, arg := "", any(nil)
+		if db.d.Search != nil {
+			cond, arg = db.d.Search(t)
+		}
+		if cond != "" {
+			add(cond, arg)
+		} else {
+			p := likeEscape(t)
+			add(`(g.title {ilike} ? ESCAPE '\' OR g.culprit {ilike} ? ESCAPE '\')`, p, p)
+		}
+	}
+	if q.Cursor != "" {
+		v, id, err := parseCursor(q.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		add("(g."+col+" < ? OR (g."+col+" = ? AND g.id < ?))", v, v, id)
+	}
+	s := `SELECT ` + groupCols + ` FROM event_groups g`
+	if len(where) > 0 {
+		s += " WHERE " + strings.Join(where, " AND ")
+	}
+	s += " ORDER BY g." + col + " DESC, g.id DESC LIMIT " + strconv.Itoa(limit+1)
+	rows, err := db.r.QueryContext(ctx, db.q(s), args...)
+	if err != nil {
+		return nil, wrap("list groups", err)
+	}
+	defer rows.Close()
+	page := &store.GroupPage{Groups: []store.Group{}}
+	for rows.Next() {
+		g, err := scanGroup(rows)
+		if err != nil {
+			return nil, wrap("list groups", err)
+		}
+		page.Groups = append(page.Groups, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("list groups", err)
+	}
+	if len(page.Groups) > limit {
+		page.Groups = page.Groups[:limit]
+		last := page.Groups[limit-1]
+		var v int64
+		switch col {
+		case "last_seen":
+			v = ms(last.LastSeen)
+		case "first_seen":
+			v = ms(last.FirstSeen)
+		default:
+			v = last.Count
+		}
+		page.Next = strconv.FormatInt(v, 10) + "." + strconv.FormatInt(last.ID, 10)
+	}
+	return page, nil
+}
+
+func parseCursor(c string) (int64, int64, error) {
+	a, b, ok := strings.Cut(c, ".")
+	v, err1 := strconv.ParseInt(a, 10, 64)
+	id, err2 := strconv.ParseInt(b, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("errlog: store: bad cursor %q", c)
+	}
+	return v, id, nil
+}
+
+// Group returns one group.
+func (db *DB) Group(ctx context.Context, id int64) (*store.Group, error) {
+	g, err := scanGroup(db.r.QueryRowContext(ctx, db.q(`SELECT `+groupCols+` FROM event_groups g WHERE g.id = ?`), id))
+	if err != nil {
+		return nil, wrap("group", err)
+	}
+	return &g, nil
+}
+
+const eventCols = `id, project_id, group_id, event_id, ts, received, level, title, environment, release, size, stored`
+
+func scanEvent(sc interface{ Scan(...any) error }, extra ...any) (store.EventRow, error) {
+	var e store.EventRow
+	var ts, rec int64
+	err := sc.Scan(append([]any{&e.ID, &e.ProjectID, &e.GroupID, &e.EventID, &ts, &rec, &e.Level, &e.Title, &e.Environment, &e.Release, &e.Size, &e.Stored}, extra...)...)
+	e.Timestamp, e.Received = fromMS(ts), fromMS(rec)
+	return e, err
+}
+
+// GroupEvents pages through a group's events by id.
+func (db *DB) GroupEvents(ctx context.Context, groupID int64, q store.EventQuery) ([]store.EventRow, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 500)
+	s := `SELECT ` + eventCols + ` FROM events WHERE group_id = ?`
+	args := []any{groupID}
+	switch {
+	case q.After > 0:
+		s += ` AND id > ? ORDER BY id ASC`
+		args = append(args, q.After)
+	case q.Before > 0:
+		s += ` AND id < ? ORDER BY id DESC`
+		args = append(args, q.Before)
+	default:
+		s += ` ORDER BY id DESC`
+	}
+	s += " LIMIT " + strconv.Itoa(limit)
+	rows, err := db.r.QueryContext(ctx, db.q(s), args...)
+	if err != nil {
+		return nil, wrap("group events", err)
+	}
+	defer rows.Close()
+	out := []store.EventRow{}
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, wrap("group events", err)
+		}
+		out = append(out, e)
+	}
+	return out, wrap("group events", rows.Err())
+}
+
+func (db *DB) oneEvent(ctx context.Context, where string, args ...any) (*store.StoredEvent, error) {
+	var payload []byte
+	row := db.r.QueryRowContext(ctx, db.q(`SELECT `+eventCols+`, payload FROM events WHERE `+where), args...)
+	e, err := scanEvent(row, &payload)
+	if err != nil {
+		return nil, wrap("event", err)
+	}
+	js, err := store.Decompress(payload)
+	if err != nil {
+		return nil, err
+	}
+	return &store.StoredEvent{EventRow: e, JSON: js}, nil
+}
+
+// Event returns an event with its JSON.
+func (db *DB) Event(ctx context.Context, id int64) (*store.StoredEvent, error) {
+	return db.oneEvent(ctx, `id = ?`, id)
+}
+
+// EventByEventID finds an event by its event_id.
+func (db *DB) EventByEventID(ctx context.Context, projectID int64, eventID string) (*store.StoredEvent, error) {
+	eventID = strings.ToLower(strings.ReplaceAll(eventID, "-", ""))
+	if projectID == 0 {
+		return db.oneEvent(ctx, `event_id = ? ORDER BY id LIMIT 1`, eventID)
+	}
+	return db.oneEvent(ctx, `project_id = ? AND event_id = ?`, projectID, eventID)
+}
+
+func idList(ids []int64) (string, []any) {
+	ph := make([]string, len(ids))
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		ph[i], args[i] = "?", id
+	}
+	return "(" + strings.Join(ph, ", ") + ")", args
+}
+
+// SetStatus changes the status of groups and clears their regression
+// flag.
+func (db *DB) SetStatus(ctx context.Context, ids []int64, status store.Status) error {
+	if !status.Valid() {
+		return fmt.Errorf("errlog: store: unknown status %q", status)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	in, args := idList(ids)
+	res, err := db.w.ExecContext(ctx, db.q(`UPDATE event_groups SET status = ?, regression = 0 WHERE id IN `+in), append([]any{string(status)}, args...)...)
+	if err != nil {
+		return wrap("set status", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// DeleteGroup removes a group with its events and counts.
+func (db *DB) DeleteGroup(ctx context.Context, id int64) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap("delete group", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, db.q(`DELETE FROM event_groups WHERE id = ?`), id)
+	if err != nil {
+		return wrap("delete group", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	for _, t := range []string{"events", "group_minutes", "group_hours", "group_seen"} {
+		if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM `+t+` WHERE group_id = ?`), id); err != nil {
+			return wrap("delete group", err)
+		}
+	}
+	return wrap("delete group", tx.Commit())
+}
+
+func (db *DB) counts(ctx context.Context, table string, ids []int64, from, to time.Time) (map[int64][]store.Count, error) {
+	out := map[int64][]store.Count{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	in, args := idList(ids)
+	args = append(args, from.Unix(), to.Unix())
+	rows, err := db.r.QueryContext(ctx, db.q(`SELECT group_id, bucket, n FROM `+table+` WHERE group_id IN `+in+` AND bucket >= ? AND bucket < ? ORDER BY group_id, bucket`), args...)
+	if err != nil {
+		return nil, wrap(table, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var g, at, n int64
+		if err := rows.Scan(&g, &at, &n); err != nil {
+			return nil, wrap(table, err)
+		}
+		out[g] = append(out[g], store.Count{Time: time.Unix(at, 0).UTC(), Count: n})
+	}
+	return out, wrap(table, rows.Err())
+}
+
+// HourlyCounts returns per-hour counts.
+func (db *DB) HourlyCounts(ctx context.Context, ids []int64, from, to time.Time) (map[int64][]store.Count, error) {
+	return db.counts(ctx, "group_hours", ids, from.Truncate(time.Hour), to)
+}
+
+// MinuteCounts returns per-minute counts.
+func (db *DB) MinuteCounts(ctx context.Context, ids []int64, from, to time.Time) (map[int64][]store.Count, error) {
+	return db.counts(ctx, "group_minutes", ids, from.Truncate(time.Minute), to)
+}
+
+// GroupSeen lists a group's environments and releases, most recent first.
+func (db *DB) GroupSeen(ctx context.Context, groupID int64) ([]store.Seen, error) {
+	rows, err := db.r.QueryContext(ctx, db.q(`SELECT kind, value, n, first_seen, last_seen FROM group_seen WHERE group_id = ? AND kind IN ('environment', 'release') ORDER BY kind, last_seen DESC, value`), groupID)
+	if err != nil {
+		return nil, wrap("group seen", err)
+	}
+	defer rows.Close()
+	out := []store.Seen{}
+	for rows.Next() {
+		var s store.Seen
+		var f, l int64
+		if err := rows.Scan(&s.Kind, &s.Value, &s.Count, &f, &l); err != nil {
+			return nil, wrap("group seen", err)
+		}
+		s.FirstSeen, s.LastSeen = fromMS(f), fromMS(l)
+		out = append(out, s)
+	}
+	return out, wrap("group seen", rows.Err())
+}
+
+// GroupUsers counts the distinct users of each group: their rows in
+// group_seen, of kind "user".
+func (db *DB) GroupUsers(ctx context.Context, ids []int64) (map[int64]int64, error) {
+	out := map[int64]int64{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	in, args := idList(ids)
+	rows, err := db.r.QueryContext(ctx, db.q(`SELECT group_id, count(*) FROM group_seen WHERE kind = 'user' AND group_id IN `+in+` GROUP BY group_id`), args...)
+	if err != nil {
+		return nil, wrap("group users", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var g, n int64
+		if err := rows.Scan(&g, &n); err != nil {
+			return nil, wrap("group users", err)
+		}
+		out[g] = n
+	}
+	return out, wrap("group users", rows.Err())
+}
+
+// Facets lists environments and releases.
+func (db *DB) Facets(ctx context.Context, projectID int64) (*store.Facets, error) {
+	s := `SELECT DISTINCT s.kind, s.value FROM group_seen s`
+	var args []any
+	if projectID != 0 {
+		s += ` JOIN event_groups g ON g.id = s.group_id WHERE g.project_id = ? AND s.kind IN ('environment', 'release')`
+		args = append(args, projectID)
+	} else {
+		s += ` WHERE s.kind IN ('environment', 'release')`
+	}
+	s += ` ORDER BY s.kind, s.value`
+	rows, err := db.r.QueryContext(ctx, db.q(s), args...)
+	if err != nil {
+		return nil, wrap("facets", err)
+	}
+	defer rows.Close()
+	f := &store.Facets{Environments: []string{}, Releases: []string{}}
+	for rows.Next() {
+		var kind, v string
+		if err := rows.Scan(&kind, &v); err != nil {
+			return nil, wrap("facets", err)
+		}
+		if kind == "environment" {
+			f.Environments = append(f.Environments, v)
+		} else {
+			f.Releases = append(f.Releases, v)
+		}
+	}
+	return f, wrap("facets", rows.Err())
+}
+
+// Retain deletes old events in batches; each batch is its own
+// transaction, so ingest commits in between.
+func (db *DB) Retain(ctx context.Context, r store.Retention) (*store.RetentionResult, error) {
+	batch := r.BatchSize
+	if batch <= 0 {
+		batch = 1000
+	}
+	res := &store.RetentionResult{}
+	loop := func(query string, args ...any) (int64, error) {
+		var total int64
+		for {
+			out, err := db.w.ExecContext(ctx, db.q(query), args...)
+			if err != nil {
+				return total, err
+			}
+			n, _ := out.RowsAffected()
+			total += n
+			if n < int64(batch) || ctx.Err() != nil {
+				return total, ctx.Err()
+			}
+		}
+	}
+	now := time.Now()
+	if r.MaxAge > 0 {
+		n, err := loop(`DELETE FROM events WHERE id IN (SELECT id FROM events WHERE received < ? ORDER BY id LIMIT `+strconv.Itoa(batch)+`)`, ms(now.Add(-r.MaxAge)))
+		res.Events += n
+		if err != nil {
+			return res, wrap("retain", err)
+		}
+	}
+	if r.MaxPerGroup > 0 {
+		rows, err := db.r.QueryContext(ctx, db.q(`SELECT id FROM event_groups WHERE count > ?`), r.MaxPerGroup)
+		if err != nil {
+			return res, wrap("retain", err)
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return res, wrap("retain", err)
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		for _, g := range ids {
+			var cut int64
+			err := db.r.QueryRowContext(ctx, db.q(`SELECT id FROM events WHERE group_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?`), g, r.MaxPerGroup).Scan(&cut)
+			if err == sql.ErrNoRows {
+				continue
+			}
+			if err != nil {
+				return res, wrap("retain", err)
+			}
+			n, err := loop(`DELETE FROM events WHERE id IN (SELECT id FROM events WHERE group_id = ? AND id <= ? ORDER BY id LIMIT `+strconv.Itoa(batch)+`)`, g, cut)
+			res.Events += n
+			if err != nil {
+				return res, wrap("retain", err)
+			}
+		}
+	}
+	sec := now.Unix()
+	m, err := db.w.ExecContext(ctx, db.q(`DELETE FROM group_minutes WHERE bucket < ?`), sec-24*3600)
+	if err != nil {
+		return res, wrap("retain", err)
+	}
+	res.Minutes, _ = m.RowsAffected()
+	h, err := db.w.ExecContext(ctx, db.q(`DELETE FROM group_hours WHERE bucket < ?`), sec-90*24*3600)
+	if err != nil {
+		return res, wrap("retain", err)
+	}
+	res.Hours, _ = h.RowsAffected()
+	if db.d.AfterRetain != nil {
+		if err := db.d.AfterRetain(ctx, db.w); err != nil {
+			return res, wrap("retain", err)
+		}
+	}
+	return res, nil
+}
+
+// Stats sums up the store.
+func (db *DB) Stats(ctx context.Context) (*store.Stats, error) {
+	s := &store.Stats{Dropped: db.Writer.Dropped()}
+	var eb, sb sql.NullInt64
+	err := db.r.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM projects), (SELECT count(*) FROM event_groups), count(*), sum(size), sum(stored) FROM events`).
+		Scan(&s.Projects, &s.Groups, &s.Events, &eb, &sb)
+	if err != nil {
+		return nil, wrap("stats", err)
+	}
+	s.EventBytes, s.StoredBytes = eb.Int64, sb.Int64
+	if db.d.DiskBytes != nil {
+		if s.DiskBytes, err = db.d.DiskBytes(ctx, db.r); err != nil {
+			return nil, wrap("stats", err)
+		}
+	}
+	return s, nil
+}

@@ -1,0 +1,377 @@
+// Package sqlstore is the store.Store both SQL databases share: the SQL
+// is one text, written with ? placeholders and a few dialect words, so
+// that SQLite and PostgreSQL answer the conformance suite alike.
+package sqlstore
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/errlog/errlog/errlogd/store"
+)
+
+// Dialect holds what differs between the databases.
+type Dialect struct {
+	Name string
+	// Dollar: placeholders are $1, $2 (PostgreSQL), not ?.
+	Dollar bool
+	// Least and Greatest are the two-argument min and max functions.
+	Least, Greatest string
+	// ILike is the case-insensitive LIKE.
+	ILike string
+	// MigrationLock, when set, is run first in each migration
+	// transaction (PostgreSQL: an advisory lock, so that two processes
+	// starting at once do not both migrate).
+	MigrationLock string
+	// Retryable recognises transient commit errors.
+	Retryable func(error) bool
+	// DiskBytes returns the database's size.
+	DiskBytes func(ctx context.Context, db *sql.DB) (int64, error)
+	// Search, when set, returns the condition and argument that find the
+	// groups whose title or culprit contains text (case-insensitive),
+	// through an index; "" falls back to a LIKE scan.
+	Search func(text string) (cond string, arg any)
+	// AfterRetain reclaims space after deletes (SQLite's incremental
+	// vacuum); may be nil.
+	AfterRetain func(ctx context.Context, db *sql.DB) error
+}
+
+// Config opens a DB.
+type Config struct {
+	Dialect Dialect
+	// Write is the connection pool writes go through (SQLite: one
+	// connection); Read serves queries. They may be the same.
+	Write, Read *sql.DB
+	// Migrations holds NNNN_name.sql files, applied in order.
+	Migrations fs.FS
+	// UpTo stops the migrations after this version (tests of upgrades);
+	// 0 applies all.
+	UpTo   int
+	Writer store.WriterOptions
+	// OnClose runs after both pools are closed.
+	OnClose func() error
+}
+
+// DB is a store.Store on database/sql.
+type DB struct {
+	*store.Writer
+	d       Dialect
+	w, r    *sql.DB
+	onClose func() error
+	qcache  sync.Map // string -> rebound string
+	stmts   sync.Map // string -> *sql.Stmt on w
+
+	defMu  sync.Mutex
+	defPrj *store.Project
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Open migrates the database and starts the writer.
+func Open(ctx context.Context, c Config) (*DB, error) {
+	db := &DB{d: c.Dialect, w: c.Write, r: c.Read, onClose: c.OnClose}
+	if err := db.migrate(ctx, c.Migrations, c.UpTo); err != nil {
+		return nil, err
+	}
+	if c.UpTo == 0 { // an old schema (upgrade tests) is written with ExecSQL only
+		if err := db.prepareWrites(ctx); err != nil {
+			return nil, err
+		}
+	}
+	wo := c.Writer
+	if wo.Retryable == nil {
+		wo.Retryable = c.Dialect.Retryable
+	}
+	db.Writer = store.NewWriter(db.commit, db.defaultProject, wo)
+	return db, nil
+}
+
+// Close writes what is queued, then closes the database.
+func (db *DB) Close(ctx context.Context) error {
+	err := db.Writer.Close(ctx)
+	db.defMu.Lock()
+	defer db.defMu.Unlock()
+	if db.w == nil {
+		return err
+	}
+	db.stmts.Range(func(k, v any) bool { v.(*sql.Stmt).Close(); db.stmts.Delete(k); return true })
+	errs := []error{err, db.w.Close()}
+	if db.r != db.w {
+		errs = append(errs, db.r.Close())
+	}
+	if db.onClose != nil {
+		errs = append(errs, db.onClose())
+	}
+	db.w, db.r = nil, nil
+	return errors.Join(errs...)
+}
+
+// q rewrites a query for the dialect: ? placeholders, {least},
+// {greatest}, {ilike}; the result is cached.
+func (db *DB) q(s string) string {
+	if v, ok := db.qcache.Load(s); ok {
+		return v.(string)
+	}
+	out := db.rebind(s)
+	db.qcache.Store(s, out)
+	return out
+}
+
+// rebind is q without the cache, for queries built per batch.
+func (db *DB) rebind(s string) string {
+	out := strings.NewReplacer("{least}", db.d.Least, "{greatest}", db.d.Greatest, "{ilike}", db.d.ILike).Replace(s)
+	if db.d.Dollar {
+		var b strings.Builder
+		n := 0
+		for i := 0; i < len(out); i++ {
+			if out[i] == '?' {
+				n++
+				b.WriteString("$" + strconv.Itoa(n))
+				continue
+			}
+			b.WriteByte(out[i])
+		}
+		out = b.String()
+	}
+	return out
+}
+
+func wrap(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return fmt.Errorf("errlog: store: %s: %w", what, err)
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// ---- migrations
+
+func (db *DB) migrate(ctx context.Context, migrations fs.FS, upTo int) error {
+	if err := db.createMigrationsTable(ctx); err != nil {
+		return wrap("migrate", err)
+	}
+	names, err := fs.Glob(migrations, "*.sql")
+	if err != nil {
+		return wrap("migrate", err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		v, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("errlog: store: migration %s: name must start with a number", name)
+		}
+		if upTo > 0 && v > upTo {
+			break
+		}
+		body, err := fs.ReadFile(migrations, name)
+		if err != nil {
+			return wrap("migrate", err)
+		}
+		if err := db.apply(ctx, v, string(body)); err != nil {
+			return fmt.Errorf("errlog: store: migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) createMigrationsTable(ctx context.Context) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if db.d.MigrationLock != "" {
+		if _, err := tx.ExecContext(ctx, db.d.MigrationLock); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms BIGINT NOT NULL)`); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (db *DB) apply(ctx context.Context, version int, body string) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if db.d.MigrationLock != "" {
+		if _, err := tx.ExecContext(ctx, db.d.MigrationLock); err != nil {
+			return err
+		}
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, db.q(`SELECT count(*) FROM schema_migrations WHERE version = ?`), version).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	// One Exec runs every statement of the file (both drivers run a
+	// multi-statement text without arguments), so that trigger and
+	// function bodies need no splitting.
+	if _, err := tx.ExecContext(ctx, body); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO schema_migrations (version, applied_ms) VALUES (?, ?)`), version, time.Now().UnixMilli()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// SchemaVersion returns the newest migration applied.
+func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	err := db.r.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&v)
+	return int(v.Int64), wrap("schema version", err)
+}
+
+// ExecSQL runs one statement written with ? placeholders on the write
+// pool: for tests and maintenance, not for the application.
+func (db *DB) ExecSQL(ctx context.Context, query string, args ...any) error {
+	_, err := db.w.ExecContext(ctx, db.q(query), args...)
+	return wrap("exec", err)
+}
+
+// ---- projects
+
+const projectCols = `id, name, public_key, disabled, rate_limit, in_app, created_ms`
+
+func scanProject(sc interface{ Scan(...any) error }) (*store.Project, error) {
+	var p store.Project
+	var disabled int64
+	var inApp string
+	var created int64
+	if err := sc.Scan(&p.ID, &p.Name, &p.PublicKey, &disabled, &p.RateLimit, &inApp, &created); err != nil {
+		return nil, err
+	}
+	p.Disabled = disabled != 0
+	if inApp != "" {
+		p.InApp = strings.Split(inApp, ",")
+	}
+	p.Created = fromMS(created)
+	return &p, nil
+}
+
+// CreateProject adds a project with a new random key.
+func (db *DB) CreateProject(ctx context.Context, name string) (*store.Project, error) {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	key := hex.EncodeToString(b[:])
+	row := db.w.QueryRowContext(ctx, db.q(`INSERT INTO projects (name, public_key, disabled, rate_limit, in_app, created_ms) VALUES (?, ?, 0, 0, '', ?) RETURNING `+projectCols), name, key, time.Now().UnixMilli())
+	p, err := scanProject(row)
+	return p, wrap("create project", err)
+}
+
+// Projects lists projects by id.
+func (db *DB) Projects(ctx context.Context) ([]store.Project, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT `+projectCols+` FROM projects ORDER BY id`)
+	if err != nil {
+		return nil, wrap("projects", err)
+	}
+	defer rows.Close()
+	var out []store.Project
+	for rows.Next() {
+		p, err := scanProject(rows)
+		if err != nil {
+			return nil, wrap("projects", err)
+		}
+		out = append(out, *p)
+	}
+	return out, wrap("projects", rows.Err())
+}
+
+// Project returns one project.
+func (db *DB) Project(ctx context.Context, id int64) (*store.Project, error) {
+	p, err := scanProject(db.r.QueryRowContext(ctx, db.q(`SELECT `+projectCols+` FROM projects WHERE id = ?`), id))
+	return p, wrap("project", err)
+}
+
+// ProjectByKey returns the project of a DSN key.
+func (db *DB) ProjectByKey(ctx context.Context, key string) (*store.Project, error) {
+	p, err := scanProject(db.r.QueryRowContext(ctx, db.q(`SELECT `+projectCols+` FROM projects WHERE public_key = ?`), key))
+	return p, wrap("project by key", err)
+}
+
+// UpdateProject saves a project's settings.
+func (db *DB) UpdateProject(ctx context.Context, p *store.Project) error {
+	disabled := 0
+	if p.Disabled {
+		disabled = 1
+	}
+	res, err := db.w.ExecContext(ctx, db.q(`UPDATE projects SET name = ?, disabled = ?, rate_limit = ?, in_app = ? WHERE id = ?`),
+		p.Name, disabled, p.RateLimit, strings.Join(p.InApp, ","), p.ID)
+	if err != nil {
+		return wrap("update project", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	db.defMu.Lock()
+	if db.defPrj != nil && db.defPrj.ID == p.ID {
+		db.defPrj = nil
+	}
+	db.defMu.Unlock()
+	return nil
+}
+
+// defaultProject is the first project, created as "default" if there is
+// none: where Deliver records.
+func (db *DB) defaultProject(ctx context.Context) (*store.Project, error) {
+	db.defMu.Lock()
+	defer db.defMu.Unlock()
+	if db.defPrj != nil {
+		return db.defPrj, nil
+	}
+	if db.w == nil {
+		return nil, store.ErrClosed
+	}
+	ps, err := db.Projects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) > 0 {
+		db.defPrj = &ps[0]
+		return db.defPrj, nil
+	}
+	p, err := db.CreateProject(ctx, "default")
+	if err != nil {
+		return nil, err
+	}
+	db.defPrj = p
+	return p, nil
+}
+
+// DefaultProject returns the first project, creating "default" in an
+// empty store.
+func (db *DB) DefaultProject(ctx context.Context) (*store.Project, error) {
+	return db.defaultProject(ctx)
+}

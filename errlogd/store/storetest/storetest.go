@@ -1,0 +1,631 @@
+// Package storetest is the conformance suite every store.Store passes:
+// store/sqlite and store/postgres run it in their tests.
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/event"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Opener returns a new, empty store for one subtest; the suite closes it.
+type Opener func(t *testing.T) store.Store
+
+// Run runs the suite.
+func Run(t *testing.T, open Opener) {
+	tests := []struct {
+		name string
+		f    func(t *testing.T, s store.Store)
+	}{
+		{"Projects", testProjects},
+		{"Grouping", testGrouping},
+		{"Idempotent", testIdempotent},
+		{"Regression", testRegression},
+		{"ListFilters", testListFilters},
+		{"ListPaging", testListPaging},
+		{"GroupEvents", testGroupEvents},
+		{"EventJSON", testEventJSON},
+		{"Counts", testCounts},
+		{"SeenAndFacets", testSeen},
+		{"GroupUsers", testGroupUsers},
+		{"DeleteGroup", testDeleteGroup},
+		{"Retention", testRetention},
+		{"EventSink", testEventSink},
+		{"ConcurrentSubmit", testConcurrent},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			defer func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				require.NoError(t, s.Close(ctx))
+			}()
+			tc.f(t, s)
+		})
+	}
+}
+
+var ctx = context.Background()
+
+// base is a fixed "now" a little in the past, so that MaxFuture never
+// moves the test's timestamps.
+var base = time.Now().UTC().Truncate(time.Hour).Add(-3 * time.Hour)
+
+// Ev is an event of the given message, type and options, for tests.
+type Ev struct {
+	ID, Msg, Type, Level, Env, Release string
+	Fingerprint                        []string
+	At                                 time.Time
+}
+
+func (e Ev) event() *event.Event {
+	ev := &event.Event{EventID: e.ID, Timestamp: e.At, Level: event.Level(e.Level), Environment: e.Env, Release: e.Release, Fingerprint: e.Fingerprint, Platform: "go"}
+	if e.Type != "" {
+		ev.Exception = []event.Exception{{Type: e.Type, Value: e.Msg, Stacktrace: &event.Stacktrace{Frames: []event.Frame{
+			{Module: "main", Function: "main", Filename: "main.go", Lineno: 10, InApp: true},
+			{Module: "example.com/app/" + e.Type, Function: "Do", Filename: "do.go", Lineno: 20, InApp: true},
+		}}}}
+	} else {
+		ev.Logentry = &event.Logentry{Message: e.Msg}
+	}
+	if ev.EventID == "" {
+		ev.EventID = event.NewID()
+	}
+	if ev.Timestamp.IsZero() {
+		ev.Timestamp = base
+	}
+	return ev
+}
+
+func submit(t *testing.T, s store.Store, p *store.Project, evs ...Ev) []*store.Incoming {
+	t.Helper()
+	var out []*store.Incoming
+	for _, e := range evs {
+		in, err := store.Prepare(p, e.event(), nil, base.Add(48*time.Hour))
+		require.NoError(t, err)
+		require.NoError(t, s.Submit(ctx, in))
+		out = append(out, in)
+	}
+	return out
+}
+
+func project(t *testing.T, s store.Store) *store.Project {
+	t.Helper()
+	p, err := s.CreateProject(ctx, "app")
+	require.NoError(t, err)
+	return p
+}
+
+func groups(t *testing.T, s store.Store, q store.GroupQuery) []store.Group {
+	t.Helper()
+	page, err := s.ListGroups(ctx, q)
+	require.NoError(t, err)
+	return page.Groups
+}
+
+func titles(gs []store.Group) []string {
+	out := make([]string, len(gs))
+	for i, g := range gs {
+		out[i] = g.Title
+	}
+	return out
+}
+
+func testProjects(t *testing.T, s store.Store) {
+	a, err := s.CreateProject(ctx, "a")
+	require.NoError(t, err)
+	b, err := s.CreateProject(ctx, "b")
+	require.NoError(t, err)
+	assert.Len(t, a.PublicKey, 32)
+	assert.NotEqual(t, a.PublicKey, b.PublicKey)
+	ps, err := s.Projects(ctx)
+	require.NoError(t, err)
+	require.Len(t, ps, 2)
+	assert.Equal(t, "a", ps[0].Name)
+	got, err := s.ProjectByKey(ctx, b.PublicKey)
+	require.NoError(t, err)
+	assert.Equal(t, b.ID, got.ID)
+	_, err = s.ProjectByKey(ctx, "nope")
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	b.Disabled, b.RateLimit, b.InApp, b.Name = true, 120, []string{"github.com/acme/", "example.com/x"}, "b2"
+	require.NoError(t, s.UpdateProject(ctx, b))
+	got, err = s.Project(ctx, b.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "b2", got.Name)
+	assert.True(t, got.Disabled)
+	assert.Equal(t, 120, got.RateLimit)
+	assert.Equal(t, []string{"github.com/acme/", "example.com/x"}, got.InApp)
+	_, err = s.Project(ctx, 999)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+}
+
+func testGrouping(t *testing.T, s store.Store) {
+	p := project(t, s)
+	submit(t, s, p,
+		Ev{Msg: "boom 1", Type: "DBError", At: base},
+		Ev{Msg: "boom 2", Type: "DBError", At: base.Add(2 * time.Minute), Level: "fatal"},
+		Ev{Msg: "boom 3", Type: "DBError", At: base.Add(time.Minute)},
+		Ev{Msg: "other", Type: "IOError", At: base},
+		Ev{Msg: "custom", Type: "IOError", Fingerprint: []string{"mine"}},
+		Ev{Msg: "custom 2", Type: "DBError", Fingerprint: []string{"mine"}},
+	)
+	gs := groups(t, s, store.GroupQuery{Sort: store.SortCount})
+	require.Len(t, gs, 3)
+	g := gs[0]
+	assert.Equal(t, int64(3), g.Count)
+	assert.Equal(t, "DBError: boom 2", g.Title, "title of the newest event")
+	assert.Equal(t, "fatal", g.Level)
+	assert.Equal(t, base, g.FirstSeen)
+	assert.Equal(t, base.Add(2*time.Minute), g.LastSeen)
+	assert.Equal(t, store.StatusUnresolved, g.Status)
+	assert.Contains(t, g.Culprit, "example.com/app/DBError.Do")
+	assert.Equal(t, int64(2), gs[1].Count, "explicit fingerprint groups across types")
+
+	// {{ default }} with an extra part splits the default group.
+	submit(t, s, p, Ev{Msg: "boom 4", Type: "DBError", Fingerprint: []string{"{{ default }}", "tenant-a"}},
+		Ev{Msg: "boom 5", Type: "DBError", Fingerprint: []string{"{{ default }}"}})
+	gs = groups(t, s, store.GroupQuery{Sort: store.SortCount})
+	require.Len(t, gs, 4)
+	assert.Equal(t, int64(4), gs[0].Count, "{{ default }} alone is the default group")
+
+	got, err := s.Group(ctx, g.ID)
+	require.NoError(t, err)
+	assert.Equal(t, int64(4), got.Count)
+	_, err = s.Group(ctx, 123456)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+}
+
+func testIdempotent(t *testing.T, s store.Store) {
+	p := project(t, s)
+	id := event.NewID()
+	submit(t, s, p, Ev{ID: id, Msg: "x", Type: "E"}, Ev{ID: id, Msg: "x", Type: "E"})
+	// A resend with other contents (another group) adds nothing either.
+	submit(t, s, p, Ev{ID: id, Msg: "y", Type: "F"})
+	// Two copies in one batch.
+	in, err := store.Prepare(p, Ev{ID: event.NewID(), Msg: "x", Type: "E"}.event(), nil, base)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); assert.NoError(t, s.Submit(ctx, in)) }()
+	}
+	wg.Wait()
+	gs := groups(t, s, store.GroupQuery{})
+	require.Len(t, gs, 1, "no empty group for the duplicate")
+	assert.Equal(t, int64(2), gs[0].Count)
+	evs, err := s.GroupEvents(ctx, gs[0].ID, store.EventQuery{})
+	require.NoError(t, err)
+	assert.Len(t, evs, 2)
+	// The same event id in another project is another event.
+	q, err := s.CreateProject(ctx, "other")
+	require.NoError(t, err)
+	submit(t, s, q, Ev{ID: id, Msg: "x", Type: "E"})
+	st, err := s.Stats(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), st.Events)
+}
+
+func testRegression(t *testing.T, s store.Store) {
+	p := project(t, s)
+	submit(t, s, p, Ev{Msg: "a", Type: "A"}, Ev{Msg: "b", Type: "B"})
+	gs := groups(t, s, store.GroupQuery{Sort: store.SortFirstSeen})
+	require.Len(t, gs, 2)
+	ids := []int64{gs[0].ID, gs[1].ID}
+	require.NoError(t, s.SetStatus(ctx, ids[:1], store.StatusResolved))
+	require.NoError(t, s.SetStatus(ctx, ids[1:], store.StatusIgnored))
+	assert.ErrorIs(t, s.SetStatus(ctx, []int64{999}, store.StatusResolved), store.ErrNotFound)
+	assert.Error(t, s.SetStatus(ctx, ids, "bogus"))
+	resolved := groups(t, s, store.GroupQuery{Status: store.StatusResolved})
+	require.Len(t, resolved, 1)
+	submit(t, s, p, Ev{Msg: "a", Type: "A"}, Ev{Msg: "b", Type: "B"})
+	a, err := s.Group(ctx, ids[0])
+	require.NoError(t, err)
+	assert.Equal(t, store.StatusUnresolved, a.Status, "a resolved group that recurs is reopened")
+	assert.True(t, a.Regression)
+	b, err := s.Group(ctx, ids[1])
+	require.NoError(t, err)
+	assert.Equal(t, store.StatusIgnored, b.Status, "ignored stays ignored")
+	assert.False(t, b.Regression)
+	require.NoError(t, s.SetStatus(ctx, ids[:1], store.StatusUnresolved))
+	a, err = s.Group(ctx, ids[0])
+	require.NoError(t, err)
+	assert.False(t, a.Regression)
+}
+
+func testListFilters(t *testing.T, s store.Store) {
+	p := project(t, s)
+	q := project(t, s)
+	submit(t, s, p,
+		Ev{Msg: "disk full on /var", Type: "IOError", Level: "fatal", Env: "production", Release: "1.0", At: base},
+		Ev{Msg: "timeout", Type: "NetError", Level: "error", Env: "staging", Release: "1.1", At: base.Add(time.Hour)},
+		Ev{Msg: "100% wrong_thing", Level: "warning", Env: "production", Release: "1.1", At: base.Add(2 * time.Hour)},
+	)
+	submit(t, s, q, Ev{Msg: "elsewhere", Type: "X"})
+	assert.Len(t, groups(t, s, store.GroupQuery{}), 4)
+	assert.Len(t, groups(t, s, store.GroupQuery{ProjectID: p.ID}), 3)
+	assert.Equal(t, []string{"IOError: disk full on /var"}, titles(groups(t, s, store.GroupQuery{Level: "fatal"})))
+	assert.Equal(t, []string{"100% wrong_thing", "IOError: disk full on /var"}, titles(groups(t, s, store.GroupQuery{Environment: "production"})))
+	assert.Equal(t, []string{"100% wrong_thing", "NetError: timeout"}, titles(groups(t, s, store.GroupQuery{Release: "1.1"})))
+	assert.Equal(t, []string{"IOError: disk full on /var"}, titles(groups(t, s, store.GroupQuery{Text: "DISK"})), "search ignores case")
+	assert.Equal(t, []string{"100% wrong_thing"}, titles(groups(t, s, store.GroupQuery{Text: "0% w"})), "% is literal")
+	assert.Empty(t, groups(t, s, store.GroupQuery{Text: "wrong%thing"}))
+	assert.Equal(t, []string{"100% wrong_thing"}, titles(groups(t, s, store.GroupQuery{Text: "_thing"})), "_ is literal")
+	assert.Len(t, groups(t, s, store.GroupQuery{Text: "do.go"}), 3, "culprit is searched")
+	assert.Equal(t, []string{"100% wrong_thing", "NetError: timeout"}, titles(groups(t, s, store.GroupQuery{ProjectID: p.ID, Since: base.Add(30 * time.Minute)})))
+	assert.Equal(t, []string{"IOError: disk full on /var"}, titles(groups(t, s, store.GroupQuery{ProjectID: p.ID, Until: base.Add(30 * time.Minute)})))
+	assert.Equal(t, []string{"NetError: timeout"}, titles(groups(t, s, store.GroupQuery{ProjectID: p.ID, Since: base.Add(30 * time.Minute), Until: base.Add(90 * time.Minute)})))
+	_, err := s.ListGroups(ctx, store.GroupQuery{Sort: "bogus"})
+	assert.Error(t, err)
+	_, err = s.ListGroups(ctx, store.GroupQuery{Cursor: "garbage"})
+	assert.Error(t, err)
+}
+
+func testListPaging(t *testing.T, s store.Store) {
+	p := project(t, s)
+	const n = 23
+	var evs []Ev
+	for i := 0; i < n; i++ {
+		// Equal last_seen for some, to test the id tie-break.
+		for j := 0; j <= i%4; j++ {
+			evs = append(evs, Ev{Msg: fmt.Sprintf("msg %c%c", 'a'+i%26, 'a'+i/26), Type: fmt.Sprintf("T%d", i), At: base.Add(time.Duration(i/3) * time.Minute)})
+		}
+	}
+	submit(t, s, p, evs...)
+	for _, sortBy := range []store.Sort{store.SortLastSeen, store.SortFirstSeen, store.SortCount} {
+		var all []store.Group
+		q := store.GroupQuery{Sort: sortBy, Limit: 5}
+		for pages := 0; ; pages++ {
+			require.Less(t, pages, 10)
+			page, err := s.ListGroups(ctx, q)
+			require.NoError(t, err)
+			all = append(all, page.Groups...)
+			if page.Next == "" {
+				break
+			}
+			q.Cursor = page.Next
+		}
+		require.Len(t, all, n, sortBy)
+		seen := map[int64]bool{}
+		for i, g := range all {
+			assert.False(t, seen[g.ID], "no group twice")
+			seen[g.ID] = true
+			if i == 0 {
+				continue
+			}
+			prev := all[i-1]
+			switch sortBy {
+			case store.SortLastSeen:
+				assert.False(t, g.LastSeen.After(prev.LastSeen))
+			case store.SortFirstSeen:
+				assert.False(t, g.FirstSeen.After(prev.FirstSeen))
+			case store.SortCount:
+				assert.LessOrEqual(t, g.Count, prev.Count)
+			}
+		}
+	}
+}
+
+func testGroupEvents(t *testing.T, s store.Store) {
+	p := project(t, s)
+	var evs []Ev
+	for i := 0; i < 7; i++ {
+		evs = append(evs, Ev{Msg: "same", Type: "E", At: base.Add(time.Duration(i) * time.Second), Env: "prod", Release: "r1"})
+	}
+	ins := submit(t, s, p, evs...)
+	g := groups(t, s, store.GroupQuery{})[0]
+	first, err := s.GroupEvents(ctx, g.ID, store.EventQuery{Limit: 3})
+	require.NoError(t, err)
+	require.Len(t, first, 3)
+	assert.Equal(t, ins[6].EventID, first[0].EventID, "newest first")
+	assert.Equal(t, g.LastEventID, first[0].ID)
+	assert.Equal(t, "prod", first[0].Environment)
+	assert.Equal(t, "r1", first[0].Release)
+	assert.Equal(t, "E: same", first[0].Title)
+	assert.Greater(t, first[0].Size, first[0].Stored-1)
+	older, err := s.GroupEvents(ctx, g.ID, store.EventQuery{Before: first[2].ID, Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, older, 4)
+	assert.Equal(t, ins[0].EventID, older[3].EventID)
+	newer, err := s.GroupEvents(ctx, g.ID, store.EventQuery{After: older[0].ID, Limit: 1})
+	require.NoError(t, err)
+	require.Len(t, newer, 1)
+	assert.Equal(t, first[2].ID, newer[0].ID, "After gives the next newer one")
+	none, err := s.GroupEvents(ctx, 9999, store.EventQuery{})
+	require.NoError(t, err)
+	assert.Empty(t, none)
+}
+
+func testEventJSON(t *testing.T, s store.Store) {
+	p := project(t, s)
+	ev := Ev{Msg: "with payload", Type: "E"}.event()
+	ev.Extra = map[string]any{"order": 42.0, "note": "ünïcode <script>"}
+	raw, err := json.Marshal(ev)
+	require.NoError(t, err)
+	raw = append(raw, ' ') // stored as received, byte for byte
+	in, err := store.Prepare(p, ev, raw, base)
+	require.NoError(t, err)
+	require.NoError(t, s.Submit(ctx, in))
+	g := groups(t, s, store.GroupQuery{})[0]
+	rows, err := s.GroupEvents(ctx, g.ID, store.EventQuery{})
+	require.NoError(t, err)
+	got, err := s.Event(ctx, rows[0].ID)
+	require.NoError(t, err)
+	assert.Equal(t, raw, got.JSON)
+	assert.Equal(t, len(raw), got.Size)
+	assert.Less(t, got.Stored, got.Size+20)
+	byID, err := s.EventByEventID(ctx, p.ID, ev.EventID)
+	require.NoError(t, err)
+	assert.Equal(t, got.ID, byID.ID)
+	byID, err = s.EventByEventID(ctx, 0, ev.EventID)
+	require.NoError(t, err)
+	assert.Equal(t, got.ID, byID.ID)
+	_, err = s.Event(ctx, 98765)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.EventByEventID(ctx, p.ID, event.NewID())
+	assert.ErrorIs(t, err, store.ErrNotFound)
+}
+
+func testCounts(t *testing.T, s store.Store) {
+	p := project(t, s)
+	submit(t, s, p,
+		Ev{Msg: "c", Type: "E", At: base.Add(10 * time.Second)},
+		Ev{Msg: "c", Type: "E", At: base.Add(50 * time.Second)},
+		Ev{Msg: "c", Type: "E", At: base.Add(3 * time.Minute)},
+		Ev{Msg: "c", Type: "E", At: base.Add(time.Hour + time.Minute)},
+		Ev{Msg: "d", Type: "F", At: base},
+	)
+	gs := groups(t, s, store.GroupQuery{Sort: store.SortCount})
+	g, h := gs[0].ID, gs[1].ID
+	hours, err := s.HourlyCounts(ctx, []int64{g, h}, base.Add(-time.Hour), base.Add(3*time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, []store.Count{{Time: base, Count: 3}, {Time: base.Add(time.Hour), Count: 1}}, hours[g])
+	assert.Equal(t, []store.Count{{Time: base, Count: 1}}, hours[h])
+	mins, err := s.MinuteCounts(ctx, []int64{g}, base, base.Add(time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, []store.Count{{Time: base, Count: 2}, {Time: base.Add(3 * time.Minute), Count: 1}}, mins[g], "[from, to)")
+	empty, err := s.HourlyCounts(ctx, nil, base, base)
+	require.NoError(t, err)
+	assert.Empty(t, empty)
+}
+
+func testSeen(t *testing.T, s store.Store) {
+	p := project(t, s)
+	submit(t, s, p,
+		Ev{Msg: "s", Type: "E", Env: "production", Release: "1.0", At: base},
+		Ev{Msg: "s", Type: "E", Env: "production", Release: "1.1", At: base.Add(time.Hour)},
+		Ev{Msg: "s", Type: "E", Env: "staging", Release: "1.1", At: base.Add(2 * time.Hour)},
+		Ev{Msg: "s", Type: "E", At: base.Add(3 * time.Hour)},
+	)
+	g := groups(t, s, store.GroupQuery{})[0]
+	seen, err := s.GroupSeen(ctx, g.ID)
+	require.NoError(t, err)
+	assert.Equal(t, []store.Seen{
+		{Kind: "environment", Value: "staging", Count: 1, FirstSeen: base.Add(2 * time.Hour), LastSeen: base.Add(2 * time.Hour)},
+		{Kind: "environment", Value: "production", Count: 2, FirstSeen: base, LastSeen: base.Add(time.Hour)},
+		{Kind: "release", Value: "1.1", Count: 2, FirstSeen: base.Add(time.Hour), LastSeen: base.Add(2 * time.Hour)},
+		{Kind: "release", Value: "1.0", Count: 1, FirstSeen: base, LastSeen: base},
+	}, seen)
+	f, err := s.Facets(ctx, p.ID)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"production", "staging"}, f.Environments)
+	assert.Equal(t, []string{"1.0", "1.1"}, f.Releases)
+	f, err = s.Facets(ctx, 0)
+	require.NoError(t, err)
+	assert.Len(t, f.Environments, 2)
+}
+
+func testGroupUsers(t *testing.T, s store.Store) {
+	p := project(t, s)
+	in := func(msg string, u *event.User) *store.Incoming {
+		ev := Ev{Msg: msg, Type: "E" + msg, Env: "production", Release: "1.0"}.event()
+		ev.User = u
+		i, err := store.Prepare(p, ev, nil, time.Now())
+		require.NoError(t, err)
+		return i
+	}
+	for _, i := range []*store.Incoming{
+		in("a", &event.User{ID: "42"}),
+		in("a", &event.User{ID: "42", Email: "ann@example.com"}),
+		in("a", &event.User{Email: "bob@example.com"}),
+		in("a", &event.User{IPAddress: "203.0.113.9"}),
+		in("a", nil),
+		in("b", nil),
+	} {
+		require.NoError(t, s.Submit(ctx, i))
+	}
+	gs := groups(t, s, store.GroupQuery{Sort: store.SortCount})
+	require.Len(t, gs, 2)
+	users, err := s.GroupUsers(ctx, []int64{gs[0].ID, gs[1].ID})
+	require.NoError(t, err)
+	assert.Equal(t, map[int64]int64{gs[0].ID: 3}, users, "42, bob and an address; none for b")
+	seen, err := s.GroupSeen(ctx, gs[0].ID)
+	require.NoError(t, err)
+	assert.Len(t, seen, 2, "users are not environments or releases")
+	f, err := s.Facets(ctx, 0)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"1.0"}, f.Releases)
+	f, err = s.Facets(ctx, p.ID)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"1.0"}, f.Releases)
+	require.NoError(t, s.DeleteGroup(ctx, gs[0].ID))
+	users, err = s.GroupUsers(ctx, []int64{gs[0].ID})
+	require.NoError(t, err)
+	assert.Empty(t, users)
+}
+
+func testDeleteGroup(t *testing.T, s store.Store) {
+	p := project(t, s)
+	submit(t, s, p, Ev{Msg: "a", Type: "A", Env: "e"}, Ev{Msg: "a", Type: "A"}, Ev{Msg: "b", Type: "B"})
+	gs := groups(t, s, store.GroupQuery{Sort: store.SortCount})
+	require.NoError(t, s.DeleteGroup(ctx, gs[0].ID))
+	assert.ErrorIs(t, s.DeleteGroup(ctx, gs[0].ID), store.ErrNotFound)
+	_, err := s.Group(ctx, gs[0].ID)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	left := groups(t, s, store.GroupQuery{})
+	require.Len(t, left, 1)
+	st, err := s.Stats(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), st.Events)
+	h, err := s.HourlyCounts(ctx, []int64{gs[0].ID}, base.Add(-time.Hour), base.Add(time.Hour))
+	require.NoError(t, err)
+	assert.Empty(t, h)
+	// The same key starts a new group.
+	submit(t, s, p, Ev{Msg: "a", Type: "A"})
+	assert.Len(t, groups(t, s, store.GroupQuery{}), 2)
+}
+
+func testRetention(t *testing.T, s store.Store) {
+	p := project(t, s)
+	now := time.Now()
+	put := func(msg string, received time.Time, n int) {
+		for i := 0; i < n; i++ {
+			in, err := store.Prepare(p, Ev{Msg: msg, Type: msg, At: received}.event(), nil, received)
+			require.NoError(t, err)
+			require.NoError(t, s.Submit(ctx, in))
+		}
+	}
+	put("old", now.Add(-40*24*time.Hour), 5)
+	put("busy", now.Add(-time.Hour), 30)
+	put("quiet", now.Add(-time.Hour), 2)
+	res, err := s.Retain(ctx, store.Retention{MaxAge: 30 * 24 * time.Hour, MaxPerGroup: 10, BatchSize: 4})
+	require.NoError(t, err)
+	assert.Equal(t, int64(5+20), res.Events)
+	assert.GreaterOrEqual(t, res.Minutes, int64(1), "the 40-day-old minute row")
+	st, err := s.Stats(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, int64(12), st.Events)
+	gs := groups(t, s, store.GroupQuery{Sort: store.SortCount})
+	require.Len(t, gs, 3, "groups stay")
+	assert.Equal(t, int64(30), gs[0].Count, "counts are preserved")
+	evs, err := s.GroupEvents(ctx, gs[0].ID, store.EventQuery{Limit: 100})
+	require.NoError(t, err)
+	assert.Len(t, evs, 10, "the newest 10 kept")
+	assert.Equal(t, gs[0].LastEventID, evs[0].ID)
+	// Still writable afterwards, and a second pass removes nothing.
+	put("busy", now, 1)
+	res, err = s.Retain(ctx, store.Retention{MaxAge: 30 * 24 * time.Hour, MaxPerGroup: 11})
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), res.Events)
+}
+
+func testEventSink(t *testing.T, s store.Store) {
+	for i := 0; i < 5; i++ {
+		s.Deliver(Ev{Msg: "in-process", Type: "E"}.event())
+	}
+	require.NoError(t, s.Flush(ctx))
+	ps, err := s.Projects(ctx)
+	require.NoError(t, err)
+	require.Len(t, ps, 1, "a default project is created")
+	gs := groups(t, s, store.GroupQuery{})
+	require.Len(t, gs, 1)
+	assert.Equal(t, int64(5), gs[0].Count)
+	assert.Equal(t, ps[0].ID, gs[0].ProjectID)
+	require.NoError(t, s.Close(ctx))
+	require.NoError(t, s.Close(ctx), "closing twice")
+	assert.ErrorIs(t, s.Submit(ctx, &store.Incoming{}), store.ErrClosed)
+	s.Deliver(Ev{Msg: "late", Type: "E"}.event()) // must not panic
+}
+
+func testConcurrent(t *testing.T, s store.Store) {
+	p := project(t, s)
+	const workers, per = 8, 50
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < per; i++ {
+				in, err := store.Prepare(p, Ev{Msg: "c", Type: fmt.Sprintf("T%d", i%5)}.event(), nil, base)
+				if !assert.NoError(t, err) {
+					return
+				}
+				assert.NoError(t, s.Submit(ctx, in))
+			}
+		}(w)
+	}
+	wg.Wait()
+	gs := groups(t, s, store.GroupQuery{})
+	require.Len(t, gs, 5)
+	var counts []int64
+	for _, g := range gs {
+		counts = append(counts, g.Count)
+	}
+	sort.Slice(counts, func(i, j int) bool { return counts[i] < counts[j] })
+	assert.Equal(t, []int64{80, 80, 80, 80, 80}, counts)
+}
+
+// Migratable is a store that says its schema version and runs raw SQL
+// (with ? placeholders) to seed an old schema.
+type Migratable interface {
+	store.Store
+	SchemaVersion(ctx context.Context) (int, error)
+	ExecSQL(ctx context.Context, query string, args ...any) error
+}
+
+// RunMigration opens a database with only schema version 1, writes rows
+// as version 1 had them, then reopens it with every migration: the rows
+// must survive and work with the new code. A second database, empty, must
+// be migrated to the newest version.
+func RunMigration(t *testing.T, open func(t *testing.T, upTo int) Migratable) {
+	old := open(t, 1)
+	v, err := old.SchemaVersion(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, v)
+	raw := []byte(`{"event_id":"0123456789abcdef0123456789abcdef","level":"error","message":"from v1"}`)
+	ts := base.UnixMilli()
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO projects (id, name, public_key, disabled, created_ms) VALUES (?, ?, ?, 0, ?)`, []any{7, "legacy", "00112233445566778899aabbccddeeff", ts}},
+		{`INSERT INTO event_groups (id, project_id, key, title, culprit, level, count, first_seen, last_seen, status, regression, last_event_id) VALUES (?, ?, ?, ?, '', 'error', 1, ?, ?, 'resolved', 0, 1)`, []any{3, 7, "k1", "from v1", ts, ts}},
+		{`INSERT INTO events (id, project_id, group_id, event_id, ts, received, level, title, environment, release, size, stored, payload) VALUES (1, 7, 3, ?, ?, ?, 'error', 'from v1', '', '', ?, ?, ?)`, []any{"0123456789abcdef0123456789abcdef", ts, ts, len(raw), len(raw), store.Compress(raw)}},
+		{`INSERT INTO group_hours (group_id, bucket, n) VALUES (3, ?, 1)`, []any{base.Unix()}},
+	} {
+		require.NoError(t, old.ExecSQL(ctx, q.sql, q.args...), q.sql)
+	}
+	require.NoError(t, old.Close(ctx))
+
+	s := open(t, 0)
+	defer s.Close(ctx)
+	v, err = s.SchemaVersion(ctx)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, v, 2)
+	p, err := s.ProjectByKey(ctx, "00112233445566778899aabbccddeeff")
+	require.NoError(t, err)
+	assert.Equal(t, "legacy", p.Name)
+	assert.Equal(t, 0, p.RateLimit)
+	assert.Empty(t, p.InApp)
+	g, err := s.Group(ctx, 3)
+	require.NoError(t, err)
+	assert.Equal(t, "from v1", g.Title)
+	e, err := s.Event(ctx, 1)
+	require.NoError(t, err)
+	assert.Equal(t, raw, e.JSON)
+	// New events join the old group and use the new tables.
+	in, err := store.Prepare(p, &event.Event{Logentry: &event.Logentry{Message: "from v2"}, Environment: "prod", Timestamp: base.Add(time.Minute)}, nil, base.Add(time.Hour))
+	require.NoError(t, err)
+	in.GroupKey = "k1"
+	require.NoError(t, s.Submit(ctx, in))
+	g, err = s.Group(ctx, 3)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), g.Count)
+	assert.True(t, g.Regression)
+	seen, err := s.GroupSeen(ctx, 3)
+	require.NoError(t, err)
+	assert.Len(t, seen, 1)
+	p.RateLimit = 5
+	require.NoError(t, s.UpdateProject(ctx, p))
+	_, err = s.CreateProject(ctx, "after")
+	require.NoError(t, err)
+}

@@ -1,0 +1,239 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/errlog/errlog/event"
+)
+
+// CommitFunc writes one batch in one transaction. Duplicates of (project,
+// event id) already stored, or twice in the batch, are skipped.
+type CommitFunc func(ctx context.Context, batch []*Incoming) error
+
+// WriterOptions tunes a Writer. The zero value is all defaults.
+type WriterOptions struct {
+	// Queue is how many events may wait for the writer; beyond it Submit
+	// returns ErrQueueFull and Deliver drops. Default 10,000.
+	Queue int
+	// MaxBatch is the most events one transaction writes. Default 500.
+	MaxBatch int
+	// OnError is told of failed commits (the events of a failed batch are
+	// lost; Submit returns the error). Default: ignored.
+	OnError func(error)
+	// Retryable says whether a failed commit is worth retrying (a
+	// PostgreSQL deadlock). Default: never.
+	Retryable func(error) bool
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+type pending struct {
+	in    *Incoming
+	done  chan error // nil for Deliver
+	flush chan struct{}
+}
+
+// Writer is the one goroutine that writes a store: a bounded queue and
+// group commit. SQLite and PostgreSQL stores embed one.
+type Writer struct {
+	commit CommitFunc
+	opts   WriterOptions
+	queue  chan pending
+	// project is the project Deliver records into, found on first use.
+	project func(ctx context.Context) (*Project, error)
+
+	mu      sync.RWMutex // held for reading while sending; Close takes it to close queue
+	closed  bool
+	stopped chan struct{}
+	dropped atomic.Int64
+	failed  atomic.Int64
+}
+
+// NewWriter starts the writer goroutine. project returns the project
+// Deliver records into.
+func NewWriter(commit CommitFunc, project func(ctx context.Context) (*Project, error), opts WriterOptions) *Writer {
+	if opts.Queue <= 0 {
+		opts.Queue = 10000
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 500
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	w := &Writer{commit: commit, opts: opts, project: project, queue: make(chan pending, opts.Queue), stopped: make(chan struct{})}
+	go w.run()
+	return w
+}
+
+func (w *Writer) send(p pending, block bool) error {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		return ErrClosed
+	}
+	if block {
+		w.queue <- p
+		return nil
+	}
+	select {
+	case w.queue <- p:
+		return nil
+	default:
+		return ErrQueueFull
+	}
+}
+
+// Submit queues in and waits until it is committed.
+func (w *Writer) Submit(ctx context.Context, in *Incoming) error {
+	done := make(chan error, 1)
+	if err := w.send(pending{in: in, done: done}, false); err != nil {
+		return err
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		// The event stays queued and will be written.
+		return ctx.Err()
+	}
+}
+
+// Deliver implements errlog.EventSink: it prepares ev for the default
+// project and queues it without waiting. Full queue: counted as dropped.
+func (w *Writer) Deliver(ev *event.Event) {
+	p, err := w.project(context.Background())
+	if err != nil {
+		w.dropped.Add(1)
+		w.fail(fmt.Errorf("errlog: store: deliver: %w", err))
+		return
+	}
+	in, err := Prepare(p, ev, nil, w.opts.Now())
+	if err != nil {
+		w.dropped.Add(1)
+		w.fail(err)
+		return
+	}
+	if err := w.send(pending{in: in}, false); err != nil {
+		w.dropped.Add(1)
+	}
+}
+
+// Flush returns when everything queued before it is committed.
+func (w *Writer) Flush(ctx context.Context) error {
+	done := make(chan struct{})
+	w.mu.RLock()
+	if w.closed {
+		w.mu.RUnlock()
+		return nil
+	}
+	select {
+	case w.queue <- pending{flush: done}:
+	case <-ctx.Done():
+		w.mu.RUnlock()
+		return ctx.Err()
+	}
+	w.mu.RUnlock()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close writes what is queued and stops the goroutine. Closing twice is
+// not an error.
+func (w *Writer) Close(ctx context.Context) error {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.queue)
+	}
+	w.mu.Unlock()
+	select {
+	case <-w.stopped:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Dropped counts events Deliver dropped; Failed, events lost to failed
+// commits.
+func (w *Writer) Dropped() int64 { return w.dropped.Load() }
+
+// Failed counts events lost to failed commits.
+func (w *Writer) Failed() int64 { return w.failed.Load() }
+
+func (w *Writer) fail(err error) {
+	if w.opts.OnError != nil {
+		w.opts.OnError(err)
+	}
+}
+
+func (w *Writer) run() {
+	defer close(w.stopped)
+	batch := make([]pending, 0, w.opts.MaxBatch)
+	ins := make([]*Incoming, 0, w.opts.MaxBatch)
+	for p := range w.queue {
+		batch = append(batch[:0], p)
+		// Group commit: take whatever queued up while the last batch
+		// was being written, without waiting for more.
+	more:
+		for len(batch) < w.opts.MaxBatch {
+			select {
+			case p, ok := <-w.queue:
+				if !ok {
+					break more
+				}
+				batch = append(batch, p)
+			default:
+				break more
+			}
+		}
+		ins = ins[:0]
+		for _, p := range batch {
+			if p.in != nil {
+				ins = append(ins, p.in)
+			}
+		}
+		var err error
+		if len(ins) > 0 {
+			err = w.commitRetry(ins)
+		}
+		if err != nil {
+			w.failed.Add(int64(len(ins)))
+			w.fail(err)
+		}
+		for _, p := range batch {
+			if p.done != nil {
+				p.done <- err
+			}
+			if p.flush != nil {
+				close(p.flush)
+			}
+		}
+		clear(batch)
+	}
+}
+
+// commitRetry retries a batch a few times: PostgreSQL may abort one
+// transaction of two that deadlock or fail serialization.
+func (w *Writer) commitRetry(ins []*Incoming) error {
+	var err error
+	for try := 0; try < 5; try++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err = w.commit(ctx, ins)
+		cancel()
+		if err == nil || w.opts.Retryable == nil || !w.opts.Retryable(err) {
+			return err
+		}
+		time.Sleep(time.Duration(try+1) * 10 * time.Millisecond)
+	}
+	return err
+}

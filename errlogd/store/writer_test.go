@@ -1,0 +1,86 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/event"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestWriterQueueFullFlushClose: a writer whose commit is blocked fills
+// its queue, then refuses with ErrQueueFull (Submit) or counts drops
+// (Deliver); Flush waits for what was queued; Close stops the goroutine.
+func TestWriterQueueFullFlushClose(t *testing.T) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var committed [][]*store.Incoming
+	commit := func(ctx context.Context, batch []*store.Incoming) error {
+		<-release
+		mu.Lock()
+		committed = append(committed, append([]*store.Incoming(nil), batch...))
+		mu.Unlock()
+		return nil
+	}
+	p := &store.Project{ID: 1}
+	w := store.NewWriter(commit, func(context.Context) (*store.Project, error) { return p, nil }, store.WriterOptions{Queue: 2, MaxBatch: 10})
+	ctx := context.Background()
+	// The first event is taken by the writer goroutine and blocks in
+	// commit; two more fill the queue.
+	errs := make(chan error, 3)
+	for i := 0; i < 3; i++ {
+		go func() { errs <- w.Submit(ctx, &store.Incoming{EventID: event.NewID()}) }()
+		time.Sleep(20 * time.Millisecond)
+	}
+	assert.ErrorIs(t, w.Submit(ctx, &store.Incoming{}), store.ErrQueueFull)
+	w.Deliver(&event.Event{Logentry: &event.Logentry{Message: "dropped"}})
+	assert.Equal(t, int64(1), w.Dropped())
+
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	assert.ErrorIs(t, w.Flush(short), context.DeadlineExceeded, "Flush waits for the blocked commit")
+
+	close(release)
+	for i := 0; i < 3; i++ {
+		require.NoError(t, <-errs)
+	}
+	require.NoError(t, w.Flush(ctx))
+	mu.Lock()
+	n := 0
+	for _, b := range committed {
+		n += len(b)
+	}
+	mu.Unlock()
+	assert.Equal(t, 3, n)
+	assert.Greater(t, 3, len(committed), "the two queued events went in one batch")
+
+	require.NoError(t, w.Close(ctx))
+	require.NoError(t, w.Close(ctx))
+	assert.ErrorIs(t, w.Submit(ctx, &store.Incoming{}), store.ErrClosed)
+	assert.Eventually(t, func() bool {
+		buf := make([]byte, 1<<20)
+		return !strings.Contains(string(buf[:runtime.Stack(buf, true)]), "store.(*Writer).run")
+	}, time.Second, 10*time.Millisecond, "the writer goroutine ends with Close")
+}
+
+func TestWriterCommitErrorsReachSubmit(t *testing.T) {
+	boom := errors.New("disk I/O error")
+	var reported []error
+	var mu sync.Mutex
+	w := store.NewWriter(func(context.Context, []*store.Incoming) error { return boom }, nil, store.WriterOptions{
+		OnError: func(err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() },
+	})
+	defer w.Close(context.Background())
+	assert.ErrorIs(t, w.Submit(context.Background(), &store.Incoming{}), boom)
+	assert.Equal(t, int64(1), w.Failed())
+	mu.Lock()
+	assert.Len(t, reported, 1)
+	mu.Unlock()
+}
