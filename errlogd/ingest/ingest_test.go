@@ -158,10 +158,21 @@ func TestErrlogTracker(t *testing.T) {
 	require.NoError(t, log.Handler().(*errlog.Handler).Close(flushCtx))
 	assert.Equal(t, int64(4), s.events(t))
 	gs := s.groups(t)
-	require.NotEmpty(t, gs)
-	assert.Equal(t, int64(2), gs[0].Count)
-	assert.Contains(t, gs[0].Title, "card declined")
-	rows, err := s.st.GroupEvents(ctx, gs[0].ID, store.EventQuery{})
+	require.Len(t, gs, 2, "the two messages differ only by a number: one group")
+	byTitle := map[string]store.Group{}
+	for _, g := range gs {
+		byTitle[g.Title] = g
+		assert.Equal(t, int64(2), g.Count, g.Title)
+	}
+	assert.Contains(t, byTitle, "user 43 not found", "a group is titled by its newest message")
+	var charge store.Group
+	for title, g := range byTitle {
+		if strings.Contains(title, "card declined") {
+			charge = g
+		}
+	}
+	require.NotZero(t, charge.ID, "a group for the charge errors: %v", byTitle)
+	rows, err := s.st.GroupEvents(ctx, charge.ID, store.EventQuery{})
 	require.NoError(t, err)
 	assert.Equal(t, "staging", rows[0].Environment)
 	assert.Equal(t, "r9", rows[0].Release)
