@@ -213,7 +213,8 @@ func (db *DB) Event(ctx context.Context, id int64) (*store.StoredEvent, error) {
 func (db *DB) EventByEventID(ctx context.Context, projectID int64, eventID string) (*store.StoredEvent, error) {
 	eventID = strings.ToLower(strings.ReplaceAll(eventID, "-", ""))
 	if projectID == 0 {
-		return db.oneEvent(ctx, `event_id = ? ORDER BY id LIMIT 1`, eventID)
+		// project_id IN (…) lets the (project_id, event_id) index serve.
+		return db.oneEvent(ctx, `project_id IN (SELECT id FROM projects) AND event_id = ? ORDER BY id LIMIT 1`, eventID)
 	}
 	return db.oneEvent(ctx, `project_id = ? AND event_id = ?`, projectID, eventID)
 }
