@@ -22,8 +22,10 @@ type Incoming struct {
 	Level       string
 	Environment string
 	Release     string
-	Timestamp   time.Time
-	Received    time.Time
+	// User identifies the affected user, "" when the event has none.
+	User      string
+	Timestamp time.Time
+	Received  time.Time
 	// Size is the JSON's size; Payload the zstd-compressed JSON.
 	Size    int
 	Payload []byte
@@ -67,6 +69,7 @@ func Prepare(p *Project, ev *event.Event, raw []byte, now time.Time) (*Incoming,
 		Level:       level,
 		Environment: truncate(ev.Environment, 64),
 		Release:     truncate(ev.Release, 200),
+		User:        userKey(ev.User),
 		Timestamp:   ts,
 		Received:    now.UTC(),
 		Size:        len(raw),
@@ -76,6 +79,23 @@ func Prepare(p *Project, ev *event.Event, raw []byte, now time.Time) (*Incoming,
 		in.Title = "(no message)"
 	}
 	return in, nil
+}
+
+// userKey names the user of an event: id, else email, username or IP.
+func userKey(u *event.User) string {
+	switch {
+	case u == nil:
+		return ""
+	case u.ID != "":
+		return truncate("id:"+u.ID, 200)
+	case u.Email != "":
+		return truncate("email:"+u.Email, 200)
+	case u.Username != "":
+		return truncate("username:"+u.Username, 200)
+	case u.IPAddress != "":
+		return truncate("ip:"+u.IPAddress, 200)
+	}
+	return ""
 }
 
 // groupingView returns ev, or a shallow copy whose frames carry the
