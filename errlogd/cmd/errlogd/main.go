@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -187,7 +188,15 @@ func (c *config) dsn(p store.Project, addr string) string {
 	return fmt.Sprintf("%s://%s@%s%s/%d", scheme, p.PublicKey, rest, strings.TrimSuffix(c.prefix, "/"), p.ID)
 }
 
+// defaultMemoryLimit is the Go heap's soft limit unless GOMEMLIMIT says
+// otherwise: the GC works harder near it instead of letting a burst of
+// large events double the heap.
+const defaultMemoryLimit = 40 << 20
+
 func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("errlogd: listen: %w", err)
