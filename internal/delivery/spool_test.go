@@ -31,6 +31,10 @@ func fastTempDir(t *testing.T) string {
 	return t.TempDir()
 }
 
+// spoolFiles returns what dir holds for the next process: the names of
+// legacy one-item files, then the IDs of the items of the write-ahead log
+// that are not acknowledged, in log order. It reads the files as they are,
+// changing nothing.
 func spoolFiles(t *testing.T, dir string) []string {
 	t.Helper()
 	des, err := os.ReadDir(dir)
@@ -41,7 +45,42 @@ func spoolFiles(t *testing.T, dir string) []string {
 			names = append(names, de.Name())
 		}
 	}
+	for _, de := range des {
+		if !isSegmentName(de.Name()) {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, de.Name()))
+		require.NoError(t, err)
+		var order []uint64
+		live := map[uint64]string{}
+		for off := 0; off < len(data); {
+			kind, seq, id, _, n, ok := parseRecord(data[off:])
+			if !ok {
+				break
+			}
+			if kind == 'I' {
+				live[seq] = id
+				order = append(order, seq)
+			} else {
+				delete(live, seq)
+			}
+			off += n
+		}
+		for _, seq := range order {
+			if id, ok := live[seq]; ok {
+				names = append(names, id)
+			}
+		}
+	}
 	return names
+}
+
+// closeShort closes q with a short deadline, for a peer that is down.
+func closeShort(t *testing.T, q *Queue) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	return q.Close(ctx)
 }
 
 // checkBody makes the peer refuse (loudly) a body that did not survive the
@@ -103,16 +142,24 @@ func TestNewFailsOnUnusableSpoolDir(t *testing.T) {
 	assert.True(t, strings.HasPrefix(err.Error(), "errlog: tracker: spool: "), err.Error())
 }
 
-func TestSpoolFlushReturnsWhenOnDiskAndSecondQueueDelivers(t *testing.T) {
+// Flush and Close keep trying until their deadline, then say how many
+// items they leave in the spool; the next queue delivers them.
+func TestSpoolCloseLeavesUndeliveredForNextQueue(t *testing.T) {
 	dir := t.TempDir()
 	down := newPeer(alwaysDown)
 	q1, log1 := newTestQueue(t, Options{Send: down.send, SpoolDir: dir})
 	want := ids("s", 5)
 	enqueueAll(t, q1, want)
-	flush(t, q1) // nil although nothing was delivered: it is all on disk
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	assert.Equal(t, want, spoolFiles(t, dir), "written ahead by Enqueue")
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	require.NoError(t, q1.Close(ctx), "nothing is lost")
+	err := q1.Flush(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "5 items not delivered yet (kept in the spool)")
+	assert.Greater(t, down.calls, 3, "Flush kept retrying")
+	err = closeShort(t, q1)
+	require.ErrorIs(t, err, ErrClosed)
+	assert.Contains(t, err.Error(), "errlog: test: close: 5 undelivered items left in the spool for the next start")
 	assert.Len(t, spoolFiles(t, dir), 5)
 	st := q1.Stats()
 	assert.EqualValues(t, 5, st.Spooled)
@@ -141,6 +188,7 @@ func TestSpoolIgnoresTmpAndGarbage(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.Truncate(filepath.Join(dir, spoolName(3, "torn")), 20))
 	write(spoolName(4, "crashed")+tmpExt, "errlog-spool 1 7 4")
+	write(walPrefix+stampString(5)+walExt, "I 0 3 11 00000000\nnewbody of new")
 	write("notes.txt", "not ours")
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "sub"+spoolExt), 0o700))
 
@@ -157,7 +205,7 @@ func TestSpoolIgnoresTmpAndGarbage(t *testing.T) {
 	assert.DirExists(t, filepath.Join(dir, "sub"+spoolExt))
 
 	errs := log.all()
-	require.Len(t, errs, 2)
+	require.Len(t, errs, 3, "two unreadable files, one damaged log segment")
 	for _, err := range errs {
 		assert.ErrorIs(t, err, errCorrupt)
 	}
@@ -170,7 +218,7 @@ func TestSpoolEvictionByCount(t *testing.T) {
 	q, log := newTestQueue(t, Options{Send: p.send, SpoolDir: dir, MaxSpoolItems: 5})
 	all := ids("n", 10)
 	enqueueAll(t, q, all)
-	flush(t, q)
+	require.Eventually(t, func() bool { return q.Stats().Evicted == 5 }, 5*time.Second, time.Millisecond)
 
 	assert.Len(t, spoolFiles(t, dir), 5)
 	st := q.Stats()
@@ -187,15 +235,19 @@ func TestSpoolEvictionByCount(t *testing.T) {
 }
 
 func TestSpoolEvictionByBytes(t *testing.T) {
-	size, err := writeSpoolFile(t.TempDir(), "probe", "b00000", []byte("body of b00000"))
+	w, _, _, err := openWAL(t.TempDir(), func() int64 { return 1 })
 	require.NoError(t, err)
+	ref, err := w.append("b00000", []byte("body of b00000"))
+	require.NoError(t, err)
+	w.close()
+	size := int64(ref.n)
 
 	dir := t.TempDir()
 	p := newPeer(alwaysDown)
 	q, log := newTestQueue(t, Options{Send: p.send, SpoolDir: dir, MaxSpoolBytes: 3*size + size/2})
 	all := ids("b", 10)
 	enqueueAll(t, q, all)
-	flush(t, q)
+	require.Eventually(t, func() bool { return q.Stats().Evicted == 7 }, 5*time.Second, time.Millisecond)
 
 	assert.Len(t, spoolFiles(t, dir), 3)
 	assert.EqualValues(t, 7, q.Stats().Evicted)
@@ -214,9 +266,9 @@ func TestSpoolReadsBackBodiesBeyondQueueSize(t *testing.T) {
 	p := newPeer(alwaysDown)
 	q, log := newTestQueue(t, Options{Send: p.send, SpoolDir: dir, QueueSize: 2})
 	all := ids("r", 8)
-	for _, id := range all {
+	for i, id := range all {
 		enqueueAll(t, q, []string{id})
-		flush(t, q)
+		require.Eventually(t, func() bool { return q.Stats().Spooled == uint64(i+1) }, 5*time.Second, time.Millisecond)
 	}
 	assert.Len(t, spoolFiles(t, dir), 8)
 	p.setFail(checkBody)
@@ -297,7 +349,9 @@ func TestSpoolExactlyOnceAcrossRestart(t *testing.T) {
 	waitReceived(t, p, 500)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
 	defer cancel()
-	require.NoError(t, q1.Close(ctx), "what is not delivered is on disk")
+	err := q1.Close(ctx)
+	require.ErrorIs(t, err, ErrClosed)
+	assert.Contains(t, err.Error(), "left in the spool", "what is not delivered is on disk")
 	st1 := q1.Stats()
 	assert.Less(t, st1.Sent, uint64(n), "closed mid-stream")
 	assert.Equal(t, n-int(st1.Sent), st1.Pending)
@@ -333,20 +387,31 @@ func TestSpoolSkipsAcknowledgedID(t *testing.T) {
 	assert.Empty(t, spoolFiles(t, dir), "the duplicate's file is removed too")
 }
 
-func TestSpoolNamesSortInEnqueueOrderWhenClockStepsBack(t *testing.T) {
+func TestSpoolKeepsEnqueueOrderWhenClockStepsBack(t *testing.T) {
 	dir := t.TempDir()
 	fixed := time.Unix(1000, 0)
 	p := newPeer(alwaysDown)
 	q, _ := newTestQueue(t, Options{Send: p.send, SpoolDir: dir, Now: func() time.Time { return fixed }})
 	all := ids("t", 20)
 	enqueueAll(t, q, all)
-	flush(t, q)
-	names := spoolFiles(t, dir)
-	require.Len(t, names, 20)
-	assert.True(t, sort.StringsAreSorted(names))
-	for i, name := range names {
-		assert.True(t, strings.HasSuffix(name, "-"+all[i]+spoolExt), name)
+	assert.Equal(t, all, spoolFiles(t, dir))
+	require.Error(t, closeShort(t, q))
+
+	// A later process whose clock is behind appends after the first
+	// one's items.
+	q2, _ := newTestQueue(t, Options{Send: p.send, SpoolDir: dir, Now: func() time.Time { return fixed.Add(-time.Hour) }})
+	more := ids("u", 3)
+	enqueueAll(t, q2, more)
+	assert.Equal(t, append(all, more...), spoolFiles(t, dir))
+	var segs []string
+	des, _ := os.ReadDir(dir)
+	for _, de := range des {
+		if isSegmentName(de.Name()) {
+			segs = append(segs, de.Name())
+		}
 	}
+	assert.NotEmpty(t, segs)
+	assert.True(t, sort.StringsAreSorted(segs))
 }
 
 func TestSpoolEvictsOnStartWhenOverLimits(t *testing.T) {
@@ -355,7 +420,7 @@ func TestSpoolEvictsOnStartWhenOverLimits(t *testing.T) {
 	q1, _ := newTestQueue(t, Options{Send: down.send, SpoolDir: dir})
 	all := ids("o", 6)
 	enqueueAll(t, q1, all)
-	require.NoError(t, q1.Close(context.Background()))
+	require.ErrorIs(t, closeShort(t, q1), ErrClosed)
 	require.Len(t, spoolFiles(t, dir), 6)
 
 	p := newPeer(checkBody)
@@ -414,8 +479,7 @@ func TestSpoolSharedDirGivesEachQueueItsOwnSlot(t *testing.T) {
 	q1, log1 := newTestQueue(t, Options{Send: down.send, SpoolDir: dir})
 	as := ids("a", 5)
 	enqueueAll(t, q1, as)
-	flush(t, q1) // on disk, in dir
-	require.Len(t, spoolFiles(t, dir), 5)
+	require.Len(t, spoolFiles(t, dir), 5, "on disk, in dir")
 
 	up := newPeer(checkBody)
 	q2, log2 := newTestQueue(t, Options{Send: up.send, SpoolDir: dir})
@@ -427,10 +491,8 @@ func TestSpoolSharedDirGivesEachQueueItsOwnSlot(t *testing.T) {
 	assert.Equal(t, bs, up.received(), "q2 sends its own items, and only those")
 	assert.Len(t, spoolFiles(t, dir), 5, "q1's items are untouched")
 
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	require.NoError(t, q1.Close(ctx))
-	require.NoError(t, q2.Close(ctx))
+	require.ErrorIs(t, closeShort(t, q1), ErrClosed)
+	require.NoError(t, q2.Close(context.Background()))
 	assert.Empty(t, log1.all())
 	assert.Empty(t, log2.all())
 
@@ -455,8 +517,7 @@ func TestSpoolSlotLeftoversDelivered(t *testing.T) {
 	q2, _ := newTestQueue(t, Options{Send: down.send, SpoolDir: dir})
 	cs := ids("c", 3)
 	enqueueAll(t, q2, cs)
-	flush(t, q2)
-	require.NoError(t, q2.Close(context.Background()))
+	require.ErrorIs(t, closeShort(t, q2), ErrClosed)
 	slot := filepath.Join(dir, "slot-1")
 	require.Len(t, spoolFiles(t, slot), 3)
 
@@ -475,8 +536,7 @@ func TestSpoolSlotLeftoversDelivered(t *testing.T) {
 	require.Equal(t, slot, q4.dir)
 	ds := ids("d", 3)
 	enqueueAll(t, q4, ds)
-	flush(t, q4)
-	require.NoError(t, q4.Close(context.Background()))
+	require.ErrorIs(t, closeShort(t, q4), ErrClosed)
 	require.NoError(t, q1.Close(context.Background()))
 	last := newPeer(checkBody)
 	q5, log5 := newTestQueue(t, Options{Send: last.send, SpoolDir: dir})
