@@ -157,6 +157,7 @@ type Queue struct {
 
 	mu           sync.Mutex
 	ring         []entry // items not yet taken by the worker
+	overflow     []entry // with a spool, past a full ring: on disk only, bodies not kept
 	head, n      int
 	seq          uint64 // position of the last accepted item
 	closed       bool
@@ -181,7 +182,7 @@ type Queue struct {
 	scratch    []entry
 	spoolBytes int64
 	volatile   int // pending items the spool could not take
-	moved      int // pending items moved behind the others
+	deferred   []pending // items moved behind the others after timeouts; sent when pend is empty
 	failures   int // consecutive temporary failures, for the backoff
 	failing    bool
 	holdUntil  time.Time
@@ -309,7 +310,20 @@ func (q *Queue) Enqueue(it Item) bool {
 		q.report(q.errClosed)
 		return false
 	}
-	if q.n == len(q.ring) {
+	if (q.n == len(q.ring) || len(q.overflow) > 0) && q.wal != nil && len(q.overflow) < q.maxItems {
+		// The ring is full but the disk is not: write the item ahead
+		// and keep only where it is, so that a burst larger than
+		// QueueSize costs disk, not memory, and loses nothing.
+		if ref, err := q.wal.append(it.ID, it.Body); err == nil {
+			q.seq++
+			q.overflow = append(q.overflow, entry{it: Item{ID: it.ID}, seq: q.seq, ref: ref})
+			q.mu.Unlock()
+			q.enqueued.Add(1)
+			q.notify()
+			return true
+		}
+	}
+	if q.n == len(q.ring) || len(q.overflow) > 0 {
 		q.dropsPending++
 		q.mu.Unlock()
 		q.dropped.Add(1)
@@ -474,7 +488,7 @@ func (q *Queue) Close(ctx context.Context) error {
 // Stats returns the counters. Safe to call at any time, from any goroutine.
 func (q *Queue) Stats() Stats {
 	q.mu.Lock()
-	pend := q.n + q.pendLen
+	pend := q.n + len(q.overflow) + q.pendLen
 	q.mu.Unlock()
 	return Stats{
 		Enqueued:   q.enqueued.Load(),
@@ -517,7 +531,7 @@ func (q *Queue) run() {
 			q.shutdown()
 			return
 		}
-		if len(q.pend) == 0 {
+		if len(q.pend)+len(q.deferred) == 0 {
 			q.wait(0)
 			continue
 		}
@@ -614,6 +628,12 @@ func (q *Queue) take() {
 		q.head = (q.head + 1) % len(q.ring)
 	}
 	q.n -= n
+	if q.dir != "" && len(q.overflow) > 0 {
+		q.scratch = append(q.scratch, q.overflow...)
+		n += len(q.overflow)
+		clear(q.overflow)
+		q.overflow = q.overflow[:0]
+	}
 	q.pendLen += n
 	q.mu.Unlock()
 	if n == 0 {
@@ -623,7 +643,7 @@ func (q *Queue) take() {
 	defer clear(q.scratch)
 	var written uint64
 	for _, e := range q.scratch {
-		p := pending{id: e.it.ID, body: e.it.Body, loaded: true, seq: e.seq, ref: e.ref}
+		p := pending{id: e.it.ID, body: e.it.Body, loaded: e.it.Body != nil || e.ref.seg == nil, seq: e.seq, ref: e.ref}
 		if p.id != "" && q.acked.has(p.id) {
 			q.ack(&p)
 			q.duplicates.Add(1) // do not even send it
@@ -673,8 +693,8 @@ func (q *Queue) nextStamp() int64 {
 // the ones worth keeping.
 func (q *Queue) enforceBounds() {
 	var n int
-	for len(q.pend) > 0 && (len(q.pend) > q.maxItems || q.spoolBytes > q.maxBytes) {
-		q.ack(&q.pend[0])
+	for k := len(q.pend) + len(q.deferred); k > 0 && (k > q.maxItems || q.spoolBytes > q.maxBytes); k-- {
+		q.ack(q.next())
 		q.popHead()
 		n++
 	}
@@ -686,16 +706,32 @@ func (q *Queue) enforceBounds() {
 }
 
 func (q *Queue) popHead() {
-	p := &q.pend[0]
+	p := q.takeHead()
 	q.spoolBytes -= p.size
 	if p.memOnly {
 		q.volatile--
 	}
-	if p.moved {
-		q.moved--
+}
+
+// next is the item to send next: the oldest of pend, or, when pend is
+// empty, the oldest of the items moved behind the others.
+func (q *Queue) next() *pending {
+	if len(q.pend) > 0 {
+		return &q.pend[0]
 	}
-	*p = pending{}
-	q.pend = q.pend[1:]
+	return &q.deferred[0]
+}
+
+// takeHead removes next() and returns it.
+func (q *Queue) takeHead() pending {
+	list := &q.pend
+	if len(q.pend) == 0 {
+		list = &q.deferred
+	}
+	p := (*list)[0]
+	(*list)[0] = pending{}
+	*list = (*list)[1:]
+	return p
 }
 
 // ack settles p on disk: an acknowledgement record in the log, or the
@@ -726,24 +762,25 @@ func (q *Queue) publish() {
 	var minSeq uint64
 	if len(q.pend) > 0 {
 		minSeq = q.pend[0].seq
-		if q.moved > 0 {
-			// Moved items sit behind newer ones.
-			for i := range q.pend {
-				minSeq = min(minSeq, q.pend[i].seq)
-			}
+	}
+	for i := range q.deferred {
+		if minSeq == 0 || q.deferred[i].seq < minSeq {
+			minSeq = q.deferred[i].seq
 		}
 	}
 	q.mu.Lock()
 	safe := q.seq
 	if q.n > 0 {
 		safe = q.ring[q.head].seq - 1
+	} else if len(q.overflow) > 0 {
+		safe = q.overflow[0].seq - 1
 	}
 	if minSeq > 0 {
 		safe = min(safe, minSeq-1)
 	}
 	q.safe = safe
-	q.pendLen = len(q.pend)
-	q.published = q.n + len(q.pend)
+	q.pendLen = len(q.pend) + len(q.deferred)
+	q.published = q.n + len(q.overflow) + q.pendLen
 	if q.flushCh != nil {
 		close(q.flushCh)
 		q.flushCh = nil
@@ -753,7 +790,7 @@ func (q *Queue) publish() {
 
 // sendHead makes one delivery attempt for the oldest pending item.
 func (q *Queue) sendHead() {
-	p := &q.pend[0]
+	p := q.next()
 	if !p.loaded {
 		var id string
 		var body []byte
@@ -821,7 +858,7 @@ func (q *Queue) sendHead() {
 // peer is up and this item is what it cannot take: it is given up,
 // reported.
 func (q *Queue) timedOut(err error) {
-	p := &q.pend[0]
+	p := q.next()
 	if p.timeouts == 0 {
 		p.sentMark = q.sent.Load()
 	}
@@ -829,28 +866,29 @@ func (q *Queue) timedOut(err error) {
 	if p.timeouts < maxTimeouts {
 		return
 	}
-	if p.moved && p.timeouts >= 2*maxTimeouts && q.sent.Load() > p.sentMark {
-		q.ack(p)
-		q.report(fmt.Errorf("%sgiving up item %s after %d attempts that timed out while other items were delivered: %w",
-			q.prefix, p.id, p.timeouts, err))
-		q.popHead()
-		q.failed.Add(1)
-		q.failures, q.holdUntil = 0, time.Time{}
+	if p.moved {
+		if p.timeouts >= 2*maxTimeouts && q.sent.Load() > p.sentMark {
+			q.ack(p)
+			q.report(fmt.Errorf("%sgiving up item %s after %d attempts that timed out while other items were delivered: %w",
+				q.prefix, p.id, p.timeouts, err))
+			q.popHead()
+			q.failed.Add(1)
+			q.failures, q.holdUntil = 0, time.Time{}
+		}
 		return
 	}
-	if len(q.pend) == 1 || p.moved && p.timeouts < 2*maxTimeouts {
+	q.mu.Lock()
+	waiting := q.n + len(q.overflow)
+	q.mu.Unlock()
+	others := len(q.pend) - 1 + len(q.deferred) + waiting
+	if others == 0 || len(q.pend) == 0 {
 		return
 	}
-	if !p.moved {
-		p.moved = true
-		q.moved++
-		q.report(fmt.Errorf("%sitem %s timed out %d times; sending the %d items behind it first: %w",
-			q.prefix, p.id, p.timeouts, len(q.pend)-1, err))
-	}
+	p.moved = true
 	p.sentMark = q.sent.Load()
-	it := *p
-	*p = pending{}
-	q.pend = append(q.pend[1:], it)
+	q.report(fmt.Errorf("%sitem %s timed out %d times; sending the %d items behind it first: %w",
+		q.prefix, p.id, p.timeouts, others, err))
+	q.deferred = append(q.deferred, q.takeHead())
 	// The next item is not the one that timed out: try it at once.
 	q.failures, q.holdUntil = 0, time.Time{}
 }
@@ -901,6 +939,8 @@ func (q *Queue) shutdown() {
 	var lost, left int
 	if q.dir != "" {
 		q.take()
+		q.pend = append(q.pend, q.deferred...)
+		q.deferred = nil
 		lost = q.volatile
 		left = len(q.pend) - lost
 		if lost > 0 {
@@ -920,7 +960,8 @@ func (q *Queue) shutdown() {
 		}
 	} else {
 		q.mu.Lock()
-		lost = q.n + len(q.pend)
+		lost = q.n + len(q.pend) + len(q.deferred)
+		q.deferred = nil
 		clear(q.ring)
 		q.n = 0
 		q.mu.Unlock()

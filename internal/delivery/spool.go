@@ -211,4 +211,3 @@ func readSpoolFile(path string) (id string, body []byte, err error) {
 	}
 	return string(payload[:idLen]), payload[idLen:], nil
 }
-

@@ -560,3 +560,80 @@ func TestSpoolAllSlotsTaken(t *testing.T) {
 	require.ErrorIs(t, err, errLocked)
 	assert.True(t, strings.HasPrefix(err.Error(), "errlog: tracker: spool: "), err.Error())
 }
+
+// With a spool, a burst larger than QueueSize while the worker is stuck
+// in a Send is written ahead and kept on disk only: nothing is dropped,
+// and the order holds.
+func TestSpoolOverflowBeyondQueueSizeIsKept(t *testing.T) {
+	dir := t.TempDir()
+	release := make(chan struct{})
+	p := newPeer(checkBody)
+	send := func(ctx context.Context, it Item) error {
+		<-release
+		return p.send(ctx, it)
+	}
+	q, log := newTestQueue(t, Options{Send: send, SpoolDir: dir, QueueSize: 2})
+	all := ids("o", 50)
+	enqueueAll(t, q, all)
+	assert.Equal(t, all, spoolFiles(t, dir))
+	close(release)
+	flush(t, q)
+	assert.Equal(t, all, p.received())
+	assert.Zero(t, q.Stats().Dropped)
+	assert.Empty(t, spoolFiles(t, dir))
+	assert.Empty(t, log.all())
+}
+
+// Flush keeps retrying through an outage shorter than its deadline,
+// whatever the backoff had grown to.
+func TestFlushRetriesUntilPeerIsBack(t *testing.T) {
+	dir := t.TempDir()
+	upAt := time.Now().Add(400 * time.Millisecond)
+	p := newPeer(func(int, Item) error {
+		if time.Now().Before(upAt) {
+			return errDown
+		}
+		return nil
+	})
+	q, _ := newTestQueue(t, Options{Send: p.send, SpoolDir: dir, MinBackoff: 200 * time.Millisecond, MaxBackoff: time.Hour})
+	all := ids("f", 20)
+	enqueueAll(t, q, all)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	require.NoError(t, q.Close(ctx))
+	assert.Less(t, time.Since(start), 2*time.Second, "retries were capped to the deadline, not left to a growing backoff")
+	assert.Equal(t, all, p.received())
+	assert.Empty(t, spoolFiles(t, dir))
+}
+
+// An item the peer never takes in time (a huge mail on a slow link) is
+// moved behind the others after maxTimeouts timeouts, and given up once it
+// keeps timing out while the others get through.
+func TestTimedOutItemDoesNotBlockTheRest(t *testing.T) {
+	p := newPeer(nil)
+	send := func(ctx context.Context, it Item) error {
+		if it.ID == "big" {
+			<-ctx.Done()
+			return fmt.Errorf("DATA: %w", ctx.Err())
+		}
+		return p.send(ctx, it)
+	}
+	q, log := newTestQueue(t, Options{Send: send, SendTimeout: 20 * time.Millisecond})
+	enqueueAll(t, q, []string{"big", "a", "b", "c"})
+	require.Eventually(t, func() bool { return len(p.received()) == 3 }, 5*time.Second, time.Millisecond)
+	assert.Equal(t, []string{"a", "b", "c"}, p.received())
+	require.Eventually(t, func() bool { return q.Stats().Failed == 1 }, 5*time.Second, time.Millisecond, "%v %+v", log.all(), q.Stats())
+	var moved, gaveUp int
+	for _, err := range log.all() {
+		switch {
+		case strings.Contains(err.Error(), "item big timed out 3 times; sending the 3 items behind it first"):
+			moved++
+		case strings.Contains(err.Error(), "giving up item big after 6 attempts that timed out while other items were delivered"):
+			gaveUp++
+		}
+	}
+	assert.Equal(t, 1, moved, "%v", log.all())
+	assert.Equal(t, 1, gaveUp, "%v", log.all())
+	flush(t, q)
+}
