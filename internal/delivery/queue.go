@@ -181,9 +181,9 @@ type Queue struct {
 	pend       []pending
 	scratch    []entry
 	spoolBytes int64
-	volatile   int // pending items the spool could not take
+	volatile   int       // pending items the spool could not take
 	deferred   []pending // items moved behind the others after timeouts; sent when pend is empty
-	failures   int // consecutive temporary failures, for the backoff
+	failures   int       // consecutive temporary failures, for the backoff
 	failing    bool
 	holdUntil  time.Time
 	lastStamp  int64
