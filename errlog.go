@@ -177,16 +177,25 @@ func New(opts Options) *slog.Logger {
 
 // Flush delivers everything queued by every Handler that New or
 // NewHandler built and that is not closed, or returns ctx's error.
+//
+// The handlers flush at once, under one deadline: ctx's, or
+// DefaultFlushTimeout when it has none.
 func Flush(ctx context.Context) error {
+	ctx, cancel := boundedContext(ctx)
+	defer cancel()
 	registry.Lock()
 	hs := append([]*Handler(nil), registry.handlers...)
 	registry.Unlock()
-	var errs []error
-	for _, h := range hs {
-		if err := h.Flush(ctx); err != nil {
-			errs = append(errs, err)
-		}
+	errs := make([]error, len(hs))
+	var wg sync.WaitGroup
+	for i, h := range hs {
+		wg.Add(1)
+		go func(i int, h *Handler) {
+			defer wg.Done()
+			errs[i] = h.Flush(ctx)
+		}(i, h)
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 

@@ -502,12 +502,26 @@ func (h *Handler) Flush(ctx context.Context) error {
 			return fmt.Errorf("errlog: flush: %w", ctx.Err())
 		}
 	}
-	var errs []error
-	for _, s := range c.sinks {
-		if err := s.Flush(ctx); err != nil {
-			errs = append(errs, err)
-		}
+	return eachSink(c.sinks, func(s EventSink) error { return s.Flush(ctx) })
+}
+
+// eachSink runs f on every sink at once, so that a sink whose peer hangs
+// does not eat the time the others need: all of them end by the one
+// deadline.
+func eachSink(sinks []EventSink, f func(EventSink) error) error {
+	if len(sinks) == 1 {
+		return f(sinks[0])
 	}
+	errs := make([]error, len(sinks))
+	var wg sync.WaitGroup
+	for i, s := range sinks {
+		wg.Add(1)
+		go func(i int, s EventSink) {
+			defer wg.Done()
+			errs[i] = f(s)
+		}(i, s)
+	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 
@@ -554,10 +568,8 @@ func (h *Handler) Close(ctx context.Context) error {
 		}
 	}
 	c.closed.Store(true)
-	for _, s := range c.sinks {
-		if err := s.Close(ctx); err != nil {
-			errs = append(errs, err)
-		}
+	if err := eachSink(c.sinks, func(s EventSink) error { return s.Close(ctx) }); err != nil {
+		errs = append(errs, err)
 	}
 	if c.rootFile != nil {
 		if err := c.rootFile.Close(); err != nil {

@@ -577,6 +577,15 @@ func (s *mailSink) Close(ctx context.Context) error {
 	case <-s.closeDone:
 		return s.closeErr
 	case <-ctx.Done():
+	}
+	// The queues return within their grace after ctx; their error says
+	// what was left where, which is worth the wait.
+	t := time.NewTimer(150 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-s.closeDone:
+		return s.closeErr
+	case <-t.C:
 		return fmt.Errorf("errlog: smtp: close: %w", ctx.Err())
 	}
 }
@@ -799,9 +808,14 @@ func (a *loginAuth) Next(challenge []byte, more bool) ([]byte, error) {
 	return nil, fmt.Errorf("unexpected AUTH LOGIN challenge %q", challenge)
 }
 
-// idle closes the connection now (Flush: the burst is over).
+// idle closes the connection now (Flush: the burst is over). If a send
+// holds the connection (a Flush that gave up at its deadline while the
+// queue still sends), it is left to the idle timer: waiting for that send
+// would make Flush outlast its deadline.
 func (t *smtpTransport) idle() {
-	t.mu.Lock()
+	if !t.mu.TryLock() {
+		return
+	}
 	defer t.mu.Unlock()
 	if t.timer != nil {
 		t.timer.Stop()

@@ -433,33 +433,41 @@ func jsonMap(m map[string]any) map[string]any {
 }
 
 // Flush returns once every event sent so far is acknowledged by the
-// tracker or, with a spool, on disk while the tracker is failing; or when
-// ctx is done.
+// tracker (or refused for good), retrying until ctx is done; then it
+// returns an error that says how many events are still undelivered, and
+// whether they wait in the spool or only in memory.
 func (t *Tracker) Flush(ctx context.Context) error {
-	var errs []error
-	for _, tt := range t.targets() {
-		if err := tt.queue.Flush(ctx); err != nil {
-			errs = append(errs, err)
-		}
+	return t.eachTarget(func(q *delivery.Queue) error { return q.Flush(ctx) })
+}
+
+// eachTarget runs f on the queue of every target at once: a dead request
+// bin must not eat the time the DSN's events need.
+func (t *Tracker) eachTarget(f func(q *delivery.Queue) error) error {
+	tts := t.targets()
+	errs := make([]error, len(tts))
+	var wg sync.WaitGroup
+	for i, tt := range tts {
+		wg.Add(1)
+		go func(i int, q *delivery.Queue) {
+			defer wg.Done()
+			errs[i] = f(q)
+		}(i, tt.queue)
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 
-// Close flushes (bounded by ctx), then stops the tracker's goroutines and
-// closes its idle connections. Events not delivered by then stay in the
-// spool for the next process, or are reported lost without one; so,
-// without a spool and with the tracker down, Close waits for ctx: give
-// it a deadline. Closing twice is not an error.
+// Close keeps delivering until everything is sent or ctx is done (give it
+// a deadline: with the tracker down it waits for ctx), then stops the
+// tracker's goroutines and closes its idle connections. Events not
+// delivered by then stay in the spool for the next process, or are
+// reported lost without one; the error says how many of each. Closing
+// twice is not an error.
 func (t *Tracker) Close(ctx context.Context) error {
 	trackers.remove(t)
-	var errs []error
-	for _, tt := range t.targets() {
-		if err := tt.queue.Close(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	err := t.eachTarget(func(q *delivery.Queue) error { return q.Close(ctx) })
 	t.client.CloseIdleConnections()
-	return errors.Join(errs...)
+	return err
 }
 
 func (t *Tracker) targets() []*trackerTarget {

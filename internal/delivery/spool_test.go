@@ -31,10 +31,8 @@ func fastTempDir(t *testing.T) string {
 	return t.TempDir()
 }
 
-// spoolFiles returns what dir holds for the next process: the names of
-// legacy one-item files, then the IDs of the items of the write-ahead log
-// that are not acknowledged, in log order. It reads the files as they are,
-// changing nothing.
+// spoolFiles returns the names of legacy one-item files in dir, then the
+// IDs of the write-ahead log's unacknowledged items, in order.
 func spoolFiles(t *testing.T, dir string) []string {
 	t.Helper()
 	des, err := os.ReadDir(dir)
@@ -42,37 +40,14 @@ func spoolFiles(t *testing.T, dir string) []string {
 	var names []string
 	for _, de := range des {
 		if strings.HasSuffix(de.Name(), spoolExt) && de.Type().IsRegular() {
-			names = append(names, de.Name())
-		}
-	}
-	for _, de := range des {
-		if !isSegmentName(de.Name()) {
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join(dir, de.Name()))
-		require.NoError(t, err)
-		var order []uint64
-		live := map[uint64]string{}
-		for off := 0; off < len(data); {
-			kind, seq, id, _, n, ok := parseRecord(data[off:])
-			if !ok {
-				break
-			}
-			if kind == 'I' {
-				live[seq] = id
-				order = append(order, seq)
-			} else {
-				delete(live, seq)
-			}
-			off += n
-		}
-		for _, seq := range order {
-			if id, ok := live[seq]; ok {
-				names = append(names, id)
+			if _, _, err := readSpoolFile(filepath.Join(dir, de.Name())); err != nil {
+				names = append(names, de.Name()) // Spooled skips unreadable ones
 			}
 		}
 	}
-	return names
+	ids, err := Spooled(dir)
+	require.NoError(t, err)
+	return append(names, ids...)
 }
 
 // closeShort closes q with a short deadline, for a peer that is down.

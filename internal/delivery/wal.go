@@ -354,3 +354,54 @@ func (w *wal) close() {
 	}
 	w.segs = nil
 }
+
+// Spooled returns the IDs of the items a Queue on dir would deliver:
+// legacy one-item files first, then the write-ahead log's unacknowledged
+// items, in order. It reads dir as it is (not its slot subdirectories) and
+// changes nothing, so it is safe beside a running Queue: for tests, and
+// for tools that show what is waiting.
+func Spooled(dir string) ([]string, error) {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, de := range des {
+		if _, ok := parseSpoolName(de.Name()); ok && de.Type().IsRegular() {
+			id, _, err := readSpoolFile(filepath.Join(dir, de.Name()))
+			if err == nil {
+				ids = append(ids, id)
+			}
+		}
+	}
+	for _, de := range des {
+		if !isSegmentName(de.Name()) || !de.Type().IsRegular() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, de.Name()))
+		if err != nil {
+			return nil, err
+		}
+		var order []uint64
+		live := map[uint64]string{}
+		for off := 0; off < len(data); {
+			kind, seq, id, _, n, ok := parseRecord(data[off:])
+			if !ok {
+				break
+			}
+			if kind == 'I' {
+				live[seq] = id
+				order = append(order, seq)
+			} else {
+				delete(live, seq)
+			}
+			off += n
+		}
+		for _, seq := range order {
+			if id, ok := live[seq]; ok {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids, nil
+}
