@@ -68,6 +68,8 @@ type core struct {
 	jobs     chan job
 	done     chan struct{}
 	dropped  atomic.Uint64
+	accepted atomic.Uint64 // records put in jobs
+	built    atomic.Uint64 // events handed to the sinks
 	// reportedDrops is what reportDrops has told; the delivery goroutine's.
 	reportedDrops uint64
 	closed        atomic.Bool
@@ -373,6 +375,7 @@ func (c *core) enqueue(ctx context.Context, h *Handler, r *slog.Record, pcs []ui
 	}
 	select {
 	case c.jobs <- j:
+		c.accepted.Add(1)
 	default:
 		// Counted here, reported by the delivery goroutine: reporting on
 		// the caller's goroutine would call a hook that may itself log,
@@ -415,6 +418,7 @@ func (c *core) deliver(j *job) {
 	for _, s := range c.sinks {
 		c.deliverTo(s, ev)
 	}
+	c.built.Add(1)
 }
 
 func (c *core) deliverTo(s EventSink, ev *event.Event) {
@@ -579,9 +583,10 @@ func (h *Handler) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Dropped returns how many events were dropped because the queue was full
-// or the Handler closed.
-func (h *Handler) Dropped() uint64 { return h.c.dropped.Load() }
+// Dropped returns how many events were lost anywhere on their way: refused
+// by the Handler's queue or a sink's, given up after a permanent failure,
+// evicted from a full spool, or lost at Close. It is Stats().Dropped.
+func (h *Handler) Dropped() uint64 { return h.Stats().Dropped }
 
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)

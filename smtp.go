@@ -278,6 +278,7 @@ type mailSink struct {
 	transport mailTransport   // nil when mail is off
 	dropped   atomic.Int64    // mails refused by a full queue, not yet told
 	late      atomic.Int64    // events delivered after Close, not mailed
+	lost      atomic.Uint64   // mails that could not be composed
 
 	notifiers []*notifyQueue
 	ticketers []*notifyQueue
@@ -489,6 +490,7 @@ func (s *mailSink) queueMail(n *Notice) {
 	id, msg, err := s.compose(&n2)
 	if err != nil {
 		s.dropped.Add(dropped + 1)
+		s.lost.Add(1)
 		s.env.OnError(fmt.Errorf("errlog: smtp: composing a mail: %w", err))
 		return
 	}

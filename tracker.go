@@ -100,6 +100,7 @@ type Tracker struct {
 	now       func() time.Time
 	sample    float64
 	before    func(*event.Event) *event.Event
+	lost      atomic.Uint64 // events that could not be encoded
 
 	// Overrides replace an event's values; defaults fill empty ones.
 	envOverride, releaseOverride, serverOverride string
@@ -325,6 +326,7 @@ func (t *Tracker) Send(ev *event.Event) string {
 	}
 	payload, err := encodeEvent(ev)
 	if err != nil {
+		t.lost.Add(1)
 		t.onError(fmt.Errorf("errlog: tracker: event %s: %w", ev.EventID, err))
 		return ""
 	}
@@ -332,6 +334,7 @@ func (t *Tracker) Send(ev *event.Event) string {
 	if t.envelopes != nil {
 		body, err := envelopeBody(ev, payload)
 		if err != nil {
+			t.lost.Add(1)
 			t.onError(fmt.Errorf("errlog: tracker: event %s: %w", ev.EventID, err))
 			return ""
 		}
