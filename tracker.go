@@ -300,7 +300,29 @@ func newTrackerClient(rt http.RoundTripper) *http.Client {
 		tr.IdleConnTimeout = 30 * time.Second
 		rt = tr
 	}
-	return &http.Client{Transport: rt}
+	return &http.Client{Transport: rt, CheckRedirect: checkRedirect}
+}
+
+// checkRedirect follows a redirect only to the same host (and port), and
+// never from https to http: the request carries the whole event and the
+// DSN's key in X-Sentry-Auth, which net/http would send on to any host
+// (it strips only the standard credential headers).
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	from := via[0].URL
+	if req.URL.Host != from.Host || (from.Scheme == "https" && req.URL.Scheme != "https") {
+		return &redirectError{from: from.Scheme + "://" + from.Host, to: req.URL.Scheme + "://" + req.URL.Host}
+	}
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	return nil
+}
+
+// redirectError is a redirect the tracker refused to follow.
+type redirectError struct{ from, to string }
+
+func (e *redirectError) Error() string {
+	return "redirected from " + e.from + " to " + e.to + "; not following it, so that the event and the DSN key stay with " + e.from + " (fix the DSN if the tracker moved)"
 }
 
 // Deliver queues ev for the tracker; it implements EventSink. It encodes

@@ -1188,3 +1188,58 @@ func TestTrackerErrorsHideSecrets(t *testing.T) {
 		noSecret("report", r, bin.URL+"/… answered")
 	}
 }
+
+// The tracker does not follow a redirect to another host: that host would
+// get the event and the DSN key. It reports it, naming both hosts, and
+// keeps the event. A redirect on the same host is followed.
+func TestTrackerRefusesRedirectToAnotherHost(t *testing.T) {
+	t.Parallel()
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Add(1)
+		io.Copy(io.Discard, r.Body)
+	}))
+	defer other.Close()
+	var sameHost atomic.Int32
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		switch r.URL.Path {
+		case "/api/1/envelope/":
+			http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+		case "/api/2/envelope/":
+			http.Redirect(w, r, "/moved/envelope/", http.StatusPermanentRedirect)
+		case "/moved/envelope/":
+			if !strings.Contains(r.Header.Get("X-Sentry-Auth"), "sentry_key=k") {
+				t.Errorf("same-host redirect lost X-Sentry-Auth: %q", r.Header)
+			}
+			sameHost.Add(1)
+		}
+	}))
+	defer srv.Close()
+	dsn := func(project string) string { return strings.Replace(srv.URL, "http://", "http://k@", 1) + "/" + project }
+
+	tr, log := newTrkTracker(t, TrackerOptions{DSN: dsn("1")}, sinkEnv{})
+	tr.Send(trkEvent(1))
+	trkWaitFor(t, func() bool { return len(log.strings()) > 0 })
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err := tr.Close(ctx)
+	if err == nil || !strings.Contains(err.Error(), "1 undelivered items lost") {
+		t.Errorf("Close: %v", err)
+	}
+	from, to := strings.TrimPrefix(srv.URL, "http://"), strings.TrimPrefix(other.URL, "http://")
+	if r := log.matching("redirected from http://"+from+" to http://"+to, "not following"); len(r) == 0 {
+		t.Errorf("reports %q name neither host", log.strings())
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Errorf("the other host received %d requests", n)
+	}
+
+	tr2, log2 := newTrkTracker(t, TrackerOptions{DSN: dsn("2")}, sinkEnv{})
+	tr2.Send(trkEvent(2))
+	trkFlush(t, tr2)
+	if sameHost.Load() != 1 || len(log2.strings()) != 0 {
+		t.Errorf("same-host redirect: %d delivered, reports %q", sameHost.Load(), log2.strings())
+	}
+}
