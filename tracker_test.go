@@ -1217,7 +1217,9 @@ func TestTrackerRefusesRedirectToAnotherHost(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	dsn := func(project string) string { return strings.Replace(srv.URL, "http://", "http://k@", 1) + "/" + project }
+	dsn := func(project string) string {
+		return strings.Replace(srv.URL, "http://", "http://k@", 1) + "/" + project
+	}
 
 	tr, log := newTrkTracker(t, TrackerOptions{DSN: dsn("1")}, sinkEnv{})
 	tr.Send(trkEvent(1))
