@@ -487,7 +487,7 @@ func (s *mailSink) queueMail(n *Notice) {
 	dropped := s.dropped.Swap(0)
 	n2 := *n
 	n2.Dropped = int(dropped)
-	id, msg, err := s.compose(&n2)
+	id, msg, err := s.composeFitting(&n2)
 	if err != nil {
 		s.dropped.Add(dropped + 1)
 		s.lost.Add(1)
@@ -498,6 +498,29 @@ func (s *mailSink) queueMail(n *Notice) {
 		// The queue reports the drop; the next mail says so too.
 		s.dropped.Add(dropped + 1)
 	}
+}
+
+// composeFitting composes n's mail, cutting its event until the mail fits
+// MaxMailBytes: a mail of many megabytes (a huge attribute key) would time
+// out on every try and hold up the mails behind it.
+func (s *mailSink) composeFitting(n *Notice) (id string, msg []byte, err error) {
+	id, msg, err = s.compose(n)
+	if err != nil || len(msg) <= MaxMailBytes || n.Event == nil {
+		return id, msg, err
+	}
+	orig := len(msg)
+	c := *n
+	for _, lim := range trimSteps {
+		c.Event = trimEvent(n.Event, lim)
+		noteTrim(c.Event, fmt.Sprintf("mail cut from %d bytes to fit %d: keys over %d bytes, values over %d bytes, more than %d entries and %d frames were cut",
+			orig, MaxMailBytes, lim.key, lim.value, lim.entries, lim.frames))
+		if id, msg, err = s.compose(&c); err != nil || len(msg) <= MaxMailBytes {
+			return id, msg, err
+		}
+	}
+	c.Event = minimalEvent(n.Event)
+	noteTrim(c.Event, fmt.Sprintf("mail cut from %d bytes to fit %d: only the message and error types are left", orig, MaxMailBytes))
+	return s.compose(&c)
 }
 
 // sendMail is the mail queue's SendFunc. Temporary failures are retried by

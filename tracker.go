@@ -346,7 +346,8 @@ func (t *Tracker) Send(ev *event.Event) string {
 			return ""
 		}
 	}
-	payload, err := encodeEvent(ev)
+	// Trimmed, as Sentry's SDKs do, rather than refused with a 413.
+	payload, ev, err := fitEvent(ev, MaxTrackerEventBytes, encodeEvent)
 	if err != nil {
 		t.lost.Add(1)
 		t.onError(fmt.Errorf("errlog: tracker: event %s: %w", ev.EventID, err))
