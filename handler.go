@@ -72,6 +72,11 @@ type core struct {
 	built    atomic.Uint64 // events handed to the sinks
 	// reportedDrops is what reportDrops has told; the delivery goroutine's.
 	reportedDrops uint64
+	// skipped counts, per group (message and call site), the records not
+	// built because no sink had room; the next event of the group that
+	// gets through says "… and N more like this". The delivery
+	// goroutine's.
+	skipped map[skipKey]int
 	closed        atomic.Bool
 	closeMu       sync.Mutex
 	sendMu        sync.RWMutex // excludes enqueues while Close closes jobs
@@ -390,7 +395,7 @@ func (c *core) reportDrops() {
 	total := c.dropped.Load()
 	if n := total - c.reportedDrops; n > 0 {
 		c.reportedDrops = total
-		c.onError(fmt.Errorf("errlog: %d events dropped because the queue was full (%d in all)", n, total))
+		c.onError(fmt.Errorf("errlog: %d events dropped because the queues were full (%d in all)", n, total))
 	}
 }
 
@@ -408,13 +413,58 @@ func (c *core) deliverLoop(jobs <-chan job) {
 	c.reportDrops()
 }
 
+// skipKey groups records before their event is built: what it costs to
+// know, the message and the call site.
+type skipKey struct {
+	msg string
+	pc  uintptr
+}
+
+// maxSkipKeys bounds the groups counted under overload.
+const maxSkipKeys = 1000
+
+// roomer is a sink that can tell whether it would take an event now.
+type roomer interface{ hasRoom() bool }
+
+// sinksFull reports whether every sink says it has no room: then
+// building the event (stack, masking, environment) is wasted work.
+func (c *core) sinksFull() bool {
+	for _, s := range c.sinks {
+		r, ok := s.(roomer)
+		if !ok || r.hasRoom() {
+			return false
+		}
+	}
+	return true
+}
+
 func (c *core) deliver(j *job) {
 	defer func() {
 		if p := recover(); p != nil {
 			c.onError(fmt.Errorf("errlog: building or delivering an event panicked: %v", p))
 		}
 	}()
+	key := skipKey{j.r.Message, j.r.PC}
+	if c.sinksFull() {
+		c.dropped.Add(1)
+		if c.skipped == nil {
+			c.skipped = map[skipKey]int{}
+		}
+		if _, ok := c.skipped[key]; ok || len(c.skipped) < maxSkipKeys {
+			c.skipped[key]++
+		}
+		return
+	}
 	ev := c.buildEvent(j)
+	if n := c.skipped[key]; n > 0 {
+		delete(c.skipped, key)
+		extra := make(map[string]any, len(ev.Extra)+1)
+		for k, v := range ev.Extra {
+			extra[k] = v
+		}
+		extra["errlog_more_like_this"] = fmt.Sprintf("… and %d more like this, dropped under overload", n)
+		ev.Extra = extra
+	}
 	for _, s := range c.sinks {
 		c.deliverTo(s, ev)
 	}

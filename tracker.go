@@ -340,6 +340,14 @@ func (t *Tracker) Send(ev *event.Event) string {
 	if ev == nil || (t.sample < 1 && rand.Float64() >= t.sample) {
 		return ""
 	}
+	if !t.hasRoom() {
+		// Encoding and compressing an event the queues would drop is
+		// work taken from delivery: count the drop, skip the work.
+		for _, tt := range t.targets() {
+			tt.queue.Refuse()
+		}
+		return ""
+	}
 	ev = t.prepare(ev)
 	if t.before != nil {
 		if ev = t.before(ev); ev == nil {
@@ -494,6 +502,12 @@ func (t *Tracker) Close(ctx context.Context) error {
 	err := t.eachTarget(func(q *delivery.Queue) error { return q.Close(ctx) })
 	t.client.CloseIdleConnections()
 	return err
+}
+
+// hasRoom reports whether any of the tracker's queues would take an event
+// now.
+func (t *Tracker) hasRoom() bool {
+	return t.envelopes != nil && t.envelopes.queue.HasRoom() || t.debug != nil && t.debug.queue.HasRoom()
 }
 
 func (t *Tracker) targets() []*trackerTarget {

@@ -354,6 +354,38 @@ func (q *Queue) Enqueue(it Item) bool {
 	return true
 }
 
+// HasRoom reports whether Enqueue would accept an item now, so that a
+// caller can skip building an item that would be dropped. Another
+// goroutine's Enqueue may take the room in between: Enqueue still
+// decides.
+func (q *Queue) HasRoom() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return false
+	}
+	if q.wal != nil && len(q.overflow) < q.maxItems {
+		return true
+	}
+	return q.n < len(q.ring) && len(q.overflow) == 0
+}
+
+// Refuse counts and reports an item the caller did not even build because
+// HasRoom said there was no room, as Enqueue counts the items it drops.
+func (q *Queue) Refuse() {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		q.dropped.Add(1)
+		q.report(q.errClosed)
+		return
+	}
+	q.dropsPending++
+	q.mu.Unlock()
+	q.dropped.Add(1)
+	q.notify()
+}
+
 func (q *Queue) notify() {
 	select {
 	case q.wake <- struct{}{}:
