@@ -77,9 +77,9 @@ type core struct {
 	// gets through says "… and N more like this". The delivery
 	// goroutine's.
 	skipped map[skipKey]int
-	closed        atomic.Bool
-	closeMu       sync.Mutex
-	sendMu        sync.RWMutex // excludes enqueues while Close closes jobs
+	closed  atomic.Bool
+	closeMu sync.Mutex
+	sendMu  sync.RWMutex // excludes enqueues while Close closes jobs
 }
 
 // job is one record on its way to the event sinks, with what must be

@@ -144,6 +144,7 @@ func TestOverloadCountsPerGroupInsteadOfBuilding(t *testing.T) {
 		QueueSize:       1000,
 		OnDeliveryError: func(error) {},
 	})
+	defer h.Close(context.Background())
 	logger := slog.New(h)
 	logFrom := func(msg string) { stormLog(logger, msg) }
 	for i := 0; i < 30; i++ {

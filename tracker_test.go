@@ -1193,7 +1193,6 @@ func TestTrackerErrorsHideSecrets(t *testing.T) {
 // get the event and the DSN key. It reports it, naming both hosts, and
 // keeps the event. A redirect on the same host is followed.
 func TestTrackerRefusesRedirectToAnotherHost(t *testing.T) {
-	t.Parallel()
 	var elsewhere atomic.Int32
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		elsewhere.Add(1)
