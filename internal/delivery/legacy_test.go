@@ -73,15 +73,3 @@ func writeSpoolFile(dir, name, id string, body []byte) (size int64, err error) {
 	}
 	return int64(len(header) + len(id) + len(body)), nil
 }
-
-// syncDir makes the renames of a batch durable. Best effort: some systems
-// (Windows) cannot fsync a directory, and the files themselves are already
-// synced.
-func syncDir(dir string) {
-	d, err := os.Open(dir)
-	if err != nil {
-		return
-	}
-	d.Sync()
-	d.Close()
-}

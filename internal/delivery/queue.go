@@ -51,8 +51,9 @@ type Options struct {
 	// being sent); Enqueue drops beyond it. Room for them is allocated by
 	// New, so that Enqueue need not allocate. Default 1024.
 	QueueSize int
-	// SpoolDir, if set, keeps every pending item on disk until it is
-	// acknowledged, and New resends what earlier processes left there.
+	// SpoolDir, if set, keeps every pending item on disk (a write-ahead
+	// log, written by Enqueue) until it is acknowledged, and New resends
+	// what earlier processes left there.
 	// Default "": memory only, and whatever is undelivered at Close is
 	// lost. Queues may share it (replicas of one program): each locks
 	// the directory it uses, the first SpoolDir itself, the next ones the
@@ -296,8 +297,11 @@ func New(o Options) (*Queue, error) {
 	return q, nil
 }
 
-// Enqueue hands it to the worker without blocking, doing no I/O and no
-// allocation: it runs on the application's logging path. It returns false
+// Enqueue hands it to the worker without waiting on the network and
+// without allocating. With a spool it first appends it to the write-ahead
+// log (one write(2), no fsync; past QueueSize the item then waits on disk
+// only); without one it does no I/O. errlog calls it from its delivery
+// goroutine, never from the application's logging call. It returns false
 // if the item was dropped because QueueSize items are already waiting or
 // the queue is closed; the drop is counted and reported through OnError
 // (by the worker, so that the caller never runs OnError while the worker

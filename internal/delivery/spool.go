@@ -11,16 +11,14 @@ import (
 	"strings"
 )
 
-// Spool file layout. One item per file, so that acknowledging an item is
-// one unlink and a torn write can damage only the item being written:
+// The spool of earlier versions: one item per file, which New still
+// loads (before the write-ahead log's items, being older) and deletes as
+// they are delivered:
 //
 //	errlog-spool 1 <len(ID)> <len(Body)> <crc32 of ID+Body, 8 hex digits>\n
 //	<ID><Body>
 //
-// Names are "<20-digit stamp>-<ID made file-name safe>.spool": they sort by
-// the time the worker took the item, so a later process replays them in the
-// order they were enqueued. The real ID is in the content; the one in the
-// name is only for people looking at the directory.
+// Names are "<20-digit stamp>-<ID made file-name safe>.spool".
 const (
 	spoolMagic  = "errlog-spool 1 "
 	spoolExt    = ".spool"
