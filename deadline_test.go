@@ -148,7 +148,9 @@ func TestCloseDeliversMailWhenServerComesBack(t *testing.T) {
 // deadline delivers all 40 events.
 func TestCloseDeliversEventsAfterTracker503s(t *testing.T) {
 	f := newTrkFake(t)
-	f.validate = 0
+	f.mu.Lock()
+	f.validate = 0 // under the lock: the server goroutine reads it
+	f.mu.Unlock()
 	var refused atomic.Int32
 	f.setFault(func(n int, w http.ResponseWriter, _ *http.Request) bool {
 		if n <= 5 {

@@ -108,7 +108,9 @@ type killResult struct {
 
 func killRun(t *testing.T, trackerUp bool, s killSpec, killAt int) killResult {
 	f := newTrkFake(t)
-	f.validate = 0
+	f.mu.Lock()
+	f.validate = 0 // under the lock: the server goroutine reads it
+	f.mu.Unlock()
 	if !trackerUp {
 		f.setFault(func(_ int, w http.ResponseWriter, _ *http.Request) bool {
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -128,7 +130,7 @@ func killRun(t *testing.T, trackerUp bool, s killSpec, killAt int) killResult {
 			res.dropped++
 		}
 		if line == "paused" {
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(pauseBeforeKill)
 			break
 		}
 		if killAt > 0 && len(logged) >= killAt {
@@ -173,6 +175,13 @@ func killRun(t *testing.T, trackerUp bool, s killSpec, killAt int) killResult {
 	return res
 }
 
+// pauseBeforeKill is how long the logging pauses before the kill in the
+// "paused" cases: 100 ms, in which errlog's delivery goroutine builds and
+// writes ahead the up to 256 events still in its channel. The race
+// detector makes building an event some 20 times slower, so under it the
+// pause is 2 s.
+var pauseBeforeKill = 100 * time.Millisecond
+
 func newKillRecord(i int) slog.Record {
 	var pcs [1]uintptr
 	runtime.Callers(2, pcs[:])
@@ -194,10 +203,10 @@ func TestKillSpool(t *testing.T) {
 		max    int
 	}{
 		// At most the records in the channel and the one being built.
-		{"tracker up, storm", true, killSpec{QueueSize: queue, Mode: "storm"}, 1500, queue + 1},
-		{"tracker down, storm", false, killSpec{QueueSize: queue, Mode: "storm"}, 1500, queue + 1},
-		{"tracker up, paused 100ms", true, killSpec{QueueSize: queue, Mode: "pause", Pause: 1500, Sleep: 200 * time.Microsecond}, 0, 0},
-		{"tracker down, paused 100ms", false, killSpec{QueueSize: queue, Mode: "pause", Pause: 1500, Sleep: 200 * time.Microsecond}, 0, 0},
+		{"tracker up, storm", true, killSpec{QueueSize: queue, Mode: "storm"}, 800, queue + 1},
+		{"tracker down, storm", false, killSpec{QueueSize: queue, Mode: "storm"}, 800, queue + 1},
+		{"tracker up, paused 100ms", true, killSpec{QueueSize: queue, Mode: "pause", Pause: 800, Sleep: 200 * time.Microsecond}, 0, 0},
+		{"tracker down, paused 100ms", false, killSpec{QueueSize: queue, Mode: "pause", Pause: 800, Sleep: 200 * time.Microsecond}, 0, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -90,9 +90,10 @@ func TestOnDeliveryErrorFoldsReportsMadeMeanwhile(t *testing.T) {
 			<-release
 		}
 	})
-	sent := []error{errors.New("first")}
+	first := errors.New("first")
+	sent := []error{first}
 	done := make(chan struct{})
-	go func() { guarded(sent[0]); close(done) }()
+	go func() { guarded(first); close(done) }()
 	time.Sleep(20 * time.Millisecond)
 	var wg sync.WaitGroup
 	var smu sync.Mutex
@@ -128,7 +129,9 @@ func TestOnDeliveryErrorFoldsReportsMadeMeanwhile(t *testing.T) {
 // through says "… and N more like this".
 func TestOverloadCountsPerGroupInsteadOfBuilding(t *testing.T) {
 	f := newTrkFake(t)
-	f.validate = 0
+	f.mu.Lock()
+	f.validate = 0 // under the lock: the server goroutine reads it
+	f.mu.Unlock()
 	release := make(chan struct{})
 	var once sync.Once
 	f.setFault(func(n int, w http.ResponseWriter, _ *http.Request) bool {
