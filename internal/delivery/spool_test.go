@@ -612,3 +612,20 @@ func TestTimedOutItemDoesNotBlockTheRest(t *testing.T) {
 	assert.Equal(t, 1, gaveUp, "%v", log.all())
 	flush(t, q)
 }
+
+// Close after a storm does not spend its deadline on the disk: 5,000
+// items with the peer down are left in the spool, with one fsync.
+func TestCloseAfterStormIsQuick(t *testing.T) {
+	dir := t.TempDir()
+	q, _ := newTestQueue(t, Options{Send: newPeer(alwaysDown).send, SpoolDir: dir, QueueSize: 256})
+	all := ids("s", 5000)
+	enqueueAll(t, q, all)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := q.Close(ctx)
+	assert.Less(t, time.Since(start), 300*time.Millisecond+200*time.Millisecond)
+	require.ErrorIs(t, err, ErrClosed)
+	assert.Contains(t, err.Error(), "5000 undelivered items left in the spool")
+	assert.Len(t, spoolFiles(t, dir), 5000)
+}
