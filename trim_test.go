@@ -2,9 +2,11 @@ package errlog
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -72,5 +74,41 @@ func TestTrackerTrimsEventOverLimit(t *testing.T) {
 	}
 	if note, _ := evs[0].Extra["errlog"].(string); !strings.Contains(note, "event cut from") {
 		t.Errorf("extra %q lacks the note", evs[0].Extra["errlog"])
+	}
+}
+
+// A mail the server does not take in time (here: it stalls after the
+// data of the first mail, three times) is moved behind the others, which
+// arrive; it follows once the server takes it.
+func TestMailTimingOutDoesNotBlockTheRest(t *testing.T) {
+	srv := startServer(t, serverOpts{})
+	var datas atomic.Int32
+	srv.setHook(func(stage string) error {
+		if stage == "DATA" && datas.Add(1) <= 3 {
+			time.Sleep(time.Second) // past the client's 300 ms
+			return errors.New("too late")
+		}
+		return nil
+	})
+	rec := &errRecorder{}
+	s := newTestSink(t, &MailOptions{Addr: srv.Addr, To: []string{"ops@example.com"}, Timeout: 300 * time.Millisecond, MaxPerHour: -1},
+		testEnv(rec), nil, nil, nil)
+	for i := 0; i < 4; i++ {
+		s.Deliver(mailEventN(i))
+	}
+	mails := srv.waitMails(t, 4, 15*time.Second)
+	var order []string
+	for _, m := range mails {
+		order = append(order, parseMail(t, m.Data).Subject)
+	}
+	if !strings.Contains(order[3], "job 0 failed") {
+		t.Errorf("mails arrived in the order %q, want job 0's last", order)
+	}
+	found := false
+	for _, err := range rec.all() {
+		found = found || strings.Contains(err.Error(), "timed out 3 times; sending the 3 items behind it first")
+	}
+	if !found {
+		t.Errorf("reports %v do not say the mail was moved", rec.all())
 	}
 }
