@@ -71,7 +71,8 @@ type TrackerOptions struct {
 	MaxSpoolBytes int64 `json:"max_spool_bytes" yaml:"max_spool_bytes"`
 	MaxSpoolItems int   `json:"max_spool_items" yaml:"max_spool_items"`
 	// QueueSize bounds the events waiting in memory. Default
-	// Options.QueueSize (1024).
+	// Options.QueueSize (1024). With a spool, events past it wait on
+	// disk (up to MaxSpoolItems) instead of being dropped.
 	QueueSize int `json:"queue_size" yaml:"queue_size"`
 
 	// Transport makes the HTTP requests (a proxy, custom TLS roots, a

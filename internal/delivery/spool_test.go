@@ -629,3 +629,31 @@ func TestCloseAfterStormIsQuick(t *testing.T) {
 	assert.Contains(t, err.Error(), "5000 undelivered items left in the spool")
 	assert.Len(t, spoolFiles(t, dir), 5000)
 }
+
+// A torn last record (a crash in the middle of a write) costs that record
+// only: it is cut off, and acknowledgements written afterwards hold, so
+// that a third process does not send again what the second delivered.
+func TestSpoolTornRecordIsCutOff(t *testing.T) {
+	dir := t.TempDir()
+	q1, _ := newTestQueue(t, Options{Send: newPeer(alwaysDown).send, SpoolDir: dir})
+	enqueueAll(t, q1, ids("a", 3))
+	require.Error(t, closeShort(t, q1))
+	segs, _ := filepath.Glob(filepath.Join(dir, walPrefix+"*"))
+	require.Len(t, segs, 1)
+	f, err := os.OpenFile(segs[0], os.O_WRONLY|os.O_APPEND, 0)
+	require.NoError(t, err)
+	f.WriteString("I 3 6 100 0000")
+	f.Close()
+
+	p := newPeer(checkBody)
+	q2, log := newTestQueue(t, Options{Send: p.send, SpoolDir: dir})
+	flush(t, q2)
+	assert.Equal(t, ids("a", 3), p.received())
+	assert.Len(t, log.matching(errCorrupt), 1)
+	require.NoError(t, q2.Close(context.Background()))
+
+	p3 := newPeer(nil)
+	q3, _ := newTestQueue(t, Options{Send: p3.send, SpoolDir: dir})
+	flush(t, q3)
+	assert.Empty(t, p3.received(), "nothing is sent twice")
+}

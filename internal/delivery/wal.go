@@ -137,7 +137,14 @@ func loadSegment(dir, name string) (*segment, []walItem, bool, error) {
 	for off := 0; off < len(data); {
 		kind, seq, id, body, n, ok := parseRecord(data[off:])
 		if !ok {
+			// What follows cannot be framed. Cut it off, so that the
+			// acknowledgements appended from now on are read next time.
 			damaged = true
+			if f.Truncate(int64(off)) == nil {
+				s.size = int64(off)
+			} else {
+				s.size = segmentMax // never append after garbage
+			}
 			break
 		}
 		switch kind {
@@ -161,10 +168,6 @@ func loadSegment(dir, name string) (*segment, []walItem, bool, error) {
 		}
 	}
 	s.live = len(live)
-	if damaged {
-		// Never append after garbage: the next reader would stop there.
-		s.size = segmentMax
-	}
 	return s, live, damaged, nil
 }
 
@@ -221,9 +224,11 @@ func (w *wal) append(id string, body []byte) (walRef, error) {
 	b = append(b, id...)
 	b = append(b, body...)
 	if _, err := s.f.Write(b); err != nil {
-		// A short write leaves a torn record: start afresh in a new
-		// segment rather than append after it.
-		s.size = segmentMax
+		// A short write (a full disk) leaves a torn record: cut it off,
+		// or, if even that fails, append nothing more after it.
+		if s.f.Truncate(s.size) != nil {
+			s.size = segmentMax
+		}
 		return walRef{}, err
 	}
 	if cap(b) <= 64<<10 {
