@@ -119,8 +119,9 @@ type StatusRange struct{ From, To int }
 // be modified.
 type EventSink interface {
 	Deliver(ev *event.Event)
-	// Flush returns when everything delivered so far has been sent or
-	// spooled, or ctx is done.
+	// Flush returns when everything delivered so far has been sent,
+	// retrying until ctx is done; then it returns an error that says
+	// what is left (and whether it waits on disk).
 	Flush(ctx context.Context) error
 	// Close flushes, then stops every goroutine the sink started.
 	// Closing twice is not an error.

@@ -537,8 +537,8 @@ func (s *mailSink) sendMail(ctx context.Context, it delivery.Item) error {
 // Flush sends every pending digest now, and the summary of what the hourly
 // cap held back if the cap allows one more mail (else it goes out when the
 // hour ends, or at Close), then waits until every mail and notification
-// queued so far is delivered (or spooled), and closes the idle SMTP
-// connection.
+// queued so far is delivered, retrying until ctx is done, and closes the
+// idle SMTP connection.
 func (s *mailSink) Flush(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
