@@ -7,8 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/errlog/errlog/event"
@@ -201,8 +202,9 @@ type StatusRange struct {
 type EventSink interface {
 	// Deliver hands over one event.
 	Deliver(ev *event.Event)
-	// Flush returns when everything delivered so far has been sent or
-	// spooled, or ctx is done.
+	// Flush returns when everything delivered so far has been sent,
+	// retrying until ctx is done; then it returns an error that says
+	// what is left (and whether it waits on disk).
 	Flush(ctx context.Context) error
 	// Close flushes, then stops every goroutine the sink started.
 	// Closing twice is not an error.
@@ -270,33 +272,111 @@ func New(opts Options) *slog.Logger {
 
 // Flush delivers everything queued by every Handler that New or
 // NewHandler built and that is not closed, or returns ctx's error.
+//
+// The handlers flush at once, under one deadline: ctx's, or
+// DefaultFlushTimeout when it has none.
 func Flush(ctx context.Context) error {
+	ctx, cancel := boundedContext(ctx)
+	defer cancel()
 	registry.Lock()
 	hs := append([]*Handler(nil), registry.handlers...)
 	registry.Unlock()
-	var errs []error
-	for _, h := range hs {
-		if err := h.Flush(ctx); err != nil {
-			errs = append(errs, err)
-		}
+	errs := make([]error, len(hs))
+	var wg sync.WaitGroup
+	for i, h := range hs {
+		wg.Add(1)
+		go func(i int, h *Handler) {
+			defer wg.Done()
+			errs[i] = h.Flush(ctx)
+		}(i, h)
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 
-// guardedOnError calls f unless a call to f is already running: a hook
-// that logs through errlog, into a sink that fails again, would otherwise
-// call itself without end. Failures that arrive meanwhile are dropped: the
-// default hook rate-limits them anyway.
+// guardedOnError calls f, but never from inside f: a hook that logs
+// through errlog, into a sink that fails again, would otherwise call
+// itself without end. A report that arrives while f runs (on any
+// goroutine) is not lost: it is folded into one more call made as soon as
+// f returns, or, if it arrives during that call too, into the next report.
 func guardedOnError(f func(error)) func(error) {
-	var busy atomic.Bool
+	var (
+		mu     sync.Mutex
+		busy   bool
+		folded []error
+		more   int
+	)
+	take := func(err error) error {
+		if len(folded) == 0 {
+			return err
+		}
+		errs := folded
+		if err != nil {
+			errs = append([]error{err}, folded...)
+		}
+		fe := &foldedError{errs: errs, more: more}
+		folded, more = nil, 0
+		return fe
+	}
 	return func(err error) {
-		if !busy.CompareAndSwap(false, true) {
+		mu.Lock()
+		if busy {
+			if len(folded) < maxFolded {
+				folded = append(folded, err)
+			} else {
+				more++
+			}
+			mu.Unlock()
 			return
 		}
-		defer busy.Store(false)
+		busy = true
+		err = take(err)
+		mu.Unlock()
+		defer func() {
+			mu.Lock()
+			busy = false
+			mu.Unlock()
+		}()
 		f(err)
+		mu.Lock()
+		if len(folded) > 0 {
+			// What arrived meanwhile, in one more call. What arrives
+			// during that one waits for the next report.
+			err = take(nil)
+			mu.Unlock()
+			f(err)
+			return
+		}
+		mu.Unlock()
 	}
 }
+
+// maxFolded bounds the reports kept while OnDeliveryError is busy; past
+// it they are only counted.
+const maxFolded = 64
+
+// foldedError is several delivery errors reported in one call of
+// OnDeliveryError. errors.Is and errors.As see each of them.
+type foldedError struct {
+	errs []error
+	more int // reports beyond maxFolded, counted only
+}
+
+func (e *foldedError) Error() string {
+	var b strings.Builder
+	for i, err := range e.errs {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString(err.Error())
+	}
+	if e.more > 0 {
+		b.WriteString("\nerrlog: and " + strconv.Itoa(e.more) + " more delivery errors")
+	}
+	return b.String()
+}
+
+func (e *foldedError) Unwrap() []error { return e.errs }
 
 // defaultOnError writes one line on stderr per sink, at most one a minute
 // each, so that a dead sink cannot flood the console.

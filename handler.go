@@ -83,11 +83,18 @@ type core struct {
 	crumbs     crumbRing
 	sampleRate float64 // in (0, 1]
 	random     func() float64
+	accepted   atomic.Uint64 // records put in jobs
+	built      atomic.Uint64 // events handed to the sinks
 	// reportedDrops is what reportDrops has told; the delivery goroutine's.
 	reportedDrops uint64
-	closed        atomic.Bool
-	closeMu       sync.Mutex
-	sendMu        sync.RWMutex // excludes enqueues while Close closes jobs
+	// skipped counts, per group (message and call site), the records not
+	// built because no sink had room; the next event of the group that
+	// gets through says "… and N more like this". The delivery
+	// goroutine's.
+	skipped map[skipKey]int
+	closed  atomic.Bool
+	closeMu sync.Mutex
+	sendMu  sync.RWMutex // excludes enqueues while Close closes jobs
 }
 
 // job is one record on its way to the event sinks, with what must be
@@ -429,6 +436,7 @@ func (c *core) enqueue(ctx context.Context, h *Handler, r *slog.Record, pcs []ui
 	c.markCrumbs(&j, s)
 	select {
 	case c.jobs <- j:
+		c.accepted.Add(1)
 	default:
 		// Counted here, reported by the delivery goroutine: reporting on
 		// the caller's goroutine would call a hook that may itself log,
@@ -444,7 +452,7 @@ func (c *core) reportDrops() {
 	total := c.dropped.Load()
 	if n := total - c.reportedDrops; n > 0 {
 		c.reportedDrops = total
-		c.onError(&DeliveryError{Sink: "queue", Op: "enqueue", Err: fmt.Errorf("%d events dropped because the queue was full (%d in all)", n, total)})
+		c.onError(&DeliveryError{Sink: "queue", Op: "enqueue", Err: fmt.Errorf("%d events dropped because the queues were full (%d in all)", n, total)})
 	}
 }
 
@@ -462,6 +470,31 @@ func (c *core) deliverLoop(jobs <-chan job) {
 	c.reportDrops()
 }
 
+// skipKey groups records before their event is built: what it costs to
+// know, the message and the call site.
+type skipKey struct {
+	msg string
+	pc  uintptr
+}
+
+// maxSkipKeys bounds the groups counted under overload.
+const maxSkipKeys = 1000
+
+// roomer is a sink that can tell whether it would take an event now.
+type roomer interface{ hasRoom() bool }
+
+// sinksFull reports whether every sink says it has no room: then
+// building the event (stack, masking, environment) is wasted work.
+func (c *core) sinksFull() bool {
+	for _, s := range c.sinks {
+		r, ok := s.(roomer)
+		if !ok || r.hasRoom() {
+			return false
+		}
+	}
+	return true
+}
+
 func (c *core) deliver(j *job) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -469,14 +502,34 @@ func (c *core) deliver(j *job) {
 		}
 	}()
 	crumbs := c.takeCrumbs(j)
-	ev := j.ev // a crash report comes built, and is never sampled out
+	ev := j.ev // a crash report comes built: never sampled out nor skipped
 	if ev == nil {
 		if !c.keep() {
 			c.discarded.Add(1)
 			return
 		}
+		key := skipKey{j.r.Message, j.r.PC}
+		if c.sinksFull() {
+			c.dropped.Add(1)
+			if c.skipped == nil {
+				c.skipped = map[skipKey]int{}
+			}
+			if _, ok := c.skipped[key]; ok || len(c.skipped) < maxSkipKeys {
+				c.skipped[key]++
+			}
+			return
+		}
 		ev = c.buildEvent(j)
 		c.addBreadcrumbs(ev, crumbs)
+		if n := c.skipped[key]; n > 0 {
+			delete(c.skipped, key)
+			extra := make(map[string]any, len(ev.Extra)+1)
+			for k, v := range ev.Extra {
+				extra[k] = v
+			}
+			extra["errlog_more_like_this"] = fmt.Sprintf("… and %d more like this, dropped under overload", n)
+			ev.Extra = extra
+		}
 	}
 	if c.src != nil {
 		c.src.addToEvent(ev)
@@ -487,6 +540,7 @@ func (c *core) deliver(j *job) {
 	for _, s := range c.sinks {
 		c.deliverTo(s, ev)
 	}
+	c.built.Add(1)
 }
 
 func (c *core) deliverTo(s EventSink, ev *event.Event) {
@@ -578,12 +632,26 @@ func (h *Handler) Flush(ctx context.Context) error {
 			return fmt.Errorf("errlog: flush: %w", ctx.Err())
 		}
 	}
-	var errs []error
-	for _, s := range c.sinks {
-		if err := s.Flush(ctx); err != nil {
-			errs = append(errs, err)
-		}
+	return eachSink(c.sinks, func(s EventSink) error { return s.Flush(ctx) })
+}
+
+// eachSink runs f on every sink at once, so that a sink whose peer hangs
+// does not eat the time the others need: all of them end by the one
+// deadline.
+func eachSink(sinks []EventSink, f func(EventSink) error) error {
+	if len(sinks) == 1 {
+		return f(sinks[0])
 	}
+	errs := make([]error, len(sinks))
+	var wg sync.WaitGroup
+	for i, s := range sinks {
+		wg.Add(1)
+		go func(i int, s EventSink) {
+			defer wg.Done()
+			errs[i] = f(s)
+		}(i, s)
+	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 
@@ -630,10 +698,8 @@ func (h *Handler) Close(ctx context.Context) error {
 		}
 	}
 	c.closed.Store(true)
-	for _, s := range c.sinks {
-		if err := s.Close(ctx); err != nil {
-			errs = append(errs, err)
-		}
+	if err := eachSink(c.sinks, func(s EventSink) error { return s.Close(ctx) }); err != nil {
+		errs = append(errs, err)
 	}
 	if c.rootFile != nil {
 		if err := c.rootFile.Close(); err != nil {
@@ -643,9 +709,10 @@ func (h *Handler) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Dropped returns how many events were dropped because the queue was full
-// or the Handler closed.
-func (h *Handler) Dropped() uint64 { return h.c.dropped.Load() }
+// Dropped returns how many events were lost anywhere on their way: refused
+// by the Handler's queue or a sink's, given up after a permanent failure,
+// evicted from a full spool, or lost at Close. It is Stats().Dropped.
+func (h *Handler) Dropped() uint64 { return h.Stats().Dropped }
 
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)

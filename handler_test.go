@@ -341,7 +341,7 @@ func TestHandlerQueueFullDropsAndCounts(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	require.NotEmpty(t, reported)
-	assert.Regexp(t, `^errlog: queue: enqueue: \d+ events dropped because the queue was full \(\d+ in all\)$`, reported[0])
+	assert.Regexp(t, `^errlog: queue: enqueue: \d+ events dropped because the queues were full \(\d+ in all\)$`, reported[0])
 }
 
 // A hook that logs what it is told, at ERROR, through errlog itself: a

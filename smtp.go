@@ -284,6 +284,7 @@ type mailSink struct {
 	transport mailTransport   // nil when mail is off
 	dropped   atomic.Int64    // mails refused by a full queue, not yet told
 	late      atomic.Int64    // events delivered after Close, not mailed
+	lost      atomic.Uint64   // mails that could not be composed
 
 	notifiers []*notifyQueue
 	ticketers []*notifyQueue
@@ -494,9 +495,10 @@ func (s *mailSink) queueMail(n *Notice) {
 	dropped := s.dropped.Swap(0)
 	n2 := *n
 	n2.Dropped = int(dropped)
-	id, msg, err := s.compose(&n2)
+	id, msg, err := s.composeFitting(&n2)
 	if err != nil {
 		s.dropped.Add(dropped + 1)
+		s.lost.Add(1)
 		s.env.OnError(fmt.Errorf("errlog: smtp: composing a mail: %w", err))
 		return
 	}
@@ -504,6 +506,29 @@ func (s *mailSink) queueMail(n *Notice) {
 		// The queue reports the drop; the next mail says so too.
 		s.dropped.Add(dropped + 1)
 	}
+}
+
+// composeFitting composes n's mail, cutting its event until the mail fits
+// MaxMailBytes: a mail of many megabytes (a huge attribute key) would time
+// out on every try and hold up the mails behind it.
+func (s *mailSink) composeFitting(n *Notice) (id string, msg []byte, err error) {
+	id, msg, err = s.compose(n)
+	if err != nil || len(msg) <= MaxMailBytes || n.Event == nil {
+		return id, msg, err
+	}
+	orig := len(msg)
+	c := *n
+	for _, lim := range trimSteps {
+		c.Event = trimEvent(n.Event, lim)
+		noteTrim(c.Event, fmt.Sprintf("mail cut from %d bytes to fit %d: keys over %d bytes, values over %d bytes, more than %d entries and %d frames were cut",
+			orig, MaxMailBytes, lim.key, lim.value, lim.entries, lim.frames))
+		if id, msg, err = s.compose(&c); err != nil || len(msg) <= MaxMailBytes {
+			return id, msg, err
+		}
+	}
+	c.Event = minimalEvent(n.Event)
+	noteTrim(c.Event, fmt.Sprintf("mail cut from %d bytes to fit %d: only the message and error types are left", orig, MaxMailBytes))
+	return s.compose(&c)
 }
 
 // sendMail is the mail queue's SendFunc. Temporary failures are retried by
@@ -520,8 +545,8 @@ func (s *mailSink) sendMail(ctx context.Context, it delivery.Item) error {
 // Flush sends every pending digest now, and the summary of what the hourly
 // cap held back if the cap allows one more mail (else it goes out when the
 // hour ends, or at Close), then waits until every mail and notification
-// queued so far is delivered (or spooled), and closes the idle SMTP
-// connection.
+// queued so far is delivered, retrying until ctx is done, and closes the
+// idle SMTP connection.
 func (s *mailSink) Flush(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
@@ -585,6 +610,15 @@ func (s *mailSink) Close(ctx context.Context) error {
 	case <-s.closeDone:
 		return s.closeErr
 	case <-ctx.Done():
+	}
+	// The queues return within their grace after ctx; their error says
+	// what was left where, which is worth the wait.
+	t := time.NewTimer(150 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-s.closeDone:
+		return s.closeErr
+	case <-t.C:
 		return fmt.Errorf("errlog: smtp: close: %w", ctx.Err())
 	}
 }
@@ -807,9 +841,14 @@ func (a *loginAuth) Next(challenge []byte, more bool) ([]byte, error) {
 	return nil, fmt.Errorf("unexpected AUTH LOGIN challenge %q", challenge)
 }
 
-// idle closes the connection now (Flush: the burst is over).
+// idle closes the connection now (Flush: the burst is over). If a send
+// holds the connection (a Flush that gave up at its deadline while the
+// queue still sends), it is left to the idle timer: waiting for that send
+// would make Flush outlast its deadline.
 func (t *smtpTransport) idle() {
-	t.mu.Lock()
+	if !t.mu.TryLock() {
+		return
+	}
 	defer t.mu.Unlock()
 	if t.timer != nil {
 		t.timer.Stop()

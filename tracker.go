@@ -71,7 +71,8 @@ type TrackerOptions struct {
 	MaxSpoolBytes int64 `json:"max_spool_bytes" yaml:"max_spool_bytes"`
 	MaxSpoolItems int   `json:"max_spool_items" yaml:"max_spool_items"`
 	// QueueSize bounds the events waiting in memory. Default
-	// Options.QueueSize (1024).
+	// Options.QueueSize (1024). With a spool, events past it wait on
+	// disk (up to MaxSpoolItems) instead of being dropped.
 	QueueSize int `json:"queue_size" yaml:"queue_size"`
 
 	// Transport makes the HTTP requests (a proxy, custom TLS roots, a
@@ -100,6 +101,7 @@ type Tracker struct {
 	now       func() time.Time
 	sample    float64
 	before    func(*event.Event) *event.Event
+	lost      atomic.Uint64 // events that could not be encoded
 
 	// Overrides replace an event's values; defaults fill empty ones.
 	envOverride, releaseOverride, serverOverride string
@@ -299,7 +301,29 @@ func newTrackerClient(rt http.RoundTripper) *http.Client {
 		tr.IdleConnTimeout = 30 * time.Second
 		rt = tr
 	}
-	return &http.Client{Transport: rt}
+	return &http.Client{Transport: rt, CheckRedirect: checkRedirect}
+}
+
+// checkRedirect follows a redirect only to the same host (and port), and
+// never from https to http: the request carries the whole event and the
+// DSN's key in X-Sentry-Auth, which net/http would send on to any host
+// (it strips only the standard credential headers).
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	from := via[0].URL
+	if req.URL.Host != from.Host || (from.Scheme == "https" && req.URL.Scheme != "https") {
+		return &redirectError{from: from.Scheme + "://" + from.Host, to: req.URL.Scheme + "://" + req.URL.Host}
+	}
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	return nil
+}
+
+// redirectError is a redirect the tracker refused to follow.
+type redirectError struct{ from, to string }
+
+func (e *redirectError) Error() string {
+	return "redirected from " + e.from + " to " + e.to + "; not following it, so that the event and the DSN key stay with " + e.from + " (fix the DSN if the tracker moved)"
 }
 
 // Deliver queues ev for the tracker; it implements EventSink. It encodes
@@ -317,14 +341,24 @@ func (t *Tracker) Send(ev *event.Event) string {
 	if ev == nil || (t.sample < 1 && rand.Float64() >= t.sample) {
 		return ""
 	}
+	if !t.hasRoom() {
+		// Encoding and compressing an event the queues would drop is
+		// work taken from delivery: count the drop, skip the work.
+		for _, tt := range t.targets() {
+			tt.queue.Refuse()
+		}
+		return ""
+	}
 	ev = t.prepare(ev)
 	if t.before != nil {
 		if ev = t.before(ev); ev == nil {
 			return ""
 		}
 	}
-	payload, err := encodeEvent(ev)
+	// Trimmed, as Sentry's SDKs do, rather than refused with a 413.
+	payload, ev, err := fitEvent(ev, MaxTrackerEventBytes, encodeEvent)
 	if err != nil {
+		t.lost.Add(1)
 		t.onError(fmt.Errorf("errlog: tracker: event %s: %w", ev.EventID, err))
 		return ""
 	}
@@ -332,6 +366,7 @@ func (t *Tracker) Send(ev *event.Event) string {
 	if t.envelopes != nil {
 		body, err := envelopeBody(ev, payload)
 		if err != nil {
+			t.lost.Add(1)
 			t.onError(fmt.Errorf("errlog: tracker: event %s: %w", ev.EventID, err))
 			return ""
 		}
@@ -433,33 +468,47 @@ func jsonMap(m map[string]any) map[string]any {
 }
 
 // Flush returns once every event sent so far is acknowledged by the
-// tracker or, with a spool, on disk while the tracker is failing; or when
-// ctx is done.
+// tracker (or refused for good), retrying until ctx is done; then it
+// returns an error that says how many events are still undelivered, and
+// whether they wait in the spool or only in memory.
 func (t *Tracker) Flush(ctx context.Context) error {
-	var errs []error
-	for _, tt := range t.targets() {
-		if err := tt.queue.Flush(ctx); err != nil {
-			errs = append(errs, err)
-		}
+	return t.eachTarget(func(q *delivery.Queue) error { return q.Flush(ctx) })
+}
+
+// eachTarget runs f on the queue of every target at once: a dead request
+// bin must not eat the time the DSN's events need.
+func (t *Tracker) eachTarget(f func(q *delivery.Queue) error) error {
+	tts := t.targets()
+	errs := make([]error, len(tts))
+	var wg sync.WaitGroup
+	for i, tt := range tts {
+		wg.Add(1)
+		go func(i int, q *delivery.Queue) {
+			defer wg.Done()
+			errs[i] = f(q)
+		}(i, tt.queue)
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 
-// Close flushes (bounded by ctx), then stops the tracker's goroutines and
-// closes its idle connections. Events not delivered by then stay in the
-// spool for the next process, or are reported lost without one; so,
-// without a spool and with the tracker down, Close waits for ctx: give
-// it a deadline. Closing twice is not an error.
+// Close keeps delivering until everything is sent or ctx is done (give it
+// a deadline: with the tracker down it waits for ctx), then stops the
+// tracker's goroutines and closes its idle connections. Events not
+// delivered by then stay in the spool for the next process, or are
+// reported lost without one; the error says how many of each. Closing
+// twice is not an error.
 func (t *Tracker) Close(ctx context.Context) error {
 	trackers.remove(t)
-	var errs []error
-	for _, tt := range t.targets() {
-		if err := tt.queue.Close(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	err := t.eachTarget(func(q *delivery.Queue) error { return q.Close(ctx) })
 	t.client.CloseIdleConnections()
-	return errors.Join(errs...)
+	return err
+}
+
+// hasRoom reports whether any of the tracker's queues would take an event
+// now.
+func (t *Tracker) hasRoom() bool {
+	return t.envelopes != nil && t.envelopes.queue.HasRoom() || t.debug != nil && t.debug.queue.HasRoom()
 }
 
 func (t *Tracker) targets() []*trackerTarget {

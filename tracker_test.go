@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/delivery"
 	"github.com/errlog/errlog/internal/sentryproto"
 	"github.com/errlog/errlog/internal/sentryproto/sentryschema"
 )
@@ -638,11 +639,12 @@ func TestTrackerSpoolChild(t *testing.T) {
 		s.Deliver(ev)
 		fmt.Println("event", ev.EventID)
 	}
-	// Flush returns once every event is on disk; the tracker is down.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Every event is on disk (written ahead); Flush keeps trying until
+	// its deadline, then says so. The tracker is down.
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	if err := s.Flush(ctx); err != nil {
-		t.Fatal(err)
+	if err := s.Flush(ctx); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%d items not delivered yet (kept in the spool)", args.N)) {
+		t.Fatalf("Flush with the tracker down: %v", err)
 	}
 	os.Exit(0) // no Close: the process just ends
 }
@@ -667,9 +669,8 @@ func TestTrackerSpoolAcrossProcesses(t *testing.T) {
 	if len(ids) != n {
 		t.Fatalf("first process logged %d events, want %d:\n%s", len(ids), n, out)
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "tracker", "*.spool"))
-	if len(files) != n {
-		t.Fatalf("%d spool files after the first process, want %d", len(files), n)
+	if spooled, _ := delivery.Spooled(filepath.Join(dir, "tracker")); len(spooled) != n {
+		t.Fatalf("%d events spooled after the first process, want %d", len(spooled), n)
 	}
 
 	// The second process finds the tracker up.
@@ -683,9 +684,8 @@ func TestTrackerSpoolAcrossProcesses(t *testing.T) {
 			t.Fatalf("event %d is %s, want %s: spool replayed out of order", i, ev.EventID, ids[i])
 		}
 	}
-	files, _ = filepath.Glob(filepath.Join(dir, "tracker", "*"))
-	if len(files) != 1 || filepath.Base(files[0]) != "errlog-spool.lock" {
-		t.Errorf("spool holds %q after delivery, want only its lock file", files)
+	if spooled, _ := delivery.Spooled(filepath.Join(dir, "tracker")); len(spooled) != 0 {
+		t.Errorf("spool holds %q after delivery", spooled)
 	}
 	if r := log.strings(); len(r) != 0 {
 		t.Errorf("reports %q", r)
@@ -1186,5 +1186,61 @@ func TestTrackerErrorsHideSecrets(t *testing.T) {
 	}
 	for _, r := range reports {
 		noSecret("report", r, bin.URL+"/… answered")
+	}
+}
+
+// The tracker does not follow a redirect to another host: that host would
+// get the event and the DSN key. It reports it, naming both hosts, and
+// keeps the event. A redirect on the same host is followed.
+func TestTrackerRefusesRedirectToAnotherHost(t *testing.T) {
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Add(1)
+		io.Copy(io.Discard, r.Body)
+	}))
+	defer other.Close()
+	var sameHost atomic.Int32
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		switch r.URL.Path {
+		case "/api/1/envelope/":
+			http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+		case "/api/2/envelope/":
+			http.Redirect(w, r, "/moved/envelope/", http.StatusPermanentRedirect)
+		case "/moved/envelope/":
+			if !strings.Contains(r.Header.Get("X-Sentry-Auth"), "sentry_key=k") {
+				t.Errorf("same-host redirect lost X-Sentry-Auth: %q", r.Header)
+			}
+			sameHost.Add(1)
+		}
+	}))
+	defer srv.Close()
+	dsn := func(project string) string {
+		return strings.Replace(srv.URL, "http://", "http://k@", 1) + "/" + project
+	}
+
+	tr, log := newTrkTracker(t, TrackerOptions{DSN: dsn("1")}, sinkEnv{})
+	tr.Send(trkEvent(1))
+	trkWaitFor(t, func() bool { return len(log.strings()) > 0 })
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err := tr.Close(ctx)
+	if err == nil || !strings.Contains(err.Error(), "1 undelivered items lost") {
+		t.Errorf("Close: %v", err)
+	}
+	from, to := strings.TrimPrefix(srv.URL, "http://"), strings.TrimPrefix(other.URL, "http://")
+	if r := log.matching("redirected from http://"+from+" to http://"+to, "not following"); len(r) == 0 {
+		t.Errorf("reports %q name neither host", log.strings())
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Errorf("the other host received %d requests", n)
+	}
+
+	tr2, log2 := newTrkTracker(t, TrackerOptions{DSN: dsn("2")}, sinkEnv{})
+	tr2.Send(trkEvent(2))
+	trkFlush(t, tr2)
+	if sameHost.Load() != 1 || len(log2.strings()) != 0 {
+		t.Errorf("same-host redirect: %d delivered, reports %q", sameHost.Load(), log2.strings())
 	}
 }

@@ -7,25 +7,34 @@
 //
 // # Guarantees
 //
-// Enqueue never blocks, does no I/O and does not allocate; when the queue is
-// full it drops the item, counts it and reports it through
-// Options.OnError. Items are delivered in Enqueue order. A temporary failure
-// holds the head item, and everything behind it, for a growing backoff; a
-// RetryAfter holds them for as long as the peer asked; a Permanent failure
-// drops the item. An ID acknowledged once is not sent again by the same
-// Queue.
+// Enqueue never blocks on the network and does not allocate; without a
+// spool it does no I/O either. When the queue is full it drops the item,
+// counts it and reports it through Options.OnError. Items are delivered in
+// Enqueue order, except that an item whose attempts time out again and
+// again is moved behind the others (and given up, reported, if it keeps
+// timing out while they get through), so that one item the peer cannot
+// take never blocks the rest. A temporary failure holds the next item for
+// a growing backoff; a RetryAfter holds it for as long as the peer asked;
+// a Permanent failure drops the item. An ID acknowledged once is not sent
+// again by the same Queue.
 //
 // # Spool
 //
-// With Options.SpoolDir, the worker writes every item to its own file
-// (temp file, fsync, rename) before the first attempt and deletes it once
-// the item is acknowledged or failed permanently; a new Queue on the same
-// directory delivers what an earlier process left, oldest first. Delivery
-// is at least once across crashes: a crash between the peer's
-// acknowledgement and the file's deletion sends the item again, which is
-// why items carry IDs the peer can deduplicate on (event_id, Message-ID).
-// When MaxSpoolItems or MaxSpoolBytes is exceeded, the oldest items are
-// evicted: during an outage the newest errors are worth more.
+// With Options.SpoolDir, Enqueue appends every item to a write-ahead log
+// before the worker first tries it: one write(2), no fsync, so that a
+// crashed process (panic, OOM kill, kill -9) loses nothing enqueued, and a
+// healthy peer is never kept waiting for the disk. Once the item is
+// acknowledged (or fails for good, or is evicted) an acknowledgement
+// record follows it; a log segment whose items are all settled is
+// deleted. A new Queue on the same directory delivers what an earlier
+// process left, oldest first (and the one-file-per-item spool of earlier
+// versions too). Delivery is at least once across crashes: a crash between
+// the peer's acknowledgement and its record sends the item again, which
+// is why items carry IDs the peer can deduplicate on (event_id,
+// Message-ID). Past QueueSize, items wait on disk only, up to
+// MaxSpoolItems and MaxSpoolBytes; beyond those the oldest items are
+// evicted: during an outage the newest errors are worth more. Close
+// fsyncs the log once.
 //
 // A Queue locks the directory it spools to. Replicas of one program on one
 // host, which get the same SpoolDir, each take a slot of their own: the
@@ -36,12 +45,14 @@
 //
 // # Flush and Close
 //
-// Flush waits until everything enqueued before it is acknowledged, failed
-// permanently, or, with a spool, on disk while the peer is failing: nothing
-// would be lost by exiting. Without a spool and with the peer down, Flush
-// waits until its context is done. Close flushes, then stops the worker
-// and cancels a Send in progress; with a spool the remaining items stay on
-// disk, without one they are reported lost.
+// Flush waits until everything enqueued before it is acknowledged or
+// failed permanently, retrying meanwhile with the backoff capped to a
+// quarter of the time its context leaves, so that a peer back before the
+// deadline gets everything; then it returns an error saying how many items
+// are still undelivered and where they wait. Close does the same, then
+// stops the worker and cancels a Send in progress, within its context
+// plus 100ms; with a spool the remaining items stay on disk, without one
+// they are reported lost, and its error says how many of each.
 //
 //	q, err := delivery.New(delivery.Options{
 //		Name:     "tracker",

@@ -7,6 +7,8 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,8 +51,9 @@ type Options struct {
 	// being sent); Enqueue drops beyond it. Room for them is allocated by
 	// New, so that Enqueue need not allocate. Default 1024.
 	QueueSize int
-	// SpoolDir, if set, keeps every pending item on disk until it is
-	// acknowledged, and New resends what earlier processes left there.
+	// SpoolDir, if set, keeps every pending item on disk (a write-ahead
+	// log, written by Enqueue) until it is acknowledged, and New resends
+	// what earlier processes left there.
 	// Default "": memory only, and whatever is undelivered at Close is
 	// lost. Queues may share it (replicas of one program): each locks
 	// the directory it uses, the first SpoolDir itself, the next ones the
@@ -97,8 +100,10 @@ type Stats struct {
 // entry is an accepted item and its position in the order of Enqueue calls;
 // Flush waits for positions, not items.
 type entry struct {
-	it  Item
-	seq uint64
+	it       Item
+	seq      uint64
+	ref      walRef // where the write-ahead log holds it
+	volatile bool   // the write-ahead log could not take it
 }
 
 // pending is an item the worker has taken over.
@@ -108,9 +113,23 @@ type pending struct {
 	loaded  bool // id and body are in memory; false for files read lazily
 	seq     uint64
 	attempt int
-	file    string // spool file name; "" if the item is only in memory
+	file    string // legacy one-item spool file; ""
+	ref     walRef // its write-ahead log record; ref.seg nil if none
 	size    int64
+	// timeouts counts the attempts that ended in a timeout; sentMark is
+	// the Sent count at the first of them: an item that keeps timing out
+	// while others get through is the problem, not the peer.
+	timeouts int
+	sentMark uint64
+	moved    bool // moved behind the others after timeouts
+	memOnly  bool // with a spool: the log could not take it
 }
+
+// maxTimeouts is how many timed-out attempts move an item behind the
+// others (when there are others), so that one item the peer cannot take
+// in time (a huge mail on a slow link) never blocks the rest; an item that
+// times out that often again while others are delivered is given up.
+const maxTimeouts = 3
 
 // Queue delivers items asynchronously, in order, through one worker
 // goroutine. Create it with New; stop it with Close.
@@ -120,6 +139,7 @@ type Queue struct {
 	send        SendFunc
 	dir         string   // the spool directory this Queue holds: SpoolDir or a slot under it
 	lock        *dirLock // dir's lock, released when the worker returns
+	wal         *wal     // the write-ahead log in dir; nil without a spool
 	maxBytes    int64
 	maxItems    int
 	queueSize   int
@@ -138,6 +158,7 @@ type Queue struct {
 
 	mu           sync.Mutex
 	ring         []entry // items not yet taken by the worker
+	overflow     []entry // with a spool, past a full ring: on disk only, bodies not kept
 	head, n      int
 	seq          uint64 // position of the last accepted item
 	closed       bool
@@ -146,6 +167,14 @@ type Queue struct {
 	safe         uint64        // every item at or before this position is settled, in Flush's sense
 	pendLen      int           // len(pend), published for Stats
 	flushCh      chan struct{} // closed at the next progress, if a Flush waits
+	flushers     int           // Flush calls waiting
+	flushUntil   time.Time     // the latest deadline among them; zero: none has one
+	walFailed    uint64        // Enqueue's write-ahead failures the worker has not reported
+	walErr       error         // the first of them
+	published    int           // items not yet settled, in memory or spooled, as of the last publish
+	leftSpooled  int           // after the worker stopped: items left in the spool
+	lost         int           // after the worker stopped: items lost
+	stampMu      sync.Mutex    // nextStamp: Enqueue starts segments too
 
 	enqueued, sent, retried, dropped, failed, evicted, spooled, duplicates atomic.Uint64
 
@@ -153,8 +182,9 @@ type Queue struct {
 	pend       []pending
 	scratch    []entry
 	spoolBytes int64
-	volatile   int // pending items whose spool write failed
-	failures   int // consecutive temporary failures, for the backoff
+	volatile   int       // pending items the spool could not take
+	deferred   []pending // items moved behind the others after timeouts; sent when pend is empty
+	failures   int       // consecutive temporary failures, for the backoff
 	failing    bool
 	holdUntil  time.Time
 	lastStamp  int64
@@ -182,7 +212,7 @@ func New(o Options) (*Queue, error) {
 		sendTimeout: o.SendTimeout,
 		onError:     o.OnError,
 		now:         o.Now,
-		closeGrace:  2 * time.Second,
+		closeGrace:  100 * time.Millisecond,
 		wake:        make(chan struct{}, 1),
 		done:        make(chan struct{}),
 	}
@@ -237,7 +267,29 @@ func New(o Options) (*Queue, error) {
 			// went back since the last process.
 			q.lastStamp = max(q.lastStamp, f.stamp)
 		}
+		w, items, bad, err := openWAL(q.dir, q.nextStamp)
+		if err != nil {
+			q.lock.release()
+			return nil, fmt.Errorf("%sspool: %w", q.prefix, err)
+		}
+		q.wal = w
+		for _, sg := range w.segs {
+			// New segments must sort after these even if the clock went
+			// back since the last process.
+			if st, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(sg.name, walPrefix), walExt), 10, 64); err == nil {
+				q.lastStamp = max(q.lastStamp, st)
+			}
+		}
+		for _, it := range items {
+			q.seq++
+			q.pend = append(q.pend, pending{id: it.id, seq: q.seq, ref: it.ref, size: it.size})
+			q.spoolBytes += it.size
+		}
+		if bad > 0 {
+			q.report(fmt.Errorf("%sspool: %d write-ahead log segments end in a damaged record; the items after it are lost: %w", q.prefix, bad, errCorrupt))
+		}
 		q.pendLen = len(q.pend)
+		q.published = len(q.pend)
 	}
 
 	q.ctx, q.cancel = context.WithCancel(context.Background())
@@ -245,8 +297,11 @@ func New(o Options) (*Queue, error) {
 	return q, nil
 }
 
-// Enqueue hands it to the worker without blocking, doing no I/O and no
-// allocation: it runs on the application's logging path. It returns false
+// Enqueue hands it to the worker without waiting on the network and
+// without allocating. With a spool it first appends it to the write-ahead
+// log (one write(2), no fsync; past QueueSize the item then waits on disk
+// only); without one it does no I/O. errlog calls it from its delivery
+// goroutine, never from the application's logging call. It returns false
 // if the item was dropped because QueueSize items are already waiting or
 // the queue is closed; the drop is counted and reported through OnError
 // (by the worker, so that the caller never runs OnError while the worker
@@ -259,7 +314,20 @@ func (q *Queue) Enqueue(it Item) bool {
 		q.report(q.errClosed)
 		return false
 	}
-	if q.n == len(q.ring) {
+	if (q.n == len(q.ring) || len(q.overflow) > 0) && q.wal != nil && len(q.overflow) < q.maxItems {
+		// The ring is full but the disk is not: write the item ahead
+		// and keep only where it is, so that a burst larger than
+		// QueueSize costs disk, not memory, and loses nothing.
+		if ref, err := q.wal.append(it.ID, it.Body); err == nil {
+			q.seq++
+			q.overflow = append(q.overflow, entry{it: Item{ID: it.ID}, seq: q.seq, ref: ref})
+			q.mu.Unlock()
+			q.enqueued.Add(1)
+			q.notify()
+			return true
+		}
+	}
+	if q.n == len(q.ring) || len(q.overflow) > 0 {
 		q.dropsPending++
 		q.mu.Unlock()
 		q.dropped.Add(1)
@@ -268,12 +336,58 @@ func (q *Queue) Enqueue(it Item) bool {
 	}
 	q.seq++
 	it.Attempt = 0
-	q.ring[(q.head+q.n)%len(q.ring)] = entry{it: it, seq: q.seq}
+	e := entry{it: it, seq: q.seq}
+	if q.wal != nil {
+		// Write ahead, before the item is anyone's but ours: from here a
+		// crash of the process loses nothing (no fsync: the kernel has
+		// it). One write(2), no allocation.
+		var err error
+		if e.ref, err = q.wal.append(it.ID, it.Body); err != nil {
+			e.volatile = true
+			if q.walFailed == 0 {
+				q.walErr = err
+			}
+			q.walFailed++
+		}
+	}
+	q.ring[(q.head+q.n)%len(q.ring)] = e
 	q.n++
 	q.mu.Unlock()
 	q.enqueued.Add(1)
 	q.notify()
 	return true
+}
+
+// HasRoom reports whether Enqueue would accept an item now, so that a
+// caller can skip building an item that would be dropped. Another
+// goroutine's Enqueue may take the room in between: Enqueue still
+// decides.
+func (q *Queue) HasRoom() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return false
+	}
+	if q.wal != nil && len(q.overflow) < q.maxItems {
+		return true
+	}
+	return q.n < len(q.ring) && len(q.overflow) == 0
+}
+
+// Refuse counts and reports an item the caller did not even build because
+// HasRoom said there was no room, as Enqueue counts the items it drops.
+func (q *Queue) Refuse() {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		q.dropped.Add(1)
+		q.report(q.errClosed)
+		return
+	}
+	q.dropsPending++
+	q.mu.Unlock()
+	q.dropped.Add(1)
+	q.notify()
 }
 
 func (q *Queue) notify() {
@@ -284,23 +398,44 @@ func (q *Queue) notify() {
 }
 
 // Flush returns nil once everything enqueued before the call is settled:
-// acknowledged, permanently failed, or, with a spool, safely on disk while
-// the peer is failing (a down tracker must not hold up a shutdown when
-// nothing would be lost). Without a spool, a down peer makes Flush wait
-// until ctx is done and return ctx's error, wrapped, since the items are
-// still only in memory. After Close, Flush returns an error wrapping
-// ErrClosed if anything was lost.
+// acknowledged by the peer or failed permanently. While it waits, the
+// worker keeps retrying, with its backoff capped to a quarter of the time
+// left (at least 10ms; MinBackoff when ctx has no deadline), so that a peer that comes back before the deadline gets
+// everything. When ctx is done first, Flush returns an error that says how
+// many items are still undelivered and where they are (in the spool, or
+// in memory only) and wraps ctx's error. After Close, Flush returns an
+// error wrapping ErrClosed if anything was left.
 func (q *Queue) Flush(ctx context.Context) error {
 	q.mu.Lock()
 	target := q.seq
+	registered := false
+	defer func() {
+		if registered {
+			q.mu.Lock()
+			q.flushers--
+			if q.flushers == 0 {
+				q.flushUntil = time.Time{}
+			}
+			q.mu.Unlock()
+		}
+	}()
 	for {
-		if q.safe >= target && q.dropsPending == 0 {
+		if q.stopped {
+			err := q.leftErrorLocked("flush")
+			q.mu.Unlock()
+			return err
+		}
+		if q.safe >= target && q.dropsPending == 0 && q.walFailed == 0 {
 			q.mu.Unlock()
 			return nil
 		}
-		if q.stopped {
-			q.mu.Unlock()
-			return fmt.Errorf("%sflush: %w", q.prefix, ErrClosed)
+		if !registered {
+			registered = true
+			q.flushers++
+			if dl, ok := ctx.Deadline(); ok && dl.After(q.flushUntil) {
+				q.flushUntil = dl
+			}
+			q.notify() // so that a worker waiting out a backoff recomputes it
 		}
 		if q.flushCh == nil {
 			q.flushCh = make(chan struct{})
@@ -310,22 +445,45 @@ func (q *Queue) Flush(ctx context.Context) error {
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return fmt.Errorf("%sflush: %w", q.prefix, ctx.Err())
+			q.mu.Lock()
+			n, where := q.published, "in memory only"
+			if q.dir != "" {
+				where = "kept in the spool"
+			}
+			q.mu.Unlock()
+			return fmt.Errorf("%sflush: %d items not delivered yet (%s): %w", q.prefix, n, where, ctx.Err())
 		}
 		q.mu.Lock()
 	}
 }
 
-// Close flushes (bounded by ctx), then stops the worker, cancelling a Send
-// in progress. Enqueue returns false from the moment Close is called. Items
-// still undelivered stay in the spool for the next process, or, without a
-// spool, are counted as dropped and reported through OnError. Close returns
-// nil if nothing was lost, else Flush's error. Close is idempotent; later
-// calls wait for the first to finish.
+// leftErrorLocked is the error of a Flush or Close after the worker
+// stopped: nil if nothing was left.
+func (q *Queue) leftErrorLocked(op string) error {
+	switch {
+	case q.lost > 0 && q.leftSpooled > 0:
+		return fmt.Errorf("%s%s: %d items left in the spool for the next start, %d lost: %w", q.prefix, op, q.leftSpooled, q.lost, ErrClosed)
+	case q.lost > 0:
+		return fmt.Errorf("%s%s: %d undelivered items lost: %w", q.prefix, op, q.lost, ErrClosed)
+	case q.leftSpooled > 0:
+		return fmt.Errorf("%s%s: %d undelivered items left in the spool for the next start: %w", q.prefix, op, q.leftSpooled, ErrClosed)
+	}
+	return nil
+}
+
+// Close delivers what it can within ctx (as Flush does), then stops the
+// worker, cancelling a Send in progress. Enqueue returns false from the
+// moment Close is called. Items still undelivered stay in the spool for
+// the next process, or, without a spool, are counted as dropped and
+// reported through OnError. Close returns nil if everything was
+// delivered, else an error that says how many items were left in the
+// spool and how many were lost. Close is idempotent; later calls wait for
+// the first to finish.
 //
-// If a Send ignores its cancelled context for more than a short grace
-// period, Close returns an error rather than hang the application's
-// shutdown; the worker then exits as soon as Send returns.
+// Close returns within ctx plus a short grace (100ms): if a Send ignores
+// its cancelled context longer, Close returns an error rather than hang
+// the application's shutdown; the worker then exits as soon as Send
+// returns.
 func (q *Queue) Close(ctx context.Context) error {
 	q.mu.Lock()
 	if q.closed {
@@ -338,10 +496,9 @@ func (q *Queue) Close(ctx context.Context) error {
 		}
 	}
 	q.closed = true
-	target := q.seq
 	q.mu.Unlock()
 
-	err := q.Flush(ctx)
+	flushErr := q.Flush(ctx)
 	q.cancel()
 	select {
 	case <-q.done:
@@ -355,12 +512,11 @@ func (q *Queue) Close(ctx context.Context) error {
 				q.prefix, q.closeGrace, context.Canceled)
 		}
 	}
-	if err != nil {
-		q.mu.Lock()
-		if q.safe >= target {
-			err = nil // the worker spooled the rest on its way out
-		}
-		q.mu.Unlock()
+	q.mu.Lock()
+	err := q.leftErrorLocked("close")
+	q.mu.Unlock()
+	if err != nil && flushErr != nil && ctx.Err() != nil {
+		err = fmt.Errorf("%w (%w)", err, ctx.Err())
 	}
 	return err
 }
@@ -368,7 +524,7 @@ func (q *Queue) Close(ctx context.Context) error {
 // Stats returns the counters. Safe to call at any time, from any goroutine.
 func (q *Queue) Stats() Stats {
 	q.mu.Lock()
-	pend := q.n + q.pendLen
+	pend := q.n + len(q.overflow) + q.pendLen
 	q.mu.Unlock()
 	return Stats{
 		Enqueued:   q.enqueued.Load(),
@@ -411,16 +567,43 @@ func (q *Queue) run() {
 			q.shutdown()
 			return
 		}
-		if len(q.pend) == 0 {
+		if len(q.pend)+len(q.deferred) == 0 {
 			q.wait(0)
 			continue
 		}
-		if d := time.Until(q.holdUntil); d > 0 {
+		if d := q.holdFor(); d > 0 {
 			q.wait(d)
 			continue
 		}
 		q.sendHead()
 	}
+}
+
+// holdFor is how long the head item must still wait. While a Flush waits,
+// the backoff is capped to a quarter of the time its deadline leaves, so
+// that retries continue until the deadline instead of one long backoff
+// outlasting it. (A peer's own hold, such as the tracker's rate limit,
+// is kept by its SendFunc, which refuses to send before it ends.)
+func (q *Queue) holdFor() time.Duration {
+	d := time.Until(q.holdUntil)
+	if d <= 0 {
+		return 0
+	}
+	q.mu.Lock()
+	flushing, until := q.flushers > 0, q.flushUntil
+	q.mu.Unlock()
+	if !flushing {
+		return d
+	}
+	limit := q.minBackoff
+	if !until.IsZero() {
+		limit = max(time.Until(until)/4, 10*time.Millisecond)
+	}
+	if d > limit {
+		d = limit
+		q.holdUntil = time.Now().Add(d)
+	}
+	return d
 }
 
 // wait sleeps until there is news (an Enqueue, a drop to report, Close) or,
@@ -442,7 +625,14 @@ func (q *Queue) wait(d time.Duration) {
 func (q *Queue) reportDrops() {
 	q.mu.Lock()
 	n := q.dropsPending
+	walFailed, walErr := q.walFailed, q.walErr
 	q.mu.Unlock()
+	if walFailed > 0 {
+		q.report(fmt.Errorf("%sspool: %d items could not be written ahead and are kept in memory only: %w", q.prefix, walFailed, walErr))
+		q.mu.Lock()
+		q.walFailed -= walFailed
+		q.mu.Unlock()
+	}
 	if n == 0 {
 		return
 	}
@@ -453,11 +643,11 @@ func (q *Queue) reportDrops() {
 	q.mu.Unlock()
 }
 
-// take moves items from the ring to pend. With a spool it takes them all
-// and writes each to disk before it is first sent, so that a crash loses
-// nothing acknowledged to the caller and a failing peer does not keep them
-// only in memory. Without a spool it takes one item at a time, so that
-// QueueSize bounds memory.
+// take moves items from the ring to pend. With a spool they are already
+// written ahead (by Enqueue), so it takes them all: memory stays bounded
+// because the bodies of items beyond QueueSize are released and read back
+// from the log when their turn comes. Without a spool it takes one item at
+// a time, so that QueueSize bounds memory.
 func (q *Queue) take() {
 	q.mu.Lock()
 	n := q.n
@@ -474,6 +664,12 @@ func (q *Queue) take() {
 		q.head = (q.head + 1) % len(q.ring)
 	}
 	q.n -= n
+	if q.dir != "" && len(q.overflow) > 0 {
+		q.scratch = append(q.scratch, q.overflow...)
+		n += len(q.overflow)
+		clear(q.overflow)
+		q.overflow = q.overflow[:0]
+	}
 	q.pendLen += n
 	q.mu.Unlock()
 	if n == 0 {
@@ -481,54 +677,36 @@ func (q *Queue) take() {
 	}
 
 	defer clear(q.scratch)
-	var written, failed int
-	var firstErr error
+	var written uint64
 	for _, e := range q.scratch {
-		p := pending{id: e.it.ID, body: e.it.Body, loaded: true, seq: e.seq}
+		p := pending{id: e.it.ID, body: e.it.Body, loaded: e.it.Body != nil || e.ref.seg == nil, seq: e.seq, ref: e.ref}
 		if p.id != "" && q.acked.has(p.id) {
-			q.duplicates.Add(1) // do not even spool it
+			q.ack(&p)
+			q.duplicates.Add(1) // do not even send it
 			continue
 		}
 		if q.dir == "" {
 			q.pend = append(q.pend, p)
 			continue
 		}
-		p.file = spoolName(q.nextStamp(), p.id)
-		size, err := writeSpoolFile(q.dir, p.file, p.id, p.body)
-		if errors.Is(err, os.ErrNotExist) && os.MkdirAll(q.dir, 0o700) == nil {
-			// Something (a tmp cleaner, an operator) removed the
-			// directory under us: recreate it rather than lose durability
-			// for the rest of the process.
-			size, err = writeSpoolFile(q.dir, p.file, p.id, p.body)
-		}
-		if err != nil {
-			// Keep it in memory: it is still delivered if the peer is up,
-			// and counted as lost if the process ends first.
-			p.file = ""
+		if e.volatile {
 			p.size = int64(len(p.id) + len(p.body))
+			p.memOnly = true
 			q.volatile++
-			failed++
-			if firstErr == nil {
-				firstErr = err
-			}
 		} else {
 			written++
-			p.size = size
+			p.size = int64(p.ref.n)
 			if len(q.pend) >= q.queueSize {
-				// The disk holds it; memory stays bounded by QueueSize
+				// The log holds it; memory stays bounded by QueueSize
 				// however long the peer is down.
-				p.body, p.id, p.loaded = nil, "", false
+				p.body, p.loaded = nil, false
 			}
 		}
 		q.spoolBytes += p.size
 		q.pend = append(q.pend, p)
 	}
 	if written > 0 {
-		syncDir(q.dir)
-		q.spooled.Add(uint64(written))
-	}
-	if failed > 0 {
-		q.report(fmt.Errorf("%sspool: %d items could not be written and are kept in memory only: %w", q.prefix, failed, firstErr))
+		q.spooled.Add(written)
 	}
 	q.enforceBounds()
 }
@@ -536,6 +714,8 @@ func (q *Queue) take() {
 // nextStamp returns a spool stamp later than any before it, so that file
 // names sort in Enqueue order even when the clock steps back.
 func (q *Queue) nextStamp() int64 {
+	q.stampMu.Lock()
+	defer q.stampMu.Unlock()
 	s := q.now().UnixNano()
 	if s <= q.lastStamp {
 		s = q.lastStamp + 1
@@ -549,8 +729,8 @@ func (q *Queue) nextStamp() int64 {
 // the ones worth keeping.
 func (q *Queue) enforceBounds() {
 	var n int
-	for len(q.pend) > 0 && (len(q.pend) > q.maxItems || q.spoolBytes > q.maxBytes) {
-		q.removeFile(&q.pend[0])
+	for k := len(q.pend) + len(q.deferred); k > 0 && (k > q.maxItems || q.spoolBytes > q.maxBytes); k-- {
+		q.ack(q.next())
 		q.popHead()
 		n++
 	}
@@ -562,49 +742,81 @@ func (q *Queue) enforceBounds() {
 }
 
 func (q *Queue) popHead() {
-	p := &q.pend[0]
+	p := q.takeHead()
 	q.spoolBytes -= p.size
-	if q.dir != "" && p.file == "" {
+	if p.memOnly {
 		q.volatile--
 	}
-	*p = pending{}
-	q.pend = q.pend[1:]
 }
 
-func (q *Queue) removeFile(p *pending) {
-	if p.file == "" {
+// next is the item to send next: the oldest of pend, or, when pend is
+// empty, the oldest of the items moved behind the others.
+func (q *Queue) next() *pending {
+	if len(q.pend) > 0 {
+		return &q.pend[0]
+	}
+	return &q.deferred[0]
+}
+
+// takeHead removes next() and returns it.
+func (q *Queue) takeHead() pending {
+	list := &q.pend
+	if len(q.pend) == 0 {
+		list = &q.deferred
+	}
+	p := (*list)[0]
+	(*list)[0] = pending{}
+	*list = (*list)[1:]
+	return p
+}
+
+// ack settles p on disk: an acknowledgement record in the log, or the
+// deletion of a legacy spool file.
+func (q *Queue) ack(p *pending) {
+	var err error
+	switch {
+	case p.ref.seg != nil:
+		err = q.wal.ack(p.ref)
+		p.ref = walRef{}
+	case p.file != "":
+		err = os.Remove(filepath.Join(q.dir, p.file))
+		if errors.Is(err, os.ErrNotExist) {
+			err = nil
+		}
+		p.file = ""
+	default:
 		return
 	}
-	if err := os.Remove(filepath.Join(q.dir, p.file)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err != nil {
 		q.report(fmt.Errorf("%sspool: %w", q.prefix, err))
 	}
 }
 
-// publish tells Flush and Stats how far the worker got.
+// publish tells Flush and Stats how far the worker got: every item up to
+// safe is settled (delivered or failed for good).
 func (q *Queue) publish() {
+	var minSeq uint64
+	if len(q.pend) > 0 {
+		minSeq = q.pend[0].seq
+	}
+	for i := range q.deferred {
+		if minSeq == 0 || q.deferred[i].seq < minSeq {
+			minSeq = q.deferred[i].seq
+		}
+	}
 	q.mu.Lock()
 	safe := q.seq
 	if q.n > 0 {
 		safe = q.ring[q.head].seq - 1
+	} else if len(q.overflow) > 0 {
+		safe = q.overflow[0].seq - 1
 	}
-	if len(q.pend) > 0 {
-		if q.dir != "" && q.failing {
-			// Spooled items are safe while the peer is down; only the
-			// ones that could not be written hold Flush up.
-			if q.volatile > 0 {
-				for i := range q.pend {
-					if q.pend[i].file == "" {
-						safe = min(safe, q.pend[i].seq-1)
-						break
-					}
-				}
-			}
-		} else {
-			safe = min(safe, q.pend[0].seq-1)
-		}
+	if minSeq > 0 {
+		safe = min(safe, minSeq-1)
 	}
 	q.safe = safe
-	q.pendLen = len(q.pend)
+	q.pendLen = len(q.pend) + len(q.deferred)
+	q.published = q.n + len(q.overflow) + q.pendLen
 	if q.flushCh != nil {
 		close(q.flushCh)
 		q.flushCh = nil
@@ -614,12 +826,19 @@ func (q *Queue) publish() {
 
 // sendHead makes one delivery attempt for the oldest pending item.
 func (q *Queue) sendHead() {
-	p := &q.pend[0]
+	p := q.next()
 	if !p.loaded {
-		id, body, err := readSpoolFile(filepath.Join(q.dir, p.file))
+		var id string
+		var body []byte
+		var err error
+		if p.ref.seg != nil {
+			id, body, err = q.wal.read(p.ref)
+		} else {
+			id, body, err = readSpoolFile(filepath.Join(q.dir, p.file))
+		}
 		if err != nil {
-			q.removeFile(p)
-			q.report(fmt.Errorf("%sspool: dropping unreadable %s: %w", q.prefix, p.file, err))
+			q.ack(p)
+			q.report(fmt.Errorf("%sspool: dropping an unreadable item: %w", q.prefix, err))
 			q.popHead()
 			q.dropped.Add(1)
 			return
@@ -627,7 +846,7 @@ func (q *Queue) sendHead() {
 		p.id, p.body, p.loaded = id, body, true
 	}
 	if p.id != "" && q.acked.has(p.id) {
-		q.removeFile(p)
+		q.ack(p)
 		q.popHead()
 		q.duplicates.Add(1)
 		return
@@ -639,15 +858,15 @@ func (q *Queue) sendHead() {
 	}
 	switch {
 	case err == nil:
-		// Delete first, then remember the ID: a crash in between resends
-		// (at least once), never the reverse.
-		q.removeFile(p)
+		// Acknowledge on disk first, then remember the ID: a crash in
+		// between resends (at least once), never the reverse.
+		q.ack(p)
 		q.acked.add(p.id)
 		q.popHead()
 		q.sent.Add(1)
 		q.failures, q.failing, q.holdUntil = 0, false, time.Time{}
 	case IsPermanent(err):
-		q.removeFile(p)
+		q.ack(p)
 		q.report(fmt.Errorf("%sdropping item %s after a permanent failure: %w", q.prefix, p.id, err))
 		q.popHead()
 		q.failed.Add(1)
@@ -663,7 +882,61 @@ func (q *Queue) sendHead() {
 			d = q.backoff()
 		}
 		q.holdUntil = time.Now().Add(d)
+		if isTimeout(err) {
+			q.timedOut(err)
+		}
 	}
+}
+
+// timedOut handles the head item's timed-out attempt: after maxTimeouts
+// of them it goes behind the others, so that the rest keep flowing; if it
+// then times out maxTimeouts times more while other items get through, the
+// peer is up and this item is what it cannot take: it is given up,
+// reported.
+func (q *Queue) timedOut(err error) {
+	p := q.next()
+	if p.timeouts == 0 {
+		p.sentMark = q.sent.Load()
+	}
+	p.timeouts++
+	if p.timeouts < maxTimeouts {
+		return
+	}
+	if p.moved {
+		if p.timeouts >= 2*maxTimeouts && q.sent.Load() > p.sentMark {
+			q.ack(p)
+			q.report(fmt.Errorf("%sgiving up item %s after %d attempts that timed out while other items were delivered: %w",
+				q.prefix, p.id, p.timeouts, err))
+			q.popHead()
+			q.failed.Add(1)
+			q.failures, q.holdUntil = 0, time.Time{}
+		}
+		return
+	}
+	q.mu.Lock()
+	waiting := q.n + len(q.overflow)
+	q.mu.Unlock()
+	others := len(q.pend) - 1 + len(q.deferred) + waiting
+	if others == 0 || len(q.pend) == 0 {
+		return
+	}
+	p.moved = true
+	p.sentMark = q.sent.Load()
+	q.report(fmt.Errorf("%sitem %s timed out %d times; sending the %d items behind it first: %w",
+		q.prefix, p.id, p.timeouts, others, err))
+	q.deferred = append(q.deferred, q.takeHead())
+	// The next item is not the one that timed out: try it at once.
+	q.failures, q.holdUntil = 0, time.Time{}
+}
+
+// isTimeout reports whether err is a timeout (the Send's deadline, a
+// connection's deadline) rather than a refusal.
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var te interface{ Timeout() bool }
+	return errors.As(err, &te) && te.Timeout()
 }
 
 // call runs Send with its deadline. A panicking Send must not take the
@@ -694,26 +967,37 @@ func (q *Queue) backoff() time.Duration {
 	return half + time.Duration(rand.Int63n(int64(d-half)+1))
 }
 
-// shutdown runs on the worker's way out, after Close cancelled it: it
-// spools what is still in memory for the next process, and counts and
-// reports what cannot be saved.
+// shutdown runs on the worker's way out, after Close cancelled it: what
+// is still pending stays in the spool (it is already written ahead) for
+// the next process, and what only memory held is counted and reported
+// lost. The log is fsynced once, however many items it holds.
 func (q *Queue) shutdown() {
-	var lost int
+	var lost, left int
 	if q.dir != "" {
 		q.take()
+		q.pend = append(q.pend, q.deferred...)
+		q.deferred = nil
 		lost = q.volatile
+		left = len(q.pend) - lost
 		if lost > 0 {
 			kept := q.pend[:0]
 			for _, p := range q.pend {
-				if p.file != "" {
+				if !p.memOnly {
 					kept = append(kept, p)
 				}
 			}
+			clear(q.pend[len(kept):])
 			q.pend = kept
+			q.volatile = 0
+		}
+		if q.wal != nil {
+			q.wal.sync()
+			q.wal.close()
 		}
 	} else {
 		q.mu.Lock()
-		lost = q.n + len(q.pend)
+		lost = q.n + len(q.pend) + len(q.deferred)
+		q.deferred = nil
 		clear(q.ring)
 		q.n = 0
 		q.mu.Unlock()
@@ -723,10 +1007,10 @@ func (q *Queue) shutdown() {
 
 	q.mu.Lock()
 	q.stopped = true
-	if lost == 0 {
-		q.safe = q.seq
-	}
+	q.safe = q.seq
+	q.lost, q.leftSpooled = lost, left
 	q.pendLen = len(q.pend)
+	q.published = len(q.pend)
 	if q.flushCh != nil {
 		close(q.flushCh)
 		q.flushCh = nil

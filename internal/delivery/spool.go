@@ -11,16 +11,14 @@ import (
 	"strings"
 )
 
-// Spool file layout. One item per file, so that acknowledging an item is
-// one unlink and a torn write can damage only the item being written:
+// The spool of earlier versions: one item per file, which New still
+// loads (before the write-ahead log's items, being older) and deletes as
+// they are delivered:
 //
 //	errlog-spool 1 <len(ID)> <len(Body)> <crc32 of ID+Body, 8 hex digits>\n
 //	<ID><Body>
 //
-// Names are "<20-digit stamp>-<ID made file-name safe>.spool": they sort by
-// the time the worker took the item, so a later process replays them in the
-// order they were enqueued. The real ID is in the content; the one in the
-// name is only for people looking at the directory.
+// Names are "<20-digit stamp>-<ID made file-name safe>.spool".
 const (
 	spoolMagic  = "errlog-spool 1 "
 	spoolExt    = ".spool"
@@ -117,7 +115,7 @@ func adoptSlots(dir string) {
 		des, _ := os.ReadDir(sub)
 		for _, de := range des {
 			name := de.Name()
-			if _, ok := parseSpoolName(name); !ok || !de.Type().IsRegular() {
+			if _, ok := parseSpoolName(name); !(ok || isSegmentName(name)) || !de.Type().IsRegular() {
 				continue
 			}
 			if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
@@ -177,68 +175,6 @@ func parseSpoolName(name string) (int64, bool) {
 	return stamp, true
 }
 
-// spoolName builds a file name that sorts by stamp. Characters outside a
-// portable set become '_' (a Message-ID's '<' and '>' are not allowed on
-// Windows) and the ID part is capped so that the name stays far below
-// NAME_MAX.
-func spoolName(stamp int64, id string) string {
-	var b strings.Builder
-	b.Grow(stampDigits + 1 + min(len(id), maxNameID) + len(spoolExt))
-	s := strconv.FormatInt(stamp, 10)
-	for i := len(s); i < stampDigits; i++ {
-		b.WriteByte('0')
-	}
-	b.WriteString(s)
-	b.WriteByte('-')
-	for i := 0; i < len(id) && i < maxNameID; i++ {
-		c := id[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '.', c == '@', c == '+', c == '=':
-			b.WriteByte(c)
-		default:
-			b.WriteByte('_')
-		}
-	}
-	b.WriteString(spoolExt)
-	return b.String()
-}
-
-// writeSpoolFile stores one item durably: temp file, fsync, rename. A crash
-// leaves either no file, a *.tmp the next start deletes, or the complete
-// file; never a truncated *.spool. It returns the file's size.
-func writeSpoolFile(dir, name, id string, body []byte) (size int64, err error) {
-	path := filepath.Join(dir, name)
-	tmp := path + tmpExt
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return 0, err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	crc := crc32.Update(crc32.ChecksumIEEE([]byte(id)), crc32.IEEETable, body)
-	header := fmt.Sprintf("%s%d %d %08x\n", spoolMagic, len(id), len(body), crc)
-	if _, err = f.WriteString(header + id); err != nil {
-		return 0, err
-	}
-	if _, err = f.Write(body); err != nil {
-		return 0, err
-	}
-	if err = f.Sync(); err != nil {
-		return 0, err
-	}
-	if err = f.Close(); err != nil {
-		return 0, err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return 0, err
-	}
-	return int64(len(header) + len(id) + len(body)), nil
-}
-
 var errCorrupt = errors.New("corrupt spool file")
 
 // readSpoolFile reads and verifies one item. Any mismatch (a short file, a
@@ -272,16 +208,4 @@ func readSpoolFile(path string) (id string, body []byte, err error) {
 		return "", nil, errCorrupt
 	}
 	return string(payload[:idLen]), payload[idLen:], nil
-}
-
-// syncDir makes the renames of a batch durable. Best effort: some systems
-// (Windows) cannot fsync a directory, and the files themselves are already
-// synced.
-func syncDir(dir string) {
-	d, err := os.Open(dir)
-	if err != nil {
-		return
-	}
-	d.Sync()
-	d.Close()
 }

@@ -31,6 +31,8 @@ func fastTempDir(t *testing.T) string {
 	return t.TempDir()
 }
 
+// spoolFiles returns the names of legacy one-item files in dir, then the
+// IDs of the write-ahead log's unacknowledged items, in order.
 func spoolFiles(t *testing.T, dir string) []string {
 	t.Helper()
 	des, err := os.ReadDir(dir)
@@ -38,10 +40,22 @@ func spoolFiles(t *testing.T, dir string) []string {
 	var names []string
 	for _, de := range des {
 		if strings.HasSuffix(de.Name(), spoolExt) && de.Type().IsRegular() {
-			names = append(names, de.Name())
+			if _, _, err := readSpoolFile(filepath.Join(dir, de.Name())); err != nil {
+				names = append(names, de.Name()) // Spooled skips unreadable ones
+			}
 		}
 	}
-	return names
+	ids, err := Spooled(dir)
+	require.NoError(t, err)
+	return append(names, ids...)
+}
+
+// closeShort closes q with a short deadline, for a peer that is down.
+func closeShort(t *testing.T, q *Queue) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	return q.Close(ctx)
 }
 
 // checkBody makes the peer refuse (loudly) a body that did not survive the
@@ -103,16 +117,27 @@ func TestNewFailsOnUnusableSpoolDir(t *testing.T) {
 	assert.True(t, strings.HasPrefix(err.Error(), "errlog: tracker: spool: "), err.Error())
 }
 
-func TestSpoolFlushReturnsWhenOnDiskAndSecondQueueDelivers(t *testing.T) {
+// Flush and Close keep trying until their deadline, then say how many
+// items they leave in the spool; the next queue delivers them.
+func TestSpoolCloseLeavesUndeliveredForNextQueue(t *testing.T) {
 	dir := t.TempDir()
 	down := newPeer(alwaysDown)
 	q1, log1 := newTestQueue(t, Options{Send: down.send, SpoolDir: dir})
 	want := ids("s", 5)
 	enqueueAll(t, q1, want)
-	flush(t, q1) // nil although nothing was delivered: it is all on disk
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	assert.Equal(t, want, spoolFiles(t, dir), "written ahead by Enqueue")
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	require.NoError(t, q1.Close(ctx), "nothing is lost")
+	err := q1.Flush(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "5 items not delivered yet (kept in the spool)")
+	down.mu.Lock()
+	calls := down.calls
+	down.mu.Unlock()
+	assert.Greater(t, calls, 3, "Flush kept retrying")
+	err = closeShort(t, q1)
+	require.ErrorIs(t, err, ErrClosed)
+	assert.Contains(t, err.Error(), "errlog: test: close: 5 undelivered items left in the spool for the next start")
 	assert.Len(t, spoolFiles(t, dir), 5)
 	st := q1.Stats()
 	assert.EqualValues(t, 5, st.Spooled)
@@ -141,6 +166,7 @@ func TestSpoolIgnoresTmpAndGarbage(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.Truncate(filepath.Join(dir, spoolName(3, "torn")), 20))
 	write(spoolName(4, "crashed")+tmpExt, "errlog-spool 1 7 4")
+	write(walPrefix+stampString(5)+walExt, "I 0 3 11 00000000\nnewbody of new")
 	write("notes.txt", "not ours")
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "sub"+spoolExt), 0o700))
 
@@ -157,7 +183,7 @@ func TestSpoolIgnoresTmpAndGarbage(t *testing.T) {
 	assert.DirExists(t, filepath.Join(dir, "sub"+spoolExt))
 
 	errs := log.all()
-	require.Len(t, errs, 2)
+	require.Len(t, errs, 3, "two unreadable files, one damaged log segment")
 	for _, err := range errs {
 		assert.ErrorIs(t, err, errCorrupt)
 	}
@@ -170,7 +196,7 @@ func TestSpoolEvictionByCount(t *testing.T) {
 	q, log := newTestQueue(t, Options{Send: p.send, SpoolDir: dir, MaxSpoolItems: 5})
 	all := ids("n", 10)
 	enqueueAll(t, q, all)
-	flush(t, q)
+	require.Eventually(t, func() bool { return q.Stats().Evicted == 5 }, 5*time.Second, time.Millisecond)
 
 	assert.Len(t, spoolFiles(t, dir), 5)
 	st := q.Stats()
@@ -187,15 +213,19 @@ func TestSpoolEvictionByCount(t *testing.T) {
 }
 
 func TestSpoolEvictionByBytes(t *testing.T) {
-	size, err := writeSpoolFile(t.TempDir(), "probe", "b00000", []byte("body of b00000"))
+	w, _, _, err := openWAL(t.TempDir(), func() int64 { return 1 })
 	require.NoError(t, err)
+	ref, err := w.append("b00000", []byte("body of b00000"))
+	require.NoError(t, err)
+	w.close()
+	size := int64(ref.n)
 
 	dir := t.TempDir()
 	p := newPeer(alwaysDown)
 	q, log := newTestQueue(t, Options{Send: p.send, SpoolDir: dir, MaxSpoolBytes: 3*size + size/2})
 	all := ids("b", 10)
 	enqueueAll(t, q, all)
-	flush(t, q)
+	require.Eventually(t, func() bool { return q.Stats().Evicted == 7 }, 5*time.Second, time.Millisecond)
 
 	assert.Len(t, spoolFiles(t, dir), 3)
 	assert.EqualValues(t, 7, q.Stats().Evicted)
@@ -214,9 +244,9 @@ func TestSpoolReadsBackBodiesBeyondQueueSize(t *testing.T) {
 	p := newPeer(alwaysDown)
 	q, log := newTestQueue(t, Options{Send: p.send, SpoolDir: dir, QueueSize: 2})
 	all := ids("r", 8)
-	for _, id := range all {
+	for i, id := range all {
 		enqueueAll(t, q, []string{id})
-		flush(t, q)
+		require.Eventually(t, func() bool { return q.Stats().Spooled == uint64(i+1) }, 5*time.Second, time.Millisecond)
 	}
 	assert.Len(t, spoolFiles(t, dir), 8)
 	p.setFail(checkBody)
@@ -297,7 +327,9 @@ func TestSpoolExactlyOnceAcrossRestart(t *testing.T) {
 	waitReceived(t, p, 500)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
 	defer cancel()
-	require.NoError(t, q1.Close(ctx), "what is not delivered is on disk")
+	err := q1.Close(ctx)
+	require.ErrorIs(t, err, ErrClosed)
+	assert.Contains(t, err.Error(), "left in the spool", "what is not delivered is on disk")
 	st1 := q1.Stats()
 	assert.Less(t, st1.Sent, uint64(n), "closed mid-stream")
 	assert.Equal(t, n-int(st1.Sent), st1.Pending)
@@ -333,20 +365,31 @@ func TestSpoolSkipsAcknowledgedID(t *testing.T) {
 	assert.Empty(t, spoolFiles(t, dir), "the duplicate's file is removed too")
 }
 
-func TestSpoolNamesSortInEnqueueOrderWhenClockStepsBack(t *testing.T) {
+func TestSpoolKeepsEnqueueOrderWhenClockStepsBack(t *testing.T) {
 	dir := t.TempDir()
 	fixed := time.Unix(1000, 0)
 	p := newPeer(alwaysDown)
 	q, _ := newTestQueue(t, Options{Send: p.send, SpoolDir: dir, Now: func() time.Time { return fixed }})
 	all := ids("t", 20)
 	enqueueAll(t, q, all)
-	flush(t, q)
-	names := spoolFiles(t, dir)
-	require.Len(t, names, 20)
-	assert.True(t, sort.StringsAreSorted(names))
-	for i, name := range names {
-		assert.True(t, strings.HasSuffix(name, "-"+all[i]+spoolExt), name)
+	assert.Equal(t, all, spoolFiles(t, dir))
+	require.Error(t, closeShort(t, q))
+
+	// A later process whose clock is behind appends after the first
+	// one's items.
+	q2, _ := newTestQueue(t, Options{Send: p.send, SpoolDir: dir, Now: func() time.Time { return fixed.Add(-time.Hour) }})
+	more := ids("u", 3)
+	enqueueAll(t, q2, more)
+	assert.Equal(t, append(all, more...), spoolFiles(t, dir))
+	var segs []string
+	des, _ := os.ReadDir(dir)
+	for _, de := range des {
+		if isSegmentName(de.Name()) {
+			segs = append(segs, de.Name())
+		}
 	}
+	assert.NotEmpty(t, segs)
+	assert.True(t, sort.StringsAreSorted(segs))
 }
 
 func TestSpoolEvictsOnStartWhenOverLimits(t *testing.T) {
@@ -355,7 +398,7 @@ func TestSpoolEvictsOnStartWhenOverLimits(t *testing.T) {
 	q1, _ := newTestQueue(t, Options{Send: down.send, SpoolDir: dir})
 	all := ids("o", 6)
 	enqueueAll(t, q1, all)
-	require.NoError(t, q1.Close(context.Background()))
+	require.ErrorIs(t, closeShort(t, q1), ErrClosed)
 	require.Len(t, spoolFiles(t, dir), 6)
 
 	p := newPeer(checkBody)
@@ -414,8 +457,7 @@ func TestSpoolSharedDirGivesEachQueueItsOwnSlot(t *testing.T) {
 	q1, log1 := newTestQueue(t, Options{Send: down.send, SpoolDir: dir})
 	as := ids("a", 5)
 	enqueueAll(t, q1, as)
-	flush(t, q1) // on disk, in dir
-	require.Len(t, spoolFiles(t, dir), 5)
+	require.Len(t, spoolFiles(t, dir), 5, "on disk, in dir")
 
 	up := newPeer(checkBody)
 	q2, log2 := newTestQueue(t, Options{Send: up.send, SpoolDir: dir})
@@ -427,10 +469,8 @@ func TestSpoolSharedDirGivesEachQueueItsOwnSlot(t *testing.T) {
 	assert.Equal(t, bs, up.received(), "q2 sends its own items, and only those")
 	assert.Len(t, spoolFiles(t, dir), 5, "q1's items are untouched")
 
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	require.NoError(t, q1.Close(ctx))
-	require.NoError(t, q2.Close(ctx))
+	require.ErrorIs(t, closeShort(t, q1), ErrClosed)
+	require.NoError(t, q2.Close(context.Background()))
 	assert.Empty(t, log1.all())
 	assert.Empty(t, log2.all())
 
@@ -455,8 +495,7 @@ func TestSpoolSlotLeftoversDelivered(t *testing.T) {
 	q2, _ := newTestQueue(t, Options{Send: down.send, SpoolDir: dir})
 	cs := ids("c", 3)
 	enqueueAll(t, q2, cs)
-	flush(t, q2)
-	require.NoError(t, q2.Close(context.Background()))
+	require.ErrorIs(t, closeShort(t, q2), ErrClosed)
 	slot := filepath.Join(dir, "slot-1")
 	require.Len(t, spoolFiles(t, slot), 3)
 
@@ -475,8 +514,7 @@ func TestSpoolSlotLeftoversDelivered(t *testing.T) {
 	require.Equal(t, slot, q4.dir)
 	ds := ids("d", 3)
 	enqueueAll(t, q4, ds)
-	flush(t, q4)
-	require.NoError(t, q4.Close(context.Background()))
+	require.ErrorIs(t, closeShort(t, q4), ErrClosed)
 	require.NoError(t, q1.Close(context.Background()))
 	last := newPeer(checkBody)
 	q5, log5 := newTestQueue(t, Options{Send: last.send, SpoolDir: dir})
@@ -499,4 +537,126 @@ func TestSpoolAllSlotsTaken(t *testing.T) {
 	_, err := New(Options{Name: "tracker", Send: p.send, SpoolDir: dir})
 	require.ErrorIs(t, err, errLocked)
 	assert.True(t, strings.HasPrefix(err.Error(), "errlog: tracker: spool: "), err.Error())
+}
+
+// With a spool, a burst larger than QueueSize while the worker is stuck
+// in a Send is written ahead and kept on disk only: nothing is dropped,
+// and the order holds.
+func TestSpoolOverflowBeyondQueueSizeIsKept(t *testing.T) {
+	dir := t.TempDir()
+	release := make(chan struct{})
+	p := newPeer(checkBody)
+	send := func(ctx context.Context, it Item) error {
+		<-release
+		return p.send(ctx, it)
+	}
+	q, log := newTestQueue(t, Options{Send: send, SpoolDir: dir, QueueSize: 2})
+	all := ids("o", 50)
+	enqueueAll(t, q, all)
+	assert.Equal(t, all, spoolFiles(t, dir))
+	close(release)
+	flush(t, q)
+	assert.Equal(t, all, p.received())
+	assert.Zero(t, q.Stats().Dropped)
+	assert.Empty(t, spoolFiles(t, dir))
+	assert.Empty(t, log.all())
+}
+
+// Flush keeps retrying through an outage shorter than its deadline,
+// whatever the backoff had grown to.
+func TestFlushRetriesUntilPeerIsBack(t *testing.T) {
+	dir := t.TempDir()
+	upAt := time.Now().Add(400 * time.Millisecond)
+	p := newPeer(func(int, Item) error {
+		if time.Now().Before(upAt) {
+			return errDown
+		}
+		return nil
+	})
+	q, _ := newTestQueue(t, Options{Send: p.send, SpoolDir: dir, MinBackoff: 200 * time.Millisecond, MaxBackoff: time.Hour})
+	all := ids("f", 20)
+	enqueueAll(t, q, all)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	require.NoError(t, q.Close(ctx))
+	assert.Less(t, time.Since(start), 2*time.Second, "retries were capped to the deadline, not left to a growing backoff")
+	assert.Equal(t, all, p.received())
+	assert.Empty(t, spoolFiles(t, dir))
+}
+
+// An item the peer never takes in time (a huge mail on a slow link) is
+// moved behind the others after maxTimeouts timeouts, and given up once it
+// keeps timing out while the others get through.
+func TestTimedOutItemDoesNotBlockTheRest(t *testing.T) {
+	p := newPeer(nil)
+	send := func(ctx context.Context, it Item) error {
+		if it.ID == "big" {
+			<-ctx.Done()
+			return fmt.Errorf("DATA: %w", ctx.Err())
+		}
+		return p.send(ctx, it)
+	}
+	q, log := newTestQueue(t, Options{Send: send, SendTimeout: 20 * time.Millisecond})
+	enqueueAll(t, q, []string{"big", "a", "b", "c"})
+	require.Eventually(t, func() bool { return len(p.received()) == 3 }, 5*time.Second, time.Millisecond)
+	assert.Equal(t, []string{"a", "b", "c"}, p.received())
+	require.Eventually(t, func() bool { return q.Stats().Failed == 1 }, 5*time.Second, time.Millisecond, "%v %+v", log.all(), q.Stats())
+	var moved, gaveUp int
+	for _, err := range log.all() {
+		switch {
+		case strings.Contains(err.Error(), "item big timed out 3 times; sending the 3 items behind it first"):
+			moved++
+		case strings.Contains(err.Error(), "giving up item big after 6 attempts that timed out while other items were delivered"):
+			gaveUp++
+		}
+	}
+	assert.Equal(t, 1, moved, "%v", log.all())
+	assert.Equal(t, 1, gaveUp, "%v", log.all())
+	flush(t, q)
+}
+
+// Close after a storm does not spend its deadline on the disk: 5,000
+// items with the peer down are left in the spool, with one fsync.
+func TestCloseAfterStormIsQuick(t *testing.T) {
+	dir := t.TempDir()
+	q, _ := newTestQueue(t, Options{Send: newPeer(alwaysDown).send, SpoolDir: dir, QueueSize: 256})
+	all := ids("s", 5000)
+	enqueueAll(t, q, all)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := q.Close(ctx)
+	assert.Less(t, time.Since(start), 300*time.Millisecond+200*time.Millisecond)
+	require.ErrorIs(t, err, ErrClosed)
+	assert.Contains(t, err.Error(), "5000 undelivered items left in the spool")
+	assert.Len(t, spoolFiles(t, dir), 5000)
+}
+
+// A torn last record (a crash in the middle of a write) costs that record
+// only: it is cut off, and acknowledgements written afterwards hold, so
+// that a third process does not send again what the second delivered.
+func TestSpoolTornRecordIsCutOff(t *testing.T) {
+	dir := t.TempDir()
+	q1, _ := newTestQueue(t, Options{Send: newPeer(alwaysDown).send, SpoolDir: dir})
+	enqueueAll(t, q1, ids("a", 3))
+	require.Error(t, closeShort(t, q1))
+	segs, _ := filepath.Glob(filepath.Join(dir, walPrefix+"*"))
+	require.Len(t, segs, 1)
+	f, err := os.OpenFile(segs[0], os.O_WRONLY|os.O_APPEND, 0)
+	require.NoError(t, err)
+	f.WriteString("I 3 6 100 0000")
+	f.Close()
+
+	p := newPeer(checkBody)
+	q2, log := newTestQueue(t, Options{Send: p.send, SpoolDir: dir})
+	flush(t, q2)
+	assert.Equal(t, ids("a", 3), p.received())
+	assert.Len(t, log.matching(errCorrupt), 1)
+	require.NoError(t, q2.Close(context.Background()))
+
+	p3 := newPeer(nil)
+	q3, _ := newTestQueue(t, Options{Send: p3.send, SpoolDir: dir})
+	flush(t, q3)
+	assert.Empty(t, p3.received(), "nothing is sent twice")
 }

@@ -1,0 +1,183 @@
+package errlog
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// grace is what a Flush, Close or Recover may take beyond its deadline.
+const grace = 200 * time.Millisecond
+
+// silentHTTP returns a DSN whose server accepts connections and reads
+// requests but never answers.
+func silentHTTP(t *testing.T) string {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { close(release); srv.Close() })
+	return strings.Replace(srv.URL, "http://", "http://k@", 1) + "/1"
+}
+
+func within(t *testing.T, what string, limit time.Duration, f func()) {
+	t.Helper()
+	start := time.Now()
+	f()
+	if d := time.Since(start); d > limit {
+		t.Errorf("%s took %v, want at most %v", what, d, limit)
+	}
+}
+
+// Every Flush, Close and Recover returns within its deadline plus a small
+// grace, whatever the peers do: an SMTP server that accepts and never
+// sends its banner (with a 30 s MailOptions.Timeout), a tracker that
+// never answers (30 s TrackerOptions.Timeout).
+func TestDeadlinesHoldWithSilentPeers(t *testing.T) {
+	cases := []struct {
+		name string
+		opts func(t *testing.T) Options
+	}{
+		{"smtp", func(t *testing.T) Options {
+			return Options{Mail: &MailOptions{Addr: stalledServer(t), To: []string{"ops@example.com"}, Timeout: 30 * time.Second}}
+		}},
+		{"tracker", func(t *testing.T) Options {
+			return Options{Tracker: &TrackerOptions{DSN: silentHTTP(t), Timeout: 30 * time.Second}}
+		}},
+	}
+	for _, c := range cases {
+		for _, spool := range []bool{false, true} {
+			name := c.name
+			if spool {
+				name += " with spool"
+			}
+			t.Run(name, func(t *testing.T) {
+				o := c.opts(t)
+				o.Console = io.Discard
+				o.OnDeliveryError = func(error) {}
+				if spool {
+					o.SpoolDir = t.TempDir()
+				}
+				h := NewHandler(o)
+				logger := slog.New(h)
+				logger.Error("boom", "err", errors.New("x"))
+				time.Sleep(50 * time.Millisecond) // the send is under way
+
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				within(t, "Handler.Flush(1s)", time.Second+grace, func() {
+					if err := h.Flush(ctx); !errors.Is(err, context.DeadlineExceeded) {
+						t.Errorf("Flush: %v", err)
+					}
+				})
+
+				old := flushTimeout
+				flushTimeout = 500 * time.Millisecond
+				defer func() { flushTimeout = old }()
+				within(t, "errlog.Flush(Background) with DefaultFlushTimeout 500ms", 500*time.Millisecond+grace, func() {
+					Flush(context.Background())
+				})
+
+				if !spool { // Recover's 2 s are the same with a spool
+					prev := slog.Default()
+					slog.SetDefault(logger)
+					defer slog.SetDefault(prev)
+					within(t, "Recover (2s)", 2*time.Second+grace, func() {
+						defer func() { recover() }()
+						func() {
+							defer Recover(context.Background())
+							panic("boom")
+						}()
+					})
+				}
+
+				cctx, ccancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+				defer ccancel()
+				within(t, "Close(300ms)", 300*time.Millisecond+grace, func() {
+					err := h.Close(cctx)
+					if err == nil {
+						t.Error("Close: nil, want what was left")
+					}
+				})
+			})
+		}
+	}
+}
+
+// Close with a long deadline keeps delivering: the mail server is down
+// when the error is logged and starts 1.5 s later; Close delivers the
+// mail instead of leaving it in the spool.
+func TestCloseDeliversMailWhenServerComesBack(t *testing.T) {
+	addr := freeAddr(t)
+	h := NewHandler(Options{
+		Console:         io.Discard,
+		Mail:            &MailOptions{Addr: addr, To: []string{"ops@example.com"}, Timeout: time.Second},
+		SpoolDir:        t.TempDir(),
+		OnDeliveryError: func(error) {},
+	})
+	slog.New(h).Error("payment failed", "order", 7)
+	srvc := make(chan *testServer, 1)
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		srvc <- startServer(t, serverOpts{addr: addr})
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := h.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	srv := <-srvc
+	if n := len(srv.Mails()); n != 1 {
+		t.Fatalf("%d mails after Close, want 1", n)
+	}
+	t.Logf("delivered by Close after %v", time.Since(start))
+}
+
+// The tracker answers 503 to its first requests, then 200: Close with a
+// deadline delivers all 40 events.
+func TestCloseDeliversEventsAfterTracker503s(t *testing.T) {
+	f := newTrkFake(t)
+	f.mu.Lock()
+	f.validate = 0 // under the lock: the server goroutine reads it
+	f.mu.Unlock()
+	var refused atomic.Int32
+	f.setFault(func(n int, w http.ResponseWriter, _ *http.Request) bool {
+		if n <= 5 {
+			refused.Add(1)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return true
+		}
+		return false
+	})
+	h := NewHandler(Options{
+		Console:         io.Discard,
+		Tracker:         &TrackerOptions{DSN: f.dsn()},
+		SpoolDir:        t.TempDir(),
+		OnDeliveryError: func(error) {},
+	})
+	logger := slog.New(h)
+	for i := 0; i < 40; i++ {
+		logger.Error("checkout failed", "i", i)
+	}
+	// The default backoff (1 s, doubling) would outlast 5 s; Close caps
+	// it to the time it has.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := h.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if n := len(f.ackedEvents()); n != 40 || refused.Load() != 5 {
+		t.Fatalf("tracker acknowledged %d of 40 events after %d refusals", n, refused.Load())
+	}
+}

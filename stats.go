@@ -1,0 +1,122 @@
+package errlog
+
+import (
+	"fmt"
+
+	"github.com/errlog/errlog/internal/delivery"
+)
+
+// Stats counts, since NewHandler, what a Handler's event path did with
+// every event: one place where every loss shows, whichever queue it
+// happened in.
+type Stats struct {
+	// Events is the Handler's own queue, between the logging call and
+	// the sinks: Enqueued records accepted, Sent events built and handed
+	// to every sink, Dropped records refused by a full queue or after
+	// Close.
+	Events SinkStats
+	// Sinks has one entry per queue of mail, tracker (and its debug
+	// URL), notifiers and ticketers. Sinks of Options.Sinks keep their
+	// own counts and are not listed.
+	Sinks []SinkStats
+	// Dropped is every loss above, summed: Handler.Dropped.
+	Dropped uint64
+}
+
+// SinkStats are one queue's counters.
+type SinkStats struct {
+	Name     string // "events", "tracker", "tracker: debug URL", "smtp", "mail" (MailOptions.Dir), "notify", "ticket"
+	Enqueued uint64 // accepted
+	Sent     uint64 // acknowledged by the peer
+	Retried  uint64 // attempts that failed and were retried
+	Spooled  uint64 // written to the disk spool
+	// Dropped counts every item lost: refused by a full queue, given up
+	// after a permanent failure or repeated timeouts, evicted from a
+	// full spool, lost at Close, or unreadable in the spool.
+	Dropped uint64
+	Pending int // waiting now, in memory or in the spool
+}
+
+// statser is a sink that can count what it did.
+type statser interface{ stats() []SinkStats }
+
+func queueStats(name string, q *delivery.Queue) SinkStats {
+	st := q.Stats()
+	return SinkStats{
+		Name:     name,
+		Enqueued: st.Enqueued,
+		Sent:     st.Sent,
+		Retried:  st.Retried,
+		Spooled:  st.Spooled,
+		Dropped:  st.Dropped + st.Failed + st.Evicted,
+		Pending:  st.Pending,
+	}
+}
+
+// Stats returns the counters of the Handler's event queue and of every
+// mail, tracker, notifier and ticketer queue. Safe at any time, from any
+// goroutine, after Close too.
+func (h *Handler) Stats() Stats {
+	c := h.c
+	st := Stats{Events: SinkStats{
+		Name:     "events",
+		Enqueued: c.accepted.Load(),
+		Sent:     c.built.Load(),
+		Dropped:  c.dropped.Load(),
+		Pending:  len(c.jobs),
+	}}
+	st.Dropped = st.Events.Dropped
+	for _, s := range c.sinks {
+		if ss, ok := s.(statser); ok {
+			for _, x := range ss.stats() {
+				st.Sinks = append(st.Sinks, x)
+				st.Dropped += x.Dropped
+			}
+		}
+	}
+	return st
+}
+
+// String is a one-line summary, for a status page or a log line.
+func (s SinkStats) String() string {
+	return fmt.Sprintf("%s: %d enqueued, %d sent, %d retried, %d spooled, %d dropped, %d pending",
+		s.Name, s.Enqueued, s.Sent, s.Retried, s.Spooled, s.Dropped, s.Pending)
+}
+
+func (t *Tracker) stats() []SinkStats {
+	var out []SinkStats
+	if t.envelopes != nil {
+		out = append(out, queueStats("tracker", t.envelopes.queue))
+	}
+	if t.debug != nil {
+		out = append(out, queueStats("tracker: debug URL", t.debug.queue))
+	}
+	if n := t.lost.Load(); n > 0 && len(out) > 0 {
+		out[0].Dropped += n
+	}
+	return out
+}
+
+func (s *mailSink) stats() []SinkStats {
+	var out []SinkStats
+	if s.mailQ != nil {
+		name := "smtp"
+		if s.cfg.dir != "" {
+			name = "mail"
+		}
+		st := queueStats(name, s.mailQ)
+		st.Dropped += uint64(s.late.Load()) + s.lost.Load()
+		out = append(out, st)
+	}
+	for _, q := range s.notifiers {
+		out = append(out, queueStats("notify", q.q))
+	}
+	for _, q := range s.ticketers {
+		out = append(out, queueStats("ticket", q.q))
+	}
+	return out
+}
+
+// Stats returns the counters of the tracker's queues (the DSN's, and the
+// debug URL's if set).
+func (t *Tracker) Stats() []SinkStats { return t.stats() }

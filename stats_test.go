@@ -1,0 +1,186 @@
+package errlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Every drop, in whichever queue, shows in Handler.Stats and Dropped, and
+// Dropped is the sum of what the reports said was lost.
+func TestStatsCountEveryDrop(t *testing.T) {
+	var mu sync.Mutex
+	var reports []string
+	h := NewHandler(Options{
+		Console: io.Discard,
+		Tracker: &TrackerOptions{DSN: silentHTTP(t), Timeout: 100 * time.Millisecond, QueueSize: 2,
+			MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond},
+		QueueSize: 1000,
+		OnDeliveryError: func(err error) {
+			mu.Lock()
+			reports = append(reports, err.Error())
+			mu.Unlock()
+		},
+	})
+	logger := slog.New(h)
+	for i := 0; i < 50; i++ {
+		logger.Error("boom", "i", i)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	h.Flush(ctx)
+	st := h.Stats()
+	if len(st.Sinks) != 1 || st.Sinks[0].Name != "tracker" {
+		t.Fatalf("sinks %+v", st.Sinks)
+	}
+	tr := st.Sinks[0]
+	if st.Events.Dropped+tr.Dropped == 0 || tr.Retried == 0 {
+		t.Errorf("events %v, tracker %v: want drops (QueueSize 2) and retries", st.Events, tr)
+	}
+	if st.Events.Enqueued != 50 || st.Dropped != st.Events.Dropped+tr.Dropped || h.Dropped() != st.Dropped {
+		t.Errorf("stats %+v, Dropped() %d", st, h.Dropped())
+	}
+
+	cctx, ccancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer ccancel()
+	h.Close(cctx)
+	if d := h.Dropped(); d != 50 {
+		t.Errorf("Dropped() = %d after Close with the tracker silent, want all 50", d)
+	}
+	var reported uint64
+	re := regexp.MustCompile(`(\d+) (?:items dropped|undelivered items lost|events dropped)`)
+	mu.Lock()
+	for _, r := range reports {
+		for _, m := range re.FindAllStringSubmatch(r, -1) {
+			n, _ := strconv.ParseUint(m[1], 10, 64)
+			reported += n
+		}
+	}
+	mu.Unlock()
+	if reported != h.Dropped() {
+		t.Errorf("reports say %d lost, Dropped() %d:\n%q", reported, h.Dropped(), reports)
+	}
+}
+
+// A report that arrives while OnDeliveryError runs (from another
+// goroutine, or from inside the hook) is folded into the next call, not
+// lost.
+func TestOnDeliveryErrorFoldsReportsMadeMeanwhile(t *testing.T) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var got []error
+	calls := 0
+	var guarded func(error)
+	guarded = guardedOnError(func(err error) {
+		mu.Lock()
+		calls++
+		first := calls == 1
+		got = append(got, err)
+		mu.Unlock()
+		if first {
+			guarded(errors.New("from inside the hook")) // re-entry: folded, no recursion
+			<-release
+		}
+	})
+	first := errors.New("first")
+	sent := []error{first}
+	done := make(chan struct{})
+	go func() { guarded(first); close(done) }()
+	time.Sleep(20 * time.Millisecond)
+	var wg sync.WaitGroup
+	var smu sync.Mutex
+	for i := 0; i < 10; i++ {
+		err := fmt.Errorf("report %d", i)
+		smu.Lock()
+		sent = append(sent, err)
+		smu.Unlock()
+		wg.Add(1)
+		go func() { defer wg.Done(); guarded(err) }()
+	}
+	wg.Wait() // none of them waited for the hook
+	close(release)
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if calls != 2 {
+		t.Errorf("%d calls, want 2: the report, then one with everything folded", calls)
+	}
+	for _, err := range sent {
+		found := false
+		for _, g := range got {
+			found = found || errors.Is(g, err)
+		}
+		if !found {
+			t.Errorf("%v never reached the hook", err)
+		}
+	}
+}
+
+// Under overload, a record no sink has room for is not built: it is
+// counted in its group, and the next event of that group that gets
+// through says "… and N more like this".
+func TestOverloadCountsPerGroupInsteadOfBuilding(t *testing.T) {
+	f := newTrkFake(t)
+	f.mu.Lock()
+	f.validate = 0 // under the lock: the server goroutine reads it
+	f.mu.Unlock()
+	release := make(chan struct{})
+	var once sync.Once
+	f.setFault(func(n int, w http.ResponseWriter, _ *http.Request) bool {
+		if n == 1 {
+			<-release // the worker is stuck on the first event
+		}
+		return false
+	})
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	h := NewHandler(Options{
+		Console:         io.Discard,
+		Tracker:         &TrackerOptions{DSN: f.dsn(), QueueSize: 2},
+		QueueSize:       1000,
+		OnDeliveryError: func(error) {},
+	})
+	defer h.Close(context.Background())
+	logger := slog.New(h)
+	logFrom := func(msg string) { stormLog(logger, msg) }
+	for i := 0; i < 30; i++ {
+		logFrom("storm")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	h.Flush(ctx) // every job handled: built or skipped
+	st := h.Stats()
+	if st.Events.Dropped == 0 || st.Events.Sent+st.Events.Dropped != 30 {
+		t.Fatalf("events %v: want records skipped unbuilt", st.Events)
+	}
+	skipped := st.Events.Dropped
+	once.Do(func() { close(release) })
+	flushAll := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := h.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flushAll()
+	logFrom("storm")
+	flushAll()
+	evs := f.ackedEvents()
+	last := evs[len(evs)-1]
+	want := fmt.Sprintf("… and %d more like this, dropped under overload", skipped)
+	if got := last.Extra["errlog_more_like_this"]; got != want {
+		t.Errorf("last event's extra %q, want %q (%d events; extra %v)", got, want, len(evs), last.Extra)
+	}
+}
+
+// stormLog logs from one call site, whoever calls it.
+//
+//go:noinline
+func stormLog(l *slog.Logger, msg string) { l.Error(msg) }
