@@ -171,7 +171,7 @@ func skipLine(r *bufio.Reader) error {
 var wanted = map[string]bool{
 	"event_id": true, "timestamp": true, "level": true, "logger": true, "platform": true,
 	"message": true, "logentry": true, "exception": true, "stacktrace": true,
-	"environment": true, "release": true, "fingerprint": true,
+	"environment": true, "release": true, "fingerprint": true, "user": true,
 }
 
 // parseEvent validates the whole event, then decodes only the wanted

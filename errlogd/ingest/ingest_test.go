@@ -118,6 +118,7 @@ func TestSentryGo(t *testing.T) {
 	hub := sentry.NewHub(client, sentry.NewScope())
 	hub.Scope().SetContext("order", sentry.Context{"id": 42})
 	hub.Scope().SetTag("region", "eu")
+	hub.Scope().SetUser(sentry.User{ID: "u-17", Email: "u17@example.com"})
 	for i := 0; i < 3; i++ {
 		hub.CaptureException(fmt.Errorf("payment %d failed: %w", i, errors.New("card declined")))
 	}
@@ -127,6 +128,7 @@ func TestSentryGo(t *testing.T) {
 	gs := s.groups(t)
 	require.Len(t, gs, 2, "three exceptions from one place are one group; the message another")
 	assert.Equal(t, int64(3), gs[0].Count)
+	assert.Equal(t, int64(1), gs[0].Users, "one user affected")
 	assert.Contains(t, gs[0].Title, "card declined")
 	assert.Contains(t, gs[0].Culprit, "TestSentryGo")
 	assert.Equal(t, "cache miss for user 12", gs[1].Title)

@@ -2,8 +2,6 @@ package store
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -24,9 +22,7 @@ type Incoming struct {
 	Level       string
 	Environment string
 	Release     string
-	// User identifies the user the event names, as a digest ("" when
-	// none): users affected are counted without keeping who they are
-	// outside the event.
+	// User identifies the affected user, "" when the event has none.
 	User string
 	// Tags are the event's tags, for alert rule filters (not stored
 	// apart from the payload).
@@ -87,6 +83,23 @@ func Prepare(p *Project, ev *event.Event, raw []byte, now time.Time) (*Incoming,
 		in.Title = "(no message)"
 	}
 	return in, nil
+}
+
+// userKey names the user of an event: id, else email, username or IP.
+func userKey(u *event.User) string {
+	switch {
+	case u == nil:
+		return ""
+	case u.ID != "":
+		return truncate("id:"+u.ID, 200)
+	case u.Email != "":
+		return truncate("email:"+u.Email, 200)
+	case u.Username != "":
+		return truncate("username:"+u.Username, 200)
+	case u.IPAddress != "":
+		return truncate("ip:"+u.IPAddress, 200)
+	}
+	return ""
 }
 
 // groupingView returns ev, or a shallow copy whose frames carry the
@@ -192,21 +205,6 @@ func isVar(s, name string) bool {
 		return false
 	}
 	return strings.TrimSpace(s[2:len(s)-2]) == name
-}
-
-// userKey is a short digest of the user's id, else email, username or
-// IP address.
-func userKey(u *event.User) string {
-	if u == nil {
-		return ""
-	}
-	for _, v := range []string{u.ID, u.Email, u.Username, u.IPAddress} {
-		if v != "" {
-			sum := sha256.Sum256([]byte(v))
-			return hex.EncodeToString(sum[:12])
-		}
-	}
-	return ""
 }
 
 func truncate(s string, n int) string {

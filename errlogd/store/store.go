@@ -73,13 +73,17 @@ type Project struct {
 
 // Group is one issue: the events that share a grouping key.
 type Group struct {
-	ID        int64     `json:"id"`
-	ProjectID int64     `json:"project_id"`
-	Key       string    `json:"key"`
-	Title     string    `json:"title"`
-	Culprit   string    `json:"culprit"`
-	Level     string    `json:"level"`
-	Count     int64     `json:"count"`
+	ID        int64  `json:"id"`
+	ProjectID int64  `json:"project_id"`
+	Key       string `json:"key"`
+	Title     string `json:"title"`
+	Culprit   string `json:"culprit"`
+	Level     string `json:"level"`
+	Count     int64  `json:"count"`
+	// Users counts the distinct users of the group's events (by user
+	// id, else email, username or IP address); events without a user
+	// add none.
+	Users     int64     `json:"users"`
 	FirstSeen time.Time `json:"first_seen"`
 	LastSeen  time.Time `json:"last_seen"`
 	Status    Status    `json:"status"`

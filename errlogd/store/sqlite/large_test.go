@@ -93,6 +93,14 @@ func TestLargeStoreQueries(t *testing.T) {
 			_, err := s.GroupEvents(ctx, int64(rng.Intn(100000)+1), store.EventQuery{})
 			return err
 		}},
+		{"event by event_id", func() error {
+			rows, err := s.GroupEvents(ctx, int64(rng.Intn(100000)+1), store.EventQuery{Limit: 1})
+			if err != nil {
+				return err
+			}
+			_, err = s.EventByEventID(ctx, 0, rows[0].EventID)
+			return err
+		}},
 		{"group", func() error { _, err := s.Group(ctx, int64(rng.Intn(100000)+1)); return err }},
 	} {
 		var d []time.Duration

@@ -24,6 +24,7 @@ type groupAgg struct {
 	prevStatus   string
 	n            int64
 	lastEvent    int64
+	users        int64
 	buckets      map[int64]int64 // minute → n
 	hours        map[int64]int64
 	seen         map[seenKey]*seenAgg
@@ -44,6 +45,7 @@ RETURNING id, count, status`
 	qInsertEventsTail = `ON CONFLICT (project_id, event_id) DO NOTHING RETURNING id, project_id, event_id`
 	qUpdateGroup      = `UPDATE event_groups SET
   count = count + ?,
+  users = users + ?,
   first_seen = {least}(first_seen, ?),
   last_seen = {greatest}(last_seen, ?),
   title = CASE WHEN last_seen <= ? THEN ? ELSE title END,
@@ -114,6 +116,11 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 		id      string
 	}
 	inserted := make(map[evKey]int64, len(batch))
+	type userPair struct {
+		group int64
+		user  string
+	}
+	userPairs := map[userPair]*groupAgg{}
 	rows := make([][]any, 0, len(batch))
 	for _, in := range batch {
 		a := aggs[groupKey{in.ProjectID, in.GroupKey}]
@@ -142,6 +149,9 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 		a := aggs[groupKey{in.ProjectID, in.GroupKey}]
 		ts := ms(in.Timestamp)
 		a.n++
+		if in.User != "" {
+			userPairs[userPair{a.id, in.User}] = a
+		}
 		if id > a.lastEvent {
 			a.lastEvent = id
 		}
@@ -163,6 +173,40 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 			sa.n++
 			sa.first = min(sa.first, ts)
 			sa.last = max(sa.last, ts)
+		}
+	}
+
+	// Users: the pairs new to group_users are new users of their group.
+	if len(userPairs) > 0 {
+		pairs := make([]userPair, 0, len(userPairs))
+		for p := range userPairs {
+			pairs = append(pairs, p)
+		}
+		sort.Slice(pairs, func(i, j int) bool {
+			if pairs[i].group != pairs[j].group {
+				return pairs[i].group < pairs[j].group
+			}
+			return pairs[i].user < pairs[j].user
+		})
+		vals := make([][]any, len(pairs))
+		for i, p := range pairs {
+			vals[i] = []any{p.group, p.user}
+		}
+		byID := map[int64]*groupAgg{}
+		for p, a := range userPairs {
+			byID[p.group] = a
+		}
+		err := db.insertRows(ctx, tx, `INSERT INTO group_users (group_id, user_key)`, 2, vals,
+			`ON CONFLICT (group_id, user_key) DO NOTHING RETURNING group_id`, func(r *sql.Rows) error {
+				var g int64
+				if err := r.Scan(&g); err != nil {
+					return err
+				}
+				byID[g].users++
+				return nil
+			})
+		if err != nil {
+			return wrap("users", err)
 		}
 	}
 
@@ -191,7 +235,7 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 			continue
 		}
 		l := a.latest
-		if _, err := upd.ExecContext(ctx, a.n, a.minTS, a.maxTS, a.maxTS, l.Title, a.maxTS, l.Culprit, a.maxTS, l.Level, a.lastEvent, a.id); err != nil {
+		if _, err := upd.ExecContext(ctx, a.n, a.users, a.minTS, a.maxTS, a.maxTS, l.Title, a.maxTS, l.Culprit, a.maxTS, l.Level, a.lastEvent, a.id); err != nil {
 			return wrap("update group", err)
 		}
 		outcomes = append(outcomes, store.Outcome{ProjectID: a.project, GroupID: a.id,

@@ -11,13 +11,13 @@ import (
 	"github.com/errlog/errlog/errlogd/store"
 )
 
-const groupCols = `g.id, g.project_id, g.key, g.title, g.culprit, g.level, g.count, g.first_seen, g.last_seen, g.status, g.regression, g.last_event_id`
+const groupCols = `g.id, g.project_id, g.key, g.title, g.culprit, g.level, g.count, g.users, g.first_seen, g.last_seen, g.status, g.regression, g.last_event_id`
 
 func scanGroup(sc interface{ Scan(...any) error }) (store.Group, error) {
 	var g store.Group
 	var first, last, regression int64
 	var status string
-	err := sc.Scan(&g.ID, &g.ProjectID, &g.Key, &g.Title, &g.Culprit, &g.Level, &g.Count, &first, &last, &status, &regression, &g.LastEventID)
+	err := sc.Scan(&g.ID, &g.ProjectID, &g.Key, &g.Title, &g.Culprit, &g.Level, &g.Count, &g.Users, &first, &last, &status, &regression, &g.LastEventID)
 	g.FirstSeen, g.LastSeen, g.Status, g.Regression = fromMS(first), fromMS(last), store.Status(status), regression != 0
 	return g, err
 }
@@ -213,7 +213,8 @@ func (db *DB) Event(ctx context.Context, id int64) (*store.StoredEvent, error) {
 func (db *DB) EventByEventID(ctx context.Context, projectID int64, eventID string) (*store.StoredEvent, error) {
 	eventID = strings.ToLower(strings.ReplaceAll(eventID, "-", ""))
 	if projectID == 0 {
-		return db.oneEvent(ctx, `event_id = ? ORDER BY id LIMIT 1`, eventID)
+		// project_id IN (…) lets the (project_id, event_id) index serve.
+		return db.oneEvent(ctx, `project_id IN (SELECT id FROM projects) AND event_id = ? ORDER BY id LIMIT 1`, eventID)
 	}
 	return db.oneEvent(ctx, `project_id = ? AND event_id = ?`, projectID, eventID)
 }
@@ -261,7 +262,7 @@ func (db *DB) DeleteGroup(ctx context.Context, id int64) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return store.ErrNotFound
 	}
-	for _, t := range []string{"events", "group_minutes", "group_hours", "group_seen"} {
+	for _, t := range []string{"events", "group_minutes", "group_hours", "group_seen", "group_users"} {
 		if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM `+t+` WHERE group_id = ?`), id); err != nil {
 			return wrap("delete group", err)
 		}

@@ -63,9 +63,9 @@ var base = time.Now().UTC().Truncate(time.Hour).Add(-3 * time.Hour)
 
 // Ev is an event of the given message, type and options, for tests.
 type Ev struct {
-	ID, Msg, Type, Level, Env, Release string
-	Fingerprint                        []string
-	At                                 time.Time
+	ID, Msg, Type, Level, Env, Release, User string
+	Fingerprint                              []string
+	At                                       time.Time
 }
 
 func (e Ev) event() *event.Event {
@@ -80,6 +80,9 @@ func (e Ev) event() *event.Event {
 	}
 	if ev.EventID == "" {
 		ev.EventID = event.NewID()
+	}
+	if e.User != "" {
+		ev.User = &event.User{ID: e.User}
 	}
 	if ev.Timestamp.IsZero() {
 		ev.Timestamp = base
@@ -181,6 +184,18 @@ func testGrouping(t *testing.T, s store.Store) {
 	got, err := s.Group(ctx, g.ID)
 	require.NoError(t, err)
 	assert.Equal(t, int64(4), got.Count)
+	assert.Equal(t, int64(0), got.Users, "no event had a user")
+
+	// Users affected: distinct, across batches, duplicates not counted.
+	id := event.NewID()
+	submit(t, s, p, Ev{Msg: "u", Type: "UserError", User: "alice"}, Ev{Msg: "u", Type: "UserError", User: "bob"},
+		Ev{ID: id, Msg: "u", Type: "UserError", User: "carol"}, Ev{ID: id, Msg: "u", Type: "UserError", User: "carol"},
+		Ev{Msg: "u", Type: "UserError", User: "alice"}, Ev{Msg: "u", Type: "UserError"})
+	page, err := s.ListGroups(ctx, store.GroupQuery{Text: "UserError"})
+	require.NoError(t, err)
+	require.Len(t, page.Groups, 1)
+	assert.Equal(t, int64(5), page.Groups[0].Count)
+	assert.Equal(t, int64(3), page.Groups[0].Users)
 	_, err = s.Group(ctx, 123456)
 	assert.ErrorIs(t, err, store.ErrNotFound)
 }
