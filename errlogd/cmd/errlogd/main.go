@@ -88,7 +88,7 @@ Environment variables (a flag wins over its variable):
   ERRLOGD_MIN_FREE_MB          -min-free-mb
   ERRLOGD_ADMIN_PASSWORD       the API's password (HTTP Basic, user admin). Without it
                                errlogd refuses to listen on a non-loopback address.
-`+alertUsage+`
+` + alertUsage + `
 Flags:
 `
 

@@ -1,0 +1,69 @@
+package dashboard
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/errlog/errlog/errlogd/alert"
+)
+
+// alertView is the group page's alerts section: the group's notification
+// history and its ticket.
+type alertView struct {
+	History   []alert.Notification
+	Ticket    *alert.Ticket
+	Ticketers []string
+}
+
+func (s *server) groupAlerts(r *http.Request, groupID int64) (*alertView, error) {
+	n := s.opts.Alerts
+	if n == nil {
+		return nil, nil
+	}
+	v := &alertView{Ticketers: n.Ticketers()}
+	var err error
+	if v.History, err = n.History(r.Context(), groupID, 20); err != nil {
+		return nil, err
+	}
+	if v.Ticket, err = n.Ticket(r.Context(), groupID); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// createTicket is the group page's "create ticket" button: a group gets
+// one ticket, ever; pressing it again shows the one it has.
+func (s *server) createTicket(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if s.opts.Alerts == nil {
+		return errNotFound
+	}
+	if _, err := s.opts.Alerts.CreateTicket(r.Context(), id, r.PostFormValue("ticketer")); err != nil {
+		// The failure is stored on the ticket and shown on the page.
+		s.opts.Logger.WarnContext(r.Context(), "errlog: dashboard: ticket", "group", id, "err", err)
+	}
+	http.Redirect(w, r, s.prefix+"/groups/"+strconv.FormatInt(id, 10)+"#alerts", http.StatusSeeOther)
+	return nil
+}
+
+type alertsPage struct {
+	Failures []alert.Notification
+}
+
+func (p *alertsPage) PageTitle() string { return "Alert failures" }
+
+// alertFailures lists the outbox's notifications that failed.
+func (s *server) alertFailures(w http.ResponseWriter, r *http.Request) error {
+	if s.opts.Alerts == nil {
+		return errNotFound
+	}
+	f, err := s.opts.Alerts.Failures(r.Context(), 200)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "alerts", &alertsPage{Failures: f})
+	return nil
+}
