@@ -467,3 +467,32 @@ func TestSentryGoEndToEnd(t *testing.T) {
 	body, _ := io.ReadAll(mails[1].Body)
 	assert.Contains(t, string(body), "Regression")
 }
+
+// TestInApp: an application's own errors (the store as an
+// errlog.EventSink) alert through the same rules and outbox.
+func TestInApp(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	for i := 0; i < 3; i++ {
+		f.st.Deliver(&event.Event{EventID: event.NewID(), Timestamp: f.clk.Now(), Level: event.LevelError,
+			Exception: []event.Exception{{Value: "in-app failed"}}})
+	}
+	require.NoError(t, f.st.Flush(ctx))
+	f.run()
+	mails := f.smtp.Mails()
+	require.Len(t, mails, 1)
+	assert.Equal(t, "[errlog] ERROR: in-app failed", mails[0].Header.Get("Subject"))
+}
+
+// TestHookFailureKeepsEvents: when alerting fails inside a commit, its
+// writes roll back to the savepoint and the events are committed (the
+// error goes to WriterOptions.OnError).
+func TestHookFailureKeepsEvents(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	require.NoError(t, f.st.ExecSQL(ctx, `DROP TABLE alert_outbox`))
+	f.send("lost-alert", nil)
+	g := f.group("lost-alert")
+	assert.Equal(t, int64(1), g.Count)
+	var state int
+	require.NoError(t, f.st.Pool().QueryRow(`SELECT count(*) FROM alert_rule_state`).Scan(&state))
+	assert.Equal(t, 0, state, "the hook's own writes rolled back")
+}
