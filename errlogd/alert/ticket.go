@@ -227,3 +227,38 @@ func (n *Notifier) Acknowledge(ctx context.Context, groupID int64, ack bool) err
 ON CONFLICT (group_id) DO UPDATE SET acknowledged = excluded.acknowledged`), groupID, v)
 	return wrap("acknowledge", err)
 }
+
+// GroupState is a group's mute and acknowledgement.
+type GroupState struct {
+	// MutedUntil is zero when not muted for a time; MutedUntilCount 0
+	// when not muted until a count.
+	MutedUntil      time.Time `json:"muted_until"`
+	MutedUntilCount int64     `json:"muted_until_count"`
+	Acknowledged    bool      `json:"acknowledged"`
+}
+
+// Muted reports whether alerts of a group of count events are muted at
+// now.
+func (s *GroupState) Muted(now time.Time, count int64) bool {
+	return s.MutedUntil.After(now) || (s.MutedUntilCount > 0 && count < s.MutedUntilCount)
+}
+
+// State returns a group's mute and acknowledgement.
+func (n *Notifier) State(ctx context.Context, groupID int64) (*GroupState, error) {
+	var until, count, ack int64
+	err := n.db.Pool().QueryRowContext(ctx, n.db.Q(`SELECT muted_until_ms, mute_until_count, acknowledged FROM group_alerting WHERE group_id = ?`), groupID).Scan(&until, &count, &ack)
+	if errors.Is(err, sql.ErrNoRows) {
+		return &GroupState{}, nil
+	}
+	if err != nil {
+		return nil, wrap("state", err)
+	}
+	s := &GroupState{MutedUntilCount: count, Acknowledged: ack != 0}
+	if until > 0 {
+		s.MutedUntil = time.UnixMilli(until).UTC()
+	}
+	return s, nil
+}
+
+// Now is the notifier's clock.
+func (n *Notifier) Now() time.Time { return n.opts.Now() }

@@ -114,6 +114,8 @@ func newServer(st store.Store, opts Options) *server {
 	s.route("POST "+p+"/groups/{id}/delete", s.deleteGroup)
 	s.route("POST "+p+"/groups/status", s.bulkStatus)
 	s.route("POST "+p+"/groups/{id}/ticket", s.createTicket)
+	s.route("POST "+p+"/groups/{id}/mute", s.muteGroup)
+	s.route("POST "+p+"/groups/{id}/ack", s.ackGroup)
 	s.route("GET "+p+"/alerts", s.alertFailures)
 	s.route("GET "+p+"/login", s.loginForm)
 	s.route("POST "+p+"/login", s.login)
