@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -75,6 +76,7 @@ const usageText = `usage:
   errlogd [flags]                     serve ingest and the API
   errlogd project add NAME [-db …]    add a project and print its DSN
   errlogd project list [-db …]        list projects and their DSNs
+  errlogd project set ID [flags]      -name, -rate-limit N/min, -in-app PREFIX,…, -disabled
   errlogd test -dsn DSN               send one test event to a tracker
   errlogd bench -dsn DSN [flags]      load generator (errlogd bench -h)
 
@@ -188,7 +190,15 @@ func (c *config) dsn(p store.Project, addr string) string {
 	return fmt.Sprintf("%s://%s@%s%s/%d", scheme, p.PublicKey, rest, strings.TrimSuffix(c.prefix, "/"), p.ID)
 }
 
+// defaultMemoryLimit is the Go heap's soft limit unless GOMEMLIMIT says
+// otherwise: the GC works harder near it instead of letting a burst of
+// large events double the heap.
+const defaultMemoryLimit = 40 << 20
+
 func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("errlogd: listen: %w", err)
@@ -319,17 +329,28 @@ func redactDB(db string) string {
 }
 
 func runProject(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || (args[0] != "add" && args[0] != "list") {
-		fmt.Fprintln(stderr, "usage: errlogd project add NAME [-db …] | errlogd project list [-db …]")
+	const usage = "usage: errlogd project add NAME [-db …] | errlogd project list [-db …] |\n" +
+		"       errlogd project set ID [-name N] [-rate-limit PER_MINUTE] [-in-app PREFIX,…] [-disabled=true|false] [-db …]"
+	if len(args) == 0 || (args[0] != "add" && args[0] != "list" && args[0] != "set") {
+		fmt.Fprintln(stderr, usage)
 		return 2
 	}
 	cmd := args[0]
 	fs, c := flags("errlogd project "+cmd, getenv, stderr)
+	var setName, setInApp string
+	var setRate int
+	var setDisabled bool
+	if cmd == "set" {
+		fs.StringVar(&setName, "name", "", "new name")
+		fs.IntVar(&setRate, "rate-limit", -1, "events per minute ingest accepts (0: no limit)")
+		fs.StringVar(&setInApp, "in-app", "", `module prefixes whose frames are in-app, comma-separated ("-" clears)`)
+		fs.BoolVar(&setDisabled, "disabled", false, "refuse the project's events (403)")
+	}
 	rest := args[1:]
 	var name string
-	if cmd == "add" {
+	if cmd == "add" || cmd == "set" {
 		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
-			fmt.Fprintln(stderr, "usage: errlogd project add NAME [-db …]")
+			fmt.Fprintln(stderr, usage)
 			return 2
 		}
 		name, rest = rest[0], rest[1:]
@@ -343,6 +364,41 @@ func runProject(ctx context.Context, args []string, getenv func(string) string, 
 		return 1
 	}
 	defer st.Close(context.Background())
+	if cmd == "set" {
+		id, err := strconv.ParseInt(name, 10, 64)
+		if err != nil {
+			fmt.Fprintf(stderr, "errlogd: project id %q is not a number\n", name)
+			return 2
+		}
+		p, err := st.Project(ctx, id)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "name":
+				p.Name = setName
+			case "rate-limit":
+				p.RateLimit = max(setRate, 0)
+			case "in-app":
+				p.InApp = nil
+				for _, s := range strings.Split(setInApp, ",") {
+					if s = strings.TrimSpace(s); s != "" && s != "-" {
+						p.InApp = append(p.InApp, s)
+					}
+				}
+			case "disabled":
+				p.Disabled = setDisabled
+			}
+		})
+		if err := st.UpdateProject(ctx, p); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%d\t%s\trate limit %d/min\tin-app %q\tdisabled %v\n", p.ID, p.Name, p.RateLimit, p.InApp, p.Disabled)
+		return 0
+	}
 	if cmd == "add" {
 		p, err := st.CreateProject(ctx, name)
 		if err != nil {

@@ -262,6 +262,16 @@ func TestProjectCommands(t *testing.T) {
 	require.Len(t, lines, 2)
 	assert.Regexp(t, `^1\tweb\thttp://[0-9a-f]{32}@127\.0\.0\.1:8080/dev/error/1$`, lines[0])
 	assert.Contains(t, lines[1], "\tapi\t")
+	out, err = exec.Command(errlogdBin, "project", "set", "2", "-rate-limit", "120", "-in-app", "github.com/acme/,example.com/x", "-disabled", "-db", db).CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Equal(t, "2\tapi\trate limit 120/min\tin-app [\"github.com/acme/\" \"example.com/x\"]\tdisabled true\n", string(out))
+	out, err = exec.Command(errlogdBin, "project", "set", "2", "-disabled=false", "-db", db).CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Contains(t, string(out), "rate limit 120/min", "unset flags keep their values")
+	assert.Contains(t, string(out), "disabled false")
+	err = exec.Command(errlogdBin, "project", "set", "99", "-db", db).Run()
+	var ee1 *exec.ExitError
+	require.ErrorAs(t, err, &ee1)
 	err = exec.Command(errlogdBin, "project", "frob").Run()
 	var ee *exec.ExitError
 	require.ErrorAs(t, err, &ee)
