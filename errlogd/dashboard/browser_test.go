@@ -47,13 +47,14 @@ func screenshotDir(t *testing.T) string {
 	return dir
 }
 
-// waitFor evaluates js until it is true. (chromedp.Poll builds its
+// waitFor evaluates js until it is true on a loaded page. (chromedp.Poll builds its
 // predicate with new Function, which the dashboard's CSP forbids.)
 func waitFor(t *testing.T, ctx context.Context, js string) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		// The new page's URL is set before its document has loaded.
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("document.readyState === 'complete' && ("+js+")"))
 		if err == nil && ok {
 			return
 		}
