@@ -496,3 +496,16 @@ func TestHookFailureKeepsEvents(t *testing.T) {
 	require.NoError(t, f.st.Pool().QueryRow(`SELECT count(*) FROM alert_rule_state`).Scan(&state))
 	assert.Equal(t, 0, state, "the hook's own writes rolled back")
 }
+
+// TestPruneSent: sent notifications older than KeepSent leave the outbox;
+// newer and unsent ones stay.
+func TestPruneSent(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	f.send("old", nil)
+	f.run()
+	require.Len(t, f.smtp.Mails(), 1)
+	f.clk.Add(KeepSent + 2*time.Hour)
+	f.send("new", nil)
+	f.run()
+	assert.Equal(t, []string{"default/new/new failed"}, f.reasons())
+}

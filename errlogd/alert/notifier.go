@@ -81,10 +81,15 @@ type Notifier struct {
 	projs  map[int64]string
 
 	runMu  sync.Mutex // one RunOnce at a time in this process
+	pruned time.Time  // last prune of sent rows; under runMu
 	stop   chan struct{}
 	done   chan struct{}
 	closed sync.Once
 }
+
+// KeepSent is how long sent notifications stay in the outbox, as each
+// group's history.
+const KeepSent = 90 * 24 * time.Hour
 
 // DefaultRule alerts the default recipients on every new group and
 // every regression: the rule when none is configured.
@@ -466,6 +471,14 @@ func (n *Notifier) RunOnce(ctx context.Context) error {
 	}
 	if err := n.raiseTickets(ctx, now, 0); err != nil {
 		errs = append(errs, err)
+	}
+	if now.Sub(n.pruned) > time.Hour {
+		// Sent notifications are history for 90 days (any process may
+		// do it; the delete is idempotent).
+		n.pruned = now
+		if _, err := n.db.Pool().ExecContext(ctx, n.db.Q(`DELETE FROM alert_outbox WHERE state = 'sent' AND sent_ms < ?`), now.Add(-KeepSent).UnixMilli()); err != nil {
+			errs = append(errs, wrap("prune", err))
+		}
 	}
 	return errors.Join(errs...)
 }
