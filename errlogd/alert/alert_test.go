@@ -509,3 +509,16 @@ func TestPruneSent(t *testing.T) {
 	f.run()
 	assert.Equal(t, []string{"default/new/new failed"}, f.reasons())
 }
+
+// TestDeletedGroup: a notification of a group deleted before it was sent
+// is settled without a mail, not retried.
+func TestDeletedGroup(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	f.send("gone", nil)
+	require.NoError(t, f.st.DeleteGroup(ctx, f.group("gone").ID))
+	f.run()
+	assert.Empty(t, f.smtp.Mails())
+	fails, err := f.n.Failures(ctx, 10)
+	require.NoError(t, err)
+	assert.Empty(t, fails)
+}

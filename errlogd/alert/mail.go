@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/errlog/errlog"
+	"github.com/errlog/errlog/errlogd/store"
 )
 
 // sendMail composes one mail for rows (one: the error mail of its
@@ -23,6 +24,9 @@ func (n *Notifier) sendMail(ctx context.Context, to []string, rows []Notificatio
 	if len(rows) == 1 {
 		x := rows[0]
 		g, gerr := n.db.Group(ctx, x.GroupID)
+		if errors.Is(gerr, store.ErrNotFound) {
+			return "", nil // deleted since: nothing to tell
+		}
 		if gerr != nil {
 			return "", fmt.Errorf("group %d: %w", x.GroupID, gerr)
 		}
@@ -41,11 +45,17 @@ func (n *Notifier) sendMail(ctx context.Context, to []string, rows []Notificatio
 		items := make([]errlog.DigestItem, 0, len(rows))
 		for _, x := range rows {
 			g, gerr := n.db.Group(ctx, x.GroupID)
-			if gerr != nil {
+			if errors.Is(gerr, store.ErrNotFound) {
 				continue // deleted since: nothing to tell
+			}
+			if gerr != nil {
+				return "", fmt.Errorf("group %d: %w", x.GroupID, gerr)
 			}
 			items = append(items, errlog.DigestItem{GroupKey: g.Key, Title: g.Title, Level: g.Level, Reason: x.Reason,
 				Count: g.Count, Last: g.LastSeen, Link: n.link(g.ID)})
+		}
+		if len(items) == 0 {
+			return "", nil
 		}
 		co.Link = n.opts.PublicURL
 		id, msg, err = errlog.ComposeDigest(items, co)

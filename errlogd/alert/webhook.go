@@ -7,10 +7,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/errlog/errlog/errlogd/store"
 )
 
 // Payload is the generic webhook's JSON body.
@@ -49,6 +52,9 @@ func (n *Notifier) sendWebhook(ctx context.Context, x *Notification, now time.Ti
 	}
 	a := r.Actions[x.actionIndex]
 	g, err := n.db.Group(ctx, x.GroupID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // deleted since: nothing to tell
+	}
 	if err != nil {
 		return fmt.Errorf("group %d: %w", x.GroupID, err)
 	}
