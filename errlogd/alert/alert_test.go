@@ -426,6 +426,8 @@ func TestConfigErrors(t *testing.T) {
 		require.Error(t, err, c.in)
 		assert.Contains(t, err.Error(), c.want)
 	}
+	_, err := New(nil, nil, Options{Mail: MailConfig{TLS: "ssl"}})
+	assert.ErrorContains(t, err, `mail TLS "ssl"`)
 	c, err := ParseConfig([]byte(`{"rules": [{"name": "j", "triggers": [{"type": "users", "count": 5, "window": "7d"}], "actions": [{"type": "mail"}]}]}`))
 	require.NoError(t, err)
 	assert.Equal(t, 7*24*time.Hour, time.Duration(c.Rules[0].Triggers[0].Window))

@@ -127,6 +127,11 @@ func New(db *sqlstore.DB, cfg *Config, opts Options) (*Notifier, error) {
 	if opts.OnError == nil {
 		opts.OnError = func(error) {}
 	}
+	switch opts.Mail.TLS {
+	case "", "starttls", "tls", "none":
+	default:
+		return nil, fmt.Errorf("errlog: alert: mail TLS %q is not starttls, tls or none", opts.Mail.TLS)
+	}
 	opts.PublicURL = strings.TrimSuffix(opts.PublicURL, "/")
 	n := &Notifier{db: db, opts: opts, projs: map[int64]string{}, stop: make(chan struct{}), done: make(chan struct{})}
 	if cfg != nil {
