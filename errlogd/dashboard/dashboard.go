@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/errlog/errlog/errlogd/alert"
 	"github.com/errlog/errlog/errlogd/store"
 )
 
@@ -45,6 +46,10 @@ type Options struct {
 	// Logger receives errors that end in a 500 page. Default
 	// slog.Default().
 	Logger *slog.Logger
+	// Alerts, when set, shows each group's notifications and ticket,
+	// with a "create ticket" button, and the failures at /alerts.
+	// Default nil: no alerts.
+	Alerts *alert.Notifier
 }
 
 // Handler returns the dashboard on st, to be mounted at opts.Prefix+"/".
@@ -108,6 +113,10 @@ func newServer(st store.Store, opts Options) *server {
 	s.route("POST "+p+"/groups/{id}/status", s.setStatus)
 	s.route("POST "+p+"/groups/{id}/delete", s.deleteGroup)
 	s.route("POST "+p+"/groups/status", s.bulkStatus)
+	s.route("POST "+p+"/groups/{id}/ticket", s.createTicket)
+	s.route("POST "+p+"/groups/{id}/mute", s.muteGroup)
+	s.route("POST "+p+"/groups/{id}/ack", s.ackGroup)
+	s.route("GET "+p+"/alerts", s.alertFailures)
 	s.route("GET "+p+"/login", s.loginForm)
 	s.route("POST "+p+"/login", s.login)
 	s.route("POST "+p+"/logout", s.logout)

@@ -29,6 +29,7 @@ type groupPage struct {
 	Return   string
 	Project  string
 	DecodeOK bool
+	Alerts   *alertView // nil without Options.Alerts
 }
 
 func (g *groupPage) PageTitle() string { return g.G.Title }
@@ -122,6 +123,9 @@ func (s *server) group(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p.Users = users[g.ID]
+	if p.Alerts, err = s.groupAlerts(r, g.ID); err != nil {
+		return err
+	}
 	s.render(w, r, http.StatusOK, "group", p)
 	return nil
 }

@@ -27,7 +27,10 @@ type Incoming struct {
 	// User identifies the user the event names, as a digest ("" when
 	// none): users affected are counted without keeping who they are
 	// outside the event.
-	User      string
+	User string
+	// Tags are the event's tags, for alert rule filters (not stored
+	// apart from the payload).
+	Tags      map[string]string
 	Timestamp time.Time
 	Received  time.Time
 	// Size is the JSON's size; Payload the zstd-compressed JSON.
@@ -74,6 +77,7 @@ func Prepare(p *Project, ev *event.Event, raw []byte, now time.Time) (*Incoming,
 		Environment: truncate(ev.Environment, 64),
 		Release:     truncate(ev.Release, 200),
 		User:        userKey(ev.User),
+		Tags:        ev.Tags,
 		Timestamp:   ts,
 		Received:    now.UTC(),
 		Size:        len(raw),
@@ -191,7 +195,8 @@ func isVar(s, name string) bool {
 }
 
 // userKey is a short digest of the user's id, else email, username or
-// IP address.
+// IP address: users affected are counted without keeping who they are
+// outside the event.
 func userKey(u *event.User) string {
 	if u == nil {
 		return ""

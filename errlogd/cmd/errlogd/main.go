@@ -31,6 +31,7 @@ import (
 
 	"github.com/errlog/errlog"
 	"github.com/errlog/errlog/errlogd/api"
+	"github.com/errlog/errlog/errlogd/dashboard"
 	"github.com/errlog/errlog/errlogd/ingest"
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/errlogd/store/postgres"
@@ -53,6 +54,7 @@ type config struct {
 	queue                       int
 	password                    string
 	cpuProfile                  string
+	alerts                      alertConfig
 }
 
 func envOr(getenv func(string) string, name, def string) string {
@@ -89,7 +91,7 @@ Environment variables (a flag wins over its variable):
   ERRLOGD_MIN_FREE_MB          -min-free-mb
   ERRLOGD_ADMIN_PASSWORD       the API's password (HTTP Basic, user admin). Without it
                                errlogd refuses to listen on a non-loopback address.
-
+` + alertUsage + `
 Flags:
 `
 
@@ -107,6 +109,7 @@ func flags(name string, getenv func(string) string, stderr io.Writer) (*flag.Fla
 	fs.Uint64Var(&c.minFreeMB, "min-free-mb", uint64(envInt(getenv, "ERRLOGD_MIN_FREE_MB", 256)), "refuse events (429) when the SQLite file's disk has less free space (MiB)")
 	fs.IntVar(&c.queue, "queue", 10000, "events waiting for the writer before ingest answers 429")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
+	c.alerts.register(fs, getenv)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
 		fs.PrintDefaults()
@@ -228,6 +231,19 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "errlogd: created project %q; its DSN:\n%s\n", p.Name, c.dsn(*p, ln.Addr().String()))
 	}
 
+	notifier, err := startAlerts(st, c, ln.Addr().String(), stderr)
+	if err != nil {
+		closeStore()
+		return err
+	}
+	if notifier != nil {
+		storeOnly := closeStore
+		closeStore = func() error {
+			notifier.Close()
+			return storeOnly()
+		}
+	}
+
 	var free func() (uint64, error)
 	if !strings.Contains(c.db, "://") {
 		dir := filepath.Dir(c.db)
@@ -243,6 +259,9 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 		mux.Handle(prefix+"/api/{project}/"+ep, ing)
 	}
 	mux.Handle(prefix+"/api/", api.New(st, api.Options{Prefix: prefix, Password: c.password}))
+	// The dashboard takes the rest of the prefix; the API and ingest routes
+	// above are more specific, so they win.
+	mux.Handle(prefix+"/", dashboard.Handler(st, dashboard.Options{Prefix: prefix, Password: c.password, Alerts: notifier}))
 	mux.HandleFunc("GET "+prefix+"/healthz", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
 	})

@@ -230,6 +230,23 @@ func TestServeLifecycle(t *testing.T) {
 	var ev map[string]any
 	p2.api(t, "/events/"+id, &ev)
 	assert.Equal(t, "in flight at shutdown", ev["message"])
+
+	// The dashboard is mounted at the prefix: a login form for a stranger,
+	// the issue list for the admin.
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = noRedirect.Get(p2.base + "/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	assert.Contains(t, resp.Header.Get("Location"), "/dev/error/login")
+	req, _ = http.NewRequest("GET", p2.base+"/", nil)
+	req.SetBasicAuth("admin", "pw")
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Contains(t, string(page), "lifecycle failure")
 	p2.stop(t)
 }
 

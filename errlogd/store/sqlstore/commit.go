@@ -21,6 +21,7 @@ type groupAgg struct {
 	minTS, maxTS int64
 	id           int64
 	prevCount    int64
+	prevStatus   string
 	n            int64
 	lastEvent    int64
 	users        int64
@@ -39,7 +40,7 @@ const (
 	qUpsertGroup = `INSERT INTO event_groups (project_id, key, title, culprit, level, count, first_seen, last_seen, status, regression, last_event_id)
 VALUES (?, ?, ?, ?, ?, 0, ?, ?, 'unresolved', 0, 0)
 ON CONFLICT (project_id, key) DO UPDATE SET count = event_groups.count
-RETURNING id, count`
+RETURNING id, count, status`
 	qInsertEventsHead = `INSERT INTO events (project_id, group_id, event_id, ts, received, level, title, environment, release, size, stored, payload)`
 	qInsertEventsTail = `ON CONFLICT (project_id, event_id) DO NOTHING RETURNING id, project_id, event_id`
 	qUpdateGroup      = `UPDATE event_groups SET
@@ -102,7 +103,7 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 	}
 	for _, a := range order {
 		l := a.latest
-		if err := upsert.QueryRowContext(ctx, a.project, a.key, l.Title, l.Culprit, l.Level, a.minTS, a.maxTS).Scan(&a.id, &a.prevCount); err != nil {
+		if err := upsert.QueryRowContext(ctx, a.project, a.key, l.Title, l.Culprit, l.Level, a.minTS, a.maxTS).Scan(&a.id, &a.prevCount, &a.prevStatus); err != nil {
 			return wrap("upsert group", err)
 		}
 	}
@@ -221,6 +222,7 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 		*seenAgg
 	}
 	var seen []seenRow
+	var outcomes []store.Outcome
 	for _, a := range order {
 		if a.n == 0 {
 			if a.prevCount == 0 {
@@ -236,6 +238,11 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 		if _, err := upd.ExecContext(ctx, a.n, a.users, a.minTS, a.maxTS, a.maxTS, l.Title, a.maxTS, l.Culprit, a.maxTS, l.Level, a.lastEvent, a.id); err != nil {
 			return wrap("update group", err)
 		}
+		outcomes = append(outcomes, store.Outcome{ProjectID: a.project, GroupID: a.id,
+			New: a.prevCount == 0, Regression: a.prevStatus == string(store.StatusResolved),
+			Count: a.n, Total: a.prevCount + a.n, LastEventID: a.lastEvent,
+			Title: l.Title, Culprit: l.Culprit, Level: l.Level, Environment: l.Environment, Release: l.Release,
+			Tags: l.Tags, Time: l.Timestamp})
 		for at, n := range a.buckets {
 			minutes = append(minutes, bucket{a.id, at, n})
 		}
@@ -286,6 +293,9 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
   last_seen = {greatest}(group_seen.last_seen, excluded.last_seen)`, nil)
 	if err != nil {
 		return wrap("seen", err)
+	}
+	if err := db.runHook(ctx, tx, outcomes); err != nil {
+		return err
 	}
 	return wrap("commit", tx.Commit())
 }

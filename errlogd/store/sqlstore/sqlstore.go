@@ -73,6 +73,10 @@ type DB struct {
 
 	defMu  sync.Mutex
 	defPrj *store.Project
+
+	hookMu  sync.RWMutex
+	hook    CommitHook
+	hookErr func(error)
 }
 
 var _ store.Store = (*DB)(nil)
@@ -91,6 +95,10 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 	wo := c.Writer
 	if wo.Retryable == nil {
 		wo.Retryable = c.Dialect.Retryable
+	}
+	db.hookErr = func(error) {}
+	if wo.OnError != nil {
+		db.hookErr = wo.OnError
 	}
 	db.Writer = store.NewWriter(db.commit, db.defaultProject, wo)
 	return db, nil

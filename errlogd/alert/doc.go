@@ -1,0 +1,32 @@
+// Package alert is errlogd's alerting: rules evaluated on every commit
+// of the store, notifications (mail, webhooks) through a durable outbox,
+// and tickets (GitHub Issues, Jira, a generic webhook) raised once per
+// group, ever.
+//
+// # Exactly once
+//
+// New attaches a hook to the store's writer (sqlstore.DB.SetCommitHook):
+// inside each commit's transaction it learns, per group, whether the
+// group is new, regressed, and how many events the batch added; it
+// evaluates the rules and inserts the notifications into alert_outbox,
+// keyed by (rule, group, trigger), in that same transaction. The events
+// and their notifications commit together or not at all, and two
+// processes on one PostgreSQL never write one notification twice (the
+// group's row is locked by the commit; the key is unique).
+//
+// The sender (RunOnce, every Options.Poll) claims rows with a lease
+// (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has one writer), sends
+// them, and marks them sent, or schedules a retry with backoff. A crash
+// after a mail server accepted a mail and before the row was marked sent
+// sends that mail again after the lease: at least once there, never lost.
+//
+// # In an application
+//
+// The store is an errlog.EventSink; with a Notifier on it an application
+// gets the same rules, outbox and tickets with no server:
+//
+//	st, _ := sqlite.Open(ctx, "errors.db", sqlite.Options{})
+//	n, _ := alert.New(st.DB, nil, alert.Options{Mail: alert.MailConfig{Addr: "smtp:587", From: "app@example.com", To: []string{"ops@example.com"}}})
+//	defer n.Close()
+//	log := errlog.New(errlog.Options{Sinks: []errlog.EventSink{st}})
+package alert

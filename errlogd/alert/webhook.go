@@ -1,0 +1,124 @@
+package alert
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/errlog/errlog/errlogd/store"
+)
+
+// Payload is the generic webhook's JSON body.
+type Payload struct {
+	Rule      string    `json:"rule"`
+	Reason    string    `json:"reason"`
+	ProjectID int64     `json:"project_id"`
+	GroupID   int64     `json:"group_id"`
+	Title     string    `json:"title"`
+	Culprit   string    `json:"culprit"`
+	Level     string    `json:"level"`
+	Count     int64     `json:"count"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+	Link      string    `json:"link,omitempty"`
+}
+
+// Sign returns the X-Errlog-Signature value of body: "sha256=" and the
+// hex HMAC-SHA256 of the body with secret.
+func Sign(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// Verify checks a signature header against body, in constant time: what
+// a receiver runs.
+func Verify(secret string, body []byte, header string) bool {
+	return hmac.Equal([]byte(Sign(secret, body)), []byte(header))
+}
+
+func (n *Notifier) sendWebhook(ctx context.Context, x *Notification, now time.Time) error {
+	r := n.rule(x.Rule)
+	if r == nil || x.actionIndex >= len(r.Actions) {
+		return fmt.Errorf("rule %q action %d is no longer configured", x.Rule, x.actionIndex)
+	}
+	a := r.Actions[x.actionIndex]
+	g, err := n.db.Group(ctx, x.GroupID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // deleted since: nothing to tell
+	}
+	if err != nil {
+		return fmt.Errorf("group %d: %w", x.GroupID, err)
+	}
+	p := Payload{Rule: x.Rule, Reason: x.Reason, ProjectID: g.ProjectID, GroupID: g.ID, Title: g.Title, Culprit: g.Culprit,
+		Level: g.Level, Count: g.Count, FirstSeen: g.FirstSeen, LastSeen: g.LastSeen, Link: n.link(g.ID)}
+	var body []byte
+	if a.Format == "slack" {
+		text := fmt.Sprintf("*%s* %s error: %s", x.Reason, g.Level, g.Title)
+		if p.Link != "" {
+			text = fmt.Sprintf("*%s* %s error: <%s|%s>", x.Reason, g.Level, p.Link, g.Title)
+		}
+		text += fmt.Sprintf("\n%s · %d times", g.Culprit, g.Count)
+		body, err = json.Marshal(map[string]string{"text": text})
+	} else {
+		body, err = json.Marshal(p)
+	}
+	if err != nil {
+		return err
+	}
+	return n.post(ctx, a.URL, body, map[string]string{"X-Errlog-Signature": signIf(a.Secret, body)}, nil)
+}
+
+func signIf(secret string, body []byte) string {
+	if secret == "" {
+		return ""
+	}
+	return Sign(secret, body)
+}
+
+// post sends body as JSON; out, when set, receives the JSON answer.
+func (n *Notifier) post(ctx context.Context, url string, body []byte, headers map[string]string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "errlogd")
+	for k, v := range headers {
+		if v != "" {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := n.opts.HTTPClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("POST %s: %s: %.200s", url, resp.Status, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("POST %s: answer: %w", url, err)
+		}
+	}
+	return nil
+}
+
+func (n *Notifier) rule(name string) *Rule {
+	for i := range n.rules {
+		if n.rules[i].Name == name {
+			return &n.rules[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/errlog/errlog/errlogd/alert"
+	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/errlogd/store/postgres"
+	"github.com/errlog/errlog/errlogd/store/sqlite"
+	"github.com/errlog/errlog/errlogd/store/sqlstore"
+)
+
+// alertConfig is mail and alert rules (errlogd/alert).
+type alertConfig struct {
+	smtpAddr, smtpUser, smtpPassword, smtpTLS string
+	from, to, rules                           string
+	mailDelay                                 time.Duration
+}
+
+const alertUsage = `  ERRLOGD_SMTP_ADDR            -smtp-addr      mail server host:port; set: new groups and regressions are mailed
+  ERRLOGD_SMTP_USER            -smtp-user
+  ERRLOGD_SMTP_PASSWORD        (variable only)
+  ERRLOGD_SMTP_TLS             -smtp-tls       "" (STARTTLS when offered), starttls, tls (implicit), none
+  ERRLOGD_MAIL_FROM            -mail-from
+  ERRLOGD_MAIL_TO              -mail-to        default recipients, comma-separated
+  ERRLOGD_MAIL_DELAY           -mail-delay     how long a mail waits to gather others into one digest (default 1m)
+  ERRLOGD_RULES                -rules          alert rules file, YAML or JSON (README: Alerts)
+`
+
+func (a *alertConfig) register(fs *flag.FlagSet, getenv func(string) string) {
+	a.smtpPassword = getenv("ERRLOGD_SMTP_PASSWORD")
+	fs.StringVar(&a.smtpAddr, "smtp-addr", getenv("ERRLOGD_SMTP_ADDR"), "SMTP server host:port for alert mail (empty: no mail)")
+	fs.StringVar(&a.smtpUser, "smtp-user", getenv("ERRLOGD_SMTP_USER"), "SMTP AUTH user (password: ERRLOGD_SMTP_PASSWORD)")
+	fs.StringVar(&a.smtpTLS, "smtp-tls", getenv("ERRLOGD_SMTP_TLS"), `SMTP TLS: "" (STARTTLS when offered), starttls, tls or none`)
+	fs.StringVar(&a.from, "mail-from", getenv("ERRLOGD_MAIL_FROM"), "sender of alert mail (default errlogd@<smtp host>)")
+	fs.StringVar(&a.to, "mail-to", getenv("ERRLOGD_MAIL_TO"), "default recipients of alert mail, comma-separated")
+	delay, err := time.ParseDuration(getenv("ERRLOGD_MAIL_DELAY"))
+	if err != nil {
+		delay = time.Minute
+	}
+	fs.DurationVar(&a.mailDelay, "mail-delay", delay, "how long an alert mail waits to gather others into one digest (0: none)")
+	fs.StringVar(&a.rules, "rules", getenv("ERRLOGD_RULES"), "alert rules file, YAML or JSON (default: mail every new group and regression)")
+}
+
+// startAlerts attaches the notifier to the store when mail or rules are
+// configured; nil when neither is.
+func startAlerts(st store.Store, c *config, listen string, stderr io.Writer) (*alert.Notifier, error) {
+	a := &c.alerts
+	if a.smtpAddr == "" && a.rules == "" {
+		return nil, nil
+	}
+	var db *sqlstore.DB
+	switch s := st.(type) {
+	case *sqlite.Store:
+		db = s.DB
+	case *postgres.Store:
+		db = s.DB
+	default:
+		return nil, fmt.Errorf("errlogd: alerts: store %T has no outbox", st)
+	}
+	var cfg *alert.Config
+	if a.rules != "" {
+		var err error
+		if cfg, err = alert.LoadConfig(a.rules); err != nil {
+			return nil, usageError{err}
+		}
+	}
+	mc := alert.MailConfig{Addr: a.smtpAddr, User: a.smtpUser, Password: a.smtpPassword, TLS: a.smtpTLS, From: a.from}
+	if mc.Addr != "" {
+		if _, _, err := net.SplitHostPort(mc.Addr); err != nil {
+			mc.Addr = net.JoinHostPort(mc.Addr, "25")
+		}
+		if mc.From == "" {
+			host, _, _ := net.SplitHostPort(mc.Addr)
+			mc.From = "errlogd@" + host
+		}
+	}
+	for _, t := range strings.Split(a.to, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			mc.To = append(mc.To, t)
+		}
+	}
+	base := c.publicURL
+	if base == "" {
+		base = "http://" + listen
+	}
+	n, err := alert.New(db, cfg, alert.Options{Mail: mc, PublicURL: strings.TrimSuffix(base, "/") + strings.TrimSuffix(c.prefix, "/"),
+		MailDelay: delayOpt(a.mailDelay), OnError: func(err error) { fmt.Fprintln(stderr, err) }})
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return n, nil
+}
+
+// delayOpt maps the flag (0: none) to alert.Options.MailDelay (0:
+// default, negative: none).
+func delayOpt(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
+}

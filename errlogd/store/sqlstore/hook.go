@@ -1,0 +1,76 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/errlog/errlog/errlogd/store"
+)
+
+// CommitHook runs inside each commit's transaction, after the batch is
+// written, with what the batch did to each group: what it writes (an
+// alert outbox) commits or rolls back with the events. Its error rolls
+// back only its own writes (a savepoint): the events are committed and
+// the error goes to WriterOptions.OnError.
+type CommitHook func(ctx context.Context, tx *Tx, outcomes []store.Outcome) error
+
+// Tx is a commit's transaction as a hook sees it: queries written with ?
+// placeholders, as in the rest of the store.
+type Tx struct {
+	db *DB
+	tx *sql.Tx
+}
+
+// Exec runs one statement.
+func (t *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, t.db.q(query), args...)
+}
+
+// Query runs one query.
+func (t *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, t.db.q(query), args...)
+}
+
+// QueryRow runs a query of one row.
+func (t *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.db.q(query), args...)
+}
+
+// SetCommitHook sets (nil: removes) the hook every later commit runs.
+func (db *DB) SetCommitHook(h CommitHook) {
+	db.hookMu.Lock()
+	db.hook = h
+	db.hookMu.Unlock()
+}
+
+func (db *DB) runHook(ctx context.Context, tx *sql.Tx, outcomes []store.Outcome) error {
+	db.hookMu.RLock()
+	h := db.hook
+	db.hookMu.RUnlock()
+	if h == nil || len(outcomes) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT commit_hook`); err != nil {
+		return wrap("hook savepoint", err)
+	}
+	if err := h(ctx, &Tx{db: db, tx: tx}, outcomes); err != nil {
+		if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT commit_hook`); rerr != nil {
+			return wrap("hook rollback", rerr)
+		}
+		db.hookErr(fmt.Errorf("errlog: store: commit hook: %w", err))
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT commit_hook`)
+	return wrap("hook release", err)
+}
+
+// Pool returns the write pool, for the alert package's own tables; Q
+// rewrites a query written with ? placeholders for the dialect.
+func (db *DB) Pool() *sql.DB { return db.w }
+
+// Q rewrites query for the dialect (placeholders, {least}, {greatest}).
+func (db *DB) Q(query string) string { return db.q(query) }
+
+// DialectName is "sqlite" or "postgres".
+func (db *DB) DialectName() string { return db.d.Name }
