@@ -38,13 +38,16 @@ type DigestItem struct {
 	// GroupKey threads nothing (a digest is its own thread) but names
 	// the group in the list.
 	GroupKey string
-	Title    string
-	Level    string
+	// Title and Level are the group's, as its first mail showed them.
+	Title string
+	Level string
 	// Reason is why the group is listed ("new", "regression", …).
 	Reason string
-	Count  int64
-	Last   time.Time
-	Link   string
+	// Count is the group's number of events, Last when it was last seen.
+	Count int64
+	Last  time.Time
+	// Link is the group's dashboard page; "" for none.
+	Link string
 }
 
 func (o *ComposeOptions) sink() (*mailSink, error) {

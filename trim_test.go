@@ -18,6 +18,7 @@ func TestHugeMailIsCutAndDoesNotBlockTheRest(t *testing.T) {
 	h := NewHandler(Options{
 		Console:         io.Discard,
 		Mail:            &MailOptions{Addr: srv.Addr, To: []string{"ops@example.com"}, Timeout: 2 * time.Second},
+		MaxValueBytes:   -1, // no per-value bound: the mail's own bound must cut it
 		OnDeliveryError: func(err error) { t.Log(err) },
 	})
 	logger := slog.New(h)
