@@ -341,7 +341,7 @@ func TestTickets(t *testing.T) {
 		dec := json.NewDecoder(r.Body)
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&b); err != nil || b.Title != "checkout failed" || !strings.Contains(b.Body, "/groups/") || len(b.Labels) != 1 || b.Labels[0] != "bug" {
-			http.Error(w, fmt.Sprint("bad body ", err, b), 422)
+			http.Error(w, fmt.Sprint("bad body ", err, b), http.StatusUnprocessableEntity)
 			return
 		}
 		w.WriteHeader(201)

@@ -50,7 +50,6 @@ type smtpServer struct {
 	mu   sync.Mutex
 	msgs []*mail.Message
 	raw  [][]byte
-	down bool
 }
 
 func startSMTP(t testing.TB, addr string) *smtpServer {
