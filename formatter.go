@@ -335,7 +335,7 @@ func (f *Formatter) AppendFormat(dst []byte, r slog.Record) []byte {
 func (f *Formatter) FormatEvent(ev *event.Event) string {
 	in := tmplInput{
 		t:     ev.Timestamp,
-		level: levelOfEvent(ev.Level),
+		level: slogLevel(ev.Level),
 		msg:   ev.Message(),
 	}
 	if fr, ok := ev.CulpritFrame(); ok {
@@ -375,20 +375,6 @@ func lookupExtra(extra map[string]any, key string) (any, bool) {
 		}
 	}
 	return nil, false
-}
-
-func levelOfEvent(l event.Level) slog.Level {
-	switch l {
-	case event.LevelDebug:
-		return slog.LevelDebug
-	case event.LevelInfo:
-		return slog.LevelInfo
-	case event.LevelWarning, "warn":
-		return slog.LevelWarn
-	case event.LevelFatal, "critical":
-		return slog.LevelError + 4
-	}
-	return slog.LevelError
 }
 
 // stackHeader introduces the stack trace after a line.
@@ -987,30 +973,6 @@ var (
 	processName  = filepath.Base(os.Args[0])
 	processStart = time.Now()
 )
-
-// levelNo is Python's level number for l: 20 + 2.5 × l, rounded down.
-func levelNo(l slog.Level) int {
-	n := 5 * int(l)
-	if n < 0 && n%2 != 0 {
-		n--
-	}
-	return 20 + n/2
-}
-
-var levelNames = [...]string{"DEBUG", "INFO", "WARNING", "ERROR"}
-
-// levelName is Python's name for l.
-func levelName(l slog.Level) string {
-	switch {
-	case l >= slog.LevelError+4:
-		return "CRITICAL"
-	case l == slog.LevelDebug, l == slog.LevelInfo, l == slog.LevelWarn, l == slog.LevelError:
-		return levelNames[(l+4)/4]
-	case levelNo(l) == 0:
-		return "NOTSET"
-	}
-	return "Level " + strconv.Itoa(levelNo(l))
-}
 
 // appendAsctime appends t in the Formatter's date format, from the
 // per-second cache when it holds t's second.
