@@ -11,6 +11,10 @@ import (
 	"unicode/utf8"
 )
 
+// This file is the value walker: any Go value as text (safeText, the
+// text sinks) or as a JSON tree (jsonValue, events), with the same bounds
+// (maxDepth, maxItems), cycle cuts and panic recovery in both modes.
+
 // DefaultMaxValueBytes is the default cap on one attribute value.
 const DefaultMaxValueBytes = 64 << 10
 
@@ -18,7 +22,8 @@ const DefaultMaxValueBytes = 64 << 10
 // any real structure, shallow enough that a cyclic one ends.
 const maxDepth = 8
 
-// maxItems bounds the elements kept of one slice or map.
+// maxItems bounds the elements kept of one slice or map, in text and in
+// JSON: the rest are summarised as "…[N more]".
 const maxItems = 1000
 
 // safeText returns v as text, the way fmt's %+v would, except that it can
@@ -138,6 +143,12 @@ func (w *textWalker) append(dst []byte, v reflect.Value, depth int) []byte {
 			if i > 0 {
 				dst = append(dst, ' ')
 			}
+			if i == maxItems {
+				dst = append(dst, "…["...)
+				dst = strconv.AppendInt(dst, int64(v.Len()-maxItems), 10)
+				dst = append(dst, " more]"...)
+				break
+			}
 			dst = w.append(dst, iter.Key(), depth+1)
 			dst = append(dst, ':')
 			dst = w.append(dst, iter.Value(), depth+1)
@@ -155,11 +166,17 @@ func (w *textWalker) append(dst []byte, v reflect.Value, depth int) []byte {
 			defer w.path.leave()
 		}
 		dst = append(dst, '[')
-		for i := 0; i < v.Len(); i++ {
+		n := min(v.Len(), maxItems)
+		for i := 0; i < n; i++ {
 			if i > 0 {
 				dst = append(dst, ' ')
 			}
 			dst = w.append(dst, v.Index(i), depth+1)
+		}
+		if v.Len() > n {
+			dst = append(dst, " …["...)
+			dst = strconv.AppendInt(dst, int64(v.Len()-n), 10)
+			dst = append(dst, " more]"...)
 		}
 		return append(dst, ']')
 	case reflect.Struct:
