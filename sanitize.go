@@ -347,4 +347,3 @@ func errorText(err error) (text string, ok bool) {
 	}()
 	return err.Error(), true
 }
-
