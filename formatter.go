@@ -333,6 +333,18 @@ func (f *Formatter) AppendFormat(dst []byte, r slog.Record) []byte {
 // the end of the line: a mail lists it in full. The event's stack trace
 // follows the line as a record's does.
 func (f *Formatter) FormatEvent(ev *event.Event) string {
+	return string(appendStackTrace(f.appendEventLine(nil, ev), ev.Frames()))
+}
+
+// eventLine is FormatEvent's line without its stack trace or newline: a
+// mail shows the stack in a section of its own.
+func (f *Formatter) eventLine(ev *event.Event) string {
+	b := f.appendEventLine(nil, ev)
+	return string(b[:len(b)-1])
+}
+
+// appendEventLine appends ev's line, ending in one newline.
+func (f *Formatter) appendEventLine(dst []byte, ev *event.Event) []byte {
 	in := tmplInput{
 		t:     ev.Timestamp,
 		level: slogLevel(ev.Level),
@@ -354,9 +366,8 @@ func (f *Formatter) FormatEvent(ev *event.Event) string {
 			in.vals[i] = foundValue{v: slog.AnyValue(v), ok: true}
 		}
 	}
-	b := endLine(f.appendLine(nil, &in), 0)
-	b = appendStackTrace(b, ev.Frames())
-	return string(b)
+	start := len(dst)
+	return endLine(f.appendLine(dst, &in), start)
 }
 
 // lookupExtra finds key in extra, or by its dotted path in nested maps.

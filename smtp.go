@@ -1249,11 +1249,7 @@ func location(ev *event.Event) string {
 // formatLine renders ev with the Options' template, as the log file has
 // it.
 func (s *mailSink) formatLine(ev *event.Event) string {
-	line := s.env.Formatter.FormatEvent(ev)
-	// The stack trace follows the line, as in a log file; the mail shows
-	// it in a section of its own.
-	line = strings.TrimSuffix(line, string(appendStackTrace(nil, ev.Frames())))
-	return strings.TrimSuffix(line, "\n")
+	return s.env.Formatter.eventLine(ev)
 }
 
 // text renders the plain-text body.
