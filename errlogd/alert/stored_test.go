@@ -93,13 +93,21 @@ func TestPostgresStoredRuleOtherInstance(t *testing.T) {
 	url := pgtest.URL(t)
 	mail := startSMTP(t, "")
 	clk := newClock()
+	// The file's one rule is another project's: no default rule.
+	cfg := rules(t, `
+rules:
+  - name: elsewhere
+    project: nobody
+    triggers: [{type: new}]
+    actions: [{type: webhook, url: "http://127.0.0.1:1/"}]
+`)
 	var ns []*Notifier
 	var sts []*postgres.Store
 	for i := 0; i < 2; i++ {
 		st, err := postgres.Open(ctx, url, postgres.Options{})
 		require.NoError(t, err)
 		t.Cleanup(func() { st.Close(context.Background()) })
-		n, err := New(st.DB, &Config{}, Options{Mail: MailConfig{Addr: mail.Addr, TLS: "starttls", TLSConfig: mail.TC, User: "user", Password: "s3cret", From: "errlogd@example.com"}, Now: clk.Now, Manual: true, MailDelay: -1})
+		n, err := New(st.DB, cfg, Options{Mail: MailConfig{Addr: mail.Addr, TLS: "starttls", TLSConfig: mail.TC, User: "user", Password: "s3cret", From: "errlogd@example.com"}, Now: clk.Now, Manual: true, MailDelay: -1})
 		require.NoError(t, err)
 		t.Cleanup(func() { n.Close() })
 		ns, sts = append(ns, n), append(sts, st)
