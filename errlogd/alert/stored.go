@@ -30,7 +30,6 @@ type storedRules struct {
 	mu      sync.RWMutex
 	version int64 // -1: never loaded
 	byProj  map[int64][]Rule
-	checked time.Time
 }
 
 // ErrRuleName is returned by SaveRule when the name is taken in the
@@ -70,6 +69,9 @@ func (n *Notifier) MailConfigured() (bool, []string) {
 // (the error names the field), fills its defaults, and checks that its
 // mail actions can be sent.
 func (n *Notifier) ValidateRule(r *Rule) error {
+	if len(r.Name) > 200 {
+		return fmt.Errorf("errlog: alert: rules: rules[0].name is longer than 200 bytes")
+	}
 	c := Config{Rules: []Rule{*r}, Ticketers: n.cfg.Ticketers}
 	if err := c.Validate(); err != nil {
 		return err
