@@ -48,6 +48,10 @@ func (n *Notifier) FileRules(ctx context.Context, projectID int64) []Rule {
 	return out
 }
 
+// DefaultInUse reports whether the file's rules are DefaultRule alone,
+// the rule when none is configured.
+func (n *Notifier) DefaultInUse() bool { return len(n.cfg.Rules) == 0 && len(n.rules) == 1 }
+
 func (n *Notifier) applies(ctx context.Context, r *Rule, projectID int64) bool {
 	return r.Project == "" || r.Project == strconv.FormatInt(projectID, 10) || r.Project == n.projectName(ctx, projectID)
 }

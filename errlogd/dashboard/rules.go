@@ -30,6 +30,7 @@ type projectRules struct {
 // ruleLine is a rule as the list shows it: no secret in it.
 type ruleLine struct {
 	ID       int64
+	Origin   string // "from file" or "default"
 	Name     string
 	Triggers string
 	Filter   string
@@ -126,7 +127,12 @@ func (s *server) rulesList(w http.ResponseWriter, r *http.Request) error {
 	for _, p := range projects {
 		pr := projectRules{Project: p}
 		for _, fr := range n.FileRules(ctx, p.ID) {
-			pr.File = append(pr.File, describe(0, fr, defTo))
+			l := describe(0, fr, defTo)
+			l.Origin = "from file"
+			if n.DefaultInUse() {
+				l.Origin = "default"
+			}
+			pr.File = append(pr.File, l)
 		}
 		st, err := n.StoredRules(ctx, p.ID)
 		if err != nil {

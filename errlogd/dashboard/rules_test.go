@@ -265,3 +265,28 @@ func TestRuleFromDashboardFires(t *testing.T) {
 	assert.ElementsMatch(t, []string{"dev@example.com", "lead@example.com"}, rcpts[0])
 	assert.True(t, strings.Contains(mails[0].Header.Get("Subject"), "card declined"), mails[0].Header.Get("Subject"))
 }
+
+// TestRulesDefault: with mail and no rules file, the list shows the
+// default rule as such, for every project.
+func TestRulesDefault(t *testing.T) {
+	st := openStore(t)
+	mb := startMailbox(t)
+	n, err := alert.New(st.(*sqlite.Store).DB, nil, alert.Options{Manual: true,
+		Mail: alert.MailConfig{Addr: mb.Addr, TLS: "none", From: "errlogd@example.com", To: []string{"ops@example.com"}}})
+	require.NoError(t, err)
+	defer n.Close()
+	project(t, st)
+	srv := httptest.NewServer(Handler(st, Options{Alerts: n}))
+	defer srv.Close()
+	_, body := get(t, client(t), srv.URL+"/rules")
+	assertHas(t, body, `<span class="badge">default</span>`)
+	assertHas(t, body, "new issue, regression")
+	assertHas(t, body, "mail ops@example.com")
+	assertHasNot(t, body, "from file")
+
+	off := httptest.NewServer(Handler(st, Options{}))
+	defer off.Close()
+	resp, body := get(t, client(t), off.URL+"/rules")
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "no alerts, no rules pages")
+	assertHasNot(t, body, `id="nav-rules"`)
+}
