@@ -80,6 +80,8 @@ type Notifier struct {
 	projMu sync.Mutex
 	projs  map[int64]string
 
+	stored storedRules // the rules of each project kept in the store
+
 	runMu  sync.Mutex // one RunOnce at a time in this process
 	pruned time.Time  // last prune of sent rows; under runMu
 	stop   chan struct{}
@@ -151,6 +153,10 @@ func New(db *sqlstore.DB, cfg *Config, opts Options) (*Notifier, error) {
 			}
 		}
 	}
+	n.stored.version = -1
+	if err := n.ReloadRules(context.Background()); err != nil {
+		opts.OnError(err)
+	}
 	db.SetCommitHook(n.hook)
 	if opts.Manual {
 		close(n.done)
@@ -209,13 +215,26 @@ func (n *Notifier) projectName(ctx context.Context, id int64) string {
 	return p.Name
 }
 
+// rulesFor returns the rules of the file that apply to the project, then
+// the project's rules kept in the store (one whose name a file's rule
+// has is left out: the name keys the rule's state).
 func (n *Notifier) rulesFor(ctx context.Context, projectID int64) []*Rule {
 	var out []*Rule
 	for i := range n.rules {
-		r := &n.rules[i]
-		if r.Project == "" || r.Project == strconv.FormatInt(projectID, 10) || r.Project == n.projectName(ctx, projectID) {
+		if r := &n.rules[i]; n.applies(ctx, r, projectID) {
 			out = append(out, r)
 		}
+	}
+	file := len(out)
+	st := n.storedFor(projectID)
+next:
+	for i := range st {
+		for _, f := range out[:file] {
+			if f.Name == st[i].Name {
+				continue next
+			}
+		}
+		out = append(out, &st[i])
 	}
 	return out
 }
@@ -452,6 +471,10 @@ func wrap(what string, err error) error {
 func (n *Notifier) RunOnce(ctx context.Context) error {
 	n.runMu.Lock()
 	defer n.runMu.Unlock()
+	var errs []error
+	if err := n.ReloadRules(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	now := n.opts.Now()
 	nowMS := now.UnixMilli()
 	rows, err := n.db.Pool().QueryContext(ctx, n.db.Q(`SELECT DISTINCT dest FROM alert_outbox WHERE state = 'pending' AND due_ms <= ? AND claimed_until_ms <= ?`), nowMS, nowMS)
@@ -468,7 +491,6 @@ func (n *Notifier) RunOnce(ctx context.Context) error {
 		dests = append(dests, d)
 	}
 	rows.Close()
-	var errs []error
 	for _, d := range dests {
 		if err := n.sendDest(ctx, d, now); err != nil {
 			errs = append(errs, err)

@@ -42,17 +42,55 @@ type Duration time.Duration
 
 // UnmarshalYAML reads "90s", "30m", "2h" or "7d".
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	s := strings.TrimSpace(n.Value)
-	mult := time.Duration(1)
-	if strings.HasSuffix(s, "d") {
-		s, mult = strings.TrimSuffix(s, "d")+"h", 24
-	}
-	v, err := time.ParseDuration(s)
+	v, err := ParseDuration(n.Value)
 	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration (30m, 2h, 7d)", n.Line, n.Value)
+		return fmt.Errorf("line %d: %w", n.Line, err)
 	}
-	*d = Duration(v * mult)
+	*d = v
 	return nil
+}
+
+// ParseDuration reads "90s", "30m", "2h" or "7d".
+func ParseDuration(s string) (Duration, error) {
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return 0, nil
+	}
+	mult := time.Duration(1)
+	if strings.HasSuffix(t, "d") {
+		t, mult = strings.TrimSuffix(t, "d")+"h", 24
+	}
+	v, err := time.ParseDuration(t)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (30m, 2h, 7d)", s)
+	}
+	return Duration(v * mult), nil
+}
+
+// String is the duration as a rules file writes it: "7d", "2h", "30m",
+// "90s"; "" for zero.
+func (d Duration) String() string {
+	v := time.Duration(d)
+	switch {
+	case v == 0:
+		return ""
+	case v%(24*time.Hour) == 0:
+		return fmt.Sprintf("%dd", v/(24*time.Hour))
+	case v%time.Hour == 0:
+		return fmt.Sprintf("%dh", v/time.Hour)
+	case v%time.Minute == 0:
+		return fmt.Sprintf("%dm", v/time.Minute)
+	}
+	return v.String()
+}
+
+// MarshalJSON writes the duration as a rules file does ("30m"), so that
+// a rule's JSON reads back as a rules file.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	if d == 0 {
+		return []byte(`""`), nil
+	}
+	return []byte(`"` + d.String() + `"`), nil
 }
 
 // Config is a rules file: the rules, and the ticketers actions name.

@@ -46,11 +46,6 @@ func Verify(secret string, body []byte, header string) bool {
 }
 
 func (n *Notifier) sendWebhook(ctx context.Context, x *Notification, now time.Time) error {
-	r := n.rule(x.Rule)
-	if r == nil || x.actionIndex >= len(r.Actions) {
-		return fmt.Errorf("rule %q action %d is no longer configured", x.Rule, x.actionIndex)
-	}
-	a := r.Actions[x.actionIndex]
 	g, err := n.db.Group(ctx, x.GroupID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil // deleted since: nothing to tell
@@ -58,6 +53,11 @@ func (n *Notifier) sendWebhook(ctx context.Context, x *Notification, now time.Ti
 	if err != nil {
 		return fmt.Errorf("group %d: %w", x.GroupID, err)
 	}
+	r := n.rule(ctx, g.ProjectID, x.Rule)
+	if r == nil || x.actionIndex >= len(r.Actions) {
+		return fmt.Errorf("rule %q action %d is no longer configured", x.Rule, x.actionIndex)
+	}
+	a := r.Actions[x.actionIndex]
 	p := Payload{Rule: x.Rule, Reason: x.Reason, ProjectID: g.ProjectID, GroupID: g.ID, Title: g.Title, Culprit: g.Culprit,
 		Level: g.Level, Count: g.Count, FirstSeen: g.FirstSeen, LastSeen: g.LastSeen, Link: n.link(g.ID)}
 	var body []byte
@@ -114,10 +114,10 @@ func (n *Notifier) post(ctx context.Context, url string, body []byte, headers ma
 	return nil
 }
 
-func (n *Notifier) rule(name string) *Rule {
-	for i := range n.rules {
-		if n.rules[i].Name == name {
-			return &n.rules[i]
+func (n *Notifier) rule(ctx context.Context, projectID int64, name string) *Rule {
+	for _, r := range n.rulesFor(ctx, projectID) {
+		if r.Name == name {
+			return r
 		}
 	}
 	return nil

@@ -61,6 +61,7 @@ rules:
 	assertHas(t, body, "No ticket.")
 	assertHas(t, body, "receiver down", "the history shows the failure")
 	assertHas(t, body, `id="create-ticket"`)
+	assertHas(t, body, fmt.Sprintf(`href="/dev/error/projects/%d/rules"`, p.ID))
 
 	resp, _ := post(t, c, gu+"/ticket", form())
 	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "no CSRF token")

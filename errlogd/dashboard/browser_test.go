@@ -14,7 +14,9 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/errlog/errlog/errlogd/alert"
 	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/errlogd/store/sqlite"
 	"github.com/errlog/errlog/event"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -270,6 +272,46 @@ func TestBrowser(t *testing.T) {
 		shoot(t, ctx, "list-dark.png")
 		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/groups/1")))
 		shoot(t, ctx, "group-dark.png")
+	})
+	t.Run("RuleEditor", func(t *testing.T) {
+		// A second dashboard on the same store, with alerts on, open to
+		// this machine (no password).
+		n, err := alert.New(st.(*sqlite.Store).DB, nil, alert.Options{Manual: true})
+		require.NoError(t, err)
+		defer n.Close()
+		srv2 := httptest.NewServer(Handler(st, Options{Prefix: "/dev/error", Alerts: n}))
+		defer srv2.Close()
+		base2 := srv2.URL + "/dev/error"
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base2+"/rules")))
+		require.NoError(t, chromedp.Do(ctx, chromedp.Click(`#new-rule-1`)))
+		waitFor(t, ctx, `!!document.querySelector('#rule-form')`)
+		require.NoError(t, chromedp.Do(ctx,
+			chromedp.SetValue(`#name`, "checkout hook"),
+			chromedp.Click(`input[name="a_mail"]`),
+			chromedp.Click(`input[name="a_webhook"]`),
+			chromedp.SetValue(`input[name="webhook_url"]`, "https://hooks.example.com/errlog"),
+			chromedp.SetValue(`#webhook_secret`, "browser-secret"),
+			chromedp.SetValue(`#interval`, "1m"),
+			chromedp.Click(`#save-rule`),
+		))
+		waitFor(t, ctx, `!!document.querySelector('#rule-error')`)
+		assert.Contains(t, evalJS[string](t, ctx, `document.querySelector('#rule-error').textContent`), "Interval: interval must be 5m to 30d")
+		shoot(t, ctx, "rule-error.png")
+		require.NoError(t, chromedp.Do(ctx,
+			chromedp.SetValue(`#interval`, "10m"),
+			chromedp.SetValue(`#webhook_secret`, "browser-secret"),
+			chromedp.Click(`#save-rule`),
+		))
+		waitFor(t, ctx, `!!document.querySelector('.stored-rule')`)
+		row := evalJS[string](t, ctx, `document.querySelector('.stored-rule').innerText`)
+		assert.Contains(t, row, "checkout hook")
+		assert.Contains(t, row, "webhook https://hooks.example.com/errlog, signed")
+		assert.NotContains(t, evalJS[string](t, ctx, `document.body.innerHTML`), "browser-secret")
+		shoot(t, ctx, "rules.png")
+		rs, err := n.StoredRules(context.Background(), 1)
+		require.NoError(t, err)
+		require.Len(t, rs, 1)
+		assert.Equal(t, "browser-secret", rs[0].Rule.Actions[0].Secret)
 	})
 	fmt.Fprintln(os.Stderr, "browser test: screenshots in", screenshotDir(t))
 }

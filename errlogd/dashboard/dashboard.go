@@ -117,6 +117,13 @@ func newServer(st store.Store, opts Options) *server {
 	s.route("POST "+p+"/groups/{id}/mute", s.muteGroup)
 	s.route("POST "+p+"/groups/{id}/ack", s.ackGroup)
 	s.route("GET "+p+"/alerts", s.alertFailures)
+	s.route("GET "+p+"/rules", s.rulesList)
+	s.route("GET "+p+"/projects/{pid}/rules", s.rulesList)
+	s.route("GET "+p+"/projects/{pid}/rules/new", s.ruleEdit)
+	s.route("POST "+p+"/projects/{pid}/rules", s.ruleSave)
+	s.route("GET "+p+"/projects/{pid}/rules/{rid}", s.ruleEdit)
+	s.route("POST "+p+"/projects/{pid}/rules/{rid}", s.ruleSave)
+	s.route("POST "+p+"/projects/{pid}/rules/{rid}/delete", s.ruleDelete)
 	s.route("GET "+p+"/login", s.loginForm)
 	s.route("POST "+p+"/login", s.login)
 	s.route("POST "+p+"/logout", s.logout)
@@ -263,6 +270,7 @@ type page struct {
 	Prefix   string
 	CSRF     string
 	Session  bool // logged in through the form: show "log out"
+	Alerts   bool // alerts are on: link the rules
 	Now      time.Time
 	Data     any
 }
@@ -284,7 +292,7 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name
 		title = t.PageTitle()
 	}
 	a := authFrom(r.Context())
-	p := &page{Title: title, AppTitle: s.opts.Title, Prefix: s.prefix, CSRF: s.csrfToken(w, r), Session: a.session != "", Now: s.opts.Now(), Data: data}
+	p := &page{Title: title, AppTitle: s.opts.Title, Prefix: s.prefix, CSRF: s.csrfToken(w, r), Session: a.session != "", Alerts: s.opts.Alerts != nil, Now: s.opts.Now(), Data: data}
 	if err := pages[name].ExecuteTemplate(buf, "layout.html", p); err != nil {
 		s.opts.Logger.ErrorContext(r.Context(), "errlog: dashboard: render "+name, "err", err)
 		http.Error(w, "errlog: dashboard: the page could not be rendered", http.StatusInternalServerError)

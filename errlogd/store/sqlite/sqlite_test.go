@@ -57,7 +57,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 	require.Equal(t, int64(3), page.Groups[0].Count)
 	v, err := s.SchemaVersion(ctx)
 	require.NoError(t, err)
-	require.Equal(t, 5, v)
+	require.Equal(t, 6, v)
 }
 
 // TestRetentionReclaimsSpace: deleted events' pages go back to the file
