@@ -291,6 +291,8 @@ rules:
 	f.send("api", nil)
 	err := f.n.RunOnce(ctx)
 	require.Error(t, err, "the first POST is answered 503")
+	assert.Contains(t, err.Error(), "POST "+srv.URL+"/…: 503")
+	assert.NotContains(t, err.Error(), "/json", "a webhook's path can be its secret: errors name the host only")
 	f.clk.Add(11 * time.Second)
 	f.run()
 	mu.Lock()

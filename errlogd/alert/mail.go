@@ -85,7 +85,7 @@ func (n *Notifier) smtpSend(ctx context.Context, to []string, msg []byte) error 
 	}
 	d := &net.Dialer{Timeout: timeout}
 	var conn net.Conn
-	if c.TLS == "tls" {
+	if c.TLS == "implicit" {
 		conn, err = (&tls.Dialer{NetDialer: d, Config: tc}).DialContext(ctx, "tcp", c.Addr)
 	} else {
 		conn, err = d.DialContext(ctx, "tcp", c.Addr)
@@ -94,18 +94,20 @@ func (n *Notifier) smtpSend(ctx context.Context, to []string, msg []byte) error 
 		return fmt.Errorf("errlog: alert: smtp: %w", err)
 	}
 	_ = conn.SetDeadline(time.Now().Add(timeout))
+	// A cancelled ctx (the notifier closing) ends the session at once.
+	defer context.AfterFunc(ctx, func() { conn.Close() })()
 	cl, err := smtp.NewClient(conn, host)
 	if err != nil {
 		conn.Close()
 		return fmt.Errorf("errlog: alert: smtp: %w", err)
 	}
 	defer cl.Close()
-	if c.TLS != "tls" && c.TLS != "none" {
+	if c.TLS != "implicit" && c.TLS != "none" {
 		if ok, _ := cl.Extension("STARTTLS"); ok {
 			if err := cl.StartTLS(tc); err != nil {
 				return fmt.Errorf("errlog: alert: smtp: starttls: %w", err)
 			}
-		} else if c.TLS == "starttls" {
+		} else if c.TLS == "required" {
 			return errors.New("errlog: alert: smtp: the server does not offer STARTTLS")
 		}
 	}

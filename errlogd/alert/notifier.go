@@ -25,8 +25,10 @@ type MailConfig struct {
 	Addr     string
 	User     string
 	Password string
-	// TLS is "" (STARTTLS when offered), "starttls" (required), "tls"
-	// (implicit TLS) or "none".
+	// TLS is what the client's ERRLOG_SMTP_TLS means: "starttls" (the
+	// default, ""; upgrade when the server offers it), "required" (refuse
+	// to send without STARTTLS), "implicit" (TLS from the first byte, port
+	// 465; "tls" is taken too) or "none".
 	TLS string
 	// From is the sender; To the default recipients.
 	From string
@@ -129,11 +131,11 @@ func New(db *sqlstore.DB, cfg *Config, opts Options) (*Notifier, error) {
 	if opts.OnError == nil {
 		opts.OnError = func(error) {}
 	}
-	switch opts.Mail.TLS {
-	case "", "starttls", "tls", "none":
-	default:
-		return nil, fmt.Errorf("errlog: alert: mail TLS %q is not starttls, tls or none", opts.Mail.TLS)
+	tlsMode, err := mailTLS(opts.Mail.TLS)
+	if err != nil {
+		return nil, err
 	}
+	opts.Mail.TLS = tlsMode
 	opts.PublicURL = strings.TrimSuffix(opts.PublicURL, "/")
 	n := &Notifier{db: db, opts: opts, projs: map[int64]string{}, stop: make(chan struct{}), done: make(chan struct{})}
 	if cfg != nil {
@@ -187,6 +189,13 @@ func (n *Notifier) loop() {
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		go func() { // Close must not wait for a slow peer
+			select {
+			case <-n.stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
 		if err := n.RunOnce(ctx); err != nil {
 			n.opts.OnError(err)
 		}
@@ -606,4 +615,18 @@ func (n *Notifier) loadEvent(ctx context.Context, g *store.Group, eventID int64)
 		}
 	}
 	return &event.Event{Level: event.Level(g.Level), Logentry: &event.Logentry{Message: g.Title}, Timestamp: g.LastSeen}
+}
+
+// mailTLS resolves MailConfig.TLS: the client's names, "" for starttls,
+// and "tls" taken for implicit.
+func mailTLS(mode string) (string, error) {
+	switch mode {
+	case "", "starttls":
+		return "starttls", nil
+	case "implicit", "tls":
+		return "implicit", nil
+	case "required", "none":
+		return mode, nil
+	}
+	return "", fmt.Errorf("errlog: alert: mail TLS %q is not starttls, required, implicit or none", mode)
 }

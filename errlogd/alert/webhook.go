@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/errlog/errlog/errlogd/store"
@@ -84,11 +85,15 @@ func signIf(secret string, body []byte) string {
 	return Sign(secret, body)
 }
 
-// post sends body as JSON; out, when set, receives the JSON answer.
-func (n *Notifier) post(ctx context.Context, url string, body []byte, headers map[string]string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+// post sends body as JSON; out, when set, receives the JSON answer. Its
+// errors name the receiver by scheme and host only: a webhook's URL is
+// often its secret (Slack's, Mattermost's), and errors are shown on the
+// dashboard and kept in the outbox.
+func (n *Notifier) post(ctx context.Context, rawURL string, body []byte, headers map[string]string, out any) error {
+	where := "POST " + urlHost(rawURL)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: bad URL", where)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "errlogd")
@@ -99,16 +104,20 @@ func (n *Notifier) post(ctx context.Context, url string, body []byte, headers ma
 	}
 	resp, err := n.opts.HTTPClient.Do(req)
 	if err != nil {
-		return err
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // url.Error repeats the whole URL
+		}
+		return fmt.Errorf("%s: %w", where, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("POST %s: %s: %.200s", url, resp.Status, b)
+		return fmt.Errorf("%s: %s: %.200s", where, resp.Status, b)
 	}
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {
-			return fmt.Errorf("POST %s: answer: %w", url, err)
+			return fmt.Errorf("%s: answer: %w", where, err)
 		}
 	}
 	return nil
@@ -121,4 +130,13 @@ func (n *Notifier) rule(ctx context.Context, projectID int64, name string) *Rule
 		}
 	}
 	return nil
+}
+
+// urlHost is rawURL's scheme and host, the rest elided.
+func urlHost(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		return "(a webhook URL)"
+	}
+	return u.Scheme + "://" + u.Host + "/…"
 }

@@ -17,15 +17,15 @@
 package api
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/errlog/errlog/errlogd/internal/access"
 
 	"github.com/errlog/errlog/errlogd/store"
 )
@@ -35,8 +35,10 @@ type Options struct {
 	// Prefix is where errlogd is mounted, "/dev/error"; "" mounts it at
 	// the root.
 	Prefix string
-	// Password is the admin's (ERRLOGD_ADMIN_PASSWORD). Empty: only
-	// requests from a loopback address are served.
+	// Password is the admin's (ERRLOGD_ADMIN_PASSWORD), given as HTTP
+	// Basic with user admin; 5 wrong guesses a minute per address, then
+	// 429. Empty: only requests from a loopback address, forwarded by no
+	// proxy and addressed to a loopback name, are served.
 	Password string
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
@@ -44,9 +46,13 @@ type Options struct {
 
 // Handler serves the API.
 type Handler struct {
-	st   store.Store
-	opts Options
-	mux  *http.ServeMux
+	st      store.Store
+	opts    Options
+	mux     *http.ServeMux
+	limiter access.Limiter
+	// cop refuses cross-site requests that change state: a page elsewhere
+	// must not resolve groups with the credentials a browser remembers.
+	cop *http.CrossOriginProtection
 }
 
 // New returns the API on st.
@@ -55,7 +61,7 @@ func New(st store.Store, opts Options) *Handler {
 		opts.Now = time.Now
 	}
 	opts.Prefix = strings.TrimSuffix(opts.Prefix, "/")
-	h := &Handler{st: st, opts: opts, mux: http.NewServeMux()}
+	h := &Handler{st: st, opts: opts, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
 	p := opts.Prefix + "/api"
 	h.handle("GET "+p+"/groups", h.listGroups)
 	h.handle("GET "+p+"/groups/{id}", h.group)
@@ -106,42 +112,53 @@ func (h *Handler) handle(pattern string, f func(w http.ResponseWriter, r *http.R
 
 // ServeHTTP checks the credentials, then routes.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !h.authorized(r) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if wait := h.authorize(r); wait != 0 {
+		if wait > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+			writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "errlogd: too many wrong passwords; try again later"})
+			return
+		}
 		w.Header().Set("WWW-Authenticate", `Basic realm="errlogd", charset="UTF-8"`)
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "errlogd: the API needs the admin password (HTTP Basic, user admin)"})
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if err := h.cop.Check(r); err != nil {
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": "errlogd: cross-origin request refused"})
+		return
+	}
 	h.mux.ServeHTTP(w, r)
 }
 
-func (h *Handler) authorized(r *http.Request) bool {
+// authorize returns 0 when r may in, a negative duration when its
+// credentials are missing or wrong, and how long to wait when its address
+// has guessed too often.
+func (h *Handler) authorize(r *http.Request) time.Duration {
 	if h.opts.Password == "" {
-		return IsLoopback(r.RemoteAddr)
+		if access.Local(r) {
+			return 0
+		}
+		return -1
 	}
 	user, pass, ok := r.BasicAuth()
 	if !ok {
-		return false
+		return -1
 	}
-	u := subtle.ConstantTimeCompare([]byte(user), []byte("admin"))
-	p := subtle.ConstantTimeCompare([]byte(pass), []byte(h.opts.Password))
-	return u&p == 1
+	now, addr := h.opts.Now(), access.ClientAddr(r)
+	if ok, wait := h.limiter.Allow(addr, now); !ok {
+		return max(wait, time.Second)
+	}
+	if access.CheckPassword(user, pass, h.opts.Password) {
+		return 0
+	}
+	h.limiter.Failed(addr, now)
+	return -1
 }
 
 // IsLoopback reports whether a host:port (or host) is a loopback
 // address.
-func IsLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		host = addr
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func IsLoopback(addr string) bool { return access.LoopbackAddr(addr) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)

@@ -99,15 +99,73 @@ func TestAuth(t *testing.T) {
 			assert.Contains(t, resp.Header.Get("WWW-Authenticate"), "Basic")
 		}
 	}
-	// No password: loopback only.
+	// No password: this machine only — a loopback address, no proxy in
+	// between, and a loopback name (a rebound DNS name is refused).
 	h := api.New(f.st, api.Options{Prefix: "/dev/error"})
-	for addr, want := range map[string]int{"127.0.0.1:5000": 200, "[::1]:5000": 200, "192.0.2.7:5000": 401} {
+	for _, c := range []struct {
+		addr, host, forwarded string
+		want                  int
+	}{
+		{"127.0.0.1:5000", "localhost:8080", "", 200},
+		{"[::1]:5000", "[::1]:8080", "", 200},
+		{"192.0.2.7:5000", "localhost:8080", "", 401},
+		{"127.0.0.1:5000", "evil.example:8080", "", 401},
+		{"127.0.0.1:5000", "localhost:8080", "192.0.2.7", 401},
+	} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "http://"+c.host+"/dev/error/api/groups", nil)
+		req.RemoteAddr = c.addr
+		if c.forwarded != "" {
+			req.Header.Set("X-Forwarded-For", c.forwarded)
+		}
+		h.ServeHTTP(rec, req)
+		assert.Equal(t, c.want, rec.Code, "%+v", c)
+	}
+}
+
+// Password guesses are limited per address; the right password from
+// another address still gets in.
+func TestAuthGuessesLimited(t *testing.T) {
+	f := setup(t, "s3cret")
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	h := api.New(f.st, api.Options{Prefix: "/dev/error", Password: "s3cret", Now: func() time.Time { return now }})
+	try := func(addr, pass string) *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest("GET", "/dev/error/api/groups", nil)
 		req.RemoteAddr = addr
+		req.SetBasicAuth("admin", pass)
 		h.ServeHTTP(rec, req)
-		assert.Equal(t, want, rec.Code, addr)
+		return rec
 	}
+	for i := 0; i < 5; i++ {
+		assert.Equal(t, 401, try("192.0.2.7:1", "guess").Code)
+	}
+	rec := try("192.0.2.7:1", "s3cret")
+	assert.Equal(t, http.StatusTooManyRequests, rec.Code, "even the right password waits")
+	assert.NotEmpty(t, rec.Header().Get("Retry-After"))
+	assert.Equal(t, 200, try("192.0.2.8:1", "s3cret").Code)
+	now = now.Add(time.Minute)
+	assert.Equal(t, 200, try("192.0.2.7:1", "s3cret").Code, "a minute later")
+}
+
+// A page on another site cannot change a group through a browser that
+// remembers the admin's credentials.
+func TestCrossSitePostRefused(t *testing.T) {
+	f := setup(t, "s3cret")
+	for _, hdr := range [][2]string{{"Sec-Fetch-Site", "cross-site"}, {"Origin", "https://evil.example"}} {
+		req, _ := http.NewRequest("POST", f.srv.URL+"/dev/error/api/groups/1", strings.NewReader("status=resolved"))
+		req.SetBasicAuth("admin", "s3cret")
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set(hdr[0], hdr[1])
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusForbidden, resp.StatusCode, hdr)
+	}
+	var g map[string]any
+	require.Equal(t, 200, f.do(t, "GET", "/groups/1", "", &g))
+	assert.Equal(t, "unresolved", g["status"], "nothing changed")
+	assert.Equal(t, 200, f.do(t, "POST", "/groups/1", "status=resolved", nil), "curl (no browser headers) is served")
 }
 
 func TestGroups(t *testing.T) {

@@ -5,15 +5,15 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/errlog/errlog/errlogd/internal/access"
 )
 
 const (
@@ -55,69 +55,22 @@ func (s *server) authenticate(r *http.Request) auth {
 		if user, pass, ok := r.BasicAuth(); ok {
 			// Basic credentials are guesses too: the login form's limit
 			// applies to them.
-			now, addr := s.opts.Now(), clientAddr(r)
-			if ok, wait := s.limiter.allow(addr, now); !ok {
+			now, addr := s.opts.Now(), access.ClientAddr(r)
+			if ok, wait := s.limiter.Allow(addr, now); !ok {
 				return auth{limited: wait}
 			}
-			if s.checkPassword(user, pass) {
+			if access.CheckPassword(user, pass, s.opts.Password) {
 				return auth{ok: true}
 			}
-			s.limiter.failed(addr, now)
+			s.limiter.Failed(addr, now)
 			return auth{badBasic: true}
 		}
 		return auth{}
 	}
-	if s.opts.Authorize == nil && isLocal(r) && localHost(r.Host) {
+	if s.opts.Authorize == nil && access.Local(r) {
 		return auth{ok: true}
 	}
 	return auth{}
-}
-
-func (s *server) checkPassword(user, pass string) bool {
-	u := subtle.ConstantTimeCompare([]byte(user), []byte("admin"))
-	// Compare digests, so that the time taken says nothing of the length.
-	a, b := sha256.Sum256([]byte(pass)), sha256.Sum256([]byte(s.opts.Password))
-	return u&subtle.ConstantTimeCompare(a[:], b[:]) == 1
-}
-
-// isLocal reports whether r comes from a loopback address and was not
-// forwarded by a proxy (a reverse proxy on the same machine connects from
-// loopback on behalf of anyone).
-func isLocal(r *http.Request) bool {
-	for _, h := range []string{"X-Forwarded-For", "Forwarded", "X-Real-Ip", "X-Forwarded-Host"} {
-		if r.Header.Get(h) != "" {
-			return false
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// localHost reports whether a Host header names this machine. A page on
-// another site that rebinds its DNS name to 127.0.0.1 sends its own name:
-// without this check it could read the dashboard.
-func localHost(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func isTLS(r *http.Request) bool {
@@ -177,60 +130,6 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// limiter counts failed logins per client address and in all, per
-// minute.
-type limiter struct {
-	mu  sync.Mutex
-	per int
-	m   map[string]*attempts
-	all attempts
-}
-
-type attempts struct {
-	n     int
-	start time.Time
-}
-
-// allow reports whether addr may try a password now; when not, how long
-// until it may.
-func (l *limiter) allow(addr string, now time.Time) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if a := l.window(&l.all, now); a.n >= 10*l.per {
-		return false, a.start.Add(time.Minute).Sub(now)
-	}
-	a := l.m[addr]
-	if a == nil {
-		return true, 0
-	}
-	if l.window(a, now); a.n >= l.per {
-		return false, a.start.Add(time.Minute).Sub(now)
-	}
-	return true, 0
-}
-
-func (l *limiter) failed(addr string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.m) > 10000 {
-		l.m = map[string]*attempts{}
-	}
-	a := l.m[addr]
-	if a == nil {
-		a = &attempts{start: now}
-		l.m[addr] = a
-	}
-	l.window(a, now).n++
-	l.window(&l.all, now).n++
-}
-
-func (l *limiter) window(a *attempts, now time.Time) *attempts {
-	if now.Sub(a.start) >= time.Minute || now.Before(a.start) {
-		a.n, a.start = 0, now
-	}
-	return a
-}
-
 // csrfToken returns the token forms carry: an HMAC of the browser's CSRF
 // cookie, which it sets when missing. A forged form on another site can
 // neither read the cookie nor compute the HMAC.
@@ -288,14 +187,14 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) error {
 		return errNotFound
 	}
 	now := s.opts.Now()
-	addr := clientAddr(r)
-	if ok, wait := s.limiter.allow(addr, now); !ok {
+	addr := access.ClientAddr(r)
+	if ok, wait := s.limiter.Allow(addr, now); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		return &httpError{http.StatusTooManyRequests, "Too many failed logins; try again in a minute."}
 	}
 	next := r.PostFormValue("next")
-	if !s.checkPassword("admin", r.PostFormValue("password")) {
-		s.limiter.failed(addr, now)
+	if !access.CheckPassword("admin", r.PostFormValue("password"), s.opts.Password) {
+		s.limiter.Failed(addr, now)
 		s.render(w, r, http.StatusUnauthorized, "login", &loginPage{Next: next, Error: "Wrong password."})
 		return nil
 	}

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/errlog/errlog/errlogd/internal/access"
+
 	"github.com/errlog/errlog/errlogd/alert"
 	"github.com/errlog/errlog/errlogd/store"
 )
@@ -66,7 +68,7 @@ type server struct {
 	cop    *http.CrossOriginProtection
 
 	sessions sessions
-	limiter  limiter
+	limiter  access.Limiter
 
 	facetsMu sync.Mutex
 	facets   map[int64]cachedFacets
@@ -104,8 +106,7 @@ func newServer(st store.Store, opts Options) *server {
 	}
 	_, _ = rand.Read(s.key) // crypto/rand.Read never fails on supported platforms
 	s.sessions.m = map[string]time.Time{}
-	s.limiter.per = opts.LoginAttempts
-	s.limiter.m = map[string]*attempts{}
+	s.limiter.PerMinute = opts.LoginAttempts
 	p := s.prefix
 	s.route("GET "+p+"/{$}", s.list)
 	s.route("GET "+p+"/groups/{id}", s.group)

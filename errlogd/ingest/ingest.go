@@ -182,7 +182,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "{}")
 		return
 	}
-	io.WriteString(w, `{"id":"`+id+`"}`)
+	b, _ := json.Marshal(map[string]string{"id": id})
+	w.Write(b)
 }
 
 func (h *Handler) count(status int, limits string) {
@@ -426,7 +427,9 @@ func (h *Handler) project(ctx context.Context, key, urlProject string) (*store.P
 			p, err = nil, nil
 		}
 		e = keyEntry{p: p, err: err, at: now}
-		if err == nil {
+		if err == nil && p != nil {
+			// Only keys that exist are cached: anyone can send random
+			// keys, and caching the misses would grow without bound.
 			h.keys.Store(key, e)
 		}
 	}

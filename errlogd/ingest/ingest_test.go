@@ -496,6 +496,16 @@ func TestIdempotentAndLegacy(t *testing.T) {
 	require.Len(t, page.Groups, 1)
 	assert.Equal(t, "warning", page.Groups[0].Level)
 	assert.Equal(t, time.Unix(1700000000, 500e6).UTC(), page.Groups[0].FirstSeen)
+
+	// An event_id that is not 32 hex digits gets an id of errlogd's own,
+	// and the answer stays JSON whatever the client sent.
+	hostile := []byte(`{"event_id":"x\",\"admin\":true,\"a\":\"","message":"odd id"}`)
+	resp = post(t, s.url("store"), hostile, s.auth())
+	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Header.Get("X-Sentry-Error"))
+	var answer map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&answer))
+	assert.Len(t, answer, 1, "only the id: %v", answer)
+	assert.Regexp(t, `^[0-9a-f]{32}$`, answer["id"])
 }
 
 func TestModuleCacheFramesNotInApp(t *testing.T) {

@@ -56,7 +56,7 @@ func Prepare(p *Project, ev *event.Event, raw []byte, now time.Time) (*Incoming,
 	g := groupingView(p, ev)
 	key := groupKey(g)
 	id := strings.ToLower(strings.ReplaceAll(ev.EventID, "-", ""))
-	if id == "" {
+	if !isEventID(id) { // missing, or not Sentry's 32 hex digits
 		id = event.NewID()
 	}
 	ts := ev.Timestamp.UTC()
@@ -250,4 +250,18 @@ func Decompress(b []byte) ([]byte, error) {
 		return nil, fmt.Errorf("errlog: store: decompress event: %w", err)
 	}
 	return out, nil
+}
+
+// isEventID reports whether id is 32 lower-case hex digits, as Sentry's
+// event ids are (a UUID without its hyphens).
+func isEventID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -25,7 +25,7 @@ type alertConfig struct {
 const alertUsage = `  ERRLOGD_SMTP_ADDR            -smtp-addr      mail server host:port; set: new groups and regressions are mailed
   ERRLOGD_SMTP_USER            -smtp-user
   ERRLOGD_SMTP_PASSWORD        (variable only)
-  ERRLOGD_SMTP_TLS             -smtp-tls       "" (STARTTLS when offered), starttls, tls (implicit), none
+  ERRLOGD_SMTP_TLS             -smtp-tls       starttls (default: when offered), required, implicit, none
   ERRLOGD_MAIL_FROM            -mail-from
   ERRLOGD_MAIL_TO              -mail-to        default recipients, comma-separated
   ERRLOGD_MAIL_DELAY           -mail-delay     how long a mail waits to gather others into one digest (default 1m)
@@ -36,7 +36,7 @@ func (a *alertConfig) register(fs *flag.FlagSet, getenv func(string) string) {
 	a.smtpPassword = getenv("ERRLOGD_SMTP_PASSWORD")
 	fs.StringVar(&a.smtpAddr, "smtp-addr", getenv("ERRLOGD_SMTP_ADDR"), "SMTP server host:port for alert mail (empty: no mail)")
 	fs.StringVar(&a.smtpUser, "smtp-user", getenv("ERRLOGD_SMTP_USER"), "SMTP AUTH user (password: ERRLOGD_SMTP_PASSWORD)")
-	fs.StringVar(&a.smtpTLS, "smtp-tls", getenv("ERRLOGD_SMTP_TLS"), `SMTP TLS: "" (STARTTLS when offered), starttls, tls or none`)
+	fs.StringVar(&a.smtpTLS, "smtp-tls", getenv("ERRLOGD_SMTP_TLS"), `SMTP TLS: starttls (default: upgrade when offered), required, implicit (port 465) or none`)
 	fs.StringVar(&a.from, "mail-from", getenv("ERRLOGD_MAIL_FROM"), "sender of alert mail (default errlogd@<smtp host>)")
 	fs.StringVar(&a.to, "mail-to", getenv("ERRLOGD_MAIL_TO"), "default recipients of alert mail, comma-separated")
 	delay, err := time.ParseDuration(getenv("ERRLOGD_MAIL_DELAY"))

@@ -239,8 +239,14 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	if notifier != nil {
 		storeOnly := closeStore
 		closeStore = func() error {
+			// Commit what is queued first: the notifier's hook runs in
+			// each commit, so closing it before would leave those
+			// events' new groups and regressions unannounced.
+			fctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			ferr := st.Flush(fctx)
 			notifier.Close()
-			return storeOnly()
+			return errors.Join(ferr, storeOnly())
 		}
 	}
 
