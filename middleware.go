@@ -114,7 +114,7 @@ type middlewareSettings struct {
 	maxBody int
 }
 
-var defaultMiddlewareSettings = middlewareSettings{mask: defaultMasker, tracked: []StatusRange{{500, 599}}, maxBody: 64 << 10}
+var defaultMiddlewareSettings = middlewareSettings{mask: defaultMasker, tracked: defaultTrackedStatus(), maxBody: defaultMaxBodyBytes}
 
 // defaultMasker masks the URLs that Middleware records for a handler
 // other than errlog's.

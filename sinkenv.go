@@ -1,6 +1,6 @@
 package errlog
 
-import "time"
+import "github.com/errlog/errlog/internal/clock"
 
 // sinkEnv is what NewHandler hands to each sink it builds from Options:
 // the settings that every sink shares, already defaulted.
@@ -11,8 +11,9 @@ type sinkEnv struct {
 	SpoolDir string
 	// QueueSize is Options.QueueSize, defaulted (> 0).
 	QueueSize int
-	// Now is the clock (never nil).
-	Now func() time.Time
+	// Clock is Options' one clock (never nil): the time of day and every
+	// timer of the sinks.
+	Clock clock.Clock
 	// Formatter is Options.Format and DateFormat, compiled (never nil).
 	Formatter *Formatter
 	// Debug is Options.Debug.

@@ -380,7 +380,7 @@ func testEnv(rec *errRecorder) sinkEnv {
 	return sinkEnv{
 		OnError:     rec.add,
 		QueueSize:   64,
-		Now:         time.Now,
+		Clock:       nowClock(time.Now),
 		Environment: "production",
 		Release:     "v1.4.2",
 		ServerName:  "web-1",
@@ -739,7 +739,7 @@ func TestMailFlushAfterEachErrorRespectsCap(t *testing.T) {
 	var clock atomic.Int64
 	clock.Store(time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC).UnixNano())
 	env := testEnv(&errRecorder{})
-	env.Now = func() time.Time { return time.Unix(0, clock.Load()) }
+	env.Clock = nowClock(func() time.Time { return time.Unix(0, clock.Load()) })
 	s := newTestSink(t, &MailOptions{Dir: dir, To: []string{"ops@example.com"}, MaxPerHour: 5}, env, nil, nil, nil)
 	for i := 0; i < 1000; i++ {
 		s.Deliver(mailEventN(i % 7))
@@ -990,7 +990,7 @@ func TestMailSpooledDeliveredByNextProcess(t *testing.T) {
 	spool := t.TempDir()
 	addr := freeAddr(t)
 	s, err := buildMailSink(&MailOptions{Addr: addr, To: []string{"ops@example.com"}},
-		sinkEnv{OnError: func(error) {}, QueueSize: 16, Now: time.Now, SpoolDir: spool, ServerName: "web-1"}, nil, nil, fast)
+		sinkEnv{OnError: func(error) {}, QueueSize: 16, Clock: nowClock(time.Now), SpoolDir: spool, ServerName: "web-1"}, nil, nil, fast)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1030,7 +1030,7 @@ func TestMailSpoolChild(t *testing.T) {
 		t.Skip("run by TestMailSpooledDeliveredByNextProcess")
 	}
 	s, err := buildMailSink(&MailOptions{Addr: os.Getenv("ERRLOG_TEST_SPOOL_ADDR"), To: []string{"ops@example.com"}},
-		sinkEnv{OnError: func(err error) { t.Log(err) }, QueueSize: 16, Now: time.Now, SpoolDir: spool}, nil, nil, fast)
+		sinkEnv{OnError: func(err error) { t.Log(err) }, QueueSize: 16, Clock: nowClock(time.Now), SpoolDir: spool}, nil, nil, fast)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1257,7 +1257,7 @@ func benchmarkMail(b *testing.B, addr string) {
 		h.Close(ctx)
 	})
 	b.Run("Deliver/repeat", func(b *testing.B) {
-		s, err := buildMailSink(&opts, sinkEnv{OnError: func(error) {}, QueueSize: 1024, Now: time.Now, ServerName: "web-1"}, nil, nil, nil)
+		s, err := buildMailSink(&opts, sinkEnv{OnError: func(error) {}, QueueSize: 1024, Clock: nowClock(time.Now), ServerName: "web-1"}, nil, nil, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -1276,7 +1276,7 @@ func benchmarkMail(b *testing.B, addr string) {
 		// Every event a mail: no throttling, each composed and queued.
 		o := opts
 		o.MaxPerHour = -1
-		s, err := buildMailSink(&o, sinkEnv{OnError: func(error) {}, QueueSize: 1024, Now: time.Now, ServerName: "web-1"}, nil, nil, nil)
+		s, err := buildMailSink(&o, sinkEnv{OnError: func(error) {}, QueueSize: 1024, Clock: nowClock(time.Now), ServerName: "web-1"}, nil, nil, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -222,8 +222,8 @@ func newTrkTracker(t *testing.T, o TrackerOptions, env sinkEnv) (*Tracker, *trkE
 	if env.OnError == nil {
 		env.OnError = log.add
 	}
-	if env.Now == nil {
-		env.Now = time.Now
+	if env.Clock == nil {
+		env.Clock = nowClock(time.Now)
 	}
 	if env.QueueSize == 0 {
 		env.QueueSize = 1024
@@ -480,7 +480,7 @@ func TestTrackerHangingServer(t *testing.T) {
 
 	log := &trkErrLog{}
 	s, err := newTrackerSink(TrackerOptions{DSN: dsn, Timeout: 100 * time.Millisecond, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond},
-		sinkEnv{OnError: log.add, Now: time.Now, QueueSize: 10})
+		sinkEnv{OnError: log.add, Clock: nowClock(time.Now), QueueSize: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -630,7 +630,7 @@ func TestTrackerSpoolChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, err := newTrackerSink(TrackerOptions{DSN: args.DSN, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond},
-		sinkEnv{OnError: func(error) {}, Now: time.Now, QueueSize: 1024, SpoolDir: args.Dir})
+		sinkEnv{OnError: func(error) {}, Clock: nowClock(time.Now), QueueSize: 1024, SpoolDir: args.Dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -799,7 +799,7 @@ func TestTrackerDebugURL(t *testing.T) {
 
 func TestNewTrackerSinkOptions(t *testing.T) {
 	t.Parallel()
-	env := sinkEnv{OnError: func(error) {}, Now: time.Now, QueueSize: 8}
+	env := sinkEnv{OnError: func(error) {}, Clock: nowClock(time.Now), QueueSize: 8}
 	for _, tt := range []struct {
 		o    TrackerOptions
 		want string
@@ -828,7 +828,7 @@ func TestNewTrackerSinkOptions(t *testing.T) {
 	// A spool directory that cannot be created.
 	file := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(file, nil, 0o600)
-	if _, err := newTrackerSink(TrackerOptions{DSN: "https://k@host/1"}, sinkEnv{SpoolDir: file, Now: time.Now}); err == nil || !strings.HasPrefix(err.Error(), "errlog: tracker: ") {
+	if _, err := newTrackerSink(TrackerOptions{DSN: "https://k@host/1"}, sinkEnv{SpoolDir: file, Clock: nowClock(time.Now)}); err == nil || !strings.HasPrefix(err.Error(), "errlog: tracker: ") {
 		t.Errorf("unusable spool: %v", err)
 	}
 }
@@ -1099,7 +1099,7 @@ func BenchmarkTrackerSend(b *testing.B) {
 	}
 	dsn := "http://k@" + ln.Addr().String() + "/1"
 	ln.Close() // down: nothing is sent, the queue fills and drops
-	tr, err := newTracker(TrackerOptions{DSN: dsn, OnError: func(error) {}, QueueSize: 16}, sinkEnv{Now: time.Now})
+	tr, err := newTracker(TrackerOptions{DSN: dsn, OnError: func(error) {}, QueueSize: 16}, sinkEnv{Clock: nowClock(time.Now)})
 	if err != nil {
 		b.Fatal(err)
 	}
