@@ -211,6 +211,10 @@ const (
 	defaultFileLevel = slog.LevelWarn
 	// defaultErrorLevel is Options.ErrorLevel's default.
 	defaultErrorLevel = slog.LevelError
+	// defaultIdleTimeout is how long an idle connection is kept for the
+	// next burst: MailOptions.IdleTimeout's default, and the tracker's
+	// and webhook's HTTP keep-alive.
+	defaultIdleTimeout = 30 * time.Second
 )
 
 // defaultTrackedStatus is Options.TrackedStatus's default, a new slice

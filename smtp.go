@@ -164,7 +164,7 @@ type mailConfig struct {
 func newMailConfig(o *MailOptions, env sinkEnv) (*mailConfig, error) {
 	c := &mailConfig{
 		timeout:        DefaultMailTimeout,
-		idleTimeout:    30 * time.Second,
+		idleTimeout:    defaultIdleTimeout,
 		window:         DefaultMailWindow,
 		maxPerHour:     DefaultMaxMailsPerHour,
 		prefix:         DefaultSubjectPrefix,
@@ -327,19 +327,7 @@ func newMailSink(o *MailOptions, env sinkEnv, notifiers []Notifier, ticketers []
 // buildMailSink is newMailSink, with tune (if not nil) adjusting the
 // configuration for tests.
 func buildMailSink(o *MailOptions, env sinkEnv, notifiers []Notifier, ticketers []Ticketer, tune func(*mailConfig)) (*mailSink, error) {
-	if env.Clock == nil {
-		env.Clock = clock.Real()
-	}
-	if env.OnError == nil {
-		env.OnError = func(error) {}
-	}
-	if env.Formatter == nil {
-		f, err := NewFormatter(DefaultFormat, "")
-		if err != nil {
-			return nil, err
-		}
-		env.Formatter = f
-	}
+	env = env.withDefaults()
 	cfg, err := newMailConfig(o, env)
 	if err != nil {
 		return nil, err

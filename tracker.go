@@ -157,6 +157,7 @@ func newTrackerSink(o TrackerOptions, env sinkEnv) (EventSink, error) {
 }
 
 func newTracker(o TrackerOptions, env sinkEnv) (*Tracker, error) {
+	env = env.withDefaults()
 	if o.DSN == "" && o.DebugURL == "" {
 		return nil, errors.New("errlog: tracker: no DSN (set ERRLOG_DSN or TrackerOptions.DSN); events are not sent to a tracker")
 	}
@@ -173,6 +174,7 @@ func newTracker(o TrackerOptions, env sinkEnv) (*Tracker, error) {
 	t := &Tracker{
 		onError:         o.OnError,
 		clock:           env.Clock,
+		now:             env.Clock.Now,
 		sample:          o.SampleRate,
 		before:          o.BeforeSend,
 		envOverride:     o.Environment,
@@ -184,13 +186,6 @@ func newTracker(o TrackerOptions, env sinkEnv) (*Tracker, error) {
 	}
 	if t.onError == nil {
 		t.onError = env.OnError
-	}
-	if t.clock == nil {
-		t.clock = clock.Real()
-	}
-	t.now = t.clock.Now
-	if t.onError == nil {
-		t.onError = defaultOnError(t.now)
 	}
 	if t.sample == 0 {
 		t.sample = 1
@@ -215,7 +210,7 @@ func newTracker(o TrackerOptions, env sinkEnv) (*Tracker, error) {
 		Clock:         t.clock,
 	}
 	if qo.QueueSize == 0 {
-		qo.QueueSize = env.QueueSize // 0 on its own: the queue's default
+		qo.QueueSize = env.QueueSize
 	}
 	if qo.SendTimeout == 0 {
 		qo.SendTimeout = DefaultTrackerTimeout
@@ -310,7 +305,7 @@ func newTrackerClient(rt http.RoundTripper) *http.Client {
 	if rt == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = 2
-		tr.IdleConnTimeout = 30 * time.Second
+		tr.IdleConnTimeout = defaultIdleTimeout
 		rt = tr
 	}
 	return &http.Client{Transport: rt, CheckRedirect: checkRedirect}
