@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
 	"github.com/errlog/errlog/internal/sentryproto"
 )
@@ -263,11 +264,14 @@ func TestNotifierGivesUp(t *testing.T) {
 
 func TestTicketerFirstOfEachGroup(t *testing.T) {
 	tk := &recordingNotifier{}
-	s := newTestSink(t, nil, testEnv(&errRecorder{}), func(c *mailConfig) { c.window = 30 * time.Millisecond }, nil, []Ticketer{tk})
+	fake := clock.NewFake(time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC))
+	env := testEnv(&errRecorder{})
+	env.Clock = fake
+	s := newTestSink(t, nil, env, nil, nil, []Ticketer{tk})
 	s.Deliver(mailEvent("boom"))
 	s.Deliver(mailEvent("boom"))
 	s.Deliver(mailEventN(1))
-	time.Sleep(100 * time.Millisecond) // the windows end; the groups are remembered
+	fake.Advance(2 * DefaultMailWindow) // the windows end; the groups are remembered
 	s.Deliver(mailEvent("boom"))
 	flushSink(t, s)
 	got := tk.got()

@@ -38,6 +38,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
 )
 
@@ -662,24 +663,36 @@ func TestMailThreading(t *testing.T) {
 }
 
 // The storm: 10,000 identical errors give the first mail at once and one
-// digest at the end of the window, with the right count.
+// digest at the end of the window, with the right count. The window is the
+// default ten minutes, on a fake clock: the test waits for no timer.
 func TestMailStorm(t *testing.T) {
 	srv := startServer(t, serverOpts{tls: true, auth: true})
 	rec := &errRecorder{}
-	window := 300 * time.Millisecond
+	fake := clock.NewFake(time.Date(2024, 5, 1, 14, 2, 3, 0, time.UTC))
+	env := testEnv(rec)
+	env.Clock = fake
+	window := DefaultMailWindow
+	// An idle timeout past the window: both mails go over one connection.
 	s := newTestSink(t, &MailOptions{Addr: srv.Addr, Username: "user", Password: "s3cret", TLSConfig: srv.ClientTC,
-		To: []string{"ops@example.com"}, Window: window}, testEnv(rec), nil, nil, nil)
-	start := time.Now()
+		To: []string{"ops@example.com"}, IdleTimeout: 2 * window}, env, nil, nil, nil)
 	for i := 0; i < 10000; i++ {
 		s.Deliver(mailEvent("load failed"))
 	}
-	if d := time.Since(start); d > window/2 {
-		t.Logf("the storm took %v to deliver: the digest may cover fewer errors than expected", d)
+	srv.waitMails(t, 1, 5*time.Second)
+	// One second before the window ends, its timer has not fired: the
+	// digest is not due.
+	fake.Advance(window - time.Second)
+	s.mu.Lock()
+	armed := s.armed
+	s.mu.Unlock()
+	if want := fake.Now().Add(time.Second); !armed.Equal(want) {
+		t.Errorf("digest timer armed for %v, want the window's end %v", armed, want)
 	}
+	if n := len(srv.Mails()); n != 1 {
+		t.Fatalf("%d mails before the window ended, want 1", n)
+	}
+	fake.Advance(window / 10) // past the window and the timer's slack
 	mails := srv.waitMails(t, 2, 5*time.Second)
-	if since := time.Since(start); since < window {
-		t.Errorf("digest after %v, before the window of %v ended", since, window)
-	}
 	first, digest := parseMail(t, mails[0].Data), parseMail(t, mails[1].Data)
 	if first.Header.Get("X-Errlog-Kind") != "first" || first.Header.Get("X-Errlog-Count") != "1" {
 		t.Errorf("first mail: kind %q count %q", first.Header.Get("X-Errlog-Kind"), first.Header.Get("X-Errlog-Count"))
@@ -691,7 +704,7 @@ func TestMailStorm(t *testing.T) {
 	mustContain(t, "digest HTML", digest.HTML, "… and 9999 more times since ")
 	// A quiet window later nothing more arrives, and Flush has nothing
 	// left to say.
-	time.Sleep(2 * window)
+	fake.Advance(2 * window)
 	flushSink(t, s)
 	if n := len(srv.Mails()); n != 2 {
 		t.Errorf("%d mails for a storm of 10,000, want 2", n)
@@ -887,8 +900,11 @@ func TestMailRejectedRecipient(t *testing.T) {
 
 func TestMailConnectionReuse(t *testing.T) {
 	srv := startServer(t, serverOpts{tls: true, auth: true})
+	fake := clock.NewFake(time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC))
+	env := testEnv(&errRecorder{})
+	env.Clock = fake
 	s := newTestSink(t, &MailOptions{Addr: srv.Addr, Username: "user", Password: "s3cret", TLSConfig: srv.ClientTC,
-		To: []string{"ops@example.com"}, MaxPerHour: -1, IdleTimeout: 150 * time.Millisecond}, testEnv(&errRecorder{}), nil, nil, nil)
+		To: []string{"ops@example.com"}, MaxPerHour: -1, IdleTimeout: time.Minute}, env, nil, nil, nil)
 	for i := 0; i < 20; i++ {
 		s.Deliver(mailEventN(i))
 	}
@@ -896,7 +912,27 @@ func TestMailConnectionReuse(t *testing.T) {
 	if n := srv.Conns(); n != 1 {
 		t.Errorf("%d connections for a burst of 20 mails, want 1", n)
 	}
-	time.Sleep(300 * time.Millisecond) // idle: the connection is closed
+	tr := s.transport.(*smtpTransport)
+	connected := func() bool {
+		tr.mu.Lock()
+		defer tr.mu.Unlock()
+		return tr.client != nil
+	}
+	// The 20th mail arrived while its send holds tr.mu: once it lets go,
+	// the idle timer is armed.
+	if !connected() {
+		t.Fatal("no connection after the burst")
+	}
+	fake.Advance(59 * time.Second)
+	if !connected() {
+		t.Fatal("the connection was closed before IdleTimeout")
+	}
+	fake.Advance(time.Second) // idle: the connection is closed
+	for deadline := time.Now().Add(5 * time.Second); connected(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the connection outlived IdleTimeout")
+		}
+	}
 	s.Deliver(mailEventN(100))
 	srv.waitMails(t, 21, 5*time.Second)
 	if n := srv.Conns(); n != 2 {
