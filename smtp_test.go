@@ -1111,7 +1111,6 @@ func TestMailDeliverAfterClose(t *testing.T) {
 
 func TestMailCloseStopsGoroutines(t *testing.T) {
 	srv := startServer(t, serverOpts{tls: true})
-	before := runtime.NumGoroutine()
 	s, err := buildMailSink(&MailOptions{Addr: srv.Addr, TLSConfig: srv.ClientTC, To: []string{"ops@example.com"}, Window: 50 * time.Millisecond},
 		testEnv(&errRecorder{}), []Notifier{&recordingNotifier{}}, []Ticketer{&recordingNotifier{}}, fast)
 	if err != nil {
@@ -1132,13 +1131,45 @@ func TestMailCloseStopsGoroutines(t *testing.T) {
 	if n := len(srv.waitMails(t, 2, 5*time.Second)); n != 2 {
 		t.Fatalf("%d mails: the pending digest was not sent at Close", n)
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	mailSinkStopped(t, s)
+}
+
+// mailSinkStopped checks that nothing s started outlives its Close: the
+// worker of each of its queues (mail, notifiers, ticketers), its emits in
+// progress, and the SMTP connection. It watches s alone, so that another
+// test's leftovers cannot make it fail.
+func mailSinkStopped(t *testing.T, s *mailSink) {
+	t.Helper()
+	queues := []*delivery.Queue{s.mailQ}
+	for _, nq := range append(append([]*notifyQueue(nil), s.notifiers...), s.ticketers...) {
+		queues = append(queues, nq.q)
 	}
-	if after := runtime.NumGoroutine(); after > before {
-		buf := make([]byte, 1<<16)
-		t.Fatalf("%d goroutines before, %d after Close:\n%s", before, after, buf[:runtime.Stack(buf, true)])
+	limit := time.After(2 * time.Second)
+	for _, q := range queues {
+		if q == nil {
+			continue
+		}
+		select {
+		case <-q.Done():
+		case <-limit:
+			buf := make([]byte, 1<<16)
+			t.Fatalf("a queue's worker outlived Close:\n%s", buf[:runtime.Stack(buf, true)])
+		}
+	}
+	emitted := make(chan struct{})
+	go func() { s.inflight.Wait(); close(emitted) }()
+	select {
+	case <-emitted:
+	case <-limit:
+		t.Fatal("an emit outlived Close")
+	}
+	if tr, ok := s.transport.(*smtpTransport); ok {
+		tr.mu.Lock()
+		open := tr.client != nil
+		tr.mu.Unlock()
+		if open {
+			t.Error("the SMTP connection outlived Close")
+		}
 	}
 }
 

@@ -206,6 +206,12 @@ type Queue struct {
 	acked      idSet
 }
 
+// Done is closed when the worker goroutine, the only one the Queue
+// starts, has returned: after Close, or after Close gave up on a Send that
+// ignores its context and that Send returned. Tests wait on it rather
+// than count the process's goroutines.
+func (q *Queue) Done() <-chan struct{} { return q.done }
+
 // New checks o, opens the spool if there is one (loading what earlier
 // processes left there, to be delivered first, oldest first), and starts
 // the worker. It fails only for bad options or an unusable spool
