@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
 	"github.com/errlog/errlog/internal/sentryproto"
 	"github.com/errlog/errlog/internal/sentryproto/sentryschema"
@@ -372,12 +373,16 @@ func TestTrackerRateLimits(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newTrkFake(t)
-			var limitedAt atomic.Int64
+			fake := clock.NewFake(time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC))
+			var limitedAt, nextAt atomic.Int64
 			f.setFault(func(n int, w http.ResponseWriter, r *http.Request) bool {
+				if n == 2 {
+					nextAt.Store(fake.Now().UnixNano())
+				}
 				if n != 1 {
 					return false
 				}
-				limitedAt.Store(time.Now().UnixNano())
+				limitedAt.Store(fake.Now().UnixNano())
 				for k, v := range tt.header {
 					w.Header()[k] = v
 				}
@@ -387,20 +392,32 @@ func TestTrackerRateLimits(t *testing.T) {
 				w.WriteHeader(tt.status)
 				return true
 			})
-			tr, log := newTrkTracker(t, TrackerOptions{DSN: f.dsn()}, sinkEnv{})
+			tr, log := newTrkTracker(t, TrackerOptions{DSN: f.dsn()}, sinkEnv{Clock: fake})
 			var ids []string
 			for i := 0; i < 20; i++ {
 				ev := trkEvent(i)
 				tr.Deliver(ev)
 				ids = append(ids, ev.EventID)
 			}
+			// The queue holds on a timer of the fake clock; just before
+			// the limit ends, nothing more has been sent.
+			if !fake.WaitTimers(1, 5*time.Second) {
+				t.Fatal("the tracker did not wait after the rate limit")
+			}
+			fake.Advance(999 * time.Millisecond)
+			f.mu.Lock()
+			early := f.requests
+			f.mu.Unlock()
+			if early != 1 {
+				t.Errorf("%d requests before the rate limit ended, want 1", early)
+			}
+			fake.Advance(time.Millisecond)
 			trkWaitFor(t, func() bool { return len(f.ackedEvents()) == len(ids) })
 			f.checkExactlyOnce(t, ids)
 			f.mu.Lock()
-			gap := f.times[1].Sub(time.Unix(0, limitedAt.Load()))
 			requests := f.requests
 			f.mu.Unlock()
-			if gap < 900*time.Millisecond {
+			if gap := time.Duration(nextAt.Load() - limitedAt.Load()); gap < time.Second {
 				t.Errorf("the request after the rate limit came %v later, want ≥ 1s", gap)
 			}
 			want := len(ids) + 1
