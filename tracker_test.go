@@ -1222,8 +1222,7 @@ func TestTrackerRefusesRedirectToAnotherHost(t *testing.T) {
 	}))
 	defer other.Close()
 	var sameHost atomic.Int32
-	var srv *httptest.Server
-	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		switch r.URL.Path {
 		case "/api/1/envelope/":

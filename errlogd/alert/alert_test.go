@@ -41,10 +41,10 @@ func TestDefaultRule(t *testing.T) {
 	assert.Equal(t, "<group-"+g.Key+"@errlog>", m.Header.Get("In-Reply-To"))
 	assert.Equal(t, "<group-"+g.Key+"@errlog>", m.Header.Get("References"))
 	assert.Equal(t, "ops@example.com", m.Header.Get("To"))
-	body, _ := io.ReadAll(m.Body)
-	assert.Contains(t, string(body), fmt.Sprintf("https://errors.example.com/dev/error/groups/%d", g.ID))
-	assert.Contains(t, string(body), "New error")
-	assert.Contains(t, string(body), "text/html")
+	body := mailBody(t, m)
+	assert.Contains(t, body, fmt.Sprintf("https://errors.example.com/dev/error/groups/%d", g.ID))
+	assert.Contains(t, body, "New error")
+	assert.Contains(t, body, "text/html")
 
 	f.send("payment", nil)
 	f.run()
@@ -55,8 +55,8 @@ func TestDefaultRule(t *testing.T) {
 	f.run()
 	mails = f.smtp.Mails()
 	require.Len(t, mails, 2, "a regression mails once")
-	body, _ = io.ReadAll(mails[1].Body)
-	assert.Contains(t, string(body), "Regression")
+	body = mailBody(t, mails[1])
+	assert.Contains(t, body, "Regression")
 	assert.Equal(t, []string{"default/new/payment failed", "default/regression/payment failed"}, f.reasons())
 	hist, err := f.n.History(ctx, g.ID, 10)
 	require.NoError(t, err)
@@ -210,9 +210,9 @@ func TestDigestStorm(t *testing.T) {
 	mails := f.smtp.Mails()
 	require.Len(t, mails, 1)
 	assert.Equal(t, "[errlog] ERROR: 200 errors to look at", mails[0].Header.Get("Subject"))
-	body, _ := io.ReadAll(mails[0].Body)
-	assert.Contains(t, string(body), "job000 failed")
-	assert.Contains(t, string(body), "job199 failed")
+	body := mailBody(t, mails[0])
+	assert.Contains(t, body, "job000 failed")
+	assert.Contains(t, body, "job199 failed")
 
 	// The cap: a second mail, then nothing more this hour.
 	f.send("late1", nil)
@@ -341,7 +341,7 @@ func TestTickets(t *testing.T) {
 		dec := json.NewDecoder(r.Body)
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&b); err != nil || b.Title != "checkout failed" || !strings.Contains(b.Body, "/groups/") || len(b.Labels) != 1 || b.Labels[0] != "bug" {
-			http.Error(w, fmt.Sprint("bad body ", err, b), 422)
+			http.Error(w, fmt.Sprint("bad body ", err, b), http.StatusUnprocessableEntity)
 			return
 		}
 		w.WriteHeader(201)
@@ -466,8 +466,8 @@ func TestSentryGoEndToEnd(t *testing.T) {
 	report()
 	mails = f.smtp.Mails()
 	require.Len(t, mails, 2)
-	body, _ := io.ReadAll(mails[1].Body)
-	assert.Contains(t, string(body), "Regression")
+	body := mailBody(t, mails[1])
+	assert.Contains(t, body, "Regression")
 }
 
 // TestInApp: an application's own errors (the store as an

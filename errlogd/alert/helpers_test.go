@@ -12,9 +12,12 @@ import (
 	"io"
 	"log"
 	"math/big"
+	"mime"
+	"mime/multipart"
 	"net"
 	"net/mail"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -50,7 +53,6 @@ type smtpServer struct {
 	mu   sync.Mutex
 	msgs []*mail.Message
 	raw  [][]byte
-	down bool
 }
 
 func startSMTP(t testing.TB, addr string) *smtpServer {
@@ -243,4 +245,31 @@ func (r *byteReader) Read(p []byte) (int, error) {
 	n := copy(p, r.b)
 	r.b = r.b[n:]
 	return n, nil
+}
+
+// mailBody is what a mail client shows of m: every text part, decoded
+// (quoted-printable wraps long lines, so raw bytes would split a link).
+func mailBody(t testing.TB, m *mail.Message) string {
+	t.Helper()
+	mt, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	require.NoError(t, err)
+	if !strings.HasPrefix(mt, "multipart/") {
+		b, err := io.ReadAll(m.Body)
+		require.NoError(t, err)
+		return string(b)
+	}
+	var out strings.Builder
+	r := multipart.NewReader(m.Body, params["boundary"])
+	for {
+		part, err := r.NextPart() // decodes quoted-printable
+		if err == io.EOF {
+			return out.String()
+		}
+		require.NoError(t, err)
+		b, err := io.ReadAll(part)
+		require.NoError(t, err)
+		out.WriteString("Content-Type: " + part.Header.Get("Content-Type") + "\n")
+		out.Write(b)
+		out.WriteString("\n")
+	}
 }
