@@ -279,3 +279,33 @@ func TestTicketerFirstOfEachGroup(t *testing.T) {
 		t.Fatalf("tickets for %d events, want one per group (2)", len(got))
 	}
 }
+
+// A webhook's Retry-After date is read by the Handler's clock: an hour
+// after the fake clock's time is an hour's hold, however far the system
+// clock is from it.
+func TestWebhookRetryAfterDateByTheClock(t *testing.T) {
+	fake := clock.NewFake(time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC))
+	h := newHookServer(t, func(call int) (int, http.Header) {
+		if call == 1 {
+			return http.StatusTooManyRequests, http.Header{"Retry-After": {fake.Now().Add(time.Hour).Format(http.TimeFormat)}}
+		}
+		return http.StatusOK, nil
+	})
+	env := testEnv(&errRecorder{})
+	env.Clock = fake
+	s := newTestSink(t, nil, env, nil, []Notifier{h.notifier()}, nil)
+	s.Deliver(mailEventN(1))
+	// The throttle's window timer, and the queue's hold.
+	if !fake.WaitTimers(2, 5*time.Second) {
+		t.Fatal("the webhook's queue did not hold after a 429")
+	}
+	fake.Advance(59 * time.Minute)
+	if _, calls := h.posts(); calls != 1 {
+		t.Fatalf("%d calls before the Retry-After date", calls)
+	}
+	fake.Advance(time.Minute)
+	flushSink(t, s)
+	if posts, calls := h.posts(); len(posts) != 1 || calls != 2 {
+		t.Errorf("after the Retry-After date: %d posts in %d calls", len(posts), calls)
+	}
+}
