@@ -299,6 +299,9 @@ func TestWebhookRetryAfterDateByTheClock(t *testing.T) {
 	if !fake.WaitTimers(2, 5*time.Second) {
 		t.Fatal("the webhook's queue did not hold after a 429")
 	}
+	if d := fake.Deadlines(); !d[len(d)-1].Equal(fake.Now().Add(time.Hour)) {
+		t.Fatalf("timers at %v, want a hold until the Retry-After date %v", d, fake.Now().Add(time.Hour))
+	}
 	fake.Advance(59 * time.Minute)
 	if _, calls := h.posts(); calls != 1 {
 		t.Fatalf("%d calls before the Retry-After date", calls)

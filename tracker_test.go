@@ -404,6 +404,9 @@ func TestTrackerRateLimits(t *testing.T) {
 			if !fake.WaitTimers(1, 5*time.Second) {
 				t.Fatal("the tracker did not wait after the rate limit")
 			}
+			if d := fake.Deadlines(); len(d) != 1 || !d[0].Equal(time.Unix(0, limitedAt.Load()).Add(time.Second)) {
+				t.Errorf("timers at %v, want one at the end of the rate limit", d)
+			}
 			fake.Advance(999 * time.Millisecond)
 			f.mu.Lock()
 			early := f.requests

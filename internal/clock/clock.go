@@ -145,6 +145,19 @@ func (f *Fake) Timers() int {
 	return len(f.timers)
 }
 
+// Deadlines are the times the armed timers fire at, earliest first: a
+// test checks the wait the code under test chose, without racing it.
+func (f *Fake) Deadlines() []time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]time.Time, len(f.timers))
+	for i, t := range f.timers {
+		out[i] = t.when
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Before(out[j]) })
+	return out
+}
+
 // WaitTimers returns when at least n timers are armed, or false after
 // the real duration limit.
 func (f *Fake) WaitTimers(n int, limit time.Duration) bool {

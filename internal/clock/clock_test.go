@@ -14,6 +14,9 @@ func TestFakeTimersFireInOrderAtTheirDeadlines(t *testing.T) {
 	if f.Timers() != 2 {
 		t.Fatalf("%d timers armed, want 2", f.Timers())
 	}
+	if d := f.Deadlines(); len(d) != 2 || !d[0].Equal(t0.Add(time.Second)) || !d[1].Equal(t0.Add(2*time.Second)) {
+		t.Errorf("Deadlines %v", d)
+	}
 	f.Advance(999 * time.Millisecond)
 	select {
 	case <-b.C():

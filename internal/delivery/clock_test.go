@@ -33,12 +33,17 @@ func TestHoldsAndBackoffFollowTheClock(t *testing.T) {
 	enqueueAll(t, q, []string{"a", "b"})
 
 	require.True(t, fake.WaitTimers(1, 5*time.Second), "no hold after Retry-After")
+	assert.Equal(t, []time.Time{fake.Now().Add(time.Hour)}, fake.Deadlines(), "the hold is the peer's hour")
 	fake.Advance(time.Hour - time.Millisecond)
 	assert.Equal(t, 1, calls(), "sent during the hold")
 	fake.Advance(time.Millisecond)
 
 	// The second attempt fails: a backoff of 30 s to 1 min (jitter).
 	require.True(t, fake.WaitTimers(1, 5*time.Second), "no backoff after a failure")
+	if d := fake.Deadlines(); assert.Len(t, d, 1) {
+		wait := d[0].Sub(fake.Now())
+		assert.True(t, wait >= 30*time.Second && wait <= time.Minute, "backoff %v, want 30 s to 1 min", wait)
+	}
 	assert.Equal(t, 2, calls())
 	fake.Advance(29 * time.Second)
 	assert.Equal(t, 2, calls(), "sent during the backoff")
