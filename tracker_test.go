@@ -1268,3 +1268,28 @@ func TestTrackerRefusesRedirectToAnotherHost(t *testing.T) {
 		t.Errorf("same-host redirect: %d delivered, reports %q", sameHost.Load(), log2.strings())
 	}
 }
+
+// Close stops the worker of each of the Tracker's queues (envelopes and
+// debug URL), the only goroutines it starts: checked on the Tracker's
+// own queues, not by counting the process's goroutines.
+func TestTrackerCloseStopsItsWorkers(t *testing.T) {
+	t.Parallel()
+	f := newTrkFake(t)
+	bin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) }))
+	defer bin.Close()
+	tr, _ := newTrkTracker(t, TrackerOptions{DSN: f.dsn(), DebugURL: bin.URL + "/bin"}, sinkEnv{})
+	tr.Deliver(trkEvent(0))
+	if err := tr.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for name, tt := range map[string]*trackerTarget{"envelopes": tr.envelopes, "debug": tr.debug} {
+		if tt == nil {
+			t.Fatalf("no %s target", name)
+		}
+		select {
+		case <-tt.queue.Done():
+		case <-time.After(2 * time.Second):
+			t.Errorf("the %s queue's worker outlived Close", name)
+		}
+	}
+}
