@@ -312,6 +312,10 @@ func reportPanic(ctx context.Context, h slog.Handler, pe *PanicError, flush bool
 	}
 }
 
+// panicFlushTimeout bounds the flush after a panic: two seconds, lowered
+// by tests. A real-time deadline: the program is about to end.
+var panicFlushTimeout = 2 * time.Second
+
 // flushAfterPanic waits, up to two seconds in all, for the Handler that h
 // is or wraps (HandlerOf) to deliver; when h hides it
 // (slog.NewMultiHandler), for every open Handler, as errlog.Flush does.
@@ -324,7 +328,7 @@ func flushAfterPanic(ctx context.Context, h slog.Handler) {
 		hs = append(hs, registry.handlers...)
 		registry.Unlock()
 	}
-	fctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	fctx, cancel := context.WithTimeout(ctx, panicFlushTimeout)
 	defer cancel()
 	// At once, so that one Handler whose sink hangs cannot use up the
 	// others' time.
