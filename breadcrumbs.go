@@ -331,10 +331,7 @@ type mailCrumb struct {
 func mailCrumbs(ev *event.Event) []mailCrumb {
 	out := make([]mailCrumb, 0, len(ev.Breadcrumbs))
 	for _, b := range ev.Breadcrumbs {
-		m := mailCrumb{Level: strings.ToUpper(string(b.Level)), Message: b.Message}
-		if m.Level == "WARNING" {
-			m.Level = "WARN"
-		}
+		m := mailCrumb{Level: crumbLabel(b.Level), Message: b.Message}
 		if !b.Timestamp.IsZero() {
 			m.Time = b.Timestamp.UTC().Format("15:04:05.000")
 		}

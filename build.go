@@ -260,20 +260,6 @@ func userOf(attrs []slog.Attr) *event.User {
 	return u
 }
 
-func sentryLevel(l slog.Level) event.Level {
-	switch {
-	case l < slog.LevelInfo:
-		return event.LevelDebug
-	case l < slog.LevelWarn:
-		return event.LevelInfo
-	case l < slog.LevelError:
-		return event.LevelWarning
-	case l < slog.LevelError+4:
-		return event.LevelError
-	}
-	return event.LevelFatal
-}
-
 func ownPCsSafe(e error) (pcs []uintptr) {
 	defer func() {
 		if recover() != nil {

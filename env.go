@@ -91,30 +91,6 @@ func (e envReader) level(name string, def slog.Level) slog.Level {
 	return l
 }
 
-// ParseLevel reads a level as people write it: debug, info, warn, warning,
-// error, critical (ERROR+4), Python's numbers (10, 20, 30, 40, 50), or
-// slog's text ("WARN+2").
-func ParseLevel(s string) (slog.Level, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "debug":
-		return slog.LevelDebug, nil
-	case "info":
-		return slog.LevelInfo, nil
-	case "warn", "warning":
-		return slog.LevelWarn, nil
-	case "error":
-		return slog.LevelError, nil
-	case "critical", "fatal":
-		return slog.LevelError + 4, nil
-	}
-	if n, err := strconv.Atoi(s); err == nil && n%5 == 0 && n >= 0 && n <= 50 {
-		return slog.Level((n - 20) * 2 / 5), nil
-	}
-	var l slog.Level
-	err := l.UnmarshalText([]byte(s))
-	return l, err
-}
-
 func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 	e := envReader{lookup: lookup, w: stderr}
 	var o Options

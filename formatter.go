@@ -3,7 +3,6 @@ package errlog
 import (
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -17,6 +16,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/pyfmt"
+	"github.com/errlog/errlog/internal/strftime"
 )
 
 // Formatter renders records with a Python logging.Formatter template
@@ -25,83 +26,13 @@ import (
 // NewFormatter; formatting then walks a slice of operations and, after
 // warm-up, allocates nothing. A Formatter is safe for concurrent use.
 //
-// # Fields
+// The template language — the fields, the conversions, where errlog
+// differs from Python, the date directives and the stack — is described
+// in the package documentation under [Format templates]; the printf
+// conversions are internal/pyfmt's and the dates internal/strftime's,
+// both compared with CPython in their tests.
 //
-// A field is %(key)s with, as in Python, optional flags (# 0 - + space),
-// width and precision: %(levelname)-8s, %(lineno)05d, %(message).200s.
-// %% is a literal %. The conversions are Python's: s, r and a; d, i and u;
-// x, X and o; e, E, f, F, g and G; c.
-//
-//	asctime          the record's time in local time: dateFormat, or
-//	                 Python's default "2003-07-08 16:49:45,896"
-//	created          seconds since the Unix epoch, a float
-//	msecs            the millisecond part of created, a float
-//	relativeCreated  milliseconds since the program started, a float
-//	levelname        DEBUG, INFO, WARNING, ERROR, CRITICAL (slog's ERROR+4
-//	                 and above), or "Level N" for the levels in between, as
-//	                 Python names a level it does not know
-//	levelno          Python's number, 20 + 2.5 × the slog level rounded
-//	                 down: DEBUG 10, INFO 20, WARN 30, ERROR 40, ERROR+4 50
-//	pathname         the full path of the source file of the logging call
-//	filename         its base name
-//	module           its base name without ".go"
-//	funcName         the function's bare name: "loginHandler", not
-//	                 "main.loginHandler"; "M" for a method (*T).M; a
-//	                 closure keeps the name of the function it is in,
-//	                 "loginHandler.func1", since "func1" alone says nothing
-//	lineno           the line of the logging call
-//	message, msg     the record's message
-//	name             the value of a "logger" attribute, else "root", as
-//	                 Python calls its root logger
-//	process          the process id
-//	processName      the program's name (Python says "MainProcess")
-//	thread,          "-": Go has no cheap goroutine id and a goroutine no
-//	threadName       name, so these print as a field Python did not collect
-//	url, method,     the request the record was logged in (Middleware);
-//	remote_addr      outside a request, an attribute of that key
-//
-// Any other key names a record attribute, attributes in groups by their
-// dotted path: %(user_id)s, %(req.id)d. An attribute a template names is
-// not repeated at the end of the line; the others follow the formatted
-// line as " key=value", quoted where slog's TextHandler would quote them.
-//
-// # Where errlog differs from Python
-//
-// Python raises an error for a record that does not fit the template;
-// errlog never fails on a record, because logging must not take an
-// application down:
-//
-//   - A missing field (an attribute the record does not have, asctime of a
-//     record with no time) prints "-", as in access logs.
-//   - A conversion that does not suit the value (%(message)d, %(x)x of a
-//     float) formats the value as %s would, with the width.
-//   - A source location that is unknown prints as Python prints it:
-//     "(unknown file)", line 0, "(unknown function)".
-//
-// Attribute values are Go values and print as Go prints them: true rather
-// than True. %r is Python's repr for strings, quoted and escaped as
-// Python quotes them ('a\tb', "it's"), and the same as %s for other
-// values; %a is ascii(), repr with non-ASCII characters escaped.
-//
-// A record's text ends in exactly one newline, which Python leaves to the
-// handler: newlines at the end of a message are dropped, so that a
-// message ending in one leaves no blank line in the file.
-//
-// dateFormat takes the C library's strftime directives, as Python's
-// time.strftime does, in the C locale: %Y %m %d %H %M %S %y %b %B %a %A
-// %p %I %j %z %Z %e %T %F %D %c %x %X %s %u %w %U %W %G %V %g %C %k %l %R
-// %r %P %h %n %t %%. An unknown directive is printed as it is, as glibc
-// does. One addition: %f is the microseconds (Python's time.strftime,
-// which logging uses, prints "%f" literally; datetime.strftime has it).
-// As in Python, the ",msecs" suffix is only added to the default format.
-//
-// # Stack traces
-//
-// The file sink passes the stack of records at or above its ErrorLevel;
-// Formatter appends it after the line, as Python appends the traceback,
-// under the header "Stack (most recent call first):" (Python's
-// stack_info header says "last": Go prints the innermost call first).
-// Format, which has no stack, appends none.
+// [Format templates]: https://pkg.go.dev/github.com/errlog/errlog#hdr-Format_templates
 type Formatter struct {
 	format, dateFormat string
 
@@ -111,11 +42,10 @@ type Formatter struct {
 	// inside a request an attribute of that key stays in the line's tail.
 	reqKey []bool
 
-	dateOps   []dateOp
-	msecs     bool           // Python's default asctime: ",mmm" after the second
-	subsecond bool           // dateFormat has %f: no per-second cache
-	loc       *time.Location // nil: time.Local; tests set one
-	date      atomic.Pointer[dateText]
+	layout strftime.Layout
+	msecs  bool           // Python's default asctime: ",mmm" after the second
+	loc    *time.Location // nil: time.Local; tests set one
+	date   atomic.Pointer[dateText]
 }
 
 // dateText is asctime formatted for one second, shared by every record
@@ -180,30 +110,8 @@ type tmplOp struct {
 	field tmplField
 	text  string // the literal text
 	key   int    // index into Formatter.keys; -1 when the field has none
-	spec  tmplSpec
+	spec  pyfmt.Spec
 }
-
-// tmplSpec is a field's printf specification.
-type tmplSpec struct {
-	conv  byte
-	flags uint8
-	width int
-	prec  int // -1: none
-}
-
-const (
-	flagMinus = 1 << iota
-	flagPlus
-	flagSpace
-	flagZero
-	flagAlt
-)
-
-// maxWidth bounds widths and precisions: a template is configuration, and
-// a typo must not make every record megabytes long.
-const maxWidth = 1 << 16
-
-func (s *tmplSpec) plain() bool { return s.flags == 0 && s.width == 0 && s.prec < 0 }
 
 // formatError is NewFormatter's error: where in the template, and what.
 type formatError struct {
@@ -270,7 +178,7 @@ func newFormatter(format, dateFormat string, loc *time.Location) (*Formatter, er
 	if layout == "" {
 		layout, f.msecs = pyDefaultDateFormat, true
 	}
-	f.dateOps, f.subsecond = compileDate(layout)
+	f.layout = strftime.Compile(layout)
 	return f, nil
 }
 
@@ -320,19 +228,19 @@ func parseField(format string, pos int) (op tmplOp, key string, end int, err err
 		return fail("empty field name in " + quoteField(format[pos:min(len(format), i+2)]))
 	}
 	i++
-	op.spec.prec = -1
+	op.spec.Prec = -1
 	for ; i < len(format); i++ {
 		switch format[i] {
 		case '-':
-			op.spec.flags |= flagMinus
+			op.spec.Flags |= pyfmt.FlagMinus
 		case '+':
-			op.spec.flags |= flagPlus
+			op.spec.Flags |= pyfmt.FlagPlus
 		case ' ':
-			op.spec.flags |= flagSpace
+			op.spec.Flags |= pyfmt.FlagSpace
 		case '0':
-			op.spec.flags |= flagZero
+			op.spec.Flags |= pyfmt.FlagZero
 		case '#':
-			op.spec.flags |= flagAlt
+			op.spec.Flags |= pyfmt.FlagAlt
 		default:
 			goto width
 		}
@@ -342,21 +250,21 @@ width:
 		return fail("'*' width in " + quoteField(format[pos:i+1]) + " is not supported: a field's width must be a number")
 	}
 	for ; i < len(format) && '0' <= format[i] && format[i] <= '9'; i++ {
-		op.spec.width = op.spec.width*10 + int(format[i]-'0')
-		if op.spec.width > maxWidth {
-			return fail(fmt.Sprintf("width in %s is larger than %d", quoteField(format[pos:i+1]), maxWidth))
+		op.spec.Width = op.spec.Width*10 + int(format[i]-'0')
+		if op.spec.Width > pyfmt.MaxWidth {
+			return fail(fmt.Sprintf("width in %s is larger than %d", quoteField(format[pos:i+1]), pyfmt.MaxWidth))
 		}
 	}
 	if i < len(format) && format[i] == '.' {
 		i++
-		op.spec.prec = 0
+		op.spec.Prec = 0
 		if i < len(format) && format[i] == '*' {
 			return fail("'*' precision in " + quoteField(format[pos:i+1]) + " is not supported: a field's precision must be a number")
 		}
 		for ; i < len(format) && '0' <= format[i] && format[i] <= '9'; i++ {
-			op.spec.prec = op.spec.prec*10 + int(format[i]-'0')
-			if op.spec.prec > maxWidth {
-				return fail(fmt.Sprintf("precision in %s is larger than %d", quoteField(format[pos:i+1]), maxWidth))
+			op.spec.Prec = op.spec.Prec*10 + int(format[i]-'0')
+			if op.spec.Prec > pyfmt.MaxWidth {
+				return fail(fmt.Sprintf("precision in %s is larger than %d", quoteField(format[pos:i+1]), pyfmt.MaxWidth))
 			}
 		}
 	}
@@ -371,7 +279,7 @@ width:
 		}
 		return fail(fmt.Sprintf("unsupported conversion %q in %s", r, quoteField(format[pos:i+size])))
 	}
-	op.spec.conv = c
+	op.spec.Conv = c
 	op.field = fieldAttr
 	if fl, ok := tmplFields[name]; ok {
 		op.field = fl
@@ -425,9 +333,21 @@ func (f *Formatter) AppendFormat(dst []byte, r slog.Record) []byte {
 // the end of the line: a mail lists it in full. The event's stack trace
 // follows the line as a record's does.
 func (f *Formatter) FormatEvent(ev *event.Event) string {
+	return string(appendStackTrace(f.appendEventLine(nil, ev), ev.Frames()))
+}
+
+// eventLine is FormatEvent's line without its stack trace or newline: a
+// mail shows the stack in a section of its own.
+func (f *Formatter) eventLine(ev *event.Event) string {
+	b := f.appendEventLine(nil, ev)
+	return string(b[:len(b)-1])
+}
+
+// appendEventLine appends ev's line, ending in one newline.
+func (f *Formatter) appendEventLine(dst []byte, ev *event.Event) []byte {
 	in := tmplInput{
 		t:     ev.Timestamp,
-		level: levelOfEvent(ev.Level),
+		level: slogLevel(ev.Level),
 		msg:   ev.Message(),
 	}
 	if fr, ok := ev.CulpritFrame(); ok {
@@ -446,9 +366,8 @@ func (f *Formatter) FormatEvent(ev *event.Event) string {
 			in.vals[i] = foundValue{v: slog.AnyValue(v), ok: true}
 		}
 	}
-	b := endLine(f.appendLine(nil, &in), 0)
-	b = appendStackTrace(b, ev.Frames())
-	return string(b)
+	start := len(dst)
+	return endLine(f.appendLine(dst, &in), start)
 }
 
 // lookupExtra finds key in extra, or by its dotted path in nested maps.
@@ -467,20 +386,6 @@ func lookupExtra(extra map[string]any, key string) (any, bool) {
 		}
 	}
 	return nil, false
-}
-
-func levelOfEvent(l event.Level) slog.Level {
-	switch l {
-	case event.LevelDebug:
-		return slog.LevelDebug
-	case event.LevelInfo:
-		return slog.LevelInfo
-	case event.LevelWarning, "warn":
-		return slog.LevelWarn
-	case event.LevelFatal, "critical":
-		return slog.LevelError + 4
-	}
-	return slog.LevelError
 }
 
 // stackHeader introduces the stack trace after a line.
@@ -973,41 +878,41 @@ func (f *Formatter) appendLine(dst []byte, in *tmplInput) []byte {
 		case fieldLiteral:
 			dst = append(dst, op.text...)
 		case fieldMessage:
-			dst = appendStringField(dst, in.msg, sp)
+			dst = pyfmt.AppendString(dst, in.msg, sp)
 		case fieldLevelname:
-			dst = appendStringField(dst, levelName(in.level), sp)
+			dst = pyfmt.AppendString(dst, levelName(in.level), sp)
 		case fieldLevelno:
-			dst = appendIntField(dst, int64(levelNo(in.level)), sp)
+			dst = pyfmt.AppendInt(dst, int64(levelNo(in.level)), sp)
 		case fieldAsctime:
 			if in.t.IsZero() {
-				dst = appendStringField(dst, "-", sp)
+				dst = pyfmt.AppendString(dst, "-", sp)
 				continue
 			}
-			if sp.plain() && sp.conv == 's' {
+			if sp.Plain() && sp.Conv == 's' {
 				dst = f.appendAsctime(dst, in.t)
 				continue
 			}
 			start := len(dst)
 			dst = f.appendAsctime(dst, in.t)
-			dst = finishText(dst, start, sp)
+			dst = pyfmt.Finish(dst, start, sp)
 		case fieldCreated:
 			if in.t.IsZero() {
-				dst = appendStringField(dst, "-", sp)
+				dst = pyfmt.AppendString(dst, "-", sp)
 				continue
 			}
-			dst = appendFloatField(dst, float64(in.t.UnixNano())/1e9, sp)
+			dst = pyfmt.AppendFloat(dst, float64(in.t.UnixNano())/1e9, sp)
 		case fieldMsecs:
 			if in.t.IsZero() {
-				dst = appendStringField(dst, "-", sp)
+				dst = pyfmt.AppendString(dst, "-", sp)
 				continue
 			}
-			dst = appendFloatField(dst, float64(in.t.Nanosecond()/1e6), sp)
+			dst = pyfmt.AppendFloat(dst, float64(in.t.Nanosecond()/1e6), sp)
 		case fieldRelativeCreated:
 			if in.t.IsZero() {
-				dst = appendStringField(dst, "-", sp)
+				dst = pyfmt.AppendString(dst, "-", sp)
 				continue
 			}
-			dst = appendFloatField(dst, float64(in.t.Sub(processStart).Nanoseconds())/1e6, sp)
+			dst = pyfmt.AppendFloat(dst, float64(in.t.Sub(processStart).Nanoseconds())/1e6, sp)
 		case fieldPathname, fieldFilename, fieldModule, fieldFuncName:
 			s := "(unknown file)"
 			if op.field == fieldFuncName {
@@ -1025,23 +930,23 @@ func (f *Formatter) appendLine(dst []byte, in *tmplInput) []byte {
 					s = in.src.funcName
 				}
 			}
-			dst = appendStringField(dst, s, sp)
+			dst = pyfmt.AppendString(dst, s, sp)
 		case fieldLineno:
 			line := int64(0)
 			if in.src != nil {
 				line = in.src.line
 			}
-			if sp.plain() && (sp.conv == 'd' || sp.conv == 's') {
+			if sp.Plain() && (sp.Conv == 'd' || sp.Conv == 's') {
 				dst = strconv.AppendInt(dst, line, 10)
 				continue
 			}
-			dst = appendIntField(dst, line, sp)
+			dst = pyfmt.AppendInt(dst, line, sp)
 		case fieldProcess:
-			dst = appendIntField(dst, int64(processID), sp)
+			dst = pyfmt.AppendInt(dst, int64(processID), sp)
 		case fieldProcessName:
-			dst = appendStringField(dst, processName, sp)
+			dst = pyfmt.AppendString(dst, processName, sp)
 		case fieldThread:
-			dst = appendStringField(dst, "-", sp)
+			dst = pyfmt.AppendString(dst, "-", sp)
 		case fieldURL, fieldMethod, fieldRemoteAddr:
 			if in.req != nil {
 				s := in.req.URL
@@ -1050,13 +955,13 @@ func (f *Formatter) appendLine(dst []byte, in *tmplInput) []byte {
 				} else if op.field == fieldRemoteAddr {
 					s = in.req.RemoteAddr
 				}
-				dst = appendStringField(dst, s, sp)
+				dst = pyfmt.AppendString(dst, s, sp)
 				continue
 			}
 			dst = appendNamed(dst, in, op)
 		case fieldName:
 			if op.key < 0 || op.key >= len(in.vals) || !in.vals[op.key].ok {
-				dst = appendStringField(dst, "root", sp)
+				dst = pyfmt.AppendString(dst, "root", sp)
 				continue
 			}
 			dst = appendValueField(dst, in.vals[op.key].v, sp)
@@ -1069,7 +974,7 @@ func (f *Formatter) appendLine(dst []byte, in *tmplInput) []byte {
 
 func appendNamed(dst []byte, in *tmplInput, op *tmplOp) []byte {
 	if op.key < 0 || op.key >= len(in.vals) || !in.vals[op.key].ok {
-		return appendStringField(dst, "-", &op.spec)
+		return pyfmt.AppendString(dst, "-", &op.spec)
 	}
 	return appendValueField(dst, in.vals[op.key].v, &op.spec)
 }
@@ -1080,40 +985,16 @@ var (
 	processStart = time.Now()
 )
 
-// levelNo is Python's level number for l: 20 + 2.5 × l, rounded down.
-func levelNo(l slog.Level) int {
-	n := 5 * int(l)
-	if n < 0 && n%2 != 0 {
-		n--
-	}
-	return 20 + n/2
-}
-
-var levelNames = [...]string{"DEBUG", "INFO", "WARNING", "ERROR"}
-
-// levelName is Python's name for l.
-func levelName(l slog.Level) string {
-	switch {
-	case l >= slog.LevelError+4:
-		return "CRITICAL"
-	case l == slog.LevelDebug, l == slog.LevelInfo, l == slog.LevelWarn, l == slog.LevelError:
-		return levelNames[(l+4)/4]
-	case levelNo(l) == 0:
-		return "NOTSET"
-	}
-	return "Level " + strconv.Itoa(levelNo(l))
-}
-
 // appendAsctime appends t in the Formatter's date format, from the
 // per-second cache when it holds t's second.
 func (f *Formatter) appendAsctime(dst []byte, t time.Time) []byte {
-	if f.subsecond {
-		return appendDate(dst, f.dateOps, t.In(f.location()))
+	if f.layout.Subsecond() {
+		return f.layout.Append(dst, t.In(f.location()))
 	}
 	sec := t.Unix()
 	d := f.date.Load()
 	if d == nil || d.sec != sec {
-		d = &dateText{sec: sec, text: string(appendDate(nil, f.dateOps, t.In(f.location())))}
+		d = &dateText{sec: sec, text: string(f.layout.Append(nil, t.In(f.location())))}
 		f.date.Store(d)
 	}
 	dst = append(dst, d.text...)
@@ -1131,406 +1012,36 @@ func (f *Formatter) location() *time.Location {
 	return time.Local
 }
 
-// appendStringField appends s as the field sp describes. Conversions
-// other than r and a print a string as s does.
-func appendStringField(dst []byte, s string, sp *tmplSpec) []byte {
-	if sp.plain() && sp.conv != 'r' && sp.conv != 'a' {
-		return append(dst, s...)
-	}
-	start := len(dst)
-	switch sp.conv {
-	case 'r':
-		dst = appendPyRepr(dst, s, false)
-	case 'a':
-		dst = appendPyRepr(dst, s, true)
-	default:
-		dst = append(dst, s...)
-	}
-	return finishText(dst, start, sp)
-}
-
-// finishText applies precision (a cut, in characters) and width to the
-// text field dst[start:], as Python does for %s; the 0 flag pads with
-// spaces, as Python's does for text.
-func finishText(dst []byte, start int, sp *tmplSpec) []byte {
-	if sp.prec >= 0 && sp.conv != 'c' {
-		n, i := 0, start
-		for i < len(dst) && n < sp.prec {
-			_, size := utf8.DecodeRune(dst[i:])
-			i += size
-			n++
-		}
-		dst = dst[:i]
-	}
-	if sp.width > 0 {
-		if n := utf8.RuneCount(dst[start:]); n < sp.width {
-			dst = pad(dst, start, sp.width-n, sp.flags&flagMinus != 0, ' ')
-		}
-	}
-	return dst
-}
-
-// pad inserts n copies of c before dst[start:], or appends them when left
-// (left-justified).
-func pad(dst []byte, start, n int, left bool, c byte) []byte {
-	end := len(dst)
-	for i := 0; i < n; i++ {
-		dst = append(dst, c)
-	}
-	if !left {
-		copy(dst[start+n:], dst[start:end])
-		for i := start; i < start+n; i++ {
-			dst[i] = c
-		}
-	}
-	return dst
-}
-
-func appendIntField(dst []byte, n int64, sp *tmplSpec) []byte {
-	var tmp [24]byte
-	mag := uint64(n)
-	if n < 0 {
-		mag = -mag
-	}
-	switch sp.conv {
-	case 'd', 'i', 'u':
-		if sp.plain() {
-			return strconv.AppendInt(dst, n, 10)
-		}
-		return appendIntDigits(dst, n < 0, strconv.AppendUint(tmp[:0], mag, 10), sp)
-	case 'x', 'X', 'o':
-		return appendIntDigits(dst, n < 0, appendBase(tmp[:0], mag, sp.conv), sp)
-	case 'e', 'E', 'f', 'F', 'g', 'G':
-		return appendFloatSpec(dst, float64(n), sp)
-	case 'c':
-		if n >= 0 && n <= unicode.MaxRune {
-			start := len(dst)
-			dst = utf8.AppendRune(dst, rune(n))
-			return finishText(dst, start, sp)
-		}
-	}
-	start := len(dst)
-	dst = strconv.AppendInt(dst, n, 10)
-	return finishText(dst, start, sp)
-}
-
-func appendUintField(dst []byte, n uint64, sp *tmplSpec) []byte {
-	if n <= math.MaxInt64 {
-		return appendIntField(dst, int64(n), sp)
-	}
-	var tmp [24]byte
-	switch sp.conv {
-	case 'd', 'i', 'u':
-		return appendIntDigits(dst, false, strconv.AppendUint(tmp[:0], n, 10), sp)
-	case 'x', 'X', 'o':
-		return appendIntDigits(dst, false, appendBase(tmp[:0], n, sp.conv), sp)
-	case 'e', 'E', 'f', 'F', 'g', 'G':
-		return appendFloatSpec(dst, float64(n), sp)
-	}
-	start := len(dst)
-	dst = strconv.AppendUint(dst, n, 10)
-	return finishText(dst, start, sp)
-}
-
-func appendBase(dst []byte, n uint64, conv byte) []byte {
-	if conv == 'o' {
-		return strconv.AppendUint(dst, n, 8)
-	}
-	start := len(dst)
-	dst = strconv.AppendUint(dst, n, 16)
-	if conv == 'X' {
-		for i := start; i < len(dst); i++ {
-			if c := dst[i]; 'a' <= c && c <= 'f' {
-				dst[i] = c - 'a' + 'A'
-			}
-		}
-	}
-	return dst
-}
-
-// appendIntDigits lays out an integer as Python's %d, %x and %o do:
-// sign, 0x/0o prefix with #, precision as a minimum of digits, and width
-// padded with spaces, or zeros after the sign with the 0 flag.
-func appendIntDigits(dst []byte, neg bool, digits []byte, sp *tmplSpec) []byte {
-	prefix := ""
-	if sp.flags&flagAlt != 0 {
-		switch sp.conv {
-		case 'x':
-			prefix = "0x"
-		case 'X':
-			prefix = "0X"
-		case 'o':
-			prefix = "0o"
-		}
-	}
-	zeros := 0
-	if sp.prec > len(digits) {
-		zeros = sp.prec - len(digits)
-	}
-	return layoutNumber(dst, neg, prefix, zeros, digits, sp)
-}
-
-// layoutNumber writes sign, prefix, zeros and digits, padded to the width.
-func layoutNumber(dst []byte, neg bool, prefix string, zeros int, digits []byte, sp *tmplSpec) []byte {
-	sign := byte(0)
-	switch {
-	case neg:
-		sign = '-'
-	case sp.flags&flagPlus != 0:
-		sign = '+'
-	case sp.flags&flagSpace != 0:
-		sign = ' '
-	}
-	n := len(prefix) + zeros + len(digits)
-	if sign != 0 {
-		n++
-	}
-	fill := 0
-	if sp.width > n {
-		fill = sp.width - n
-	}
-	left := sp.flags&flagMinus != 0
-	zeroFill := !left && sp.flags&flagZero != 0
-	if !left && !zeroFill {
-		dst = appendRepeat(dst, ' ', fill)
-	}
-	if sign != 0 {
-		dst = append(dst, sign)
-	}
-	dst = append(dst, prefix...)
-	if zeroFill {
-		zeros += fill
-	}
-	dst = appendRepeat(dst, '0', zeros)
-	dst = append(dst, digits...)
-	if left {
-		dst = appendRepeat(dst, ' ', fill)
-	}
-	return dst
-}
-
-func appendRepeat(dst []byte, c byte, n int) []byte {
-	for i := 0; i < n; i++ {
-		dst = append(dst, c)
-	}
-	return dst
-}
-
-func appendFloatField(dst []byte, x float64, sp *tmplSpec) []byte {
-	switch sp.conv {
-	case 'e', 'E', 'f', 'F', 'g', 'G':
-		return appendFloatSpec(dst, x, sp)
-	case 'd', 'i', 'u':
-		if !math.IsNaN(x) && !math.IsInf(x, 0) {
-			var tmp [32]byte
-			t := math.Trunc(x)
-			return appendIntDigits(dst, t < 0, strconv.AppendFloat(tmp[:0], math.Abs(t), 'f', 0, 64), sp)
-		}
-	}
-	start := len(dst)
-	dst = appendPyFloat(dst, x)
-	return finishText(dst, start, sp)
-}
-
-// appendFloatSpec formats x as Python's %e, %f and %g do.
-func appendFloatSpec(dst []byte, x float64, sp *tmplSpec) []byte {
-	prec := sp.prec
-	if prec < 0 {
-		prec = 6
-	}
-	upper := sp.conv == 'E' || sp.conv == 'F' || sp.conv == 'G'
-	lower := sp.conv | 0x20
-	neg := math.Signbit(x) && !math.IsNaN(x)
-	abs := math.Abs(x)
-	var tmp [64]byte
-	var body []byte
-	switch {
-	case math.IsNaN(x):
-		body = append(tmp[:0], "nan"...)
-	case math.IsInf(x, 0):
-		body = append(tmp[:0], "inf"...)
-	case sp.flags&flagAlt != 0:
-		// The # form keeps the point and trailing zeros; fmt knows it.
-		switch lower {
-		case 'e':
-			body = fmt.Appendf(tmp[:0], "%#.*e", prec, abs)
-		case 'f':
-			body = fmt.Appendf(tmp[:0], "%#.*f", prec, abs)
-		default:
-			body = fmt.Appendf(tmp[:0], "%#.*g", max(prec, 1), abs)
-		}
-	default:
-		if lower == 'g' && prec == 0 {
-			prec = 1
-		}
-		body = strconv.AppendFloat(tmp[:0], abs, lower, prec, 64)
-	}
-	if upper {
-		for i, c := range body {
-			if 'a' <= c && c <= 'z' {
-				body[i] = c - 'a' + 'A'
-			}
-		}
-	}
-	return layoutNumber(dst, neg, "", 0, body, sp)
-}
-
-// appendPyFloat appends x as Python's str and repr do: the shortest
-// digits that round-trip, in positional notation from 1e-4 to 1e16 (with
-// ".0" when integral), else in exponent notation with a two-digit exponent.
-func appendPyFloat(dst []byte, x float64) []byte {
-	switch {
-	case math.IsNaN(x):
-		return append(dst, "nan"...)
-	case math.IsInf(x, 1):
-		return append(dst, "inf"...)
-	case math.IsInf(x, -1):
-		return append(dst, "-inf"...)
-	}
-	var tmp [32]byte
-	b := strconv.AppendFloat(tmp[:0], x, 'e', -1, 64) // -d.ddde±XX
-	if b[0] == '-' {
-		dst = append(dst, '-')
-		b = b[1:]
-	}
-	e := 0
-	for b[e] != 'e' {
-		e++
-	}
-	mant, exps := b[:e], b[e+1:]
-	exp := 0
-	for _, c := range exps[1:] {
-		exp = exp*10 + int(c-'0')
-	}
-	if exps[0] == '-' {
-		exp = -exp
-	}
-	var digits [24]byte
-	nd := 0
-	for _, c := range mant {
-		if c != '.' {
-			digits[nd] = c
-			nd++
-		}
-	}
-	decpt := exp + 1
-	if -4 < decpt && decpt <= 16 {
-		switch {
-		case decpt <= 0:
-			dst = append(dst, '0', '.')
-			dst = appendRepeat(dst, '0', -decpt)
-			dst = append(dst, digits[:nd]...)
-		case decpt >= nd:
-			dst = append(dst, digits[:nd]...)
-			dst = appendRepeat(dst, '0', decpt-nd)
-			dst = append(dst, '.', '0')
-		default:
-			dst = append(dst, digits[:decpt]...)
-			dst = append(dst, '.')
-			dst = append(dst, digits[decpt:nd]...)
-		}
-		return dst
-	}
-	dst = append(dst, digits[0])
-	if nd > 1 {
-		dst = append(dst, '.')
-		dst = append(dst, digits[1:nd]...)
-	}
-	dst = append(dst, 'e')
-	if exp < 0 {
-		dst = append(dst, '-')
-		exp = -exp
-	} else {
-		dst = append(dst, '+')
-	}
-	if exp < 10 {
-		dst = append(dst, '0')
-	}
-	return strconv.AppendInt(dst, int64(exp), 10)
-}
-
-// appendPyRepr appends s as Python's repr (ascii false) or ascii (true)
-// shows a string: in single quotes, or double quotes when s holds a single
-// quote and no double one; backslash escapes for the quote, backslashes,
-// control and unprintable characters, and with ascii for all non-ASCII.
-// Bytes that are not UTF-8 are shown as \xNN.
-func appendPyRepr(dst []byte, s string, ascii bool) []byte {
-	quote := byte('\'')
-	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
-		quote = '"'
-	}
-	const hex = "0123456789abcdef"
-	dst = append(dst, quote)
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, '\\', 'x', hex[s[i]>>4], hex[s[i]&15])
-		case r == rune(quote) || r == '\\':
-			dst = append(dst, '\\', byte(r))
-		case r == '\t':
-			dst = append(dst, '\\', 't')
-		case r == '\n':
-			dst = append(dst, '\\', 'n')
-		case r == '\r':
-			dst = append(dst, '\\', 'r')
-		case r < ' ' || r == 0x7f:
-			dst = append(dst, '\\', 'x', hex[r>>4], hex[r&15])
-		case r < utf8.RuneSelf:
-			dst = append(dst, byte(r))
-		case ascii || !unicode.IsPrint(r):
-			switch {
-			case r < 0x100:
-				dst = append(dst, '\\', 'x', hex[r>>4], hex[r&15])
-			case r < 0x10000:
-				dst = append(dst, '\\', 'u')
-				for sh := 12; sh >= 0; sh -= 4 {
-					dst = append(dst, hex[(r>>uint(sh))&15])
-				}
-			default:
-				dst = append(dst, '\\', 'U')
-				for sh := 28; sh >= 0; sh -= 4 {
-					dst = append(dst, hex[(r>>uint(sh))&15])
-				}
-			}
-		default:
-			dst = append(dst, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(dst, quote)
-}
-
 // appendValueField appends an attribute's value as the field sp says.
-func appendValueField(dst []byte, v slog.Value, sp *tmplSpec) []byte {
+func appendValueField(dst []byte, v slog.Value, sp *pyfmt.Spec) []byte {
 	v = v.Resolve()
 	switch v.Kind() {
 	case slog.KindString:
-		return appendStringField(dst, v.String(), sp)
+		return pyfmt.AppendString(dst, v.String(), sp)
 	case slog.KindInt64:
-		return appendIntField(dst, v.Int64(), sp)
+		return pyfmt.AppendInt(dst, v.Int64(), sp)
 	case slog.KindUint64:
-		return appendUintField(dst, v.Uint64(), sp)
+		return pyfmt.AppendUint(dst, v.Uint64(), sp)
 	case slog.KindFloat64:
-		return appendFloatField(dst, v.Float64(), sp)
+		return pyfmt.AppendFloat(dst, v.Float64(), sp)
 	case slog.KindBool:
-		switch sp.conv {
+		switch sp.Conv {
 		case 's', 'r', 'a':
-			return appendStringField(dst, strconv.FormatBool(v.Bool()), sp)
+			return pyfmt.AppendString(dst, strconv.FormatBool(v.Bool()), sp)
 		}
 		n := int64(0)
 		if v.Bool() {
 			n = 1
 		}
-		return appendIntField(dst, n, sp)
+		return pyfmt.AppendInt(dst, n, sp)
 	case slog.KindDuration:
-		switch sp.conv {
+		switch sp.Conv {
 		case 's', 'r', 'a':
 			start := len(dst)
 			dst = appendDuration(dst, v.Duration())
-			return finishText(dst, start, sp)
+			return pyfmt.Finish(dst, start, sp)
 		}
-		return appendIntField(dst, int64(v.Duration()), sp)
+		return pyfmt.AppendInt(dst, int64(v.Duration()), sp)
 	}
 	start := len(dst)
 	switch v.Kind() {
@@ -1539,12 +1050,12 @@ func appendValueField(dst []byte, v slog.Value, sp *tmplSpec) []byte {
 	case slog.KindGroup:
 		dst = appendGroupText(dst, v.Group())
 	default:
-		if sp.conv == 'r' || sp.conv == 'a' {
-			return appendStringField(dst, safeText(v.Any()), sp)
+		if sp.Conv == 'r' || sp.Conv == 'a' {
+			return pyfmt.AppendString(dst, safeText(v.Any()), sp)
 		}
 		dst = appendSafeText(dst, v.Any())
 	}
-	return finishText(dst, start, sp)
+	return pyfmt.Finish(dst, start, sp)
 }
 
 // pcSource is what a template can print of a logging call's location.
@@ -1662,190 +1173,4 @@ func putTmplBuf(b *[]byte) {
 	}
 	*b = (*b)[:0]
 	tmplBufs.Put(b)
-}
-
-// dateOp is one step of a compiled strftime layout: a directive, or
-// literal text when c is 0.
-type dateOp struct {
-	c   byte
-	lit string
-}
-
-// compileDate compiles a strftime layout, expanding the composite
-// directives; subsecond reports a %f.
-func compileDate(layout string) (ops []dateOp, subsecond bool) {
-	var lit []byte
-	var walk func(string)
-	walk = func(layout string) {
-		for i := 0; i < len(layout); i++ {
-			c := layout[i]
-			if c != '%' || i+1 >= len(layout) {
-				lit = append(lit, c)
-				continue
-			}
-			i++
-			d := layout[i]
-			if (d == 'E' || d == 'O') && i+1 < len(layout) && strings.IndexByte("cCxXyYdeHImMSuUVwWy", layout[i+1]) >= 0 {
-				i++ // glibc's alternative forms are the plain ones in the C locale
-				d = layout[i]
-			}
-			switch d {
-			case '%':
-				lit = append(lit, '%')
-			case 'n':
-				lit = append(lit, '\n')
-			case 't':
-				lit = append(lit, '\t')
-			case 'c':
-				walk("%a %b %e %H:%M:%S %Y")
-			case 'D', 'x':
-				walk("%m/%d/%y")
-			case 'T', 'X':
-				walk("%H:%M:%S")
-			case 'F':
-				walk("%Y-%m-%d")
-			case 'R':
-				walk("%H:%M")
-			case 'r':
-				walk("%I:%M:%S %p")
-			case 'h':
-				walk("%b")
-			case 'a', 'A', 'b', 'B', 'C', 'd', 'e', 'f', 'g', 'G', 'H', 'I', 'j', 'k', 'l', 'm', 'M', 'p', 'P', 's', 'S', 'u', 'U', 'V', 'w', 'W', 'y', 'Y', 'z', 'Z':
-				if len(lit) > 0 {
-					ops = append(ops, dateOp{lit: string(lit)})
-					lit = lit[:0]
-				}
-				ops = append(ops, dateOp{c: d})
-				subsecond = subsecond || d == 'f'
-			default:
-				lit = append(lit, '%', d)
-			}
-		}
-	}
-	walk(layout)
-	if len(lit) > 0 {
-		ops = append(ops, dateOp{lit: string(lit)})
-	}
-	return ops, subsecond
-}
-
-var (
-	shortDays   = [...]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
-	shortMonths = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
-)
-
-// appendDate appends t formatted by the compiled strftime layout.
-func appendDate(dst []byte, ops []dateOp, t time.Time) []byte {
-	for _, op := range ops {
-		switch op.c {
-		case 0:
-			dst = append(dst, op.lit...)
-		case 'a':
-			dst = append(dst, shortDays[t.Weekday()]...)
-		case 'A':
-			dst = append(dst, t.Weekday().String()...)
-		case 'b':
-			dst = append(dst, shortMonths[t.Month()-1]...)
-		case 'B':
-			dst = append(dst, t.Month().String()...)
-		case 'C':
-			dst = append2(dst, t.Year()/100, '0')
-		case 'd':
-			dst = append2(dst, t.Day(), '0')
-		case 'e':
-			dst = append2(dst, t.Day(), ' ')
-		case 'f':
-			dst = appendPadded(dst, t.Nanosecond()/1000, 6)
-		case 'G':
-			y, _ := t.ISOWeek()
-			dst = strconv.AppendInt(dst, int64(y), 10)
-		case 'g':
-			y, _ := t.ISOWeek()
-			dst = append2(dst, (y%100+100)%100, '0')
-		case 'H':
-			dst = append2(dst, t.Hour(), '0')
-		case 'k':
-			dst = append2(dst, t.Hour(), ' ')
-		case 'I':
-			dst = append2(dst, hour12(t.Hour()), '0')
-		case 'l':
-			dst = append2(dst, hour12(t.Hour()), ' ')
-		case 'j':
-			dst = appendPadded(dst, t.YearDay(), 3)
-		case 'm':
-			dst = append2(dst, int(t.Month()), '0')
-		case 'M':
-			dst = append2(dst, t.Minute(), '0')
-		case 'p':
-			if t.Hour() < 12 {
-				dst = append(dst, "AM"...)
-			} else {
-				dst = append(dst, "PM"...)
-			}
-		case 'P':
-			if t.Hour() < 12 {
-				dst = append(dst, "am"...)
-			} else {
-				dst = append(dst, "pm"...)
-			}
-		case 's':
-			dst = strconv.AppendInt(dst, t.Unix(), 10)
-		case 'S':
-			dst = append2(dst, t.Second(), '0')
-		case 'u':
-			wd := int(t.Weekday())
-			if wd == 0 {
-				wd = 7
-			}
-			dst = strconv.AppendInt(dst, int64(wd), 10)
-		case 'w':
-			dst = strconv.AppendInt(dst, int64(t.Weekday()), 10)
-		case 'U':
-			dst = append2(dst, (t.YearDay()-1+7-int(t.Weekday()))/7, '0')
-		case 'W':
-			dst = append2(dst, (t.YearDay()-1+7-(int(t.Weekday())+6)%7)/7, '0')
-		case 'V':
-			_, w := t.ISOWeek()
-			dst = append2(dst, w, '0')
-		case 'y':
-			dst = append2(dst, (t.Year()%100+100)%100, '0')
-		case 'Y':
-			dst = strconv.AppendInt(dst, int64(t.Year()), 10)
-		case 'z':
-			_, off := t.Zone()
-			sign := byte('+')
-			if off < 0 {
-				sign, off = '-', -off
-			}
-			dst = append(dst, sign)
-			dst = append2(dst, off/3600, '0')
-			dst = append2(dst, off/60%60, '0')
-		case 'Z':
-			name, _ := t.Zone()
-			dst = append(dst, name...)
-		}
-	}
-	return dst
-}
-
-func hour12(h int) int {
-	if h %= 12; h == 0 {
-		return 12
-	}
-	return h
-}
-
-// append2 appends n (0 ≤ n) in at least two digits, padded with pad.
-func append2(dst []byte, n int, pad byte) []byte {
-	if n < 10 {
-		return append(dst, pad, byte('0'+n))
-	}
-	return strconv.AppendInt(dst, int64(n), 10)
-}
-
-func appendPadded(dst []byte, n, width int) []byte {
-	var tmp [20]byte
-	b := strconv.AppendInt(tmp[:0], int64(n), 10)
-	dst = appendRepeat(dst, '0', width-len(b))
-	return append(dst, b...)
 }

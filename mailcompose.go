@@ -106,7 +106,7 @@ func ComposeDigest(items []DigestItem, o ComposeOptions) (id string, msg []byte,
 		return "", nil, err
 	}
 	n := &Notice{Kind: NoticeDigest, Count: len(items)}
-	v := &mailView{Level: "ERROR"}
+	v := &mailView{Level: mailLabel(event.LevelError)}
 	v.Title = fmt.Sprintf("%d errors to look at", len(items))
 	v.Subject = s.cfg.prefix + "ERROR: " + v.Title
 	v.Headline = o.Headline

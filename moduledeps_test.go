@@ -61,3 +61,37 @@ func main() { slog.SetDefault(errlog.New(errlog.FromEnv())) }
 		t.Errorf("go.sum lacks the library's own dependency tint: the check checked nothing:\n%s", sum)
 	}
 }
+
+// TestClientDoesNotCompileTheServersDecoder: internal/sentryproto/decode
+// (lenient envelope and event decoding) serves errlogd; no package of the
+// client's module imports it, directly or not, outside tests.
+func TestClientDoesNotCompileTheServersDecoder(t *testing.T) {
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goBin); err != nil {
+		t.Skip("no go command beside the running toolchain")
+	}
+	const decoder = "github.com/errlog/errlog/internal/sentryproto/decode"
+	cmd := exec.Command(goBin, "list", "-f", "{{.ImportPath}} {{join .Deps \" \"}}", "./...")
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	sawDecoder := false
+	for _, line := range lines {
+		pkg, deps, _ := strings.Cut(line, " ")
+		if pkg == decoder {
+			sawDecoder = true
+			continue
+		}
+		for _, d := range strings.Fields(deps) {
+			if d == decoder {
+				t.Errorf("%s imports %s", pkg, decoder)
+			}
+		}
+	}
+	if !sawDecoder || len(lines) < 5 {
+		t.Errorf("go list saw %d packages, decoder %v: the check checked nothing:\n%s", len(lines), sawDecoder, out)
+	}
+}

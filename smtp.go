@@ -1054,7 +1054,7 @@ func (s *mailSink) view(n *Notice, now time.Time) *mailView {
 		v.Notes = append(v.Notes, fmt.Sprintf("%d earlier error mails were dropped: the mail queue was full.", n.Dropped))
 	}
 	if n.Kind == NoticeSummary {
-		v.Level = "WARNING"
+		v.Level = mailLabel(event.LevelWarning)
 		v.Title = fmt.Sprintf("%d more errors not mailed since %s", n.Count, wallClock(n.Since, now))
 		v.Subject = headerText(s.cfg.prefix + "WARNING: " + v.Title)
 		v.Headline = fmt.Sprintf("%s, last at %s: errlog sends at most %d mails an hour.", v.Title, wallClock(n.Last, now), s.cfg.maxPerHour)
@@ -1067,7 +1067,7 @@ func (s *mailSink) view(n *Notice, now time.Time) *mailView {
 	}
 	ev := n.Event
 	v.EventID = ev.EventID
-	v.Level = strings.ToUpper(string(ev.Level))
+	v.Level = mailLabel(ev.Level)
 	if v.Level == "" {
 		v.Level = "ERROR"
 	}
@@ -1239,11 +1239,7 @@ func location(ev *event.Event) string {
 // formatLine renders ev with the Options' template, as the log file has
 // it.
 func (s *mailSink) formatLine(ev *event.Event) string {
-	line := s.env.Formatter.FormatEvent(ev)
-	// The stack trace follows the line, as in a log file; the mail shows
-	// it in a section of its own.
-	line = strings.TrimSuffix(line, string(appendStackTrace(nil, ev.Frames())))
-	return strings.TrimSuffix(line, "\n")
+	return s.env.Formatter.eventLine(ev)
 }
 
 // text renders the plain-text body.

@@ -29,6 +29,7 @@ import (
 	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
 	"github.com/errlog/errlog/internal/sentryproto"
+	"github.com/errlog/errlog/internal/sentryproto/decode"
 	"github.com/errlog/errlog/internal/sentryproto/sentryschema"
 )
 
@@ -82,8 +83,8 @@ func (f *trkFake) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost || r.URL.Path != "/api/42/envelope/" {
 		f.t.Errorf("request %s %s, want POST /api/42/envelope/", r.Method, r.URL.Path)
 	}
-	auth, err := sentryproto.AuthFromRequest(r)
-	if want := (sentryproto.Auth{Version: "7", Client: "errlog/" + Version, Key: trkKey}); err != nil || auth != want {
+	auth, err := decode.AuthFromRequest(r)
+	if want := (decode.Auth{Version: "7", Client: "errlog/" + Version, Key: trkKey}); err != nil || auth != want {
 		f.t.Errorf("X-Sentry-Auth %q: %+v, %v; want %+v", r.Header.Get("X-Sentry-Auth"), auth, err, want)
 		http.Error(w, "bad auth", http.StatusUnauthorized)
 		return
@@ -91,12 +92,12 @@ func (f *trkFake) serve(w http.ResponseWriter, r *http.Request) {
 	if ct, ce := r.Header.Get("Content-Type"), r.Header.Get("Content-Encoding"); ct != sentryproto.ContentType || ce != "gzip" {
 		f.t.Errorf("Content-Type %q, Content-Encoding %q", ct, ce)
 	}
-	body, err := sentryproto.ReadBody(r.Body, r.Header.Get("Content-Encoding"), 10<<20)
+	body, err := decode.Body(r.Body, r.Header.Get("Content-Encoding"), 10<<20)
 	if err != nil {
 		f.t.Errorf("body: %v", err)
 		return
 	}
-	env, err := sentryproto.Decode(body)
+	env, err := decode.Envelope(body)
 	if err != nil {
 		f.t.Errorf("envelope: %v\n%s", err, body)
 		return
@@ -105,7 +106,7 @@ func (f *trkFake) serve(w http.ResponseWriter, r *http.Request) {
 		f.t.Errorf("envelope items: %+v", env.Items)
 		return
 	}
-	evs, err := env.Events()
+	evs, err := decode.Events(env)
 	if err != nil {
 		f.t.Errorf("event: %v", err)
 		return
@@ -555,7 +556,7 @@ func trkRawServer(t *testing.T, bad int, garbage func(n int) string) (dsn string
 					if err != nil {
 						return
 					}
-					body, err := sentryproto.ReadBody(req.Body, req.Header.Get("Content-Encoding"), 1<<20)
+					body, err := decode.Body(req.Body, req.Header.Get("Content-Encoding"), 1<<20)
 					if err != nil {
 						t.Errorf("body: %v", err)
 						return
@@ -568,7 +569,7 @@ func trkRawServer(t *testing.T, bad int, garbage func(n int) string) (dsn string
 						io.WriteString(c, garbage(k))
 						return
 					}
-					env, err := sentryproto.Decode(body)
+					env, err := decode.Envelope(body)
 					if err != nil {
 						t.Errorf("envelope: %v", err)
 						return

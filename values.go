@@ -11,6 +11,11 @@ import (
 	"unicode/utf8"
 )
 
+// This file is the value walker: any Go value as text (safeText, the
+// text sinks) or as a JSON tree (jsonValue, events), one walker in two
+// modes with the same bounds (maxDepth, maxItems), cycle cuts, method
+// handling and panic recovery.
+
 // DefaultMaxValueBytes is the default cap on one attribute value.
 const DefaultMaxValueBytes = 64 << 10
 
@@ -18,7 +23,8 @@ const DefaultMaxValueBytes = 64 << 10
 // any real structure, shallow enough that a cyclic one ends.
 const maxDepth = 8
 
-// maxItems bounds the elements kept of one slice or map.
+// maxItems bounds the elements kept of one slice or map, in text and in
+// JSON: the rest are summarised as "…[N more]".
 const maxItems = 1000
 
 // safeText returns v as text, the way fmt's %+v would, except that it can
@@ -38,10 +44,60 @@ func appendSafeText(dst []byte, v any) (out []byte) {
 			out = append(out, fmt.Sprint(p)...)
 		}
 	}()
-	return (&textWalker{}).append(dst, reflect.ValueOf(v), 0)
+	return (&walker{}).text(dst, reflect.ValueOf(v), 0)
 }
 
-type textWalker struct{ path cyclePath }
+// walker walks a Go value in one of two modes: text (walker.text, for
+// safeText: fmt's %+v without its crashes) or a JSON tree (walker.tree,
+// for jsonValue). Both modes share the cycle path, the bounds (maxDepth,
+// maxItems), the order in which a value's methods are trusted
+// (methodText) and the summary of what was cut (moreText).
+type walker struct{ path cyclePath }
+
+// methodText is the text a value gives of itself through Error, String,
+// MarshalText, or as []byte; ok is false for a value with none of these.
+// A nil pointer with such a method is "" and nil, true: its method would
+// usually panic.
+func methodText(v reflect.Value) (text string, isNil, ok bool) {
+	if !v.CanInterface() {
+		return "", false, false
+	}
+	switch x := v.Interface().(type) {
+	case error:
+		if isNilPointer(v) {
+			return "", true, true
+		}
+		return x.Error(), false, true
+	case fmt.Stringer:
+		if isNilPointer(v) {
+			return "", true, true
+		}
+		return x.String(), false, true
+	case encoding.TextMarshaler:
+		if isNilPointer(v) {
+			return "", true, true
+		}
+		b, err := x.MarshalText()
+		if err != nil {
+			return "!ERROR: " + err.Error(), false, true
+		}
+		return string(b), false, true
+	case []byte:
+		return string(x), false, true
+	}
+	return "", false, false
+}
+
+func asMarshaler(v reflect.Value) (json.Marshaler, bool) {
+	if !v.CanInterface() {
+		return nil, false
+	}
+	m, ok := v.Interface().(json.Marshaler)
+	return m, ok
+}
+
+// moreText summarises n elements cut at maxItems.
+func moreText(n int) string { return "…[" + strconv.Itoa(n) + " more]" }
 
 // cyclePath holds the maps, slices and pointers being walked, outermost
 // first: a value met again on its own path is a cycle.
@@ -61,34 +117,16 @@ func (c *cyclePath) enter(p uintptr) bool {
 // leave removes the innermost entry.
 func (c *cyclePath) leave() { *c = (*c)[:len(*c)-1] }
 
-func (w *textWalker) append(dst []byte, v reflect.Value, depth int) []byte {
+// text appends v as text.
+func (w *walker) text(dst []byte, v reflect.Value, depth int) []byte {
 	if !v.IsValid() {
 		return append(dst, "<nil>"...)
 	}
-	if v.CanInterface() {
-		switch x := v.Interface().(type) {
-		case error:
-			if isNilPointer(v) {
-				return append(dst, "<nil>"...)
-			}
-			return append(dst, x.Error()...)
-		case fmt.Stringer:
-			if isNilPointer(v) {
-				return append(dst, "<nil>"...)
-			}
-			return append(dst, x.String()...)
-		case encoding.TextMarshaler:
-			if isNilPointer(v) {
-				return append(dst, "<nil>"...)
-			}
-			b, err := x.MarshalText()
-			if err != nil {
-				return append(dst, "!ERROR: "+err.Error()...)
-			}
-			return append(dst, b...)
-		case []byte:
-			return append(dst, x...)
+	if s, isNil, ok := methodText(v); ok {
+		if isNil {
+			return append(dst, "<nil>"...)
 		}
+		return append(dst, s...)
 	}
 	switch v.Kind() {
 	case reflect.String:
@@ -109,7 +147,7 @@ func (w *textWalker) append(dst []byte, v reflect.Value, depth int) []byte {
 		if v.IsNil() {
 			return append(dst, "<nil>"...)
 		}
-		return w.append(dst, v.Elem(), depth)
+		return w.text(dst, v.Elem(), depth)
 	case reflect.Pointer:
 		if v.IsNil() {
 			return append(dst, "<nil>"...)
@@ -117,7 +155,7 @@ func (w *textWalker) append(dst []byte, v reflect.Value, depth int) []byte {
 		// As fmt does: the top-level pointer is followed, nested ones are
 		// addresses, so pointer cycles cannot loop.
 		if depth == 0 {
-			return w.append(append(dst, '&'), v.Elem(), depth+1)
+			return w.text(append(dst, '&'), v.Elem(), depth+1)
 		}
 		return append(dst, fmt.Sprintf("%#x", v.Pointer())...)
 	}
@@ -138,9 +176,13 @@ func (w *textWalker) append(dst []byte, v reflect.Value, depth int) []byte {
 			if i > 0 {
 				dst = append(dst, ' ')
 			}
-			dst = w.append(dst, iter.Key(), depth+1)
+			if i == maxItems {
+				dst = append(dst, moreText(v.Len()-maxItems)...)
+				break
+			}
+			dst = w.text(dst, iter.Key(), depth+1)
 			dst = append(dst, ':')
-			dst = w.append(dst, iter.Value(), depth+1)
+			dst = w.text(dst, iter.Value(), depth+1)
 		}
 		w.path.leave()
 		return append(dst, ']')
@@ -155,11 +197,16 @@ func (w *textWalker) append(dst []byte, v reflect.Value, depth int) []byte {
 			defer w.path.leave()
 		}
 		dst = append(dst, '[')
-		for i := 0; i < v.Len(); i++ {
+		n := min(v.Len(), maxItems)
+		for i := 0; i < n; i++ {
 			if i > 0 {
 				dst = append(dst, ' ')
 			}
-			dst = w.append(dst, v.Index(i), depth+1)
+			dst = w.text(dst, v.Index(i), depth+1)
+		}
+		if v.Len() > n {
+			dst = append(dst, ' ')
+			dst = append(dst, moreText(v.Len()-n)...)
 		}
 		return append(dst, ']')
 	case reflect.Struct:
@@ -171,7 +218,7 @@ func (w *textWalker) append(dst []byte, v reflect.Value, depth int) []byte {
 			}
 			dst = append(dst, t.Field(i).Name...)
 			dst = append(dst, ':')
-			dst = w.append(dst, v.Field(i), depth+1)
+			dst = w.text(dst, v.Field(i), depth+1)
 		}
 		return append(dst, '}')
 	case reflect.Func, reflect.Chan, reflect.UnsafePointer:
@@ -215,44 +262,28 @@ func jsonValue(v any) (out any) {
 			out = "!PANIC: " + fmt.Sprint(p)
 		}
 	}()
-	return (&jsonWalker{}).value(reflect.ValueOf(v), 0)
+	return (&walker{}).tree(reflect.ValueOf(v), 0)
 }
 
-type jsonWalker struct{ path cyclePath }
-
-func (w *jsonWalker) value(v reflect.Value, depth int) any {
+// tree returns v as a JSON tree. A MarshalJSON method comes first, its
+// output kept raw; then the methods of methodText.
+func (w *walker) tree(v reflect.Value, depth int) any {
 	if !v.IsValid() {
 		return nil
 	}
-	if v.CanInterface() {
-		switch x := v.Interface().(type) {
-		case json.Marshaler:
-			if isNilPointer(v) {
-				return nil
-			}
-			if b, err := x.MarshalJSON(); err == nil && json.Valid(b) {
-				return json.RawMessage(b)
-			}
-		case error:
-			if isNilPointer(v) {
-				return nil
-			}
-			return x.Error()
-		case fmt.Stringer:
-			if isNilPointer(v) {
-				return nil
-			}
-			return x.String()
-		case encoding.TextMarshaler:
-			if isNilPointer(v) {
-				return nil
-			}
-			if b, err := x.MarshalText(); err == nil {
-				return string(b)
-			}
-		case []byte:
-			return string(x)
+	if m, ok := asMarshaler(v); ok {
+		if isNilPointer(v) {
+			return nil
 		}
+		if b, err := m.MarshalJSON(); err == nil && json.Valid(b) {
+			return json.RawMessage(b)
+		}
+	}
+	if s, isNil, ok := methodText(v); ok {
+		if isNil {
+			return nil
+		}
+		return s
 	}
 	switch v.Kind() {
 	case reflect.String:
@@ -273,7 +304,7 @@ func (w *jsonWalker) value(v reflect.Value, depth int) any {
 		if v.IsNil() {
 			return nil
 		}
-		return w.value(v.Elem(), depth)
+		return w.tree(v.Elem(), depth)
 	}
 	if depth >= maxDepth {
 		return "…"
@@ -287,7 +318,7 @@ func (w *jsonWalker) value(v reflect.Value, depth int) any {
 			return "<cycle>"
 		}
 		defer w.path.leave()
-		return w.value(v.Elem(), depth+1)
+		return w.tree(v.Elem(), depth+1)
 	case reflect.Map:
 		if v.IsNil() {
 			return nil
@@ -300,10 +331,10 @@ func (w *jsonWalker) value(v reflect.Value, depth int) any {
 		iter := v.MapRange()
 		for iter.Next() {
 			if len(m) == maxItems {
-				m["…"] = strconv.Itoa(v.Len()-maxItems) + " more"
+				m["…"] = strconv.Itoa(v.Len()-maxItems) + " more" // a key, not an element: "…": "N more"
 				break
 			}
-			m[safeText(iter.Key().Interface())] = w.value(iter.Value(), depth+1)
+			m[safeText(iter.Key().Interface())] = w.tree(iter.Value(), depth+1)
 		}
 		return m
 	case reflect.Slice, reflect.Array:
@@ -319,10 +350,10 @@ func (w *jsonWalker) value(v reflect.Value, depth int) any {
 		n := min(v.Len(), maxItems)
 		s := make([]any, n, n+1)
 		for i := range s {
-			s[i] = w.value(v.Index(i), depth+1)
+			s[i] = w.tree(v.Index(i), depth+1)
 		}
 		if v.Len() > n {
-			s = append(s, "…["+strconv.Itoa(v.Len()-n)+" more]")
+			s = append(s, moreText(v.Len()-n))
 		}
 		return s
 	case reflect.Struct:
@@ -343,7 +374,7 @@ func (w *jsonWalker) value(v reflect.Value, depth int) any {
 					name = n
 				}
 			}
-			m[name] = w.value(v.Field(i), depth+1)
+			m[name] = w.tree(v.Field(i), depth+1)
 		}
 		return m
 	}

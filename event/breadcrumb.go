@@ -43,46 +43,25 @@ func (b Breadcrumb) MarshalJSON() ([]byte, error) {
 	return json.Marshal(w)
 }
 
-// UnmarshalJSON decodes a breadcrumb from any Sentry SDK: the timestamp
-// as an RFC 3339 string or as seconds since the epoch.
+// UnmarshalJSON decodes what MarshalJSON encodes: the timestamp in RFC
+// 3339, or none. Numeric timestamps from other SDKs are read by the
+// server's lenient decoder, internal/sentryproto/decode.
 func (b *Breadcrumb) UnmarshalJSON(data []byte) error {
 	*b = Breadcrumb{}
-	var w struct {
-		*breadcrumbAlias
-		Timestamp json.RawMessage `json:"timestamp"`
-	}
-	w.breadcrumbAlias = (*breadcrumbAlias)(b)
+	w := breadcrumbWire{breadcrumbAlias: (*breadcrumbAlias)(b)}
 	if err := json.Unmarshal(data, &w); err != nil {
 		return fmt.Errorf("event: breadcrumb: %w", err)
 	}
-	t, err := ParseTimestamp(w.Timestamp)
-	if err != nil {
-		return fmt.Errorf("event: breadcrumb: %w", err)
+	if w.Timestamp != "" {
+		t, err := time.Parse(time.RFC3339Nano, w.Timestamp)
+		if err != nil {
+			return fmt.Errorf("event: breadcrumb: timestamp %q is not RFC 3339", w.Timestamp)
+		}
+		b.Timestamp = t.UTC()
 	}
-	b.Timestamp = t
 	return nil
 }
 
 type breadcrumbList struct {
 	Values []Breadcrumb `json:"values"`
-}
-
-// decodeBreadcrumbs reads breadcrumbs as {"values": […]}, the schema's
-// form, or as a bare list, which some SDKs send.
-func decodeBreadcrumbs(raw json.RawMessage) ([]Breadcrumb, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	var list []Breadcrumb
-	if raw[0] == '[' {
-		if err := json.Unmarshal(raw, &list); err != nil {
-			return nil, fmt.Errorf("event: breadcrumbs: %w", err)
-		}
-		return list, nil
-	}
-	var wrapped breadcrumbList
-	if err := json.Unmarshal(raw, &wrapped); err != nil {
-		return nil, fmt.Errorf("event: breadcrumbs: %w", err)
-	}
-	return wrapped.Values, nil
 }

@@ -44,20 +44,3 @@ func TestBreadcrumbsSchemaAndRoundTrip(t *testing.T) {
 		t.Errorf("round trip: %+v", back.Breadcrumbs)
 	}
 }
-
-// Other SDKs send a bare list and numeric timestamps.
-func TestBreadcrumbsLenientDecoding(t *testing.T) {
-	var ev event.Event
-	err := json.Unmarshal([]byte(`{"event_id":"0123456789abcdef0123456789abcdef","timestamp":1700000000,
-		"breadcrumbs":[{"timestamp":1700000000.25,"category":"http","message":"GET /"}]}`), &ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ev.Breadcrumbs) != 1 || ev.Breadcrumbs[0].Category != "http" ||
-		!ev.Breadcrumbs[0].Timestamp.Equal(time.Unix(1700000000, 250000000)) {
-		t.Errorf("%+v", ev.Breadcrumbs)
-	}
-	if err := json.Unmarshal([]byte(`{"breadcrumbs":{"values":[{"timestamp":true}]}}`), &ev); err == nil {
-		t.Error("a bad breadcrumb timestamp is an error")
-	}
-}

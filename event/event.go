@@ -3,10 +3,12 @@
 //
 // The client builds these, the tracker sink sends them, errlogd decodes and
 // stores them, and the mail and dashboard templates render them, so every
-// part of errlog speaks one shape. Encoding follows the Sentry event schema;
-// decoding is lenient in the ways real SDKs differ from it (a flat
-// exception list, numeric timestamps, cookies as one header string, headers
-// as a list of pairs).
+// part of errlog speaks one shape. Encoding follows the Sentry event schema,
+// and UnmarshalJSON reads back exactly that. The lenient decoding of what
+// other SDKs send (a flat exception list, numeric timestamps, cookies as
+// one header string, headers as a list of pairs) is the server's, in
+// internal/sentryproto/decode, so that programs using errlog do not
+// compile it.
 package event
 
 import (
@@ -14,8 +16,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -311,220 +311,28 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	return json.Marshal(w)
 }
 
-// lenient is what UnmarshalJSON reads: the fields whose shape varies
-// between SDKs arrive raw.
-type lenient struct {
-	*alias
-	Timestamp json.RawMessage `json:"timestamp"`
-	Exception json.RawMessage `json:"exception"`
-	Request   *lenientRequest `json:"request"`
-	Tags      json.RawMessage `json:"tags"`
-	Message   json.RawMessage `json:"message"`
-	// Breadcrumbs come as {"values": […]} or as a bare list.
-	Breadcrumbs json.RawMessage `json:"breadcrumbs"`
-}
-
-type lenientRequest struct {
-	URL         string          `json:"url"`
-	Method      string          `json:"method"`
-	QueryString json.RawMessage `json:"query_string"`
-	Data        any             `json:"data"`
-	Headers     json.RawMessage `json:"headers"`
-	Cookies     json.RawMessage `json:"cookies"`
-	Env         map[string]any  `json:"env"`
-}
-
-// UnmarshalJSON decodes an event sent by errlog or by any Sentry SDK.
+// UnmarshalJSON decodes what MarshalJSON encodes: the exception and
+// breadcrumb lists wrapped in "values", the timestamp in RFC 3339. What
+// other SDKs send (flat lists, numeric timestamps, header pairs) is read
+// by the server's lenient decoder, internal/sentryproto/decode.
 func (e *Event) UnmarshalJSON(b []byte) error {
 	*e = Event{}
-	l := lenient{alias: (*alias)(e)}
-	if err := json.Unmarshal(b, &l); err != nil {
+	w := wire{alias: (*alias)(e)}
+	if err := json.Unmarshal(b, &w); err != nil {
 		return fmt.Errorf("event: %w", err)
 	}
-	var err error
-	if e.Timestamp, err = ParseTimestamp(l.Timestamp); err != nil {
-		return err
-	}
-	if e.Exception, err = decodeExceptions(l.Exception); err != nil {
-		return err
-	}
-	if e.Breadcrumbs, err = decodeBreadcrumbs(l.Breadcrumbs); err != nil {
-		return err
-	}
-	if e.Tags, err = decodePairs(l.Tags); err != nil {
-		return fmt.Errorf("event: tags: %w", err)
-	}
-	if e.Logentry == nil && len(l.Message) > 0 && string(l.Message) != "null" {
-		// The legacy top-level "message": a string or a logentry object.
-		var s string
-		if json.Unmarshal(l.Message, &s) == nil {
-			e.Logentry = &Logentry{Formatted: s}
-		} else {
-			var le Logentry
-			if err := json.Unmarshal(l.Message, &le); err != nil {
-				return fmt.Errorf("event: message: %w", err)
-			}
-			e.Logentry = &le
+	if w.Timestamp != "" {
+		t, err := time.Parse(time.RFC3339Nano, w.Timestamp)
+		if err != nil {
+			return fmt.Errorf("event: timestamp %q is not RFC 3339", w.Timestamp)
 		}
+		e.Timestamp = t.UTC()
 	}
-	if l.Request != nil {
-		if e.Request, err = l.Request.decode(); err != nil {
-			return err
-		}
+	if w.Exception != nil {
+		e.Exception = w.Exception.Values
+	}
+	if w.Breadcrumbs != nil {
+		e.Breadcrumbs = w.Breadcrumbs.Values
 	}
 	return nil
-}
-
-// ParseTimestamp reads a Sentry timestamp: an RFC 3339 string (with or
-// without a zone, then UTC) or a number of seconds since the epoch. null
-// or nothing is the zero time.
-func ParseTimestamp(raw json.RawMessage) (time.Time, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return time.Time{}, nil
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"} {
-			if t, err := time.Parse(layout, s); err == nil {
-				return t.UTC(), nil
-			}
-		}
-		return time.Time{}, fmt.Errorf("event: timestamp %q is not RFC 3339", s)
-	}
-	var f float64
-	if err := json.Unmarshal(raw, &f); err != nil {
-		return time.Time{}, fmt.Errorf("event: timestamp %s is neither a string nor a number", raw)
-	}
-	sec := int64(f)
-	return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC().Round(time.Microsecond), nil
-}
-
-func decodeExceptions(raw json.RawMessage) ([]Exception, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	var list []Exception
-	if raw[0] == '[' {
-		if err := json.Unmarshal(raw, &list); err != nil {
-			return nil, fmt.Errorf("event: exception: %w", err)
-		}
-		return list, nil
-	}
-	var wrapped exceptionList
-	if err := json.Unmarshal(raw, &wrapped); err != nil {
-		return nil, fmt.Errorf("event: exception: %w", err)
-	}
-	return wrapped.Values, nil
-}
-
-func (r *lenientRequest) decode() (*Request, error) {
-	req := &Request{URL: r.URL, Method: r.Method, Data: r.Data}
-	var err error
-	if req.Headers, err = decodePairs(r.Headers); err != nil {
-		return nil, fmt.Errorf("event: request headers: %w", err)
-	}
-	if req.QueryString, err = decodeQuery(r.QueryString); err != nil {
-		return nil, fmt.Errorf("event: request query_string: %w", err)
-	}
-	if len(r.Cookies) > 0 && r.Cookies[0] == '"' {
-		var s string
-		if err := json.Unmarshal(r.Cookies, &s); err != nil {
-			return nil, fmt.Errorf("event: request cookies: %w", err)
-		}
-		req.Cookies = parseCookieHeader(s)
-	} else if req.Cookies, err = decodePairs(r.Cookies); err != nil {
-		return nil, fmt.Errorf("event: request cookies: %w", err)
-	}
-	if len(r.Env) > 0 {
-		req.Env = make(map[string]string, len(r.Env))
-		for k, v := range r.Env {
-			req.Env[k] = stringify(v)
-		}
-	}
-	return req, nil
-}
-
-// decodePairs reads a map of strings given as an object or as a list of
-// [key, value] pairs; non-string values are kept as their JSON text.
-func decodePairs(raw json.RawMessage) (map[string]string, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	out := map[string]string{}
-	if raw[0] == '[' {
-		var pairs [][]any
-		if err := json.Unmarshal(raw, &pairs); err != nil {
-			return nil, err
-		}
-		for _, p := range pairs {
-			if len(p) == 2 && p[0] != nil {
-				k := stringify(p[0])
-				if prev, ok := out[k]; ok {
-					out[k] = prev + ", " + stringify(p[1])
-				} else {
-					out[k] = stringify(p[1])
-				}
-			}
-		}
-		return out, nil
-	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, err
-	}
-	for k, v := range m {
-		out[k] = stringify(v)
-	}
-	return out, nil
-}
-
-func decodeQuery(raw json.RawMessage) (string, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return "", nil
-	}
-	if raw[0] == '"' {
-		var s string
-		err := json.Unmarshal(raw, &s)
-		return s, err
-	}
-	m, err := decodePairs(raw)
-	if err != nil {
-		return "", err
-	}
-	var sb strings.Builder
-	for k, v := range m {
-		if sb.Len() > 0 {
-			sb.WriteByte('&')
-		}
-		sb.WriteString(k + "=" + v)
-	}
-	return sb.String(), nil
-}
-
-func parseCookieHeader(s string) map[string]string {
-	out := map[string]string{}
-	for _, part := range strings.Split(s, ";") {
-		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
-		if k != "" {
-			out[k] = v
-		}
-	}
-	return out
-}
-
-func stringify(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return v
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	default:
-		b, err := json.Marshal(v)
-		if err != nil {
-			return fmt.Sprint(v)
-		}
-		return string(b)
-	}
 }

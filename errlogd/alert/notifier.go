@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/errlogd/store/sqlstore"
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/sentryproto/decode"
 )
 
 // MailConfig is errlogd's mail server and default recipients.
@@ -579,9 +579,8 @@ func truncate(s string, n int) string {
 // group when retention removed it.
 func (n *Notifier) loadEvent(ctx context.Context, g *store.Group, eventID int64) *event.Event {
 	if e, err := n.db.Event(ctx, eventID); err == nil {
-		var ev event.Event
-		if json.Unmarshal(e.JSON, &ev) == nil {
-			return &ev
+		if ev, err := decode.Event(e.JSON); err == nil {
+			return ev
 		}
 	}
 	return &event.Event{Level: event.Level(g.Level), Logentry: &event.Logentry{Message: g.Title}, Timestamp: g.LastSeen}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/sentryproto/decode"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -503,9 +504,9 @@ func TestExceptionGroupTree(t *testing.T) {
   "stacktrace":{"frames":[{"function":"main","module":"shop.cli","filename":"cli.py","lineno":12,"in_app":true,"pre_context":["def main():"],"context_line":"    run_import()","post_context":["    return 0"],"vars":{"path":"'/tmp/x.csv'"}}]}}
 ]},
 "threads":{"values":[{"id":7,"name":"importer","crashed":true,"stacktrace":{"frames":[{"function":"run","module":"threading","filename":"threading.py","lineno":975},{"function":"work","module":"shop.jobs","filename":"jobs.py","lineno":33,"in_app":true}]}}]}}`)
-	var ev event.Event
-	require.NoError(t, json.Unmarshal(raw, &ev))
-	in, err := store.Prepare(project(t, st), &ev, raw, time.Now())
+	ev, err := decode.Event(raw)
+	require.NoError(t, err)
+	in, err := store.Prepare(project(t, st), ev, raw, time.Now())
 	require.NoError(t, err)
 	require.NoError(t, st.Submit(context.Background(), in))
 	srv := httptest.NewServer(Handler(st, Options{}))

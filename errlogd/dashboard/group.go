@@ -13,6 +13,7 @@ import (
 
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/sentryproto/decode"
 )
 
 type groupPage struct {
@@ -100,9 +101,10 @@ func (s *server) group(w http.ResponseWriter, r *http.Request) error {
 			p.Newer = base + "?event=" + strconv.FormatInt(newer[0].ID, 10)
 			p.Latest = base
 		}
-		p.Ev = &event.Event{}
-		if err := json.Unmarshal(p.E.JSON, p.Ev); err == nil {
-			p.DecodeOK = true
+		if ev, err := decode.Event(p.E.JSON); err == nil {
+			p.Ev, p.DecodeOK = ev, true
+		} else {
+			p.Ev = &event.Event{}
 		}
 		p.V = decodeView(p.E.JSON, proj)
 		if p.DecodeOK {

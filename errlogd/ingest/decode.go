@@ -15,6 +15,7 @@ import (
 
 	"github.com/andybalholm/brotli"
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/sentryproto/decode"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
@@ -67,7 +68,7 @@ var (
 
 // decoder returns the body decompressed per Content-Encoding, and a
 // function that releases pooled state. A body that starts with the gzip
-// magic is gunzipped whatever the header says, as sentryproto.ReadBody
+// magic is gunzipped whatever the header says, as decode.Body
 // does.
 func decoder(body io.Reader, encoding string) (io.Reader, func(), error) {
 	br := bufio.NewReaderSize(body, 4096)
@@ -209,10 +210,8 @@ func parseEvent(b []byte) (*event.Event, error) {
 		return nil, malformed{"event: " + err.Error()}
 	}
 	buf.WriteByte('}')
-	ev := new(event.Event)
-	// UnmarshalJSON directly: json.Unmarshal would validate the bytes
-	// once more before calling it.
-	if err := ev.UnmarshalJSON(buf.Bytes()); err != nil {
+	ev, err := decode.Event(buf.Bytes())
+	if err != nil {
 		return nil, malformed{err.Error()}
 	}
 	if ev.Stacktrace == nil && len(ev.Frames()) == 0 && len(threads) > 0 {

@@ -1,10 +1,9 @@
 package ingest
 
 import (
-	"encoding/json"
 	"testing"
 
-	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/sentryproto/decode"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -26,8 +25,8 @@ func TestParseEventAgreesWithFullDecode(t *testing.T) {
 	} {
 		ev, err := parseEvent([]byte(raw))
 		require.NoError(t, err, raw)
-		var full event.Event
-		require.NoError(t, json.Unmarshal([]byte(raw), &full), raw)
+		full, err := decode.Event([]byte(raw))
+		require.NoError(t, err, raw)
 		assert.Equal(t, full.GroupKey(), ev.GroupKey(), raw)
 		assert.Equal(t, full.Title(), ev.Title(), raw)
 		assert.Equal(t, full.Culprit(), ev.Culprit(), raw)

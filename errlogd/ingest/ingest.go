@@ -27,6 +27,7 @@ import (
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/sentryproto"
+	"github.com/errlog/errlog/internal/sentryproto/decode"
 )
 
 // Options tunes a Handler. The zero value is all defaults.
@@ -233,7 +234,7 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 	if r.ContentLength > h.opts.MaxBody {
 		return "", refuse(http.StatusRequestEntityTooLarge, "errlog: ingest: body of %d bytes is over %d", r.ContentLength, h.opts.MaxBody)
 	}
-	auth, authErr := sentryproto.AuthFromRequest(r)
+	auth, authErr := decode.AuthFromRequest(r)
 	if authErr != nil && endpoint == "store" {
 		return "", refuse(http.StatusUnauthorized, "errlog: ingest: no sentry_key in X-Sentry-Auth, Authorization or the query")
 	}

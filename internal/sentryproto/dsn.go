@@ -1,12 +1,13 @@
-// Package sentryproto speaks the Sentry ingestion protocol
-// (https://develop.sentry.dev/sdk/): DSNs, the X-Sentry-Auth header,
-// envelopes and their compressed bodies, and the rate-limit headers of the
-// answers.
+// Package sentryproto is the client's half of the Sentry ingestion
+// protocol (https://develop.sentry.dev/sdk/): DSNs and the X-Sentry-Auth
+// header a client sends, envelopes as it encodes them, gzip bodies, and
+// the rate-limit headers of the answers.
 //
-// errlog's tracker client encodes with it; errlogd decodes with it what
-// errlog and the stock Sentry SDKs send, so the decoder is lenient where
-// SDKs differ: items with or without a length, gzip or deflate bodies
-// (with or without a Content-Encoding header), client_report items.
+// The server's half — reading auth from a request, decompressing bodies,
+// decoding envelopes, client reports and events leniently as the stock
+// Sentry SDKs send them — is package decode below, which errlogd imports
+// and the client's packages never do, so that library users do not
+// compile it.
 package sentryproto
 
 import (

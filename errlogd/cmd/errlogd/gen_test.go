@@ -2,13 +2,13 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"math/rand"
 	"os"
 	"testing"
 
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/sentryproto/decode"
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -41,11 +41,11 @@ func TestGeneratorShapes(t *testing.T) {
 			t.Fatalf("multi-member gzip body decompresses to %d bytes, want %d", plain.Len(), len(body))
 		}
 		lines := bytes.SplitN(body, []byte("\n"), 3)
-		var ev event.Event
-		if err := json.Unmarshal(lines[2][:len(lines[2])-1], &ev); err != nil {
+		ev, err := decode.Event(lines[2][:len(lines[2])-1])
+		if err != nil {
 			t.Fatalf("group %d: %v", grp, err)
 		}
-		in, err := store.Prepare(&store.Project{ID: 1}, &ev, nil, ev.Timestamp)
+		in, err := store.Prepare(&store.Project{ID: 1}, ev, nil, ev.Timestamp)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package sentryproto
+package decode
 
 import (
 	"errors"
@@ -56,7 +56,7 @@ func (a *Auth) set(k, v string) {
 // X-Sentry-Auth, else an "Authorization: Sentry …" header, else the
 // sentry_key, sentry_version and sentry_client query parameters that
 // browser SDKs use. (A self-authenticated envelope carries its DSN in its
-// header instead: see Header.DSN.)
+// header instead: see sentryproto.Header.DSN.)
 func AuthFromRequest(r *http.Request) (Auth, error) {
 	if h := r.Header.Get("X-Sentry-Auth"); h != "" {
 		return ParseAuth(h)

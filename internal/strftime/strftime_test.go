@@ -1,0 +1,85 @@
+package strftime
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+)
+
+func TestAppend(t *testing.T) {
+	// Saturday 2024-01-06 07:08:09.010 UTC: day 6 of the year, ISO week 1.
+	tm := time.Date(2024, 1, 6, 7, 8, 9, 10e6, time.UTC)
+	tests := map[string]string{
+		"%Y-%m-%d %H:%M:%S": "2024-01-06 07:08:09",
+		"%y %b %B %a %A":    "24 Jan January Sat Saturday",
+		"%p %I %j %z %Z":    "AM 07 006 +0000 UTC",
+		"%e|%k|%l|%C|%u|%w": " 6| 7| 7|20|6|6",
+		"%U %W %G %V %g":    "00 01 2024 01 24",
+		"%c":                "Sat Jan  6 07:08:09 2024",
+		"%x %X %D %T %F %R": "01/06/24 07:08:09 01/06/24 07:08:09 2024-01-06 07:08",
+		"%r %P %h %s":       "07:08:09 AM am Jan 1704524889",
+		"%n%t%%":            "\n\t%",
+		"%Q %Ey %":          "%Q 24 %",
+		"%f":                "010000",
+		"":                  "",
+	}
+	for layout, want := range tests {
+		l := Compile(layout)
+		if got := string(l.Append(nil, tm)); got != want {
+			t.Errorf("strftime %q = %q, want %q", layout, got, want)
+		}
+		if sub := l.Subsecond(); sub != (layout == "%f") {
+			t.Errorf("Compile(%q).Subsecond() = %v", layout, sub)
+		}
+	}
+}
+
+// TestAppendPython compares every directive with CPython's time.strftime
+// over dates that move the week numbers, the 12-hour clock and the ISO year.
+func TestAppendPython(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("python3 is needed in CI: %v", err)
+		}
+		t.Skipf("no python3: %v", err)
+	}
+	const layout = "%a %A %b %B %d %H %I %j %m %M %p %S %y %Y %z %Z %% %c|%x|%X|%D|%T|%F|%e|%R|%r|%s|%u|%w|%U|%W|%G|%V|%g|%C|%k|%l|%h|%P|%Q|%Ey|%Od"
+	times := []time.Time{
+		time.Date(2024, 1, 6, 7, 8, 9, 0, time.UTC),
+		time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC),     // Friday: ISO year 2020
+		time.Date(2019, 12, 30, 12, 30, 0, 0, time.UTC), // Monday: ISO year 2020
+		time.Date(2000, 2, 29, 23, 59, 59, 0, time.UTC),
+		time.Date(1999, 12, 31, 13, 1, 2, 0, time.UTC),
+		time.Date(2026, 11, 27, 16, 0, 0, 0, time.UTC),
+	}
+	var secs []int64
+	for _, tm := range times {
+		secs = append(secs, tm.Unix())
+	}
+	in, _ := json.Marshal(secs)
+	script := `
+import json, sys, time
+json.dump([time.strftime(sys.argv[1], time.localtime(s)) for s in json.load(sys.stdin)], sys.stdout)
+`
+	cmd := exec.Command(py, "-c", script, layout)
+	cmd.Stdin = bytes.NewReader(in)
+	cmd.Env = append(os.Environ(), "TZ=UTC", "LC_ALL=C", "PYTHONIOENCODING=utf-8")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python3: %v", err)
+	}
+	var want []string
+	if err := json.Unmarshal(out, &want); err != nil || len(want) != len(times) {
+		t.Fatalf("python3 answered %q: %v", out, err)
+	}
+	l := Compile(layout)
+	for i, tm := range times {
+		if got := string(l.Append(nil, tm)); got != want[i] {
+			t.Errorf("%v:\n  go %q\n  py %q", tm, got, want[i])
+		}
+	}
+}
