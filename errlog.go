@@ -257,6 +257,12 @@ func (o Options) withDefaults() Options {
 	if o.Format == "" {
 		o.Format = DefaultFormat
 	}
+	if o.Breadcrumbs == 0 {
+		o.Breadcrumbs = DefaultBreadcrumbs
+	}
+	if o.BreadcrumbLevel == nil {
+		o.BreadcrumbLevel = o.Level
+	}
 	return o
 }
 
