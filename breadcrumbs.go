@@ -183,23 +183,16 @@ func (g *crumbRing) take(seq uint64, slot, limit int) []crumb {
 	return g.ordered(max(0, k-limit), k)
 }
 
-// initBreadcrumbs resolves Options.Breadcrumbs and BreadcrumbLevel, once
-// the sinks are known: without an event sink there is no event to carry
-// breadcrumbs, and nothing is kept.
+// initBreadcrumbs applies Options.Breadcrumbs and BreadcrumbLevel
+// (defaulted by withDefaults) once the sinks are known: without an event
+// sink there is no event to carry breadcrumbs, and nothing is kept.
 func (c *core) initBreadcrumbs() {
 	o := &c.opts
-	switch {
-	case !c.hasSinks || o.Breadcrumbs < 0:
+	c.crumbMax = o.Breadcrumbs
+	if !c.hasSinks || c.crumbMax < 0 {
 		c.crumbMax = 0
-	case o.Breadcrumbs == 0:
-		c.crumbMax = DefaultBreadcrumbs
-	default:
-		c.crumbMax = o.Breadcrumbs
 	}
 	c.crumbLevel = o.BreadcrumbLevel
-	if c.crumbLevel == nil {
-		c.crumbLevel = o.Level
-	}
 }
 
 // addCrumb keeps r, logged with ctx through h, if it is a breadcrumb:

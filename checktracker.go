@@ -66,13 +66,13 @@ func Test(ctx context.Context, opts TrackerOptions) error {
 		if err != nil {
 			return fmt.Errorf("errlog: tracker: test: %w", err)
 		}
-		tt := newEnvelopeTarget(dsn, client, nil)
+		tt := newEnvelopeTarget(dsn, client, nil, nil)
 		if _, err := tt.post(ctx, body); err != nil {
 			errs = append(errs, fmt.Errorf("errlog: tracker: test: %w", tt.describe(err)))
 		}
 	}
 	if opts.DebugURL != "" {
-		tt := newDebugTarget(opts.DebugURL, debugHost, client, nil)
+		tt := newDebugTarget(opts.DebugURL, debugHost, client, nil, nil)
 		if _, err := tt.post(ctx, payload); err != nil {
 			errs = append(errs, fmt.Errorf("errlog: tracker: test: debug URL: %w", tt.describe(err)))
 		}

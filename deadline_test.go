@@ -73,26 +73,29 @@ func TestDeadlinesHoldWithSilentPeers(t *testing.T) {
 				logger.Error("boom", "err", errors.New("x"))
 				time.Sleep(50 * time.Millisecond) // the send is under way
 
-				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 				defer cancel()
-				within(t, "Handler.Flush(1s)", time.Second+grace, func() {
+				within(t, "Handler.Flush(300ms)", 300*time.Millisecond+grace, func() {
 					if err := h.Flush(ctx); !errors.Is(err, context.DeadlineExceeded) {
 						t.Errorf("Flush: %v", err)
 					}
 				})
 
 				old := flushTimeout
-				flushTimeout = 500 * time.Millisecond
+				flushTimeout = 300 * time.Millisecond
 				defer func() { flushTimeout = old }()
-				within(t, "errlog.Flush(Background) with DefaultFlushTimeout 500ms", 500*time.Millisecond+grace, func() {
+				within(t, "errlog.Flush(Background) with DefaultFlushTimeout 300ms", 300*time.Millisecond+grace, func() {
 					Flush(context.Background())
 				})
 
-				if !spool { // Recover's 2 s are the same with a spool
+				if !spool { // Recover's bound is the same with a spool
 					prev := slog.Default()
 					slog.SetDefault(logger)
 					defer slog.SetDefault(prev)
-					within(t, "Recover (2s)", 2*time.Second+grace, func() {
+					oldPanic := panicFlushTimeout
+					panicFlushTimeout = 300 * time.Millisecond // 2 s in use
+					defer func() { panicFlushTimeout = oldPanic }()
+					within(t, "Recover (300ms)", 300*time.Millisecond+grace, func() {
 						defer func() { recover() }()
 						func() {
 							defer Recover(context.Background())

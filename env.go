@@ -107,7 +107,7 @@ func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 	if path, ok := e.str("ERRLOG_FILE"); ok {
 		o.File = &FileOptions{
 			Path:       path,
-			Level:      e.level("ERRLOG_FILE_LEVEL", slog.LevelWarn),
+			Level:      e.level("ERRLOG_FILE_LEVEL", defaultFileLevel),
 			MaxSizeMB:  e.int("ERRLOG_FILE_MAX_MB", 100),
 			MaxBackups: e.int("ERRLOG_FILE_BACKUPS", 5),
 			MaxAgeDays: e.int("ERRLOG_FILE_MAX_AGE_DAYS", 0),

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/clock"
+	"github.com/errlog/errlog/internal/delivery"
 )
 
 // Version is errlog's version: the sdk.version of every event, the
@@ -183,8 +185,85 @@ type Options struct {
 	// name does. Default false: the address is personal data.
 	SendDefaultPII bool
 
-	// Now is the clock. Default time.Now.
+	// Now is the time of day of every record, event, mail and spool
+	// file, and of the throttle's windows, the tracker's rate limits and
+	// Retry-After. Default time.Now. The waits computed from it (digest
+	// windows, backoff, holds, idle connections) are timed by real
+	// timers; network deadlines are always real time.
 	Now func() time.Time
+
+	// clock, set by tests, replaces Now and the real timers with one
+	// clock (internal/clock.Fake), so that hour-long windows take no
+	// time. withDefaults sets it from Now.
+	clock clock.Clock
+}
+
+// Defaults that more than one layer needs, written once. Options'
+// comments give them; withDefaults, the sinks' constructors and the
+// standalone constructors (NewFileHandler, NewTracker) read them here.
+const (
+	// defaultQueueSize is Options.QueueSize's default, the delivery
+	// queue's own.
+	defaultQueueSize = delivery.DefaultQueueSize
+	// defaultMaxBodyBytes is Options.MaxBodyBytes's default.
+	defaultMaxBodyBytes = 64 << 10
+	// defaultFileLevel is FileOptions.Level's default, Flask's.
+	defaultFileLevel = slog.LevelWarn
+	// defaultErrorLevel is Options.ErrorLevel's default.
+	defaultErrorLevel = slog.LevelError
+	// defaultIdleTimeout is how long an idle connection is kept for the
+	// next burst: MailOptions.IdleTimeout's default, and the tracker's
+	// and webhook's HTTP keep-alive.
+	defaultIdleTimeout = 30 * time.Second
+)
+
+// defaultTrackedStatus is Options.TrackedStatus's default, a new slice
+// each time: callers may keep it.
+func defaultTrackedStatus() []StatusRange { return []StatusRange{{500, 599}} }
+
+// withDefaults returns o with every zero field that has a default set to
+// it, the clock resolved from Now, and a default OnDeliveryError. It is a
+// copy: the caller's Options are never written. Every default of Options
+// is applied here and nowhere else.
+func (o Options) withDefaults() Options {
+	if o.clock == nil {
+		o.clock = clock.WithNow(o.Now)
+	}
+	o.Now = o.clock.Now
+	if o.OnDeliveryError == nil {
+		o.OnDeliveryError = defaultOnError(o.Now)
+	}
+	if o.Level == nil {
+		o.Level = slog.LevelInfo
+	}
+	if o.ErrorLevel == nil {
+		o.ErrorLevel = defaultErrorLevel
+	}
+	if o.Console == nil {
+		o.Console = os.Stderr
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = defaultQueueSize
+	}
+	if o.MaxValueBytes == 0 {
+		o.MaxValueBytes = DefaultMaxValueBytes
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = defaultMaxBodyBytes
+	}
+	if o.TrackedStatus == nil {
+		o.TrackedStatus = defaultTrackedStatus()
+	}
+	if o.Format == "" {
+		o.Format = DefaultFormat
+	}
+	if o.Breadcrumbs == 0 {
+		o.Breadcrumbs = DefaultBreadcrumbs
+	}
+	if o.BreadcrumbLevel == nil {
+		o.BreadcrumbLevel = o.Level
+	}
+	return o
 }
 
 // StatusRange is an inclusive range of HTTP statuses.

@@ -148,7 +148,26 @@ func (e unprefixedError) Unwrap() error { return e.err }
 
 func unprefixed(err error) error { return unprefixedError{err} }
 
+// withDefaults returns o with its defaults set (a copy: the caller's
+// FileOptions are never written). New passes Options' values first.
+func (o FileOptions) withDefaults() FileOptions {
+	if o.Level == nil {
+		o.Level = defaultFileLevel
+	}
+	if o.ErrorLevel == nil {
+		o.ErrorLevel = defaultErrorLevel
+	}
+	if o.Format == "" {
+		o.Format = DefaultFormat
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
 func newFileHandler(opts FileOptions, lazy bool) (*FileHandler, error) {
+	opts = opts.withDefaults()
 	f, err := NewFormatter(opts.Format, opts.DateFormat)
 	if err != nil {
 		var fe *formatError
@@ -158,12 +177,6 @@ func newFileHandler(opts FileOptions, lazy bool) (*FileHandler, error) {
 		return nil, fmt.Errorf("errlog: file: %w", err)
 	}
 	h := &FileHandler{level: opts.Level, errorLevel: opts.ErrorLevel, f: f, out: &fileOutput{w: opts.Writer}, replace: opts.ReplaceAttr}
-	if h.level == nil {
-		h.level = slog.LevelWarn
-	}
-	if h.errorLevel == nil {
-		h.errorLevel = slog.LevelError
-	}
 	if opts.Writer != nil {
 		return h, nil
 	}

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/clock"
 )
 
 // Handler is errlog's slog.Handler: it fans each record out to the console,
@@ -59,7 +60,8 @@ type core struct {
 
 	san     sanitizer
 	env     *environment
-	now     func() time.Time
+	now     func() time.Time // clock.Now
+	clock   clock.Clock
 	onError func(error)
 	opts    Options // defaulted copy; never the caller's
 
@@ -122,41 +124,12 @@ type job struct {
 // reported through Options.OnDeliveryError and left out, and the rest
 // works, because logging must never take an application down.
 func NewHandler(opts Options) *Handler {
-	c := &core{opts: opts}
+	c := &core{opts: opts.withDefaults()}
 	o := &c.opts
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	c.clock = o.clock
 	c.now = o.Now
-	if o.OnDeliveryError == nil {
-		o.OnDeliveryError = defaultOnError(o.Now)
-	}
 	c.onError = guardedOnError(typedReports(o.OnDeliveryError))
-	if o.Level == nil {
-		o.Level = slog.LevelInfo
-	}
-	if o.ErrorLevel == nil {
-		o.ErrorLevel = slog.LevelError
-	}
 	c.errorLevel = o.ErrorLevel
-	if o.Console == nil {
-		o.Console = os.Stderr
-	}
-	if o.QueueSize <= 0 {
-		o.QueueSize = 1024
-	}
-	if o.MaxValueBytes == 0 {
-		o.MaxValueBytes = DefaultMaxValueBytes
-	}
-	if o.MaxBodyBytes <= 0 {
-		o.MaxBodyBytes = 64 << 10
-	}
-	if o.TrackedStatus == nil {
-		o.TrackedStatus = []StatusRange{{500, 599}}
-	}
-	if o.Format == "" {
-		o.Format = DefaultFormat
-	}
 	c.initSampling()
 	m, err := newMasker(o.Mask)
 	if err != nil {
@@ -203,7 +176,7 @@ func NewHandler(opts Options) *Handler {
 			c.onError(err)
 		} else {
 			h.file, c.rootFile = fh, fh
-			c.fileLevel = fileLevelOf(fo)
+			c.fileLevel = fh.level
 		}
 	}
 
@@ -212,7 +185,7 @@ func NewHandler(opts Options) *Handler {
 		OnError:     c.onError,
 		SpoolDir:    o.SpoolDir,
 		QueueSize:   o.QueueSize,
-		Now:         o.Now,
+		Clock:       o.clock,
 		Formatter:   formatter,
 		Debug:       o.Debug,
 		Environment: o.Environment,
@@ -249,13 +222,6 @@ func NewHandler(opts Options) *Handler {
 	c.startCrashReports()
 	register(h)
 	return h
-}
-
-func fileLevelOf(fo FileOptions) slog.Leveler {
-	if fo.Level == nil {
-		return slog.LevelWarn
-	}
-	return fo.Level
 }
 
 // computeLevels precomputes Enabled's answer when every level is fixed.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/clock"
 	"gopkg.in/gomail.v2"
 )
 
@@ -75,7 +76,7 @@ func (o *ComposeOptions) sink() (*mailSink, error) {
 	}
 	return &mailSink{
 		cfg: &mailConfig{from: o.From, to: o.To, prefix: prefix, window: DefaultMailWindow, maxPerHour: DefaultMaxMailsPerHour},
-		env: sinkEnv{OnError: func(error) {}, Now: func() time.Time { return now }, Formatter: f, ServerName: server},
+		env: sinkEnv{OnError: func(error) {}, Clock: clock.WithNow(func() time.Time { return now }), Formatter: f, ServerName: server},
 	}, nil
 }
 
@@ -90,7 +91,7 @@ func ComposeMail(ev *event.Event, groupKey string, total int, o ComposeOptions) 
 		return "", nil, err
 	}
 	n := &Notice{Kind: NoticeFirst, GroupKey: groupKey, Event: ev, Count: 1, Total: total}
-	v := s.view(n, s.env.Now())
+	v := s.view(n, s.env.Clock.Now())
 	if o.Headline != "" {
 		v.Headline = o.Headline
 	}
@@ -114,7 +115,7 @@ func ComposeDigest(items []DigestItem, o ComposeOptions) (id string, msg []byte,
 	}
 	rows := make([]mailKV, 0, len(items))
 	for _, it := range items {
-		val := fmt.Sprintf("%s %s, %d %s, last at %s", it.Reason, it.Level, it.Count, times(int(it.Count)), clock(it.Last, s.env.Now()))
+		val := fmt.Sprintf("%s %s, %d %s, last at %s", it.Reason, it.Level, it.Count, times(int(it.Count)), wallClock(it.Last, s.env.Clock.Now()))
 		if it.Link != "" {
 			val += " " + it.Link
 		}
@@ -126,7 +127,7 @@ func ComposeDigest(items []DigestItem, o ComposeOptions) (id string, msg []byte,
 
 // render is compose for a view already made.
 func (s *mailSink) render(n *Notice, v *mailView, link string) (id string, msg []byte, err error) {
-	now := s.env.Now()
+	now := s.env.Clock.Now()
 	if link != "" {
 		v.Headline += " Details: " + link
 	}

@@ -23,7 +23,7 @@ func TestMailDigestSubjectThreads(t *testing.T) {
 	var clock atomic.Int64
 	clock.Store(time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC).UnixNano())
 	env := testEnv(&errRecorder{})
-	env.Now = func() time.Time { return time.Unix(0, clock.Load()) }
+	env.Clock = nowClock(func() time.Time { return time.Unix(0, clock.Load()) })
 	s := newTestSink(t, &MailOptions{Dir: dir, To: []string{"ops@example.com"}}, env, nil, nil, nil)
 
 	first := mailEvent("user 17 not found")
@@ -76,7 +76,7 @@ func TestMailThrottleParameterized(t *testing.T) {
 	var clock atomic.Int64
 	clock.Store(time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC).UnixNano())
 	env := testEnv(&errRecorder{})
-	env.Now = func() time.Time { return time.Unix(0, clock.Load()) }
+	env.Clock = nowClock(func() time.Time { return time.Unix(0, clock.Load()) })
 	s := newTestSink(t, &MailOptions{Dir: dir, To: []string{"ops@example.com"}}, env, nil, nil, nil)
 	for i := 0; i < 500; i++ {
 		ev := mailEvent(fmt.Sprintf("user %d not found", 1000+i))

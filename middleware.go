@@ -114,7 +114,7 @@ type middlewareSettings struct {
 	maxBody int
 }
 
-var defaultMiddlewareSettings = middlewareSettings{mask: defaultMasker, tracked: []StatusRange{{500, 599}}, maxBody: 64 << 10}
+var defaultMiddlewareSettings = middlewareSettings{mask: defaultMasker, tracked: defaultTrackedStatus(), maxBody: defaultMaxBodyBytes}
 
 // defaultMasker masks the URLs that Middleware records for a handler
 // other than errlog's.
@@ -222,7 +222,7 @@ func reportStatus(ctx context.Context, h slog.Handler, r *http.Request, status i
 	}
 	// No PC and no stack: the code that chose the status is not on the
 	// stack any more, and Middleware's own frames say nothing.
-	rec := slog.NewRecord(time.Now(), slog.LevelError, "HTTP "+strconv.Itoa(status)+" "+http.StatusText(status), 0)
+	rec := slog.NewRecord(nowOf(h), slog.LevelError, "HTTP "+strconv.Itoa(status)+" "+http.StatusText(status), 0)
 	rec.AddAttrs(slog.Int("status", status), slog.String("method", r.Method), slog.String("path", r.URL.Path))
 	where := r.URL.Path
 	if route := routeOf(r); route != "" {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
 	"github.com/errlog/errlog/internal/sentryproto"
 )
@@ -55,7 +56,7 @@ func newNotifyQueue(n Notifier, t Ticketer, cfg *mailConfig, env sinkEnv, size i
 		MinBackoff: cfg.minBackoff,
 		MaxBackoff: cfg.maxBackoff,
 		OnError:    env.OnError,
-		Now:        env.Now,
+		Clock:      env.Clock,
 	})
 	if err != nil {
 		return nil, err
@@ -76,6 +77,18 @@ func (nq *notifyQueue) enqueue(n *Notice) {
 		nq.mu.Unlock()
 		nq.dropped.Add(int64(c.Dropped) + 1)
 	}
+}
+
+// clockKey carries the Handler's clock to errlog's own notifiers (Webhook
+// reads a Retry-After date by it).
+type clockKey struct{}
+
+// clockOf is the clock ctx carries, or the system's.
+func clockOf(ctx context.Context) clock.Clock {
+	if c, ok := ctx.Value(clockKey{}).(clock.Clock); ok && c != nil {
+		return c
+	}
+	return clock.Real()
 }
 
 func (nq *notifyQueue) send(ctx context.Context, it delivery.Item) (err error) {
@@ -100,6 +113,7 @@ func (nq *notifyQueue) send(ctx context.Context, it delivery.Item) (err error) {
 		ev = summaryEvent(n, nq.env)
 	}
 	ctx = contextWithNotice(ctx, n)
+	ctx = context.WithValue(ctx, clockKey{}, nq.env.Clock)
 	if nq.ticketer != nil {
 		return nq.ticketer.RaiseTicket(ctx, ev)
 	}
@@ -245,7 +259,7 @@ func (w *WebhookNotifier) Notify(ctx context.Context, ev *event.Event) error {
 	case code >= 200 && code < 300:
 		return nil
 	case code == http.StatusTooManyRequests:
-		return delivery.RetryAfter(sentryproto.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+		return delivery.RetryAfter(sentryproto.ParseRetryAfter(resp.Header.Get("Retry-After"), clockOf(ctx).Now()),
 			fmt.Errorf("errlog: webhook: POST %s: %s", where, resp.Status))
 	case code == http.StatusRequestTimeout || code >= 500:
 		return fmt.Errorf("errlog: webhook: POST %s: %s", where, resp.Status)

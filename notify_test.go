@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
 	"github.com/errlog/errlog/internal/sentryproto"
 )
@@ -263,15 +264,51 @@ func TestNotifierGivesUp(t *testing.T) {
 
 func TestTicketerFirstOfEachGroup(t *testing.T) {
 	tk := &recordingNotifier{}
-	s := newTestSink(t, nil, testEnv(&errRecorder{}), func(c *mailConfig) { c.window = 30 * time.Millisecond }, nil, []Ticketer{tk})
+	fake := clock.NewFake(time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC))
+	env := testEnv(&errRecorder{})
+	env.Clock = fake
+	s := newTestSink(t, nil, env, nil, nil, []Ticketer{tk})
 	s.Deliver(mailEvent("boom"))
 	s.Deliver(mailEvent("boom"))
 	s.Deliver(mailEventN(1))
-	time.Sleep(100 * time.Millisecond) // the windows end; the groups are remembered
+	fake.Advance(2 * DefaultMailWindow) // the windows end; the groups are remembered
 	s.Deliver(mailEvent("boom"))
 	flushSink(t, s)
 	got := tk.got()
 	if len(got) != 2 || got[0].Message() != "boom" || got[1].Message() != "job 1 failed" {
 		t.Fatalf("tickets for %d events, want one per group (2)", len(got))
+	}
+}
+
+// A webhook's Retry-After date is read by the Handler's clock: an hour
+// after the fake clock's time is an hour's hold, however far the system
+// clock is from it.
+func TestWebhookRetryAfterDateByTheClock(t *testing.T) {
+	fake := clock.NewFake(time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC))
+	h := newHookServer(t, func(call int) (int, http.Header) {
+		if call == 1 {
+			return http.StatusTooManyRequests, http.Header{"Retry-After": {fake.Now().Add(time.Hour).Format(http.TimeFormat)}}
+		}
+		return http.StatusOK, nil
+	})
+	env := testEnv(&errRecorder{})
+	env.Clock = fake
+	s := newTestSink(t, nil, env, nil, []Notifier{h.notifier()}, nil)
+	s.Deliver(mailEventN(1))
+	// The throttle's window timer, and the queue's hold.
+	if !fake.WaitTimers(2, 5*time.Second) {
+		t.Fatal("the webhook's queue did not hold after a 429")
+	}
+	if d := fake.Deadlines(); !d[len(d)-1].Equal(fake.Now().Add(time.Hour)) {
+		t.Fatalf("timers at %v, want a hold until the Retry-After date %v", d, fake.Now().Add(time.Hour))
+	}
+	fake.Advance(59 * time.Minute)
+	if _, calls := h.posts(); calls != 1 {
+		t.Fatalf("%d calls before the Retry-After date", calls)
+	}
+	fake.Advance(time.Minute)
+	flushSink(t, s)
+	if posts, calls := h.posts(); len(posts) != 1 || calls != 2 {
+		t.Errorf("after the Retry-After date: %d posts in %d calls", len(posts), calls)
 	}
 }

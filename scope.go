@@ -151,6 +151,15 @@ func CaptureError(ctx context.Context, err error, extra ...any) string {
 	return capture(ctx, slog.Default().Handler(), err, extra)
 }
 
+// nowOf is the time by h's clock when h is or wraps an errlog Handler
+// (Options.Now), else by the system's.
+func nowOf(h slog.Handler) time.Time {
+	if eh := HandlerOf(h); eh != nil {
+		return eh.c.now()
+	}
+	return time.Now()
+}
+
 func capture(ctx context.Context, h slog.Handler, err error, extra []any) string {
 	if ctx == nil {
 		ctx = context.Background()
@@ -158,13 +167,13 @@ func capture(ctx context.Context, h slog.Handler, err error, extra []any) string
 	var pcs [1]uintptr
 	runtime.Callers(3, pcs[:]) // the caller of CaptureError
 	if err == nil {
-		r := slog.NewRecord(time.Now(), slog.LevelWarn, "errlog: CaptureError called with a nil error", pcs[0])
+		r := slog.NewRecord(nowOf(h), slog.LevelWarn, "errlog: CaptureError called with a nil error", pcs[0])
 		if h.Enabled(ctx, r.Level) {
 			_ = h.Handle(ctx, r)
 		}
 		return ""
 	}
-	r := slog.NewRecord(time.Now(), slog.LevelError, safeText(err), pcs[0])
+	r := slog.NewRecord(nowOf(h), slog.LevelError, safeText(err), pcs[0])
 	r.AddAttrs(slog.Any("error", err))
 	r.Add(extra...)
 	return handleWithID(ctx, h, r)
@@ -179,9 +188,10 @@ func CaptureMessage(ctx context.Context, msg string, extra ...any) string {
 	}
 	var pcs [1]uintptr
 	runtime.Callers(2, pcs[:])
-	r := slog.NewRecord(time.Now(), slog.LevelError, msg, pcs[0])
+	h := slog.Default().Handler()
+	r := slog.NewRecord(nowOf(h), slog.LevelError, msg, pcs[0])
 	r.Add(extra...)
-	return handleWithID(ctx, slog.Default().Handler(), r)
+	return handleWithID(ctx, h, r)
 }
 
 // eventIDKey carries the event ID a capture function made and returned
@@ -292,7 +302,7 @@ func reportPanic(ctx context.Context, h slog.Handler, pe *PanicError, flush bool
 	if len(pe.pcs) > 0 {
 		pc = pe.pcs[0]
 	}
-	r := slog.NewRecord(time.Now(), slog.LevelError, pe.Error(), pc)
+	r := slog.NewRecord(nowOf(h), slog.LevelError, pe.Error(), pc)
 	r.AddAttrs(slog.Any("error", pe))
 	if h.Enabled(ctx, r.Level) {
 		_ = h.Handle(ctx, r)
@@ -301,6 +311,10 @@ func reportPanic(ctx context.Context, h slog.Handler, pe *PanicError, flush bool
 		flushAfterPanic(ctx, h)
 	}
 }
+
+// panicFlushTimeout bounds the flush after a panic: two seconds, lowered
+// by tests. A real-time deadline: the program is about to end.
+var panicFlushTimeout = 2 * time.Second
 
 // flushAfterPanic waits, up to two seconds in all, for the Handler that h
 // is or wraps (HandlerOf) to deliver; when h hides it
@@ -314,7 +328,7 @@ func flushAfterPanic(ctx context.Context, h slog.Handler) {
 		hs = append(hs, registry.handlers...)
 		registry.Unlock()
 	}
-	fctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	fctx, cancel := context.WithTimeout(ctx, panicFlushTimeout)
 	defer cancel()
 	// At once, so that one Handler whose sink hangs cannot use up the
 	// others' time.

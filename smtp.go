@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
 	"gopkg.in/gomail.v2"
 )
@@ -163,7 +164,7 @@ type mailConfig struct {
 func newMailConfig(o *MailOptions, env sinkEnv) (*mailConfig, error) {
 	c := &mailConfig{
 		timeout:        DefaultMailTimeout,
-		idleTimeout:    30 * time.Second,
+		idleTimeout:    defaultIdleTimeout,
 		window:         DefaultMailWindow,
 		maxPerHour:     DefaultMaxMailsPerHour,
 		prefix:         DefaultSubjectPrefix,
@@ -291,7 +292,7 @@ type mailSink struct {
 
 	mu       sync.Mutex
 	th       *throttle
-	timer    *time.Timer
+	timer    clock.Timer
 	armed    time.Time // when timer fires; zero if stopped
 	closed   bool
 	inflight sync.WaitGroup // emits in progress (Deliver, tick)
@@ -326,19 +327,7 @@ func newMailSink(o *MailOptions, env sinkEnv, notifiers []Notifier, ticketers []
 // buildMailSink is newMailSink, with tune (if not nil) adjusting the
 // configuration for tests.
 func buildMailSink(o *MailOptions, env sinkEnv, notifiers []Notifier, ticketers []Ticketer, tune func(*mailConfig)) (*mailSink, error) {
-	if env.Now == nil {
-		env.Now = time.Now
-	}
-	if env.OnError == nil {
-		env.OnError = func(error) {}
-	}
-	if env.Formatter == nil {
-		f, err := NewFormatter(DefaultFormat, "")
-		if err != nil {
-			return nil, err
-		}
-		env.Formatter = f
-	}
+	env = env.withDefaults()
 	cfg, err := newMailConfig(o, env)
 	if err != nil {
 		return nil, err
@@ -370,9 +359,9 @@ func buildMailSink(o *MailOptions, env sinkEnv, notifiers []Notifier, ticketers 
 			if err := os.MkdirAll(cfg.dir, 0o755); err != nil {
 				return nil, fmt.Errorf("errlog: mail: %w", err)
 			}
-			s.transport = &dirTransport{dir: cfg.dir, now: env.Now}
+			s.transport = &dirTransport{dir: cfg.dir, now: env.Clock.Now}
 		} else {
-			s.transport = &smtpTransport{cfg: cfg, onError: env.OnError}
+			s.transport = &smtpTransport{cfg: cfg, onError: env.OnError, clock: env.Clock}
 		}
 		spool := ""
 		if env.SpoolDir != "" {
@@ -387,7 +376,7 @@ func buildMailSink(o *MailOptions, env sinkEnv, notifiers []Notifier, ticketers 
 			MaxBackoff:  cfg.maxBackoff,
 			SendTimeout: 3*cfg.timeout + time.Second,
 			OnError:     env.OnError,
-			Now:         env.Now,
+			Clock:       env.Clock,
 		})
 		if err != nil {
 			return nil, err
@@ -410,7 +399,7 @@ func buildMailSink(o *MailOptions, env sinkEnv, notifiers []Notifier, ticketers 
 		cleanup = append(cleanup, q.q)
 		s.ticketers = append(s.ticketers, q)
 	}
-	s.timer = time.AfterFunc(time.Hour, s.tick)
+	s.timer = env.Clock.AfterFunc(time.Hour, s.tick)
 	s.timer.Stop()
 	return s, nil
 }
@@ -430,7 +419,7 @@ func (s *mailSink) Deliver(ev *event.Event) {
 		s.env.OnError(fmt.Errorf("errlog: smtp: event %s not mailed: the mail sink is closed (%d events since Close)", ev.EventID, n))
 		return
 	}
-	notes, firstSeen := s.th.add(ev, key, s.env.Now())
+	notes, firstSeen := s.th.add(ev, key, s.env.Clock.Now())
 	if len(notes) > 0 || firstSeen {
 		s.rearmLocked()
 	}
@@ -454,7 +443,7 @@ func (s *mailSink) tick() {
 		return
 	}
 	s.armed = time.Time{}
-	notes := s.th.due(s.env.Now())
+	notes := s.th.due(s.env.Clock.Now())
 	s.rearmLocked()
 	s.inflight.Add(1)
 	s.mu.Unlock()
@@ -471,7 +460,7 @@ func (s *mailSink) rearmLocked() {
 	s.armed = next
 	// A little late on purpose: windows that end close together are
 	// then handled by one wake-up instead of one each.
-	d := next.Sub(s.env.Now()) + s.cfg.window/50
+	d := next.Sub(s.env.Clock.Now()) + s.cfg.window/50
 	if d < time.Millisecond {
 		d = time.Millisecond
 	}
@@ -553,7 +542,7 @@ func (s *mailSink) Flush(ctx context.Context) error {
 		s.mu.Unlock()
 		return nil
 	}
-	notes := s.th.flush(s.env.Now(), false)
+	notes := s.th.flush(s.env.Clock.Now(), false)
 	s.rearmLocked()
 	s.inflight.Add(1)
 	s.mu.Unlock()
@@ -599,7 +588,7 @@ func (s *mailSink) Close(ctx context.Context) error {
 		s.mu.Lock()
 		s.closed = true
 		s.timer.Stop()
-		notes := s.th.flush(s.env.Now(), true)
+		notes := s.th.flush(s.env.Clock.Now(), true)
 		s.mu.Unlock()
 		s.inflight.Wait()
 		s.emit(notes)
@@ -630,12 +619,13 @@ func (s *mailSink) Close(ctx context.Context) error {
 type smtpTransport struct {
 	cfg     *mailConfig
 	onError func(error)
+	clock   clock.Clock // the idle timer's; connection deadlines are real time
 
 	mu     sync.Mutex
 	client *smtp.Client
 	conn   net.Conn // the TCP connection under client, for deadlines
 	gen    int      // counts connections, so a stale idle timer is a no-op
-	timer  *time.Timer
+	timer  clock.Timer
 }
 
 // aLongTimeAgo is a deadline in the past: setting it fails pending I/O at
@@ -664,7 +654,7 @@ func (t *smtpTransport) send(ctx context.Context, it delivery.Item) error {
 		return classifySMTP(err)
 	}
 	gen := t.gen
-	t.timer = time.AfterFunc(t.cfg.idleTimeout, func() { t.closeIdle(gen) })
+	t.timer = t.clock.AfterFunc(t.cfg.idleTimeout, func() { t.closeIdle(gen) })
 	return nil
 }
 
@@ -1015,7 +1005,7 @@ type mailKV struct{ Key, Value string }
 
 // compose renders n as an RFC 5322 message and returns its Message-ID.
 func (s *mailSink) compose(n *Notice) (id string, msg []byte, err error) {
-	now := s.env.Now()
+	now := s.env.Clock.Now()
 	v := s.view(n, now)
 	text := v.text()
 	var html bytes.Buffer
@@ -1065,9 +1055,9 @@ func (s *mailSink) view(n *Notice, now time.Time) *mailView {
 	}
 	if n.Kind == NoticeSummary {
 		v.Level = mailLabel(event.LevelWarning)
-		v.Title = fmt.Sprintf("%d more errors not mailed since %s", n.Count, clock(n.Since, now))
+		v.Title = fmt.Sprintf("%d more errors not mailed since %s", n.Count, wallClock(n.Since, now))
 		v.Subject = headerText(s.cfg.prefix + "WARNING: " + v.Title)
-		v.Headline = fmt.Sprintf("%s, last at %s: errlog sends at most %d mails an hour.", v.Title, clock(n.Last, now), s.cfg.maxPerHour)
+		v.Headline = fmt.Sprintf("%s, last at %s: errlog sends at most %d mails an hour.", v.Title, wallClock(n.Last, now), s.cfg.maxPerHour)
 		v.Summary = n.Groups
 		if n.OtherGroups > 0 {
 			v.SummaryMore = fmt.Sprintf("and %d times more in other groups", n.OtherCount)
@@ -1087,7 +1077,7 @@ func (s *mailSink) view(n *Notice, now time.Time) *mailView {
 	switch n.Kind {
 	case NoticeDigest:
 		v.Subject = "Re: " + v.Subject
-		v.Headline = fmt.Sprintf("… and %d more %s since %s, last at %s.", n.Count, times(n.Count), clock(n.Since, now), clock(n.Last, now))
+		v.Headline = fmt.Sprintf("… and %d more %s since %s, last at %s.", n.Count, times(n.Count), wallClock(n.Since, now), wallClock(n.Last, now))
 		if n.Total > n.Count+1 {
 			v.Headline += fmt.Sprintf(" %d %s in all since this process first saw it.", n.Total, times(n.Total))
 		}
@@ -1392,9 +1382,9 @@ func valueText(v any) string {
 	return truncateString(s, maxMailValue)
 }
 
-// clock shows t as a mail reader wants it: "14:02" on the day of ref,
+// wallClock shows t as a mail reader wants it: "14:02" on the day of ref,
 // with the date otherwise.
-func clock(t, ref time.Time) string {
+func wallClock(t, ref time.Time) string {
 	t, ref = t.In(time.Local), ref.In(time.Local)
 	if y1, m1, d1 := t.Date(); true {
 		if y2, m2, d2 := ref.Date(); y1 == y2 && m1 == m2 && d1 == d2 {

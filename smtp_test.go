@@ -38,6 +38,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
 )
 
@@ -380,7 +381,7 @@ func testEnv(rec *errRecorder) sinkEnv {
 	return sinkEnv{
 		OnError:     rec.add,
 		QueueSize:   64,
-		Now:         time.Now,
+		Clock:       nowClock(time.Now),
 		Environment: "production",
 		Release:     "v1.4.2",
 		ServerName:  "web-1",
@@ -662,24 +663,36 @@ func TestMailThreading(t *testing.T) {
 }
 
 // The storm: 10,000 identical errors give the first mail at once and one
-// digest at the end of the window, with the right count.
+// digest at the end of the window, with the right count. The window is the
+// default ten minutes, on a fake clock: the test waits for no timer.
 func TestMailStorm(t *testing.T) {
 	srv := startServer(t, serverOpts{tls: true, auth: true})
 	rec := &errRecorder{}
-	window := 300 * time.Millisecond
+	fake := clock.NewFake(time.Date(2024, 5, 1, 14, 2, 3, 0, time.UTC))
+	env := testEnv(rec)
+	env.Clock = fake
+	window := DefaultMailWindow
+	// An idle timeout past the window: both mails go over one connection.
 	s := newTestSink(t, &MailOptions{Addr: srv.Addr, Username: "user", Password: "s3cret", TLSConfig: srv.ClientTC,
-		To: []string{"ops@example.com"}, Window: window}, testEnv(rec), nil, nil, nil)
-	start := time.Now()
+		To: []string{"ops@example.com"}, IdleTimeout: 2 * window}, env, nil, nil, nil)
 	for i := 0; i < 10000; i++ {
 		s.Deliver(mailEvent("load failed"))
 	}
-	if d := time.Since(start); d > window/2 {
-		t.Logf("the storm took %v to deliver: the digest may cover fewer errors than expected", d)
+	srv.waitMails(t, 1, 5*time.Second)
+	// One second before the window ends, its timer has not fired: the
+	// digest is not due.
+	fake.Advance(window - time.Second)
+	s.mu.Lock()
+	armed := s.armed
+	s.mu.Unlock()
+	if want := fake.Now().Add(time.Second); !armed.Equal(want) {
+		t.Errorf("digest timer armed for %v, want the window's end %v", armed, want)
 	}
+	if n := len(srv.Mails()); n != 1 {
+		t.Fatalf("%d mails before the window ended, want 1", n)
+	}
+	fake.Advance(window / 10) // past the window and the timer's slack
 	mails := srv.waitMails(t, 2, 5*time.Second)
-	if since := time.Since(start); since < window {
-		t.Errorf("digest after %v, before the window of %v ended", since, window)
-	}
 	first, digest := parseMail(t, mails[0].Data), parseMail(t, mails[1].Data)
 	if first.Header.Get("X-Errlog-Kind") != "first" || first.Header.Get("X-Errlog-Count") != "1" {
 		t.Errorf("first mail: kind %q count %q", first.Header.Get("X-Errlog-Kind"), first.Header.Get("X-Errlog-Count"))
@@ -691,7 +704,7 @@ func TestMailStorm(t *testing.T) {
 	mustContain(t, "digest HTML", digest.HTML, "… and 9999 more times since ")
 	// A quiet window later nothing more arrives, and Flush has nothing
 	// left to say.
-	time.Sleep(2 * window)
+	fake.Advance(2 * window)
 	flushSink(t, s)
 	if n := len(srv.Mails()); n != 2 {
 		t.Errorf("%d mails for a storm of 10,000, want 2", n)
@@ -739,7 +752,7 @@ func TestMailFlushAfterEachErrorRespectsCap(t *testing.T) {
 	var clock atomic.Int64
 	clock.Store(time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC).UnixNano())
 	env := testEnv(&errRecorder{})
-	env.Now = func() time.Time { return time.Unix(0, clock.Load()) }
+	env.Clock = nowClock(func() time.Time { return time.Unix(0, clock.Load()) })
 	s := newTestSink(t, &MailOptions{Dir: dir, To: []string{"ops@example.com"}, MaxPerHour: 5}, env, nil, nil, nil)
 	for i := 0; i < 1000; i++ {
 		s.Deliver(mailEventN(i % 7))
@@ -887,8 +900,11 @@ func TestMailRejectedRecipient(t *testing.T) {
 
 func TestMailConnectionReuse(t *testing.T) {
 	srv := startServer(t, serverOpts{tls: true, auth: true})
+	fake := clock.NewFake(time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC))
+	env := testEnv(&errRecorder{})
+	env.Clock = fake
 	s := newTestSink(t, &MailOptions{Addr: srv.Addr, Username: "user", Password: "s3cret", TLSConfig: srv.ClientTC,
-		To: []string{"ops@example.com"}, MaxPerHour: -1, IdleTimeout: 150 * time.Millisecond}, testEnv(&errRecorder{}), nil, nil, nil)
+		To: []string{"ops@example.com"}, MaxPerHour: -1, IdleTimeout: time.Minute}, env, nil, nil, nil)
 	for i := 0; i < 20; i++ {
 		s.Deliver(mailEventN(i))
 	}
@@ -896,7 +912,27 @@ func TestMailConnectionReuse(t *testing.T) {
 	if n := srv.Conns(); n != 1 {
 		t.Errorf("%d connections for a burst of 20 mails, want 1", n)
 	}
-	time.Sleep(300 * time.Millisecond) // idle: the connection is closed
+	tr := s.transport.(*smtpTransport)
+	connected := func() bool {
+		tr.mu.Lock()
+		defer tr.mu.Unlock()
+		return tr.client != nil
+	}
+	// The 20th mail arrived while its send holds tr.mu: once it lets go,
+	// the idle timer is armed.
+	if !connected() {
+		t.Fatal("no connection after the burst")
+	}
+	fake.Advance(59 * time.Second)
+	if !connected() {
+		t.Fatal("the connection was closed before IdleTimeout")
+	}
+	fake.Advance(time.Second) // idle: the connection is closed
+	for deadline := time.Now().Add(5 * time.Second); connected(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the connection outlived IdleTimeout")
+		}
+	}
 	s.Deliver(mailEventN(100))
 	srv.waitMails(t, 21, 5*time.Second)
 	if n := srv.Conns(); n != 2 {
@@ -990,7 +1026,7 @@ func TestMailSpooledDeliveredByNextProcess(t *testing.T) {
 	spool := t.TempDir()
 	addr := freeAddr(t)
 	s, err := buildMailSink(&MailOptions{Addr: addr, To: []string{"ops@example.com"}},
-		sinkEnv{OnError: func(error) {}, QueueSize: 16, Now: time.Now, SpoolDir: spool, ServerName: "web-1"}, nil, nil, fast)
+		sinkEnv{OnError: func(error) {}, QueueSize: 16, Clock: nowClock(time.Now), SpoolDir: spool, ServerName: "web-1"}, nil, nil, fast)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1030,7 +1066,7 @@ func TestMailSpoolChild(t *testing.T) {
 		t.Skip("run by TestMailSpooledDeliveredByNextProcess")
 	}
 	s, err := buildMailSink(&MailOptions{Addr: os.Getenv("ERRLOG_TEST_SPOOL_ADDR"), To: []string{"ops@example.com"}},
-		sinkEnv{OnError: func(err error) { t.Log(err) }, QueueSize: 16, Now: time.Now, SpoolDir: spool}, nil, nil, fast)
+		sinkEnv{OnError: func(err error) { t.Log(err) }, QueueSize: 16, Clock: nowClock(time.Now), SpoolDir: spool}, nil, nil, fast)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1075,7 +1111,6 @@ func TestMailDeliverAfterClose(t *testing.T) {
 
 func TestMailCloseStopsGoroutines(t *testing.T) {
 	srv := startServer(t, serverOpts{tls: true})
-	before := runtime.NumGoroutine()
 	s, err := buildMailSink(&MailOptions{Addr: srv.Addr, TLSConfig: srv.ClientTC, To: []string{"ops@example.com"}, Window: 50 * time.Millisecond},
 		testEnv(&errRecorder{}), []Notifier{&recordingNotifier{}}, []Ticketer{&recordingNotifier{}}, fast)
 	if err != nil {
@@ -1096,13 +1131,45 @@ func TestMailCloseStopsGoroutines(t *testing.T) {
 	if n := len(srv.waitMails(t, 2, 5*time.Second)); n != 2 {
 		t.Fatalf("%d mails: the pending digest was not sent at Close", n)
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	mailSinkStopped(t, s)
+}
+
+// mailSinkStopped checks that nothing s started outlives its Close: the
+// worker of each of its queues (mail, notifiers, ticketers), its emits in
+// progress, and the SMTP connection. It watches s alone, so that another
+// test's leftovers cannot make it fail.
+func mailSinkStopped(t *testing.T, s *mailSink) {
+	t.Helper()
+	queues := []*delivery.Queue{s.mailQ}
+	for _, nq := range append(append([]*notifyQueue(nil), s.notifiers...), s.ticketers...) {
+		queues = append(queues, nq.q)
 	}
-	if after := runtime.NumGoroutine(); after > before {
-		buf := make([]byte, 1<<16)
-		t.Fatalf("%d goroutines before, %d after Close:\n%s", before, after, buf[:runtime.Stack(buf, true)])
+	limit := time.After(2 * time.Second)
+	for _, q := range queues {
+		if q == nil {
+			continue
+		}
+		select {
+		case <-q.Done():
+		case <-limit:
+			buf := make([]byte, 1<<16)
+			t.Fatalf("a queue's worker outlived Close:\n%s", buf[:runtime.Stack(buf, true)])
+		}
+	}
+	emitted := make(chan struct{})
+	go func() { s.inflight.Wait(); close(emitted) }()
+	select {
+	case <-emitted:
+	case <-limit:
+		t.Fatal("an emit outlived Close")
+	}
+	if tr, ok := s.transport.(*smtpTransport); ok {
+		tr.mu.Lock()
+		open := tr.client != nil
+		tr.mu.Unlock()
+		if open {
+			t.Error("the SMTP connection outlived Close")
+		}
 	}
 }
 
@@ -1257,7 +1324,7 @@ func benchmarkMail(b *testing.B, addr string) {
 		h.Close(ctx)
 	})
 	b.Run("Deliver/repeat", func(b *testing.B) {
-		s, err := buildMailSink(&opts, sinkEnv{OnError: func(error) {}, QueueSize: 1024, Now: time.Now, ServerName: "web-1"}, nil, nil, nil)
+		s, err := buildMailSink(&opts, sinkEnv{OnError: func(error) {}, QueueSize: 1024, Clock: nowClock(time.Now), ServerName: "web-1"}, nil, nil, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -1276,7 +1343,7 @@ func benchmarkMail(b *testing.B, addr string) {
 		// Every event a mail: no throttling, each composed and queued.
 		o := opts
 		o.MaxPerHour = -1
-		s, err := buildMailSink(&o, sinkEnv{OnError: func(error) {}, QueueSize: 1024, Now: time.Now, ServerName: "web-1"}, nil, nil, nil)
+		s, err := buildMailSink(&o, sinkEnv{OnError: func(error) {}, QueueSize: 1024, Clock: nowClock(time.Now), ServerName: "web-1"}, nil, nil, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -136,13 +136,9 @@ type throttleGroup struct {
 	ev         *event.Event // the latest repeat
 }
 
+// newThrottle takes the resolved settings (newMailConfig's): window > 0,
+// maxPerHour < 0 for no cap.
 func newThrottle(window time.Duration, maxPerHour int) *throttle {
-	if window <= 0 {
-		window = DefaultMailWindow
-	}
-	if maxPerHour == 0 {
-		maxPerHour = DefaultMaxMailsPerHour
-	}
 	return &throttle{
 		window:     window,
 		maxPerHour: maxPerHour,

@@ -19,7 +19,7 @@ func addAt(th *throttle, ev *event.Event, at time.Time) ([]Notice, bool) {
 }
 
 func TestThrottleFirstThenDigest(t *testing.T) {
-	th := newThrottle(5*time.Minute, 0)
+	th := newThrottle(5*time.Minute, DefaultMaxMailsPerHour)
 	ev := groupEvent("a")
 	out, first := addAt(th, ev, t0)
 	if len(out) != 1 || out[0].Kind != NoticeFirst || out[0].Count != 1 || !first || out[0].Event != ev {
@@ -63,7 +63,7 @@ func TestThrottleFirstThenDigest(t *testing.T) {
 
 // A storm that goes on for an hour gives one digest per window.
 func TestThrottleLongStorm(t *testing.T) {
-	th := newThrottle(10*time.Minute, 0)
+	th := newThrottle(10*time.Minute, DefaultMaxMailsPerHour)
 	var mails, counted int
 	collect := func(out []Notice) {
 		for _, n := range out {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
 	"github.com/errlog/errlog/internal/sentryproto"
 )
@@ -87,7 +88,7 @@ type TrackerOptions struct {
 }
 
 // DefaultTrackerTimeout is TrackerOptions.Timeout's default.
-const DefaultTrackerTimeout = 30 * time.Second
+const DefaultTrackerTimeout = delivery.DefaultSendTimeout
 
 // Tracker sends events to a Sentry-protocol tracker through a bounded
 // queue with its own goroutine, retries and an optional disk spool. New
@@ -98,7 +99,8 @@ type Tracker struct {
 	debug     *trackerTarget // nil without a DebugURL
 	client    *http.Client
 	onError   func(error)
-	now       func() time.Time
+	now       func() time.Time // clock.Now
+	clock     clock.Clock
 	sample    float64
 	before    func(*event.Event) *event.Event
 	lost      atomic.Uint64 // events that could not be encoded
@@ -114,6 +116,7 @@ var _ EventSink = (*Tracker)(nil)
 // debug URL, each with its own queue so that a dead request bin cannot
 // hold up real events.
 type trackerTarget struct {
+	clock       clock.Clock // rate limits
 	client      *http.Client
 	onError     func(error)
 	url         string
@@ -137,7 +140,7 @@ type trackerTarget struct {
 // NewTracker returns a Tracker that sends to o.DSN (and o.DebugURL), on
 // its own: not attached to any Handler.
 func NewTracker(o TrackerOptions) (*Tracker, error) {
-	return newTracker(o, sinkEnv{Now: time.Now})
+	return newTracker(o, sinkEnv{})
 }
 
 // newTrackerSink builds the tracker of Options.Tracker. In debug mode it
@@ -154,6 +157,7 @@ func newTrackerSink(o TrackerOptions, env sinkEnv) (EventSink, error) {
 }
 
 func newTracker(o TrackerOptions, env sinkEnv) (*Tracker, error) {
+	env = env.withDefaults()
 	if o.DSN == "" && o.DebugURL == "" {
 		return nil, errors.New("errlog: tracker: no DSN (set ERRLOG_DSN or TrackerOptions.DSN); events are not sent to a tracker")
 	}
@@ -169,7 +173,8 @@ func newTracker(o TrackerOptions, env sinkEnv) (*Tracker, error) {
 	}
 	t := &Tracker{
 		onError:         o.OnError,
-		now:             env.Now,
+		clock:           env.Clock,
+		now:             env.Clock.Now,
 		sample:          o.SampleRate,
 		before:          o.BeforeSend,
 		envOverride:     o.Environment,
@@ -181,12 +186,6 @@ func newTracker(o TrackerOptions, env sinkEnv) (*Tracker, error) {
 	}
 	if t.onError == nil {
 		t.onError = env.OnError
-	}
-	if t.onError == nil {
-		t.onError = defaultOnError(time.Now)
-	}
-	if t.now == nil {
-		t.now = time.Now
 	}
 	if t.sample == 0 {
 		t.sample = 1
@@ -208,7 +207,7 @@ func newTracker(o TrackerOptions, env sinkEnv) (*Tracker, error) {
 		MaxSpoolBytes: o.MaxSpoolBytes,
 		MaxSpoolItems: o.MaxSpoolItems,
 		OnError:       t.onError,
-		Now:           t.now,
+		Clock:         t.clock,
 	}
 	if qo.QueueSize == 0 {
 		qo.QueueSize = env.QueueSize
@@ -217,7 +216,7 @@ func newTracker(o TrackerOptions, env sinkEnv) (*Tracker, error) {
 		qo.SendTimeout = DefaultTrackerTimeout
 	}
 	if dsn != nil {
-		t.envelopes = newEnvelopeTarget(dsn, t.client, t.onError)
+		t.envelopes = newEnvelopeTarget(dsn, t.client, t.onError, t.clock)
 		qo := qo
 		qo.Name = "tracker"
 		qo.Send = t.envelopes.send
@@ -232,7 +231,7 @@ func newTracker(o TrackerOptions, env sinkEnv) (*Tracker, error) {
 		t.envelopes.queue = q
 	}
 	if o.DebugURL != "" {
-		t.debug = newDebugTarget(o.DebugURL, debugHost, t.client, t.onError)
+		t.debug = newDebugTarget(o.DebugURL, debugHost, t.client, t.onError, t.clock)
 		qo := qo
 		qo.Name = "tracker: debug URL"
 		qo.Send = t.debug.send
@@ -251,8 +250,12 @@ func newTracker(o TrackerOptions, env sinkEnv) (*Tracker, error) {
 
 // newEnvelopeTarget posts to the DSN's envelope endpoint, whose URL holds
 // no secret: the key travels in X-Sentry-Auth.
-func newEnvelopeTarget(dsn *sentryproto.DSN, client *http.Client, onError func(error)) *trackerTarget {
+func newEnvelopeTarget(dsn *sentryproto.DSN, client *http.Client, onError func(error), c clock.Clock) *trackerTarget {
+	if c == nil {
+		c = clock.Real()
+	}
 	return &trackerTarget{
+		clock:       c,
 		client:      client,
 		onError:     onError,
 		url:         dsn.EnvelopeURL(),
@@ -266,8 +269,12 @@ func newEnvelopeTarget(dsn *sentryproto.DSN, client *http.Client, onError func(e
 
 // newDebugTarget posts to a debug URL. A request bin's URL is its
 // credential, in the path or in the host: messages show neither.
-func newDebugTarget(rawURL, host string, client *http.Client, onError func(error)) *trackerTarget {
+func newDebugTarget(rawURL, host string, client *http.Client, onError func(error), c clock.Clock) *trackerTarget {
+	if c == nil {
+		c = clock.Real()
+	}
 	tt := &trackerTarget{
+		clock:       c,
 		client:      client,
 		onError:     onError,
 		url:         rawURL,
@@ -298,7 +305,7 @@ func newTrackerClient(rt http.RoundTripper) *http.Client {
 	if rt == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = 2
-		tr.IdleConnTimeout = 30 * time.Second
+		tr.IdleConnTimeout = defaultIdleTimeout
 		rt = tr
 	}
 	return &http.Client{Transport: rt, CheckRedirect: checkRedirect}
@@ -528,12 +535,12 @@ var errRateLimited = errors.New("rate limited by the tracker")
 // send is the queue's SendFunc: one POST, its answer mapped to the
 // queue's retry rules.
 func (tt *trackerTarget) send(ctx context.Context, it delivery.Item) error {
-	if d := time.Until(time.Unix(0, tt.holdUntil.Load())); d > 0 {
+	if d := time.Unix(0, tt.holdUntil.Load()).Sub(tt.clock.Now()); d > 0 {
 		return delivery.RetryAfter(d, errRateLimited)
 	}
 	res, err := tt.post(ctx, it.Body)
 	if res.hold > 0 {
-		tt.holdUntil.Store(time.Now().Add(res.hold).UnixNano())
+		tt.holdUntil.Store(tt.clock.Now().Add(res.hold).UnixNano())
 	}
 	var se *statusError
 	switch {
@@ -594,7 +601,7 @@ func (tt *trackerTarget) post(ctx context.Context, body []byte) (postResult, err
 	// Read the answer to its end (bounded): a 2xx cut short is not an
 	// acknowledgement, and a read body lets the connection be reused.
 	_, rerr := io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	res := postResult{hold: sentryproto.RateLimit(resp.StatusCode, resp.Header, time.Now())}
+	res := postResult{hold: sentryproto.RateLimit(resp.StatusCode, resp.Header, tt.clock.Now())}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return res, &statusError{
 			url:         tt.where,

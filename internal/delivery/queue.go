@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/errlog/errlog/internal/clock"
 )
 
 // Item is one thing to deliver.
@@ -39,6 +41,13 @@ type Item struct {
 // return promptly then, or Close cannot stop the worker.
 type SendFunc func(ctx context.Context, it Item) error
 
+// Defaults of Options, also errlog's own (Options.QueueSize, the
+// tracker's timeout): one place for each.
+const (
+	DefaultQueueSize   = 1024
+	DefaultSendTimeout = 30 * time.Second
+)
+
 // Options configure a Queue. The zero value of every field but Send means
 // its default.
 type Options struct {
@@ -49,7 +58,7 @@ type Options struct {
 	Send SendFunc
 	// QueueSize bounds the items waiting in memory (not counting the one
 	// being sent); Enqueue drops beyond it. Room for them is allocated by
-	// New, so that Enqueue need not allocate. Default 1024.
+	// New, so that Enqueue need not allocate. Default DefaultQueueSize.
 	QueueSize int
 	// SpoolDir, if set, keeps every pending item on disk (a write-ahead
 	// log, written by Enqueue) until it is acknowledged, and New resends
@@ -68,7 +77,8 @@ type Options struct {
 	// MinBackoff and MaxBackoff bound the wait after a temporary failure,
 	// which doubles with each consecutive failure. Defaults 1s and 5m.
 	MinBackoff, MaxBackoff time.Duration
-	// SendTimeout is the deadline of each Send's context. Default 30s.
+	// SendTimeout is the deadline of each Send's context. Default
+	// DefaultSendTimeout.
 	SendTimeout time.Duration
 	// OnError receives every loss and every problem the caller cannot see
 	// otherwise: items dropped by Enqueue, permanent failures, evictions,
@@ -79,9 +89,14 @@ type Options struct {
 	// must not call Flush or Close. Default: errors are ignored (they are
 	// still counted in Stats).
 	OnError func(error)
-	// Now is the clock that stamps spool file names. Backoff and
-	// RetryAfter waits use real timers. Default time.Now.
+	// Now is the clock that stamps spool file names. Default time.Now.
+	// Clock, when set, replaces it.
 	Now func() time.Time
+	// Clock is the time of day and the timers of backoff and RetryAfter
+	// waits (errlog passes its one clock). Default: Now, with real timers.
+	// Send deadlines and Close's grace stay in real time: they bound
+	// what the network may take.
+	Clock clock.Clock
 }
 
 // Stats are counters since New.
@@ -147,7 +162,7 @@ type Queue struct {
 	maxBackoff  time.Duration
 	sendTimeout time.Duration
 	onError     func(error)
-	now         func() time.Time
+	clock       clock.Clock
 	errClosed   error // preallocated: Enqueue after Close must not allocate either
 	closeGrace  time.Duration
 
@@ -191,6 +206,12 @@ type Queue struct {
 	acked      idSet
 }
 
+// Done is closed when the worker goroutine, the only one the Queue
+// starts, has returned: after Close, or after Close gave up on a Send that
+// ignores its context and that Send returned. Tests wait on it rather
+// than count the process's goroutines.
+func (q *Queue) Done() <-chan struct{} { return q.done }
+
 // New checks o, opens the spool if there is one (loading what earlier
 // processes left there, to be delivered first, oldest first), and starts
 // the worker. It fails only for bad options or an unusable spool
@@ -211,7 +232,7 @@ func New(o Options) (*Queue, error) {
 		maxBackoff:  o.MaxBackoff,
 		sendTimeout: o.SendTimeout,
 		onError:     o.OnError,
-		now:         o.Now,
+		clock:       o.Clock,
 		closeGrace:  100 * time.Millisecond,
 		wake:        make(chan struct{}, 1),
 		done:        make(chan struct{}),
@@ -223,7 +244,7 @@ func New(o Options) (*Queue, error) {
 		return nil, fmt.Errorf("%sdelivery: negative size or duration in Options", q.prefix)
 	}
 	if q.queueSize == 0 {
-		q.queueSize = 1024
+		q.queueSize = DefaultQueueSize
 	}
 	if q.maxBytes == 0 {
 		q.maxBytes = 64 << 20
@@ -241,10 +262,10 @@ func New(o Options) (*Queue, error) {
 		return nil, fmt.Errorf("%sdelivery: MinBackoff %v exceeds MaxBackoff %v", q.prefix, q.minBackoff, q.maxBackoff)
 	}
 	if q.sendTimeout == 0 {
-		q.sendTimeout = 30 * time.Second
+		q.sendTimeout = DefaultSendTimeout
 	}
-	if q.now == nil {
-		q.now = time.Now
+	if q.clock == nil {
+		q.clock = clock.WithNow(o.Now)
 	}
 	q.errClosed = fmt.Errorf("%sitem dropped: %w", q.prefix, ErrClosed)
 	q.ring = make([]entry, q.queueSize)
@@ -585,7 +606,7 @@ func (q *Queue) run() {
 // outlasting it. (A peer's own hold, such as the tracker's rate limit,
 // is kept by its SendFunc, which refuses to send before it ends.)
 func (q *Queue) holdFor() time.Duration {
-	d := time.Until(q.holdUntil)
+	d := clock.Until(q.clock, q.holdUntil)
 	if d <= 0 {
 		return 0
 	}
@@ -601,7 +622,7 @@ func (q *Queue) holdFor() time.Duration {
 	}
 	if d > limit {
 		d = limit
-		q.holdUntil = time.Now().Add(d)
+		q.holdUntil = q.clock.Now().Add(d)
 	}
 	return d
 }
@@ -611,9 +632,9 @@ func (q *Queue) holdFor() time.Duration {
 func (q *Queue) wait(d time.Duration) {
 	var timeout <-chan time.Time
 	if d > 0 {
-		t := time.NewTimer(d)
+		t := q.clock.NewTimer(d)
 		defer t.Stop()
-		timeout = t.C
+		timeout = t.C()
 	}
 	select {
 	case <-q.wake:
@@ -716,7 +737,7 @@ func (q *Queue) take() {
 func (q *Queue) nextStamp() int64 {
 	q.stampMu.Lock()
 	defer q.stampMu.Unlock()
-	s := q.now().UnixNano()
+	s := q.clock.Now().UnixNano()
 	if s <= q.lastStamp {
 		s = q.lastStamp + 1
 	}
@@ -881,7 +902,7 @@ func (q *Queue) sendHead() {
 		if !ok || d <= 0 {
 			d = q.backoff()
 		}
-		q.holdUntil = time.Now().Add(d)
+		q.holdUntil = q.clock.Now().Add(d)
 		if isTimeout(err) {
 			q.timedOut(err)
 		}

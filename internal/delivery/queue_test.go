@@ -298,22 +298,20 @@ func TestFlushWithoutSpoolWaitsWhilePeerDown(t *testing.T) {
 	assert.ErrorIs(t, q.Flush(ctx), context.DeadlineExceeded, "in memory only, nothing is safe yet")
 }
 
-// goroutinesSettle waits for the goroutine count to fall back to n: a
-// goroutine that outlives Close is a leak.
-func goroutinesSettle(t *testing.T, n int) {
+// stopped waits for q's worker, the only goroutine it starts, to return:
+// one that outlives Close is a leak. It watches q alone, so that another
+// test's leftovers cannot make it fail.
+func stopped(t *testing.T, q *Queue) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for runtime.NumGoroutine() > n && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if got := runtime.NumGoroutine(); got > n {
+	select {
+	case <-q.Done():
+	case <-time.After(2 * time.Second):
 		buf := make([]byte, 1<<16)
-		t.Fatalf("%d goroutines after Close, want %d:\n%s", got, n, buf[:runtime.Stack(buf, true)])
+		t.Fatalf("the worker outlived Close:\n%s", buf[:runtime.Stack(buf, true)])
 	}
 }
 
 func TestCloseStopsHangingSend(t *testing.T) {
-	before := runtime.NumGoroutine()
 	send := func(ctx context.Context, it Item) error {
 		<-ctx.Done()
 		return ctx.Err()
@@ -329,7 +327,7 @@ func TestCloseStopsHangingSend(t *testing.T) {
 	err = q.Close(ctx)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), time.Second)
-	goroutinesSettle(t, before)
+	stopped(t, q)
 
 	lost := log.matching(ErrClosed)
 	require.Len(t, lost, 1, "undelivered items without a spool are reported")
@@ -340,7 +338,6 @@ func TestCloseStopsHangingSend(t *testing.T) {
 }
 
 func TestCloseGivesUpOnSendIgnoringContext(t *testing.T) {
-	before := runtime.NumGoroutine()
 	release := make(chan struct{})
 	inSend := make(chan struct{})
 	send := func(ctx context.Context, it Item) error {
@@ -364,12 +361,11 @@ func TestCloseGivesUpOnSendIgnoringContext(t *testing.T) {
 
 	close(release) // the worker exits as soon as Send returns
 	<-q.done
-	goroutinesSettle(t, before)
+	stopped(t, q)
 	assert.EqualValues(t, 1, q.Stats().Sent, "a late acknowledgement still counts")
 }
 
 func TestCloseIdempotentAndEnqueueAfterClose(t *testing.T) {
-	before := runtime.NumGoroutine()
 	p := newPeer(nil)
 	log := &errLog{}
 	q, err := New(Options{Name: "test", Send: p.send, OnError: log.add})
@@ -378,7 +374,7 @@ func TestCloseIdempotentAndEnqueueAfterClose(t *testing.T) {
 
 	require.NoError(t, q.Close(context.Background()))
 	require.NoError(t, q.Close(context.Background()))
-	goroutinesSettle(t, before)
+	stopped(t, q)
 	assert.Equal(t, ids("c", 10), p.received(), "Close flushes first")
 
 	assert.False(t, q.Enqueue(Item{ID: "late"}))
