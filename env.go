@@ -159,12 +159,18 @@ func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 		o.SpoolDir = defaultSpoolDir()
 	}
 
+	// A blank ERRLOG_MASK_KEYS (a deploy template's empty variable) keeps
+	// the defaults: masking must not fail open. Options.Mask.Keys set to
+	// an empty slice in code is the way to mask by key nowhere.
 	if keys, ok := e.lookup("ERRLOG_MASK_KEYS"); ok {
-		o.Mask.Keys = []string{}
+		var list []string
 		for _, k := range strings.Split(keys, ",") {
 			if k = strings.TrimSpace(k); k != "" {
-				o.Mask.Keys = append(o.Mask.Keys, k)
+				list = append(list, k)
 			}
+		}
+		if list != nil {
+			o.Mask.Keys = list
 		}
 	}
 	o.Mask.With, _ = e.str("ERRLOG_MASK_WITH")

@@ -94,6 +94,14 @@ func TestFromEnvDefaults(t *testing.T) {
 
 	o = fromEnv(envOf(map[string]string{"ERRLOG_DSN": "http://k@h/1"}), &stderr)
 	assert.Contains(t, o.SpoolDir, "errlog", "the spool defaults to the OS cache dir")
+
+	// A blank ERRLOG_MASK_KEYS must not turn masking off.
+	for _, blank := range []string{"", " ", ", ,"} {
+		o = fromEnv(envOf(map[string]string{"ERRLOG_MASK_KEYS": blank}), &stderr)
+		assert.Nil(t, o.Mask.Keys, "%q keeps the default keys", blank)
+	}
+	o = fromEnv(envOf(map[string]string{"ERRLOG_MASK_KEYS": "pin, otp"}), &stderr)
+	assert.Equal(t, []string{"pin", "otp"}, o.Mask.Keys)
 }
 
 func TestFromEnvMalformedReportedOnceAndDefaulted(t *testing.T) {

@@ -328,7 +328,9 @@ func flushAfterPanic(ctx context.Context, h slog.Handler) {
 		hs = append(hs, registry.handlers...)
 		registry.Unlock()
 	}
-	fctx, cancel := context.WithTimeout(ctx, panicFlushTimeout)
+	// The request's own context may be cancelled already (the client went
+	// away, the server shuts down): the report must still go out.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), panicFlushTimeout)
 	defer cancel()
 	// At once, so that one Handler whose sink hangs cannot use up the
 	// others' time.

@@ -182,3 +182,22 @@ func TestNilScopeIsSafe(t *testing.T) {
 	s.SetUser(event.User{ID: "x"})
 	s.SetFingerprint("a")
 }
+
+// Recover on a request whose context is already cancelled (the client went
+// away) still waits for the report to be delivered before it re-panics.
+func TestRecoverFlushesWithCancelledContext(t *testing.T) {
+	f := newTrkFake(t)
+	h := NewHandler(Options{Console: io.Discard, Tracker: &TrackerOptions{DSN: f.dsn()}})
+	defer h.Close(context.Background())
+	setDefaultHandler(t, h)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	func() {
+		defer func() { recover() }()
+		defer Recover(ctx)
+		panic("client gone")
+	}()
+	evs := f.ackedEvents()
+	require.Len(t, evs, 1, "delivered before Recover re-panicked")
+	assert.Contains(t, evs[0].Exception[len(evs[0].Exception)-1].Value, "client gone")
+}
