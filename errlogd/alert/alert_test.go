@@ -526,3 +526,38 @@ func TestDeletedGroup(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, fails)
 }
+
+// Webhooks sent one by one stop before their claim runs out (when another
+// instance could take the rows) and release the rest: each still goes out
+// exactly once.
+func TestWebhooksStopBeforeTheLeaseEnds(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string]int{}
+	var f *fixture
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p Payload
+		json.NewDecoder(r.Body).Decode(&p)
+		mu.Lock()
+		got[p.Title]++
+		mu.Unlock()
+		f.clk.Add(time.Minute) // a slow receiver
+	}))
+	defer srv.Close()
+	f = newFixture(t, rules(t, `
+rules:
+  - name: hook
+    triggers: [{type: new}]
+    actions: [{type: webhook, url: "`+srv.URL+`"}]
+`), func(o *Options) { o.Lease = 2 * time.Minute })
+	for _, name := range []string{"alpha", "bravo", "charlie"} {
+		f.send(name, nil)
+	}
+	require.NoError(t, f.n.RunOnce(ctx))
+	mu.Lock()
+	assert.Len(t, got, 2, "the third waits: 90 s of the 2 min claim were used")
+	mu.Unlock()
+	require.NoError(t, f.n.RunOnce(ctx))
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, map[string]int{"alpha failed": 1, "bravo failed": 1, "charlie failed": 1}, got)
+}

@@ -564,12 +564,30 @@ func (n *Notifier) sendDest(ctx context.Context, dest string, now time.Time) err
 		batch, err := n.sendMail(ctx, strings.Split(strings.TrimPrefix(dest, "mail:"), ","), claimed, now)
 		return n.settle(ctx, claimed, batch, err, now)
 	}
+	// Webhooks go one by one: stop well before the claim runs out, when
+	// another instance may take the rows, and release the rest rather
+	// than risk sending them twice.
+	leaseEnd := now.Add(n.opts.Lease * 3 / 4)
 	var errs []error
-	for _, x := range claimed {
+	for i, x := range claimed {
+		if n.opts.Now().After(leaseEnd) {
+			errs = append(errs, n.release(ctx, claimed[i:]))
+			break
+		}
 		err := n.sendWebhook(ctx, &x, now)
 		errs = append(errs, n.settle(ctx, []Notification{x}, "webhook-"+strconv.FormatInt(x.ID, 10), err, now))
 	}
 	return errors.Join(errs...)
+}
+
+// release gives back claimed rows that were not tried.
+func (n *Notifier) release(ctx context.Context, xs []Notification) error {
+	for _, x := range xs {
+		if _, err := n.db.Pool().ExecContext(ctx, n.db.Q(`UPDATE alert_outbox SET claimed_until_ms = 0, attempts = attempts - 1 WHERE id = ?`), x.ID); err != nil {
+			return wrap("release", err)
+		}
+	}
+	return nil
 }
 
 // settle marks rows sent, or schedules their retry with backoff.
