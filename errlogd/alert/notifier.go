@@ -500,6 +500,9 @@ func (n *Notifier) RunOnce(ctx context.Context) error {
 		dests = append(dests, d)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return wrap("outbox", err)
+	}
 	for _, d := range dests {
 		if err := n.sendDest(ctx, d, now); err != nil {
 			errs = append(errs, err)

@@ -103,6 +103,9 @@ RETURNING group_id, ticketer, attempts`), args...)
 		cs = append(cs, c)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return wrap("claim tickets", err)
+	}
 	var errs []error
 	for _, c := range cs {
 		url, err := n.createTicket(ctx, c.group, c.ticketer)

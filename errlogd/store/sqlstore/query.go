@@ -421,6 +421,9 @@ func (db *DB) Retain(ctx context.Context, r store.Retention) (*store.RetentionRe
 			ids = append(ids, id)
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil {
+			return res, wrap("retain", err)
+		}
 		for _, g := range ids {
 			var cut int64
 			err := db.r.QueryRowContext(ctx, db.q(`SELECT id FROM events WHERE group_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?`), g, r.MaxPerGroup).Scan(&cut)
