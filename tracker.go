@@ -1,17 +1,12 @@
 package errlog
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand"
-	"net"
 	"net/http"
-	"net/url"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -111,31 +106,6 @@ type Tracker struct {
 }
 
 var _ EventSink = (*Tracker)(nil)
-
-// trackerTarget is one destination: the DSN's envelope endpoint or the
-// debug URL, each with its own queue so that a dead request bin cannot
-// hold up real events.
-type trackerTarget struct {
-	clock       clock.Clock // rate limits
-	client      *http.Client
-	onError     func(error)
-	url         string
-	where       string // url as messages show it, without a secret
-	host        string // for messages, likewise
-	hide        string // a host name messages must not show, if any
-	auth        string // X-Sentry-Auth; "" for the debug URL
-	contentType string
-	gzip        bool
-	queue       *delivery.Queue
-
-	// holdUntil (Unix nanoseconds) is when the tracker's last rate limit
-	// ends: events wait for it without being sent, even when the limit
-	// came with an accepted event.
-	holdUntil atomic.Int64
-	// failing is true from a temporary failure to the next success, so
-	// that an outage is reported once, not at every retry.
-	failing atomic.Bool
-}
 
 // NewTracker returns a Tracker that sends to o.DSN (and o.DebugURL), on
 // its own: not attached to any Handler.
@@ -246,91 +216,6 @@ func newTracker(o TrackerOptions, env sinkEnv) (*Tracker, error) {
 	}
 	trackers.add(t)
 	return t, nil
-}
-
-// newEnvelopeTarget posts to the DSN's envelope endpoint, whose URL holds
-// no secret: the key travels in X-Sentry-Auth.
-func newEnvelopeTarget(dsn *sentryproto.DSN, client *http.Client, onError func(error), c clock.Clock) *trackerTarget {
-	if c == nil {
-		c = clock.Real()
-	}
-	return &trackerTarget{
-		clock:       c,
-		client:      client,
-		onError:     onError,
-		url:         dsn.EnvelopeURL(),
-		where:       dsn.EnvelopeURL(),
-		host:        dsn.Host,
-		auth:        dsn.AuthHeader("errlog/" + Version),
-		contentType: sentryproto.ContentType,
-		gzip:        true,
-	}
-}
-
-// newDebugTarget posts to a debug URL. A request bin's URL is its
-// credential, in the path or in the host: messages show neither.
-func newDebugTarget(rawURL, host string, client *http.Client, onError func(error), c clock.Clock) *trackerTarget {
-	if c == nil {
-		c = clock.Real()
-	}
-	tt := &trackerTarget{
-		clock:       c,
-		client:      client,
-		onError:     onError,
-		url:         rawURL,
-		where:       sentryproto.RedactURL(rawURL),
-		host:        sentryproto.RedactHost(host),
-		contentType: "application/json",
-	}
-	if name, _, err := net.SplitHostPort(host); err == nil {
-		host = name
-	}
-	if r := sentryproto.RedactHost(host); r != host {
-		tt.hide = host
-	}
-	return tt
-}
-
-// envelopeBody returns the gzip-compressed envelope of ev, whose JSON is
-// payload: what the DSN's endpoint receives and the spool keeps.
-func envelopeBody(ev *event.Event, payload []byte) ([]byte, error) {
-	env, err := sentryproto.NewEventEnvelope(ev.EventID, ev.SDK, payload).Encode()
-	if err != nil {
-		return nil, err
-	}
-	return sentryproto.Gzip(env), nil
-}
-
-func newTrackerClient(rt http.RoundTripper) *http.Client {
-	if rt == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = 2
-		tr.IdleConnTimeout = defaultIdleTimeout
-		rt = tr
-	}
-	return &http.Client{Transport: rt, CheckRedirect: checkRedirect}
-}
-
-// checkRedirect follows a redirect only to the same host (and port), and
-// never from https to http: the request carries the whole event and the
-// DSN's key in X-Sentry-Auth, which net/http would send on to any host
-// (it strips only the standard credential headers).
-func checkRedirect(req *http.Request, via []*http.Request) error {
-	from := via[0].URL
-	if req.URL.Host != from.Host || (from.Scheme == "https" && req.URL.Scheme != "https") {
-		return &redirectError{from: from.Scheme + "://" + from.Host, to: req.URL.Scheme + "://" + req.URL.Host}
-	}
-	if len(via) >= 10 {
-		return errors.New("stopped after 10 redirects")
-	}
-	return nil
-}
-
-// redirectError is a redirect the tracker refused to follow.
-type redirectError struct{ from, to string }
-
-func (e *redirectError) Error() string {
-	return "redirected from " + e.from + " to " + e.to + "; not following it, so that the event and the DSN key stay with " + e.from + " (fix the DSN if the tracker moved)"
 }
 
 // Deliver queues ev for the tracker; it implements EventSink. It encodes
@@ -527,149 +412,6 @@ func (t *Tracker) targets() []*trackerTarget {
 		out = append(out, t.debug)
 	}
 	return out
-}
-
-// errRateLimited is what a held event waits on.
-var errRateLimited = errors.New("rate limited by the tracker")
-
-// send is the queue's SendFunc: one POST, its answer mapped to the
-// queue's retry rules.
-func (tt *trackerTarget) send(ctx context.Context, it delivery.Item) error {
-	if d := time.Unix(0, tt.holdUntil.Load()).Sub(tt.clock.Now()); d > 0 {
-		return delivery.RetryAfter(d, errRateLimited)
-	}
-	res, err := tt.post(ctx, it.Body)
-	if res.hold > 0 {
-		tt.holdUntil.Store(tt.clock.Now().Add(res.hold).UnixNano())
-	}
-	var se *statusError
-	switch {
-	case err == nil && res.hold > 0:
-		// Accepted, but the next events must wait.
-		tt.report(fmt.Errorf("errlog: tracker: %s asks to hold events for %v; holding them", tt.host, res.hold))
-		return nil
-	case err == nil:
-		tt.failing.Store(false)
-		return nil
-	case errors.As(err, &se) && se.permanent():
-		// The queue reports it, once, and drops the event; the tracker
-		// itself is up.
-		tt.failing.Store(false)
-		return delivery.Permanent(err)
-	}
-	tt.report(fmt.Errorf("errlog: tracker: %w; holding events and retrying", tt.describe(err)))
-	if res.hold > 0 {
-		return delivery.RetryAfter(res.hold, err)
-	}
-	return err
-}
-
-// report reports the first failure of an outage.
-func (tt *trackerTarget) report(err error) {
-	if !tt.failing.Swap(true) {
-		tt.onError(err)
-	}
-}
-
-// postResult is what a POST's answer says beyond success or failure.
-type postResult struct {
-	// hold is how long the tracker asked to hold further events.
-	hold time.Duration
-}
-
-// post sends body and reads the answer: nil for a 2xx answer read in
-// full, a *statusError for any other status, the client's error for
-// network failures and malformed or truncated answers.
-func (tt *trackerTarget) post(ctx context.Context, body []byte) (postResult, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tt.url, bytes.NewReader(body))
-	if err != nil {
-		return postResult{}, delivery.Permanent(err)
-	}
-	req.Header.Set("Content-Type", tt.contentType)
-	req.Header.Set("User-Agent", "errlog/"+Version)
-	if tt.gzip {
-		req.Header.Set("Content-Encoding", "gzip")
-	}
-	if tt.auth != "" {
-		req.Header.Set("X-Sentry-Auth", tt.auth)
-	}
-	resp, err := tt.client.Do(req)
-	if err != nil {
-		return postResult{}, tt.redact(err)
-	}
-	defer resp.Body.Close()
-	// Read the answer to its end (bounded): a 2xx cut short is not an
-	// acknowledgement, and a read body lets the connection be reused.
-	_, rerr := io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	res := postResult{hold: sentryproto.RateLimit(resp.StatusCode, resp.Header, tt.clock.Now())}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return res, &statusError{
-			url:         tt.where,
-			code:        resp.StatusCode,
-			status:      resp.Status,
-			sentryError: resp.Header.Get("X-Sentry-Error"),
-		}
-	}
-	if rerr != nil {
-		return res, fmt.Errorf("%s answered %s but the answer was cut short: %w", tt.where, resp.Status, tt.redact(rerr))
-	}
-	return res, nil
-}
-
-// describe is describeSendError for this target, redacted.
-func (tt *trackerTarget) describe(err error) error {
-	return tt.redact(describeSendError(tt.host, err))
-}
-
-// redact keeps the target's secrets out of err's text, keeping err's
-// chain for errors.Is and errors.As: net/http's *url.Error repeats the
-// whole URL, and errors from below it (DNS, TLS) the host name.
-func (tt *trackerTarget) redact(err error) error {
-	err = unwrapURLError(err) // describeSendError names the host
-	if tt.hide != "" && strings.Contains(err.Error(), tt.hide) {
-		err = &redactedError{msg: strings.ReplaceAll(err.Error(), tt.hide, sentryproto.RedactHost(tt.hide)), err: err}
-	}
-	return err
-}
-
-// redactedError is an error whose text was cleaned of a secret.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
-
-// statusError is a non-2xx answer.
-type statusError struct {
-	url         string // as messages show it
-	code        int
-	status      string // "400 Bad Request"
-	sentryError string // X-Sentry-Error: the tracker's reason
-}
-
-func (e *statusError) Error() string {
-	s := e.url + " answered " + e.status
-	if e.sentryError != "" {
-		s += ": " + e.sentryError
-	}
-	return s
-}
-
-// permanent reports whether retrying cannot help: a 4xx answer other than
-// 408 (timeout) and 429 (rate limit).
-func (e *statusError) permanent() bool {
-	return e.code >= 400 && e.code < 500 && e.code != http.StatusRequestTimeout && e.code != http.StatusTooManyRequests
-}
-
-// checkDebugURL returns the host of a debug URL, or why it is not one.
-func checkDebugURL(raw string) (host string, err error) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", errors.New("DebugURL is not an http or https URL")
-	}
-	return u.Host, nil
 }
 
 // trackers holds every open Tracker, for SendEvent.

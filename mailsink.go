@@ -1,0 +1,358 @@
+package errlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/clock"
+	"github.com/errlog/errlog/internal/delivery"
+)
+
+// The mail sink: the throttled notice fan-out behind MailOptions,
+// Notifiers and Ticketers (it runs notifiers and ticketers even when mail
+// itself is off), and the delivery queues it feeds.
+
+// mailSink is the EventSink behind MailOptions, Notifiers and Ticketers:
+// it throttles events into notices and hands each, composed, to the
+// delivery queue of mail and of each notifier.
+type mailSink struct {
+	cfg *mailConfig
+	env sinkEnv
+
+	mailQ     *delivery.Queue // nil when mail is off
+	transport mailTransport   // nil when mail is off
+	dropped   atomic.Int64    // mails refused by a full queue, not yet told
+	late      atomic.Int64    // events delivered after Close, not mailed
+	lost      atomic.Uint64   // mails that could not be composed
+
+	notifiers []*notifyQueue
+	ticketers []*notifyQueue
+
+	mu       sync.Mutex
+	th       *throttle
+	timer    clock.Timer
+	armed    time.Time // when timer fires; zero if stopped
+	closed   bool
+	inflight sync.WaitGroup // emits in progress (Deliver, tick)
+
+	closeOnce sync.Once
+	closeErr  error
+	closeDone chan struct{}
+
+	subjects subjectMemo // each group's first subject
+}
+
+var _ EventSink = (*mailSink)(nil)
+
+// A mailTransport sends one finished message: over SMTP or into a
+// directory.
+type mailTransport interface {
+	send(ctx context.Context, it delivery.Item) error
+	// idle releases what the transport holds between bursts.
+	idle()
+}
+
+// newMailSink builds the mail sink; o is nil when only notifiers or
+// ticketers are configured.
+func newMailSink(o *MailOptions, env sinkEnv, notifiers []Notifier, ticketers []Ticketer) (EventSink, error) {
+	s, err := buildMailSink(o, env, notifiers, ticketers, nil)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// buildMailSink is newMailSink, with tune (if not nil) adjusting the
+// configuration for tests.
+func buildMailSink(o *MailOptions, env sinkEnv, notifiers []Notifier, ticketers []Ticketer, tune func(*mailConfig)) (*mailSink, error) {
+	env = env.withDefaults()
+	cfg, err := newMailConfig(o, env)
+	if err != nil {
+		return nil, err
+	}
+	if tune != nil {
+		tune(cfg)
+	}
+	s := &mailSink{
+		cfg:       cfg,
+		env:       env,
+		th:        newThrottle(cfg.window, cfg.maxPerHour),
+		closeDone: make(chan struct{}),
+	}
+	queueSize := cfg.queueSize
+	if queueSize == 0 {
+		queueSize = env.QueueSize
+	}
+	var cleanup []*delivery.Queue
+	fail := func(err error) (*mailSink, error) {
+		for _, q := range cleanup {
+			q.Close(context.Background())
+		}
+		return nil, err
+	}
+	if cfg.on {
+		name := "smtp"
+		if cfg.dir != "" {
+			name = "mail"
+			if err := os.MkdirAll(cfg.dir, 0o755); err != nil {
+				return nil, fmt.Errorf("errlog: mail: %w", err)
+			}
+			s.transport = &dirTransport{dir: cfg.dir, now: env.Clock.Now}
+		} else {
+			s.transport = &smtpTransport{cfg: cfg, onError: env.OnError, clock: env.Clock}
+		}
+		spool := ""
+		if env.SpoolDir != "" {
+			spool = filepath.Join(env.SpoolDir, "mail")
+		}
+		s.mailQ, err = delivery.New(delivery.Options{
+			Name:        name,
+			Send:        s.sendMail,
+			QueueSize:   queueSize,
+			SpoolDir:    spool,
+			MinBackoff:  cfg.minBackoff,
+			MaxBackoff:  cfg.maxBackoff,
+			SendTimeout: 3*cfg.timeout + time.Second,
+			OnError:     env.OnError,
+			Clock:       env.Clock,
+		})
+		if err != nil {
+			return nil, err
+		}
+		cleanup = append(cleanup, s.mailQ)
+	}
+	for _, n := range notifiers {
+		q, err := newNotifyQueue(n, nil, cfg, env, queueSize)
+		if err != nil {
+			return fail(err)
+		}
+		cleanup = append(cleanup, q.q)
+		s.notifiers = append(s.notifiers, q)
+	}
+	for _, t := range ticketers {
+		q, err := newNotifyQueue(nil, t, cfg, env, queueSize)
+		if err != nil {
+			return fail(err)
+		}
+		cleanup = append(cleanup, q.q)
+		s.ticketers = append(s.ticketers, q)
+	}
+	s.timer = env.Clock.AfterFunc(time.Hour, s.tick)
+	s.timer.Stop()
+	return s, nil
+}
+
+// Deliver throttles ev and queues the mails and notifications it calls
+// for. It never waits on the network.
+func (s *mailSink) Deliver(ev *event.Event) {
+	if ev == nil {
+		return
+	}
+	key := ev.GroupKey()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		// Lost, like an item enqueued on a closed queue: say so.
+		n := s.late.Add(1)
+		s.env.OnError(fmt.Errorf("errlog: smtp: event %s not mailed: the mail sink is closed (%d events since Close)", ev.EventID, n))
+		return
+	}
+	notes, firstSeen := s.th.add(ev, key, s.env.Clock.Now())
+	if len(notes) > 0 || firstSeen {
+		s.rearmLocked()
+	}
+	s.inflight.Add(1)
+	s.mu.Unlock()
+	defer s.inflight.Done()
+
+	if firstSeen {
+		for _, t := range s.ticketers {
+			t.enqueue(&Notice{Kind: NoticeFirst, GroupKey: key, Event: ev, Count: 1, Since: ev.Timestamp, Last: ev.Timestamp, Total: 1})
+		}
+	}
+	s.emit(notes)
+}
+
+// tick runs when the throttle's next window ends.
+func (s *mailSink) tick() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.armed = time.Time{}
+	notes := s.th.due(s.env.Clock.Now())
+	s.rearmLocked()
+	s.inflight.Add(1)
+	s.mu.Unlock()
+	defer s.inflight.Done()
+	s.emit(notes)
+}
+
+// rearmLocked makes the timer fire when the throttle next has work.
+func (s *mailSink) rearmLocked() {
+	next := s.th.next()
+	if next.IsZero() || (!s.armed.IsZero() && !next.Before(s.armed)) {
+		return
+	}
+	s.armed = next
+	// A little late on purpose: windows that end close together are
+	// then handled by one wake-up instead of one each.
+	d := next.Sub(s.env.Clock.Now()) + s.cfg.window/50
+	if d < time.Millisecond {
+		d = time.Millisecond
+	}
+	s.timer.Reset(d)
+}
+
+// emit composes and queues each notice for mail and every notifier.
+func (s *mailSink) emit(notes []Notice) {
+	for i := range notes {
+		n := &notes[i]
+		if s.mailQ != nil {
+			s.queueMail(n)
+		}
+		for _, q := range s.notifiers {
+			q.enqueue(n)
+		}
+	}
+}
+
+func (s *mailSink) queueMail(n *Notice) {
+	dropped := s.dropped.Swap(0)
+	n2 := *n
+	n2.Dropped = int(dropped)
+	id, msg, err := s.composeFitting(&n2)
+	if err != nil {
+		s.dropped.Add(dropped + 1)
+		s.lost.Add(1)
+		s.env.OnError(fmt.Errorf("errlog: smtp: composing a mail: %w", err))
+		return
+	}
+	if !s.mailQ.Enqueue(delivery.Item{ID: id, Body: msg}) {
+		// The queue reports the drop; the next mail says so too.
+		s.dropped.Add(dropped + 1)
+	}
+}
+
+// composeFitting composes n's mail, cutting its event until the mail fits
+// MaxMailBytes: a mail of many megabytes (a huge attribute key) would time
+// out on every try and hold up the mails behind it.
+func (s *mailSink) composeFitting(n *Notice) (id string, msg []byte, err error) {
+	id, msg, err = s.compose(n)
+	if err != nil || len(msg) <= MaxMailBytes || n.Event == nil {
+		return id, msg, err
+	}
+	orig := len(msg)
+	c := *n
+	for _, lim := range trimSteps {
+		c.Event = trimEvent(n.Event, lim)
+		noteTrim(c.Event, fmt.Sprintf("mail cut from %d bytes to fit %d: keys over %d bytes, values over %d bytes, more than %d entries and %d frames were cut",
+			orig, MaxMailBytes, lim.key, lim.value, lim.entries, lim.frames))
+		if id, msg, err = s.compose(&c); err != nil || len(msg) <= MaxMailBytes {
+			return id, msg, err
+		}
+	}
+	c.Event = minimalEvent(n.Event)
+	noteTrim(c.Event, fmt.Sprintf("mail cut from %d bytes to fit %d: only the message and error types are left", orig, MaxMailBytes))
+	return s.compose(&c)
+}
+
+// sendMail is the mail queue's SendFunc. Temporary failures are retried by
+// the queue without a word, so the first of each mail's failures is
+// reported here; permanent ones the queue reports itself.
+func (s *mailSink) sendMail(ctx context.Context, it delivery.Item) error {
+	err := s.transport.send(ctx, it)
+	if err != nil && !delivery.IsPermanent(err) && ctx.Err() == nil && it.Attempt%10 == 0 {
+		s.env.OnError(fmt.Errorf("errlog: smtp: mail %s not sent (attempt %d, will retry): %w", it.ID, it.Attempt+1, err))
+	}
+	return err
+}
+
+// Flush sends every pending digest now, and the summary of what the hourly
+// cap held back if the cap allows one more mail (else it goes out when the
+// hour ends, or at Close), then waits until every mail and notification
+// queued so far is delivered, retrying until ctx is done, and closes the
+// idle SMTP connection.
+func (s *mailSink) Flush(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	notes := s.th.flush(s.env.Clock.Now(), false)
+	s.rearmLocked()
+	s.inflight.Add(1)
+	s.mu.Unlock()
+	s.emit(notes)
+	s.inflight.Done()
+	return s.waitQueues(ctx, (*delivery.Queue).Flush)
+}
+
+// waitQueues runs f (Flush or Close) on every queue at once, so that a
+// slow mail server does not eat the time a webhook needs, and closes the
+// SMTP connection once mail is done.
+func (s *mailSink) waitQueues(ctx context.Context, f func(*delivery.Queue, context.Context) error) error {
+	var queues []*delivery.Queue
+	for _, q := range s.notifiers {
+		queues = append(queues, q.q)
+	}
+	for _, q := range s.ticketers {
+		queues = append(queues, q.q)
+	}
+	errs := make([]error, len(queues)+1)
+	var wg sync.WaitGroup
+	for i, q := range queues {
+		wg.Add(1)
+		go func(i int, q *delivery.Queue) {
+			defer wg.Done()
+			errs[i] = f(q, ctx)
+		}(i, q)
+	}
+	if s.mailQ != nil {
+		errs[len(queues)] = f(s.mailQ, ctx)
+		s.transport.idle()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Close sends every pending digest and summary, flushes the queues within
+// ctx, and stops every goroutine the sink started. Mail that could not be
+// sent stays in the spool, if there is one, and is reported lost
+// otherwise. Later calls wait for the first to finish.
+func (s *mailSink) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.timer.Stop()
+		notes := s.th.flush(s.env.Clock.Now(), true)
+		s.mu.Unlock()
+		s.inflight.Wait()
+		s.emit(notes)
+		s.closeErr = s.waitQueues(ctx, (*delivery.Queue).Close)
+		close(s.closeDone)
+	})
+	select {
+	case <-s.closeDone:
+		return s.closeErr
+	case <-ctx.Done():
+	}
+	// The queues return within their grace after ctx; their error says
+	// what was left where, which is worth the wait.
+	t := time.NewTimer(150 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-s.closeDone:
+		return s.closeErr
+	case <-t.C:
+		return fmt.Errorf("errlog: smtp: close: %w", ctx.Err())
+	}
+}
