@@ -51,7 +51,7 @@ type DigestItem struct {
 	Link string
 }
 
-func (o *ComposeOptions) sink() (*mailSink, error) {
+func (o *ComposeOptions) sink() (*noticeSink, error) {
 	if o.From == "" || len(o.To) == 0 {
 		return nil, errors.New("errlog: smtp: compose: From and To are required")
 	}
@@ -74,7 +74,7 @@ func (o *ComposeOptions) sink() (*mailSink, error) {
 			prefix = ""
 		}
 	}
-	return &mailSink{
+	return &noticeSink{
 		cfg: &mailConfig{from: o.From, to: o.To, prefix: prefix, window: DefaultMailWindow, maxPerHour: DefaultMaxMailsPerHour},
 		env: sinkEnv{OnError: func(error) {}, Clock: clock.WithNow(func() time.Time { return now }), Formatter: f, ServerName: server},
 	}, nil
@@ -126,7 +126,7 @@ func ComposeDigest(items []DigestItem, o ComposeOptions) (id string, msg []byte,
 }
 
 // render is compose for a view already made.
-func (s *mailSink) render(n *Notice, v *mailView, link string) (id string, msg []byte, err error) {
+func (s *noticeSink) render(n *Notice, v *mailView, link string) (id string, msg []byte, err error) {
 	now := s.env.Clock.Now()
 	if link != "" {
 		v.Headline += " Details: " + link

@@ -83,7 +83,7 @@ type mailSection struct {
 type mailKV struct{ Key, Value string }
 
 // compose renders n as an RFC 5322 message and returns its Message-ID.
-func (s *mailSink) compose(n *Notice) (id string, msg []byte, err error) {
+func (s *noticeSink) compose(n *Notice) (id string, msg []byte, err error) {
 	now := s.env.Clock.Now()
 	v := s.view(n, now)
 	text := v.text()
@@ -127,7 +127,7 @@ func (s *mailSink) compose(n *Notice) (id string, msg []byte, err error) {
 }
 
 // view prepares n for the templates.
-func (s *mailSink) view(n *Notice, now time.Time) *mailView {
+func (s *noticeSink) view(n *Notice, now time.Time) *mailView {
 	v := &mailView{GroupKey: n.GroupKey}
 	if n.Dropped > 0 {
 		v.Notes = append(v.Notes, fmt.Sprintf("%d earlier error mails were dropped: the mail queue was full.", n.Dropped))
@@ -243,7 +243,7 @@ func (v *mailView) addSection(name string, rows []mailKV) {
 
 // envRows describes where the event happened: the event's own fields,
 // else this process's.
-func (s *mailSink) envRows(ev *event.Event) []mailKV {
+func (s *noticeSink) envRows(ev *event.Event) []mailKV {
 	envName, release, server := s.env.Environment, s.env.Release, s.env.ServerName
 	var rows []mailKV
 	if ev != nil {
@@ -280,7 +280,7 @@ func (s *mailSink) envRows(ev *event.Event) []mailKV {
 
 // subject is "<prefix><LEVEL>: <message> (<file>:<line>)", the message cut
 // to maxSubjectMessage runes.
-func (s *mailSink) subject(ev *event.Event, level string) string {
+func (s *noticeSink) subject(ev *event.Event, level string) string {
 	msg := ev.Message()
 	if n := len(ev.Exception); n > 0 {
 		if val := ev.Exception[n-1].Value; val != "" && !strings.Contains(msg, val) {
@@ -317,7 +317,7 @@ func location(ev *event.Event) string {
 
 // formatLine renders ev with the Options' template, as the log file has
 // it.
-func (s *mailSink) formatLine(ev *event.Event) string {
+func (s *noticeSink) formatLine(ev *event.Event) string {
 	return s.env.Formatter.eventLine(ev)
 }
 

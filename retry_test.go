@@ -65,7 +65,7 @@ func TestNotifierRetryClassification(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			rec := &errRecorder{}
 			n := &rtyNotifier{answer: answer}
-			var s *mailSink
+			var s *noticeSink
 			if kind == "notifier" {
 				s = newTestSink(t, nil, testEnv(rec), nil, []Notifier{n}, nil)
 			} else {

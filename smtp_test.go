@@ -393,7 +393,7 @@ func fast(c *mailConfig) {
 	c.minBackoff, c.maxBackoff = 10*time.Millisecond, 50*time.Millisecond
 }
 
-func newTestSink(t testing.TB, o *MailOptions, env sinkEnv, tune func(*mailConfig), notifiers []Notifier, ticketers []Ticketer) *mailSink {
+func newTestSink(t testing.TB, o *MailOptions, env sinkEnv, tune func(*mailConfig), notifiers []Notifier, ticketers []Ticketer) *noticeSink {
 	t.Helper()
 	s, err := buildMailSink(o, env, notifiers, ticketers, func(c *mailConfig) {
 		fast(c)
@@ -1138,7 +1138,7 @@ func TestMailCloseStopsGoroutines(t *testing.T) {
 // worker of each of its queues (mail, notifiers, ticketers), its emits in
 // progress, and the SMTP connection. It watches s alone, so that another
 // test's leftovers cannot make it fail.
-func mailSinkStopped(t *testing.T, s *mailSink) {
+func mailSinkStopped(t *testing.T, s *noticeSink) {
 	t.Helper()
 	queues := []*delivery.Queue{s.mailQ}
 	for _, nq := range append(append([]*notifyQueue(nil), s.notifiers...), s.ticketers...) {
@@ -1201,7 +1201,7 @@ func TestMailOptionsErrors(t *testing.T) {
 }
 
 func TestMailSubject(t *testing.T) {
-	s := &mailSink{cfg: &mailConfig{prefix: DefaultSubjectPrefix}}
+	s := &noticeSink{cfg: &mailConfig{prefix: DefaultSubjectPrefix}}
 	ev := mailEvent(strings.Repeat("very long message ", 20) + "\r\nBcc: victim@example.com")
 	got := s.subject(ev, "ERROR")
 	if strings.ContainsAny(got, "\r\n") || len([]rune(got)) > len(DefaultSubjectPrefix)+len("ERROR: ")+maxSubjectMessage+len(" (config.go:42)") {

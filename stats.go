@@ -97,7 +97,7 @@ func (t *Tracker) stats() []SinkStats {
 	return out
 }
 
-func (s *mailSink) stats() []SinkStats {
+func (s *noticeSink) stats() []SinkStats {
 	var out []SinkStats
 	if s.mailQ != nil {
 		name := "smtp"

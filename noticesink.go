@@ -19,10 +19,10 @@ import (
 // Notifiers and Ticketers (it runs notifiers and ticketers even when mail
 // itself is off), and the delivery queues it feeds.
 
-// mailSink is the EventSink behind MailOptions, Notifiers and Ticketers:
+// noticeSink is the EventSink behind MailOptions, Notifiers and Ticketers:
 // it throttles events into notices and hands each, composed, to the
 // delivery queue of mail and of each notifier.
-type mailSink struct {
+type noticeSink struct {
 	cfg *mailConfig
 	env sinkEnv
 
@@ -49,7 +49,7 @@ type mailSink struct {
 	subjects subjectMemo // each group's first subject
 }
 
-var _ EventSink = (*mailSink)(nil)
+var _ EventSink = (*noticeSink)(nil)
 
 // A mailTransport sends one finished message: over SMTP or into a
 // directory.
@@ -71,7 +71,7 @@ func newMailSink(o *MailOptions, env sinkEnv, notifiers []Notifier, ticketers []
 
 // buildMailSink is newMailSink, with tune (if not nil) adjusting the
 // configuration for tests.
-func buildMailSink(o *MailOptions, env sinkEnv, notifiers []Notifier, ticketers []Ticketer, tune func(*mailConfig)) (*mailSink, error) {
+func buildMailSink(o *MailOptions, env sinkEnv, notifiers []Notifier, ticketers []Ticketer, tune func(*mailConfig)) (*noticeSink, error) {
 	env = env.withDefaults()
 	cfg, err := newMailConfig(o, env)
 	if err != nil {
@@ -80,7 +80,7 @@ func buildMailSink(o *MailOptions, env sinkEnv, notifiers []Notifier, ticketers 
 	if tune != nil {
 		tune(cfg)
 	}
-	s := &mailSink{
+	s := &noticeSink{
 		cfg:       cfg,
 		env:       env,
 		th:        newThrottle(cfg.window, cfg.maxPerHour),
@@ -91,7 +91,7 @@ func buildMailSink(o *MailOptions, env sinkEnv, notifiers []Notifier, ticketers 
 		queueSize = env.QueueSize
 	}
 	var cleanup []*delivery.Queue
-	fail := func(err error) (*mailSink, error) {
+	fail := func(err error) (*noticeSink, error) {
 		for _, q := range cleanup {
 			q.Close(context.Background())
 		}
@@ -151,7 +151,7 @@ func buildMailSink(o *MailOptions, env sinkEnv, notifiers []Notifier, ticketers 
 
 // Deliver throttles ev and queues the mails and notifications it calls
 // for. It never waits on the network.
-func (s *mailSink) Deliver(ev *event.Event) {
+func (s *noticeSink) Deliver(ev *event.Event) {
 	if ev == nil {
 		return
 	}
@@ -181,7 +181,7 @@ func (s *mailSink) Deliver(ev *event.Event) {
 }
 
 // tick runs when the throttle's next window ends.
-func (s *mailSink) tick() {
+func (s *noticeSink) tick() {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -197,7 +197,7 @@ func (s *mailSink) tick() {
 }
 
 // rearmLocked makes the timer fire when the throttle next has work.
-func (s *mailSink) rearmLocked() {
+func (s *noticeSink) rearmLocked() {
 	next := s.th.next()
 	if next.IsZero() || (!s.armed.IsZero() && !next.Before(s.armed)) {
 		return
@@ -213,7 +213,7 @@ func (s *mailSink) rearmLocked() {
 }
 
 // emit composes and queues each notice for mail and every notifier.
-func (s *mailSink) emit(notes []Notice) {
+func (s *noticeSink) emit(notes []Notice) {
 	for i := range notes {
 		n := &notes[i]
 		if s.mailQ != nil {
@@ -225,7 +225,7 @@ func (s *mailSink) emit(notes []Notice) {
 	}
 }
 
-func (s *mailSink) queueMail(n *Notice) {
+func (s *noticeSink) queueMail(n *Notice) {
 	dropped := s.dropped.Swap(0)
 	n2 := *n
 	n2.Dropped = int(dropped)
@@ -245,7 +245,7 @@ func (s *mailSink) queueMail(n *Notice) {
 // composeFitting composes n's mail, cutting its event until the mail fits
 // MaxMailBytes: a mail of many megabytes (a huge attribute key) would time
 // out on every try and hold up the mails behind it.
-func (s *mailSink) composeFitting(n *Notice) (id string, msg []byte, err error) {
+func (s *noticeSink) composeFitting(n *Notice) (id string, msg []byte, err error) {
 	id, msg, err = s.compose(n)
 	if err != nil || len(msg) <= MaxMailBytes || n.Event == nil {
 		return id, msg, err
@@ -268,7 +268,7 @@ func (s *mailSink) composeFitting(n *Notice) (id string, msg []byte, err error) 
 // sendMail is the mail queue's SendFunc. Temporary failures are retried by
 // the queue without a word, so the first of each mail's failures is
 // reported here; permanent ones the queue reports itself.
-func (s *mailSink) sendMail(ctx context.Context, it delivery.Item) error {
+func (s *noticeSink) sendMail(ctx context.Context, it delivery.Item) error {
 	err := s.transport.send(ctx, it)
 	if err != nil && !delivery.IsPermanent(err) && ctx.Err() == nil && it.Attempt%10 == 0 {
 		s.env.OnError(fmt.Errorf("errlog: smtp: mail %s not sent (attempt %d, will retry): %w", it.ID, it.Attempt+1, err))
@@ -281,7 +281,7 @@ func (s *mailSink) sendMail(ctx context.Context, it delivery.Item) error {
 // hour ends, or at Close), then waits until every mail and notification
 // queued so far is delivered, retrying until ctx is done, and closes the
 // idle SMTP connection.
-func (s *mailSink) Flush(ctx context.Context) error {
+func (s *noticeSink) Flush(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -299,7 +299,7 @@ func (s *mailSink) Flush(ctx context.Context) error {
 // waitQueues runs f (Flush or Close) on every queue at once, so that a
 // slow mail server does not eat the time a webhook needs, and closes the
 // SMTP connection once mail is done.
-func (s *mailSink) waitQueues(ctx context.Context, f func(*delivery.Queue, context.Context) error) error {
+func (s *noticeSink) waitQueues(ctx context.Context, f func(*delivery.Queue, context.Context) error) error {
 	var queues []*delivery.Queue
 	for _, q := range s.notifiers {
 		queues = append(queues, q.q)
@@ -328,7 +328,7 @@ func (s *mailSink) waitQueues(ctx context.Context, f func(*delivery.Queue, conte
 // ctx, and stops every goroutine the sink started. Mail that could not be
 // sent stays in the spool, if there is one, and is reported lost
 // otherwise. Later calls wait for the first to finish.
-func (s *mailSink) Close(ctx context.Context) error {
+func (s *noticeSink) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closed = true
