@@ -97,19 +97,22 @@ func (l *Limiter) per() int {
 }
 
 // Allow reports whether addr may try a password now; when not, how long
-// until it may.
+// until it may. Past ten times PerMinute failures a minute from every
+// address together, an address that has failed this minute may not try
+// again; one that has not (the admin, typing the password right) still
+// may, so that an attack cannot lock the admin out.
 func (l *Limiter) Allow(addr string, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if a := window(&l.all, now); a.n >= 10*l.per() {
-		return false, a.start.Add(time.Minute).Sub(now)
-	}
 	a := l.m[addr]
-	if a == nil {
+	if a == nil || window(a, now).n == 0 {
 		return true, 0
 	}
-	if window(a, now); a.n >= l.per() {
+	if a.n >= l.per() {
 		return false, a.start.Add(time.Minute).Sub(now)
+	}
+	if all := window(&l.all, now); all.n >= 10*l.per() {
+		return false, all.start.Add(time.Minute).Sub(now)
 	}
 	return true, 0
 }

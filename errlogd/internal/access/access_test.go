@@ -57,3 +57,20 @@ func TestLimiter(t *testing.T) {
 	ok, _ = l.Allow("a", now.Add(time.Minute))
 	assert.True(t, ok, "a new minute")
 }
+
+// A storm of failures from many addresses holds back the addresses that
+// failed, never one that has not.
+func TestLimiterNoLockout(t *testing.T) {
+	l := Limiter{PerMinute: 5}
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	for i := 0; i < 60; i++ {
+		addr := "192.0.2." + string(rune('a'+i%26)) + string(rune('a'+i/26))
+		if ok, _ := l.Allow(addr, now); ok {
+			l.Failed(addr, now)
+		}
+	}
+	ok, _ := l.Allow("192.0.2.aa", now)
+	assert.False(t, ok, "an address that failed, past the global limit")
+	ok, _ = l.Allow("198.51.100.1", now)
+	assert.True(t, ok, "the admin from an address that has not failed")
+}
