@@ -89,8 +89,9 @@ Environment variables (a flag wins over its variable):
   ERRLOGD_RETENTION_DAYS       -retention-days
   ERRLOGD_MAX_EVENTS_PER_GROUP -max-events-per-group
   ERRLOGD_MIN_FREE_MB          -min-free-mb
-  ERRLOGD_ADMIN_PASSWORD       the API's password (HTTP Basic, user admin). Without it
-                               errlogd refuses to listen on a non-loopback address.
+  ERRLOGD_ADMIN_PASSWORD       the admin password of the dashboard (login form) and the
+                               JSON API (HTTP Basic, user admin). Without it errlogd
+                               refuses to listen on a non-loopback address.
 ` + alertUsage + `
 Flags:
 `
@@ -101,8 +102,8 @@ func flags(name string, getenv func(string) string, stderr io.Writer) (*flag.Fla
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", envOr(getenv, "ERRLOGD_ADDR", "127.0.0.1:8080"), "listen address")
 	fs.StringVar(&c.db, "db", envOr(getenv, "ERRLOGD_DB", "errlog.db"), "SQLite file, or a postgres:// URL")
-	fs.StringVar(&c.prefix, "prefix", envOr(getenv, "ERRLOGD_PREFIX", "/dev/error"), "URL path prefix of ingest and API")
-	fs.StringVar(&c.publicURL, "public-url", getenv("ERRLOGD_PUBLIC_URL"), "scheme://host[:port] clients reach errlogd at, for printed DSNs (default http://<addr>)")
+	fs.StringVar(&c.prefix, "prefix", envOr(getenv, "ERRLOGD_PREFIX", "/dev/error"), "URL path prefix of ingest, the JSON API and the dashboard")
+	fs.StringVar(&c.publicURL, "public-url", getenv("ERRLOGD_PUBLIC_URL"), "scheme://host[:port] clients reach errlogd at, for printed DSNs and the links in alerts (default http://<addr>)")
 	fs.IntVar(&c.retentionDays, "retention-days", envInt(getenv, "ERRLOGD_RETENTION_DAYS", 90), "delete events received longer ago (0: keep)")
 	fs.IntVar(&c.perGroup, "max-events-per-group", envInt(getenv, "ERRLOGD_MAX_EVENTS_PER_GROUP", 10000), "keep only the newest N events of each group, counts preserved (0: all)")
 	fs.DurationVar(&c.retentionEvery, "retention-interval", time.Hour, "how often retention runs")
