@@ -31,7 +31,7 @@ func mailpit(t *testing.T) (smtpAddr, api string) {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("ERRLOG_TEST_MAILPIT_SMTP and ERRLOG_TEST_MAILPIT_API must be set in CI (.ci/run starts Mailpit)")
 		}
-		t.Skip("no Mailpit: set ERRLOG_TEST_MAILPIT_SMTP and ERRLOG_TEST_MAILPIT_API (see TESTING.md)")
+		t.Skip("no Mailpit: set ERRLOG_TEST_MAILPIT_SMTP and ERRLOG_TEST_MAILPIT_API (.ci/run starts one; see the README's test command)")
 	}
 	return smtpAddr, strings.TrimRight(api, "/")
 }

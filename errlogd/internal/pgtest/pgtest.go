@@ -22,9 +22,9 @@ func URL(t testing.TB) string {
 	base := os.Getenv("ERRLOG_TEST_POSTGRES")
 	if base == "" {
 		if os.Getenv("CI") == "true" {
-			t.Fatal("ERRLOG_TEST_POSTGRES is not set, and CI=true: PostgreSQL tests must run in CI (see TESTING.md)")
+			t.Fatal("ERRLOG_TEST_POSTGRES is not set, and CI=true: PostgreSQL tests must run in CI (.ci/run starts one; see the README's test command)")
 		}
-		t.Skip("ERRLOG_TEST_POSTGRES not set (see TESTING.md)")
+		t.Skip("ERRLOG_TEST_POSTGRES not set (.ci/run starts one; see the README's test command)")
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
