@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/clock"
-	"gopkg.in/gomail.v2"
 )
 
 // ComposeOptions say how ComposeMail and ComposeDigest write a mail: for
@@ -95,7 +93,7 @@ func ComposeMail(ev *event.Event, groupKey string, total int, o ComposeOptions) 
 	if o.Headline != "" {
 		v.Headline = o.Headline
 	}
-	return s.render(n, v, o.Link)
+	return s.render(n, v, o.Link, summaryThread)
 }
 
 // ComposeDigest writes one mail listing several groups (a burst of new
@@ -122,48 +120,5 @@ func ComposeDigest(items []DigestItem, o ComposeOptions) (id string, msg []byte,
 		rows = append(rows, mailKV{Key: it.Title, Value: val})
 	}
 	v.addSection("Groups", rows)
-	return s.render(n, v, o.Link)
-}
-
-// render is compose for a view already made.
-func (s *noticeSink) render(n *Notice, v *mailView, link string) (id string, msg []byte, err error) {
-	now := s.env.Clock.Now()
-	if link != "" {
-		v.Headline += " Details: " + link
-	}
-	text := v.text()
-	var html bytes.Buffer
-	htmlErr := mailHTML.Execute(&html, v)
-	id = "<" + event.NewID() + "@" + hostPart(s.env.ServerName) + ">"
-	root := "<errlog-digest@errlog>"
-	if n.GroupKey != "" {
-		root = "<group-" + n.GroupKey + "@errlog>"
-	}
-	m := gomail.NewMessage()
-	m.SetHeader("From", s.cfg.from)
-	m.SetHeader("To", s.cfg.to...)
-	m.SetHeader("Subject", v.Subject)
-	m.SetDateHeader("Date", now)
-	m.SetHeader("Message-ID", id)
-	m.SetHeader("In-Reply-To", root)
-	m.SetHeader("References", root)
-	m.SetHeader("Auto-Submitted", "auto-generated")
-	m.SetHeader("X-Mailer", "errlog/"+Version)
-	m.SetHeader("X-Errlog-Kind", string(n.Kind))
-	m.SetHeader("X-Errlog-Count", strconv.Itoa(n.Count))
-	if n.GroupKey != "" {
-		m.SetHeader("X-Errlog-Group", n.GroupKey)
-	}
-	if n.Event != nil && n.Event.EventID != "" {
-		m.SetHeader("X-Errlog-Event-Id", n.Event.EventID)
-	}
-	m.SetBody("text/plain", text)
-	if htmlErr == nil {
-		m.AddAlternative("text/html", html.String())
-	}
-	var buf bytes.Buffer
-	if _, err := m.WriteTo(&buf); err != nil {
-		return "", nil, fmt.Errorf("errlog: smtp: compose: %w", err)
-	}
-	return id, buf.Bytes(), nil
+	return s.render(n, v, o.Link, "<errlog-digest@errlog>")
 }

@@ -84,14 +84,25 @@ type mailKV struct{ Key, Value string }
 
 // compose renders n as an RFC 5322 message and returns its Message-ID.
 func (s *noticeSink) compose(n *Notice) (id string, msg []byte, err error) {
+	return s.render(n, s.view(n, s.env.Clock.Now()), "", summaryThread)
+}
+
+// summaryThread is the thread of mails that belong to no group.
+const summaryThread = "<errlog-summary@errlog>"
+
+// render writes the mail of a view already made: both parts, the
+// threading headers (a group's mails form one thread; the others root),
+// and link, when set, after the headline.
+func (s *noticeSink) render(n *Notice, v *mailView, link, root string) (id string, msg []byte, err error) {
 	now := s.env.Clock.Now()
-	v := s.view(n, now)
+	if link != "" {
+		v.Headline += " Details: " + link
+	}
 	text := v.text()
 	var html bytes.Buffer
 	htmlErr := mailHTML.Execute(&html, v)
 
 	id = "<" + event.NewID() + "@" + hostPart(s.env.ServerName) + ">"
-	root := "<errlog-summary@errlog>"
 	if n.GroupKey != "" {
 		root = "<group-" + n.GroupKey + "@errlog>"
 	}
@@ -121,7 +132,7 @@ func (s *noticeSink) compose(n *Notice) (id string, msg []byte, err error) {
 	}
 	var buf bytes.Buffer
 	if _, err := m.WriteTo(&buf); err != nil {
-		return "", nil, err
+		return "", nil, fmt.Errorf("errlog: smtp: compose: %w", err)
 	}
 	return id, buf.Bytes(), nil
 }
