@@ -74,7 +74,10 @@ type core struct {
 	hasSinks bool
 	jobs     chan job
 	done     chan struct{}
-	dropped  atomic.Uint64
+	// closing is closed when Close starts, so that a Flush waiting for
+	// room in jobs (holding sendMu's read lock) steps aside at once.
+	closing chan struct{}
+	dropped atomic.Uint64
 	// discarded counts events SampleRate or BeforeSend left out: by
 	// choice, not lost.
 	discarded atomic.Uint64
@@ -124,7 +127,7 @@ type job struct {
 // reported through Options.OnDeliveryError and left out, and the rest
 // works, because logging must never take an application down.
 func NewHandler(opts Options) *Handler {
-	c := &core{opts: opts.withDefaults()}
+	c := &core{opts: opts.withDefaults(), closing: make(chan struct{})}
 	o := &c.opts
 	c.clock = o.clock
 	c.now = o.Now
@@ -631,6 +634,9 @@ func (c *core) sendFlush(ctx context.Context, marker chan struct{}) error {
 	select {
 	case c.jobs <- job{flush: marker}:
 		return nil
+	case <-c.closing: // Close delivers what is queued
+		close(marker)
+		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("errlog: flush: %w", ctx.Err())
 	}
@@ -649,6 +655,7 @@ func (h *Handler) Close(ctx context.Context) error {
 		return nil
 	}
 	unregister(h)
+	close(c.closing)
 	var errs []error
 	if c.hasSinks {
 		c.sendMu.Lock()

@@ -505,3 +505,36 @@ func TestErrorLevelVarIsLive(t *testing.T) {
 	require.Len(t, evs, 1)
 	assert.Equal(t, "now an event", evs[0].Message())
 }
+
+// A Flush waiting for room in a full queue does not hold Close past
+// Close's own deadline.
+func TestCloseNotHeldByAWaitingFlush(t *testing.T) {
+	block := make(chan struct{})
+	defer close(block)
+	h := NewHandler(Options{Console: io.Discard, QueueSize: 1, Sinks: []EventSink{&blockingSink{block: block}}})
+	log := slog.New(h)
+	log.Error("being delivered") // the sink holds it
+	for len(h.c.jobs) > 0 {
+		time.Sleep(time.Millisecond) // until the delivery goroutine took it
+	}
+	for len(h.c.jobs) < cap(h.c.jobs) {
+		log.Error("waiting") // fills the queue
+	}
+	flushed := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		flushed <- h.Flush(ctx)
+	}()
+	time.Sleep(50 * time.Millisecond) // Flush waits for room
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	h.Close(ctx)
+	assert.Less(t, time.Since(start), 500*time.Millisecond, "Close kept its deadline")
+	select {
+	case <-flushed:
+	case <-time.After(time.Second):
+		t.Fatal("the waiting Flush did not step aside")
+	}
+}
