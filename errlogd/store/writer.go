@@ -46,11 +46,15 @@ type Writer struct {
 	// project is the project Deliver records into, found on first use.
 	project func(ctx context.Context) (*Project, error)
 
-	mu      sync.RWMutex // held for reading while sending; Close takes it to close queue
-	closed  bool
-	stopped chan struct{}
-	dropped atomic.Int64
-	failed  atomic.Int64
+	mu     sync.RWMutex // held for reading while sending; Close takes it to close queue
+	closed bool
+	// closing is closed when Close starts, so that a Flush waiting for
+	// room in the queue (holding mu for reading) steps aside at once.
+	closing   chan struct{}
+	closeOnce sync.Once
+	stopped   chan struct{}
+	dropped   atomic.Int64
+	failed    atomic.Int64
 }
 
 // NewWriter starts the writer goroutine. project returns the project
@@ -65,7 +69,7 @@ func NewWriter(commit CommitFunc, project func(ctx context.Context) (*Project, e
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	w := &Writer{commit: commit, opts: opts, project: project, queue: make(chan pending, opts.Queue), stopped: make(chan struct{})}
+	w := &Writer{commit: commit, opts: opts, project: project, queue: make(chan pending, opts.Queue), stopped: make(chan struct{}), closing: make(chan struct{})}
 	go w.run()
 	return w
 }
@@ -133,6 +137,9 @@ func (w *Writer) Flush(ctx context.Context) error {
 	}
 	select {
 	case w.queue <- pending{flush: done}:
+	case <-w.closing: // Close writes what is queued
+		w.mu.RUnlock()
+		return nil
 	case <-ctx.Done():
 		w.mu.RUnlock()
 		return ctx.Err()
@@ -149,6 +156,7 @@ func (w *Writer) Flush(ctx context.Context) error {
 // Close writes what is queued and stops the goroutine. Closing twice is
 // not an error.
 func (w *Writer) Close(ctx context.Context) error {
+	w.closeOnce.Do(func() { close(w.closing) })
 	w.mu.Lock()
 	if !w.closed {
 		w.closed = true

@@ -84,3 +84,33 @@ func TestWriterCommitErrorsReachSubmit(t *testing.T) {
 	assert.Len(t, reported, 1)
 	mu.Unlock()
 }
+
+// A Flush waiting for room in a full queue does not hold Close past
+// Close's own deadline.
+func TestWriterCloseNotHeldByAWaitingFlush(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	commit := func(ctx context.Context, batch []*store.Incoming) error { <-release; return nil }
+	p := &store.Project{ID: 1}
+	w := store.NewWriter(commit, func(context.Context) (*store.Project, error) { return p, nil }, store.WriterOptions{Queue: 1, MaxBatch: 1})
+	w.Deliver(&event.Event{Logentry: &event.Logentry{Message: "committing"}})
+	time.Sleep(20 * time.Millisecond) // the writer took it and blocks in commit
+	w.Deliver(&event.Event{Logentry: &event.Logentry{Message: "queued"}})
+	flushed := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		flushed <- w.Flush(ctx)
+	}()
+	time.Sleep(50 * time.Millisecond) // Flush waits for room
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	assert.ErrorIs(t, w.Close(ctx), context.DeadlineExceeded, "the commit is still blocked")
+	assert.Less(t, time.Since(start), 400*time.Millisecond, "Close kept its deadline")
+	select {
+	case <-flushed:
+	case <-time.After(time.Second):
+		t.Fatal("the waiting Flush did not step aside")
+	}
+}
