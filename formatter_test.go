@@ -1,14 +1,11 @@
 package errlog
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -18,6 +15,7 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/cpython"
 )
 
 // fmtTestTime is 2003-07-08 15:29:45.896123456 UTC, a Tuesday.
@@ -404,30 +402,8 @@ json.dump(out, sys.stdout)
 // Python rejects.
 func fmtRunPython(t *testing.T, cases []fmtPyCase) []*string {
 	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("python3 is needed in CI: %v", err)
-		}
-		t.Skipf("no python3: %v", err)
-	}
-	in, err := json.Marshal(cases)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(py, "-c", fmtPyScript)
-	cmd.Stdin = bytes.NewReader(in)
-	cmd.Env = append(os.Environ(), "TZ=UTC", "PYTHONIOENCODING=utf-8")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("python3: %v\n%s", err, stderr.Bytes())
-	}
 	var res []*string
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatal(err)
-	}
+	cpython.Run(t, fmtPyScript, cases, &res)
 	if len(res) != len(cases) {
 		t.Fatalf("python3 returned %d results for %d cases", len(res), len(cases))
 	}

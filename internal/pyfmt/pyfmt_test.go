@@ -1,13 +1,11 @@
 package pyfmt
 
 import (
-	"bytes"
-	"encoding/json"
 	"math"
-	"os"
-	"os/exec"
 	"strconv"
 	"testing"
+
+	"github.com/errlog/errlog/internal/cpython"
 )
 
 // pyValue is a value both sides format: Type is "int", "float" or "str",
@@ -38,30 +36,8 @@ json.dump(out, sys.stdout)
 // Python rejects.
 func runPython(t *testing.T, cases []pyCase) []*string {
 	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("python3 is needed in CI: %v", err)
-		}
-		t.Skipf("no python3: %v", err)
-	}
-	in, err := json.Marshal(cases)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(py, "-c", pyScript)
-	cmd.Stdin = bytes.NewReader(in)
-	cmd.Env = append(os.Environ(), "PYTHONIOENCODING=utf-8")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("python3: %v\n%s", err, stderr.Bytes())
-	}
 	var res []*string
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatal(err)
-	}
+	cpython.Run(t, pyScript, cases, &res)
 	if len(res) != len(cases) {
 		t.Fatalf("python3 returned %d results for %d cases", len(res), len(cases))
 	}

@@ -1,12 +1,10 @@
 package strftime
 
 import (
-	"bytes"
-	"encoding/json"
-	"os"
-	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/errlog/errlog/internal/cpython"
 )
 
 func TestAppend(t *testing.T) {
@@ -40,13 +38,6 @@ func TestAppend(t *testing.T) {
 // TestAppendPython compares every directive with CPython's time.strftime
 // over dates that move the week numbers, the 12-hour clock and the ISO year.
 func TestAppendPython(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("python3 is needed in CI: %v", err)
-		}
-		t.Skipf("no python3: %v", err)
-	}
 	const layout = "%a %A %b %B %d %H %I %j %m %M %p %S %y %Y %z %Z %% %c|%x|%X|%D|%T|%F|%e|%R|%r|%s|%u|%w|%U|%W|%G|%V|%g|%C|%k|%l|%h|%P|%Q|%Ey|%Od"
 	times := []time.Time{
 		time.Date(2024, 1, 6, 7, 8, 9, 0, time.UTC),
@@ -60,21 +51,14 @@ func TestAppendPython(t *testing.T) {
 	for _, tm := range times {
 		secs = append(secs, tm.Unix())
 	}
-	in, _ := json.Marshal(secs)
 	script := `
 import json, sys, time
 json.dump([time.strftime(sys.argv[1], time.localtime(s)) for s in json.load(sys.stdin)], sys.stdout)
 `
-	cmd := exec.Command(py, "-c", script, layout)
-	cmd.Stdin = bytes.NewReader(in)
-	cmd.Env = append(os.Environ(), "TZ=UTC", "LC_ALL=C", "PYTHONIOENCODING=utf-8")
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("python3: %v", err)
-	}
 	var want []string
-	if err := json.Unmarshal(out, &want); err != nil || len(want) != len(times) {
-		t.Fatalf("python3 answered %q: %v", out, err)
+	cpython.Run(t, script, secs, &want, layout)
+	if len(want) != len(times) {
+		t.Fatalf("python3 answered %q", want)
 	}
 	l := Compile(layout)
 	for i, tm := range times {
