@@ -318,31 +318,11 @@ func decodeView(js []byte, p *store.Project) *eventView {
 		v.Pretty = string(js)
 	}
 	var raw rawEvent
-	_ = json.Unmarshal(js, &raw) // type errors leave the other fields set
-	var exs []rawExc
-	if len(raw.Exception) > 0 {
-		if raw.Exception[0] == '[' {
-			_ = json.Unmarshal(raw.Exception, &exs)
-		} else {
-			var w struct {
-				Values []rawExc `json:"values"`
-			}
-			_ = json.Unmarshal(raw.Exception, &w)
-			exs = w.Values
-		}
-	}
+	_ = json.Unmarshal(js, &raw)                   // type errors leave the other fields set
+	exs, _ := decode.Values[rawExc](raw.Exception) // lenient: what decodes is shown
 	v.Exceptions = excTree(exs, p)
 	if len(raw.Threads) > 0 {
-		var ts []rawThread
-		if raw.Threads[0] == '[' {
-			_ = json.Unmarshal(raw.Threads, &ts)
-		} else {
-			var w struct {
-				Values []rawThread `json:"values"`
-			}
-			_ = json.Unmarshal(raw.Threads, &w)
-			ts = w.Values
-		}
+		ts, _ := decode.Values[rawThread](raw.Threads)
 		for _, t := range ts {
 			if t.Stack == nil || len(t.Stack.Frames) == 0 {
 				continue

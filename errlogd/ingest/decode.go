@@ -226,16 +226,7 @@ func threadStack(raw json.RawMessage) *event.Stacktrace {
 		Current    bool              `json:"current"`
 		Stacktrace *event.Stacktrace `json:"stacktrace"`
 	}
-	var list []thread
-	if raw[0] == '[' {
-		_ = json.Unmarshal(raw, &list)
-	} else {
-		var w struct {
-			Values []thread `json:"values"`
-		}
-		_ = json.Unmarshal(raw, &w)
-		list = w.Values
-	}
+	list, _ := decode.Values[thread](raw) // lenient: a bad list is no stack
 	var pick *event.Stacktrace
 	for _, th := range list {
 		if th.Stacktrace == nil {

@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -103,23 +104,33 @@ func Timestamp(raw json.RawMessage) (time.Time, error) {
 }
 
 func decodeExceptions(raw json.RawMessage) ([]event.Exception, error) {
+	list, err := Values[event.Exception](raw)
+	if err != nil {
+		return nil, fmt.Errorf("event: exception: %w", err)
+	}
+	return list, nil
+}
+
+// Values decodes one of Sentry's interface lists (exception, threads,
+// breadcrumbs): a JSON list, or an object holding it under "values", as
+// SDKs send either. Empty or null is no list. With an error, what could be
+// decoded is returned too (encoding/json skips a field of the wrong type
+// and goes on), for readers that show what they can.
+func Values[T any](raw json.RawMessage) ([]T, error) {
+	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
-	var list []event.Exception
 	if raw[0] == '[' {
-		if err := json.Unmarshal(raw, &list); err != nil {
-			return nil, fmt.Errorf("event: exception: %w", err)
-		}
-		return list, nil
+		var list []T
+		err := json.Unmarshal(raw, &list)
+		return list, err
 	}
 	var wrapped struct {
-		Values []event.Exception `json:"values"`
+		Values []T `json:"values"`
 	}
-	if err := json.Unmarshal(raw, &wrapped); err != nil {
-		return nil, fmt.Errorf("event: exception: %w", err)
-	}
-	return wrapped.Values, nil
+	err := json.Unmarshal(raw, &wrapped)
+	return wrapped.Values, err
 }
 
 func (r *lenientRequest) decode() (*event.Request, error) {
@@ -262,19 +273,9 @@ func decodeBreadcrumbs(raw json.RawMessage) ([]event.Breadcrumb, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
-	var list []crumb
-	if raw[0] == '[' {
-		if err := json.Unmarshal(raw, &list); err != nil {
-			return nil, fmt.Errorf("event: breadcrumbs: %w", err)
-		}
-	} else {
-		var wrapped struct {
-			Values []crumb `json:"values"`
-		}
-		if err := json.Unmarshal(raw, &wrapped); err != nil {
-			return nil, fmt.Errorf("event: breadcrumbs: %w", err)
-		}
-		list = wrapped.Values
+	list, err := Values[crumb](raw)
+	if err != nil {
+		return nil, fmt.Errorf("event: breadcrumbs: %w", err)
 	}
 	out := make([]event.Breadcrumb, len(list))
 	for i := range list {
