@@ -169,7 +169,9 @@ func (c *core) pickUpCrashes(dir string) {
 	if len(taken) == 0 {
 		return
 	}
+	c.crashes.Add(1)
 	go func() {
+		defer c.crashes.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), crashFlushTimeout)
 		defer cancel()
 		err := (&Handler{c: c}).Flush(ctx)

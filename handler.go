@@ -77,6 +77,9 @@ type core struct {
 	// closing is closed when Close starts, so that a Flush waiting for
 	// room in jobs (holding sendMu's read lock) steps aside at once.
 	closing chan struct{}
+	// crashes counts the goroutine that hands picked-up crash reports
+	// to the sinks (crash.go); Close waits for it.
+	crashes sync.WaitGroup
 	dropped atomic.Uint64
 	// discarded counts events SampleRate or BeforeSend left out: by
 	// choice, not lost.
@@ -678,6 +681,12 @@ func (h *Handler) Close(ctx context.Context) error {
 		if err := c.rootFile.Close(); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	crashesDone := make(chan struct{})
+	go func() { c.crashes.Wait(); close(crashesDone) }()
+	select {
+	case <-crashesDone:
+	case <-ctx.Done(): // it ends by its own deadline
 	}
 	return errors.Join(errs...)
 }
