@@ -71,7 +71,33 @@ var (
 // magic is gunzipped whatever the header says, as decode.Body
 // does.
 func decoder(body io.Reader, encoding string) (io.Reader, func(), error) {
-	br := bufio.NewReaderSize(body, 4096)
+	br := bodyReaders.Get().(*bufio.Reader)
+	br.Reset(body)
+	putBR := func() {
+		br.Reset(nil)
+		bodyReaders.Put(br)
+	}
+	r, release, err := decoderOn(br, encoding)
+	if err != nil {
+		release()
+		putBR()
+		return nil, func() {}, err
+	}
+	return r, func() {
+		release()
+		putBR()
+	}, nil
+}
+
+// bodyReaders and lineReaders pool the buffers each request reads
+// through (4 KiB before decompression, 64 KiB after): allocated per
+// request they were 68 KB of garbage per event.
+var (
+	bodyReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+	lineReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
+)
+
+func decoderOn(br *bufio.Reader, encoding string) (io.Reader, func(), error) {
 	enc := strings.ToLower(strings.TrimSpace(encoding))
 	if enc == "" || enc == "identity" {
 		if b, _ := br.Peek(2); len(b) == 2 && b[0] == 0x1f && b[1] == 0x8b {

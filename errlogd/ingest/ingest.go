@@ -249,7 +249,12 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 	}
 	defer release()
 	lr := &limited{r: dec, n: h.opts.MaxDecompressed}
-	br := bufio.NewReaderSize(lr, 64<<10)
+	br := lineReaders.Get().(*bufio.Reader)
+	br.Reset(lr)
+	defer func() {
+		br.Reset(nil)
+		lineReaders.Put(br)
+	}()
 
 	if endpoint == "store" {
 		p, err := h.project(r.Context(), auth.Key, projectID)

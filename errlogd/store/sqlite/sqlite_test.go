@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -102,4 +104,56 @@ func TestRetentionReclaimsSpace(t *testing.T) {
 	g, err := s.ListGroups(ctx, store.GroupQuery{})
 	require.NoError(t, err)
 	assert.Equal(t, int64(200), g.Groups[0].Count, "the count stays")
+}
+
+// The checkpointer copies committed WAL frames into the database file
+// while the store runs; the writer's own autocheckpoint (10,000 pages)
+// would not reach 1.2 MB of events.
+func TestCheckpointerCopiesWAL(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "errlog.db")
+	s, err := sqlite.Open(ctx, path, sqlite.Options{})
+	require.NoError(t, err)
+	defer s.Close(ctx)
+	p, err := s.CreateProject(ctx, "p")
+	require.NoError(t, err)
+	st0, err := os.Stat(path)
+	require.NoError(t, err)
+	for i := 0; i < 300; i++ {
+		in, err := store.Prepare(p, &event.Event{Logentry: &event.Logentry{Message: "wal"}}, nil, time.Now())
+		require.NoError(t, err)
+		in.Payload = make([]byte, 4096)
+		_, _ = rand.Read(in.Payload)
+		require.NoError(t, s.Submit(ctx, in))
+	}
+	require.Eventually(t, func() bool {
+		st, err := os.Stat(path)
+		return err == nil && st.Size() >= st0.Size()+1<<20
+	}, 3*time.Second, 20*time.Millisecond, "the database file did not grow: WAL not checkpointed")
+}
+
+// Large batches are split into prepared statements of 2^k rows (here 37
+// groups: 32 + 4 + 1 rows); every group gets its count and latest title.
+func TestLargeBatchSplitsStatements(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "errlog.db"), sqlite.Options{})
+	require.NoError(t, err)
+	defer s.Close(ctx)
+	base := time.Now().Add(-time.Minute)
+	for i := 0; i < 111; i++ {
+		s.Deliver(&event.Event{Timestamp: base.Add(time.Duration(i) * time.Millisecond),
+			Fingerprint: []string{fmt.Sprint("g", i%37)}, Logentry: &event.Logentry{Message: fmt.Sprintf("group %d event %d", i%37, i)}})
+	}
+	require.NoError(t, s.Flush(ctx))
+	require.Zero(t, s.Dropped())
+	page, err := s.ListGroups(ctx, store.GroupQuery{Limit: 500})
+	require.NoError(t, err)
+	require.Len(t, page.Groups, 37)
+	for _, g := range page.Groups {
+		var n int
+		_, err := fmt.Sscanf(g.Title, "group %d event", &n)
+		require.NoError(t, err, g.Title)
+		assert.Equal(t, int64(3), g.Count, g.Title)
+		assert.Equal(t, fmt.Sprintf("group %d event %d", n, n+74), g.Title)
+	}
 }
