@@ -27,19 +27,7 @@ import (
 // TestQuickstart runs the quickstart's routes the way a visitor would and
 // checks what errlog wrote: the log file and the mails.
 func TestQuickstart(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("ERRLOG_FILE", filepath.Join(dir, "quickstart.log"))
-	t.Setenv("ERRLOG_MAIL_DIR", filepath.Join(dir, "mail"))
-	t.Setenv("ERRLOG_SPOOL_DIR", filepath.Join(dir, "spool"))
-	applyDefaults(defaults)
-	opts := errlog.FromEnv()
-	opts.Console = io.Discard
-	st := openStore(t, dir)
-	opts.Sinks = append(opts.Sinks, st)
-	h := errlog.NewHandler(opts)
-	prev := slog.Default()
-	slog.SetDefault(slog.New(h))
-	defer slog.SetDefault(prev)
+	dir, st, h := startQuickstart(t)
 
 	srv := httptest.NewServer(errlog.Middleware(newMux(st)))
 	defer srv.Close()
@@ -108,23 +96,33 @@ func openStore(t *testing.T, dir string) store.Store {
 	return st
 }
 
-// TestQuickstartDashboard triggers errors through the quickstart's routes
-// and finds them in its own dashboard at /dev/error, then resolves one
-// there, as a developer would.
-func TestQuickstartDashboard(t *testing.T) {
-	dir := t.TempDir()
+// startQuickstart wires errlog as the quickstart's main does, into dir:
+// its defaults, a log file, mail as .eml files, a spool, and its SQLite
+// store as an event sink; errlog is the default logger until the test
+// ends.
+func startQuickstart(t *testing.T) (dir string, st store.Store, h *errlog.Handler) {
+	t.Helper()
+	dir = t.TempDir()
 	t.Setenv("ERRLOG_FILE", filepath.Join(dir, "quickstart.log"))
 	t.Setenv("ERRLOG_MAIL_DIR", filepath.Join(dir, "mail"))
 	t.Setenv("ERRLOG_SPOOL_DIR", filepath.Join(dir, "spool"))
 	applyDefaults(defaults)
 	opts := errlog.FromEnv()
 	opts.Console = io.Discard
-	st := openStore(t, dir)
+	st = openStore(t, dir)
 	opts.Sinks = append(opts.Sinks, st)
-	h := errlog.NewHandler(opts)
+	h = errlog.NewHandler(opts)
 	prev := slog.Default()
 	slog.SetDefault(slog.New(h))
-	defer slog.SetDefault(prev)
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	return dir, st, h
+}
+
+// TestQuickstartDashboard triggers errors through the quickstart's routes
+// and finds them in its own dashboard at /dev/error, then resolves one
+// there, as a developer would.
+func TestQuickstartDashboard(t *testing.T) {
+	_, st, h := startQuickstart(t)
 	defer h.Close(context.Background())
 
 	srv := httptest.NewServer(errlog.Middleware(newMux(st)))
