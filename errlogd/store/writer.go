@@ -74,15 +74,12 @@ func NewWriter(commit CommitFunc, project func(ctx context.Context) (*Project, e
 	return w
 }
 
-func (w *Writer) send(p pending, block bool) error {
+// send queues p without waiting: ErrQueueFull when there is no room.
+func (w *Writer) send(p pending) error {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if w.closed {
 		return ErrClosed
-	}
-	if block {
-		w.queue <- p
-		return nil
 	}
 	select {
 	case w.queue <- p:
@@ -95,7 +92,7 @@ func (w *Writer) send(p pending, block bool) error {
 // Submit queues in and waits until it is committed.
 func (w *Writer) Submit(ctx context.Context, in *Incoming) error {
 	done := make(chan error, 1)
-	if err := w.send(pending{in: in, done: done}, false); err != nil {
+	if err := w.send(pending{in: in, done: done}); err != nil {
 		return err
 	}
 	select {
@@ -122,7 +119,7 @@ func (w *Writer) Deliver(ev *event.Event) {
 		w.fail(err)
 		return
 	}
-	if err := w.send(pending{in: in}, false); err != nil {
+	if err := w.send(pending{in: in}); err != nil {
 		w.dropped.Add(1)
 	}
 }
