@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/errlog/errlog/errlogd/store"
 )
@@ -369,7 +370,36 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 	if err := db.runHook(ctx, tx, outcomes); err != nil {
 		return err
 	}
-	return wrap("commit", tx.Commit())
+	if err := tx.Commit(); err != nil {
+		return wrap("commit", err)
+	}
+	if db.d.CatchUp != nil && time.Since(db.caughtUp) >= CatchUpInterval {
+		db.catchUp(ctx)
+	}
+	return nil
+}
+
+// catchUp runs Dialect.CatchUp in a transaction of its own: its failure
+// costs no event, and is reported to OnError.
+func (db *DB) catchUp(ctx context.Context) {
+	if db.d.CatchUp == nil {
+		return
+	}
+	db.caughtUp = time.Now()
+	err := func() error {
+		tx, err := db.w.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if err := db.d.CatchUp(ctx, tx); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}()
+	if err != nil {
+		db.hookErr(fmt.Errorf("errlog: store: catch up: %w", err))
+	}
 }
 
 // stmt returns the statement for query in tx, prepared by Open on the

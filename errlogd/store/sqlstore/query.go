@@ -22,7 +22,11 @@ func scanGroup(sc interface{ Scan(...any) error }) (store.Group, error) {
 	return g, err
 }
 
-func likeEscape(s string) string {
+func likeEscape(s string) string { return LikePattern(s) }
+
+// LikePattern is the LIKE … ESCAPE '\' pattern of the strings containing
+// s: its %, _ and \ are literal.
+func LikePattern(s string) string {
 	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s) + "%"
 }
 
@@ -69,12 +73,12 @@ func (db *DB) ListGroups(ctx context.Context, q store.GroupQuery) (*store.GroupP
 		add("g.first_seen <= ?", ms(q.Until))
 	}
 	if t := strings.TrimSpace(q.Text); t != "" {
-		cond, arg := "", any(nil)
+		cond, cargs := "", []any(nil)
 		if db.d.Search != nil {
-			cond, arg = db.d.Search(t)
+			cond, cargs = db.d.Search(t)
 		}
 		if cond != "" {
-			add(cond, arg)
+			add(cond, cargs...)
 		} else {
 			p := likeEscape(t)
 			add(`(g.title {ilike} ? ESCAPE '\' OR g.culprit {ilike} ? ESCAPE '\')`, p, p)

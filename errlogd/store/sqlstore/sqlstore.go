@@ -37,10 +37,15 @@ type Dialect struct {
 	Retryable func(error) bool
 	// DiskBytes returns the database's size.
 	DiskBytes func(ctx context.Context, db *sql.DB) (int64, error)
-	// Search, when set, returns the condition and argument that find the
+	// Search, when set, returns the condition and arguments that find the
 	// groups whose title or culprit contains text (case-insensitive),
 	// through an index; "" falls back to a LIKE scan.
-	Search func(text string) (cond string, arg any)
+	Search func(text string) (cond string, args []any)
+	// CatchUp, when set, is run by the writer in a transaction of its own
+	// after a commit, at most once every CatchUpInterval, and at Close:
+	// work that need not follow each batch (SQLite: re-indexing the
+	// groups whose title changed). Its errors go to WriterOptions.OnError.
+	CatchUp func(ctx context.Context, tx *sql.Tx) error
 	// AfterRetain reclaims space after deletes (SQLite's incremental
 	// vacuum); may be nil.
 	AfterRetain func(ctx context.Context, db *sql.DB) error
@@ -77,7 +82,12 @@ type DB struct {
 	hookMu  sync.RWMutex
 	hook    CommitHook
 	hookErr func(error)
+
+	caughtUp time.Time // the last CatchUp; the writer goroutine's
 }
+
+// CatchUpInterval is how often Dialect.CatchUp runs while events arrive.
+const CatchUpInterval = time.Second
 
 var _ store.Store = (*DB)(nil)
 
@@ -111,6 +121,9 @@ func (db *DB) Close(ctx context.Context) error {
 	defer db.defMu.Unlock()
 	if db.w == nil {
 		return err
+	}
+	if err == nil {
+		db.catchUp(ctx)
 	}
 	db.stmts.Range(func(k, v any) bool { v.(*sql.Stmt).Close(); db.stmts.Delete(k); return true })
 	errs := []error{err, db.w.Close()}

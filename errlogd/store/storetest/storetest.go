@@ -636,6 +636,13 @@ func RunMigration(t *testing.T, open func(t *testing.T, upTo int) Migratable) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(2), g.Count)
 	assert.True(t, g.Regression)
+	// Search follows the title the migrated group now has.
+	page, err := s.ListGroups(ctx, store.GroupQuery{Text: "from v2"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"from v2"}, titles(page.Groups))
+	page, err = s.ListGroups(ctx, store.GroupQuery{Text: "from v1"})
+	require.NoError(t, err)
+	assert.Empty(t, page.Groups)
 	seen, err := s.GroupSeen(ctx, 3)
 	require.NoError(t, err)
 	assert.Len(t, seen, 1)
