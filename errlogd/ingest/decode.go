@@ -6,7 +6,6 @@ import (
 	"compress/flate"
 	"compress/zlib"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -194,23 +193,31 @@ func skipLine(r *bufio.Reader) error {
 }
 
 // wanted are the top-level fields that grouping and the group list
-// need; everything else stays in the stored bytes, never decoded.
+// need, decoded by event's lenient decoder; exception, stacktrace and
+// threads are read by stack.go; everything else stays in the stored
+// bytes, never decoded.
 var wanted = map[string]bool{
 	"event_id": true, "timestamp": true, "level": true, "logger": true, "platform": true,
-	"message": true, "logentry": true, "exception": true, "stacktrace": true,
-	"environment": true, "release": true, "fingerprint": true, "user": true,
+	"message": true, "logentry": true, "environment": true, "release": true, "fingerprint": true, "user": true,
 }
 
-// parseEvent validates the whole event, then decodes only the wanted
-// fields with event's lenient decoder. A message event's stack, which
-// SDKs put in threads, becomes its Stacktrace.
+// parseEvent validates the whole event, then decodes only what grouping,
+// the title, the culprit and the group list read. A message event's
+// stack, which SDKs put in threads, becomes its Stacktrace.
 func parseEvent(b []byte) (*event.Event, error) {
 	var buf bytes.Buffer
-	buf.Grow(4096)
+	buf.Grow(512)
 	buf.WriteByte('{')
-	var threads []byte
+	var exc, stack, threads []byte
 	err := scanObject(b, func(key, val []byte) {
-		if string(key) == "threads" {
+		switch string(key) {
+		case "exception":
+			exc = val
+			return
+		case "stacktrace":
+			stack = val
+			return
+		case "threads":
 			threads = val
 			return
 		}
@@ -223,14 +230,7 @@ func parseEvent(b []byte) (*event.Event, error) {
 		buf.WriteByte('"')
 		buf.Write(key)
 		buf.WriteString(`":`)
-		switch string(key) {
-		case "exception":
-			buf.Write(slimException(nil, val))
-		case "stacktrace":
-			buf.Write(slimStack(nil, val))
-		default:
-			buf.Write(val)
-		}
+		buf.Write(val)
 	})
 	if err != nil {
 		return nil, malformed{"event: " + err.Error()}
@@ -240,32 +240,16 @@ func parseEvent(b []byte) (*event.Event, error) {
 	if err != nil {
 		return nil, malformed{err.Error()}
 	}
+	if ev.Exception, err = exceptions(exc); err != nil {
+		return nil, malformed{"event: " + err.Error()}
+	}
+	if ev.Stacktrace, err = stacktrace(bytes.TrimSpace(stack)); err != nil {
+		return nil, malformed{"event: " + err.Error()}
+	}
 	if ev.Stacktrace == nil && len(ev.Frames()) == 0 && len(threads) > 0 {
 		ev.Stacktrace = threadStack(threads)
 	}
 	return ev, nil
-}
-
-func threadStack(raw json.RawMessage) *event.Stacktrace {
-	type thread struct {
-		Crashed    bool              `json:"crashed"`
-		Current    bool              `json:"current"`
-		Stacktrace *event.Stacktrace `json:"stacktrace"`
-	}
-	list, _ := decode.Values[thread](raw) // lenient: a bad list is no stack
-	var pick *event.Stacktrace
-	for _, th := range list {
-		if th.Stacktrace == nil {
-			continue
-		}
-		if pick == nil || th.Crashed || th.Current {
-			pick = th.Stacktrace
-		}
-		if th.Crashed {
-			break
-		}
-	}
-	return pick
 }
 
 // legacyBody decodes what very old SDKs post to store/: base64 of a

@@ -25,7 +25,7 @@ func scanObject(b []byte, f func(key, val []byte)) error {
 	for {
 		s.ws()
 		ks := s.i
-		if err := s.str(); err != nil {
+		if err := s.scanStr(); err != nil {
 			return err
 		}
 		key := b[ks+1 : s.i-1]
@@ -108,7 +108,7 @@ func (s *scanner) value(depth int) error {
 	}
 	switch c := s.b[s.i]; {
 	case c == '"':
-		return s.str()
+		return s.scanStr()
 	case c == '{':
 		s.i++
 		s.ws()
@@ -118,7 +118,7 @@ func (s *scanner) value(depth int) error {
 		}
 		for {
 			s.ws()
-			if err := s.str(); err != nil {
+			if err := s.scanStr(); err != nil {
 				return err
 			}
 			s.ws()
@@ -224,7 +224,7 @@ func (s *scanner) number() error {
 	return nil
 }
 
-func (s *scanner) str() error {
+func (s *scanner) scanStr() error {
 	if s.i >= len(s.b) || s.b[s.i] != '"' {
 		return s.fail("a string")
 	}
@@ -305,79 +305,3 @@ func scanArray(b []byte, f func(elem []byte)) error {
 		s.i++
 	}
 }
-
-// project appends to dst the JSON object raw with only the members keep
-// accepts, each value passed through its function (nil: as it is). A
-// value that is not an object is appended unchanged.
-func project(dst, raw []byte, keep map[string]func(dst, raw []byte) []byte) []byte {
-	if len(raw) == 0 || raw[0] != '{' {
-		return append(dst, raw...)
-	}
-	dst = append(dst, '{')
-	n := 0
-	scanObject(raw, func(k, v []byte) {
-		f, ok := keep[string(k)]
-		if !ok {
-			return
-		}
-		if n > 0 {
-			dst = append(dst, ',')
-		}
-		n++
-		dst = append(dst, '"')
-		dst = append(dst, k...)
-		dst = append(dst, '"', ':')
-		if f == nil {
-			dst = append(dst, v...)
-		} else {
-			dst = f(dst, v)
-		}
-	})
-	return append(dst, '}')
-}
-
-// each applies f to every element of an array value, else to the value.
-func each(f func(dst, raw []byte) []byte) func(dst, raw []byte) []byte {
-	return func(dst, raw []byte) []byte {
-		if len(raw) == 0 || raw[0] != '[' {
-			return f(dst, raw)
-		}
-		dst = append(dst, '[')
-		n := 0
-		scanArray(raw, func(e []byte) {
-			if n > 0 {
-				dst = append(dst, ',')
-			}
-			n++
-			dst = f(dst, e)
-		})
-		return append(dst, ']')
-	}
-}
-
-func keepOnly(keep map[string]func(dst, raw []byte) []byte) func(dst, raw []byte) []byte {
-	return func(dst, raw []byte) []byte { return project(dst, raw, keep) }
-}
-
-// slimException keeps of an exception what grouping, the title and the
-// culprit read: source context, variables and the rest of each frame are
-// left in the stored event, never decoded.
-var (
-	slimFrame = keepOnly(map[string]func(dst, raw []byte) []byte{
-		"function": nil, "module": nil, "filename": nil, "abs_path": nil, "lineno": nil, "in_app": nil,
-	})
-	slimStack = keepOnly(map[string]func(dst, raw []byte) []byte{"frames": each(slimFrame)})
-)
-
-var slimException = func() func(dst, raw []byte) []byte {
-	exc := keepOnly(map[string]func(dst, raw []byte) []byte{
-		"type": nil, "value": nil, "module": nil, "stacktrace": slimStack, "mechanism": nil,
-	})
-	list := each(exc)
-	return func(dst, raw []byte) []byte {
-		if len(raw) > 0 && raw[0] == '{' { // {"values": [...]}
-			return project(dst, raw, map[string]func(dst, raw []byte) []byte{"values": list})
-		}
-		return list(dst, raw)
-	}
-}()
