@@ -167,8 +167,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 type usageError struct{ error }
 
-func openStore(ctx context.Context, c *config) (store.Store, error) {
-	wo := store.WriterOptions{Queue: c.queue}
+// openStore opens the -db store; its writer's failures (a commit, the
+// search index's catch-up) are written to stderr.
+func openStore(ctx context.Context, c *config, stderr io.Writer) (store.Store, error) {
+	wo := store.WriterOptions{Queue: c.queue, OnError: func(err error) { fmt.Fprintln(stderr, "errlogd:", err) }}
 	if strings.HasPrefix(c.db, "postgres://") || strings.HasPrefix(c.db, "postgresql://") {
 		return postgres.Open(ctx, c.db, postgres.Options{Writer: wo})
 	}
@@ -209,7 +211,7 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	if c.password == "" && !api.IsLoopback(ln.Addr().String()) {
 		return usageError{fmt.Errorf("errlogd: refusing to listen on %s, not a loopback address, without ERRLOGD_ADMIN_PASSWORD: set it, or use -addr 127.0.0.1:PORT", ln.Addr())}
 	}
-	st, err := openStore(ctx, c)
+	st, err := openStore(ctx, c, stderr)
 	if err != nil {
 		return err
 	}
@@ -369,7 +371,7 @@ func runProject(ctx context.Context, args []string, getenv func(string) string, 
 	if err := fs.Parse(rest); err != nil {
 		return 2
 	}
-	st, err := openStore(ctx, c)
+	st, err := openStore(ctx, c, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -303,13 +304,13 @@ func TestProjectCommands(t *testing.T) {
 // database take 10,000 events at once (plus resends of 1,000 of them to
 // the other process); every count is exact and each key has one group.
 func TestTwoProcessesPostgres(t *testing.T) {
-	url := pgtest.URL(t)
-	out, err := exec.Command(errlogdBin, "project", "add", "app", "-db", url).CombinedOutput()
+	dbURL := pgtest.URL(t)
+	out, err := exec.Command(errlogdBin, "project", "add", "app", "-db", dbURL).CombinedOutput()
 	require.NoError(t, err, string(out))
 	key := regexp.MustCompile(`[0-9a-f]{32}`).FindString(string(out))
 	env := []string{"ERRLOGD_ADMIN_PASSWORD=pw"}
-	a := start(t, env, "-addr", "127.0.0.1:0", "-db", url)
-	b := start(t, env, "-addr", "127.0.0.1:0", "-db", url)
+	a := start(t, env, "-addr", "127.0.0.1:0", "-db", dbURL)
+	b := start(t, env, "-addr", "127.0.0.1:0", "-db", dbURL)
 
 	const total, groups, workers = 10000, 50, 8
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * workers}}
@@ -391,6 +392,24 @@ func TestTwoProcessesPostgres(t *testing.T) {
 		p.api(t, "/stats", &st)
 		assert.Equal(t, int64(total), st.Events)
 	}
+	// Titles changed with every event, in both processes at once: the
+	// search index caught up without an error (a deadlock would be
+	// printed), and a search finds each group by its current title.
+	var gl groupList
+	a.api(t, "/groups?limit=500", &gl)
+	for _, g := range gl.Groups[:5] {
+		var found groupList
+		b.api(t, "/groups?q="+url.QueryEscape(g.Title), &found)
+		if assert.Len(t, found.Groups, 1, g.Title) {
+			assert.Equal(t, g.ID, found.Groups[0].ID)
+		}
+	}
 	a.stop(t)
 	b.stop(t)
+	for _, p := range []*proc{a, b} {
+		p.mu.Lock()
+		assert.NotContains(t, p.stderr.String(), "catch up")
+		assert.NotContains(t, p.stderr.String(), "errlogd: errlog: store")
+		p.mu.Unlock()
+	}
 }

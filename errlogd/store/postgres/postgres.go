@@ -83,9 +83,54 @@ var dialect = sqlstore.Dialect{
 		var e *pgconn.PgError
 		return errors.As(err, &e) && (e.Code == "40P01" || e.Code == "40001" || e.Code == "23505")
 	},
+	Search: func(text string) (string, []any) {
+		// group_search's trigram indexes serve ILIKE '%…%'. Groups whose
+		// title changed since the last catch-up are left out of it and
+		// matched on their current text instead.
+		p := sqlstore.LikePattern(text)
+		return `g.id IN (SELECT s.group_id FROM group_search s
+  WHERE (s.title ILIKE ? ESCAPE '\' OR s.culprit ILIKE ? ESCAPE '\') AND s.group_id NOT IN (SELECT group_id FROM group_search_stale)
+  UNION ALL SELECT t.id FROM group_search_stale st JOIN event_groups t ON t.id = st.group_id
+  WHERE t.title ILIKE ? ESCAPE '\' OR t.culprit ILIKE ? ESCAPE '\')`, []any{p, p, p, p}
+	},
+	// CatchUp re-indexes the groups whose title or culprit changed. It
+	// locks them in the order commits do (project, key) before reading
+	// their text, so that a commit changing a title concurrently, in this
+	// or another errlogd, either committed first (its title is read) or
+	// marks the group stale again after this transaction.
+	CatchUp: func(ctx context.Context, tx *sql.Tx) error {
+		var ids []int64
+		rows, err := tx.QueryContext(ctx, `SELECT group_id FROM group_search_stale LIMIT 10000`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(ids) == 0 {
+			return err
+		}
+		for _, q := range []string{
+			`SELECT 1 FROM event_groups WHERE id = ANY($1) ORDER BY project_id, key FOR UPDATE`,
+			`INSERT INTO group_search (group_id, title, culprit) SELECT id, title, culprit FROM event_groups WHERE id = ANY($1)
+ON CONFLICT (group_id) DO UPDATE SET title = excluded.title, culprit = excluded.culprit`,
+			`DELETE FROM group_search_stale WHERE group_id = ANY($1)`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, ids); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 	DiskBytes: func(ctx context.Context, db *sql.DB) (int64, error) {
 		var n int64
-		err := db.QueryRowContext(ctx, `SELECT pg_total_relation_size('events') + pg_total_relation_size('event_groups') + pg_total_relation_size('group_minutes') + pg_total_relation_size('group_hours') + pg_total_relation_size('group_seen')`).Scan(&n)
+		err := db.QueryRowContext(ctx, `SELECT pg_total_relation_size('events') + pg_total_relation_size('event_groups') + pg_total_relation_size('group_minutes') + pg_total_relation_size('group_hours') + pg_total_relation_size('group_seen') + pg_total_relation_size('group_search')`).Scan(&n)
 		return n, err
 	},
 }

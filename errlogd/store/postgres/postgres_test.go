@@ -27,3 +27,15 @@ func TestMigrateFromPrevious(t *testing.T) {
 		return s
 	})
 }
+
+// TestSearchIndexCatchesUp: see storetest.RunSearchCatchUp.
+func TestSearchIndexCatchesUp(t *testing.T) {
+	url := pgtest.URL(t)
+	storetest.RunSearchCatchUp(t, func(t *testing.T, onError func(error)) storetest.Searchable {
+		s, err := postgres.Open(context.Background(), url, postgres.Options{Writer: store.WriterOptions{OnError: onError}})
+		require.NoError(t, err)
+		return s
+	}, func(text string) string {
+		return `SELECT count(*) FROM group_search WHERE title LIKE '%` + text + `%'`
+	})
+}

@@ -158,71 +158,14 @@ func TestLargeBatchSplitsStatements(t *testing.T) {
 	}
 }
 
-// TestSearchIndexCatchesUp: a group whose title changed is marked stale
-// rather than re-indexed in the commit; searches match it on its current
-// title at once, and the index catches up after a second (and at Close).
+// TestSearchIndexCatchesUp: see storetest.RunSearchCatchUp.
 func TestSearchIndexCatchesUp(t *testing.T) {
-	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "errlog.db")
-	s, err := sqlite.Open(ctx, path, sqlite.Options{})
-	require.NoError(t, err)
-	p, err := s.CreateProject(ctx, "p")
-	require.NoError(t, err)
-	at := time.Now().Add(-time.Hour)
-	submit := func(s *sqlite.Store, key, title string) {
-		t.Helper()
-		at = at.Add(time.Second)
-		in, err := store.Prepare(p, &event.Event{Logentry: &event.Logentry{Message: title}, Timestamp: at}, nil, time.Now())
+	storetest.RunSearchCatchUp(t, func(t *testing.T, onError func(error)) storetest.Searchable {
+		s, err := sqlite.Open(context.Background(), path, sqlite.Options{Writer: store.WriterOptions{OnError: onError}})
 		require.NoError(t, err)
-		in.GroupKey = key
-		require.NoError(t, s.Submit(ctx, in))
-	}
-	search := func(s *sqlite.Store, text string) []string {
-		t.Helper()
-		page, err := s.ListGroups(ctx, store.GroupQuery{Text: text})
-		require.NoError(t, err)
-		var out []string
-		for _, g := range page.Groups {
-			out = append(out, g.Title)
-		}
-		return out
-	}
-	count := func(s *sqlite.Store, q string) int {
-		t.Helper()
-		var n int
-		require.NoError(t, s.Pool().QueryRowContext(ctx, q).Scan(&n))
-		return n
-	}
-	const stale = `SELECT count(*) FROM group_search_stale`
-	indexed := func(text string) string {
+		return s
+	}, func(text string) string {
 		return `SELECT count(*) FROM group_search WHERE group_search MATCH '"` + text + `"'`
-	}
-
-	submit(s, "k", "checkout failed for order 1111")
-	assert.Equal(t, 0, count(s, stale), "a new group is indexed at once")
-	assert.Equal(t, 1, count(s, indexed("1111")))
-	submit(s, "k", "checkout failed for order 2222")
-	assert.Equal(t, 1, count(s, stale))
-	assert.Equal(t, 0, count(s, indexed("2222")), "not indexed yet")
-	assert.Equal(t, []string{"checkout failed for order 2222"}, search(s, "2222"), "found on its current title")
-	assert.Empty(t, search(s, "1111"), "not on its old one")
-	assert.Equal(t, []string{"checkout failed for order 2222"}, search(s, "CHECKOUT"), "once, though in both")
-
-	time.Sleep(1100 * time.Millisecond) // sqlstore.CatchUpInterval
-	submit(s, "other", "another group")
-	assert.Equal(t, 0, count(s, stale), "caught up after the next commit")
-	assert.Equal(t, 1, count(s, indexed("2222")))
-	assert.Equal(t, 0, count(s, indexed("1111")), "the old title left the index")
-	assert.Equal(t, []string{"checkout failed for order 2222"}, search(s, "2222"))
-	assert.Empty(t, search(s, "1111"))
-
-	submit(s, "k", "checkout failed for order 3333")
-	assert.Equal(t, 1, count(s, stale))
-	require.NoError(t, s.Close(ctx))
-	s, err = sqlite.Open(ctx, path, sqlite.Options{})
-	require.NoError(t, err)
-	defer s.Close(ctx)
-	assert.Equal(t, 0, count(s, stale), "Close caught up")
-	assert.Equal(t, 1, count(s, indexed("3333")))
-	assert.Equal(t, []string{"checkout failed for order 3333"}, search(s, "3333"))
+	})
 }

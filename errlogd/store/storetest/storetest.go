@@ -4,6 +4,7 @@ package storetest
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -650,4 +651,77 @@ func RunMigration(t *testing.T, open func(t *testing.T, upTo int) Migratable) {
 	require.NoError(t, s.UpdateProject(ctx, p))
 	_, err = s.CreateProject(ctx, "after")
 	require.NoError(t, err)
+}
+
+// Searchable is a store whose tables a test may read.
+type Searchable interface {
+	store.Store
+	Pool() *sql.DB
+}
+
+// RunSearchCatchUp: a group whose title changed is marked stale rather
+// than re-indexed in the commit; searches match it on its current title
+// at once, and the index catches up after a second (and at Close), with
+// no error. indexed returns the query counting the index's rows that
+// hold text. open must reopen the same database each time.
+func RunSearchCatchUp(t *testing.T, open func(t *testing.T, onError func(error)) Searchable, indexed func(text string) string) {
+	var mu sync.Mutex
+	var errs []error
+	onError := func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+	}
+	s := open(t, onError)
+	p := project(t, s)
+	at := base
+	submit := func(key, title string) {
+		t.Helper()
+		at = at.Add(time.Second)
+		in, err := store.Prepare(p, &event.Event{Logentry: &event.Logentry{Message: title}, Timestamp: at}, nil, at)
+		require.NoError(t, err)
+		in.GroupKey = key
+		require.NoError(t, s.Submit(ctx, in))
+	}
+	search := func(text string) []string {
+		t.Helper()
+		return titles(groups(t, s, store.GroupQuery{ProjectID: p.ID, Text: text}))
+	}
+	count := func(q string) int {
+		t.Helper()
+		var n int
+		require.NoError(t, s.Pool().QueryRowContext(ctx, q).Scan(&n))
+		return n
+	}
+	const stale = `SELECT count(*) FROM group_search_stale`
+
+	submit("k", "checkout failed for order 1111")
+	assert.Equal(t, 0, count(stale), "a new group is indexed at once")
+	assert.Equal(t, 1, count(indexed("1111")))
+	submit("k", "checkout failed for order 2222")
+	assert.Equal(t, 1, count(stale))
+	assert.Equal(t, 0, count(indexed("2222")), "not indexed yet")
+	assert.Equal(t, []string{"checkout failed for order 2222"}, search("2222"), "found on its current title")
+	assert.Empty(t, search("1111"), "not on its old one")
+	assert.Equal(t, []string{"checkout failed for order 2222"}, search("CHECKOUT"), "once, though in both")
+
+	time.Sleep(1100 * time.Millisecond) // sqlstore.CatchUpInterval
+	submit("other", "another group")
+	assert.Equal(t, 0, count(stale), "caught up after the next commit")
+	assert.Equal(t, 1, count(indexed("2222")))
+	assert.Equal(t, 0, count(indexed("1111")), "the old title left the index")
+	assert.Equal(t, []string{"checkout failed for order 2222"}, search("2222"))
+	assert.Empty(t, search("1111"))
+
+	submit("k", "checkout failed for order 3333")
+	assert.Equal(t, 1, count(stale))
+	require.NoError(t, s.Close(ctx))
+	s = open(t, onError)
+	defer s.Close(ctx)
+	assert.Equal(t, 0, count(stale), "Close caught up")
+	assert.Equal(t, 1, count(indexed("3333")))
+	assert.Equal(t, []string{"checkout failed for order 3333"}, search("3333"))
+	mu.Lock()
+	assert.Empty(t, errs)
+	mu.Unlock()
 }
