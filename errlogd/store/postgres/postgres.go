@@ -83,7 +83,7 @@ var dialect = sqlstore.Dialect{
 		var e *pgconn.PgError
 		return errors.As(err, &e) && (e.Code == "40P01" || e.Code == "40001" || e.Code == "23505")
 	},
-	Search: func(text string) (string, []any) {
+	Search: func(_ context.Context, _ *sql.DB, text string) (string, []any, error) {
 		// group_search's trigram indexes serve ILIKE '%…%'. Groups whose
 		// title changed since the last catch-up are left out of it and
 		// matched on their current text instead.
@@ -91,7 +91,7 @@ var dialect = sqlstore.Dialect{
 		return `g.id IN (SELECT s.group_id FROM group_search s
   WHERE (s.title ILIKE ? ESCAPE '\' OR s.culprit ILIKE ? ESCAPE '\') AND s.group_id NOT IN (SELECT group_id FROM group_search_stale)
   UNION ALL SELECT t.id FROM group_search_stale st JOIN event_groups t ON t.id = st.group_id
-  WHERE t.title ILIKE ? ESCAPE '\' OR t.culprit ILIKE ? ESCAPE '\')`, []any{p, p, p, p}
+  WHERE t.title ILIKE ? ESCAPE '\' OR t.culprit ILIKE ? ESCAPE '\')`, []any{p, p, p, p}, nil
 	},
 	// CatchUp re-indexes the groups whose title or culprit changed. It
 	// locks them in the order commits do (project, key) before reading

@@ -85,6 +85,10 @@ func TestLargeStoreQueries(t *testing.T) {
 			return err
 		}},
 		{"list, text in every title", func() error { _, err := s.ListGroups(ctx, store.GroupQuery{Text: "duplicate"}); return err }},
+		{"list, text in 8%, fatal", func() error {
+			_, err := s.ListGroups(ctx, store.GroupQuery{Text: " in 9", Level: "fatal"})
+			return err
+		}},
 		{"list, last 24 h", func() error {
 			_, err := s.ListGroups(ctx, store.GroupQuery{Since: time.Now().Add(-24 * time.Hour)})
 			return err

@@ -75,7 +75,10 @@ func (db *DB) ListGroups(ctx context.Context, q store.GroupQuery) (*store.GroupP
 	if t := strings.TrimSpace(q.Text); t != "" {
 		cond, cargs := "", []any(nil)
 		if db.d.Search != nil {
-			cond, cargs = db.d.Search(t)
+			var err error
+			if cond, cargs, err = db.d.Search(ctx, db.r, t); err != nil {
+				return nil, wrap("search", err)
+			}
 		}
 		if cond != "" {
 			add(cond, cargs...)

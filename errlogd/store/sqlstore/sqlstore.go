@@ -39,8 +39,9 @@ type Dialect struct {
 	DiskBytes func(ctx context.Context, db *sql.DB) (int64, error)
 	// Search, when set, returns the condition and arguments that find the
 	// groups whose title or culprit contains text (case-insensitive),
-	// through an index; "" falls back to a LIKE scan.
-	Search func(text string) (cond string, args []any)
+	// through an index; "" falls back to a LIKE scan. It may query db (the
+	// read pool) to choose.
+	Search func(ctx context.Context, db *sql.DB, text string) (cond string, args []any, err error)
 	// CatchUp, when set, is run by the writer in a transaction of its own
 	// after a commit, at most once every CatchUpInterval, and at Close:
 	// work that need not follow each batch (SQLite: re-indexing the
