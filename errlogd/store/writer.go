@@ -29,6 +29,10 @@ type WriterOptions struct {
 	Retryable func(error) bool
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Idle, when set, runs on the writer goroutine after each batch's
+	// submitters have their answers: the store's deferred work, which
+	// must not delay them.
+	Idle func()
 }
 
 type pending struct {
@@ -224,6 +228,9 @@ func (w *Writer) run() {
 			}
 		}
 		clear(batch)
+		if w.opts.Idle != nil {
+			w.opts.Idle()
+		}
 	}
 }
 

@@ -114,3 +114,47 @@ func TestWriterCloseNotHeldByAWaitingFlush(t *testing.T) {
 		t.Fatal("the waiting Flush did not step aside")
 	}
 }
+
+// TestWriterIdleAfterAnswers: the store's deferred work (Idle) runs after
+// a batch's submitters have their answers, and before the next batch.
+func TestWriterIdleAfterAnswers(t *testing.T) {
+	idle := make(chan struct{}, 1)
+	release := make(chan struct{})
+	var first sync.Once
+	commits := make(chan int, 10)
+	commit := func(ctx context.Context, batch []*store.Incoming) error {
+		commits <- len(batch)
+		return nil
+	}
+	p := &store.Project{ID: 1}
+	w := store.NewWriter(commit, func(context.Context) (*store.Project, error) { return p, nil }, store.WriterOptions{
+		Idle: func() {
+			first.Do(func() { // later batches: not held
+				idle <- struct{}{}
+				<-release
+			})
+		},
+	})
+	ctx := context.Background()
+	answered := make(chan error, 1)
+	go func() { answered <- w.Submit(ctx, &store.Incoming{EventID: event.NewID()}) }()
+	select {
+	case err := <-answered:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		close(release)
+		t.Fatal("Submit waited for Idle")
+	}
+	<-idle
+	done := make(chan error, 1)
+	go func() { done <- w.Submit(ctx, &store.Incoming{EventID: event.NewID()}) }()
+	select {
+	case <-done:
+		t.Fatal("a batch was written while Idle ran")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	require.NoError(t, <-done)
+	assert.Len(t, commits, 2)
+	require.NoError(t, w.Close(ctx))
+}

@@ -370,13 +370,17 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 	if err := db.runHook(ctx, tx, outcomes); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil {
-		return wrap("commit", err)
-	}
+	return wrap("commit", tx.Commit())
+}
+
+// idle runs Dialect.CatchUp once a CatchUpInterval has passed since the
+// last time, on the writer goroutine between batches.
+func (db *DB) idle() {
 	if db.d.CatchUp != nil && time.Since(db.caughtUp) >= CatchUpInterval {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
 		db.catchUp(ctx)
 	}
-	return nil
 }
 
 // catchUp runs Dialect.CatchUp in a transaction of its own: its failure

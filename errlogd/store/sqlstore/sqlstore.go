@@ -43,7 +43,8 @@ type Dialect struct {
 	// read pool) to choose.
 	Search func(ctx context.Context, db *sql.DB, text string) (cond string, args []any, err error)
 	// CatchUp, when set, is run by the writer in a transaction of its own
-	// after a commit, at most once every CatchUpInterval, and at Close:
+	// between batches (after their submitters have their answers), at
+	// most once every CatchUpInterval, and at Close:
 	// work that need not follow each batch (SQLite: re-indexing the
 	// groups whose title changed). Its errors go to WriterOptions.OnError.
 	CatchUp func(ctx context.Context, tx *sql.Tx) error
@@ -111,6 +112,7 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 	if wo.OnError != nil {
 		db.hookErr = wo.OnError
 	}
+	wo.Idle = db.idle
 	db.Writer = store.NewWriter(db.commit, db.defaultProject, wo)
 	return db, nil
 }
