@@ -271,37 +271,3 @@ func (s *scanner) scanStr() error {
 	}
 	return s.fail("'\"'")
 }
-
-// scanArray calls f with the raw bytes of each element of the JSON array
-// b, which must be valid.
-func scanArray(b []byte, f func(elem []byte)) error {
-	s := scanner{b: b}
-	s.ws()
-	if s.i >= len(b) || b[s.i] != '[' {
-		return errors.New("not a JSON array")
-	}
-	s.i++
-	s.ws()
-	if s.i < len(b) && b[s.i] == ']' {
-		return nil
-	}
-	for {
-		s.ws()
-		start := s.i
-		if err := s.value(1); err != nil {
-			return err
-		}
-		f(b[start:s.i])
-		s.ws()
-		if s.i >= len(b) {
-			return s.fail("']'")
-		}
-		if b[s.i] == ']' {
-			return nil
-		}
-		if b[s.i] != ',' {
-			return s.fail("',' or ']'")
-		}
-		s.i++
-	}
-}

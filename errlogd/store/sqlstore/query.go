@@ -22,8 +22,6 @@ func scanGroup(sc interface{ Scan(...any) error }) (store.Group, error) {
 	return g, err
 }
 
-func likeEscape(s string) string { return LikePattern(s) }
-
 // LikePattern is the LIKE … ESCAPE '\' pattern of the strings containing
 // s: its %, _ and \ are literal.
 func LikePattern(s string) string {
@@ -83,7 +81,7 @@ func (db *DB) ListGroups(ctx context.Context, q store.GroupQuery) (*store.GroupP
 		if cond != "" {
 			add(cond, cargs...)
 		} else {
-			p := likeEscape(t)
+			p := LikePattern(t)
 			add(`(g.title {ilike} ? ESCAPE '\' OR g.culprit {ilike} ? ESCAPE '\')`, p, p)
 		}
 	}

@@ -42,11 +42,11 @@ type Dialect struct {
 	// through an index; "" falls back to a LIKE scan. It may query db (the
 	// read pool) to choose.
 	Search func(ctx context.Context, db *sql.DB, text string) (cond string, args []any, err error)
-	// CatchUp, when set, is run by the writer in a transaction of its own
-	// between batches (after their submitters have their answers), at
-	// most once every CatchUpInterval, and at Close:
-	// work that need not follow each batch (SQLite: re-indexing the
-	// groups whose title changed). Its errors go to WriterOptions.OnError.
+	// CatchUp, when set, is work that need not follow each batch (the
+	// search index of groups whose title changed): the writer runs it in
+	// a transaction of its own between batches, after their submitters
+	// have their answers, at most once every CatchUpInterval, and at
+	// Close. Its errors go to WriterOptions.OnError.
 	CatchUp func(ctx context.Context, tx *sql.Tx) error
 	// AfterRetain reclaims space after deletes (SQLite's incremental
 	// vacuum); may be nil.
