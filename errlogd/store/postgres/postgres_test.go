@@ -39,3 +39,15 @@ func TestSearchIndexCatchesUp(t *testing.T) {
 		return `SELECT count(*) FROM group_search WHERE title LIKE '%` + text + `%'`
 	})
 }
+
+// TestSearchCommonText: see storetest.RunSearchCommonText.
+func TestSearchCommonText(t *testing.T) {
+	s, err := postgres.Open(context.Background(), pgtest.URL(t), postgres.Options{})
+	require.NoError(t, err)
+	defer s.Close(context.Background())
+	storetest.RunSearchCommonText(t, s, func() {
+		// As autovacuum would: the planner's estimate of 2,100 matches
+		// makes the common text a scan, the rare one an index search.
+		require.NoError(t, s.ExecSQL(context.Background(), `ANALYZE group_search`))
+	})
+}

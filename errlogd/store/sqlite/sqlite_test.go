@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -172,51 +170,11 @@ func TestSearchIndexCatchesUp(t *testing.T) {
 	})
 }
 
-// TestSearchCommonText: a text in more titles than searchScanAbove is
-// found by a scan in the list's order, not the index; results are the
-// same, page after page.
+// TestSearchCommonText: see storetest.RunSearchCommonText; here 2,100
+// matching titles are over searchScanAbove, so they are scanned.
 func TestSearchCommonText(t *testing.T) {
-	ctx := context.Background()
-	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "errlog.db"), sqlite.Options{})
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "errlog.db"), sqlite.Options{})
 	require.NoError(t, err)
-	defer s.Close(ctx)
-	p, err := s.CreateProject(ctx, "p")
-	require.NoError(t, err)
-	const common = 2100
-	var wg sync.WaitGroup
-	for w := 0; w < 30; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < common+10; i += 30 {
-				title := fmt.Sprintf("common failure %d", i)
-				if i >= common {
-					title = fmt.Sprintf("rare thing %d", i)
-				}
-				in, err := store.Prepare(p, &event.Event{Logentry: &event.Logentry{Message: title}}, nil, time.Now())
-				assert.NoError(t, err)
-				in.GroupKey = fmt.Sprint("k", i)
-				assert.NoError(t, s.Submit(ctx, in))
-			}
-		}()
-	}
-	wg.Wait()
-	count := func(text string) int {
-		n, cursor := 0, ""
-		for {
-			page, err := s.ListGroups(ctx, store.GroupQuery{Text: text, Limit: 100, Cursor: cursor})
-			require.NoError(t, err)
-			for _, g := range page.Groups {
-				require.Contains(t, strings.ToLower(g.Title), strings.ToLower(text))
-			}
-			n += len(page.Groups)
-			if page.Next == "" {
-				return n
-			}
-			cursor = page.Next
-		}
-	}
-	assert.Equal(t, common, count("COMMON"), "scanned")
-	assert.Equal(t, 10, count("rare"), "from the index")
-	assert.Equal(t, 1, count("failure 2099"))
+	defer s.Close(context.Background())
+	storetest.RunSearchCommonText(t, s, nil)
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -726,4 +727,52 @@ func RunSearchCatchUp(t *testing.T, open func(t *testing.T, onError func(error))
 	mu.Lock()
 	assert.Empty(t, errs)
 	mu.Unlock()
+}
+
+// RunSearchCommonText: a text in 2,100 titles (which a store may search by
+// a scan rather than its index) and a text in 10 are found exactly, page
+// after page. analyze, when set, runs after the groups are written (to
+// give PostgreSQL's planner its statistics).
+func RunSearchCommonText(t *testing.T, s store.Store, analyze func()) {
+	p := project(t, s)
+	const common = 2100
+	var wg sync.WaitGroup
+	for w := 0; w < 30; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < common+10; i += 30 {
+				title := fmt.Sprintf("common failure %d", i)
+				if i >= common {
+					title = fmt.Sprintf("rare thing %d", i)
+				}
+				in, err := store.Prepare(p, &event.Event{Logentry: &event.Logentry{Message: title}}, nil, time.Now())
+				assert.NoError(t, err)
+				in.GroupKey = fmt.Sprint("k", i)
+				assert.NoError(t, s.Submit(ctx, in))
+			}
+		}()
+	}
+	wg.Wait()
+	if analyze != nil {
+		analyze()
+	}
+	count := func(text string) int {
+		n, cursor := 0, ""
+		for {
+			page, err := s.ListGroups(ctx, store.GroupQuery{ProjectID: p.ID, Text: text, Limit: 100, Cursor: cursor})
+			require.NoError(t, err)
+			for _, g := range page.Groups {
+				require.Contains(t, strings.ToLower(g.Title), strings.ToLower(text))
+			}
+			n += len(page.Groups)
+			if page.Next == "" {
+				return n
+			}
+			cursor = page.Next
+		}
+	}
+	assert.Equal(t, common, count("COMMON"))
+	assert.Equal(t, 10, count("rare"))
+	assert.Equal(t, 1, count("failure 2099"))
 }
