@@ -85,6 +85,7 @@ func TestLargeStoreQueries(t *testing.T) {
 			return err
 		}},
 		{"list, text in every title", func() error { _, err := s.ListGroups(ctx, store.GroupQuery{Text: "duplicate"}); return err }},
+		{"list, 2 letters in none", func() error { _, err := s.ListGroups(ctx, store.GroupQuery{Text: "zq"}); return err }},
 		{"list, text in 8%, fatal", func() error {
 			_, err := s.ListGroups(ctx, store.GroupQuery{Text: " in 9", Level: "fatal"})
 			return err

@@ -178,3 +178,40 @@ func TestSearchCommonText(t *testing.T) {
 	defer s.Close(context.Background())
 	storetest.RunSearchCommonText(t, s, nil)
 }
+
+// TestSearchFoldsCaseBeyondASCII: the index, a stale group's current
+// title and a short text's scan all ignore the case of non-ASCII letters
+// (SQLite's LIKE alone folds only A-Z).
+func TestSearchFoldsCaseBeyondASCII(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "errlog.db"), sqlite.Options{})
+	require.NoError(t, err)
+	defer s.Close(ctx)
+	p, err := s.CreateProject(ctx, "p")
+	require.NoError(t, err)
+	at := time.Now().Add(-time.Hour)
+	submit := func(key, title string) {
+		at = at.Add(time.Second)
+		in, err := store.Prepare(p, &event.Event{Logentry: &event.Logentry{Message: title}, Timestamp: at}, nil, time.Now())
+		require.NoError(t, err)
+		in.GroupKey = key
+		require.NoError(t, s.Submit(ctx, in))
+	}
+	search := func(text string) []string {
+		page, err := s.ListGroups(ctx, store.GroupQuery{Text: text})
+		require.NoError(t, err)
+		var out []string
+		for _, g := range page.Groups {
+			out = append(out, g.Title)
+		}
+		return out
+	}
+	submit("ru", "Ошибка оплаты 1")
+	submit("fr", "ÉCHEC du paiement")
+	assert.Equal(t, []string{"Ошибка оплаты 1"}, search("ошибка"), "through the index")
+	assert.Equal(t, []string{"ÉCHEC du paiement"}, search("échec"))
+	submit("ru", "Ошибка оплаты 2") // stale now
+	assert.Equal(t, []string{"Ошибка оплаты 2"}, search("ошибка"), "a stale group, on its current title")
+	assert.Equal(t, []string{"Ошибка оплаты 2"}, search("ОПЛАТЫ 2"))
+	assert.Equal(t, []string{"ÉCHEC du paiement"}, search("éc"), "a short text, scanned")
+}
