@@ -208,14 +208,15 @@ func parseEvent(b []byte) (*event.Event, error) {
 	var buf bytes.Buffer
 	buf.Grow(512)
 	buf.WriteByte('{')
-	var exc, stack, threads []byte
+	var exc, threads []byte
+	var stacks [][]byte // each, in order: a repeated key is decoded over the first
 	err := scanObject(b, func(key, val []byte) {
 		switch string(key) {
 		case "exception":
 			exc = val
 			return
 		case "stacktrace":
-			stack = val
+			stacks = append(stacks, val)
 			return
 		case "threads":
 			threads = val
@@ -243,8 +244,10 @@ func parseEvent(b []byte) (*event.Event, error) {
 	if ev.Exception, err = exceptions(exc); err != nil {
 		return nil, malformed{"event: " + err.Error()}
 	}
-	if ev.Stacktrace, err = stacktrace(bytes.TrimSpace(stack)); err != nil {
-		return nil, malformed{"event: " + err.Error()}
+	for _, raw := range stacks {
+		if ev.Stacktrace, err = stacktrace(raw, ev.Stacktrace); err != nil {
+			return nil, malformed{"event: " + err.Error()}
+		}
 	}
 	if ev.Stacktrace == nil && len(ev.Frames()) == 0 && len(threads) > 0 {
 		ev.Stacktrace = threadStack(threads)

@@ -67,8 +67,9 @@ var special = func() (t [256]bool) {
 }()
 
 type scanner struct {
-	b []byte
-	i int
+	b       []byte
+	i       int
+	lenient bool // see mismatch
 }
 
 const maxDepth = 1000

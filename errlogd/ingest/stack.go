@@ -13,10 +13,12 @@ import (
 // The exception and stack trace of an event are read here directly from
 // its bytes, already validated by scanObject, in one pass, keeping what
 // grouping, the title and the culprit read: encoding/json on them was
-// most of ingest's decoding time (55 µs of a 5 KB event's 63). Types are
-// checked as encoding/json checks them for event.Exception,
-// event.Stacktrace and event.Frame (a wrong type is an error; null leaves
-// the zero value; the last of duplicate keys wins); keys match exactly.
+// most of ingest's decoding time (55 µs of a 5 KB event's 63). They are
+// read as encoding/json reads them into event.Exception, event.Stacktrace
+// and event.Frame: a wrong type is an error (skipped, in threads, which
+// are read leniently); null leaves the zero value; a repeated key is
+// decoded into what the first one made (merging objects, and list
+// elements by position). Keys match exactly, as in Relay.
 
 // exceptions decodes the exception interface: a list, or an object
 // holding it under "values".
@@ -27,83 +29,116 @@ func exceptions(raw []byte) ([]event.Exception, error) {
 	s := &scanner{b: raw}
 	s.ws()
 	var out []event.Exception
+	n := -1 // elements of the last list; -1: none
 	err := s.valuesList("exception", func(i int) error {
-		out = append(out, event.Exception{})
-		if err := s.exception(&out[len(out)-1]); err != nil {
+		if i >= len(out) {
+			out = append(out, event.Exception{})
+		}
+		n = i + 1
+		if err := s.exception(&out[i]); err != nil {
 			return fmt.Errorf("exception %d: %w", i, err)
 		}
 		return nil
 	}, func(list bool) {
-		out = nil
-		if list {
+		if !list {
+			out, n = nil, -1
+			return
+		}
+		n = 0
+		if out == nil {
 			out = []event.Exception{}
 		}
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	if n >= 0 {
+		out = out[:n]
+	}
+	return out, nil
 }
 
-// stacktrace decodes a stack trace's frames; nil for null or nothing.
-func stacktrace(raw []byte) (*event.Stacktrace, error) {
+// stacktrace decodes a stack trace's frames into st (nil: a new one); nil
+// for null.
+func stacktrace(raw []byte, st *event.Stacktrace) (*event.Stacktrace, error) {
 	if isNull(bytes.TrimSpace(raw)) {
 		return nil, nil
 	}
 	s := &scanner{b: raw}
 	s.ws()
-	return s.stacktrace()
+	return s.stacktrace(st)
 }
 
 // threadStack picks the crashed thread's stack, else the current one's,
-// else the first one with a stack. It is lenient: a thread that does not
-// decode is passed over.
+// else the first one with a stack. It reads leniently, as encoding/json
+// reads what it can: a field of the wrong type is passed over.
 func threadStack(raw []byte) *event.Stacktrace {
 	if isNull(bytes.TrimSpace(raw)) {
 		return nil
 	}
-	s := &scanner{b: raw}
+	s := &scanner{b: raw, lenient: true}
 	s.ws()
-	var pick *event.Stacktrace
-	done := false
-	s.valuesList("threads", func(int) error {
-		if done || s.peek() != '{' {
-			return s.value(1)
+	type thread struct {
+		crashed, current bool
+		st               *event.Stacktrace
+	}
+	var list []thread
+	n := -1
+	s.valuesList("threads", func(i int) error {
+		if i >= len(list) {
+			list = append(list, thread{})
 		}
-		var crashed, current bool
-		var st *event.Stacktrace
-		var bad error
-		err := s.members(func(k []byte) error {
-			var err error
+		n = i + 1
+		th := &list[i]
+		switch s.peek() {
+		case 'n':
+			return s.value(1)
+		case '{':
+		default:
+			return s.mismatch("thread", "an object")
+		}
+		return s.members(func(k []byte) error {
 			switch string(k) {
 			case "crashed":
-				crashed = s.peek() == 't'
+				return s.boolean(&th.crashed, "crashed")
 			case "current":
-				current = s.peek() == 't'
+				return s.boolean(&th.current, "current")
 			case "stacktrace":
-				start := s.i
-				if st, err = s.stacktrace(); err != nil {
-					bad = err
-					s.i = start
-				} else {
-					return nil
-				}
+				var err error
+				th.st, err = s.stacktrace(th.st)
+				return err
 			}
 			return s.value(1)
 		})
-		if err != nil || bad != nil || st == nil {
-			return err
+	}, func(l bool) {
+		if !l {
+			list, n = nil, -1
+			return
 		}
-		if pick == nil || crashed || current {
-			pick = st
+		n = 0
+	})
+	if n >= 0 {
+		list = list[:n]
+	}
+	var pick *event.Stacktrace
+	for _, th := range list {
+		if th.st == nil {
+			continue
 		}
-		done = crashed
-		return nil
-	}, func(bool) { pick, done = nil, false })
+		if pick == nil || th.crashed || th.current {
+			pick = th.st
+		}
+		if th.crashed {
+			break
+		}
+	}
 	return pick
 }
 
 // valuesList reads, at s, a list or an object holding one under
 // "values", calling item at each element (which it must consume), and
-// start before, with whether there is a list (a later "values" key
-// replaces an earlier one).
+// start before each list, with whether there is one (a later "values"
+// key is decoded over an earlier one).
 func (s *scanner) valuesList(name string, item func(i int) error, start func(list bool)) error {
 	switch s.peek() {
 	case '[':
@@ -122,10 +157,10 @@ func (s *scanner) valuesList(name string, item func(i int) error, start func(lis
 				start(true)
 				return s.items(item)
 			}
-			return s.typeErr(name+" values", "a list")
+			return s.mismatch(name+" values", "a list")
 		})
 	}
-	return s.typeErr(name, "a list or an object")
+	return s.mismatch(name, "a list or an object")
 }
 
 func (s *scanner) exception(e *event.Exception) error {
@@ -134,7 +169,7 @@ func (s *scanner) exception(e *event.Exception) error {
 		return s.value(1)
 	case '{':
 	default:
-		return s.typeErr("exception", "an object")
+		return s.mismatch("exception", "an object")
 	}
 	return s.members(func(k []byte) error {
 		var err error
@@ -146,54 +181,65 @@ func (s *scanner) exception(e *event.Exception) error {
 		case "module":
 			return s.str(&e.Module, "module")
 		case "stacktrace":
-			e.Stacktrace, err = s.stacktrace()
+			e.Stacktrace, err = s.stacktrace(e.Stacktrace)
 			return err
 		case "mechanism":
 			start := s.i
 			if err := s.value(1); err != nil {
 				return err
 			}
-			e.Mechanism = nil
-			if v := s.b[start:s.i]; !isNull(v) {
-				var m event.Mechanism
-				if err := json.Unmarshal(v, &m); err != nil {
-					return err
-				}
-				e.Mechanism = &m
+			v := s.b[start:s.i]
+			if isNull(v) {
+				e.Mechanism = nil
+				return nil
 			}
-			return nil
+			if e.Mechanism == nil {
+				e.Mechanism = &event.Mechanism{}
+			}
+			return json.Unmarshal(v, e.Mechanism)
 		}
 		return s.value(1)
 	})
 }
 
-// stacktrace reads a stack trace at s; nil for null.
-func (s *scanner) stacktrace() (*event.Stacktrace, error) {
+// stacktrace reads the stack trace at s into st (nil: a new one); nil
+// for null.
+func (s *scanner) stacktrace(st *event.Stacktrace) (*event.Stacktrace, error) {
 	switch s.peek() {
 	case 'n':
 		return nil, s.value(1)
 	case '{':
 	default:
-		return nil, s.typeErr("stacktrace", "an object")
+		return st, s.mismatch("stacktrace", "an object")
 	}
-	st := &event.Stacktrace{}
+	if st == nil {
+		st = &event.Stacktrace{}
+	}
 	err := s.members(func(k []byte) error {
 		if string(k) != "frames" {
 			return s.value(1)
 		}
-		st.Frames = nil
 		switch s.peek() {
 		case 'n':
+			st.Frames = nil
 			return s.value(1)
 		case '[':
 		default:
-			return s.typeErr("frames", "a list")
+			return s.mismatch("frames", "a list")
 		}
-		st.Frames = []event.Frame{}
-		return s.items(func(int) error {
-			st.Frames = append(st.Frames, event.Frame{})
-			return s.frame(&st.Frames[len(st.Frames)-1])
+		n := 0
+		err := s.items(func(i int) error {
+			if i >= len(st.Frames) {
+				st.Frames = append(st.Frames, event.Frame{})
+			}
+			n = i + 1
+			return s.frame(&st.Frames[i])
 		})
+		if st.Frames == nil {
+			st.Frames = []event.Frame{}
+		}
+		st.Frames = st.Frames[:n]
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -207,7 +253,7 @@ func (s *scanner) frame(f *event.Frame) error {
 		return s.value(1)
 	case '{':
 	default:
-		return s.typeErr("frame", "an object")
+		return s.mismatch("frame", "an object")
 	}
 	return s.members(func(k []byte) error {
 		switch string(k) {
@@ -231,22 +277,14 @@ func (s *scanner) frame(f *event.Frame) error {
 				n, err := strconv.ParseInt(string(s.b[start:s.i]), 10, strconv.IntSize)
 				if err != nil {
 					s.i = start
-					return s.typeErr("lineno", "an integer")
+					return s.mismatch("lineno", "an integer")
 				}
 				f.Lineno = int(n)
 				return nil
 			}
-			return s.typeErr("lineno", "an integer")
+			return s.mismatch("lineno", "an integer")
 		case "in_app":
-			switch s.peek() {
-			case 't':
-				f.InApp = true
-			case 'f':
-				f.InApp = false
-			case 'n':
-			default:
-				return s.typeErr("in_app", "true or false")
-			}
+			return s.boolean(&f.InApp, "in_app")
 		}
 		return s.value(1)
 	})
@@ -332,7 +370,7 @@ func (s *scanner) str(dst *string, name string) error {
 		return s.value(1)
 	case '"':
 	default:
-		return s.typeErr(name, "a string")
+		return s.mismatch(name, "a string")
 	}
 	start := s.i
 	if err := s.scanStr(); err != nil {
@@ -348,10 +386,29 @@ func (s *scanner) str(dst *string, name string) error {
 	return json.Unmarshal(v, dst)
 }
 
+// boolean reads true or false (or null, which leaves *dst) at s.
+func (s *scanner) boolean(dst *bool, name string) error {
+	switch s.peek() {
+	case 't':
+		*dst = true
+	case 'f':
+		*dst = false
+	case 'n':
+	default:
+		return s.mismatch(name, "true or false")
+	}
+	return s.value(1)
+}
+
 // isNull reports whether v is null or nothing.
 func isNull(v []byte) bool { return len(v) == 0 || string(v) == "null" }
 
-func (s *scanner) typeErr(name, want string) error {
+// mismatch is the error for a value of the wrong type at s; a lenient
+// scanner passes over the value instead.
+func (s *scanner) mismatch(name, want string) error {
+	if s.lenient {
+		return s.value(1)
+	}
 	got := "a number"
 	switch s.peek() {
 	case '"':
