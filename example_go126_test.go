@@ -3,13 +3,13 @@
 package errlog_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 
 	"github.com/errlog/errlog"
 )
@@ -25,7 +25,10 @@ func ExampleMiddlewareWith() {
 		TrackedStatus: []errlog.StatusRange{{From: 404, To: 404}},
 	})
 	defer eh.Close(context.Background())
-	other := slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+	// The other handler's lines are printed after the events, which a
+	// sink prints from errlog's own goroutine.
+	var lines bytes.Buffer
+	other := slog.NewTextHandler(&lines, &slog.HandlerOptions{
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
 			if a.Key == slog.TimeKey {
 				return slog.Attr{}
@@ -39,20 +42,21 @@ func ExampleMiddlewareWith() {
 
 	app := http.NotFoundHandler()
 	srv := httptest.NewServer(errlog.MiddlewareWith(errlog.MiddlewareOptions{Handler: eh})(app))
-	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/missing")
 	if err != nil {
 		panic(err)
 	}
 	resp.Body.Close()
+	srv.Close() // waits for the handler, and so for its log line
 	_ = eh.Flush(context.Background())
+	fmt.Print(lines.String())
 	fmt.Println("status:", resp.StatusCode)
 	// Output:
-	// level=ERROR msg="HTTP 404 Not Found" status=404 method=GET path=/missing
 	// event: error "HTTP 404 Not Found"
 	//   request: GET /missing
 	//   extra method=GET
 	//   extra path=/missing
 	//   extra status=404
+	// level=ERROR msg="HTTP 404 Not Found" status=404 method=GET path=/missing
 	// status: 404
 }
