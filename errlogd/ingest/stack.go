@@ -29,31 +29,16 @@ func exceptions(raw []byte) ([]event.Exception, error) {
 	s := &scanner{b: raw}
 	s.ws()
 	var out []event.Exception
-	n := -1 // elements of the last list; -1: none
-	err := s.valuesList("exception", func(i int) error {
-		if i >= len(out) {
-			out = append(out, event.Exception{})
-		}
-		n = i + 1
-		if err := s.exception(&out[i]); err != nil {
-			return fmt.Errorf("exception %d: %w", i, err)
-		}
-		return nil
-	}, func(list bool) {
-		if !list {
-			out, n = nil, -1
-			return
-		}
-		n = 0
-		if out == nil {
-			out = []event.Exception{}
-		}
+	err := s.valuesList("exception", func() error {
+		return into(s, &out, "exception values", func(i int, e *event.Exception) error {
+			if err := s.exception(e); err != nil {
+				return fmt.Errorf("exception %d: %w", i, err)
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err
-	}
-	if n >= 0 {
-		out = out[:n]
 	}
 	return out, nil
 }
@@ -83,43 +68,30 @@ func threadStack(raw []byte) *event.Stacktrace {
 		st               *event.Stacktrace
 	}
 	var list []thread
-	n := -1
-	s.valuesList("threads", func(i int) error {
-		if i >= len(list) {
-			list = append(list, thread{})
-		}
-		n = i + 1
-		th := &list[i]
-		switch s.peek() {
-		case 'n':
-			return s.value(1)
-		case '{':
-		default:
-			return s.mismatch("thread", "an object")
-		}
-		return s.members(func(k []byte) error {
-			switch string(k) {
-			case "crashed":
-				return s.boolean(&th.crashed, "crashed")
-			case "current":
-				return s.boolean(&th.current, "current")
-			case "stacktrace":
-				var err error
-				th.st, err = s.stacktrace(th.st)
-				return err
+	s.valuesList("threads", func() error {
+		return into(s, &list, "threads values", func(_ int, th *thread) error {
+			switch s.peek() {
+			case 'n':
+				return s.value(1)
+			case '{':
+			default:
+				return s.mismatch("thread", "an object")
 			}
-			return s.value(1)
+			return s.members(func(k []byte) error {
+				switch string(k) {
+				case "crashed":
+					return s.boolean(&th.crashed, "crashed")
+				case "current":
+					return s.boolean(&th.current, "current")
+				case "stacktrace":
+					var err error
+					th.st, err = s.stacktrace(th.st)
+					return err
+				}
+				return s.value(1)
+			})
 		})
-	}, func(l bool) {
-		if !l {
-			list, n = nil, -1
-			return
-		}
-		n = 0
 	})
-	if n >= 0 {
-		list = list[:n]
-	}
 	var pick *event.Stacktrace
 	for _, th := range list {
 		if th.st == nil {
@@ -136,31 +108,49 @@ func threadStack(raw []byte) *event.Stacktrace {
 }
 
 // valuesList reads, at s, a list or an object holding one under
-// "values", calling item at each element (which it must consume), and
-// start before each list, with whether there is one (a later "values"
-// key is decoded over an earlier one).
-func (s *scanner) valuesList(name string, item func(i int) error, start func(list bool)) error {
+// "values": list is called with s at the list (each time: a repeated key
+// is decoded over the first), which it must consume.
+func (s *scanner) valuesList(name string, list func() error) error {
 	switch s.peek() {
 	case '[':
-		start(true)
-		return s.items(item)
+		return list()
 	case '{':
 		return s.members(func(k []byte) error {
 			if string(k) != "values" {
 				return s.value(1)
 			}
-			switch s.peek() {
-			case 'n':
-				start(false)
-				return s.value(1)
-			case '[':
-				start(true)
-				return s.items(item)
-			}
-			return s.mismatch(name+" values", "a list")
+			return list()
 		})
 	}
 	return s.mismatch(name, "a list or an object")
+}
+
+// into decodes the list at s over *list as encoding/json decodes into a
+// slice: element i over (*list)[i] (elem must consume it), then the slice
+// cut to the list's length; null makes it nil.
+func into[T any](s *scanner, list *[]T, name string, elem func(i int, v *T) error) error {
+	switch s.peek() {
+	case 'n':
+		*list = nil
+		return s.value(1)
+	case '[':
+	default:
+		return s.mismatch(name, "a list")
+	}
+	n := 0
+	err := s.items(func(i int) error {
+		if i >= len(*list) {
+			var zero T
+			*list = append(*list, zero)
+		}
+		n = i + 1
+		return elem(i, &(*list)[i])
+	})
+	if *list == nil {
+		*list = []T{}
+	}
+	*list = (*list)[:n]
+	return err
 }
 
 func (s *scanner) exception(e *event.Exception) error {
@@ -219,27 +209,7 @@ func (s *scanner) stacktrace(st *event.Stacktrace) (*event.Stacktrace, error) {
 		if string(k) != "frames" {
 			return s.value(1)
 		}
-		switch s.peek() {
-		case 'n':
-			st.Frames = nil
-			return s.value(1)
-		case '[':
-		default:
-			return s.mismatch("frames", "a list")
-		}
-		n := 0
-		err := s.items(func(i int) error {
-			if i >= len(st.Frames) {
-				st.Frames = append(st.Frames, event.Frame{})
-			}
-			n = i + 1
-			return s.frame(&st.Frames[i])
-		})
-		if st.Frames == nil {
-			st.Frames = []event.Frame{}
-		}
-		st.Frames = st.Frames[:n]
-		return err
+		return into(s, &st.Frames, "frames", func(_ int, f *event.Frame) error { return s.frame(f) })
 	})
 	if err != nil {
 		return nil, err
