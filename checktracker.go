@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
-	"github.com/errlog/errlog/internal/sentryproto"
+	"github.com/errlog/errlog/wire"
 )
 
 // Test sends one test event to opts.DSN (and to opts.DebugURL, if set)
@@ -48,9 +48,9 @@ func Test(ctx context.Context, opts TrackerOptions) error {
 	if err != nil {
 		return fmt.Errorf("errlog: tracker: test: %w", err)
 	}
-	var dsn *sentryproto.DSN
+	var dsn *wire.DSN
 	if opts.DSN != "" {
-		if dsn, err = sentryproto.ParseDSN(opts.DSN); err != nil {
+		if dsn, err = wire.ParseDSN(opts.DSN); err != nil {
 			return fmt.Errorf("errlog: tracker: test: %w", err)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/errlog/errlog/internal/sentryproto/sentryschema"
+	"github.com/errlog/errlog/internal/sentryschema"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

@@ -62,7 +62,7 @@ func main() { slog.SetDefault(errlog.New(errlog.FromEnv())) }
 	}
 }
 
-// TestClientDoesNotCompileTheServersDecoder: internal/sentryproto/decode
+// TestClientDoesNotCompileTheServersDecoder: wire/decode
 // (lenient envelope and event decoding) serves errlogd; no package of the
 // client's module imports it, directly or not, outside tests.
 func TestClientDoesNotCompileTheServersDecoder(t *testing.T) {
@@ -70,7 +70,7 @@ func TestClientDoesNotCompileTheServersDecoder(t *testing.T) {
 	if _, err := os.Stat(goBin); err != nil {
 		t.Skip("no go command beside the running toolchain")
 	}
-	const decoder = "github.com/errlog/errlog/internal/sentryproto/decode"
+	const decoder = "github.com/errlog/errlog/wire/decode"
 	cmd := exec.Command(goBin, "list", "-f", "{{.ImportPath}} {{join .Deps \" \"}}", "./...")
 	cmd.Env = append(os.Environ(), "GOWORK=off")
 	out, err := cmd.Output()

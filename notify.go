@@ -17,7 +17,7 @@ import (
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
-	"github.com/errlog/errlog/internal/sentryproto"
+	"github.com/errlog/errlog/wire"
 )
 
 // Notifiers and ticketers, as flask-error-monitor's notification and
@@ -246,7 +246,7 @@ func (w *WebhookNotifier) Notify(ctx context.Context, ev *event.Event) error {
 	if client == nil {
 		client = defaultWebhookClient
 	}
-	where := sentryproto.RedactURL(w.URL)
+	where := wire.RedactURL(w.URL)
 	resp, err := client.Do(req)
 	if err != nil {
 		// The error text of net/http repeats the URL, whose path is often
@@ -259,7 +259,7 @@ func (w *WebhookNotifier) Notify(ctx context.Context, ev *event.Event) error {
 	case code >= 200 && code < 300:
 		return nil
 	case code == http.StatusTooManyRequests:
-		return delivery.RetryAfter(sentryproto.ParseRetryAfter(resp.Header.Get("Retry-After"), clockOf(ctx).Now()),
+		return delivery.RetryAfter(wire.ParseRetryAfter(resp.Header.Get("Retry-After"), clockOf(ctx).Now()),
 			fmt.Errorf("errlog: webhook: POST %s: %s", where, resp.Status))
 	case code == http.StatusRequestTimeout || code >= 500:
 		return fmt.Errorf("errlog: webhook: POST %s: %s", where, resp.Status)

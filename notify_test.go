@@ -15,7 +15,7 @@ import (
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
-	"github.com/errlog/errlog/internal/sentryproto"
+	"github.com/errlog/errlog/wire"
 )
 
 // recordingNotifier is a Notifier and a Ticketer that remembers what it
@@ -208,7 +208,7 @@ func TestWebhookNotifierRetryAfter(t *testing.T) {
 	}{
 		{"7", 7 * time.Second},
 		{"9999999999999", 1e9 * time.Second},
-		{"", sentryproto.DefaultRetryAfter},
+		{"", wire.DefaultRetryAfter},
 	} {
 		h := newHookServer(t, func(int) (int, http.Header) {
 			return http.StatusTooManyRequests, http.Header{"Retry-After": {tt.header}}

@@ -111,7 +111,7 @@ func TestLicenses(t *testing.T) {
 	if modules < 2 {
 		t.Errorf("found %d modules, want the root and bench at least", modules)
 	}
-	sentry, err := os.ReadFile(filepath.Join("internal", "sentryproto", "sentryschema", "LICENSE"))
+	sentry, err := os.ReadFile(filepath.Join("internal", "sentryschema", "LICENSE"))
 	if err != nil {
 		t.Fatal(err)
 	}

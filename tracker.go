@@ -14,7 +14,7 @@ import (
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
-	"github.com/errlog/errlog/internal/sentryproto"
+	"github.com/errlog/errlog/wire"
 )
 
 // TrackerOptions configure the tracker: errlogd or any service that speaks
@@ -162,10 +162,10 @@ func newTracker(o TrackerOptions, env sinkEnv) (*Tracker, error) {
 	}
 	t.client = newTrackerClient(o.Transport)
 
-	var dsn *sentryproto.DSN
+	var dsn *wire.DSN
 	if o.DSN != "" && !env.Debug {
 		var err error
-		if dsn, err = sentryproto.ParseDSN(o.DSN); err != nil {
+		if dsn, err = wire.ParseDSN(o.DSN); err != nil {
 			return nil, fmt.Errorf("errlog: tracker: %w", err)
 		}
 	}

@@ -28,9 +28,9 @@ import (
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
-	"github.com/errlog/errlog/internal/sentryproto"
-	"github.com/errlog/errlog/internal/sentryproto/decode"
-	"github.com/errlog/errlog/internal/sentryproto/sentryschema"
+	"github.com/errlog/errlog/internal/sentryschema"
+	"github.com/errlog/errlog/wire"
+	"github.com/errlog/errlog/wire/decode"
 )
 
 // trkFake plays errlogd or Sentry: it checks the authentication,
@@ -89,7 +89,7 @@ func (f *trkFake) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad auth", http.StatusUnauthorized)
 		return
 	}
-	if ct, ce := r.Header.Get("Content-Type"), r.Header.Get("Content-Encoding"); ct != sentryproto.ContentType || ce != "gzip" {
+	if ct, ce := r.Header.Get("Content-Type"), r.Header.Get("Content-Encoding"); ct != wire.ContentType || ce != "gzip" {
 		f.t.Errorf("Content-Type %q, Content-Encoding %q", ct, ce)
 	}
 	body, err := decode.Body(r.Body, r.Header.Get("Content-Encoding"), 10<<20)
@@ -831,8 +831,8 @@ func TestNewTrackerSinkOptions(t *testing.T) {
 		want string
 	}{
 		{TrackerOptions{}, "errlog: tracker: no DSN"},
-		{TrackerOptions{DSN: "https://sekrit@host"}, "errlog: tracker: sentryproto: DSN has no project id"},
-		{TrackerOptions{DSN: "ftp://k@host/1"}, `errlog: tracker: sentryproto: DSN scheme must be "http" or "https"`},
+		{TrackerOptions{DSN: "https://sekrit@host"}, "errlog: tracker: DSN has no project id"},
+		{TrackerOptions{DSN: "ftp://k@host/1"}, `errlog: tracker: DSN scheme must be "http" or "https"`},
 		{TrackerOptions{DSN: "https://k@host/1", SampleRate: 2}, "errlog: tracker: SampleRate 2"},
 		{TrackerOptions{DebugURL: "requestbin.example/x"}, "errlog: tracker: DebugURL is not an http or https URL"},
 		{TrackerOptions{DSN: "https://k@host/1", MinBackoff: time.Hour, MaxBackoff: time.Second}, "errlog: tracker: "},
@@ -978,7 +978,7 @@ func TestTest(t *testing.T) {
 		is   error
 	}{
 		{"no DSN", "", []string{"errlog: tracker: test: no DSN"}, nil},
-		{"bad DSN", "https://host/1", []string{"errlog: tracker: test: sentryproto: DSN has no public key"}, nil},
+		{"bad DSN", "https://host/1", []string{"errlog: tracker: test: DSN has no public key"}, nil},
 		{"bad debug URL", "", []string{"errlog: tracker: test: DebugURL is not an http or https URL"}, nil},
 		{"DNS", "https://k@no-such-host.invalid/1", []string{"errlog: tracker: test: DNS: cannot resolve \"no-such-host.invalid\""}, nil},
 		{"refused", trkDeadDSN(t), []string{"errlog: tracker: test: connection refused by 127.0.0.1:", "is the tracker running?"}, syscall.ECONNREFUSED},

@@ -16,7 +16,7 @@ import (
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
-	"github.com/errlog/errlog/internal/sentryproto"
+	"github.com/errlog/errlog/wire"
 )
 
 // The tracker's HTTP side, as sentry-go splits Client from Transport:
@@ -51,7 +51,7 @@ type trackerTarget struct {
 
 // newEnvelopeTarget posts to the DSN's envelope endpoint, whose URL holds
 // no secret: the key travels in X-Sentry-Auth.
-func newEnvelopeTarget(dsn *sentryproto.DSN, client *http.Client, onError func(error), c clock.Clock) *trackerTarget {
+func newEnvelopeTarget(dsn *wire.DSN, client *http.Client, onError func(error), c clock.Clock) *trackerTarget {
 	if c == nil {
 		c = clock.Real()
 	}
@@ -63,7 +63,7 @@ func newEnvelopeTarget(dsn *sentryproto.DSN, client *http.Client, onError func(e
 		where:       dsn.EnvelopeURL(),
 		host:        dsn.Host,
 		auth:        dsn.AuthHeader("errlog/" + Version),
-		contentType: sentryproto.ContentType,
+		contentType: wire.ContentType,
 		gzip:        true,
 	}
 }
@@ -79,14 +79,14 @@ func newDebugTarget(rawURL, host string, client *http.Client, onError func(error
 		client:      client,
 		onError:     onError,
 		url:         rawURL,
-		where:       sentryproto.RedactURL(rawURL),
-		host:        sentryproto.RedactHost(host),
+		where:       wire.RedactURL(rawURL),
+		host:        wire.RedactHost(host),
 		contentType: "application/json",
 	}
 	if name, _, err := net.SplitHostPort(host); err == nil {
 		host = name
 	}
-	if r := sentryproto.RedactHost(host); r != host {
+	if r := wire.RedactHost(host); r != host {
 		tt.hide = host
 	}
 	return tt
@@ -95,11 +95,11 @@ func newDebugTarget(rawURL, host string, client *http.Client, onError func(error
 // envelopeBody returns the gzip-compressed envelope of ev, whose JSON is
 // payload: what the DSN's endpoint receives and the spool keeps.
 func envelopeBody(ev *event.Event, payload []byte) ([]byte, error) {
-	env, err := sentryproto.NewEventEnvelope(ev.EventID, ev.SDK, payload).Encode()
+	env, err := wire.NewEventEnvelope(ev.EventID, ev.SDK, payload).Encode()
 	if err != nil {
 		return nil, err
 	}
-	return sentryproto.Gzip(env), nil
+	return wire.Gzip(env), nil
 }
 
 func newTrackerClient(rt http.RoundTripper) *http.Client {
@@ -206,7 +206,7 @@ func (tt *trackerTarget) post(ctx context.Context, body []byte) (postResult, err
 	// Read the answer to its end (bounded): a 2xx cut short is not an
 	// acknowledgement, and a read body lets the connection be reused.
 	_, rerr := io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	res := postResult{hold: sentryproto.RateLimit(resp.StatusCode, resp.Header, tt.clock.Now())}
+	res := postResult{hold: wire.RateLimit(resp.StatusCode, resp.Header, tt.clock.Now())}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return res, &statusError{
 			url:         tt.where,
@@ -232,7 +232,7 @@ func (tt *trackerTarget) describe(err error) error {
 func (tt *trackerTarget) redact(err error) error {
 	err = unwrapURLError(err) // describeSendError names the host
 	if tt.hide != "" && strings.Contains(err.Error(), tt.hide) {
-		err = &redactedError{msg: strings.ReplaceAll(err.Error(), tt.hide, sentryproto.RedactHost(tt.hide)), err: err}
+		err = &redactedError{msg: strings.ReplaceAll(err.Error(), tt.hide, wire.RedactHost(tt.hide)), err: err}
 	}
 	return err
 }

@@ -45,7 +45,7 @@ func (b Breadcrumb) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON decodes what MarshalJSON encodes: the timestamp in RFC
 // 3339, or none. Numeric timestamps from other SDKs are read by the
-// server's lenient decoder, internal/sentryproto/decode.
+// server's lenient decoder, wire/decode.
 func (b *Breadcrumb) UnmarshalJSON(data []byte) error {
 	*b = Breadcrumb{}
 	w := breadcrumbWire{breadcrumbAlias: (*breadcrumbAlias)(b)}

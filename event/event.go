@@ -7,7 +7,7 @@
 // and UnmarshalJSON reads back exactly that. The lenient decoding of what
 // other SDKs send (a flat exception list, numeric timestamps, cookies as
 // one header string, headers as a list of pairs) is the server's, in
-// internal/sentryproto/decode, so that programs using errlog do not
+// wire/decode, so that programs using errlog do not
 // compile it.
 package event
 
@@ -314,7 +314,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON decodes what MarshalJSON encodes: the exception and
 // breadcrumb lists wrapped in "values", the timestamp in RFC 3339. What
 // other SDKs send (flat lists, numeric timestamps, header pairs) is read
-// by the server's lenient decoder, internal/sentryproto/decode.
+// by the server's lenient decoder, wire/decode.
 func (e *Event) UnmarshalJSON(b []byte) error {
 	*e = Event{}
 	w := wire{alias: (*alias)(e)}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
-	"github.com/errlog/errlog/internal/sentryproto/sentryschema"
+	"github.com/errlog/errlog/internal/sentryschema"
 )
 
 // validate checks one encoded event against the Sentry event schema.
@@ -97,7 +97,7 @@ func TestSchemaMinimalEvents(t *testing.T) {
 
 // TestStrictRoundTrip: Event's own UnmarshalJSON reads back what
 // MarshalJSON writes, and only that; other SDKs' shapes are the server's
-// decoder's (internal/sentryproto/decode).
+// decoder's (wire/decode).
 func TestStrictRoundTrip(t *testing.T) {
 	ev := fullEvent()
 	b, err := json.Marshal(ev)

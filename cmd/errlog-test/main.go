@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/errlog/errlog"
-	"github.com/errlog/errlog/internal/sentryproto"
+	"github.com/errlog/errlog/wire"
 )
 
 func main() {
@@ -60,14 +60,14 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	// Deployment logs keep what this prints: never the DSN's key, nor a
 	// request bin's token.
 	if *dsn != "" {
-		where := sentryproto.RedactURL(*dsn)
-		if d, err := sentryproto.ParseDSN(*dsn); err == nil {
+		where := wire.RedactURL(*dsn)
+		if d, err := wire.ParseDSN(*dsn); err == nil {
 			where = d.Redacted()
 		}
 		fmt.Fprintf(stdout, "ok: %s accepted the test event\n", where)
 	}
 	if *debugURL != "" {
-		fmt.Fprintf(stdout, "ok: debug URL %s accepted the test event\n", sentryproto.RedactURL(*debugURL))
+		fmt.Fprintf(stdout, "ok: debug URL %s accepted the test event\n", wire.RedactURL(*debugURL))
 	}
 	return 0
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/errlogd/store/sqlstore"
 	"github.com/errlog/errlog/event"
-	"github.com/errlog/errlog/internal/sentryproto/decode"
+	"github.com/errlog/errlog/wire/decode"
 )
 
 // MailConfig is errlogd's mail server and default recipients.

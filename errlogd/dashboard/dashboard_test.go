@@ -15,7 +15,7 @@ import (
 
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/event"
-	"github.com/errlog/errlog/internal/sentryproto/decode"
+	"github.com/errlog/errlog/wire/decode"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

@@ -14,7 +14,7 @@ import (
 
 	"github.com/andybalholm/brotli"
 	"github.com/errlog/errlog/event"
-	"github.com/errlog/errlog/internal/sentryproto/decode"
+	"github.com/errlog/errlog/wire/decode"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )

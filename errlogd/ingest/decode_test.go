@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/errlog/errlog/event"
-	"github.com/errlog/errlog/internal/sentryproto/decode"
+	"github.com/errlog/errlog/wire/decode"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -71,7 +71,7 @@ func TestParseEventStackAgreesWithEncodingJSON(t *testing.T) {
 		`{"exception":[{"mechanism":{"type":"a","handled":true},"mechanism":{"description":"d"}}]}`,
 	}
 	// And what the stock sentry-go SDK sent (recorded).
-	files, _ := filepath.Glob("../../internal/sentryproto/decode/testdata/*.envelope")
+	files, _ := filepath.Glob("../../wire/decode/testdata/*.envelope")
 	require.NotEmpty(t, files)
 	for _, f := range files {
 		b, err := os.ReadFile(f)

@@ -26,8 +26,8 @@ import (
 
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/event"
-	"github.com/errlog/errlog/internal/sentryproto"
-	"github.com/errlog/errlog/internal/sentryproto/decode"
+	"github.com/errlog/errlog/wire"
+	"github.com/errlog/errlog/wire/decode"
 )
 
 // Options tunes a Handler. The zero value is all defaults.
@@ -279,12 +279,12 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 		}
 		return "", h.bodyErr(err, body)
 	}
-	var eh sentryproto.Header
+	var eh wire.Header
 	if err := json.Unmarshal(line, &eh); err != nil {
 		return "", refuse(http.StatusBadRequest, "errlog: ingest: envelope header: %v", err)
 	}
 	if authErr != nil {
-		d, err := sentryproto.ParseDSN(eh.DSN)
+		d, err := wire.ParseDSN(eh.DSN)
 		if eh.DSN == "" || err != nil {
 			return "", refuse(http.StatusUnauthorized, "errlog: ingest: no sentry_key in X-Sentry-Auth, Authorization, the query or the envelope's dsn")
 		}
@@ -313,7 +313,7 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 		if err := json.Unmarshal(line, &ih); err != nil || ih.Type == "" {
 			return firstID, refuse(http.StatusBadRequest, "errlog: ingest: item %d: bad item header %.100q", n, line)
 		}
-		if ih.Type != sentryproto.TypeEvent {
+		if ih.Type != wire.TypeEvent {
 			h.skipped.Add(1)
 			if ih.Length != nil {
 				if _, err := io.CopyN(io.Discard, br, *ih.Length); err != nil {

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
-	"github.com/errlog/errlog/internal/sentryproto"
+	"github.com/errlog/errlog/wire"
 )
 
 // benchConfig is errlogd bench's flags.
@@ -99,7 +99,7 @@ type BenchResult struct {
 }
 
 func bench(ctx context.Context, c benchConfig, stderr io.Writer) (*BenchResult, error) {
-	d, err := sentryproto.ParseDSN(c.dsn)
+	d, err := wire.ParseDSN(c.dsn)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +158,7 @@ func bench(ctx context.Context, c benchConfig, stderr io.Writer) (*BenchResult, 
 		t.body(buf, id, now)
 		bodyBytes.Add(int64(buf.Len()))
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(buf.Bytes()))
-		req.Header.Set("Content-Type", sentryproto.ContentType)
+		req.Header.Set("Content-Type", wire.ContentType)
 		req.Header.Set("Content-Encoding", "gzip")
 		req.Header.Set("X-Sentry-Auth", auth)
 		start := time.Now()

@@ -36,7 +36,7 @@ import (
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/errlogd/store/postgres"
 	"github.com/errlog/errlog/errlogd/store/sqlite"
-	"github.com/errlog/errlog/internal/sentryproto"
+	"github.com/errlog/errlog/wire"
 )
 
 func main() {
@@ -336,7 +336,7 @@ func retain(ctx context.Context, st store.Store, c *config, stderr io.Writer) {
 
 func redactDB(db string) string {
 	if strings.Contains(db, "://") {
-		return sentryproto.RedactURL(db)
+		return wire.RedactURL(db)
 	}
 	return db
 }
@@ -456,8 +456,8 @@ func runTest(args []string, getenv func(string) string, stdout, stderr io.Writer
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	where := sentryproto.RedactURL(*dsn)
-	if d, err := sentryproto.ParseDSN(*dsn); err == nil {
+	where := wire.RedactURL(*dsn)
+	if d, err := wire.ParseDSN(*dsn); err == nil {
 		where = d.Redacted()
 	}
 	fmt.Fprintf(stdout, "ok: %s accepted the test event\n", where)

@@ -13,13 +13,13 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
-	"github.com/errlog/errlog/internal/sentryproto/sentryschema"
+	"github.com/errlog/errlog/internal/sentryschema"
 
-	"github.com/errlog/errlog/internal/sentryproto"
+	"github.com/errlog/errlog/wire"
 )
 
 func TestAuth(t *testing.T) {
-	d, _ := sentryproto.ParseDSN("https://pub:sec@host/1")
+	d, _ := wire.ParseDSN("https://pub:sec@host/1")
 	h := d.AuthHeader("errlog/1.2.3")
 	if want := "Sentry sentry_version=7, sentry_client=errlog/1.2.3, sentry_key=pub, sentry_secret=sec"; h != want {
 		t.Errorf("AuthHeader = %q, want %q", h, want)
@@ -67,8 +67,8 @@ func TestEncodeDecode(t *testing.T) {
 		t.Fatal(err)
 	}
 	sdk := &event.SDK{Name: "errlog", Version: "1"}
-	env := sentryproto.NewEventEnvelope(ev.EventID, sdk, payload)
-	env.Items = append(env.Items, sentryproto.Item{Header: sentryproto.ItemHeader{Type: sentryproto.TypeAttachment, Filename: "a.txt"}, Payload: []byte("line 1\nline 2\n")})
+	env := wire.NewEventEnvelope(ev.EventID, sdk, payload)
+	env.Items = append(env.Items, wire.Item{Header: wire.ItemHeader{Type: wire.TypeAttachment, Filename: "a.txt"}, Payload: []byte("line 1\nline 2\n")})
 	b, err := env.Encode()
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +114,7 @@ func TestDecodeSentryGo(t *testing.T) {
 	if env.Header.EventID != "dc6f6d3d5be64add9c0d79ec80b77349" || env.Header.SDK.Name != "sentry.go" || !strings.HasPrefix(env.Header.DSN, "http://publickey@") {
 		t.Errorf("header = %+v", env.Header)
 	}
-	if len(env.Items) != 2 || env.Items[0].Header.Type != sentryproto.TypeEvent || env.Items[1].Header.Type != sentryproto.TypeClientReport {
+	if len(env.Items) != 2 || env.Items[0].Header.Type != wire.TypeEvent || env.Items[1].Header.Type != wire.TypeClientReport {
 		t.Fatalf("items = %+v", env.Items)
 	}
 	// sentry-go's own payload does not validate (its exception is a flat
@@ -227,9 +227,9 @@ func TestReadBody(t *testing.T) {
 		body      []byte
 	}{
 		{"identity", "", plain},
-		{"gzip", "gzip", sentryproto.Gzip(plain)},
-		{"gzip unlabelled", "", sentryproto.Gzip(plain)},
-		{"x-gzip", "X-Gzip", sentryproto.Gzip(plain)},
+		{"gzip", "gzip", wire.Gzip(plain)},
+		{"gzip unlabelled", "", wire.Gzip(plain)},
+		{"x-gzip", "X-Gzip", wire.Gzip(plain)},
 		{"zlib", "deflate", zl.Bytes()},
 		{"raw deflate", "deflate", fl.Bytes()},
 	} {
@@ -244,14 +244,14 @@ func TestReadBody(t *testing.T) {
 	if _, err := Body(bytes.NewReader(plain), "", 10); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("over the limit: %v, want ErrTooLarge", err)
 	}
-	bomb := sentryproto.Gzip(bytes.Repeat([]byte{'a'}, 1<<20))
+	bomb := wire.Gzip(bytes.Repeat([]byte{'a'}, 1<<20))
 	if _, err := Body(bytes.NewReader(bomb), "gzip", 64<<10); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("gzip bomb (%d bytes): %v, want ErrTooLarge", len(bomb), err)
 	}
 	if _, err := Body(bytes.NewReader([]byte("not gzip")), "gzip", 1<<20); err == nil {
 		t.Errorf("bad gzip: no error")
 	}
-	truncated := sentryproto.Gzip(plain)
+	truncated := wire.Gzip(plain)
 	if _, err := Body(bytes.NewReader(truncated[:len(truncated)-6]), "gzip", 1<<20); err == nil {
 		t.Errorf("truncated gzip: no error")
 	}

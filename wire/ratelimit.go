@@ -1,4 +1,4 @@
-package sentryproto
+package wire
 
 import (
 	"errors"

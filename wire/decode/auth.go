@@ -15,7 +15,7 @@ type Auth struct {
 }
 
 // ErrNoAuth is returned when a request carries no sentry_key.
-var ErrNoAuth = errors.New("sentryproto: no sentry_key in X-Sentry-Auth, Authorization or the query")
+var ErrNoAuth = errors.New("wire: no sentry_key in X-Sentry-Auth, Authorization or the query")
 
 // ParseAuth parses an X-Sentry-Auth header value,
 // "Sentry sentry_version=7, sentry_client=x, sentry_key=y". The "Sentry "
@@ -56,7 +56,7 @@ func (a *Auth) set(k, v string) {
 // X-Sentry-Auth, else an "Authorization: Sentry …" header, else the
 // sentry_key, sentry_version and sentry_client query parameters that
 // browser SDKs use. (A self-authenticated envelope carries its DSN in its
-// header instead: see sentryproto.Header.DSN.)
+// header instead: see wire.Header.DSN.)
 func AuthFromRequest(r *http.Request) (Auth, error) {
 	if h := r.Header.Get("X-Sentry-Auth"); h != "" {
 		return ParseAuth(h)

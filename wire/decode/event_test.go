@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/errlog/errlog/internal/sentryproto/sentryschema"
+	"github.com/errlog/errlog/internal/sentryschema"
 )
 
 func validate(t *testing.T, b []byte) {

@@ -1,14 +1,15 @@
-// Package sentryproto is the client's half of the Sentry ingestion
-// protocol (https://develop.sentry.dev/sdk/): DSNs and the X-Sentry-Auth
+// Package wire is the Sentry wire format (https://develop.sentry.dev/sdk/)
+// as errlog's client and errlogd both speak it: DSNs and the X-Sentry-Auth
 // header a client sends, envelopes as it encodes them, gzip bodies, and
-// the rate-limit headers of the answers.
+// the rate-limit headers of the answers. It is public so that errlogd, a
+// module of its own, depends only on the client's documented API.
 //
 // The server's half — reading auth from a request, decompressing bodies,
 // decoding envelopes, client reports and events leniently as the stock
 // Sentry SDKs send them — is package decode below, which errlogd imports
 // and the client's packages never do, so that library users do not
 // compile it.
-package sentryproto
+package wire
 
 import (
 	"errors"
@@ -44,7 +45,7 @@ type DSN struct {
 func ParseDSN(s string) (*DSN, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return nil, errors.New("sentryproto: empty DSN")
+		return nil, errors.New("empty DSN")
 	}
 	u, err := url.Parse(s)
 	if err != nil {
@@ -52,26 +53,26 @@ func ParseDSN(s string) (*DSN, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err // url.Error repeats the URL, key included
 		}
-		return nil, errors.New("sentryproto: DSN is not a URL: " + err.Error())
+		return nil, errors.New("DSN is not a URL: " + err.Error())
 	}
 	d := &DSN{Scheme: u.Scheme, Host: u.Host}
 	if d.Scheme != "http" && d.Scheme != "https" {
-		return nil, errors.New(`sentryproto: DSN scheme must be "http" or "https", not "` + u.Scheme + `"`)
+		return nil, errors.New(`DSN scheme must be "http" or "https", not "` + u.Scheme + `"`)
 	}
 	if u.User != nil {
 		d.PublicKey = u.User.Username()
 		d.SecretKey, _ = u.User.Password()
 	}
 	if d.PublicKey == "" {
-		return nil, errors.New("sentryproto: DSN has no public key (scheme://KEY@host/project)")
+		return nil, errors.New("DSN has no public key (scheme://KEY@host/project)")
 	}
 	if u.Hostname() == "" {
-		return nil, errors.New("sentryproto: DSN has no host")
+		return nil, errors.New("DSN has no host")
 	}
 	p := strings.TrimSuffix(u.Path, "/")
 	i := strings.LastIndexByte(p, '/')
 	if i < 0 || i == len(p)-1 {
-		return nil, errors.New("sentryproto: DSN has no project id (scheme://key@host/PROJECT)")
+		return nil, errors.New("DSN has no project id (scheme://key@host/PROJECT)")
 	}
 	d.Path, d.ProjectID = p[:i], p[i+1:]
 	return d, nil

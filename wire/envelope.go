@@ -1,4 +1,4 @@
-package sentryproto
+package wire
 
 import (
 	"bytes"
@@ -84,7 +84,7 @@ func (e *Envelope) Encode() ([]byte, error) {
 	buf := bytes.NewBuffer(make([]byte, 0, n))
 	h, err := json.Marshal(e.Header)
 	if err != nil {
-		return nil, fmt.Errorf("sentryproto: envelope header: %w", err)
+		return nil, fmt.Errorf("wire: envelope header: %w", err)
 	}
 	buf.Write(h)
 	buf.WriteByte('\n')
@@ -93,7 +93,7 @@ func (e *Envelope) Encode() ([]byte, error) {
 		ih.Length = len(e.Items[i].Payload)
 		h, err := json.Marshal(ih)
 		if err != nil {
-			return nil, fmt.Errorf("sentryproto: item %d header: %w", i, err)
+			return nil, fmt.Errorf("wire: item %d header: %w", i, err)
 		}
 		buf.Write(h)
 		buf.WriteByte('\n')

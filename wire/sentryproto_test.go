@@ -1,4 +1,4 @@
-package sentryproto
+package wire
 
 import (
 	"net/http"

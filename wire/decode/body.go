@@ -13,11 +13,11 @@ import (
 
 // ErrTooLarge is returned by Body for a body over its limit, before
 // or after decompression.
-var ErrTooLarge = errors.New("sentryproto: body too large")
+var ErrTooLarge = errors.New("wire: body too large")
 
 // ErrUnsupportedEncoding is returned by Body for a Content-Encoding it
 // cannot decode (br, zstd).
-var ErrUnsupportedEncoding = errors.New("sentryproto: unsupported Content-Encoding")
+var ErrUnsupportedEncoding = errors.New("wire: unsupported Content-Encoding")
 
 // Body reads a request body of the given Content-Encoding and returns
 // it decompressed: gzip, deflate (zlib, or raw deflate as some clients
@@ -41,7 +41,7 @@ func Body(r io.Reader, contentEncoding string, limit int64) ([]byte, error) {
 	case "gzip", "x-gzip":
 		zr, err := gzip.NewReader(bytes.NewReader(raw))
 		if err != nil {
-			return nil, fmt.Errorf("sentryproto: gzip body: %w", err)
+			return nil, fmt.Errorf("wire: gzip body: %w", err)
 		}
 		return decompressed(zr, limit, "gzip")
 	case "deflate":
@@ -57,7 +57,7 @@ func decompressed(r io.ReadCloser, limit int64, name string) ([]byte, error) {
 	defer r.Close()
 	b, err := readAtMost(r, limit)
 	if err != nil && !errors.Is(err, ErrTooLarge) {
-		err = fmt.Errorf("sentryproto: %s body: %w", name, err)
+		err = fmt.Errorf("wire: %s body: %w", name, err)
 	}
 	return b, err
 }

@@ -8,12 +8,12 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
-	"github.com/errlog/errlog/internal/sentryproto"
+	"github.com/errlog/errlog/wire"
 )
 
-// itemHeader is sentryproto.ItemHeader as read: length may be absent.
+// itemHeader is wire.ItemHeader as read: length may be absent.
 type itemHeader struct {
-	sentryproto.ItemHeader
+	wire.ItemHeader
 	Length *int `json:"length"`
 }
 
@@ -21,14 +21,14 @@ type itemHeader struct {
 // payload bytes (newlines included), then an optional newline; an item
 // without one runs to the next newline or the end. Blank lines between
 // items are skipped. Payloads alias b.
-func Envelope(b []byte) (*sentryproto.Envelope, error) {
+func Envelope(b []byte) (*wire.Envelope, error) {
 	line, rest, _ := bytes.Cut(b, []byte{'\n'})
 	if len(bytes.TrimSpace(line)) == 0 {
-		return nil, errors.New("sentryproto: envelope has no header")
+		return nil, errors.New("wire: envelope has no header")
 	}
-	e := &sentryproto.Envelope{}
+	e := &wire.Envelope{}
 	if err := json.Unmarshal(line, &e.Header); err != nil {
-		return nil, fmt.Errorf("sentryproto: envelope header: %w", err)
+		return nil, fmt.Errorf("wire: envelope header: %w", err)
 	}
 	for n := 0; ; n++ {
 		for len(rest) > 0 && (rest[0] == '\n' || rest[0] == '\r' || rest[0] == ' ' || rest[0] == '\t') {
@@ -40,17 +40,17 @@ func Envelope(b []byte) (*sentryproto.Envelope, error) {
 		line, rest, _ = bytes.Cut(rest, []byte{'\n'})
 		var ih itemHeader
 		if err := json.Unmarshal(line, &ih); err != nil {
-			return nil, fmt.Errorf("sentryproto: item %d header: %w", n, err)
+			return nil, fmt.Errorf("wire: item %d header: %w", n, err)
 		}
 		if ih.Type == "" {
-			return nil, fmt.Errorf("sentryproto: item %d has no type", n)
+			return nil, fmt.Errorf("wire: item %d has no type", n)
 		}
-		it := sentryproto.Item{Header: ih.ItemHeader}
+		it := wire.Item{Header: ih.ItemHeader}
 		switch {
 		case ih.Length != nil:
 			l := *ih.Length
 			if l < 0 || l > len(rest) {
-				return nil, fmt.Errorf("sentryproto: item %d (%s) says length %d, but %d bytes are left: truncated envelope", n, ih.Type, l, len(rest))
+				return nil, fmt.Errorf("wire: item %d (%s) says length %d, but %d bytes are left: truncated envelope", n, ih.Type, l, len(rest))
 			}
 			it.Payload, rest = rest[:l:l], rest[l:]
 			it.Header.Length = l
@@ -66,15 +66,15 @@ func Envelope(b []byte) (*sentryproto.Envelope, error) {
 
 // Events decodes the event items of e, leniently (see Event). An event
 // without an event_id takes the envelope's.
-func Events(e *sentryproto.Envelope) ([]*event.Event, error) {
+func Events(e *wire.Envelope) ([]*event.Event, error) {
 	var out []*event.Event
 	for i := range e.Items {
-		if e.Items[i].Header.Type != sentryproto.TypeEvent {
+		if e.Items[i].Header.Type != wire.TypeEvent {
 			continue
 		}
 		ev, err := ItemEvent(&e.Items[i])
 		if err != nil {
-			return nil, fmt.Errorf("sentryproto: item %d: %w", i, err)
+			return nil, fmt.Errorf("wire: item %d: %w", i, err)
 		}
 		if ev.EventID == "" {
 			ev.EventID = e.Header.EventID
@@ -85,7 +85,7 @@ func Events(e *sentryproto.Envelope) ([]*event.Event, error) {
 }
 
 // ItemEvent decodes an event item's payload, leniently (see Event).
-func ItemEvent(it *sentryproto.Item) (*event.Event, error) {
+func ItemEvent(it *wire.Item) (*event.Event, error) {
 	return Event(it.Payload)
 }
 
@@ -106,17 +106,17 @@ type DiscardedEvent struct {
 
 // ItemClientReport decodes a client_report item's payload. The timestamp may
 // be RFC 3339 (with or without a zone: UTC) or Unix seconds.
-func ItemClientReport(it *sentryproto.Item) (*ClientReport, error) {
+func ItemClientReport(it *wire.Item) (*ClientReport, error) {
 	var raw struct {
 		Timestamp       json.RawMessage  `json:"timestamp"`
 		DiscardedEvents []DiscardedEvent `json:"discarded_events"`
 	}
 	if err := json.Unmarshal(it.Payload, &raw); err != nil {
-		return nil, fmt.Errorf("sentryproto: client_report: %w", err)
+		return nil, fmt.Errorf("wire: client_report: %w", err)
 	}
 	t, err := Timestamp(raw.Timestamp)
 	if err != nil {
-		return nil, fmt.Errorf("sentryproto: client_report: %w", err)
+		return nil, fmt.Errorf("wire: client_report: %w", err)
 	}
 	return &ClientReport{Timestamp: t, DiscardedEvents: raw.DiscardedEvents}, nil
 }
