@@ -3,7 +3,7 @@ module github.com/errlog/errlog/bench
 go 1.26
 
 require (
-	github.com/errlog/errlog v0.0.0
+	github.com/errlog/errlog v0.2.0
 	github.com/getsentry/sentry-go v0.50.0
 	github.com/lmittmann/tint v1.2.1
 	github.com/samber/slog-multi v1.7.1
@@ -17,5 +17,3 @@ require (
 	gopkg.in/alexcesaro/quotedprintable.v3 v3.0.0-20150716171945-2caba252f4dc // indirect
 	gopkg.in/gomail.v2 v2.0.0-20160411212932-81ebce5c23df // indirect
 )
-
-replace github.com/errlog/errlog => ../

@@ -3,8 +3,8 @@ module github.com/errlog/errlog/examples
 go 1.26.0
 
 require (
-	github.com/errlog/errlog v0.0.0-00010101000000-000000000000
-	github.com/errlog/errlog/errlogd v0.0.0-00010101000000-000000000000
+	github.com/errlog/errlog v0.2.0
+	github.com/errlog/errlog/errlogd v0.2.0
 	github.com/stretchr/testify v1.12.1
 )
 
@@ -17,6 +17,7 @@ require (
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
+	golang.org/x/mod v0.42.0
 	golang.org/x/sys v0.49.0 // indirect
 	gopkg.in/alexcesaro/quotedprintable.v3 v3.0.0-20150716171945-2caba252f4dc // indirect
 	gopkg.in/gomail.v2 v2.0.0-20160411212932-81ebce5c23df // indirect
@@ -24,9 +25,4 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 	modernc.org/sqlite v1.62.0 // indirect
-)
-
-replace (
-	github.com/errlog/errlog => ../
-	github.com/errlog/errlog/errlogd => ../errlogd
 )
