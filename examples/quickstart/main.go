@@ -70,8 +70,9 @@ func main() {
 	}()
 	slog.Info("quickstart listening", "url", "http://"+*addr, "errors", "http://"+*addr+"/dev/error/")
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		slog.Error("quickstart stopped", "err", err)
-		os.Exit(1)
+		// Not slog.Error and os.Exit: os.Exit skips the deferred Close, and
+		// the error would never leave the queue.
+		errlog.Fatal(context.Background(), "quickstart stopped", "err", err)
 	}
 }
 
