@@ -102,7 +102,36 @@ func (c *core) buildEvent(j *job) *event.Event {
 			ev.User.IPAddress = hostOnly(j.req.remoteAddr)
 		}
 	}
+	c.scrubEvent(ev)
 	return ev
+}
+
+// scrubEvent masks the secrets of a known shape (scrub.go) in the texts
+// of ev that no key masks: the errors' texts above all, which wrap
+// whatever the failing code had in hand (a connection URL, a token).
+// Attrs, extras, the request and source lines were scrubbed as they were
+// sanitized.
+func (c *core) scrubEvent(ev *event.Event) {
+	m := c.san.m
+	for i := range ev.Exception {
+		x := &ev.Exception[i]
+		x.Value = m.scrubText(x.Value)
+		if x.Mechanism != nil {
+			x.Mechanism.Description = m.scrubText(x.Mechanism.Description)
+		}
+	}
+	if l := ev.Logentry; l != nil {
+		l.Formatted = m.scrubText(l.Formatted)
+	}
+	ev.Transaction = m.scrub(ev.Transaction)
+	for k, v := range ev.Tags {
+		if t := m.scrub(v); t != v {
+			ev.Tags[k] = t
+		}
+	}
+	if u := ev.User; u != nil {
+		u.ID, u.Username = m.scrub(u.ID), m.scrub(u.Username)
+	}
 }
 
 // hostOnly returns the host of a "host:port" address (REMOTE_ADDR as
@@ -290,17 +319,17 @@ func (c *core) requestEvent(s *requestSnapshot) *event.Request {
 		if i := strings.IndexByte(u, '?'); i >= 0 {
 			u = u[:i]
 		}
-		req := &event.Request{URL: u, Method: s.method, QueryString: m.maskQuery(s.query)}
+		req := &event.Request{URL: m.scrub(u), Method: s.method, QueryString: m.maskQuery(s.query)}
 		if len(s.header) > 0 {
 			req.Headers = make(map[string]string, len(s.header))
 			for k, vs := range s.header {
-				req.Headers[k] = strings.Join(vs, ", ")
+				req.Headers[k] = m.scrub(strings.Join(vs, ", "))
 			}
 			m.maskStrings(catHeaders, req.Headers)
 			if cookies := (&http.Request{Header: s.header}).Cookies(); len(cookies) > 0 {
 				req.Cookies = make(map[string]string, len(cookies))
 				for _, ck := range cookies {
-					req.Cookies[ck.Name] = ck.Value
+					req.Cookies[ck.Name] = m.scrub(ck.Value)
 				}
 				m.maskStrings(catCookies, req.Cookies)
 			}
@@ -341,6 +370,12 @@ func (c *core) requestData(s *requestSnapshot) any {
 				}
 				if m.hides(catParams, k) {
 					out[k] = m.with
+				} else if len(vs) == 1 {
+					out[k] = m.scrub(vs[0])
+				} else {
+					for i, v := range vs {
+						vs[i] = m.scrub(v)
+					}
 				}
 			}
 			return out
@@ -351,7 +386,7 @@ func (c *core) requestData(s *requestSnapshot) any {
 			return c.san.cleanTree(catParams, v)
 		}
 	}
-	text := string(s.body)
+	text := m.scrub(string(s.body))
 	if m.mentionsKey(text) {
 		return "[body withheld: it mentions a masked key and could not be parsed to mask it]"
 	}

@@ -152,7 +152,7 @@ func NewHandler(opts Options) *Handler {
 	}
 	if o.SourceContext != SourceOff {
 		m := c.san.m
-		c.src = newSrcCache(srcCacheBytes, func(l string) string { return maskSourceLine(l, m.mentionsKey, m.with) })
+		c.src = newSrcCache(srcCacheBytes, func(l string) string { return m.scrub(maskSourceLine(l, m.mentionsKey, m.with)) })
 		c.consoleSrc = h.console != nil && (o.SourceContext == SourceOn || isTerminal(o.Console))
 	}
 
@@ -357,7 +357,7 @@ func (c *core) maskRecord(r slog.Record) slog.Record {
 // sanitizeRecord returns r with its attrs sanitized; r itself when nothing
 // needed it, which is the common case and costs no allocation.
 func (c *core) sanitizeRecord(r slog.Record) slog.Record {
-	changed := c.san.max > 0 && len(r.Message) > c.san.max || !utf8.ValidString(r.Message) || r.NumAttrs() > MaxAttrs
+	changed := c.san.max > 0 && len(r.Message) > c.san.max || !utf8.ValidString(r.Message) || r.NumAttrs() > MaxAttrs || mayHoldSecret(r.Message)
 	r.Attrs(func(a slog.Attr) bool {
 		if changed {
 			return false
@@ -371,7 +371,7 @@ func (c *core) sanitizeRecord(r slog.Record) slog.Record {
 	if !changed {
 		return r
 	}
-	nr := slog.NewRecord(r.Time, r.Level, truncateString(escapeInvalidUTF8(r.Message), c.san.max), r.PC)
+	nr := slog.NewRecord(r.Time, r.Level, truncateString(c.san.m.scrub(escapeInvalidUTF8(r.Message)), c.san.max), r.PC)
 	n := 0
 	r.Attrs(func(a slog.Attr) bool {
 		if n++; n > MaxAttrs {

@@ -30,7 +30,7 @@ func DefaultMaskKeys() []string {
 		"authorization", "bearer", "cookie", "session_id",
 		// Whole words (four letters or fewer): "pass" masks db_pass and
 		// dbPass, not passenger; "auth" masks X-Auth, not author.
-		"pwd", "pass", "auth", "jwt", "sid",
+		"pwd", "pass", "auth", "jwt", "sid", "cvv", "cvc",
 	}
 }
 
@@ -387,6 +387,15 @@ func (m *masker) maskQuery(raw string) string {
 		if m.hides(catParams, key) {
 			parts[i] = k + "=" + queryMask(m.with)
 			changed = true
+			continue
+		}
+		if _, raw, ok := strings.Cut(p, "="); ok {
+			if v, err := url.QueryUnescape(raw); err == nil && mayHoldSecret(v) {
+				if t := m.scrub(v); t != v {
+					parts[i] = k + "=" + strings.ReplaceAll(url.QueryEscape(t), "%2A", "*")
+					changed = true
+				}
+			}
 		}
 	}
 	if !changed {

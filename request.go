@@ -199,7 +199,7 @@ func absoluteURL(r *http.Request, m *masker) string {
 	if host == "" {
 		host = r.URL.Host
 	}
-	u := scheme + "://" + host + r.URL.EscapedPath()
+	u := scheme + "://" + host + m.scrub(r.URL.EscapedPath())
 	if r.URL.RawQuery != "" {
 		u += "?" + m.maskQuery(r.URL.RawQuery)
 	}

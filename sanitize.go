@@ -95,7 +95,7 @@ func (s *sanitizer) clean(a slog.Attr) bool {
 	case slog.KindInt64, slog.KindUint64, slog.KindFloat64, slog.KindBool, slog.KindDuration, slog.KindTime:
 	case slog.KindString:
 		str := a.Value.String()
-		if s.max > 0 && len(str) > s.max || !utf8.ValidString(str) {
+		if s.max > 0 && len(str) > s.max || !utf8.ValidString(str) || mayHoldSecret(str) || maybeJSON(str) {
 			return false
 		}
 	default:
@@ -136,11 +136,8 @@ func (s *sanitizer) attrValue(a slog.Attr, c category, depth int) (slog.Attr, bo
 	switch a.Value.Kind() {
 	case slog.KindString:
 		str := a.Value.String()
-		if s.max > 0 && len(str) > s.max {
-			return slog.String(a.Key, truncateString(str, s.max)), true
-		}
-		if !utf8.ValidString(str) {
-			return slog.String(a.Key, escapeInvalidUTF8(str)), true
+		if t := s.text(str); t != str {
+			return slog.String(a.Key, t), true
 		}
 	case slog.KindGroup:
 		g := a.Value.Group()
@@ -164,10 +161,14 @@ func (s *sanitizer) attrValue(a slog.Attr, c category, depth int) (slog.Attr, bo
 			// stack. Most errors' text is fine as it is and costs nothing
 			// more; one whose Error method panics, or whose text is too
 			// long or not UTF-8, is given a safe text for the text sinks.
-			if text, ok := errorText(err); ok && (s.max <= 0 || len(text) <= s.max) && utf8.ValidString(text) {
+			text, ok := errorText(err)
+			if ok && (s.max <= 0 || len(text) <= s.max) && utf8.ValidString(text) && !mayHoldSecret(text) && !s.m.mentionsKey(text) {
 				return a, false
 			}
-			return slog.Any(a.Key, safeError{err: err, text: truncateString(escapeInvalidUTF8(safeText(err)), s.max)}), true
+			if !ok {
+				text = safeText(err)
+			}
+			return slog.Any(a.Key, safeError{err: err, text: truncateString(s.m.scrubText(escapeInvalidUTF8(text)), s.max)}), true
 		}
 		// Anything else becomes a tree of plain values: bounded, free of
 		// cycles, with secret keys masked inside it, and printed by every
@@ -221,7 +222,12 @@ func (s *sanitizer) cleanTree(c category, v any) any {
 func (s *sanitizer) cleanTreeAt(c category, v any, depth int) any {
 	switch x := v.(type) {
 	case string:
-		return truncateString(escapeInvalidUTF8(x), s.max)
+		return s.text(x)
+	case fieldAlias:
+		if s.m.hides(c, x.goName) {
+			return s.m.with
+		}
+		return s.cleanTreeAt(c, x.v, depth)
 	case json.RawMessage:
 		var d any
 		if err := json.Unmarshal(x, &d); err != nil {
@@ -240,6 +246,7 @@ func (s *sanitizer) cleanTreeAt(c category, v any, depth int) any {
 				x[k] = s.cleanTreeAt(subCategory(c, k), val, depth+1)
 			}
 		}
+		s.maskNamedValue(c, x)
 		if len(x) > maxItems {
 			n := 0
 			for k := range x {
@@ -266,11 +273,56 @@ func (s *sanitizer) cleanTreeAt(c category, v any, depth int) any {
 			if s.m.hides(c, k) {
 				x[k] = s.m.with
 			} else {
-				x[k] = truncateString(escapeInvalidUTF8(val), s.max)
+				x[k] = s.text(val)
 			}
 		}
 	}
 	return v
+}
+
+// text is a string value made safe: valid UTF-8, secrets of a known shape
+// masked, at most max bytes. It returns str itself when nothing changes.
+func (s *sanitizer) text(str string) string {
+	if (s.max <= 0 || len(str) <= s.max) && utf8.ValidString(str) && !mayHoldSecret(str) && !maybeJSON(str) {
+		return str
+	}
+	if maybeJSON(str) && s.m.mentionsKey(str) {
+		// JSON held as text or []byte: masked field by field, so that
+		// {"name": "DB_PASSWORD", "value": "…"} hides its value.
+		var d any
+		if json.Unmarshal([]byte(str), &d) == nil {
+			if b, err := json.Marshal(s.cleanTree(catNone, d)); err == nil {
+				str = string(b)
+			}
+		}
+	}
+	return truncateString(s.m.scrub(escapeInvalidUTF8(str)), s.max)
+}
+
+// maybeJSON reports whether s may be a JSON object or array.
+func maybeJSON(s string) bool {
+	return len(s) > 1 && (s[0] == '{' || s[0] == '[')
+}
+
+// nameKeys are the fields that name the value beside them in a name/value
+// pair: {"name": "DB_PASSWORD", "value": "…"}, as environment lists,
+// settings and Kubernetes manifests write them.
+var nameKeys = [...]string{"name", "key", "Name", "Key"}
+
+// maskNamedValue masks the "value" of a name/value pair whose name is a
+// masked key.
+func (s *sanitizer) maskNamedValue(c category, x map[string]any) {
+	for _, vk := range [...]string{"value", "Value"} {
+		if _, ok := x[vk]; !ok {
+			continue
+		}
+		for _, nk := range nameKeys {
+			if name, ok := x[nk].(string); ok && s.m.hides(c, name) {
+				x[vk] = s.m.with
+				return
+			}
+		}
+	}
 }
 
 // boundKeys cuts the keys of m longer than max bytes, in place.

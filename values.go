@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
@@ -63,6 +64,15 @@ func methodText(v reflect.Value) (text string, isNil, ok bool) {
 		return "", false, false
 	}
 	switch x := v.Interface().(type) {
+	case *url.Userinfo:
+		// Its String method shows the password.
+		if x == nil {
+			return "", true, true
+		}
+		if _, has := x.Password(); has {
+			return x.Username() + ":" + DefaultMaskWith, false, true
+		}
+		return x.Username(), false, true
 	case error:
 		if isNilPointer(v) {
 			return "", true, true
@@ -252,6 +262,16 @@ func truncateString(s string, max int) string {
 	return s[:cut] + "…[truncated " + strconv.Itoa(len(s)-cut) + " bytes]"
 }
 
+// fieldAlias is a struct field whose json tag renames it, in a jsonValue
+// tree: the sanitizer masks it by either name, and JSON shows only its
+// value.
+type fieldAlias struct {
+	goName string
+	v      any
+}
+
+func (f fieldAlias) MarshalJSON() ([]byte, error) { return json.Marshal(f.v) }
+
 // jsonValue returns v as a tree of JSON values (map[string]any, []any,
 // strings, numbers, booleans, nil) for events: structure kept, exported
 // struct fields under their json names, errors and Stringers as their text,
@@ -373,6 +393,12 @@ func (w *walker) tree(v reflect.Value, depth int) any {
 				if n != "" {
 					name = n
 				}
+			}
+			if name != f.Name {
+				// Masking sees both names: a field Password tagged
+				// `json:"p"` is still a password.
+				m[name] = fieldAlias{goName: f.Name, v: w.tree(v.Field(i), depth+1)}
+				continue
 			}
 			m[name] = w.tree(v.Field(i), depth+1)
 		}

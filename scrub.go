@@ -1,0 +1,446 @@
+package errlog
+
+import (
+	"strings"
+)
+
+// This file is the second half of masking: values that are secrets
+// whatever key they are under, recognised by their shape, as Sentry's
+// data scrubber does. A deny-list of key names is never complete (a card
+// number logged as "ref", a token in an error's text, a password in a
+// connection URL), so every text that leaves the process is also scanned
+// for:
+//
+//   - card numbers: 13 to 19 digits, optionally grouped by spaces or
+//     dashes, with a card network's prefix and a valid Luhn check digit;
+//   - PEM private keys (-----BEGIN … PRIVATE KEY----- to its END line);
+//   - JSON Web Tokens (eyJ….eyJ….signature);
+//   - bearer tokens ("Bearer <token>");
+//   - AWS access key ids (AKIA…, ASIA…: 20 characters);
+//   - the password of a URL (scheme://user:password@host).
+//
+// mayHoldSecret decides in one pass, without allocating, whether a text
+// needs the scan at all; nearly every text does not.
+
+// minSecretLen is the length of the shortest text that can hold one of the
+// shapes above ("a://:p@h" has 8 bytes; a card number 13).
+const minSecretLen = 8
+
+// Classes of the bytes that can start or continue a recognised shape;
+// every other byte is 0 and costs one table look-up.
+const (
+	clsDigit = 1 + iota
+	clsSep   // ' ', a card number's group separator
+	clsDash  // '-': a separator, or -----BEGIN
+	clsColon // "://"
+	clsE     // "eyJ"
+	clsB     // "bearer"
+	clsA     // "AKIA"…
+)
+
+var secretByte = func() (t [256]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = clsDigit
+	}
+	t[' '], t['-'], t[':'], t['e'], t['B'], t['b'], t['A'] = clsSep, clsDash, clsColon, clsE, clsB, clsB, clsA
+	return t
+}()
+
+// mayHoldSecret reports whether s may hold a secret of a recognised shape.
+// A false answer is certain; a true one means scrub must look.
+func mayHoldSecret(s string) bool {
+	if len(s) < minSecretLen {
+		return false
+	}
+	digits := 0 // digits in the current run of digits, spaces and dashes
+	for i := 0; i < len(s); i++ {
+		switch secretByte[s[i]] {
+		case 0:
+			digits = 0
+		case clsDigit:
+			if digits++; digits >= 13 {
+				return true
+			}
+		case clsSep:
+			if digits == 0 {
+				continue
+			}
+		case clsDash:
+			if strings.HasPrefix(s[i:], "-----BEGIN") {
+				return true
+			}
+		case clsColon:
+			if i+2 < len(s) && s[i+1] == '/' && s[i+2] == '/' {
+				return true
+			}
+			digits = 0
+		case clsE:
+			if i+2 < len(s) && s[i+1] == 'y' && s[i+2] == 'J' {
+				return true
+			}
+			digits = 0
+		case clsB:
+			if len(s)-i >= 7 && strings.EqualFold(s[i:i+6], "bearer") {
+				return true
+			}
+			digits = 0
+		case clsA:
+			if awsKeyAt(s, i) {
+				return true
+			}
+			digits = 0
+		}
+	}
+	return false
+}
+
+// scrub returns s with every secret of a recognised shape replaced by the
+// mask; s itself, without allocating, when it holds none.
+func (m *masker) scrub(s string) string {
+	if !mayHoldSecret(s) {
+		return s
+	}
+	out := s
+	out = maskPEM(out, m.with)
+	out = maskURLPasswords(out, m.with)
+	out = maskJWTs(out, m.with)
+	out = maskBearer(out, m.with)
+	out = maskAWSKeys(out, m.with)
+	out = maskCards(out, m.with)
+	return out
+}
+
+// scrubText is scrub for free text that may also name a secret: an
+// error's text, a message. "password=hunter2", "token: abc" and
+// `"secret":"x"` have the value after a masked key replaced too.
+func (m *masker) scrubText(s string) string {
+	s = m.scrub(s)
+	if strings.ContainsAny(s, "=:") && m.mentionsKey(s) {
+		s = m.maskKeyValues(s)
+	}
+	return s
+}
+
+// replaceSpan returns s with s[i:j] replaced by with.
+func replaceSpan(s string, i, j int, with string) string {
+	return s[:i] + with + s[j:]
+}
+
+// maskPEM masks PEM private key blocks, from their BEGIN line to the end
+// of their END line (or of the text, when it was cut before it).
+func maskPEM(s, with string) string {
+	from := 0
+	for {
+		i := strings.Index(s[from:], "-----BEGIN ")
+		if i < 0 {
+			return s
+		}
+		i += from
+		hdrEnd := strings.Index(s[i+11:], "-----")
+		if hdrEnd < 0 {
+			return s
+		}
+		label := s[i+11 : i+11+hdrEnd]
+		if !strings.HasSuffix(label, "PRIVATE KEY") {
+			from = i + 11
+			continue
+		}
+		j := len(s)
+		if e := strings.Index(s[i:], "-----END "); e >= 0 {
+			if k := strings.Index(s[i+e+9:], "-----"); k >= 0 {
+				j = i + e + 9 + k + 5
+			}
+		}
+		s = replaceSpan(s, i, j, with)
+		from = i + len(with)
+	}
+}
+
+// maskURLPasswords masks the password in every scheme://user:password@
+// of s.
+func maskURLPasswords(s, with string) string {
+	from := 0
+	for {
+		i := strings.Index(s[from:], "://")
+		if i < 0 {
+			return s
+		}
+		i += from + 3
+		from = i
+		// The user info ends at '@', before any '/', '?', '#' or space.
+		end := -1
+		colon := -1
+		for k := i; k < len(s); k++ {
+			c := s[k]
+			if c == '@' {
+				end = k
+				break
+			}
+			if c == '/' || c == '?' || c == '#' || c == ' ' || c == '\n' || c == '\t' || c == '"' || c == '\'' || c == '<' || c == '>' {
+				break
+			}
+			if c == ':' && colon < 0 {
+				colon = k
+			}
+		}
+		if end < 0 || colon < 0 || colon+1 == end || s[colon+1:end] == with {
+			continue
+		}
+		s = replaceSpan(s, colon+1, end, with)
+		from = colon + 1 + len(with)
+	}
+}
+
+func isB64URL(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
+}
+
+// maskJWTs masks JSON Web Tokens: three base64url segments, the first two
+// JSON objects (so starting with "eyJ").
+func maskJWTs(s, with string) string {
+	from := 0
+	for {
+		i := strings.Index(s[from:], "eyJ")
+		if i < 0 {
+			return s
+		}
+		i += from
+		from = i + 3
+		if i > 0 && isB64URL(s[i-1]) {
+			continue
+		}
+		j, dots := i, 0
+		for j < len(s) && (isB64URL(s[j]) || s[j] == '.') {
+			if s[j] == '.' {
+				dots++
+			}
+			j++
+		}
+		if dots != 2 {
+			continue
+		}
+		second := strings.IndexByte(s[i:j], '.') + i + 1
+		if !strings.HasPrefix(s[second:], "eyJ") {
+			continue
+		}
+		s = replaceSpan(s, i, j, with)
+		from = i + len(with)
+	}
+}
+
+func isTokenByte(c byte) bool {
+	return isB64URL(c) || c == '.' || c == '~' || c == '+' || c == '/' || c == '='
+}
+
+// maskBearer masks the token after "Bearer " (any case). A token is at
+// least 16 characters, or 8 with a digit, so that "bearer authentication"
+// is left alone.
+func maskBearer(s, with string) string {
+	for from := 0; from+6 < len(s); {
+		i := indexFold(s[from:], "bearer")
+		if i < 0 {
+			return s
+		}
+		i += from
+		from = i + 6
+		if i > 0 && isWordByte(s[i-1]) {
+			continue
+		}
+		j := i + 6
+		if j >= len(s) || (s[j] != ' ' && s[j] != '\t' && s[j] != '=' && s[j] != ':') {
+			continue
+		}
+		for j < len(s) && (s[j] == ' ' || s[j] == '\t' || s[j] == '=' || s[j] == ':') {
+			j++
+		}
+		k, digit := j, false
+		for k < len(s) && isTokenByte(s[k]) {
+			digit = digit || isDigit(s[k])
+			k++
+		}
+		if n := k - j; n < 8 || n < 16 && !digit || s[j:k] == with {
+			continue
+		}
+		s = replaceSpan(s, j, k, with)
+		from = j + len(with)
+	}
+	return s
+}
+
+// indexFold is strings.Index ignoring ASCII case, for a lower-case sub.
+func indexFold(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
+}
+
+// awsPrefixes are the prefixes of AWS access key ids (and of the other
+// unique ids of IAM) that are credentials.
+var awsPrefixes = [...]string{"AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AIPA", "ANPA", "ANVA", "AROA", "APKA"}
+
+// awsKeyAt reports whether an AWS access key id starts at s[i]: a prefix
+// and 16 upper-case letters or digits, not inside a longer word.
+func awsKeyAt(s string, i int) bool {
+	if len(s)-i < 20 || i > 0 && isWordByte(s[i-1]) {
+		return false
+	}
+	ok := false
+	for _, p := range awsPrefixes {
+		if s[i:i+4] == p {
+			ok = true
+			break
+		}
+	}
+	if !ok {
+		return false
+	}
+	for k := i + 4; k < i+20; k++ {
+		if c := s[k]; !isUpper(c) && !isDigit(c) {
+			return false
+		}
+	}
+	return i+20 == len(s) || !isWordByte(s[i+20])
+}
+
+func maskAWSKeys(s, with string) string {
+	for i := 0; i+20 <= len(s); i++ {
+		if s[i] == 'A' && awsKeyAt(s, i) {
+			s = replaceSpan(s, i, i+20, with)
+			i += len(with) - 1
+		}
+	}
+	return s
+}
+
+// maskCards masks card numbers: runs of 13 to 19 digits, grouped or not by
+// single spaces or dashes, that start with a card network's prefix and
+// pass the Luhn check. Longer runs of digits (ids, timestamps) are left.
+func maskCards(s, with string) string {
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) || i > 0 && (isWordByte(s[i-1]) || s[i-1] == '.') {
+			continue
+		}
+		var digits [19]byte
+		n, j, end := 0, i, i
+		for j < len(s) {
+			c := s[j]
+			if isDigit(c) {
+				if n == len(digits) {
+					n++ // too long: not a card
+					break
+				}
+				digits[n] = c
+				n++
+				j++
+				end = j
+				continue
+			}
+			if (c == ' ' || c == '-') && j+1 < len(s) && isDigit(s[j+1]) && isDigit(s[j-1]) {
+				j++
+				continue
+			}
+			break
+		}
+		if n >= 13 && n <= 19 && (end == len(s) || !isWordByte(s[end])) && cardPrefix(digits[:n]) && luhn(digits[:n]) {
+			s = replaceSpan(s, i, end, with)
+			i += len(with) - 1
+			continue
+		}
+		i = max(i, end-1)
+	}
+	return s
+}
+
+// cardPrefix reports whether d starts as a card of a major network does,
+// with a length that network issues.
+func cardPrefix(d []byte) bool {
+	n := len(d)
+	p2 := int(d[0]-'0')*10 + int(d[1]-'0')
+	p4 := p2*100 + int(d[2]-'0')*10 + int(d[3]-'0')
+	switch {
+	case d[0] == '4': // Visa
+		return n == 13 || n == 16 || n == 19
+	case p2 >= 51 && p2 <= 55, p4 >= 2221 && p4 <= 2720: // Mastercard
+		return n == 16
+	case p2 == 34 || p2 == 37: // American Express
+		return n == 15
+	case p4 == 6011, p2 == 65, p4 >= 6440 && p4 <= 6499: // Discover
+		return n >= 16
+	case p2 == 35: // JCB
+		return n >= 16
+	case p2 == 36 || p2 == 38 || p2 == 39 || p4 >= 3000 && p4 <= 3059: // Diners Club
+		return n >= 14
+	case p2 == 62: // UnionPay
+		return n >= 16
+	}
+	return false
+}
+
+// luhn reports whether the digits pass the Luhn check.
+func luhn(d []byte) bool {
+	sum := 0
+	for i := range d {
+		x := int(d[len(d)-1-i] - '0')
+		if i%2 == 1 {
+			if x *= 2; x > 9 {
+				x -= 9
+			}
+		}
+		sum += x
+	}
+	return sum%10 == 0
+}
+
+// maskKeyValues masks, in free text, the value after a masked key:
+// "password=hunter2", "token: abc", `"secret": "x"`, "pwd='x'". The
+// value ends at white space, a quote, '&', ',', ';' or a closing bracket.
+func (m *masker) maskKeyValues(s string) string {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '=' && c != ':' {
+			continue
+		}
+		if c == ':' && strings.HasPrefix(s[i:], "://") {
+			continue
+		}
+		// The key: the word before the separator, past a closing quote.
+		k := i
+		if k > 0 && (s[k-1] == '"' || s[k-1] == '\'') {
+			k--
+		}
+		ke := k
+		for k > 0 && (isWordByte(s[k-1]) || s[k-1] == '-' || s[k-1] == '_' || s[k-1] == '.') {
+			k--
+		}
+		if k == ke || !m.hides(catNone, s[k:ke]) {
+			continue
+		}
+		// The value: past spaces and an opening quote.
+		v := i + 1
+		for v < len(s) && s[v] == ' ' {
+			v++
+		}
+		var quote byte
+		if v < len(s) && (s[v] == '"' || s[v] == '\'') {
+			quote = s[v]
+			v++
+		}
+		e := v
+		for e < len(s) {
+			c := s[e]
+			if quote != 0 && c == quote || quote == 0 && (c == ' ' || c == '\t' || c == '\n' || c == '"' || c == '\'' || c == '&' || c == ',' || c == ';' || c == ')' || c == '}' || c == ']') {
+				break
+			}
+			e++
+		}
+		if e == v || s[v:e] == m.with {
+			continue
+		}
+		s = replaceSpan(s, v, e, m.with)
+		i = v + len(m.with) - 1
+	}
+	return s
+}

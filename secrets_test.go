@@ -1,0 +1,392 @@
+package errlog
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net/http"
+	"net/http/httptest"
+	"net/mail"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/wire/decode"
+)
+
+// A secret shape makes the i-th secret of its kind: the value planted and
+// the part of it that must never leave the process.
+type secretShape struct {
+	name string
+	make func(i int) (value, needle string)
+}
+
+func luhnComplete(prefix string) string {
+	for d := 0; d < 10; d++ {
+		s := prefix + strconv.Itoa(d)
+		b := []byte(s)
+		if luhn(b) {
+			return s
+		}
+	}
+	panic("unreachable")
+}
+
+var secretShapes = []secretShape{
+	{"visa card, grouped", func(i int) (string, string) {
+		n := luhnComplete(fmt.Sprintf("4%014d", 123456789+i*7919))
+		g := n[:4] + " " + n[4:8] + " " + n[8:12] + " " + n[12:]
+		return g, n[8:12] + " " + n[12:]
+	}},
+	{"mastercard, dashes", func(i int) (string, string) {
+		n := luhnComplete(fmt.Sprintf("54%013d", 424242420+i*104729))
+		g := n[:4] + "-" + n[4:8] + "-" + n[8:12] + "-" + n[12:]
+		return g, n[8:12] + "-" + n[12:]
+	}},
+	{"amex, plain", func(i int) (string, string) {
+		n := luhnComplete(fmt.Sprintf("37%012d", 828224631+i*31))
+		return n, n[6:]
+	}},
+	{"JWT", func(i int) (string, string) {
+		payload := base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf(`{"sub":"planted-%d"}`, i)))
+		sig := fmt.Sprintf("SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw%d", i)
+		return "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9." + payload + "." + sig, sig
+	}},
+	{"bearer token", func(i int) (string, string) {
+		tok := fmt.Sprintf("tok%08dQzX7hPlanted", i)
+		return "Bearer " + tok, tok
+	}},
+	{"AWS access key", func(i int) (string, string) {
+		k := fmt.Sprintf("AKIAPLANTED%09d", i)
+		return k, k
+	}},
+	{"PEM private key", func(i int) (string, string) {
+		body := fmt.Sprintf("MIIEpAIBAAKCAQEAplantedKeyBody%d", i)
+		return "-----BEGIN RSA PRIVATE KEY-----\n" + body + "\nAbCdEf0123456789==\n-----END RSA PRIVATE KEY-----", body
+	}},
+	{"URL with a password", func(i int) (string, string) {
+		pw := fmt.Sprintf("Pg-planted-pw-%d", i)
+		return "postgres://app:" + pw + "@db.internal:5432/shop", pw
+	}},
+	{"DSN with a secret key", func(i int) (string, string) {
+		pw := fmt.Sprintf("dsnSecret%dX", i)
+		return "https://public:" + pw + "@errors.example/42", pw
+	}},
+}
+
+// secretsWithKeys are planted where only their key or their Go field
+// names them (no shape): the first release's masking leaks.
+type paymentCard struct {
+	Holder   string
+	CardCVV  string
+	Password string `json:"p"`
+}
+
+type connSettings struct {
+	URL  *url.URL
+	User *url.Userinfo
+}
+
+// allSinks captures what the console, the file, mail and the tracker
+// received.
+type allSinks struct {
+	console *syncBuffer
+	file    string
+	mailDir string
+	mu      sync.Mutex
+	tracker [][]byte
+}
+
+func (a *allSinks) texts(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{"console": a.console.String()}
+	b, err := os.ReadFile(a.file)
+	require.NoError(t, err)
+	out["file"] = string(b)
+	mails, _ := filepath.Glob(filepath.Join(a.mailDir, "*.eml"))
+	require.NotEmpty(t, mails, "mail was sent")
+	var mb strings.Builder
+	for _, p := range mails {
+		mb.WriteString(decodedMail(t, p))
+	}
+	out["mail"] = mb.String()
+	a.mu.Lock()
+	out["tracker"] = string(bytes.Join(a.tracker, []byte("\n")))
+	a.mu.Unlock()
+	return out
+}
+
+// decodedMail is a mail's headers and every part's decoded text, as a
+// reader's mail client shows them.
+func decodedMail(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	msg, err := mail.ReadMessage(f)
+	require.NoError(t, err)
+	var sb strings.Builder
+	dec := new(mime.WordDecoder)
+	for k, vs := range msg.Header {
+		for _, v := range vs {
+			d, err := dec.DecodeHeader(v)
+			if err != nil {
+				d = v
+			}
+			fmt.Fprintf(&sb, "%s: %s\n", k, d)
+		}
+	}
+	var walk func(h map[string][]string, body io.Reader)
+	walk = func(h map[string][]string, body io.Reader) {
+		get := func(k string) string {
+			if v := h[k]; len(v) > 0 {
+				return v[0]
+			}
+			return ""
+		}
+		mt, params, _ := mime.ParseMediaType(get("Content-Type"))
+		if strings.HasPrefix(mt, "multipart/") {
+			mr := multipart.NewReader(body, params["boundary"])
+			for {
+				p, err := mr.NextRawPart()
+				if err != nil {
+					return
+				}
+				walk(p.Header, p)
+			}
+		}
+		switch strings.ToLower(get("Content-Transfer-Encoding")) {
+		case "quoted-printable":
+			body = quotedprintable.NewReader(body)
+		case "base64":
+			body = base64.NewDecoder(base64.StdEncoding, body)
+		}
+		b, _ := io.ReadAll(body)
+		sb.Write(b)
+		sb.WriteByte('\n')
+	}
+	walk(msg.Header, msg.Body)
+	return sb.String()
+}
+
+// TestPlantedSecretsNeverLeave plants secrets in every place a value can
+// be — attrs, groups, structs, maps, slices, errors' text, the message,
+// request bodies (JSON, form, text), the query, headers, cookies, scope
+// extras, the user, breadcrumbs and source lines — under keys that name
+// no secret, and checks that none reaches the console, the file, mail or
+// the tracker. Secrets are recognised by their shape (card numbers, PEM
+// keys, JWTs, bearer tokens, AWS keys, URL passwords), and by the name of
+// the key, Go field or JSON field that holds them.
+func TestPlantedSecretsNeverLeave(t *testing.T) {
+	sinks := &allSinks{console: &syncBuffer{}}
+	dir := t.TempDir()
+	sinks.file = filepath.Join(dir, "app.log")
+	sinks.mailDir = filepath.Join(dir, "mail")
+	trk := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := decode.Body(r.Body, r.Header.Get("Content-Encoding"), 10<<20)
+		if err != nil {
+			t.Errorf("tracker body: %v", err)
+			return
+		}
+		sinks.mu.Lock()
+		sinks.tracker = append(sinks.tracker, body)
+		sinks.mu.Unlock()
+		fmt.Fprint(w, `{}`)
+	}))
+	defer trk.Close()
+	h := NewHandler(Options{
+		Console:         sinks.console,
+		NoColor:         true,
+		File:            &FileOptions{Path: sinks.file},
+		Mail:            &MailOptions{Dir: sinks.mailDir, MaxPerHour: -1},
+		Tracker:         &TrackerOptions{DSN: strings.Replace(trk.URL, "http://", "http://k@", 1) + "/1"},
+		OnDeliveryError: func(err error) { t.Logf("delivery error: %v", err) },
+		SourceContext:   SourceOn,
+	})
+	defer h.Close(context.Background())
+	logger := slog.New(h)
+
+	var needles []string // what must not leave, with where it was planted
+	where := map[string]string{}
+	plant := func(place, needle string) {
+		needles = append(needles, needle)
+		where[needle] = place
+	}
+
+	// Per shape, three requests (a JSON, a form and a text body), each
+	// logging one error with the shape planted in every other place too.
+	n := 0
+	for si, shape := range secretShapes {
+		for bi, kind := range []string{"json", "form", "text"} {
+			next := func(place string) string {
+				n++
+				v, needle := shape.make(n)
+				plant(shape.name+" in "+place+" ("+kind+" request)", needle)
+				return v
+			}
+			var body io.Reader
+			var ctype string
+			switch kind {
+			case "json":
+				b, _ := json.Marshal(map[string]any{"note": next("JSON body"), "items": []any{map[string]any{"memo": next("JSON body, nested")}}})
+				body, ctype = bytes.NewReader(b), "application/json"
+			case "form":
+				body, ctype = strings.NewReader(url.Values{"note": {next("form body")}}.Encode()), "application/x-www-form-urlencoded"
+			case "text":
+				body, ctype = strings.NewReader("free text: "+next("text body")), "text/plain"
+			}
+			q := url.Values{"ref": {next("query")}}.Encode()
+			hdr, cookie := next("header"), next("cookie")
+			attrStr, group, strct, mp, slice := next("attr"), next("group"), next("struct field"), next("map"), next("slice")
+			errText, msg, extra, user, crumb := next("error text"), next("message"), next("scope extra"), next("user data"), next("breadcrumb")
+			userName := next("user name")
+
+			mux := http.NewServeMux()
+			mux.HandleFunc("/pay", func(w http.ResponseWriter, r *http.Request) {
+				ctx, scope := WithScope(r.Context())
+				scope.SetExtra("note", extra)
+				scope.SetUser(event.User{ID: strconv.Itoa(si*10 + bi), Username: userName, Data: map[string]any{"note": user}})
+				logger.InfoContext(ctx, "step done", "detail", crumb)
+				logger.ErrorContext(ctx, "payment failed "+msg,
+					"ref", attrStr,
+					slog.Group("payment", slog.String("memo", group)),
+					"order", struct{ Note string }{strct},
+					"meta", map[string]any{"memo": mp},
+					"lines", []string{"ok", slice},
+					"err", fmt.Errorf("charge declined for %s", errText),
+				)
+				w.WriteHeader(http.StatusPaymentRequired)
+			})
+			srv := httptest.NewServer(h.Middleware(mux))
+			req, _ := http.NewRequest("POST", srv.URL+"/pay?"+q, body)
+			req.Header.Set("Content-Type", ctype)
+			req.Header.Set("X-Note", strings.ReplaceAll(hdr, "\n", " ")) // a header has one line
+			req.AddCookie(&http.Cookie{Name: "pref", Value: url.QueryEscape(cookie)})
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			srv.Close()
+		}
+	}
+
+	// Secrets only their names tell: a Go field whose JSON tag hides it,
+	// a CVV, JSON in bytes, name/value pairs, URLs and user info. Each
+	// value is made at run time, so that these lines, which are sent as
+	// source context, do not hold it.
+	secret := func(place, name string) string {
+		v := name + "-" + strconv.Itoa(913)
+		plant(place, v)
+		return v
+	}
+	u, _ := url.Parse("mysql://root:" + secret("*url.URL value", "url-value") + "@db/app")
+	userinfo := url.UserPassword("root", secret("url.Userinfo", "userinfo"))
+	tagged, cvv := secret("struct field Password tagged p", "tagged-field"), secret("struct field CardCVV", "cvv")
+	raw := []byte(`{"user":"ann","password":"` + secret("[]byte JSON", "bytes-json") + `"}`)
+	pair := secret("name/value pair", "pair-value")
+	manifest := `{"env":[{"name":"API_SECRET","value":"` + secret("name/value pair in a string", "pair-string") + `"}]}`
+	logger.Error("settings rejected",
+		"conn", connSettings{URL: u, User: userinfo},
+		"card", paymentCard{Holder: "Ann", CardCVV: cvv, Password: tagged},
+		"raw", raw,
+		"env", []map[string]string{{"name": "DB_PASSWORD", "value": pair}, {"name": "REGION", "value": "eu"}},
+		"manifest", manifest,
+	)
+	// Source lines: the line below and its neighbours are sent as context;
+	// the needles are the shaped secrets of its comment.
+	plant("source line", "AKIASOURCELINE"+"000042")
+	plant("source line", "sourceLine"+"Pw42")
+	logger.Error("source context") // AKIASOURCELINE000042 postgres://u:sourceLinePw42@h/db
+
+	require.GreaterOrEqual(t, len(needles), 40)
+	require.NoError(t, h.Flush(context.Background()))
+	got := sinks.texts(t)
+	for sink, text := range got {
+		require.NotEmpty(t, text, sink)
+		for _, needle := range needles {
+			assert.NotContains(t, text, needle, "%s: planted in %s", sink, where[needle])
+		}
+	}
+	// The records themselves were not lost: masked, not dropped.
+	assert.Contains(t, got["tracker"], "payment failed")
+	assert.Contains(t, got["tracker"], "settings rejected")
+	assert.Contains(t, got["tracker"], `"context_line":`, "source lines were sent, masked")
+	assert.Contains(t, got["tracker"], "Ann", "the rest of a struct is kept")
+	assert.Contains(t, got["tracker"], "REGION", "the other pairs are kept")
+	assert.Contains(t, got["file"], "payment failed")
+	assert.Contains(t, got["mail"], "payment failed")
+	t.Logf("%d secrets planted, none left the process", len(needles))
+}
+
+// TestScrubShapes: each recogniser masks what it should and leaves what
+// only looks alike.
+func TestScrubShapes(t *testing.T) {
+	m, err := newMasker(MaskOptions{})
+	require.NoError(t, err)
+	const w = DefaultMaskWith
+	tests := []struct{ in, want string }{
+		{"card 4111 1111 1111 1111 ok", "card " + w + " ok"},
+		{"4111111111111111", w},
+		{"5555-5555-5555-4444", w},
+		{"amex 378282246310005.", "amex " + w + "."},
+		{"order 4111111111111112 (bad check digit)", "order 4111111111111112 (bad check digit)"},
+		{"ts 1733179200000 and id 12345678901234567890123", "ts 1733179200000 and id 12345678901234567890123"},
+		{"v1.4111111111111111", "v1.4111111111111111"},
+		{"key AKIAIOSFODNN7EXAMPLE here", "key " + w + " here"},
+		{"XAKIAIOSFODNN7EXAMPLE", "XAKIAIOSFODNN7EXAMPLE"},
+		{"Authorization: Bearer abc123def456", "Authorization: Bearer " + w},
+		{"bearer authentication failed", "bearer authentication failed"},
+		{"t=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc_DEF-1", "t=" + w},
+		{"eyJhbGciOiJIUzI1NiJ9 alone", "eyJhbGciOiJIUzI1NiJ9 alone"},
+		{"dial postgres://u:pw@h:5432/db: refused", "dial postgres://u:" + w + "@h:5432/db: refused"},
+		{"https://user@host/x", "https://user@host/x"},
+		{"https://host/a:b@c", "https://host/a:b@c"},
+		{"-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\nafter", w + "\nafter"},
+		{"-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----", "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----"},
+		{"-----BEGIN EC PRIVATE KEY-----\ncut", w},
+		{"short", "short"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, m.scrub(tt.in), "%q", tt.in)
+		if tt.want == tt.in {
+			// Nothing to mask: no allocation, s itself.
+			assert.Equal(t, 0.0, testing.AllocsPerRun(10, func() { _ = m.scrub(tt.in) }), "%q", tt.in)
+		}
+	}
+	for in, want := range map[string]string{
+		"login failed: password=hunter2 user=ann": "login failed: password=" + w + " user=ann",
+		`config {"secret": "s3", "port": 80}`:     `config {"secret": "` + w + `", "port": 80}`,
+		"token: abc, next":                        "token: " + w + ", next",
+		"dsn host=db password='x y' sslmode=off":  "dsn host=db password='" + w + "' sslmode=off",
+		"passenger=ann":                           "passenger=ann",
+	} {
+		assert.Equal(t, want, m.scrubText(in), "%q", in)
+	}
+}
+
+// BenchmarkMayHoldSecret is the cost every string attr pays.
+func BenchmarkMayHoldSecret(b *testing.B) {
+	for _, s := range []string{"GET /api/orders", "user 42 logged in from 10.0.0.1 with session s-91a", strings.Repeat("lorem ipsum ", 20)} {
+		b.Run(strconv.Itoa(len(s)), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if mayHoldSecret(s) {
+					b.Fatal(s)
+				}
+			}
+		})
+	}
+}
