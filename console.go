@@ -97,7 +97,7 @@ func (c *core) writeConsole(ctx context.Context, h slog.Handler, r slog.Record, 
 	if c.consoleCol {
 		b = append(b, ansiFaint...)
 	}
-	b = appendStack(b, stack, "    ", c.consoleSrc)
+	b = appendFoldedStack(b, stack, "    ", c.consoleSrc)
 	if c.consoleCol {
 		b = append(b, ansiReset...)
 	}

@@ -301,6 +301,10 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 			c.enqueue(ctx, h, &r, pcs)
 		}
 	}
+	if (toConsole || toFile) && r.Level >= slog.LevelError && r.NumAttrs() > 0 {
+		// The record the text sinks print; the event keeps the error.
+		r = withoutEchoedError(r)
+	}
 	var errs []error
 	if toConsole {
 		if err := c.writeConsole(ctx, h.console, r, x.stack); err != nil {
@@ -316,6 +320,39 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// withoutEchoedError returns r without an error attr whose text is the
+// record's message: CaptureError and a recovered panic log the error as
+// both ("panic: boom" and error="panic: boom"), which the text sinks would
+// print twice. It allocates only for such a record.
+func withoutEchoedError(r slog.Record) slog.Record {
+	echo, i, msg := -1, 0, r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Value.Kind() == slog.KindAny {
+			if err, ok := a.Value.Any().(error); ok {
+				if text, ok := errorText(err); ok && text == msg {
+					echo = i
+					return false
+				}
+			}
+		}
+		i++
+		return true
+	})
+	if echo < 0 {
+		return r
+	}
+	nr := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	i = 0
+	r.Attrs(func(a slog.Attr) bool {
+		if i != echo {
+			nr.AddAttrs(a)
+		}
+		i++
+		return true
+	})
+	return nr
 }
 
 // noStackKey marks a context whose records have no stack worth showing:

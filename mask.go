@@ -234,14 +234,31 @@ func (m *masker) secretKey(key string) bool {
 	// length would collide ("status" and the "ok" after it), so the two
 	// are mixed separately.
 	h := uint64(uintptr(unsafe.Pointer(unsafe.StringData(key))))*0x9E3779B97F4A7C15 ^ uint64(len(key))*0xC2B2AE3D27D4EB4F
-	slot := &m.cache[h>>(64-keyCacheBits)]
-	if e := slot.Load(); e != nil && e.key == key {
-		return e.secret
+	i := h >> (64 - keyCacheBits)
+	// Two keys whose addresses hash alike would evict each other on every
+	// record, costing an allocation each time: a key may sit in any of
+	// keyCacheWays slots after its own.
+	var free *atomic.Pointer[keyVerdict]
+	for w := uint64(0); w < keyCacheWays; w++ {
+		slot := &m.cache[(i+w)&(1<<keyCacheBits-1)]
+		e := slot.Load()
+		if e == nil {
+			if free == nil {
+				free = slot
+			}
+			continue
+		}
+		if e.key == key {
+			return e.secret
+		}
+	}
+	if free == nil {
+		free = &m.cache[i]
 	}
 	secret := m.matchKey(key)
 	// The entry holds the key, so its memory cannot be reused by another
 	// string while cached; e.key == key also checks the content.
-	slot.Store(&keyVerdict{key: key, secret: secret})
+	free.Store(&keyVerdict{key: key, secret: secret})
 	return secret
 }
 
@@ -317,7 +334,10 @@ func (m *masker) mentionsKey(text string) bool {
 	return len(m.words) > 0 && m.hasWord(text)
 }
 
-const keyCacheBits = 9
+const (
+	keyCacheBits = 9
+	keyCacheWays = 4
+)
 
 type keyVerdict struct {
 	key    string

@@ -304,6 +304,72 @@ func trimGopath(file string) string {
 // appendStack writes frames (caller to callee) as Go prints a goroutine's
 // stack, most recent call first, each line prefixed by indent; with
 // source, a frame's context line follows it, as Python prints it.
+// appendFoldedStack is appendStack for the console: the application's
+// frames in full, and each run of two or more frames of other code
+// (net/http's serving loop, the runtime) folded into one line, as the
+// dashboard shows them: "+7 frames in net/http". A stack without an
+// in-app frame is shown whole.
+func appendFoldedStack(dst []byte, frames []event.Frame, indent string, source bool) []byte {
+	inApp := 0
+	for i := range frames {
+		if frames[i].InApp {
+			inApp++
+		}
+	}
+	if inApp == 0 || inApp == len(frames) {
+		return appendStack(dst, frames, indent, source)
+	}
+	for i := len(frames) - 1; i >= 0; {
+		if frames[i].InApp {
+			dst = appendStack(dst, frames[i:i+1], indent, source)
+			i--
+			continue
+		}
+		j := i
+		for j >= 0 && !frames[j].InApp {
+			j--
+		}
+		if i-j == 1 {
+			dst = appendStack(dst, frames[i:i+1], indent, source)
+			i--
+			continue
+		}
+		dst = append(dst, indent...)
+		dst = append(dst, '+')
+		dst = strconv.AppendInt(dst, int64(i-j), 10)
+		dst = append(dst, " frames in "...)
+		seen := 0
+		for k := i; k > j; k-- {
+			m := frames[k].Module
+			dup := false
+			for l := i; l > k; l-- {
+				if frames[l].Module == m {
+					dup = true
+					break
+				}
+			}
+			if dup {
+				continue
+			}
+			if seen == 3 {
+				dst = append(dst, ", …"...)
+				break
+			}
+			if seen > 0 {
+				dst = append(dst, ", "...)
+			}
+			if m == "" {
+				m = "?"
+			}
+			dst = append(dst, m...)
+			seen++
+		}
+		dst = append(dst, '\n')
+		i = j
+	}
+	return dst
+}
+
 func appendStack(dst []byte, frames []event.Frame, indent string, source bool) []byte {
 	for i := len(frames) - 1; i >= 0; i-- {
 		f := frames[i]
