@@ -95,6 +95,8 @@ type core struct {
 	built      atomic.Uint64 // events handed to the sinks
 	// reportedDrops is what reportDrops has told; the delivery goroutine's.
 	reportedDrops uint64
+	// lastDropReport is when reportDrops last told (real time).
+	lastDropReport time.Time
 	// skipped counts, per group (message and call site), the records not
 	// built because no sink had room; the next event of the group that
 	// gets through says "… and N more like this". The delivery
@@ -457,26 +459,42 @@ func (c *core) enqueue(ctx context.Context, h *Handler, r *slog.Record, pcs []ui
 
 // reportDrops reports the records dropped since the last report, from the
 // delivery goroutine.
-func (c *core) reportDrops() {
+//
+// A storm drops thousands of records a second, and every job would find
+// new drops: the report, an error value and a hook call, is made at most
+// once a second, or at once when force is set (a Flush or Close waits).
+// Counting a drop stays one atomic add on the caller's side.
+func (c *core) reportDrops(force bool) {
 	total := c.dropped.Load()
-	if n := total - c.reportedDrops; n > 0 {
-		c.reportedDrops = total
-		c.onError(&DeliveryError{Sink: "queue", Op: "enqueue", Err: fmt.Errorf("%d events dropped because the queues were full (%d in all)", n, total)})
+	n := total - c.reportedDrops
+	if n == 0 {
+		return
 	}
+	now := time.Now()
+	if !force && now.Sub(c.lastDropReport) < dropReportEvery {
+		return
+	}
+	c.lastDropReport = now
+	c.reportedDrops = total
+	c.onError(&DeliveryError{Sink: "queue", Op: "enqueue", Err: fmt.Errorf("%d events dropped because the queues were full (%d in all)", n, total)})
 }
+
+// dropReportEvery is how often, at most, drops are reported while nobody
+// waits for the report.
+const dropReportEvery = time.Second
 
 // deliverLoop builds each job's event and gives it to every sink.
 func (c *core) deliverLoop(jobs <-chan job) {
 	defer close(c.done)
 	for j := range jobs {
-		c.reportDrops()
+		c.reportDrops(j.flush != nil)
 		if j.flush != nil {
 			close(j.flush)
 			continue
 		}
 		c.deliver(&j)
 	}
-	c.reportDrops()
+	c.reportDrops(true)
 }
 
 // skipKey groups records before their event is built: what it costs to

@@ -171,25 +171,26 @@ type Queue struct {
 	wake   chan struct{} // capacity 1: "there is news", coalesced
 	done   chan struct{} // closed when the worker has returned
 
-	mu           sync.Mutex
-	ring         []entry // items not yet taken by the worker
-	overflow     []entry // with a spool, past a full ring: on disk only, bodies not kept
-	head, n      int
-	seq          uint64 // position of the last accepted item
-	closed       bool
-	stopped      bool
-	dropsPending uint64        // Enqueue drops the worker has not reported yet
-	safe         uint64        // every item at or before this position is settled, in Flush's sense
-	pendLen      int           // len(pend), published for Stats
-	flushCh      chan struct{} // closed at the next progress, if a Flush waits
-	flushers     int           // Flush calls waiting
-	flushUntil   time.Time     // the latest deadline among them; zero: none has one
-	walFailed    uint64        // Enqueue's write-ahead failures the worker has not reported
-	walErr       error         // the first of them
-	published    int           // items not yet settled, in memory or spooled, as of the last publish
-	leftSpooled  int           // after the worker stopped: items left in the spool
-	lost         int           // after the worker stopped: items lost
-	stampMu      sync.Mutex    // nextStamp: Enqueue starts segments too
+	mu             sync.Mutex
+	ring           []entry // items not yet taken by the worker
+	overflow       []entry // with a spool, past a full ring: on disk only, bodies not kept
+	head, n        int
+	seq            uint64 // position of the last accepted item
+	closed         bool
+	stopped        bool
+	dropsPending   uint64        // Enqueue drops the worker has not reported yet
+	lastDropReport time.Time     // the worker's last report of drops (real time)
+	safe           uint64        // every item at or before this position is settled, in Flush's sense
+	pendLen        int           // len(pend), published for Stats
+	flushCh        chan struct{} // closed at the next progress, if a Flush waits
+	flushers       int           // Flush calls waiting
+	flushUntil     time.Time     // the latest deadline among them; zero: none has one
+	walFailed      uint64        // Enqueue's write-ahead failures the worker has not reported
+	walErr         error         // the first of them
+	published      int           // items not yet settled, in memory or spooled, as of the last publish
+	leftSpooled    int           // after the worker stopped: items left in the spool
+	lost           int           // after the worker stopped: items lost
+	stampMu        sync.Mutex    // nextStamp: Enqueue starts segments too
 
 	enqueued, sent, retried, dropped, failed, evicted, spooled, duplicates atomic.Uint64
 
@@ -643,11 +644,27 @@ func (q *Queue) wait(d time.Duration) {
 	}
 }
 
+// dropReportEvery is how often, at most, the worker reports drops while
+// no Flush or Close waits for the report.
+const dropReportEvery = time.Second
+
 func (q *Queue) reportDrops() {
 	q.mu.Lock()
 	n := q.dropsPending
 	walFailed, walErr := q.walFailed, q.walErr
+	flushing := q.flushers > 0 || q.closed
 	q.mu.Unlock()
+	if n+walFailed == 0 {
+		return
+	}
+	// In a storm every Enqueue drops and wakes the worker: one report a
+	// second (or at once for a Flush or Close waiting on it) says the
+	// same, and leaves the worker's time to sending.
+	if now := time.Now(); !flushing && now.Sub(q.lastDropReport) < dropReportEvery {
+		return
+	} else {
+		q.lastDropReport = now
+	}
 	if walFailed > 0 {
 		q.report(fmt.Errorf("%sspool: %d items could not be written ahead and are kept in memory only: %w", q.prefix, walFailed, walErr))
 		q.mu.Lock()
