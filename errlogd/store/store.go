@@ -53,6 +53,11 @@ var (
 	ErrQueueFull = errors.New("errlog: store: write queue full")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("errlog: store: closed")
+	// ErrLost: the database file was deleted or replaced while open;
+	// nothing written since could be read by anyone, so the store
+	// refuses writes (the caller should answer 503) until the file is
+	// back, and Health fails.
+	ErrLost = errors.New("errlog: store: the database file was deleted or replaced")
 )
 
 // Project is a source of events with its own DSN key.
@@ -267,4 +272,7 @@ type Store interface {
 	// Retain deletes old events in batches; see Retention.
 	Retain(ctx context.Context, r Retention) (*RetentionResult, error)
 	Stats(ctx context.Context) (*Stats, error)
+	// Health is nil when the store can take writes; else why not
+	// (ErrClosed, ErrLost, the database unreachable).
+	Health(ctx context.Context) error
 }

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -79,8 +80,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("errlog: store: sqlite %s: %w", path, err)
 	}
+	var check func() error
+	if fi, err := os.Stat(path); err == nil {
+		check = func() error { return sameFile(path, fi) }
+	}
 	sub, _ := fs.Sub(migrations, "migrations")
 	db, err := sqlstore.Open(ctx, sqlstore.Config{
+		Check:      check,
 		OnClose:    cp.close,
 		Dialect:    dialect,
 		Write:      w,
@@ -96,6 +102,24 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	return &Store{DB: db}, nil
+}
+
+// sameFile reports store.ErrLost when the file at path is not the one
+// opened (fi): deleted, or replaced by another (its device and inode
+// differ, as errlog's log file checks its own). The connections still
+// write the old file, which nobody could read after they close.
+func sameFile(path string, fi os.FileInfo) error {
+	cur, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w: %s was deleted", store.ErrLost, path)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", store.ErrLost, path, err)
+	}
+	if !os.SameFile(cur, fi) {
+		return fmt.Errorf("%w: %s was replaced by another file", store.ErrLost, path)
+	}
+	return nil
 }
 
 // checkpointInterval is how often the checkpointer copies the WAL into

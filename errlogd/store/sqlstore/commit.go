@@ -153,6 +153,9 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 		return order[i].key < order[j].key
 	})
 
+	if err := db.checkFile(); err != nil {
+		return err
+	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap("begin", err)
@@ -370,14 +373,19 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 	if err := db.runHook(ctx, tx, outcomes); err != nil {
 		return err
 	}
-	return wrap("commit", tx.Commit())
+	if err := tx.Commit(); err != nil {
+		return wrap("commit", err)
+	}
+	// Acknowledged only if the file committed to is still the one a
+	// reader (or a restart) finds.
+	return db.checkFile()
 }
 
 // idle runs Dialect.CatchUp once a CatchUpInterval has passed since the
 // last time, on the writer goroutine between batches.
-func (db *DB) idle() {
+func (db *DB) idle(life context.Context) {
 	if db.d.CatchUp != nil && time.Since(db.caughtUp) >= CatchUpInterval {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(life, 30*time.Second)
 		defer cancel()
 		db.catchUp(ctx)
 	}

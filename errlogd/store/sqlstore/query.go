@@ -466,7 +466,7 @@ func (db *DB) Retain(ctx context.Context, r store.Retention) (*store.RetentionRe
 
 // Stats sums up the store.
 func (db *DB) Stats(ctx context.Context) (*store.Stats, error) {
-	s := &store.Stats{Dropped: db.Writer.Dropped()}
+	s := &store.Stats{Dropped: db.wr.Dropped()}
 	var eb, sb sql.NullInt64
 	err := db.r.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM projects), (SELECT count(*) FROM event_groups), count(*), sum(size), sum(stored) FROM events`).
 		Scan(&s.Projects, &s.Groups, &s.Events, &eb, &sb)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/event"
 )
 
 // Dialect holds what differs between the databases.
@@ -67,11 +68,17 @@ type Config struct {
 	Writer store.WriterOptions
 	// OnClose runs after both pools are closed.
 	OnClose func() error
+	// Check, when set, says whether the database is still the one
+	// opened (SQLite: its file's device and inode, as a log file's): an
+	// error (wrapping store.ErrLost) fails the commit it follows, so that
+	// its events are refused rather than acknowledged, and Health. It runs
+	// before and after each commit and every CheckInterval.
+	Check func() error
 }
 
 // DB is a store.Store on database/sql.
 type DB struct {
-	*store.Writer
+	wr      *writer // the goroutine that commits, and closes the pools
 	d       Dialect
 	w, r    *sql.DB
 	onClose func() error
@@ -86,6 +93,10 @@ type DB struct {
 	hookErr func(error)
 
 	caughtUp time.Time // the last CatchUp; the writer goroutine's
+
+	check  func() error
+	lostMu sync.Mutex
+	lost   error // the last Check's answer
 }
 
 // CatchUpInterval is how often Dialect.CatchUp runs while events arrive.
@@ -95,7 +106,7 @@ var _ store.Store = (*DB)(nil)
 
 // Open migrates the database and starts the writer.
 func Open(ctx context.Context, c Config) (*DB, error) {
-	db := &DB{d: c.Dialect, w: c.Write, r: c.Read, onClose: c.OnClose}
+	db := &DB{d: c.Dialect, w: c.Write, r: c.Read, onClose: c.OnClose, check: c.Check}
 	if err := db.migrate(ctx, c.Migrations, c.UpTo); err != nil {
 		return nil, err
 	}
@@ -112,31 +123,52 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 	if wo.OnError != nil {
 		db.hookErr = wo.OnError
 	}
-	wo.Idle = db.idle
-	db.Writer = store.NewWriter(db.commit, db.defaultProject, wo)
+	db.wr = newWriter(db.commit, db.defaultProject, wo)
+	db.wr.idle = db.idle
+	db.wr.stop = db.stop
+	db.wr.start()
+	if db.check != nil {
+		go db.watch()
+	}
 	return db, nil
 }
 
-// Close writes what is queued, then closes the database.
-func (db *DB) Close(ctx context.Context) error {
-	err := db.Writer.Close(ctx)
-	db.defMu.Lock()
-	defer db.defMu.Unlock()
-	if db.w == nil {
-		return err
-	}
-	if err == nil {
+// Submit queues one prepared event and waits until the batch holding it
+// has committed.
+func (db *DB) Submit(ctx context.Context, in *store.Incoming) error { return db.wr.Submit(ctx, in) }
+
+// Deliver implements errlog.EventSink: it records ev into the default
+// project without waiting (a full queue drops it, counted).
+func (db *DB) Deliver(ev *event.Event) { db.wr.Deliver(ev) }
+
+// Flush returns when everything queued before it is committed.
+func (db *DB) Flush(ctx context.Context) error { return db.wr.Flush(ctx) }
+
+// Dropped counts the events Deliver dropped (a full queue) or Close
+// abandoned.
+func (db *DB) Dropped() int64 { return db.wr.Dropped() }
+
+// Close writes what is queued, then closes the database. When ctx ends
+// first, Close returns its error at once and abandons the rest safely:
+// the writer rolls back the batch it is committing, answers what is
+// queued with store.ErrClosed, and closes the database itself when it is
+// done (a later Close waits for that). Closing twice is not an error.
+func (db *DB) Close(ctx context.Context) error { return db.wr.Close(ctx) }
+
+// stop closes the database, on the writer goroutine once it is done with
+// the queue: nothing it uses is closed under it.
+func (db *DB) stop(ctx context.Context, abandoned bool) error {
+	if !abandoned {
 		db.catchUp(ctx)
 	}
 	db.stmts.Range(func(k, v any) bool { v.(*sql.Stmt).Close(); db.stmts.Delete(k); return true })
-	errs := []error{err, db.w.Close()}
+	errs := []error{db.w.Close()}
 	if db.r != db.w {
 		errs = append(errs, db.r.Close())
 	}
 	if db.onClose != nil {
 		errs = append(errs, db.onClose())
 	}
-	db.w, db.r = nil, nil
 	return errors.Join(errs...)
 }
 
@@ -375,7 +407,7 @@ func (db *DB) defaultProject(ctx context.Context) (*store.Project, error) {
 	if db.defPrj != nil {
 		return db.defPrj, nil
 	}
-	if db.w == nil {
+	if db.wr != nil && db.wr.isClosed() {
 		return nil, store.ErrClosed
 	}
 	ps, err := db.Projects(ctx)
