@@ -143,6 +143,9 @@ func TestLostFile(t *testing.T) {
 			for i := 0; i < 3; i++ {
 				assert.ErrorIs(t, submit(), store.ErrLost, "never acknowledged into a lost file")
 			}
+			_, err = s.CreateProject(ctx, "into the lost file")
+			assert.ErrorIs(t, err, store.ErrLost, "nor a project")
+			assert.ErrorIs(t, s.SetStatus(ctx, []int64{1}, store.StatusResolved), store.ErrLost)
 			s.Deliver(&event.Event{Logentry: &event.Logentry{Message: "delivered"}})
 			require.NoError(t, s.Flush(ctx))
 			err = s.Health(ctx)

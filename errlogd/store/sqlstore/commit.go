@@ -274,12 +274,12 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 		}
 	}
 
-	// SQLite: one statement updates every group of the batch. FTS5
+	// UpdateFrom (SQLite): one statement updates every group of the batch. FTS5
 	// flushes its pending index data at each statement's savepoint, so
 	// one UPDATE per group (whose title changed) wrote one tiny index
 	// segment per group and merged them again: a fifth of the writer's
 	// time at 5 KB events.
-	batchUpdate := db.d.Name == "sqlite"
+	batchUpdate := db.d.UpdateFrom
 	var upd *sql.Stmt
 	if !batchUpdate {
 		if upd, err = db.stmt(ctx, tx, qUpdateGroup); err != nil {
@@ -456,7 +456,7 @@ func (db *DB) prepareWrites(ctx context.Context) error {
 // fixedRows says whether insertRows uses statements of 2^k rows prepared
 // by prepareWrites (SQLite) rather than one statement text per batch
 // (PostgreSQL, whose driver caches statements by text on each connection).
-func (db *DB) fixedRows() bool { return db.d.Name == "sqlite" }
+func (db *DB) fixedRows() bool { return db.d.OneWriter }
 
 // insertRows runs m for rows, in statements of at most 400 parameters
 // (SQLite: of 2^k rows, prepared once); each, when scan is set, is a query

@@ -65,12 +65,6 @@ func (db *DB) runHook(ctx context.Context, tx *sql.Tx, outcomes []store.Outcome)
 	return wrap("hook release", err)
 }
 
-// Pool returns the write pool, for the alert package's own tables; Q
-// rewrites a query written with ? placeholders for the dialect.
+// Pool returns the write pool, for tests and maintenance; a component's
+// code goes through Tables.
 func (db *DB) Pool() *sql.DB { return db.w }
-
-// Q rewrites query for the dialect (placeholders, {least}, {greatest}).
-func (db *DB) Q(query string) string { return db.q(query) }
-
-// DialectName is "sqlite" or "postgres".
-func (db *DB) DialectName() string { return db.d.Name }

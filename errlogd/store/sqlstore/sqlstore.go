@@ -21,9 +21,27 @@ import (
 	"github.com/errlog/errlog/event"
 )
 
-// Dialect holds what differs between the databases.
+// Dialect holds what differs between the databases: words of their SQL
+// and what they can do, never a name to branch on.
 type Dialect struct {
+	// Name names the database in messages, and the folder of a
+	// component's migrations for it (Tables).
 	Name string
+	// OneWriter: writes go through one connection that keeps prepared
+	// statements (SQLite). The multi-row statements a commit runs are then
+	// prepared once, for 1, 2, 4, … rows, and reused; else each batch's
+	// statement text is sent (PostgreSQL's driver caches statements per
+	// connection).
+	OneWriter bool
+	// UpdateFrom: a commit updates all its groups in one UPDATE … FROM
+	// statement rather than one per group. SQLite's FTS5 flushes its
+	// pending index data at each statement, so one UPDATE per group wrote
+	// one tiny index segment per group.
+	UpdateFrom bool
+	// RowLocks: SELECT … FOR UPDATE SKIP LOCKED lets several processes
+	// claim distinct rows (PostgreSQL). Without it, one writer
+	// serializes the claims (SQLite).
+	RowLocks bool
 	// Dollar: placeholders are $1, $2 (PostgreSQL), not ?.
 	Dollar bool
 	// Least and Greatest are the two-argument min and max functions.
@@ -229,7 +247,33 @@ func fromMS(v int64) time.Time {
 // ---- migrations
 
 func (db *DB) migrate(ctx context.Context, migrations fs.FS, upTo int) error {
-	if err := db.createMigrationsTable(ctx); err != nil {
+	return db.migrateLedger(ctx, storeLedger, migrations, upTo)
+}
+
+// ledger is where the migrations applied are recorded: the store's in
+// schema_migrations, a component's (Tables) in component_migrations.
+type ledger struct {
+	create, applied, record string
+	key                     []any
+}
+
+var storeLedger = ledger{
+	create:  `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms BIGINT NOT NULL)`,
+	applied: `SELECT count(*) FROM schema_migrations WHERE version = ?`,
+	record:  `INSERT INTO schema_migrations (version, applied_ms) VALUES (?, ?)`,
+}
+
+func componentLedger(component string) ledger {
+	return ledger{
+		create:  `CREATE TABLE IF NOT EXISTS component_migrations (component TEXT NOT NULL, version INTEGER NOT NULL, applied_ms BIGINT NOT NULL, PRIMARY KEY (component, version))`,
+		applied: `SELECT count(*) FROM component_migrations WHERE component = ? AND version = ?`,
+		record:  `INSERT INTO component_migrations (component, version, applied_ms) VALUES (?, ?, ?)`,
+		key:     []any{component},
+	}
+}
+
+func (db *DB) migrateLedger(ctx context.Context, l ledger, migrations fs.FS, upTo int) error {
+	if err := db.createMigrationsTable(ctx, l); err != nil {
 		return wrap("migrate", err)
 	}
 	names, err := fs.Glob(migrations, "*.sql")
@@ -249,14 +293,14 @@ func (db *DB) migrate(ctx context.Context, migrations fs.FS, upTo int) error {
 		if err != nil {
 			return wrap("migrate", err)
 		}
-		if err := db.apply(ctx, v, string(body)); err != nil {
+		if err := db.apply(ctx, l, v, string(body)); err != nil {
 			return fmt.Errorf("errlog: store: migration %s: %w", name, err)
 		}
 	}
 	return nil
 }
 
-func (db *DB) createMigrationsTable(ctx context.Context) error {
+func (db *DB) createMigrationsTable(ctx context.Context, l ledger) error {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -267,13 +311,13 @@ func (db *DB) createMigrationsTable(ctx context.Context) error {
 			return err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms BIGINT NOT NULL)`); err != nil {
+	if _, err := tx.ExecContext(ctx, l.create); err != nil {
 		return err
 	}
 	return tx.Commit()
 }
 
-func (db *DB) apply(ctx context.Context, version int, body string) error {
+func (db *DB) apply(ctx context.Context, l ledger, version int, body string) error {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -285,7 +329,7 @@ func (db *DB) apply(ctx context.Context, version int, body string) error {
 		}
 	}
 	var n int
-	if err := tx.QueryRowContext(ctx, db.q(`SELECT count(*) FROM schema_migrations WHERE version = ?`), version).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, db.q(l.applied), append(l.key[:len(l.key):len(l.key)], version)...).Scan(&n); err != nil {
 		return err
 	}
 	if n > 0 {
@@ -297,7 +341,7 @@ func (db *DB) apply(ctx context.Context, version int, body string) error {
 	if _, err := tx.ExecContext(ctx, body); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO schema_migrations (version, applied_ms) VALUES (?, ?)`), version, time.Now().UnixMilli()); err != nil {
+	if _, err := tx.ExecContext(ctx, db.q(l.record), append(l.key[:len(l.key):len(l.key)], version, time.Now().UnixMilli())...); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -339,6 +383,9 @@ func scanProject(sc interface{ Scan(...any) error }) (*store.Project, error) {
 
 // CreateProject adds a project with a new random key.
 func (db *DB) CreateProject(ctx context.Context, name string) (*store.Project, error) {
+	if err := db.checkFile(); err != nil {
+		return nil, err
+	}
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	key := hex.EncodeToString(b[:])
@@ -379,6 +426,9 @@ func (db *DB) ProjectByKey(ctx context.Context, key string) (*store.Project, err
 
 // UpdateProject saves a project's settings.
 func (db *DB) UpdateProject(ctx context.Context, p *store.Project) error {
+	if err := db.checkFile(); err != nil {
+		return err
+	}
 	disabled := 0
 	if p.Disabled {
 		disabled = 1
