@@ -143,6 +143,24 @@ func TestLostFile(t *testing.T) {
 			for i := 0; i < 3; i++ {
 				assert.ErrorIs(t, submit(), store.ErrLost, "never acknowledged into a lost file")
 			}
+			if how == "deleted" {
+				// Reads on new connections (the read pool opens more
+				// under load) do not make an empty database at the path,
+				// which a restart would take for a new store.
+				for range 10 {
+					var wg sync.WaitGroup
+					for i := 0; i < 16; i++ {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							_, _ = s.Stats(ctx)
+						}()
+					}
+					wg.Wait()
+				}
+				_, err := os.Stat(path)
+				assert.ErrorIs(t, err, os.ErrNotExist, "no new file at the path")
+			}
 			_, err = s.CreateProject(ctx, "into the lost file")
 			assert.ErrorIs(t, err, store.ErrLost, "nor a project")
 			assert.ErrorIs(t, s.SetStatus(ctx, []int64{1}, store.StatusResolved), store.ErrLost)

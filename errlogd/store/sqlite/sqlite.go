@@ -67,7 +67,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("errlog: store: sqlite %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", base+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)&_pragma=cache_size(-4000)")
+	// mode=ro: a read connection opened after the file was deleted
+	// fails, rather than making an empty database at the path that a
+	// restart would take for a new store.
+	r, err := sql.Open("sqlite", base+"?mode=ro&_pragma=busy_timeout(10000)&_pragma=query_only(1)&_pragma=cache_size(-4000)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("errlog: store: sqlite %s: %w", path, err)
