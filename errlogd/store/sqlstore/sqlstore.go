@@ -1,6 +1,31 @@
 // Package sqlstore is the store.Store both SQL databases share: the SQL
 // is one text, written with ? placeholders and a few dialect words, so
-// that SQLite and PostgreSQL answer the conformance suite alike.
+// that SQLite and PostgreSQL answer the conformance suite alike. What
+// differs is said by a Dialect's words and capabilities (OneWriter,
+// UpdateFrom, RowLocks), never by branching on its name.
+//
+// # Lifetime
+//
+// A DB has one writer goroutine, which commits the queued events in
+// batches and owns the database's lifetime: Close asks it to write what
+// is queued, and the goroutine itself closes the pools when it is done,
+// so nothing is closed under a commit. A Close whose deadline ends first
+// returns, and the goroutine rolls back its batch, answers the rest
+// store.ErrClosed and closes the database after.
+//
+// # Lost files
+//
+// Config.Check (SQLite: the file's device and inode) runs before and
+// after every commit and every CheckInterval: when the database file was
+// deleted or replaced, commits and other writes fail with store.ErrLost,
+// so no event is acknowledged into a file nobody can read, and Health
+// says so.
+//
+// # Components
+//
+// A component that keeps tables of its own in the database (errlogd/alert)
+// owns their migrations and SQL and reaches the database through Tables,
+// and commits through a CommitHook, never through the pools.
 package sqlstore
 
 import (
