@@ -11,7 +11,8 @@ type WriterOptions struct {
 	// MaxBatch is the most events one transaction writes. Default 500.
 	MaxBatch int
 	// OnError is told of failed commits (the events of a failed batch are
-	// lost; Submit returns the error). Default: ignored.
+	// lost; Submit returns the error), and once when the database file is
+	// lost (ErrLost) and when it is back. Default: ignored.
 	OnError func(error)
 	// Retryable says whether a failed commit is worth retrying (a
 	// PostgreSQL deadlock). Default: the database's transient errors

@@ -219,7 +219,8 @@ type Stats struct {
 	EventBytes  int64 `json:"event_bytes"`
 	StoredBytes int64 `json:"stored_bytes"`
 	DiskBytes   int64 `json:"disk_bytes"`
-	// Dropped counts events Deliver dropped because the queue was full.
+	// Dropped counts events Deliver dropped because the queue was full,
+	// or that a Close past its deadline left unwritten.
 	Dropped int64 `json:"dropped"`
 }
 

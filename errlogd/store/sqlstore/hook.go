@@ -15,8 +15,9 @@ import (
 // the error goes to WriterOptions.OnError.
 type CommitHook func(ctx context.Context, tx *Tx, outcomes []store.Outcome) error
 
-// Tx is a commit's transaction as a hook sees it: queries written with ?
-// placeholders, as in the rest of the store.
+// Tx is a transaction as a component sees it (a commit's, in its hook,
+// or its own, from Tables.Tx): queries written with ? placeholders, as in
+// the rest of the store.
 type Tx struct {
 	db *DB
 	tx *sql.Tx

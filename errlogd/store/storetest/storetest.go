@@ -547,10 +547,14 @@ func testEventSink(t *testing.T, s store.Store) {
 	require.Len(t, gs, 1)
 	assert.Equal(t, int64(5), gs[0].Count)
 	assert.Equal(t, ps[0].ID, gs[0].ProjectID)
+	require.NoError(t, s.Health(ctx))
 	require.NoError(t, s.Close(ctx))
 	require.NoError(t, s.Close(ctx), "closing twice")
 	assert.ErrorIs(t, s.Submit(ctx, &store.Incoming{}), store.ErrClosed)
+	assert.ErrorIs(t, s.Health(ctx), store.ErrClosed)
 	s.Deliver(Ev{Msg: "late", Type: "E"}.event()) // must not panic
+	_, err = s.Projects(ctx)
+	assert.Error(t, err, "closed, and no panic")
 }
 
 func testConcurrent(t *testing.T, s store.Store) {
