@@ -506,6 +506,9 @@ func wrap(what string, err error) error {
 func (n *Notifier) RunOnce(ctx context.Context) error {
 	n.runMu.Lock()
 	defer n.runMu.Unlock()
+	if errors.Is(n.t.Check(), store.ErrLost) {
+		return nil // nothing can be claimed or marked sent; the store said why
+	}
 	var errs []error
 	if err := n.ReloadRules(ctx); err != nil {
 		errs = append(errs, err)

@@ -2,9 +2,11 @@ package alert
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/errlogd/store/sqlite"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -58,4 +60,37 @@ func TestTablesFromStoreMigrations(t *testing.T) {
 	rs, err := n.StoredRules(ctx, 1)
 	require.NoError(t, err)
 	assert.Empty(t, rs)
+}
+
+// TestLostDatabaseFile: with the store's file deleted, alert's writes are
+// refused as the store's are (ErrLost), and its sender stays quiet: the
+// store says it once.
+func TestLostDatabaseFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "errlog.db")
+	s, err := sqlite.Open(ctx, path, sqlite.Options{})
+	require.NoError(t, err)
+	defer s.Close(ctx)
+	var reported []error
+	n, err := New(s.DB, nil, Options{Manual: true, OnError: func(err error) { reported = append(reported, err) }})
+	require.NoError(t, err)
+	defer n.Close()
+	p, err := s.CreateProject(ctx, "p")
+	require.NoError(t, err)
+	require.NoError(t, n.RunOnce(ctx))
+
+	require.NoError(t, os.Link(path, filepath.Join(dir, "kept.db")))
+	require.NoError(t, os.Remove(path))
+	assert.ErrorIs(t, n.Acknowledge(ctx, 1, true), store.ErrLost)
+	_, err = n.SaveRule(ctx, p.ID, 0, Rule{Name: "r", Triggers: []Trigger{{Type: TriggerNew}}, Actions: []Action{{Type: ActionWebhook, URL: "http://127.0.0.1:1/"}}})
+	assert.ErrorIs(t, err, store.ErrLost)
+	for i := 0; i < 3; i++ {
+		assert.NoError(t, n.RunOnce(ctx))
+	}
+	assert.Empty(t, reported)
+
+	require.NoError(t, os.Rename(filepath.Join(dir, "kept.db"), path))
+	require.NoError(t, n.Acknowledge(ctx, 1, true), "the file is back")
+	require.NoError(t, n.RunOnce(ctx))
 }

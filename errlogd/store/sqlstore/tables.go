@@ -47,6 +47,10 @@ func (db *DB) Tables(ctx context.Context, component string, migrations fs.FS) (*
 // SKIP LOCKED.
 func (t *Tables) RowLocks() bool { return t.db.d.RowLocks }
 
+// Check is nil when writes can go in, store.ErrLost when the database
+// file is lost (the store says so itself, once).
+func (t *Tables) Check() error { return t.db.checkFile() }
+
 // Query runs a read on the read pool.
 func (t *Tables) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	return t.db.r.QueryContext(ctx, t.db.q(query), args...)

@@ -171,6 +171,11 @@ func (w *writer) Close(ctx context.Context) error {
 	case <-w.stopped:
 		return w.stopErr
 	case <-ctx.Done():
+		select {
+		case <-w.stopped: // done just in time
+			return w.stopErr
+		default:
+		}
 		w.abandon()
 		return fmt.Errorf("errlog: store: close: %w: the events still queued are not written", ctx.Err())
 	}
