@@ -177,7 +177,7 @@ func (w *writer) Close(ctx context.Context) error {
 		default:
 		}
 		w.abandon()
-		return fmt.Errorf("errlog: store: close: %w: the events still queued are not written", ctx.Err())
+		return fmt.Errorf("errlog: store: close: %w: the batch being committed is rolled back, and what is still queued is not written", ctx.Err())
 	}
 }
 
