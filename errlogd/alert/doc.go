@@ -5,7 +5,7 @@
 //
 // # Exactly once
 //
-// New attaches a hook to the store's writer (sqlstore.DB.SetCommitHook):
+// New attaches a hook to the store's writer (sqlstore.Tables.SetCommitHook):
 // inside each commit's transaction it learns, per group, whether the
 // group is new, regressed, and how many events the batch added; it
 // evaluates the rules and inserts the notifications into alert_outbox,
@@ -19,6 +19,17 @@
 // them, and marks them sent, or schedules a retry with backoff. A crash
 // after a mail server accepted a mail and before the row was marked sent
 // sends that mail again after the lease: at least once there, never lost.
+//
+// # Its tables
+//
+// Alert's tables (outbox, rule state, mute, tickets, rules) are alert's:
+// their migrations are in alert/migrations, one folder per database, and
+// its SQL is in this package. New applies the migrations in the store's
+// database (recorded apart from the store's) through sqlstore.Tables, the
+// store's narrow way in for a component: reads on the read pool, writes
+// refused when the database file is lost, claims with FOR UPDATE SKIP
+// LOCKED where the database can (Dialect.RowLocks). Of the store itself a
+// Notifier needs only what Store lists.
 //
 // # In an application
 //

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"database/sql"
+	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"strconv"
 	"strings"
@@ -74,7 +76,8 @@ type Options struct {
 // notifications into the store's outbox in the same transaction, and
 // sends them.
 type Notifier struct {
-	db    *sqlstore.DB
+	db    Store
+	t     *sqlstore.Tables // alert's own tables
 	cfg   Config
 	opts  Options
 	rules []Rule
@@ -102,9 +105,24 @@ func DefaultRule() Rule {
 		Interval: Duration(DefaultInterval), Actions: []Action{{Type: ActionMail}}}
 }
 
-// New attaches a Notifier to db. cfg nil (or with no rules) is
-// DefaultRule when mail is configured.
-func New(db *sqlstore.DB, cfg *Config, opts Options) (*Notifier, error) {
+// Store is what a Notifier needs of the store it watches: the groups,
+// events and projects its messages show, and Tables, its way to tables
+// of its own (outbox, rules, tickets), whose migrations and SQL are
+// alert's. *sqlstore.DB is one (sqlite.Store and postgres.Store embed it).
+type Store interface {
+	Project(ctx context.Context, id int64) (*store.Project, error)
+	Group(ctx context.Context, id int64) (*store.Group, error)
+	Event(ctx context.Context, id int64) (*store.StoredEvent, error)
+	Tables(ctx context.Context, component string, migrations fs.FS) (*sqlstore.Tables, error)
+}
+
+//go:embed migrations
+var migrations embed.FS
+
+// New migrates alert's tables in db's database and attaches a Notifier
+// to db. cfg nil (or with no rules) is DefaultRule when mail is
+// configured.
+func New(db Store, cfg *Config, opts Options) (*Notifier, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -138,6 +156,10 @@ func New(db *sqlstore.DB, cfg *Config, opts Options) (*Notifier, error) {
 	opts.Mail.TLS = tlsMode
 	opts.PublicURL = strings.TrimSuffix(opts.PublicURL, "/")
 	n := &Notifier{db: db, opts: opts, projs: map[int64]string{}, stop: make(chan struct{}), done: make(chan struct{})}
+	sub, _ := fs.Sub(migrations, "migrations")
+	if n.t, err = db.Tables(context.Background(), "alert", sub); err != nil {
+		return nil, err
+	}
 	if cfg != nil {
 		n.cfg = *cfg
 		if err := n.cfg.Validate(); err != nil {
@@ -159,7 +181,7 @@ func New(db *sqlstore.DB, cfg *Config, opts Options) (*Notifier, error) {
 	if err := n.ReloadRules(context.Background()); err != nil {
 		opts.OnError(err)
 	}
-	db.SetCommitHook(n.hook)
+	n.t.SetCommitHook(n.hook)
 	if opts.Manual {
 		close(n.done)
 	} else {
@@ -171,7 +193,7 @@ func New(db *sqlstore.DB, cfg *Config, opts Options) (*Notifier, error) {
 // Close detaches the hook and stops the sender. It does not close db.
 func (n *Notifier) Close() error {
 	n.closed.Do(func() {
-		n.db.SetCommitHook(nil)
+		n.t.SetCommitHook(nil)
 		close(n.stop)
 	})
 	<-n.done
@@ -437,8 +459,12 @@ func scanNotification(sc interface{ Scan(...any) error }) (*Notification, error)
 	return &x, nil
 }
 
+// query reads notifications; claim, through ExecRows, writes them too.
 func (n *Notifier) query(ctx context.Context, q string, args ...any) ([]Notification, error) {
-	rows, err := n.db.Pool().QueryContext(ctx, n.db.Q(q), args...)
+	return scanNotifications(n.t.Query(ctx, q, args...))
+}
+
+func scanNotifications(rows *sql.Rows, err error) ([]Notification, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -480,13 +506,16 @@ func wrap(what string, err error) error {
 func (n *Notifier) RunOnce(ctx context.Context) error {
 	n.runMu.Lock()
 	defer n.runMu.Unlock()
+	if errors.Is(n.t.Check(), store.ErrLost) {
+		return nil // nothing can be claimed or marked sent; the store said why
+	}
 	var errs []error
 	if err := n.ReloadRules(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	now := n.opts.Now()
 	nowMS := now.UnixMilli()
-	rows, err := n.db.Pool().QueryContext(ctx, n.db.Q(`SELECT DISTINCT dest FROM alert_outbox WHERE state = 'pending' AND due_ms <= ? AND claimed_until_ms <= ?`), nowMS, nowMS)
+	rows, err := n.t.Query(ctx, `SELECT DISTINCT dest FROM alert_outbox WHERE state = 'pending' AND due_ms <= ? AND claimed_until_ms <= ?`, nowMS, nowMS)
 	if err != nil {
 		return wrap("outbox", err)
 	}
@@ -515,7 +544,7 @@ func (n *Notifier) RunOnce(ctx context.Context) error {
 		// Sent notifications are history for 90 days (any process may
 		// do it; the delete is idempotent).
 		n.pruned = now
-		if _, err := n.db.Pool().ExecContext(ctx, n.db.Q(`DELETE FROM alert_outbox WHERE state = 'sent' AND sent_ms < ?`), now.Add(-KeepSent).UnixMilli()); err != nil {
+		if _, err := n.t.Exec(ctx, `DELETE FROM alert_outbox WHERE state = 'sent' AND sent_ms < ?`, now.Add(-KeepSent).UnixMilli()); err != nil {
 			errs = append(errs, wrap("prune", err))
 		}
 	}
@@ -523,7 +552,7 @@ func (n *Notifier) RunOnce(ctx context.Context) error {
 }
 
 func (n *Notifier) skipLocked() string {
-	if n.db.DialectName() == "postgres" {
+	if n.t.RowLocks() {
 		return " FOR UPDATE SKIP LOCKED"
 	}
 	return ""
@@ -538,9 +567,9 @@ func (n *Notifier) claim(ctx context.Context, dest string, nowMS int64, mail boo
 		due = ``
 		args = args[:3]
 	}
-	return n.query(ctx, `UPDATE alert_outbox SET claimed_until_ms = ?, attempts = attempts + 1
+	return scanNotifications(n.t.ExecRows(ctx, `UPDATE alert_outbox SET claimed_until_ms = ?, attempts = attempts + 1
 WHERE id IN (SELECT id FROM alert_outbox WHERE state = 'pending' AND dest = ? AND claimed_until_ms <= ?`+due+` ORDER BY id LIMIT 500`+n.skipLocked()+`)
-RETURNING `+notifCols, args...)
+RETURNING `+notifCols, args...))
 }
 
 func (n *Notifier) sendDest(ctx context.Context, dest string, now time.Time) error {
@@ -548,7 +577,7 @@ func (n *Notifier) sendDest(ctx context.Context, dest string, now time.Time) err
 	mail := strings.HasPrefix(dest, "mail:")
 	if mail && n.opts.MaxMailsPerHour > 0 {
 		var sent int64
-		err := n.db.Pool().QueryRowContext(ctx, n.db.Q(`SELECT count(DISTINCT batch) FROM alert_outbox WHERE sent_ms > ? AND dest LIKE 'mail:%'`), nowMS-time.Hour.Milliseconds()).Scan(&sent)
+		err := n.t.QueryRow(ctx, `SELECT count(DISTINCT batch) FROM alert_outbox WHERE sent_ms > ? AND dest LIKE 'mail:%'`, nowMS-time.Hour.Milliseconds()).Scan(&sent)
 		if err != nil {
 			return wrap("outbox", err)
 		}
@@ -586,7 +615,7 @@ func (n *Notifier) sendDest(ctx context.Context, dest string, now time.Time) err
 // release gives back claimed rows that were not tried.
 func (n *Notifier) release(ctx context.Context, xs []Notification) error {
 	for _, x := range xs {
-		if _, err := n.db.Pool().ExecContext(ctx, n.db.Q(`UPDATE alert_outbox SET claimed_until_ms = 0, attempts = attempts - 1 WHERE id = ?`), x.ID); err != nil {
+		if _, err := n.t.Exec(ctx, `UPDATE alert_outbox SET claimed_until_ms = 0, attempts = attempts - 1 WHERE id = ?`, x.ID); err != nil {
 			return wrap("release", err)
 		}
 	}
@@ -599,7 +628,7 @@ func (n *Notifier) settle(ctx context.Context, xs []Notification, batch string, 
 	for _, x := range xs {
 		var err error
 		if sendErr == nil {
-			_, err = n.db.Pool().ExecContext(ctx, n.db.Q(`UPDATE alert_outbox SET state = 'sent', sent_ms = ?, batch = ?, claimed_until_ms = 0 WHERE id = ?`), nowMS, batch, x.ID)
+			_, err = n.t.Exec(ctx, `UPDATE alert_outbox SET state = 'sent', sent_ms = ?, batch = ?, claimed_until_ms = 0 WHERE id = ?`, nowMS, batch, x.ID)
 		} else {
 			back := 10 * time.Second << min(x.Attempts-1, 9)
 			back = min(back, time.Hour)
@@ -607,7 +636,7 @@ func (n *Notifier) settle(ctx context.Context, xs []Notification, batch string, 
 			if x.Attempts >= n.opts.MaxAttempts {
 				state = "failed"
 			}
-			_, err = n.db.Pool().ExecContext(ctx, n.db.Q(`UPDATE alert_outbox SET state = ?, due_ms = ?, claimed_until_ms = 0, last_error = ? WHERE id = ?`),
+			_, err = n.t.Exec(ctx, `UPDATE alert_outbox SET state = ?, due_ms = ?, claimed_until_ms = 0, last_error = ? WHERE id = ?`,
 				state, nowMS+back.Milliseconds(), truncate(sendErr.Error(), 500), x.ID)
 		}
 		if err != nil {

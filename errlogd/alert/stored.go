@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/errlog/errlog/errlogd/store/sqlstore"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -115,7 +116,7 @@ func (n *Notifier) StoredRule(ctx context.Context, id int64) (*StoredRule, error
 }
 
 func (n *Notifier) selectRules(ctx context.Context, where string, args ...any) ([]StoredRule, error) {
-	rows, err := n.db.Pool().QueryContext(ctx, n.db.Q(`SELECT id, project_id, rule, updated_ms FROM alert_rules `+where), args...)
+	rows, err := n.t.Query(ctx, `SELECT id, project_id, rule, updated_ms FROM alert_rules `+where, args...)
 	if err != nil {
 		return nil, wrap("rules", err)
 	}
@@ -167,37 +168,35 @@ func (n *Notifier) SaveRule(ctx context.Context, projectID, id int64, r Rule) (i
 	if err != nil {
 		return 0, wrap("rules", err)
 	}
-	tx, err := n.db.Pool().BeginTx(ctx, nil)
-	if err != nil {
-		return 0, wrap("rules", err)
-	}
-	defer tx.Rollback()
-	var taken int64
-	err = tx.QueryRowContext(ctx, n.db.Q(`SELECT count(*) FROM alert_rules WHERE project_id = ? AND name = ? AND id <> ?`), projectID, r.Name, id).Scan(&taken)
-	if err != nil {
-		return 0, wrap("rules", err)
-	}
-	if taken > 0 {
-		return 0, fmt.Errorf("%w: %q", ErrRuleName, r.Name)
-	}
-	nowMS := n.opts.Now().UnixMilli()
-	if id == 0 {
-		err = tx.QueryRowContext(ctx, n.db.Q(`INSERT INTO alert_rules (project_id, name, rule, updated_ms) VALUES (?, ?, ?, ?) RETURNING id`),
-			projectID, r.Name, string(js), nowMS).Scan(&id)
-	} else {
-		var res sql.Result
-		res, err = tx.ExecContext(ctx, n.db.Q(`UPDATE alert_rules SET name = ?, rule = ?, updated_ms = ? WHERE id = ? AND project_id = ?`),
-			r.Name, string(js), nowMS, id, projectID)
-		if err == nil {
-			if c, _ := res.RowsAffected(); c == 0 {
-				return 0, fmt.Errorf("errlog: alert: rules: no rule %d in project %d: %w", id, projectID, sql.ErrNoRows)
+	err = n.t.Tx(ctx, func(tx *sqlstore.Tx) error {
+		var taken int64
+		err := tx.QueryRow(ctx, `SELECT count(*) FROM alert_rules WHERE project_id = ? AND name = ? AND id <> ?`, projectID, r.Name, id).Scan(&taken)
+		if err != nil {
+			return wrap("rules", err)
+		}
+		if taken > 0 {
+			return fmt.Errorf("%w: %q", ErrRuleName, r.Name)
+		}
+		nowMS := n.opts.Now().UnixMilli()
+		if id == 0 {
+			err = tx.QueryRow(ctx, `INSERT INTO alert_rules (project_id, name, rule, updated_ms) VALUES (?, ?, ?, ?) RETURNING id`,
+				projectID, r.Name, string(js), nowMS).Scan(&id)
+		} else {
+			var res sql.Result
+			res, err = tx.Exec(ctx, `UPDATE alert_rules SET name = ?, rule = ?, updated_ms = ? WHERE id = ? AND project_id = ?`,
+				r.Name, string(js), nowMS, id, projectID)
+			if err == nil {
+				if c, _ := res.RowsAffected(); c == 0 {
+					return fmt.Errorf("errlog: alert: rules: no rule %d in project %d: %w", id, projectID, sql.ErrNoRows)
+				}
 			}
 		}
-	}
+		if err != nil {
+			return wrap("rules", err)
+		}
+		return bumpRules(ctx, tx)
+	})
 	if err != nil {
-		return 0, wrap("rules", err)
-	}
-	if err := n.bumpRules(ctx, tx); err != nil {
 		return 0, err
 	}
 	return id, n.ReloadRules(ctx)
@@ -205,29 +204,25 @@ func (n *Notifier) SaveRule(ctx context.Context, projectID, id int64, r Rule) (i
 
 // DeleteRule removes a project's rule kept in the store.
 func (n *Notifier) DeleteRule(ctx context.Context, projectID, id int64) error {
-	tx, err := n.db.Pool().BeginTx(ctx, nil)
+	err := n.t.Tx(ctx, func(tx *sqlstore.Tx) error {
+		res, err := tx.Exec(ctx, `DELETE FROM alert_rules WHERE id = ? AND project_id = ?`, id, projectID)
+		if err != nil {
+			return wrap("rules", err)
+		}
+		if c, _ := res.RowsAffected(); c == 0 {
+			return fmt.Errorf("errlog: alert: rules: no rule %d in project %d: %w", id, projectID, sql.ErrNoRows)
+		}
+		return bumpRules(ctx, tx)
+	})
 	if err != nil {
-		return wrap("rules", err)
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, n.db.Q(`DELETE FROM alert_rules WHERE id = ? AND project_id = ?`), id, projectID)
-	if err != nil {
-		return wrap("rules", err)
-	}
-	if c, _ := res.RowsAffected(); c == 0 {
-		return fmt.Errorf("errlog: alert: rules: no rule %d in project %d: %w", id, projectID, sql.ErrNoRows)
-	}
-	if err := n.bumpRules(ctx, tx); err != nil {
 		return err
 	}
 	return n.ReloadRules(ctx)
 }
 
-func (n *Notifier) bumpRules(ctx context.Context, tx *sql.Tx) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE alert_rules_version SET version = version + 1 WHERE id = 1`); err != nil {
-		return wrap("rules", err)
-	}
-	return wrap("rules", tx.Commit())
+func bumpRules(ctx context.Context, tx *sqlstore.Tx) error {
+	_, err := tx.Exec(ctx, `UPDATE alert_rules_version SET version = version + 1 WHERE id = 1`)
+	return wrap("rules", err)
 }
 
 // ReloadRules reads the rules kept in the store when their version has
@@ -235,7 +230,7 @@ func (n *Notifier) bumpRules(ctx context.Context, tx *sql.Tx) error {
 // it, so each process sees another's change within Options.Poll.
 func (n *Notifier) ReloadRules(ctx context.Context) error {
 	var v int64
-	if err := n.db.Pool().QueryRowContext(ctx, `SELECT version FROM alert_rules_version WHERE id = 1`).Scan(&v); err != nil {
+	if err := n.t.QueryRow(ctx, `SELECT version FROM alert_rules_version WHERE id = 1`).Scan(&v); err != nil {
 		return wrap("rules version", err)
 	}
 	n.stored.mu.RLock()

@@ -26,7 +26,7 @@ type Ticket struct {
 // Ticket returns a group's ticket; nil when it has none.
 func (n *Notifier) Ticket(ctx context.Context, groupID int64) (*Ticket, error) {
 	var t Ticket
-	err := n.db.Pool().QueryRowContext(ctx, n.db.Q(`SELECT group_id, ticketer, state, url, attempts, last_error FROM group_tickets WHERE group_id = ?`), groupID).
+	err := n.t.QueryRow(ctx, `SELECT group_id, ticketer, state, url, attempts, last_error FROM group_tickets WHERE group_id = ?`, groupID).
 		Scan(&t.GroupID, &t.Ticketer, &t.State, &t.URL, &t.Attempts, &t.LastError)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -59,8 +59,8 @@ func (n *Notifier) CreateTicket(ctx context.Context, groupID int64, ticketer str
 		return nil, wrap("ticket", err)
 	}
 	now := n.opts.Now()
-	if _, err := n.db.Pool().ExecContext(ctx, n.db.Q(`INSERT INTO group_tickets (group_id, ticketer, state, created_ms) VALUES (?, ?, 'pending', ?)
-ON CONFLICT (group_id) DO NOTHING`), groupID, ticketer, now.UnixMilli()); err != nil {
+	if _, err := n.t.Exec(ctx, `INSERT INTO group_tickets (group_id, ticketer, state, created_ms) VALUES (?, ?, 'pending', ?)
+ON CONFLICT (group_id) DO NOTHING`, groupID, ticketer, now.UnixMilli()); err != nil {
 		return nil, wrap("ticket", err)
 	}
 	err := n.raiseTickets(ctx, now, groupID)
@@ -82,9 +82,9 @@ func (n *Notifier) raiseTickets(ctx context.Context, now time.Time, groupID int6
 	if groupID != 0 {
 		cond, args = ` AND group_id = ?`, append(args, groupID)
 	}
-	rows, err := n.db.Pool().QueryContext(ctx, n.db.Q(`UPDATE group_tickets SET state = 'creating', attempts = attempts + 1
+	rows, err := n.t.ExecRows(ctx, `UPDATE group_tickets SET state = 'creating', attempts = attempts + 1
 WHERE group_id IN (SELECT group_id FROM group_tickets WHERE state = 'pending' AND claimed_until_ms <= ?`+cond+` ORDER BY group_id LIMIT 20`+n.skipLocked()+`)
-RETURNING group_id, ticketer, attempts`), args...)
+RETURNING group_id, ticketer, attempts`, args...)
 	if err != nil {
 		return wrap("claim tickets", err)
 	}
@@ -110,12 +110,12 @@ RETURNING group_id, ticketer, attempts`), args...)
 	for _, c := range cs {
 		url, err := n.createTicket(ctx, c.group, c.ticketer)
 		if err == nil {
-			_, err = n.db.Pool().ExecContext(ctx, n.db.Q(`UPDATE group_tickets SET state = 'created', url = ?, last_error = '' WHERE group_id = ?`), url, c.group)
+			_, err = n.t.Exec(ctx, `UPDATE group_tickets SET state = 'created', url = ?, last_error = '' WHERE group_id = ?`, url, c.group)
 			errs = append(errs, wrap("ticket", err))
 			continue
 		}
 		back := min(10*time.Second<<min(c.attempts-1, 9), time.Hour)
-		_, uerr := n.db.Pool().ExecContext(ctx, n.db.Q(`UPDATE group_tickets SET state = 'pending', claimed_until_ms = ?, last_error = ? WHERE group_id = ?`),
+		_, uerr := n.t.Exec(ctx, `UPDATE group_tickets SET state = 'pending', claimed_until_ms = ?, last_error = ? WHERE group_id = ?`,
 			nowMS+back.Milliseconds(), truncate(err.Error(), 500), c.group)
 		errs = append(errs, wrap("ticket", err), wrap("ticket", uerr))
 	}
@@ -213,8 +213,8 @@ func (n *Notifier) Mute(ctx context.Context, groupID int64, until time.Time, mor
 	if more > 0 {
 		count = g.Count + more
 	}
-	_, err = n.db.Pool().ExecContext(ctx, n.db.Q(`INSERT INTO group_alerting (group_id, muted_until_ms, mute_until_count, acknowledged) VALUES (?, ?, ?, 0)
-ON CONFLICT (group_id) DO UPDATE SET muted_until_ms = excluded.muted_until_ms, mute_until_count = excluded.mute_until_count`), groupID, untilMS, count)
+	_, err = n.t.Exec(ctx, `INSERT INTO group_alerting (group_id, muted_until_ms, mute_until_count, acknowledged) VALUES (?, ?, ?, 0)
+ON CONFLICT (group_id) DO UPDATE SET muted_until_ms = excluded.muted_until_ms, mute_until_count = excluded.mute_until_count`, groupID, untilMS, count)
 	return wrap("mute", err)
 }
 
@@ -226,8 +226,8 @@ func (n *Notifier) Acknowledge(ctx context.Context, groupID int64, ack bool) err
 	if ack {
 		v = 1
 	}
-	_, err := n.db.Pool().ExecContext(ctx, n.db.Q(`INSERT INTO group_alerting (group_id, muted_until_ms, mute_until_count, acknowledged) VALUES (?, 0, 0, ?)
-ON CONFLICT (group_id) DO UPDATE SET acknowledged = excluded.acknowledged`), groupID, v)
+	_, err := n.t.Exec(ctx, `INSERT INTO group_alerting (group_id, muted_until_ms, mute_until_count, acknowledged) VALUES (?, 0, 0, ?)
+ON CONFLICT (group_id) DO UPDATE SET acknowledged = excluded.acknowledged`, groupID, v)
 	return wrap("acknowledge", err)
 }
 
@@ -249,7 +249,7 @@ func (s *GroupState) Muted(now time.Time, count int64) bool {
 // State returns a group's mute and acknowledgement.
 func (n *Notifier) State(ctx context.Context, groupID int64) (*GroupState, error) {
 	var until, count, ack int64
-	err := n.db.Pool().QueryRowContext(ctx, n.db.Q(`SELECT muted_until_ms, mute_until_count, acknowledged FROM group_alerting WHERE group_id = ?`), groupID).Scan(&until, &count, &ack)
+	err := n.t.QueryRow(ctx, `SELECT muted_until_ms, mute_until_count, acknowledged FROM group_alerting WHERE group_id = ?`, groupID).Scan(&until, &count, &ack)
 	if errors.Is(err, sql.ErrNoRows) {
 		return &GroupState{}, nil
 	}

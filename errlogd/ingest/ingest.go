@@ -528,6 +528,9 @@ func (h *Handler) store(ctx context.Context, p *store.Project, payload []byte, e
 		secs := int((h.opts.RetryAfter + time.Second - 1) / time.Second)
 		return "", &httpError{status: http.StatusTooManyRequests, retryAfter: h.opts.RetryAfter,
 			msg: "errlog: ingest: the store is behind; retry later", limits: strconv.Itoa(secs) + "::organization"}
+	case errors.Is(err, store.ErrLost):
+		// The store said so once on stderr, with the file's path.
+		return "", &httpError{status: http.StatusServiceUnavailable, retryAfter: h.opts.RetryAfter, msg: "errlog: ingest: " + store.ErrLost.Error()}
 	default:
 		if h.opts.OnError != nil {
 			h.opts.OnError(err)

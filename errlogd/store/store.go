@@ -53,6 +53,11 @@ var (
 	ErrQueueFull = errors.New("errlog: store: write queue full")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("errlog: store: closed")
+	// ErrLost: the database file was deleted or replaced while open;
+	// nothing written since could be read by anyone, so the store
+	// refuses writes (the caller should answer 503) until the file is
+	// back, and Health fails.
+	ErrLost = errors.New("errlog: store: the database file was deleted or replaced")
 )
 
 // Project is a source of events with its own DSN key.
@@ -214,7 +219,8 @@ type Stats struct {
 	EventBytes  int64 `json:"event_bytes"`
 	StoredBytes int64 `json:"stored_bytes"`
 	DiskBytes   int64 `json:"disk_bytes"`
-	// Dropped counts events Deliver dropped because the queue was full.
+	// Dropped counts events Deliver dropped because the queue was full,
+	// or that a Close past its deadline left unwritten.
 	Dropped int64 `json:"dropped"`
 }
 
@@ -267,4 +273,7 @@ type Store interface {
 	// Retain deletes old events in batches; see Retention.
 	Retain(ctx context.Context, r Retention) (*RetentionResult, error)
 	Stats(ctx context.Context) (*Stats, error)
+	// Health is nil when the store can take writes; else why not
+	// (ErrClosed, ErrLost, the database unreachable).
+	Health(ctx context.Context) error
 }

@@ -10,9 +10,6 @@ import (
 
 	"github.com/errlog/errlog/errlogd/alert"
 	"github.com/errlog/errlog/errlogd/store"
-	"github.com/errlog/errlog/errlogd/store/postgres"
-	"github.com/errlog/errlog/errlogd/store/sqlite"
-	"github.com/errlog/errlog/errlogd/store/sqlstore"
 )
 
 // alertConfig is mail and alert rules (errlogd/alert).
@@ -54,14 +51,9 @@ func startAlerts(st store.Store, c *config, listen string, stderr io.Writer) (*a
 	if a.smtpAddr == "" && a.rules == "" {
 		return nil, nil
 	}
-	var db *sqlstore.DB
-	switch s := st.(type) {
-	case *sqlite.Store:
-		db = s.DB
-	case *postgres.Store:
-		db = s.DB
-	default:
-		return nil, fmt.Errorf("errlogd: alerts: store %T has no outbox", st)
+	db, ok := st.(alert.Store)
+	if !ok {
+		return nil, fmt.Errorf("errlogd: alerts: store %T has no tables for alerts", st)
 	}
 	var cfg *alert.Config
 	if a.rules != "" {

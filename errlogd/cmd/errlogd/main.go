@@ -272,6 +272,15 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	// above are more specific, so they win.
 	mux.Handle(prefix+"/", dashboard.Handler(st, dashboard.Options{Prefix: prefix, Password: c.password, Alerts: notifier}))
 	mux.HandleFunc("GET "+prefix+"/healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := st.Health(r.Context()); err != nil {
+			// The details (a path) are on stderr, not for anyone asking.
+			reason := "the store cannot take writes"
+			if errors.Is(err, store.ErrLost) {
+				reason = store.ErrLost.Error()
+			}
+			http.Error(w, reason, http.StatusServiceUnavailable)
+			return
+		}
 		io.WriteString(w, "ok\n")
 	})
 	srv := &http.Server{

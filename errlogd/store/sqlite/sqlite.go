@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -66,7 +67,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("errlog: store: sqlite %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", base+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)&_pragma=cache_size(-4000)")
+	// mode=ro: a read connection opened after the file was deleted
+	// fails, rather than making an empty database at the path that a
+	// restart would take for a new store.
+	r, err := sql.Open("sqlite", base+"?mode=ro&_pragma=busy_timeout(10000)&_pragma=query_only(1)&_pragma=cache_size(-4000)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("errlog: store: sqlite %s: %w", path, err)
@@ -79,8 +83,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("errlog: store: sqlite %s: %w", path, err)
 	}
+	var check func() error
+	if fi, err := os.Stat(path); err == nil {
+		check = func() error { return sameFile(path, fi) }
+	}
 	sub, _ := fs.Sub(migrations, "migrations")
 	db, err := sqlstore.Open(ctx, sqlstore.Config{
+		Check:      check,
 		OnClose:    cp.close,
 		Dialect:    dialect,
 		Write:      w,
@@ -96,6 +105,24 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	return &Store{DB: db}, nil
+}
+
+// sameFile reports store.ErrLost when the file at path is not the one
+// opened (fi): deleted, or replaced by another (its device and inode
+// differ, as errlog's log file checks its own). The connections still
+// write the old file, which nobody could read after they close.
+func sameFile(path string, fi os.FileInfo) error {
+	cur, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w: %s was deleted", store.ErrLost, path)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", store.ErrLost, path, err)
+	}
+	if !os.SameFile(cur, fi) {
+		return fmt.Errorf("%w: %s was replaced by another file", store.ErrLost, path)
+	}
+	return nil
 }
 
 // checkpointInterval is how often the checkpointer copies the WAL into
@@ -191,10 +218,12 @@ func isASCII(s string) bool {
 const searchScanAbove = 2000
 
 var dialect = sqlstore.Dialect{
-	Name:     "sqlite",
-	Least:    "min",
-	Greatest: "max",
-	ILike:    "LIKE", // case-insensitive for ASCII
+	Name:       "sqlite",
+	OneWriter:  true,
+	UpdateFrom: true,
+	Least:      "min",
+	Greatest:   "max",
+	ILike:      "LIKE", // case-insensitive for ASCII
 	Retryable: func(err error) bool {
 		var e *sqlite3.Error
 		if errors.As(err, &e) {

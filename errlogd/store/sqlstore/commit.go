@@ -153,6 +153,9 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 		return order[i].key < order[j].key
 	})
 
+	if err := db.checkFile(); err != nil {
+		return err
+	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap("begin", err)
@@ -271,12 +274,12 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 		}
 	}
 
-	// SQLite: one statement updates every group of the batch. FTS5
+	// UpdateFrom (SQLite): one statement updates every group of the batch. FTS5
 	// flushes its pending index data at each statement's savepoint, so
 	// one UPDATE per group (whose title changed) wrote one tiny index
 	// segment per group and merged them again: a fifth of the writer's
 	// time at 5 KB events.
-	batchUpdate := db.d.Name == "sqlite"
+	batchUpdate := db.d.UpdateFrom
 	var upd *sql.Stmt
 	if !batchUpdate {
 		if upd, err = db.stmt(ctx, tx, qUpdateGroup); err != nil {
@@ -370,14 +373,19 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 	if err := db.runHook(ctx, tx, outcomes); err != nil {
 		return err
 	}
-	return wrap("commit", tx.Commit())
+	if err := tx.Commit(); err != nil {
+		return wrap("commit", err)
+	}
+	// Acknowledged only if the file committed to is still the one a
+	// reader (or a restart) finds.
+	return db.checkFile()
 }
 
 // idle runs Dialect.CatchUp once a CatchUpInterval has passed since the
 // last time, on the writer goroutine between batches.
-func (db *DB) idle() {
+func (db *DB) idle(life context.Context) {
 	if db.d.CatchUp != nil && time.Since(db.caughtUp) >= CatchUpInterval {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(life, 30*time.Second)
 		defer cancel()
 		db.catchUp(ctx)
 	}
@@ -448,7 +456,7 @@ func (db *DB) prepareWrites(ctx context.Context) error {
 // fixedRows says whether insertRows uses statements of 2^k rows prepared
 // by prepareWrites (SQLite) rather than one statement text per batch
 // (PostgreSQL, whose driver caches statements by text on each connection).
-func (db *DB) fixedRows() bool { return db.d.Name == "sqlite" }
+func (db *DB) fixedRows() bool { return db.d.OneWriter }
 
 // insertRows runs m for rows, in statements of at most 400 parameters
 // (SQLite: of 2^k rows, prepared once); each, when scan is set, is a query

@@ -15,8 +15,9 @@ import (
 // the error goes to WriterOptions.OnError.
 type CommitHook func(ctx context.Context, tx *Tx, outcomes []store.Outcome) error
 
-// Tx is a commit's transaction as a hook sees it: queries written with ?
-// placeholders, as in the rest of the store.
+// Tx is a transaction as a component sees it (a commit's, in its hook,
+// or its own, from Tables.Tx): queries written with ? placeholders, as in
+// the rest of the store.
 type Tx struct {
 	db *DB
 	tx *sql.Tx
@@ -65,12 +66,6 @@ func (db *DB) runHook(ctx context.Context, tx *sql.Tx, outcomes []store.Outcome)
 	return wrap("hook release", err)
 }
 
-// Pool returns the write pool, for the alert package's own tables; Q
-// rewrites a query written with ? placeholders for the dialect.
+// Pool returns the write pool, for tests and maintenance; a component's
+// code goes through Tables.
 func (db *DB) Pool() *sql.DB { return db.w }
-
-// Q rewrites query for the dialect (placeholders, {least}, {greatest}).
-func (db *DB) Q(query string) string { return db.q(query) }
-
-// DialectName is "sqlite" or "postgres".
-func (db *DB) DialectName() string { return db.d.Name }

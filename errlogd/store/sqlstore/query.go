@@ -242,6 +242,9 @@ func (db *DB) SetStatus(ctx context.Context, ids []int64, status store.Status) e
 	if len(ids) == 0 {
 		return nil
 	}
+	if err := db.checkFile(); err != nil {
+		return err
+	}
 	in, args := idList(ids)
 	res, err := db.w.ExecContext(ctx, db.q(`UPDATE event_groups SET status = ?, regression = 0 WHERE id IN `+in), append([]any{string(status)}, args...)...)
 	if err != nil {
@@ -255,6 +258,9 @@ func (db *DB) SetStatus(ctx context.Context, ids []int64, status store.Status) e
 
 // DeleteGroup removes a group with its events and counts.
 func (db *DB) DeleteGroup(ctx context.Context, id int64) error {
+	if err := db.checkFile(); err != nil {
+		return err
+	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap("delete group", err)
@@ -384,6 +390,9 @@ func (db *DB) Facets(ctx context.Context, projectID int64) (*store.Facets, error
 // Retain deletes old events in batches; each batch is its own
 // transaction, so ingest commits in between.
 func (db *DB) Retain(ctx context.Context, r store.Retention) (*store.RetentionResult, error) {
+	if err := db.checkFile(); err != nil {
+		return nil, err
+	}
 	batch := r.BatchSize
 	if batch <= 0 {
 		batch = 1000
@@ -466,7 +475,7 @@ func (db *DB) Retain(ctx context.Context, r store.Retention) (*store.RetentionRe
 
 // Stats sums up the store.
 func (db *DB) Stats(ctx context.Context) (*store.Stats, error) {
-	s := &store.Stats{Dropped: db.Writer.Dropped()}
+	s := &store.Stats{Dropped: db.wr.Dropped()}
 	var eb, sb sql.NullInt64
 	err := db.r.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM projects), (SELECT count(*) FROM event_groups), count(*), sum(size), sum(stored) FROM events`).
 		Scan(&s.Projects, &s.Groups, &s.Events, &eb, &sb)

@@ -1,6 +1,31 @@
 // Package sqlstore is the store.Store both SQL databases share: the SQL
 // is one text, written with ? placeholders and a few dialect words, so
-// that SQLite and PostgreSQL answer the conformance suite alike.
+// that SQLite and PostgreSQL answer the conformance suite alike. What
+// differs is said by a Dialect's words and capabilities (OneWriter,
+// UpdateFrom, RowLocks), never by branching on its name.
+//
+// # Lifetime
+//
+// A DB has one writer goroutine, which commits the queued events in
+// batches and owns the database's lifetime: Close asks it to write what
+// is queued, and the goroutine itself closes the pools when it is done,
+// so nothing is closed under a commit. A Close whose deadline ends first
+// returns, and the goroutine rolls back its batch, answers the rest
+// store.ErrClosed and closes the database after.
+//
+// # Lost files
+//
+// Config.Check (SQLite: the file's device and inode) runs before and
+// after every commit and every CheckInterval: when the database file was
+// deleted or replaced, commits and other writes fail with store.ErrLost,
+// so no event is acknowledged into a file nobody can read, and Health
+// says so.
+//
+// # Components
+//
+// A component that keeps tables of its own in the database (errlogd/alert)
+// owns their migrations and SQL and reaches the database through Tables,
+// and commits through a CommitHook, never through the pools.
 package sqlstore
 
 import (
@@ -18,11 +43,30 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/event"
 )
 
-// Dialect holds what differs between the databases.
+// Dialect holds what differs between the databases: words of their SQL
+// and what they can do, never a name to branch on.
 type Dialect struct {
+	// Name names the database in messages, and the folder of a
+	// component's migrations for it (Tables).
 	Name string
+	// OneWriter: writes go through one connection that keeps prepared
+	// statements (SQLite). The multi-row statements a commit runs are then
+	// prepared once, for 1, 2, 4, … rows, and reused; else each batch's
+	// statement text is sent (PostgreSQL's driver caches statements per
+	// connection).
+	OneWriter bool
+	// UpdateFrom: a commit updates all its groups in one UPDATE … FROM
+	// statement rather than one per group. SQLite's FTS5 flushes its
+	// pending index data at each statement, so one UPDATE per group wrote
+	// one tiny index segment per group.
+	UpdateFrom bool
+	// RowLocks: SELECT … FOR UPDATE SKIP LOCKED lets several processes
+	// claim distinct rows (PostgreSQL). Without it, one writer
+	// serializes the claims (SQLite).
+	RowLocks bool
 	// Dollar: placeholders are $1, $2 (PostgreSQL), not ?.
 	Dollar bool
 	// Least and Greatest are the two-argument min and max functions.
@@ -67,11 +111,17 @@ type Config struct {
 	Writer store.WriterOptions
 	// OnClose runs after both pools are closed.
 	OnClose func() error
+	// Check, when set, says whether the database is still the one
+	// opened (SQLite: its file's device and inode, as a log file's): an
+	// error (wrapping store.ErrLost) fails the commit it follows, so that
+	// its events are refused rather than acknowledged, and Health. It runs
+	// before and after each commit and every CheckInterval.
+	Check func() error
 }
 
 // DB is a store.Store on database/sql.
 type DB struct {
-	*store.Writer
+	wr      *writer // the goroutine that commits, and closes the pools
 	d       Dialect
 	w, r    *sql.DB
 	onClose func() error
@@ -86,6 +136,10 @@ type DB struct {
 	hookErr func(error)
 
 	caughtUp time.Time // the last CatchUp; the writer goroutine's
+
+	check  func() error
+	lostMu sync.Mutex
+	lost   error // the last Check's answer
 }
 
 // CatchUpInterval is how often Dialect.CatchUp runs while events arrive.
@@ -95,7 +149,7 @@ var _ store.Store = (*DB)(nil)
 
 // Open migrates the database and starts the writer.
 func Open(ctx context.Context, c Config) (*DB, error) {
-	db := &DB{d: c.Dialect, w: c.Write, r: c.Read, onClose: c.OnClose}
+	db := &DB{d: c.Dialect, w: c.Write, r: c.Read, onClose: c.OnClose, check: c.Check}
 	if err := db.migrate(ctx, c.Migrations, c.UpTo); err != nil {
 		return nil, err
 	}
@@ -112,31 +166,52 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 	if wo.OnError != nil {
 		db.hookErr = wo.OnError
 	}
-	wo.Idle = db.idle
-	db.Writer = store.NewWriter(db.commit, db.defaultProject, wo)
+	db.wr = newWriter(db.commit, db.defaultProject, wo)
+	db.wr.idle = db.idle
+	db.wr.stop = db.stop
+	db.wr.start()
+	if db.check != nil {
+		go db.watch()
+	}
 	return db, nil
 }
 
-// Close writes what is queued, then closes the database.
-func (db *DB) Close(ctx context.Context) error {
-	err := db.Writer.Close(ctx)
-	db.defMu.Lock()
-	defer db.defMu.Unlock()
-	if db.w == nil {
-		return err
-	}
-	if err == nil {
+// Submit queues one prepared event and waits until the batch holding it
+// has committed.
+func (db *DB) Submit(ctx context.Context, in *store.Incoming) error { return db.wr.Submit(ctx, in) }
+
+// Deliver implements errlog.EventSink: it records ev into the default
+// project without waiting (a full queue drops it, counted).
+func (db *DB) Deliver(ev *event.Event) { db.wr.Deliver(ev) }
+
+// Flush returns when everything queued before it is committed.
+func (db *DB) Flush(ctx context.Context) error { return db.wr.Flush(ctx) }
+
+// Dropped counts the events Deliver dropped (a full queue) or Close
+// abandoned.
+func (db *DB) Dropped() int64 { return db.wr.Dropped() }
+
+// Close writes what is queued, then closes the database. When ctx ends
+// first, Close returns its error at once and abandons the rest safely:
+// the writer rolls back the batch it is committing, answers what is
+// queued with store.ErrClosed, and closes the database itself when it is
+// done (a later Close waits for that). Closing twice is not an error.
+func (db *DB) Close(ctx context.Context) error { return db.wr.Close(ctx) }
+
+// stop closes the database, on the writer goroutine once it is done with
+// the queue: nothing it uses is closed under it.
+func (db *DB) stop(ctx context.Context, abandoned bool) error {
+	if !abandoned {
 		db.catchUp(ctx)
 	}
 	db.stmts.Range(func(k, v any) bool { v.(*sql.Stmt).Close(); db.stmts.Delete(k); return true })
-	errs := []error{err, db.w.Close()}
+	errs := []error{db.w.Close()}
 	if db.r != db.w {
 		errs = append(errs, db.r.Close())
 	}
 	if db.onClose != nil {
 		errs = append(errs, db.onClose())
 	}
-	db.w, db.r = nil, nil
 	return errors.Join(errs...)
 }
 
@@ -197,7 +272,33 @@ func fromMS(v int64) time.Time {
 // ---- migrations
 
 func (db *DB) migrate(ctx context.Context, migrations fs.FS, upTo int) error {
-	if err := db.createMigrationsTable(ctx); err != nil {
+	return db.migrateLedger(ctx, storeLedger, migrations, upTo)
+}
+
+// ledger is where the migrations applied are recorded: the store's in
+// schema_migrations, a component's (Tables) in component_migrations.
+type ledger struct {
+	create, applied, record string
+	key                     []any
+}
+
+var storeLedger = ledger{
+	create:  `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms BIGINT NOT NULL)`,
+	applied: `SELECT count(*) FROM schema_migrations WHERE version = ?`,
+	record:  `INSERT INTO schema_migrations (version, applied_ms) VALUES (?, ?)`,
+}
+
+func componentLedger(component string) ledger {
+	return ledger{
+		create:  `CREATE TABLE IF NOT EXISTS component_migrations (component TEXT NOT NULL, version INTEGER NOT NULL, applied_ms BIGINT NOT NULL, PRIMARY KEY (component, version))`,
+		applied: `SELECT count(*) FROM component_migrations WHERE component = ? AND version = ?`,
+		record:  `INSERT INTO component_migrations (component, version, applied_ms) VALUES (?, ?, ?)`,
+		key:     []any{component},
+	}
+}
+
+func (db *DB) migrateLedger(ctx context.Context, l ledger, migrations fs.FS, upTo int) error {
+	if err := db.createMigrationsTable(ctx, l); err != nil {
 		return wrap("migrate", err)
 	}
 	names, err := fs.Glob(migrations, "*.sql")
@@ -217,14 +318,14 @@ func (db *DB) migrate(ctx context.Context, migrations fs.FS, upTo int) error {
 		if err != nil {
 			return wrap("migrate", err)
 		}
-		if err := db.apply(ctx, v, string(body)); err != nil {
+		if err := db.apply(ctx, l, v, string(body)); err != nil {
 			return fmt.Errorf("errlog: store: migration %s: %w", name, err)
 		}
 	}
 	return nil
 }
 
-func (db *DB) createMigrationsTable(ctx context.Context) error {
+func (db *DB) createMigrationsTable(ctx context.Context, l ledger) error {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -235,13 +336,13 @@ func (db *DB) createMigrationsTable(ctx context.Context) error {
 			return err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms BIGINT NOT NULL)`); err != nil {
+	if _, err := tx.ExecContext(ctx, l.create); err != nil {
 		return err
 	}
 	return tx.Commit()
 }
 
-func (db *DB) apply(ctx context.Context, version int, body string) error {
+func (db *DB) apply(ctx context.Context, l ledger, version int, body string) error {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -253,7 +354,7 @@ func (db *DB) apply(ctx context.Context, version int, body string) error {
 		}
 	}
 	var n int
-	if err := tx.QueryRowContext(ctx, db.q(`SELECT count(*) FROM schema_migrations WHERE version = ?`), version).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, db.q(l.applied), append(l.key[:len(l.key):len(l.key)], version)...).Scan(&n); err != nil {
 		return err
 	}
 	if n > 0 {
@@ -265,7 +366,7 @@ func (db *DB) apply(ctx context.Context, version int, body string) error {
 	if _, err := tx.ExecContext(ctx, body); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO schema_migrations (version, applied_ms) VALUES (?, ?)`), version, time.Now().UnixMilli()); err != nil {
+	if _, err := tx.ExecContext(ctx, db.q(l.record), append(l.key[:len(l.key):len(l.key)], version, time.Now().UnixMilli())...); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -307,6 +408,9 @@ func scanProject(sc interface{ Scan(...any) error }) (*store.Project, error) {
 
 // CreateProject adds a project with a new random key.
 func (db *DB) CreateProject(ctx context.Context, name string) (*store.Project, error) {
+	if err := db.checkFile(); err != nil {
+		return nil, err
+	}
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	key := hex.EncodeToString(b[:])
@@ -347,6 +451,9 @@ func (db *DB) ProjectByKey(ctx context.Context, key string) (*store.Project, err
 
 // UpdateProject saves a project's settings.
 func (db *DB) UpdateProject(ctx context.Context, p *store.Project) error {
+	if err := db.checkFile(); err != nil {
+		return err
+	}
 	disabled := 0
 	if p.Disabled {
 		disabled = 1
@@ -375,7 +482,7 @@ func (db *DB) defaultProject(ctx context.Context) (*store.Project, error) {
 	if db.defPrj != nil {
 		return db.defPrj, nil
 	}
-	if db.w == nil {
+	if db.wr != nil && db.wr.isClosed() {
 		return nil, store.ErrClosed
 	}
 	ps, err := db.Projects(ctx)

@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"Retention", testRetention},
 		{"EventSink", testEventSink},
 		{"ConcurrentSubmit", testConcurrent},
+		{"CloseDeadline", testCloseDeadline},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -547,10 +548,14 @@ func testEventSink(t *testing.T, s store.Store) {
 	require.Len(t, gs, 1)
 	assert.Equal(t, int64(5), gs[0].Count)
 	assert.Equal(t, ps[0].ID, gs[0].ProjectID)
+	require.NoError(t, s.Health(ctx))
 	require.NoError(t, s.Close(ctx))
 	require.NoError(t, s.Close(ctx), "closing twice")
 	assert.ErrorIs(t, s.Submit(ctx, &store.Incoming{}), store.ErrClosed)
+	assert.ErrorIs(t, s.Health(ctx), store.ErrClosed)
 	s.Deliver(Ev{Msg: "late", Type: "E"}.event()) // must not panic
+	_, err = s.Projects(ctx)
+	assert.Error(t, err, "closed, and no panic")
 }
 
 func testConcurrent(t *testing.T, s store.Store) {
@@ -775,4 +780,26 @@ func RunSearchCommonText(t *testing.T, s store.Store, analyze func()) {
 	assert.Equal(t, common, count("COMMON"))
 	assert.Equal(t, 10, count("rare"))
 	assert.Equal(t, 1, count("failure 2099"))
+}
+
+// testCloseDeadline: a Close whose deadline ends while events are still
+// queued returns its error and abandons them safely (nothing is closed
+// under the writer); a later Close waits for the writer, and everything
+// after answers ErrClosed or an error, never a crash.
+func testCloseDeadline(t *testing.T, s store.Store) {
+	for i := 0; i < 500; i++ {
+		ev := Ev{Msg: "queued at close", Type: "E"}.event()
+		ev.Extra = map[string]any{"blob": strings.Repeat("x", 4096)}
+		s.Deliver(ev)
+	}
+	short, cancel := context.WithTimeout(ctx, time.Millisecond)
+	defer cancel()
+	if err := s.Close(short); err != nil {
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+	}
+	require.NoError(t, s.Close(ctx), "a later Close waits for the writer")
+	assert.ErrorIs(t, s.Submit(ctx, &store.Incoming{}), store.ErrClosed)
+	s.Deliver(Ev{Msg: "late", Type: "E"}.event())
+	_, err := s.Stats(ctx)
+	assert.Error(t, err)
 }

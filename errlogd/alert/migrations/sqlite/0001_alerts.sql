@@ -1,7 +1,8 @@
 -- Alerts (errlogd/alert): the outbox of notifications, written in the
 -- commit that triggers them; the last alert of each (rule, group); mute
--- and acknowledge; one ticket per group, ever.
-CREATE TABLE alert_outbox (
+-- and acknowledge; one ticket per group, ever. (Formerly the store's
+-- migration 5: IF NOT EXISTS leaves a database that ran it as it is.)
+CREATE TABLE IF NOT EXISTS alert_outbox (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   dedup TEXT NOT NULL UNIQUE,
   project_id INTEGER NOT NULL,
@@ -21,22 +22,22 @@ CREATE TABLE alert_outbox (
   sent_ms INTEGER NOT NULL DEFAULT 0,
   batch TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX alert_outbox_pending ON alert_outbox (state, dest, due_ms);
-CREATE INDEX alert_outbox_group ON alert_outbox (group_id, id);
-CREATE INDEX alert_outbox_sent ON alert_outbox (sent_ms);
-CREATE TABLE alert_rule_state (
+CREATE INDEX IF NOT EXISTS alert_outbox_pending ON alert_outbox (state, dest, due_ms);
+CREATE INDEX IF NOT EXISTS alert_outbox_group ON alert_outbox (group_id, id);
+CREATE INDEX IF NOT EXISTS alert_outbox_sent ON alert_outbox (sent_ms);
+CREATE TABLE IF NOT EXISTS alert_rule_state (
   rule TEXT NOT NULL,
   group_id INTEGER NOT NULL,
   last_fired_ms INTEGER NOT NULL,
   PRIMARY KEY (rule, group_id)
 );
-CREATE TABLE group_alerting (
+CREATE TABLE IF NOT EXISTS group_alerting (
   group_id INTEGER PRIMARY KEY,
   muted_until_ms INTEGER NOT NULL DEFAULT 0,
   mute_until_count INTEGER NOT NULL DEFAULT 0,
   acknowledged INTEGER NOT NULL DEFAULT 0
 );
-CREATE TABLE group_tickets (
+CREATE TABLE IF NOT EXISTS group_tickets (
   group_id INTEGER PRIMARY KEY,
   ticketer TEXT NOT NULL,
   state TEXT NOT NULL,

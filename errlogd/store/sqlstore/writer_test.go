@@ -1,4 +1,4 @@
-package store_test
+package sqlstore
 
 import (
 	"context"
@@ -30,7 +30,7 @@ func TestWriterQueueFullFlushClose(t *testing.T) {
 		return nil
 	}
 	p := &store.Project{ID: 1}
-	w := store.NewWriter(commit, func(context.Context) (*store.Project, error) { return p, nil }, store.WriterOptions{Queue: 2, MaxBatch: 10})
+	w := startWriter(commit, func(context.Context) (*store.Project, error) { return p, nil }, store.WriterOptions{Queue: 2, MaxBatch: 10})
 	ctx := context.Background()
 	// The first event is taken by the writer goroutine and blocks in
 	// commit; two more fill the queue.
@@ -66,7 +66,7 @@ func TestWriterQueueFullFlushClose(t *testing.T) {
 	assert.ErrorIs(t, w.Submit(ctx, &store.Incoming{}), store.ErrClosed)
 	assert.Eventually(t, func() bool {
 		buf := make([]byte, 1<<20)
-		return !strings.Contains(string(buf[:runtime.Stack(buf, true)]), "store.(*Writer).run")
+		return !strings.Contains(string(buf[:runtime.Stack(buf, true)]), "sqlstore.(*writer).run")
 	}, time.Second, 10*time.Millisecond, "the writer goroutine ends with Close")
 }
 
@@ -74,7 +74,7 @@ func TestWriterCommitErrorsReachSubmit(t *testing.T) {
 	boom := errors.New("disk I/O error")
 	var reported []error
 	var mu sync.Mutex
-	w := store.NewWriter(func(context.Context, []*store.Incoming) error { return boom }, nil, store.WriterOptions{
+	w := startWriter(func(context.Context, []*store.Incoming) error { return boom }, nil, store.WriterOptions{
 		OnError: func(err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() },
 	})
 	defer w.Close(context.Background())
@@ -92,7 +92,7 @@ func TestWriterCloseNotHeldByAWaitingFlush(t *testing.T) {
 	defer close(release)
 	commit := func(ctx context.Context, batch []*store.Incoming) error { <-release; return nil }
 	p := &store.Project{ID: 1}
-	w := store.NewWriter(commit, func(context.Context) (*store.Project, error) { return p, nil }, store.WriterOptions{Queue: 1, MaxBatch: 1})
+	w := startWriter(commit, func(context.Context) (*store.Project, error) { return p, nil }, store.WriterOptions{Queue: 1, MaxBatch: 1})
 	w.Deliver(&event.Event{Logentry: &event.Logentry{Message: "committing"}})
 	time.Sleep(20 * time.Millisecond) // the writer took it and blocks in commit
 	w.Deliver(&event.Event{Logentry: &event.Logentry{Message: "queued"}})
@@ -127,14 +127,14 @@ func TestWriterIdleAfterAnswers(t *testing.T) {
 		return nil
 	}
 	p := &store.Project{ID: 1}
-	w := store.NewWriter(commit, func(context.Context) (*store.Project, error) { return p, nil }, store.WriterOptions{
-		Idle: func() {
-			first.Do(func() { // later batches: not held
-				idle <- struct{}{}
-				<-release
-			})
-		},
-	})
+	w := newWriter(commit, func(context.Context) (*store.Project, error) { return p, nil }, store.WriterOptions{})
+	w.idle = func(context.Context) {
+		first.Do(func() { // later batches: not held
+			idle <- struct{}{}
+			<-release
+		})
+	}
+	w.start()
 	ctx := context.Background()
 	answered := make(chan error, 1)
 	go func() { answered <- w.Submit(ctx, &store.Incoming{EventID: event.NewID()}) }()
@@ -157,4 +157,10 @@ func TestWriterIdleAfterAnswers(t *testing.T) {
 	require.NoError(t, <-done)
 	assert.Len(t, commits, 2)
 	require.NoError(t, w.Close(ctx))
+}
+
+func startWriter(commit commitFunc, project func(context.Context) (*store.Project, error), opts store.WriterOptions) *writer {
+	w := newWriter(commit, project, opts)
+	w.start()
+	return w
 }

@@ -1,0 +1,23 @@
+package store
+
+import "time"
+
+// WriterOptions tunes a store's writer: the one goroutine that commits
+// events, in batches. The zero value is all defaults.
+type WriterOptions struct {
+	// Queue is how many events may wait for the writer; beyond it Submit
+	// returns ErrQueueFull and Deliver drops. Default 10,000.
+	Queue int
+	// MaxBatch is the most events one transaction writes. Default 500.
+	MaxBatch int
+	// OnError is told of failed commits (the events of a failed batch are
+	// lost; Submit returns the error), and once when the database file is
+	// lost (ErrLost) and when it is back. Default: ignored.
+	OnError func(error)
+	// Retryable says whether a failed commit is worth retrying (a
+	// PostgreSQL deadlock). Default: the database's transient errors
+	// (busy, deadlock, serialization failure).
+	Retryable func(error) bool
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}

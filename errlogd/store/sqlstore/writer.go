@@ -1,0 +1,285 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/event"
+)
+
+// commitFunc writes one batch in one transaction. Duplicates of (project,
+// event id) already stored, or twice in the batch, are skipped.
+type commitFunc func(ctx context.Context, batch []*store.Incoming) error
+
+type pending struct {
+	in    *store.Incoming
+	done  chan error // nil for Deliver
+	flush chan struct{}
+}
+
+// writer is the one goroutine that writes a store: a bounded queue and
+// group commit. It owns its lifetime and the database's: when it stops,
+// it runs stop (which closes the pools), so that nothing it uses is closed
+// under it, however Close's deadline falls.
+type writer struct {
+	commit commitFunc
+	opts   store.WriterOptions
+	queue  chan pending
+	// project is the project Deliver records into, found on first use.
+	project func(ctx context.Context) (*store.Project, error)
+	// idle, when set, runs after each batch's submitters have their
+	// answers: the store's deferred work, which must not delay them.
+	idle func(ctx context.Context)
+	// stop runs on the writer goroutine once the queue is done with:
+	// what closes the database. abandoned tells it whether Close gave up.
+	stop func(ctx context.Context, abandoned bool) error
+
+	mu     sync.RWMutex // held for reading while sending; Close takes it to close queue
+	closed bool
+	// closing is closed when Close starts, so that a Flush waiting for
+	// room in the queue (holding mu for reading) steps aside at once.
+	closing   chan struct{}
+	closeOnce sync.Once
+	// life is cancelled when a Close's deadline ends before the writer
+	// stopped: the batch being committed is rolled back, and what is
+	// still queued is answered ErrClosed instead of written.
+	life    context.Context
+	abandon context.CancelFunc
+	stopped chan struct{}
+	stopErr error // set before stopped is closed
+	dropped atomic.Int64
+	failed  atomic.Int64
+}
+
+// newWriter starts the writer goroutine; opts has its defaults.
+func newWriter(commit commitFunc, project func(ctx context.Context) (*store.Project, error), opts store.WriterOptions) *writer {
+	if opts.Queue <= 0 {
+		opts.Queue = 10000
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 500
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	w := &writer{commit: commit, opts: opts, project: project, queue: make(chan pending, opts.Queue), stopped: make(chan struct{}), closing: make(chan struct{})}
+	w.life, w.abandon = context.WithCancel(context.Background())
+	return w
+}
+
+// start runs the goroutine; idle and stop are set before.
+func (w *writer) start() { go w.run() }
+
+// send queues p without waiting: ErrQueueFull when there is no room.
+func (w *writer) send(p pending) error {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		return store.ErrClosed
+	}
+	select {
+	case w.queue <- p:
+		return nil
+	default:
+		return store.ErrQueueFull
+	}
+}
+
+// Submit queues in and waits until it is committed.
+func (w *writer) Submit(ctx context.Context, in *store.Incoming) error {
+	done := make(chan error, 1)
+	if err := w.send(pending{in: in, done: done}); err != nil {
+		return err
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		// The event stays queued and will be written.
+		return ctx.Err()
+	}
+}
+
+// Deliver implements errlog.EventSink: it prepares ev for the default
+// project and queues it without waiting. Full queue: counted as dropped.
+func (w *writer) Deliver(ev *event.Event) {
+	p, err := w.project(context.Background())
+	if err != nil {
+		w.dropped.Add(1)
+		if !errors.Is(err, store.ErrClosed) {
+			w.fail(fmt.Errorf("errlog: store: deliver: %w", err))
+		}
+		return
+	}
+	in, err := store.Prepare(p, ev, nil, w.opts.Now())
+	if err != nil {
+		w.dropped.Add(1)
+		w.fail(err)
+		return
+	}
+	if err := w.send(pending{in: in}); err != nil {
+		w.dropped.Add(1)
+	}
+}
+
+// Flush returns when everything queued before it is committed.
+func (w *writer) Flush(ctx context.Context) error {
+	done := make(chan struct{})
+	w.mu.RLock()
+	if w.closed {
+		w.mu.RUnlock()
+		return nil
+	}
+	select {
+	case w.queue <- pending{flush: done}:
+	case <-w.closing: // Close writes what is queued
+		w.mu.RUnlock()
+		return nil
+	case <-ctx.Done():
+		w.mu.RUnlock()
+		return ctx.Err()
+	}
+	w.mu.RUnlock()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close writes what is queued, then the goroutine closes the database and
+// stops. When ctx ends first, Close abandons the rest: the batch being
+// committed is rolled back (or commits, if it is past that), what is
+// still queued is answered ErrClosed, and the goroutine closes the
+// database when it is done, after Close returned ctx's error. A later
+// Close waits for that. Closing twice is not an error.
+func (w *writer) Close(ctx context.Context) error {
+	w.closeOnce.Do(func() { close(w.closing) })
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.queue)
+	}
+	w.mu.Unlock()
+	select {
+	case <-w.stopped:
+		return w.stopErr
+	case <-ctx.Done():
+		select {
+		case <-w.stopped: // done just in time
+			return w.stopErr
+		default:
+		}
+		w.abandon()
+		return fmt.Errorf("errlog: store: close: %w: the batch being committed is rolled back, and what is still queued is not written", ctx.Err())
+	}
+}
+
+// isClosed reports whether Close was called.
+func (w *writer) isClosed() bool {
+	select {
+	case <-w.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+// Dropped counts events Deliver dropped, or Close abandoned.
+func (w *writer) Dropped() int64 { return w.dropped.Load() }
+
+// Failed counts events lost to failed commits.
+func (w *writer) Failed() int64 { return w.failed.Load() }
+
+func (w *writer) fail(err error) {
+	if w.opts.OnError != nil {
+		w.opts.OnError(err)
+	}
+}
+
+func (w *writer) run() {
+	defer close(w.stopped)
+	defer func() {
+		if w.stop != nil {
+			w.stopErr = w.stop(w.life, w.life.Err() != nil)
+		}
+		w.abandon() // releases the context
+	}()
+	batch := make([]pending, 0, w.opts.MaxBatch)
+	ins := make([]*store.Incoming, 0, w.opts.MaxBatch)
+	for p := range w.queue {
+		batch = append(batch[:0], p)
+		// Group commit: take whatever queued up while the last batch
+		// was being written, without waiting for more.
+	more:
+		for len(batch) < w.opts.MaxBatch {
+			select {
+			case p, ok := <-w.queue:
+				if !ok {
+					break more
+				}
+				batch = append(batch, p)
+			default:
+				break more
+			}
+		}
+		ins = ins[:0]
+		for _, p := range batch {
+			if p.in != nil {
+				ins = append(ins, p.in)
+			}
+		}
+		var err error
+		if w.life.Err() != nil {
+			// Close gave up waiting: what is left is not written.
+			err = store.ErrClosed
+			for _, p := range batch {
+				if p.in != nil && p.done == nil {
+					w.dropped.Add(1)
+				}
+			}
+		} else if len(ins) > 0 {
+			err = w.commitRetry(ins)
+			if err != nil {
+				w.failed.Add(int64(len(ins)))
+				if !errors.Is(err, store.ErrLost) { // said once, when found
+					w.fail(err)
+				}
+			}
+		}
+		for _, p := range batch {
+			if p.done != nil {
+				p.done <- err
+			}
+			if p.flush != nil {
+				close(p.flush)
+			}
+		}
+		clear(batch)
+		if w.idle != nil && w.life.Err() == nil {
+			w.idle(w.life)
+		}
+	}
+}
+
+// commitRetry retries a batch a few times: PostgreSQL may abort one
+// transaction of two that deadlock or fail serialization.
+func (w *writer) commitRetry(ins []*store.Incoming) error {
+	var err error
+	for try := 0; try < 5; try++ {
+		ctx, cancel := context.WithTimeout(w.life, 30*time.Second)
+		err = w.commit(ctx, ins)
+		cancel()
+		if err == nil || w.opts.Retryable == nil || !w.opts.Retryable(err) || w.life.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(try+1) * 10 * time.Millisecond)
+	}
+	return err
+}
