@@ -40,19 +40,27 @@ func TestInstallFromModuleProxy(t *testing.T) {
 		writeProxyModule(t, proxy, m.path, m.dir, version)
 	}
 
-	// The third-party modules come from this machine's module cache (a
-	// valid proxy itself) and, for what it lacks, from the configured
-	// proxy. The module cache is a fresh one, so that no earlier run's
-	// copy of errlog@version can stand in for this tree's.
+	// The third-party modules come from this machine's module cache, as
+	// they would for a user who built anything before; what it lacks
+	// comes from the configured proxy. This tree's modules come from the
+	// file proxy: no earlier run's copy of them at this version may stand
+	// in, so they are removed from the module cache before and after.
 	gomodcache := strings.TrimSpace(goEnv(t, "GOMODCACHE"))
+	forget := func() {
+		for _, m := range published {
+			esc, _ := module.EscapePath(m.path)
+			_ = os.RemoveAll(filepath.Join(gomodcache, filepath.FromSlash(esc)+"@v"+version))
+			_ = os.RemoveAll(filepath.Join(gomodcache, "cache", "download", filepath.FromSlash(esc), "@v"))
+		}
+	}
+	forget()
+	t.Cleanup(forget)
 	upstream := strings.TrimSpace(goEnv(t, "GOPROXY"))
 	env := append(os.Environ(),
 		"GOWORK=off",
 		"GOFLAGS=-mod=mod -modcacherw",
-		"GOPROXY=file://"+filepath.ToSlash(proxy)+",file://"+filepath.ToSlash(filepath.Join(gomodcache, "cache", "download"))+","+upstream,
+		"GOPROXY=file://"+filepath.ToSlash(proxy)+","+upstream,
 		"GONOSUMDB=github.com/errlog",
-		"GONOSUMCHECK=1",
-		"GOMODCACHE="+filepath.Join(t.TempDir(), "modcache"),
 		"GOBIN="+filepath.Join(t.TempDir(), "bin"),
 	)
 	gobin := env[len(env)-1][len("GOBIN="):]
@@ -86,8 +94,9 @@ func TestInstallFromModuleProxy(t *testing.T) {
 	if err := os.MkdirAll(app, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	src := "package main\n\nimport (\n\t\"log/slog\"\n\n\t\"github.com/errlog/errlog\"\n)\n\n" +
-		"func main() {\n\tslog.SetDefault(errlog.New(errlog.FromEnv()))\n\tslog.Info(\"hello\")\n}\n"
+	// Its code is the README's: what a new user pastes first.
+	src := "package main\n\nimport (\n\t\"context\"\n\t\"log/slog\"\n\t\"net/http\"\n\n\t\"github.com/errlog/errlog\"\n)\n\n" +
+		"func main() {\n\tmux := http.NewServeMux()\n" + readmeBlock(t, "## Use", "go") + "}\n"
 	if err := os.WriteFile(filepath.Join(app, "main.go"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
