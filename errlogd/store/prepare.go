@@ -29,6 +29,10 @@ type Incoming struct {
 	// none): users affected are counted without keeping who they are
 	// outside the event.
 	User string
+	// TraceID is the trace the event happened in (contexts.trace.trace_id,
+	// as OpenTelemetry, sentry-go and the JS SDKs send it): 32 lowercase
+	// hex digits, "" when none.
+	TraceID string
 	// Tags are the event's tags, for alert rule filters (not stored
 	// apart from the payload).
 	Tags      map[string]string
@@ -78,6 +82,7 @@ func Prepare(p *Project, ev *event.Event, raw []byte, now time.Time) (*Incoming,
 		Environment: truncate(ev.Environment, 64),
 		Release:     truncate(ev.Release, 200),
 		User:        userKey(ev.User),
+		TraceID:     TraceID(ev),
 		Tags:        ev.Tags,
 		Timestamp:   ts,
 		Received:    now.UTC(),
@@ -258,6 +263,24 @@ func Decompress(b []byte) ([]byte, error) {
 
 // isEventID reports whether id is 32 lower-case hex digits, as Sentry's
 // event ids are (a UUID without its hyphens).
+// TraceID returns ev's trace ID (contexts.trace.trace_id), lower case,
+// or "" when ev has none that is 32 hex digits, not all zero.
+func TraceID(ev *event.Event) string {
+	s, _ := ev.Contexts["trace"]["trace_id"].(string)
+	return NormalizeTraceID(s)
+}
+
+// NormalizeTraceID returns s as a stored trace ID (32 lowercase hex
+// digits, dashes removed as a UUID-style ID has them), or "" when it is
+// not one.
+func NormalizeTraceID(s string) string {
+	s = strings.ToLower(strings.ReplaceAll(strings.TrimSpace(s), "-", ""))
+	if !isEventID(s) || s == strings.Repeat("0", 32) {
+		return ""
+	}
+	return s
+}
+
 func isEventID(id string) bool {
 	if len(id) != 32 {
 		return false
