@@ -35,17 +35,6 @@ type traceRow struct {
 // their traces.
 const maxTraceRows = 10
 
-// TraceLink returns the URL of traceID (and spanID) in the tracing UI:
-// tmpl with {trace_id} and {span_id} replaced; "" when tmpl is "" or
-// the trace ID is not one.
-func TraceLink(tmpl, traceID, spanID string) string {
-	traceID = store.NormalizeTraceID(traceID)
-	if tmpl == "" || traceID == "" {
-		return ""
-	}
-	return strings.NewReplacer("{trace_id}", url.QueryEscape(traceID), "{span_id}", url.QueryEscape(spanID)).Replace(tmpl)
-}
-
 // trace returns the view of a trace, nil when traceID is not one.
 func (s *server) trace(traceID, spanID string) *traceView {
 	id := store.NormalizeTraceID(traceID)
@@ -57,7 +46,7 @@ func (s *server) trace(traceID, spanID string) *traceView {
 	}
 	return &traceView{
 		TraceID: id, SpanID: spanID,
-		URL:    TraceLink(s.opts.TraceURL, id, spanID),
+		URL:    store.TraceLink(s.opts.TraceURL, id, spanID),
 		Issues: s.prefix + "/?" + url.Values{"trace": {id}}.Encode(),
 	}
 }

@@ -263,24 +263,6 @@ func Decompress(b []byte) ([]byte, error) {
 
 // isEventID reports whether id is 32 lower-case hex digits, as Sentry's
 // event ids are (a UUID without its hyphens).
-// TraceID returns ev's trace ID (contexts.trace.trace_id), lower case,
-// or "" when ev has none that is 32 hex digits, not all zero.
-func TraceID(ev *event.Event) string {
-	s, _ := ev.Contexts["trace"]["trace_id"].(string)
-	return NormalizeTraceID(s)
-}
-
-// NormalizeTraceID returns s as a stored trace ID (32 lowercase hex
-// digits, dashes removed as a UUID-style ID has them), or "" when it is
-// not one.
-func NormalizeTraceID(s string) string {
-	s = strings.ToLower(strings.ReplaceAll(strings.TrimSpace(s), "-", ""))
-	if !isEventID(s) || s == strings.Repeat("0", 32) {
-		return ""
-	}
-	return s
-}
-
 func isEventID(id string) bool {
 	if len(id) != 32 {
 		return false
