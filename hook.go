@@ -18,9 +18,10 @@ import (
 //
 // Both methods run on the logging goroutine, before Handle returns, so
 // that what they read from ctx (a span that ends with the request) is
-// still there; they must be fast and safe for concurrent use. A Hook that
-// panics costs that record what the hook would have added, and the panic
-// is reported through Options.OnDeliveryError.
+// still there; they must be fast and safe for concurrent use. An Event
+// that panics costs that record what the hook would have added, and the
+// panic is reported through Options.OnDeliveryError; a Field that panics
+// prints "!PANIC", as a panicking attribute value does.
 type Hook interface {
 	// Field returns the value of the template field %(name)s for a record
 	// logged with ctx, and whether the hook provides a field of that name
@@ -54,9 +55,9 @@ type HookEvent struct {
 	goas []groupOrAttrs
 }
 
-// Error returns the first error among the record's attributes (the
+// Err returns the first error among the record's attributes (the
 // event's exception), or nil.
-func (e *HookEvent) Error() error {
+func (e *HookEvent) Err() error {
 	if e.err != nil {
 		return e.err
 	}
@@ -85,7 +86,7 @@ func (e *HookEvent) Error() error {
 // not errlog's PanicError), or "" and the record's message when the
 // record carries no error.
 func (e *HookEvent) Exception() (typ, message string) {
-	err := e.Error()
+	err := e.Err()
 	if err == nil {
 		return "", e.Record.Message
 	}
