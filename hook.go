@@ -90,6 +90,13 @@ func (e *HookEvent) Exception() (typ, message string) {
 	if err == nil {
 		return "", e.Record.Message
 	}
+	switch err.(type) {
+	case safeError, *stackError, *PanicError:
+		// errlog's own wrappers and panics: as the chain shows them.
+	default:
+		// The outermost error is the event's exception: no chain needed.
+		return typeName(err), truncateString(escapeInvalidUTF8(safeText(err)), e.max)
+	}
 	chain := exceptionChain(err, nil, e.max)
 	last := chain[len(chain)-1]
 	return last.Type, last.Value
@@ -100,7 +107,11 @@ func (e *HookEvent) Exception() (typ, message string) {
 // frame. It is "" when the record has no stack.
 func (e *HookEvent) Stacktrace() string {
 	frames := framesOf(e.pcs)
-	var b []byte
+	n := 0
+	for _, f := range frames {
+		n += len(f.Module) + len(f.Function) + len(f.AbsPath) + 12
+	}
+	b := make([]byte, 0, n)
 	for i := len(frames) - 1; i >= 0; i-- {
 		f := frames[i]
 		if f.Module != "" {
