@@ -33,7 +33,8 @@ type Hook interface {
 	// Event is told of each record at or above Options.ErrorLevel, once.
 	// It returns the contexts to add to the record's event (Sentry's
 	// contexts, by name: "trace" → {"trace_id": …}), or nil. It is not
-	// called below ErrorLevel: a hook costs nothing there.
+	// called below ErrorLevel: a hook costs nothing there. What it
+	// returns is not masked (Options.Mask): it is the hook's to choose.
 	Event(ctx context.Context, e HookEvent) map[string]map[string]any
 }
 
