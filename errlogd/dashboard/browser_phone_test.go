@@ -87,6 +87,12 @@ rules:
 	assert.False(t, evalJS[bool](t, ctx, `document.documentElement.scrollWidth > window.innerWidth + 1`), "the group page fits")
 	shoot(t, ctx, "group-phone-alerts.png")
 
+	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(1400, 900)))
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/groups/1")))
+	waitFor(t, ctx, `!!document.querySelector('#trace')`)
+	assert.False(t, evalJS[bool](t, ctx, `document.documentElement.scrollWidth > window.innerWidth + 1`), "the alerts table stays in its card on a wide screen too")
+	shoot(t, ctx, "group-trace-1400.png")
+
 	// The issue list by trace: the link from the event page.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Click(`#trace a.trace-issues`)))
 	waitFor(t, ctx, `!!document.querySelector('#trace-filter')`)
