@@ -2,8 +2,11 @@ module github.com/errlog/errlog/otel
 
 go 1.21
 
+// errlog v0.2.0 is the first release with errlog.Hook; in this repository
+// go.work joins the root module instead (no replace directive: a module
+// with one cannot be installed by `go install …@version`).
 require (
-	github.com/errlog/errlog v0.1.0
+	github.com/errlog/errlog v0.2.0
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.53.0
 	go.opentelemetry.io/otel v1.28.0
 	go.opentelemetry.io/otel/sdk v1.28.0
