@@ -32,6 +32,7 @@ func (c *core) buildEvent(j *job) *event.Event {
 		ev.Timestamp = c.now()
 	}
 	c.env.applyTo(ev)
+	addContexts(ev, j.contexts)
 
 	b := eventBuilder{c: c, ev: ev, extra: map[string]any{}}
 	if st := j.scope; st != nil {

@@ -59,7 +59,9 @@
 // [NewMailHandler] sends error mail, [NewTracker] sends events to a
 // Sentry-protocol tracker, and [Test] sends one test event to check a DSN.
 // [Notifier], [Ticketer] and [ContextBuilder] are the hooks an application
-// implements.
+// implements; a [Hook] adds what a record's context knows (the
+// OpenTelemetry trace, with the module github.com/errlog/errlog/otel) to
+// events and to the log file's template fields.
 //
 // # Format templates
 //

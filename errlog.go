@@ -114,6 +114,11 @@ type Options struct {
 	// Level, the console's. A level below the console's makes those
 	// records cost their handling even when nothing else shows them.
 	BreadcrumbLevel slog.Leveler
+	// Hooks add what a record's context knows (the trace it was logged
+	// in) to its event and to the log file's template fields, and are
+	// told of every record at or above ErrorLevel: see Hook. Default:
+	// none.
+	Hooks []Hook
 	// Notifiers receive every event with the throttling of mail (a
 	// Slack-style webhook, a pager).
 	Notifiers []Notifier

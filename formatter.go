@@ -505,6 +505,15 @@ func (f *Formatter) appendRecord(dst []byte, r *slog.Record, pre *preformatted, 
 				return true
 			})
 		}
+		if x != nil && len(x.hooks) > 0 {
+			for i, k := range f.keys {
+				if !in.vals[i].ok {
+					if v, ok := hookField(x.ctx, x.hooks, k); ok {
+						in.vals[i] = foundValue{v: slog.StringValue(v), ok: true}
+					}
+				}
+			}
+		}
 	}
 	start := len(dst)
 	dst = f.appendLine(dst, &in)

@@ -120,6 +120,8 @@ type job struct {
 	ev    *event.Event  // a finished event instead of a record (a crash report)
 	// eventID is the ID CaptureError made and returned; "" for a new one.
 	eventID string
+	// contexts are what Options.Hooks add to the event.
+	contexts map[string]map[string]any
 	// crumbs holds the event's breadcrumbs: the first crumbSeq records
 	// it ever kept; crumbPin is the pin that keeps them (0: none).
 	crumbs   *crumbRing
@@ -284,7 +286,11 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	toFile := h.file != nil && r.Level >= c.fileLevel.Level()
 	var x recordExtras
 	x.req = requestFromContext(ctx)
-	if r.Level >= c.errorLevel.Level() && (toConsole || toFile || c.hasSinks) {
+	hooked := len(c.opts.Hooks) > 0
+	if hooked && toFile {
+		x.ctx, x.hooks = ctx, c.opts.Hooks
+	}
+	if r.Level >= c.errorLevel.Level() && (toConsole || toFile || c.hasSinks || hooked) {
 		if x.req != nil {
 			x.req.reported.Store(true) // Middleware reports no status on top
 		}
@@ -299,8 +305,16 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 				c.src.fillLines(x.stack)
 			}
 		}
+		var id string
+		var contexts map[string]map[string]any
+		if hooked {
+			if id = eventIDFrom(ctx); id == "" && c.hasSinks {
+				id = event.NewID()
+			}
+			contexts = c.runHooks(ctx, h, r, id, pcs)
+		}
 		if c.hasSinks {
-			c.enqueue(ctx, h, &r, pcs)
+			c.enqueue(ctx, h, &r, pcs, id, contexts)
 		}
 	}
 	if (toConsole || toFile) && r.Level >= slog.LevelError && r.NumAttrs() > 0 {
@@ -428,14 +442,18 @@ func (c *core) sanitizeRecord(r slog.Record) slog.Record {
 
 // enqueue hands r to the delivery goroutine without blocking; a full
 // queue drops the record, counted and reported.
-func (c *core) enqueue(ctx context.Context, h *Handler, r *slog.Record, pcs []uintptr) {
+// id, when set, is the event's ID; contexts are the hooks'.
+func (c *core) enqueue(ctx context.Context, h *Handler, r *slog.Record, pcs []uintptr, id string, contexts map[string]map[string]any) {
 	c.sendMu.RLock()
 	defer c.sendMu.RUnlock()
 	if c.closed.Load() {
 		c.dropped.Add(1) // counted; Close has reported what it could not deliver
 		return
 	}
-	j := job{r: r.Clone(), goas: h.goas, npcs: len(pcs), eventID: eventIDFrom(ctx)}
+	if id == "" {
+		id = eventIDFrom(ctx)
+	}
+	j := job{r: r.Clone(), goas: h.goas, npcs: len(pcs), eventID: id, contexts: contexts}
 	copy(j.pcs[:], pcs)
 	if ri := requestFromContext(ctx); ri != nil {
 		j.req = ri.snapshot(ctx)

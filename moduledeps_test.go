@@ -12,7 +12,8 @@ import (
 // TestLibraryUsersDoNotPayForTheServer: a fresh module that imports only
 // github.com/errlog/errlog gets none of errlogd's dependencies (SQLite,
 // pgx, compressors) in its go.sum after go mod tidy: errlogd is a module
-// of its own.
+// of its own. Nor OpenTelemetry: the tracing hook is the module
+// github.com/errlog/errlog/otel.
 func TestLibraryUsersDoNotPayForTheServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go mod tidy")
@@ -52,7 +53,7 @@ func main() { slog.SetDefault(errlog.New(errlog.FromEnv())) }
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, dep := range []string{"modernc.org/", "github.com/jackc/", "github.com/klauspost/", "github.com/andybalholm/", "github.com/getsentry/"} {
+	for _, dep := range []string{"modernc.org/", "github.com/jackc/", "github.com/klauspost/", "github.com/andybalholm/", "github.com/getsentry/", "go.opentelemetry.io/"} {
 		if strings.Contains(string(sum), dep) {
 			t.Errorf("go.sum of a library user holds %s:\n%s", dep, sum)
 		}

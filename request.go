@@ -52,6 +52,9 @@ type recordExtras struct {
 	req *requestInfo
 	// stack is the stack trace, caller to callee; nil below ErrorLevel.
 	stack []event.Frame
+	// ctx and hooks fill the template fields a Hook provides.
+	ctx   context.Context
+	hooks []Hook
 }
 
 // requestSnapshot is a request as it was when its first event was logged,

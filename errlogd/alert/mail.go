@@ -40,6 +40,7 @@ func (n *Notifier) sendMail(ctx context.Context, to []string, rows []Notificatio
 			co.Headline = fmt.Sprintf("Alert %q (%s): %d times in all.", x.Rule, x.Reason, x.Total)
 		}
 		co.Link = n.link(g.ID)
+		co.Headline += n.traceLine(ev)
 		id, msg, err = errlog.ComposeMail(ev, g.Key, int(x.Total), co)
 	} else {
 		items := make([]errlog.DigestItem, 0, len(rows))

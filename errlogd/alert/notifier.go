@@ -47,6 +47,10 @@ type Options struct {
 	// PublicURL is the dashboard's address ("https://errors.example.com/dev/error"):
 	// links are PublicURL/groups/ID. Default: no link.
 	PublicURL string
+	// TraceURL links an event's trace in its alert mail (errlogd's
+	// ERRLOGD_TRACE_URL, "{trace_id}" replaced; see store.TraceLink).
+	// Default: no trace link.
+	TraceURL string
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Poll is how often the sender looks at the outbox. Default 2s.

@@ -1,7 +1,7 @@
 // Package api is errlogd's JSON API, behind HTTP Basic auth (user
 // "admin"):
 //
-//	GET    {prefix}/api/groups                 ?status= &level= &environment= &release= &q= &since= &until= &project= &sort=last_seen|first_seen|count &cursor= &limit=
+//	GET    {prefix}/api/groups                 ?status= &level= &environment= &release= &q= &trace= &since= &until= &project= &sort=last_seen|first_seen|count &cursor= &limit=
 //	GET    {prefix}/api/groups/{id}            the group, its environments and releases
 //	GET    {prefix}/api/groups/{id}/events     ?before= &after= &limit=
 //	GET    {prefix}/api/groups/{id}/counts     ?hours=N (default 24) or ?minutes=N
@@ -215,6 +215,7 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request) error {
 		Environment: q.Get("environment"),
 		Release:     q.Get("release"),
 		Text:        q.Get("q"),
+		TraceID:     q.Get("trace"),
 		Sort:        store.Sort(q.Get("sort")),
 		Cursor:      q.Get("cursor"),
 	}

@@ -52,6 +52,13 @@ type Options struct {
 	// with a "create ticket" button, and the failures at /alerts.
 	// Default nil: no alerts.
 	Alerts *alert.Notifier
+	// TraceURL links trace IDs to the tracing UI (errlogd's
+	// ERRLOGD_TRACE_URL): "{trace_id}" (and "{span_id}", if it has one)
+	// is replaced by the event's, as in
+	// "https://tempo.example.com/explore?traceId={trace_id}". Default "":
+	// trace IDs are shown, and find the issues of their trace, with no
+	// link out.
+	TraceURL string
 }
 
 // Handler returns the dashboard on st, to be mounted at opts.Prefix+"/".
@@ -242,7 +249,7 @@ type errorPage struct {
 	Message string
 }
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/partials/*.html
 var templateFS embed.FS
 
 //go:embed static
@@ -250,7 +257,7 @@ var staticFS embed.FS
 
 // pages are the templates, each parsed once with the layout.
 var pages = func() map[string]*template.Template {
-	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts.html"))
+	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts.html", "templates/partials/*.html"))
 	out := map[string]*template.Template{}
 	names, _ := fs.Glob(templateFS, "templates/*.html")
 	for _, n := range names {

@@ -29,11 +29,18 @@
 //
 // # Pages
 //
-//	GET  {prefix}/                     groups: filters, search, sort, cursor pages
+//	GET  {prefix}/                     groups: filters, search, sort, cursor pages (?trace=ID: a trace's)
 //	GET  {prefix}/groups/{id}          a group and its latest event (?event=ID for another)
 //	GET  {prefix}/events/{id}/json     an event's JSON as stored
 //	POST {prefix}/groups/{id}/status   resolve, ignore, reopen
 //	POST {prefix}/groups/{id}/delete   delete a group and its events
 //	POST {prefix}/groups/status        bulk resolve or ignore
 //	GET  {prefix}/login, POST {prefix}/login, POST {prefix}/logout
+//
+// # Traces
+//
+// An event with a trace (contexts.trace, from errlog's OpenTelemetry hook,
+// sentry-go or the JS SDKs) shows its trace and span ids, linked to the
+// tracing UI by Options.TraceURL and to the issues of the same trace; the
+// group page lists its latest events' traces (docs/tracing.md).
 package dashboard

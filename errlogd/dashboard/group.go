@@ -31,6 +31,9 @@ type groupPage struct {
 	Project  string
 	DecodeOK bool
 	Alerts   *alertView // nil without Options.Alerts
+	Trace    *traceView // the event's trace; nil when it has none
+	Traces   []traceRow // the traces of the group's latest events
+	Crumbs   []crumbView
 }
 
 func (g *groupPage) PageTitle() string { return g.G.Title }
@@ -110,6 +113,10 @@ func (s *server) group(w http.ResponseWriter, r *http.Request) error {
 		if p.DecodeOK {
 			p.V.fill(p.Ev)
 		}
+		p.Trace, p.Crumbs = s.eventTrace(p.Ev), crumbsOf(p.Ev)
+	}
+	if p.Traces, err = s.groupTraces(r, g); err != nil {
+		return err
 	}
 	end := s.opts.Now().Truncate(time.Hour).Add(time.Hour)
 	counts, err := s.st.HourlyCounts(ctx, []int64{g.ID}, end.Add(-14*24*time.Hour), end)

@@ -29,12 +29,29 @@ var levels = []string{"fatal", "error", "warning", "info", "debug"}
 type filters struct {
 	Status, Level, Env, Release, Range, Q, Sort, Cursor string
 	Project                                             int64
+	// Trace keeps the issues with an event of this trace ("trace", or a
+	// trace ID pasted into the search box).
+	Trace string
 }
 
 func parseFilters(q url.Values) (filters, error) {
 	f := filters{
 		Status: q.Get("status"), Level: q.Get("level"), Env: q.Get("environment"), Release: q.Get("release"),
 		Range: q.Get("range"), Q: strings.TrimSpace(q.Get("q")), Sort: q.Get("sort"), Cursor: q.Get("cursor"),
+	}
+	f.Trace = strings.TrimSpace(q.Get("trace"))
+	if f.Trace == "" && store.NormalizeTraceID(f.Q) != "" {
+		// A trace ID pasted from a tracing UI: its errors, whatever
+		// became of them (the form sends its status menu's value).
+		f.Trace, f.Q, f.Status = f.Q, "", "all"
+	}
+	if f.Trace != "" {
+		if f.Trace = store.NormalizeTraceID(f.Trace); f.Trace == "" {
+			return f, badRequest("Trace %q is not a trace ID (32 hex digits).", q.Get("trace"))
+		}
+		if f.Status == "" {
+			f.Status = "all" // a trace's errors, whatever became of them
+		}
 	}
 	if f.Status == "" {
 		f.Status = string(store.StatusUnresolved)
@@ -86,6 +103,7 @@ func (f filters) query(kv ...string) string {
 	set("q", f.Q)
 	set("sort", f.Sort)
 	set("cursor", f.Cursor)
+	set("trace", f.Trace)
 	if f.Project != 0 {
 		v.Set("project", strconv.FormatInt(f.Project, 10))
 	}
@@ -93,7 +111,7 @@ func (f filters) query(kv ...string) string {
 		v.Del(kv[i])
 		set(kv[i], kv[i+1])
 	}
-	if f.Status == string(store.StatusUnresolved) && v.Get("status") == f.Status {
+	if f.Status == string(store.StatusUnresolved) && v.Get("status") == f.Status && f.Trace == "" {
 		v.Del("status") // the default
 	}
 	if s := v.Encode(); s != "" {
@@ -114,7 +132,8 @@ type listPage struct {
 	Statuses []string
 	Sorts    [][2]string
 	SortURL  map[string]string
-	Return   string // this page's URL, where bulk actions come back to
+	Return   string     // this page's URL, where bulk actions come back to
+	Trace    *traceView // the trace filtered by; nil when none
 }
 
 func (l *listPage) PageTitle() string { return "Issues" }
@@ -136,7 +155,7 @@ func (s *server) list(w http.ResponseWriter, r *http.Request) error {
 	now := s.opts.Now()
 	q := store.GroupQuery{
 		ProjectID: f.Project, Level: f.Level, Environment: f.Env, Release: f.Release,
-		Text: f.Q, Sort: store.Sort(f.Sort), Cursor: f.Cursor, Limit: 50,
+		Text: f.Q, Sort: store.Sort(f.Sort), Cursor: f.Cursor, Limit: 50, TraceID: f.Trace,
 	}
 	if f.Status != "all" {
 		q.Status = store.Status(f.Status)
@@ -179,6 +198,7 @@ func (s *server) list(w http.ResponseWriter, r *http.Request) error {
 		Sorts:    [][2]string{{"last_seen", "Last seen"}, {"first_seen", "First seen"}, {"count", "Events"}},
 		SortURL:  map[string]string{},
 		Return:   s.prefix + "/" + f.query(),
+		Trace:    s.trace(f.Trace, ""),
 	}
 	for _, so := range p.Sorts {
 		p.SortURL[so[0]] = s.prefix + "/" + f.query("sort", so[0], "cursor", "")

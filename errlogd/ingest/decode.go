@@ -6,6 +6,7 @@ import (
 	"compress/flate"
 	"compress/zlib"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -208,12 +209,15 @@ func parseEvent(b []byte) (*event.Event, error) {
 	var buf bytes.Buffer
 	buf.Grow(512)
 	buf.WriteByte('{')
-	var exc, threads []byte
+	var exc, threads, contexts []byte
 	var stacks [][]byte // each, in order: a repeated key is decoded over the first
 	err := scanObject(b, func(key, val []byte) {
 		switch string(key) {
 		case "exception":
 			exc = val
+			return
+		case "contexts":
+			contexts = val
 			return
 		case "stacktrace":
 			stacks = append(stacks, val)
@@ -252,7 +256,27 @@ func parseEvent(b []byte) (*event.Event, error) {
 	if ev.Stacktrace == nil && len(ev.Frames()) == 0 && len(threads) > 0 {
 		ev.Stacktrace = threadStack(threads)
 	}
+	ev.Contexts = traceContext(contexts)
 	return ev, nil
+}
+
+// traceContext returns contexts.trace's trace_id as the only context the
+// store reads (the event's trace, store.TraceID); nil when there is none.
+// The rest of contexts stays in the stored bytes. A contexts of another
+// shape is no trace, not a malformed event.
+func traceContext(raw []byte) map[string]map[string]any {
+	if len(raw) == 0 {
+		return nil
+	}
+	var c struct {
+		Trace struct {
+			TraceID string `json:"trace_id"`
+		} `json:"trace"`
+	}
+	if json.Unmarshal(raw, &c) != nil || c.Trace.TraceID == "" {
+		return nil
+	}
+	return map[string]map[string]any{"trace": {"trace_id": c.Trace.TraceID}}
 }
 
 // legacyBody decodes what very old SDKs post to store/: base64 of a

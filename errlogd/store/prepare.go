@@ -29,6 +29,10 @@ type Incoming struct {
 	// none): users affected are counted without keeping who they are
 	// outside the event.
 	User string
+	// TraceID is the trace the event happened in (contexts.trace.trace_id,
+	// as OpenTelemetry, sentry-go and the JS SDKs send it): 32 lowercase
+	// hex digits, "" when none.
+	TraceID string
 	// Tags are the event's tags, for alert rule filters (not stored
 	// apart from the payload).
 	Tags      map[string]string
@@ -78,6 +82,7 @@ func Prepare(p *Project, ev *event.Event, raw []byte, now time.Time) (*Incoming,
 		Environment: truncate(ev.Environment, 64),
 		Release:     truncate(ev.Release, 200),
 		User:        userKey(ev.User),
+		TraceID:     TraceID(ev),
 		Tags:        ev.Tags,
 		Timestamp:   ts,
 		Received:    now.UTC(),

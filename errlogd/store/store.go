@@ -113,6 +113,8 @@ type EventRow struct {
 	Title       string    `json:"title"`
 	Environment string    `json:"environment,omitempty"`
 	Release     string    `json:"release,omitempty"`
+	// TraceID is the trace the event happened in (Incoming.TraceID).
+	TraceID string `json:"trace_id,omitempty"`
 	// Size is the event JSON's size; Stored the compressed payload's.
 	Size   int `json:"size"`
 	Stored int `json:"stored"`
@@ -147,7 +149,11 @@ type GroupQuery struct {
 	Since, Until time.Time
 	// Text is searched, case-insensitively, in title and culprit.
 	Text string
-	Sort Sort // default SortLastSeen
+	// TraceID keeps the groups with an event of that trace (32 hex
+	// digits, any case; see NormalizeTraceID). A malformed one matches
+	// nothing.
+	TraceID string
+	Sort    Sort // default SortLastSeen
 	// Cursor is GroupPage.Next of the previous page; "" is the first.
 	Cursor string
 	Limit  int // default 50, at most 500

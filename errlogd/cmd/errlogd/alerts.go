@@ -82,7 +82,7 @@ func startAlerts(st store.Store, c *config, listen string, stderr io.Writer) (*a
 		base = "http://" + listen
 	}
 	n, err := alert.New(db, cfg, alert.Options{Mail: mc, PublicURL: strings.TrimSuffix(base, "/") + strings.TrimSuffix(c.prefix, "/"),
-		MailDelay: delayOpt(a.mailDelay), OnError: func(err error) { fmt.Fprintln(stderr, err) }})
+		MailDelay: delayOpt(a.mailDelay), TraceURL: c.traceURL, OnError: func(err error) { fmt.Fprintln(stderr, err) }})
 	if err != nil {
 		return nil, usageError{err}
 	}

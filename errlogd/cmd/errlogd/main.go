@@ -48,6 +48,7 @@ func main() {
 // config is what flags and variables set.
 type config struct {
 	addr, db, prefix, publicURL string
+	traceURL                    string // ERRLOGD_TRACE_URL: trace links (trace.go)
 	retentionDays, perGroup     int
 	retentionEvery              time.Duration
 	minFreeMB                   uint64
@@ -89,6 +90,8 @@ Environment variables (a flag wins over its variable):
   ERRLOGD_RETENTION_DAYS       -retention-days
   ERRLOGD_MAX_EVENTS_PER_GROUP -max-events-per-group
   ERRLOGD_MIN_FREE_MB          -min-free-mb
+  ERRLOGD_TRACE_URL            -trace-url      the tracing UI's address of a trace, {trace_id} replaced:
+                               links in the dashboard and alert mail (docs/tracing.md)
   ERRLOGD_ADMIN_PASSWORD       the admin password of the dashboard (login form) and the
                                JSON API (HTTP Basic, user admin). Without it errlogd
                                refuses to listen on a non-loopback address.
@@ -109,6 +112,7 @@ func flags(name string, getenv func(string) string, stderr io.Writer) (*flag.Fla
 	fs.DurationVar(&c.retentionEvery, "retention-interval", time.Hour, "how often retention runs")
 	fs.Uint64Var(&c.minFreeMB, "min-free-mb", uint64(envInt(getenv, "ERRLOGD_MIN_FREE_MB", 256)), "refuse events (429) when the SQLite file's disk has less free space (MiB)")
 	fs.IntVar(&c.queue, "queue", 10000, "events waiting for the writer before ingest answers 429")
+	fs.StringVar(&c.traceURL, "trace-url", getenv("ERRLOGD_TRACE_URL"), "tracing UI link of a trace, with {trace_id} (and {span_id}): https://tempo.example.com/explore?traceId={trace_id}")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
 	c.alerts.register(fs, getenv)
 	fs.Usage = func() {
@@ -200,6 +204,9 @@ func (c *config) dsn(p store.Project, addr string) string {
 const defaultMemoryLimit = 40 << 20
 
 func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
+	if err := checkTraceURL(c.traceURL); err != nil {
+		return usageError{err}
+	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
@@ -270,7 +277,7 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	mux.Handle(prefix+"/api/", api.New(st, api.Options{Prefix: prefix, Password: c.password}))
 	// The dashboard takes the rest of the prefix; the API and ingest routes
 	// above are more specific, so they win.
-	mux.Handle(prefix+"/", dashboard.Handler(st, dashboard.Options{Prefix: prefix, Password: c.password, Alerts: notifier}))
+	mux.Handle(prefix+"/", dashboard.Handler(st, dashboard.Options{Prefix: prefix, Password: c.password, Alerts: notifier, TraceURL: c.traceURL}))
 	mux.HandleFunc("GET "+prefix+"/healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := st.Health(r.Context()); err != nil {
 			// The details (a path) are on stderr, not for anyone asking.

@@ -42,7 +42,7 @@ const (
 VALUES (?, ?, ?, ?, ?, 0, ?, ?, 'unresolved', 0, 0)
 ON CONFLICT (project_id, key) DO UPDATE SET count = event_groups.count
 RETURNING id, count, status`
-	qInsertEventsHead = `INSERT INTO events (project_id, group_id, event_id, ts, received, level, title, environment, release, size, stored, payload)`
+	qInsertEventsHead = `INSERT INTO events (project_id, group_id, event_id, ts, received, level, title, environment, release, size, stored, payload, trace_id)`
 	qInsertEventsTail = `ON CONFLICT (project_id, event_id) DO NOTHING RETURNING id, project_id, event_id`
 	qUpdateGroup      = `UPDATE event_groups SET
   count = count + ?,
@@ -85,7 +85,7 @@ type multiRow struct {
 }
 
 var (
-	mEvents = multiRow{qInsertEventsHead, 12, qInsertEventsTail}
+	mEvents = multiRow{qInsertEventsHead, 13, qInsertEventsTail}
 	mUsers  = multiRow{`INSERT INTO group_users (group_id, user_key)`, 2,
 		`ON CONFLICT (group_id, user_key) DO NOTHING RETURNING group_id`}
 	mUpdateGroups = multiRow{qUpdateGroupsHead, 9, qUpdateGroupsTail}
@@ -190,7 +190,7 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 	for _, in := range batch {
 		a := aggs[groupKey{in.ProjectID, in.GroupKey}]
 		rows = append(rows, []any{in.ProjectID, a.id, in.EventID, ms(in.Timestamp), ms(in.Received), in.Level, in.Title,
-			in.Environment, in.Release, in.Size, len(in.Payload), in.Payload})
+			in.Environment, in.Release, in.Size, len(in.Payload), in.Payload, in.TraceID})
 	}
 	err = db.insertRows(ctx, tx, mEvents, rows, func(r *sql.Rows) error {
 		var k evKey

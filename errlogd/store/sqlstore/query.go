@@ -64,6 +64,11 @@ func (db *DB) ListGroups(ctx context.Context, q store.GroupQuery) (*store.GroupP
 	if q.Release != "" {
 		add("EXISTS (SELECT 1 FROM group_seen s WHERE s.group_id = g.id AND s.kind = 'release' AND s.value = ?)", q.Release)
 	}
+	if q.TraceID != "" {
+		// "" (malformed) matches nothing: no event is stored with a
+		// trace of "" in this index's rows.
+		add("g.id IN (SELECT e.group_id FROM events e WHERE e.trace_id = ? AND e.trace_id <> '')", store.NormalizeTraceID(q.TraceID))
+	}
 	if !q.Since.IsZero() {
 		add("g.last_seen >= ?", ms(q.Since))
 	}
@@ -149,12 +154,12 @@ func (db *DB) Group(ctx context.Context, id int64) (*store.Group, error) {
 	return &g, nil
 }
 
-const eventCols = `id, project_id, group_id, event_id, ts, received, level, title, environment, release, size, stored`
+const eventCols = `id, project_id, group_id, event_id, ts, received, level, title, environment, release, size, stored, trace_id`
 
 func scanEvent(sc interface{ Scan(...any) error }, extra ...any) (store.EventRow, error) {
 	var e store.EventRow
 	var ts, rec int64
-	err := sc.Scan(append([]any{&e.ID, &e.ProjectID, &e.GroupID, &e.EventID, &ts, &rec, &e.Level, &e.Title, &e.Environment, &e.Release, &e.Size, &e.Stored}, extra...)...)
+	err := sc.Scan(append([]any{&e.ID, &e.ProjectID, &e.GroupID, &e.EventID, &ts, &rec, &e.Level, &e.Title, &e.Environment, &e.Release, &e.Size, &e.Stored, &e.TraceID}, extra...)...)
 	e.Timestamp, e.Received = fromMS(ts), fromMS(rec)
 	return e, err
 }

@@ -44,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 		{"EventSink", testEventSink},
 		{"ConcurrentSubmit", testConcurrent},
 		{"CloseDeadline", testCloseDeadline},
+		{"TraceID", testTraceID},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -802,4 +803,53 @@ func testCloseDeadline(t *testing.T, s store.Store) {
 	s.Deliver(Ev{Msg: "late", Type: "E"}.event())
 	_, err := s.Stats(ctx)
 	assert.Error(t, err)
+}
+
+// testTraceID: an event's contexts.trace.trace_id is stored on its row
+// and finds its group, in any case; a malformed or absent one finds
+// nothing.
+func testTraceID(t *testing.T, s store.Store) {
+	p := project(t, s)
+	const trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+	traced := func(msg, traceID string) *store.Incoming {
+		ev := Ev{Msg: msg}.event()
+		ev.Contexts = map[string]map[string]any{"trace": {"trace_id": traceID, "span_id": "00f067aa0ba902b7"}}
+		in, err := store.Prepare(p, ev, nil, base.Add(48*time.Hour))
+		require.NoError(t, err)
+		require.NoError(t, s.Submit(ctx, in))
+		return in
+	}
+	in := traced("checkout failed", strings.ToUpper(trace))
+	assert.Equal(t, trace, in.TraceID)
+	traced("checkout failed", "4bf92f35-77b3-4da6-a3ce-929d0e0e4736") // the same trace, UUID-style
+	traced("stock low", "00000000000000000000000000000000")           // invalid: no trace
+	traced("stock low", "not a trace")
+	submit(t, s, p, Ev{Msg: "untraced"})
+
+	got := groups(t, s, store.GroupQuery{TraceID: strings.ToUpper(trace)})
+	require.Equal(t, []string{"checkout failed"}, titles(got))
+	rows, err := s.GroupEvents(ctx, got[0].ID, store.EventQuery{})
+	require.NoError(t, err)
+	require.Len(t, rows, 2)
+	for _, r := range rows {
+		assert.Equal(t, trace, r.TraceID)
+	}
+	ev, err := s.Event(ctx, rows[0].ID)
+	require.NoError(t, err)
+	assert.Equal(t, trace, ev.TraceID)
+
+	assert.Empty(t, groups(t, s, store.GroupQuery{TraceID: "not a trace"}))
+	assert.Empty(t, groups(t, s, store.GroupQuery{TraceID: "00000000000000000000000000000000"}))
+	assert.Empty(t, groups(t, s, store.GroupQuery{TraceID: "ffffffffffffffffffffffffffffffff"}))
+	all := groups(t, s, store.GroupQuery{})
+	assert.Len(t, all, 3)
+	for _, g := range all {
+		if g.Title == "stock low" || g.Title == "untraced" {
+			rows, err := s.GroupEvents(ctx, g.ID, store.EventQuery{})
+			require.NoError(t, err)
+			for _, r := range rows {
+				assert.Empty(t, r.TraceID, g.Title)
+			}
+		}
+	}
 }
