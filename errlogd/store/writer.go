@@ -29,6 +29,10 @@ type WriterOptions struct {
 	Retryable func(error) bool
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// OnCommit, when set, is told of each batch written: its events, how
+	// long the commit took (retries included) and its error. It runs on
+	// the writer goroutine and must be quick (a metrics histogram).
+	OnCommit func(events int, took time.Duration, err error)
 	// Idle, when set, runs on the writer goroutine after each batch's
 	// submitters have their answers: the store's deferred work, which
 	// must not delay them.
@@ -213,7 +217,11 @@ func (w *Writer) run() {
 		}
 		var err error
 		if len(ins) > 0 {
+			start := time.Now()
 			err = w.commitRetry(ins)
+			if w.opts.OnCommit != nil {
+				w.opts.OnCommit(len(ins), time.Since(start), err)
+			}
 		}
 		if err != nil {
 			w.failed.Add(int64(len(ins)))

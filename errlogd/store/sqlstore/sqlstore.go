@@ -200,6 +200,9 @@ func (db *DB) migrate(ctx context.Context, migrations fs.FS, upTo int) error {
 	if err := db.createMigrationsTable(ctx); err != nil {
 		return wrap("migrate", err)
 	}
+	if err := db.checkSchema(ctx, migrations); err != nil {
+		return err
+	}
 	names, err := fs.Glob(migrations, "*.sql")
 	if err != nil {
 		return wrap("migrate", err)
