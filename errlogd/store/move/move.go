@@ -325,7 +325,9 @@ func copyTable(ctx context.Context, rtx *sql.Tx, from, to DB, table string, cols
 		vals = vals[:0]
 		if table == "events" && copied >= nextReport {
 			nextReport += opts.Every
-			report()
+			if have+copied < total {
+				report()
+			}
 		}
 		return nil
 	}
