@@ -458,8 +458,9 @@ func TestStaticBinary(t *testing.T) {
 	assert.Empty(t, libs)
 }
 
-// TestDeployFiles: deploy/errlogd.service passes systemd-analyze verify
-// (with its ExecStart pointed at the built binary), and the Dockerfile
+// TestDeployFiles: deploy/errlogd.service and the backup service and
+// timer pass systemd-analyze verify (their ExecStart pointed at the built
+// binary), and the Dockerfile
 // builds with CGO_ENABLED=0, runs as a non-root user, keeps the store in
 // a volume and checks health with errlogd health.
 func TestDeployFiles(t *testing.T) {
@@ -483,10 +484,15 @@ func TestDeployFiles(t *testing.T) {
 		t.Skip("systemd-analyze not installed (Debian: apt-get install systemd)")
 	}
 	dir := t.TempDir()
-	verified := strings.ReplaceAll(string(unit), "/usr/local/bin/errlogd", errlogdBin)
-	path := filepath.Join(dir, "errlogd.service")
-	require.NoError(t, os.WriteFile(path, []byte(verified), 0o644))
-	cmd := exec.Command(analyze, "verify", path)
+	args := []string{"verify"}
+	for _, name := range []string{"errlogd.service", "errlogd-backup.service", "errlogd-backup.timer"} {
+		b, err := os.ReadFile(filepath.Join(root, name))
+		require.NoError(t, err)
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(path, []byte(strings.ReplaceAll(string(b), "/usr/local/bin/errlogd", errlogdBin)), 0o644))
+		args = append(args, path)
+	}
+	cmd := exec.Command(analyze, args...)
 	out, err := cmd.CombinedOutput()
 	assert.NoError(t, err, string(out))
 	assert.Empty(t, strings.TrimSpace(string(out)), "no warnings (an unknown key is only a warning)")
