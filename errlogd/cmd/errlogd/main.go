@@ -107,6 +107,7 @@ Environment variables (a flag wins over its variable):
   ERRLOGD_RETENTION_DAYS       -retention-days
   ERRLOGD_MAX_EVENTS_PER_GROUP -max-events-per-group
   ERRLOGD_MIN_FREE_MB          -min-free-mb
+  ERRLOGD_METRICS_ADDR         -metrics-addr (metrics are always at PREFIX/metrics, behind the password)
   ERRLOGD_ADMIN_PASSWORD       the admin password of the dashboard (login form) and the
                                JSON API (HTTP Basic, user admin). Without it errlogd
                                refuses to listen on a non-loopback address.

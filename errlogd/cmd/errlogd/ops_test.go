@@ -355,8 +355,10 @@ func TestBackupWhileIngesting(t *testing.T) {
 // password) and -metrics-addr count it.
 func TestMetrics(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "e.db")
+	// Alert mail to a closed port: the new group's notification fails.
 	p := start(t, []string{"ERRLOGD_ADMIN_PASSWORD=pw"}, "-addr", "127.0.0.1:0", "-db", db, "-metrics-addr", "127.0.0.1:0",
-		"-max-events-per-group", "3", "-retention-interval", "100ms")
+		"-max-events-per-group", "3", "-retention-interval", "100ms",
+		"-smtp-addr", "127.0.0.1:1", "-smtp-tls", "none", "-mail-to", "ops@example.com", "-mail-delay", "0")
 	key := firstKey(t, p)
 	var sent int64
 	for i := 0; i < 5; i++ {
@@ -394,7 +396,7 @@ func TestMetrics(t *testing.T) {
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		code, text = scrape(p.base+"/metrics", true)
 		require.Equal(t, 200, code)
-		if strings.Contains(text, "errlogd_retention_deleted_events_total 2\n") {
+		if strings.Contains(text, "errlogd_retention_deleted_events_total 2\n") && strings.Contains(text, `errlogd_alert_outbox{state="retrying"} 1`) {
 			break
 		}
 	}
@@ -406,6 +408,8 @@ func TestMetrics(t *testing.T) {
 		"errlogd_queue_depth 0\n",
 		"errlogd_retention_deleted_events_total 2\n",
 		`errlogd_alert_outbox{state="failed"} 0` + "\n",
+		`errlogd_alert_outbox{state="retrying"} 1` + "\n",
+		`errlogd_alert_outbox{state="pending"} 0` + "\n",
 		"# TYPE errlogd_commit_seconds histogram\n",
 		"go_goroutines ",
 	} {
