@@ -166,10 +166,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 	fs, c := flags("errlogd", getenv, stderr)
+	// A mistyped flag gets the flag package's one line and a pointer to
+	// the usage, not the whole usage.
+	usage := fs.Usage
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			usage()
 			return 0
 		}
+		fmt.Fprintln(stderr, "errlogd: errlogd -h lists the flags")
 		return 2
 	}
 	if c.version {

@@ -90,6 +90,13 @@ func TestCommandWords(t *testing.T) {
 		assert.Contains(t, out, "usage: errlogd "+cmd, cmd)
 	}
 
+	_, errs, code = errlogd(t, nil, "-adr", "x")
+	assert.Equal(t, 2, code)
+	assert.Equal(t, "flag provided but not defined: -adr\nerrlogd: errlogd -h lists the flags\n", errs)
+	out, errs, code = errlogd(t, nil, "-h")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out+errs, "-retention-days")
+
 	_, errs, code = errlogd(t, nil, "frob")
 	assert.Equal(t, 2, code)
 	assert.Equal(t, 1, strings.Count(errs, "\n"), "one line, not the whole usage: %q", errs)
