@@ -158,6 +158,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			fmt.Fprintln(stdout, versionLine())
 			return 0
 		case "help":
+			if len(args) > 1 && args[1] != "serve" && args[1] != "help" { // errlogd help move
+				return run(ctx, []string{args[1], "-h"}, getenv, stdout, stderr)
+			}
 			fs, _ := flags("errlogd", getenv, stdout)
 			fs.Usage()
 			return 0

@@ -88,6 +88,9 @@ func TestCommandWords(t *testing.T) {
 		out, _, code := errlogd(t, nil, cmd, "-h")
 		assert.Equal(t, 0, code, cmd)
 		assert.Contains(t, out, "usage: errlogd "+cmd, cmd)
+		out, _, code = errlogd(t, nil, "help", cmd)
+		assert.Equal(t, 0, code, cmd)
+		assert.Contains(t, out, "usage: errlogd "+cmd, "help "+cmd)
 	}
 
 	_, errs, code = errlogd(t, nil, "-adr", "x")
