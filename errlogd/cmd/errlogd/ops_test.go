@@ -235,6 +235,18 @@ func TestNewerSchemaRefused(t *testing.T) {
 		assert.Equal(t, 1, code, args)
 		assert.Regexp(t, fmt.Sprintf(`^errlogd: %s: schema %d is newer than this binary's %d \([^)]+\): a newer errlogd wrote it; run that one\n$`, regexp.QuoteMeta(db), newer, sqlite.Schema()), errs)
 	}
+
+	// PostgreSQL alike, for every process sharing the database.
+	url := pgURL(t)
+	createStore(t, url)
+	pdb, err := sql.Open("pgx", url)
+	require.NoError(t, err)
+	defer pdb.Close()
+	_, err = pdb.Exec(`INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, 0)`, postgres.Schema()+1)
+	require.NoError(t, err)
+	_, errs, code := errlogd(t, nil, "-addr", "127.0.0.1:0", "-db", url)
+	assert.Equal(t, 1, code)
+	assert.Regexp(t, fmt.Sprintf(`^errlogd: postgres://\S+: schema %d is newer than this binary's %d \([^)]+\): a newer errlogd wrote it; run that one\n$`, postgres.Schema()+1, postgres.Schema()), errs)
 }
 
 func pgURL(t *testing.T) string { return pgtest.URL(t) }
