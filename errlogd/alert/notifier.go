@@ -123,6 +123,20 @@ type Store interface {
 //go:embed migrations
 var migrations embed.FS
 
+// tables gives alert its tables in db, creating or migrating them.
+func tables(ctx context.Context, db Store) (*sqlstore.Tables, error) {
+	sub, _ := fs.Sub(migrations, "migrations")
+	return db.Tables(ctx, "alert", sub)
+}
+
+// Migrate creates or migrates alert's tables in db without starting a
+// Notifier: for tools that copy a store (errlogd move), whose
+// destination must have every table the source has.
+func Migrate(ctx context.Context, db Store) error {
+	_, err := tables(ctx, db)
+	return err
+}
+
 // New migrates alert's tables in db's database and attaches a Notifier
 // to db. cfg nil (or with no rules) is DefaultRule when mail is
 // configured.
@@ -160,8 +174,7 @@ func New(db Store, cfg *Config, opts Options) (*Notifier, error) {
 	opts.Mail.TLS = tlsMode
 	opts.PublicURL = strings.TrimSuffix(opts.PublicURL, "/")
 	n := &Notifier{db: db, opts: opts, projs: map[int64]string{}, stop: make(chan struct{}), done: make(chan struct{})}
-	sub, _ := fs.Sub(migrations, "migrations")
-	if n.t, err = db.Tables(context.Background(), "alert", sub); err != nil {
+	if n.t, err = tables(context.Background(), db); err != nil {
 		return nil, err
 	}
 	if cfg != nil {

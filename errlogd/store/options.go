@@ -20,4 +20,8 @@ type WriterOptions struct {
 	Retryable func(error) bool
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// OnCommit, when set, is told of each batch written: its events, how
+	// long the commit took (retries included) and its error. It runs on
+	// the writer goroutine and must be quick (a metrics histogram).
+	OnCommit func(events int, took time.Duration, err error)
 }

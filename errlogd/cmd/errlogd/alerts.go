@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -59,6 +60,9 @@ func startAlerts(st store.Store, c *config, listen string, stderr io.Writer) (*a
 	if a.rules != "" {
 		var err error
 		if cfg, err = alert.LoadConfig(a.rules); err != nil {
+			return nil, usageError{err}
+		}
+		if err := checkRuleProjects(context.Background(), st, cfg, a.rules, dbName(c.db)); err != nil {
 			return nil, usageError{err}
 		}
 	}

@@ -79,6 +79,7 @@ rules:
     triggers: [{type: new}, {type: regression}]
     actions: [{type: mail}, {type: ticket, ticketer: gh}]
 `), 0o600))
+	createStore(t, url)
 	out, err := exec.Command(errlogdBin, "project", "add", "app", "-db", url).CombinedOutput()
 	require.NoError(t, err, string(out))
 	key := regexp.MustCompile(`[0-9a-f]{32}`).FindString(string(out))

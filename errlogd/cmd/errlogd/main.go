@@ -2,9 +2,12 @@
 // ingest for the stock Sentry SDKs and errlog's tracker, grouping, a
 // SQLite (default) or PostgreSQL store, and a JSON API.
 //
-//	errlogd -addr 127.0.0.1:8080 -db errlog.db
-//	errlogd -addr :8080 -db postgres://user:pass@host/db   (ERRLOGD_ADMIN_PASSWORD required off loopback)
+//	errlogd -addr 127.0.0.1:8131 -db errlog.db
+//	errlogd -addr :8131 -db postgres://user:pass@host/db   (ERRLOGD_ADMIN_PASSWORD required off loopback)
 //	errlogd project add NAME | errlogd project list
+//	errlogd backup -db errlog.db -o snapshot.db
+//	errlogd move -from errlog.db -to postgres://…
+//	errlogd version
 //	errlogd test -dsn DSN
 //	errlogd bench -dsn DSN -size 50000 -duration 5s
 //
@@ -56,7 +59,17 @@ type config struct {
 	password                    string
 	cpuProfile                  string
 	alerts                      alertConfig
+	version                     bool
+	metricsAddr                 string
+	// onCommit is told of each batch the store's writer commits (metrics).
+	onCommit func(events int, took time.Duration, err error)
+	// onRetain is told of the events each retention run deleted.
+	onRetain func(events int64)
 }
+
+// defaultAddr is errlogd's own port, not the 8080 of every other
+// development server (the quickstart's among them).
+const defaultAddr = "127.0.0.1:8131"
 
 func envOr(getenv func(string) string, name, def string) string {
 	if v := getenv(name); v != "" {
@@ -75,12 +88,17 @@ func envInt(getenv func(string) string, name string, def int) int {
 }
 
 const usageText = `usage:
-  errlogd [flags]                     serve ingest and the API
+  errlogd [serve] [flags]             serve ingest, the API and the dashboard
   errlogd project add NAME [-db …]    add a project and print its DSN
   errlogd project list [-db …]        list projects and their DSNs
   errlogd project set ID [flags]      -name, -rate-limit N/min, -in-app PREFIX,…, -disabled
   errlogd test -dsn DSN               send one test event to a tracker
   errlogd bench -dsn DSN [flags]      load generator (errlogd bench -h)
+  errlogd backup -db FILE -o SNAPSHOT a consistent copy of a running SQLite store
+  errlogd move -from DB -to DB        copy a store, SQLite to PostgreSQL or back
+  errlogd health [-addr …]            exit 0 when a running errlogd answers (HEALTHCHECK)
+  errlogd version                     the binary's version and store schema
+  errlogd help                        this text
 
 Environment variables (a flag wins over its variable):
   ERRLOGD_ADDR                 -addr
@@ -92,6 +110,7 @@ Environment variables (a flag wins over its variable):
   ERRLOGD_MIN_FREE_MB          -min-free-mb
   ERRLOGD_TRACE_URL            -trace-url      the tracing UI's address of a trace, {trace_id} replaced:
                                links in the dashboard and alert mail (docs/tracing.md)
+  ERRLOGD_METRICS_ADDR         -metrics-addr (metrics are always at PREFIX/metrics, behind the password)
   ERRLOGD_ADMIN_PASSWORD       the admin password of the dashboard (login form) and the
                                JSON API (HTTP Basic, user admin). Without it errlogd
                                refuses to listen on a non-loopback address.
@@ -103,7 +122,7 @@ func flags(name string, getenv func(string) string, stderr io.Writer) (*flag.Fla
 	c := &config{password: getenv("ERRLOGD_ADMIN_PASSWORD")}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.addr, "addr", envOr(getenv, "ERRLOGD_ADDR", "127.0.0.1:8080"), "listen address")
+	fs.StringVar(&c.addr, "addr", envOr(getenv, "ERRLOGD_ADDR", defaultAddr), "listen address")
 	fs.StringVar(&c.db, "db", envOr(getenv, "ERRLOGD_DB", "errlog.db"), "SQLite file, or a postgres:// URL")
 	fs.StringVar(&c.prefix, "prefix", envOr(getenv, "ERRLOGD_PREFIX", "/dev/error"), "URL path prefix of ingest, the JSON API and the dashboard")
 	fs.StringVar(&c.publicURL, "public-url", getenv("ERRLOGD_PUBLIC_URL"), "scheme://host[:port] clients reach errlogd at, for printed DSNs and the links in alerts (default http://<addr>)")
@@ -115,6 +134,8 @@ func flags(name string, getenv func(string) string, stderr io.Writer) (*flag.Fla
 	fs.StringVar(&c.traceURL, "trace-url", getenv("ERRLOGD_TRACE_URL"), "tracing UI link of a trace, with {trace_id} (and {span_id}): https://tempo.example.com/explore?traceId={trace_id}")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
 	c.alerts.register(fs, getenv)
+	fs.BoolVar(&c.version, "version", false, "print the version and store schema, and exit")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", getenv("ERRLOGD_METRICS_ADDR"), "serve Prometheus metrics at http://ADDR/metrics, without a password (default: only at PREFIX/metrics, behind the admin password)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
 		fs.PrintDefaults()
@@ -131,18 +152,54 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return runTest(args[1:], getenv, stdout, stderr)
 		case "bench":
 			return runBench(ctx, args[1:], stdout, stderr)
+		case "backup":
+			return runBackup(ctx, args[1:], stdout, stderr)
+		case "move":
+			return runMove(ctx, args[1:], stdout, stderr)
+		case "health":
+			return runHealth(ctx, args[1:], getenv, stdout, stderr)
+		case "version":
+			fmt.Fprintln(stdout, versionLine())
+			return 0
+		case "help":
+			if len(args) > 1 && args[1] != "serve" && args[1] != "help" { // errlogd help move
+				return run(ctx, []string{args[1], "-h"}, getenv, stdout, stderr)
+			}
+			fs, _ := flags("errlogd", getenv, stdout)
+			fs.Usage()
+			return 0
+		case "serve":
+			args = args[1:]
 		}
 	}
 	fs, c := flags("errlogd", getenv, stderr)
+	// A mistyped flag gets the flag package's one line and a pointer to
+	// the usage, not the whole usage.
+	usage := fs.Usage
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			usage()
 			return 0
 		}
+		fmt.Fprintln(stderr, "errlogd: errlogd -h lists the flags")
 		return 2
 	}
+	if c.version {
+		fmt.Fprintln(stdout, versionLine())
+		return 0
+	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "errlogd: unknown command %q\n", fs.Arg(0))
-		fs.Usage()
+		fmt.Fprintf(stderr, "errlogd: unknown command %q: errlogd help lists the commands\n", fs.Arg(0))
+		return 2
+	}
+	if err := checkEnv(getenv); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	var err error
+	if c.prefix, err = normPrefix(c.prefix); err != nil {
+		fmt.Fprintln(stderr, err)
 		return 2
 	}
 	if c.cpuProfile != "" {
@@ -174,7 +231,7 @@ type usageError struct{ error }
 // openStore opens the -db store; its writer's failures (a commit, the
 // search index's catch-up) are written to stderr.
 func openStore(ctx context.Context, c *config, stderr io.Writer) (store.Store, error) {
-	wo := store.WriterOptions{Queue: c.queue, OnError: func(err error) { fmt.Fprintln(stderr, "errlogd:", err) }}
+	wo := store.WriterOptions{Queue: c.queue, OnCommit: c.onCommit, OnError: func(err error) { fmt.Fprintln(stderr, "errlogd:", err) }}
 	if strings.HasPrefix(c.db, "postgres://") || strings.HasPrefix(c.db, "postgresql://") {
 		return postgres.Open(ctx, c.db, postgres.Options{Writer: wo})
 	}
@@ -218,9 +275,18 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	if c.password == "" && !api.IsLoopback(ln.Addr().String()) {
 		return usageError{fmt.Errorf("errlogd: refusing to listen on %s, not a loopback address, without ERRLOGD_ADMIN_PASSWORD: set it, or use -addr 127.0.0.1:PORT", ln.Addr())}
 	}
-	st, err := openStore(ctx, c, stderr)
+	created, err := checkNewDB(c.db)
 	if err != nil {
 		return err
+	}
+	m := newMetrics()
+	c.onCommit = m.commit
+	st, err := openStore(ctx, c, stderr)
+	if err != nil {
+		return openErr(c.db, err)
+	}
+	if created {
+		fmt.Fprintf(stderr, "errlogd: created the database %s\n", dbName(c.db))
 	}
 	closeStore := func() error {
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -270,10 +336,20 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	}})
 	prefix := strings.TrimSuffix(c.prefix, "/")
 	mux := http.NewServeMux()
+	m.ingest, m.st = ing, st
+	c.onRetain = func(n int64) { m.retention.Add(n) }
+	counted := m.countBytes(ing)
 	for _, ep := range []string{"envelope", "store"} {
-		mux.Handle(prefix+"/api/{project}/"+ep+"/", ing)
-		mux.Handle(prefix+"/api/{project}/"+ep, ing)
+		mux.Handle(prefix+"/api/{project}/"+ep+"/", counted)
+		mux.Handle(prefix+"/api/{project}/"+ep, counted)
 	}
+	mux.Handle("GET "+prefix+"/metrics", m.handler(c.password, true))
+	stopMetrics, err := serveMetrics(c.metricsAddr, m, stderr)
+	if err != nil {
+		closeStore()
+		return err
+	}
+	defer stopMetrics()
 	mux.Handle(prefix+"/api/", api.New(st, api.Options{Prefix: prefix, Password: c.password}))
 	// The dashboard takes the rest of the prefix; the API and ingest routes
 	// above are more specific, so they win.
@@ -341,6 +417,9 @@ func retain(ctx context.Context, st store.Store, c *config, stderr io.Writer) {
 			fmt.Fprintln(stderr, err)
 		} else if err == nil && res.Events > 0 {
 			fmt.Fprintf(stderr, "errlogd: retention deleted %d events\n", res.Events)
+			if c.onRetain != nil {
+				c.onRetain(res.Events)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -355,101 +434,6 @@ func redactDB(db string) string {
 		return wire.RedactURL(db)
 	}
 	return db
-}
-
-func runProject(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	const usage = "usage: errlogd project add NAME [-db …] | errlogd project list [-db …] |\n" +
-		"       errlogd project set ID [-name N] [-rate-limit PER_MINUTE] [-in-app PREFIX,…] [-disabled=true|false] [-db …]"
-	if len(args) == 0 || (args[0] != "add" && args[0] != "list" && args[0] != "set") {
-		fmt.Fprintln(stderr, usage)
-		return 2
-	}
-	cmd := args[0]
-	fs, c := flags("errlogd project "+cmd, getenv, stderr)
-	var setName, setInApp string
-	var setRate int
-	var setDisabled bool
-	if cmd == "set" {
-		fs.StringVar(&setName, "name", "", "new name")
-		fs.IntVar(&setRate, "rate-limit", -1, "events per minute ingest accepts (0: no limit)")
-		fs.StringVar(&setInApp, "in-app", "", `module prefixes whose frames are in-app, comma-separated ("-" clears)`)
-		fs.BoolVar(&setDisabled, "disabled", false, "refuse the project's events (403)")
-	}
-	rest := args[1:]
-	var name string
-	if cmd == "add" || cmd == "set" {
-		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
-			fmt.Fprintln(stderr, usage)
-			return 2
-		}
-		name, rest = rest[0], rest[1:]
-	}
-	if err := fs.Parse(rest); err != nil {
-		return 2
-	}
-	st, err := openStore(ctx, c, stderr)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	defer st.Close(context.Background())
-	if cmd == "set" {
-		id, err := strconv.ParseInt(name, 10, 64)
-		if err != nil {
-			fmt.Fprintf(stderr, "errlogd: project id %q is not a number\n", name)
-			return 2
-		}
-		p, err := st.Project(ctx, id)
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		fs.Visit(func(f *flag.Flag) {
-			switch f.Name {
-			case "name":
-				p.Name = setName
-			case "rate-limit":
-				p.RateLimit = max(setRate, 0)
-			case "in-app":
-				p.InApp = nil
-				for _, s := range strings.Split(setInApp, ",") {
-					if s = strings.TrimSpace(s); s != "" && s != "-" {
-						p.InApp = append(p.InApp, s)
-					}
-				}
-			case "disabled":
-				p.Disabled = setDisabled
-			}
-		})
-		if err := st.UpdateProject(ctx, p); err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		fmt.Fprintf(stdout, "%d\t%s\trate limit %d/min\tin-app %q\tdisabled %v\n", p.ID, p.Name, p.RateLimit, p.InApp, p.Disabled)
-		return 0
-	}
-	if cmd == "add" {
-		p, err := st.CreateProject(ctx, name)
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		fmt.Fprintln(stdout, c.dsn(*p, c.addr))
-		return 0
-	}
-	ps, err := st.Projects(ctx)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	for _, p := range ps {
-		state := ""
-		if p.Disabled {
-			state = " (disabled)"
-		}
-		fmt.Fprintf(stdout, "%d\t%s\t%s%s\n", p.ID, p.Name, c.dsn(p, c.addr), state)
-	}
-	return 0
 }
 
 // runTest is cmd/errlog-test inside errlogd.

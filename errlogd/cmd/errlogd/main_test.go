@@ -35,7 +35,11 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	errlogdBin = filepath.Join(dir, "errlogd")
-	out, err := exec.Command("go", "build", "-o", errlogdBin, ".").CombinedOutput()
+	// Built as the container image is (docs/operations.md): static,
+	// without cgo (TestStaticBinary checks it).
+	build := exec.Command("go", "build", "-o", errlogdBin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := build.CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
 		os.Exit(1)
@@ -269,18 +273,19 @@ func TestRefusesNonLoopbackWithoutPassword(t *testing.T) {
 
 func TestProjectCommands(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "e.db")
-	out, err := exec.Command(errlogdBin, "project", "add", "web", "-db", db, "-public-url", "https://errors.example.com").CombinedOutput()
+	createStore(t, db)
+	out, err := exec.Command(errlogdBin, "project", "add", "web", "-db", db, "-public-url", "https://errors.example.com").Output()
 	require.NoError(t, err, string(out))
 	assert.Regexp(t, `^https://[0-9a-f]{32}@errors\.example\.com/dev/error/1\n$`, string(out))
 	out, err = exec.Command(errlogdBin, "project", "add", "api", "-db", db).CombinedOutput()
 	require.NoError(t, err, string(out))
-	out, err = exec.Command(errlogdBin, "project", "list", "-db", db).CombinedOutput()
+	out, err = exec.Command(errlogdBin, "project", "list", "-db", db).Output()
 	require.NoError(t, err, string(out))
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	require.Len(t, lines, 2)
-	assert.Regexp(t, `^1\tweb\thttp://[0-9a-f]{32}@127\.0\.0\.1:8080/dev/error/1$`, lines[0])
+	assert.Regexp(t, `^1\tweb\thttp://[0-9a-f]{32}@127\.0\.0\.1:8131/dev/error/1$`, lines[0])
 	assert.Contains(t, lines[1], "\tapi\t")
-	out, err = exec.Command(errlogdBin, "project", "set", "2", "-rate-limit", "120", "-in-app", "github.com/acme/,example.com/x", "-disabled", "-db", db).CombinedOutput()
+	out, err = exec.Command(errlogdBin, "project", "set", "2", "-rate-limit", "120", "-in-app", "github.com/acme/,example.com/x", "-disabled", "-db", db).Output()
 	require.NoError(t, err, string(out))
 	assert.Equal(t, "2\tapi\trate limit 120/min\tin-app [\"github.com/acme/\" \"example.com/x\"]\tdisabled true\n", string(out))
 	out, err = exec.Command(errlogdBin, "project", "set", "2", "-disabled=false", "-db", db).CombinedOutput()
@@ -305,6 +310,7 @@ func TestProjectCommands(t *testing.T) {
 // the other process); every count is exact and each key has one group.
 func TestTwoProcessesPostgres(t *testing.T) {
 	dbURL := pgtest.URL(t)
+	createStore(t, dbURL)
 	out, err := exec.Command(errlogdBin, "project", "add", "app", "-db", dbURL).CombinedOutput()
 	require.NoError(t, err, string(out))
 	key := regexp.MustCompile(`[0-9a-f]{32}`).FindString(string(out))

@@ -191,6 +191,10 @@ func (db *DB) Flush(ctx context.Context) error { return db.wr.Flush(ctx) }
 // abandoned.
 func (db *DB) Dropped() int64 { return db.wr.Dropped() }
 
+// Queued returns how many events wait for the writer (a metrics gauge:
+// near WriterOptions.Queue, ingest starts answering 429).
+func (db *DB) Queued() int { return len(db.wr.queue) }
+
 // Close writes what is queued, then closes the database. When ctx ends
 // first, Close returns its error at once and abandons the rest safely:
 // the writer rolls back the batch it is committing, answers what is
@@ -300,6 +304,9 @@ func componentLedger(component string) ledger {
 func (db *DB) migrateLedger(ctx context.Context, l ledger, migrations fs.FS, upTo int) error {
 	if err := db.createMigrationsTable(ctx, l); err != nil {
 		return wrap("migrate", err)
+	}
+	if err := db.checkSchema(ctx, migrations); err != nil {
+		return err
 	}
 	names, err := fs.Glob(migrations, "*.sql")
 	if err != nil {

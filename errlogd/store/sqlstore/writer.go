@@ -245,7 +245,11 @@ func (w *writer) run() {
 				}
 			}
 		} else if len(ins) > 0 {
+			start := time.Now()
 			err = w.commitRetry(ins)
+			if w.opts.OnCommit != nil {
+				w.opts.OnCommit(len(ins), time.Since(start), err)
+			}
 			if err != nil {
 				w.failed.Add(int64(len(ins)))
 				if !errors.Is(err, store.ErrLost) { // said once, when found

@@ -1,0 +1,112 @@
+package move_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/errlogd/store/move"
+	"github.com/errlog/errlog/errlogd/store/sqlite"
+	"github.com/errlog/errlog/event"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func newStore(t *testing.T, path string, groups, events int) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, path, sqlite.Options{})
+	require.NoError(t, err)
+	defer s.Close(ctx)
+	if events == 0 {
+		return
+	}
+	p, err := s.CreateProject(ctx, "app")
+	require.NoError(t, err)
+	for i := 0; i < events; i++ {
+		ev := &event.Event{EventID: event.NewID(), Level: "error", Fingerprint: []string{fmt.Sprint("g", i%groups)},
+			Logentry: &event.Logentry{Message: fmt.Sprint("failure ", i%groups)}, Environment: "production"}
+		in, err := store.Prepare(p, ev, nil, time.Now())
+		require.NoError(t, err)
+		require.NoError(t, s.Submit(ctx, in))
+	}
+	require.NoError(t, s.ExecSQL(ctx, `UPDATE event_groups SET status = 'ignored' WHERE id = 2`))
+}
+
+func open(t *testing.T, path string) move.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	require.NoError(t, err)
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { db.Close() })
+	return move.DB{SQL: db, Name: path}
+}
+
+func rows(t *testing.T, d move.DB, q string) []string {
+	t.Helper()
+	r, err := d.SQL.Query(q)
+	require.NoError(t, err)
+	defer r.Close()
+	var out []string
+	for r.Next() {
+		var s string
+		require.NoError(t, r.Scan(&s))
+		out = append(out, s)
+	}
+	require.NoError(t, r.Err())
+	return out
+}
+
+// TestMoveResumes: a move stopped after its first progress report is
+// finished by the next run, without duplicates; a full destination is
+// refused, and emptied with Force.
+func TestMoveResumes(t *testing.T) {
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src.db"), filepath.Join(dir, "dst.db")
+	newStore(t, src, 5, 200)
+	newStore(t, dst, 0, 0)
+	from, to := open(t, src), open(t, dst)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var reports []move.Progress
+	_, err := move.Run(ctx, from, to, move.Options{Batch: 20, Every: 40, Progress: func(p move.Progress) {
+		reports = append(reports, p)
+		if p.Table == "events" {
+			cancel()
+		}
+	}})
+	require.ErrorIs(t, err, context.Canceled)
+	require.NotEmpty(t, reports)
+	last := reports[len(reports)-1]
+	assert.Equal(t, move.Progress{Table: "events", Done: 40, Total: 200, Rate: last.Rate, Left: last.Left}, last)
+	assert.Regexp(t, `^events 40/200 \(20%\), \d+ rows/s, about \d+s left$`, last.String())
+
+	res, err := move.Run(context.Background(), from, to, move.Options{Batch: 20})
+	require.NoError(t, err)
+	assert.True(t, res.Resumed)
+	assert.Equal(t, int64(160), res.Rows["events"], "only what was missing")
+
+	for _, q := range []string{
+		`SELECT id || ' ' || name || ' ' || public_key FROM projects ORDER BY id`,
+		`SELECT id || ' ' || key || ' ' || count || ' ' || status || ' ' || first_seen || ' ' || last_seen FROM event_groups ORDER BY id`,
+		`SELECT id || ' ' || group_id || ' ' || event_id || ' ' || hex(payload) FROM events ORDER BY id`,
+		`SELECT group_id || ' ' || kind || ' ' || value || ' ' || n FROM group_seen ORDER BY 1`,
+		`SELECT group_id || ' ' || bucket || ' ' || n FROM group_minutes ORDER BY 1`,
+	} {
+		assert.Equal(t, rows(t, from, q), rows(t, to, q), q)
+	}
+	// The search index is the destination's own.
+	assert.Equal(t, []string{"3"}, rows(t, to, `SELECT rowid FROM group_search WHERE group_search MATCH '"failure 2"'`))
+
+	_, err = move.Run(context.Background(), from, to, move.Options{})
+	require.ErrorIs(t, err, move.ErrNotEmpty, "a finished move is not repeated")
+	res, err = move.Run(context.Background(), from, to, move.Options{Force: true})
+	require.NoError(t, err)
+	assert.False(t, res.Resumed)
+	assert.Equal(t, int64(200), res.Rows["events"])
+	assert.Equal(t, []string{"200"}, rows(t, to, `SELECT count(*) FROM events`))
+}

@@ -1,0 +1,50 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// SchemaError is returned by Open for a database whose schema is newer
+// than the migrations this binary holds: a newer errlogd wrote it, and
+// this one would misread it.
+type SchemaError struct {
+	// Database is the database's schema version; Binary the newest this
+	// binary knows.
+	Database, Binary int
+}
+
+func (e *SchemaError) Error() string {
+	return fmt.Sprintf("errlog: store: the database's schema %d is newer than this binary's %d: a newer errlogd wrote it; run that errlogd (or a newer one)", e.Database, e.Binary)
+}
+
+// Latest returns the newest migration version in migrations (NNNN_name.sql).
+func Latest(migrations fs.FS) int {
+	names, _ := fs.Glob(migrations, "*.sql")
+	sort.Strings(names)
+	v := 0
+	for _, name := range names {
+		if n, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0]); err == nil && n > v {
+			v = n
+		}
+	}
+	return v
+}
+
+// checkSchema refuses a database migrated beyond the newest migration
+// this binary holds.
+func (db *DB) checkSchema(ctx context.Context, migrations fs.FS) error {
+	var v sql.NullInt64
+	if err := db.w.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&v); err != nil {
+		return wrap("schema version", err)
+	}
+	if latest := Latest(migrations); int(v.Int64) > latest {
+		return &SchemaError{Database: int(v.Int64), Binary: latest}
+	}
+	return nil
+}
