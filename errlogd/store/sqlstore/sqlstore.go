@@ -282,14 +282,24 @@ func (db *DB) migrate(ctx context.Context, migrations fs.FS, upTo int) error {
 // ledger is where the migrations applied are recorded: the store's in
 // schema_migrations, a component's (Tables) in component_migrations.
 type ledger struct {
-	create, applied, record string
-	key                     []any
+	create, applied, record, newest string
+	key                             []any
+}
+
+// component is the component whose ledger l is, "" for the store's.
+func (l ledger) component() string {
+	if len(l.key) == 0 {
+		return ""
+	}
+	s, _ := l.key[0].(string)
+	return s
 }
 
 var storeLedger = ledger{
 	create:  `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms BIGINT NOT NULL)`,
 	applied: `SELECT count(*) FROM schema_migrations WHERE version = ?`,
 	record:  `INSERT INTO schema_migrations (version, applied_ms) VALUES (?, ?)`,
+	newest:  `SELECT max(version) FROM schema_migrations`,
 }
 
 func componentLedger(component string) ledger {
@@ -297,6 +307,7 @@ func componentLedger(component string) ledger {
 		create:  `CREATE TABLE IF NOT EXISTS component_migrations (component TEXT NOT NULL, version INTEGER NOT NULL, applied_ms BIGINT NOT NULL, PRIMARY KEY (component, version))`,
 		applied: `SELECT count(*) FROM component_migrations WHERE component = ? AND version = ?`,
 		record:  `INSERT INTO component_migrations (component, version, applied_ms) VALUES (?, ?, ?)`,
+		newest:  `SELECT max(version) FROM component_migrations WHERE component = ?`,
 		key:     []any{component},
 	}
 }
@@ -305,7 +316,7 @@ func (db *DB) migrateLedger(ctx context.Context, l ledger, migrations fs.FS, upT
 	if err := db.createMigrationsTable(ctx, l); err != nil {
 		return wrap("migrate", err)
 	}
-	if err := db.checkSchema(ctx, migrations); err != nil {
+	if err := db.checkSchema(ctx, l, migrations); err != nil {
 		return err
 	}
 	names, err := fs.Glob(migrations, "*.sql")

@@ -17,10 +17,17 @@ type SchemaError struct {
 	// Database is the database's schema version; Binary the newest this
 	// binary knows.
 	Database, Binary int
+	// Component is the component whose tables are newer ("alert"), or ""
+	// for the store's own.
+	Component string
 }
 
 func (e *SchemaError) Error() string {
-	return fmt.Sprintf("errlog: store: the database's schema %d is newer than this binary's %d: a newer errlogd wrote it; run that errlogd (or a newer one)", e.Database, e.Binary)
+	what := "the database's schema"
+	if e.Component != "" {
+		what = "the schema of the database's " + e.Component + " tables"
+	}
+	return fmt.Sprintf("errlog: store: %s %d is newer than this binary's %d: a newer errlogd wrote it; run that errlogd (or a newer one)", what, e.Database, e.Binary)
 }
 
 // Latest returns the newest migration version in migrations (NNNN_name.sql).
@@ -38,13 +45,13 @@ func Latest(migrations fs.FS) int {
 
 // checkSchema refuses a database migrated beyond the newest migration
 // this binary holds.
-func (db *DB) checkSchema(ctx context.Context, migrations fs.FS) error {
+func (db *DB) checkSchema(ctx context.Context, l ledger, migrations fs.FS) error {
 	var v sql.NullInt64
-	if err := db.w.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&v); err != nil {
+	if err := db.w.QueryRowContext(ctx, db.q(l.newest), l.key...).Scan(&v); err != nil {
 		return wrap("schema version", err)
 	}
 	if latest := Latest(migrations); int(v.Int64) > latest {
-		return &SchemaError{Database: int(v.Int64), Binary: latest}
+		return &SchemaError{Component: l.component(), Database: int(v.Int64), Binary: latest}
 	}
 	return nil
 }
