@@ -267,10 +267,11 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 		mux.Handle(prefix+"/api/{project}/"+ep+"/", ing)
 		mux.Handle(prefix+"/api/{project}/"+ep, ing)
 	}
-	mux.Handle(prefix+"/api/", api.New(st, api.Options{Prefix: prefix, Password: c.password}))
+	guesses := &api.Guesses{} // one limit of password guesses for the API and the dashboard
+	mux.Handle(prefix+"/api/", api.New(st, api.Options{Prefix: prefix, Password: c.password, Guesses: guesses}))
 	// The dashboard takes the rest of the prefix; the API and ingest routes
 	// above are more specific, so they win.
-	mux.Handle(prefix+"/", dashboard.Handler(st, dashboard.Options{Prefix: prefix, Password: c.password, Alerts: notifier}))
+	mux.Handle(prefix+"/", dashboard.Handler(st, dashboard.Options{Prefix: prefix, Password: c.password, Alerts: notifier, Guesses: guesses}))
 	mux.HandleFunc("GET "+prefix+"/healthz", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
 	})
