@@ -64,10 +64,7 @@ func Prepare(p *Project, ev *event.Event, raw []byte, now time.Time) (*Incoming,
 	if ts.IsZero() || ts.After(now.Add(MaxFuture)) {
 		ts = now
 	}
-	level := string(ev.Level)
-	if level == "" {
-		level = string(event.LevelError)
-	}
+	level := normalLevel(ev.Level)
 	in := &Incoming{
 		ProjectID:   p.ID,
 		EventID:     id,

@@ -21,7 +21,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
@@ -253,12 +252,7 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 		}
 	}
 
-	var free func() (uint64, error)
-	if !strings.Contains(c.db, "://") {
-		dir := filepath.Dir(c.db)
-		free = func() (uint64, error) { return freeSpace(dir) }
-	}
-	ing := ingest.New(st, ingest.Options{FreeSpace: free, MinFree: c.minFreeMB << 20, OnError: func(err error) {
+	ing := ingest.New(st, ingest.Options{FreeSpace: c.freeCheck(), MinFree: c.minFreeMB << 20, OnError: func(err error) {
 		fmt.Fprintln(stderr, err)
 	}})
 	prefix := strings.TrimSuffix(c.prefix, "/")
