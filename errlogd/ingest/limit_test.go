@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -198,10 +201,20 @@ func TestBodyDeadline(t *testing.T) {
 	assert.Zero(t, s.events(t))
 }
 
+var updateBombs = flag.Bool("update-bombs", false, "rewrite testdata/*.br, the compression bombs")
+
 // bomb is a brotli body of a few hundred bytes: an envelope header, then
-// n bytes of repeat.
-func bomb(t *testing.T, header string, repeat string, n int) []byte {
+// n bytes of repeat. Compressing 100 MiB takes a minute under -race, so
+// the bombs are kept in testdata (a few hundred bytes each); -update-bombs
+// makes them again.
+func bomb(t *testing.T, name, header, repeat string, n int) []byte {
 	t.Helper()
+	path := filepath.Join("testdata", name+".br")
+	if !*updateBombs {
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		return b
+	}
 	var buf bytes.Buffer
 	w := brotli.NewWriterOptions(&buf, brotli.WriterOptions{Quality: 9, LGWin: 24})
 	io.WriteString(w, header+"\n")
@@ -210,6 +223,8 @@ func bomb(t *testing.T, header string, repeat string, n int) []byte {
 		w.Write(chunk)
 	}
 	require.NoError(t, w.Close())
+	require.NoError(t, os.MkdirAll("testdata", 0o755))
+	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
 	return buf.Bytes()
 }
 
@@ -221,12 +236,12 @@ func TestCheapBodiesBounded(t *testing.T) {
 	hdr := s.auth()
 	hdr["Content-Encoding"] = "br"
 	var total int64
-	for _, c := range []struct{ name, repeat string }{
-		{"blank lines", "\n"},
-		{"skipped items", "{\"type\":\"client_report\"}\n{}\n"},
-		{"skipped items with a length", "{\"type\":\"x\",\"length\":0}\n\n"},
+	for _, c := range []struct{ name, file, repeat string }{
+		{"blank lines", "blank-lines", "\n"},
+		{"skipped items", "skipped-items", "{\"type\":\"client_report\"}\n{}\n"},
+		{"skipped items with a length", "skipped-items-length", "{\"type\":\"x\",\"length\":0}\n\n"},
 	} {
-		b := bomb(t, "{}", c.repeat, 100<<20)
+		b := bomb(t, c.file, "{}", c.repeat, 100<<20)
 		resp := post(t, s.url("envelope"), b, hdr)
 		assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode, c.name)
 		got := s.h.Stats().Decompressed - total
@@ -240,7 +255,7 @@ func TestCheapBodiesBounded(t *testing.T) {
 // context is done), the body is no longer decompressed.
 func TestClientGoneStopsWork(t *testing.T) {
 	s := newServer(t, ingest.Options{})
-	b := bomb(t, "{}\n{\"type\":\"attachment\",\"length\":104000000}", "\x00", 99<<20)
+	b := bomb(t, "attachment", "{}\n{\"type\":\"attachment\",\"length\":104000000}", "\x00", 99<<20)
 	cctx, cancel := context.WithCancel(ctx)
 	req := httptest.NewRequestWithContext(cctx, http.MethodPost, s.url("envelope"), bytes.NewReader(b))
 	for k, v := range s.auth() {
