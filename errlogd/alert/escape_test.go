@@ -170,3 +170,22 @@ func TestEscapeMarkup(t *testing.T) {
 	assert.Equal(t, "x { noformat} y { noformat}", noformatTag.ReplaceAllString("x {noformat} y {NoFormat}", "{ noformat"))
 	assert.Equal(t, "a b", plainTitle("  a\nb\r\n"))
 }
+
+// TestMailLevelBounded: an event's level, as sent, can be anything (100
+// KB of it, or a header injection); the alert mail shows the level as
+// stored, one of the five.
+func TestMailLevelBounded(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	f.send("level", func(e *event.Event) {
+		e.Level = event.Level("<!channel>\r\nBcc: x@evil.example " + strings.Repeat("L", 100<<10))
+	})
+	f.run()
+	mails := f.smtp.Mails()
+	require.Len(t, mails, 1)
+	subject := mails[0].Header.Get("Subject")
+	assert.NotContains(t, subject, "LLLL")
+	assert.NotContains(t, subject, "CHANNEL")
+	assert.Contains(t, subject, "ERROR")
+	assert.NotContains(t, mailBody(t, mails[0]), "LLLL")
+	assert.Empty(t, mails[0].Header.Get("Bcc"))
+}

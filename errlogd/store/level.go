@@ -18,13 +18,14 @@ var levelNames = map[string]event.Level{
 	"fatal": event.LevelFatal, "critical": event.LevelFatal,
 }
 
-// normalLevel is the level stored for an event: one of the five, in
-// lower case; "error" when missing or unknown.
-func normalLevel(l event.Level) string {
+// NormalLevel is the level stored for an event: one of the five, in
+// lower case; "error" when missing or unknown. What reads an event's
+// level from its stored JSON (alert mail) reads it through this too.
+func NormalLevel(l event.Level) event.Level {
 	if len(l) <= len("critical") {
 		if v, ok := levelNames[strings.ToLower(strings.TrimSpace(string(l)))]; ok {
-			return string(v)
+			return v
 		}
 	}
-	return string(event.LevelError)
+	return event.LevelError
 }

@@ -64,7 +64,7 @@ func Prepare(p *Project, ev *event.Event, raw []byte, now time.Time) (*Incoming,
 	if ts.IsZero() || ts.After(now.Add(MaxFuture)) {
 		ts = now
 	}
-	level := normalLevel(ev.Level)
+	level := string(NormalLevel(ev.Level))
 	in := &Incoming{
 		ProjectID:   p.ID,
 		EventID:     id,
