@@ -271,7 +271,7 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 	body := &limitedBody{r: raw, n: h.opts.MaxBody}
 	dec, release, err := decoder(body, r.Header.Get("Content-Encoding"))
 	if err != nil {
-		return "", h.bodyErr(err, body)
+		return "", adm.check(h.bodyErr(err, body))
 	}
 	defer release()
 	lr := &limited{r: adm.meter(dec), n: h.opts.MaxDecompressed}

@@ -150,7 +150,8 @@ type admission struct {
 	body     *watchedBody
 	r        io.Reader // set by meter: the decompressed body
 	decoder  int64     // reserved from h.lim.decoders
-	held     int64     // reserved from h.lim.bodies
+	base     int64     // buffers and gzip state, reserved from h.lim.bodies
+	held     int64     // all reserved from h.lim.bodies: base, then payload
 	metered  int64     // decompressed bytes read
 	maxGrown int64     // the most a request reserves for its payload
 }
@@ -177,7 +178,8 @@ func (h *Handler) admit(r *http.Request) (*admission, io.Reader, error) {
 		a.release()
 		return nil, nil, err
 	}
-	a.held = baseCost + flate
+	a.base = baseCost + flate
+	a.held = a.base
 	return a, body, nil
 }
 
@@ -189,7 +191,7 @@ func (a *admission) acquire(b *Budget, n int64) error {
 			return a.gone()
 		}
 		return &httpError{status: http.StatusTooManyRequests, retryAfter: a.h.opts.RetryAfter,
-			msg:    fmt.Sprintf("errlog: ingest: the server is short of memory for request bodies (%d MiB in use); retry later", a.h.opts.MaxMemory>>20),
+			msg:    fmt.Sprintf("errlog: ingest: the %d MiB for request bodies are in use; retry later", a.h.opts.MaxMemory>>20),
 			limits: fmt.Sprintf("%d::organization", int((a.h.opts.RetryAfter+time.Second-1)/time.Second))}
 	}
 	return nil
@@ -230,7 +232,7 @@ func (a *admission) Read(p []byte) (int, error) {
 
 // grow reserves the decompressed bytes read so far, growStep at a time.
 func (a *admission) grow() error {
-	payload := a.held - baseCost // what is reserved beyond the buffers (the decoder's flate state included)
+	payload := a.held - a.base
 	want := min(a.metered, a.maxGrown)
 	if want <= payload {
 		return nil
@@ -241,6 +243,15 @@ func (a *admission) grow() error {
 	}
 	a.held += step
 	return nil
+}
+
+// check is err, unless the body's deadline passed: a decoder reading its
+// header reports that in its own words.
+func (a *admission) check(err error) error {
+	if a.body.timedOut() {
+		return a.timeout()
+	}
+	return err
 }
 
 func (a *admission) readErr(err error) error {
