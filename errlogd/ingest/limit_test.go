@@ -268,3 +268,21 @@ func TestClientGoneStopsWork(t *testing.T) {
 	assert.Less(t, s.h.Stats().Decompressed, int64(1<<20), "bytes decompressed after the client left")
 	assert.NotEqual(t, http.StatusOK, rec.Code)
 }
+
+// TestBudget: a reservation waits for memory given back, gives up when its
+// context ends, and one larger than the budget fails at once.
+func TestBudget(t *testing.T) {
+	b := ingest.NewBudget(100)
+	require.NoError(t, b.Acquire(ctx, 60))
+	require.Error(t, b.Acquire(ctx, 101), "more than the whole budget")
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	assert.Error(t, b.Acquire(short, 50), "no room within the wait")
+	got := make(chan error, 1)
+	go func() { got <- b.Acquire(ctx, 50) }()
+	b.Release(30)
+	require.NoError(t, <-got, "room once memory is given back")
+	assert.Equal(t, int64(80), b.Used())
+	b.Release(80)
+	assert.Zero(t, b.Used())
+}
