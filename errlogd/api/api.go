@@ -48,11 +48,12 @@ type Options struct {
 }
 
 // Guesses bounds password guesses, per client (an IPv4 address or an
-// IPv6 /64) and in all, whatever the number of addresses; one Guesses is
-// meant to be shared by the API and the dashboard (dashboard.Guesses is
-// the same type). The zero value allows 5 failed guesses a minute per
-// client and 50 a minute in all; a client that logged in lately is held
-// to its own limit only.
+// IPv6 /64), per network (an IPv4 /24 or an IPv6 /48) and in all,
+// whatever the number of addresses; one Guesses is meant to be shared by
+// the API and the dashboard (dashboard.Guesses is the same type). The
+// zero value allows 5 failed guesses a minute per client, 10 per network
+// and 50 in all; a client that logged in lately is held to its own limit
+// only.
 type Guesses = access.Limiter
 
 // Handler serves the API.

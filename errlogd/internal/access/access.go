@@ -75,14 +75,18 @@ func CheckPassword(user, pass, password string) bool {
 // Limiter bounds password guesses, per client and in all: a password is
 // checked only after Allow has counted the guess, so that the total holds
 // however many addresses an attacker has (IPv6 gives anyone millions).
-// A client is an IPv4 address or an IPv6 /64, what one host gets. The zero
-// value allows 5 guesses a minute per client and 50 a minute in all.
+// A client is an IPv4 address or an IPv6 /64, what one host gets; its
+// network an IPv4 /24 or an IPv6 /48, what one site or provider's
+// customer gets. The zero value allows 5 guesses a minute per client, 10
+// per network and 50 in all.
 //
 // The admin is not locked out by an attack: a session cookie is checked
 // before any password; a client that logged in lately (the 16 latest) is
-// held only to its own limit, not to the total; and anyone else waits
-// for the total's next free guess, one every 60s/Total, which Retry-After
-// tells. The table of clients is bounded and never reset wholesale: past
+// held only to its own limit, not to the total; an attacker on one
+// network takes at most a fifth of the total, so that the admin elsewhere
+// still gets in; and when attackers on many networks take it all, anyone
+// else waits for its next free guess, one every 60s/Total, which
+// Retry-After tells. The table of clients is bounded and never reset wholesale: past
 // maxClients, new clients are held to the total only.
 type Limiter struct {
 	// PerMinute is how many failed guesses one client may make a minute.
@@ -126,6 +130,24 @@ func (l *Limiter) total() float64 {
 	return float64(10 * l.per())
 }
 
+func (l *Limiter) perNet() int { return max(l.per(), int(l.total())/5) }
+
+// netKey is the network of a client (ClientKey): its IPv4 /24 or IPv6 /48.
+func netKey(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	if ip == nil {
+		return "net " + host
+	}
+	if v4 := ip.To4(); v4 != nil {
+		return v4.Mask(net.CIDRMask(24, 32)).String() + "/24"
+	}
+	return ip.Mask(net.CIDRMask(48, 128)).String() + "/48"
+}
+
 // ClientKey is the client a remote address is counted as: an IPv4
 // address, or the /64 of an IPv6 address.
 func ClientKey(addr string) string {
@@ -155,30 +177,52 @@ func (l *Limiter) Allow(addr string, now time.Time) (bool, time.Duration) {
 		l.known = map[string]time.Time{}
 		l.tokens, l.tokenAt = l.total(), now
 	}
-	a := l.clients[key]
-	if a != nil && now.Sub(a.start) < time.Minute && !now.Before(a.start) && a.n >= l.per() {
-		return false, a.start.Add(time.Minute).Sub(now)
+	if wait, over := l.over(key, l.per(), now); over {
+		return false, wait
 	}
-	if !l.isKnown(key, now) {
+	known := l.isKnown(key, now)
+	nk := netKey(addr)
+	if !known {
+		if wait, over := l.over(nk, l.perNet(), now); over {
+			return false, wait
+		}
 		l.refill(now)
 		if l.tokens < 1 {
 			return false, time.Duration((1 - l.tokens) * float64(time.Minute) / l.total())
 		}
 		l.tokens--
+		l.count(nk, now)
 	}
+	l.count(key, now)
+	return true, 0
+}
+
+// over reports whether key has made its n guesses this minute, and how
+// long until its minute ends.
+func (l *Limiter) over(key string, n int, now time.Time) (time.Duration, bool) {
+	a := l.clients[key]
+	if a != nil && now.Sub(a.start) < time.Minute && !now.Before(a.start) && a.n >= n {
+		return a.start.Add(time.Minute).Sub(now), true
+	}
+	return 0, false
+}
+
+// count counts a guess of key (a client or a network). A full table
+// takes no new key: the total still holds.
+func (l *Limiter) count(key string, now time.Time) {
+	a := l.clients[key]
 	if a == nil {
 		if len(l.clients) >= maxClients && now.Sub(l.pruned) >= time.Second {
 			l.prune(now)
 			l.pruned = now
 		}
 		if len(l.clients) >= maxClients {
-			return true, 0 // held to the total alone
+			return
 		}
 		a = &attempts{start: now}
 		l.clients[key] = a
 	}
 	window(a, now).n++
-	return true, 0
 }
 
 // Succeeded takes back the guess Allow counted for addr, whose password
@@ -192,6 +236,9 @@ func (l *Limiter) Succeeded(addr string, now time.Time) {
 	}
 	if !l.isKnown(key, now) {
 		l.tokens = min(l.tokens+1, l.total())
+		if a := l.clients[netKey(addr)]; a != nil && a.n > 0 {
+			a.n--
+		}
 	}
 	if l.known == nil {
 		l.known = map[string]time.Time{}

@@ -99,3 +99,29 @@ func TestLimiterAdminNotLockedOut(t *testing.T) {
 	assert.Equal(t, "2001:db8:0:1::/64", ClientKey("[2001:db8:0:1:aaaa::1]:80"))
 	assert.Equal(t, "192.0.2.1", ClientKey("[::ffff:192.0.2.1]:80"))
 }
+
+// An attacker on one network (an IPv6 /48 of 65,536 /64s, or an IPv4
+// /24) takes a fifth of the total: the admin on another network gets in
+// at once.
+func TestLimiterOneNetwork(t *testing.T) {
+	var l Limiter
+	checked := 0
+	for i := 0; i < 1<<16; i++ {
+		if guess(&l, fmt.Sprintf("[2001:db8:7:%x::1]:443", i), t0) {
+			checked++
+		}
+	}
+	assert.Equal(t, 10, checked, "guesses checked from one /48")
+	checked = 0
+	for i := 0; i < 256; i++ {
+		if guess(&l, fmt.Sprintf("192.0.2.%d:443", i), t0) {
+			checked++
+		}
+	}
+	assert.Equal(t, 10, checked, "guesses checked from one /24")
+	assert.True(t, guess(&l, "198.51.100.7", t0), "the admin, elsewhere")
+	l.Succeeded("198.51.100.7", t0)
+	ok, wait := l.Allow("[2001:db8:7:ffff::1]:443", t0.Add(30*time.Second))
+	assert.False(t, ok)
+	assert.Equal(t, 30*time.Second, wait, "until the network's minute ends")
+}
