@@ -678,6 +678,7 @@ func truncate(s string, n int) string {
 func (n *Notifier) loadEvent(ctx context.Context, g *store.Group, eventID int64) *event.Event {
 	if e, err := n.db.Event(ctx, eventID); err == nil {
 		if ev, err := decode.Event(e.JSON); err == nil {
+			ev.Level = store.NormalLevel(ev.Level) // as stored: the JSON keeps what was sent
 			return ev
 		}
 	}

@@ -245,8 +245,8 @@ func (c *Config) Validate() error {
 			switch a.Type {
 			case ActionMail:
 			case ActionWebhook:
-				if !strings.HasPrefix(a.URL, "http://") && !strings.HasPrefix(a.URL, "https://") {
-					return fmt.Errorf("errlog: alert: rules: %s: actions[%d].url must be an http(s) URL", where, j)
+				if err := checkURL(a.URL); err != nil {
+					return fmt.Errorf("errlog: alert: rules: %s: actions[%d].url %w", where, j, err)
 				}
 				if a.Format != "" && a.Format != "json" && a.Format != "slack" {
 					return fmt.Errorf("errlog: alert: rules: %s: actions[%d].format %q is not json or slack", where, j, a.Format)
@@ -261,6 +261,11 @@ func (c *Config) Validate() error {
 		}
 	}
 	for name, t := range c.Ticketers {
+		if t.URL != "" || t.Type == "webhook" || t.Type == "jira" {
+			if err := checkURL(t.URL); err != nil {
+				return fmt.Errorf("errlog: alert: rules: ticketers.%s.url %w", name, err)
+			}
+		}
 		switch t.Type {
 		case "webhook":
 			if t.URL == "" {

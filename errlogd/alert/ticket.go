@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/errlog/errlog/errlogd/store"
 )
 
 // Ticket is a group's ticket: one per group, ever.
@@ -131,15 +129,14 @@ func (n *Notifier) createTicket(ctx context.Context, groupID int64, name string)
 	if err != nil {
 		return "", err
 	}
-	title := truncate(g.Title, 250)
-	body := ticketBody(g, n.link(g.ID))
+	title := plainTitle(g.Title)
 	switch tc.Type {
 	case "github":
 		base := strings.TrimSuffix(tc.URL, "/")
 		if base == "" {
 			base = "https://api.github.com"
 		}
-		req := map[string]any{"title": title, "body": body}
+		req := map[string]any{"title": title, "body": githubBody(g, n.link(g.ID))}
 		if len(tc.Labels) > 0 {
 			req["labels"] = tc.Labels
 		}
@@ -162,7 +159,7 @@ func (n *Notifier) createTicket(ctx context.Context, groupID int64, name string)
 		b, _ := json.Marshal(map[string]any{"fields": map[string]any{
 			"project":     map[string]string{"key": tc.Project},
 			"summary":     title,
-			"description": body,
+			"description": jiraBody(g, n.link(g.ID)),
 			"issuetype":   map[string]string{"name": it},
 		}})
 		auth := "Bearer " + tc.Token
@@ -186,15 +183,6 @@ func (n *Notifier) createTicket(ctx context.Context, groupID int64, name string)
 		err := n.post(ctx, tc.URL, b, map[string]string{"X-Errlog-Signature": signIf(tc.Secret, b)}, &out)
 		return out.URL, err
 	}
-}
-
-func ticketBody(g *store.Group, link string) string {
-	s := fmt.Sprintf("%s\n\nCulprit: %s\nLevel: %s\nSeen %d times, first %s, last %s.\n",
-		g.Title, g.Culprit, g.Level, g.Count, g.FirstSeen.Format(time.RFC3339), g.LastSeen.Format(time.RFC3339))
-	if link != "" {
-		s += "\n" + link + "\n"
-	}
-	return s
 }
 
 // ---- mute and acknowledge

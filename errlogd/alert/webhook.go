@@ -63,11 +63,12 @@ func (n *Notifier) sendWebhook(ctx context.Context, x *Notification, now time.Ti
 		Level: g.Level, Count: g.Count, FirstSeen: g.FirstSeen, LastSeen: g.LastSeen, Link: n.link(g.ID)}
 	var body []byte
 	if a.Format == "slack" {
-		text := fmt.Sprintf("*%s* %s error: %s", x.Reason, g.Level, g.Title)
+		level, title := slackText(g.Level), slackText(g.Title)
+		text := fmt.Sprintf("*%s* %s error: %s", x.Reason, level, title)
 		if p.Link != "" {
-			text = fmt.Sprintf("*%s* %s error: <%s|%s>", x.Reason, g.Level, p.Link, g.Title)
+			text = fmt.Sprintf("*%s* %s error: <%s|%s>", x.Reason, level, p.Link, title)
 		}
-		text += fmt.Sprintf("\n%s · %d times", g.Culprit, g.Count)
+		text += fmt.Sprintf("\n%s · %d times", slackText(g.Culprit), g.Count)
 		body, err = json.Marshal(map[string]string{"text": text})
 	} else {
 		body, err = json.Marshal(p)
@@ -102,7 +103,9 @@ func (n *Notifier) post(ctx context.Context, rawURL string, body []byte, headers
 			req.Header.Set(k, v)
 		}
 	}
-	resp, err := n.opts.HTTPClient.Do(req)
+	client := *n.opts.HTTPClient
+	client.CheckRedirect = sameHost(n.opts.HTTPClient.CheckRedirect)
+	resp, err := client.Do(req)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
@@ -139,4 +142,35 @@ func urlHost(rawURL string) string {
 		return "(a webhook URL)"
 	}
 	return u.Scheme + "://" + u.Host + "/…"
+}
+
+// sameHost wraps a client's redirect policy (next; nil: Go's default) so
+// that a redirect stays on the host it started from, over http(s), and
+// never from https to http. Go's client re-sends a POST's body on a 307
+// or 308 with every header but Authorization, so a receiver that
+// redirects elsewhere would get the alert and its X-Errlog-Signature.
+func sameHost(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		from := via[0].URL
+		if req.URL.Host != from.Host || (req.URL.Scheme != "https" && req.URL.Scheme != "http") || (from.Scheme == "https" && req.URL.Scheme != "https") {
+			return fmt.Errorf("redirected from %s to %s://%s/…; not following a redirect to another host", urlHost(from.String()), req.URL.Scheme, req.URL.Host)
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+}
+
+// checkURL reports whether s is an absolute http(s) URL with a host: the
+// only kind webhooks and ticketers are sent to.
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("must be an http(s) URL")
+	}
+	return nil
 }

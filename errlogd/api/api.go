@@ -36,20 +36,32 @@ type Options struct {
 	// the root.
 	Prefix string
 	// Password is the admin's (ERRLOGD_ADMIN_PASSWORD), given as HTTP
-	// Basic with user admin; 5 wrong guesses a minute per address, then
-	// 429. Empty: only requests from a loopback address, forwarded by no
+	// Basic with user admin; 5 wrong guesses a minute per address, 50 in
+	// all, then 429 (see Guesses). Empty: only requests from a loopback address, forwarded by no
 	// proxy and addressed to a loopback name, are served.
 	Password string
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Guesses limits password guesses; give the dashboard the same one,
+	// so that the limit holds for both together. Default: the API's own.
+	Guesses *Guesses
 }
+
+// Guesses bounds password guesses, per client (an IPv4 address or an
+// IPv6 /64), per network (an IPv4 /24 or an IPv6 /48) and in all,
+// whatever the number of addresses; one Guesses is meant to be shared by
+// the API and the dashboard (dashboard.Guesses is the same type). The
+// zero value allows 5 failed guesses a minute per client, 10 per network
+// and 50 in all; a client that logged in lately is held to its own limit
+// only.
+type Guesses = access.Limiter
 
 // Handler serves the API.
 type Handler struct {
 	st      store.Store
 	opts    Options
 	mux     *http.ServeMux
-	limiter access.Limiter
+	limiter access.Limiter // when Options.Guesses is nil
 	// cop refuses cross-site requests that change state: a page elsewhere
 	// must not resolve groups with the credentials a browser remembers.
 	cop *http.CrossOriginProtection
@@ -146,14 +158,21 @@ func (h *Handler) authorize(r *http.Request) time.Duration {
 		return -1
 	}
 	now, addr := h.opts.Now(), access.ClientAddr(r)
-	if ok, wait := h.limiter.Allow(addr, now); !ok {
+	if ok, wait := h.guesses().Allow(addr, now); !ok {
 		return max(wait, time.Second)
 	}
 	if access.CheckPassword(user, pass, h.opts.Password) {
+		h.guesses().Succeeded(addr, now)
 		return 0
 	}
-	h.limiter.Failed(addr, now)
 	return -1
+}
+
+func (h *Handler) guesses() *access.Limiter {
+	if h.opts.Guesses != nil {
+		return h.opts.Guesses
+	}
+	return &h.limiter
 }
 
 // IsLoopback reports whether a host:port (or host) is a loopback

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,13 +57,13 @@ func (s *server) authenticate(r *http.Request) auth {
 			// Basic credentials are guesses too: the login form's limit
 			// applies to them.
 			now, addr := s.opts.Now(), access.ClientAddr(r)
-			if ok, wait := s.limiter.Allow(addr, now); !ok {
+			if ok, wait := s.guesses.Allow(addr, now); !ok {
 				return auth{limited: wait}
 			}
 			if access.CheckPassword(user, pass, s.opts.Password) {
+				s.guesses.Succeeded(addr, now)
 				return auth{ok: true}
 			}
-			s.limiter.Failed(addr, now)
 			return auth{badBasic: true}
 		}
 		return auth{}
@@ -188,16 +189,16 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	now := s.opts.Now()
 	addr := access.ClientAddr(r)
-	if ok, wait := s.limiter.Allow(addr, now); !ok {
+	if ok, wait := s.guesses.Allow(addr, now); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		return &httpError{http.StatusTooManyRequests, "Too many failed logins; try again in a minute."}
 	}
 	next := r.PostFormValue("next")
 	if !access.CheckPassword("admin", r.PostFormValue("password"), s.opts.Password) {
-		s.limiter.Failed(addr, now)
 		s.render(w, r, http.StatusUnauthorized, "login", &loginPage{Next: next, Error: "Wrong password."})
 		return nil
 	}
+	s.guesses.Succeeded(addr, now)
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		s.sessions.end(c.Value)
 	}
@@ -228,10 +229,20 @@ func (s *server) safeNext(next string) string {
 		return home
 	}
 	u, err := url.Parse(next)
-	if err != nil || u.Host != "" || u.Scheme != "" {
+	if err != nil || u.Host != "" || u.Scheme != "" || u.Opaque != "" {
 		return home
 	}
-	return next
+	// Dot segments, plain or escaped ("%2e%2e"), are resolved as a
+	// browser would before the prefix is checked: "/dev/error/../../x"
+	// is "/x".
+	clean := path.Clean(u.Path)
+	if strings.HasSuffix(u.Path, "/") && clean != "/" {
+		clean += "/"
+	}
+	if !strings.HasPrefix(clean, home) {
+		return home
+	}
+	return (&url.URL{Path: clean, RawQuery: u.RawQuery}).String()
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }

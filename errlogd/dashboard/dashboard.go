@@ -39,10 +39,15 @@ type Options struct {
 	Title string
 	// SessionTTL is how long a login lasts. Default 12 hours.
 	SessionTTL time.Duration
-	// LoginAttempts is how many failed logins one client address may make
-	// per minute before it is refused with 429. Default 5. All addresses
-	// together get ten times as many.
+	// LoginAttempts is how many failed logins one client (an IPv4
+	// address, an IPv6 /64) may make per minute before it is refused
+	// with 429. Default 5. All clients together get ten times as many.
+	// Ignored when Guesses is set.
 	LoginAttempts int
+	// Guesses limits password guesses; give the JSON API the same one,
+	// so that the limit holds for both together. Default: the
+	// dashboard's own, of LoginAttempts.
+	Guesses *Guesses
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Logger receives errors that end in a 500 page. Default
@@ -61,6 +66,10 @@ type Options struct {
 	TraceURL string
 }
 
+// Guesses bounds password guesses, per client and in all; it is the same
+// type as api.Guesses, so that one can serve both.
+type Guesses = access.Limiter
+
 // Handler returns the dashboard on st, to be mounted at opts.Prefix+"/".
 func Handler(st store.Store, opts Options) http.Handler {
 	return newServer(st, opts)
@@ -75,7 +84,7 @@ type server struct {
 	cop    *http.CrossOriginProtection
 
 	sessions sessions
-	limiter  access.Limiter
+	guesses  *access.Limiter
 
 	facetsMu sync.Mutex
 	facets   map[int64]cachedFacets
@@ -113,7 +122,10 @@ func newServer(st store.Store, opts Options) *server {
 	}
 	_, _ = rand.Read(s.key) // crypto/rand.Read never fails on supported platforms
 	s.sessions.m = map[string]time.Time{}
-	s.limiter.PerMinute = opts.LoginAttempts
+	s.guesses = opts.Guesses
+	if s.guesses == nil {
+		s.guesses = &access.Limiter{PerMinute: opts.LoginAttempts}
+	}
 	p := s.prefix
 	s.route("GET "+p+"/{$}", s.list)
 	s.route("GET "+p+"/groups/{id}", s.group)

@@ -1,6 +1,9 @@
 package dashboard
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"html/template"
 	"strconv"
 	"strings"
@@ -89,4 +92,150 @@ func plural(n int64, word string) string {
 		return "1 " + word
 	}
 	return thousands(n) + " " + word + "s"
+}
+
+// An event may hold a megabyte of text that anyone with a DSN wrote, and
+// the group page shows each value twice (in its table and in the raw
+// JSON), HTML-escaped: a 900 KB event made a 7.6 MB page. So a big event
+// is shown cut down: long strings shortened, long lists and objects
+// thinned, the cuts marked; the JSON link serves it whole.
+const (
+	capFrom     = 32 << 10  // events smaller than this are shown whole
+	capString   = 8 << 10   // bytes of one string
+	capItems    = 200       // members of one list or object (a list keeps its first and last 100)
+	capTotal    = 256 << 10 // bytes of strings in all; past it each string gets capSmall
+	capSmall    = 256
+	capMaxDepth = 200
+)
+
+// capEvent returns the event JSON cut down for the page, and whether
+// anything was cut. Members keep their order.
+func capEvent(js []byte) ([]byte, bool) {
+	if len(js) < capFrom {
+		return js, false
+	}
+	c := capper{}
+	out, err := c.value(js, 0)
+	if err != nil {
+		return js, false
+	}
+	return out, c.cut
+}
+
+type capper struct {
+	total int  // string bytes kept so far
+	cut   bool // something was cut
+}
+
+func (c *capper) value(raw []byte, depth int) ([]byte, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return raw, nil
+	}
+	if depth > capMaxDepth {
+		c.cut = true
+		return []byte(`"… (nested too deep)"`), nil
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, err
+		}
+		if out, ok := c.str(s); ok {
+			return json.Marshal(out)
+		}
+		c.total += len(s)
+		return raw, nil
+	case '[':
+		var items []json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return nil, err
+		}
+		var buf bytes.Buffer
+		buf.WriteByte('[')
+		n := len(items)
+		for i, it := range items {
+			if n > capItems && i >= capItems/2 && i < n-capItems/2 {
+				if i == capItems/2 {
+					c.cut = true
+					// The marker is of the items' kind, so that a list of
+					// frames still decodes as frames.
+					if bytes.HasPrefix(bytes.TrimSpace(items[0]), []byte("{")) {
+						fmt.Fprintf(&buf, `{"…":"%s more items"},`, thousands(int64(n-capItems)))
+					} else {
+						fmt.Fprintf(&buf, `"… (%s more items)",`, thousands(int64(n-capItems)))
+					}
+				}
+				continue
+			}
+			v, err := c.value(it, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			buf.Write(v)
+			if i < n-1 {
+				buf.WriteByte(',')
+			}
+		}
+		buf.WriteByte(']')
+		return buf.Bytes(), nil
+	case '{':
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		if _, err := dec.Token(); err != nil {
+			return nil, err
+		}
+		var buf bytes.Buffer
+		buf.WriteByte('{')
+		n := 0
+		for dec.More() {
+			t, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			key, _ := t.(string)
+			var v json.RawMessage
+			if err := dec.Decode(&v); err != nil {
+				return nil, err
+			}
+			n++
+			if n > capItems {
+				continue
+			}
+			if n > 1 {
+				buf.WriteByte(',')
+			}
+			k, _ := c.str(key)
+			kb, _ := json.Marshal(k)
+			buf.Write(kb)
+			buf.WriteByte(':')
+			vb, err := c.value(v, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			buf.Write(vb)
+		}
+		if n > capItems {
+			c.cut = true
+			fmt.Fprintf(&buf, `,"…":"%s more keys"`, thousands(int64(n-capItems)))
+		}
+		buf.WriteByte('}')
+		return buf.Bytes(), nil
+	}
+	return raw, nil
+}
+
+// str shortens s when it is over its share, and says so.
+func (c *capper) str(s string) (string, bool) {
+	limit := capString
+	if c.total >= capTotal {
+		limit = capSmall
+	}
+	if len(s) <= limit {
+		return s, false
+	}
+	c.cut = true
+	kept := shorten(s, limit)
+	c.total += len(kept)
+	return kept + " (" + thousands(int64(len(s)-limit)) + " bytes more)", true
 }

@@ -104,12 +104,14 @@ func (s *server) group(w http.ResponseWriter, r *http.Request) error {
 			p.Newer = base + "?event=" + strconv.FormatInt(newer[0].ID, 10)
 			p.Latest = base
 		}
-		if ev, err := decode.Event(p.E.JSON); err == nil {
+		js, capped := capEvent(p.E.JSON)
+		if ev, err := decode.Event(js); err == nil {
 			p.Ev, p.DecodeOK = ev, true
 		} else {
 			p.Ev = &event.Event{}
 		}
-		p.V = decodeView(p.E.JSON, proj)
+		p.V = decodeView(js, proj)
+		p.V.Capped = capped
 		if p.DecodeOK {
 			p.V.fill(p.Ev)
 		}
@@ -200,6 +202,7 @@ type eventView struct {
 	Threads    []threadView
 	Stack      *stackView // a message's own stack trace
 	Pretty     string
+	Capped     bool   // a big event, cut down for the page (capEvent)
 	Data       []kv   // request body as fields, when it is an object
 	DataText   string // else as text
 	Query      []kv

@@ -55,6 +55,19 @@ type Options struct {
 	Now func() time.Time
 	// OnError is told of store failures. Default: ignored.
 	OnError func(error)
+	// MaxMemory bounds what the requests in flight hold together: their
+	// buffers, decompressor state and payloads, a third of it at most
+	// for brotli and zstd windows. Past it a request waits MemoryWait,
+	// then is refused with 429. Default 96 MiB (see limit.go).
+	MaxMemory int64
+	// MemoryWait is how long a request waits for memory. Default 1s.
+	MemoryWait time.Duration
+	// BodyTimeout is how long a request's body may take to arrive, in
+	// all: a slow trickle does not extend it. Default 30s.
+	BodyTimeout time.Duration
+	// MaxItems is the most items an envelope may have, blank lines
+	// counted. Default 1000.
+	MaxItems int
 }
 
 // Stats counts what a Handler did.
@@ -68,6 +81,9 @@ type Stats struct {
 	Busy         int64 // 429 for a full queue
 	DiskFull     int64 // 429 for a nearly full disk
 	Failed       int64 // 5xx
+	TimedOut     int64 // 408: the body took over BodyTimeout, or the client left
+	Memory       int64 // bytes reserved by requests in flight, now
+	Decompressed int64 // bytes decompressed, in all (requests answered)
 }
 
 // Handler is the ingest endpoint.
@@ -84,6 +100,8 @@ type Handler struct {
 	diskOK bool
 
 	events, skipped, malformedN, unauthorized, tooLargeN, rateLimited, busy, diskFull, failed atomic.Int64
+
+	lim limits
 }
 
 type keyEntry struct {
@@ -117,7 +135,8 @@ func New(st store.Store, opts Options) *Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Handler{st: st, opts: opts, rl: map[int64]*window{}}
+	opts.limitDefaults()
+	return &Handler{st: st, opts: opts, rl: map[int64]*window{}, lim: newLimits(&opts)}
 }
 
 // Stats returns the handler's counters.
@@ -126,6 +145,7 @@ func (h *Handler) Stats() Stats {
 		Events: h.events.Load(), Skipped: h.skipped.Load(), Malformed: h.malformedN.Load(),
 		Unauthorized: h.unauthorized.Load(), TooLarge: h.tooLargeN.Load(), RateLimited: h.rateLimited.Load(),
 		Busy: h.busy.Load(), DiskFull: h.diskFull.Load(), Failed: h.failed.Load(),
+		TimedOut: h.lim.timedOut.Load(), Memory: h.lim.bodies.Used() + h.lim.decoders.Used(), Decompressed: h.lim.decompressed.Load(),
 	}
 }
 
@@ -157,6 +177,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	h.bodyDeadline(w)
 	id, err := h.serve(r)
 	if err != nil {
 		var he *httpError
@@ -242,13 +263,18 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 	if err := h.checkDisk(); err != nil {
 		return "", err
 	}
-	body := &limitedBody{r: r.Body, n: h.opts.MaxBody}
+	adm, raw, err := h.admit(r)
+	if err != nil {
+		return "", err
+	}
+	defer adm.release()
+	body := &limitedBody{r: raw, n: h.opts.MaxBody}
 	dec, release, err := decoder(body, r.Header.Get("Content-Encoding"))
 	if err != nil {
-		return "", h.bodyErr(err, body)
+		return "", adm.check(h.bodyErr(err, body))
 	}
 	defer release()
-	lr := &limited{r: dec, n: h.opts.MaxDecompressed}
+	lr := &limited{r: adm.meter(dec), n: h.opts.MaxDecompressed}
 	br := lineReaders.Get().(*bufio.Reader)
 	br.Reset(lr)
 	defer func() {
@@ -299,6 +325,9 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 		line, err := readLine(br, 64<<10, malformed{"item header over 64 KiB"})
 		if errors.Is(err, io.EOF) {
 			return firstID, nil
+		}
+		if n >= h.opts.MaxItems {
+			return firstID, h.overItems()
 		}
 		if err != nil {
 			return firstID, h.bodyErr(err, body)

@@ -68,10 +68,7 @@ func Prepare(p *Project, ev *event.Event, raw []byte, now time.Time) (*Incoming,
 	if ts.IsZero() || ts.After(now.Add(MaxFuture)) {
 		ts = now
 	}
-	level := string(ev.Level)
-	if level == "" {
-		level = string(event.LevelError)
-	}
+	level := string(NormalLevel(ev.Level))
 	in := &Incoming{
 		ProjectID:   p.ID,
 		EventID:     id,

@@ -24,7 +24,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
@@ -326,12 +325,7 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 		}
 	}
 
-	var free func() (uint64, error)
-	if !strings.Contains(c.db, "://") {
-		dir := filepath.Dir(c.db)
-		free = func() (uint64, error) { return freeSpace(dir) }
-	}
-	ing := ingest.New(st, ingest.Options{FreeSpace: free, MinFree: c.minFreeMB << 20, OnError: func(err error) {
+	ing := ingest.New(st, ingest.Options{FreeSpace: c.freeCheck(), MinFree: c.minFreeMB << 20, OnError: func(err error) {
 		fmt.Fprintln(stderr, err)
 	}})
 	prefix := strings.TrimSuffix(c.prefix, "/")
@@ -343,6 +337,8 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 		mux.Handle(prefix+"/api/{project}/"+ep+"/", counted)
 		mux.Handle(prefix+"/api/{project}/"+ep, counted)
 	}
+	guesses := &api.Guesses{} // one limit of password guesses for the API, the dashboard and the metrics
+	m.limit = guesses
 	mux.Handle("GET "+prefix+"/metrics", m.handler(c.password, true))
 	stopMetrics, err := serveMetrics(c.metricsAddr, m, stderr)
 	if err != nil {
@@ -350,10 +346,10 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer stopMetrics()
-	mux.Handle(prefix+"/api/", api.New(st, api.Options{Prefix: prefix, Password: c.password}))
+	mux.Handle(prefix+"/api/", api.New(st, api.Options{Prefix: prefix, Password: c.password, Guesses: guesses}))
 	// The dashboard takes the rest of the prefix; the API and ingest routes
 	// above are more specific, so they win.
-	mux.Handle(prefix+"/", dashboard.Handler(st, dashboard.Options{Prefix: prefix, Password: c.password, Alerts: notifier, TraceURL: c.traceURL}))
+	mux.Handle(prefix+"/", dashboard.Handler(st, dashboard.Options{Prefix: prefix, Password: c.password, Alerts: notifier, TraceURL: c.traceURL, Guesses: guesses}))
 	mux.HandleFunc("GET "+prefix+"/healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := st.Health(r.Context()); err != nil {
 			// The details (a path) are on stderr, not for anyone asking.

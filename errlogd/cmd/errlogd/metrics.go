@@ -33,11 +33,11 @@ type metrics struct {
 
 	ingest *ingest.Handler
 	st     store.Store
-	limit  access.Limiter
+	limit  *access.Limiter // the password guesses, shared with the API and the dashboard
 }
 
 func newMetrics() *metrics {
-	m := &metrics{reg: prometheus.NewRegistry()}
+	m := &metrics{reg: prometheus.NewRegistry(), limit: &access.Limiter{}}
 	m.commits = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "errlogd_commit_seconds",
 		Help:    "How long the store's writer took to commit one batch of events (retries included).",
@@ -179,13 +179,11 @@ func (m *metrics) handler(password string, protect bool) http.Handler {
 		}
 		user, pass, ok := r.BasicAuth()
 		if !ok || !access.CheckPassword(user, pass, password) {
-			if ok {
-				m.limit.Failed(addr, now)
-			}
 			w.Header().Set("WWW-Authenticate", `Basic realm="errlogd"`)
 			http.Error(w, "errlogd: metrics: the admin password is required (user admin)", http.StatusUnauthorized)
 			return
 		}
+		m.limit.Succeeded(addr, now)
 		h.ServeHTTP(w, r)
 	})
 }

@@ -72,17 +72,44 @@ func CheckPassword(user, pass, password string) bool {
 	return u&subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }
 
-// Limiter counts failed password guesses per client address and in all,
-// per minute. The zero value allows 5 guesses a minute per address.
+// Limiter bounds password guesses, per client and in all: a password is
+// checked only after Allow has counted the guess, so that the total holds
+// however many addresses an attacker has (IPv6 gives anyone millions).
+// A client is an IPv4 address or an IPv6 /64, what one host gets; its
+// network an IPv4 /24 or an IPv6 /48, what one site or provider's
+// customer gets. The zero value allows 5 guesses a minute per client, 10
+// per network and 50 in all.
+//
+// The admin is not locked out by an attack: a session cookie is checked
+// before any password; a client that logged in lately (the 16 latest) is
+// held only to its own limit, not to the total; an attacker on one
+// network takes at most a fifth of the total, so that the admin elsewhere
+// still gets in; and when attackers on many networks take it all, anyone
+// else waits for its next free guess, one every 60s/Total, which
+// Retry-After tells. The table of clients is bounded and never reset wholesale: past
+// maxClients, new clients are held to the total only.
 type Limiter struct {
-	// PerMinute is how many failed guesses an address may make a minute;
-	// ten times as many are allowed from every address together. Default 5.
+	// PerMinute is how many failed guesses one client may make a minute.
+	// Default 5.
 	PerMinute int
+	// Total is how many guesses may be checked a minute from every client
+	// together, those that logged in lately aside. Default 10 times
+	// PerMinute.
+	Total int
 
-	mu  sync.Mutex
-	m   map[string]*attempts
-	all attempts
+	mu      sync.Mutex
+	clients map[string]*attempts
+	tokens  float64   // of the total, refilled at Total a minute
+	tokenAt time.Time // when tokens was last refilled
+	known   map[string]time.Time
+	pruned  time.Time // when the clients were last pruned
 }
+
+const (
+	maxClients = 10000
+	maxKnown   = 16
+	knownFor   = 30 * 24 * time.Hour
+)
 
 type attempts struct {
 	n     int
@@ -96,41 +123,157 @@ func (l *Limiter) per() int {
 	return 5
 }
 
-// Allow reports whether addr may try a password now; when not, how long
-// until it may. Past ten times PerMinute failures a minute from every
-// address together, an address that has failed this minute may not try
-// again; one that has not (the admin, typing the password right) still
-// may, so that an attack cannot lock the admin out.
+func (l *Limiter) total() float64 {
+	if l.Total > 0 {
+		return float64(l.Total)
+	}
+	return float64(10 * l.per())
+}
+
+func (l *Limiter) perNet() int { return max(l.per(), int(l.total())/5) }
+
+// netKey is the network of a client (ClientKey): its IPv4 /24 or IPv6 /48.
+func netKey(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	if ip == nil {
+		return "net " + host
+	}
+	if v4 := ip.To4(); v4 != nil {
+		return v4.Mask(net.CIDRMask(24, 32)).String() + "/24"
+	}
+	return ip.Mask(net.CIDRMask(48, 128)).String() + "/48"
+}
+
+// ClientKey is the client a remote address is counted as: an IPv4
+// address, or the /64 of an IPv6 address.
+func ClientKey(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	if ip == nil {
+		return host
+	}
+	if v4 := ip.To4(); v4 != nil {
+		return v4.String()
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+}
+
+// Allow counts a guess from addr and reports whether its password may be
+// checked now; when not, how long until it may. Call Succeeded when the
+// password was right.
 func (l *Limiter) Allow(addr string, now time.Time) (bool, time.Duration) {
+	key := ClientKey(addr)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	a := l.m[addr]
-	if a == nil || window(a, now).n == 0 {
-		return true, 0
+	if l.clients == nil {
+		l.clients = map[string]*attempts{}
+		l.known = map[string]time.Time{}
+		l.tokens, l.tokenAt = l.total(), now
 	}
-	if a.n >= l.per() {
-		return false, a.start.Add(time.Minute).Sub(now)
+	if wait, over := l.over(key, l.per(), now); over {
+		return false, wait
 	}
-	if all := window(&l.all, now); all.n >= 10*l.per() {
-		return false, all.start.Add(time.Minute).Sub(now)
+	known := l.isKnown(key, now)
+	nk := netKey(addr)
+	if !known {
+		if wait, over := l.over(nk, l.perNet(), now); over {
+			return false, wait
+		}
+		l.refill(now)
+		if l.tokens < 1 {
+			return false, time.Duration((1 - l.tokens) * float64(time.Minute) / l.total())
+		}
+		l.tokens--
+		l.count(nk, now)
 	}
+	l.count(key, now)
 	return true, 0
 }
 
-// Failed counts a wrong guess from addr.
-func (l *Limiter) Failed(addr string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.m == nil || len(l.m) > 10000 {
-		l.m = map[string]*attempts{}
+// over reports whether key has made its n guesses this minute, and how
+// long until its minute ends.
+func (l *Limiter) over(key string, n int, now time.Time) (time.Duration, bool) {
+	a := l.clients[key]
+	if a != nil && now.Sub(a.start) < time.Minute && !now.Before(a.start) && a.n >= n {
+		return a.start.Add(time.Minute).Sub(now), true
 	}
-	a := l.m[addr]
+	return 0, false
+}
+
+// count counts a guess of key (a client or a network). A full table
+// takes no new key: the total still holds.
+func (l *Limiter) count(key string, now time.Time) {
+	a := l.clients[key]
 	if a == nil {
+		if len(l.clients) >= maxClients && now.Sub(l.pruned) >= time.Second {
+			l.prune(now)
+			l.pruned = now
+		}
+		if len(l.clients) >= maxClients {
+			return
+		}
 		a = &attempts{start: now}
-		l.m[addr] = a
+		l.clients[key] = a
 	}
 	window(a, now).n++
-	window(&l.all, now).n++
+}
+
+// Succeeded takes back the guess Allow counted for addr, whose password
+// was right, and remembers addr's client as the admin's.
+func (l *Limiter) Succeeded(addr string, now time.Time) {
+	key := ClientKey(addr)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if a := l.clients[key]; a != nil && a.n > 0 {
+		a.n--
+	}
+	if !l.isKnown(key, now) {
+		l.tokens = min(l.tokens+1, l.total())
+		if a := l.clients[netKey(addr)]; a != nil && a.n > 0 {
+			a.n--
+		}
+	}
+	if l.known == nil {
+		l.known = map[string]time.Time{}
+	}
+	if _, ok := l.known[key]; !ok && len(l.known) >= maxKnown {
+		oldest := ""
+		for k, t := range l.known {
+			if oldest == "" || t.Before(l.known[oldest]) {
+				oldest = k
+			}
+		}
+		delete(l.known, oldest)
+	}
+	l.known[key] = now
+}
+
+func (l *Limiter) isKnown(key string, now time.Time) bool {
+	t, ok := l.known[key]
+	return ok && now.Sub(t) < knownFor
+}
+
+func (l *Limiter) refill(now time.Time) {
+	if d := now.Sub(l.tokenAt); d > 0 {
+		l.tokens = min(l.tokens+d.Minutes()*l.total(), l.total())
+		l.tokenAt = now
+	}
+}
+
+// prune forgets the clients whose minute is over.
+func (l *Limiter) prune(now time.Time) {
+	for k, a := range l.clients {
+		if now.Sub(a.start) >= time.Minute || now.Before(a.start) {
+			delete(l.clients, k)
+		}
+	}
 }
 
 func window(a *attempts, now time.Time) *attempts {
