@@ -128,7 +128,7 @@ func flags(name string, getenv func(string) string, stderr io.Writer) (*flag.Fla
 	fs.IntVar(&c.retentionDays, "retention-days", envInt(getenv, "ERRLOGD_RETENTION_DAYS", 90), "delete events received longer ago (0: keep)")
 	fs.IntVar(&c.perGroup, "max-events-per-group", envInt(getenv, "ERRLOGD_MAX_EVENTS_PER_GROUP", 10000), "keep only the newest N events of each group, counts preserved (0: all)")
 	fs.DurationVar(&c.retentionEvery, "retention-interval", time.Hour, "how often retention runs")
-	fs.Uint64Var(&c.minFreeMB, "min-free-mb", uint64(envInt(getenv, "ERRLOGD_MIN_FREE_MB", 256)), "refuse events (429) when the SQLite file's disk has less free space (MiB)")
+	fs.Uint64Var(&c.minFreeMB, "min-free-mb", uint64(envInt(getenv, "ERRLOGD_MIN_FREE_MB", 256)), "refuse events (429) when the SQLite file's disk has less free space (MiB; 0: no check)")
 	fs.IntVar(&c.queue, "queue", 10000, "events waiting for the writer before ingest answers 429")
 	fs.StringVar(&c.traceURL, "trace-url", getenv("ERRLOGD_TRACE_URL"), "tracing UI link of a trace, with {trace_id} (and {span_id}): https://tempo.example.com/explore?traceId={trace_id}")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
