@@ -136,7 +136,13 @@ func sqlDB(st store.Store) *sqlstore.DB {
 // countBytes counts the request bodies h reads.
 func (m *metrics) countBytes(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body != nil {
+		// A body with a length counts whole, whether or not ingest reads
+		// it all (a refused request's body still crossed the network);
+		// one without is counted as it is read.
+		switch {
+		case r.ContentLength > 0:
+			m.bytesIn.Add(r.ContentLength)
+		case r.Body != nil && r.Body != http.NoBody:
 			r.Body = &countingBody{ReadCloser: r.Body, n: &m.bytesIn}
 		}
 		h.ServeHTTP(w, r)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/errlog/errlog/errlogd/alert"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -129,6 +130,7 @@ func TestMoveStores(t *testing.T) {
 	}
 	// State beyond events: a status, an alert rule, an outbox row, a
 	// ticket, a mute.
+	require.NoError(t, alert.Migrate(ctx, s), "alert's tables, as a running errlogd makes them")
 	require.NoError(t, s.ExecSQL(ctx, `UPDATE event_groups SET status = 'resolved' WHERE id % 10 = 0`))
 	require.NoError(t, s.ExecSQL(ctx, `INSERT INTO alert_rules (project_id, name, rule, updated_ms) VALUES (1, 'new', '{"name":"new"}', 1)`))
 	require.NoError(t, s.ExecSQL(ctx, `INSERT INTO alert_outbox (dedup, project_id, group_id, rule, action_index, dest, reason, event_id, total, created_ms, due_ms, state, attempts, last_error)
