@@ -199,6 +199,7 @@ func skipLine(r *bufio.Reader) error {
 var wanted = map[string]bool{
 	"event_id": true, "timestamp": true, "level": true, "logger": true, "platform": true,
 	"message": true, "logentry": true, "environment": true, "release": true, "fingerprint": true, "user": true,
+	"transaction": true, // a fingerprint's {{ transaction }}
 }
 
 // parseEvent validates the whole event, then decodes only what grouping,
@@ -208,7 +209,7 @@ func parseEvent(b []byte) (*event.Event, error) {
 	var buf bytes.Buffer
 	buf.Grow(512)
 	buf.WriteByte('{')
-	var exc, threads []byte
+	var exc, threads, grouping []byte
 	var stacks [][]byte // each, in order: a repeated key is decoded over the first
 	err := scanObject(b, func(key, val []byte) {
 		switch string(key) {
@@ -220,6 +221,10 @@ func parseEvent(b []byte) (*event.Event, error) {
 			return
 		case "threads":
 			threads = val
+			return
+		case "contexts":
+			// Of the contexts, only the group key errlog sends.
+			grouping = groupingContext(val)
 			return
 		}
 		if !wanted[string(key)] || string(val) == "null" {
@@ -235,6 +240,14 @@ func parseEvent(b []byte) (*event.Event, error) {
 	})
 	if err != nil {
 		return nil, malformed{"event: " + err.Error()}
+	}
+	if grouping != nil {
+		if buf.Len() > 1 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(`"contexts":{"` + event.GroupingContext + `":`)
+		buf.Write(grouping)
+		buf.WriteByte('}')
 	}
 	buf.WriteByte('}')
 	ev, err := decode.Event(buf.Bytes())
@@ -253,6 +266,21 @@ func parseEvent(b []byte) (*event.Event, error) {
 		ev.Stacktrace = threadStack(threads)
 	}
 	return ev, nil
+}
+
+// groupingContext returns the member event.GroupingContext of a contexts
+// object, when it is an object: the key an errlog client computed.
+func groupingContext(contexts []byte) []byte {
+	var out []byte
+	if len(contexts) == 0 || contexts[0] != '{' {
+		return nil
+	}
+	_ = scanObject(contexts, func(key, val []byte) {
+		if string(key) == event.GroupingContext && len(val) > 0 && val[0] == '{' {
+			out = val
+		}
+	})
+	return out
 }
 
 // legacyBody decodes what very old SDKs post to store/: base64 of a

@@ -37,6 +37,16 @@ func TestMigrateFromPrevious(t *testing.T) {
 	})
 }
 
+// TestGroupingUpgrade: see storetest.RunGroupingUpgrade.
+func TestGroupingUpgrade(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "grouping1.db")
+	storetest.RunGroupingUpgrade(t, func(t *testing.T, upTo int) storetest.Migratable {
+		s, err := sqlite.Open(context.Background(), path, sqlite.Options{UpTo: upTo})
+		require.NoError(t, err)
+		return s
+	})
+}
+
 func TestReopenKeepsEverything(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "errlog.db")
@@ -59,7 +69,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 	require.Equal(t, int64(3), page.Groups[0].Count)
 	v, err := s.SchemaVersion(ctx)
 	require.NoError(t, err)
-	require.Equal(t, 7, v)
+	require.Equal(t, 8, v)
 }
 
 // TestRetentionReclaimsSpace: deleted events' pages go back to the file

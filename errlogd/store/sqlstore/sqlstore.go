@@ -86,6 +86,8 @@ type DB struct {
 	hookErr func(error)
 
 	caughtUp time.Time // the last CatchUp; the writer goroutine's
+
+	keys groupKeys // grouping.go
 }
 
 // CatchUpInterval is how often Dialect.CatchUp runs while events arrive.
