@@ -4,7 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"hash/maphash"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Grouping is the version of the grouping GroupKey computes, stored with
@@ -114,8 +117,11 @@ func isKey(k string) bool {
 	return true
 }
 
-func (e *Event) groupKeyV2() string {
-	var buf [1024]byte
+func (e *Event) groupKeyV2() string { return e.groupKey2(&keys) }
+
+// groupKey2 is groupKeyV2 remembering keys in c (nil: none).
+func (e *Event) groupKey2(c *keyCache) string {
+	var buf [512]byte
 	b := buf[:0]
 	if len(e.Fingerprint) > 0 && !(len(e.Fingerprint) == 1 && isVar(e.Fingerprint[0], "default")) {
 		b = appendParts(b, "fingerprint")
@@ -149,8 +155,74 @@ func (e *Event) groupKeyV2() string {
 	} else {
 		b = e.appendDefault(b)
 	}
+	return c.hash(b)
+}
+
+// hash returns the key of the grouping components b: the first 16
+// bytes of their SHA-256, in hex. Keys recently hashed are remembered
+// (an error that repeats is the common case, on each ERROR record and
+// each ingested event): a repeat costs a fast, process-local hash and a
+// comparison instead of SHA-256 and an allocation.
+func (c *keyCache) hash(b []byte) string {
+	if c == nil {
+		sum := sha256.Sum256(b)
+		return hex.EncodeToString(sum[:16])
+	}
+	h := maphash.Bytes(keySeed, b)
+	if k, ok := c.get(h, b); ok {
+		return k
+	}
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:16])
+	k := hex.EncodeToString(sum[:16])
+	c.put(h, b, k)
+	return k
+}
+
+var keySeed = maphash.MakeSeed()
+
+// keys is GroupKey's memory, of at most maxKeys components of at most
+// maxKeyInput bytes: 300 KB at most.
+var keys keyCache
+
+const (
+	maxKeys     = 512
+	maxKeyInput = 512
+)
+
+type keyCache struct {
+	m atomic.Pointer[sync.Map] // maphash → *cachedKey
+	n atomic.Int32
+}
+
+type cachedKey struct{ input, key string }
+
+func (c *keyCache) get(h uint64, b []byte) (string, bool) {
+	m := c.m.Load()
+	if m == nil {
+		return "", false
+	}
+	v, ok := m.Load(h)
+	if !ok {
+		return "", false
+	}
+	if e := v.(*cachedKey); e.input == string(b) {
+		return e.key, true
+	}
+	return "", false
+}
+
+func (c *keyCache) put(h uint64, b []byte, key string) {
+	if len(b) > maxKeyInput {
+		return
+	}
+	m := c.m.Load()
+	if m == nil || c.n.Add(1) > maxKeys {
+		// Full: start again (two goroutines may both; either map will do).
+		m = new(sync.Map)
+		c.m.Store(m)
+		c.n.Store(1)
+	}
+	m.Store(h, &cachedKey{string(b), key})
 }
 
 // appendParts appends each part and a NUL after it: the hashed form.
@@ -220,7 +292,7 @@ func (e *Event) appendDefault(b []byte) []byte {
 		// nothing of the failure: errlog no longer sends it as the
 		// exception; older clients did.
 		if !isTypedNil(ex) {
-			b = appendParts(b, "type", normalType(ex.Type))
+			b = appendParts(b, normalType(ex.Type))
 			last = i
 		}
 		var n int
@@ -277,9 +349,12 @@ func panicType(t string) string {
 }
 
 // appendFrames appends the grouping components of frames (the in-app ones
-// only, with inApp), and says how many frames it appended.
+// only, with inApp), and says how many frames it appended. A frame's
+// module is written only when it differs from the previous frame's: most
+// stacks stay in few packages, and the hash reads fewer bytes.
 func appendFrames(b []byte, frames []Frame, inApp bool) ([]byte, int) {
 	n := 0
+	prev := "\x00"
 	for i := range frames {
 		f := &frames[i]
 		if inApp && !f.InApp {
@@ -290,8 +365,10 @@ func appendFrames(b []byte, frames []Frame, inApp bool) ([]byte, int) {
 		if mod == "" {
 			mod = fileBase(f.Filename, f.AbsPath)
 		}
-		b = append(b, 'f', 0)
-		b = append(b, mod...)
+		if mod != prev {
+			b = append(b, mod...)
+			prev = mod
+		}
 		b = append(b, 0)
 		anon := isAnonymous(f.Function)
 		if !anon {
@@ -332,25 +409,28 @@ func appendSourceLine(b []byte, line string) []byte {
 	if e-s > maxSourceLine {
 		return b
 	}
-	space := false
+	// Copied by runs between white space, not byte by byte.
+	start := s
 	for i := s; i < e; i++ {
-		c := line[i]
-		if isSpace(c) {
-			space = true
+		if !isSpace(line[i]) {
 			continue
 		}
-		if space {
-			b = append(b, ' ')
-			space = false
+		if line[i] == ' ' && !isSpace(line[i+1]) { // i < e-1: line[e-1] is no space
+			continue // one space: part of the run
 		}
-		b = append(b, c)
+		b = append(b, line[start:i]...)
+		b = append(b, ' ')
+		for i+1 < e && isSpace(line[i+1]) {
+			i++
+		}
+		start = i + 1
 	}
-	return b
+	return append(b, line[start:e]...)
 }
 
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'
-}
+func isSpace(c byte) bool { return spaces[c] }
+
+var spaces = [256]bool{' ': true, '\t': true, '\r': true, '\n': true, '\v': true, '\f': true}
 
 func appendInt(b []byte, n int) []byte {
 	if n <= 0 {
