@@ -46,8 +46,9 @@ const GroupingContext = "errlog"
 // A fingerprint may name the default key as "{{ default }}", and the
 // parameterized message, the transaction, the outermost exception's type
 // and the culprit frame's function as "{{ message }}",
-// "{{ transaction }}", "{{ type }}" and "{{ function }}", as Sentry's
-// fingerprints do: ["{{ default }}", "tenant-7"] splits the default group
+// "{{ transaction }}", "{{ type }}" (or "{{ error.type }}") and
+// "{{ function }}" (or "{{ stack.function }}"), as Sentry's fingerprints
+// do: ["{{ default }}", "tenant-7"] splits the default group
 // by tenant.
 func (e *Event) GroupKey() string {
 	if k, v := e.CarriedGroupKey(); v == Grouping {
@@ -139,13 +140,13 @@ func (e *Event) groupKey2(c *keyCache) string {
 				b = appendParts(b, "message", Parameterize(m))
 			case isVar(p, "transaction"):
 				b = appendParts(b, "transaction", e.Transaction)
-			case isVar(p, "type"):
+			case isVar(p, "type") || isVar(p, "error.type"):
 				t := ""
 				if n := len(e.Exception); n > 0 {
 					t = normalType(e.Exception[n-1].Type)
 				}
 				b = appendParts(b, "type", t)
-			case isVar(p, "function"):
+			case isVar(p, "function") || isVar(p, "stack.function"):
 				f, _ := e.CulpritFrame()
 				b = appendParts(b, "function", f.Function)
 			default:

@@ -112,6 +112,8 @@ func TestGroupKeyFingerprint(t *testing.T) {
 			e.Exception[1].Stacktrace.Frames[0].Function = "other"
 			return e
 		}(), false},
+		{"{{ error.type }} is {{ type }}", base("{{ error.type }}"), base("{{ type }}"), true},
+		{"{{ stack.function }} is {{ function }}", base("{{ stack.function }}"), base("{{ function }}"), true},
 		{"{{ message }}", base("{{ message }}"), func() *event.Event { e := base("{{ message }}"); e.Logentry.Message = "x"; return e }(), false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
