@@ -22,8 +22,9 @@ const GroupingContext = "errlog"
 
 // GroupKey returns the key that groups e with its repeats (an "issue" in
 // Sentry's words), 32 hex digits: the key e carries (SetGroupKey; errlog's
-// handler sets it, so that its mail threads and errlogd's groups agree)
-// when it was computed by this Grouping, else GroupKeyOf(Grouping).
+// tracker sends it, so that errlogd groups the event as the mail sink
+// threaded it) when it was computed by this Grouping, else
+// GroupKeyOf(Grouping).
 //
 // The key hashes, in order of preference, the explicit fingerprint; else
 // the default components:
@@ -48,8 +49,7 @@ const GroupingContext = "errlog"
 // and the culprit frame's function as "{{ message }}",
 // "{{ transaction }}", "{{ type }}" (or "{{ error.type }}") and
 // "{{ function }}" (or "{{ stack.function }}"), as Sentry's fingerprints
-// do: ["{{ default }}", "tenant-7"] splits the default group
-// by tenant.
+// do: ["{{ default }}", "tenant-7"] splits the default group by tenant.
 func (e *Event) GroupKey() string {
 	if k, v := e.CarriedGroupKey(); v == Grouping {
 		return k
