@@ -58,3 +58,29 @@ func TestTrackerSendsTheMailKey(t *testing.T) {
 	}
 	assert.Len(t, keys, 3)
 }
+
+type nilErr struct{}
+
+func (*nilErr) Error() string { return "nil error" }
+
+// TestTypedNilIsNoException: a typed nil error among a record's
+// attributes leaves the record a log record: titled and grouped by its
+// message, the attribute shown as it is.
+func TestTypedNilIsNoException(t *testing.T) {
+	h, _, _, sink := newTestHandler(t, Options{})
+	log := slog.New(h)
+	log.Error("odd values", "x", (*nilErr)(nil))
+	log.Error("another odd record", "x", (*nilErr)(nil))
+	log.Error("a real one", "err", &nilErr{})
+	flush(t, h)
+	evs := sink.all()
+	require.Len(t, evs, 3)
+	for _, ev := range evs[:2] {
+		assert.Empty(t, ev.Exception, ev.Message())
+		assert.NotNil(t, ev.Stacktrace, "the record's stack")
+		assert.Equal(t, ev.Message(), ev.Title())
+		assert.Contains(t, ev.Extra, "x", "the attribute stays")
+	}
+	assert.NotEqual(t, evs[0].GroupKey(), evs[1].GroupKey(), "two records, two groups")
+	require.Len(t, evs[2].Exception, 1, "a non-nil pointer is an error")
+}
