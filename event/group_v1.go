@@ -1,16 +1,15 @@
 package event
 
-import (
-	"crypto/sha256"
-	"encoding/hex"
-)
-
 // groupKeyV1 is grouping 1, errlogd's key until grouping 2: kept so that
 // a store filled by it can map its groups to the new keys (see
 // GroupKeyOf). It is the key errlogd stored, which differs from the
 // client's mail key of that time for fingerprints with variables: errlogd
 // hashed "{{ default }}" and "{{ message }}" as the keys they stand for.
-func (e *Event) groupKeyV1() string {
+func (e *Event) groupKeyV1() string { return e.groupKey1(&keys) }
+
+// groupKey1 is groupKeyV1 remembering keys in c (nil: none); the two
+// groupings share GroupKey's memory, as they hash alike.
+func (e *Event) groupKey1(c *keyCache) string {
 	fp := e.Fingerprint
 	templated := false
 	for _, s := range fp {
@@ -20,7 +19,7 @@ func (e *Event) groupKeyV1() string {
 		}
 	}
 	if !templated {
-		return e.clientKeyV1()
+		return e.clientKeyV1(c)
 	}
 	parts := make([]string, len(fp))
 	for i, s := range fp {
@@ -28,10 +27,10 @@ func (e *Event) groupKeyV1() string {
 		case isVar(s, "default"):
 			d := *e
 			d.Fingerprint = nil
-			parts[i] = d.clientKeyV1()
+			parts[i] = d.clientKeyV1(c)
 		case isVar(s, "message"):
 			m := Event{Logentry: &Logentry{Message: e.Message()}}
-			parts[i] = m.clientKeyV1()
+			parts[i] = m.clientKeyV1(c)
 		default:
 			parts[i] = s
 		}
@@ -41,11 +40,11 @@ func (e *Event) groupKeyV1() string {
 	}
 	cp := *e
 	cp.Fingerprint = parts
-	return cp.clientKeyV1()
+	return cp.clientKeyV1(c)
 }
 
 // clientKeyV1 is grouping 1's key as the client computed it.
-func (e *Event) clientKeyV1() string {
+func (e *Event) clientKeyV1(c *keyCache) string {
 	var buf [512]byte
 	b := buf[:0]
 	if len(e.Fingerprint) > 0 && !(len(e.Fingerprint) == 1 && isVar(e.Fingerprint[0], "default")) {
@@ -63,8 +62,7 @@ func (e *Event) clientKeyV1() string {
 	} else {
 		b = e.appendDefaultV1(b)
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:16])
+	return c.hash(b)
 }
 
 // appendDefaultV1 appends grouping 1's default components: the exception
