@@ -188,7 +188,10 @@ func (b *eventBuilder) attr(prefix []string, a slog.Attr) {
 		}
 	}
 	if a.Value.Kind() == slog.KindAny {
-		if err, ok := a.Value.Any().(error); ok && b.err == nil {
+		if err, ok := a.Value.Any().(error); ok && b.err == nil && !isNilPointer(reflect.ValueOf(err)) {
+			// A typed nil ((*myErr)(nil)) is no failure to report: the
+			// record stays a log record, titled and grouped by its
+			// message; the attribute still shows as "<nil>".
 			b.err = err
 		}
 	}

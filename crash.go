@@ -229,6 +229,9 @@ func (c *core) crashEvent(text []byte, pid int, when time.Time) *event.Event {
 			Data:        map[string]any{"pid": pid, "goroutine": cr.goroutine},
 		},
 	}
+	if cr.createdBy != "" {
+		ex.Mechanism.Data["created_by"] = cr.createdBy
+	}
 	if len(cr.frames) > 0 {
 		ex.Stacktrace = &event.Stacktrace{Frames: cr.frames}
 	}
@@ -259,6 +262,7 @@ type crashReport struct {
 	typ, value  string
 	description string // earlier panics of a panic during a panic, the signal
 	goroutine   string // "18"
+	createdBy   string // "main.main (/src/main.go:15)": where the goroutine started
 	frames      []event.Frame
 }
 
@@ -327,7 +331,12 @@ func parseCrash(text string) crashReport {
 		i++
 		file, line := crashFileLine(lines[i])
 		if name, ok := strings.CutPrefix(fn, "created by "); ok {
-			fn, _, _ = strings.Cut(name, " in goroutine ")
+			// Where the goroutine was started is no frame of its stack:
+			// a recovered twin of the panic (errlog.Go) has no such
+			// frame, and must group with the crash.
+			name, _, _ = strings.Cut(name, " in goroutine ")
+			cr.createdBy = fmt.Sprintf("%s (%s:%d)", name, file, line)
+			continue
 		} else if strings.HasSuffix(fn, ")") {
 			if k := strings.LastIndexByte(fn, '('); k > 0 {
 				fn = fn[:k]

@@ -13,6 +13,7 @@ func TestParseCrash(t *testing.T) {
 		name, text          string
 		typ, value, desc    string
 		goroutine, headline string
+		createdBy           string
 		funcs               []string // caller to callee
 		innerFile           string
 		innerLine           int
@@ -24,8 +25,8 @@ func TestParseCrash(t *testing.T) {
 			"main.main.func1()\n\t/tmp/cr/main.go:15 +0x25 fp=0x1775a859c7e0 sp=0x1775a859c7c0 pc=0x489905\n" +
 			"runtime.goexit({})\n\t/usr/local/go/src/runtime/asm_amd64.s:1771 +0x1 fp=0x1775a859c7e8 sp=0x1775a859c7e0 pc=0x47d2c1\n" +
 			"created by main.main in goroutine 1\n\t/tmp/cr/main.go:15 +0x109\n",
-		typ: "panic", value: "boom", goroutine: "6", headline: "panic: boom",
-		funcs:     []string{"main.main", "main.main.func1", "main.(*T).Boom"},
+		typ: "panic", value: "boom", goroutine: "6", headline: "panic: boom", createdBy: "main.main (/tmp/cr/main.go:15)",
+		funcs:     []string{"main.main.func1", "main.(*T).Boom"},
 		innerFile: "/tmp/cr/main.go", innerLine: 10,
 	}, {
 		name: "panic during panic",
@@ -59,8 +60,8 @@ func TestParseCrash(t *testing.T) {
 			"main.main.func2()\n\t/tmp/cr/main.go:22 +0x2d\ncreated by main.main in goroutine 1\n\t/tmp/cr/main.go:20 +0x146\n\n" +
 			"goroutine 1 [sleep]:\ntime.Sleep(0x2540be400)\n\t/usr/local/go/src/runtime/time.go:363 +0x165\n",
 		typ: "fatal error", value: "concurrent map access", goroutine: "23",
-		headline:  "fatal error: concurrent map access",
-		funcs:     []string{"main.main", "main.main.func2"},
+		headline: "fatal error: concurrent map access", createdBy: "main.main (/tmp/cr/main.go:20)",
+		funcs:     []string{"main.main.func2"},
 		innerFile: "/tmp/cr/main.go", innerLine: 22,
 	}, {
 		name: "fatal error with its message",
@@ -85,6 +86,7 @@ func TestParseCrash(t *testing.T) {
 			}
 			assert.Equal(t, tt.goroutine, cr.goroutine)
 			assert.Equal(t, tt.headline, cr.headline)
+			assert.Equal(t, tt.createdBy, cr.createdBy)
 			var funcs []string
 			for _, f := range cr.frames {
 				name := f.Function

@@ -121,7 +121,7 @@ func ExampleRecover() {
 	_ = errlog.Flush(context.Background())
 	// Output:
 	// event: error "panic: assignment to entry in nil map"
-	//   exception: runtime.plainError: assignment to entry in nil map
+	//   exception: runtime.Error: assignment to entry in nil map
 	//   extra error=panic: assignment to entry in nil map
 }
 

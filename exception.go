@@ -3,6 +3,7 @@ package errlog
 import (
 	"errors"
 	"reflect"
+	"runtime"
 	"strconv"
 
 	"github.com/errlog/errlog/event"
@@ -106,6 +107,12 @@ func (b *chainBuilder) walk(e error, parent int, source string) {
 			}
 		default:
 			ex := event.Exception{Type: typeName(e), Value: b.text(e), Module: typeModule(e)}
+			if _, ok := e.(runtime.Error); ok && b.panicked {
+				// A runtime panic is named by its interface, as its crash
+				// report is: the runtime's types (runtime.plainError,
+				// runtime.boundsError) are no one's to know.
+				ex.Type, ex.Module = "runtime.Error", "runtime"
+			}
 			if len(b.chain) > 0 {
 				if own := ownPCsSafe(e); own != nil {
 					ex.Stacktrace = &event.Stacktrace{Frames: framesOf(own)}

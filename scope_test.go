@@ -144,7 +144,7 @@ func TestRecover(t *testing.T) {
 	assert.Equal(t, "panic", last.Mechanism.Type)
 	assert.False(t, *last.Mechanism.Handled)
 	runtimeEx := evs[1].Exception[len(evs[1].Exception)-1]
-	assert.Equal(t, "runtime.plainError", runtimeEx.Type, "a runtime panic is its runtime.Error's type")
+	assert.Equal(t, "runtime.Error", runtimeEx.Type, "a runtime panic is named runtime.Error, as in its crash report")
 	assert.Equal(t, "panic", runtimeEx.Mechanism.Type)
 	// The runtime error is the panic value, and a cause in the chain.
 	assert.Contains(t, evs[1].Message(), "assignment to entry in nil map")

@@ -247,6 +247,12 @@ func (t *Tracker) Send(ev *event.Event) string {
 			return ""
 		}
 	}
+	// The event carries its group key, computed before trimming, so that
+	// errlogd groups it as the mail sink did; on a copy, as the event may
+	// be the one every sink has.
+	keyed := *ev
+	keyed.SetGroupKey()
+	ev = &keyed
 	// Trimmed, as Sentry's SDKs do, rather than refused with a 413.
 	payload, ev, err := fitEvent(ev, MaxTrackerEventBytes, encodeEvent)
 	if err != nil {

@@ -151,6 +151,9 @@ type Frame struct {
 	AbsPath string `json:"abs_path,omitempty"`
 	// Lineno is the line in the file, from 1.
 	Lineno int `json:"lineno,omitempty"`
+	// Colno is the column in the line, from 1, when the platform knows
+	// it (JavaScript); errlog leaves it 0.
+	Colno int `json:"colno,omitempty"`
 	// InApp is true for the application's own code, false for the
 	// standard library, dependencies and errlog itself.
 	InApp bool `json:"in_app"`

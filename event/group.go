@@ -3,31 +3,152 @@ package event
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"hash/maphash"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
+// Grouping is the version of the grouping GroupKey computes, stored with
+// each group's key by errlogd. Grouping 1 keyed an exception by its types
+// and in-app functions only; 2 adds the log message and source lines
+// (docs/grouping.md). GroupKeyOf computes either.
+const Grouping = 2
+
+// GroupingContext names the context in which an event carries its key
+// (SetGroupKey): {"group_key": "…", "grouping": 2}.
+const GroupingContext = "errlog"
+
 // GroupKey returns the key that groups e with its repeats (an "issue" in
-// Sentry's words): 32 hex digits hashed from, in order of preference, the
-// explicit fingerprint; the exception types plus the module and function
-// of every in-app frame (line numbers excluded, so that an edit elsewhere
-// in a file does not split a group); the log message, parameterized
-// (Parameterize), so that "user 123 not found" and "user 456 not found"
-// are one group.
+// Sentry's words), 32 hex digits: the key e carries (SetGroupKey; errlog's
+// tracker sends it, so that errlogd groups the event as the mail sink
+// threaded it) when it was computed by this Grouping, else
+// GroupKeyOf(Grouping).
 //
-// A fingerprint may name the default key as "{{ default }}" and the
-// parameterized message as "{{ message }}", as Sentry's fingerprints do:
-// ["{{ default }}", "tenant-7"] splits the default group by tenant.
+// The key hashes, in order of preference, the explicit fingerprint; else
+// the default components:
+//
+//   - a log record's message template, parameterized (Parameterize), so
+//     that "user 123 not found" and "user 456 not found" are one group,
+//     while two messages logged in one function are two;
+//   - the types of the exceptions, a Go runtime error's always
+//     "runtime.Error" and a panic's the same whether it was recovered or
+//     crashed the program;
+//   - the stack trace: the module, function and whitespace-normalized
+//     source line (context_line) of each in-app frame, or of every frame
+//     when none is in-app. Line numbers are left out, so that moving code
+//     keeps its group; the source line tells apart two calls in one
+//     function. A frame without source and without a function name (an
+//     anonymous JavaScript callback) counts its file and position instead;
+//   - when nothing above is there, the last exception's value,
+//     parameterized.
+//
+// A fingerprint may name the default key as "{{ default }}", and the
+// parameterized message, the transaction, the outermost exception's type
+// and the culprit frame's function as "{{ message }}",
+// "{{ transaction }}", "{{ type }}" (or "{{ error.type }}") and
+// "{{ function }}" (or "{{ stack.function }}"), as Sentry's fingerprints
+// do: ["{{ default }}", "tenant-7"] splits the default group by tenant.
 func (e *Event) GroupKey() string {
+	if k, v := e.CarriedGroupKey(); v == Grouping {
+		return k
+	}
+	return e.groupKeyV2()
+}
+
+// GroupKeyOf computes e's key by grouping version v, ignoring the key e
+// carries: Grouping, or 1 (errlogd's key before 2, which a store upgraded
+// from it needs to find the groups it made); "" for another version.
+func (e *Event) GroupKeyOf(v int) string {
+	switch v {
+	case 1:
+		return e.groupKeyV1()
+	case 2:
+		return e.groupKeyV2()
+	}
+	return ""
+}
+
+// SetGroupKey computes e's key and stores it in e's contexts, under
+// GroupingContext, with the grouping version that made it; the contexts
+// map is replaced, never written to, as it may be shared.
+func (e *Event) SetGroupKey() {
+	key := e.groupKeyV2()
+	c := make(map[string]map[string]any, len(e.Contexts)+1)
+	for k, v := range e.Contexts {
+		c[k] = v
+	}
+	c[GroupingContext] = map[string]any{"group_key": key, "grouping": Grouping}
+	e.Contexts = c
+}
+
+// CarriedGroupKey returns the key e carries (SetGroupKey) and the grouping
+// version that computed it; 0 when e carries none.
+func (e *Event) CarriedGroupKey() (key string, version int) {
+	m := e.Contexts[GroupingContext]
+	if m == nil {
+		return "", 0
+	}
+	key, _ = m["group_key"].(string)
+	if !isKey(key) {
+		return "", 0
+	}
+	switch v := m["grouping"].(type) {
+	case int:
+		version = v
+	case float64:
+		version = int(v)
+	case json.Number:
+		n, _ := v.Int64()
+		version = int(n)
+	}
+	return key, version
+}
+
+func isKey(k string) bool {
+	if len(k) != 32 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *Event) groupKeyV2() string { return e.groupKey2(&keys) }
+
+// groupKey2 is groupKeyV2 remembering keys in c (nil: none).
+func (e *Event) groupKey2(c *keyCache) string {
 	var buf [512]byte
 	b := buf[:0]
 	if len(e.Fingerprint) > 0 && !(len(e.Fingerprint) == 1 && isVar(e.Fingerprint[0], "default")) {
 		b = appendParts(b, "fingerprint")
 		for _, p := range e.Fingerprint {
 			switch {
+			case !strings.HasPrefix(strings.TrimSpace(p), "{{"):
+				b = appendParts(b, p)
 			case isVar(p, "default"):
 				b = e.appendDefault(b)
 			case isVar(p, "message"):
-				b = appendParts(b, "message", Parameterize(e.Message()))
+				m := e.template()
+				if m == "" {
+					m = e.Message()
+				}
+				b = appendParts(b, "message", Parameterize(m))
+			case isVar(p, "transaction"):
+				b = appendParts(b, "transaction", e.Transaction)
+			case isVar(p, "type") || isVar(p, "error.type"):
+				t := ""
+				if n := len(e.Exception); n > 0 {
+					t = normalType(e.Exception[n-1].Type)
+				}
+				b = appendParts(b, "type", t)
+			case isVar(p, "function") || isVar(p, "stack.function"):
+				f, _ := e.CulpritFrame()
+				b = appendParts(b, "function", f.Function)
 			default:
 				b = appendParts(b, p)
 			}
@@ -35,8 +156,74 @@ func (e *Event) GroupKey() string {
 	} else {
 		b = e.appendDefault(b)
 	}
+	return c.hash(b)
+}
+
+// hash returns the key of the grouping components b: the first 16
+// bytes of their SHA-256, in hex. Keys recently hashed are remembered
+// (an error that repeats is the common case, on each ERROR record and
+// each ingested event): a repeat costs a fast, process-local hash and a
+// comparison instead of SHA-256 and an allocation.
+func (c *keyCache) hash(b []byte) string {
+	if c == nil {
+		sum := sha256.Sum256(b)
+		return hex.EncodeToString(sum[:16])
+	}
+	h := maphash.Bytes(keySeed, b)
+	if k, ok := c.get(h, b); ok {
+		return k
+	}
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:16])
+	k := hex.EncodeToString(sum[:16])
+	c.put(h, b, k)
+	return k
+}
+
+var keySeed = maphash.MakeSeed()
+
+// keys is GroupKey's memory, of at most maxKeys components of at most
+// maxKeyInput bytes: 300 KB at most.
+var keys keyCache
+
+const (
+	maxKeys     = 512
+	maxKeyInput = 512
+)
+
+type keyCache struct {
+	m atomic.Pointer[sync.Map] // maphash → *cachedKey
+	n atomic.Int32
+}
+
+type cachedKey struct{ input, key string }
+
+func (c *keyCache) get(h uint64, b []byte) (string, bool) {
+	m := c.m.Load()
+	if m == nil {
+		return "", false
+	}
+	v, ok := m.Load(h)
+	if !ok {
+		return "", false
+	}
+	if e := v.(*cachedKey); e.input == string(b) {
+		return e.key, true
+	}
+	return "", false
+}
+
+func (c *keyCache) put(h uint64, b []byte, key string) {
+	if len(b) > maxKeyInput {
+		return
+	}
+	m := c.m.Load()
+	if m == nil || c.n.Add(1) > maxKeys {
+		// Full: start again (two goroutines may both; either map will do).
+		m = new(sync.Map)
+		c.m.Store(m)
+		c.n.Store(1)
+	}
+	m.Store(h, &cachedKey{string(b), key})
 }
 
 // appendParts appends each part and a NUL after it: the hashed form.
@@ -50,7 +237,7 @@ func appendParts(b []byte, parts ...string) []byte {
 
 // isVar reports whether a fingerprint part is the variable "{{ name }}".
 func isVar(part, name string) bool {
-	p, ok := strings.CutPrefix(part, "{{")
+	p, ok := strings.CutPrefix(strings.TrimSpace(part), "{{")
 	if !ok {
 		return false
 	}
@@ -58,43 +245,233 @@ func isVar(part, name string) bool {
 	return ok && strings.TrimSpace(p) == name
 }
 
-// appendDefault appends the default grouping components.
-func (e *Event) appendDefault(b []byte) []byte {
-	if len(e.Exception) == 0 {
-		return appendParts(b, "message", e.Logger, Parameterize(e.Message()))
+// template is the log message as logged, before formatting: slog's
+// message, Python logging's format; "" for an event that is no log record.
+func (e *Event) template() string {
+	if e.Logentry == nil {
+		return ""
 	}
-	b = appendParts(b, "exception")
-	for _, ex := range e.Exception {
-		b = appendParts(b, ex.Type)
-		if ex.Stacktrace == nil {
+	if e.Logentry.Message != "" {
+		return e.Logentry.Message
+	}
+	return e.Logentry.Formatted
+}
+
+// appendDefault appends the default grouping components (GroupKey).
+func (e *Event) appendDefault(b []byte) []byte {
+	// A panic keys by its own exception only: a crash report knows
+	// neither the value's type nor the errors it wraps, and its message
+	// restates the value.
+	for i := len(e.Exception) - 1; i >= 0; i-- {
+		ex := &e.Exception[i]
+		if ex.Mechanism == nil || ex.Mechanism.Type != "panic" {
 			continue
 		}
-		for _, f := range ex.Stacktrace.Frames {
-			if f.InApp {
-				b = appendParts(b, f.Module, f.Function)
-			}
+		b = appendParts(b, "panic", panicType(ex.Type))
+		n := 0
+		if ex.Stacktrace != nil {
+			b, n = appendFrames(b, ex.Stacktrace.Frames, hasInApp(ex.Stacktrace.Frames))
 		}
+		if n == 0 {
+			b = appendParts(b, Parameterize(ex.Value))
+		}
+		return b
 	}
-	// An error with no in-app frames groups by its message too, or every
-	// *errors.errorString would be one group.
-	if !hasInAppFrames(e.Exception) {
-		b = appendParts(b, e.Logger, Parameterize(e.Message()))
+	inApp := hasInApp(e.Stacktrace.frames())
+	for i := range e.Exception {
+		inApp = inApp || hasInApp(e.Exception[i].Stacktrace.frames())
+	}
+	contributed := false
+	if m := e.template(); m != "" {
+		b = appendParts(b, "message", e.Logger, Parameterize(m))
+		contributed = true
+	}
+	last := -1
+	for i := range e.Exception {
+		ex := &e.Exception[i]
+		// A typed nil pointer among a record's attributes ("<nil>") says
+		// nothing of the failure: errlog no longer sends it as the
+		// exception; older clients did.
+		if !isTypedNil(ex) {
+			b = appendParts(b, normalType(ex.Type))
+			last = i
+		}
+		var n int
+		b, n = appendFrames(b, ex.Stacktrace.frames(), inApp)
+		contributed = contributed || n > 0
+	}
+	b, n := appendFrames(b, e.Stacktrace.frames(), inApp)
+	if !contributed && n == 0 && last >= 0 {
+		b = appendParts(b, "value", Parameterize(e.Exception[last].Value))
 	}
 	return b
 }
 
-func hasInAppFrames(exs []Exception) bool {
-	for _, ex := range exs {
-		if ex.Stacktrace == nil {
-			continue
-		}
-		for _, f := range ex.Stacktrace.Frames {
-			if f.InApp {
-				return true
-			}
+func (st *Stacktrace) frames() []Frame {
+	if st == nil {
+		return nil
+	}
+	return st.Frames
+}
+
+func hasInApp(frames []Frame) bool {
+	for i := range frames {
+		if frames[i].InApp {
+			return true
 		}
 	}
 	return false
+}
+
+func isTypedNil(ex *Exception) bool {
+	return ex.Value == "<nil>" && strings.HasPrefix(ex.Type, "*")
+}
+
+// normalType is an exception's type as grouping sees it: a Go runtime
+// error by its interface, runtime.Error, whichever of the runtime's types
+// (runtime.plainError, runtime.boundsError, *runtime.TypeAssertionError)
+// carries it, as a crash report can only name the interface.
+func normalType(t string) string {
+	if strings.HasPrefix(strings.TrimPrefix(t, "*"), "runtime.") {
+		return "runtime.Error"
+	}
+	return t
+}
+
+// panicType is the type of a panic's value as grouping sees it: a runtime
+// error, a fatal error, or any other panic ("panic", as a crash report
+// knows no more).
+func panicType(t string) string {
+	switch t = normalType(t); t {
+	case "runtime.Error", "fatal error":
+		return t
+	}
+	return "panic"
+}
+
+// appendFrames appends the grouping components of frames (the in-app ones
+// only, with inApp), and says how many frames it appended. A frame's
+// module is written only when it differs from the previous frame's: most
+// stacks stay in few packages, and the hash reads fewer bytes.
+func appendFrames(b []byte, frames []Frame, inApp bool) ([]byte, int) {
+	n := 0
+	prev := "\x00"
+	for i := range frames {
+		f := &frames[i]
+		if inApp && !f.InApp {
+			continue
+		}
+		n++
+		mod := f.Module
+		if mod == "" {
+			mod = fileBase(f.Filename, f.AbsPath)
+		}
+		if mod != prev {
+			b = append(b, mod...)
+			prev = mod
+		}
+		b = append(b, 0)
+		anon := isAnonymous(f.Function)
+		if !anon {
+			b = append(b, f.Function...)
+		}
+		b = append(b, 0)
+		l := len(b)
+		if b = appendSourceLine(b, f.ContextLine); len(b) > l || !anon {
+			b = append(b, 0)
+			continue
+		}
+		// No name, no source: where the frame is stands for what it is.
+		b = append(b, fileBase(f.Filename, f.AbsPath)...)
+		b = append(b, ':')
+		b = appendInt(b, f.Lineno)
+		b = append(b, ':')
+		b = appendInt(b, f.Colno)
+		b = append(b, 0)
+	}
+	return b, n
+}
+
+// maxSourceLine is the longest source line grouping reads: a longer one
+// is minified code, one line holding a whole program, as Sentry treats it.
+const maxSourceLine = 150
+
+// appendSourceLine appends line with its spaces trimmed and each run of
+// white space made one space; nothing for a line longer than
+// maxSourceLine.
+func appendSourceLine(b []byte, line string) []byte {
+	s, e := 0, len(line)
+	for s < e && isSpace(line[s]) {
+		s++
+	}
+	for e > s && isSpace(line[e-1]) {
+		e--
+	}
+	if e-s > maxSourceLine {
+		return b
+	}
+	// Copied by runs between white space, not byte by byte.
+	start := s
+	for i := s; i < e; i++ {
+		if !isSpace(line[i]) {
+			continue
+		}
+		if line[i] == ' ' && !isSpace(line[i+1]) { // i < e-1: line[e-1] is no space
+			continue // one space: part of the run
+		}
+		b = append(b, line[start:i]...)
+		b = append(b, ' ')
+		for i+1 < e && isSpace(line[i+1]) {
+			i++
+		}
+		start = i + 1
+	}
+	return append(b, line[start:e]...)
+}
+
+func isSpace(c byte) bool { return spaces[c] }
+
+var spaces = [256]bool{' ': true, '\t': true, '\r': true, '\n': true, '\v': true, '\f': true}
+
+func appendInt(b []byte, n int) []byte {
+	if n <= 0 {
+		return b
+	}
+	var d [20]byte
+	i := len(d)
+	for n > 0 {
+		i--
+		d[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(b, d[i:]...)
+}
+
+// isAnonymous reports whether a frame's function has no name: JavaScript
+// SDKs send "?" or "<anonymous>", others nothing.
+func isAnonymous(fn string) bool {
+	switch fn {
+	case "", "?", "<anonymous>", "anonymous", "<unknown>":
+		return true
+	}
+	return false
+}
+
+// fileBase is the last element of a frame's file path or URL, without its
+// query: build directories, hosts and deployments vary, the file's name
+// does not.
+func fileBase(filename, absPath string) string {
+	p := filename
+	if p == "" {
+		p = absPath
+	}
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		p = p[:i]
+	}
+	if i := strings.LastIndexAny(p, "/\\"); i >= 0 {
+		p = p[i+1:]
+	}
+	return p
 }
 
 // Title returns a one-line summary: "Type: value" of the outermost

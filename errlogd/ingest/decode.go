@@ -200,6 +200,7 @@ func skipLine(r *bufio.Reader) error {
 var wanted = map[string]bool{
 	"event_id": true, "timestamp": true, "level": true, "logger": true, "platform": true,
 	"message": true, "logentry": true, "environment": true, "release": true, "fingerprint": true, "user": true,
+	"transaction": true, // a fingerprint's {{ transaction }}
 }
 
 // parseEvent validates the whole event, then decodes only what grouping,
@@ -209,21 +210,23 @@ func parseEvent(b []byte) (*event.Event, error) {
 	var buf bytes.Buffer
 	buf.Grow(512)
 	buf.WriteByte('{')
-	var exc, threads, contexts []byte
+	var exc, threads, contexts, grouping []byte
 	var stacks [][]byte // each, in order: a repeated key is decoded over the first
 	err := scanObject(b, func(key, val []byte) {
 		switch string(key) {
 		case "exception":
 			exc = val
 			return
-		case "contexts":
-			contexts = val
-			return
 		case "stacktrace":
 			stacks = append(stacks, val)
 			return
 		case "threads":
 			threads = val
+			return
+		case "contexts":
+			// Of the contexts, the group key errlog sends and the trace.
+			contexts = val
+			grouping = groupingContext(val)
 			return
 		}
 		if !wanted[string(key)] || string(val) == "null" {
@@ -239,6 +242,14 @@ func parseEvent(b []byte) (*event.Event, error) {
 	})
 	if err != nil {
 		return nil, malformed{"event: " + err.Error()}
+	}
+	if grouping != nil {
+		if buf.Len() > 1 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(`"contexts":{"` + event.GroupingContext + `":`)
+		buf.Write(grouping)
+		buf.WriteByte('}')
 	}
 	buf.WriteByte('}')
 	ev, err := decode.Event(buf.Bytes())
@@ -256,7 +267,13 @@ func parseEvent(b []byte) (*event.Event, error) {
 	if ev.Stacktrace == nil && len(ev.Frames()) == 0 && len(threads) > 0 {
 		ev.Stacktrace = threadStack(threads)
 	}
-	ev.Contexts = traceContext(contexts)
+	if tc := traceContext(contexts); tc != nil {
+		if ev.Contexts == nil {
+			ev.Contexts = tc
+		} else {
+			ev.Contexts["trace"] = tc["trace"]
+		}
+	}
 	return ev, nil
 }
 
@@ -277,6 +294,21 @@ func traceContext(raw []byte) map[string]map[string]any {
 		return nil
 	}
 	return map[string]map[string]any{"trace": {"trace_id": c.Trace.TraceID}}
+}
+
+// groupingContext returns the member event.GroupingContext of a contexts
+// object, when it is an object: the key an errlog client computed.
+func groupingContext(contexts []byte) []byte {
+	var out []byte
+	if len(contexts) == 0 || contexts[0] != '{' {
+		return nil
+	}
+	_ = scanObject(contexts, func(key, val []byte) {
+		if string(key) == event.GroupingContext && len(val) > 0 && val[0] == '{' {
+			out = val
+		}
+	})
+	return out
 }
 
 // legacyBody decodes what very old SDKs post to store/: base64 of a

@@ -94,7 +94,7 @@ func TestParseEventStackAgreesWithEncodingJSON(t *testing.T) {
 				return
 			}
 			for i := range st.Frames {
-				st.Frames[i].ContextLine, st.Frames[i].PreContext, st.Frames[i].PostContext = "", nil, nil
+				st.Frames[i].PreContext, st.Frames[i].PostContext = nil, nil
 			}
 		}
 		for i := range full.Exception {
@@ -153,7 +153,7 @@ func threadStackJSON(raw []byte) *event.Stacktrace {
 	}
 	if pick != nil {
 		for i := range pick.Frames {
-			pick.Frames[i].ContextLine, pick.Frames[i].PreContext, pick.Frames[i].PostContext = "", nil, nil
+			pick.Frames[i].PreContext, pick.Frames[i].PostContext = nil, nil
 		}
 	}
 	return pick
@@ -228,7 +228,7 @@ func FuzzParseEventStack(f *testing.F) {
 			for _, st := range append([]*event.Stacktrace{full.Stacktrace}, stacks(full.Exception)...) {
 				if st != nil {
 					for i := range st.Frames {
-						st.Frames[i].ContextLine, st.Frames[i].PreContext, st.Frames[i].PostContext = "", nil, nil
+						st.Frames[i].PreContext, st.Frames[i].PostContext = nil, nil
 					}
 				}
 			}

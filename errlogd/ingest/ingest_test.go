@@ -153,8 +153,9 @@ func TestErrlogTracker(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		log.Error("charge failed", "err", errors.New("card declined"), "order", i)
 	}
-	log.Error("user 42 not found")
-	log.Error("user 43 not found")
+	for _, id := range []int{42, 43} { // one call site: two calls on two lines are two groups
+		log.Error(fmt.Sprintf("user %d not found", id))
+	}
 	flushCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	require.NoError(t, log.Handler().(*errlog.Handler).Close(flushCtx))
@@ -178,6 +179,16 @@ func TestErrlogTracker(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "staging", rows[0].Environment)
 	assert.Equal(t, "r9", rows[0].Release)
+	// The group's key is the one the client computed (its mail threads
+	// by it) and sent with the event.
+	stored, err := s.st.Event(ctx, rows[0].ID)
+	require.NoError(t, err)
+	var ev event.Event
+	require.NoError(t, json.Unmarshal(stored.JSON, &ev))
+	key, version := ev.CarriedGroupKey()
+	assert.Equal(t, event.Grouping, version)
+	assert.Equal(t, charge.Key, key)
+	assert.Equal(t, key, ev.GroupKeyOf(event.Grouping), "the key is the event's")
 }
 
 func TestAuthForms(t *testing.T) {

@@ -236,28 +236,38 @@ func (s *scanner) frame(f *event.Frame) error {
 		case "abs_path":
 			return s.str(&f.AbsPath, "abs_path")
 		case "lineno":
-			switch c := s.peek(); {
-			case c == 'n':
-				return s.value(1)
-			case c == '-' || c >= '0' && c <= '9':
-				start := s.i
-				if err := s.number(); err != nil {
-					return err
-				}
-				n, err := strconv.ParseInt(string(s.b[start:s.i]), 10, strconv.IntSize)
-				if err != nil {
-					s.i = start
-					return s.mismatch("lineno", "an integer")
-				}
-				f.Lineno = int(n)
-				return nil
-			}
-			return s.mismatch("lineno", "an integer")
+			return s.integer(&f.Lineno, "lineno")
+		case "colno":
+			return s.integer(&f.Colno, "colno")
+		case "context_line":
+			// Grouping reads it (event.GroupKey).
+			return s.str(&f.ContextLine, "context_line")
 		case "in_app":
 			return s.boolean(&f.InApp, "in_app")
 		}
 		return s.value(1)
 	})
+}
+
+// integer reads an int, as encoding/json reads one into an int field.
+func (s *scanner) integer(dst *int, what string) error {
+	switch c := s.peek(); {
+	case c == 'n':
+		return s.value(1)
+	case c == '-' || c >= '0' && c <= '9':
+		start := s.i
+		if err := s.number(); err != nil {
+			return err
+		}
+		n, err := strconv.ParseInt(string(s.b[start:s.i]), 10, strconv.IntSize)
+		if err != nil {
+			s.i = start
+			return s.mismatch(what, "an integer")
+		}
+		*dst = int(n)
+		return nil
+	}
+	return s.mismatch(what, "an integer")
 }
 
 // members calls f with the key of each member of the object at s, s

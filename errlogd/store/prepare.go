@@ -17,9 +17,17 @@ import (
 // Incoming is one event ready to be written: grouped, summarised and
 // compressed by Prepare.
 type Incoming struct {
-	ProjectID   int64
-	EventID     string
-	GroupKey    string
+	ProjectID int64
+	EventID   string
+	// GroupKey is the event's key by event.Grouping. The writer replaces
+	// it with the key of the group it joins, when that group was made by
+	// an earlier grouping and found by PrevKey.
+	GroupKey string
+	// PrevKey is the event's key by the grouping before event.Grouping,
+	// "" when it is GroupKey: an event whose PrevKey names a group made
+	// by that grouping joins the group, and the group takes its
+	// GroupKey too (docs/grouping.md).
+	PrevKey     string
 	Title       string
 	Culprit     string
 	Level       string
@@ -59,7 +67,11 @@ func Prepare(p *Project, ev *event.Event, raw []byte, now time.Time) (*Incoming,
 		raw = b
 	}
 	g := groupingView(p, ev)
-	key := groupKey(g)
+	key := g.GroupKey()
+	prev := g.GroupKeyOf(event.Grouping - 1)
+	if prev == key {
+		prev = ""
+	}
 	id := strings.ToLower(strings.ReplaceAll(ev.EventID, "-", ""))
 	if !isEventID(id) { // missing, or not Sentry's 32 hex digits
 		id = event.NewID()
@@ -73,6 +85,7 @@ func Prepare(p *Project, ev *event.Event, raw []byte, now time.Time) (*Incoming,
 		ProjectID:   p.ID,
 		EventID:     id,
 		GroupKey:    key,
+		PrevKey:     prev,
 		Title:       g.Title(),
 		Culprit:     g.Culprit(),
 		Level:       level,
@@ -151,50 +164,6 @@ func InApp(p *Project, f event.Frame) bool {
 		return false
 	}
 	return f.InApp
-}
-
-// groupKey is event.GroupKey with Sentry's fingerprint variables:
-// "{{ default }}" stands for the key the event would have without a
-// fingerprint, "{{ message }}" for its parameterized message's.
-func groupKey(ev *event.Event) string {
-	fp := ev.Fingerprint
-	templated := false
-	for _, s := range fp {
-		if isVar(s, "default") || isVar(s, "message") {
-			templated = true
-			break
-		}
-	}
-	if !templated {
-		return ev.GroupKey()
-	}
-	cp := *ev
-	cp.Fingerprint = make([]string, len(fp))
-	for i, s := range fp {
-		switch {
-		case isVar(s, "default"):
-			d := *ev
-			d.Fingerprint = nil
-			cp.Fingerprint[i] = d.GroupKey()
-		case isVar(s, "message"):
-			m := event.Event{Logentry: &event.Logentry{Message: ev.Message()}}
-			cp.Fingerprint[i] = m.GroupKey()
-		default:
-			cp.Fingerprint[i] = s
-		}
-	}
-	if len(fp) == 1 && isVar(fp[0], "default") {
-		return cp.Fingerprint[0]
-	}
-	return cp.GroupKey()
-}
-
-func isVar(s, name string) bool {
-	s = strings.TrimSpace(s)
-	if !strings.HasPrefix(s, "{{") || !strings.HasSuffix(s, "}}") {
-		return false
-	}
-	return strings.TrimSpace(s[2:len(s)-2]) == name
 }
 
 // userKey is a short digest of the user's id, else email, username or

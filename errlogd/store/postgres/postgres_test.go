@@ -28,6 +28,16 @@ func TestMigrateFromPrevious(t *testing.T) {
 	})
 }
 
+// TestGroupingUpgrade: see storetest.RunGroupingUpgrade.
+func TestGroupingUpgrade(t *testing.T) {
+	url := pgtest.URL(t)
+	storetest.RunGroupingUpgrade(t, func(t *testing.T, upTo int) storetest.Migratable {
+		s, err := postgres.Open(context.Background(), url, postgres.Options{UpTo: upTo})
+		require.NoError(t, err)
+		return s
+	})
+}
+
 // TestSearchIndexCatchesUp: see storetest.RunSearchCatchUp.
 func TestSearchIndexCatchesUp(t *testing.T) {
 	url := pgtest.URL(t)

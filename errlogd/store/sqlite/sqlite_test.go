@@ -37,6 +37,16 @@ func TestMigrateFromPrevious(t *testing.T) {
 	})
 }
 
+// TestGroupingUpgrade: see storetest.RunGroupingUpgrade.
+func TestGroupingUpgrade(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "grouping1.db")
+	storetest.RunGroupingUpgrade(t, func(t *testing.T, upTo int) storetest.Migratable {
+		s, err := sqlite.Open(context.Background(), path, sqlite.Options{UpTo: upTo})
+		require.NoError(t, err)
+		return s
+	})
+}
+
 func TestReopenKeepsEverything(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "errlog.db")

@@ -126,6 +126,9 @@ func (m multiRow) text(n int) string {
 // key) order and count rows in (group, bucket) order, so that two
 // processes committing at once on PostgreSQL never deadlock.
 func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
+	if err := db.resolveGroups(ctx, batch); err != nil {
+		return err
+	}
 	aggs := map[groupKey]*groupAgg{}
 	for _, in := range batch {
 		k := groupKey{in.ProjectID, in.GroupKey}

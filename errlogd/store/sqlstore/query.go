@@ -278,12 +278,14 @@ func (db *DB) DeleteGroup(ctx context.Context, id int64) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return store.ErrNotFound
 	}
-	for _, t := range []string{"events", "group_minutes", "group_hours", "group_seen", "group_users"} {
+	for _, t := range []string{"events", "group_minutes", "group_hours", "group_seen", "group_users", "group_hashes"} {
 		if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM `+t+` WHERE group_id = ?`), id); err != nil {
 			return wrap("delete group", err)
 		}
 	}
-	return wrap("delete group", tx.Commit())
+	err = tx.Commit()
+	db.keys.forget() // after the commit: no lookup finds the group again
+	return wrap("delete group", err)
 }
 
 func (db *DB) counts(ctx context.Context, table string, ids []int64, from, to time.Time) (map[int64][]store.Count, error) {

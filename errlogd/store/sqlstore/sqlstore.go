@@ -139,7 +139,8 @@ type DB struct {
 
 	check  func() error
 	lostMu sync.Mutex
-	lost   error // the last Check's answer
+	lost   error     // the last Check's answer
+	keys   groupKeys // grouping.go
 }
 
 // CatchUpInterval is how often Dialect.CatchUp runs while events arrive.

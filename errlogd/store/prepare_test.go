@@ -1,0 +1,38 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/event"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestPrepareGroupKey: an event's key is the one it carries (errlog's,
+// which its mail threads by), whatever the project's in-app rules; other
+// SDKs' events are keyed after the rules; PrevKey is the key of the
+// grouping before.
+func TestPrepareGroupKey(t *testing.T) {
+	ev := func() *event.Event {
+		return &event.Event{Exception: []event.Exception{{Type: "E", Value: "v", Stacktrace: &event.Stacktrace{Frames: []event.Frame{
+			{Module: "github.com/acme/lib", Function: "Do", ContextLine: "lib.Do()"},
+			{Module: "main", Function: "main", ContextLine: "run()", InApp: true},
+		}}}}}
+	}
+	p := &store.Project{ID: 1, InApp: []string{"github.com/acme/"}}
+	now := time.Now()
+
+	plain, err := store.Prepare(p, ev(), nil, now)
+	require.NoError(t, err)
+	assert.NotEqual(t, ev().GroupKey(), plain.GroupKey, "the project's in-app rule counts the library's frame")
+	assert.NotEmpty(t, plain.PrevKey, "grouping 1 keys it otherwise")
+
+	carrying := ev()
+	carrying.SetGroupKey()
+	in, err := store.Prepare(p, carrying, nil, now)
+	require.NoError(t, err)
+	assert.Equal(t, ev().GroupKey(), in.GroupKey, "the key the client computed")
+	assert.NotEmpty(t, in.PrevKey)
+}

@@ -1,0 +1,129 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/event"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// groupingV1Schema is the last schema before grouping 2.
+const groupingV1Schema = 7
+
+// upgradeEvents are events of every shape grouping 1 and 2 key
+// differently, including grouping 1's merges (two messages of one
+// function), which an upgraded store keeps merged.
+func upgradeEvents() []*event.Event {
+	frames := func(ctx ...string) *event.Stacktrace {
+		st := &event.Stacktrace{Frames: []event.Frame{
+			{Module: "net/http", Function: "HandlerFunc.ServeHTTP", Filename: "net/http/server.go", Lineno: 2220},
+			{Module: "example.com/shop", Function: "checkout", Filename: "shop/checkout.go", Lineno: 40, InApp: true, ContextLine: "\tif err := charge(ctx, o); err != nil {"},
+		}}
+		for i, c := range ctx {
+			st.Frames = append(st.Frames, event.Frame{Module: "example.com/shop", Function: "charge", Filename: "shop/charge.go", Lineno: 10 + i, InApp: true, ContextLine: c})
+		}
+		return st
+	}
+	record := func(msg, typ, value, line string) *event.Event {
+		return &event.Event{Logger: "slog", Platform: "go", Logentry: &event.Logentry{Message: msg},
+			Exception: []event.Exception{{Type: "*errors.errorString", Value: "declined"}, {Type: typ, Value: value, Stacktrace: frames(line)}}}
+	}
+	native := func(fn string) *event.Event {
+		return &event.Event{Platform: "native", Exception: []event.Exception{{Type: "SIGSEGV", Value: "Segfault", Stacktrace: &event.Stacktrace{Frames: []event.Frame{
+			{Function: "main", Filename: "main.c", Lineno: 3}, {Function: fn, Filename: "crash.c", Lineno: 9}}}}}}
+	}
+	return []*event.Event{
+		record("charge failed", "*fmt.wrapError", "charge: declined", `slog.Error("charge failed", "err", err)`),
+		record("shipping label failed", "*fmt.wrapError", "label: declined", `slog.Error("shipping label failed", "err", err)`),
+		{Logger: "slog", Platform: "go", Logentry: &event.Logentry{Message: "user 42 not found"}},
+		{Logger: "slog", Platform: "go", Logentry: &event.Logentry{Message: "user 7 not found"}},
+		{Platform: "go", Exception: []event.Exception{{Type: "*errors.errorString", Value: "boom", Stacktrace: frames(`sentry.CaptureException(errors.New("boom"))`)}}},
+		{Platform: "go", Exception: []event.Exception{{Type: "*errors.errorString", Value: "bang", Stacktrace: frames(`sentry.CaptureException(errors.New("bang"))`)}}},
+		native("crash_a"), native("crash_b"),
+		{Platform: "go", Exception: []event.Exception{{Type: "runtime.plainError", Value: "assignment to entry in nil map",
+			Mechanism: &event.Mechanism{Type: "panic"}, Stacktrace: frames(`m["x"] = 1`)}}},
+		{Logentry: &event.Logentry{Message: "tenant quota"}, Fingerprint: []string{"{{ default }}", "tenant-a"}},
+		{Logentry: &event.Logentry{Message: "tenant quota"}, Fingerprint: []string{"{{ message }}", "{{ default }}"}},
+		{Logentry: &event.Logentry{Message: "custom"}, Fingerprint: []string{"mine"}},
+		{Logentry: &event.Logentry{Message: "default only"}, Fingerprint: []string{"{{ default }}"}},
+	}
+}
+
+// RunGroupingUpgrade fills a store of the schema before grouping 2 with
+// groups as errlogd made them then (grouping 1's keys), upgrades it, and
+// sends the same events again, twice: they must make no new group, each
+// joining the group it joined before; a new bug still makes a new group.
+// open must reopen the same, empty database each time.
+func RunGroupingUpgrade(t *testing.T, open func(t *testing.T, upTo int) Migratable) {
+	old := open(t, groupingV1Schema)
+	v, err := old.SchemaVersion(ctx)
+	require.NoError(t, err)
+	require.Equal(t, groupingV1Schema, v)
+	ts := base.UnixMilli()
+	require.NoError(t, old.ExecSQL(ctx, `INSERT INTO projects (id, name, public_key, disabled, created_ms) VALUES (?, ?, ?, 0, ?)`,
+		5, "upgraded", "ffeeddccbbaa99887766554433221100", ts))
+	p := &store.Project{ID: 5}
+	evs := upgradeEvents()
+	groupOf := map[string]int64{} // grouping 1 key → group id
+	var want []int64              // each event's group
+	for i, ev := range evs {
+		in, err := store.Prepare(p, ev, nil, base)
+		require.NoError(t, err)
+		key := in.PrevKey // errlogd's key before grouping 2
+		if key == "" {
+			key = in.GroupKey
+		}
+		require.Equal(t, ev.GroupKeyOf(1), key)
+		id, ok := groupOf[key]
+		if !ok {
+			id = int64(100 + i)
+			groupOf[key] = id
+			require.NoError(t, old.ExecSQL(ctx, `INSERT INTO event_groups (id, project_id, key, title, culprit, level, count, first_seen, last_seen, status, regression, last_event_id) VALUES (?, 5, ?, ?, '', 'error', 0, ?, ?, 'unresolved', 0, 0)`,
+				id, key, in.Title, ts, ts))
+		}
+		require.NoError(t, old.ExecSQL(ctx, `UPDATE event_groups SET count = count + 1 WHERE id = ?`, id))
+		want = append(want, id)
+	}
+	require.Less(t, len(groupOf), len(evs), "grouping 1 merged some of these events")
+	require.NoError(t, old.Close(ctx))
+
+	s := open(t, 0)
+	defer s.Close(ctx)
+	p, err = s.ProjectByKey(ctx, "ffeeddccbbaa99887766554433221100")
+	require.NoError(t, err)
+	for round := 1; round <= 2; round++ {
+		for i, ev := range evs {
+			cp := *ev
+			cp.EventID = event.NewID()
+			in, err := store.Prepare(p, &cp, nil, base.Add(time.Hour))
+			require.NoError(t, err)
+			require.NoError(t, s.Submit(ctx, in))
+			out, err := s.GroupEvents(ctx, want[i], store.EventQuery{Limit: 1})
+			require.NoError(t, err)
+			require.NotEmpty(t, out, "event %d joins its group of grouping 1", i)
+			assert.Equal(t, cp.EventID, out[0].EventID, "event %d joins its group of grouping 1", i)
+		}
+		page, err := s.ListGroups(ctx, store.GroupQuery{ProjectID: p.ID, Limit: 500})
+		require.NoError(t, err)
+		assert.Len(t, page.Groups, len(groupOf), "round %d: no new group", round)
+		for _, g := range page.Groups {
+			n := int64(0)
+			for _, id := range want {
+				if id == g.ID {
+					n++
+				}
+			}
+			assert.Equal(t, n*int64(1+round), g.Count, "group %d", g.ID)
+		}
+	}
+	// A bug of its own still makes a group, by grouping 2's key.
+	in, err := store.Prepare(p, &event.Event{Logentry: &event.Logentry{Message: "brand new"}}, nil, base.Add(time.Hour))
+	require.NoError(t, err)
+	require.NoError(t, s.Submit(ctx, in))
+	page, err := s.ListGroups(ctx, store.GroupQuery{ProjectID: p.ID, Limit: 500})
+	require.NoError(t, err)
+	assert.Len(t, page.Groups, len(groupOf)+1)
+}
