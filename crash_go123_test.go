@@ -41,7 +41,7 @@ func TestCrashReportsNextStart(t *testing.T) {
 
 	f := newTrkFake(t)
 	var reports trkErrLog
-	h := NewHandler(Options{Console: io.Discard, SpoolDir: spool, OnDeliveryError: reports.add,
+	h := NewHandler(Options{Console: io.Discard, SpoolDir: spool, CrashReports: true, OnDeliveryError: reports.add,
 		Tracker: &TrackerOptions{DSN: f.dsn(), MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond}})
 	t.Cleanup(func() { h.Close(context.Background()) })
 	trkWaitFor(t, func() bool { return len(f.ackedEvents()) >= 3 })
@@ -96,16 +96,17 @@ func TestCrashReportsNextStart(t *testing.T) {
 
 	// The files go once the tracker has the events, by the time Close
 	// returns (it waits for the goroutine that hands them over); the armed
-	// file of this process stays, empty.
+	// file of this process stays, empty, until Close gives the crash
+	// output back.
+	own, _ := filepath.Glob(filepath.Join(spool, crashDirName, "crash-"+strconv.Itoa(os.Getpid())+"-*.txt"))
+	require.Len(t, own, 1, "this process's armed file")
 	require.NoError(t, h.Close(context.Background()))
 	files, _ = filepath.Glob(filepath.Join(spool, crashDirName, "crash-*.txt"))
-	require.Len(t, files, 1)
-	pid, _ := crashFilePID(filepath.Base(files[0]))
-	assert.Equal(t, os.Getpid(), pid)
+	assert.Empty(t, files)
 	assert.Empty(t, reports.strings())
 
 	// Another start on the same spool sends nothing more.
-	h2 := NewHandler(Options{Console: io.Discard, SpoolDir: spool, OnDeliveryError: reports.add,
+	h2 := NewHandler(Options{Console: io.Discard, SpoolDir: spool, CrashReports: true, OnDeliveryError: reports.add,
 		Tracker: &TrackerOptions{DSN: f.dsn()}})
 	require.NoError(t, h2.Flush(context.Background()))
 	require.NoError(t, h2.Close(context.Background()))
@@ -133,7 +134,7 @@ func TestCrashReportsLiveProcess(t *testing.T) {
 	require.Len(t, childGlob, 1)
 
 	f := newTrkFake(t)
-	h := NewHandler(Options{Console: io.Discard, SpoolDir: spool, Tracker: &TrackerOptions{DSN: f.dsn()}})
+	h := NewHandler(Options{Console: io.Discard, SpoolDir: spool, CrashReports: true, Tracker: &TrackerOptions{DSN: f.dsn()}})
 	require.NoError(t, h.Flush(context.Background()))
 	require.NoError(t, h.Close(context.Background()))
 	assert.Empty(t, f.ackedEvents())
@@ -143,7 +144,7 @@ func TestCrashReportsLiveProcess(t *testing.T) {
 	// Once it exits cleanly, its empty file is swept by the next start.
 	stdin.Close()
 	require.NoError(t, cmd.Wait())
-	h = NewHandler(Options{Console: io.Discard, SpoolDir: spool, Tracker: &TrackerOptions{DSN: f.dsn()}})
+	h = NewHandler(Options{Console: io.Discard, SpoolDir: spool, CrashReports: true, Tracker: &TrackerOptions{DSN: f.dsn()}})
 	require.NoError(t, h.Close(context.Background()))
 	_, err = os.Stat(childGlob[0])
 	assert.ErrorIs(t, err, os.ErrNotExist)
@@ -156,4 +157,38 @@ func keys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestCrashOutputRestored: Close gives the runtime's crash output back.
+// A second Handler with crash reports, opened and closed, leaves the
+// crash to the first one's file (and removes its own, empty); a closed
+// Handler leaves the runtime with no crash file at all.
+func TestCrashOutputRestored(t *testing.T) {
+	bin := buildChild(t, "crasher", false)
+	spool, spool2 := t.TempDir(), t.TempDir()
+	env := append(childEnv(os.Environ()), "ERRLOG_SPOOL_DIR="+spool, "ERRLOG_DSN="+trkDeadDSN(t))
+	crash := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, "%v: the child must crash\n%s", args, out)
+	}
+	crashFiles := func(dir string) []string {
+		files, _ := filepath.Glob(filepath.Join(dir, crashDirName, "crash-*.txt"))
+		return files
+	}
+
+	crash("restore", spool2)
+	assert.Empty(t, crashFiles(spool2), "the closed second Handler's file is removed")
+	files := crashFiles(spool)
+	require.Len(t, files, 1)
+	text, err := os.ReadFile(files[0])
+	require.NoError(t, err)
+	assert.Contains(t, string(text), "boom after the second handler closed")
+	require.NoError(t, os.Remove(files[0]))
+
+	crash("closed")
+	assert.Empty(t, crashFiles(spool), "after Close the runtime writes no crash file")
 }

@@ -16,7 +16,11 @@ import (
 )
 
 // FromEnv returns Options read from the ERRLOG_* environment variables
-// (see the README's table). An unset variable leaves the default. A
+// (see the README's table). An unset variable leaves the default, with
+// two choices of its own for a deployed program: when mail or a tracker
+// is set, the spool directory (ERRLOG_SPOOL_DIR) is a folder of the OS
+// cache directory named for the program, and crash reports
+// (Options.CrashReports, ERRLOG_CRASH_REPORTS) are on. A
 // malformed value is reported once on stderr, naming the variable, and the
 // default is used: a typo in a deployment must not take the application
 // down, and must not go unnoticed either.
@@ -158,6 +162,7 @@ func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 	} else if o.Mail != nil || o.Tracker != nil {
 		o.SpoolDir = defaultSpoolDir()
 	}
+	o.CrashReports = e.bool("ERRLOG_CRASH_REPORTS", true)
 
 	// A blank ERRLOG_MASK_KEYS (a deploy template's empty variable) keeps
 	// the defaults: masking must not fail open. Options.Mask.Keys set to

@@ -94,6 +94,9 @@ func TestFromEnvDefaults(t *testing.T) {
 
 	o = fromEnv(envOf(map[string]string{"ERRLOG_DSN": "http://k@h/1"}), &stderr)
 	assert.Contains(t, o.SpoolDir, "errlog", "the spool defaults to the OS cache dir")
+	assert.True(t, o.CrashReports, "FromEnv turns crash reports on")
+	o = fromEnv(envOf(map[string]string{"ERRLOG_CRASH_REPORTS": "off"}), &stderr)
+	assert.False(t, o.CrashReports)
 
 	// A blank ERRLOG_MASK_KEYS must not turn masking off.
 	for _, blank := range []string{"", " ", ", ,"} {

@@ -150,12 +150,18 @@ type Options struct {
 	// SpoolDir keeps undelivered mail and tracker events on disk across
 	// restarts. Default: no spool (memory only).
 	SpoolDir string
-	// NoCrashReports leaves runtime/debug.SetCrashOutput alone. By
-	// default (Go 1.23 and later, with SpoolDir and a sink set), the
-	// runtime's text of a crash (an unrecovered panic, a fatal error such
-	// as "concurrent map writes") goes to a file under SpoolDir, and the
-	// next NewHandler with that SpoolDir reports it as a fatal event.
-	NoCrashReports bool
+	// CrashReports reports crashes: an unrecovered panic or a fatal
+	// runtime error ("concurrent map writes") ends the process before any
+	// handler sees it, so (Go 1.23 and later, with SpoolDir and a sink
+	// set) the runtime's text of a crash goes to a file under SpoolDir
+	// through runtime/debug.SetCrashOutput, and the next NewHandler with
+	// CrashReports and that SpoolDir reports it as a fatal event. The
+	// runtime has one crash output per process: the Handler built last
+	// has it, and its Close (or its collection, when it is dropped
+	// without Close) gives it back to the one before, or to none. Default
+	// false: the runtime's crash output is left alone; FromEnv turns it
+	// on.
+	CrashReports bool
 	// OnDeliveryError receives every failure to write or deliver a record,
 	// as a *DeliveryError naming the sink. Default: one line on stderr, at
 	// most one a minute per sink.
@@ -320,27 +326,40 @@ type ContextBuilder interface {
 	BuildContext(r *http.Request) map[string]any
 }
 
-// registry holds every Handler New built, for the package-level Flush.
-var registry struct {
+// open holds the core of every Handler that is neither closed nor
+// collected, for the package-level Flush and SendEvent. An entry never
+// outlives its handler: Close removes it, and so does the finalizer that
+// runs when the application has dropped every Handler derived from one
+// NewHandler call without closing them (see lifetime).
+var open struct {
 	sync.Mutex
-	handlers []*Handler
+	cores map[*core]struct{}
 }
 
-func register(h *Handler) {
-	registry.Lock()
-	registry.handlers = append(registry.handlers, h)
-	registry.Unlock()
-}
-
-func unregister(h *Handler) {
-	registry.Lock()
-	defer registry.Unlock()
-	for i, x := range registry.handlers {
-		if x.c == h.c {
-			registry.handlers = append(registry.handlers[:i:i], registry.handlers[i+1:]...)
-			return
-		}
+func register(c *core) {
+	open.Lock()
+	if open.cores == nil {
+		open.cores = map[*core]struct{}{}
 	}
+	open.cores[c] = struct{}{}
+	open.Unlock()
+}
+
+func unregister(c *core) {
+	open.Lock()
+	delete(open.cores, c)
+	open.Unlock()
+}
+
+// openCores returns the cores of the open Handlers.
+func openCores() []*core {
+	open.Lock()
+	defer open.Unlock()
+	cs := make([]*core, 0, len(open.cores))
+	for c := range open.cores {
+		cs = append(cs, c)
+	}
+	return cs
 }
 
 // New returns a logger that writes through a new Handler, for
@@ -350,27 +369,63 @@ func New(opts Options) *slog.Logger {
 }
 
 // Flush delivers everything queued by every Handler that New or
-// NewHandler built and that is not closed, or returns ctx's error.
+// NewHandler built and that is not closed (nor dropped and collected), or
+// returns ctx's error.
 //
 // The handlers flush at once, under one deadline: ctx's, or
 // DefaultFlushTimeout when it has none.
 func Flush(ctx context.Context) error {
 	ctx, cancel := boundedContext(ctx)
 	defer cancel()
-	registry.Lock()
-	hs := append([]*Handler(nil), registry.handlers...)
-	registry.Unlock()
-	errs := make([]error, len(hs))
+	cs := openCores()
+	errs := make([]error, len(cs))
 	var wg sync.WaitGroup
-	for i, h := range hs {
+	for i, c := range cs {
 		wg.Add(1)
-		go func(i int, h *Handler) {
+		go func(i int, c *core) {
 			defer wg.Done()
-			errs[i] = h.Flush(ctx)
-		}(i, h)
+			errs[i] = c.flush(ctx)
+		}(i, c)
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// SendEvent sends a prepared event to the tracker of every open Handler
+// (Options.Tracker of those New and NewHandler built and that are not
+// closed), as Flask-Exceptional's publish() does, and returns its event
+// id, or "" if no tracker queued it. Missing fields are filled in as
+// Tracker.Send does; ev is not modified. It does not go to mail, the log
+// file or other sinks. A Tracker built on its own (NewTracker) is not
+// reached: call its Send.
+func SendEvent(ev *event.Event) string {
+	if ev == nil {
+		return ""
+	}
+	var list []*Tracker
+	for _, c := range openCores() {
+		for _, s := range c.sinks {
+			if t, ok := s.(*Tracker); ok {
+				list = append(list, t)
+			}
+		}
+	}
+	if len(list) == 0 {
+		return ""
+	}
+	if ev.EventID == "" {
+		// One id for every tracker, so that the copies are one event.
+		c := *ev
+		c.EventID = event.NewID()
+		ev = &c
+	}
+	id := ""
+	for _, t := range list {
+		if t.Send(ev) != "" {
+			id = ev.EventID
+		}
+	}
+	return id
 }
 
 // guardedOnError calls f, but never from inside f: a hook that logs

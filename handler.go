@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -24,7 +25,10 @@ import (
 // Handlers derived with WithAttrs and WithGroup share their parent's sinks
 // and queue; Close on any of them closes them all.
 type Handler struct {
-	c       *core
+	c *core
+	// life is shared by every Handler derived from one NewHandler call
+	// (nil for the handlers errlog makes for itself).
+	life    *lifetime
 	console slog.Handler // nil: no console
 	file    *FileHandler // nil: no file
 	goas    []groupOrAttrs
@@ -40,6 +44,21 @@ var _ slog.Handler = (*Handler)(nil)
 type groupOrAttrs struct {
 	group string
 	attrs []slog.Attr
+}
+
+// lifetime is what every Handler derived from one NewHandler call points
+// to and nothing else does: the core, its goroutines and the registry of
+// open handlers never point to it. So when the application drops every
+// such Handler without closing it, the lifetime becomes unreachable and
+// its finalizer closes the core, ending its goroutine and its registry
+// entry: a handler that is never closed is not kept forever.
+type lifetime struct{ c *core }
+
+// finalize closes the core of handlers that were dropped without Close,
+// delivering what is queued within DefaultFlushTimeout, on a goroutine of
+// its own (a finalizer must not block).
+func (l *lifetime) finalize() {
+	go l.c.close(context.Background()) //nolint:errcheck // reported through OnDeliveryError
 }
 
 // core is what every Handler derived from one NewHandler call shares.
@@ -80,7 +99,10 @@ type core struct {
 	// crashes counts the goroutine that hands picked-up crash reports
 	// to the sinks (crash.go); Close waits for it.
 	crashes sync.WaitGroup
-	dropped atomic.Uint64
+	// crashOut is the runtime's crash output this core armed (nil: none);
+	// Close releases it.
+	crashOut *crashOutput
+	dropped  atomic.Uint64
 	// discarded counts events SampleRate or BeforeSend left out: by
 	// choice, not lost.
 	discarded atomic.Uint64
@@ -226,7 +248,9 @@ func NewHandler(opts Options) *Handler {
 		go c.deliverLoop(c.jobs)
 	}
 	c.startCrashReports()
-	register(h)
+	register(c)
+	h.life = &lifetime{c: c}
+	runtime.SetFinalizer(h.life, (*lifetime).finalize)
 	return h
 }
 
@@ -589,10 +613,11 @@ var flushTimeout = DefaultFlushTimeout // lowered by tests
 // Flush returns when every event handled so far has been given to the
 // sinks and each sink has flushed, or when ctx is done (after
 // DefaultFlushTimeout if ctx has no deadline).
-func (h *Handler) Flush(ctx context.Context) error {
+func (h *Handler) Flush(ctx context.Context) error { return h.c.flush(ctx) }
+
+func (c *core) flush(ctx context.Context) error {
 	ctx, cancel := boundedContext(ctx)
 	defer cancel()
-	c := h.c
 	if c.hasSinks && !c.closed.Load() {
 		marker := make(chan struct{})
 		if err := c.sendFlush(ctx, marker); err != nil {
@@ -649,15 +674,21 @@ func (c *core) sendFlush(ctx context.Context, marker chan struct{}) error {
 // Handler started, or gives up when ctx is done. Closing twice is not an
 // error. Records handled after Close still reach the console.
 func (h *Handler) Close(ctx context.Context) error {
+	if h.life != nil {
+		runtime.SetFinalizer(h.life, nil)
+	}
+	return h.c.close(ctx)
+}
+
+func (c *core) close(ctx context.Context) error {
 	ctx, cancel := boundedContext(ctx)
 	defer cancel()
-	c := h.c
 	c.closeMu.Lock()
 	defer c.closeMu.Unlock()
 	if c.closed.Load() {
 		return nil
 	}
-	unregister(h)
+	unregister(c)
 	close(c.closing)
 	var errs []error
 	if c.hasSinks {
@@ -687,6 +718,10 @@ func (h *Handler) Close(ctx context.Context) error {
 	select {
 	case <-crashesDone:
 	case <-ctx.Done(): // it ends by its own deadline
+	}
+	if c.crashOut != nil {
+		c.crashOut.release()
+		c.crashOut = nil
 	}
 	return errors.Join(errs...)
 }

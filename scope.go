@@ -320,13 +320,11 @@ var panicFlushTimeout = 2 * time.Second
 // is or wraps (HandlerOf) to deliver; when h hides it
 // (slog.NewMultiHandler), for every open Handler, as errlog.Flush does.
 func flushAfterPanic(ctx context.Context, h slog.Handler) {
-	var hs []*Handler
+	var cs []*core
 	if eh := HandlerOf(h); eh != nil {
-		hs = []*Handler{eh}
+		cs = []*core{eh.c}
 	} else {
-		registry.Lock()
-		hs = append(hs, registry.handlers...)
-		registry.Unlock()
+		cs = openCores()
 	}
 	// The request's own context may be cancelled already (the client went
 	// away, the server shuts down): the report must still go out.
@@ -335,14 +333,14 @@ func flushAfterPanic(ctx context.Context, h slog.Handler) {
 	// At once, so that one Handler whose sink hangs cannot use up the
 	// others' time.
 	var wg sync.WaitGroup
-	for _, eh := range hs {
+	for _, c := range cs {
 		wg.Add(1)
-		go func(eh *Handler) {
+		go func(c *core) {
 			defer wg.Done()
-			if err := eh.Flush(fctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-				eh.c.onError(&DeliveryError{Sink: "handler", Op: "flush after panic", Err: err})
+			if err := c.flush(fctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				c.onError(&DeliveryError{Sink: "handler", Op: "flush after panic", Err: err})
 			}
-		}(eh)
+		}(c)
 	}
 	wg.Wait()
 }

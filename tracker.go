@@ -7,6 +7,7 @@ import (
 	"math/rand"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -109,8 +110,24 @@ var _ EventSink = (*Tracker)(nil)
 
 // NewTracker returns a Tracker that sends to o.DSN (and o.DebugURL), on
 // its own: not attached to any Handler.
+//
+// A Tracker dropped without Close is closed when it is collected: what it
+// queued is delivered within DefaultFlushTimeout (or left in the spool)
+// and its goroutines end.
 func NewTracker(o TrackerOptions) (*Tracker, error) {
-	return newTracker(o, sinkEnv{})
+	t, err := newTracker(o, sinkEnv{})
+	if err != nil {
+		return nil, err
+	}
+	// The queues' goroutines point to the targets, never to t.
+	runtime.SetFinalizer(t, func(t *Tracker) {
+		go func() {
+			ctx, cancel := boundedContext(context.Background())
+			defer cancel()
+			t.Close(ctx) //nolint:errcheck // reported through OnError
+		}()
+	})
+	return t, nil
 }
 
 // newTrackerSink builds the tracker of Options.Tracker. In debug mode it
@@ -214,7 +231,6 @@ func newTracker(o TrackerOptions, env sinkEnv) (*Tracker, error) {
 		}
 		t.debug.queue = q
 	}
-	trackers.add(t)
 	return t, nil
 }
 
@@ -391,7 +407,7 @@ func (t *Tracker) eachTarget(f func(q *delivery.Queue) error) error {
 // reported lost without one; the error says how many of each. Closing
 // twice is not an error.
 func (t *Tracker) Close(ctx context.Context) error {
-	trackers.remove(t)
+	runtime.SetFinalizer(t, nil)
 	err := t.eachTarget(func(q *delivery.Queue) error { return q.Close(ctx) })
 	t.client.CloseIdleConnections()
 	return err
@@ -412,59 +428,4 @@ func (t *Tracker) targets() []*trackerTarget {
 		out = append(out, t.debug)
 	}
 	return out
-}
-
-// trackers holds every open Tracker, for SendEvent.
-var trackers trackerSet
-
-type trackerSet struct {
-	mu   sync.Mutex
-	list []*Tracker
-}
-
-func (s *trackerSet) add(t *Tracker) {
-	s.mu.Lock()
-	s.list = append(s.list, t)
-	s.mu.Unlock()
-}
-
-func (s *trackerSet) remove(t *Tracker) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, x := range s.list {
-		if x == t {
-			s.list = append(s.list[:i:i], s.list[i+1:]...)
-			return
-		}
-	}
-}
-
-// SendEvent sends a prepared event to every open Tracker (those New built
-// from Options.Tracker and those from NewTracker), as Flask-Exceptional's
-// publish() does, and returns its event id, or "" if no tracker queued it.
-// Missing fields are filled in as Tracker.Send does; ev is not modified.
-// It does not go to mail, the log file or other sinks.
-func SendEvent(ev *event.Event) string {
-	if ev == nil {
-		return ""
-	}
-	trackers.mu.Lock()
-	list := append([]*Tracker(nil), trackers.list...)
-	trackers.mu.Unlock()
-	if len(list) == 0 {
-		return ""
-	}
-	if ev.EventID == "" {
-		// One id for every tracker, so that the copies are one event.
-		c := *ev
-		c.EventID = event.NewID()
-		ev = &c
-	}
-	id := ""
-	for _, t := range list {
-		if t.Send(ev) != "" {
-			id = ev.EventID
-		}
-	}
-	return id
 }

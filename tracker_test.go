@@ -909,25 +909,31 @@ func TestTrackerSend(t *testing.T) {
 	}
 }
 
-// TestSendEvent is not parallel: SendEvent reaches every open tracker,
-// those of parallel tests too.
+// TestSendEvent is not parallel: SendEvent reaches the tracker of every
+// open Handler, those of parallel tests too.
 func TestSendEvent(t *testing.T) {
 	f := newTrkFake(t)
-	tr, _ := newTrkTracker(t, TrackerOptions{DSN: f.dsn()}, sinkEnv{})
+	h := NewHandler(Options{Console: io.Discard, Tracker: &TrackerOptions{DSN: f.dsn()}})
 	f2 := newTrkFake(t)
-	tr2, _ := newTrkTracker(t, TrackerOptions{DSN: f2.dsn()}, sinkEnv{})
+	h2 := NewHandler(Options{Console: io.Discard, Tracker: &TrackerOptions{DSN: f2.dsn()}})
+	f3 := newTrkFake(t)
+	alone, _ := newTrkTracker(t, TrackerOptions{DSN: f3.dsn()}, sinkEnv{})
 	id := SendEvent(&event.Event{Logentry: &event.Logentry{Formatted: "to all"}})
-	trkFlush(t, tr)
-	trkFlush(t, tr2)
+	for _, h := range []*Handler{h, h2} {
+		if err := h.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	trkFlush(t, alone)
 	if len(id) != 32 || len(f.ackedEvents()) != 1 || len(f2.ackedEvents()) != 1 || f2.ackedEvents()[0].EventID != id || f.ackedEvents()[0].EventID != id {
 		t.Errorf("SendEvent = %q; trackers received %d and %d events", id, len(f.ackedEvents()), len(f2.ackedEvents()))
 	}
-	tr.Close(context.Background())
-	tr2.Close(context.Background())
-	tr2.Close(context.Background())
-	if tr2.Send(trkEvent(0)) != "" {
-		t.Error("Send after Close queued an event")
+	if n := len(f3.ackedEvents()); n != 0 {
+		t.Errorf("a Tracker of its own received %d events from SendEvent; only Send reaches it", n)
 	}
+	h.Close(context.Background())
+	h2.Close(context.Background())
+	h2.Close(context.Background())
 	if id := SendEvent(&event.Event{Logentry: &event.Logentry{Formatted: "to none"}}); id != "" {
 		t.Errorf("SendEvent with every tracker closed = %q", id)
 	}
