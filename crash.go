@@ -16,6 +16,8 @@ import (
 
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/flock"
+	"github.com/errlog/errlog/internal/stack"
+	"github.com/errlog/errlog/internal/values"
 )
 
 // Crash reports. A panic that nothing recovers, or a fatal runtime error
@@ -263,7 +265,7 @@ func (c *core) crashEvent(text []byte, pid int, when time.Time) *event.Event {
 	handled := false
 	ex := event.Exception{
 		Type:  cr.typ,
-		Value: truncateString(escapeInvalidUTF8(cr.value), c.san.max),
+		Value: values.Truncate(escapeInvalidUTF8(cr.value), c.san.max),
 		Mechanism: &event.Mechanism{
 			Type:        "panic",
 			Description: cr.description,
@@ -282,13 +284,13 @@ func (c *core) crashEvent(text []byte, pid int, when time.Time) *event.Event {
 		Level:       event.LevelFatal,
 		Logger:      "crash",
 		Platform:    "go",
-		Logentry:    &event.Logentry{Message: truncateString(escapeInvalidUTF8(cr.headline), c.san.max)},
+		Logentry:    &event.Logentry{Message: values.Truncate(escapeInvalidUTF8(cr.headline), c.san.max)},
 		Exception:   []event.Exception{ex},
 		Environment: c.opts.Environment,
 		Release:     c.opts.Release,
 		SDK:         &event.SDK{Name: "errlog.go", Version: Version},
 		Extra: map[string]any{
-			"crash output": truncateString(escapeInvalidUTF8(string(text)), c.san.max),
+			"crash output": values.Truncate(escapeInvalidUTF8(string(text)), c.san.max),
 		},
 	}
 	c.env.applyTo(ev)
@@ -376,7 +378,7 @@ func parseCrash(text string) crashReport {
 			}
 		}
 		if fn != "runtime.goexit" {
-			frames = append(frames, newFrame(fn, file, line))
+			frames = append(frames, stack.NewFrame(fn, file, line))
 		}
 	}
 	var innermost event.Frame

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/trackertest"
+	"github.com/errlog/errlog/tracker"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -27,7 +29,7 @@ import (
 func TestCrashReportsNextStart(t *testing.T) {
 	bin := buildChild(t, "crasher", false)
 	spool := t.TempDir()
-	env := append(childEnv(os.Environ()), "ERRLOG_SPOOL_DIR="+spool, "ERRLOG_DSN="+trkDeadDSN(t))
+	env := append(childEnv(os.Environ()), "ERRLOG_SPOOL_DIR="+spool, "ERRLOG_DSN="+trackertest.DeadDSN(t))
 	for _, kind := range []string{"goroutine", "mapwrites", "nilmap"} {
 		cmd := exec.Command(bin, kind)
 		cmd.Env = env
@@ -39,15 +41,15 @@ func TestCrashReportsNextStart(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(spool, crashDirName, "crash-*.txt"))
 	require.Len(t, files, 3, "one crash file per crashed process")
 
-	f := newTrkFake(t)
-	var reports trkErrLog
-	h := NewHandler(Options{Console: io.Discard, SpoolDir: spool, CrashReports: true, OnDeliveryError: reports.add,
-		Tracker: &TrackerOptions{DSN: f.dsn(), MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond}})
+	f := trackertest.NewFake(t)
+	var reports trackertest.ErrLog
+	h := NewHandler(Options{Console: io.Discard, SpoolDir: spool, CrashReports: true, OnDeliveryError: reports.Add,
+		Tracker: &tracker.Options{DSN: f.DSN(), MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond}})
 	t.Cleanup(func() { h.Close(context.Background()) })
-	trkWaitFor(t, func() bool { return len(f.ackedEvents()) >= 3 })
+	trackertest.WaitFor(t, func() bool { return len(f.Acked()) >= 3 })
 
 	byValue := map[string]*event.Event{}
-	for _, ev := range f.ackedEvents() {
+	for _, ev := range f.Acked() {
 		require.Len(t, ev.Exception, 1)
 		byValue[ev.Exception[0].Value] = ev
 	}
@@ -103,14 +105,14 @@ func TestCrashReportsNextStart(t *testing.T) {
 	require.NoError(t, h.Close(context.Background()))
 	files, _ = filepath.Glob(filepath.Join(spool, crashDirName, "crash-*.txt"))
 	assert.Empty(t, files)
-	assert.Empty(t, reports.strings())
+	assert.Empty(t, reports.Strings())
 
 	// Another start on the same spool sends nothing more.
-	h2 := NewHandler(Options{Console: io.Discard, SpoolDir: spool, CrashReports: true, OnDeliveryError: reports.add,
-		Tracker: &TrackerOptions{DSN: f.dsn()}})
+	h2 := NewHandler(Options{Console: io.Discard, SpoolDir: spool, CrashReports: true, OnDeliveryError: reports.Add,
+		Tracker: &tracker.Options{DSN: f.DSN()}})
 	require.NoError(t, h2.Flush(context.Background()))
 	require.NoError(t, h2.Close(context.Background()))
-	assert.Len(t, f.ackedEvents(), 3)
+	assert.Len(t, f.Acked(), 3)
 }
 
 // TestCrashReportsLiveProcess: the crash file of a process that is still
@@ -119,7 +121,7 @@ func TestCrashReportsLiveProcess(t *testing.T) {
 	bin := buildChild(t, "crasher", false)
 	spool := t.TempDir()
 	cmd := exec.Command(bin, "wait")
-	cmd.Env = append(childEnv(os.Environ()), "ERRLOG_SPOOL_DIR="+spool, "ERRLOG_DSN="+trkDeadDSN(t))
+	cmd.Env = append(childEnv(os.Environ()), "ERRLOG_SPOOL_DIR="+spool, "ERRLOG_DSN="+trackertest.DeadDSN(t))
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
 	stdout, err := cmd.StdoutPipe()
@@ -133,22 +135,22 @@ func TestCrashReportsLiveProcess(t *testing.T) {
 	childGlob, _ := filepath.Glob(filepath.Join(spool, crashDirName, "crash-"+strconv.Itoa(cmd.Process.Pid)+"-*.txt"))
 	require.Len(t, childGlob, 1)
 
-	f := newTrkFake(t)
-	h := NewHandler(Options{Console: io.Discard, SpoolDir: spool, CrashReports: true, Tracker: &TrackerOptions{DSN: f.dsn()}})
+	f := trackertest.NewFake(t)
+	h := NewHandler(Options{Console: io.Discard, SpoolDir: spool, CrashReports: true, Tracker: &tracker.Options{DSN: f.DSN()}})
 	require.NoError(t, h.Flush(context.Background()))
 	require.NoError(t, h.Close(context.Background()))
-	assert.Empty(t, f.ackedEvents())
+	assert.Empty(t, f.Acked())
 	_, err = os.Stat(childGlob[0])
 	assert.NoError(t, err, "the live process's file stays")
 
 	// Once it exits cleanly, its empty file is swept by the next start.
 	stdin.Close()
 	require.NoError(t, cmd.Wait())
-	h = NewHandler(Options{Console: io.Discard, SpoolDir: spool, CrashReports: true, Tracker: &TrackerOptions{DSN: f.dsn()}})
+	h = NewHandler(Options{Console: io.Discard, SpoolDir: spool, CrashReports: true, Tracker: &tracker.Options{DSN: f.DSN()}})
 	require.NoError(t, h.Close(context.Background()))
 	_, err = os.Stat(childGlob[0])
 	assert.ErrorIs(t, err, os.ErrNotExist)
-	assert.Empty(t, f.ackedEvents())
+	assert.Empty(t, f.Acked())
 }
 
 func keys[V any](m map[string]V) []string {
@@ -166,7 +168,7 @@ func keys[V any](m map[string]V) []string {
 func TestCrashOutputRestored(t *testing.T) {
 	bin := buildChild(t, "crasher", false)
 	spool, spool2 := t.TempDir(), t.TempDir()
-	env := append(childEnv(os.Environ()), "ERRLOG_SPOOL_DIR="+spool, "ERRLOG_DSN="+trkDeadDSN(t))
+	env := append(childEnv(os.Environ()), "ERRLOG_SPOOL_DIR="+spool, "ERRLOG_DSN="+trackertest.DeadDSN(t))
 	crash := func(args ...string) {
 		t.Helper()
 		cmd := exec.Command(bin, args...)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/settings"
+	"github.com/errlog/errlog/logfile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -106,7 +108,7 @@ func TestOnDeliveryErrorGetsDeliveryErrors(t *testing.T) {
 	block := make(chan struct{})
 	h := NewHandler(Options{
 		Console:   io.Discard,
-		File:      &FileOptions{Writer: diskFullWriter{}},
+		File:      &logfile.Options{Writer: diskFullWriter{}},
 		QueueSize: 1,
 		Sinks:     []EventSink{&blockingSink{block: block}},
 		OnDeliveryError: func(err error) {
@@ -205,7 +207,7 @@ func TestDropStormOneLinePerMinute(t *testing.T) {
 	require.Len(t, got, 1, "%d drop reports, one line:\n%s", reports.Load(), out.String())
 	assert.Contains(t, got[0], "errlog: queue: enqueue: ")
 
-	clock.Advance(reportInterval)
+	clock.Advance(settings.ReportInterval)
 	before := reports.Load()
 	for reports.Load() == before && time.Now().Before(deadline.Add(2*time.Second)) {
 		log.Error("storm")

@@ -19,14 +19,14 @@
 // # Data flow
 //
 // A record at or above Options.Level (INFO by default) goes to the
-// console, and at or above FileOptions.Level (WARN by default) to the log
+// console, and at or above logfile.Options.Level (WARN by default) to the log
 // file, both written on the caller's goroutine. A record
 // at or above Options.ErrorLevel (ERROR by default) also becomes one
 // [event.Event] in the Sentry schema: the caller captures the stack, the
 // HTTP request that [Middleware] put in the context and the [Scope]'s
 // extras, and hands the record over; errlog's own goroutine builds the
 // event (exception chain, environment, Go modules), masks it, and gives it
-// to error mail ([MailOptions]), the tracker ([TrackerOptions]) and every
+// to error mail ([MailOptions]), the tracker ([tracker.Options]) and every
 // [EventSink]. Masking ([MaskOptions]) runs once, before any sink sees a
 // record, so the console and the file show the same masked values as the
 // mail.
@@ -54,7 +54,7 @@
 //
 // # The parts on their own
 //
-// Each sink also works alone: [NewFileHandler] is a rotating file
+// Each sink also works alone: [logfile.New] is a rotating file
 // [slog.Handler], [NewFormatter] compiles a Python logging template,
 // [NewMailHandler] sends error mail, [NewTracker] sends events to a
 // Sentry-protocol tracker, and [Test] sends one test event to check a DSN.
@@ -63,7 +63,7 @@
 //
 // # Format templates
 //
-// [NewFormatter] and the log file's [FileOptions].Format take Python's
+// [NewFormatter] and the log file's [logfile.Options].Format take Python's
 // logging.Formatter templates ("%"-style), so that the format string of a
 // Python project's log file works unchanged. A template is compiled once;
 // formatting then allocates nothing, and never fails on a record.
@@ -128,7 +128,7 @@
 // handler: newlines at the end of a message are dropped, so that a
 // message ending in one leaves no blank line in the file.
 //
-// The date format (NewFormatter's dateFormat, [FileOptions].DateFormat)
+// The date format (NewFormatter's dateFormat, [logfile.Options].DateFormat)
 // takes the C library's strftime directives, as Python's
 // time.strftime does, in the C locale: %Y %m %d %H %M %S %y %b %B %a %A
 // %p %I %j %z %Z %e %T %F %D %c %x %X %s %u %w %U %W %G %V %g %C %k %l %R
@@ -151,8 +151,8 @@
 // [NewHandler], [FromEnv], [Flush], [Middleware], [MiddlewareWith],
 // [HandlerWrapper], [WithScope],
 // [Scope.SetUser], [CaptureError], [Recover], [Go], [ParseLevel],
-// [NewFormatter], [NewFileHandler], [MailOptions], [NewWebhookNotifier],
-// [TrackerOptions], [Tracker.Send] and [Test], each shown under its name
+// [NewFormatter], [logfile.New], [MailOptions], [NewWebhookNotifier],
+// [tracker.Options], [Tracker.Send] and [Test], each shown under its name
 // and all listed in the package's [index of examples]. The program in
 // examples/quickstart fails in every way errlog reports, and shows what
 // each sink receives.

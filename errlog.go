@@ -14,17 +14,15 @@ import (
 
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/clock"
-	"github.com/errlog/errlog/internal/delivery"
+	"github.com/errlog/errlog/internal/settings"
+	"github.com/errlog/errlog/logfile"
+	"github.com/errlog/errlog/tracker"
 )
 
 // Version is errlog's version: the sdk.version of every event, the
 // X-Mailer of error mail and the User-Agent of the tracker and webhook.
 // It equals the newest release in CHANGELOG.md (a test checks).
 const Version = "0.1.0"
-
-// DefaultFormat is the template of the log file and of mail, Flask's
-// recommended file format.
-const DefaultFormat = "%(asctime)s %(levelname)s: %(message)s [in %(pathname)s:%(lineno)d]"
 
 // Options configure New and NewHandler. The zero value is all defaults:
 // coloured console on stderr at INFO, no file, no mail, no tracker.
@@ -61,7 +59,7 @@ type Options struct {
 	// the attributes as logged (see BeforeSend). It is called once per
 	// attribute by each of console and file, from the logging goroutine,
 	// and must be safe for concurrent use. Default: none. The file uses
-	// FileOptions.ReplaceAttr instead when that is set.
+	// logfile.Options.ReplaceAttr instead when that is set.
 	ReplaceAttr func(groups []string, a slog.Attr) slog.Attr
 	// ErrorLevel is the level at and above which records become events:
 	// they get a stack trace, the request and the scope, and go to mail,
@@ -70,18 +68,21 @@ type Options struct {
 	// ErrorLevel: slog.LevelWarn still reads as before.)
 	ErrorLevel slog.Leveler
 	// Format is the Python logging template of the file and of mail.
-	// Default DefaultFormat.
+	// Default logfile.DefaultFormat.
 	Format string
 	// DateFormat is the strftime layout of %(asctime)s. Default Python's
 	// "2003-07-08 16:49:45,896".
 	DateFormat string
 
-	// File, when set, adds a rotating log file.
-	File *FileOptions
+	// File, when set, adds a rotating log file. Its Format, DateFormat,
+	// ErrorLevel, ReplaceAttr and Now default to these Options' values.
+	File *logfile.Options
 	// Mail, when set, adds error mail.
 	Mail *MailOptions
-	// Tracker, when set, adds a Sentry-protocol tracker.
-	Tracker *TrackerOptions
+	// Tracker, when set, adds a Sentry-protocol tracker. Its
+	// Environment, Release, ServerName, SpoolDir (under a "tracker"
+	// folder), QueueSize and OnError default to these Options' values.
+	Tracker *tracker.Options
 	// Sinks receive every event, after mail and tracker: an in-app store,
 	// or anything else that implements EventSink.
 	Sinks []EventSink
@@ -99,7 +100,7 @@ type Options struct {
 	// itself, changed or not, or another) or nil to drop it, counted by
 	// Handler.Discarded. A BeforeSend that panics drops the event (it may
 	// have been meant to remove something) and the panic is reported.
-	// TrackerOptions.BeforeSend and SampleRate apply after these, to the
+	// tracker.Options.BeforeSend and SampleRate apply after these, to the
 	// tracker only. Default: deliver every event as built.
 	BeforeSend func(ev *event.Event) *event.Event
 	// Breadcrumbs is how many of the records logged before an event, below
@@ -204,33 +205,94 @@ type Options struct {
 	clock clock.Clock
 }
 
-// Defaults that more than one layer needs, written once. Options'
-// comments give them; withDefaults, the sinks' constructors and the
-// standalone constructors (NewFileHandler, NewTracker) read them here.
+// Options' defaults that have a name of their own; those that other
+// packages read too are in internal/settings (ErrorLevel, IdleTimeout,
+// FlushTimeout) and the sinks' packages (logfile.DefaultFormat). Each is
+// written once, a test checks.
 const (
-	// defaultQueueSize is Options.QueueSize's default, the delivery
-	// queue's own.
-	defaultQueueSize = delivery.DefaultQueueSize
+	// DefaultMaxValueBytes is Options.MaxValueBytes's default.
+	DefaultMaxValueBytes = 64 << 10
 	// defaultMaxBodyBytes is Options.MaxBodyBytes's default.
 	defaultMaxBodyBytes = 64 << 10
-	// defaultFileLevel is FileOptions.Level's default, Flask's.
-	defaultFileLevel = slog.LevelWarn
-	// defaultErrorLevel is Options.ErrorLevel's default.
-	defaultErrorLevel = slog.LevelError
 	// defaultIdleTimeout is how long an idle connection is kept for the
-	// next burst: MailOptions.IdleTimeout's default, and the tracker's
-	// and webhook's HTTP keep-alive.
-	defaultIdleTimeout = 30 * time.Second
+	// next burst: MailOptions.IdleTimeout's default, and the webhook's
+	// HTTP keep-alive.
+	defaultIdleTimeout = settings.IdleTimeout
 )
 
 // defaultTrackedStatus is Options.TrackedStatus's default, a new slice
 // each time: callers may keep it.
 func defaultTrackedStatus() []StatusRange { return []StatusRange{{500, 599}} }
 
+// resolved is Options resolved, once, by resolveOptions: the one value every
+// part of a Handler is built from. No constructor it is given to sets a
+// default again.
+type resolved struct {
+	// Options has every field that has a default set to it.
+	Options
+	// shared is what every sink shares: the reporter, the clock, the
+	// queue size, the spool, the event tags.
+	shared settings.Shared
+	// format is Format and DateFormat compiled, for the file and mail.
+	format *logfile.Formatter
+	// file is Options.File with the values it shares with Options filled
+	// in; nil without a file.
+	file *logfile.Options
+	// errs are what resolving found wrong, to report once there is a
+	// reporter; the defaults stand in for what was wrong.
+	errs []error
+}
+
+// resolveOptions returns o's settings: Options' defaults (withDefaults), the
+// sinks' shared settings (settings.Shared.Resolve) and the file's, each
+// set here once. It never writes the caller's Options.
+func resolveOptions(o Options) resolved {
+	r := resolved{Options: o.withDefaults()}
+	o = r.Options
+	r.shared = settings.Shared{
+		OnError:     guardedOnError(typedReports(o.OnDeliveryError)),
+		Clock:       o.clock,
+		QueueSize:   o.QueueSize,
+		SpoolDir:    o.SpoolDir,
+		Debug:       o.Debug,
+		Environment: o.Environment,
+		Release:     o.Release,
+		ServerName:  o.ServerName,
+	}.Resolve()
+	r.QueueSize = r.shared.QueueSize
+	var err error
+	if r.format, err = logfile.NewFormatter(o.Format, o.DateFormat); err != nil {
+		r.errs = append(r.errs, err)
+		r.format, _ = logfile.NewFormatter("", "")
+	}
+	if o.File != nil {
+		fo := *o.File
+		if fo.Format == "" && fo.DateFormat == "" {
+			fo.Formatter = r.format // the same lines as mail, compiled once
+		} else if fo.Format == "" {
+			fo.Format = o.Format
+		} else if fo.DateFormat == "" {
+			fo.DateFormat = o.DateFormat
+		}
+		if fo.ErrorLevel == nil {
+			fo.ErrorLevel = o.ErrorLevel
+		}
+		if fo.Now == nil {
+			fo.Now = o.Now
+		}
+		if fo.ReplaceAttr == nil {
+			fo.ReplaceAttr = o.ReplaceAttr
+		}
+		r.file = &fo
+	}
+	return r
+}
+
 // withDefaults returns o with every zero field that has a default set to
 // it, the clock resolved from Now, and a default OnDeliveryError. It is a
 // copy: the caller's Options are never written. Every default of Options
-// is applied here and nowhere else.
+// that is Options' alone is applied here and nowhere else; resolveOptions adds
+// the sinks'.
 func (o Options) withDefaults() Options {
 	if o.clock == nil {
 		o.clock = clock.WithNow(o.Now)
@@ -243,13 +305,10 @@ func (o Options) withDefaults() Options {
 		o.Level = slog.LevelInfo
 	}
 	if o.ErrorLevel == nil {
-		o.ErrorLevel = defaultErrorLevel
+		o.ErrorLevel = settings.ErrorLevel
 	}
 	if o.Console == nil {
 		o.Console = os.Stderr
-	}
-	if o.QueueSize <= 0 {
-		o.QueueSize = defaultQueueSize
 	}
 	if o.MaxValueBytes == 0 {
 		o.MaxValueBytes = DefaultMaxValueBytes
@@ -260,14 +319,14 @@ func (o Options) withDefaults() Options {
 	if o.TrackedStatus == nil {
 		o.TrackedStatus = defaultTrackedStatus()
 	}
-	if o.Format == "" {
-		o.Format = DefaultFormat
-	}
 	if o.Breadcrumbs == 0 {
 		o.Breadcrumbs = DefaultBreadcrumbs
 	}
 	if o.BreadcrumbLevel == nil {
 		o.BreadcrumbLevel = o.Level
+	}
+	if o.ServerName == "" {
+		o.ServerName, _ = os.Hostname()
 	}
 	return o
 }
@@ -402,10 +461,10 @@ func SendEvent(ev *event.Event) string {
 	if ev == nil {
 		return ""
 	}
-	var list []*Tracker
+	var list []*tracker.Tracker
 	for _, c := range openCores() {
 		for _, s := range c.sinks {
-			if t, ok := s.(*Tracker); ok {
+			if t, ok := s.(*tracker.Tracker); ok {
 				list = append(list, t)
 			}
 		}

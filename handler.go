@@ -16,6 +16,11 @@ import (
 
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/clock"
+	"github.com/errlog/errlog/internal/record"
+	"github.com/errlog/errlog/internal/stack"
+	"github.com/errlog/errlog/internal/values"
+	"github.com/errlog/errlog/logfile"
+	"github.com/errlog/errlog/tracker"
 )
 
 // Handler is errlog's slog.Handler: it fans each record out to the console,
@@ -29,8 +34,8 @@ type Handler struct {
 	// life is shared by every Handler derived from one NewHandler call
 	// (nil for the handlers errlog makes for itself).
 	life    *lifetime
-	console slog.Handler // nil: no console
-	file    *FileHandler // nil: no file
+	console slog.Handler     // nil: no console
+	file    *logfile.Handler // nil: no file
 	goas    []groupOrAttrs
 	// masked is set below a group whose name is secret
 	// (WithGroup("credentials")): every value under it is masked.
@@ -75,7 +80,7 @@ type core struct {
 	consoleMu  sync.Mutex // holds a record's line and its stack together
 	consoleW   io.Writer
 	consoleCol bool
-	rootFile   *FileHandler
+	rootFile   *logfile.Handler
 
 	san     sanitizer
 	env     *environment
@@ -135,7 +140,7 @@ type job struct {
 	req   *requestSnapshot
 	scope *scopeState
 	npcs  int
-	pcs   [maxFrames]uintptr
+	pcs   [stack.Max]uintptr
 	flush chan struct{} // a flush marker instead of a record
 	ev    *event.Event  // a finished event instead of a record (a crash report)
 	// eventID is the ID CaptureError made and returned; "" for a new one.
@@ -152,11 +157,15 @@ type job struct {
 // reported through Options.OnDeliveryError and left out, and the rest
 // works, because logging must never take an application down.
 func NewHandler(opts Options) *Handler {
-	c := &core{opts: opts.withDefaults(), closing: make(chan struct{})}
+	r := resolveOptions(opts)
+	c := &core{opts: r.Options, closing: make(chan struct{})}
 	o := &c.opts
 	c.clock = o.clock
 	c.now = o.Now
-	c.onError = guardedOnError(typedReports(o.OnDeliveryError))
+	c.onError = r.shared.OnError
+	for _, err := range r.errs {
+		c.onError(err)
+	}
 	c.errorLevel = o.ErrorLevel
 	c.initSampling()
 	m, err := newMasker(o.Mask)
@@ -178,47 +187,28 @@ func NewHandler(opts Options) *Handler {
 		c.consoleSrc = h.console != nil && (o.SourceContext == SourceOn || isTerminal(o.Console))
 	}
 
-	formatter, err := NewFormatter(o.Format, o.DateFormat)
-	if err != nil {
-		c.onError(err)
-		formatter, _ = NewFormatter(DefaultFormat, "")
-	}
-	if o.File != nil {
-		fo := *o.File
-		if fo.Format == "" {
-			fo.Format = o.Format
-		}
-		if fo.DateFormat == "" {
-			fo.DateFormat = o.DateFormat
-		}
-		if fo.ErrorLevel == nil {
-			fo.ErrorLevel = o.ErrorLevel
-		}
-		if fo.Now == nil {
-			fo.Now = o.Now
-		}
-		if fo.ReplaceAttr == nil {
-			fo.ReplaceAttr = o.ReplaceAttr
-		}
-		if fh, err := newChainFileHandler(fo, c.onError); err != nil {
+	if r.file != nil {
+		fo := *r.file
+		fo.OnError = c.onError
+		if fh, err := logfile.New(fo); err != nil {
 			c.onError(err)
 		} else {
 			h.file, c.rootFile = fh, fh
-			c.fileLevel = fh.level
+			c.fileLevel = fh.Level()
 		}
 	}
 
 	c.env = newEnvironment(o, &c.san)
 	env := sinkEnv{
-		OnError:     c.onError,
-		SpoolDir:    o.SpoolDir,
-		QueueSize:   o.QueueSize,
-		Clock:       o.clock,
-		Formatter:   formatter,
-		Debug:       o.Debug,
-		Environment: o.Environment,
-		Release:     o.Release,
-		ServerName:  c.env.serverName,
+		OnError:     r.shared.OnError,
+		SpoolDir:    r.shared.SpoolDir,
+		QueueSize:   r.shared.QueueSize,
+		Clock:       r.shared.Clock,
+		Formatter:   r.format,
+		Debug:       r.shared.Debug,
+		Environment: r.shared.Environment,
+		Release:     r.shared.Release,
+		ServerName:  r.shared.ServerName,
 	}
 	mail := o.Mail
 	if o.Debug {
@@ -232,10 +222,10 @@ func NewHandler(opts Options) *Handler {
 		}
 	}
 	if o.Tracker != nil {
-		if s, err := newTrackerSink(*o.Tracker, env); err != nil {
+		if t, err := tracker.NewSink(*o.Tracker, r.shared); err != nil {
 			c.onError(err)
-		} else if s != nil {
-			c.sinks = append(c.sinks, s)
+		} else if t != nil {
+			c.sinks = append(c.sinks, t)
 		}
 	}
 	c.sinks = append(c.sinks, o.Sinks...)
@@ -304,21 +294,24 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	}
 	toConsole := h.console != nil && r.Level >= c.consoleLevel.Level()
 	toFile := h.file != nil && r.Level >= c.fileLevel.Level()
-	var x recordExtras
-	x.req = requestFromContext(ctx)
+	var x record.Extras
+	ri := requestFromContext(ctx)
+	if ri != nil {
+		x.Req = &ri.Request
+	}
 	if r.Level >= c.errorLevel.Level() && (toConsole || toFile || c.hasSinks) {
-		if x.req != nil {
-			x.req.reported.Store(true) // Middleware reports no status on top
+		if ri != nil {
+			ri.reported.Store(true) // Middleware reports no status on top
 		}
-		var buf [maxFrames]uintptr
+		var buf [stack.Max]uintptr
 		var pcs []uintptr
 		if ctx == nil || ctx.Value(noStackKey{}) == nil {
 			pcs = recordPCs(&r, buf[:0])
 		}
 		if toConsole || toFile {
-			x.stack = framesOf(pcs)
+			x.Stack = stack.Frames(pcs)
 			if c.src != nil && (toFile || c.consoleSrc) {
-				c.src.fillLines(x.stack)
+				c.src.fillLines(x.Stack)
 			}
 		}
 		if c.hasSinks {
@@ -327,14 +320,14 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	}
 	var errs []error
 	if toConsole {
-		if err := c.writeConsole(ctx, h.console, r, x.stack); err != nil {
+		if err := c.writeConsole(ctx, h.console, r, x.Stack); err != nil {
 			err = fmt.Errorf("errlog: console: %w", err)
 			c.onError(err)
 			errs = append(errs, err)
 		}
 	}
 	if toFile {
-		if err := h.file.handle(ctx, r, &x); err != nil {
+		if err := h.file.HandleExtras(ctx, r, &x); err != nil {
 			c.onError(err)
 			errs = append(errs, err)
 		}
@@ -355,7 +348,7 @@ func recordPCs(r *slog.Record, dst []uintptr) []uintptr {
 			return true
 		}
 		if err, ok := a.Value.Any().(error); ok {
-			if p := errorPCs(err); p != nil {
+			if p := stack.ErrorPCs(err); p != nil {
 				pcs = p
 				return false
 			}
@@ -365,7 +358,7 @@ func recordPCs(r *slog.Record, dst []uintptr) []uintptr {
 	if pcs != nil {
 		return append(dst, pcs[:min(len(pcs), cap(dst))]...)
 	}
-	return callerPCs(r.PC, dst)
+	return stack.Callers(r.PC, dst)
 }
 
 // maskRecord returns r with every attr value masked.
@@ -395,7 +388,7 @@ func (c *core) sanitizeRecord(r slog.Record) slog.Record {
 	if !changed {
 		return r
 	}
-	nr := slog.NewRecord(r.Time, r.Level, truncateString(escapeInvalidUTF8(r.Message), c.san.max), r.PC)
+	nr := slog.NewRecord(r.Time, r.Level, values.Truncate(escapeInvalidUTF8(r.Message), c.san.max), r.PC)
 	n := 0
 	r.Attrs(func(a slog.Attr) bool {
 		if n++; n > MaxAttrs {
@@ -476,15 +469,16 @@ type skipKey struct {
 // maxSkipKeys bounds the groups counted under overload.
 const maxSkipKeys = 1000
 
-// roomer is a sink that can tell whether it would take an event now.
-type roomer interface{ hasRoom() bool }
+// roomer is a sink that can tell whether it would take an event now
+// (tracker.Tracker).
+type roomer interface{ HasRoom() bool }
 
 // sinksFull reports whether every sink says it has no room: then
 // building the event (stack, masking, environment) is wasted work.
 func (c *core) sinksFull() bool {
 	for _, s := range c.sinks {
 		r, ok := s.(roomer)
-		if !ok || r.hasRoom() {
+		if !ok || r.HasRoom() {
 			return false
 		}
 	}
@@ -567,7 +561,7 @@ func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 		h2.console = h.console.WithAttrs(attrs)
 	}
 	if h.file != nil {
-		h2.file = h.file.WithAttrs(attrs).(*FileHandler)
+		h2.file = h.file.WithAttrs(attrs).(*logfile.Handler)
 	}
 	h2.goas = append(slices.Clip(h.goas), groupOrAttrs{attrs: slices.Clone(attrs)})
 	return &h2
@@ -581,14 +575,14 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 	if groupDepth(h.goas) >= MaxGroupDepth {
 		return h // deeper groups would make events no parser reads
 	}
-	name = truncateString(name, h.c.san.max)
+	name = values.Truncate(name, h.c.san.max)
 	h2 := *h
 	h2.masked = h.masked || h.c.san.m.hides(catNone, name)
 	if h.console != nil {
 		h2.console = h.console.WithGroup(name)
 	}
 	if h.file != nil {
-		h2.file = h.file.WithGroup(name).(*FileHandler)
+		h2.file = h.file.WithGroup(name).(*logfile.Handler)
 	}
 	h2.goas = append(slices.Clip(h.goas), groupOrAttrs{group: name})
 	return &h2

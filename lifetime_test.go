@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
-	"github.com/errlog/errlog/internal/delivery"
 )
 
 // closeSink counts the events it is given and tells when it is closed.
@@ -88,34 +87,4 @@ func isOpen(c *core) bool {
 		}
 	}
 	return false
-}
-
-// TestDroppedTrackerIsCollected: a Tracker of its own dropped without
-// Close is collected, and its cleanup ends its queue's goroutine.
-func TestDroppedTrackerIsCollected(t *testing.T) {
-	t.Parallel()
-	f := newTrkFake(t)
-	q := func() *delivery.Queue {
-		tr, err := NewTracker(TrackerOptions{DSN: f.dsn()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr.Send(trkEvent(0))
-		return tr.envelopes.queue
-	}()
-	for i := 0; ; i++ {
-		runtime.GC()
-		select {
-		case <-q.Done():
-		case <-time.After(10 * time.Millisecond):
-			if i == 500 {
-				t.Fatal("the dropped Tracker was never collected and closed")
-			}
-			continue
-		}
-		break
-	}
-	if n := len(f.ackedEvents()); n != 1 {
-		t.Errorf("the tracker received %d events; the queued one must be delivered at cleanup", n)
-	}
 }

@@ -112,6 +112,9 @@ type Stats struct {
 	Pending    int    // waiting, in memory or spooled (after Close: left in the spool)
 }
 
+// Lost is every item lost: Dropped, Failed and Evicted.
+func (s Stats) Lost() uint64 { return s.Dropped + s.Failed + s.Evicted }
+
 // entry is an accepted item and its position in the order of Enqueue calls;
 // Flush waits for positions, not items.
 type entry struct {

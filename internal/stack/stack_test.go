@@ -1,10 +1,6 @@
-package errlog
+package stack
 
 import (
-	"bytes"
-	"context"
-	"log/slog"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -21,27 +17,27 @@ func TestSplitFuncName(t *testing.T) {
 		{"net/http.HandlerFunc.ServeHTTP", "net/http", "HandlerFunc.ServeHTTP"},
 		{"weird", "", "weird"},
 	} {
-		pkg, fn := splitFuncName(tc.in)
+		pkg, fn := SplitFuncName(tc.in)
 		assert.Equal(t, tc.pkg, pkg, tc.in)
 		assert.Equal(t, tc.fn, fn, tc.in)
 	}
 }
 
 func TestInApp(t *testing.T) {
-	assert.True(t, isInApp("main", "/src/app/main.go"))
-	assert.True(t, isInApp("github.com/me/app/db", "/src/app/db/db.go"))
-	assert.False(t, isInApp("net/http", "/usr/local/go/src/net/http/server.go"))
-	assert.False(t, isInApp("github.com/lib/pq", "/root/go/pkg/mod/github.com/lib/pq@v1.10.0/conn.go"))
-	assert.False(t, isInApp("github.com/x/y", "/src/app/vendor/github.com/x/y/y.go"))
-	assert.False(t, isInApp("main", ownDir+"middleware.go"), "errlog's code inlined into main is still errlog's")
-	assert.True(t, isInApp("github.com/errlog/errlog", ownDir+"stack_test.go"), "errlog's tests are the application here")
+	assert.True(t, IsInApp("main", "/src/app/main.go"))
+	assert.True(t, IsInApp("github.com/me/app/db", "/src/app/db/db.go"))
+	assert.False(t, IsInApp("net/http", "/usr/local/go/src/net/http/server.go"))
+	assert.False(t, IsInApp("github.com/lib/pq", "/root/go/pkg/mod/github.com/lib/pq@v1.10.0/conn.go"))
+	assert.False(t, IsInApp("github.com/x/y", "/src/app/vendor/github.com/x/y/y.go"))
+	assert.False(t, IsInApp("main", ownDir+"middleware.go"), "errlog's code inlined into main is still errlog's")
+	assert.True(t, IsInApp("github.com/errlog/errlog", ownDir+"stack_test.go"), "errlog's tests are the application here")
 }
 
 func TestFramesOfCallerToCallee(t *testing.T) {
 	var frames []event.Frame
 	func() {
-		var buf [maxFrames]uintptr
-		frames = framesOf(callerPCs(0, buf[:0]))
+		var buf [Max]uintptr
+		frames = Frames(Callers(0, buf[:0]))
 	}()
 	require.GreaterOrEqual(t, len(frames), 2)
 	last := frames[len(frames)-1]
@@ -58,30 +54,15 @@ func TestAppendStack(t *testing.T) {
 		{Module: "main", Function: "main", AbsPath: "/app/main.go", Lineno: 10},
 		{Module: "main", Function: "handler", AbsPath: "/app/h.go", Lineno: 42},
 	}
-	got := string(appendStack(nil, frames, "  ", true))
+	got := string(AppendStack(nil, frames, "  ", true))
 	assert.Equal(t, "  main.handler\n  \t/app/h.go:42\n  main.main\n  \t/app/main.go:10\n", got)
 
 	// Source lines, as Python prints them: under in-app frames only, and
 	// only when asked.
 	frames[0].ContextLine, frames[0].InApp = "\trun(ctx)  ", true
 	frames[1].ContextLine = "\treturn db.Query(q)"
-	got = string(appendStack(nil, frames, "  ", true))
+	got = string(AppendStack(nil, frames, "  ", true))
 	assert.Equal(t, "  main.handler\n  \t/app/h.go:42\n  main.main\n  \t/app/main.go:10\n  \t    run(ctx)\n", got)
-	got = string(appendStack(nil, frames, "  ", false))
+	got = string(AppendStack(nil, frames, "  ", false))
 	assert.Equal(t, "  main.handler\n  \t/app/h.go:42\n  main.main\n  \t/app/main.go:10\n", got)
-}
-
-// The stack printed under an error on the console starts at the logging
-// call, through a plain slog.Logger and through a http.Handler.
-func TestStackStartsAtLoggingCall(t *testing.T) {
-	var buf bytes.Buffer
-	h := NewHandler(Options{Console: &buf})
-	defer h.Close(context.Background())
-	http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		slog.New(h).Error("in handler")
-	}).ServeHTTP(nil, nil)
-	lines := strings.Split(buf.String(), "\n")
-	require.Greater(t, len(lines), 2)
-	assert.Contains(t, lines[1], "errlog.TestStackStartsAtLoggingCall.func1", "first stack line is the logging function")
-	assert.NotContains(t, buf.String(), "log/slog.")
 }

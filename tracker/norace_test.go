@@ -1,0 +1,6 @@
+//go:build !race
+
+package tracker
+
+// raceDetector is set under -race (race_test.go).
+const raceDetector = false
