@@ -15,6 +15,7 @@ import (
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/settings"
+	"github.com/errlog/errlog/internal/version"
 	"github.com/errlog/errlog/logfile"
 	"github.com/errlog/errlog/tracker"
 )
@@ -22,7 +23,7 @@ import (
 // Version is errlog's version: the sdk.version of every event, the
 // X-Mailer of error mail and the User-Agent of the tracker and webhook.
 // It equals the newest release in CHANGELOG.md (a test checks).
-const Version = "0.1.0"
+const Version = version.Version
 
 // Options configure New and NewHandler. The zero value is all defaults:
 // coloured console on stderr at INFO, no file, no mail, no tracker.
@@ -355,6 +356,9 @@ type EventSink interface {
 	Close(ctx context.Context) error
 }
 
+// A Tracker of its own is an EventSink too (Options.Sinks).
+var _ EventSink = (*tracker.Tracker)(nil)
+
 // A Notifier is told of events, with the throttling of mail: the first of
 // each group at once, then digests.
 type Notifier interface {
@@ -455,7 +459,7 @@ func Flush(ctx context.Context) error {
 // closed), as Flask-Exceptional's publish() does, and returns its event
 // id, or "" if no tracker queued it. Missing fields are filled in as
 // Tracker.Send does; ev is not modified. It does not go to mail, the log
-// file or other sinks. A Tracker built on its own (NewTracker) is not
+// file or other sinks. A Tracker built on its own (tracker.New) is not
 // reached: call its Send.
 func SendEvent(ev *event.Event) string {
 	if ev == nil {

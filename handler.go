@@ -17,6 +17,7 @@ import (
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/record"
+	"github.com/errlog/errlog/internal/settings"
 	"github.com/errlog/errlog/internal/stack"
 	"github.com/errlog/errlog/internal/values"
 	"github.com/errlog/errlog/logfile"
@@ -593,7 +594,7 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 // program from exiting because the mail server or the tracker is down.
 // What is not delivered by then stays in the spool, if there is one, and
 // is reported otherwise.
-const DefaultFlushTimeout = 10 * time.Second
+const DefaultFlushTimeout = settings.FlushTimeout
 
 func boundedContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {

@@ -45,7 +45,7 @@ func (e sinkEnv) withDefaults() sinkEnv {
 var defaultFormatter = func() *logfile.Formatter {
 	f, err := logfile.NewFormatter("", "")
 	if err != nil {
-		panic("errlog: logfile.DefaultFormat does not compile: " + err.Error())
+		panic("errlog: the default format does not compile: " + err.Error())
 	}
 	return f
 }()

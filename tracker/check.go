@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/delivery"
 	"github.com/errlog/errlog/internal/stack"
 	"github.com/errlog/errlog/internal/version"
 	"github.com/errlog/errlog/wire"
@@ -36,11 +37,7 @@ func Test(ctx context.Context, opts Options) error {
 	if opts.DSN == "" && opts.DebugURL == "" {
 		return errors.New("errlog: tracker: test: no DSN (set ERRLOG_DSN or tracker.Options.DSN)")
 	}
-	timeout := opts.Timeout
-	if timeout == 0 {
-		timeout = DefaultTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, delivery.SendTimeout(opts.Timeout))
 	defer cancel()
 	client := newTrackerClient(opts.Transport)
 	defer client.CloseIdleConnections()
@@ -98,7 +95,7 @@ func testEvent(opts Options) *event.Event {
 		Logger:      "errlog.test",
 		Platform:    "go",
 		Logentry:    &event.Logentry{Formatted: "errlog test event: this application's errors reach this tracker"},
-		Exception:   []event.Exception{{Type: "errlog.TestEvent", Value: "a test event sent by errlog.Test", Stacktrace: &event.Stacktrace{Frames: stack.Frames(pcs[:n])}}},
+		Exception:   []event.Exception{{Type: "errlog.TestEvent", Value: "a test event sent by tracker.Test", Stacktrace: &event.Stacktrace{Frames: stack.Frames(pcs[:n])}}},
 		Tags:        map[string]string{"errlog.test": "true"},
 		Environment: opts.Environment,
 		Release:     opts.Release,

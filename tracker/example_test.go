@@ -127,7 +127,7 @@ func ExampleTest() {
 	fmt.Println("wrong key:", strings.ReplaceAll(err.Error(), wrongKey.URL, "http://tracker"))
 	// Output:
 	// POST /api/1/envelope/ (gzip): error errlog test event: this application's errors reach this tracker
-	//   errlog.TestEvent: a test event sent by errlog.Test
+	//   errlog.TestEvent: a test event sent by tracker.Test
 	// working tracker: <nil>
 	// wrong key: errlog: tracker: test: authentication failed (check the DSN's key): http://tracker/api/1/envelope/ answered 401 Unauthorized: invalid api key
 }

@@ -1,3 +1,9 @@
+// Package tracker is errlog's client for errlogd or any tracker that
+// speaks the Sentry ingestion protocol (Sentry, GlitchTip, Bugsink): a
+// Tracker sends events through a bounded queue with retries, rate limits
+// and an optional disk spool, so that a dead tracker never blocks the
+// application. errlog.Options.Tracker adds one to errlog's Handler, which
+// gives it every event; New builds one on its own, and Test checks a DSN.
 package tracker
 
 import (
@@ -96,9 +102,10 @@ const MaxEventBytes = 1 << 20
 const DefaultTimeout = delivery.DefaultSendTimeout
 
 // Tracker sends events to a Sentry-protocol tracker through a bounded
-// queue with its own goroutine, retries and an optional disk spool. New
-// builds one from Options.Tracker; New builds one on its own, for
-// programs that send prepared events or add it to Options.Sinks.
+// queue with its own goroutine, retries and an optional disk spool.
+// errlog's Handler builds one from errlog.Options.Tracker; New builds one
+// on its own, for programs that send prepared events or add it to
+// errlog.Options.Sinks (it is an errlog.EventSink).
 type Tracker struct {
 	envelopes *trackerTarget // nil when the DSN is not used
 	debug     *trackerTarget // nil without a DebugURL

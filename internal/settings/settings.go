@@ -69,9 +69,7 @@ func (s Shared) Resolve() Shared {
 	if s.OnError == nil {
 		s.OnError = RateLimited(os.Stderr, s.Clock.Now, SinkOf)
 	}
-	if s.QueueSize <= 0 {
-		s.QueueSize = delivery.DefaultQueueSize
-	}
+	s.QueueSize = delivery.QueueSize(s.QueueSize)
 	return s
 }
 
