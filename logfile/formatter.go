@@ -36,7 +36,7 @@ import (
 // conversions are internal/pyfmt's and the dates internal/strftime's,
 // both compared with CPython in their tests.
 //
-// [Format templates]: https://pkg.go.dev/github.com/errlog/errlog#hdr-Format_templates
+// [Format templates]: https://pkg.go.dev/github.com/errlog/errlog/logfile#hdr-Format_templates
 type Formatter struct {
 	format, dateFormat string
 

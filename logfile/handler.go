@@ -1,8 +1,3 @@
-// Package logfile is errlog's log file: a rotating file slog.Handler
-// whose lines are Python logging templates ("%"-style), so that the
-// format string of a Python project's log file works unchanged. The
-// template language is described under [Formatter]; errlog.Options.File
-// adds the file to errlog's Handler, and New builds one on its own.
 package logfile
 
 import (
