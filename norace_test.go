@@ -1,6 +1,0 @@
-//go:build !race
-
-package errlog
-
-// raceDetector is set under -race (race_test.go).
-const raceDetector = false
