@@ -267,16 +267,18 @@ func resolveOptions(o Options) resolved {
 		r.format, _ = logfile.NewFormatter("", "")
 	}
 	if o.File != nil {
+		// The file's fields left zero take Options' values.
 		fo := *o.File
-		if fo.Format == "" && fo.DateFormat == "" {
-			fo.Formatter = r.format // the same lines as mail, compiled once
-		} else if fo.Format == "" {
-			fo.Format = o.Format
-		} else if fo.DateFormat == "" {
-			fo.DateFormat = o.DateFormat
-		}
 		if fo.ErrorLevel == nil {
 			fo.ErrorLevel = o.ErrorLevel
+		}
+		switch {
+		case fo.Format == "" && fo.DateFormat == "":
+			fo.Formatter = r.format // the same lines as mail, compiled once
+		case fo.Format == "":
+			fo.Format = o.Format
+		case fo.DateFormat == "":
+			fo.DateFormat = o.DateFormat
 		}
 		if fo.Now == nil {
 			fo.Now = o.Now
