@@ -152,7 +152,8 @@ func NewSink(o Options, s settings.Shared) (*Tracker, error) {
 	if s.Debug && o.DebugURL == "" {
 		return nil, nil
 	}
-	return newTracker(o, s)
+	return newTracker(o, s.Resolve()) // resolved already: Resolve keeps every value set
+
 }
 
 // newTracker builds a Tracker from o and env, resolved: o's values win
