@@ -73,7 +73,7 @@
 //	examples/, bench/     a program that fails every way errlog reports,
 //	                      and the benchmarks, modules of their own
 //
-// A sink's package depends on internal/ and event/ only, never on this
+// A sink's package depends on internal/, event/ and wire/ only, never on this
 // package; this package depends on each sink's.
 //
 // # Requests, scopes and panics
