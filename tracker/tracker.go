@@ -426,20 +426,18 @@ func (t *Tracker) Close(ctx context.Context) error {
 	return err
 }
 
-// QueueStats are one of the tracker's queues' counters; the same as
-// errlog.SinkStats, which a Handler's Stats lists.
+// QueueStats are one of the tracker's queues' counters, field for field
+// errlog.SinkStats, which a Handler's Stats lists (errlog.SinkStats(q)
+// converts): Name ("tracker", or "tracker: debug URL"); the events
+// Enqueued, Sent (acknowledged by the tracker), Retried, Spooled (written
+// to the disk spool) and Dropped (refused by a full queue, given up after
+// a permanent failure or repeated timeouts, evicted from a full spool,
+// lost at Close, unreadable in the spool, or not encodable); and how many
+// are Pending now, in memory or in the spool.
 type QueueStats struct {
-	Name     string // "tracker", or "tracker: debug URL"
-	Enqueued uint64 // accepted
-	Sent     uint64 // acknowledged by the tracker
-	Retried  uint64 // attempts that failed and were retried
-	Spooled  uint64 // written to the disk spool
-	// Dropped counts every event lost: refused by a full queue, given
-	// up after a permanent failure or repeated timeouts, evicted from a
-	// full spool, lost at Close, unreadable in the spool, or not
-	// encodable.
-	Dropped uint64
-	Pending int // waiting now, in memory or in the spool
+	Name                                      string // "tracker", "tracker: debug URL"
+	Enqueued, Sent, Retried, Spooled, Dropped uint64 // events, as above
+	Pending                                   int    // events waiting now
 }
 
 // Stats returns the counters of the tracker's queues (the DSN's, and the
