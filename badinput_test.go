@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/errlog/errlog/logfile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -94,7 +95,7 @@ func TestUnwritableLogPathStillDeliversEvents(t *testing.T) {
 	sink := &captureSink{}
 	h := NewHandler(Options{
 		Console: io.Discard,
-		File:    &FileOptions{Path: filepath.Join(notADir, "app.log")},
+		File:    &logfile.Options{Path: filepath.Join(notADir, "app.log")},
 		Sinks:   []EventSink{sink},
 		OnDeliveryError: func(err error) {
 			mu.Lock()
@@ -122,7 +123,7 @@ func TestFullDiskReportedAndOthersGoOn(t *testing.T) {
 	sink := &captureSink{}
 	h := NewHandler(Options{
 		Console: console,
-		File:    &FileOptions{Path: "/dev/full", MaxSizeMB: -1},
+		File:    &logfile.Options{Path: "/dev/full", MaxSizeMB: -1},
 		Sinks:   []EventSink{sink},
 		OnDeliveryError: func(err error) {
 			mu.Lock()

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/errlog/errlog/logfile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -42,7 +43,7 @@ func jsonDepth(t *testing.T, data []byte) int {
 func TestBoundedKeysAttrsAndGroups(t *testing.T) {
 	file := &syncBuffer{}
 	mailDir := t.TempDir()
-	h, console, _, sink := newTestHandler(t, Options{MaxValueBytes: 1 << 10, File: &FileOptions{Writer: file, Format: "%(message)s %(k)s"},
+	h, console, _, sink := newTestHandler(t, Options{MaxValueBytes: 1 << 10, File: &logfile.Options{Writer: file, Format: "%(message)s %(k)s"},
 		Mail: &MailOptions{Dir: mailDir, To: []string{"ops@example.com"}}})
 	log := slog.New(h)
 

@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/levels"
+	"github.com/errlog/errlog/internal/values"
 )
 
 // Breadcrumbs: every Sentry SDK attaches to an event what was logged
@@ -258,8 +260,8 @@ func (k *crumb) breadcrumb(san *sanitizer) event.Breadcrumb {
 		Timestamp: k.r.Time,
 		Type:      "default",
 		Category:  "log",
-		Level:     sentryLevel(k.r.Level),
-		Message:   truncateString(k.r.Message, san.max),
+		Level:     levels.Sentry(k.r.Level),
+		Message:   values.Truncate(k.r.Message, san.max),
 	}
 	data := map[string]any{}
 	var add func(prefix []string, a slog.Attr)
@@ -341,7 +343,7 @@ func mailCrumbs(ev *event.Event) []mailCrumb {
 			if i > 0 {
 				d.WriteByte(' ')
 			}
-			d.WriteString(k + "=" + truncateString(strings.Join(strings.Fields(valueText(b.Data[k])), " "), maxMailCrumbValue))
+			d.WriteString(k + "=" + values.Truncate(strings.Join(strings.Fields(valueText(b.Data[k])), " "), maxMailCrumbValue))
 		}
 		m.Data = d.String()
 		out = append(out, m)

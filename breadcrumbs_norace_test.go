@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/errlog/errlog/logfile"
 )
 
 // Keeping an INFO record with 5 attrs as a breadcrumb allocates nothing,
@@ -16,7 +18,7 @@ import (
 func TestAllocsInfoBreadcrumbs(t *testing.T) {
 	h := NewHandler(Options{
 		Console: discardWriter{},
-		File:    &FileOptions{Writer: discardWriter{}, Level: slog.LevelInfo},
+		File:    &logfile.Options{Writer: discardWriter{}, Level: slog.LevelInfo},
 		Sinks:   []EventSink{&captureSink{}},
 	})
 	defer h.Close(context.Background())

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/trackertest"
+	"github.com/errlog/errlog/logfile"
+	"github.com/errlog/errlog/tracker"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -163,7 +166,7 @@ func TestBreadcrumbsBoundAndOptions(t *testing.T) {
 // No event sink, no event: nothing is kept, and Enabled still stops
 // records below every sink's level.
 func TestBreadcrumbsNeedAnEventSink(t *testing.T) {
-	h := NewHandler(Options{Console: io.Discard, File: &FileOptions{Writer: io.Discard}, BreadcrumbLevel: slog.LevelDebug})
+	h := NewHandler(Options{Console: io.Discard, File: &logfile.Options{Writer: io.Discard}, BreadcrumbLevel: slog.LevelDebug})
 	defer h.Close(context.Background())
 	slog.New(h).Info("x")
 	assert.Equal(t, uint64(0), h.c.crumbs.total)
@@ -263,11 +266,11 @@ func TestCrumbRing(t *testing.T) {
 // The trail reaches the tracker (a real HTTP one, checked against the
 // Sentry schema) and both parts of the mail (a real SMTP server).
 func TestBreadcrumbsInTrackerAndMail(t *testing.T) {
-	trk := newTrkFake(t)
+	trk := trackertest.NewFake(t)
 	srv := startServer(t, serverOpts{})
 	h := NewHandler(Options{
 		Console:         io.Discard,
-		Tracker:         &TrackerOptions{DSN: trk.dsn(), MinBackoff: time.Millisecond},
+		Tracker:         &tracker.Options{DSN: trk.DSN(), MinBackoff: time.Millisecond},
 		Mail:            &MailOptions{Addr: srv.Addr, To: []string{"ops@example.com"}},
 		OnDeliveryError: func(err error) { t.Logf("delivery error: %v", err) },
 	})
@@ -281,7 +284,7 @@ func TestBreadcrumbsInTrackerAndMail(t *testing.T) {
 	defer cancel()
 	require.NoError(t, h.Flush(c))
 
-	evs := trk.ackedEvents()
+	evs := trk.Acked()
 	require.Len(t, evs, 1)
 	require.Len(t, evs[0].Breadcrumbs, 2)
 	assert.Equal(t, "payments", evs[0].Breadcrumbs[1].Category)
@@ -303,7 +306,7 @@ func TestBreadcrumbsInTrackerAndMail(t *testing.T) {
 // Many goroutines log into one scope and into the process ring while
 // events are built from them (run with -race).
 func TestBreadcrumbsConcurrent(t *testing.T) {
-	h, _, _, sink := newTestHandler(t, Options{Console: io.Discard, File: &FileOptions{Writer: io.Discard}})
+	h, _, _, sink := newTestHandler(t, Options{Console: io.Discard, File: &logfile.Options{Writer: io.Discard}})
 	log := slog.New(h)
 	ctx, _ := WithScope(context.Background())
 	var wg sync.WaitGroup

@@ -11,6 +11,9 @@ import (
 	"strings"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/levels"
+	"github.com/errlog/errlog/internal/stack"
+	"github.com/errlog/errlog/internal/values"
 )
 
 // buildEvent turns a job into the event every sink receives. It runs on
@@ -20,7 +23,7 @@ func (c *core) buildEvent(j *job) *event.Event {
 	ev := &event.Event{
 		EventID:     j.id(),
 		Timestamp:   r.Time,
-		Level:       sentryLevel(r.Level),
+		Level:       levels.Sentry(r.Level),
 		Logger:      "slog",
 		Platform:    "go",
 		Logentry:    &event.Logentry{Message: r.Message},
@@ -41,7 +44,7 @@ func (c *core) buildEvent(j *job) *event.Event {
 				b.more++
 				continue
 			}
-			b.extra[truncateString(x.key, c.san.max)] = b.maskedAny(x.key, jsonValue(x.value))
+			b.extra[values.Truncate(x.key, c.san.max)] = b.maskedAny(x.key, values.JSON(x.value))
 		}
 		for k, v := range st.tags {
 			b.tag(k, v)
@@ -79,7 +82,7 @@ func (c *core) buildEvent(j *job) *event.Event {
 	if b.err != nil {
 		ev.Exception = exceptionChain(b.err, pcs, c.san.max)
 	} else if len(pcs) > 0 {
-		ev.Stacktrace = &event.Stacktrace{Frames: framesOf(pcs)}
+		ev.Stacktrace = &event.Stacktrace{Frames: stack.Frames(pcs)}
 	}
 	if j.req != nil {
 		ev.Request = c.requestEvent(j.req)
@@ -150,7 +153,7 @@ func hostOnly(addr string) string {
 func (c *core) maskUser(u *event.User) *event.User {
 	out := *u
 	if u.Data != nil {
-		out.Data, _ = c.san.cleanTree(catNone, jsonValue(u.Data)).(map[string]any)
+		out.Data, _ = c.san.cleanTree(catNone, values.JSON(u.Data)).(map[string]any)
 	}
 	return &out
 }
@@ -188,7 +191,7 @@ func (b *eventBuilder) attr(prefix []string, a slog.Attr) {
 		}
 	}
 	if a.Value.Kind() == slog.KindAny {
-		if err, ok := a.Value.Any().(error); ok && b.err == nil && !isNilPointer(reflect.ValueOf(err)) {
+		if err, ok := a.Value.Any().(error); ok && b.err == nil && !values.IsNilPointer(reflect.ValueOf(err)) {
 			// A typed nil ((*myErr)(nil)) is no failure to report: the
 			// record stays a log record, titled and grouped by its
 			// message; the attribute still shows as "<nil>".
@@ -249,7 +252,7 @@ func attrJSON(v slog.Value) any {
 	case slog.KindUint64:
 		return v.Uint64()
 	case slog.KindFloat64:
-		return jsonValue(v.Float64())
+		return values.JSON(v.Float64())
 	case slog.KindBool:
 		return v.Bool()
 	case slog.KindDuration:
@@ -267,7 +270,7 @@ func attrJSON(v slog.Value) any {
 	if se, ok := x.(safeError); ok {
 		return se.text
 	}
-	return jsonValue(x)
+	return values.JSON(x)
 }
 
 func userOf(attrs []slog.Attr) *event.User {
@@ -299,7 +302,7 @@ func ownPCsSafe(e error) (pcs []uintptr) {
 			pcs = nil
 		}
 	}()
-	return ownPCs(e)
+	return stack.OwnPCs(e)
 }
 
 func typeName(e error) string {

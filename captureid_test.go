@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/errlog/errlog/internal/trackertest"
+	"github.com/errlog/errlog/tracker"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -19,11 +21,11 @@ var hex32 = regexp.MustCompile(`^[0-9a-f]{32}$`)
 // receives (a real HTTP tracker, checked against the Sentry schema) and
 // the one the mail shows (a real SMTP server), even through a wrapper.
 func TestCaptureReturnsTheDeliveredEventID(t *testing.T) {
-	trk := newTrkFake(t)
+	trk := trackertest.NewFake(t)
 	srv := startServer(t, serverOpts{})
 	h := NewHandler(Options{
 		Console:         io.Discard,
-		Tracker:         &TrackerOptions{DSN: trk.dsn(), MinBackoff: time.Millisecond},
+		Tracker:         &tracker.Options{DSN: trk.DSN(), MinBackoff: time.Millisecond},
 		Mail:            &MailOptions{Addr: srv.Addr, To: []string{"ops@example.com"}},
 		OnDeliveryError: func(err error) { t.Logf("delivery error: %v", err) },
 	})
@@ -45,7 +47,7 @@ func TestCaptureReturnsTheDeliveredEventID(t *testing.T) {
 	require.NoError(t, h.Flush(ctx))
 
 	var got []string
-	for _, ev := range trk.ackedEvents() {
+	for _, ev := range trk.Acked() {
 		got = append(got, ev.EventID)
 	}
 	assert.ElementsMatch(t, []string{errID, msgID}, got, "the tracker receives the IDs the caller was given")

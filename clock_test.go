@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/internal/clock"
+	"github.com/errlog/errlog/logfile"
 )
 
 // nowClock is the system's timers with now as the time of day, for tests
@@ -70,16 +71,19 @@ func TestHandlerOneClock(t *testing.T) {
 	}
 }
 
-// withDefaults resolves every default into a copy: the caller's Options
+// resolveOptions resolves every default into a copy: the caller's Options
 // are untouched, and the copy's values are the documented ones.
 func TestOptionsWithDefaults(t *testing.T) {
 	var o Options
-	d := o.withDefaults()
+	r := resolveOptions(o)
+	d := r.Options
 	if o.Now != nil || o.clock != nil || o.QueueSize != 0 || o.TrackedStatus != nil || o.OnDeliveryError != nil || o.ErrorLevel != nil {
-		t.Fatalf("withDefaults wrote into the caller's Options: %+v", o)
+		t.Fatalf("resolveOptions wrote into the caller's Options: %+v", o)
 	}
-	if d.QueueSize != 1024 || d.MaxBodyBytes != 64<<10 || d.MaxValueBytes != DefaultMaxValueBytes ||
-		d.ErrorLevel != slog.LevelError || d.Level != slog.LevelInfo || d.Format != DefaultFormat ||
+	rec := slog.NewRecord(time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC), slog.LevelError, "m", 0)
+	def, _ := logfile.NewFormatter(logfile.DefaultFormat, "")
+	if d.QueueSize != 1024 || r.shared.QueueSize != 1024 || d.MaxBodyBytes != 64<<10 || d.MaxValueBytes != DefaultMaxValueBytes ||
+		d.ErrorLevel != slog.LevelError || d.Level != slog.LevelInfo || r.format.Format(rec) != def.Format(rec) ||
 		len(d.TrackedStatus) != 1 || d.TrackedStatus[0] != (StatusRange{500, 599}) ||
 		d.Now == nil || d.clock == nil || d.OnDeliveryError == nil {
 		t.Errorf("resolved Options: %+v", d)
@@ -93,10 +97,6 @@ func TestOptionsWithDefaults(t *testing.T) {
 	t0 := time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC)
 	if got := (Options{Now: func() time.Time { return t0 }}).withDefaults(); !got.clock.Now().Equal(t0) || !got.Now().Equal(t0) {
 		t.Errorf("Options.Now not the clock's: %v", got.clock.Now())
-	}
-	fo := FileOptions{}.withDefaults()
-	if fo.Level != slog.LevelWarn || fo.ErrorLevel != slog.LevelError || fo.Format != DefaultFormat || fo.Now == nil {
-		t.Errorf("resolved FileOptions: %+v", fo)
 	}
 	h := NewHandler(Options{Console: io.Discard})
 	defer h.Close(context.Background())

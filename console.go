@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/stack"
 	"github.com/lmittmann/tint"
 )
 
@@ -80,10 +81,10 @@ func (s *stripWriter) Write(p []byte) (int, error) {
 // writeConsole writes r through h and, when the record has one, its stack
 // indented under the line. The lock keeps a line and its stack together
 // when goroutines log at once.
-func (c *core) writeConsole(ctx context.Context, h slog.Handler, r slog.Record, stack []event.Frame) error {
+func (c *core) writeConsole(ctx context.Context, h slog.Handler, r slog.Record, frames []event.Frame) error {
 	c.consoleMu.Lock()
 	defer c.consoleMu.Unlock()
-	if err := h.Handle(ctx, r); err != nil || len(stack) == 0 {
+	if err := h.Handle(ctx, r); err != nil || len(frames) == 0 {
 		return err
 	}
 	bp := consoleBufs.Get().(*[]byte)
@@ -97,7 +98,7 @@ func (c *core) writeConsole(ctx context.Context, h slog.Handler, r slog.Record, 
 	if c.consoleCol {
 		b = append(b, ansiFaint...)
 	}
-	b = appendFoldedStack(b, stack, "    ", c.consoleSrc)
+	b = stack.AppendFoldedStack(b, frames, "    ", c.consoleSrc)
 	if c.consoleCol {
 		b = append(b, ansiReset...)
 	}

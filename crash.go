@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,15 +16,19 @@ import (
 
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/flock"
+	"github.com/errlog/errlog/internal/stack"
+	"github.com/errlog/errlog/internal/values"
 )
 
 // Crash reports. A panic that nothing recovers, or a fatal runtime error
 // ("concurrent map writes"), ends the process before any handler can see
 // it. From Go 1.23 on, runtime/debug.SetCrashOutput has the runtime write
-// its crash text to a file of our choosing as well as to stderr: NewHandler
-// gives it a file in the spool's crash directory, and the next NewHandler
-// with the same spool directory turns each crash file left by a dead
-// process into a fatal event, delivered through the sinks like any other.
+// its crash text to a file of our choosing as well as to stderr: with
+// Options.CrashReports, NewHandler gives it a file in the spool's crash
+// directory, and the next such NewHandler with the same spool directory
+// turns each crash file left by a dead process into a fatal event,
+// delivered through the sinks like any other. Close gives the crash
+// output back to the Handler that had it before, or to none.
 //
 // Each process writes its own file, crash-<pid>-<nanoseconds>.txt, and
 // holds an flock on it for its lifetime; the kernel drops the lock when the
@@ -55,21 +60,30 @@ func crashFilePID(name string) (int, bool) {
 	return pid, ok && err == nil
 }
 
-// armed is the crash file this process's runtime writes to: there is only
-// one per process, so the last Handler to arm wins, as with
-// debug.SetCrashOutput itself.
-var armed struct {
+// crashOutputs is the runtime's crash output as errlog set it, one entry
+// per crash file armed by an open Handler, the last armed on top. It is
+// process-wide because debug.SetCrashOutput is: the top entry is the
+// runtime's output; when its last Handler closes (or is collected), the
+// entry goes and the one below becomes the output again, or none (stderr
+// only, the runtime's default) when the list is empty.
+var crashOutputs struct {
 	sync.Mutex
-	f *os.File // locked for the life of the process
+	list []*crashOutput
+}
+
+// crashOutput is one armed crash file.
+type crashOutput struct {
+	f    *os.File // locked while armed
+	refs int      // the Handlers that armed it
 }
 
 // startCrashReports picks up the crash files of dead processes and arms
 // the runtime's crash output for this one. It runs in NewHandler, after
-// the delivery goroutine started, when a spool directory and at least one
-// event sink are configured.
+// the delivery goroutine started, when Options.CrashReports is set with a
+// spool directory and at least one event sink.
 func (c *core) startCrashReports() {
 	o := &c.opts
-	if o.SpoolDir == "" || !c.hasSinks || o.NoCrashReports || !crashOutputSupported || !flock.Supported {
+	if !o.CrashReports || o.SpoolDir == "" || !c.hasSinks || !crashOutputSupported || !flock.Supported {
 		return
 	}
 	dir := filepath.Join(o.SpoolDir, crashDirName)
@@ -78,42 +92,72 @@ func (c *core) startCrashReports() {
 		return
 	}
 	c.pickUpCrashes(dir)
-	if err := armCrashOutput(dir, time.Now()); err != nil { // a name, not a record time: the real clock
+	co, err := armCrashOutput(dir, time.Now()) // a name, not a record time: the real clock
+	if err != nil {
 		c.onError(fmt.Errorf("errlog: crash reports: %w", err))
+		return
 	}
+	c.crashOut = co
 }
 
 // armCrashOutput makes a new locked crash file in dir the runtime's crash
-// output, replacing (and deleting, when still empty) the one armed before.
-func armCrashOutput(dir string, now time.Time) error {
-	armed.Lock()
-	defer armed.Unlock()
-	if armed.f != nil && filepath.Dir(armed.f.Name()) == dir {
-		return nil // already writing there
+// output, or shares the one on top when it is in dir already.
+func armCrashOutput(dir string, now time.Time) (*crashOutput, error) {
+	crashOutputs.Lock()
+	defer crashOutputs.Unlock()
+	if n := len(crashOutputs.list); n > 0 {
+		if top := crashOutputs.list[n-1]; filepath.Dir(top.f.Name()) == dir {
+			top.refs++
+			return top, nil
+		}
 	}
 	path := filepath.Join(dir, crashFileName(os.Getpid(), now))
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := flock.TryLock(f); err != nil {
 		f.Close()
 		os.Remove(path)
-		return err
+		return nil, err
 	}
 	if err := setCrashOutput(f); err != nil {
 		f.Close()
 		os.Remove(path)
-		return err
+		return nil, err
 	}
-	if old := armed.f; old != nil {
-		if fi, err := old.Stat(); err == nil && fi.Size() == 0 {
-			os.Remove(old.Name())
+	co := &crashOutput{f: f, refs: 1}
+	crashOutputs.list = append(crashOutputs.list, co)
+	return co, nil
+}
+
+// release drops one Handler's hold on co. The last one takes it off the
+// list, gives the runtime's crash output back to the entry below when co
+// was on top (none when the list is empty), and deletes co's file, empty
+// as long as the process has not crashed.
+func (co *crashOutput) release() {
+	crashOutputs.Lock()
+	defer crashOutputs.Unlock()
+	if co.refs--; co.refs > 0 {
+		return
+	}
+	list := crashOutputs.list
+	i := slices.Index(list, co)
+	if i < 0 {
+		return
+	}
+	crashOutputs.list = slices.Delete(list, i, i+1)
+	if i == len(crashOutputs.list) { // it was on top
+		var prev *os.File
+		if n := len(crashOutputs.list); n > 0 {
+			prev = crashOutputs.list[n-1].f
 		}
-		old.Close()
+		setCrashOutput(prev) //nolint:errcheck // it worked for the same files before
 	}
-	armed.f = f
-	return nil
+	if fi, err := co.f.Stat(); err == nil && fi.Size() == 0 {
+		os.Remove(co.f.Name())
+	}
+	co.f.Close()
 }
 
 // pickUpCrashes turns every crash file of a dead process in dir into an
@@ -174,7 +218,7 @@ func (c *core) pickUpCrashes(dir string) {
 		defer c.crashes.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), crashFlushTimeout)
 		defer cancel()
-		err := (&Handler{c: c}).Flush(ctx)
+		err := c.flush(ctx)
 		for _, f := range taken {
 			if err == nil {
 				os.Remove(f.Name())
@@ -221,7 +265,7 @@ func (c *core) crashEvent(text []byte, pid int, when time.Time) *event.Event {
 	handled := false
 	ex := event.Exception{
 		Type:  cr.typ,
-		Value: truncateString(escapeInvalidUTF8(cr.value), c.san.max),
+		Value: values.Truncate(escapeInvalidUTF8(cr.value), c.san.max),
 		Mechanism: &event.Mechanism{
 			Type:        "panic",
 			Description: cr.description,
@@ -243,13 +287,13 @@ func (c *core) crashEvent(text []byte, pid int, when time.Time) *event.Event {
 		Level:       event.LevelFatal,
 		Logger:      "crash",
 		Platform:    "go",
-		Logentry:    &event.Logentry{Message: truncateString(escapeInvalidUTF8(cr.headline), c.san.max)},
+		Logentry:    &event.Logentry{Message: values.Truncate(escapeInvalidUTF8(cr.headline), c.san.max)},
 		Exception:   []event.Exception{ex},
 		Environment: c.opts.Environment,
 		Release:     c.opts.Release,
 		SDK:         &event.SDK{Name: "errlog.go", Version: Version},
 		Extra: map[string]any{
-			"crash output": truncateString(escapeInvalidUTF8(string(text)), c.san.max),
+			"crash output": values.Truncate(escapeInvalidUTF8(string(text)), c.san.max),
 		},
 	}
 	c.env.applyTo(ev)
@@ -343,7 +387,7 @@ func parseCrash(text string) crashReport {
 			}
 		}
 		if fn != "runtime.goexit" {
-			frames = append(frames, newFrame(fn, file, line))
+			frames = append(frames, stack.NewFrame(fn, file, line))
 		}
 	}
 	var innermost event.Frame

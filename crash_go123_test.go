@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/trackertest"
+	"github.com/errlog/errlog/tracker"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -27,7 +29,7 @@ import (
 func TestCrashReportsNextStart(t *testing.T) {
 	bin := buildChild(t, "crasher", false)
 	spool := t.TempDir()
-	env := append(childEnv(os.Environ()), "ERRLOG_SPOOL_DIR="+spool, "ERRLOG_DSN="+trkDeadDSN(t))
+	env := append(childEnv(os.Environ()), "ERRLOG_SPOOL_DIR="+spool, "ERRLOG_DSN="+trackertest.DeadDSN(t))
 	for _, kind := range []string{"goroutine", "mapwrites", "nilmap"} {
 		cmd := exec.Command(bin, kind)
 		cmd.Env = env
@@ -39,15 +41,15 @@ func TestCrashReportsNextStart(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(spool, crashDirName, "crash-*.txt"))
 	require.Len(t, files, 3, "one crash file per crashed process")
 
-	f := newTrkFake(t)
-	var reports trkErrLog
-	h := NewHandler(Options{Console: io.Discard, SpoolDir: spool, OnDeliveryError: reports.add,
-		Tracker: &TrackerOptions{DSN: f.dsn(), MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond}})
+	f := trackertest.NewFake(t)
+	var reports trackertest.ErrLog
+	h := NewHandler(Options{Console: io.Discard, SpoolDir: spool, CrashReports: true, OnDeliveryError: reports.Add,
+		Tracker: &tracker.Options{DSN: f.DSN(), MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond}})
 	t.Cleanup(func() { h.Close(context.Background()) })
-	trkWaitFor(t, func() bool { return len(f.ackedEvents()) >= 3 })
+	trackertest.WaitFor(t, func() bool { return len(f.Acked()) >= 3 })
 
 	byValue := map[string]*event.Event{}
-	for _, ev := range f.ackedEvents() {
+	for _, ev := range f.Acked() {
 		require.Len(t, ev.Exception, 1)
 		byValue[ev.Exception[0].Value] = ev
 	}
@@ -99,20 +101,21 @@ func TestCrashReportsNextStart(t *testing.T) {
 
 	// The files go once the tracker has the events, by the time Close
 	// returns (it waits for the goroutine that hands them over); the armed
-	// file of this process stays, empty.
+	// file of this process stays, empty, until Close gives the crash
+	// output back.
+	own, _ := filepath.Glob(filepath.Join(spool, crashDirName, "crash-"+strconv.Itoa(os.Getpid())+"-*.txt"))
+	require.Len(t, own, 1, "this process's armed file")
 	require.NoError(t, h.Close(context.Background()))
 	files, _ = filepath.Glob(filepath.Join(spool, crashDirName, "crash-*.txt"))
-	require.Len(t, files, 1)
-	pid, _ := crashFilePID(filepath.Base(files[0]))
-	assert.Equal(t, os.Getpid(), pid)
-	assert.Empty(t, reports.strings())
+	assert.Empty(t, files)
+	assert.Empty(t, reports.Strings())
 
 	// Another start on the same spool sends nothing more.
-	h2 := NewHandler(Options{Console: io.Discard, SpoolDir: spool, OnDeliveryError: reports.add,
-		Tracker: &TrackerOptions{DSN: f.dsn()}})
+	h2 := NewHandler(Options{Console: io.Discard, SpoolDir: spool, CrashReports: true, OnDeliveryError: reports.Add,
+		Tracker: &tracker.Options{DSN: f.DSN()}})
 	require.NoError(t, h2.Flush(context.Background()))
 	require.NoError(t, h2.Close(context.Background()))
-	assert.Len(t, f.ackedEvents(), 3)
+	assert.Len(t, f.Acked(), 3)
 }
 
 // TestCrashReportsLiveProcess: the crash file of a process that is still
@@ -121,7 +124,7 @@ func TestCrashReportsLiveProcess(t *testing.T) {
 	bin := buildChild(t, "crasher", false)
 	spool := t.TempDir()
 	cmd := exec.Command(bin, "wait")
-	cmd.Env = append(childEnv(os.Environ()), "ERRLOG_SPOOL_DIR="+spool, "ERRLOG_DSN="+trkDeadDSN(t))
+	cmd.Env = append(childEnv(os.Environ()), "ERRLOG_SPOOL_DIR="+spool, "ERRLOG_DSN="+trackertest.DeadDSN(t))
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
 	stdout, err := cmd.StdoutPipe()
@@ -135,22 +138,22 @@ func TestCrashReportsLiveProcess(t *testing.T) {
 	childGlob, _ := filepath.Glob(filepath.Join(spool, crashDirName, "crash-"+strconv.Itoa(cmd.Process.Pid)+"-*.txt"))
 	require.Len(t, childGlob, 1)
 
-	f := newTrkFake(t)
-	h := NewHandler(Options{Console: io.Discard, SpoolDir: spool, Tracker: &TrackerOptions{DSN: f.dsn()}})
+	f := trackertest.NewFake(t)
+	h := NewHandler(Options{Console: io.Discard, SpoolDir: spool, CrashReports: true, Tracker: &tracker.Options{DSN: f.DSN()}})
 	require.NoError(t, h.Flush(context.Background()))
 	require.NoError(t, h.Close(context.Background()))
-	assert.Empty(t, f.ackedEvents())
+	assert.Empty(t, f.Acked())
 	_, err = os.Stat(childGlob[0])
 	assert.NoError(t, err, "the live process's file stays")
 
 	// Once it exits cleanly, its empty file is swept by the next start.
 	stdin.Close()
 	require.NoError(t, cmd.Wait())
-	h = NewHandler(Options{Console: io.Discard, SpoolDir: spool, Tracker: &TrackerOptions{DSN: f.dsn()}})
+	h = NewHandler(Options{Console: io.Discard, SpoolDir: spool, CrashReports: true, Tracker: &tracker.Options{DSN: f.DSN()}})
 	require.NoError(t, h.Close(context.Background()))
 	_, err = os.Stat(childGlob[0])
 	assert.ErrorIs(t, err, os.ErrNotExist)
-	assert.Empty(t, f.ackedEvents())
+	assert.Empty(t, f.Acked())
 }
 
 func keys[V any](m map[string]V) []string {
@@ -159,4 +162,38 @@ func keys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestCrashOutputRestored: Close gives the runtime's crash output back.
+// A second Handler with crash reports, opened and closed, leaves the
+// crash to the first one's file (and removes its own, empty); a closed
+// Handler leaves the runtime with no crash file at all.
+func TestCrashOutputRestored(t *testing.T) {
+	bin := buildChild(t, "crasher", false)
+	spool, spool2 := t.TempDir(), t.TempDir()
+	env := append(childEnv(os.Environ()), "ERRLOG_SPOOL_DIR="+spool, "ERRLOG_DSN="+trackertest.DeadDSN(t))
+	crash := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, "%v: the child must crash\n%s", args, out)
+	}
+	crashFiles := func(dir string) []string {
+		files, _ := filepath.Glob(filepath.Join(dir, crashDirName, "crash-*.txt"))
+		return files
+	}
+
+	crash("restore", spool2)
+	assert.Empty(t, crashFiles(spool2), "the closed second Handler's file is removed")
+	files := crashFiles(spool)
+	require.Len(t, files, 1)
+	text, err := os.ReadFile(files[0])
+	require.NoError(t, err)
+	assert.Contains(t, string(text), "boom after the second handler closed")
+	require.NoError(t, os.Remove(files[0]))
+
+	crash("closed")
+	assert.Empty(t, crashFiles(spool), "after Close the runtime writes no crash file")
 }

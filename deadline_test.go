@@ -11,6 +11,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/errlog/errlog/internal/trackertest"
+	"github.com/errlog/errlog/tracker"
 )
 
 // grace is what a Flush, Close or Recover may take beyond its deadline.
@@ -42,7 +45,7 @@ func within(t *testing.T, what string, limit time.Duration, f func()) {
 // Every Flush, Close and Recover returns within its deadline plus a small
 // grace, whatever the peers do: an SMTP server that accepts and never
 // sends its banner (with a 30 s MailOptions.Timeout), a tracker that
-// never answers (30 s TrackerOptions.Timeout).
+// never answers (30 s tracker.Options.Timeout).
 func TestDeadlinesHoldWithSilentPeers(t *testing.T) {
 	cases := []struct {
 		name string
@@ -52,7 +55,7 @@ func TestDeadlinesHoldWithSilentPeers(t *testing.T) {
 			return Options{Mail: &MailOptions{Addr: stalledServer(t), To: []string{"ops@example.com"}, Timeout: 30 * time.Second}}
 		}},
 		{"tracker", func(t *testing.T) Options {
-			return Options{Tracker: &TrackerOptions{DSN: silentHTTP(t), Timeout: 30 * time.Second}}
+			return Options{Tracker: &tracker.Options{DSN: silentHTTP(t), Timeout: 30 * time.Second}}
 		}},
 	}
 	for _, c := range cases {
@@ -150,12 +153,10 @@ func TestCloseDeliversMailWhenServerComesBack(t *testing.T) {
 // The tracker answers 503 to its first requests, then 200: Close with a
 // deadline delivers all 40 events.
 func TestCloseDeliversEventsAfterTracker503s(t *testing.T) {
-	f := newTrkFake(t)
-	f.mu.Lock()
-	f.validate = 0 // under the lock: the server goroutine reads it
-	f.mu.Unlock()
+	f := trackertest.NewFake(t)
+	f.SetValidate(0)
 	var refused atomic.Int32
-	f.setFault(func(n int, w http.ResponseWriter, _ *http.Request) bool {
+	f.SetFault(func(n int, w http.ResponseWriter, _ *http.Request) bool {
 		if n <= 5 {
 			refused.Add(1)
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -165,7 +166,7 @@ func TestCloseDeliversEventsAfterTracker503s(t *testing.T) {
 	})
 	h := NewHandler(Options{
 		Console:         io.Discard,
-		Tracker:         &TrackerOptions{DSN: f.dsn()},
+		Tracker:         &tracker.Options{DSN: f.DSN()},
 		SpoolDir:        t.TempDir(),
 		OnDeliveryError: func(error) {},
 	})
@@ -180,7 +181,7 @@ func TestCloseDeliversEventsAfterTracker503s(t *testing.T) {
 	if err := h.Close(ctx); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if n := len(f.ackedEvents()); n != 40 || refused.Load() != 5 {
+	if n := len(f.Acked()); n != 40 || refused.Load() != 5 {
 		t.Fatalf("tracker acknowledged %d of 40 events after %d refusals", n, refused.Load())
 	}
 }

@@ -3,10 +3,10 @@ package errlog
 import (
 	"errors"
 	"io"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/errlog/errlog/internal/settings"
 )
 
 // A DeliveryError is what Options.OnDeliveryError receives: a failure to
@@ -69,25 +69,10 @@ func asDeliveryError(err error) *DeliveryError {
 		return &DeliveryError{Err: prefixedError{text: msg, err: err}}
 	}
 	sink, tail, ok := strings.Cut(rest, ": ")
-	if !ok || !isSinkName(sink) {
+	if !ok || !settings.IsSinkName(sink) {
 		return &DeliveryError{Err: prefixedError{text: rest, err: err}}
 	}
 	return &DeliveryError{Sink: sink, Err: prefixedError{text: tail, err: err}}
-}
-
-// isSinkName reports whether s is a word that can name a part: "smtp",
-// "tracker", "file", not "3 events dropped".
-func isSinkName(s string) bool {
-	if s == "" || len(s) > 32 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
 }
 
 // prefixedError is an error of errlog's whose "errlog: sink: " prefix has
@@ -116,49 +101,8 @@ func typedReports(f func(error)) func(error) {
 	}
 }
 
-// reportInterval is how often the default reporter writes a line per sink.
-const reportInterval = time.Minute
-
 // rateLimitedReporter writes one line to w per sink (DeliveryError.Sink)
-// at most once per reportInterval, so that a dead sink, or a storm of
-// drop reports, cannot flood the console. The line after a quiet
-// interval says how many reports of the sink it stands for.
+// at most once per settings.ReportInterval (see settings.RateLimited).
 func rateLimitedReporter(w io.Writer, now func() time.Time) func(error) {
-	var mu sync.Mutex
-	type state struct {
-		last       time.Time
-		suppressed int
-	}
-	sinks := map[string]*state{}
-	return func(err error) {
-		if err == nil {
-			return
-		}
-		sink := asDeliveryError(err).Sink
-		t := now()
-		mu.Lock()
-		st := sinks[sink]
-		if st == nil {
-			st = &state{}
-			sinks[sink] = st
-		} else if t.Sub(st.last) < reportInterval {
-			st.suppressed++
-			mu.Unlock()
-			return
-		}
-		n := st.suppressed
-		st.last, st.suppressed = t, 0
-		// Written under the lock: two lines of one sink must not
-		// interleave, and a write to stderr is short.
-		line := err.Error()
-		if n > 0 {
-			what := " more "
-			if sink != "" {
-				what += sink + " "
-			}
-			line += " (and " + strconv.Itoa(n) + what + "reports not shown)"
-		}
-		_, _ = io.WriteString(w, line+"\n")
-		mu.Unlock()
-	}
+	return settings.RateLimited(w, now, func(err error) string { return asDeliveryError(err).Sink })
 }

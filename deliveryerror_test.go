@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/settings"
+	"github.com/errlog/errlog/logfile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -107,7 +109,7 @@ func TestOnDeliveryErrorGetsDeliveryErrors(t *testing.T) {
 	block := make(chan struct{})
 	h := NewHandler(Options{
 		Console:   io.Discard,
-		File:      &FileOptions{Writer: diskFullWriter{}},
+		File:      &logfile.Options{Writer: diskFullWriter{}},
 		QueueSize: 1,
 		Sinks:     []EventSink{&blockingSink{block: block}},
 		OnDeliveryError: func(err error) {
@@ -215,7 +217,7 @@ func TestDropStormOneLinePerMinute(t *testing.T) {
 	require.Len(t, got, 1, "%d drop reports, one line:\n%s", reports.Load(), out.String())
 	assert.Contains(t, got[0], "errlog: queue: enqueue: ")
 
-	clock.Advance(reportInterval)
+	clock.Advance(settings.ReportInterval)
 	for i := 0; i < 100; i++ {
 		log.Error("storm")
 	}

@@ -1,7 +1,9 @@
 // Package errlog is error logging and error tracking for Go programs, built
 // on [log/slog]: a coloured console, a rotating log file in Python logging's
 // format templates, error mail, and a client for errlogd or any
-// Sentry-compatible tracker, behind one [slog.Handler].
+// Sentry-compatible tracker, behind one [slog.Handler]. This package is
+// the part an application imports; each sink is a package of its own
+// (see Layout).
 //
 // # Setup
 //
@@ -19,17 +21,17 @@
 // # Data flow
 //
 // A record at or above Options.Level (INFO by default) goes to the
-// console, and at or above FileOptions.Level (WARN by default) to the log
+// console, and at or above the file's level (WARN by default) to the log
 // file, both written on the caller's goroutine. A record
 // at or above Options.ErrorLevel (ERROR by default) also becomes one
 // [event.Event] in the Sentry schema: the caller captures the stack, the
 // HTTP request that [Middleware] put in the context and the [Scope]'s
 // extras, and hands the record over; errlog's own goroutine builds the
 // event (exception chain, environment, Go modules), masks it, and gives it
-// to error mail ([MailOptions]), the tracker ([TrackerOptions]) and every
+// to error mail ([MailOptions]), the tracker (Options.Tracker) and every
 // [EventSink]. Masking ([MaskOptions]) runs once, before any sink sees a
-// record, so the console and the file show the same masked values as the
-// mail.
+// record, so that the console and the file show the same masked values as
+// the mail.
 //
 // Mail and the tracker send from bounded queues with retries and an
 // optional disk spool, so that a dead mail server or tracker never blocks
@@ -37,6 +39,42 @@
 // bounded by their context or [DefaultFlushTimeout]. Every loss is counted
 // ([Handler.Dropped]) and reported through Options.OnDeliveryError as a
 // [*DeliveryError] naming the sink.
+//
+// Settings are resolved once: NewHandler turns Options into one value
+// (every default set, the format compiled, the settings the sinks share)
+// and builds every part from it; no sink defaults a setting again. A
+// Handler that is dropped without Close is closed when it is collected,
+// and nothing global keeps it: the package-level [Flush] and [SendEvent]
+// reach the Handlers that are open. Crash reports (Options.CrashReports)
+// are the only setting that reaches outside the Handler, because the
+// runtime's crash output is one per process; Close gives it back.
+//
+// # Layout
+//
+// The folders follow the data flow:
+//
+//	errlog (this folder)  the Handler: console, masking, the event builder,
+//	                      Middleware, Scope, Capture*, Recover, FromEnv;
+//	                      error mail and notifiers (MailOptions, Notifier)
+//	logfile/              the log file and the Python template language
+//	                      (logfile.Options, logfile.New, logfile.Formatter)
+//	tracker/              the Sentry-protocol client (tracker.Options,
+//	                      tracker.New, tracker.Test)
+//	event/                the event in the Sentry schema, and grouping
+//	wire/                 the Sentry wire format: DSN, envelopes, auth and
+//	                      rate-limit headers, shared with errlogd
+//	internal/             plumbing the packages share: delivery (queues,
+//	                      retries, the spool), rotate (file rotation),
+//	                      settings (the shared settings and defaults),
+//	                      stack, values, levels, record, trim, pyfmt,
+//	                      strftime, clock, flock, version
+//	cmd/errlog-test       sends a test event to a DSN
+//	errlogd/              the server, a module of its own
+//	examples/, bench/     a program that fails every way errlog reports,
+//	                      and the benchmarks, modules of their own
+//
+// A sink's package depends on internal/, event/ and wire/ only, never on this
+// package; this package depends on each sink's.
 //
 // # Requests, scopes and panics
 //
@@ -54,98 +92,15 @@
 //
 // # The parts on their own
 //
-// Each sink also works alone: [NewFileHandler] is a rotating file
-// [slog.Handler], [NewFormatter] compiles a Python logging template,
-// [NewMailHandler] sends error mail, [NewTracker] sends events to a
-// Sentry-protocol tracker, and [Test] sends one test event to check a DSN.
-// [Notifier], [Ticketer] and [ContextBuilder] are the hooks an application
+// Each sink also works alone: [logfile.New] is a rotating file
+// [slog.Handler], [logfile.NewFormatter] compiles a Python logging
+// template (described in the logfile package), [NewMailHandler] sends
+// error mail, [tracker.New] sends events to a Sentry-protocol tracker,
+// and [tracker.Test] sends one test event to check a DSN. [Notifier],
+// [Ticketer] and [ContextBuilder] are the hooks an application
 // implements; a [Hook] adds what a record's context knows (the
 // OpenTelemetry trace, with the module github.com/errlog/errlog/otel) to
 // events and to the log file's template fields.
-//
-// # Format templates
-//
-// [NewFormatter] and the log file's [FileOptions].Format take Python's
-// logging.Formatter templates ("%"-style), so that the format string of a
-// Python project's log file works unchanged. A template is compiled once;
-// formatting then allocates nothing, and never fails on a record.
-//
-// A field is %(key)s with, as in Python, optional flags (# 0 - + space),
-// width and precision: %(levelname)-8s, %(lineno)05d, %(message).200s.
-// %% is a literal %. The conversions are Python's: s, r and a; d, i and u;
-// x, X and o; e, E, f, F, g and G; c.
-//
-//	asctime          the record's time in local time: dateFormat, or
-//	                 Python's default "2003-07-08 16:49:45,896"
-//	created          seconds since the Unix epoch, a float
-//	msecs            the millisecond part of created, a float
-//	relativeCreated  milliseconds since the program started, a float
-//	levelname        DEBUG, INFO, WARNING, ERROR, CRITICAL (slog's ERROR+4
-//	                 and above), or "Level N" for the levels in between, as
-//	                 Python names a level it does not know
-//	levelno          Python's number, 20 + 2.5 × the slog level rounded
-//	                 down: DEBUG 10, INFO 20, WARN 30, ERROR 40, ERROR+4 50
-//	pathname         the full path of the source file of the logging call
-//	filename         its base name
-//	module           its base name without ".go"
-//	funcName         the function's bare name: "loginHandler", not
-//	                 "main.loginHandler"; "M" for a method (*T).M; a
-//	                 closure keeps the name of the function it is in,
-//	                 "loginHandler.func1", since "func1" alone says nothing
-//	lineno           the line of the logging call
-//	message, msg     the record's message
-//	name             the value of a "logger" attribute, else "root", as
-//	                 Python calls its root logger
-//	process          the process id
-//	processName      the program's name (Python says "MainProcess")
-//	thread,          "-": Go has no cheap goroutine id and a goroutine no
-//	threadName       name, so these print as a field Python did not collect
-//	url, method,     the request the record was logged in (Middleware);
-//	remote_addr      outside a request, an attribute of that key
-//
-// Any other key names a record attribute, attributes in groups by their
-// dotted path: %(user_id)s, %(req.id)d. An attribute a template names is
-// not repeated at the end of the line; the others follow the formatted
-// line as " key=value", quoted where slog's TextHandler would quote them.
-//
-// # Format templates: where errlog differs from Python
-//
-// Python raises an error for a record that does not fit the template;
-// errlog never fails on a record, because logging must not take an
-// application down:
-//
-//   - A missing field (an attribute the record does not have, asctime of a
-//     record with no time) prints "-", as in access logs.
-//   - A conversion that does not suit the value (%(message)d, %(x)x of a
-//     float) formats the value as %s would, with the width.
-//   - A source location that is unknown prints as Python prints it:
-//     "(unknown file)", line 0, "(unknown function)".
-//
-// Attribute values are Go values and print as Go prints them: true rather
-// than True. %r is Python's repr for strings, quoted and escaped as
-// Python quotes them ('a\tb', "it's"), and the same as %s for other
-// values; %a is ascii(), repr with non-ASCII characters escaped.
-//
-// A record's text ends in exactly one newline, which Python leaves to the
-// handler: newlines at the end of a message are dropped, so that a
-// message ending in one leaves no blank line in the file.
-//
-// The date format (NewFormatter's dateFormat, [FileOptions].DateFormat)
-// takes the C library's strftime directives, as Python's
-// time.strftime does, in the C locale: %Y %m %d %H %M %S %y %b %B %a %A
-// %p %I %j %z %Z %e %T %F %D %c %x %X %s %u %w %U %W %G %V %g %C %k %l %R
-// %r %P %h %n %t %%. An unknown directive is printed as it is, as glibc
-// does. One addition: %f is the microseconds (Python's time.strftime,
-// which logging uses, prints "%f" literally; datetime.strftime has it).
-// As in Python, the ",msecs" suffix is only added to the default format.
-//
-// # Format templates: stack traces
-//
-// The file sink passes the stack of records at or above its ErrorLevel;
-// Formatter appends it after the line, as Python appends the traceback,
-// under the header "Stack (most recent call first):" (Python's
-// stack_info header says "last": Go prints the innermost call first).
-// Format, which has no stack, appends none.
 //
 // # Examples
 //
@@ -153,8 +108,8 @@
 // [NewHandler], [FromEnv], [Flush], [Middleware], [MiddlewareWith],
 // [HandlerWrapper], [WithScope],
 // [Scope.SetUser], [CaptureError], [Recover], [Go], [ParseLevel],
-// [NewFormatter], [NewFileHandler], [MailOptions], [NewWebhookNotifier],
-// [TrackerOptions], [Tracker.Send] and [Test], each shown under its name
+// [NewFormatter], [logfile.New], [MailOptions], [NewWebhookNotifier],
+// [tracker.Options], [Tracker.Send] and [Test], each shown under its name
 // and all listed in the package's [index of examples]. The program in
 // examples/quickstart fails in every way errlog reports, and shows what
 // each sink receives.

@@ -12,12 +12,12 @@ import (
 )
 
 // TestExportsDocumented fails, listing them, when an exported identifier of
-// the root package or of event/ has no doc comment: a package-level const,
+// the root package, event/, logfile/ or tracker/ has no doc comment: a package-level const,
 // var, func or type, a method of an exported type, an exported field of an
 // exported struct, or a method of an exported interface. pkg.go.dev shows
 // these comments, so an undocumented export is a gap in the reference.
 func TestExportsDocumented(t *testing.T) {
-	for _, dir := range []string{".", "event"} {
+	for _, dir := range []string{".", "event", "logfile", "tracker"} {
 		missing, err := undocumentedExports(dir)
 		if err != nil {
 			t.Fatal(err)

@@ -13,10 +13,17 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/errlog/errlog/logfile"
+	"github.com/errlog/errlog/tracker"
 )
 
 // FromEnv returns Options read from the ERRLOG_* environment variables
-// (see the README's table). An unset variable leaves the default. A
+// (see the README's table). An unset variable leaves the default, with
+// two choices of its own for a deployed program: when mail or a tracker
+// is set, the spool directory (ERRLOG_SPOOL_DIR) is a folder of the OS
+// cache directory named for the program, and crash reports
+// (Options.CrashReports, ERRLOG_CRASH_REPORTS) are on. A
 // malformed value is reported once on stderr, naming the variable, and the
 // default is used: a typo in a deployment must not take the application
 // down, and must not go unnoticed either.
@@ -78,15 +85,17 @@ func (e envReader) bool(name string, def bool) bool {
 	return b
 }
 
-func (e envReader) level(name string, def slog.Level) slog.Level {
+// level reads a level; nil, the default of the setting, when the
+// variable is unset or malformed.
+func (e envReader) level(name string) slog.Leveler {
 	v, ok := e.str(name)
 	if !ok {
-		return def
+		return nil
 	}
 	l, err := ParseLevel(v)
 	if err != nil {
 		e.bad(name, v, "not a level (debug, info, warn, error, critical)")
-		return def
+		return nil
 	}
 	return l
 }
@@ -94,22 +103,24 @@ func (e envReader) level(name string, def slog.Level) slog.Level {
 func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 	e := envReader{lookup: lookup, w: stderr}
 	var o Options
-	o.Level = e.level("ERRLOG_LEVEL", slog.LevelInfo)
+	// An unset variable leaves the field zero: its default is the code's,
+	// set in one place (resolveOptions and the sinks' own), never here.
+	o.Level = e.level("ERRLOG_LEVEL")
 	o.Format, _ = e.str("ERRLOG_FORMAT")
 	o.DateFormat, _ = e.str("ERRLOG_DATE_FORMAT")
 	if o.Format != "" {
-		if _, err := NewFormatter(o.Format, o.DateFormat); err != nil {
+		if _, err := logfile.NewFormatter(o.Format, o.DateFormat); err != nil {
 			e.bad("ERRLOG_FORMAT", o.Format, err.Error())
 			o.Format, o.DateFormat = "", ""
 		}
 	}
 
 	if path, ok := e.str("ERRLOG_FILE"); ok {
-		o.File = &FileOptions{
+		o.File = &logfile.Options{
 			Path:       path,
-			Level:      e.level("ERRLOG_FILE_LEVEL", defaultFileLevel),
-			MaxSizeMB:  e.int("ERRLOG_FILE_MAX_MB", 100),
-			MaxBackups: e.int("ERRLOG_FILE_BACKUPS", 5),
+			Level:      e.level("ERRLOG_FILE_LEVEL"),
+			MaxSizeMB:  e.int("ERRLOG_FILE_MAX_MB", 0),
+			MaxBackups: e.int("ERRLOG_FILE_BACKUPS", 0),
 			MaxAgeDays: e.int("ERRLOG_FILE_MAX_AGE_DAYS", 0),
 			Compress:   e.bool("ERRLOG_FILE_COMPRESS", false),
 			Interval:   e.interval("ERRLOG_FILE_ROTATE"),
@@ -151,13 +162,14 @@ func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 	dsn, hasDSN := e.str("ERRLOG_DSN")
 	debugURL, hasDebug := e.str("ERRLOG_DEBUG_URL")
 	if hasDSN || hasDebug {
-		o.Tracker = &TrackerOptions{DSN: dsn, DebugURL: debugURL}
+		o.Tracker = &tracker.Options{DSN: dsn, DebugURL: debugURL}
 	}
 	if dir, ok := e.str("ERRLOG_SPOOL_DIR"); ok {
 		o.SpoolDir = dir
 	} else if o.Mail != nil || o.Tracker != nil {
 		o.SpoolDir = defaultSpoolDir()
 	}
+	o.CrashReports = e.bool("ERRLOG_CRASH_REPORTS", true)
 
 	// A blank ERRLOG_MASK_KEYS (a deploy template's empty variable) keeps
 	// the defaults: masking must not fail open. Options.Mask.Keys set to

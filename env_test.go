@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/errlog/errlog/logfile"
+	"github.com/errlog/errlog/tracker"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -57,7 +59,7 @@ func TestFromEnvEveryVariable(t *testing.T) {
 	assert.Equal(t, "%(levelname)s %(message)s", o.Format)
 	assert.Equal(t, "%Y", o.DateFormat)
 	require.NotNil(t, o.File)
-	assert.Equal(t, FileOptions{Path: "/var/log/app.log", Level: slog.LevelError, MaxSizeMB: 10, MaxBackups: 3, MaxAgeDays: 7, Compress: true, Interval: 24 * time.Hour}, *o.File)
+	assert.Equal(t, logfile.Options{Path: "/var/log/app.log", Level: slog.LevelError, MaxSizeMB: 10, MaxBackups: 3, MaxAgeDays: 7, Compress: true, Interval: 24 * time.Hour}, *o.File)
 	require.NotNil(t, o.Mail)
 	assert.Equal(t, "mail.example.com:587", o.Mail.Addr)
 	assert.Equal(t, "bot", o.Mail.Username)
@@ -84,7 +86,8 @@ func TestFromEnvDefaults(t *testing.T) {
 	var stderr bytes.Buffer
 	o := fromEnv(envOf(nil), &stderr)
 	assert.Empty(t, stderr.String())
-	assert.Equal(t, slog.LevelInfo, o.Level)
+	assert.Nil(t, o.Level, "zero: the default, set by resolveOptions alone")
+	assert.Equal(t, slog.LevelInfo, resolveOptions(o).Level)
 	assert.Nil(t, o.File)
 	assert.Nil(t, o.Mail)
 	assert.Nil(t, o.Tracker)
@@ -94,6 +97,9 @@ func TestFromEnvDefaults(t *testing.T) {
 
 	o = fromEnv(envOf(map[string]string{"ERRLOG_DSN": "http://k@h/1"}), &stderr)
 	assert.Contains(t, o.SpoolDir, "errlog", "the spool defaults to the OS cache dir")
+	assert.True(t, o.CrashReports, "FromEnv turns crash reports on")
+	o = fromEnv(envOf(map[string]string{"ERRLOG_CRASH_REPORTS": "off"}), &stderr)
+	assert.False(t, o.CrashReports)
 
 	// A blank ERRLOG_MASK_KEYS must not turn masking off.
 	for _, blank := range []string{"", " ", ", ,"} {
@@ -122,8 +128,9 @@ func TestFromEnvMalformedReportedOnceAndDefaulted(t *testing.T) {
 	for _, name := range []string{"ERRLOG_LEVEL", "ERRLOG_FILE_MAX_MB", "ERRLOG_FILE_COMPRESS", "ERRLOG_SMTP_ADDR", "ERRLOG_TRACKED_STATUS", "ERRLOG_FORMAT", "ERRLOG_DEBUG"} {
 		assert.Contains(t, out, "errlog: "+name+"=", "the report names the variable")
 	}
-	assert.Equal(t, slog.LevelInfo, o.Level)
-	assert.Equal(t, 100, o.File.MaxSizeMB)
+	assert.Nil(t, o.Level, "zero: the default")
+	assert.Equal(t, slog.LevelInfo, resolveOptions(o).Level)
+	assert.Zero(t, o.File.MaxSizeMB, "zero: the default, 100")
 	assert.False(t, o.File.Compress)
 	assert.Nil(t, o.Mail)
 	assert.Nil(t, o.TrackedStatus)
@@ -158,7 +165,7 @@ func TestDebugModeKeepsMailAndTrackerOff(t *testing.T) {
 		Console:         io.Discard,
 		Debug:           true,
 		Mail:            &MailOptions{Dir: dir},
-		Tracker:         &TrackerOptions{DSN: "http://key@127.0.0.1:1/1"},
+		Tracker:         &tracker.Options{DSN: "http://key@127.0.0.1:1/1"},
 		OnDeliveryError: func(err error) { reported = append(reported, err) },
 	})
 	slog.New(h).Error("in debug mode")

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/values"
 )
 
 // environment is what every event says of the process: computed and
@@ -22,9 +23,6 @@ type environment struct {
 func newEnvironment(o *Options, san *sanitizer) *environment {
 	m := san.m
 	e := &environment{serverName: o.ServerName}
-	if e.serverName == "" {
-		e.serverName, _ = os.Hostname()
-	}
 	e.modules = map[string]string{}
 	mainModule := ""
 	if bi, ok := debug.ReadBuildInfo(); ok {
@@ -58,7 +56,7 @@ func newEnvironment(o *Options, san *sanitizer) *environment {
 			if m.hides(catEnv, k) {
 				cfg[k] = m.with
 			} else {
-				cfg[k] = san.cleanTree(catEnv, jsonValue(v))
+				cfg[k] = san.cleanTree(catEnv, values.JSON(v))
 				if str, ok := cfg[k].(string); ok {
 					cfg[k] = m.maskURLPassword(str)
 				}

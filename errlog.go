@@ -14,17 +14,16 @@ import (
 
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/clock"
-	"github.com/errlog/errlog/internal/delivery"
+	"github.com/errlog/errlog/internal/settings"
+	"github.com/errlog/errlog/internal/version"
+	"github.com/errlog/errlog/logfile"
+	"github.com/errlog/errlog/tracker"
 )
 
 // Version is errlog's version: the sdk.version of every event, the
 // X-Mailer of error mail and the User-Agent of the tracker and webhook.
 // It equals the newest release in CHANGELOG.md (a test checks).
-const Version = "0.1.0"
-
-// DefaultFormat is the template of the log file and of mail, Flask's
-// recommended file format.
-const DefaultFormat = "%(asctime)s %(levelname)s: %(message)s [in %(pathname)s:%(lineno)d]"
+const Version = version.Version
 
 // Options configure New and NewHandler. The zero value is all defaults:
 // coloured console on stderr at INFO, no file, no mail, no tracker.
@@ -61,7 +60,7 @@ type Options struct {
 	// the attributes as logged (see BeforeSend). It is called once per
 	// attribute by each of console and file, from the logging goroutine,
 	// and must be safe for concurrent use. Default: none. The file uses
-	// FileOptions.ReplaceAttr instead when that is set.
+	// logfile.Options.ReplaceAttr instead when that is set.
 	ReplaceAttr func(groups []string, a slog.Attr) slog.Attr
 	// ErrorLevel is the level at and above which records become events:
 	// they get a stack trace, the request and the scope, and go to mail,
@@ -70,18 +69,21 @@ type Options struct {
 	// ErrorLevel: slog.LevelWarn still reads as before.)
 	ErrorLevel slog.Leveler
 	// Format is the Python logging template of the file and of mail.
-	// Default DefaultFormat.
+	// Default logfile.DefaultFormat.
 	Format string
 	// DateFormat is the strftime layout of %(asctime)s. Default Python's
 	// "2003-07-08 16:49:45,896".
 	DateFormat string
 
-	// File, when set, adds a rotating log file.
-	File *FileOptions
+	// File, when set, adds a rotating log file. Its Format, DateFormat,
+	// ErrorLevel, ReplaceAttr and Now default to these Options' values.
+	File *logfile.Options
 	// Mail, when set, adds error mail.
 	Mail *MailOptions
-	// Tracker, when set, adds a Sentry-protocol tracker.
-	Tracker *TrackerOptions
+	// Tracker, when set, adds a Sentry-protocol tracker. Its
+	// Environment, Release, ServerName, SpoolDir (under a "tracker"
+	// folder), QueueSize and OnError default to these Options' values.
+	Tracker *tracker.Options
 	// Sinks receive every event, after mail and tracker: an in-app store,
 	// or anything else that implements EventSink.
 	Sinks []EventSink
@@ -99,7 +101,7 @@ type Options struct {
 	// itself, changed or not, or another) or nil to drop it, counted by
 	// Handler.Discarded. A BeforeSend that panics drops the event (it may
 	// have been meant to remove something) and the panic is reported.
-	// TrackerOptions.BeforeSend and SampleRate apply after these, to the
+	// tracker.Options.BeforeSend and SampleRate apply after these, to the
 	// tracker only. Default: deliver every event as built.
 	BeforeSend func(ev *event.Event) *event.Event
 	// Breadcrumbs is how many of the records logged before an event, below
@@ -155,12 +157,18 @@ type Options struct {
 	// SpoolDir keeps undelivered mail and tracker events on disk across
 	// restarts. Default: no spool (memory only).
 	SpoolDir string
-	// NoCrashReports leaves runtime/debug.SetCrashOutput alone. By
-	// default (Go 1.23 and later, with SpoolDir and a sink set), the
-	// runtime's text of a crash (an unrecovered panic, a fatal error such
-	// as "concurrent map writes") goes to a file under SpoolDir, and the
-	// next NewHandler with that SpoolDir reports it as a fatal event.
-	NoCrashReports bool
+	// CrashReports reports crashes: an unrecovered panic or a fatal
+	// runtime error ("concurrent map writes") ends the process before any
+	// handler sees it, so (Go 1.23 and later, with SpoolDir and a sink
+	// set) the runtime's text of a crash goes to a file under SpoolDir
+	// through runtime/debug.SetCrashOutput, and the next NewHandler with
+	// CrashReports and that SpoolDir reports it as a fatal event. The
+	// runtime has one crash output per process: the Handler built last
+	// has it, and its Close (or its collection, when it is dropped
+	// without Close) gives it back to the one before, or to none. Default
+	// false: the runtime's crash output is left alone; FromEnv turns it
+	// on.
+	CrashReports bool
 	// OnDeliveryError receives every failure to write or deliver a record,
 	// as a *DeliveryError naming the sink. Default: one line on stderr, at
 	// most one a minute per sink.
@@ -203,33 +211,96 @@ type Options struct {
 	clock clock.Clock
 }
 
-// Defaults that more than one layer needs, written once. Options'
-// comments give them; withDefaults, the sinks' constructors and the
-// standalone constructors (NewFileHandler, NewTracker) read them here.
+// Options' defaults that have a name of their own; those that other
+// packages read too are in internal/settings (ErrorLevel, IdleTimeout,
+// FlushTimeout) and the sinks' packages (logfile.DefaultFormat). Each is
+// written once, a test checks.
 const (
-	// defaultQueueSize is Options.QueueSize's default, the delivery
-	// queue's own.
-	defaultQueueSize = delivery.DefaultQueueSize
+	// DefaultMaxValueBytes is Options.MaxValueBytes's default.
+	DefaultMaxValueBytes = 64 << 10
 	// defaultMaxBodyBytes is Options.MaxBodyBytes's default.
 	defaultMaxBodyBytes = 64 << 10
-	// defaultFileLevel is FileOptions.Level's default, Flask's.
-	defaultFileLevel = slog.LevelWarn
-	// defaultErrorLevel is Options.ErrorLevel's default.
-	defaultErrorLevel = slog.LevelError
 	// defaultIdleTimeout is how long an idle connection is kept for the
-	// next burst: MailOptions.IdleTimeout's default, and the tracker's
-	// and webhook's HTTP keep-alive.
-	defaultIdleTimeout = 30 * time.Second
+	// next burst: MailOptions.IdleTimeout's default, and the webhook's
+	// HTTP keep-alive.
+	defaultIdleTimeout = settings.IdleTimeout
 )
 
 // defaultTrackedStatus is Options.TrackedStatus's default, a new slice
 // each time: callers may keep it.
 func defaultTrackedStatus() []StatusRange { return []StatusRange{{500, 599}} }
 
+// resolved is Options resolved, once, by resolveOptions: the one value every
+// part of a Handler is built from. No constructor it is given to sets a
+// default again.
+type resolved struct {
+	// Options has every field that has a default set to it.
+	Options
+	// shared is what every sink shares: the reporter, the clock, the
+	// queue size, the spool, the event tags.
+	shared settings.Shared
+	// format is Format and DateFormat compiled, for the file and mail.
+	format *logfile.Formatter
+	// file is Options.File with the values it shares with Options filled
+	// in; nil without a file.
+	file *logfile.Options
+	// errs are what resolving found wrong, to report once there is a
+	// reporter; the defaults stand in for what was wrong.
+	errs []error
+}
+
+// resolveOptions returns o's settings: Options' defaults (withDefaults), the
+// sinks' shared settings (settings.Shared.Resolve) and the file's, each
+// set here once. It never writes the caller's Options.
+func resolveOptions(o Options) resolved {
+	r := resolved{Options: o.withDefaults()}
+	o = r.Options
+	r.shared = settings.Shared{
+		OnError:     guardedOnError(typedReports(o.OnDeliveryError)),
+		Clock:       o.clock,
+		QueueSize:   o.QueueSize,
+		SpoolDir:    o.SpoolDir,
+		Debug:       o.Debug,
+		Environment: o.Environment,
+		Release:     o.Release,
+		ServerName:  o.ServerName,
+	}.Resolve()
+	r.QueueSize = r.shared.QueueSize
+	var err error
+	if r.format, err = logfile.NewFormatter(o.Format, o.DateFormat); err != nil {
+		r.errs = append(r.errs, err)
+		r.format, _ = logfile.NewFormatter("", "")
+	}
+	if o.File != nil {
+		// The file's fields left zero take Options' values.
+		fo := *o.File
+		if fo.ErrorLevel == nil {
+			fo.ErrorLevel = o.ErrorLevel
+		}
+		switch {
+		case fo.Format == "" && fo.DateFormat == "":
+			fo.Formatter = r.format // the same lines as mail, compiled once
+		case fo.Format == "":
+			fo.Format = o.Format
+		case fo.DateFormat == "":
+			fo.DateFormat = o.DateFormat
+		}
+		if fo.Now == nil {
+			fo.Now = o.Now
+		}
+		if fo.ReplaceAttr == nil {
+			fo.ReplaceAttr = o.ReplaceAttr
+		}
+		r.file = &fo
+	}
+	return r
+}
+
 // withDefaults returns o with every zero field that has a default set to
 // it, the clock resolved from Now, and a default OnDeliveryError. It is a
 // copy: the caller's Options are never written. Every default of Options
-// is applied here and nowhere else.
+// that is Options' alone is applied here and nowhere else; resolveOptions adds
+// the sinks'.
 func (o Options) withDefaults() Options {
 	if o.clock == nil {
 		o.clock = clock.WithNow(o.Now)
@@ -242,13 +313,10 @@ func (o Options) withDefaults() Options {
 		o.Level = slog.LevelInfo
 	}
 	if o.ErrorLevel == nil {
-		o.ErrorLevel = defaultErrorLevel
+		o.ErrorLevel = settings.ErrorLevel
 	}
 	if o.Console == nil {
 		o.Console = os.Stderr
-	}
-	if o.QueueSize <= 0 {
-		o.QueueSize = defaultQueueSize
 	}
 	if o.MaxValueBytes == 0 {
 		o.MaxValueBytes = DefaultMaxValueBytes
@@ -259,14 +327,14 @@ func (o Options) withDefaults() Options {
 	if o.TrackedStatus == nil {
 		o.TrackedStatus = defaultTrackedStatus()
 	}
-	if o.Format == "" {
-		o.Format = DefaultFormat
-	}
 	if o.Breadcrumbs == 0 {
 		o.Breadcrumbs = DefaultBreadcrumbs
 	}
 	if o.BreadcrumbLevel == nil {
 		o.BreadcrumbLevel = o.Level
+	}
+	if o.ServerName == "" {
+		o.ServerName, _ = os.Hostname()
 	}
 	return o
 }
@@ -294,6 +362,9 @@ type EventSink interface {
 	// Closing twice is not an error.
 	Close(ctx context.Context) error
 }
+
+// A Tracker of its own is an EventSink too (Options.Sinks).
+var _ EventSink = (*tracker.Tracker)(nil)
 
 // A Notifier is told of events, with the throttling of mail: the first of
 // each group at once, then digests.
@@ -325,27 +396,40 @@ type ContextBuilder interface {
 	BuildContext(r *http.Request) map[string]any
 }
 
-// registry holds every Handler New built, for the package-level Flush.
-var registry struct {
+// open holds the core of every Handler that is neither closed nor
+// collected, for the package-level Flush and SendEvent. An entry never
+// outlives its handler: Close removes it, and so does the finalizer that
+// runs when the application has dropped every Handler derived from one
+// NewHandler call without closing them (see lifetime).
+var open struct {
 	sync.Mutex
-	handlers []*Handler
+	cores map[*core]struct{}
 }
 
-func register(h *Handler) {
-	registry.Lock()
-	registry.handlers = append(registry.handlers, h)
-	registry.Unlock()
-}
-
-func unregister(h *Handler) {
-	registry.Lock()
-	defer registry.Unlock()
-	for i, x := range registry.handlers {
-		if x.c == h.c {
-			registry.handlers = append(registry.handlers[:i:i], registry.handlers[i+1:]...)
-			return
-		}
+func register(c *core) {
+	open.Lock()
+	if open.cores == nil {
+		open.cores = map[*core]struct{}{}
 	}
+	open.cores[c] = struct{}{}
+	open.Unlock()
+}
+
+func unregister(c *core) {
+	open.Lock()
+	delete(open.cores, c)
+	open.Unlock()
+}
+
+// openCores returns the cores of the open Handlers.
+func openCores() []*core {
+	open.Lock()
+	defer open.Unlock()
+	cs := make([]*core, 0, len(open.cores))
+	for c := range open.cores {
+		cs = append(cs, c)
+	}
+	return cs
 }
 
 // New returns a logger that writes through a new Handler, for
@@ -355,27 +439,63 @@ func New(opts Options) *slog.Logger {
 }
 
 // Flush delivers everything queued by every Handler that New or
-// NewHandler built and that is not closed, or returns ctx's error.
+// NewHandler built and that is not closed (nor dropped and collected), or
+// returns ctx's error.
 //
 // The handlers flush at once, under one deadline: ctx's, or
 // DefaultFlushTimeout when it has none.
 func Flush(ctx context.Context) error {
 	ctx, cancel := boundedContext(ctx)
 	defer cancel()
-	registry.Lock()
-	hs := append([]*Handler(nil), registry.handlers...)
-	registry.Unlock()
-	errs := make([]error, len(hs))
+	cs := openCores()
+	errs := make([]error, len(cs))
 	var wg sync.WaitGroup
-	for i, h := range hs {
+	for i, c := range cs {
 		wg.Add(1)
-		go func(i int, h *Handler) {
+		go func(i int, c *core) {
 			defer wg.Done()
-			errs[i] = h.Flush(ctx)
-		}(i, h)
+			errs[i] = c.flush(ctx)
+		}(i, c)
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// SendEvent sends a prepared event to the tracker of every open Handler
+// (Options.Tracker of those New and NewHandler built and that are not
+// closed), as Flask-Exceptional's publish() does, and returns its event
+// id, or "" if no tracker queued it. Missing fields are filled in as
+// Tracker.Send does; ev is not modified. It does not go to mail, the log
+// file or other sinks. A Tracker built on its own (tracker.New) is not
+// reached: call its Send.
+func SendEvent(ev *event.Event) string {
+	if ev == nil {
+		return ""
+	}
+	var list []*tracker.Tracker
+	for _, c := range openCores() {
+		for _, s := range c.sinks {
+			if t, ok := s.(*tracker.Tracker); ok {
+				list = append(list, t)
+			}
+		}
+	}
+	if len(list) == 0 {
+		return ""
+	}
+	if ev.EventID == "" {
+		// One id for every tracker, so that the copies are one event.
+		c := *ev
+		c.EventID = event.NewID()
+		ev = &c
+	}
+	id := ""
+	for _, t := range list {
+		if t.Send(ev) != "" {
+			id = ev.EventID
+		}
+	}
+	return id
 }
 
 // guardedOnError calls f, but never from inside f: a hook that logs

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/errlog/errlog"
+	"github.com/errlog/errlog/logfile"
 )
 
 // ReplaceAttr works as slog's: here it drops the console's time (as
@@ -15,7 +16,7 @@ import (
 func ExampleOptions_replaceAttr() {
 	logger := errlog.New(errlog.Options{
 		Console: os.Stdout, // not a terminal here: no colour
-		File:    &errlog.FileOptions{Writer: os.Stdout, Level: slog.LevelInfo, Format: "file: %(levelname)s %(message)s"},
+		File:    &logfile.Options{Writer: os.Stdout, Level: slog.LevelInfo, Format: "file: %(levelname)s %(message)s"},
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 			if a.Key == slog.TimeKey && len(groups) == 0 {
 				return slog.Attr{}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/errlog/errlog"
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/logfile"
 )
 
 // printSink prints the events it receives, the way a tracker would see
@@ -45,7 +46,7 @@ func (printSink) Close(context.Context) error { return nil }
 func ExampleNew() {
 	logger := errlog.New(errlog.Options{
 		Console: io.Discard, // the console's lines carry the time: left out here
-		File: &errlog.FileOptions{
+		File: &logfile.Options{
 			Writer: os.Stdout,
 			Level:  slog.LevelInfo,
 			Format: "%(levelname)-8s %(message)s",
@@ -128,9 +129,11 @@ func ExampleRecover() {
 func ExampleFromEnv() {
 	os.Setenv("ERRLOG_LEVEL", "debug")
 	os.Setenv("ERRLOG_FILE", "/var/log/shop.log")
+	os.Setenv("ERRLOG_FILE_LEVEL", "error")
 	os.Setenv("ERRLOG_TRACKED_STATUS", "500-599,429")
 	defer os.Unsetenv("ERRLOG_LEVEL")
 	defer os.Unsetenv("ERRLOG_FILE")
+	defer os.Unsetenv("ERRLOG_FILE_LEVEL")
 	defer os.Unsetenv("ERRLOG_TRACKED_STATUS")
 
 	opts := errlog.FromEnv()
@@ -140,7 +143,7 @@ func ExampleFromEnv() {
 	fmt.Println("mail:", opts.Mail != nil)
 	// Output:
 	// console level: DEBUG
-	// file: /var/log/shop.log at WARN
+	// file: /var/log/shop.log at ERROR
 	// tracked: [{500 599} {429 429}]
 	// mail: false
 }

@@ -7,7 +7,15 @@ import (
 	"strconv"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/stack"
+	"github.com/errlog/errlog/internal/values"
 )
+
+// WithStack returns err annotated with the stack of its caller, so that an
+// error logged far from where it happened is reported with the stack of
+// where it happened. It returns nil for nil, and err itself when err
+// already carries a stack.
+func WithStack(err error) error { return stack.With(err) }
 
 // maxExceptions bounds the errors of one chain or tree: a cyclic Unwrap
 // ends, and a join of thousands of errors does not make a huge event.
@@ -34,7 +42,7 @@ func exceptionChain(err error, pcs []uintptr, max int) []event.Exception {
 		chain = append(chain, event.Exception{Type: typeName(err), Value: b.text(err)})
 	}
 	if len(pcs) > 0 {
-		chain[0].Stacktrace = &event.Stacktrace{Frames: framesOf(pcs)}
+		chain[0].Stacktrace = &event.Stacktrace{Frames: stack.Frames(pcs)}
 	}
 	if chain[0].Mechanism == nil {
 		handled := true
@@ -75,7 +83,7 @@ type chainBuilder struct {
 }
 
 func (b *chainBuilder) text(v any) string {
-	return truncateString(escapeInvalidUTF8(safeText(v)), b.max)
+	return values.Truncate(escapeInvalidUTF8(values.Text(v)), b.max)
 }
 
 func (b *chainBuilder) add(ex event.Exception, parent int, source string) int {
@@ -96,7 +104,7 @@ func (b *chainBuilder) walk(e error, parent int, source string) {
 		b.seen++
 		self := parent
 		switch x := e.(type) {
-		case safeError, *stackError:
+		case safeError, *stack.Error:
 			// errlog's own wrappers add nothing a reader needs.
 		case *PanicError:
 			if _, isErr := x.Value.(error); !isErr {
@@ -115,14 +123,14 @@ func (b *chainBuilder) walk(e error, parent int, source string) {
 			}
 			if len(b.chain) > 0 {
 				if own := ownPCsSafe(e); own != nil {
-					ex.Stacktrace = &event.Stacktrace{Frames: framesOf(own)}
+					ex.Stacktrace = &event.Stacktrace{Frames: stack.Frames(own)}
 				}
 			}
 			self = b.add(ex, parent, source)
 		}
 		many, p, one := unwrapSafe(e)
 		if p != "" {
-			b.add(event.Exception{Type: typeName(e) + ".Unwrap", Value: "!PANIC: " + truncateString(escapeInvalidUTF8(p), b.max)}, self, "Unwrap()")
+			b.add(event.Exception{Type: typeName(e) + ".Unwrap", Value: "!PANIC: " + values.Truncate(escapeInvalidUTF8(p), b.max)}, self, "Unwrap()")
 			return
 		}
 		if many != nil {
@@ -144,7 +152,7 @@ func (b *chainBuilder) walk(e error, parent int, source string) {
 func unwrapSafe(e error) (many []error, panicked string, one error) {
 	defer func() {
 		if p := recover(); p != nil {
-			many, panicked, one = nil, safeText(p), nil
+			many, panicked, one = nil, values.Text(p), nil
 			if panicked == "" {
 				panicked = "Unwrap panicked"
 			}

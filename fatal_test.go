@@ -2,6 +2,7 @@ package errlog
 
 import (
 	"errors"
+	"github.com/errlog/errlog/internal/trackertest"
 	"os/exec"
 	"strings"
 	"testing"
@@ -16,11 +17,11 @@ import (
 // it starts (a server that cannot listen) exits with status 1 only after
 // its error reached the tracker; os.Exit would have lost it in the queue.
 func TestFatalDelivers(t *testing.T) {
-	trk := newTrkFake(t)
+	trk := trackertest.NewFake(t)
 	bin := buildChild(t, "fatal", false)
 	cmd := exec.Command(bin)
 	cmd.Dir = t.TempDir()
-	cmd.Env = append(childEnv(cmd.Environ()), "ERRLOG_DSN="+trk.dsn(), "ERRLOG_CONSOLE_COLOR=false")
+	cmd.Env = append(childEnv(cmd.Environ()), "ERRLOG_DSN="+trk.DSN(), "ERRLOG_CONSOLE_COLOR=false")
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	require.True(t, errors.As(err, &exit), "child: %v\n%s", err, out)
@@ -28,7 +29,7 @@ func TestFatalDelivers(t *testing.T) {
 	assert.NotContains(t, string(out), "errlog.Fatal returned")
 	assert.Contains(t, string(out), "server stopped")
 
-	evs := trk.ackedEvents()
+	evs := trk.Acked()
 	require.Len(t, evs, 1, "the fatal record's event reached the tracker before the exit\n%s", out)
 	ev := evs[0]
 	assert.Equal(t, event.LevelFatal, ev.Level)

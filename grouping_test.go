@@ -3,6 +3,8 @@ package errlog
 import (
 	"context"
 	"errors"
+	"github.com/errlog/errlog/internal/trackertest"
+	"github.com/errlog/errlog/tracker"
 	"io"
 	"log/slog"
 	"testing"
@@ -18,10 +20,10 @@ import (
 // BeforeSend that changes the grouping changes the key sent. Two
 // messages of one function are two groups.
 func TestTrackerSendsTheMailKey(t *testing.T) {
-	trk := newTrkFake(t)
+	trk := trackertest.NewFake(t)
 	sink := &captureSink{}
-	h := NewHandler(Options{Console: io.Discard, NoCrashReports: true, Sinks: []EventSink{sink},
-		Tracker: &TrackerOptions{DSN: trk.dsn(), BeforeSend: func(ev *event.Event) *event.Event {
+	h := NewHandler(Options{Console: io.Discard, Sinks: []EventSink{sink},
+		Tracker: &tracker.Options{DSN: trk.DSN(), BeforeSend: func(ev *event.Event) *event.Event {
 			if ev.Message() == "regrouped" {
 				c := *ev
 				c.Fingerprint = []string{"by-tracker"}
@@ -41,7 +43,7 @@ func TestTrackerSendsTheMailKey(t *testing.T) {
 	for _, ev := range sink.all() {
 		built[ev.EventID] = ev
 	}
-	sent := trk.ackedEvents()
+	sent := trk.Acked()
 	require.Len(t, sent, 3)
 	keys := map[string]bool{}
 	for _, ev := range sent {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,12 @@ import (
 
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/clock"
+	"github.com/errlog/errlog/internal/record"
+	"github.com/errlog/errlog/internal/settings"
+	"github.com/errlog/errlog/internal/stack"
+	"github.com/errlog/errlog/internal/values"
+	"github.com/errlog/errlog/logfile"
+	"github.com/errlog/errlog/tracker"
 )
 
 // Handler is errlog's slog.Handler: it fans each record out to the console,
@@ -24,9 +31,12 @@ import (
 // Handlers derived with WithAttrs and WithGroup share their parent's sinks
 // and queue; Close on any of them closes them all.
 type Handler struct {
-	c       *core
-	console slog.Handler // nil: no console
-	file    *FileHandler // nil: no file
+	c *core
+	// life is shared by every Handler derived from one NewHandler call
+	// (nil for the handlers errlog makes for itself).
+	life    *lifetime
+	console slog.Handler     // nil: no console
+	file    *logfile.Handler // nil: no file
 	goas    []groupOrAttrs
 	// masked is set below a group whose name is secret
 	// (WithGroup("credentials")): every value under it is masked.
@@ -40,6 +50,21 @@ var _ slog.Handler = (*Handler)(nil)
 type groupOrAttrs struct {
 	group string
 	attrs []slog.Attr
+}
+
+// lifetime is what every Handler derived from one NewHandler call points
+// to and nothing else does: the core, its goroutines and the registry of
+// open handlers never point to it. So when the application drops every
+// such Handler without closing it, the lifetime becomes unreachable and
+// its finalizer closes the core, ending its goroutine and its registry
+// entry: a handler that is never closed is not kept forever.
+type lifetime struct{ c *core }
+
+// finalize closes the core of handlers that were dropped without Close,
+// delivering what is queued within DefaultFlushTimeout, on a goroutine of
+// its own (a finalizer must not block).
+func (l *lifetime) finalize() {
+	go l.c.close(context.Background()) //nolint:errcheck // reported through OnDeliveryError
 }
 
 // core is what every Handler derived from one NewHandler call shares.
@@ -56,14 +81,16 @@ type core struct {
 	consoleMu  sync.Mutex // holds a record's line and its stack together
 	consoleW   io.Writer
 	consoleCol bool
-	rootFile   *FileHandler
+	rootFile   *logfile.Handler
 
-	san     sanitizer
-	env     *environment
-	now     func() time.Time // clock.Now
-	clock   clock.Clock
-	onError func(error)
-	opts    Options // defaulted copy; never the caller's
+	san sanitizer
+	// hookFields are Options.Hooks as the log file asks them for fields.
+	hookFields []record.FieldSource
+	env        *environment
+	now        func() time.Time // clock.Now
+	clock      clock.Clock
+	onError    func(error)
+	opts       Options // defaulted copy; never the caller's
 
 	// src is nil when Options.SourceContext is SourceOff; consoleSrc
 	// says whether the console prints source lines under frames.
@@ -80,7 +107,10 @@ type core struct {
 	// crashes counts the goroutine that hands picked-up crash reports
 	// to the sinks (crash.go); Close waits for it.
 	crashes sync.WaitGroup
-	dropped atomic.Uint64
+	// crashOut is the runtime's crash output this core armed (nil: none);
+	// Close releases it.
+	crashOut *crashOutput
+	dropped  atomic.Uint64
 	// discarded counts events SampleRate or BeforeSend left out: by
 	// choice, not lost.
 	discarded atomic.Uint64
@@ -115,7 +145,7 @@ type job struct {
 	req   *requestSnapshot
 	scope *scopeState
 	npcs  int
-	pcs   [maxFrames]uintptr
+	pcs   [stack.Max]uintptr
 	flush chan struct{} // a flush marker instead of a record
 	ev    *event.Event  // a finished event instead of a record (a crash report)
 	// eventID is the ID CaptureError made and returned; "" for a new one.
@@ -134,11 +164,15 @@ type job struct {
 // reported through Options.OnDeliveryError and left out, and the rest
 // works, because logging must never take an application down.
 func NewHandler(opts Options) *Handler {
-	c := &core{opts: opts.withDefaults(), closing: make(chan struct{})}
+	r := resolveOptions(opts)
+	c := &core{opts: r.Options, closing: make(chan struct{})}
 	o := &c.opts
 	c.clock = o.clock
 	c.now = o.Now
-	c.onError = guardedOnError(typedReports(o.OnDeliveryError))
+	c.onError = r.shared.OnError
+	for _, err := range r.errs {
+		c.onError(err)
+	}
 	c.errorLevel = o.ErrorLevel
 	c.initSampling()
 	m, err := newMasker(o.Mask)
@@ -146,6 +180,9 @@ func NewHandler(opts Options) *Handler {
 		c.onError(err)
 	}
 	c.san = sanitizer{m: m, max: o.MaxValueBytes}
+	for _, hk := range o.Hooks {
+		c.hookFields = append(c.hookFields, hk)
+	}
 
 	h := &Handler{c: c}
 	c.consoleLevel = o.Level
@@ -160,47 +197,28 @@ func NewHandler(opts Options) *Handler {
 		c.consoleSrc = h.console != nil && (o.SourceContext == SourceOn || isTerminal(o.Console))
 	}
 
-	formatter, err := NewFormatter(o.Format, o.DateFormat)
-	if err != nil {
-		c.onError(err)
-		formatter, _ = NewFormatter(DefaultFormat, "")
-	}
-	if o.File != nil {
-		fo := *o.File
-		if fo.Format == "" {
-			fo.Format = o.Format
-		}
-		if fo.DateFormat == "" {
-			fo.DateFormat = o.DateFormat
-		}
-		if fo.ErrorLevel == nil {
-			fo.ErrorLevel = o.ErrorLevel
-		}
-		if fo.Now == nil {
-			fo.Now = o.Now
-		}
-		if fo.ReplaceAttr == nil {
-			fo.ReplaceAttr = o.ReplaceAttr
-		}
-		if fh, err := newChainFileHandler(fo, c.onError); err != nil {
+	if r.file != nil {
+		fo := *r.file
+		fo.OnError = c.onError
+		if fh, err := logfile.New(fo); err != nil {
 			c.onError(err)
 		} else {
 			h.file, c.rootFile = fh, fh
-			c.fileLevel = fh.level
+			c.fileLevel = fh.Level()
 		}
 	}
 
 	c.env = newEnvironment(o, &c.san)
 	env := sinkEnv{
-		OnError:     c.onError,
-		SpoolDir:    o.SpoolDir,
-		QueueSize:   o.QueueSize,
-		Clock:       o.clock,
-		Formatter:   formatter,
-		Debug:       o.Debug,
-		Environment: o.Environment,
-		Release:     o.Release,
-		ServerName:  c.env.serverName,
+		OnError:     r.shared.OnError,
+		SpoolDir:    r.shared.SpoolDir,
+		QueueSize:   r.shared.QueueSize,
+		Clock:       r.shared.Clock,
+		Formatter:   r.format,
+		Debug:       r.shared.Debug,
+		Environment: r.shared.Environment,
+		Release:     r.shared.Release,
+		ServerName:  r.shared.ServerName,
 	}
 	mail := o.Mail
 	if o.Debug {
@@ -214,10 +232,10 @@ func NewHandler(opts Options) *Handler {
 		}
 	}
 	if o.Tracker != nil {
-		if s, err := newTrackerSink(*o.Tracker, env); err != nil {
+		if t, err := tracker.NewSink(*o.Tracker, r.shared); err != nil {
 			c.onError(err)
-		} else if s != nil {
-			c.sinks = append(c.sinks, s)
+		} else if t != nil {
+			c.sinks = append(c.sinks, t)
 		}
 	}
 	c.sinks = append(c.sinks, o.Sinks...)
@@ -230,7 +248,9 @@ func NewHandler(opts Options) *Handler {
 		go c.deliverLoop(c.jobs)
 	}
 	c.startCrashReports()
-	register(h)
+	register(c)
+	h.life = &lifetime{c: c}
+	runtime.SetFinalizer(h.life, (*lifetime).finalize)
 	return h
 }
 
@@ -284,25 +304,28 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	}
 	toConsole := h.console != nil && r.Level >= c.consoleLevel.Level()
 	toFile := h.file != nil && r.Level >= c.fileLevel.Level()
-	var x recordExtras
-	x.req = requestFromContext(ctx)
+	var x record.Extras
+	ri := requestFromContext(ctx)
+	if ri != nil {
+		x.Req = &ri.Request
+	}
 	hooked := len(c.opts.Hooks) > 0
 	if hooked && toFile {
-		x.ctx, x.hooks = ctx, c.opts.Hooks
+		x.Ctx, x.Fields = ctx, c.hookFields
 	}
 	if r.Level >= c.errorLevel.Level() && (toConsole || toFile || c.hasSinks || hooked) {
-		if x.req != nil {
-			x.req.reported.Store(true) // Middleware reports no status on top
+		if ri != nil {
+			ri.reported.Store(true) // Middleware reports no status on top
 		}
-		var buf [maxFrames]uintptr
+		var buf [stack.Max]uintptr
 		var pcs []uintptr
 		if ctx == nil || ctx.Value(noStackKey{}) == nil {
 			pcs = recordPCs(&r, buf[:0])
 		}
 		if toConsole || toFile {
-			x.stack = framesOf(pcs)
+			x.Stack = stack.Frames(pcs)
 			if c.src != nil && (toFile || c.consoleSrc) {
-				c.src.fillLines(x.stack)
+				c.src.fillLines(x.Stack)
 			}
 		}
 		var id string
@@ -323,14 +346,14 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	}
 	var errs []error
 	if toConsole {
-		if err := c.writeConsole(ctx, h.console, r, x.stack); err != nil {
+		if err := c.writeConsole(ctx, h.console, r, x.Stack); err != nil {
 			err = fmt.Errorf("errlog: console: %w", err)
 			c.onError(err)
 			errs = append(errs, err)
 		}
 	}
 	if toFile {
-		if err := h.file.handle(ctx, r, &x); err != nil {
+		if err := h.file.HandleExtras(ctx, r, &x); err != nil {
 			c.onError(err)
 			errs = append(errs, err)
 		}
@@ -384,7 +407,7 @@ func recordPCs(r *slog.Record, dst []uintptr) []uintptr {
 			return true
 		}
 		if err, ok := a.Value.Any().(error); ok {
-			if p := errorPCs(err); p != nil {
+			if p := stack.ErrorPCs(err); p != nil {
 				pcs = p
 				return false
 			}
@@ -394,7 +417,7 @@ func recordPCs(r *slog.Record, dst []uintptr) []uintptr {
 	if pcs != nil {
 		return append(dst, pcs[:min(len(pcs), cap(dst))]...)
 	}
-	return callerPCs(r.PC, dst)
+	return stack.Callers(r.PC, dst)
 }
 
 // maskRecord returns r with every attr value masked.
@@ -424,7 +447,7 @@ func (c *core) sanitizeRecord(r slog.Record) slog.Record {
 	if !changed {
 		return r
 	}
-	nr := slog.NewRecord(r.Time, r.Level, truncateString(c.san.m.scrub(escapeInvalidUTF8(r.Message)), c.san.max), r.PC)
+	nr := slog.NewRecord(r.Time, r.Level, values.Truncate(c.san.m.scrub(escapeInvalidUTF8(r.Message)), c.san.max), r.PC)
 	n := 0
 	r.Attrs(func(a slog.Attr) bool {
 		if n++; n > MaxAttrs {
@@ -525,15 +548,16 @@ type skipKey struct {
 // maxSkipKeys bounds the groups counted under overload.
 const maxSkipKeys = 1000
 
-// roomer is a sink that can tell whether it would take an event now.
-type roomer interface{ hasRoom() bool }
+// roomer is a sink that can tell whether it would take an event now
+// (tracker.Tracker).
+type roomer interface{ HasRoom() bool }
 
 // sinksFull reports whether every sink says it has no room: then
 // building the event (stack, masking, environment) is wasted work.
 func (c *core) sinksFull() bool {
 	for _, s := range c.sinks {
 		r, ok := s.(roomer)
-		if !ok || r.hasRoom() {
+		if !ok || r.HasRoom() {
 			return false
 		}
 	}
@@ -616,7 +640,7 @@ func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 		h2.console = h.console.WithAttrs(attrs)
 	}
 	if h.file != nil {
-		h2.file = h.file.WithAttrs(attrs).(*FileHandler)
+		h2.file = h.file.WithAttrs(attrs).(*logfile.Handler)
 	}
 	h2.goas = append(slices.Clip(h.goas), groupOrAttrs{attrs: slices.Clone(attrs)})
 	return &h2
@@ -630,14 +654,14 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 	if groupDepth(h.goas) >= MaxGroupDepth {
 		return h // deeper groups would make events no parser reads
 	}
-	name = truncateString(name, h.c.san.max)
+	name = values.Truncate(name, h.c.san.max)
 	h2 := *h
 	h2.masked = h.masked || h.c.san.m.hides(catNone, name)
 	if h.console != nil {
 		h2.console = h.console.WithGroup(name)
 	}
 	if h.file != nil {
-		h2.file = h.file.WithGroup(name).(*FileHandler)
+		h2.file = h.file.WithGroup(name).(*logfile.Handler)
 	}
 	h2.goas = append(slices.Clip(h.goas), groupOrAttrs{group: name})
 	return &h2
@@ -648,7 +672,7 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 // program from exiting because the mail server or the tracker is down.
 // What is not delivered by then stays in the spool, if there is one, and
 // is reported otherwise.
-const DefaultFlushTimeout = 10 * time.Second
+const DefaultFlushTimeout = settings.FlushTimeout
 
 func boundedContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {
@@ -662,10 +686,11 @@ var flushTimeout = DefaultFlushTimeout // lowered by tests
 // Flush returns when every event handled so far has been given to the
 // sinks and each sink has flushed, or when ctx is done (after
 // DefaultFlushTimeout if ctx has no deadline).
-func (h *Handler) Flush(ctx context.Context) error {
+func (h *Handler) Flush(ctx context.Context) error { return h.c.flush(ctx) }
+
+func (c *core) flush(ctx context.Context) error {
 	ctx, cancel := boundedContext(ctx)
 	defer cancel()
-	c := h.c
 	if c.hasSinks && !c.closed.Load() {
 		marker := make(chan struct{})
 		if err := c.sendFlush(ctx, marker); err != nil {
@@ -722,15 +747,21 @@ func (c *core) sendFlush(ctx context.Context, marker chan struct{}) error {
 // Handler started, or gives up when ctx is done. Closing twice is not an
 // error. Records handled after Close still reach the console.
 func (h *Handler) Close(ctx context.Context) error {
+	if h.life != nil {
+		runtime.SetFinalizer(h.life, nil)
+	}
+	return h.c.close(ctx)
+}
+
+func (c *core) close(ctx context.Context) error {
 	ctx, cancel := boundedContext(ctx)
 	defer cancel()
-	c := h.c
 	c.closeMu.Lock()
 	defer c.closeMu.Unlock()
 	if c.closed.Load() {
 		return nil
 	}
-	unregister(h)
+	unregister(c)
 	close(c.closing)
 	var errs []error
 	if c.hasSinks {
@@ -760,6 +791,10 @@ func (h *Handler) Close(ctx context.Context) error {
 	select {
 	case <-crashesDone:
 	case <-ctx.Done(): // it ends by its own deadline
+	}
+	if c.crashOut != nil {
+		c.crashOut.release()
+		c.crashOut = nil
 	}
 	return errors.Join(errs...)
 }

@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/errlog/errlog/logfile"
 )
 
 // BenchmarkErrorCallerCost measures what an ERROR record with a request in
@@ -67,7 +69,7 @@ func BenchmarkInfo(b *testing.B) {
 		{"console+file+sink/scope/10attrs", true, scoped, ten},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			o := Options{Console: discardBench{}, File: &FileOptions{Writer: discardBench{}, Level: slog.LevelInfo}}
+			o := Options{Console: discardBench{}, File: &logfile.Options{Writer: discardBench{}, Level: slog.LevelInfo}}
 			if bc.sinks {
 				o.Sinks = []EventSink{&captureSink{}}
 			}

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/errlog/errlog/logfile"
 )
 
 // discardWriter is io.Discard that NewHandler cannot recognise, so that
@@ -30,7 +32,7 @@ func TestAllocsDisabledLevel(t *testing.T) {
 func TestAllocsInfoConsoleAndFile(t *testing.T) {
 	logger := New(Options{
 		Console: discardWriter{},
-		File:    &FileOptions{Writer: discardWriter{}, Level: slog.LevelInfo},
+		File:    &logfile.Options{Writer: discardWriter{}, Level: slog.LevelInfo},
 	})
 	logger.Info("warm-up", "user", "ann")
 	n := testing.AllocsPerRun(1000, func() {

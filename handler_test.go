@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/testutil"
+	"github.com/errlog/errlog/logfile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -64,7 +66,7 @@ func newTestHandler(t *testing.T, o Options) (*Handler, *syncBuffer, *syncBuffer
 		o.Console = console
 	}
 	if o.File == nil {
-		o.File = &FileOptions{Writer: file}
+		o.File = &logfile.Options{Writer: file}
 	}
 	o.Sinks = append(o.Sinks, sink)
 	if o.OnDeliveryError == nil {
@@ -81,22 +83,7 @@ func newTestHandler(t *testing.T, o Options) (*Handler, *syncBuffer, *syncBuffer
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
+type syncBuffer = testutil.SyncBuffer
 
 func flush(t *testing.T, h *Handler) {
 	t.Helper()
@@ -192,24 +179,13 @@ func parseTintLines(t *testing.T, s string) []map[string]any {
 	return out
 }
 
-func setDotted(m map[string]any, key string, v any) {
-	parts := strings.Split(key, ".")
-	for _, p := range parts[:len(parts)-1] {
-		sub, ok := m[p].(map[string]any)
-		if !ok {
-			sub = map[string]any{}
-			m[p] = sub
-		}
-		m = sub
-	}
-	m[parts[len(parts)-1]] = v
-}
+var setDotted = testutil.SetDotted
 
 func TestHandlerSlogtestFile(t *testing.T) {
 	var buf bytes.Buffer
 	h := NewHandler(Options{
 		Console: io.Discard,
-		File:    &FileOptions{Writer: &buf, Level: slog.LevelDebug, Format: "%(asctime)s|%(levelname)s|%(message)s"},
+		File:    &logfile.Options{Writer: &buf, Level: slog.LevelDebug, Format: "%(asctime)s|%(levelname)s|%(message)s"},
 	})
 	defer h.Close(context.Background())
 	err := slogtest.TestHandler(h, func() []map[string]any {
@@ -484,7 +460,7 @@ func TestFileDateFormatKeptWithoutFormat(t *testing.T) {
 	h, _, _, _ := newTestHandler(t, Options{
 		Console: io.Discard,
 		Now:     func() time.Time { return time.Date(2026, 3, 4, 5, 6, 7, 0, time.Local) },
-		File:    &FileOptions{Writer: buf, DateFormat: "%Y/%m/%d"},
+		File:    &logfile.Options{Writer: buf, DateFormat: "%Y/%m/%d"},
 	})
 	r := slog.NewRecord(time.Date(2026, 3, 4, 5, 6, 7, 0, time.Local), slog.LevelWarn, "w", 0)
 	require.NoError(t, h.Handle(context.Background(), r))

@@ -8,6 +8,8 @@ import (
 	"strconv"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/stack"
+	"github.com/errlog/errlog/internal/values"
 )
 
 // A Hook adds to what errlog records from the context a record is logged
@@ -92,11 +94,11 @@ func (e *HookEvent) Exception() (typ, message string) {
 		return "", e.Record.Message
 	}
 	switch err.(type) {
-	case safeError, *stackError, *PanicError:
+	case safeError, *stack.Error, *PanicError:
 		// errlog's own wrappers and panics: as the chain shows them.
 	default:
 		// The outermost error is the event's exception: no chain needed.
-		return typeName(err), truncateString(escapeInvalidUTF8(safeText(err)), e.max)
+		return typeName(err), values.Truncate(escapeInvalidUTF8(values.Text(err)), e.max)
 	}
 	chain := exceptionChain(err, nil, e.max)
 	last := chain[len(chain)-1]
@@ -107,7 +109,7 @@ func (e *HookEvent) Exception() (typ, message string) {
 // Go prints a goroutine's stack: "function\n\tfile:line\n" for each
 // frame. It is "" when the record has no stack.
 func (e *HookEvent) Stacktrace() string {
-	frames := framesOf(e.pcs)
+	frames := stack.Frames(e.pcs)
 	n := 0
 	for _, f := range frames {
 		n += len(f.Module) + len(f.Function) + len(f.AbsPath) + 12
@@ -151,26 +153,10 @@ func (c *core) callHook(ctx context.Context, hk Hook, e HookEvent) (m map[string
 	defer func() {
 		if p := recover(); p != nil {
 			m = nil
-			c.onError(&DeliveryError{Sink: "hook", Op: "event", Err: fmt.Errorf("%T.Event panicked: %s", hk, safeText(p))})
+			c.onError(&DeliveryError{Sink: "hook", Op: "event", Err: fmt.Errorf("%T.Event panicked: %s", hk, values.Text(p))})
 		}
 	}()
 	return hk.Event(ctx, e)
-}
-
-// hookField asks the hooks for the template field name of a record
-// logged with ctx.
-func hookField(ctx context.Context, hooks []Hook, name string) (v string, ok bool) {
-	defer func() {
-		if recover() != nil {
-			v, ok = "!PANIC", true
-		}
-	}()
-	for _, hk := range hooks {
-		if v, ok := hk.Field(ctx, name); ok {
-			return v, true
-		}
-	}
-	return "", false
 }
 
 // addContexts adds what the hooks returned to ev's contexts, over the

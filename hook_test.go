@@ -3,6 +3,7 @@ package errlog
 import (
 	"context"
 	"errors"
+	"github.com/errlog/errlog/logfile"
 	"log/slog"
 	"strings"
 	"sync"
@@ -47,7 +48,7 @@ func TestHook(t *testing.T) {
 	hk := &tenantHook{}
 	file := &syncBuffer{}
 	h, _, _, sink := newTestHandler(t, Options{
-		File:  &FileOptions{Writer: file, Level: slog.LevelInfo, Format: "%(levelname)s [%(tenant)s] [%(other)s] %(message)s"},
+		File:  &logfile.Options{Writer: file, Level: slog.LevelInfo, Format: "%(levelname)s [%(tenant)s] [%(other)s] %(message)s"},
 		Hooks: []Hook{hk},
 	})
 	logger := slog.New(h)
@@ -92,7 +93,7 @@ func TestHookPanics(t *testing.T) {
 	var mu sync.Mutex
 	file := &syncBuffer{}
 	h, _, _, sink := newTestHandler(t, Options{
-		File:            &FileOptions{Writer: file, Format: "%(tenant)s %(message)s"},
+		File:            &logfile.Options{Writer: file, Format: "%(tenant)s %(message)s"},
 		Hooks:           []Hook{panicHook{}},
 		OnDeliveryError: func(err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() },
 	})

@@ -14,6 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/errlog/errlog/internal/trackertest"
+	"github.com/errlog/errlog/tracker"
 )
 
 // The kill -9 test of the write-ahead spool: a child process logs ERROR
@@ -44,7 +47,7 @@ func TestKillChild(t *testing.T) {
 	}
 	h := NewHandler(Options{
 		Console:         io.Discard,
-		Tracker:         &TrackerOptions{DSN: s.DSN, MinBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond},
+		Tracker:         &tracker.Options{DSN: s.DSN, MinBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond},
 		SpoolDir:        s.Dir,
 		QueueSize:       s.QueueSize,
 		OnDeliveryError: func(error) {},
@@ -107,17 +110,15 @@ type killResult struct {
 }
 
 func killRun(t *testing.T, trackerUp bool, s killSpec, killAt int) killResult {
-	f := newTrkFake(t)
-	f.mu.Lock()
-	f.validate = 0 // under the lock: the server goroutine reads it
-	f.mu.Unlock()
+	f := trackertest.NewFake(t)
+	f.SetValidate(0)
 	if !trackerUp {
-		f.setFault(func(_ int, w http.ResponseWriter, _ *http.Request) bool {
+		f.SetFault(func(_ int, w http.ResponseWriter, _ *http.Request) bool {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return true
 		})
 	}
-	s.DSN, s.Dir = f.dsn(), t.TempDir()
+	s.DSN, s.Dir = f.DSN(), t.TempDir()
 	cmd, sc := runKillChild(t, s)
 	var res killResult
 	logged := map[int]bool{}
@@ -141,7 +142,7 @@ func killRun(t *testing.T, trackerUp bool, s killSpec, killAt int) killResult {
 	cmd.Wait()
 	res.logged = len(logged)
 
-	f.setFault(func(int, http.ResponseWriter, *http.Request) bool { return false })
+	f.SetFault(func(int, http.ResponseWriter, *http.Request) bool { return false })
 	d := s
 	d.Mode = "drain"
 	cmd2, sc2 := runKillChild(t, d)
@@ -151,7 +152,7 @@ func killRun(t *testing.T, trackerUp bool, s killSpec, killAt int) killResult {
 	cmd2.Wait()
 
 	seen := map[int]int{}
-	for _, ev := range f.ackedEvents() {
+	for _, ev := range f.Acked() {
 		msg := ev.Logentry.Formatted
 		if msg == "" {
 			msg = ev.Logentry.Message

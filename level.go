@@ -6,89 +6,15 @@ import (
 	"strings"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/levels"
 )
-
-// levels is errlog's one mapping between slog's levels and the names the
-// other worlds give them: Python's logging (the file's %(levelname)s),
-// the Sentry protocol (events and breadcrumbs), and the labels of mail.
-// Every conversion below reads this table.
-var levels = [...]struct {
-	slog   slog.Level
-	python string      // logging's levelname; levelNo gives its number
-	sentry event.Level // an event's or a breadcrumb's "level"
-	mail   string      // a mail's subject and heading
-	short  string      // a breadcrumb's line in mail, aligned
-}{
-	{slog.LevelDebug, "DEBUG", event.LevelDebug, "DEBUG", "DEBUG"},
-	{slog.LevelInfo, "INFO", event.LevelInfo, "INFO", "INFO"},
-	{slog.LevelWarn, "WARNING", event.LevelWarning, "WARNING", "WARN"},
-	{slog.LevelError, "ERROR", event.LevelError, "ERROR", "ERROR"},
-	{slog.LevelError + 4, "CRITICAL", event.LevelFatal, "FATAL", "FATAL"},
-}
-
-// levelNo is Python's level number for l: 20 + 2.5 × l, rounded down, so
-// that DEBUG is 10, INFO 20, WARN 30, ERROR 40 and ERROR+4 50.
-func levelNo(l slog.Level) int {
-	n := 5 * int(l)
-	if n < 0 && n%2 != 0 {
-		n--
-	}
-	return 20 + n/2
-}
-
-// levelName is Python's name for l: a row's name, CRITICAL above it, and
-// for the levels in between "Level N", as Python names a level it does
-// not know.
-func levelName(l slog.Level) string {
-	for i := range levels {
-		if levels[i].slog == l {
-			return levels[i].python
-		}
-	}
-	switch n := levelNo(l); {
-	case l > levels[len(levels)-1].slog:
-		return levels[len(levels)-1].python
-	case n == 0:
-		return "NOTSET"
-	default:
-		return "Level " + strconv.Itoa(n)
-	}
-}
-
-// sentryLevel is the Sentry level of a record: that of the highest row at
-// or below l (debug below DEBUG).
-func sentryLevel(l slog.Level) event.Level {
-	for i := len(levels) - 1; i > 0; i-- {
-		if l >= levels[i].slog {
-			return levels[i].sentry
-		}
-	}
-	return levels[0].sentry
-}
-
-// slogLevel is the slog level of an event's Sentry level; Python's "warn"
-// and "critical" are read too, and an unknown level is an error.
-func slogLevel(l event.Level) slog.Level {
-	for i := range levels {
-		if levels[i].sentry == l {
-			return levels[i].slog
-		}
-	}
-	switch l {
-	case "warn":
-		return slog.LevelWarn
-	case "critical":
-		return slog.LevelError + 4
-	}
-	return slog.LevelError
-}
 
 // mailLabel is the label of an event's level in mail: WARNING, ERROR,
 // FATAL; an unknown level upper-cased as it came.
 func mailLabel(l event.Level) string {
-	for i := range levels {
-		if levels[i].sentry == l {
-			return levels[i].mail
+	for i := range levels.Table {
+		if levels.Table[i].Sentry == l {
+			return levels.Table[i].Mail
 		}
 	}
 	return strings.ToUpper(string(l))
@@ -97,9 +23,9 @@ func mailLabel(l event.Level) string {
 // crumbLabel is the label of a breadcrumb's level on its line in mail,
 // WARN rather than WARNING so that the lines align.
 func crumbLabel(l event.Level) string {
-	for i := range levels {
-		if levels[i].sentry == l {
-			return levels[i].short
+	for i := range levels.Table {
+		if levels.Table[i].Sentry == l {
+			return levels.Table[i].Short
 		}
 	}
 	return strings.ToUpper(string(l))
@@ -110,9 +36,9 @@ func crumbLabel(l event.Level) string {
 // slog's text ("WARN+2").
 func ParseLevel(s string) (slog.Level, error) {
 	name := strings.ToLower(strings.TrimSpace(s))
-	for i := range levels {
-		if name == strings.ToLower(levels[i].python) || name == string(levels[i].sentry) || name == strings.ToLower(levels[i].short) {
-			return levels[i].slog, nil
+	for i := range levels.Table {
+		if name == strings.ToLower(levels.Table[i].Python) || name == string(levels.Table[i].Sentry) || name == strings.ToLower(levels.Table[i].Short) {
+			return levels.Table[i].Slog, nil
 		}
 	}
 	if n, err := strconv.Atoi(s); err == nil && n%5 == 0 && n >= 0 && n <= 50 {

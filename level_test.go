@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/levels"
 )
 
 // TestLevels is the table of every name errlog gives a level: each
@@ -33,15 +34,15 @@ func TestLevels(t *testing.T) {
 		{slog.LevelError + 12, "CRITICAL", 70, event.LevelFatal, "FATAL", "FATAL"},
 	}
 	for _, tt := range tests {
-		if got := levelName(tt.l); got != tt.python {
-			t.Errorf("levelName(%v) = %q, want %q", tt.l, got, tt.python)
+		if got := levels.PythonName(tt.l); got != tt.python {
+			t.Errorf("levels.PythonName(%v) = %q, want %q", tt.l, got, tt.python)
 		}
-		if got := levelNo(tt.l); got != tt.no {
-			t.Errorf("levelNo(%v) = %d, want %d", tt.l, got, tt.no)
+		if got := levels.PythonNo(tt.l); got != tt.no {
+			t.Errorf("levels.PythonNo(%v) = %d, want %d", tt.l, got, tt.no)
 		}
-		s := sentryLevel(tt.l)
+		s := levels.Sentry(tt.l)
 		if s != tt.sentry {
-			t.Errorf("sentryLevel(%v) = %q, want %q", tt.l, s, tt.sentry)
+			t.Errorf("levels.Sentry(%v) = %q, want %q", tt.l, s, tt.sentry)
 		}
 		if got := mailLabel(s); got != tt.mail {
 			t.Errorf("mailLabel(%q) = %q, want %q", s, got, tt.mail)
@@ -51,23 +52,23 @@ func TestLevels(t *testing.T) {
 		}
 	}
 	// Every row round-trips through each of its names.
-	for _, row := range levels {
-		if got := slogLevel(row.sentry); got != row.slog {
-			t.Errorf("slogLevel(%q) = %v, want %v", row.sentry, got, row.slog)
+	for _, row := range levels.Table {
+		if got := levels.FromSentry(row.Sentry); got != row.Slog {
+			t.Errorf("levels.FromSentry(%q) = %v, want %v", row.Sentry, got, row.Slog)
 		}
-		for _, name := range []string{row.python, string(row.sentry), row.short, " " + row.mail + "\n"} {
-			if got, err := ParseLevel(name); err != nil || got != row.slog {
-				t.Errorf("ParseLevel(%q) = %v, %v; want %v", name, got, err, row.slog)
+		for _, name := range []string{row.Python, string(row.Sentry), row.Short, " " + row.Mail + "\n"} {
+			if got, err := ParseLevel(name); err != nil || got != row.Slog {
+				t.Errorf("ParseLevel(%q) = %v, %v; want %v", name, got, err, row.Slog)
 			}
 		}
-		if got, err := ParseLevel(strconv.Itoa(levelNo(row.slog))); err != nil || got != row.slog {
-			t.Errorf("ParseLevel(%d) = %v, %v; want %v", levelNo(row.slog), got, err, row.slog)
+		if got, err := ParseLevel(strconv.Itoa(levels.PythonNo(row.Slog))); err != nil || got != row.Slog {
+			t.Errorf("ParseLevel(%d) = %v, %v; want %v", levels.PythonNo(row.Slog), got, err, row.Slog)
 		}
 	}
 	// Names from outside the table.
 	for in, want := range map[event.Level]slog.Level{"warn": slog.LevelWarn, "critical": slog.LevelError + 4, "": slog.LevelError, "bogus": slog.LevelError} {
-		if got := slogLevel(in); got != want {
-			t.Errorf("slogLevel(%q) = %v, want %v", in, got, want)
+		if got := levels.FromSentry(in); got != want {
+			t.Errorf("levels.FromSentry(%q) = %v, want %v", in, got, want)
 		}
 	}
 	if got := mailLabel("notice"); got != "NOTICE" {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/clock"
+	"github.com/errlog/errlog/logfile"
 )
 
 // ComposeOptions say how ComposeMail and ComposeDigest write a mail: for
@@ -53,7 +54,7 @@ func (o *ComposeOptions) sink() (*noticeSink, error) {
 	if o.From == "" || len(o.To) == 0 {
 		return nil, errors.New("errlog: smtp: compose: From and To are required")
 	}
-	f, err := NewFormatter(DefaultFormat, "")
+	f, err := logfile.NewFormatter("", "")
 	if err != nil {
 		return nil, fmt.Errorf("errlog: smtp: compose: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/values"
 	"gopkg.in/gomail.v2"
 )
 
@@ -212,7 +213,7 @@ func (s *noticeSink) view(n *Notice, now time.Time) *mailView {
 		switch d := r.Data.(type) {
 		case nil:
 		case string:
-			mr.Body = truncateString(d, maxMailValue)
+			mr.Body = values.Truncate(d, maxMailValue)
 		case map[string]any:
 			mr.Data = anyRows(d)
 		case map[string]string:
@@ -329,7 +330,7 @@ func location(ev *event.Event) string {
 // formatLine renders ev with the Options' template, as the log file has
 // it.
 func (s *noticeSink) formatLine(ev *event.Event) string {
-	return s.env.Formatter.eventLine(ev)
+	return s.env.Formatter.EventLine(ev)
 }
 
 // text renders the plain-text body.
@@ -426,7 +427,7 @@ func writeIndented(b *strings.Builder, s, indent string) {
 func stringRows(m map[string]string) []mailKV {
 	rows := make([]mailKV, 0, len(m))
 	for _, k := range sortedKeys(m) {
-		rows = append(rows, mailKV{k, truncateString(m[k], maxMailValue)})
+		rows = append(rows, mailKV{k, values.Truncate(m[k], maxMailValue)})
 	}
 	return rows
 }
@@ -458,7 +459,7 @@ func valueText(v any) string {
 	case nil:
 		s = "null"
 	case fmt.Stringer, error:
-		s = safeText(x)
+		s = values.Text(x)
 	default:
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
@@ -466,10 +467,10 @@ func valueText(v any) string {
 		if err := enc.Encode(v); err == nil {
 			s = strings.TrimSuffix(buf.String(), "\n")
 		} else {
-			s = safeText(v)
+			s = values.Text(v)
 		}
 	}
-	return truncateString(s, maxMailValue)
+	return values.Truncate(s, maxMailValue)
 }
 
 // wallClock shows t as a mail reader wants it: "14:02" on the day of ref,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/errlog/errlog/internal/values"
 	"log/slog"
 	"net/url"
 	"regexp"
@@ -18,7 +19,7 @@ import (
 // values.go turns any Go value into bounded text or JSON.
 
 // DefaultMaskWith replaces a masked value.
-const DefaultMaskWith = "**************"
+const DefaultMaskWith = values.Mask
 
 // DefaultMaskKeys returns the key parts masked when MaskOptions.Keys is
 // nil: the two of Flask-Exceptional and error-tracker, and the names

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/logfile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -225,7 +226,7 @@ func TestMaskURLInFileTemplate(t *testing.T) {
 	buf := &syncBuffer{}
 	h, _, _, _ := newTestHandler(t, Options{
 		Console: io.Discard,
-		File:    &FileOptions{Writer: buf, Format: "%(levelname)s %(url)s %(message)s"},
+		File:    &logfile.Options{Writer: buf, Format: "%(levelname)s %(url)s %(message)s"},
 	})
 	mw := h.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		slog.New(h).ErrorContext(r.Context(), "reset failed")

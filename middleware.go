@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/errlog/errlog/internal/record"
 )
 
 // Middleware captures each request so that every record logged with its
@@ -158,7 +160,7 @@ func middleware(opts MiddlewareOptions, next http.Handler) http.Handler {
 		}
 		s := opts.settings(eh)
 		ri := newRequestInfo(r, s.maxBody, s.builder, s.mask)
-		ctx := context.WithValue(r.Context(), requestKey{}, ri)
+		ctx := record.WithRequest(r.Context(), ri)
 		ctx, _ = WithScope(ctx)
 		r = r.WithContext(ctx)
 		if ri.body != nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/logfile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -228,7 +229,7 @@ func TestMiddlewareDefaultLoggerAndFlusher(t *testing.T) {
 func TestRequestFieldsInFileTemplate(t *testing.T) {
 	h, _, file, _ := newTestHandler(t, Options{
 		Console: io.Discard,
-		File:    &FileOptions{Writer: &syncBuffer{}, Format: "%(method)s %(url)s %(remote_addr)s: %(message)s"},
+		File:    &logfile.Options{Writer: &syncBuffer{}, Format: "%(method)s %(url)s %(remote_addr)s: %(message)s"},
 	})
 	_ = file
 	buf := h.c.opts.File.Writer.(*syncBuffer)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/logfile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -43,7 +44,7 @@ func setDefaultHandler(t *testing.T, h slog.Handler) {
 func middlewareOptions(file io.Writer) Options {
 	return Options{
 		Console:        io.Discard,
-		File:           &FileOptions{Writer: file, Format: "%(levelname)s %(url)s %(message)s"},
+		File:           &logfile.Options{Writer: file, Format: "%(levelname)s %(url)s %(message)s"},
 		TrackedStatus:  []StatusRange{{404, 404}},
 		Mask:           MaskOptions{Keys: []string{"pin"}},
 		MaxBodyBytes:   16,

@@ -13,6 +13,7 @@ import (
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
+	"github.com/errlog/errlog/internal/trim"
 )
 
 // The mail sink: the throttled notice fan-out behind MailOptions,
@@ -242,6 +243,10 @@ func (s *noticeSink) queueMail(n *Notice) {
 	}
 }
 
+// MaxMailBytes is the largest mail composed (text and HTML parts
+// together); a larger one is cut, with a note saying so.
+const MaxMailBytes = 1 << 20
+
 // composeFitting composes n's mail, cutting its event until the mail fits
 // MaxMailBytes: a mail of many megabytes (a huge attribute key) would time
 // out on every try and hold up the mails behind it.
@@ -252,16 +257,16 @@ func (s *noticeSink) composeFitting(n *Notice) (id string, msg []byte, err error
 	}
 	orig := len(msg)
 	c := *n
-	for _, lim := range trimSteps {
-		c.Event = trimEvent(n.Event, lim)
-		noteTrim(c.Event, fmt.Sprintf("mail cut from %d bytes to fit %d: keys over %d bytes, values over %d bytes, more than %d entries and %d frames were cut",
-			orig, MaxMailBytes, lim.key, lim.value, lim.entries, lim.frames))
+	for _, lim := range trim.Steps {
+		c.Event = trim.Event(n.Event, lim)
+		trim.Note(c.Event, fmt.Sprintf("mail cut from %d bytes to fit %d: keys over %d bytes, values over %d bytes, more than %d entries and %d frames were cut",
+			orig, MaxMailBytes, lim.Key, lim.Value, lim.Entries, lim.Frames))
 		if id, msg, err = s.compose(&c); err != nil || len(msg) <= MaxMailBytes {
 			return id, msg, err
 		}
 	}
-	c.Event = minimalEvent(n.Event)
-	noteTrim(c.Event, fmt.Sprintf("mail cut from %d bytes to fit %d: only the message and error types are left", orig, MaxMailBytes))
+	c.Event = trim.Minimal(n.Event)
+	trim.Note(c.Event, fmt.Sprintf("mail cut from %d bytes to fit %d: only the message and error types are left", orig, MaxMailBytes))
 	return s.compose(&c)
 }
 

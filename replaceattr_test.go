@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/errlog/errlog/logfile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -36,7 +37,7 @@ func TestConsoleAndFileKnobs(t *testing.T) {
 		Console:    console,
 		TimeFormat: "2006-01-02 15:04",
 		AddSource:  true,
-		File:       &FileOptions{Writer: file, Level: slog.LevelInfo, Format: "%(levelname)s %(message)s"},
+		File:       &logfile.Options{Writer: file, Level: slog.LevelInfo, Format: "%(levelname)s %(message)s"},
 		ErrorLevel: slog.LevelWarn,
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 			seen = append(seen, fmt.Sprintf("%v %s", groups, a.Key))
@@ -99,7 +100,7 @@ func TestConsoleDropTimeAndDefaultFormat(t *testing.T) {
 func TestFileHandlerReplaceAttr(t *testing.T) {
 	file := &syncBuffer{}
 	calls := 0
-	fh, err := NewFileHandler(FileOptions{Writer: file, Level: slog.LevelInfo, Format: "%(levelname)s %(message)s",
+	fh, err := logfile.New(logfile.Options{Writer: file, Level: slog.LevelInfo, Format: "%(levelname)s %(message)s",
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 			calls++
 			if a.Key == "password" {

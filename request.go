@@ -11,15 +11,18 @@ import (
 	"sync/atomic"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/record"
+	"github.com/errlog/errlog/internal/values"
 )
 
 // requestInfo is what Middleware records of a request, once per request;
 // every record logged with the request's context points to it.
 type requestInfo struct {
-	// Method, URL (absolute: scheme and host included, secret query
-	// parameters masked) and RemoteAddr are set before the application's
-	// handler runs and never change.
-	Method, URL, RemoteAddr string
+	// Request is the method, URL and remote address, as the text sinks
+	// show them; set before the application's handler runs, never changed.
+	// It makes a requestInfo a record.Requester, which the log file finds
+	// in a context.
+	record.Request
 
 	r           *http.Request
 	body        *teeBody // what the handler read of a form, JSON or text body; nil for others
@@ -34,27 +37,10 @@ type requestInfo struct {
 	snap *requestSnapshot
 }
 
-type requestKey struct{}
-
 // requestFromContext returns the request Middleware put in ctx, or nil.
 func requestFromContext(ctx context.Context) *requestInfo {
-	if ctx == nil {
-		return nil
-	}
-	ri, _ := ctx.Value(requestKey{}).(*requestInfo)
+	ri, _ := record.RequestFrom(ctx).(*requestInfo)
 	return ri
-}
-
-// recordExtras is what the handler chain knows of a record beyond
-// slog.Record, computed once and shared by every text sink.
-type recordExtras struct {
-	// req is the request the record was logged in, nil outside one.
-	req *requestInfo
-	// stack is the stack trace, caller to callee; nil below ErrorLevel.
-	stack []event.Frame
-	// ctx and hooks fill the template fields a Hook provides.
-	ctx   context.Context
-	hooks []Hook
 }
 
 // requestSnapshot is a request as it was when its first event was logged,
@@ -101,7 +87,7 @@ func (ri *requestInfo) snapshot(ctx context.Context) *requestSnapshot {
 			if ri.builder != nil {
 				// Copied now, on the request's goroutine: the map is the
 				// application's, and may change after this.
-				s.context, _ = jsonValue(buildContext(ri.builder, r.WithContext(ctx))).(map[string]any)
+				s.context, _ = values.JSON(buildContext(ri.builder, r.WithContext(ctx))).(map[string]any)
 			}
 		}
 		ri.snap = s
@@ -114,7 +100,7 @@ func (ri *requestInfo) snapshot(ctx context.Context) *requestSnapshot {
 func buildContext(b ContextBuilder, r *http.Request) (m map[string]any) {
 	defer func() {
 		if p := recover(); p != nil {
-			m = map[string]any{"error": "ContextBuilder panicked: " + safeText(p)}
+			m = map[string]any{"error": "ContextBuilder panicked: " + values.Text(p)}
 		}
 	}()
 	return b.BuildContext(r)
@@ -128,10 +114,8 @@ func buildContext(b ContextBuilder, r *http.Request) (m map[string]any) {
 // kept as it goes by (a bounded tee), and events show that.
 func newRequestInfo(r *http.Request, maxBody int, b ContextBuilder, m *masker) *requestInfo {
 	ri := &requestInfo{
-		Method:     r.Method,
-		URL:        absoluteURL(r, m),
-		RemoteAddr: r.RemoteAddr,
-		builder:    b,
+		Request: record.Request{Method: r.Method, URL: absoluteURL(r, m), RemoteAddr: r.RemoteAddr},
+		builder: b,
 	}
 	if r.Body == nil || r.Body == http.NoBody {
 		return ri

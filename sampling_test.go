@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/trackertest"
+	"github.com/errlog/errlog/tracker"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -52,13 +54,13 @@ func smplIDs(evs []*event.Event) []string {
 // made once, before any sink. What it leaves out is counted apart from
 // losses.
 func TestSampleRateOnceForEverySink(t *testing.T) {
-	trk := newTrkFake(t)
-	trk.validate = 3
+	trk := trackertest.NewFake(t)
+	trk.SetValidate(3)
 	var reports []error
 	var mu sync.Mutex
 	h, console, _, sink := newTestHandler(t, Options{
 		SampleRate: 0.5,
-		Tracker:    &TrackerOptions{DSN: trk.dsn(), MinBackoff: time.Millisecond},
+		Tracker:    &tracker.Options{DSN: trk.DSN(), MinBackoff: time.Millisecond},
 		OnDeliveryError: func(err error) {
 			mu.Lock()
 			reports = append(reports, err)
@@ -79,7 +81,7 @@ func TestSampleRateOnceForEverySink(t *testing.T) {
 	assert.InDelta(t, n/2, len(kept), 60, "kept %d of %d", len(kept), n)
 	assert.Equal(t, uint64(n-len(kept)), h.Discarded(), "every event left out is counted")
 	assert.Equal(t, uint64(0), h.Dropped(), "nothing was lost")
-	assert.Equal(t, smplIDs(kept), smplIDs(trk.ackedEvents()), "the tracker and the sink received the same events")
+	assert.Equal(t, smplIDs(kept), smplIDs(trk.Acked()), "the tracker and the sink received the same events")
 	assert.Equal(t, n, strings.Count(console.String(), "ERR failed"), "the console still shows every record")
 	mu.Lock()
 	assert.Empty(t, reports, "sampling is not a delivery error")
@@ -132,7 +134,7 @@ func TestSampleRateValues(t *testing.T) {
 // see; what it drops, none of them does, and it is counted apart from
 // losses. A panicking BeforeSend drops the event and is reported.
 func TestBeforeSendForEverySink(t *testing.T) {
-	trk := newTrkFake(t)
+	trk := trackertest.NewFake(t)
 	dir := t.TempDir()
 	notifier := &smplNotifier{}
 	var calls int
@@ -140,7 +142,7 @@ func TestBeforeSendForEverySink(t *testing.T) {
 	var mu sync.Mutex
 	h, _, _, sink := newTestHandler(t, Options{
 		Console:   io.Discard,
-		Tracker:   &TrackerOptions{DSN: trk.dsn(), MinBackoff: time.Millisecond},
+		Tracker:   &tracker.Options{DSN: trk.DSN(), MinBackoff: time.Millisecond},
 		Mail:      &MailOptions{Dir: dir},
 		Notifiers: []Notifier{notifier},
 		BeforeSend: func(ev *event.Event) *event.Event {
@@ -180,7 +182,7 @@ func TestBeforeSendForEverySink(t *testing.T) {
 		assert.NotContains(t, evs[0].Extra, "card", who)
 	}
 	check("sink", sink.all())
-	check("tracker", trk.ackedEvents())
+	check("tracker", trk.Acked())
 	check("notifier", notifier.all())
 	files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
 	require.Len(t, files, 1, "one mail")

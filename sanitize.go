@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/errlog/errlog/internal/values"
 )
 
 // This file is the value sanitizing every record goes through: the
@@ -113,7 +115,7 @@ func (s *sanitizer) attr(a slog.Attr, c category) (slog.Attr, bool) {
 func (s *sanitizer) attrAt(a slog.Attr, c category, depth int) (slog.Attr, bool) {
 	if s.max > 0 && len(a.Key) > s.max {
 		// Keys are bounded like values: a 10 MB key is no more a key.
-		a.Key = truncateString(escapeInvalidUTF8(a.Key), s.max)
+		a.Key = values.Truncate(escapeInvalidUTF8(a.Key), s.max)
 		b, _ := s.attrValue(a, c, depth)
 		return b, true
 	}
@@ -166,9 +168,9 @@ func (s *sanitizer) attrValue(a slog.Attr, c category, depth int) (slog.Attr, bo
 				return a, false
 			}
 			if !ok {
-				text = safeText(err)
+				text = values.Text(err)
 			}
-			return slog.Any(a.Key, safeError{err: err, text: truncateString(s.m.scrubText(escapeInvalidUTF8(text)), s.max)}), true
+			return slog.Any(a.Key, safeError{err: err, text: values.Truncate(s.m.scrubText(escapeInvalidUTF8(text)), s.max)}), true
 		}
 		// Anything else becomes a tree of plain values: bounded, free of
 		// cycles, with secret keys masked inside it, and printed by every
@@ -180,7 +182,7 @@ func (s *sanitizer) attrValue(a slog.Attr, c category, depth int) (slog.Attr, bo
 		case url.Values:
 			c = catParams
 		}
-		tree := s.cleanTree(c, jsonValue(v))
+		tree := s.cleanTree(c, values.JSON(v))
 		if str, ok := tree.(string); ok {
 			return slog.String(a.Key, str), true
 		}
@@ -223,15 +225,15 @@ func (s *sanitizer) cleanTreeAt(c category, v any, depth int) any {
 	switch x := v.(type) {
 	case string:
 		return s.text(x)
-	case fieldAlias:
-		if s.m.hides(c, x.goName) {
+	case values.FieldAlias:
+		if s.m.hides(c, x.GoName) {
 			return s.m.with
 		}
-		return s.cleanTreeAt(c, x.v, depth)
+		return s.cleanTreeAt(c, x.V, depth)
 	case json.RawMessage:
 		var d any
 		if err := json.Unmarshal(x, &d); err != nil {
-			return truncateString(escapeInvalidUTF8(string(x)), s.max)
+			return values.Truncate(escapeInvalidUTF8(string(x)), s.max)
 		}
 		return s.cleanTreeAt(c, d, depth)
 	case map[string]any:
@@ -247,21 +249,21 @@ func (s *sanitizer) cleanTreeAt(c category, v any, depth int) any {
 			}
 		}
 		s.maskNamedValue(c, x)
-		if len(x) > maxItems {
+		if len(x) > values.MaxItems {
 			n := 0
 			for k := range x {
-				if n++; n > maxItems {
+				if n++; n > values.MaxItems {
 					delete(x, k)
 				}
 			}
-			x["…"] = strconv.Itoa(n-maxItems) + " more"
+			x["…"] = strconv.Itoa(n-values.MaxItems) + " more"
 		}
 	case []any:
 		if depth >= MaxGroupDepth {
 			return "…[" + strconv.Itoa(len(x)) + " more]"
 		}
-		if len(x) > maxItems {
-			x = append(x[:maxItems:maxItems], "…["+strconv.Itoa(len(x)-maxItems)+" more]")
+		if len(x) > values.MaxItems {
+			x = append(x[:values.MaxItems:values.MaxItems], "…["+strconv.Itoa(len(x)-values.MaxItems)+" more]")
 		}
 		for i := range x {
 			x[i] = s.cleanTreeAt(c, x[i], depth+1)
@@ -296,7 +298,7 @@ func (s *sanitizer) text(str string) string {
 			}
 		}
 	}
-	return truncateString(s.m.scrub(escapeInvalidUTF8(str)), s.max)
+	return values.Truncate(s.m.scrub(escapeInvalidUTF8(str)), s.max)
 }
 
 // maybeJSON reports whether s may be a JSON object or array.
@@ -339,7 +341,7 @@ func boundKeys[V any](m map[string]V, max int) {
 	for _, k := range long {
 		v := m[k]
 		delete(m, k)
-		m[truncateString(escapeInvalidUTF8(k), max)] = v
+		m[values.Truncate(escapeInvalidUTF8(k), max)] = v
 	}
 }
 
@@ -356,7 +358,7 @@ func subCategory(c category, key string) category {
 func resolve(v slog.Value) (out slog.Value) {
 	defer func() {
 		if p := recover(); p != nil {
-			out = slog.StringValue("!PANIC in LogValue: " + safeText(p))
+			out = slog.StringValue("!PANIC in LogValue: " + values.Text(p))
 		}
 	}()
 	for i := 0; i < 100 && v.Kind() == slog.KindLogValuer; i++ {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/stack"
+	"github.com/errlog/errlog/internal/values"
 )
 
 // Scope holds what every event logged with its context carries beyond the
@@ -94,7 +96,7 @@ func (s *Scope) SetExtra(key string, value any) {
 	}
 	// A copy, taken now: the value is the application's, and may change
 	// while the delivery goroutine reads it.
-	value = jsonValue(value)
+	value = values.JSON(value)
 	s.update(func(st *scopeState) {
 		for i := range st.extras {
 			if st.extras[i].key == key {
@@ -125,7 +127,7 @@ func (s *Scope) SetUser(u event.User) {
 		return
 	}
 	if u.Data != nil {
-		u.Data, _ = jsonValue(u.Data).(map[string]any)
+		u.Data, _ = values.JSON(u.Data).(map[string]any)
 	}
 	s.update(func(st *scopeState) { st.user = &u })
 }
@@ -173,7 +175,7 @@ func capture(ctx context.Context, h slog.Handler, err error, extra []any) string
 		}
 		return ""
 	}
-	r := slog.NewRecord(nowOf(h), slog.LevelError, safeText(err), pcs[0])
+	r := slog.NewRecord(nowOf(h), slog.LevelError, values.Text(err), pcs[0])
 	r.AddAttrs(slog.Any("error", err))
 	r.Add(extra...)
 	return handleWithID(ctx, h, r)
@@ -244,7 +246,7 @@ type PanicError struct {
 }
 
 // Error returns "panic: " and the panic value as text.
-func (e *PanicError) Error() string { return "panic: " + safeText(e.Value) }
+func (e *PanicError) Error() string { return "panic: " + values.Text(e.Value) }
 
 // Unwrap returns the panic value when it is an error.
 func (e *PanicError) Unwrap() error {
@@ -257,7 +259,7 @@ func (e *PanicError) Callers() []uintptr { return e.pcs }
 
 // newPanicError must be called from the deferred function that recovered.
 func newPanicError(v any) *PanicError {
-	return &PanicError{Value: v, pcs: panicPCs()}
+	return &PanicError{Value: v, pcs: stack.PanicPCs()}
 }
 
 // Recover reports a panic in progress at ERROR through the default logger,
@@ -320,13 +322,11 @@ var panicFlushTimeout = 2 * time.Second
 // is or wraps (HandlerOf) to deliver; when h hides it
 // (slog.NewMultiHandler), for every open Handler, as errlog.Flush does.
 func flushAfterPanic(ctx context.Context, h slog.Handler) {
-	var hs []*Handler
+	var cs []*core
 	if eh := HandlerOf(h); eh != nil {
-		hs = []*Handler{eh}
+		cs = []*core{eh.c}
 	} else {
-		registry.Lock()
-		hs = append(hs, registry.handlers...)
-		registry.Unlock()
+		cs = openCores()
 	}
 	// The request's own context may be cancelled already (the client went
 	// away, the server shuts down): the report must still go out.
@@ -335,14 +335,14 @@ func flushAfterPanic(ctx context.Context, h slog.Handler) {
 	// At once, so that one Handler whose sink hangs cannot use up the
 	// others' time.
 	var wg sync.WaitGroup
-	for _, eh := range hs {
+	for _, c := range cs {
 		wg.Add(1)
-		go func(eh *Handler) {
+		go func(c *core) {
 			defer wg.Done()
-			if err := eh.Flush(fctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-				eh.c.onError(&DeliveryError{Sink: "handler", Op: "flush after panic", Err: err})
+			if err := c.flush(fctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				c.onError(&DeliveryError{Sink: "handler", Op: "flush after panic", Err: err})
 			}
-		}(eh)
+		}(c)
 	}
 	wg.Wait()
 }

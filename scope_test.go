@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/trackertest"
+	"github.com/errlog/errlog/tracker"
 	pkgerrors "github.com/pkg/errors"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -186,8 +188,8 @@ func TestNilScopeIsSafe(t *testing.T) {
 // Recover on a request whose context is already cancelled (the client went
 // away) still waits for the report to be delivered before it re-panics.
 func TestRecoverFlushesWithCancelledContext(t *testing.T) {
-	f := newTrkFake(t)
-	h := NewHandler(Options{Console: io.Discard, Tracker: &TrackerOptions{DSN: f.dsn()}})
+	f := trackertest.NewFake(t)
+	h := NewHandler(Options{Console: io.Discard, Tracker: &tracker.Options{DSN: f.DSN()}})
 	defer h.Close(context.Background())
 	setDefaultHandler(t, h)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -197,7 +199,7 @@ func TestRecoverFlushesWithCancelledContext(t *testing.T) {
 		defer Recover(ctx)
 		panic("client gone")
 	}()
-	evs := f.ackedEvents()
+	evs := f.Acked()
 	require.Len(t, evs, 1, "delivered before Recover re-panicked")
 	assert.Contains(t, evs[0].Exception[len(evs[0].Exception)-1].Value, "client gone")
 }

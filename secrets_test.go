@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/errlog/errlog/logfile"
+	"github.com/errlog/errlog/tracker"
 	"io"
 	"log/slog"
 	"mime"
@@ -212,9 +214,9 @@ func TestPlantedSecretsNeverLeave(t *testing.T) {
 	h := NewHandler(Options{
 		Console:         sinks.console,
 		NoColor:         true,
-		File:            &FileOptions{Path: sinks.file},
+		File:            &logfile.Options{Path: sinks.file},
 		Mail:            &MailOptions{Dir: sinks.mailDir, MaxPerHour: -1},
-		Tracker:         &TrackerOptions{DSN: strings.Replace(trk.URL, "http://", "http://k@", 1) + "/1"},
+		Tracker:         &tracker.Options{DSN: strings.Replace(trk.URL, "http://", "http://k@", 1) + "/1"},
 		OnDeliveryError: func(err error) { t.Logf("delivery error: %v", err) },
 		SourceContext:   SourceOn,
 	})

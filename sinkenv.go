@@ -1,6 +1,10 @@
 package errlog
 
-import "github.com/errlog/errlog/internal/clock"
+import (
+	"github.com/errlog/errlog/internal/clock"
+	"github.com/errlog/errlog/internal/settings"
+	"github.com/errlog/errlog/logfile"
+)
 
 // sinkEnv is what NewHandler hands to each sink it builds from Options:
 // the settings that every sink shares, already defaulted.
@@ -15,7 +19,7 @@ type sinkEnv struct {
 	// timer of the sinks.
 	Clock clock.Clock
 	// Formatter is Options.Format and DateFormat, compiled (never nil).
-	Formatter *Formatter
+	Formatter *logfile.Formatter
 	// Debug is Options.Debug.
 	Debug bool
 	// Environment, Release and ServerName are the Options' values, the
@@ -23,31 +27,25 @@ type sinkEnv struct {
 	Environment, Release, ServerName string
 }
 
-// withDefaults fills what a sink built on its own (NewTracker, a test)
-// was not given, as NewHandler would: the system clock, the default
-// reporter, the default queue size and format. NewHandler's sinkEnv is
-// already complete, from Options.withDefaults.
+// withDefaults fills what a sink built on its own (ComposeMail, a test)
+// was not given, as NewHandler would, through the same
+// settings.Shared.Resolve: the system clock, the default reporter, the
+// default queue size; and the default format. NewHandler's sinkEnv is
+// already complete, from resolveOptions.
 func (e sinkEnv) withDefaults() sinkEnv {
-	if e.Clock == nil {
-		e.Clock = clock.Real()
-	}
-	if e.OnError == nil {
-		e.OnError = defaultOnError(e.Clock.Now)
-	}
-	if e.QueueSize <= 0 {
-		e.QueueSize = defaultQueueSize
-	}
+	s := settings.Shared{OnError: e.OnError, Clock: e.Clock, QueueSize: e.QueueSize}.Resolve()
+	e.OnError, e.Clock, e.QueueSize = s.OnError, s.Clock, s.QueueSize
 	if e.Formatter == nil {
 		e.Formatter = defaultFormatter
 	}
 	return e
 }
 
-// defaultFormatter is DefaultFormat compiled, once.
-var defaultFormatter = func() *Formatter {
-	f, err := NewFormatter(DefaultFormat, "")
+// defaultFormatter is logfile.DefaultFormat compiled, once.
+var defaultFormatter = func() *logfile.Formatter {
+	f, err := logfile.NewFormatter("", "")
 	if err != nil {
-		panic("errlog: DefaultFormat does not compile: " + err.Error())
+		panic("errlog: the default format does not compile: " + err.Error())
 	}
 	return f
 }()

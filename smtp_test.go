@@ -40,6 +40,7 @@ import (
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
+	"github.com/errlog/errlog/logfile"
 )
 
 // mask is what the core puts in place of secrets; the mail must show it
@@ -1219,7 +1220,10 @@ func TestMailSubject(t *testing.T) {
 // The mail subject, the culprit and the formatter's source fields name
 // one frame: event.CulpritFrame.
 func TestMailLocationIsCulpritFrame(t *testing.T) {
-	f := mustFmt(t, "%(filename)s:%(lineno)d", "")
+	f, err := logfile.NewFormatter("%(filename)s:%(lineno)d", "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, frames := range [][]event.Frame{
 		{{Function: "main", Filename: "main.go", Lineno: 10, InApp: true}, {Function: "pay", Filename: "app/pay.go", Lineno: 42, InApp: true}, {Function: "Exec", Filename: "sql.go", Lineno: 7}},
 		{{Function: "a", Filename: "a.go", Lineno: 1}, {Function: "b", Filename: "lib/b.go", Lineno: 2}},

@@ -15,6 +15,9 @@ import (
 	"testing"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/stack"
+	"github.com/errlog/errlog/internal/trackertest"
+	"github.com/errlog/errlog/logfile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -172,7 +175,7 @@ func TestSourceContextFileAndMailLayout(t *testing.T) {
 	file, lines := thisFileLines(t)
 	var out syncBuffer
 	mailDir := t.TempDir()
-	h := NewHandler(Options{Console: io.Discard, File: &FileOptions{Writer: &out, Format: "%(levelname)s %(message)s"},
+	h := NewHandler(Options{Console: io.Discard, File: &logfile.Options{Writer: &out, Format: "%(levelname)s %(message)s"},
 		Mail: &MailOptions{Dir: mailDir, To: []string{"ops@example.com"}}})
 	defer h.Close(context.Background())
 	line := callerLine() + 1
@@ -259,15 +262,15 @@ func TestSourceContextTrimpath(t *testing.T) {
 	require.NotZero(t, lineNo)
 
 	run := func(dir string) (*event.Event, string) {
-		f := newTrkFake(t)
+		f := trackertest.NewFake(t)
 		logFile := filepath.Join(t.TempDir(), "app.log")
 		cmd := exec.Command(bin, "source")
 		cmd.Dir = dir
-		cmd.Env = append(childEnv(os.Environ()), "ERRLOG_DSN="+f.dsn(), "ERRLOG_SPOOL_DIR="+t.TempDir(),
+		cmd.Env = append(childEnv(os.Environ()), "ERRLOG_DSN="+f.DSN(), "ERRLOG_SPOOL_DIR="+t.TempDir(),
 			"ERRLOG_FILE="+logFile, "ERRLOG_FORMAT=%(message)s")
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "%s", out)
-		evs := f.ackedEvents()
+		evs := f.Acked()
 		require.Len(t, evs, 1)
 		b, err := os.ReadFile(logFile)
 		require.NoError(t, err)
@@ -307,7 +310,7 @@ func BenchmarkErrorToFile(b *testing.B) {
 	}{{"source=off", SourceOff}, {"source=on", SourceDefault}} {
 		b.Run(mode.name, func(b *testing.B) {
 			h := NewHandler(Options{Console: io.Discard, SourceContext: mode.m,
-				File: &FileOptions{Writer: io.Discard}})
+				File: &logfile.Options{Writer: io.Discard}})
 			defer h.Close(context.Background())
 			logger := slog.New(h)
 			err := errors.New("card declined")
@@ -325,8 +328,8 @@ func BenchmarkErrorToFile(b *testing.B) {
 // the caller after the first occurrence: one cache lookup per in-app
 // frame of the stack (here: this function and the testing runner's).
 func BenchmarkSourceFillLines(b *testing.B) {
-	var buf [maxFrames]uintptr
-	frames := framesOf(callerPCs(0, buf[:0]))
+	var buf [stack.Max]uintptr
+	frames := stack.Frames(stack.Callers(0, buf[:0]))
 	c := newSrcCache(srcCacheBytes, nil)
 	c.fillLines(frames)
 	inApp := 0

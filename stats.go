@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/errlog/errlog/internal/delivery"
+	"github.com/errlog/errlog/tracker"
 )
 
 // Stats counts, since NewHandler, what a Handler's event path did with
@@ -48,7 +49,7 @@ func queueStats(name string, q *delivery.Queue) SinkStats {
 		Sent:     st.Sent,
 		Retried:  st.Retried,
 		Spooled:  st.Spooled,
-		Dropped:  st.Dropped + st.Failed + st.Evicted,
+		Dropped:  st.Lost(),
 		Pending:  st.Pending,
 	}
 }
@@ -67,11 +68,16 @@ func (h *Handler) Stats() Stats {
 	}}
 	st.Dropped = st.Events.Dropped
 	for _, s := range c.sinks {
-		if ss, ok := s.(statser); ok {
-			for _, x := range ss.stats() {
-				st.Sinks = append(st.Sinks, x)
-				st.Dropped += x.Dropped
-			}
+		var sinkStats []SinkStats
+		switch s := s.(type) {
+		case statser:
+			sinkStats = s.stats()
+		case *tracker.Tracker:
+			sinkStats = trackerStats(s)
+		}
+		for _, x := range sinkStats {
+			st.Sinks = append(st.Sinks, x)
+			st.Dropped += x.Dropped
 		}
 	}
 	return st
@@ -83,16 +89,11 @@ func (s SinkStats) String() string {
 		s.Name, s.Enqueued, s.Sent, s.Retried, s.Spooled, s.Dropped, s.Pending)
 }
 
-func (t *Tracker) stats() []SinkStats {
+// trackerStats are the counters of the tracker's queues.
+func trackerStats(t *tracker.Tracker) []SinkStats {
 	var out []SinkStats
-	if t.envelopes != nil {
-		out = append(out, queueStats("tracker", t.envelopes.queue))
-	}
-	if t.debug != nil {
-		out = append(out, queueStats("tracker: debug URL", t.debug.queue))
-	}
-	if n := t.lost.Load(); n > 0 && len(out) > 0 {
-		out[0].Dropped += n
+	for _, q := range t.Stats() {
+		out = append(out, SinkStats(q))
 	}
 	return out
 }
@@ -116,7 +117,3 @@ func (s *noticeSink) stats() []SinkStats {
 	}
 	return out
 }
-
-// Stats returns the counters of the tracker's queues (the DSN's, and the
-// debug URL's if set).
-func (t *Tracker) Stats() []SinkStats { return t.stats() }

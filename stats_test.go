@@ -12,6 +12,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/errlog/errlog/internal/trackertest"
+	"github.com/errlog/errlog/tracker"
 )
 
 // Every drop, in whichever queue, shows in Handler.Stats and Dropped, and
@@ -21,7 +24,7 @@ func TestStatsCountEveryDrop(t *testing.T) {
 	var reports []string
 	h := NewHandler(Options{
 		Console: io.Discard,
-		Tracker: &TrackerOptions{DSN: silentHTTP(t), Timeout: 100 * time.Millisecond, QueueSize: 2,
+		Tracker: &tracker.Options{DSN: silentHTTP(t), Timeout: 100 * time.Millisecond, QueueSize: 2,
 			MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond},
 		QueueSize: 1000,
 		OnDeliveryError: func(err error) {
@@ -128,13 +131,11 @@ func TestOnDeliveryErrorFoldsReportsMadeMeanwhile(t *testing.T) {
 // counted in its group, and the next event of that group that gets
 // through says "… and N more like this".
 func TestOverloadCountsPerGroupInsteadOfBuilding(t *testing.T) {
-	f := newTrkFake(t)
-	f.mu.Lock()
-	f.validate = 0 // under the lock: the server goroutine reads it
-	f.mu.Unlock()
+	f := trackertest.NewFake(t)
+	f.SetValidate(0)
 	release := make(chan struct{})
 	var once sync.Once
-	f.setFault(func(n int, w http.ResponseWriter, _ *http.Request) bool {
+	f.SetFault(func(n int, w http.ResponseWriter, _ *http.Request) bool {
 		if n == 1 {
 			<-release // the worker is stuck on the first event
 		}
@@ -143,7 +144,7 @@ func TestOverloadCountsPerGroupInsteadOfBuilding(t *testing.T) {
 	t.Cleanup(func() { once.Do(func() { close(release) }) })
 	h := NewHandler(Options{
 		Console:         io.Discard,
-		Tracker:         &TrackerOptions{DSN: f.dsn(), QueueSize: 2},
+		Tracker:         &tracker.Options{DSN: f.DSN(), QueueSize: 2},
 		QueueSize:       1000,
 		OnDeliveryError: func(error) {},
 	})
@@ -172,7 +173,7 @@ func TestOverloadCountsPerGroupInsteadOfBuilding(t *testing.T) {
 	flushAll()
 	logFrom("storm")
 	flushAll()
-	evs := f.ackedEvents()
+	evs := f.Acked()
 	last := evs[len(evs)-1]
 	want := fmt.Sprintf("… and %d more like this, dropped under overload", skipped)
 	if got := last.Extra["errlog_more_like_this"]; got != want {

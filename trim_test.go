@@ -9,6 +9,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/errlog/errlog/internal/trackertest"
+	"github.com/errlog/errlog/tracker"
 )
 
 // A mail with a 5 MB attribute key is cut to MaxMailBytes, with a note,
@@ -52,10 +55,10 @@ func TestHugeMailIsCutAndDoesNotBlockTheRest(t *testing.T) {
 // An event over Sentry's 1 MiB limit is trimmed before sending, with a
 // note, instead of being refused with 413.
 func TestTrackerTrimsEventOverLimit(t *testing.T) {
-	f := newTrkFake(t)
+	f := trackertest.NewFake(t)
 	h := NewHandler(Options{
 		Console:         io.Discard,
-		Tracker:         &TrackerOptions{DSN: f.dsn()},
+		Tracker:         &tracker.Options{DSN: f.DSN()},
 		MaxValueBytes:   -1,
 		OnDeliveryError: func(err error) { t.Error(err) },
 	})
@@ -65,12 +68,12 @@ func TestTrackerTrimsEventOverLimit(t *testing.T) {
 	if err := h.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	evs := f.ackedEvents()
+	evs := f.Acked()
 	if len(evs) != 1 {
 		t.Fatalf("%d events, want 1", len(evs))
 	}
 	b, _ := evs[0].MarshalJSON()
-	if len(b) > MaxTrackerEventBytes {
+	if len(b) > tracker.MaxEventBytes {
 		t.Errorf("event of %d bytes arrived", len(b))
 	}
 	if note, _ := evs[0].Extra["errlog"].(string); !strings.Contains(note, "event cut from") {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/errlog/errlog"
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/logfile"
 	"github.com/lmittmann/tint"
 	slogmulti "github.com/samber/slog-multi"
 )
@@ -58,7 +59,7 @@ func BenchmarkInfoConsoleFile(b *testing.B) {
 	b.Run("errlog", func(b *testing.B) {
 		logger := errlog.New(errlog.Options{
 			Console: discard{},
-			File:    &errlog.FileOptions{Writer: discard{}, Level: slog.LevelInfo},
+			File:    &logfile.Options{Writer: discard{}, Level: slog.LevelInfo},
 		})
 		b.ReportAllocs()
 		for b.Loop() {
@@ -69,7 +70,7 @@ func BenchmarkInfoConsoleFile(b *testing.B) {
 		logger := errlog.New(errlog.Options{
 			Console:    discard{},
 			ForceColor: true,
-			File:       &errlog.FileOptions{Writer: discard{}, Level: slog.LevelInfo},
+			File:       &logfile.Options{Writer: discard{}, Level: slog.LevelInfo},
 		})
 		b.ReportAllocs()
 		for b.Loop() {
@@ -150,7 +151,7 @@ func requestContext(b *testing.B) context.Context {
 func BenchmarkErrorEvent(b *testing.B) {
 	h := errlog.NewHandler(errlog.Options{
 		Console:         discard{},
-		File:            &errlog.FileOptions{Writer: discard{}},
+		File:            &logfile.Options{Writer: discard{}},
 		Sinks:           []errlog.EventSink{nopSink{}},
 		QueueSize:       1 << 16,
 		OnDeliveryError: func(error) {},

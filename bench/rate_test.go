@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/errlog/errlog"
+	"github.com/errlog/errlog/tracker"
 	"github.com/getsentry/sentry-go"
 )
 
@@ -50,7 +51,7 @@ func BenchmarkDeliveryRate(b *testing.B) {
 func errlogAt(b *testing.B, dsn, spool string) (logOne, stop func()) {
 	h := errlog.NewHandler(errlog.Options{
 		Console:         io.Discard,
-		Tracker:         &errlog.TrackerOptions{DSN: dsn},
+		Tracker:         &tracker.Options{DSN: dsn},
 		SpoolDir:        spool,
 		OnDeliveryError: func(error) {},
 	})

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/errlog/errlog"
+	"github.com/errlog/errlog/tracker"
 	"github.com/getsentry/sentry-go"
 )
 
@@ -60,7 +61,7 @@ func BenchmarkTrackerError(b *testing.B) {
 	errlogCase := func(b *testing.B, dsn string) {
 		h := errlog.NewHandler(errlog.Options{
 			Console:         io.Discard,
-			Tracker:         &errlog.TrackerOptions{DSN: dsn, QueueSize: 1 << 16},
+			Tracker:         &tracker.Options{DSN: dsn, QueueSize: 1 << 16},
 			QueueSize:       1 << 16,
 			OnDeliveryError: func(error) {}, // the down tracker's reports
 		})

@@ -2,6 +2,7 @@ package errlogotel_test
 
 import (
 	"context"
+	"github.com/errlog/errlog/logfile"
 	"io"
 	"os"
 
@@ -15,7 +16,7 @@ import (
 func Example() {
 	opts := errlog.Options{
 		Console: io.Discard,
-		File:    &errlog.FileOptions{Writer: os.Stdout, Format: "%(levelname)s [%(trace_id)s %(span_id)s] %(message)s"},
+		File:    &logfile.Options{Writer: os.Stdout, Format: "%(levelname)s [%(trace_id)s %(span_id)s] %(message)s"},
 	}
 	opts.Hooks = append(opts.Hooks, errlogotel.New(errlogotel.Options{}))
 	logger := errlog.New(opts)

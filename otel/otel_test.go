@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/errlog/errlog/logfile"
 	"io"
 	"log/slog"
 	"net/http"
@@ -55,7 +56,7 @@ func setup(t *testing.T, opts errlogotel.Options, format string) (trace.Tracer, 
 	file := &lockedBuffer{}
 	h := errlog.NewHandler(errlog.Options{
 		Console: io.Discard,
-		File:    &errlog.FileOptions{Writer: file, Level: slog.LevelInfo, Format: format},
+		File:    &logfile.Options{Writer: file, Level: slog.LevelInfo, Format: format},
 		Sinks:   []errlog.EventSink{s},
 		Hooks:   []errlog.Hook{errlogotel.New(opts)},
 	})

@@ -19,7 +19,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/errlog/errlog"
+	"github.com/errlog/errlog/tracker"
 	"github.com/errlog/errlog/wire"
 )
 
@@ -50,7 +50,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		fs.Usage()
 		return 2
 	}
-	err := errlog.Test(context.Background(), errlog.TrackerOptions{
+	err := tracker.Test(context.Background(), tracker.Options{
 		DSN: *dsn, DebugURL: *debugURL, Timeout: *timeout, Environment: *env, Release: *release,
 	})
 	if err != nil {

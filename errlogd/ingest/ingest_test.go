@@ -26,6 +26,7 @@ import (
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/errlogd/store/sqlite"
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/tracker"
 	"github.com/getsentry/sentry-go"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -149,7 +150,7 @@ func TestSentryGo(t *testing.T) {
 // TestErrlogTracker: errlog's own tracker client reports to errlogd.
 func TestErrlogTracker(t *testing.T) {
 	s := newServer(t, ingest.Options{})
-	log := errlog.New(errlog.Options{Console: io.Discard, Tracker: &errlog.TrackerOptions{DSN: s.dsn, Environment: "staging", Release: "r9"}})
+	log := errlog.New(errlog.Options{Console: io.Discard, Tracker: &tracker.Options{DSN: s.dsn, Environment: "staging", Release: "r9"}})
 	for i := 0; i < 2; i++ {
 		log.Error("charge failed", "err", errors.New("card declined"), "order", i)
 	}

@@ -112,6 +112,27 @@ type Stats struct {
 	Pending    int    // waiting, in memory or spooled (after Close: left in the spool)
 }
 
+// QueueSize is n, or DefaultQueueSize when n is not positive: the one
+// place the default is set, for a queue and for errlog's Handler's own.
+func QueueSize(n int) int {
+	if n <= 0 {
+		return DefaultQueueSize
+	}
+	return n
+}
+
+// SendTimeout is d, or DefaultSendTimeout when d is not positive: the
+// one place the default is set, for a queue and for tracker.Test.
+func SendTimeout(d time.Duration) time.Duration {
+	if d <= 0 {
+		return DefaultSendTimeout
+	}
+	return d
+}
+
+// Lost is every item lost: Dropped, Failed and Evicted.
+func (s Stats) Lost() uint64 { return s.Dropped + s.Failed + s.Evicted }
+
 // entry is an accepted item and its position in the order of Enqueue calls;
 // Flush waits for positions, not items.
 type entry struct {
@@ -244,9 +265,7 @@ func New(o Options) (*Queue, error) {
 	case o.QueueSize < 0, o.MaxSpoolBytes < 0, o.MaxSpoolItems < 0, o.MinBackoff < 0, o.MaxBackoff < 0, o.SendTimeout < 0:
 		return nil, fmt.Errorf("%sdelivery: negative size or duration in Options", q.prefix)
 	}
-	if q.queueSize == 0 {
-		q.queueSize = DefaultQueueSize
-	}
+	q.queueSize = QueueSize(q.queueSize)
 	if q.maxBytes == 0 {
 		q.maxBytes = 64 << 20
 	}
@@ -262,9 +281,7 @@ func New(o Options) (*Queue, error) {
 	if q.minBackoff > q.maxBackoff {
 		return nil, fmt.Errorf("%sdelivery: MinBackoff %v exceeds MaxBackoff %v", q.prefix, q.minBackoff, q.maxBackoff)
 	}
-	if q.sendTimeout == 0 {
-		q.sendTimeout = DefaultSendTimeout
-	}
+	q.sendTimeout = SendTimeout(q.sendTimeout)
 	if q.clock == nil {
 		q.clock = clock.WithNow(o.Now)
 	}

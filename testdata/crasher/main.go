@@ -7,6 +7,9 @@
 //	nilmap     a write to a nil map in main
 //	wait       print "ready" and wait for stdin to close
 //	source     log an ERROR whose source lines the test checks, and flush
+//	restore    open and close a second Handler with crash reports on the
+//	           spool directory of the second argument, then panic
+//	closed     close the Handler, then panic
 package main
 
 import (
@@ -30,6 +33,18 @@ func main() {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
+	case "restore":
+		o := errlog.FromEnv()
+		o.SpoolDir = os.Args[2]
+		if err := errlog.NewHandler(o).Close(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+		explode("boom after the second handler closed")
+	case "closed":
+		if err := logger.Handler().(*errlog.Handler).Close(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+		explode("boom after close")
 	case "goroutine":
 		go func() {
 			explode("boom in a bare goroutine")

@@ -31,13 +31,13 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/errlog/errlog"
 	"github.com/errlog/errlog/errlogd/api"
 	"github.com/errlog/errlog/errlogd/dashboard"
 	"github.com/errlog/errlog/errlogd/ingest"
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/errlogd/store/postgres"
 	"github.com/errlog/errlog/errlogd/store/sqlite"
+	"github.com/errlog/errlog/tracker"
 	"github.com/errlog/errlog/wire"
 )
 
@@ -447,7 +447,7 @@ func runTest(args []string, getenv func(string) string, stdout, stderr io.Writer
 		fmt.Fprintln(stderr, "usage: errlogd test -dsn DSN (or ERRLOG_DSN)")
 		return 2
 	}
-	err := errlog.Test(context.Background(), errlog.TrackerOptions{DSN: *dsn, Timeout: *timeout, Environment: *env, Release: *release})
+	err := tracker.Test(context.Background(), tracker.Options{DSN: *dsn, Timeout: *timeout, Environment: *env, Release: *release})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

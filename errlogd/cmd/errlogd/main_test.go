@@ -23,6 +23,7 @@ import (
 	"github.com/errlog/errlog"
 	"github.com/errlog/errlog/errlogd/internal/pgtest"
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/tracker"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -175,7 +176,7 @@ func TestServeLifecycle(t *testing.T) {
 	}
 	require.NotEmpty(t, dsn, "first start prints the DSN: %q", p.outText())
 
-	log := errlog.New(errlog.Options{Console: io.Discard, Tracker: &errlog.TrackerOptions{DSN: dsn}})
+	log := errlog.New(errlog.Options{Console: io.Discard, Tracker: &tracker.Options{DSN: dsn}})
 	for i := 0; i < 3; i++ {
 		log.Error("lifecycle failure", "err", errors.New("boom"))
 	}

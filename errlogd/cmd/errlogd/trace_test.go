@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"github.com/errlog/errlog/tracker"
 	"io"
 	"net/http"
 	"os"
@@ -43,7 +44,7 @@ func TestTraceURL(t *testing.T) {
 		dsn = dsnLine.FindString(p.outText())
 	}
 	require.NotEmpty(t, dsn)
-	log := errlog.New(errlog.Options{Console: io.Discard, Tracker: &errlog.TrackerOptions{DSN: dsn}, Hooks: []errlog.Hook{traceHook{}}})
+	log := errlog.New(errlog.Options{Console: io.Discard, Tracker: &tracker.Options{DSN: dsn}, Hooks: []errlog.Hook{traceHook{}}})
 	log.ErrorContext(context.WithValue(context.Background(), traceKey{}, traceID), "traced failure", "err", errors.New("boom"))
 	log.Error("untraced failure")
 	fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

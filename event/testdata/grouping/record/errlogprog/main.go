@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/errlog/errlog/tracker"
 	"log/slog"
 	"os"
 	"time"
@@ -43,7 +44,7 @@ func main() {
 	slog.SetDefault(errlog.New(errlog.Options{
 		Console:  os.Stderr,
 		SpoolDir: "/tmp/grouping-errlogprog-spool",
-		Tracker:  &errlog.TrackerOptions{DSN: "http://public@127.0.0.1:18777/1"},
+		Tracker:  &tracker.Options{DSN: "http://public@127.0.0.1:18777/1"},
 	}))
 	defer errlog.Flush(context.Background())
 	ctx := context.Background()

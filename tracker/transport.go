@@ -1,4 +1,4 @@
-package errlog
+package tracker
 
 import (
 	"bytes"
@@ -16,6 +16,8 @@ import (
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
+	"github.com/errlog/errlog/internal/settings"
+	"github.com/errlog/errlog/internal/version"
 	"github.com/errlog/errlog/wire"
 )
 
@@ -28,6 +30,7 @@ import (
 // debug URL, each with its own queue so that a dead request bin cannot
 // hold up real events.
 type trackerTarget struct {
+	name        string      // its queue's, as Stats and errors show it
 	clock       clock.Clock // rate limits
 	client      *http.Client
 	onError     func(error)
@@ -62,7 +65,7 @@ func newEnvelopeTarget(dsn *wire.DSN, client *http.Client, onError func(error), 
 		url:         dsn.EnvelopeURL(),
 		where:       dsn.EnvelopeURL(),
 		host:        dsn.Host,
-		auth:        dsn.AuthHeader("errlog/" + Version),
+		auth:        dsn.AuthHeader("errlog/" + version.Version),
 		contentType: wire.ContentType,
 		gzip:        true,
 	}
@@ -106,7 +109,7 @@ func newTrackerClient(rt http.RoundTripper) *http.Client {
 	if rt == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = 2
-		tr.IdleConnTimeout = defaultIdleTimeout
+		tr.IdleConnTimeout = settings.IdleTimeout
 		rt = tr
 	}
 	return &http.Client{Transport: rt, CheckRedirect: checkRedirect}
@@ -191,7 +194,7 @@ func (tt *trackerTarget) post(ctx context.Context, body []byte) (postResult, err
 		return postResult{}, delivery.Permanent(err)
 	}
 	req.Header.Set("Content-Type", tt.contentType)
-	req.Header.Set("User-Agent", "errlog/"+Version)
+	req.Header.Set("User-Agent", "errlog/"+version.Version)
 	if tt.gzip {
 		req.Header.Set("Content-Encoding", "gzip")
 	}
@@ -230,7 +233,9 @@ func (tt *trackerTarget) describe(err error) error {
 // chain for errors.Is and errors.As: net/http's *url.Error repeats the
 // whole URL, and errors from below it (DNS, TLS) the host name.
 func (tt *trackerTarget) redact(err error) error {
-	err = unwrapURLError(err) // describeSendError names the host
+	if ue, ok := err.(*url.Error); ok { // describeSendError names the host
+		err = ue.Err
+	}
 	if tt.hide != "" && strings.Contains(err.Error(), tt.hide) {
 		err = &redactedError{msg: strings.ReplaceAll(err.Error(), tt.hide, wire.RedactHost(tt.hide)), err: err}
 	}

@@ -1,4 +1,4 @@
-package errlog
+package logfile
 
 import (
 	"context"
@@ -12,21 +12,24 @@ import (
 	"sync"
 	"time"
 
+	"github.com/errlog/errlog/internal/record"
 	"github.com/errlog/errlog/internal/rotate"
+	"github.com/errlog/errlog/internal/settings"
+	"github.com/errlog/errlog/internal/stack"
 )
 
-// FileOptions configure the rotating log file, Python's
+// Options configure the rotating log file, Python's
 // RotatingFileHandler and TimedRotatingFileHandler in one. The zero value
 // of every field but Path is its default; the tags let a configuration
-// file load straight into it. NewFileHandler never modifies the options
+// file load straight into it. New never modifies the options
 // it is given.
-type FileOptions struct {
+type Options struct {
 	// Path is the log file; required unless Writer is set. Missing
 	// directories are created.
 	Path string `json:"path" yaml:"path"`
-	// Level is the file's threshold. Default slog.LevelWarn, as Flask's
-	// documentation recommends for files: the file is for what needs
-	// looking at.
+	// Level is the file's threshold. Default DefaultLevel, WARN, as
+	// Flask's documentation recommends for files: the file is for what
+	// needs looking at.
 	Level slog.Leveler `json:"-" yaml:"-"`
 	// MaxSizeMB rotates the file before it would grow past this many
 	// megabytes (MiB). Default 100; negative: no size rotation.
@@ -43,15 +46,14 @@ type FileOptions struct {
 	// at local midnight, anything else every Interval. Default 0: no time
 	// rotation.
 	Interval time.Duration `json:"interval" yaml:"interval"`
-	// Format is the Python logging template of each line. Default: New
-	// passes Options.Format; on its own, DefaultFormat.
+	// Format is the Python logging template of each line. Default
+	// DefaultFormat.
 	Format string `json:"format" yaml:"format"`
 	// DateFormat is the strftime layout of %(asctime)s. Default Python's
 	// "2003-07-08 16:49:45,896".
 	DateFormat string `json:"date_format" yaml:"date_format"`
 	// ErrorLevel is the level at and above which a record's stack trace
-	// follows its line. Default slog.LevelError; New passes
-	// Options.ErrorLevel.
+	// follows its line. Default slog.LevelError.
 	ErrorLevel slog.Leveler `json:"-" yaml:"-"`
 	// Writer, when set, receives the lines instead of a file (a pipe, a
 	// test's buffer); Path and the rotation settings are then ignored, and
@@ -63,11 +65,27 @@ type FileOptions struct {
 	// ReplaceAttr rewrites or drops (by returning an empty Attr) each
 	// attribute of a record before it is written, as
 	// slog.HandlerOptions.ReplaceAttr; the line's other fields come from
-	// Format. Default: New passes Options.ReplaceAttr; on its own, none.
+	// Format. Default: none.
 	ReplaceAttr func(groups []string, a slog.Attr) slog.Attr `json:"-" yaml:"-"`
+	// Formatter, when set, formats the lines (a Formatter shared with
+	// other sinks); Format and DateFormat are then ignored. Default: one
+	// compiled from Format and DateFormat.
+	Formatter *Formatter `json:"-" yaml:"-"`
+	// OnError, when set, makes the file patient, as a long-running
+	// program needs it: a path that cannot be opened yet (a log
+	// directory not yet writable or mounted) is reported to OnError and
+	// tried again at most once a minute instead of failing New, and when
+	// writes fail, OnError is told once when the file stops taking lines
+	// and once when it takes them again, with the count lost between;
+	// Handle then returns only the first failure. Default nil: New fails
+	// on a path it cannot open, and Handle returns every failure.
+	OnError func(error) `json:"-" yaml:"-"`
 }
 
-// FileHandler is the log file sink, a slog.Handler of its own: each record
+// DefaultLevel is Options.Level's default.
+const DefaultLevel = slog.LevelWarn
+
+// Handler is the log file sink, a slog.Handler of its own: each record
 // becomes one line of Format (plus its stack trace at or above ErrorLevel),
 // written with a single Write so that lines never interleave and a
 // rotation never splits one. It writes no colour.
@@ -75,10 +93,10 @@ type FileOptions struct {
 // Handlers derived with WithAttrs and WithGroup share their parent's file;
 // Close on any of them closes it.
 //
-// On its own, a FileHandler writes records as they are: it does not mask
-// secrets or bound values. Through New or NewHandler (Options.File), the
-// handler chain has done both before the file sees a record.
-type FileHandler struct {
+// On its own, a Handler writes records as they are: it does not mask
+// secrets or bound values. Through errlog's Handler (errlog.Options.File),
+// the handler chain has done both before the file sees a record.
+type Handler struct {
 	level      slog.Leveler
 	errorLevel slog.Leveler
 	f          *Formatter
@@ -88,20 +106,20 @@ type FileHandler struct {
 	groups     []string                            // the open groups, for replace
 }
 
-var _ slog.Handler = (*FileHandler)(nil)
+var _ slog.Handler = (*Handler)(nil)
 
-// fileOutput is the destination every FileHandler derived from one
-// NewFileHandler shares.
+// fileOutput is the destination every Handler derived from one
+// New shares.
 type fileOutput struct {
 	mu     sync.Mutex // held only around one Write
 	w      io.Writer
-	closer io.Closer // the file NewFileHandler opened; nil for a caller's Writer
+	closer io.Closer // the file New opened; nil for a caller's Writer
 	closed bool
 
 	// report is set in the handler chain (Options.File): it is told once
 	// when the file stops taking lines and once when it takes them again,
 	// with the count lost between; the failures in between are counted,
-	// not returned. nil for a FileHandler on its own, which returns every
+	// not returned. nil for a Handler on its own, which returns every
 	// failure.
 	report func(error)
 	down   bool
@@ -110,28 +128,20 @@ type fileOutput struct {
 	path   string
 }
 
-// NewFileHandler opens the log file (creating it and its directories) and
-// returns its handler. Errors start with "errlog: file:".
-func NewFileHandler(opts FileOptions) (*FileHandler, error) {
-	return newFileHandler(opts, false)
-}
-
-// newChainFileHandler is NewFileHandler for the handler chain: a path that
-// cannot be opened yet (a log directory not yet writable or mounted) is
-// reported through report, once, and the file is tried again at most once
-// a minute until it opens. Logging must not stay off for the life of the
-// process because of the state of a directory at start.
-func newChainFileHandler(opts FileOptions, report func(error)) (*FileHandler, error) {
-	h, err := newFileHandler(opts, true)
-	if err != nil {
-		return nil, err
+// New opens the log file (creating it and its directories) and returns
+// its handler. Errors start with "errlog: file:".
+func New(opts Options) (*Handler, error) {
+	opts = opts.withDefaults()
+	h, err := newHandler(opts, opts.OnError != nil)
+	if err != nil || opts.OnError == nil {
+		return h, err
 	}
 	o := h.out
-	o.report = report
+	o.report = opts.OnError
 	if rw, ok := o.w.(*rotate.Writer); ok {
 		if err := rw.Err(); err != nil {
 			o.down, o.cause = true, err
-			report(fmt.Errorf("errlog: file: %s cannot be opened, trying again every minute: %w", o.path, unprefixed(err)))
+			o.report(fmt.Errorf("errlog: file: %s cannot be opened, trying again every minute: %w", o.path, unprefixed(err)))
 		}
 	}
 	return h, nil
@@ -149,16 +159,13 @@ func (e unprefixedError) Unwrap() error { return e.err }
 func unprefixed(err error) error { return unprefixedError{err} }
 
 // withDefaults returns o with its defaults set (a copy: the caller's
-// FileOptions are never written). New passes Options' values first.
-func (o FileOptions) withDefaults() FileOptions {
+// Options are never written). The Format's default is NewFormatter's.
+func (o Options) withDefaults() Options {
 	if o.Level == nil {
-		o.Level = defaultFileLevel
+		o.Level = DefaultLevel
 	}
 	if o.ErrorLevel == nil {
-		o.ErrorLevel = defaultErrorLevel
-	}
-	if o.Format == "" {
-		o.Format = DefaultFormat
+		o.ErrorLevel = settings.ErrorLevel
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -166,28 +173,30 @@ func (o FileOptions) withDefaults() FileOptions {
 	return o
 }
 
-func newFileHandler(opts FileOptions, lazy bool) (*FileHandler, error) {
-	opts = opts.withDefaults()
-	f, err := NewFormatter(opts.Format, opts.DateFormat)
-	if err != nil {
-		var fe *formatError
-		if errors.As(err, &fe) {
-			return nil, &fileError{msg: "errlog: file: Format: position " + strconv.Itoa(fe.pos) + ": " + fe.msg, err: err}
+func newHandler(opts Options, lazy bool) (*Handler, error) {
+	f := opts.Formatter
+	if f == nil {
+		var err error
+		if f, err = NewFormatter(opts.Format, opts.DateFormat); err != nil {
+			var fe *formatError
+			if errors.As(err, &fe) {
+				return nil, &fileError{msg: "errlog: file: Format: position " + strconv.Itoa(fe.pos) + ": " + fe.msg, err: err}
+			}
+			return nil, fmt.Errorf("errlog: file: %w", err)
 		}
-		return nil, fmt.Errorf("errlog: file: %w", err)
 	}
-	h := &FileHandler{level: opts.Level, errorLevel: opts.ErrorLevel, f: f, out: &fileOutput{w: opts.Writer}, replace: opts.ReplaceAttr}
+	h := &Handler{level: opts.Level, errorLevel: opts.ErrorLevel, f: f, out: &fileOutput{w: opts.Writer}, replace: opts.ReplaceAttr}
 	if opts.Writer != nil {
 		return h, nil
 	}
 	if opts.Path == "" {
-		return nil, errors.New("errlog: file: FileOptions.Path is empty and there is no Writer")
+		return nil, errors.New("errlog: file: Options.Path is empty and there is no Writer")
 	}
 	if opts.MaxAgeDays < 0 {
-		return nil, fmt.Errorf("errlog: file: negative FileOptions.MaxAgeDays %d", opts.MaxAgeDays)
+		return nil, fmt.Errorf("errlog: file: negative Options.MaxAgeDays %d", opts.MaxAgeDays)
 	}
 	if opts.Interval < 0 {
-		return nil, fmt.Errorf("errlog: file: negative FileOptions.Interval %v", opts.Interval)
+		return nil, fmt.Errorf("errlog: file: negative Options.Interval %v", opts.Interval)
 	}
 	ro := rotate.Options{
 		Path:       opts.Path,
@@ -232,26 +241,31 @@ func prefixFileError(err error) error {
 	return fmt.Errorf("errlog: file: %w", err)
 }
 
+// Level returns the file's threshold, Options.Level resolved.
+func (h *Handler) Level() slog.Leveler { return h.level }
+
 // Enabled reports whether level reaches the file's threshold.
-func (h *FileHandler) Enabled(_ context.Context, level slog.Level) bool {
+func (h *Handler) Enabled(_ context.Context, level slog.Level) bool {
 	return level >= h.level.Level()
 }
 
 // Handle writes r as one line, and at or above ErrorLevel the stack of
 // the logging call under it. The request comes from ctx, when
 // Middleware put one there. It returns only write errors.
-func (h *FileHandler) Handle(ctx context.Context, r slog.Record) error {
-	x := recordExtras{req: requestFromContext(ctx)}
+func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
+	x := record.Extras{Req: record.LineFrom(ctx)}
 	if r.Level >= h.errorLevel.Level() {
-		var buf [maxFrames]uintptr
-		x.stack = framesOf(callerPCs(r.PC, buf[:0]))
+		var buf [stack.Max]uintptr
+		x.Stack = stack.Frames(stack.Callers(r.PC, buf[:0]))
 	}
-	return h.handle(ctx, r, &x)
+	return h.HandleExtras(ctx, r, &x)
 }
 
-// handle writes r with what the Handler chain already computed: the
-// request and, at or above its ErrorLevel, the stack.
-func (h *FileHandler) handle(_ context.Context, r slog.Record, x *recordExtras) error {
+// HandleExtras writes r with what errlog's handler chain already
+// computed: the request and, at or above its ErrorLevel, the stack (with
+// source lines). It is the chain's way in (x's type is internal); Handle
+// computes them itself.
+func (h *Handler) HandleExtras(_ context.Context, r slog.Record, x *record.Extras) error {
 	if h.replace != nil {
 		r = replaceRecord(h.replace, h.groups, r)
 	}
@@ -302,7 +316,7 @@ func (o *fileOutput) track(err error) (ret, back error) {
 
 // WithAttrs returns a handler whose lines carry attrs, formatted once now
 // rather than at every record.
-func (h *FileHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	if len(attrs) == 0 {
 		return h
 	}
@@ -316,7 +330,7 @@ func (h *FileHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 // WithGroup returns a handler that writes later attributes as
 // "name.key=value".
-func (h *FileHandler) WithGroup(name string) slog.Handler {
+func (h *Handler) WithGroup(name string) slog.Handler {
 	if name == "" {
 		return h
 	}
@@ -328,10 +342,10 @@ func (h *FileHandler) WithGroup(name string) slog.Handler {
 	return &h2
 }
 
-// Close closes the file NewFileHandler opened (a Writer from the options
+// Close closes the file New opened (a Writer from the options
 // stays open). Records handled after Close return an error. Closing twice
 // is not an error.
-func (h *FileHandler) Close() error {
+func (h *Handler) Close() error {
 	o := h.out
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -1,4 +1,4 @@
-package errlog
+package logfile
 
 import (
 	"fmt"
@@ -16,8 +16,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/levels"
 	"github.com/errlog/errlog/internal/pyfmt"
+	"github.com/errlog/errlog/internal/record"
+	"github.com/errlog/errlog/internal/stack"
 	"github.com/errlog/errlog/internal/strftime"
+	"github.com/errlog/errlog/internal/values"
 )
 
 // Formatter renders records with a Python logging.Formatter template
@@ -32,7 +36,7 @@ import (
 // conversions are internal/pyfmt's and the dates internal/strftime's,
 // both compared with CPython in their tests.
 //
-// [Format templates]: https://pkg.go.dev/github.com/errlog/errlog#hdr-Format_templates
+// [Format templates]: https://pkg.go.dev/github.com/errlog/errlog/logfile#hdr-Format_templates
 type Formatter struct {
 	format, dateFormat string
 
@@ -122,6 +126,10 @@ type formatError struct {
 func (e *formatError) Error() string {
 	return "errlog: format: position " + strconv.Itoa(e.pos) + ": " + e.msg
 }
+
+// DefaultFormat is the template of the log file and of mail, Flask's
+// recommended file format.
+const DefaultFormat = "%(asctime)s %(levelname)s: %(message)s [in %(pathname)s:%(lineno)d]"
 
 // Python's default asctime is this layout plus ",%03d" milliseconds.
 const pyDefaultDateFormat = "%Y-%m-%d %H:%M:%S"
@@ -336,9 +344,9 @@ func (f *Formatter) FormatEvent(ev *event.Event) string {
 	return string(appendStackTrace(f.appendEventLine(nil, ev), ev.Frames()))
 }
 
-// eventLine is FormatEvent's line without its stack trace or newline: a
-// mail shows the stack in a section of its own.
-func (f *Formatter) eventLine(ev *event.Event) string {
+// EventLine is FormatEvent's line without its stack trace or newline:
+// a mail shows the stack in a section of its own.
+func (f *Formatter) EventLine(ev *event.Event) string {
 	b := f.appendEventLine(nil, ev)
 	return string(b[:len(b)-1])
 }
@@ -347,14 +355,14 @@ func (f *Formatter) eventLine(ev *event.Event) string {
 func (f *Formatter) appendEventLine(dst []byte, ev *event.Event) []byte {
 	in := tmplInput{
 		t:     ev.Timestamp,
-		level: slogLevel(ev.Level),
+		level: levels.FromSentry(ev.Level),
 		msg:   ev.Message(),
 	}
 	if fr, ok := ev.CulpritFrame(); ok {
 		in.src = sourceOfFrame(fr)
 	}
 	if rq := ev.Request; rq != nil {
-		in.req = &requestInfo{Method: rq.Method, URL: rq.URL, RemoteAddr: rq.Env["REMOTE_ADDR"]}
+		in.req = &record.Request{Method: rq.Method, URL: rq.URL, RemoteAddr: rq.Env["REMOTE_ADDR"]}
 	}
 	in.vals = make([]foundValue, len(f.keys))
 	for i, k := range f.keys {
@@ -398,7 +406,7 @@ func appendStackTrace(dst []byte, frames []event.Frame) []byte {
 		return dst
 	}
 	dst = append(dst, stackHeader...)
-	return appendStack(dst, frames, "  ", true)
+	return stack.AppendStack(dst, frames, "  ", true)
 }
 
 // preformatted is what WithAttrs and WithGroup added to a sink that
@@ -458,7 +466,7 @@ type tmplInput struct {
 	level slog.Level
 	msg   string
 	src   *pcSource // nil: unknown
-	req   *requestInfo
+	req   *record.Request
 	vals  []foundValue // by key index
 }
 
@@ -468,13 +476,13 @@ const maxStackKeys = 8
 
 // appendRecord appends r formatted: the line, the attributes the template
 // does not name (those of pre, then r's), "\n", and the stack of x.
-func (f *Formatter) appendRecord(dst []byte, r *slog.Record, pre *preformatted, x *recordExtras) []byte {
+func (f *Formatter) appendRecord(dst []byte, r *slog.Record, pre *preformatted, x *record.Extras) []byte {
 	in := tmplInput{t: r.Time, level: r.Level, msg: r.Message}
 	if r.PC != 0 {
 		in.src = sourceOf(r.PC)
 	}
 	if x != nil {
-		in.req = x.req
+		in.req = x.Req
 	}
 	// The scratch space lives on the stack: the walker's methods take
 	// and return slices rather than store them, so nothing escapes.
@@ -505,10 +513,10 @@ func (f *Formatter) appendRecord(dst []byte, r *slog.Record, pre *preformatted, 
 				return true
 			})
 		}
-		if x != nil && len(x.hooks) > 0 {
+		if x != nil && len(x.Fields) > 0 {
 			for i, k := range f.keys {
 				if !in.vals[i].ok {
-					if v, ok := hookField(x.ctx, x.hooks, k); ok {
+					if v, ok := record.Field(x.Ctx, x.Fields, k); ok {
 						in.vals[i] = foundValue{v: slog.StringValue(v), ok: true}
 					}
 				}
@@ -539,7 +547,7 @@ func (f *Formatter) appendRecord(dst []byte, r *slog.Record, pre *preformatted, 
 	}
 	dst = endLine(dst, start)
 	if x != nil {
-		dst = appendStackTrace(dst, x.stack)
+		dst = appendStackTrace(dst, x.Stack)
 	}
 	return dst
 }
@@ -557,7 +565,7 @@ func endLine(dst []byte, start int) []byte {
 // template names and to write the others.
 type attrWalker struct {
 	f   *Formatter
-	req *requestInfo
+	req *record.Request
 }
 
 // named returns the index of the field the attribute with dotted key
@@ -705,7 +713,7 @@ func appendTextValue(dst []byte, v slog.Value) []byte {
 	if b, ok := v.Any().([]byte); ok {
 		return strconv.AppendQuote(dst, string(b))
 	}
-	dst = appendSafeText(dst, v.Any())
+	dst = values.AppendText(dst, v.Any())
 	return quoteRegion(dst, start)
 }
 
@@ -889,9 +897,9 @@ func (f *Formatter) appendLine(dst []byte, in *tmplInput) []byte {
 		case fieldMessage:
 			dst = pyfmt.AppendString(dst, in.msg, sp)
 		case fieldLevelname:
-			dst = pyfmt.AppendString(dst, levelName(in.level), sp)
+			dst = pyfmt.AppendString(dst, levels.PythonName(in.level), sp)
 		case fieldLevelno:
-			dst = pyfmt.AppendInt(dst, int64(levelNo(in.level)), sp)
+			dst = pyfmt.AppendInt(dst, int64(levels.PythonNo(in.level)), sp)
 		case fieldAsctime:
 			if in.t.IsZero() {
 				dst = pyfmt.AppendString(dst, "-", sp)
@@ -1060,9 +1068,9 @@ func appendValueField(dst []byte, v slog.Value, sp *pyfmt.Spec) []byte {
 		dst = appendGroupText(dst, v.Group())
 	default:
 		if sp.Conv == 'r' || sp.Conv == 'a' {
-			return pyfmt.AppendString(dst, safeText(v.Any()), sp)
+			return pyfmt.AppendString(dst, values.Text(v.Any()), sp)
 		}
-		dst = appendSafeText(dst, v.Any())
+		dst = values.AppendText(dst, v.Any())
 	}
 	return pyfmt.Finish(dst, start, sp)
 }
@@ -1085,7 +1093,7 @@ func sourceOf(pc uintptr) *pcSource {
 		return s
 	}
 	fr, _ := runtime.CallersFrames([]uintptr{pc}).Next()
-	_, name := splitFuncName(fr.Function)
+	_, name := stack.SplitFuncName(fr.Function)
 	s := newSource(fr.File, name, fr.Line)
 	s.pc = pc
 	slot.Store(s)

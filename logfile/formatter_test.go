@@ -1,4 +1,4 @@
-package errlog
+package logfile
 
 import (
 	"errors"
@@ -16,6 +16,8 @@ import (
 
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/cpython"
+	"github.com/errlog/errlog/internal/levels"
+	"github.com/errlog/errlog/internal/record"
 )
 
 // fmtTestTime is 2003-07-08 15:29:45.896123456 UTC, a Tuesday.
@@ -296,7 +298,7 @@ func TestFormatterPreformatted(t *testing.T) {
 		t.Errorf("p2:\n got %q\nwant %q", got, want)
 	}
 	// Inside a request, the request fills %(url)s and the attribute stays.
-	x := &recordExtras{req: &requestInfo{URL: "https://h/req"}}
+	x := &record.Extras{Req: &record.Request{URL: "https://h/req"}}
 	if got, want := string(f.appendRecord(nil, &r, p2, x)), "m ann - https://h/req a=1 c=3 url=/top d=4\n"; got != want {
 		t.Errorf("p2 in a request:\n got %q\nwant %q", got, want)
 	}
@@ -315,7 +317,7 @@ func TestFormatterStack(t *testing.T) {
 	}
 	r := slog.NewRecord(fmtTestTime, slog.LevelError, "boom", 0)
 	r.AddAttrs(slog.Int("n", 1))
-	got := string(f.appendRecord(nil, &r, nil, &recordExtras{stack: frames}))
+	got := string(f.appendRecord(nil, &r, nil, &record.Extras{Stack: frames}))
 	want := "boom n=1\n" +
 		"Stack (most recent call first):\n" +
 		"  example.com/app.(*S).handle\n  \t/app/s.go:42\n" +
@@ -414,7 +416,7 @@ func newFmtPyCase(format, dateFormat string, level slog.Level, msg string, pc ui
 	fr := fmtFrameOf(pc)
 	return fmtPyCase{
 		Format: format, DateFormat: dateFormat, TZ: "UTC", Nanos: fmtTestNanos,
-		Levelno: levelNo(level), Msg: msg, Pathname: fr.File, Lineno: fr.Line, FuncName: funcName,
+		Levelno: levels.PythonNo(level), Msg: msg, Pathname: fr.File, Lineno: fr.Line, FuncName: funcName,
 		Process: processID, Extra: [][]string{}, level: level, loc: time.UTC, pc: pc,
 	}
 }
@@ -454,7 +456,7 @@ func TestFormatterPython(t *testing.T) {
 		return newFmtPyCase(format, dateFormat, slog.LevelWarn, "disk almost full", pc, "fmtCallerPC")
 	}
 	withMsg := func(p fmtPyCase, msg string) fmtPyCase { p.Msg = msg; return p }
-	withLevel := func(p fmtPyCase, l slog.Level) fmtPyCase { p.level, p.Levelno = l, levelNo(l); return p }
+	withLevel := func(p fmtPyCase, l slog.Level) fmtPyCase { p.level, p.Levelno = l, levels.PythonNo(l); return p }
 	cases := []fmtPyCase{
 		c(DefaultFormat, ""),
 		c(DefaultFormat, "%Y-%m-%dT%H:%M:%S"),

@@ -1,6 +1,6 @@
 //go:build !race
 
-package errlog
+package tracker
 
 // raceDetector is set under -race (race_test.go).
 const raceDetector = false

@@ -2,7 +2,6 @@ package errlog
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/errlog/errlog/logfile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -66,7 +66,7 @@ func TestFileUnwritableAtStart(t *testing.T) {
 	var reports reportLog
 	var console syncBuffer
 	logger := New(Options{Console: &console, NoColor: true, Now: clk.Now, OnDeliveryError: reports.add,
-		File: &FileOptions{Path: path, Format: "%(levelname)s %(message)s"}})
+		File: &logfile.Options{Path: path, Format: "%(levelname)s %(message)s"}})
 	h := logger.Handler().(*Handler)
 	defer h.Close(context.Background())
 
@@ -103,7 +103,7 @@ func TestFileStillUnwritableAtClose(t *testing.T) {
 	require.NoError(t, os.WriteFile(blocker, nil, 0o600))
 	var reports reportLog
 	h := NewHandler(Options{Console: io.Discard, OnDeliveryError: reports.add,
-		File: &FileOptions{Path: filepath.Join(blocker, "app.log")}})
+		File: &logfile.Options{Path: filepath.Join(blocker, "app.log")}})
 	slog.New(h).Error("lost")
 	err := h.Close(context.Background())
 	require.Error(t, err)
@@ -119,7 +119,7 @@ func TestFileFollowsMovedFile(t *testing.T) {
 	clk := &testClock{t: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)}
 	var reports reportLog
 	logger := New(Options{Console: io.Discard, Now: clk.Now, OnDeliveryError: reports.add,
-		File: &FileOptions{Path: path, Format: "%(message)s"}})
+		File: &logfile.Options{Path: path, Format: "%(message)s"}})
 	defer logger.Handler().(*Handler).Close(context.Background())
 	logger.Warn("one")
 	require.NoError(t, os.Rename(path, path+".1"))
@@ -136,18 +136,4 @@ func TestFileFollowsMovedFile(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "three\n", string(b), "the deleted file's successor")
 	assert.Empty(t, reports.list())
-}
-
-// TestFileHandlerAloneReturnsEveryFailure: on its own, a FileHandler has
-// nobody to report to but its caller.
-func TestFileHandlerAloneReturnsEveryFailure(t *testing.T) {
-	h, err := NewFileHandler(FileOptions{Path: "/dev/full", MaxSizeMB: -1})
-	if err != nil {
-		t.Skip("no /dev/full")
-	}
-	defer h.Close()
-	for i := 0; i < 2; i++ {
-		err := h.Handle(context.Background(), slog.NewRecord(time.Now(), slog.LevelError, "no room", 0))
-		assert.True(t, errors.Is(err, syscall.ENOSPC), "%v", err)
-	}
 }

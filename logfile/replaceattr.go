@@ -1,4 +1,4 @@
-package errlog
+package logfile
 
 import "log/slog"
 

@@ -1,4 +1,4 @@
-package errlog_test
+package tracker_test
 
 import (
 	"bufio"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/errlog/errlog"
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/tracker"
 )
 
 // fakeSentry stands in for errlogd or Sentry: it prints the first event of
@@ -64,13 +65,13 @@ func dsnOf(srv *httptest.Server) string {
 
 // Every slog.Error goes to the tracker, with the error chain and the
 // record's attributes.
-func ExampleTrackerOptions() {
+func ExampleOptions() {
 	srv := fakeSentry()
 	defer srv.Close()
 
 	h := errlog.NewHandler(errlog.Options{
 		Console: io.Discard,
-		Tracker: &errlog.TrackerOptions{DSN: dsnOf(srv)}, // usually from ERRLOG_DSN
+		Tracker: &tracker.Options{DSN: dsnOf(srv)}, // usually from ERRLOG_DSN
 	})
 	logger := slog.New(h)
 
@@ -93,7 +94,7 @@ func ExampleTracker_Send() {
 	srv := fakeSentry()
 	defer srv.Close()
 
-	tr, err := errlog.NewTracker(errlog.TrackerOptions{DSN: dsnOf(srv)})
+	tr, err := tracker.New(tracker.Options{DSN: dsnOf(srv)})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -114,7 +115,7 @@ func ExampleTracker_Send() {
 func ExampleTest() {
 	srv := fakeSentry()
 	defer srv.Close()
-	err := errlog.Test(context.Background(), errlog.TrackerOptions{DSN: dsnOf(srv)})
+	err := tracker.Test(context.Background(), tracker.Options{DSN: dsnOf(srv)})
 	fmt.Println("working tracker:", err)
 
 	wrongKey := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -122,11 +123,11 @@ func ExampleTest() {
 		w.WriteHeader(http.StatusUnauthorized)
 	}))
 	defer wrongKey.Close()
-	err = errlog.Test(context.Background(), errlog.TrackerOptions{DSN: dsnOf(wrongKey)})
+	err = tracker.Test(context.Background(), tracker.Options{DSN: dsnOf(wrongKey)})
 	fmt.Println("wrong key:", strings.ReplaceAll(err.Error(), wrongKey.URL, "http://tracker"))
 	// Output:
 	// POST /api/1/envelope/ (gzip): error errlog test event: this application's errors reach this tracker
-	//   errlog.TestEvent: a test event sent by errlog.Test
+	//   errlog.TestEvent: a test event sent by tracker.Test
 	// working tracker: <nil>
 	// wrong key: errlog: tracker: test: authentication failed (check the DSN's key): http://tracker/api/1/envelope/ answered 401 Unauthorized: invalid api key
 }

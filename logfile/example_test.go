@@ -1,4 +1,4 @@
-package errlog_test
+package logfile_test
 
 import (
 	"fmt"
@@ -6,13 +6,13 @@ import (
 	"os"
 	"time"
 
-	"github.com/errlog/errlog"
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/logfile"
 )
 
 func ExampleNewFormatter() {
 	// A format string from a Python project works unchanged.
-	f, err := errlog.NewFormatter("%(levelname)-8s %(name)s: %(message)s (user %(user_id)s)", "")
+	f, err := logfile.NewFormatter("%(levelname)-8s %(name)s: %(message)s (user %(user_id)s)", "")
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -26,14 +26,14 @@ func ExampleNewFormatter() {
 }
 
 func ExampleNewFormatter_error() {
-	_, err := errlog.NewFormatter("%(asctime)s %(x)q", "")
+	_, err := logfile.NewFormatter("%(asctime)s %(x)q", "")
 	fmt.Println(err)
 	// Output:
 	// errlog: format: position 12: unsupported conversion 'q' in %(x)q
 }
 
 func ExampleFormatter_AppendFormat() {
-	f, _ := errlog.NewFormatter("%(levelno)02d %(message).5s|%(ratio)6.2f|", "")
+	f, _ := logfile.NewFormatter("%(levelno)02d %(message).5s|%(ratio)6.2f|", "")
 	r := slog.NewRecord(time.Now(), slog.LevelInfo, "checkpoint reached", 0)
 	r.AddAttrs(slog.Float64("ratio", 2.0/3))
 	buf := make([]byte, 0, 256) // reused across records, no allocation
@@ -44,7 +44,7 @@ func ExampleFormatter_AppendFormat() {
 }
 
 func ExampleFormatter_FormatEvent() {
-	f, _ := errlog.NewFormatter("%(levelname)s %(method)s %(url)s: %(message)s", "")
+	f, _ := logfile.NewFormatter("%(levelname)s %(method)s %(url)s: %(message)s", "")
 	fmt.Print(f.FormatEvent(&event.Event{
 		Level:    event.LevelError,
 		Logentry: &event.Logentry{Formatted: "payment failed"},
@@ -54,8 +54,8 @@ func ExampleFormatter_FormatEvent() {
 	// ERROR POST https://shop.example.com/pay: payment failed
 }
 
-func ExampleNewFileHandler() {
-	h, err := errlog.NewFileHandler(errlog.FileOptions{
+func ExampleNew() {
+	h, err := logfile.New(logfile.Options{
 		Writer: os.Stdout, // a Path instead rotates a file: MaxSizeMB, MaxBackups, Interval
 		Format: "%(levelname)s %(name)s: %(message)s",
 	})

@@ -1,4 +1,10 @@
-package errlog
+// Package tracker is errlog's client for errlogd or any tracker that
+// speaks the Sentry ingestion protocol (Sentry, GlitchTip, Bugsink): a
+// Tracker sends events through a bounded queue with retries, rate limits
+// and an optional disk spool, so that a dead tracker never blocks the
+// application. errlog.Options.Tracker adds one to errlog's Handler, which
+// gives it every event; New builds one on its own, and Test checks a DSN.
+package tracker
 
 import (
 	"context"
@@ -7,6 +13,7 @@ import (
 	"math/rand"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,19 +21,23 @@ import (
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
+	"github.com/errlog/errlog/internal/settings"
+	"github.com/errlog/errlog/internal/trim"
+	"github.com/errlog/errlog/internal/values"
+	"github.com/errlog/errlog/internal/version"
 	"github.com/errlog/errlog/wire"
 )
 
-// TrackerOptions configure the tracker: errlogd or any service that speaks
+// Options configure the tracker: errlogd or any service that speaks
 // the Sentry ingestion protocol (Sentry, GlitchTip, Bugsink). Every field's
 // zero value is its default; DSN or DebugURL must be set for anything to
 // be sent.
-type TrackerOptions struct {
+type Options struct {
 	// DSN is the tracker's Data Source Name,
 	// scheme://key@host[:port][/path]/project (ERRLOG_DSN). Events are
 	// posted to {path}/api/{project}/envelope/ as gzip-compressed
 	// envelopes. Required unless DebugURL is set; ignored in debug mode
-	// (Options.Debug).
+	// (errlog.Options.Debug).
 	DSN string `json:"dsn" yaml:"dsn"`
 	// DebugURL, when set, receives every event as plain uncompressed JSON
 	// in a POST, request-bin style (ERRLOG_DEBUG_URL), in debug mode too.
@@ -35,8 +46,8 @@ type TrackerOptions struct {
 	// is its token.
 	DebugURL string `json:"debug_url" yaml:"debug_url"`
 
-	// Environment, Release and ServerName, when set, replace Options'
-	// values in the events this tracker sends. Default: Options' values.
+	// Environment, Release and ServerName, when set, replace errlog.Options'
+	// values in the events this tracker sends. Default: errlog.Options' values.
 	Environment string `json:"environment" yaml:"environment"`
 	Release     string `json:"release" yaml:"release"`
 	ServerName  string `json:"server_name" yaml:"server_name"`
@@ -58,8 +69,8 @@ type TrackerOptions struct {
 	MinBackoff time.Duration `json:"min_backoff" yaml:"min_backoff"`
 	MaxBackoff time.Duration `json:"max_backoff" yaml:"max_backoff"`
 	// SpoolDir keeps events on disk until the tracker acknowledges them,
-	// across restarts. Default filepath.Join(Options.SpoolDir, "tracker"),
-	// or no spool (memory only) when Options.SpoolDir is empty too.
+	// across restarts. Default filepath.Join(errlog.Options.SpoolDir, "tracker"),
+	// or no spool (memory only) when that is empty too.
 	SpoolDir string `json:"spool_dir" yaml:"spool_dir"`
 	// MaxSpoolBytes and MaxSpoolItems bound the spool; past them the
 	// oldest events are evicted, counted and reported. Defaults 64 MiB
@@ -67,7 +78,7 @@ type TrackerOptions struct {
 	MaxSpoolBytes int64 `json:"max_spool_bytes" yaml:"max_spool_bytes"`
 	MaxSpoolItems int   `json:"max_spool_items" yaml:"max_spool_items"`
 	// QueueSize bounds the events waiting in memory. Default
-	// Options.QueueSize (1024). With a spool, events past it wait on
+	// errlog.Options.QueueSize (1024). With a spool, events past it wait on
 	// disk (up to MaxSpoolItems) instead of being dropped.
 	QueueSize int `json:"queue_size" yaml:"queue_size"`
 
@@ -77,18 +88,24 @@ type TrackerOptions struct {
 	Transport http.RoundTripper `json:"-" yaml:"-"`
 	// OnError receives every delivery failure: the start of an outage,
 	// events rejected by the tracker, events dropped or evicted. Default
-	// Options.OnDeliveryError; for NewTracker, one line on stderr, at
+	// errlog.Options.OnDeliveryError; for New, one line on stderr, at
 	// most one a minute.
 	OnError func(error) `json:"-" yaml:"-"`
 }
 
-// DefaultTrackerTimeout is TrackerOptions.Timeout's default.
-const DefaultTrackerTimeout = delivery.DefaultSendTimeout
+// MaxEventBytes is the largest event JSON sent to a tracker: Sentry's
+// limit for one event. A larger event is cut to fit, in steps, each cut
+// said in its "errlog" extra.
+const MaxEventBytes = 1 << 20
+
+// DefaultTimeout is Options.Timeout's default.
+const DefaultTimeout = delivery.DefaultSendTimeout
 
 // Tracker sends events to a Sentry-protocol tracker through a bounded
-// queue with its own goroutine, retries and an optional disk spool. New
-// builds one from Options.Tracker; NewTracker builds one on its own, for
-// programs that send prepared events or add it to Options.Sinks.
+// queue with its own goroutine, retries and an optional disk spool.
+// errlog's Handler builds one from errlog.Options.Tracker; New builds one
+// on its own, for programs that send prepared events or add it to
+// errlog.Options.Sinks (it is an errlog.EventSink).
 type Tracker struct {
 	envelopes *trackerTarget // nil when the DSN is not used
 	debug     *trackerTarget // nil without a DebugURL
@@ -105,31 +122,45 @@ type Tracker struct {
 	envDefault, releaseDefault, serverDefault    string
 }
 
-var _ EventSink = (*Tracker)(nil)
-
-// NewTracker returns a Tracker that sends to o.DSN (and o.DebugURL), on
-// its own: not attached to any Handler.
-func NewTracker(o TrackerOptions) (*Tracker, error) {
-	return newTracker(o, sinkEnv{})
-}
-
-// newTrackerSink builds the tracker of Options.Tracker. In debug mode it
-// sends to the debug URL only, and is nil (with no error) without one.
-func newTrackerSink(o TrackerOptions, env sinkEnv) (EventSink, error) {
-	if env.Debug && o.DebugURL == "" {
-		return nil, nil
-	}
-	t, err := newTracker(o, env)
+// New returns a Tracker that sends to o.DSN (and o.DebugURL), on its
+// own: not attached to any Handler.
+//
+// A Tracker dropped without Close is closed when it is collected: what it
+// queued is delivered within errlog.DefaultFlushTimeout (or left in the
+// spool) and its goroutines end.
+func New(o Options) (*Tracker, error) {
+	t, err := newTracker(o, settings.Shared{}.Resolve())
 	if err != nil {
 		return nil, err
 	}
+	// The queues' goroutines point to the targets, never to t.
+	runtime.SetFinalizer(t, func(t *Tracker) {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), settings.FlushTimeout)
+			defer cancel()
+			t.Close(ctx) //nolint:errcheck // reported through OnError
+		}()
+	})
 	return t, nil
 }
 
-func newTracker(o TrackerOptions, env sinkEnv) (*Tracker, error) {
-	env = env.withDefaults()
+// NewSink is New for errlog's Handler (errlog.Options.Tracker): the
+// settings it shares with the Handler's other sinks come resolved in s,
+// whose type is internal, so that only errlog calls it. In debug mode it
+// sends to the debug URL only, and is nil (with no error) without one.
+func NewSink(o Options, s settings.Shared) (*Tracker, error) {
+	if s.Debug && o.DebugURL == "" {
+		return nil, nil
+	}
+	return newTracker(o, s.Resolve()) // resolved already: Resolve keeps every value set
+
+}
+
+// newTracker builds a Tracker from o and env, resolved: o's values win
+// over env's, which are the Handler's (or, on its own, the defaults).
+func newTracker(o Options, env settings.Shared) (*Tracker, error) {
 	if o.DSN == "" && o.DebugURL == "" {
-		return nil, errors.New("errlog: tracker: no DSN (set ERRLOG_DSN or TrackerOptions.DSN); events are not sent to a tracker")
+		return nil, errors.New("errlog: tracker: no DSN (set ERRLOG_DSN or tracker.Options.DSN); events are not sent to a tracker")
 	}
 	var debugHost string
 	if o.DebugURL != "" {
@@ -182,13 +213,11 @@ func newTracker(o TrackerOptions, env sinkEnv) (*Tracker, error) {
 	if qo.QueueSize == 0 {
 		qo.QueueSize = env.QueueSize
 	}
-	if qo.SendTimeout == 0 {
-		qo.SendTimeout = DefaultTrackerTimeout
-	}
 	if dsn != nil {
 		t.envelopes = newEnvelopeTarget(dsn, t.client, t.onError, t.clock)
 		qo := qo
 		qo.Name = "tracker"
+		t.envelopes.name = qo.Name
 		qo.Send = t.envelopes.send
 		qo.SpoolDir = o.SpoolDir
 		if qo.SpoolDir == "" && env.SpoolDir != "" {
@@ -204,6 +233,7 @@ func newTracker(o TrackerOptions, env sinkEnv) (*Tracker, error) {
 		t.debug = newDebugTarget(o.DebugURL, debugHost, t.client, t.onError, t.clock)
 		qo := qo
 		qo.Name = "tracker: debug URL"
+		t.debug.name = qo.Name
 		qo.Send = t.debug.send
 		q, err := delivery.New(qo)
 		if err != nil {
@@ -214,7 +244,6 @@ func newTracker(o TrackerOptions, env sinkEnv) (*Tracker, error) {
 		}
 		t.debug.queue = q
 	}
-	trackers.add(t)
 	return t, nil
 }
 
@@ -233,7 +262,7 @@ func (t *Tracker) Send(ev *event.Event) string {
 	if ev == nil || (t.sample < 1 && rand.Float64() >= t.sample) {
 		return ""
 	}
-	if !t.hasRoom() {
+	if !t.HasRoom() {
 		// Encoding and compressing an event the queues would drop is
 		// work taken from delivery: count the drop, skip the work.
 		for _, tt := range t.targets() {
@@ -254,7 +283,7 @@ func (t *Tracker) Send(ev *event.Event) string {
 	keyed.SetGroupKey()
 	ev = &keyed
 	// Trimmed, as Sentry's SDKs do, rather than refused with a 413.
-	payload, ev, err := fitEvent(ev, MaxTrackerEventBytes, encodeEvent)
+	payload, ev, err := trim.Fit(ev, MaxEventBytes, encodeEvent)
 	if err != nil {
 		t.lost.Add(1)
 		t.onError(fmt.Errorf("errlog: tracker: event %s: %w", ev.EventID, err))
@@ -299,7 +328,7 @@ func (t *Tracker) prepare(ev *event.Event) *event.Event {
 		c.Platform = "go"
 	}
 	if c.SDK == nil {
-		c.SDK = &event.SDK{Name: "errlog.go", Version: Version}
+		c.SDK = &event.SDK{Name: "errlog.go", Version: version.Version}
 	}
 	c.Environment = choose(c.Environment, t.envOverride, t.envDefault)
 	c.Release = choose(c.Release, t.releaseOverride, t.releaseDefault)
@@ -346,12 +375,12 @@ func encodeEvent(ev *event.Event) ([]byte, error) {
 	}
 	if ev.Request != nil {
 		r := *ev.Request
-		r.Data = jsonValue(r.Data)
+		r.Data = values.JSON(r.Data)
 		c.Request = &r
 	}
 	if ev.Logentry != nil && ev.Logentry.Params != nil {
 		l := *ev.Logentry
-		l.Params, _ = jsonValue(l.Params).([]any)
+		l.Params, _ = values.JSON(l.Params).([]any)
 		c.Logentry = &l
 	}
 	return c.MarshalJSON()
@@ -361,7 +390,7 @@ func jsonMap(m map[string]any) map[string]any {
 	if m == nil {
 		return nil
 	}
-	out, _ := jsonValue(m).(map[string]any)
+	out, _ := values.JSON(m).(map[string]any)
 	return out
 }
 
@@ -397,15 +426,44 @@ func (t *Tracker) eachTarget(f func(q *delivery.Queue) error) error {
 // reported lost without one; the error says how many of each. Closing
 // twice is not an error.
 func (t *Tracker) Close(ctx context.Context) error {
-	trackers.remove(t)
+	runtime.SetFinalizer(t, nil)
 	err := t.eachTarget(func(q *delivery.Queue) error { return q.Close(ctx) })
 	t.client.CloseIdleConnections()
 	return err
 }
 
-// hasRoom reports whether any of the tracker's queues would take an event
+// QueueStats are one of the tracker's queues' counters, field for field
+// errlog.SinkStats, which a Handler's Stats lists (errlog.SinkStats(q)
+// converts): Name ("tracker", or "tracker: debug URL"); the events
+// Enqueued, Sent (acknowledged by the tracker), Retried, Spooled (written
+// to the disk spool) and Dropped (refused by a full queue, given up after
+// a permanent failure or repeated timeouts, evicted from a full spool,
+// lost at Close, unreadable in the spool, or not encodable); and how many
+// are Pending now, in memory or in the spool.
+type QueueStats struct {
+	Name                                      string // "tracker", "tracker: debug URL"
+	Enqueued, Sent, Retried, Spooled, Dropped uint64 // events, as above
+	Pending                                   int    // events waiting now
+}
+
+// Stats returns the counters of the tracker's queues (the DSN's, and the
+// debug URL's if set).
+func (t *Tracker) Stats() []QueueStats {
+	var out []QueueStats
+	for _, tt := range t.targets() {
+		st := tt.queue.Stats()
+		out = append(out, QueueStats{Name: tt.name, Enqueued: st.Enqueued, Sent: st.Sent, Retried: st.Retried,
+			Spooled: st.Spooled, Dropped: st.Lost(), Pending: st.Pending})
+	}
+	if n := t.lost.Load(); n > 0 && len(out) > 0 {
+		out[0].Dropped += n
+	}
+	return out
+}
+
+// HasRoom reports whether any of the tracker's queues would take an event
 // now.
-func (t *Tracker) hasRoom() bool {
+func (t *Tracker) HasRoom() bool {
 	return t.envelopes != nil && t.envelopes.queue.HasRoom() || t.debug != nil && t.debug.queue.HasRoom()
 }
 
@@ -418,59 +476,4 @@ func (t *Tracker) targets() []*trackerTarget {
 		out = append(out, t.debug)
 	}
 	return out
-}
-
-// trackers holds every open Tracker, for SendEvent.
-var trackers trackerSet
-
-type trackerSet struct {
-	mu   sync.Mutex
-	list []*Tracker
-}
-
-func (s *trackerSet) add(t *Tracker) {
-	s.mu.Lock()
-	s.list = append(s.list, t)
-	s.mu.Unlock()
-}
-
-func (s *trackerSet) remove(t *Tracker) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, x := range s.list {
-		if x == t {
-			s.list = append(s.list[:i:i], s.list[i+1:]...)
-			return
-		}
-	}
-}
-
-// SendEvent sends a prepared event to every open Tracker (those New built
-// from Options.Tracker and those from NewTracker), as Flask-Exceptional's
-// publish() does, and returns its event id, or "" if no tracker queued it.
-// Missing fields are filled in as Tracker.Send does; ev is not modified.
-// It does not go to mail, the log file or other sinks.
-func SendEvent(ev *event.Event) string {
-	if ev == nil {
-		return ""
-	}
-	trackers.mu.Lock()
-	list := append([]*Tracker(nil), trackers.list...)
-	trackers.mu.Unlock()
-	if len(list) == 0 {
-		return ""
-	}
-	if ev.EventID == "" {
-		// One id for every tracker, so that the copies are one event.
-		c := *ev
-		c.EventID = event.NewID()
-		ev = &c
-	}
-	id := ""
-	for _, t := range list {
-		if t.Send(ev) != "" {
-			id = ev.EventID
-		}
-	}
-	return id
 }

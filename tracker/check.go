@@ -1,4 +1,4 @@
-package errlog
+package tracker
 
 import (
 	"context"
@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/delivery"
+	"github.com/errlog/errlog/internal/stack"
+	"github.com/errlog/errlog/internal/version"
 	"github.com/errlog/errlog/wire"
 )
 
@@ -30,15 +33,11 @@ import (
 // 403: the DSN's key), a rate limit (429), or the tracker rejecting the
 // event (another 4xx, with the tracker's X-Sentry-Error reason) or
 // failing (5xx). It wraps the underlying error.
-func Test(ctx context.Context, opts TrackerOptions) error {
+func Test(ctx context.Context, opts Options) error {
 	if opts.DSN == "" && opts.DebugURL == "" {
-		return errors.New("errlog: tracker: test: no DSN (set ERRLOG_DSN or TrackerOptions.DSN)")
+		return errors.New("errlog: tracker: test: no DSN (set ERRLOG_DSN or tracker.Options.DSN)")
 	}
-	timeout := opts.Timeout
-	if timeout == 0 {
-		timeout = DefaultTrackerTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, delivery.SendTimeout(opts.Timeout))
 	defer cancel()
 	client := newTrackerClient(opts.Transport)
 	defer client.CloseIdleConnections()
@@ -82,8 +81,8 @@ func Test(ctx context.Context, opts TrackerOptions) error {
 
 // testEvent is what Test sends: an error event with the caller's stack,
 // so that the tracker shows it as it will show real ones.
-func testEvent(opts TrackerOptions) *event.Event {
-	var pcs [maxFrames]uintptr
+func testEvent(opts Options) *event.Event {
+	var pcs [stack.Max]uintptr
 	n := runtime.Callers(3, pcs[:]) // Test's caller
 	server := opts.ServerName
 	if server == "" {
@@ -96,12 +95,12 @@ func testEvent(opts TrackerOptions) *event.Event {
 		Logger:      "errlog.test",
 		Platform:    "go",
 		Logentry:    &event.Logentry{Formatted: "errlog test event: this application's errors reach this tracker"},
-		Exception:   []event.Exception{{Type: "errlog.TestEvent", Value: "a test event sent by errlog.Test", Stacktrace: &event.Stacktrace{Frames: framesOf(pcs[:n])}}},
+		Exception:   []event.Exception{{Type: "errlog.TestEvent", Value: "a test event sent by tracker.Test", Stacktrace: &event.Stacktrace{Frames: stack.Frames(pcs[:n])}}},
 		Tags:        map[string]string{"errlog.test": "true"},
 		Environment: opts.Environment,
 		Release:     opts.Release,
 		ServerName:  server,
-		SDK:         &event.SDK{Name: "errlog.go", Version: Version},
+		SDK:         &event.SDK{Name: "errlog.go", Version: version.Version},
 	}
 }
 

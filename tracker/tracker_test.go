@@ -1,4 +1,4 @@
-package errlog
+package tracker
 
 import (
 	"bufio"
@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	stdlog "log"
-	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -29,189 +28,16 @@ import (
 	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
 	"github.com/errlog/errlog/internal/sentryschema"
-	"github.com/errlog/errlog/wire"
+	"github.com/errlog/errlog/internal/settings"
+	"github.com/errlog/errlog/internal/trackertest"
 	"github.com/errlog/errlog/wire/decode"
 )
 
-// trkFake plays errlogd or Sentry: it checks the authentication,
-// decompresses and decodes each envelope with the decoder errlogd uses,
-// validates the events against the Sentry schema, and counts what it
-// acknowledged, by event id.
-type trkFake struct {
-	t   *testing.T
-	srv *httptest.Server
-	// fault, when set, may answer a request itself (an outage, a rate
-	// limit); the event is then not acknowledged. n counts requests
-	// from 1. It runs after the request was read and checked.
-	fault atomic.Pointer[func(n int, w http.ResponseWriter, r *http.Request) bool]
-	// validate is how many events, at most, are checked against the
-	// schema (it is slow under the race detector); -1 for all.
-	validate int
-
-	mu       sync.Mutex
-	requests int
-	acked    map[string]int
-	events   []*event.Event // acknowledged, in order
-	times    []time.Time    // of every request
-	checked  int
-}
-
-func newTrkFake(t *testing.T) *trkFake {
-	f := &trkFake{t: t, acked: map[string]int{}, validate: -1}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-const trkKey = "0123abcd"
-
-func (f *trkFake) dsn() string {
-	return strings.Replace(f.srv.URL, "http://", "http://"+trkKey+"@", 1) + "/42"
-}
-
-func (f *trkFake) setFault(fn func(n int, w http.ResponseWriter, r *http.Request) bool) {
-	f.fault.Store(&fn)
-}
-
-func (f *trkFake) serve(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	f.requests++
-	n := f.requests
-	f.times = append(f.times, time.Now())
-	f.mu.Unlock()
-
-	if r.Method != http.MethodPost || r.URL.Path != "/api/42/envelope/" {
-		f.t.Errorf("request %s %s, want POST /api/42/envelope/", r.Method, r.URL.Path)
-	}
-	auth, err := decode.AuthFromRequest(r)
-	if want := (decode.Auth{Version: "7", Client: "errlog/" + Version, Key: trkKey}); err != nil || auth != want {
-		f.t.Errorf("X-Sentry-Auth %q: %+v, %v; want %+v", r.Header.Get("X-Sentry-Auth"), auth, err, want)
-		http.Error(w, "bad auth", http.StatusUnauthorized)
-		return
-	}
-	if ct, ce := r.Header.Get("Content-Type"), r.Header.Get("Content-Encoding"); ct != wire.ContentType || ce != "gzip" {
-		f.t.Errorf("Content-Type %q, Content-Encoding %q", ct, ce)
-	}
-	body, err := decode.Body(r.Body, r.Header.Get("Content-Encoding"), 10<<20)
-	if err != nil {
-		f.t.Errorf("body: %v", err)
-		return
-	}
-	env, err := decode.Envelope(body)
-	if err != nil {
-		f.t.Errorf("envelope: %v\n%s", err, body)
-		return
-	}
-	if len(env.Items) != 1 || env.Items[0].Header.Type != "event" || !strings.Contains(string(body), `"length":`) {
-		f.t.Errorf("envelope items: %+v", env.Items)
-		return
-	}
-	evs, err := decode.Events(env)
-	if err != nil {
-		f.t.Errorf("event: %v", err)
-		return
-	}
-	ev := evs[0]
-	if env.Header.EventID != ev.EventID || env.Header.SentAt != "" {
-		f.t.Errorf("envelope header %+v for event %s", env.Header, ev.EventID)
-	}
-	f.mu.Lock()
-	check := f.validate < 0 || f.checked < f.validate
-	f.checked++
-	f.mu.Unlock()
-	if check {
-		if err := sentryschema.Validate(env.Items[0].Payload); err != nil {
-			f.t.Errorf("%v\n%s", err, env.Items[0].Payload)
-		}
-	}
-
-	if fn := f.fault.Load(); fn != nil && (*fn)(n, w, r) {
-		return
-	}
-	f.mu.Lock()
-	f.acked[ev.EventID]++
-	f.events = append(f.events, ev)
-	f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	fmt.Fprintf(w, `{"id":%q}`, ev.EventID)
-}
-
-func (f *trkFake) ackedEvents() []*event.Event {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]*event.Event(nil), f.events...)
-}
-
-func (f *trkFake) requestCount() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.requests
-}
-
-// checkExactlyOnce fails unless every id was acknowledged exactly once,
-// and nothing else was.
-func (f *trkFake) checkExactlyOnce(t *testing.T, ids []string) {
-	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	bad := 0
-	for _, id := range ids {
-		if n := f.acked[id]; n != 1 {
-			if bad++; bad <= 5 {
-				t.Errorf("event %s acknowledged %d times, want 1", id, n)
-			}
-		}
-	}
-	if len(f.acked) != len(ids) {
-		t.Errorf("%d distinct events acknowledged, want %d", len(f.acked), len(ids))
-	}
-	if bad > 5 {
-		t.Errorf("… and %d more", bad-5)
-	}
-}
-
-// trkErrLog collects what the tracker reports.
-type trkErrLog struct {
-	mu   sync.Mutex
-	errs []error
-}
-
-func (l *trkErrLog) add(err error) {
-	l.mu.Lock()
-	l.errs = append(l.errs, err)
-	l.mu.Unlock()
-}
-
-func (l *trkErrLog) strings() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, err := range l.errs {
-		out = append(out, err.Error())
-	}
-	return out
-}
-
-// matching returns the reports that contain every one of subs.
-func (l *trkErrLog) matching(subs ...string) []string {
-	var out []string
-outer:
-	for _, s := range l.strings() {
-		for _, sub := range subs {
-			if !strings.Contains(s, sub) {
-				continue outer
-			}
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
 // newTrkTracker returns a tracker with fast retries that reports to log
 // and is closed when the test ends.
-func newTrkTracker(t *testing.T, o TrackerOptions, env sinkEnv) (*Tracker, *trkErrLog) {
+func newTrkTracker(t *testing.T, o Options, env settings.Shared) (*Tracker, *trackertest.ErrLog) {
 	t.Helper()
-	log := &trkErrLog{}
+	log := &trackertest.ErrLog{}
 	if o.MinBackoff == 0 {
 		o.MinBackoff = time.Millisecond
 	}
@@ -222,19 +48,19 @@ func newTrkTracker(t *testing.T, o TrackerOptions, env sinkEnv) (*Tracker, *trkE
 		o.Timeout = 5 * time.Second
 	}
 	if env.OnError == nil {
-		env.OnError = log.add
+		env.OnError = log.Add
 	}
 	if env.Clock == nil {
-		env.Clock = nowClock(time.Now)
+		env.Clock = clock.Real()
 	}
 	if env.QueueSize == 0 {
 		env.QueueSize = 1024
 	}
-	s, err := newTrackerSink(o, env)
+	s, err := NewSink(o, env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := s.(*Tracker)
+	tr := s
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
@@ -243,62 +69,20 @@ func newTrkTracker(t *testing.T, o TrackerOptions, env sinkEnv) (*Tracker, *trkE
 	return tr, log
 }
 
-func trkFlush(t *testing.T, s EventSink) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.Flush(ctx); err != nil {
-		t.Fatalf("Flush: %v", err)
-	}
-}
-
-// trkEvent is an event of the kind the core builds: an exception chain
-// with a stack, a request, a user, tags, extras and contexts.
-func trkEvent(i int) *event.Event {
-	frames := framesOf(trkCallers())
-	handled := true
-	return &event.Event{
-		EventID:   event.NewID(),
-		Timestamp: time.Now(),
-		Level:     event.LevelError,
-		Logger:    "slog",
-		Platform:  "go",
-		Logentry:  &event.Logentry{Message: "request failed", Formatted: "request failed " + strconv.Itoa(i)},
-		Exception: []event.Exception{
-			{Type: "*errors.errorString", Value: "connection reset"},
-			{Type: "*fmt.wrapError", Value: "loading user: connection reset", Stacktrace: &event.Stacktrace{Frames: frames},
-				Mechanism: &event.Mechanism{Type: "slog", Handled: &handled}},
-		},
-		Request: &event.Request{URL: "https://example.com/users/7?x=1", Method: "GET", QueryString: "x=1",
-			Headers: map[string]string{"User-Agent": "test"}, Cookies: map[string]string{"session": "**************"}},
-		Contexts: map[string]map[string]any{"runtime": {"name": "go", "version": runtime.Version()}},
-		Tags:     map[string]string{"i": strconv.Itoa(i)},
-		Extra:    map[string]any{"attempt": i, "nested": map[string]any{"ok": true}},
-		User:     &event.User{ID: "7", Email: "ann@example.com"},
-		Modules:  map[string]string{"github.com/errlog/errlog": Version},
-		SDK:      &event.SDK{Name: "errlog.go", Version: Version},
-	}
-}
-
-func trkCallers() []uintptr {
-	var pcs [maxFrames]uintptr
-	return pcs[:runtime.Callers(2, pcs[:])]
-}
-
 func TestTrackerDelivers(t *testing.T) {
 	t.Parallel()
-	f := newTrkFake(t)
-	tr, log := newTrkTracker(t, TrackerOptions{DSN: f.dsn()},
-		sinkEnv{Environment: "production", Release: "v1.2.3", ServerName: "web-1"})
+	f := trackertest.NewFake(t)
+	tr, log := newTrkTracker(t, Options{DSN: f.DSN()},
+		settings.Shared{Environment: "production", Release: "v1.2.3", ServerName: "web-1"})
 	var ids []string
 	for i := 0; i < 5; i++ {
-		ev := trkEvent(i)
+		ev := trackertest.Event(i)
 		tr.Deliver(ev)
 		ids = append(ids, ev.EventID)
 	}
-	trkFlush(t, tr)
-	f.checkExactlyOnce(t, ids)
-	got := f.ackedEvents()
+	trackertest.Flush(t, tr)
+	f.CheckExactlyOnce(t, ids)
+	got := f.Acked()
 	if len(got) != 5 {
 		t.Fatalf("%d events", len(got))
 	}
@@ -313,48 +97,36 @@ func TestTrackerDelivers(t *testing.T) {
 			ev.Platform != "go" || ev.SDK.Name != "errlog.go" {
 			t.Errorf("event %d arrived as %+v", i, ev)
 		}
-		if fr := ev.Frames(); fr[len(fr)-1].Function != "trkEvent" {
-			t.Errorf("innermost frame %+v, want trkEvent (frames caller to callee)", fr[len(fr)-1])
+		if fr := ev.Frames(); fr[len(fr)-1].Function != "Event" {
+			t.Errorf("innermost frame %+v, want trackertest.Event (frames caller to callee)", fr[len(fr)-1])
 		}
 	}
-	if errs := log.strings(); len(errs) > 0 {
+	if errs := log.Strings(); len(errs) > 0 {
 		t.Errorf("reported: %q", errs)
 	}
 }
 
 func TestTracker503ThenSuccess(t *testing.T) {
 	t.Parallel()
-	f := newTrkFake(t)
-	f.setFault(func(n int, w http.ResponseWriter, r *http.Request) bool {
+	f := trackertest.NewFake(t)
+	f.SetFault(func(n int, w http.ResponseWriter, r *http.Request) bool {
 		if n <= 3 {
 			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
 			return true
 		}
 		return false
 	})
-	tr, log := newTrkTracker(t, TrackerOptions{DSN: f.dsn()}, sinkEnv{})
-	ev := trkEvent(0)
+	tr, log := newTrkTracker(t, Options{DSN: f.DSN()}, settings.Shared{})
+	ev := trackertest.Event(0)
 	tr.Deliver(ev)
-	trkWaitFor(t, func() bool { return len(f.ackedEvents()) == 1 })
-	f.checkExactlyOnce(t, []string{ev.EventID})
-	if n := f.requestCount(); n != 4 {
+	trackertest.WaitFor(t, func() bool { return len(f.Acked()) == 1 })
+	f.CheckExactlyOnce(t, []string{ev.EventID})
+	if n := f.Requests(); n != 4 {
 		t.Errorf("%d requests, want 4 (three 503s, one success)", n)
 	}
-	reports := log.strings()
+	reports := log.Strings()
 	if len(reports) != 1 || !strings.Contains(reports[0], "errlog: tracker: tracker error: ") || !strings.Contains(reports[0], "503 Service Unavailable") || !strings.Contains(reports[0], "retrying") {
 		t.Errorf("reports %q, want one saying the tracker answered 503 and events are retried", reports)
-	}
-}
-
-// trkWaitFor polls cond for up to 10 seconds.
-func trkWaitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out waiting")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -373,10 +145,10 @@ func TestTrackerRateLimits(t *testing.T) {
 		tt := tt
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := newTrkFake(t)
+			f := trackertest.NewFake(t)
 			fake := clock.NewFake(time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC))
 			var limitedAt, nextAt atomic.Int64
-			f.setFault(func(n int, w http.ResponseWriter, r *http.Request) bool {
+			f.SetFault(func(n int, w http.ResponseWriter, r *http.Request) bool {
 				if n == 2 {
 					nextAt.Store(fake.Now().UnixNano())
 				}
@@ -393,10 +165,10 @@ func TestTrackerRateLimits(t *testing.T) {
 				w.WriteHeader(tt.status)
 				return true
 			})
-			tr, log := newTrkTracker(t, TrackerOptions{DSN: f.dsn()}, sinkEnv{Clock: fake})
+			tr, log := newTrkTracker(t, Options{DSN: f.DSN()}, settings.Shared{Clock: fake})
 			var ids []string
 			for i := 0; i < 20; i++ {
-				ev := trkEvent(i)
+				ev := trackertest.Event(i)
 				tr.Deliver(ev)
 				ids = append(ids, ev.EventID)
 			}
@@ -409,18 +181,14 @@ func TestTrackerRateLimits(t *testing.T) {
 				t.Errorf("timers at %v, want one at the end of the rate limit", d)
 			}
 			fake.Advance(999 * time.Millisecond)
-			f.mu.Lock()
-			early := f.requests
-			f.mu.Unlock()
+			early := f.Requests()
 			if early != 1 {
 				t.Errorf("%d requests before the rate limit ended, want 1", early)
 			}
 			fake.Advance(time.Millisecond)
-			trkWaitFor(t, func() bool { return len(f.ackedEvents()) == len(ids) })
-			f.checkExactlyOnce(t, ids)
-			f.mu.Lock()
-			requests := f.requests
-			f.mu.Unlock()
+			trackertest.WaitFor(t, func() bool { return len(f.Acked()) == len(ids) })
+			f.CheckExactlyOnce(t, ids)
+			requests := f.Requests()
 			if gap := time.Duration(nextAt.Load() - limitedAt.Load()); gap < time.Second {
 				t.Errorf("the request after the rate limit came %v later, want ≥ 1s", gap)
 			}
@@ -431,8 +199,8 @@ func TestTrackerRateLimits(t *testing.T) {
 			if requests != want {
 				t.Errorf("%d requests, want %d: held events must not be sent", requests, want)
 			}
-			if r := log.matching("errlog: tracker: "); len(r) != 1 {
-				t.Errorf("reports %q, want one", log.strings())
+			if r := log.Matching("errlog: tracker: "); len(r) != 1 {
+				t.Errorf("reports %q, want one", log.Strings())
 			}
 		})
 	}
@@ -440,8 +208,8 @@ func TestTrackerRateLimits(t *testing.T) {
 
 func TestTrackerRejected(t *testing.T) {
 	t.Parallel()
-	f := newTrkFake(t)
-	f.setFault(func(n int, w http.ResponseWriter, r *http.Request) bool {
+	f := trackertest.NewFake(t)
+	f.SetFault(func(n int, w http.ResponseWriter, r *http.Request) bool {
 		if n == 1 {
 			w.Header().Set("X-Sentry-Error", "event_id: invalid value")
 			http.Error(w, `{"detail":"invalid event"}`, http.StatusBadRequest)
@@ -449,16 +217,16 @@ func TestTrackerRejected(t *testing.T) {
 		}
 		return false
 	})
-	tr, log := newTrkTracker(t, TrackerOptions{DSN: f.dsn()}, sinkEnv{})
-	bad, good := trkEvent(0), trkEvent(1)
+	tr, log := newTrkTracker(t, Options{DSN: f.DSN()}, settings.Shared{})
+	bad, good := trackertest.Event(0), trackertest.Event(1)
 	tr.Deliver(bad)
 	tr.Deliver(good)
-	trkFlush(t, tr)
-	f.checkExactlyOnce(t, []string{good.EventID})
-	if n := f.requestCount(); n != 2 {
+	trackertest.Flush(t, tr)
+	f.CheckExactlyOnce(t, []string{good.EventID})
+	if n := f.Requests(); n != 2 {
 		t.Errorf("%d requests, want 2: a 400 must not be retried", n)
 	}
-	reports := log.strings()
+	reports := log.Strings()
 	if len(reports) != 1 || !strings.HasPrefix(reports[0], "errlog: tracker: ") ||
 		!strings.Contains(reports[0], bad.EventID) || !strings.Contains(reports[0], "400 Bad Request: event_id: invalid value") {
 		t.Errorf("reports %q, want one naming the event, the 400 and X-Sentry-Error", reports)
@@ -499,16 +267,16 @@ func TestTrackerHangingServer(t *testing.T) {
 	// Earlier tests may have left idle connections of their own clients.
 	before := trkGoroutines()
 
-	log := &trkErrLog{}
-	s, err := newTrackerSink(TrackerOptions{DSN: dsn, Timeout: 100 * time.Millisecond, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond},
-		sinkEnv{OnError: log.add, Clock: nowClock(time.Now), QueueSize: 10})
+	log := &trackertest.ErrLog{}
+	s, err := NewSink(Options{DSN: dsn, Timeout: 100 * time.Millisecond, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond},
+		settings.Shared{OnError: log.Add, Clock: clock.Real(), QueueSize: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Deliver(trkEvent(0))
-	trkWaitFor(t, func() bool { return hits.Load() >= 2 })
-	if r := log.matching("errlog: tracker: timeout: no answer from 127.0.0.1:"); len(r) != 1 {
-		t.Errorf("reports %q, want one timeout", log.strings())
+	s.Deliver(trackertest.Event(0))
+	trackertest.WaitFor(t, func() bool { return hits.Load() >= 2 })
+	if r := log.Matching("errlog: tracker: timeout: no answer from 127.0.0.1:"); len(r) != 1 {
+		t.Errorf("reports %q, want one timeout", log.Strings())
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
@@ -521,13 +289,13 @@ func TestTrackerHangingServer(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Close = %v, want the deadline's error (an event was lost)", err)
 	}
-	if r := log.matching("1 undelivered items lost"); len(r) != 1 {
-		t.Errorf("reports %q, want the lost event reported", log.strings())
+	if r := log.Matching("1 undelivered items lost"); len(r) != 1 {
+		t.Errorf("reports %q, want the lost event reported", log.Strings())
 	}
 	if err := s.Close(context.Background()); err != nil {
 		t.Errorf("second Close = %v", err)
 	}
-	trkWaitFor(t, func() bool { return trkGoroutines() <= before })
+	trackertest.WaitFor(t, func() bool { return trkGoroutines() <= before })
 }
 
 // trkRawServer is a TCP server that speaks HTTP by hand, so that it can
@@ -609,29 +377,18 @@ func TestTrackerBrokenResponses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			dsn, acked := trkRawServer(t, 2, tt.garbage)
-			tr, log := newTrkTracker(t, TrackerOptions{DSN: dsn}, sinkEnv{})
-			ev := trkEvent(0)
+			tr, log := newTrkTracker(t, Options{DSN: dsn}, settings.Shared{})
+			ev := trackertest.Event(0)
 			tr.Deliver(ev)
-			trkFlush(t, tr)
+			trackertest.Flush(t, tr)
 			if got := acked(); len(got) != 1 || got[0] != ev.EventID {
 				t.Errorf("acknowledged %q, want [%s]", got, ev.EventID)
 			}
-			if r := log.matching("errlog: tracker: ", tt.report, "retrying"); len(r) != 1 {
-				t.Errorf("reports %q, want one containing %q", log.strings(), tt.report)
+			if r := log.Matching("errlog: tracker: ", tt.report, "retrying"); len(r) != 1 {
+				t.Errorf("reports %q, want one containing %q", log.Strings(), tt.report)
 			}
 		})
 	}
-}
-
-// trkDeadDSN returns a DSN whose port refuses connections.
-func trkDeadDSN(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://k@" + addr + "/42"
 }
 
 const trkSpoolChildEnv = "ERRLOG_TEST_TRACKER_SPOOL_CHILD"
@@ -650,13 +407,13 @@ func TestTrackerSpoolChild(t *testing.T) {
 	if err := json.Unmarshal([]byte(spec), &args); err != nil {
 		t.Fatal(err)
 	}
-	s, err := newTrackerSink(TrackerOptions{DSN: args.DSN, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond},
-		sinkEnv{OnError: func(error) {}, Clock: nowClock(time.Now), QueueSize: 1024, SpoolDir: args.Dir})
+	s, err := NewSink(Options{DSN: args.DSN, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond},
+		settings.Shared{OnError: func(error) {}, Clock: clock.Real(), QueueSize: 1024, SpoolDir: args.Dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < args.N; i++ {
-		ev := trkEvent(i)
+		ev := trackertest.Event(i)
 		s.Deliver(ev)
 		fmt.Println("event", ev.EventID)
 	}
@@ -674,7 +431,7 @@ func TestTrackerSpoolAcrossProcesses(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	const n = 50
-	spec, _ := json.Marshal(map[string]any{"DSN": trkDeadDSN(t), "Dir": dir, "N": n})
+	spec, _ := json.Marshal(map[string]any{"DSN": trackertest.DeadDSN(t), "Dir": dir, "N": n})
 	cmd := exec.Command(os.Args[0], "-test.run=^TestTrackerSpoolChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), trkSpoolChildEnv+"="+string(spec))
 	out, err := cmd.CombinedOutput()
@@ -695,12 +452,12 @@ func TestTrackerSpoolAcrossProcesses(t *testing.T) {
 	}
 
 	// The second process finds the tracker up.
-	f := newTrkFake(t)
-	tr, log := newTrkTracker(t, TrackerOptions{DSN: f.dsn()}, sinkEnv{SpoolDir: dir})
-	trkWaitFor(t, func() bool { return len(f.ackedEvents()) == n })
-	trkFlush(t, tr)
-	f.checkExactlyOnce(t, ids)
-	for i, ev := range f.ackedEvents() {
+	f := trackertest.NewFake(t)
+	tr, log := newTrkTracker(t, Options{DSN: f.DSN()}, settings.Shared{SpoolDir: dir})
+	trackertest.WaitFor(t, func() bool { return len(f.Acked()) == n })
+	trackertest.Flush(t, tr)
+	f.CheckExactlyOnce(t, ids)
+	for i, ev := range f.Acked() {
 		if ev.EventID != ids[i] {
 			t.Fatalf("event %d is %s, want %s: spool replayed out of order", i, ev.EventID, ids[i])
 		}
@@ -708,7 +465,7 @@ func TestTrackerSpoolAcrossProcesses(t *testing.T) {
 	if spooled, _ := delivery.Spooled(filepath.Join(dir, "tracker")); len(spooled) != 0 {
 		t.Errorf("spool holds %q after delivery", spooled)
 	}
-	if r := log.strings(); len(r) != 0 {
+	if r := log.Strings(); len(r) != 0 {
 		t.Errorf("reports %q", r)
 	}
 }
@@ -725,12 +482,12 @@ func TestTrackerOutage10000(t *testing.T) {
 	if raceDetector {
 		n = 2000
 	}
-	f := newTrkFake(t)
-	f.validate = 20
+	f := trackertest.NewFake(t)
+	f.SetValidate(20)
 	var down atomic.Bool
 	var failed atomic.Int32
 	down.Store(true)
-	f.setFault(func(_ int, w http.ResponseWriter, r *http.Request) bool {
+	f.SetFault(func(_ int, w http.ResponseWriter, r *http.Request) bool {
 		if down.Load() {
 			failed.Add(1)
 			w.WriteHeader(http.StatusBadGateway)
@@ -738,7 +495,7 @@ func TestTrackerOutage10000(t *testing.T) {
 		}
 		return false
 	})
-	tr, log := newTrkTracker(t, TrackerOptions{DSN: f.dsn(), MaxBackoff: 20 * time.Millisecond}, sinkEnv{QueueSize: n})
+	tr, log := newTrkTracker(t, Options{DSN: f.DSN(), MaxBackoff: 20 * time.Millisecond}, settings.Shared{QueueSize: n})
 	ids := make([]string, n)
 	start := time.Now()
 	for i := range ids {
@@ -751,17 +508,17 @@ func TestTrackerOutage10000(t *testing.T) {
 		}
 	}
 	t.Logf("queued in %v", time.Since(start))
-	trkWaitFor(t, func() bool { return failed.Load() >= 5 })
+	trackertest.WaitFor(t, func() bool { return failed.Load() >= 5 })
 	down.Store(false)
-	trkFlush(t, tr)
+	trackertest.Flush(t, tr)
 	t.Logf("%d events delivered in %v", n, time.Since(start))
-	f.checkExactlyOnce(t, ids)
-	for i, ev := range f.ackedEvents() {
+	f.CheckExactlyOnce(t, ids)
+	for i, ev := range f.Acked() {
 		if ev.EventID != ids[i] {
 			t.Fatalf("event %d is %s, want %s: out of order", i, ev.EventID, ids[i])
 		}
 	}
-	if r := log.strings(); len(r) != 1 || !strings.Contains(r[0], "502 Bad Gateway") {
+	if r := log.Strings(); len(r) != 1 || !strings.Contains(r[0], "502 Bad Gateway") {
 		t.Errorf("reports %q, want one for the outage", r)
 	}
 }
@@ -797,13 +554,13 @@ func TestTrackerDebugURL(t *testing.T) {
 		mu.Lock()
 		posts = nil
 		mu.Unlock()
-		f := newTrkFake(t)
-		tr, log := newTrkTracker(t, TrackerOptions{DSN: f.dsn(), DebugURL: bin.URL + "/bin?x=1"}, sinkEnv{Debug: debug})
-		ev := trkEvent(0)
+		f := trackertest.NewFake(t)
+		tr, log := newTrkTracker(t, Options{DSN: f.DSN(), DebugURL: bin.URL + "/bin?x=1"}, settings.Shared{Debug: debug})
+		ev := trackertest.Event(0)
 		if id := tr.Send(ev); id != ev.EventID {
 			t.Errorf("Send = %q, want %q", id, ev.EventID)
 		}
-		trkFlush(t, tr)
+		trackertest.Flush(t, tr)
 		mu.Lock()
 		if len(posts) != 1 || posts[0].ev.EventID != ev.EventID || posts[0].contentType != "application/json" ||
 			posts[0].encoding != "" || posts[0].auth != "" || posts[0].ev.Message() != "request failed 0" {
@@ -814,10 +571,10 @@ func TestTrackerDebugURL(t *testing.T) {
 		if debug {
 			want = 0
 		}
-		if n := len(f.ackedEvents()); n != want {
+		if n := len(f.Acked()); n != want {
 			t.Errorf("debug %v: the DSN received %d events, want %d", debug, n, want)
 		}
-		if r := log.strings(); len(r) != 0 {
+		if r := log.Strings(); len(r) != 0 {
 			t.Errorf("reports %q", r)
 		}
 	}
@@ -825,21 +582,21 @@ func TestTrackerDebugURL(t *testing.T) {
 
 func TestNewTrackerSinkOptions(t *testing.T) {
 	t.Parallel()
-	env := sinkEnv{OnError: func(error) {}, Clock: nowClock(time.Now), QueueSize: 8}
+	env := settings.Shared{OnError: func(error) {}, Clock: clock.Real(), QueueSize: 8}
 	for _, tt := range []struct {
-		o    TrackerOptions
+		o    Options
 		want string
 	}{
-		{TrackerOptions{}, "errlog: tracker: no DSN"},
-		{TrackerOptions{DSN: "https://sekrit@host"}, "errlog: tracker: DSN has no project id"},
-		{TrackerOptions{DSN: "ftp://k@host/1"}, `errlog: tracker: DSN scheme must be "http" or "https"`},
-		{TrackerOptions{DSN: "https://k@host/1", SampleRate: 2}, "errlog: tracker: SampleRate 2"},
-		{TrackerOptions{DebugURL: "requestbin.example/x"}, "errlog: tracker: DebugURL is not an http or https URL"},
-		{TrackerOptions{DSN: "https://k@host/1", MinBackoff: time.Hour, MaxBackoff: time.Second}, "errlog: tracker: "},
+		{Options{}, "errlog: tracker: no DSN"},
+		{Options{DSN: "https://sekrit@host"}, "errlog: tracker: DSN has no project id"},
+		{Options{DSN: "ftp://k@host/1"}, `errlog: tracker: DSN scheme must be "http" or "https"`},
+		{Options{DSN: "https://k@host/1", SampleRate: 2}, "errlog: tracker: SampleRate 2"},
+		{Options{DebugURL: "requestbin.example/x"}, "errlog: tracker: DebugURL is not an http or https URL"},
+		{Options{DSN: "https://k@host/1", MinBackoff: time.Hour, MaxBackoff: time.Second}, "errlog: tracker: "},
 	} {
-		s, err := newTrackerSink(tt.o, env)
+		s, err := NewSink(tt.o, env)
 		if err == nil || !strings.HasPrefix(err.Error(), tt.want) || s != nil {
-			t.Errorf("newTrackerSink(%+v) = %v, %v; want an error starting %q", tt.o, s, err, tt.want)
+			t.Errorf("NewSink(%+v) = %v, %v; want an error starting %q", tt.o, s, err, tt.want)
 		}
 		if err != nil && strings.Contains(err.Error(), "sekrit") {
 			t.Errorf("error %q repeats the DSN's key", err)
@@ -848,23 +605,23 @@ func TestNewTrackerSinkOptions(t *testing.T) {
 	// Debug mode without a debug URL: no tracker, and no complaint.
 	debug := env
 	debug.Debug = true
-	if s, err := newTrackerSink(TrackerOptions{DSN: "https://k@host/1"}, debug); s != nil || err != nil {
+	if s, err := NewSink(Options{DSN: "https://k@host/1"}, debug); s != nil || err != nil {
 		t.Errorf("debug mode: %v, %v; want nil, nil", s, err)
 	}
 	// A spool directory that cannot be created.
 	file := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(file, nil, 0o600)
-	if _, err := newTrackerSink(TrackerOptions{DSN: "https://k@host/1"}, sinkEnv{SpoolDir: file, Clock: nowClock(time.Now)}); err == nil || !strings.HasPrefix(err.Error(), "errlog: tracker: ") {
+	if _, err := NewSink(Options{DSN: "https://k@host/1"}, settings.Shared{SpoolDir: file, Clock: clock.Real()}); err == nil || !strings.HasPrefix(err.Error(), "errlog: tracker: ") {
 		t.Errorf("unusable spool: %v", err)
 	}
 }
 
 func TestTrackerSend(t *testing.T) {
 	t.Parallel()
-	f := newTrkFake(t)
+	f := trackertest.NewFake(t)
 	var seen atomic.Int32
-	tr, log := newTrkTracker(t, TrackerOptions{
-		DSN:         f.dsn(),
+	tr, log := newTrkTracker(t, Options{
+		DSN:         f.DSN(),
 		Environment: "staging",
 		BeforeSend: func(ev *event.Event) *event.Event {
 			seen.Add(1)
@@ -873,7 +630,7 @@ func TestTrackerSend(t *testing.T) {
 			}
 			return ev
 		},
-	}, sinkEnv{Environment: "production", Release: "v9", ServerName: "host-a"})
+	}, settings.Shared{Environment: "production", Release: "v9", ServerName: "host-a"})
 
 	// A bare event gets an id, a timestamp, platform and sdk; the
 	// tracker's environment wins, the defaults fill the rest.
@@ -888,8 +645,8 @@ func TestTrackerSend(t *testing.T) {
 	if tr.Send(nil) != "" {
 		t.Error("Send(nil) queued something")
 	}
-	trkFlush(t, tr)
-	got := f.ackedEvents()
+	trackertest.Flush(t, tr)
+	got := f.Acked()
 	if len(got) != 1 {
 		t.Fatalf("%d events", len(got))
 	}
@@ -904,59 +661,35 @@ func TestTrackerSend(t *testing.T) {
 	if seen.Load() != 2 {
 		t.Errorf("BeforeSend saw %d events, want 2", seen.Load())
 	}
-	if r := log.strings(); len(r) != 0 {
+	if r := log.Strings(); len(r) != 0 {
 		t.Errorf("reports %q", r)
-	}
-}
-
-// TestSendEvent is not parallel: SendEvent reaches every open tracker,
-// those of parallel tests too.
-func TestSendEvent(t *testing.T) {
-	f := newTrkFake(t)
-	tr, _ := newTrkTracker(t, TrackerOptions{DSN: f.dsn()}, sinkEnv{})
-	f2 := newTrkFake(t)
-	tr2, _ := newTrkTracker(t, TrackerOptions{DSN: f2.dsn()}, sinkEnv{})
-	id := SendEvent(&event.Event{Logentry: &event.Logentry{Formatted: "to all"}})
-	trkFlush(t, tr)
-	trkFlush(t, tr2)
-	if len(id) != 32 || len(f.ackedEvents()) != 1 || len(f2.ackedEvents()) != 1 || f2.ackedEvents()[0].EventID != id || f.ackedEvents()[0].EventID != id {
-		t.Errorf("SendEvent = %q; trackers received %d and %d events", id, len(f.ackedEvents()), len(f2.ackedEvents()))
-	}
-	tr.Close(context.Background())
-	tr2.Close(context.Background())
-	tr2.Close(context.Background())
-	if tr2.Send(trkEvent(0)) != "" {
-		t.Error("Send after Close queued an event")
-	}
-	if id := SendEvent(&event.Event{Logentry: &event.Logentry{Formatted: "to none"}}); id != "" {
-		t.Errorf("SendEvent with every tracker closed = %q", id)
 	}
 }
 
 func TestTrackerSampleRate(t *testing.T) {
 	t.Parallel()
-	f := newTrkFake(t)
-	f.validate = 0
-	tr, _ := newTrkTracker(t, TrackerOptions{DSN: f.dsn(), SampleRate: 0.25}, sinkEnv{})
+	f := trackertest.NewFake(t)
+	f.SetValidate(0)
+	tr, _ := newTrkTracker(t, Options{DSN: f.DSN(), SampleRate: 0.25}, settings.Shared{})
 	sent := 0
 	for i := 0; i < 400; i++ {
-		if tr.Send(trkEvent(i)) != "" {
+		if tr.Send(trackertest.Event(i)) != "" {
 			sent++
 		}
 	}
-	trkFlush(t, tr)
-	if sent < 50 || sent > 150 || len(f.ackedEvents()) != sent {
-		t.Errorf("SampleRate 0.25 sent %d of 400 (%d acknowledged)", sent, len(f.ackedEvents()))
+	trackertest.Flush(t, tr)
+	if sent < 50 || sent > 150 || len(f.Acked()) != sent {
+		t.Errorf("SampleRate 0.25 sent %d of 400 (%d acknowledged)", sent, len(f.Acked()))
 	}
 }
 
 func TestTest(t *testing.T) {
 	t.Parallel()
-	f := newTrkFake(t)
-	if err := Test(context.Background(), TrackerOptions{DSN: f.dsn(), Environment: "ci"}); err != nil {
+	f := trackertest.NewFake(t)
+	if err := Test(context.Background(), Options{DSN: f.DSN(), Environment: "ci"}); err != nil {
 		t.Fatalf("Test against a working tracker: %v", err)
 	}
-	got := f.ackedEvents()
+	got := f.Acked()
 	if len(got) != 1 || got[0].Tags["errlog.test"] != "true" || got[0].Environment != "ci" || len(got[0].Frames()) == 0 {
 		t.Errorf("test event %+v", got)
 	}
@@ -981,7 +714,7 @@ func TestTest(t *testing.T) {
 		{"bad DSN", "https://host/1", []string{"errlog: tracker: test: DSN has no public key"}, nil},
 		{"bad debug URL", "", []string{"errlog: tracker: test: DebugURL is not an http or https URL"}, nil},
 		{"DNS", "https://k@no-such-host.invalid/1", []string{"errlog: tracker: test: DNS: cannot resolve \"no-such-host.invalid\""}, nil},
-		{"refused", trkDeadDSN(t), []string{"errlog: tracker: test: connection refused by 127.0.0.1:", "is the tracker running?"}, syscall.ECONNREFUSED},
+		{"refused", trackertest.DeadDSN(t), []string{"errlog: tracker: test: connection refused by 127.0.0.1:", "is the tracker running?"}, syscall.ECONNREFUSED},
 		{"401", status(401, "invalid api key"), []string{"errlog: tracker: test: authentication failed (check the DSN's key): ", "401 Unauthorized: invalid api key"}, nil},
 		{"403", status(403, ""), []string{"authentication failed", "403 Forbidden"}, nil},
 		{"400", status(400, "invalid event: missing platform"), []string{"errlog: tracker: test: event rejected: ", "400 Bad Request: invalid event: missing platform"}, nil},
@@ -989,7 +722,7 @@ func TestTest(t *testing.T) {
 		{"429", status(429, ""), []string{"rate limited", "429 Too Many Requests"}, nil},
 		{"500", status(500, ""), []string{"tracker error", "500 Internal Server Error"}, nil},
 	} {
-		o := TrackerOptions{DSN: tt.dsn, Timeout: 5 * time.Second}
+		o := Options{DSN: tt.dsn, Timeout: 5 * time.Second}
 		if tt.name == "bad debug URL" {
 			o.DebugURL = "ftp://bin/"
 		}
@@ -1021,7 +754,7 @@ func TestTestTimeoutAndTLS(t *testing.T) {
 	}))
 	defer hang.Close()
 	defer close(release)
-	err := Test(context.Background(), TrackerOptions{DSN: strings.Replace(hang.URL, "http://", "http://k@", 1) + "/1", Timeout: 100 * time.Millisecond})
+	err := Test(context.Background(), Options{DSN: strings.Replace(hang.URL, "http://", "http://k@", 1) + "/1", Timeout: 100 * time.Millisecond})
 	if err == nil || !strings.Contains(err.Error(), "timeout: no answer from 127.0.0.1:") {
 		t.Errorf("hanging tracker: %v", err)
 	}
@@ -1030,89 +763,15 @@ func TestTestTimeoutAndTLS(t *testing.T) {
 	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	tlsSrv.Config.ErrorLog = stdlog.New(io.Discard, "", 0)
 	defer tlsSrv.Close()
-	err = Test(context.Background(), TrackerOptions{DSN: strings.Replace(tlsSrv.URL, "https://", "https://k@", 1) + "/1"})
+	err = Test(context.Background(), Options{DSN: strings.Replace(tlsSrv.URL, "https://", "https://k@", 1) + "/1"})
 	if err == nil || !strings.Contains(err.Error(), "TLS handshake with 127.0.0.1:") {
 		t.Errorf("untrusted certificate: %v", err)
 	}
 	// Trusted through Transport, it works.
 	ok := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer ok.Close()
-	if err := Test(context.Background(), TrackerOptions{DSN: strings.Replace(ok.URL, "https://", "https://k@", 1) + "/1", Transport: ok.Client().Transport}); err != nil {
+	if err := Test(context.Background(), Options{DSN: strings.Replace(ok.URL, "https://", "https://k@", 1) + "/1", Transport: ok.Client().Transport}); err != nil {
 		t.Errorf("trusted certificate: %v", err)
-	}
-}
-
-// TestTrackerThroughHandler goes end to end: slog.ErrorContext in an HTTP
-// handler behind the middleware, through New's chain, to the tracker, as
-// an application uses it.
-func TestTrackerThroughHandler(t *testing.T) {
-	t.Parallel()
-	f := newTrkFake(t)
-	log := &trkErrLog{}
-	h := NewHandler(Options{
-		Console:         io.Discard,
-		Environment:     "production",
-		Release:         "v2.0.0",
-		OnDeliveryError: log.add,
-		Tracker:         &TrackerOptions{DSN: f.dsn()},
-	})
-	defer h.Close(context.Background())
-	logger := slog.New(h)
-
-	bin := httptest.NewServer(h.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, scope := WithScope(r.Context())
-		scope.SetExtra("cart", 3)
-		err := errors.Join(os.ErrNotExist, fmt.Errorf("charging: %w", os.ErrDeadlineExceeded))
-		logger.ErrorContext(ctx, "checkout failed", "err", err, "password", "hunter2",
-			slog.Group("user", "id", "7", "email", "ann@example.com"),
-			slog.Group("tags", "region", "eu"))
-		w.WriteHeader(http.StatusNoContent)
-	})))
-	defer bin.Close()
-	resp, err := http.Get(bin.URL + "/checkout?step=2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := h.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	got := f.ackedEvents()
-	if len(got) != 1 {
-		t.Fatalf("tracker received %d events, want 1; reports %q", len(got), log.strings())
-	}
-	ev := got[0]
-	var types []string
-	for _, ex := range ev.Exception {
-		types = append(types, ex.Type)
-	}
-	if len(types) < 3 || types[len(types)-1] != "*errors.joinError" {
-		t.Errorf("exception types %q, want the joined chain ending in *errors.joinError", types)
-	}
-	b, _ := json.Marshal(ev)
-	switch {
-	case ev.Message() != "checkout failed", ev.Level != event.LevelError:
-		t.Errorf("message %q level %q", ev.Message(), ev.Level)
-	case ev.Request == nil || !strings.HasSuffix(ev.Request.URL, "/checkout?step=2") && !strings.HasSuffix(ev.Request.URL, "/checkout"):
-		t.Errorf("request %+v", ev.Request)
-	case ev.User == nil || ev.User.ID != "7" || ev.User.Email != "ann@example.com":
-		t.Errorf("user %+v", ev.User)
-	case ev.Tags["region"] != "eu":
-		t.Errorf("tags %v", ev.Tags)
-	case ev.Extra["cart"] != 3.0:
-		t.Errorf("extra %v", ev.Extra)
-	case ev.Environment != "production" || ev.Release != "v2.0.0" || ev.ServerName == "" || ev.SDK == nil || ev.Platform != "go":
-		t.Errorf("environment %q release %q server %q sdk %v", ev.Environment, ev.Release, ev.ServerName, ev.SDK)
-	case len(ev.Frames()) == 0:
-		t.Error("no stack trace")
-	case strings.Contains(string(b), "hunter2"):
-		t.Errorf("the password reached the tracker: %s", b)
-	}
-	if r := log.strings(); len(r) != 0 {
-		t.Errorf("reports %q", r)
 	}
 }
 
@@ -1125,7 +784,7 @@ func BenchmarkTrackerSend(b *testing.B) {
 	}
 	dsn := "http://k@" + ln.Addr().String() + "/1"
 	ln.Close() // down: nothing is sent, the queue fills and drops
-	tr, err := newTracker(TrackerOptions{DSN: dsn, OnError: func(error) {}, QueueSize: 16}, sinkEnv{Clock: nowClock(time.Now)})
+	tr, err := newTracker(Options{DSN: dsn, OnError: func(error) {}, QueueSize: 16}, settings.Shared{Clock: clock.Real()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -1135,7 +794,7 @@ func BenchmarkTrackerSend(b *testing.B) {
 		defer cancel()
 		tr.Close(ctx)
 	}()
-	ev := trkEvent(0)
+	ev := trackertest.Event(0)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -1164,7 +823,7 @@ func TestTrackerErrorsHideSecrets(t *testing.T) {
 		return "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{\"id\":"
 	})
 	cutShortURL := strings.Replace(strings.TrimSuffix(cutShort, "/1"), "http://k@", "http://", 1)
-	dead := strings.TrimSuffix(strings.Replace(trkDeadDSN(t), "http://k@", "http://", 1), "/42")
+	dead := strings.TrimSuffix(strings.Replace(trackertest.DeadDSN(t), "http://k@", "http://", 1), "/42")
 
 	noSecret := func(what, s string, wants ...string) {
 		t.Helper()
@@ -1179,15 +838,15 @@ func TestTrackerErrorsHideSecrets(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		name  string
-		o     TrackerOptions
+		o     Options
 		wants []string
 	}{
-		{"400", TrackerOptions{DebugURL: bin.URL + "/" + secret + "/400?token=" + secret}, []string{"event rejected: " + bin.URL + "/… answered 400 Bad Request"}},
-		{"cut short", TrackerOptions{DebugURL: cutShortURL + "/" + secret}, []string{cutShortURL + "/… answered 200 OK but the answer was cut short"}},
-		{"refused", TrackerOptions{DebugURL: dead + "/" + secret}, []string{"connection refused by 127.0.0.1:"}},
-		{"DNS", TrackerOptions{DebugURL: "http://" + secret + ".bin.invalid/" + secret}, []string{"DNS: cannot resolve", "*.bin.invalid"}},
-		{"DSN key", TrackerOptions{DSN: strings.Replace(bin.URL, "http://", "http://"+secret+"@", 1) + "/401"}, []string{"authentication failed"}},
-		{"DSN key, refused", TrackerOptions{DSN: strings.Replace(dead, "http://", "http://"+secret+"@", 1) + "/1"}, []string{"connection refused"}},
+		{"400", Options{DebugURL: bin.URL + "/" + secret + "/400?token=" + secret}, []string{"event rejected: " + bin.URL + "/… answered 400 Bad Request"}},
+		{"cut short", Options{DebugURL: cutShortURL + "/" + secret}, []string{cutShortURL + "/… answered 200 OK but the answer was cut short"}},
+		{"refused", Options{DebugURL: dead + "/" + secret}, []string{"connection refused by 127.0.0.1:"}},
+		{"DNS", Options{DebugURL: "http://" + secret + ".bin.invalid/" + secret}, []string{"DNS: cannot resolve", "*.bin.invalid"}},
+		{"DSN key", Options{DSN: strings.Replace(bin.URL, "http://", "http://"+secret+"@", 1) + "/401"}, []string{"authentication failed"}},
+		{"DSN key, refused", Options{DSN: strings.Replace(dead, "http://", "http://"+secret+"@", 1) + "/1"}, []string{"connection refused"}},
 	} {
 		tt.o.Timeout = 5 * time.Second
 		err := Test(context.Background(), tt.o)
@@ -1200,13 +859,13 @@ func TestTrackerErrorsHideSecrets(t *testing.T) {
 
 	// The same through the queue: the report of an outage and of a
 	// rejected event.
-	tr, log := newTrkTracker(t, TrackerOptions{DebugURL: bin.URL + "/" + secret + "/503"}, sinkEnv{})
-	tr.Send(trkEvent(0))
-	trkWaitFor(t, func() bool { return len(log.strings()) > 0 })
-	tr2, log2 := newTrkTracker(t, TrackerOptions{DebugURL: bin.URL + "/" + secret + "/400"}, sinkEnv{})
-	tr2.Send(trkEvent(1))
-	trkFlush(t, tr2)
-	reports := append(log.strings(), log2.strings()...)
+	tr, log := newTrkTracker(t, Options{DebugURL: bin.URL + "/" + secret + "/503"}, settings.Shared{})
+	tr.Send(trackertest.Event(0))
+	trackertest.WaitFor(t, func() bool { return len(log.Strings()) > 0 })
+	tr2, log2 := newTrkTracker(t, Options{DebugURL: bin.URL + "/" + secret + "/400"}, settings.Shared{})
+	tr2.Send(trackertest.Event(1))
+	trackertest.Flush(t, tr2)
+	reports := append(log.Strings(), log2.Strings()...)
 	if len(reports) < 2 {
 		t.Fatalf("reports %q, want an outage and a rejection", reports)
 	}
@@ -1245,9 +904,9 @@ func TestTrackerRefusesRedirectToAnotherHost(t *testing.T) {
 		return strings.Replace(srv.URL, "http://", "http://k@", 1) + "/" + project
 	}
 
-	tr, log := newTrkTracker(t, TrackerOptions{DSN: dsn("1")}, sinkEnv{})
-	tr.Send(trkEvent(1))
-	trkWaitFor(t, func() bool { return len(log.strings()) > 0 })
+	tr, log := newTrkTracker(t, Options{DSN: dsn("1")}, settings.Shared{})
+	tr.Send(trackertest.Event(1))
+	trackertest.WaitFor(t, func() bool { return len(log.Strings()) > 0 })
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	err := tr.Close(ctx)
@@ -1255,18 +914,18 @@ func TestTrackerRefusesRedirectToAnotherHost(t *testing.T) {
 		t.Errorf("Close: %v", err)
 	}
 	from, to := strings.TrimPrefix(srv.URL, "http://"), strings.TrimPrefix(other.URL, "http://")
-	if r := log.matching("redirected from http://"+from+" to http://"+to, "not following"); len(r) == 0 {
-		t.Errorf("reports %q name neither host", log.strings())
+	if r := log.Matching("redirected from http://"+from+" to http://"+to, "not following"); len(r) == 0 {
+		t.Errorf("reports %q name neither host", log.Strings())
 	}
 	if n := elsewhere.Load(); n != 0 {
 		t.Errorf("the other host received %d requests", n)
 	}
 
-	tr2, log2 := newTrkTracker(t, TrackerOptions{DSN: dsn("2")}, sinkEnv{})
-	tr2.Send(trkEvent(2))
-	trkFlush(t, tr2)
-	if sameHost.Load() != 1 || len(log2.strings()) != 0 {
-		t.Errorf("same-host redirect: %d delivered, reports %q", sameHost.Load(), log2.strings())
+	tr2, log2 := newTrkTracker(t, Options{DSN: dsn("2")}, settings.Shared{})
+	tr2.Send(trackertest.Event(2))
+	trackertest.Flush(t, tr2)
+	if sameHost.Load() != 1 || len(log2.Strings()) != 0 {
+		t.Errorf("same-host redirect: %d delivered, reports %q", sameHost.Load(), log2.Strings())
 	}
 }
 
@@ -1275,11 +934,11 @@ func TestTrackerRefusesRedirectToAnotherHost(t *testing.T) {
 // own queues, not by counting the process's goroutines.
 func TestTrackerCloseStopsItsWorkers(t *testing.T) {
 	t.Parallel()
-	f := newTrkFake(t)
+	f := trackertest.NewFake(t)
 	bin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) }))
 	defer bin.Close()
-	tr, _ := newTrkTracker(t, TrackerOptions{DSN: f.dsn(), DebugURL: bin.URL + "/bin"}, sinkEnv{})
-	tr.Deliver(trkEvent(0))
+	tr, _ := newTrkTracker(t, Options{DSN: f.DSN(), DebugURL: bin.URL + "/bin"}, settings.Shared{})
+	tr.Deliver(trackertest.Event(0))
 	if err := tr.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,6 @@
-package errlog
+// Package values is errlog's value walker, shared by the handler chain
+// and the sinks.
+package values
 
 import (
 	"encoding"
@@ -12,32 +14,32 @@ import (
 	"unicode/utf8"
 )
 
-// This file is the value walker: any Go value as text (safeText, the
-// text sinks) or as a JSON tree (jsonValue, events), one walker in two
-// modes with the same bounds (maxDepth, maxItems), cycle cuts, method
+// This is the value walker: any Go value as text (Text, the
+// text sinks) or as a JSON tree (JSON, events), one walker in two
+// modes with the same bounds (maxDepth, MaxItems), cycle cuts, method
 // handling and panic recovery.
 
-// DefaultMaxValueBytes is the default cap on one attribute value.
-const DefaultMaxValueBytes = 64 << 10
-
-// maxDepth bounds how deep safeText walks nested values: deep enough for
+// maxDepth bounds how deep Text walks nested values: deep enough for
 // any real structure, shallow enough that a cyclic one ends.
 const maxDepth = 8
 
-// maxItems bounds the elements kept of one slice or map, in text and in
-// JSON: the rest are summarised as "…[N more]".
-const maxItems = 1000
+// Mask replaces a masked value: errlog.DefaultMaskWith is this constant.
+const Mask = "**************"
 
-// safeText returns v as text, the way fmt's %+v would, except that it can
+// MaxItems bounds the elements kept of one slice or map, in text and in
+// JSON: the rest are summarised as "…[N more]".
+const MaxItems = 1000
+
+// Text returns v as text, the way fmt's %+v would, except that it can
 // neither panic (a panicking String or Error method is shown as such) nor
 // recurse forever (a map or slice that contains itself is cut at the
 // cycle), which fmt would do and crash the program.
-func safeText(v any) string {
-	return string(appendSafeText(nil, v))
+func Text(v any) string {
+	return string(AppendText(nil, v))
 }
 
-// appendSafeText appends safeText(v) to dst.
-func appendSafeText(dst []byte, v any) (out []byte) {
+// AppendText appends Text(v) to dst.
+func AppendText(dst []byte, v any) (out []byte) {
 	start := len(dst)
 	defer func() {
 		if p := recover(); p != nil {
@@ -49,9 +51,9 @@ func appendSafeText(dst []byte, v any) (out []byte) {
 }
 
 // walker walks a Go value in one of two modes: text (walker.text, for
-// safeText: fmt's %+v without its crashes) or a JSON tree (walker.tree,
-// for jsonValue). Both modes share the cycle path, the bounds (maxDepth,
-// maxItems), the order in which a value's methods are trusted
+// Text: fmt's %+v without its crashes) or a JSON tree (walker.tree,
+// for JSON). Both modes share the cycle path, the bounds (maxDepth,
+// MaxItems), the order in which a value's methods are trusted
 // (methodText) and the summary of what was cut (moreText).
 type walker struct{ path cyclePath }
 
@@ -70,21 +72,21 @@ func methodText(v reflect.Value) (text string, isNil, ok bool) {
 			return "", true, true
 		}
 		if _, has := x.Password(); has {
-			return x.Username() + ":" + DefaultMaskWith, false, true
+			return x.Username() + ":" + Mask, false, true
 		}
 		return x.Username(), false, true
 	case error:
-		if isNilPointer(v) {
+		if IsNilPointer(v) {
 			return "", true, true
 		}
 		return x.Error(), false, true
 	case fmt.Stringer:
-		if isNilPointer(v) {
+		if IsNilPointer(v) {
 			return "", true, true
 		}
 		return x.String(), false, true
 	case encoding.TextMarshaler:
-		if isNilPointer(v) {
+		if IsNilPointer(v) {
 			return "", true, true
 		}
 		b, err := x.MarshalText()
@@ -106,7 +108,7 @@ func asMarshaler(v reflect.Value) (json.Marshaler, bool) {
 	return m, ok
 }
 
-// moreText summarises n elements cut at maxItems.
+// moreText summarises n elements cut at MaxItems.
 func moreText(n int) string { return "…[" + strconv.Itoa(n) + " more]" }
 
 // cyclePath holds the maps, slices and pointers being walked, outermost
@@ -186,8 +188,8 @@ func (w *walker) text(dst []byte, v reflect.Value, depth int) []byte {
 			if i > 0 {
 				dst = append(dst, ' ')
 			}
-			if i == maxItems {
-				dst = append(dst, moreText(v.Len()-maxItems)...)
+			if i == MaxItems {
+				dst = append(dst, moreText(v.Len()-MaxItems)...)
 				break
 			}
 			dst = w.text(dst, iter.Key(), depth+1)
@@ -207,7 +209,7 @@ func (w *walker) text(dst []byte, v reflect.Value, depth int) []byte {
 			defer w.path.leave()
 		}
 		dst = append(dst, '[')
-		n := min(v.Len(), maxItems)
+		n := min(v.Len(), MaxItems)
 		for i := 0; i < n; i++ {
 			if i > 0 {
 				dst = append(dst, ' ')
@@ -240,7 +242,7 @@ func (w *walker) text(dst []byte, v reflect.Value, depth int) []byte {
 	return append(dst, v.Type().String()...)
 }
 
-func isNilPointer(v reflect.Value) bool {
+func IsNilPointer(v reflect.Value) bool {
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface, reflect.Func, reflect.Chan:
 		return v.IsNil()
@@ -248,10 +250,10 @@ func isNilPointer(v reflect.Value) bool {
 	return false
 }
 
-// truncateString cuts s to at most max bytes at a rune boundary and marks
+// Truncate cuts s to at most max bytes at a rune boundary and marks
 // the cut; max <= 0 means no limit. Invalid UTF-8 is kept as it is: the
 // encoders of each sink escape it.
-func truncateString(s string, max int) string {
+func Truncate(s string, max int) string {
 	if max <= 0 || len(s) <= max {
 		return s
 	}
@@ -262,21 +264,22 @@ func truncateString(s string, max int) string {
 	return s[:cut] + "…[truncated " + strconv.Itoa(len(s)-cut) + " bytes]"
 }
 
-// fieldAlias is a struct field whose json tag renames it, in a jsonValue
-// tree: the sanitizer masks it by either name, and JSON shows only its
-// value.
-type fieldAlias struct {
-	goName string
-	v      any
+// FieldAlias is a struct field whose json tag renames it, in a JSON tree:
+// the sanitizer masks it by either name (a field Password tagged
+// `json:"p"` is still a password), and JSON shows only its value.
+type FieldAlias struct {
+	GoName string
+	V      any
 }
 
-func (f fieldAlias) MarshalJSON() ([]byte, error) { return json.Marshal(f.v) }
+// MarshalJSON writes the field's value.
+func (f FieldAlias) MarshalJSON() ([]byte, error) { return json.Marshal(f.V) }
 
-// jsonValue returns v as a tree of JSON values (map[string]any, []any,
+// JSON returns v as a tree of JSON values (map[string]any, []any,
 // strings, numbers, booleans, nil) for events: structure kept, exported
 // struct fields under their json names, errors and Stringers as their text,
-// and cycles, depth and panics cut the way safeText cuts them.
-func jsonValue(v any) (out any) {
+// and cycles, depth and panics cut the way Text cuts them.
+func JSON(v any) (out any) {
 	defer func() {
 		if p := recover(); p != nil {
 			out = "!PANIC: " + fmt.Sprint(p)
@@ -292,7 +295,7 @@ func (w *walker) tree(v reflect.Value, depth int) any {
 		return nil
 	}
 	if m, ok := asMarshaler(v); ok {
-		if isNilPointer(v) {
+		if IsNilPointer(v) {
 			return nil
 		}
 		if b, err := m.MarshalJSON(); err == nil && json.Valid(b) {
@@ -347,14 +350,14 @@ func (w *walker) tree(v reflect.Value, depth int) any {
 			return "<cycle>"
 		}
 		defer w.path.leave()
-		m := make(map[string]any, min(v.Len(), maxItems))
+		m := make(map[string]any, min(v.Len(), MaxItems))
 		iter := v.MapRange()
 		for iter.Next() {
-			if len(m) == maxItems {
-				m["…"] = strconv.Itoa(v.Len()-maxItems) + " more" // a key, not an element: "…": "N more"
+			if len(m) == MaxItems {
+				m["…"] = strconv.Itoa(v.Len()-MaxItems) + " more" // a key, not an element: "…": "N more"
 				break
 			}
-			m[safeText(iter.Key().Interface())] = w.tree(iter.Value(), depth+1)
+			m[Text(iter.Key().Interface())] = w.tree(iter.Value(), depth+1)
 		}
 		return m
 	case reflect.Slice, reflect.Array:
@@ -367,7 +370,7 @@ func (w *walker) tree(v reflect.Value, depth int) any {
 			}
 			defer w.path.leave()
 		}
-		n := min(v.Len(), maxItems)
+		n := min(v.Len(), MaxItems)
 		s := make([]any, n, n+1)
 		for i := range s {
 			s[i] = w.tree(v.Index(i), depth+1)
@@ -397,12 +400,12 @@ func (w *walker) tree(v reflect.Value, depth int) any {
 			if name != f.Name {
 				// Masking sees both names: a field Password tagged
 				// `json:"p"` is still a password.
-				m[name] = fieldAlias{goName: f.Name, v: w.tree(v.Field(i), depth+1)}
+				m[name] = FieldAlias{GoName: f.Name, V: w.tree(v.Field(i), depth+1)}
 				continue
 			}
 			m[name] = w.tree(v.Field(i), depth+1)
 		}
 		return m
 	}
-	return safeText(v.Interface())
+	return Text(v.Interface())
 }

@@ -1,9 +1,12 @@
-package errlog
+// Package stack captures, symbolizes and prints the stacks errlog
+// reports, for the handler chain and the sinks alike.
+package stack
 
 import (
 	"errors"
 	"reflect"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -11,46 +14,45 @@ import (
 	"github.com/errlog/errlog/event"
 )
 
-// maxFrames bounds a captured stack: deeper frames are the runtime's and
+// Max bounds a captured stack: deeper frames are the runtime's and
 // the server's plumbing, and Sentry truncates long traces anyway.
-const maxFrames = 64
+const Max = 64
 
-// stackError is errlog's own error wrapper: the error it wraps, plus the
-// stack where WithStack was called.
-type stackError struct {
+// Error is errlog's own error wrapper: the error it wraps, plus the
+// stack where errlog.WithStack was called.
+type Error struct {
 	err error
 	pcs []uintptr
 }
 
-func (e *stackError) Error() string { return e.err.Error() }
-func (e *stackError) Unwrap() error { return e.err }
+func (e *Error) Error() string { return e.err.Error() }
+func (e *Error) Unwrap() error { return e.err }
 
 // Callers returns the program counters of the stack where the error was
 // wrapped, innermost first, as github.com/go-errors/errors has it.
-func (e *stackError) Callers() []uintptr { return e.pcs }
+func (e *Error) Callers() []uintptr { return e.pcs }
 
-// WithStack returns err annotated with the stack of its caller, so that an
-// error logged far from where it happened is reported with the stack of
-// where it happened. It returns nil for nil, and err itself when err
+// With returns err annotated with the stack of the caller of its caller
+// (errlog.WithStack's caller); nil for nil, and err itself when err
 // already carries a stack.
-func WithStack(err error) error {
+func With(err error) error {
 	if err == nil {
 		return nil
 	}
-	if errorPCs(err) != nil {
+	if ErrorPCs(err) != nil {
 		return err
 	}
-	var pcs [maxFrames]uintptr
-	n := runtime.Callers(2, pcs[:])
-	return &stackError{err: err, pcs: append([]uintptr(nil), pcs[:n]...)}
+	var pcs [Max]uintptr
+	n := runtime.Callers(3, pcs[:])
+	return &Error{err: err, pcs: append([]uintptr(nil), pcs[:n]...)}
 }
 
-// errorPCs returns the stack carried by err or by any error it wraps, the
+// ErrorPCs returns the stack carried by err or by any error it wraps, the
 // innermost (deepest) one first since it is closest to the cause: errlog's
 // own, go-errors' Callers() []uintptr, or github.com/pkg/errors'
 // StackTrace() (a slice of uintptr-based frames, read by reflection so that
 // errlog does not depend on pkg/errors). nil if none carries one.
-func errorPCs(err error) (pcs []uintptr) {
+func ErrorPCs(err error) (pcs []uintptr) {
 	defer func() {
 		if recover() != nil { // a panicking StackTrace method is no stack
 			pcs = nil
@@ -58,7 +60,7 @@ func errorPCs(err error) (pcs []uintptr) {
 	}()
 	var found []uintptr
 	walkErrors(err, func(e error) bool {
-		if p := ownPCs(e); p != nil {
+		if p := OwnPCs(e); p != nil {
 			found = p // keep going: a deeper one wins
 		}
 		return true
@@ -66,7 +68,7 @@ func errorPCs(err error) (pcs []uintptr) {
 	return found
 }
 
-func ownPCs(e error) []uintptr {
+func OwnPCs(e error) []uintptr {
 	switch s := e.(type) {
 	case interface{ Callers() []uintptr }:
 		return s.Callers()
@@ -114,10 +116,10 @@ func walkErrors(err error, f func(error) bool) {
 	walk(err)
 }
 
-// callerPCs captures the stack of the goroutine that called into errlog,
+// Callers captures the stack of the goroutine that called into errlog,
 // starting at the frame whose pc is callerPC (a record's PC) when it is on
 // the stack, else at the first frame outside errlog and log/slog.
-func callerPCs(callerPC uintptr, dst []uintptr) []uintptr {
+func Callers(callerPC uintptr, dst []uintptr) []uintptr {
 	n := runtime.Callers(2, dst[:cap(dst)])
 	pcs := dst[:n]
 	if callerPC != 0 {
@@ -151,28 +153,36 @@ func isInternalFrame(fn, file string) bool {
 	return isOwnFile(file)
 }
 
-// ownDir is the directory of errlog's own source files.
+// ownDir is the directory of errlog's module: this file is in
+// internal/stack under it.
 var ownDir = func() string {
 	_, file, _, ok := runtime.Caller(0)
 	if !ok {
 		return ""
 	}
-	return file[:strings.LastIndexByte(file, '/')+1]
+	return strings.TrimSuffix(file[:strings.LastIndexByte(file, '/')+1], "internal/stack/")
 }()
 
+// ownPackages are the folders of errlog's library code under its module's
+// root, besides the root itself: not examples, commands or test data.
+var ownPackages = []string{"internal", "logfile", "tracker", "mail", "event", "wire"}
+
 // isOwnFile reports whether file is one of errlog's own source files (not
-// a test, not in a subdirectory such as examples/).
+// a test, not in examples/, cmd/ or a test program).
 func isOwnFile(file string) bool {
-	return ownDir != "" && strings.HasPrefix(file, ownDir) &&
-		!strings.ContainsRune(file[len(ownDir):], '/') && !strings.HasSuffix(file, "_test.go")
+	if ownDir == "" || !strings.HasPrefix(file, ownDir) || strings.HasSuffix(file, "_test.go") || strings.Contains(file, "/testdata/") {
+		return false
+	}
+	first, rest, nested := strings.Cut(file[len(ownDir):], "/")
+	return !nested || rest != "" && slices.Contains(ownPackages, first)
 }
 
-// panicPCs returns the stack of a goroutine that is panicking, from inside
+// PanicPCs returns the stack of a goroutine that is panicking, from inside
 // the deferred function that recovered: the frames from the function that
 // panicked outwards, with the recovering code and the runtime's panic
 // machinery removed.
-func panicPCs() []uintptr {
-	var buf [maxFrames + 16]uintptr
+func PanicPCs() []uintptr {
+	var buf [Max + 16]uintptr
 	n := runtime.Callers(1, buf[:])
 	pcs := buf[:n]
 	frames := runtime.CallersFrames(pcs)
@@ -202,11 +212,11 @@ func panicPCs() []uintptr {
 // again costs a map lookup per frame instead of a symbol table walk.
 var frameCache sync.Map // uintptr -> event.Frame
 
-// framesOf symbolizes pcs (innermost first, as runtime.Callers returns
+// Frames symbolizes pcs (innermost first, as runtime.Callers returns
 // them) into frames ordered caller to callee, as Sentry wants them.
-func framesOf(pcs []uintptr) []event.Frame {
-	if len(pcs) > maxFrames {
-		pcs = pcs[:maxFrames]
+func Frames(pcs []uintptr) []event.Frame {
+	if len(pcs) > Max {
+		pcs = pcs[:Max]
 	}
 	out := make([]event.Frame, 0, len(pcs))
 	for _, pc := range pcs {
@@ -220,7 +230,7 @@ func framesOf(pcs []uintptr) []event.Frame {
 		for {
 			f, more := frames.Next()
 			if f.Function != "" && f.Function != "runtime.goexit" {
-				out = append(out, newFrame(f.Function, f.File, f.Line))
+				out = append(out, NewFrame(f.Function, f.File, f.Line))
 			}
 			if !more {
 				break
@@ -240,21 +250,21 @@ func framesOf(pcs []uintptr) []event.Frame {
 	return out
 }
 
-// newFrame splits a Go function name ("github.com/a/b.(*T).M.func1") into
+// NewFrame splits a Go function name ("github.com/a/b.(*T).M.func1") into
 // its package path (module, in Sentry's words) and function.
-func newFrame(fn, file string, line int) event.Frame {
-	pkg, name := splitFuncName(fn)
+func NewFrame(fn, file string, line int) event.Frame {
+	pkg, name := SplitFuncName(fn)
 	return event.Frame{
 		Function: name,
 		Module:   pkg,
 		Filename: trimGopath(file),
 		AbsPath:  file,
 		Lineno:   line,
-		InApp:    isInApp(pkg, file),
+		InApp:    IsInApp(pkg, file),
 	}
 }
 
-func splitFuncName(fn string) (pkg, name string) {
+func SplitFuncName(fn string) (pkg, name string) {
 	slash := strings.LastIndexByte(fn, '/')
 	dot := strings.IndexByte(fn[slash+1:], '.')
 	if dot < 0 {
@@ -263,11 +273,11 @@ func splitFuncName(fn string) (pkg, name string) {
 	return fn[:slash+1+dot], fn[slash+1+dot+1:]
 }
 
-// isInApp reports whether a frame is the application's own: not the
+// IsInApp reports whether a frame is the application's own: not the
 // standard library (a package path without a dot in its first element,
 // other than main), not a dependency (the module cache or vendor), and not
 // errlog's.
-func isInApp(pkg, file string) bool {
+func IsInApp(pkg, file string) bool {
 	if strings.Contains(file, "/pkg/mod/") || strings.Contains(file, "/vendor/") || isOwnFile(file) {
 		return false
 	}
@@ -301,15 +311,15 @@ func trimGopath(file string) string {
 	return file
 }
 
-// appendStack writes frames (caller to callee) as Go prints a goroutine's
+// AppendStack writes frames (caller to callee) as Go prints a goroutine's
 // stack, most recent call first, each line prefixed by indent; with
 // source, a frame's context line follows it, as Python prints it.
-// appendFoldedStack is appendStack for the console: the application's
+// AppendFoldedStack is AppendStack for the console: the application's
 // frames in full, and each run of two or more frames of other code
 // (net/http's serving loop, the runtime) folded into one line, as the
 // dashboard shows them: "+7 frames in net/http". A stack without an
 // in-app frame is shown whole.
-func appendFoldedStack(dst []byte, frames []event.Frame, indent string, source bool) []byte {
+func AppendFoldedStack(dst []byte, frames []event.Frame, indent string, source bool) []byte {
 	inApp := 0
 	for i := range frames {
 		if frames[i].InApp {
@@ -317,11 +327,11 @@ func appendFoldedStack(dst []byte, frames []event.Frame, indent string, source b
 		}
 	}
 	if inApp == 0 || inApp == len(frames) {
-		return appendStack(dst, frames, indent, source)
+		return AppendStack(dst, frames, indent, source)
 	}
 	for i := len(frames) - 1; i >= 0; {
 		if frames[i].InApp {
-			dst = appendStack(dst, frames[i:i+1], indent, source)
+			dst = AppendStack(dst, frames[i:i+1], indent, source)
 			i--
 			continue
 		}
@@ -330,7 +340,7 @@ func appendFoldedStack(dst []byte, frames []event.Frame, indent string, source b
 			j--
 		}
 		if i-j == 1 {
-			dst = appendStack(dst, frames[i:i+1], indent, source)
+			dst = AppendStack(dst, frames[i:i+1], indent, source)
 			i--
 			continue
 		}
@@ -370,7 +380,7 @@ func appendFoldedStack(dst []byte, frames []event.Frame, indent string, source b
 	return dst
 }
 
-func appendStack(dst []byte, frames []event.Frame, indent string, source bool) []byte {
+func AppendStack(dst []byte, frames []event.Frame, indent string, source bool) []byte {
 	for i := len(frames) - 1; i >= 0; i-- {
 		f := frames[i]
 		dst = append(dst, indent...)

@@ -1,6 +1,6 @@
 //go:build !race
 
-package errlog
+package logfile
 
 import (
 	"context"
@@ -40,7 +40,7 @@ func TestFormatterAllocs(t *testing.T) {
 }
 
 func TestFileHandlerAllocs(t *testing.T) {
-	h, err := NewFileHandler(FileOptions{Writer: io.Discard, Level: slog.LevelInfo})
+	h, err := New(Options{Writer: io.Discard, Level: slog.LevelInfo})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package errlog
+package logfile
 
 import (
 	"bufio"
@@ -18,12 +18,15 @@ import (
 	"testing"
 	"testing/slogtest"
 	"time"
+
+	"github.com/errlog/errlog/internal/record"
+	"github.com/errlog/errlog/internal/testutil"
 )
 
-// fileBuffer is a syncBuffer that counts Closes, which a FileHandler must
+// fileBuffer is a testutil.SyncBuffer that counts Closes, which a Handler must
 // never call on a Writer it was given.
 type fileBuffer struct {
-	syncBuffer
+	testutil.SyncBuffer
 	closes atomic.Int32
 }
 
@@ -32,11 +35,11 @@ func (b *fileBuffer) Close() error {
 	return nil
 }
 
-func newTestFileHandler(t testing.TB, o FileOptions) (*FileHandler, *fileBuffer) {
+func newTestFileHandler(t testing.TB, o Options) (*Handler, *fileBuffer) {
 	t.Helper()
 	w := &fileBuffer{}
 	o.Writer = w
-	h, err := NewFileHandler(o)
+	h, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +48,7 @@ func newTestFileHandler(t testing.TB, o FileOptions) (*FileHandler, *fileBuffer)
 }
 
 func TestFileHandlerSlogtest(t *testing.T) {
-	h, w := newTestFileHandler(t, FileOptions{
+	h, w := newTestFileHandler(t, Options{
 		Format:     "time=%(asctime)s level=%(levelname)s msg=%(message)s",
 		DateFormat: "%Y-%m-%dT%H:%M:%S",
 		Level:      slog.LevelDebug,
@@ -87,7 +90,7 @@ func parseFileLine(line string) (map[string]any, error) {
 		if key == slog.TimeKey && val == "-" {
 			continue
 		}
-		setDotted(m, key, val)
+		testutil.SetDotted(m, key, val)
 	}
 	return m, nil
 }
@@ -115,7 +118,7 @@ func TestFileHandlerLines(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		opts    FileOptions
+		opts    Options
 		derive  func(slog.Handler) slog.Handler
 		records []slog.Record
 		want    string
@@ -132,19 +135,19 @@ func TestFileHandlerLines(t *testing.T) {
 		},
 		{
 			name:    "level",
-			opts:    FileOptions{Level: slog.LevelDebug, Format: "%(levelname)-7s %(message)s"},
+			opts:    Options{Level: slog.LevelDebug, Format: "%(levelname)-7s %(message)s"},
 			records: []slog.Record{at(slog.LevelDebug, "a"), at(slog.LevelInfo, "b"), at(slog.LevelWarn, "c")},
 			want:    "DEBUG   a\nINFO    b\nWARNING c\n",
 		},
 		{
 			name:    "date format",
-			opts:    FileOptions{Format: "[%(asctime)s] %(message)s", DateFormat: "%d/%b/%Y %H:%M:%S"},
+			opts:    Options{Format: "[%(asctime)s] %(message)s", DateFormat: "%d/%b/%Y %H:%M:%S"},
 			records: []slog.Record{at(slog.LevelWarn, "m")},
 			want:    "[08/Jul/2003 15:29:45] m\n",
 		},
 		{
 			name: "attrs and groups",
-			opts: FileOptions{Format: "%(message)s user=%(user)s"},
+			opts: Options{Format: "%(message)s user=%(user)s"},
 			derive: func(h slog.Handler) slog.Handler {
 				return h.WithAttrs([]slog.Attr{slog.String("user", "ann"), slog.String("svc", "api")}).WithGroup("req").WithAttrs([]slog.Attr{slog.Int("id", 7)})
 			},
@@ -153,7 +156,7 @@ func TestFileHandlerLines(t *testing.T) {
 		},
 		{
 			name:    "named group attr",
-			opts:    FileOptions{Format: "%(message)s %(req.id)s"},
+			opts:    Options{Format: "%(message)s %(req.id)s"},
 			derive:  func(h slog.Handler) slog.Handler { return h.WithGroup("req") },
 			records: []slog.Record{at(slog.LevelWarn, "m", slog.Int("id", 9), slog.Int("n", 1))},
 			want:    "m 9 req.n=1\n",
@@ -182,7 +185,7 @@ func TestFileHandlerLines(t *testing.T) {
 }
 
 func TestFileHandlerDerivedDoNotAlias(t *testing.T) {
-	h, w := newTestFileHandler(t, FileOptions{Format: "%(message)s"})
+	h, w := newTestFileHandler(t, Options{Format: "%(message)s"})
 	base := h.WithAttrs([]slog.Attr{slog.Int("a", 1)}).WithAttrs([]slog.Attr{slog.Int("b", 2)})
 	h1 := base.WithAttrs([]slog.Attr{slog.Int("c", 3)})
 	h2 := base.WithAttrs([]slog.Attr{slog.Int("d", 4)})
@@ -204,7 +207,7 @@ func TestFileHandlerDerivedDoNotAlias(t *testing.T) {
 }
 
 func TestFileHandlerStack(t *testing.T) {
-	h, w := newTestFileHandler(t, FileOptions{Format: "%(levelname)s %(funcName)s: %(message)s"})
+	h, w := newTestFileHandler(t, Options{Format: "%(levelname)s %(funcName)s: %(message)s"})
 	logger := slog.New(h)
 	logger.Warn("no stack")
 	logger.Error("boom", "n", 1)
@@ -219,10 +222,10 @@ func TestFileHandlerStack(t *testing.T) {
 		t.Errorf("line 3 = %q, want the stack header", lines[2])
 	}
 	// The innermost frame is the logging call, in this test.
-	if want := "  github.com/errlog/errlog.TestFileHandlerStack"; lines[3] != want {
+	if want := "  github.com/errlog/errlog/logfile.TestFileHandlerStack"; lines[3] != want {
 		t.Errorf("first frame %q, want %q", lines[3], want)
 	}
-	if !strings.HasPrefix(lines[4], "  \t") || !strings.Contains(lines[4], "filehandler_test.go:") {
+	if !strings.HasPrefix(lines[4], "  \t") || !strings.Contains(lines[4], "logfile/handler_test.go:") {
 		t.Errorf("first frame's file %q", lines[4])
 	}
 	if !strings.HasSuffix(w.String(), "\n") || strings.HasSuffix(w.String(), "\n\n") {
@@ -230,7 +233,7 @@ func TestFileHandlerStack(t *testing.T) {
 	}
 
 	// ErrorLevel moves the threshold.
-	h, w = newTestFileHandler(t, FileOptions{Format: "%(message)s", ErrorLevel: slog.LevelWarn})
+	h, w = newTestFileHandler(t, Options{Format: "%(message)s", ErrorLevel: slog.LevelWarn})
 	slog.New(h).Warn("w")
 	if !strings.Contains(w.String(), stackHeader) {
 		t.Errorf("no stack at ErrorLevel WARN:\n%s", w.String())
@@ -238,9 +241,9 @@ func TestFileHandlerStack(t *testing.T) {
 }
 
 func TestFileHandlerRequest(t *testing.T) {
-	h, w := newTestFileHandler(t, FileOptions{Format: "%(remote_addr)s %(method)s %(url)s %(levelname)s: %(message)s"})
-	ri := &requestInfo{Method: "POST", URL: "https://example.com/login?next=%2F", RemoteAddr: "10.0.0.1:5555"}
-	ctx := context.WithValue(context.Background(), requestKey{}, ri)
+	h, w := newTestFileHandler(t, Options{Format: "%(remote_addr)s %(method)s %(url)s %(levelname)s: %(message)s"})
+	ri := &record.Request{Method: "POST", URL: "https://example.com/login?next=%2F", RemoteAddr: "10.0.0.1:5555"}
+	ctx := record.WithRequest(context.Background(), ri)
 	logger := slog.New(h)
 	logger.WarnContext(ctx, "bad password", "url", "https://idp.example.com/")
 	logger.WarnContext(context.Background(), "outside", "method", "CRON")
@@ -252,14 +255,14 @@ func TestFileHandlerRequest(t *testing.T) {
 }
 
 func TestFileHandlerDefaults(t *testing.T) {
-	opts := FileOptions{Writer: io.Discard}
+	opts := Options{Writer: io.Discard}
 	before := opts
-	h, err := NewFileHandler(opts)
+	h, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(opts, before) {
-		t.Errorf("NewFileHandler modified its options: %+v", opts)
+		t.Errorf("New modified its options: %+v", opts)
 	}
 	ctx := context.Background()
 	if h.Enabled(ctx, slog.LevelInfo) || !h.Enabled(ctx, slog.LevelWarn) {
@@ -272,7 +275,7 @@ func TestFileHandlerDefaults(t *testing.T) {
 		t.Errorf("default ErrorLevel %v", h.errorLevel)
 	}
 	lv := new(slog.LevelVar)
-	h, _ = NewFileHandler(FileOptions{Writer: io.Discard, Level: lv})
+	h, _ = New(Options{Writer: io.Discard, Level: lv})
 	lv.Set(slog.LevelDebug)
 	if !h.Enabled(ctx, slog.LevelDebug) {
 		t.Error("Level does not follow a LevelVar")
@@ -282,16 +285,16 @@ func TestFileHandlerDefaults(t *testing.T) {
 func TestFileHandlerErrors(t *testing.T) {
 	tests := []struct {
 		name string
-		opts FileOptions
+		opts Options
 		want string
 	}{
-		{"no path", FileOptions{}, "errlog: file: FileOptions.Path is empty and there is no Writer"},
-		{"bad format", FileOptions{Writer: io.Discard, Format: "%(message)s %(x)q"}, "errlog: file: Format: position 12: unsupported conversion 'q' in %(x)q"},
-		{"negative interval", FileOptions{Path: filepath.Join(t.TempDir(), "a.log"), Interval: -time.Hour}, "errlog: file: negative FileOptions.Interval -1h0m0s"},
-		{"negative age", FileOptions{Path: filepath.Join(t.TempDir(), "a.log"), MaxAgeDays: -1}, "errlog: file: negative FileOptions.MaxAgeDays -1"},
+		{"no path", Options{}, "errlog: file: Options.Path is empty and there is no Writer"},
+		{"bad format", Options{Writer: io.Discard, Format: "%(message)s %(x)q"}, "errlog: file: Format: position 12: unsupported conversion 'q' in %(x)q"},
+		{"negative interval", Options{Path: filepath.Join(t.TempDir(), "a.log"), Interval: -time.Hour}, "errlog: file: negative Options.Interval -1h0m0s"},
+		{"negative age", Options{Path: filepath.Join(t.TempDir(), "a.log"), MaxAgeDays: -1}, "errlog: file: negative Options.MaxAgeDays -1"},
 	}
 	for _, tt := range tests {
-		h, err := NewFileHandler(tt.opts)
+		h, err := New(tt.opts)
 		if err == nil {
 			h.Close()
 			t.Errorf("%s: no error", tt.name)
@@ -302,7 +305,7 @@ func TestFileHandlerErrors(t *testing.T) {
 		}
 	}
 	var fe *formatError
-	if _, err := NewFileHandler(tests[1].opts); !errors.As(err, &fe) {
+	if _, err := New(tests[1].opts); !errors.As(err, &fe) {
 		t.Errorf("a bad Format's error does not wrap the Formatter's: %v", err)
 	}
 }
@@ -314,7 +317,7 @@ func TestFileHandlerUnwritablePath(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A path under a regular file fails for root too, unlike permissions.
-	h, err := NewFileHandler(FileOptions{Path: filepath.Join(notDir, "logs", "app.log")})
+	h, err := New(Options{Path: filepath.Join(notDir, "logs", "app.log")})
 	if err == nil {
 		h.Close()
 		t.Fatal("no error for a path under a regular file")
@@ -328,7 +331,7 @@ func TestFileHandlerFullDisk(t *testing.T) {
 	if _, err := os.Stat("/dev/full"); err != nil {
 		t.Skip("no /dev/full")
 	}
-	h, err := NewFileHandler(FileOptions{Path: "/dev/full", MaxSizeMB: -1})
+	h, err := New(Options{Path: "/dev/full", MaxSizeMB: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +343,7 @@ func TestFileHandlerFullDisk(t *testing.T) {
 }
 
 func TestFileHandlerClose(t *testing.T) {
-	h, w := newTestFileHandler(t, FileOptions{Format: "%(message)s"})
+	h, w := newTestFileHandler(t, Options{Format: "%(message)s"})
 	derived := h.WithAttrs([]slog.Attr{slog.Int("a", 1)})
 	for i := 0; i < 2; i++ {
 		if err := h.Close(); err != nil {
@@ -356,7 +359,7 @@ func TestFileHandlerClose(t *testing.T) {
 	}
 
 	path := filepath.Join(t.TempDir(), "app.log")
-	fh, err := NewFileHandler(FileOptions{Path: path, Format: "%(message)s"})
+	fh, err := New(Options{Path: path, Format: "%(message)s"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,7 +380,7 @@ func TestFileHandlerClose(t *testing.T) {
 func TestFileHandlerRotation(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "app.log")
-	h, err := NewFileHandler(FileOptions{
+	h, err := New(Options{
 		Path:       path,
 		Level:      slog.LevelInfo,
 		MaxSizeMB:  1,
@@ -450,7 +453,7 @@ func BenchmarkFileHandler(b *testing.B) {
 		slog.Duration("elapsed", 1234*time.Microsecond),
 		slog.Any("err", io.EOF),
 	)
-	fh, err := NewFileHandler(FileOptions{Writer: io.Discard, Level: slog.LevelInfo})
+	fh, err := New(Options{Writer: io.Discard, Level: slog.LevelInfo})
 	if err != nil {
 		b.Fatal(err)
 	}
