@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/errlog/errlog/mail"
 )
 
 // FromEnv returns Options read from the ERRLOG_* environment variables
@@ -135,11 +137,7 @@ func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 		m.Password, _ = e.lookup("ERRLOG_SMTP_PASSWORD")
 		m.From, _ = e.str("ERRLOG_MAIL_FROM")
 		if to, ok := e.str("ERRLOG_MAIL_TO"); ok {
-			for _, a := range strings.Split(to, ",") {
-				if a = strings.TrimSpace(a); a != "" {
-					m.To = append(m.To, a)
-				}
-			}
+			m.To = mail.Recipients(to)
 		}
 		if p, ok := e.lookup("ERRLOG_MAIL_SUBJECT_PREFIX"); ok {
 			m.SubjectPrefix = p
@@ -252,16 +250,8 @@ func defaultSpoolDir() string {
 // ERRLOG_SMTP_CA_FILE (PEM certificates trusted besides the system's).
 func (e envReader) smtpTLS(m *MailOptions) {
 	if mode, ok := e.str("ERRLOG_SMTP_TLS"); ok {
-		switch strings.ToLower(strings.TrimSpace(mode)) {
-		case "starttls":
-		case "required":
-			m.RequireTLS = true
-		case "implicit":
-			m.ImplicitTLS = true
-		case "none":
-			m.NoTLS = true
-		default:
-			e.bad("ERRLOG_SMTP_TLS", mode, "want starttls, required, implicit or none")
+		if err := m.SetTLS(mode); err != nil {
+			e.bad("ERRLOG_SMTP_TLS", mode, strings.TrimPrefix(err.Error(), "mail: "))
 		}
 	}
 	if file, ok := e.str("ERRLOG_SMTP_CA_FILE"); ok {

@@ -43,12 +43,6 @@ func TestLevels(t *testing.T) {
 		if s != tt.sentry {
 			t.Errorf("sentryLevel(%v) = %q, want %q", tt.l, s, tt.sentry)
 		}
-		if got := mailLabel(s); got != tt.mail {
-			t.Errorf("mailLabel(%q) = %q, want %q", s, got, tt.mail)
-		}
-		if got := crumbLabel(s); got != tt.crumb {
-			t.Errorf("crumbLabel(%q) = %q, want %q", s, got, tt.crumb)
-		}
 	}
 	// Every row round-trips through each of its names.
 	for _, row := range levels {
@@ -69,9 +63,6 @@ func TestLevels(t *testing.T) {
 		if got := slogLevel(in); got != want {
 			t.Errorf("slogLevel(%q) = %v, want %v", in, got, want)
 		}
-	}
-	if got := mailLabel("notice"); got != "NOTICE" {
-		t.Errorf("mailLabel(notice) = %q", got)
 	}
 	for in, want := range map[string]slog.Level{"WARN+2": slog.LevelWarn + 2, "35": slog.LevelWarn + 2, "0": slog.LevelDebug - 4} {
 		if got, err := ParseLevel(in); err != nil || got != want {

@@ -113,7 +113,7 @@ func (h *hookServer) notifier() *WebhookNotifier {
 
 func TestWebhookNotifierThrottled(t *testing.T) {
 	h := newHookServer(t, nil)
-	s := newTestSink(t, nil, testEnv(&errRecorder{}), nil, []Notifier{h.notifier()}, nil)
+	s := newTestSink(t, nil, testEnv(&errRecorder{}), fast, []Notifier{h.notifier()}, nil)
 	for i := 0; i < 100; i++ {
 		s.Deliver(mailEvent("load failed"))
 	}
@@ -160,7 +160,7 @@ func TestWebhookNotifierReplies(t *testing.T) {
 		return http.StatusOK, nil
 	})
 	rec := &errRecorder{}
-	s := newTestSink(t, nil, testEnv(rec), nil, []Notifier{h.notifier()}, nil)
+	s := newTestSink(t, nil, testEnv(rec), fast, []Notifier{h.notifier()}, nil)
 	s.Deliver(mailEventN(1)) // 503, 429, then 200
 	flushSink(t, s)
 	if posts, calls := h.posts(); len(posts) != 1 || calls != 3 {
@@ -222,7 +222,7 @@ func TestWebhookNotifierRetryAfter(t *testing.T) {
 
 func TestNotifierSeesNotice(t *testing.T) {
 	n := &recordingNotifier{}
-	s := newTestSink(t, nil, testEnv(&errRecorder{}), func(c *mailConfig) { c.maxPerHour = 1 }, []Notifier{n}, nil)
+	s := newTestSink(t, nil, testEnv(&errRecorder{}), capped(1), []Notifier{n}, nil)
 	s.Deliver(mailEvent("boom"))
 	s.Deliver(mailEvent("boom"))
 	s.Deliver(mailEventN(1)) // over the cap of 1
@@ -248,7 +248,7 @@ func TestNotifierGivesUp(t *testing.T) {
 	n := &recordingNotifier{fail: func(int) error { return errors.New("pager down") }}
 	ok := &recordingNotifier{}
 	rec := &errRecorder{}
-	s := newTestSink(t, nil, testEnv(rec), nil, []Notifier{n, ok}, nil)
+	s := newTestSink(t, nil, testEnv(rec), fast, []Notifier{n, ok}, nil)
 	s.Deliver(mailEvent("boom"))
 	flushSink(t, s)
 	if calls := len(n.got()); calls != 5 {
@@ -267,7 +267,7 @@ func TestTicketerFirstOfEachGroup(t *testing.T) {
 	fake := clock.NewFake(time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC))
 	env := testEnv(&errRecorder{})
 	env.Clock = fake
-	s := newTestSink(t, nil, env, nil, nil, []Ticketer{tk})
+	s := newTestSink(t, nil, env, fast, nil, []Ticketer{tk})
 	s.Deliver(mailEvent("boom"))
 	s.Deliver(mailEvent("boom"))
 	s.Deliver(mailEventN(1))
@@ -293,7 +293,7 @@ func TestWebhookRetryAfterDateByTheClock(t *testing.T) {
 	})
 	env := testEnv(&errRecorder{})
 	env.Clock = fake
-	s := newTestSink(t, nil, env, nil, []Notifier{h.notifier()}, nil)
+	s := newTestSink(t, nil, env, fast, []Notifier{h.notifier()}, nil)
 	s.Deliver(mailEventN(1))
 	// The throttle's window timer, and the queue's hold.
 	if !fake.WaitTimers(2, 5*time.Second) {

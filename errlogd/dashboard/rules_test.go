@@ -17,6 +17,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 	"github.com/errlog/errlog/errlogd/alert"
 	"github.com/errlog/errlog/errlogd/store/sqlite"
+	errmail "github.com/errlog/errlog/mail"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -103,7 +104,7 @@ rules:
 `))
 	require.NoError(t, err)
 	n, err := alert.New(st.(*sqlite.Store).DB, cfg, alert.Options{Manual: true, MailDelay: -1,
-		Mail: alert.MailConfig{Addr: mb.Addr, TLS: "none", From: "errlogd@example.com", To: []string{"ops@example.com"}}})
+		Mail: errmail.Options{Addr: mb.Addr, NoTLS: true, From: "errlogd@example.com", To: []string{"ops@example.com"}}})
 	require.NoError(t, err)
 	t.Cleanup(func() { n.Close() })
 	p := project(t, st)
@@ -272,7 +273,7 @@ func TestRulesDefault(t *testing.T) {
 	st := openStore(t)
 	mb := startMailbox(t)
 	n, err := alert.New(st.(*sqlite.Store).DB, nil, alert.Options{Manual: true,
-		Mail: alert.MailConfig{Addr: mb.Addr, TLS: "none", From: "errlogd@example.com", To: []string{"ops@example.com"}}})
+		Mail: errmail.Options{Addr: mb.Addr, NoTLS: true, From: "errlogd@example.com", To: []string{"ops@example.com"}}})
 	require.NoError(t, err)
 	defer n.Close()
 	project(t, st)
