@@ -3,6 +3,7 @@ package mail_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	netmail "net/mail"
 	"os"
@@ -18,18 +19,12 @@ import (
 // Close would). The directory transport writes each mail as an .eml
 // file; with Addr set instead of Dir, the same mails go over SMTP.
 func Example() {
-	dir, err := os.MkdirTemp("", "mail-example")
-	if err != nil {
-		panic(err)
-	}
+	dir := filepath.Join(os.TempDir(), "mail-example-"+event.NewID()) // NewTransport makes it
 	defer os.RemoveAll(dir)
 	o := mail.Options{Dir: dir, From: "errlog <errors@example.com>", To: []string{"ops@example.com"}}
-	addrs, err := o.Addresses("")
-	if err != nil {
-		panic(err)
-	}
-	tr, err := mail.NewTransport(o, mail.Env{})
-	if err != nil {
+	addrs, errAddr := o.Addresses("")
+	tr, errTransport := mail.NewTransport(o, mail.Env{})
+	if err := errors.Join(errAddr, errTransport); err != nil {
 		panic(err)
 	}
 	defer tr.Close()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -93,31 +94,28 @@ const (
 // starttls (or ""), required, implicit (or tls) or none, in any case. It
 // is the one parser of ERRLOG_SMTP_TLS and ERRLOGD_SMTP_TLS.
 func (o *Options) SetTLS(mode string) error {
-	o.ImplicitTLS, o.RequireTLS, o.NoTLS = false, false, false
-	switch strings.ToLower(strings.TrimSpace(mode)) {
-	case "", TLSStartTLS:
-	case TLSRequired:
-		o.RequireTLS = true
-	case TLSImplicit, "tls":
-		o.ImplicitTLS = true
-	case TLSNone:
-		o.NoTLS = true
-	default:
+	m, ok := tlsModes[strings.ToLower(strings.TrimSpace(mode))]
+	if !ok {
 		return errTLSMode
 	}
+	o.ImplicitTLS, o.RequireTLS, o.NoTLS = m.implicit, m.required, m.none
 	return nil
+}
+
+// tlsModes are SetTLS's names.
+var tlsModes = map[string]struct{ implicit, required, none bool }{
+	"": {}, TLSStartTLS: {}, TLSRequired: {required: true},
+	TLSImplicit: {implicit: true}, "tls": {implicit: true}, TLSNone: {none: true},
 }
 
 // Recipients splits a comma-separated list (ERRLOG_MAIL_TO), dropping
 // blanks.
 func Recipients(list string) []string {
-	var to []string
-	for _, a := range strings.Split(list, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			to = append(to, a)
-		}
+	to := strings.Split(list, ",")
+	for i := range to {
+		to[i] = strings.TrimSpace(to[i])
 	}
-	return to
+	return slices.DeleteFunc(to, func(a string) bool { return a == "" })
 }
 
 // errTLSMode is SetTLS's error: the variable's name and value are the

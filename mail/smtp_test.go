@@ -3,7 +3,6 @@ package mail_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -118,9 +117,8 @@ func TestSMTPRefusedRecipient(t *testing.T) {
 		}
 		return nil
 	})
-	var mu sync.Mutex
-	var told []error
-	tr := transport(t, mail.Options{Addr: srv.Addr}, mail.Env{OnError: func(err error) { mu.Lock(); told = append(told, err); mu.Unlock() }})
+	told := make(chan error, 10)
+	tr := transport(t, mail.Options{Addr: srv.Addr}, mail.Env{OnError: func(err error) { told <- err }})
 	if err := tr.Send(ctx, message("gone@example.com", "ops@example.com", "gone2@example.com")); err != nil {
 		t.Fatal(err)
 	}
@@ -128,11 +126,12 @@ func TestSMTPRefusedRecipient(t *testing.T) {
 	if strings.Join(got.To, ",") != "ops@example.com" {
 		t.Errorf("sent to %v", got.To)
 	}
-	mu.Lock()
-	if len(told) != 1 || !strings.Contains(told[0].Error(), "gone@example.com") || !strings.Contains(told[0].Error(), "gone2@example.com") {
-		t.Errorf("told %v", told)
+	if len(told) != 1 {
+		t.Fatalf("told %d errors, want 1", len(told))
 	}
-	mu.Unlock()
+	if err := <-told; !strings.Contains(err.Error(), "gone@example.com") || !strings.Contains(err.Error(), "gone2@example.com") {
+		t.Errorf("told %v", err)
+	}
 	if err := tr.Send(ctx, message("gone@example.com")); err == nil || !mail.IsPermanent(err) {
 		t.Errorf("every recipient refused: %v", err)
 	}
@@ -142,15 +141,12 @@ func TestSMTPRefusedRecipient(t *testing.T) {
 // last mail (on the Env's timer), and by Close.
 func TestSMTPConnectionReuse(t *testing.T) {
 	srv := mailtest.Start(t, mailtest.Options{TLS: true, Auth: true})
-	var mu sync.Mutex
-	var idle func()
+	var idle atomic.Pointer[func()]
 	env := mail.Env{AfterFunc: func(d time.Duration, f func()) func() bool {
 		if d != time.Minute {
 			t.Errorf("idle timer of %v, want IdleTimeout", d)
 		}
-		mu.Lock()
-		idle = f
-		mu.Unlock()
+		idle.Store(&f)
 		return func() bool { return true }
 	}}
 	tr := transport(t, mail.Options{Addr: srv.Addr, TLSConfig: srv.ClientTC, Username: "user", Password: "s3cret", IdleTimeout: time.Minute}, env)
@@ -162,10 +158,7 @@ func TestSMTPConnectionReuse(t *testing.T) {
 	if n := srv.Conns(); n != 1 {
 		t.Errorf("%d connections for a burst of 10 mails, want 1", n)
 	}
-	mu.Lock()
-	f := idle
-	mu.Unlock()
-	f() // IdleTimeout passed
+	(*idle.Load())() // IdleTimeout passed
 	waitClosed(t, srv)
 	if err := tr.Send(ctx, message("ops@example.com")); err != nil {
 		t.Fatal(err)
