@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +17,8 @@ import (
 	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
 	"github.com/errlog/errlog/wire"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // recordingNotifier is a Notifier and a Ticketer that remembers what it
@@ -311,4 +314,33 @@ func TestWebhookRetryAfterDateByTheClock(t *testing.T) {
 	if posts, calls := h.posts(); len(posts) != 1 || calls != 2 {
 		t.Errorf("after the Retry-After date: %d posts in %d calls", len(posts), calls)
 	}
+}
+
+// A webhook alone, no mail: Options.Throttle paces it (the cap, the
+// window, the retries) with no MailOptions at all.
+func TestWebhookThrottleWithoutMail(t *testing.T) {
+	h := newHookServer(t, func(call int) (int, http.Header) {
+		if call == 1 {
+			return http.StatusServiceUnavailable, nil // retried after MinBackoff
+		}
+		return http.StatusOK, nil
+	})
+	rec := &errRecorder{}
+	handler := NewHandler(Options{Console: io.Discard, Notifiers: []Notifier{h.notifier()}, OnDeliveryError: rec.add,
+		Throttle: ThrottleOptions{MaxPerHour: 2, Window: time.Hour, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond}})
+	log := slog.New(handler)
+	for _, job := range []string{"alpha", "beta", "gamma", "delta", "epsilon"} {
+		log.Error(job + " failed") // five groups
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, handler.Flush(ctx))
+	posts, calls := h.posts()
+	require.Len(t, posts, 2, "the cap of 2 an hour: %v", posts)
+	assert.Equal(t, 3, calls, "the 503 was retried")
+	require.NoError(t, handler.Close(ctx))
+	posts, _ = h.posts()
+	require.Len(t, posts, 3, "the summary at Close")
+	assert.Equal(t, "summary", posts[2]["kind"])
+	assert.Equal(t, float64(3), posts[2]["count"])
 }

@@ -30,8 +30,8 @@ import (
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
-	"github.com/errlog/errlog/mail/mailtest"
 	errmail "github.com/errlog/errlog/mail"
+	"github.com/errlog/errlog/mail/mailtest"
 )
 
 // mask is what the core puts in place of secrets; the mail must show it
