@@ -1,9 +1,6 @@
 package errlog
 
 import (
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -255,27 +252,8 @@ func (e envReader) smtpTLS(m *MailOptions) {
 		}
 	}
 	if file, ok := e.str("ERRLOG_SMTP_CA_FILE"); ok {
-		pool, err := loadCAFile(file)
-		if err != nil {
-			e.bad("ERRLOG_SMTP_CA_FILE", file, err.Error())
-			return
+		if err := m.SetCAFile(file); err != nil {
+			e.bad("ERRLOG_SMTP_CA_FILE", file, strings.TrimPrefix(err.Error(), "mail: "))
 		}
-		m.TLSConfig = &tls.Config{RootCAs: pool}
 	}
-}
-
-// loadCAFile returns the system's roots plus the PEM certificates of file.
-func loadCAFile(file string) (*x509.CertPool, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(data) {
-		return nil, errors.New("no PEM certificate in it")
-	}
-	return pool, nil
 }

@@ -2,10 +2,12 @@ package mail
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/mail"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -106,6 +108,25 @@ func (o *Options) SetTLS(mode string) error {
 var tlsModes = map[string]struct{ implicit, required, none bool }{
 	"": {}, TLSStartTLS: {}, TLSRequired: {required: true},
 	TLSImplicit: {implicit: true}, "tls": {implicit: true}, TLSNone: {none: true},
+}
+
+// SetCAFile makes TLS trust the PEM certificates of file besides the
+// system's roots (a private CA): ERRLOG_SMTP_CA_FILE and
+// ERRLOGD_SMTP_CA_FILE.
+func (o *Options) SetCAFile(file string) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("mail: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(data) {
+		return errors.New("mail: no PEM certificate in it")
+	}
+	o.TLSConfig = &tls.Config{RootCAs: pool}
+	return nil
 }
 
 // Recipients splits a comma-separated list (ERRLOG_MAIL_TO), dropping

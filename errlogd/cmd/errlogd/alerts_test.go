@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -28,9 +29,10 @@ func startMailbox(t *testing.T) (*mailtest.Server, string) {
 	return srv, srv.Addr
 }
 
-// TestSMTPSettings: ERRLOGD_SMTP_TLS is read as the client's
-// ERRLOG_SMTP_TLS (any case), and a bad value stops errlogd with one
-// line naming the variable.
+// TestSMTPSettings: ERRLOGD_SMTP_* and ERRLOGD_MAIL_* are read as the
+// client's ERRLOG_SMTP_* and ERRLOG_MAIL_* (package mail's parsers: the
+// TLS mode in any case, a CA file), and a bad value stops errlogd with
+// one line naming the variable.
 func TestSMTPSettings(t *testing.T) {
 	cmd := exec.Command(errlogdBin, "-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "e.db"))
 	cmd.Env = append(os.Environ(), "ERRLOGD_SMTP_ADDR=127.0.0.1:25", "ERRLOGD_SMTP_TLS=ssl", "ERRLOGD_MAIL_TO=ops@example.com")
@@ -46,9 +48,12 @@ func TestSMTPSettings(t *testing.T) {
 	out, err = exec.Command(errlogdBin, "project", "add", "app", "-db", db).CombinedOutput()
 	require.NoError(t, err, string(out))
 	key := regexp.MustCompile(`[0-9a-f]{32}`).FindString(string(out))
-	box, smtpAddr := startMailbox(t)
-	p := start(t, []string{"ERRLOGD_SMTP_ADDR=" + smtpAddr, "ERRLOGD_SMTP_TLS=NONE", "ERRLOGD_MAIL_TO=ops@example.com",
-		"ERRLOGD_PUBLIC_URL=https://errors.example.com"}, "-addr", "127.0.0.1:0", "-db", db)
+	box := mailtest.Start(t, mailtest.Options{Implicit: true}) // TLS from the first byte, as on port 465
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: box.CertDER()}), 0o600))
+	p := start(t, []string{"ERRLOGD_SMTP_ADDR=" + box.Addr, "ERRLOGD_SMTP_TLS=IMPLICIT", "ERRLOGD_SMTP_CA_FILE=" + ca,
+		"ERRLOGD_MAIL_TO=ops@example.com", "ERRLOGD_MAIL_SUBJECT_PREFIX=[shop] ", "ERRLOGD_PUBLIC_URL=https://errors.example.com"},
+		"-addr", "127.0.0.1:0", "-db", db)
 	defer p.stop(t)
 	id := event.NewID()
 	body := fmt.Sprintf(`{"event_id":%q}`+"\n"+`{"type":"event"}`+"\n"+`{"event_id":%q,"level":"error","exception":[{"type":"Err","value":"disk full"}]}`+"\n", id, id)
@@ -60,6 +65,8 @@ func TestSMTPSettings(t *testing.T) {
 	require.Equal(t, 200, resp.StatusCode)
 	mails := box.WaitMails(t, 1, 10*time.Second)
 	assert.Equal(t, "errlogd@errors.example.com", mails[0].From, p.errText())
+	assert.True(t, mails[0].TLS)
+	assert.Contains(t, string(mails[0].Data), "Subject: [shop] ERROR: disk full")
 	assert.Contains(t, string(mails[0].Data), `Details: <a href=3D"https://err`) // quoted-printable
 }
 
