@@ -23,8 +23,10 @@ type Composer struct {
 	// SubjectPrefix starts every subject. Default DefaultSubjectPrefix;
 	// a prefix of spaces only means none.
 	SubjectPrefix string
-	// ServerName names the sending host in Message-ID and is the mail's
-	// "server" row when the event has none. Default "localhost".
+	// ServerName is the host that logged the errors (the client's): the
+	// mail's "server" row when the event has none, and the right side of
+	// Message-ID. Default: no row, and the sender's domain (a server
+	// that mails other hosts' events, errlogd, leaves it empty).
 	ServerName string
 	// Environment and Release are the mail's rows when the event has
 	// none. Default: no row.
@@ -144,11 +146,13 @@ func (c *Composer) mailer() string {
 	return c.Mailer
 }
 
-func (c *Composer) serverName() string {
-	if c.ServerName == "" {
-		return "localhost"
+// idHost is the right side of Message-ID.
+func (c *Composer) idHost() string {
+	if c.ServerName != "" {
+		return HostPart(c.ServerName)
 	}
-	return c.ServerName
+	_, domain, _ := strings.Cut(c.Addresses.EnvFrom, "@")
+	return HostPart(domain)
 }
 
 // render writes the mail of a view already made: both parts and the
@@ -164,7 +168,7 @@ func (c *Composer) render(kind NoticeKind, group string, count int, ev *event.Ev
 	var html bytes.Buffer
 	htmlErr := mailHTML.Execute(&html, v)
 
-	id := "<" + event.NewID() + "@" + HostPart(c.serverName()) + ">"
+	id := "<" + event.NewID() + "@" + c.idHost() + ">"
 	if group != "" {
 		root = "<group-" + group + "@errlog>"
 	}

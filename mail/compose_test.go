@@ -79,8 +79,8 @@ func TestCompose(t *testing.T) {
 		t.Fatal(err)
 	}
 	h, p := parts(t, m.Data)
-	if got := h.Header.Get("Message-ID"); got != m.ID {
-		t.Errorf("Message-ID %q, returned %q", got, m.ID)
+	if got := h.Header.Get("Message-ID"); got != m.ID || !strings.HasSuffix(got, "@example.com>") {
+		t.Errorf("Message-ID %q, returned %q; want one at the sender's domain", got, m.ID)
 	}
 	if m.From != "e@example.com" || len(m.To) != 1 || m.To[0] != "ops@example.com" {
 		t.Errorf("envelope %q %q", m.From, m.To)
@@ -112,6 +112,9 @@ func TestCompose(t *testing.T) {
 	// No Line: no log line, and no empty template line in its place.
 	if first := strings.SplitN(text, "\n", 2)[0]; first != "New error. Details: https://errors.example.com/groups/7" {
 		t.Errorf("first line %q", first)
+	}
+	if strings.Contains(text, "server:") {
+		t.Errorf("a server row, with no ServerName nor the event's:\n%s", text)
 	}
 	if !strings.HasSuffix(strings.TrimSpace(text), "-- \nerrlogd") {
 		t.Errorf("signature: %q", text[max(0, len(text)-40):])

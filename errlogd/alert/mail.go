@@ -70,7 +70,8 @@ func (n *Notifier) sendMail(ctx context.Context, to []string, rows []Notificatio
 	if err != nil {
 		return "", mail.Permanent(err)
 	}
-	c := &mail.Composer{Addresses: addrs, SubjectPrefix: n.opts.Mail.SubjectPrefix, ServerName: "errlogd",
+	// No ServerName: the events are other hosts', and say which.
+	c := &mail.Composer{Addresses: addrs, SubjectPrefix: n.opts.Mail.SubjectPrefix,
 		Mailer: "errlogd", Now: func() time.Time { return now }, OnError: n.opts.OnError}
 	var m *mail.Message
 	if len(rows) == 1 {
