@@ -169,7 +169,11 @@ func (s *noticeSink) Deliver(ev *event.Event) {
 		s.mu.Unlock()
 		// Lost, like an item enqueued on a closed queue: say so.
 		n := s.late.Add(1)
-		s.env.OnError(fmt.Errorf("errlog: %s: event %s not mailed: the mail sink is closed (%d events since Close)", s.name, ev.EventID, n))
+		what := "not mailed: the mail sink is closed"
+		if s.mailQ == nil {
+			what = "not notified: the notifiers are closed"
+		}
+		s.env.OnError(fmt.Errorf("errlog: %s: event %s %s (%d events since Close)", s.name, ev.EventID, what, n))
 		return
 	}
 	notes, firstSeen := s.th.Add(ev, key, s.env.Clock.Now())
