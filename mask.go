@@ -234,13 +234,26 @@ func (m *masker) secretKey(key string) bool {
 	// length would collide ("status" and the "ok" after it), so the two
 	// are mixed separately.
 	h := uint64(uintptr(unsafe.Pointer(unsafe.StringData(key))))*0x9E3779B97F4A7C15 ^ uint64(len(key))*0xC2B2AE3D27D4EB4F
-	slot := &m.cache[h>>(64-keyCacheBits)]
-	if e := slot.Load(); e != nil && e.key == key {
-		return e.secret
+	// Two slots a key, from two parts of the hash: two keys of a record
+	// that share one slot (one chance in 50 for ten keys, set by where
+	// the linker put them) would otherwise evict each other on every
+	// record.
+	first := &m.cache[h>>(64-keyCacheBits)]
+	second := &m.cache[h&(1<<keyCacheBits-1)]
+	e1, e2 := first.Load(), second.Load()
+	if e1 != nil && e1.key == key {
+		return e1.secret
+	}
+	if e2 != nil && e2.key == key {
+		return e2.secret
 	}
 	secret := m.matchKey(key)
 	// The entry holds the key, so its memory cannot be reused by another
 	// string while cached; e.key == key also checks the content.
+	slot := first
+	if e1 != nil && e2 == nil {
+		slot = second
+	}
 	slot.Store(&keyVerdict{key: key, secret: secret})
 	return secret
 }

@@ -17,8 +17,6 @@ import (
 	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
 	"github.com/errlog/errlog/wire"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // recordingNotifier is a Notifier and a Ticketer that remembers what it
@@ -328,19 +326,21 @@ func TestWebhookThrottleWithoutMail(t *testing.T) {
 	rec := &errRecorder{}
 	handler := NewHandler(Options{Console: io.Discard, Notifiers: []Notifier{h.notifier()}, OnDeliveryError: rec.add,
 		Throttle: ThrottleOptions{MaxPerHour: 2, Window: time.Hour, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond}})
-	log := slog.New(handler)
 	for _, job := range []string{"alpha", "beta", "gamma", "delta", "epsilon"} {
-		log.Error(job + " failed") // five groups
+		slog.New(handler).Error(job + " failed") // five groups
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	require.NoError(t, handler.Flush(ctx))
-	posts, calls := h.posts()
-	require.Len(t, posts, 2, "the cap of 2 an hour: %v", posts)
-	assert.Equal(t, 3, calls, "the 503 was retried")
-	require.NoError(t, handler.Close(ctx))
-	posts, _ = h.posts()
-	require.Len(t, posts, 3, "the summary at Close")
-	assert.Equal(t, "summary", posts[2]["kind"])
-	assert.Equal(t, float64(3), posts[2]["count"])
+	if err := handler.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if posts, calls := h.posts(); len(posts) != 2 || calls != 3 {
+		t.Fatalf("%d posts in %d calls, want the cap's 2 in 3 (the 503 retried): %v", len(posts), calls, posts)
+	}
+	if err := handler.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if posts, _ := h.posts(); len(posts) != 3 || posts[2]["kind"] != "summary" || posts[2]["count"] != float64(3) {
+		t.Fatalf("at Close: %v, want the summary of 3", posts)
+	}
 }
