@@ -291,7 +291,7 @@ func TestBreadcrumbsInTrackerAndMail(t *testing.T) {
 	assert.Equal(t, "1.5s", evs[0].Breadcrumbs[1].Data["latency"])
 	assert.Equal(t, mask, evs[0].Breadcrumbs[1].Data["password"])
 
-	m := parseMail(t, srv.waitMails(t, 1, 5*time.Second)[0].Data)
+	m := parseMail(t, srv.WaitMails(t, 1, 5*time.Second)[0].Data)
 	text := strings.ReplaceAll(m.Text, "\r\n", "\n")
 	i := strings.Index(text, "Breadcrumbs (oldest first):\n")
 	require.GreaterOrEqual(t, i, 0, text)

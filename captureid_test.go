@@ -52,7 +52,7 @@ func TestCaptureReturnsTheDeliveredEventID(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []string{errID, msgID}, got, "the tracker receives the IDs the caller was given")
 
-	mails := srv.waitMails(t, 2, 5*time.Second)
+	mails := srv.WaitMails(t, 2, 5*time.Second)
 	var mailed []string
 	for _, m := range mails {
 		pm := parseMail(t, m.Data)

@@ -135,7 +135,7 @@ func TestCloseDeliversMailWhenServerComesBack(t *testing.T) {
 	srvc := make(chan *testServer, 1)
 	go func() {
 		time.Sleep(1500 * time.Millisecond)
-		srvc <- startServer(t, serverOpts{addr: addr})
+		srvc <- startServer(t, serverOpts{Addr: addr})
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

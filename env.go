@@ -1,9 +1,6 @@
 package errlog
 
 import (
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +12,7 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/logfile"
+	"github.com/errlog/errlog/mail"
 	"github.com/errlog/errlog/tracker"
 )
 
@@ -146,11 +144,7 @@ func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 		m.Password, _ = e.lookup("ERRLOG_SMTP_PASSWORD")
 		m.From, _ = e.str("ERRLOG_MAIL_FROM")
 		if to, ok := e.str("ERRLOG_MAIL_TO"); ok {
-			for _, a := range strings.Split(to, ",") {
-				if a = strings.TrimSpace(a); a != "" {
-					m.To = append(m.To, a)
-				}
-			}
+			m.To = mail.Recipients(to)
 		}
 		if p, ok := e.lookup("ERRLOG_MAIL_SUBJECT_PREFIX"); ok {
 			m.SubjectPrefix = p
@@ -264,40 +258,13 @@ func defaultSpoolDir() string {
 // ERRLOG_SMTP_CA_FILE (PEM certificates trusted besides the system's).
 func (e envReader) smtpTLS(m *MailOptions) {
 	if mode, ok := e.str("ERRLOG_SMTP_TLS"); ok {
-		switch strings.ToLower(strings.TrimSpace(mode)) {
-		case "starttls":
-		case "required":
-			m.RequireTLS = true
-		case "implicit":
-			m.ImplicitTLS = true
-		case "none":
-			m.NoTLS = true
-		default:
-			e.bad("ERRLOG_SMTP_TLS", mode, "want starttls, required, implicit or none")
+		if err := m.SetTLS(mode); err != nil {
+			e.bad("ERRLOG_SMTP_TLS", mode, strings.TrimPrefix(err.Error(), "mail: "))
 		}
 	}
 	if file, ok := e.str("ERRLOG_SMTP_CA_FILE"); ok {
-		pool, err := loadCAFile(file)
-		if err != nil {
-			e.bad("ERRLOG_SMTP_CA_FILE", file, err.Error())
-			return
+		if err := m.SetCAFile(file); err != nil {
+			e.bad("ERRLOG_SMTP_CA_FILE", file, strings.TrimPrefix(err.Error(), "mail: "))
 		}
-		m.TLSConfig = &tls.Config{RootCAs: pool}
 	}
-}
-
-// loadCAFile returns the system's roots plus the PEM certificates of file.
-func loadCAFile(file string) (*x509.CertPool, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(data) {
-		return nil, errors.New("no PEM certificate in it")
-	}
-	return pool, nil
 }

@@ -126,6 +126,11 @@ type Options struct {
 	Notifiers []Notifier
 	// Ticketers raise a ticket for the first event of each group.
 	Ticketers []Ticketer
+	// Throttle paces error mail, Notifiers and Ticketers: the digest
+	// window (default DefaultMailWindow), the hourly cap (default
+	// DefaultMaxMailsPerHour) and the backoff of retries. The zero value
+	// is all defaults; it applies whether mail is on or not.
+	Throttle ThrottleOptions
 
 	// Mask says which values are hidden before any sink sees them.
 	Mask MaskOptions

@@ -225,7 +225,7 @@ func NewHandler(opts Options) *Handler {
 		mail = nil
 	}
 	if mail != nil || len(o.Notifiers) > 0 || len(o.Ticketers) > 0 {
-		if s, err := newMailSink(mail, env, o.Notifiers, o.Ticketers); err != nil {
+		if s, err := newMailSink(mail, o.Throttle, env, o.Notifiers, o.Ticketers); err != nil {
 			c.onError(err)
 		} else if s != nil {
 			c.sinks = append(c.sinks, s)

@@ -5,31 +5,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/levels"
 )
-
-// mailLabel is the label of an event's level in mail: WARNING, ERROR,
-// FATAL; an unknown level upper-cased as it came.
-func mailLabel(l event.Level) string {
-	for i := range levels.Table {
-		if levels.Table[i].Sentry == l {
-			return levels.Table[i].Mail
-		}
-	}
-	return strings.ToUpper(string(l))
-}
-
-// crumbLabel is the label of a breadcrumb's level on its line in mail,
-// WARN rather than WARNING so that the lines align.
-func crumbLabel(l event.Level) string {
-	for i := range levels.Table {
-		if levels.Table[i].Sentry == l {
-			return levels.Table[i].Short
-		}
-	}
-	return strings.ToUpper(string(l))
-}
 
 // ParseLevel reads a level as people write it: debug, info, warn, warning,
 // error, critical or fatal (ERROR+4), Python's numbers (10, 20, 30, 40, 50), or

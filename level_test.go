@@ -44,12 +44,6 @@ func TestLevels(t *testing.T) {
 		if s != tt.sentry {
 			t.Errorf("levels.Sentry(%v) = %q, want %q", tt.l, s, tt.sentry)
 		}
-		if got := mailLabel(s); got != tt.mail {
-			t.Errorf("mailLabel(%q) = %q, want %q", s, got, tt.mail)
-		}
-		if got := crumbLabel(s); got != tt.crumb {
-			t.Errorf("crumbLabel(%q) = %q, want %q", s, got, tt.crumb)
-		}
 	}
 	// Every row round-trips through each of its names.
 	for _, row := range levels.Table {
@@ -70,9 +64,6 @@ func TestLevels(t *testing.T) {
 		if got := levels.FromSentry(in); got != want {
 			t.Errorf("levels.FromSentry(%q) = %v, want %v", in, got, want)
 		}
-	}
-	if got := mailLabel("notice"); got != "NOTICE" {
-		t.Errorf("mailLabel(notice) = %q", got)
 	}
 	for in, want := range map[string]slog.Level{"WARN+2": slog.LevelWarn + 2, "35": slog.LevelWarn + 2, "0": slog.LevelDebug - 4} {
 		if got, err := ParseLevel(in); err != nil || got != want {

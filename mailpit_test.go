@@ -84,7 +84,8 @@ func TestMailHTMLCompatibility(t *testing.T) {
 		Environment: "production",
 		Release:     "v1.4.2",
 		Config:      map[string]any{"Workers": 4, "DBHost": "db1"},
-		Mail:        &MailOptions{Addr: smtpAddr, From: "errlog@example.com", To: []string{"ops@example.com"}, SubjectPrefix: "[" + run + "] ", MaxPerHour: 2},
+		Mail:        &MailOptions{Addr: smtpAddr, From: "errlog@example.com", To: []string{"ops@example.com"}, SubjectPrefix: "[" + run + "] "},
+		Throttle:    ThrottleOptions{MaxPerHour: 2},
 		Now:         now,
 	})
 	defer h.Close(context.Background())

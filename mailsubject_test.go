@@ -24,7 +24,7 @@ func TestMailDigestSubjectThreads(t *testing.T) {
 	clock.Store(time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC).UnixNano())
 	env := testEnv(&errRecorder{})
 	env.Clock = nowClock(func() time.Time { return time.Unix(0, clock.Load()) })
-	s := newTestSink(t, &MailOptions{Dir: dir, To: []string{"ops@example.com"}}, env, nil, nil, nil)
+	s := newTestSink(t, &MailOptions{Dir: dir, To: []string{"ops@example.com"}}, env, fast, nil, nil)
 
 	first := mailEvent("user 17 not found")
 	s.Deliver(first)
@@ -77,7 +77,7 @@ func TestMailThrottleParameterized(t *testing.T) {
 	clock.Store(time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC).UnixNano())
 	env := testEnv(&errRecorder{})
 	env.Clock = nowClock(func() time.Time { return time.Unix(0, clock.Load()) })
-	s := newTestSink(t, &MailOptions{Dir: dir, To: []string{"ops@example.com"}}, env, nil, nil, nil)
+	s := newTestSink(t, &MailOptions{Dir: dir, To: []string{"ops@example.com"}}, env, fast, nil, nil)
 	for i := 0; i < 500; i++ {
 		ev := mailEvent(fmt.Sprintf("user %d not found", 1000+i))
 		ev.Exception = nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -14,6 +13,7 @@ import (
 	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
 	"github.com/errlog/errlog/internal/trim"
+	"github.com/errlog/errlog/mail"
 )
 
 // The mail sink: the throttled notice fan-out behind MailOptions,
@@ -21,14 +21,17 @@ import (
 // itself is off), and the delivery queues it feeds.
 
 // noticeSink is the EventSink behind MailOptions, Notifiers and Ticketers:
-// it throttles events into notices and hands each, composed, to the
-// delivery queue of mail and of each notifier.
+// it throttles events into notices (mail.Throttle) and hands each,
+// composed (mail.Composer), to the delivery queue of mail and of each
+// notifier.
 type noticeSink struct {
-	cfg *mailConfig
-	env sinkEnv
+	env      sinkEnv
+	throttle mail.ThrottleOptions // resolved
+	name     string               // the mail queue's: "smtp", or "mail" for a directory
 
+	composer  *mail.Composer  // nil when mail is off
 	mailQ     *delivery.Queue // nil when mail is off
-	transport mailTransport   // nil when mail is off
+	transport mail.Transport  // nil when mail is off
 	dropped   atomic.Int64    // mails refused by a full queue, not yet told
 	late      atomic.Int64    // events delivered after Close, not mailed
 	lost      atomic.Uint64   // mails that could not be composed
@@ -37,7 +40,7 @@ type noticeSink struct {
 	ticketers []*notifyQueue
 
 	mu       sync.Mutex
-	th       *throttle
+	th       *mail.Throttle
 	timer    clock.Timer
 	armed    time.Time // when timer fires; zero if stopped
 	closed   bool
@@ -46,50 +49,22 @@ type noticeSink struct {
 	closeOnce sync.Once
 	closeErr  error
 	closeDone chan struct{}
-
-	subjects subjectMemo // each group's first subject
 }
 
 var _ EventSink = (*noticeSink)(nil)
 
-// A mailTransport sends one finished message: over SMTP or into a
-// directory.
-type mailTransport interface {
-	send(ctx context.Context, it delivery.Item) error
-	// idle releases what the transport holds between bursts.
-	idle()
-}
-
-// newMailSink builds the mail sink; o is nil when only notifiers or
-// ticketers are configured.
-func newMailSink(o *MailOptions, env sinkEnv, notifiers []Notifier, ticketers []Ticketer) (EventSink, error) {
-	s, err := buildMailSink(o, env, notifiers, ticketers, nil)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-// buildMailSink is newMailSink, with tune (if not nil) adjusting the
-// configuration for tests.
-func buildMailSink(o *MailOptions, env sinkEnv, notifiers []Notifier, ticketers []Ticketer, tune func(*mailConfig)) (*noticeSink, error) {
+// newMailSink builds the mail sink; o is nil (or Disabled) when only
+// notifiers or ticketers are configured. th paces mail and notifiers
+// alike.
+func newMailSink(o *MailOptions, th ThrottleOptions, env sinkEnv, notifiers []Notifier, ticketers []Ticketer) (*noticeSink, error) {
 	env = env.withDefaults()
-	cfg, err := newMailConfig(o, env)
-	if err != nil {
-		return nil, err
-	}
-	if tune != nil {
-		tune(cfg)
-	}
+	th = th.WithDefaults()
 	s := &noticeSink{
-		cfg:       cfg,
 		env:       env,
-		th:        newThrottle(cfg.window, cfg.maxPerHour),
+		throttle:  th,
+		name:      "smtp",
+		th:        mail.NewThrottle(th),
 		closeDone: make(chan struct{}),
-	}
-	queueSize := cfg.queueSize
-	if queueSize == 0 {
-		queueSize = env.QueueSize
 	}
 	var cleanup []*delivery.Queue
 	fail := func(err error) (*noticeSink, error) {
@@ -98,39 +73,19 @@ func buildMailSink(o *MailOptions, env sinkEnv, notifiers []Notifier, ticketers 
 		}
 		return nil, err
 	}
-	if cfg.on {
-		name := "smtp"
-		if cfg.dir != "" {
-			name = "mail"
-			if err := os.MkdirAll(cfg.dir, 0o755); err != nil {
-				return nil, fmt.Errorf("errlog: mail: %w", err)
-			}
-			s.transport = &dirTransport{dir: cfg.dir, now: env.Clock.Now}
-		} else {
-			s.transport = &smtpTransport{cfg: cfg, onError: env.OnError, clock: env.Clock}
+	if o == nil || o.Disabled {
+		s.name = "notify"
+	} else {
+		if o.Dir != "" {
+			s.name = "mail"
 		}
-		spool := ""
-		if env.SpoolDir != "" {
-			spool = filepath.Join(env.SpoolDir, "mail")
-		}
-		s.mailQ, err = delivery.New(delivery.Options{
-			Name:        name,
-			Send:        s.sendMail,
-			QueueSize:   queueSize,
-			SpoolDir:    spool,
-			MinBackoff:  cfg.minBackoff,
-			MaxBackoff:  cfg.maxBackoff,
-			SendTimeout: 3*cfg.timeout + time.Second,
-			OnError:     env.OnError,
-			Clock:       env.Clock,
-		})
-		if err != nil {
-			return nil, err
+		if err := s.startMail(o); err != nil {
+			return nil, fmt.Errorf("errlog: %s: %w", s.name, err)
 		}
 		cleanup = append(cleanup, s.mailQ)
 	}
 	for _, n := range notifiers {
-		q, err := newNotifyQueue(n, nil, cfg, env, queueSize)
+		q, err := newNotifyQueue(n, nil, th, env)
 		if err != nil {
 			return fail(err)
 		}
@@ -138,7 +93,7 @@ func buildMailSink(o *MailOptions, env sinkEnv, notifiers []Notifier, ticketers 
 		s.notifiers = append(s.notifiers, q)
 	}
 	for _, t := range ticketers {
-		q, err := newNotifyQueue(nil, t, cfg, env, queueSize)
+		q, err := newNotifyQueue(nil, t, th, env)
 		if err != nil {
 			return fail(err)
 		}
@@ -148,6 +103,59 @@ func buildMailSink(o *MailOptions, env sinkEnv, notifiers []Notifier, ticketers 
 	s.timer = env.Clock.AfterFunc(time.Hour, s.tick)
 	s.timer.Stop()
 	return s, nil
+}
+
+// startMail checks o and starts the composer, the transport and the mail
+// queue.
+func (s *noticeSink) startMail(o *MailOptions) error {
+	env := s.env
+	addrs, err := o.Addresses("errlog@" + mail.HostPart(env.ServerName))
+	if err != nil {
+		return err
+	}
+	s.transport, err = mail.NewTransport(*o, mail.Env{
+		OnError:    env.OnError,
+		ServerName: env.ServerName,
+		Now:        env.Clock.Now,
+		AfterFunc: func(d time.Duration, f func()) func() bool {
+			return env.Clock.AfterFunc(d, f).Stop
+		},
+	})
+	if err != nil {
+		return err
+	}
+	s.composer = &mail.Composer{
+		Addresses:     addrs,
+		SubjectPrefix: o.SubjectPrefix,
+		ServerName:    env.ServerName,
+		Environment:   env.Environment,
+		Release:       env.Release,
+		Mailer:        "errlog/" + Version,
+		Throttle:      s.throttle,
+		Line:          env.Formatter.EventLine,
+		Now:           env.Clock.Now,
+		OnError:       env.OnError,
+	}
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = mail.DefaultTimeout
+	}
+	spool := ""
+	if env.SpoolDir != "" {
+		spool = filepath.Join(env.SpoolDir, "mail")
+	}
+	s.mailQ, err = delivery.New(delivery.Options{
+		Name:        s.name,
+		Send:        s.sendMail,
+		QueueSize:   env.QueueSize,
+		SpoolDir:    spool,
+		MinBackoff:  s.throttle.MinBackoff,
+		MaxBackoff:  s.throttle.MaxBackoff,
+		SendTimeout: 3*timeout + time.Second,
+		OnError:     env.OnError,
+		Clock:       env.Clock,
+	})
+	return err
 }
 
 // Deliver throttles ev and queues the mails and notifications it calls
@@ -162,10 +170,14 @@ func (s *noticeSink) Deliver(ev *event.Event) {
 		s.mu.Unlock()
 		// Lost, like an item enqueued on a closed queue: say so.
 		n := s.late.Add(1)
-		s.env.OnError(fmt.Errorf("errlog: smtp: event %s not mailed: the mail sink is closed (%d events since Close)", ev.EventID, n))
+		what := "not mailed: the mail sink is closed"
+		if s.mailQ == nil {
+			what = "not notified: the notifiers are closed"
+		}
+		s.env.OnError(fmt.Errorf("errlog: %s: event %s %s (%d events since Close)", s.name, ev.EventID, what, n))
 		return
 	}
-	notes, firstSeen := s.th.add(ev, key, s.env.Clock.Now())
+	notes, firstSeen := s.th.Add(ev, key, s.env.Clock.Now())
 	if len(notes) > 0 || firstSeen {
 		s.rearmLocked()
 	}
@@ -189,7 +201,7 @@ func (s *noticeSink) tick() {
 		return
 	}
 	s.armed = time.Time{}
-	notes := s.th.due(s.env.Clock.Now())
+	notes := s.th.Due(s.env.Clock.Now())
 	s.rearmLocked()
 	s.inflight.Add(1)
 	s.mu.Unlock()
@@ -199,14 +211,14 @@ func (s *noticeSink) tick() {
 
 // rearmLocked makes the timer fire when the throttle next has work.
 func (s *noticeSink) rearmLocked() {
-	next := s.th.next()
+	next := s.th.Next()
 	if next.IsZero() || (!s.armed.IsZero() && !next.Before(s.armed)) {
 		return
 	}
 	s.armed = next
 	// A little late on purpose: windows that end close together are
 	// then handled by one wake-up instead of one each.
-	d := next.Sub(s.env.Clock.Now()) + s.cfg.window/50
+	d := next.Sub(s.env.Clock.Now()) + s.throttle.Window/50
 	if d < time.Millisecond {
 		d = time.Millisecond
 	}
@@ -230,14 +242,14 @@ func (s *noticeSink) queueMail(n *Notice) {
 	dropped := s.dropped.Swap(0)
 	n2 := *n
 	n2.Dropped = int(dropped)
-	id, msg, err := s.composeFitting(&n2)
+	m, err := s.composeFitting(&n2)
 	if err != nil {
 		s.dropped.Add(dropped + 1)
 		s.lost.Add(1)
-		s.env.OnError(fmt.Errorf("errlog: smtp: composing a mail: %w", err))
+		s.env.OnError(fmt.Errorf("errlog: %s: composing a mail: %w", s.name, err))
 		return
 	}
-	if !s.mailQ.Enqueue(delivery.Item{ID: id, Body: msg}) {
+	if !s.mailQ.Enqueue(delivery.Item{ID: m.ID, Body: m.Data}) {
 		// The queue reports the drop; the next mail says so too.
 		s.dropped.Add(dropped + 1)
 	}
@@ -250,33 +262,34 @@ const MaxMailBytes = 1 << 20
 // composeFitting composes n's mail, cutting its event until the mail fits
 // MaxMailBytes: a mail of many megabytes (a huge attribute key) would time
 // out on every try and hold up the mails behind it.
-func (s *noticeSink) composeFitting(n *Notice) (id string, msg []byte, err error) {
-	id, msg, err = s.compose(n)
-	if err != nil || len(msg) <= MaxMailBytes || n.Event == nil {
-		return id, msg, err
+func (s *noticeSink) composeFitting(n *Notice) (*mail.Message, error) {
+	m, err := s.composer.Compose(n, mail.Extra{})
+	if err != nil || len(m.Data) <= MaxMailBytes || n.Event == nil {
+		return m, err
 	}
-	orig := len(msg)
+	orig := len(m.Data)
 	c := *n
 	for _, lim := range trim.Steps {
 		c.Event = trim.Event(n.Event, lim)
 		trim.Note(c.Event, fmt.Sprintf("mail cut from %d bytes to fit %d: keys over %d bytes, values over %d bytes, more than %d entries and %d frames were cut",
 			orig, MaxMailBytes, lim.Key, lim.Value, lim.Entries, lim.Frames))
-		if id, msg, err = s.compose(&c); err != nil || len(msg) <= MaxMailBytes {
-			return id, msg, err
+		if m, err = s.composer.Compose(&c, mail.Extra{}); err != nil || len(m.Data) <= MaxMailBytes {
+			return m, err
 		}
 	}
 	c.Event = trim.Minimal(n.Event)
 	trim.Note(c.Event, fmt.Sprintf("mail cut from %d bytes to fit %d: only the message and error types are left", orig, MaxMailBytes))
-	return s.compose(&c)
+	return s.composer.Compose(&c, mail.Extra{})
 }
 
 // sendMail is the mail queue's SendFunc. Temporary failures are retried by
 // the queue without a word, so the first of each mail's failures is
 // reported here; permanent ones the queue reports itself.
 func (s *noticeSink) sendMail(ctx context.Context, it delivery.Item) error {
-	err := s.transport.send(ctx, it)
+	a := s.composer.Addresses
+	err := s.transport.Send(ctx, &mail.Message{ID: it.ID, From: a.EnvFrom, To: a.EnvTo, Data: it.Body})
 	if err != nil && !delivery.IsPermanent(err) && ctx.Err() == nil && it.Attempt%10 == 0 {
-		s.env.OnError(fmt.Errorf("errlog: smtp: mail %s not sent (attempt %d, will retry): %w", it.ID, it.Attempt+1, err))
+		s.env.OnError(fmt.Errorf("errlog: %s: mail %s not sent (attempt %d, will retry): %w", s.name, it.ID, it.Attempt+1, err))
 	}
 	return err
 }
@@ -292,7 +305,7 @@ func (s *noticeSink) Flush(ctx context.Context) error {
 		s.mu.Unlock()
 		return nil
 	}
-	notes := s.th.flush(s.env.Clock.Now(), false)
+	notes := s.th.Flush(s.env.Clock.Now(), false)
 	s.rearmLocked()
 	s.inflight.Add(1)
 	s.mu.Unlock()
@@ -323,7 +336,7 @@ func (s *noticeSink) waitQueues(ctx context.Context, f func(*delivery.Queue, con
 	}
 	if s.mailQ != nil {
 		errs[len(queues)] = f(s.mailQ, ctx)
-		s.transport.idle()
+		s.transport.Close()
 	}
 	wg.Wait()
 	return errors.Join(errs...)
@@ -338,7 +351,7 @@ func (s *noticeSink) Close(ctx context.Context) error {
 		s.mu.Lock()
 		s.closed = true
 		s.timer.Stop()
-		notes := s.th.flush(s.env.Clock.Now(), true)
+		notes := s.th.Flush(s.env.Clock.Now(), true)
 		s.mu.Unlock()
 		s.inflight.Wait()
 		s.emit(notes)
@@ -358,6 +371,6 @@ func (s *noticeSink) Close(ctx context.Context) error {
 	case <-s.closeDone:
 		return s.closeErr
 	case <-t.C:
-		return fmt.Errorf("errlog: smtp: close: %w", ctx.Err())
+		return fmt.Errorf("errlog: %s: close: %w", s.name, ctx.Err())
 	}
 }

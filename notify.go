@@ -17,6 +17,7 @@ import (
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
+	"github.com/errlog/errlog/mail"
 	"github.com/errlog/errlog/wire"
 )
 
@@ -24,6 +25,45 @@ import (
 // ticketing mixins: each gets its own delivery queue and worker, so that a
 // slow one holds up neither mail nor the others, and the application never
 // waits on any of them.
+
+// A Notice is one error mail or notification after throttling (package
+// mail documents its fields). Notifiers find the Notice of each call in
+// its context (NoticeFromContext), or are given it (NoticeNotifier).
+type Notice = mail.Notice
+
+// NoticeKind says why a Notice was sent.
+type NoticeKind = mail.NoticeKind
+
+// The kinds of notice.
+const (
+	// NoticeFirst is the first occurrence of a group, sent at once.
+	NoticeFirst = mail.NoticeFirst
+	// NoticeDigest counts the repeats of a group over a window.
+	NoticeDigest = mail.NoticeDigest
+	// NoticeSummary counts the errors the hourly cap held back.
+	NoticeSummary = mail.NoticeSummary
+)
+
+// NoticeGroup is one group of a summary.
+type NoticeGroup = mail.NoticeGroup
+
+type noticeKey struct{}
+
+// NoticeFromContext returns the Notice a Notifier is called for: whether
+// the event is a first occurrence or the latest of a digest, and how many
+// occurrences it stands for.
+func NoticeFromContext(ctx context.Context) (*Notice, bool) {
+	n, ok := ctx.Value(noticeKey{}).(*Notice)
+	return n, ok
+}
+
+func contextWithNotice(ctx context.Context, n *Notice) context.Context {
+	return context.WithValue(ctx, noticeKey{}, n)
+}
+
+// notifyAttempts is how many times a notice is tried before it is given
+// up.
+const notifyAttempts = 5
 
 // notifyQueue runs one Notifier or Ticketer behind a delivery.Queue. The
 // notices themselves stay in memory (notifiers are not spooled), keyed by
@@ -33,7 +73,6 @@ type notifyQueue struct {
 	notifier Notifier
 	ticketer Ticketer
 	env      sinkEnv
-	attempts int // tries before a failing notice is given up
 	q        *delivery.Queue
 
 	mu      sync.Mutex
@@ -42,8 +81,8 @@ type notifyQueue struct {
 	dropped atomic.Int64
 }
 
-func newNotifyQueue(n Notifier, t Ticketer, cfg *mailConfig, env sinkEnv, size int) (*notifyQueue, error) {
-	nq := &notifyQueue{notifier: n, ticketer: t, env: env, attempts: cfg.notifyAttempts, notices: map[string]*Notice{}}
+func newNotifyQueue(n Notifier, t Ticketer, th ThrottleOptions, env sinkEnv) (*notifyQueue, error) {
+	nq := &notifyQueue{notifier: n, ticketer: t, env: env, notices: map[string]*Notice{}}
 	name := "notify"
 	if t != nil {
 		name = "ticket"
@@ -52,9 +91,9 @@ func newNotifyQueue(n Notifier, t Ticketer, cfg *mailConfig, env sinkEnv, size i
 	nq.q, err = delivery.New(delivery.Options{
 		Name:       name,
 		Send:       nq.send,
-		QueueSize:  size,
-		MinBackoff: cfg.minBackoff,
-		MaxBackoff: cfg.maxBackoff,
+		QueueSize:  env.QueueSize,
+		MinBackoff: th.MinBackoff,
+		MaxBackoff: th.MaxBackoff,
 		OnError:    env.OnError,
 		Clock:      env.Clock,
 	})
@@ -99,7 +138,7 @@ func (nq *notifyQueue) send(ctx context.Context, it delivery.Item) (err error) {
 		return nil
 	}
 	defer func() {
-		if err != nil && !delivery.IsPermanent(err) && it.Attempt+1 >= nq.attempts {
+		if err != nil && !delivery.IsPermanent(err) && it.Attempt+1 >= notifyAttempts {
 			err = delivery.Permanent(fmt.Errorf("giving up after %d attempts: %w", it.Attempt+1, err))
 		}
 		if err == nil || delivery.IsPermanent(err) {
@@ -217,13 +256,17 @@ func (w *WebhookNotifier) Notify(ctx context.Context, ev *event.Event) error {
 	}
 	switch n.Kind {
 	case NoticeDigest:
-		p.Text = fmt.Sprintf("%s%s: %s … and %d more %s since %s, last at %s", prefix, level, p.Title, n.Count, times(n.Count),
+		unit := "times"
+		if n.Count == 1 {
+			unit = "time"
+		}
+		p.Text = fmt.Sprintf("%s%s: %s … and %d more %s since %s, last at %s", prefix, level, p.Title, n.Count, unit,
 			n.Since.UTC().Format("15:04 MST"), n.Last.UTC().Format("15:04 MST"))
 	case NoticeSummary:
 		p.Text = prefix + "WARNING: " + ev.Message()
 	default:
 		p.Text = prefix + level + ": " + p.Title
-		if loc := location(ev); loc != "" {
+		if loc := mail.Location(ev); loc != "" {
 			p.Text += " (" + loc + ")"
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -113,7 +114,7 @@ func (h *hookServer) notifier() *WebhookNotifier {
 
 func TestWebhookNotifierThrottled(t *testing.T) {
 	h := newHookServer(t, nil)
-	s := newTestSink(t, nil, testEnv(&errRecorder{}), nil, []Notifier{h.notifier()}, nil)
+	s := newTestSink(t, nil, testEnv(&errRecorder{}), fast, []Notifier{h.notifier()}, nil)
 	for i := 0; i < 100; i++ {
 		s.Deliver(mailEvent("load failed"))
 	}
@@ -160,7 +161,7 @@ func TestWebhookNotifierReplies(t *testing.T) {
 		return http.StatusOK, nil
 	})
 	rec := &errRecorder{}
-	s := newTestSink(t, nil, testEnv(rec), nil, []Notifier{h.notifier()}, nil)
+	s := newTestSink(t, nil, testEnv(rec), fast, []Notifier{h.notifier()}, nil)
 	s.Deliver(mailEventN(1)) // 503, 429, then 200
 	flushSink(t, s)
 	if posts, calls := h.posts(); len(posts) != 1 || calls != 3 {
@@ -222,7 +223,7 @@ func TestWebhookNotifierRetryAfter(t *testing.T) {
 
 func TestNotifierSeesNotice(t *testing.T) {
 	n := &recordingNotifier{}
-	s := newTestSink(t, nil, testEnv(&errRecorder{}), func(c *mailConfig) { c.maxPerHour = 1 }, []Notifier{n}, nil)
+	s := newTestSink(t, nil, testEnv(&errRecorder{}), capped(1), []Notifier{n}, nil)
 	s.Deliver(mailEvent("boom"))
 	s.Deliver(mailEvent("boom"))
 	s.Deliver(mailEventN(1)) // over the cap of 1
@@ -248,7 +249,7 @@ func TestNotifierGivesUp(t *testing.T) {
 	n := &recordingNotifier{fail: func(int) error { return errors.New("pager down") }}
 	ok := &recordingNotifier{}
 	rec := &errRecorder{}
-	s := newTestSink(t, nil, testEnv(rec), nil, []Notifier{n, ok}, nil)
+	s := newTestSink(t, nil, testEnv(rec), fast, []Notifier{n, ok}, nil)
 	s.Deliver(mailEvent("boom"))
 	flushSink(t, s)
 	if calls := len(n.got()); calls != 5 {
@@ -267,7 +268,7 @@ func TestTicketerFirstOfEachGroup(t *testing.T) {
 	fake := clock.NewFake(time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC))
 	env := testEnv(&errRecorder{})
 	env.Clock = fake
-	s := newTestSink(t, nil, env, nil, nil, []Ticketer{tk})
+	s := newTestSink(t, nil, env, fast, nil, []Ticketer{tk})
 	s.Deliver(mailEvent("boom"))
 	s.Deliver(mailEvent("boom"))
 	s.Deliver(mailEventN(1))
@@ -293,7 +294,7 @@ func TestWebhookRetryAfterDateByTheClock(t *testing.T) {
 	})
 	env := testEnv(&errRecorder{})
 	env.Clock = fake
-	s := newTestSink(t, nil, env, nil, []Notifier{h.notifier()}, nil)
+	s := newTestSink(t, nil, env, fast, []Notifier{h.notifier()}, nil)
 	s.Deliver(mailEventN(1))
 	// The throttle's window timer, and the queue's hold.
 	if !fake.WaitTimers(2, 5*time.Second) {
@@ -310,5 +311,36 @@ func TestWebhookRetryAfterDateByTheClock(t *testing.T) {
 	flushSink(t, s)
 	if posts, calls := h.posts(); len(posts) != 1 || calls != 2 {
 		t.Errorf("after the Retry-After date: %d posts in %d calls", len(posts), calls)
+	}
+}
+
+// A webhook alone, no mail: Options.Throttle paces it (the cap, the
+// window, the retries) with no MailOptions at all.
+func TestWebhookThrottleWithoutMail(t *testing.T) {
+	h := newHookServer(t, func(call int) (int, http.Header) {
+		if call == 1 {
+			return http.StatusServiceUnavailable, nil // retried after MinBackoff
+		}
+		return http.StatusOK, nil
+	})
+	rec := &errRecorder{}
+	handler := NewHandler(Options{Console: io.Discard, Notifiers: []Notifier{h.notifier()}, OnDeliveryError: rec.add,
+		Throttle: ThrottleOptions{MaxPerHour: 2, Window: time.Hour, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond}})
+	for _, job := range []string{"alpha", "beta", "gamma", "delta", "epsilon"} {
+		slog.New(handler).Error(job + " failed") // five groups
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := handler.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if posts, calls := h.posts(); len(posts) != 2 || calls != 3 {
+		t.Fatalf("%d posts in %d calls, want the cap's 2 in 3 (the 503 retried): %v", len(posts), calls, posts)
+	}
+	if err := handler.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if posts, _ := h.posts(); len(posts) != 3 || posts[2]["kind"] != "summary" || posts[2]["count"] != float64(3) {
+		t.Fatalf("at Close: %v, want the summary of 3", posts)
 	}
 }

@@ -67,9 +67,9 @@ func TestNotifierRetryClassification(t *testing.T) {
 			n := &rtyNotifier{answer: answer}
 			var s *noticeSink
 			if kind == "notifier" {
-				s = newTestSink(t, nil, testEnv(rec), nil, []Notifier{n}, nil)
+				s = newTestSink(t, nil, testEnv(rec), fast, []Notifier{n}, nil)
 			} else {
-				s = newTestSink(t, nil, testEnv(rec), nil, nil, []Ticketer{n})
+				s = newTestSink(t, nil, testEnv(rec), fast, nil, []Ticketer{n})
 			}
 			for _, msg := range []string{"permanent", "later", "flaky", "fine"} {
 				ev := mailEvent(msg)
@@ -129,7 +129,7 @@ func (n *ntcNotifier) NotifyNotice(_ context.Context, nt *Notice) error {
 // alike, and Notify is not called.
 func TestNoticeNotifierGetsTheNotice(t *testing.T) {
 	n := &ntcNotifier{}
-	s := newTestSink(t, nil, testEnv(&errRecorder{}), nil, []Notifier{n}, nil)
+	s := newTestSink(t, nil, testEnv(&errRecorder{}), fast, []Notifier{n}, nil)
 	for i := 0; i < 4; i++ {
 		s.Deliver(mailEvent("boom"))
 	}

@@ -3,21 +3,12 @@ package errlog
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"log/slog"
-	"math/big"
 	"mime"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
@@ -34,13 +25,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
 	"github.com/errlog/errlog/logfile"
+	errmail "github.com/errlog/errlog/mail"
+	"github.com/errlog/errlog/mail/mailtest"
 )
 
 // mask is what the core puts in place of secrets; the mail must show it
@@ -89,265 +81,18 @@ func mailEventN(i int) *event.Event {
 	return ev
 }
 
-// --- a real SMTP server, in process ---
+// --- a real SMTP server, in process (internal/smtptest) ---
 
-type received struct {
-	From string
-	To   []string
-	Data []byte
-	TLS  bool
-	Auth string
-}
+type (
+	testServer = mailtest.Server
+	serverOpts = mailtest.Options
+)
 
-type testServer struct {
-	Addr     string
-	srv      *gosmtp.Server
-	user     string
-	pass     string
-	ClientTC *tls.Config // trusts the server's self-signed certificate
+func startServer(t testing.TB, o serverOpts) *testServer { return mailtest.Start(t, o) }
 
-	mu      sync.Mutex
-	mails   []received
-	conns   int
-	hook    func(stage string) error // "MAIL", "RCPT", "DATA"; non-nil error is the reply
-	arrived chan struct{}
-}
+func stalledServer(t testing.TB) string { return mailtest.Stalled(t) }
 
-type serverOpts struct {
-	tls      bool   // offer STARTTLS
-	implicit bool   // TLS from the first byte
-	auth     bool   // require AUTH PLAIN as user/secret
-	addr     string // default 127.0.0.1:0
-}
-
-func startServer(t testing.TB, o serverOpts) *testServer {
-	t.Helper()
-	s := &testServer{arrived: make(chan struct{}, 100000)}
-	if o.auth {
-		s.user, s.pass = "user", "s3cret"
-	}
-	srv := gosmtp.NewServer(gosmtp.BackendFunc(func(c *gosmtp.Conn) (gosmtp.Session, error) {
-		return &testSession{s: s, c: c}, nil
-	}))
-	srv.Domain = "localhost"
-	srv.ReadTimeout = 10 * time.Second
-	srv.WriteTimeout = 10 * time.Second
-	srv.ErrorLog = log.New(io.Discard, "", 0)
-	if o.tls || o.implicit {
-		cert, pool := selfSigned(t)
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
-		s.ClientTC = &tls.Config{RootCAs: pool}
-	}
-	addr := o.addr
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if o.implicit {
-		ln = tls.NewListener(ln, srv.TLSConfig)
-	}
-	s.Addr = ln.Addr().String()
-	s.srv = srv
-	go srv.Serve(countingListener{ln, s})
-	t.Cleanup(func() { srv.Close() })
-	return s
-}
-
-type countingListener struct {
-	net.Listener
-	s *testServer
-}
-
-func (l countingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err == nil {
-		l.s.mu.Lock()
-		l.s.conns++
-		l.s.mu.Unlock()
-	}
-	return c, err
-}
-
-func (s *testServer) setHook(h func(string) error) {
-	s.mu.Lock()
-	s.hook = h
-	s.mu.Unlock()
-}
-
-func (s *testServer) callHook(stage string) error {
-	s.mu.Lock()
-	h := s.hook
-	s.mu.Unlock()
-	if h == nil {
-		return nil
-	}
-	return h(stage)
-}
-
-func (s *testServer) Mails() []received {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]received(nil), s.mails...)
-}
-
-func (s *testServer) Conns() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.conns
-}
-
-// waitMails waits until n mails have arrived and returns them.
-func (s *testServer) waitMails(t testing.TB, n int, timeout time.Duration) []received {
-	t.Helper()
-	deadline := time.After(timeout)
-	for {
-		if m := s.Mails(); len(m) >= n {
-			return m
-		}
-		select {
-		case <-s.arrived:
-		case <-deadline:
-			t.Fatalf("%d mails arrived in %v, want %d", len(s.Mails()), timeout, n)
-		}
-	}
-}
-
-type testSession struct {
-	s      *testServer
-	c      *gosmtp.Conn
-	authed string
-	from   string
-	to     []string
-}
-
-func (ss *testSession) AuthMechanisms() []string { return []string{sasl.Plain} }
-
-func (ss *testSession) Auth(mech string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(identity, username, password string) error {
-		if username != ss.s.user || password != ss.s.pass {
-			return gosmtp.ErrAuthFailed
-		}
-		ss.authed = username
-		return nil
-	}), nil
-}
-
-func (ss *testSession) Mail(from string, _ *gosmtp.MailOptions) error {
-	if ss.s.user != "" && ss.authed == "" {
-		return gosmtp.ErrAuthRequired
-	}
-	if err := ss.s.callHook("MAIL"); err != nil {
-		return err
-	}
-	ss.from = from
-	return nil
-}
-
-func (ss *testSession) Rcpt(to string, _ *gosmtp.RcptOptions) error {
-	if err := ss.s.callHook("RCPT"); err != nil {
-		return err
-	}
-	ss.to = append(ss.to, to)
-	return nil
-}
-
-func (ss *testSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	if err := ss.s.callHook("DATA"); err != nil {
-		return err
-	}
-	_, isTLS := ss.c.TLSConnectionState()
-	ss.s.mu.Lock()
-	ss.s.mails = append(ss.s.mails, received{From: ss.from, To: ss.to, Data: b, TLS: isTLS, Auth: ss.authed})
-	ss.s.mu.Unlock()
-	ss.s.arrived <- struct{}{}
-	return nil
-}
-
-func (ss *testSession) Reset()        { ss.from, ss.to = "", nil }
-func (ss *testSession) Logout() error { return nil }
-
-// selfSigned makes a certificate for 127.0.0.1 and localhost, and a pool
-// that trusts it.
-func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "errlog test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
-		DNSNames:              []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}, pool
-}
-
-// stalledServer accepts connections and never says a word.
-func stalledServer(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	return ln.Addr().String()
-}
-
-// freeAddr returns an address where nothing listens (yet).
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
+func freeAddr(t testing.TB) string { return mailtest.FreeAddr(t) }
 
 // --- the sink under test ---
 
@@ -389,19 +134,19 @@ func testEnv(rec *errRecorder) sinkEnv {
 	}
 }
 
-// fast makes retries quick, for tests.
-func fast(c *mailConfig) {
-	c.minBackoff, c.maxBackoff = 10*time.Millisecond, 50*time.Millisecond
+// fast is the default throttle with quick retries, for tests.
+var fast = ThrottleOptions{MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}
+
+// capped is fast with an hourly cap (negative: none).
+func capped(maxPerHour int) ThrottleOptions {
+	th := fast
+	th.MaxPerHour = maxPerHour
+	return th
 }
 
-func newTestSink(t testing.TB, o *MailOptions, env sinkEnv, tune func(*mailConfig), notifiers []Notifier, ticketers []Ticketer) *noticeSink {
+func newTestSink(t testing.TB, o *MailOptions, env sinkEnv, th ThrottleOptions, notifiers []Notifier, ticketers []Ticketer) *noticeSink {
 	t.Helper()
-	s, err := buildMailSink(o, env, notifiers, ticketers, func(c *mailConfig) {
-		fast(c)
-		if tune != nil {
-			tune(c)
-		}
-	})
+	s, err := newMailSink(o, th, env, notifiers, ticketers)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -497,17 +242,17 @@ func mustNotContain(t testing.TB, what, s string, subs ...string) {
 // --- tests ---
 
 func TestMailSTARTTLSAuth(t *testing.T) {
-	srv := startServer(t, serverOpts{tls: true, auth: true})
+	srv := startServer(t, serverOpts{TLS: true, Auth: true})
 	rec := &errRecorder{}
 	s := newTestSink(t, &MailOptions{
 		Addr: srv.Addr, Username: "user", Password: "s3cret", TLSConfig: srv.ClientTC,
 		From: "Errlog <errors@example.com>", To: []string{"ops@example.com", "Dev Team <dev@example.com>"},
-	}, testEnv(rec), nil, nil, nil)
+	}, testEnv(rec), fast, nil, nil)
 	ev := mailEvent("load failed")
 	s.Deliver(ev)
 	flushSink(t, s)
 
-	mails := srv.waitMails(t, 1, 5*time.Second)
+	mails := srv.WaitMails(t, 1, 5*time.Second)
 	if len(mails) != 1 {
 		t.Fatalf("%d mails, want 1", len(mails))
 	}
@@ -576,14 +321,14 @@ func TestMailSTARTTLSAuth(t *testing.T) {
 }
 
 func TestMailImplicitTLS(t *testing.T) {
-	srv := startServer(t, serverOpts{implicit: true, auth: true})
+	srv := startServer(t, serverOpts{Implicit: true, Auth: true})
 	s := newTestSink(t, &MailOptions{
 		Addr: srv.Addr, ImplicitTLS: true, Username: "user", Password: "s3cret",
 		TLSConfig: srv.ClientTC, To: []string{"ops@example.com"},
-	}, testEnv(&errRecorder{}), nil, nil, nil)
+	}, testEnv(&errRecorder{}), fast, nil, nil)
 	s.Deliver(mailEvent("boom"))
 	flushSink(t, s)
-	if m := srv.waitMails(t, 1, 5*time.Second); !m[0].TLS {
+	if m := srv.WaitMails(t, 1, 5*time.Second); !m[0].TLS {
 		t.Fatal("not sent over TLS")
 	}
 }
@@ -591,7 +336,7 @@ func TestMailImplicitTLS(t *testing.T) {
 func TestMailRequireTLS(t *testing.T) {
 	srv := startServer(t, serverOpts{}) // no STARTTLS
 	rec := &errRecorder{}
-	s := newTestSink(t, &MailOptions{Addr: srv.Addr, RequireTLS: true, To: []string{"ops@example.com"}}, testEnv(rec), nil, nil, nil)
+	s := newTestSink(t, &MailOptions{Addr: srv.Addr, RequireTLS: true, To: []string{"ops@example.com"}}, testEnv(rec), fast, nil, nil)
 	s.Deliver(mailEvent("boom"))
 	flushSink(t, s)
 	if n := len(srv.Mails()); n != 0 {
@@ -605,7 +350,7 @@ func TestMailRequireTLS(t *testing.T) {
 func TestMailNoPasswordInClearText(t *testing.T) {
 	srv := startServer(t, serverOpts{}) // no TLS, no AUTH offered
 	rec := &errRecorder{}
-	s := newTestSink(t, &MailOptions{Addr: srv.Addr, Username: "user", Password: "pw", To: []string{"ops@example.com"}}, testEnv(rec), nil, nil, nil)
+	s := newTestSink(t, &MailOptions{Addr: srv.Addr, Username: "user", Password: "pw", To: []string{"ops@example.com"}}, testEnv(rec), fast, nil, nil)
 	s.Deliver(mailEvent("boom"))
 	flushSink(t, s)
 	if len(srv.Mails()) != 0 || len(rec.matching("AUTH")) != 1 {
@@ -614,10 +359,10 @@ func TestMailNoPasswordInClearText(t *testing.T) {
 }
 
 func TestMailBadPassword(t *testing.T) {
-	srv := startServer(t, serverOpts{tls: true, auth: true})
+	srv := startServer(t, serverOpts{TLS: true, Auth: true})
 	rec := &errRecorder{}
 	s := newTestSink(t, &MailOptions{Addr: srv.Addr, Username: "user", Password: "wrong", TLSConfig: srv.ClientTC, To: []string{"ops@example.com"}},
-		testEnv(rec), nil, nil, nil)
+		testEnv(rec), fast, nil, nil)
 	s.Deliver(mailEvent("boom"))
 	flushSink(t, s)
 	// 535 is permanent: reported once, not retried.
@@ -628,12 +373,12 @@ func TestMailBadPassword(t *testing.T) {
 
 func TestMailThreading(t *testing.T) {
 	srv := startServer(t, serverOpts{})
-	s := newTestSink(t, &MailOptions{Addr: srv.Addr, To: []string{"ops@example.com"}}, testEnv(&errRecorder{}), nil, nil, nil)
+	s := newTestSink(t, &MailOptions{Addr: srv.Addr, To: []string{"ops@example.com"}}, testEnv(&errRecorder{}), fast, nil, nil)
 	s.Deliver(mailEvent("load failed"))
 	s.Deliver(mailEvent("load failed"))
 	s.Deliver(mailEventN(1))
 	flushSink(t, s) // the digest of the first group goes out now
-	mails := srv.waitMails(t, 3, 5*time.Second)
+	mails := srv.WaitMails(t, 3, 5*time.Second)
 	var first, other, digest parsedMail
 	for _, r := range mails {
 		m := parseMail(t, r.Data)
@@ -667,7 +412,7 @@ func TestMailThreading(t *testing.T) {
 // digest at the end of the window, with the right count. The window is the
 // default ten minutes, on a fake clock: the test waits for no timer.
 func TestMailStorm(t *testing.T) {
-	srv := startServer(t, serverOpts{tls: true, auth: true})
+	srv := startServer(t, serverOpts{TLS: true, Auth: true})
 	rec := &errRecorder{}
 	fake := clock.NewFake(time.Date(2024, 5, 1, 14, 2, 3, 0, time.UTC))
 	env := testEnv(rec)
@@ -675,11 +420,11 @@ func TestMailStorm(t *testing.T) {
 	window := DefaultMailWindow
 	// An idle timeout past the window: both mails go over one connection.
 	s := newTestSink(t, &MailOptions{Addr: srv.Addr, Username: "user", Password: "s3cret", TLSConfig: srv.ClientTC,
-		To: []string{"ops@example.com"}, IdleTimeout: 2 * window}, env, nil, nil, nil)
+		To: []string{"ops@example.com"}, IdleTimeout: 2 * window}, env, fast, nil, nil)
 	for i := 0; i < 10000; i++ {
 		s.Deliver(mailEvent("load failed"))
 	}
-	srv.waitMails(t, 1, 5*time.Second)
+	srv.WaitMails(t, 1, 5*time.Second)
 	// One second before the window ends, its timer has not fired: the
 	// digest is not due.
 	fake.Advance(window - time.Second)
@@ -693,7 +438,7 @@ func TestMailStorm(t *testing.T) {
 		t.Fatalf("%d mails before the window ended, want 1", n)
 	}
 	fake.Advance(window / 10) // past the window and the timer's slack
-	mails := srv.waitMails(t, 2, 5*time.Second)
+	mails := srv.WaitMails(t, 2, 5*time.Second)
 	first, digest := parseMail(t, mails[0].Data), parseMail(t, mails[1].Data)
 	if first.Header.Get("X-Errlog-Kind") != "first" || first.Header.Get("X-Errlog-Count") != "1" {
 		t.Errorf("first mail: kind %q count %q", first.Header.Get("X-Errlog-Kind"), first.Header.Get("X-Errlog-Count"))
@@ -721,11 +466,11 @@ func TestMailStorm(t *testing.T) {
 
 func TestMailHourlyCap(t *testing.T) {
 	srv := startServer(t, serverOpts{})
-	s := newTestSink(t, &MailOptions{Addr: srv.Addr, To: []string{"ops@example.com"}, MaxPerHour: 3}, testEnv(&errRecorder{}), nil, nil, nil)
+	s := newTestSink(t, &MailOptions{Addr: srv.Addr, To: []string{"ops@example.com"}}, testEnv(&errRecorder{}), capped(3), nil, nil)
 	for i := 0; i < 10; i++ {
 		s.Deliver(mailEventN(i))
 	}
-	srv.waitMails(t, 3, 5*time.Second)
+	srv.WaitMails(t, 3, 5*time.Second)
 	flushSink(t, s)
 	if n := len(srv.Mails()); n != 3 {
 		t.Fatalf("%d mails after Flush, want 3: the summary waits for the hour's end or Close", n)
@@ -733,7 +478,7 @@ func TestMailHourlyCap(t *testing.T) {
 	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	mails := srv.waitMails(t, 4, 5*time.Second)
+	mails := srv.WaitMails(t, 4, 5*time.Second)
 	if len(mails) != 4 {
 		t.Fatalf("%d mails, want 3 and a summary", len(mails))
 	}
@@ -754,7 +499,7 @@ func TestMailFlushAfterEachErrorRespectsCap(t *testing.T) {
 	clock.Store(time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC).UnixNano())
 	env := testEnv(&errRecorder{})
 	env.Clock = nowClock(func() time.Time { return time.Unix(0, clock.Load()) })
-	s := newTestSink(t, &MailOptions{Dir: dir, To: []string{"ops@example.com"}, MaxPerHour: 5}, env, nil, nil, nil)
+	s := newTestSink(t, &MailOptions{Dir: dir, To: []string{"ops@example.com"}}, env, capped(5), nil, nil)
 	for i := 0; i < 1000; i++ {
 		s.Deliver(mailEventN(i % 7))
 		flushSink(t, s)
@@ -778,8 +523,8 @@ func TestMailFlushAfterEachErrorRespectsCap(t *testing.T) {
 func TestMailStalledServer(t *testing.T) {
 	addr := stalledServer(t)
 	rec := &errRecorder{}
-	s, err := buildMailSink(&MailOptions{Addr: addr, To: []string{"ops@example.com"}, Timeout: 5 * time.Second, MaxPerHour: -1},
-		testEnv(rec), nil, nil, fast)
+	s, err := newMailSink(&MailOptions{Addr: addr, To: []string{"ops@example.com"}, Timeout: 5 * time.Second},
+		capped(-1), testEnv(rec), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -813,15 +558,15 @@ func TestMailStalledServer(t *testing.T) {
 func TestMailServerComesBack(t *testing.T) {
 	addr := freeAddr(t)
 	rec := &errRecorder{}
-	s := newTestSink(t, &MailOptions{Addr: addr, To: []string{"ops@example.com"}}, testEnv(rec), nil, nil, nil)
+	s := newTestSink(t, &MailOptions{Addr: addr, To: []string{"ops@example.com"}}, testEnv(rec), fast, nil, nil)
 	s.Deliver(mailEvent("boom"))
 	time.Sleep(100 * time.Millisecond) // a few refused attempts
 	if errs := rec.matching("will retry"); len(errs) == 0 {
 		t.Errorf("a refused connection was not reported: %v", rec.all())
 	}
-	srv := startServer(t, serverOpts{addr: addr})
+	srv := startServer(t, serverOpts{Addr: addr})
 	flushSink(t, s)
-	if m := srv.waitMails(t, 1, 5*time.Second); len(m) != 1 {
+	if m := srv.WaitMails(t, 1, 5*time.Second); len(m) != 1 {
 		t.Fatalf("%d mails", len(m))
 	}
 }
@@ -831,7 +576,7 @@ func TestMailReplyCodes(t *testing.T) {
 	srv := startServer(t, serverOpts{})
 	var mu sync.Mutex
 	tries := map[string]int{}
-	srv.setHook(func(stage string) error {
+	srv.SetHook(func(stage string) error {
 		if stage != "DATA" {
 			return nil
 		}
@@ -847,7 +592,7 @@ func TestMailReplyCodes(t *testing.T) {
 		return nil
 	})
 	rec := &errRecorder{}
-	s := newTestSink(t, &MailOptions{Addr: srv.Addr, To: []string{"ops@example.com"}}, testEnv(rec), nil, nil, nil)
+	s := newTestSink(t, &MailOptions{Addr: srv.Addr, To: []string{"ops@example.com"}}, testEnv(rec), fast, nil, nil)
 	s.Deliver(mailEventN(1)) // 451, then accepted
 	flushSink(t, s)
 	if n := len(srv.Mails()); n != 1 {
@@ -878,10 +623,10 @@ func TestMailRejectedRecipient(t *testing.T) {
 	srv := startServer(t, serverOpts{})
 	var mu sync.Mutex
 	rcpts := 0
-	srv.setHook(func(stage string) error {
+	srv.SetHook(func(stage string) error {
 		mu.Lock()
 		defer mu.Unlock()
-		if stage == "RCPT" {
+		if strings.HasPrefix(stage, "RCPT") {
 			rcpts++
 			if rcpts == 1 {
 				return &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
@@ -890,37 +635,35 @@ func TestMailRejectedRecipient(t *testing.T) {
 		return nil
 	})
 	rec := &errRecorder{}
-	s := newTestSink(t, &MailOptions{Addr: srv.Addr, To: []string{"gone@example.com", "ops@example.com"}}, testEnv(rec), nil, nil, nil)
+	s := newTestSink(t, &MailOptions{Addr: srv.Addr, To: []string{"gone@example.com", "ops@example.com"}}, testEnv(rec), fast, nil, nil)
 	s.Deliver(mailEvent("boom"))
 	flushSink(t, s)
-	m := srv.waitMails(t, 1, 5*time.Second)
+	m := srv.WaitMails(t, 1, 5*time.Second)
 	if strings.Join(m[0].To, ",") != "ops@example.com" || len(rec.matching("gone@example.com")) != 1 {
 		t.Fatalf("to %v, errors %v", m[0].To, rec.all())
 	}
 }
 
 func TestMailConnectionReuse(t *testing.T) {
-	srv := startServer(t, serverOpts{tls: true, auth: true})
+	srv := startServer(t, serverOpts{TLS: true, Auth: true})
 	fake := clock.NewFake(time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC))
 	env := testEnv(&errRecorder{})
 	env.Clock = fake
 	s := newTestSink(t, &MailOptions{Addr: srv.Addr, Username: "user", Password: "s3cret", TLSConfig: srv.ClientTC,
-		To: []string{"ops@example.com"}, MaxPerHour: -1, IdleTimeout: time.Minute}, env, nil, nil, nil)
+		To: []string{"ops@example.com"}, IdleTimeout: time.Minute}, env, capped(-1), nil, nil)
 	for i := 0; i < 20; i++ {
 		s.Deliver(mailEventN(i))
 	}
-	srv.waitMails(t, 20, 5*time.Second)
+	srv.WaitMails(t, 20, 5*time.Second)
 	if n := srv.Conns(); n != 1 {
 		t.Errorf("%d connections for a burst of 20 mails, want 1", n)
 	}
-	tr := s.transport.(*smtpTransport)
-	connected := func() bool {
-		tr.mu.Lock()
-		defer tr.mu.Unlock()
-		return tr.client != nil
+	connected := func() bool { return srv.Open() > 0 }
+	// The 20th mail arrived before its send returned: once it has, the
+	// idle timer is armed, beside the digest window's.
+	if !fake.WaitTimers(2, 5*time.Second) {
+		t.Fatal("no idle timer after the burst")
 	}
-	// The 20th mail arrived while its send holds tr.mu: once it lets go,
-	// the idle timer is armed.
 	if !connected() {
 		t.Fatal("no connection after the burst")
 	}
@@ -935,7 +678,7 @@ func TestMailConnectionReuse(t *testing.T) {
 		}
 	}
 	s.Deliver(mailEventN(100))
-	srv.waitMails(t, 21, 5*time.Second)
+	srv.WaitMails(t, 21, 5*time.Second)
 	if n := srv.Conns(); n != 2 {
 		t.Errorf("%d connections after an idle period, want 2", n)
 	}
@@ -947,7 +690,7 @@ func TestMailQueueOverflow(t *testing.T) {
 	srv := startServer(t, serverOpts{})
 	release := make(chan struct{})
 	var once sync.Once
-	srv.setHook(func(stage string) error {
+	srv.SetHook(func(stage string) error {
 		if stage == "DATA" {
 			<-release
 		}
@@ -955,8 +698,9 @@ func TestMailQueueOverflow(t *testing.T) {
 	})
 	defer once.Do(func() { close(release) })
 	rec := &errRecorder{}
-	s := newTestSink(t, &MailOptions{Addr: srv.Addr, To: []string{"ops@example.com"}, MaxPerHour: -1},
-		testEnv(rec), func(c *mailConfig) { c.queueSize = 2 }, nil, nil)
+	env := testEnv(rec)
+	env.QueueSize = 2
+	s := newTestSink(t, &MailOptions{Addr: srv.Addr, To: []string{"ops@example.com"}}, env, capped(-1), nil, nil)
 	for i := 0; i < 10; i++ {
 		s.Deliver(mailEventN(i))
 	}
@@ -987,7 +731,7 @@ func TestMailQueueOverflow(t *testing.T) {
 
 func TestMailDir(t *testing.T) {
 	dir := t.TempDir()
-	s := newTestSink(t, &MailOptions{Dir: dir, To: []string{"dev@example.com"}}, testEnv(&errRecorder{}), nil, nil, nil)
+	s := newTestSink(t, &MailOptions{Dir: dir, To: []string{"dev@example.com"}}, testEnv(&errRecorder{}), fast, nil, nil)
 	s.Deliver(mailEvent("boom"))
 	s.Deliver(mailEventN(1))
 	utf := mailEventN(2)
@@ -1005,10 +749,10 @@ func TestMailDir(t *testing.T) {
 			t.Fatal(err)
 		}
 		m := parseMail(t, b)
-		if !strings.HasPrefix(m.Subject, "[errlog] ERROR: ") || m.Header.Get("To") != "<dev@example.com>" {
+		if !strings.HasPrefix(m.Subject, "[errlog] ERROR: ") || m.Header.Get("To") != "dev@example.com" {
 			t.Errorf("%s: Subject %q, To %q", f, m.Subject, m.Header.Get("To"))
 		}
-		if m.Header.Get("From") != "<errlog@web-1>" {
+		if m.Header.Get("From") != "errlog@web-1" {
 			t.Errorf("default From = %q", m.Header.Get("From"))
 		}
 		subjects[m.Subject] = true
@@ -1026,8 +770,8 @@ func TestMailSpooledDeliveredByNextProcess(t *testing.T) {
 	}
 	spool := t.TempDir()
 	addr := freeAddr(t)
-	s, err := buildMailSink(&MailOptions{Addr: addr, To: []string{"ops@example.com"}},
-		sinkEnv{OnError: func(error) {}, QueueSize: 16, Clock: nowClock(time.Now), SpoolDir: spool, ServerName: "web-1"}, nil, nil, fast)
+	s, err := newMailSink(&MailOptions{Addr: addr, To: []string{"ops@example.com"}}, fast,
+		sinkEnv{OnError: func(error) {}, QueueSize: 16, Clock: nowClock(time.Now), SpoolDir: spool, ServerName: "web-1"}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1042,14 +786,14 @@ func TestMailSpooledDeliveredByNextProcess(t *testing.T) {
 		t.Fatalf("%d spooled mails, want 1", len(ids))
 	}
 
-	srv := startServer(t, serverOpts{addr: addr})
+	srv := startServer(t, serverOpts{Addr: addr})
 	cmd := exec.Command(os.Args[0], "-test.run=^TestMailSpoolChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "ERRLOG_TEST_SPOOL_CHILD="+spool, "ERRLOG_TEST_SPOOL_ADDR="+addr)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("child process: %v\n%s", err, out)
 	}
-	mails := srv.waitMails(t, 1, 5*time.Second)
+	mails := srv.WaitMails(t, 1, 5*time.Second)
 	m := parseMail(t, mails[0].Data)
 	if m.Header.Get("X-Errlog-Event-Id") != ev.EventID {
 		t.Errorf("the child sent event %q, want %q", m.Header.Get("X-Errlog-Event-Id"), ev.EventID)
@@ -1066,8 +810,8 @@ func TestMailSpoolChild(t *testing.T) {
 	if spool == "" {
 		t.Skip("run by TestMailSpooledDeliveredByNextProcess")
 	}
-	s, err := buildMailSink(&MailOptions{Addr: os.Getenv("ERRLOG_TEST_SPOOL_ADDR"), To: []string{"ops@example.com"}},
-		sinkEnv{OnError: func(err error) { t.Log(err) }, QueueSize: 16, Clock: nowClock(time.Now), SpoolDir: spool}, nil, nil, fast)
+	s, err := newMailSink(&MailOptions{Addr: os.Getenv("ERRLOG_TEST_SPOOL_ADDR"), To: []string{"ops@example.com"}}, fast,
+		sinkEnv{OnError: func(err error) { t.Log(err) }, QueueSize: 16, Clock: nowClock(time.Now), SpoolDir: spool}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1081,7 +825,7 @@ func TestMailSpoolChild(t *testing.T) {
 func TestMailDisabled(t *testing.T) {
 	srv := startServer(t, serverOpts{})
 	n := &recordingNotifier{}
-	s := newTestSink(t, &MailOptions{Addr: srv.Addr, To: []string{"ops@example.com"}, Disabled: true}, testEnv(&errRecorder{}), nil, []Notifier{n}, nil)
+	s := newTestSink(t, &MailOptions{Addr: srv.Addr, To: []string{"ops@example.com"}, Disabled: true}, testEnv(&errRecorder{}), fast, []Notifier{n}, nil)
 	s.Deliver(mailEvent("boom"))
 	flushSink(t, s)
 	if len(srv.Mails()) != 0 || len(n.got()) != 1 {
@@ -1094,7 +838,7 @@ func TestMailDisabled(t *testing.T) {
 func TestMailDeliverAfterClose(t *testing.T) {
 	srv := startServer(t, serverOpts{})
 	rec := &errRecorder{}
-	s := newTestSink(t, &MailOptions{Addr: srv.Addr, To: []string{"ops@example.com"}}, testEnv(rec), nil, nil, nil)
+	s := newTestSink(t, &MailOptions{Addr: srv.Addr, To: []string{"ops@example.com"}}, testEnv(rec), fast, nil, nil)
 	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -1111,15 +855,17 @@ func TestMailDeliverAfterClose(t *testing.T) {
 }
 
 func TestMailCloseStopsGoroutines(t *testing.T) {
-	srv := startServer(t, serverOpts{tls: true})
-	s, err := buildMailSink(&MailOptions{Addr: srv.Addr, TLSConfig: srv.ClientTC, To: []string{"ops@example.com"}, Window: 50 * time.Millisecond},
-		testEnv(&errRecorder{}), []Notifier{&recordingNotifier{}}, []Ticketer{&recordingNotifier{}}, fast)
+	srv := startServer(t, serverOpts{TLS: true})
+	th := fast
+	th.Window = 50 * time.Millisecond
+	s, err := newMailSink(&MailOptions{Addr: srv.Addr, TLSConfig: srv.ClientTC, To: []string{"ops@example.com"}}, th,
+		testEnv(&errRecorder{}), []Notifier{&recordingNotifier{}}, []Ticketer{&recordingNotifier{}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.Deliver(mailEvent("boom"))
 	s.Deliver(mailEvent("boom"))
-	srv.waitMails(t, 1, 5*time.Second)
+	srv.WaitMails(t, 1, 5*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := s.Close(ctx); err != nil {
@@ -1129,17 +875,17 @@ func TestMailCloseStopsGoroutines(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 	s.Deliver(mailEvent("after close")) // ignored, no panic
-	if n := len(srv.waitMails(t, 2, 5*time.Second)); n != 2 {
+	if n := len(srv.WaitMails(t, 2, 5*time.Second)); n != 2 {
 		t.Fatalf("%d mails: the pending digest was not sent at Close", n)
 	}
-	mailSinkStopped(t, s)
+	mailSinkStopped(t, s, srv)
 }
 
 // mailSinkStopped checks that nothing s started outlives its Close: the
 // worker of each of its queues (mail, notifiers, ticketers), its emits in
-// progress, and the SMTP connection. It watches s alone, so that another
-// test's leftovers cannot make it fail.
-func mailSinkStopped(t *testing.T, s *noticeSink) {
+// progress, and the SMTP connection (to srv). It watches s alone, so that
+// another test's leftovers cannot make it fail.
+func mailSinkStopped(t *testing.T, s *noticeSink, srv *testServer) {
 	t.Helper()
 	queues := []*delivery.Queue{s.mailQ}
 	for _, nq := range append(append([]*notifyQueue(nil), s.notifiers...), s.ticketers...) {
@@ -1164,12 +910,11 @@ func mailSinkStopped(t *testing.T, s *noticeSink) {
 	case <-limit:
 		t.Fatal("an emit outlived Close")
 	}
-	if tr, ok := s.transport.(*smtpTransport); ok {
-		tr.mu.Lock()
-		open := tr.client != nil
-		tr.mu.Unlock()
-		if open {
-			t.Error("the SMTP connection outlived Close")
+	for srv.Open() > 0 {
+		select {
+		case <-limit:
+			t.Fatal("the SMTP connection outlived Close")
+		case <-time.After(time.Millisecond):
 		}
 	}
 }
@@ -1186,34 +931,15 @@ func TestMailOptionsErrors(t *testing.T) {
 		{MailOptions{To: []string{"a@b.c"}}, "neither Addr nor Dir"},
 		{MailOptions{Addr: "localhost:smtp", To: []string{"a@b.c"}}, "bad port"},
 	} {
-		_, err := newMailSink(&tc.o, env, nil, nil)
+		_, err := newMailSink(&tc.o, ThrottleOptions{}, env, nil, nil)
 		if err == nil || !strings.HasPrefix(err.Error(), "errlog: smtp: ") || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: error %v, want one about %q", tc.o, err, tc.want)
 		}
 	}
-	// Defaults: port 25, implicit TLS on 465.
-	c, err := newMailConfig(&MailOptions{Addr: "mail.example.com", To: []string{"a@b.c"}}, env)
-	if err != nil || c.addr != "mail.example.com:25" || c.implicitTLS || c.window != DefaultMailWindow || c.maxPerHour != DefaultMaxMailsPerHour || c.prefix != DefaultSubjectPrefix {
-		t.Errorf("defaults: %+v, %v", c, err)
-	}
-	if c, _ := newMailConfig(&MailOptions{Addr: "mail.example.com:465", To: []string{"a@b.c"}, SubjectPrefix: " "}, env); !c.implicitTLS || c.prefix != "" {
-		t.Errorf("port 465: implicit TLS %v; prefix %q", c.implicitTLS, c.prefix)
-	}
-}
-
-func TestMailSubject(t *testing.T) {
-	s := &noticeSink{cfg: &mailConfig{prefix: DefaultSubjectPrefix}}
-	ev := mailEvent(strings.Repeat("very long message ", 20) + "\r\nBcc: victim@example.com")
-	got := s.subject(ev, "ERROR")
-	if strings.ContainsAny(got, "\r\n") || len([]rune(got)) > len(DefaultSubjectPrefix)+len("ERROR: ")+maxSubjectMessage+len(" (config.go:42)") {
-		t.Errorf("subject %q", got)
-	}
-	if !strings.HasSuffix(got, "… (config.go:42)") {
-		t.Errorf("subject not cut with an ellipsis: %q", got)
-	}
-	plain := &event.Event{Level: event.LevelWarning, Logentry: &event.Logentry{Message: "disk almost full"}}
-	if got := s.subject(plain, "WARNING"); got != "[errlog] WARNING: disk almost full" {
-		t.Errorf("subject without a stack %q", got)
+	// A directory's errors name the directory's sink, not SMTP.
+	_, err := newMailSink(&MailOptions{Dir: t.TempDir(), To: []string{"not an address"}}, ThrottleOptions{}, env, nil, nil)
+	if err == nil || !strings.HasPrefix(err.Error(), "errlog: mail: ") {
+		t.Errorf("Dir with a bad recipient: %v", err)
 	}
 }
 
@@ -1231,8 +957,8 @@ func TestMailLocationIsCulpritFrame(t *testing.T) {
 		ev := &event.Event{Level: event.LevelError, Logentry: &event.Logentry{Message: "m"}, Stacktrace: &event.Stacktrace{Frames: frames}}
 		fr, ok := ev.CulpritFrame()
 		want := path.Base(fr.Filename) + ":" + strconv.Itoa(fr.Lineno)
-		if !ok || location(ev) != want || !strings.HasPrefix(f.FormatEvent(ev), want+"\n") || !strings.HasSuffix(ev.Culprit(), "("+fr.Filename+":"+strconv.Itoa(fr.Lineno)+")") {
-			t.Errorf("frames %v: culprit frame %v, location %q, formatted %q, culprit %q", frames, fr, location(ev), f.FormatEvent(ev), ev.Culprit())
+		if !ok || errmail.Location(ev) != want || !strings.HasPrefix(f.FormatEvent(ev), want+"\n") || !strings.HasSuffix(ev.Culprit(), "("+fr.Filename+":"+strconv.Itoa(fr.Lineno)+")") {
+			t.Errorf("frames %v: culprit frame %v, location %q, formatted %q, culprit %q", frames, fr, errmail.Location(ev), f.FormatEvent(ev), ev.Culprit())
 		}
 	}
 }
@@ -1240,7 +966,7 @@ func TestMailLocationIsCulpritFrame(t *testing.T) {
 // The whole way: slog.ErrorContext in a request, through Middleware and
 // the core, to a mail over STARTTLS, masked.
 func TestMailEndToEnd(t *testing.T) {
-	srv := startServer(t, serverOpts{tls: true, auth: true})
+	srv := startServer(t, serverOpts{TLS: true, Auth: true})
 	h := NewHandler(Options{
 		Console:     io.Discard,
 		Environment: "staging",
@@ -1267,7 +993,7 @@ func TestMailEndToEnd(t *testing.T) {
 	if err := h.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	mails := srv.waitMails(t, 1, 5*time.Second)
+	mails := srv.WaitMails(t, 1, 5*time.Second)
 	m := parseMail(t, mails[0].Data)
 	if !regexp.MustCompile(`^\[errlog\] ERROR: payment failed: charging card: card declined \(smtp_test\.go:\d+\)$`).MatchString(m.Subject) {
 		t.Errorf("Subject %q", m.Subject)
@@ -1328,7 +1054,7 @@ func benchmarkMail(b *testing.B, addr string) {
 		h.Close(ctx)
 	})
 	b.Run("Deliver/repeat", func(b *testing.B) {
-		s, err := buildMailSink(&opts, sinkEnv{OnError: func(error) {}, QueueSize: 1024, Clock: nowClock(time.Now), ServerName: "web-1"}, nil, nil, nil)
+		s, err := newMailSink(&opts, ThrottleOptions{}, sinkEnv{OnError: func(error) {}, QueueSize: 1024, Clock: nowClock(time.Now), ServerName: "web-1"}, nil, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -1345,9 +1071,7 @@ func benchmarkMail(b *testing.B, addr string) {
 	})
 	b.Run("Deliver/distinct", func(b *testing.B) {
 		// Every event a mail: no throttling, each composed and queued.
-		o := opts
-		o.MaxPerHour = -1
-		s, err := buildMailSink(&o, sinkEnv{OnError: func(error) {}, QueueSize: 1024, Clock: nowClock(time.Now), ServerName: "web-1"}, nil, nil, nil)
+		s, err := newMailSink(&opts, ThrottleOptions{MaxPerHour: -1}, sinkEnv{OnError: func(error) {}, QueueSize: 1024, Clock: nowClock(time.Now), ServerName: "web-1"}, nil, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

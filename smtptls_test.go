@@ -19,7 +19,7 @@ import (
 // caFile writes the server's self-signed certificate as a PEM file.
 func caFile(t *testing.T, s *testServer) string {
 	t.Helper()
-	der := s.srv.TLSConfig.Certificates[0].Certificate[0]
+	der := s.CertDER()
 	path := filepath.Join(t.TempDir(), "ca.pem")
 	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
 	return path
@@ -68,14 +68,14 @@ func TestMailTLSFromEnv(t *testing.T) {
 	}
 
 	t.Run("starttls by default, trusting the CA file", func(t *testing.T) {
-		srv := startServer(t, serverOpts{tls: true})
+		srv := startServer(t, serverOpts{TLS: true})
 		reports := mailFromEnv(t, with("ERRLOG_SMTP_ADDR", srv.Addr, "ERRLOG_SMTP_CA_FILE", caFile(t, srv)))
 		assert.Empty(t, reports)
-		mails := srv.waitMails(t, 1, 5*time.Second)
+		mails := srv.WaitMails(t, 1, 5*time.Second)
 		assert.True(t, mails[0].TLS)
 	})
 	t.Run("starttls without the CA file fails the handshake", func(t *testing.T) {
-		srv := startServer(t, serverOpts{tls: true})
+		srv := startServer(t, serverOpts{TLS: true})
 		reports := mailFromEnvWait(t, with("ERRLOG_SMTP_ADDR", srv.Addr, "ERRLOG_SMTP_TLS", "starttls"), 500*time.Millisecond)
 		assert.Empty(t, srv.Mails())
 		assert.Contains(t, strings.Join(reports, "\n"), "certificate")
@@ -83,7 +83,7 @@ func TestMailTLSFromEnv(t *testing.T) {
 	t.Run("starttls sends in clear when not offered", func(t *testing.T) {
 		srv := startServer(t, serverOpts{})
 		assert.Empty(t, mailFromEnv(t, with("ERRLOG_SMTP_ADDR", srv.Addr, "ERRLOG_SMTP_TLS", "starttls")))
-		assert.False(t, srv.waitMails(t, 1, 5*time.Second)[0].TLS)
+		assert.False(t, srv.WaitMails(t, 1, 5*time.Second)[0].TLS)
 	})
 	t.Run("required refuses a server without STARTTLS", func(t *testing.T) {
 		srv := startServer(t, serverOpts{})
@@ -92,26 +92,19 @@ func TestMailTLSFromEnv(t *testing.T) {
 		assert.Contains(t, strings.Join(reports, "\n"), "does not offer STARTTLS")
 	})
 	t.Run("required upgrades when offered", func(t *testing.T) {
-		srv := startServer(t, serverOpts{tls: true})
+		srv := startServer(t, serverOpts{TLS: true})
 		assert.Empty(t, mailFromEnv(t, with("ERRLOG_SMTP_ADDR", srv.Addr, "ERRLOG_SMTP_TLS", "REQUIRED", "ERRLOG_SMTP_CA_FILE", caFile(t, srv))))
-		assert.True(t, srv.waitMails(t, 1, 5*time.Second)[0].TLS)
+		assert.True(t, srv.WaitMails(t, 1, 5*time.Second)[0].TLS)
 	})
 	t.Run("implicit TLS on any port", func(t *testing.T) {
-		srv := startServer(t, serverOpts{implicit: true})
+		srv := startServer(t, serverOpts{Implicit: true})
 		assert.Empty(t, mailFromEnv(t, with("ERRLOG_SMTP_ADDR", srv.Addr, "ERRLOG_SMTP_TLS", "implicit", "ERRLOG_SMTP_CA_FILE", caFile(t, srv))))
-		assert.True(t, srv.waitMails(t, 1, 5*time.Second)[0].TLS)
+		assert.True(t, srv.WaitMails(t, 1, 5*time.Second)[0].TLS)
 	})
 	t.Run("none never upgrades", func(t *testing.T) {
-		srv := startServer(t, serverOpts{tls: true})
+		srv := startServer(t, serverOpts{TLS: true})
 		assert.Empty(t, mailFromEnv(t, with("ERRLOG_SMTP_ADDR", srv.Addr, "ERRLOG_SMTP_TLS", "none")))
-		assert.False(t, srv.waitMails(t, 1, 5*time.Second)[0].TLS)
-	})
-	t.Run("none wins over port 465", func(t *testing.T) {
-		m := &MailOptions{Addr: "mail.example.com:465", NoTLS: true, To: []string{"x@example.com"}}
-		cfg, err := newMailConfig(m, testEnv(&errRecorder{}))
-		require.NoError(t, err)
-		assert.True(t, cfg.noTLS)
-		assert.False(t, cfg.implicitTLS)
+		assert.False(t, srv.WaitMails(t, 1, 5*time.Second)[0].TLS)
 	})
 }
 

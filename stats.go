@@ -101,11 +101,7 @@ func trackerStats(t *tracker.Tracker) []SinkStats {
 func (s *noticeSink) stats() []SinkStats {
 	var out []SinkStats
 	if s.mailQ != nil {
-		name := "smtp"
-		if s.cfg.dir != "" {
-			name = "mail"
-		}
-		st := queueStats(name, s.mailQ)
+		st := queueStats(s.name, s.mailQ)
 		st.Dropped += uint64(s.late.Load()) + s.lost.Load()
 		out = append(out, st)
 	}

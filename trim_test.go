@@ -87,7 +87,7 @@ func TestTrackerTrimsEventOverLimit(t *testing.T) {
 func TestMailTimingOutDoesNotBlockTheRest(t *testing.T) {
 	srv := startServer(t, serverOpts{})
 	var datas atomic.Int32
-	srv.setHook(func(stage string) error {
+	srv.SetHook(func(stage string) error {
 		if stage == "DATA" && datas.Add(1) <= 3 {
 			time.Sleep(time.Second) // past the client's 300 ms
 			return errors.New("too late")
@@ -95,12 +95,12 @@ func TestMailTimingOutDoesNotBlockTheRest(t *testing.T) {
 		return nil
 	})
 	rec := &errRecorder{}
-	s := newTestSink(t, &MailOptions{Addr: srv.Addr, To: []string{"ops@example.com"}, Timeout: 300 * time.Millisecond, MaxPerHour: -1},
-		testEnv(rec), nil, nil, nil)
+	s := newTestSink(t, &MailOptions{Addr: srv.Addr, To: []string{"ops@example.com"}, Timeout: 300 * time.Millisecond},
+		testEnv(rec), capped(-1), nil, nil)
 	for i := 0; i < 4; i++ {
 		s.Deliver(mailEventN(i))
 	}
-	mails := srv.waitMails(t, 4, 15*time.Second)
+	mails := srv.WaitMails(t, 4, 15*time.Second)
 	var order []string
 	for _, m := range mails {
 		order = append(order, parseMail(t, m.Data).Subject)

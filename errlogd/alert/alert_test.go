@@ -18,6 +18,7 @@ import (
 	"github.com/errlog/errlog/errlogd/ingest"
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/event"
+	errmail "github.com/errlog/errlog/mail"
 	"github.com/getsentry/sentry-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -193,8 +194,10 @@ rules:
 	assert.Equal(t, []string{"f1/frequency/x failed"}, f.reasons())
 }
 
-// TestDigestStorm: 200 new groups in a minute are one digest mail; the
-// hourly cap holds later mails back, and they go out together.
+// TestDigestStorm: 200 new groups in a minute are two mails: the first
+// alert at once, with its whole error, and one digest of the other 199
+// when the window ends; the hourly cap holds later mails back, and they
+// go out together.
 func TestDigestStorm(t *testing.T) {
 	f := newFixture(t, nil, func(o *Options) { o.MailDelay = time.Minute; o.MaxMailsPerHour = 2 })
 	for i := 0; i < 200; i++ {
@@ -204,21 +207,22 @@ func TestDigestStorm(t *testing.T) {
 			f.run()
 		}
 	}
-	assert.Empty(t, f.smtp.Mails(), "gathering for a minute")
+	mails := f.smtp.Mails()
+	require.Len(t, mails, 1, "the first at once, the others gathering for a minute")
+	assert.Equal(t, "[errlog] ERROR: job000 failed", mails[0].Header.Get("Subject"))
 	f.clk.Add(15 * time.Second)
 	f.run()
-	mails := f.smtp.Mails()
-	require.Len(t, mails, 1)
-	assert.Equal(t, "[errlog] ERROR: 200 errors to look at", mails[0].Header.Get("Subject"))
-	body := mailBody(t, mails[0])
-	assert.Contains(t, body, "job000 failed")
+	mails = f.smtp.Mails()
+	require.Len(t, mails, 2)
+	assert.Equal(t, "[errlog] ERROR: 199 errors to look at", mails[1].Header.Get("Subject"))
+	body := mailBody(t, mails[1])
+	assert.Contains(t, body, "job001 failed")
 	assert.Contains(t, body, "job199 failed")
 
-	// The cap: a second mail, then nothing more this hour.
+	// The cap: nothing more this hour.
 	f.send("late1", nil)
 	f.clk.Add(2 * time.Minute)
 	f.run()
-	require.Len(t, f.smtp.Mails(), 2)
 	f.send("late2", nil)
 	f.send("late3", nil)
 	f.clk.Add(2 * time.Minute)
@@ -228,7 +232,7 @@ func TestDigestStorm(t *testing.T) {
 	f.run()
 	mails = f.smtp.Mails()
 	require.Len(t, mails, 3, "held back: one digest after the hour")
-	assert.Equal(t, "[errlog] ERROR: 2 errors to look at", mails[2].Header.Get("Subject"))
+	assert.Equal(t, "[errlog] ERROR: 3 errors to look at", mails[2].Header.Get("Subject"))
 }
 
 // TestOutboxSurvivesRestart: SMTP is down, the notification waits; the
@@ -428,8 +432,8 @@ func TestConfigErrors(t *testing.T) {
 		require.Error(t, err, c.in)
 		assert.Contains(t, err.Error(), c.want)
 	}
-	_, err := New(nil, nil, Options{Mail: MailConfig{TLS: "ssl"}})
-	assert.ErrorContains(t, err, `mail TLS "ssl"`)
+	_, err := New(nil, nil, Options{Mail: errmail.Options{Addr: "localhost:smtp"}})
+	assert.ErrorContains(t, err, `bad port "smtp"`)
 	c, err := ParseConfig([]byte(`{"rules": [{"name": "j", "triggers": [{"type": "users", "count": 5, "window": "7d"}], "actions": [{"type": "mail"}]}]}`))
 	require.NoError(t, err)
 	assert.Equal(t, 7*24*time.Hour, time.Duration(c.Rules[0].Triggers[0].Window))

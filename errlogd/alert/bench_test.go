@@ -10,6 +10,7 @@ import (
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/errlogd/store/sqlite"
 	"github.com/errlog/errlog/event"
+	errmail "github.com/errlog/errlog/mail"
 )
 
 // BenchmarkCommit: what the rules cost each commit (one event per
@@ -41,7 +42,7 @@ rules:
 						b.Fatal(err)
 					}
 				}
-				n, err := New(st.DB, cfg, Options{Manual: true, Mail: MailConfig{Addr: "127.0.0.1:9", From: "a@example.com", To: []string{"b@example.com"}}})
+				n, err := New(st.DB, cfg, Options{Manual: true, Mail: errmail.Options{Addr: "127.0.0.1:9", From: "a@example.com", To: []string{"b@example.com"}}})
 				if err != nil {
 					b.Fatal(err)
 				}

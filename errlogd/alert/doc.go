@@ -31,13 +31,25 @@
 // LOCKED where the database can (Dialect.RowLocks). Of the store itself a
 // Notifier needs only what Store lists.
 //
+// # Mail
+//
+// Alert mail is composed and sent by package mail, as the client's error
+// mail is: the same settings (Options.Mail is a mail.Options), the same
+// SMTP transport (implicit TLS on port 465, STARTTLS, AUTH PLAIN, LOGIN
+// or CRAM-MD5; a refused recipient does not stop the others; a 5xx reply
+// fails the notification at once, without retries) and the same text and
+// HTML parts, with links to the dashboard. The first alert to a recipient
+// list is mailed at once, with the whole error (stack, request, the
+// group's page); those that follow within Options.MailDelay of a mail to
+// the same list are gathered into one digest, sent when the window ends.
+//
 // # In an application
 //
 // The store is an errlog.EventSink; with a Notifier on it an application
 // gets the same rules, outbox and tickets with no server:
 //
 //	st, _ := sqlite.Open(ctx, "errors.db", sqlite.Options{})
-//	n, _ := alert.New(st.DB, nil, alert.Options{Mail: alert.MailConfig{Addr: "smtp:587", From: "app@example.com", To: []string{"ops@example.com"}}})
+//	n, _ := alert.New(st.DB, nil, alert.Options{Mail: mail.Options{Addr: "smtp:587", From: "app@example.com", To: []string{"ops@example.com"}}})
 //	defer n.Close()
 //	log := errlog.New(errlog.Options{Sinks: []errlog.EventSink{st}})
 package alert

@@ -2,19 +2,11 @@ package alert
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
 	"io"
-	"log"
-	"math/big"
 	"mime"
 	"mime/multipart"
-	"net"
 	"net/mail"
 	"path/filepath"
 	"strings"
@@ -22,11 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
-	gosmtp "github.com/emersion/go-smtp"
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/errlogd/store/sqlite"
 	"github.com/errlog/errlog/event"
+	errmail "github.com/errlog/errlog/mail"
+	"github.com/errlog/errlog/mail/mailtest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -45,103 +37,37 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// --- a real SMTP server with STARTTLS and AUTH PLAIN ---
+// --- a real SMTP server (mailtest) with STARTTLS and AUTH ---
 
+// smtpServer is a mailtest.Server whose mails are read as a mail client
+// reads them.
 type smtpServer struct {
-	Addr string
-	TC   *tls.Config
-	mu   sync.Mutex
-	msgs []*mail.Message
-	raw  [][]byte
+	*mailtest.Server
+	TC *tls.Config // trusts the server's certificate
 }
 
+// startSMTP starts a server that offers STARTTLS and requires AUTH as
+// user/s3cret, on addr ("" for any port).
 func startSMTP(t testing.TB, addr string) *smtpServer {
-	t.Helper()
-	s := &smtpServer{}
-	srv := gosmtp.NewServer(gosmtp.BackendFunc(func(c *gosmtp.Conn) (gosmtp.Session, error) {
-		return &smtpSession{s: s}, nil
-	}))
-	srv.Domain = "localhost"
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	srv.ErrorLog = log.New(io.Discard, "", 0)
-	cert, pool := selfSigned(t)
-	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
-	s.TC = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	ln, err := net.Listen("tcp", addr)
-	require.NoError(t, err)
-	s.Addr = ln.Addr().String()
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return s
+	return startSMTPWith(t, mailtest.Options{TLS: true, Auth: true, Addr: addr})
 }
 
+func startSMTPWith(t testing.TB, o mailtest.Options) *smtpServer {
+	srv := mailtest.Start(t, o)
+	return &smtpServer{Server: srv, TC: srv.ClientTC}
+}
+
+// Mails returns the mails received so far, parsed.
 func (s *smtpServer) Mails() []*mail.Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]*mail.Message(nil), s.msgs...)
-}
-
-type smtpSession struct {
-	s      *smtpServer
-	authed bool
-}
-
-func (ss *smtpSession) AuthMechanisms() []string { return []string{sasl.Plain} }
-func (ss *smtpSession) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, u, p string) error {
-		if u != "user" || p != "s3cret" {
-			return gosmtp.ErrAuthFailed
+	var out []*mail.Message
+	for _, r := range s.Server.Mails() {
+		m, err := mail.ReadMessage(bytesReader(r.Data))
+		if err != nil {
+			panic(err) // the mail package wrote it: a test's bug
 		}
-		ss.authed = true
-		return nil
-	}), nil
-}
-func (ss *smtpSession) Mail(string, *gosmtp.MailOptions) error {
-	if !ss.authed {
-		return gosmtp.ErrAuthRequired
+		out = append(out, m)
 	}
-	return nil
-}
-func (ss *smtpSession) Rcpt(string, *gosmtp.RcptOptions) error { return nil }
-func (ss *smtpSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	m, err := mail.ReadMessage(bytesReader(b))
-	if err != nil {
-		return err
-	}
-	ss.s.mu.Lock()
-	ss.s.msgs = append(ss.s.msgs, m)
-	ss.s.raw = append(ss.s.raw, b)
-	ss.s.mu.Unlock()
-	return nil
-}
-func (ss *smtpSession) Reset()        {}
-func (ss *smtpSession) Logout() error { return nil }
-
-func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "errlog test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	c, err := x509.ParseCertificate(der)
-	require.NoError(t, err)
-	pool := x509.NewCertPool()
-	pool.AddCert(c)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
+	return out
 }
 
 // --- a store and a notifier on it ---
@@ -156,8 +82,8 @@ type fixture struct {
 	path string
 }
 
-func mailOpts(s *smtpServer) MailConfig {
-	return MailConfig{Addr: s.Addr, User: "user", Password: "s3cret", TLS: "starttls", TLSConfig: s.TC,
+func mailOpts(s *smtpServer) errmail.Options {
+	return errmail.Options{Addr: s.Addr, Username: "user", Password: "s3cret", TLSConfig: s.TC,
 		From: "errlogd <errlogd@example.com>", To: []string{"ops@example.com"}}
 }
 

@@ -2,25 +2,78 @@ package alert
 
 import (
 	"context"
-	"crypto/tls"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net"
-	"net/mail"
-	"net/smtp"
+	"net/url"
+	"os"
+	"strings"
 	"time"
 
-	"github.com/errlog/errlog"
 	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/mail"
 )
+
+// Alert mail: composed and sent by package mail, as the client's error
+// mail is. The first alert to a recipient list goes out at once, with the
+// whole error; the alerts that follow within MailDelay of a mail to the
+// same list are gathered into one digest.
+
+// startMail checks the mail settings and makes the transport; it leaves
+// n.transport nil when no server is set.
+func (n *Notifier) startMail() error {
+	m := &n.opts.Mail
+	if m.Addr == "" && m.Dir == "" || m.Disabled {
+		return nil
+	}
+	if m.From == "" {
+		m.From = "errlogd@" + senderHost(n.opts.PublicURL)
+	}
+	if _, err := mail.ParseAddresses(m.From, []string{"x@example.com"}, "", false); err != nil {
+		return fmt.Errorf("errlog: alert: %w", err)
+	}
+	t, err := mail.NewTransport(*m, mail.Env{OnError: n.opts.OnError})
+	if err != nil {
+		return fmt.Errorf("errlog: alert: %w", err)
+	}
+	n.transport = t
+	return nil
+}
+
+// senderHost is the host of the public URL, which a mail server accepts
+// as the sender's domain, or the machine's name when that is an address
+// (a mail server refuses "errlogd@127.0.0.1").
+func senderHost(publicURL string) string {
+	if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" && net.ParseIP(u.Hostname()) == nil {
+		return mail.HostPart(u.Hostname())
+	}
+	name, _ := os.Hostname()
+	return mail.HostPart(name)
+}
+
+// lastMail returns when the last mail to dest was sent; zero if none
+// was.
+func (n *Notifier) lastMail(ctx context.Context, dest string) (time.Time, error) {
+	var last sql.NullInt64
+	err := n.t.QueryRow(ctx, `SELECT MAX(sent_ms) FROM alert_outbox WHERE dest = ? AND state = 'sent'`, dest).Scan(&last)
+	if err != nil || !last.Valid {
+		return time.Time{}, err
+	}
+	return time.UnixMilli(last.Int64), nil
+}
 
 // sendMail composes one mail for rows (one: the error mail of its
 // group; more: a digest) and sends it. It returns the Message-ID.
 func (n *Notifier) sendMail(ctx context.Context, to []string, rows []Notification, now time.Time) (string, error) {
-	co := errlog.ComposeOptions{From: n.opts.Mail.From, To: to, ServerName: "errlogd", Now: now}
-	var id string
-	var msg []byte
-	var err error
+	addrs, err := mail.ParseAddresses(n.opts.Mail.From, to, "", false)
+	if err != nil {
+		return "", mail.Permanent(err)
+	}
+	// No ServerName: the events are other hosts', and say which.
+	c := &mail.Composer{Addresses: addrs, SubjectPrefix: n.opts.Mail.SubjectPrefix,
+		Mailer: "errlogd", Now: func() time.Time { return now }, OnError: n.opts.OnError}
+	var m *mail.Message
 	if len(rows) == 1 {
 		x := rows[0]
 		g, gerr := n.db.Group(ctx, x.GroupID)
@@ -31,19 +84,19 @@ func (n *Notifier) sendMail(ctx context.Context, to []string, rows []Notificatio
 			return "", fmt.Errorf("group %d: %w", x.GroupID, gerr)
 		}
 		ev := n.loadEvent(ctx, g, x.EventID)
+		var headline string
 		switch x.Reason {
 		case TriggerNew:
-			co.Headline = "New error: first seen " + g.FirstSeen.UTC().Format(time.RFC3339) + "."
+			headline = "New error: first seen " + g.FirstSeen.UTC().Format(time.RFC3339) + "."
 		case TriggerRegression:
-			co.Headline = fmt.Sprintf("Regression: this error was resolved and is back (%d times in all).", x.Total)
+			headline = fmt.Sprintf("Regression: this error was resolved and is back (%d times in all).", x.Total)
 		default:
-			co.Headline = fmt.Sprintf("Alert %q (%s): %d times in all.", x.Rule, x.Reason, x.Total)
+			headline = fmt.Sprintf("Alert %q (%s): %d times in all.", x.Rule, x.Reason, x.Total)
 		}
-		co.Link = n.link(g.ID)
-		co.Headline += n.traceLine(ev)
-		id, msg, err = errlog.ComposeMail(ev, g.Key, int(x.Total), co)
+		notice := &mail.Notice{Kind: mail.NoticeFirst, GroupKey: g.Key, Event: ev, Count: 1, Total: int(x.Total)}
+		m, err = c.Compose(notice, mail.Extra{Headline: headline + n.traceLine(ev), Link: n.link(g.ID)})
 	} else {
-		items := make([]errlog.DigestItem, 0, len(rows))
+		items := make([]mail.DigestItem, 0, len(rows))
 		for _, x := range rows {
 			g, gerr := n.db.Group(ctx, x.GroupID)
 			if errors.Is(gerr, store.ErrNotFound) {
@@ -52,96 +105,19 @@ func (n *Notifier) sendMail(ctx context.Context, to []string, rows []Notificatio
 			if gerr != nil {
 				return "", fmt.Errorf("group %d: %w", x.GroupID, gerr)
 			}
-			items = append(items, errlog.DigestItem{GroupKey: g.Key, Title: g.Title, Level: g.Level, Reason: x.Reason,
+			items = append(items, mail.DigestItem{GroupKey: g.Key, Title: g.Title, Level: g.Level, Reason: x.Reason,
 				Count: g.Count, Last: g.LastSeen, Link: n.link(g.ID)})
 		}
 		if len(items) == 0 {
 			return "", nil
 		}
-		co.Link = n.opts.PublicURL
-		id, msg, err = errlog.ComposeDigest(items, co)
+		m, err = c.Digest(items, mail.Extra{Link: n.opts.PublicURL})
 	}
 	if err != nil {
 		return "", err
 	}
-	return id, n.smtpSend(ctx, to, msg)
-}
-
-// smtpSend delivers one message: implicit TLS or STARTTLS as configured,
-// AUTH PLAIN when a user is set (net/smtp refuses it in clear text but
-// to localhost).
-func (n *Notifier) smtpSend(ctx context.Context, to []string, msg []byte) error {
-	c := n.opts.Mail
-	timeout := c.Timeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
+	if err := n.transport.Send(ctx, m); err != nil {
+		return "", fmt.Errorf("to %s: %w", strings.Join(to, ", "), err)
 	}
-	host, _, err := net.SplitHostPort(c.Addr)
-	if err != nil {
-		return fmt.Errorf("errlog: alert: smtp: address %q: %w", c.Addr, err)
-	}
-	tc := c.TLSConfig
-	if tc == nil {
-		tc = &tls.Config{ServerName: host}
-	}
-	d := &net.Dialer{Timeout: timeout}
-	var conn net.Conn
-	if c.TLS == "implicit" {
-		conn, err = (&tls.Dialer{NetDialer: d, Config: tc}).DialContext(ctx, "tcp", c.Addr)
-	} else {
-		conn, err = d.DialContext(ctx, "tcp", c.Addr)
-	}
-	if err != nil {
-		return fmt.Errorf("errlog: alert: smtp: %w", err)
-	}
-	_ = conn.SetDeadline(time.Now().Add(timeout))
-	// A cancelled ctx (the notifier closing) ends the session at once.
-	defer context.AfterFunc(ctx, func() { conn.Close() })()
-	cl, err := smtp.NewClient(conn, host)
-	if err != nil {
-		conn.Close()
-		return fmt.Errorf("errlog: alert: smtp: %w", err)
-	}
-	defer cl.Close()
-	if c.TLS != "implicit" && c.TLS != "none" {
-		if ok, _ := cl.Extension("STARTTLS"); ok {
-			if err := cl.StartTLS(tc); err != nil {
-				return fmt.Errorf("errlog: alert: smtp: starttls: %w", err)
-			}
-		} else if c.TLS == "required" {
-			return errors.New("errlog: alert: smtp: the server does not offer STARTTLS")
-		}
-	}
-	if c.User != "" {
-		if err := cl.Auth(smtp.PlainAuth("", c.User, c.Password, host)); err != nil {
-			return fmt.Errorf("errlog: alert: smtp: auth: %w", err)
-		}
-	}
-	from, err := mail.ParseAddress(c.From)
-	if err != nil {
-		return fmt.Errorf("errlog: alert: smtp: from: %w", err)
-	}
-	if err := cl.Mail(from.Address); err != nil {
-		return fmt.Errorf("errlog: alert: smtp: %w", err)
-	}
-	for _, t := range to {
-		a, err := mail.ParseAddress(t)
-		if err != nil {
-			return fmt.Errorf("errlog: alert: smtp: to %q: %w", t, err)
-		}
-		if err := cl.Rcpt(a.Address); err != nil {
-			return fmt.Errorf("errlog: alert: smtp: %w", err)
-		}
-	}
-	w, err := cl.Data()
-	if err != nil {
-		return fmt.Errorf("errlog: alert: smtp: %w", err)
-	}
-	if _, err := w.Write(msg); err != nil {
-		return fmt.Errorf("errlog: alert: smtp: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("errlog: alert: smtp: %w", err)
-	}
-	return cl.Quit()
+	return m.ID, nil
 }

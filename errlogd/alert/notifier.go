@@ -2,7 +2,6 @@ package alert
 
 import (
 	"context"
-	"crypto/tls"
 	"database/sql"
 	"embed"
 	"errors"
@@ -14,36 +13,20 @@ import (
 	"sync"
 	"time"
 
-	"github.com/errlog/errlog"
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/errlogd/store/sqlstore"
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/mail"
 	"github.com/errlog/errlog/wire/decode"
 )
 
-// MailConfig is errlogd's mail server and default recipients.
-type MailConfig struct {
-	// Addr is the SMTP server, host:port. "" turns mail off.
-	Addr     string
-	User     string
-	Password string
-	// TLS is what the client's ERRLOG_SMTP_TLS means: "starttls" (the
-	// default, ""; upgrade when the server offers it), "required" (refuse
-	// to send without STARTTLS), "implicit" (TLS from the first byte, port
-	// 465; "tls" is taken too) or "none".
-	TLS string
-	// From is the sender; To the default recipients.
-	From string
-	To   []string
-	// TLSConfig, for a private CA. Default: the system's roots.
-	TLSConfig *tls.Config
-	// Timeout bounds one SMTP transaction. Default 10s.
-	Timeout time.Duration
-}
-
 // Options tune a Notifier. The zero value is all defaults.
 type Options struct {
-	Mail MailConfig
+	// Mail is the mail server, the sender and the default recipients, as
+	// the client's error mail has them (ERRLOGD_SMTP_*, ERRLOGD_MAIL_*).
+	// Addr "" turns mail off. From defaults to "errlogd@" and the host
+	// of PublicURL (the machine's name when that is an IP address).
+	Mail mail.Options
 	// PublicURL is the dashboard's address ("https://errors.example.com/dev/error"):
 	// links are PublicURL/groups/ID. Default: no link.
 	PublicURL string
@@ -55,16 +38,19 @@ type Options struct {
 	Now func() time.Time
 	// Poll is how often the sender looks at the outbox. Default 2s.
 	Poll time.Duration
-	// MailDelay is how long a mail waits for others to the same
-	// recipients, gathered into one digest. Default 1 minute.
-	// Negative: none.
+	// MailDelay is the digest window: the first alert to a recipient
+	// list is mailed at once, with the whole error; those that follow
+	// within MailDelay of a mail to the same list are gathered into one
+	// digest, sent when the window ends. Default 1 minute. Negative:
+	// none (every run of the sender mails what is pending).
 	MailDelay time.Duration
 	// MaxMailsPerHour caps mails over every rule together; what the cap
-	// holds back waits and goes out as a digest. Default 20; negative:
-	// no cap.
+	// holds back waits and goes out as a digest. Default
+	// mail.DefaultMaxPerHour; negative: no cap.
 	MaxMailsPerHour int
 	// MaxAttempts is how many times a notification is tried before it
-	// is left failed. Default 20 (backoff 10s doubling to 1h).
+	// is left failed. Default 20 (backoff 10s doubling to 1h). A
+	// permanent failure (a 5xx reply of the mail server) is not retried.
 	MaxAttempts int
 	// Lease is how long a claimed row is held by one sender. Default 2m.
 	Lease time.Duration
@@ -90,6 +76,8 @@ type Notifier struct {
 	projs  map[int64]string
 
 	stored storedRules // the rules of each project kept in the store
+
+	transport mail.Transport // nil when mail is off
 
 	runMu  sync.Mutex // one RunOnce at a time in this process
 	pruned time.Time  // last prune of sent rows; under runMu
@@ -153,7 +141,7 @@ func New(db Store, cfg *Config, opts Options) (*Notifier, error) {
 		opts.MailDelay = 0
 	}
 	if opts.MaxMailsPerHour == 0 {
-		opts.MaxMailsPerHour = errlog.DefaultMaxMailsPerHour
+		opts.MaxMailsPerHour = mail.DefaultMaxPerHour
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 20
@@ -167,16 +155,16 @@ func New(db Store, cfg *Config, opts Options) (*Notifier, error) {
 	if opts.OnError == nil {
 		opts.OnError = func(error) {}
 	}
-	tlsMode, err := mailTLS(opts.Mail.TLS)
-	if err != nil {
-		return nil, err
-	}
-	opts.Mail.TLS = tlsMode
 	opts.PublicURL = strings.TrimSuffix(opts.PublicURL, "/")
 	n := &Notifier{db: db, opts: opts, projs: map[int64]string{}, stop: make(chan struct{}), done: make(chan struct{})}
+	var err error
 	if n.t, err = tables(context.Background(), db); err != nil {
 		return nil, err
 	}
+	if err := n.startMail(); err != nil {
+		return nil, err
+	}
+	opts = n.opts
 	if cfg != nil {
 		n.cfg = *cfg
 		if err := n.cfg.Validate(); err != nil {
@@ -214,6 +202,9 @@ func (n *Notifier) Close() error {
 		close(n.stop)
 	})
 	<-n.done
+	if n.transport != nil {
+		n.transport.Close()
+	}
 	return nil
 }
 
@@ -428,7 +419,6 @@ ON CONFLICT (group_id) DO NOTHING`, o.GroupID, a.Ticketer, nowMS)
 			to = n.opts.Mail.To
 		}
 		dest = "mail:" + strings.Join(to, ",")
-		due += n.opts.MailDelay.Milliseconds()
 	default:
 		dest = "webhook:" + r.Name + ":" + strconv.Itoa(i)
 	}
@@ -577,10 +567,10 @@ func (n *Notifier) skipLocked() string {
 
 // claim takes the pending rows of dest: for mail every one (a digest
 // gathers them), for a webhook the due ones.
-func (n *Notifier) claim(ctx context.Context, dest string, nowMS int64, mail bool) ([]Notification, error) {
+func (n *Notifier) claim(ctx context.Context, dest string, nowMS int64, isMail bool) ([]Notification, error) {
 	due := ` AND due_ms <= ?`
 	args := []any{nowMS + n.opts.Lease.Milliseconds(), dest, nowMS, nowMS}
-	if mail {
+	if isMail {
 		due = ``
 		args = args[:3]
 	}
@@ -591,8 +581,8 @@ RETURNING `+notifCols, args...))
 
 func (n *Notifier) sendDest(ctx context.Context, dest string, now time.Time) error {
 	nowMS := now.UnixMilli()
-	mail := strings.HasPrefix(dest, "mail:")
-	if mail && n.opts.MaxMailsPerHour > 0 {
+	isMail := strings.HasPrefix(dest, "mail:")
+	if isMail && n.opts.MaxMailsPerHour > 0 {
 		var sent int64
 		err := n.t.QueryRow(ctx, `SELECT count(DISTINCT batch) FROM alert_outbox WHERE sent_ms > ? AND dest LIKE 'mail:%'`, nowMS-time.Hour.Milliseconds()).Scan(&sent)
 		if err != nil {
@@ -602,14 +592,36 @@ func (n *Notifier) sendDest(ctx context.Context, dest string, now time.Time) err
 			return nil // held back: they wait, and go out together when the hour allows
 		}
 	}
-	claimed, err := n.claim(ctx, dest, nowMS, mail)
+	var last time.Time // the last mail sent to dest
+	if isMail && n.opts.MailDelay > 0 {
+		var err error
+		if last, err = n.lastMail(ctx, dest); err != nil {
+			return wrap("outbox", err)
+		}
+		if !last.IsZero() && now.Before(last.Add(n.opts.MailDelay)) {
+			return nil // within the window of the last mail: gathered into the next digest
+		}
+	}
+	claimed, err := n.claim(ctx, dest, nowMS, isMail)
 	if err != nil {
 		return wrap("claim", err)
 	}
 	if len(claimed) == 0 {
 		return nil
 	}
-	if mail {
+	if isMail {
+		if n.opts.MailDelay > 0 && len(claimed) > 1 && (last.IsZero() || !claimed[0].Created.Before(last.Add(n.opts.MailDelay))) {
+			// The first alert since a quiet window goes alone, at once,
+			// with the whole error; the others wait for the window to
+			// end, and go as one digest.
+			if err := n.release(ctx, claimed[1:]); err != nil {
+				return err
+			}
+			claimed = claimed[:1]
+		}
+		if n.transport == nil {
+			return n.settle(ctx, claimed, "", mail.Permanent(errors.New("mail is not configured")), now)
+		}
 		batch, err := n.sendMail(ctx, strings.Split(strings.TrimPrefix(dest, "mail:"), ","), claimed, now)
 		return n.settle(ctx, claimed, batch, err, now)
 	}
@@ -650,8 +662,8 @@ func (n *Notifier) settle(ctx context.Context, xs []Notification, batch string, 
 			back := 10 * time.Second << min(x.Attempts-1, 9)
 			back = min(back, time.Hour)
 			state := "pending"
-			if x.Attempts >= n.opts.MaxAttempts {
-				state = "failed"
+			if x.Attempts >= n.opts.MaxAttempts || mail.IsPermanent(sendErr) {
+				state = "failed" // a 5xx reply: retrying cannot fix it
 			}
 			_, err = n.t.Exec(ctx, `UPDATE alert_outbox SET state = ?, due_ms = ?, claimed_until_ms = 0, last_error = ? WHERE id = ?`,
 				state, nowMS+back.Milliseconds(), truncate(sendErr.Error(), 500), x.ID)
@@ -683,18 +695,4 @@ func (n *Notifier) loadEvent(ctx context.Context, g *store.Group, eventID int64)
 		}
 	}
 	return &event.Event{Level: event.Level(g.Level), Logentry: &event.Logentry{Message: g.Title}, Timestamp: g.LastSeen}
-}
-
-// mailTLS resolves MailConfig.TLS: the client's names, "" for starttls,
-// and "tls" taken for implicit.
-func mailTLS(mode string) (string, error) {
-	switch mode {
-	case "", "starttls":
-		return "starttls", nil
-	case "implicit", "tls":
-		return "implicit", nil
-	case "required", "none":
-		return mode, nil
-	}
-	return "", fmt.Errorf("errlog: alert: mail TLS %q is not starttls, required, implicit or none", mode)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/errlogd/store/postgres"
 	"github.com/errlog/errlog/event"
+	errmail "github.com/errlog/errlog/mail"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -107,7 +108,7 @@ rules:
 		st, err := postgres.Open(ctx, url, postgres.Options{})
 		require.NoError(t, err)
 		t.Cleanup(func() { st.Close(context.Background()) })
-		n, err := New(st.DB, cfg, Options{Mail: MailConfig{Addr: mail.Addr, TLS: "starttls", TLSConfig: mail.TC, User: "user", Password: "s3cret", From: "errlogd@example.com"}, Now: clk.Now, Manual: true, MailDelay: -1})
+		n, err := New(st.DB, cfg, Options{Mail: errmail.Options{Addr: mail.Addr, TLSConfig: mail.TC, Username: "user", Password: "s3cret", From: "errlogd@example.com"}, Now: clk.Now, Manual: true, MailDelay: -1})
 		require.NoError(t, err)
 		t.Cleanup(func() { n.Close() })
 		ns, sts = append(ns, n), append(sts, st)

@@ -1,82 +1,44 @@
 package dashboard
 
 import (
+	"bytes"
 	"context"
-	"io"
-	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	gosmtp "github.com/emersion/go-smtp"
 	"github.com/errlog/errlog/errlogd/alert"
 	"github.com/errlog/errlog/errlogd/store/sqlite"
+	errmail "github.com/errlog/errlog/mail"
+	"github.com/errlog/errlog/mail/mailtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// mailbox is a real SMTP server (go-smtp) in the test: it keeps each
+// mailbox is a real SMTP server in the test (mailtest): it keeps each
 // mail with its envelope recipients.
-type mailbox struct {
-	Addr string
-	mu   sync.Mutex
-	rcpt [][]string
-	msgs []*mail.Message
-}
+type mailbox struct{ *mailtest.Server }
 
 func startMailbox(t testing.TB) *mailbox {
-	t.Helper()
-	mb := &mailbox{}
-	srv := gosmtp.NewServer(gosmtp.BackendFunc(func(*gosmtp.Conn) (gosmtp.Session, error) { return &mbSession{mb: mb}, nil }))
-	srv.Domain = "localhost"
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	srv.ErrorLog = log.New(io.Discard, "", 0)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	mb.Addr = ln.Addr().String()
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return mb
+	return &mailbox{mailtest.Start(t, mailtest.Options{})}
 }
 
 func (mb *mailbox) Mails() ([]*mail.Message, [][]string) {
-	mb.mu.Lock()
-	defer mb.mu.Unlock()
-	return append([]*mail.Message(nil), mb.msgs...), append([][]string(nil), mb.rcpt...)
-}
-
-type mbSession struct {
-	mb *mailbox
-	to []string
-}
-
-func (s *mbSession) Mail(string, *gosmtp.MailOptions) error { return nil }
-func (s *mbSession) Rcpt(to string, _ *gosmtp.RcptOptions) error {
-	s.to = append(s.to, to)
-	return nil
-}
-func (s *mbSession) Data(r io.Reader) error {
-	m, err := mail.ReadMessage(r)
-	if err != nil {
-		return err
+	var msgs []*mail.Message
+	var rcpts [][]string
+	for _, r := range mb.Server.Mails() {
+		m, err := mail.ReadMessage(bytes.NewReader(r.Data))
+		if err != nil {
+			panic(err) // package mail wrote it: a test's bug
+		}
+		msgs, rcpts = append(msgs, m), append(rcpts, r.To)
 	}
-	if _, err := io.ReadAll(m.Body); err != nil {
-		return err
-	}
-	s.mb.mu.Lock()
-	s.mb.msgs, s.mb.rcpt = append(s.mb.msgs, m), append(s.mb.rcpt, s.to)
-	s.mb.mu.Unlock()
-	s.to = nil
-	return nil
+	return msgs, rcpts
 }
-func (s *mbSession) Reset()        { s.to = nil }
-func (s *mbSession) Logout() error { return nil }
 
 // rulesFixture is a store with a notifier (a rules file with one rule
 // for every project, and a ticketer) and the dashboard on it.
@@ -103,7 +65,7 @@ rules:
 `))
 	require.NoError(t, err)
 	n, err := alert.New(st.(*sqlite.Store).DB, cfg, alert.Options{Manual: true, MailDelay: -1,
-		Mail: alert.MailConfig{Addr: mb.Addr, TLS: "none", From: "errlogd@example.com", To: []string{"ops@example.com"}}})
+		Mail: errmail.Options{Addr: mb.Addr, NoTLS: true, From: "errlogd@example.com", To: []string{"ops@example.com"}}})
 	require.NoError(t, err)
 	t.Cleanup(func() { n.Close() })
 	p := project(t, st)
@@ -272,7 +234,7 @@ func TestRulesDefault(t *testing.T) {
 	st := openStore(t)
 	mb := startMailbox(t)
 	n, err := alert.New(st.(*sqlite.Store).DB, nil, alert.Options{Manual: true,
-		Mail: alert.MailConfig{Addr: mb.Addr, TLS: "none", From: "errlogd@example.com", To: []string{"ops@example.com"}}})
+		Mail: errmail.Options{Addr: mb.Addr, NoTLS: true, From: "errlogd@example.com", To: []string{"ops@example.com"}}})
 	require.NoError(t, err)
 	defer n.Close()
 	project(t, st)

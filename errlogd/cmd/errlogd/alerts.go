@@ -5,28 +5,30 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"strings"
 	"time"
 
 	"github.com/errlog/errlog/errlogd/alert"
 	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/mail"
 )
 
 // alertConfig is mail and alert rules (errlogd/alert).
 type alertConfig struct {
-	smtpAddr, smtpUser, smtpPassword, smtpTLS string
-	from, to, rules                           string
-	mailDelay                                 time.Duration
+	smtpAddr, smtpUser, smtpPassword, smtpTLS, smtpCA string
+	from, to, subjectPrefix, rules                    string
+	mailDelay                                         time.Duration
 }
 
 const alertUsage = `  ERRLOGD_SMTP_ADDR            -smtp-addr      mail server host:port; set: new groups and regressions are mailed
   ERRLOGD_SMTP_USER            -smtp-user
   ERRLOGD_SMTP_PASSWORD        (variable only)
   ERRLOGD_SMTP_TLS             -smtp-tls       starttls (default: when offered), required, implicit, none
-  ERRLOGD_MAIL_FROM            -mail-from
+  ERRLOGD_SMTP_CA_FILE         -smtp-ca-file   PEM certificates trusted besides the system's (a private CA)
+  ERRLOGD_MAIL_FROM            -mail-from      default errlogd@<host of the public URL>
+  ERRLOGD_MAIL_SUBJECT_PREFIX  -mail-subject-prefix  default "[errlog] "
   ERRLOGD_MAIL_TO              -mail-to        default recipients, comma-separated
-  ERRLOGD_MAIL_DELAY           -mail-delay     how long a mail waits to gather others into one digest (default 1m)
+  ERRLOGD_MAIL_DELAY           -mail-delay     digest window: the first alert goes at once, later ones within it as one digest (default 1m)
   ERRLOGD_RULES                -rules          alert rules file, YAML or JSON (README: Alerts)
 `
 
@@ -35,13 +37,15 @@ func (a *alertConfig) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&a.smtpAddr, "smtp-addr", getenv("ERRLOGD_SMTP_ADDR"), "SMTP server host:port for alert mail (empty: no mail)")
 	fs.StringVar(&a.smtpUser, "smtp-user", getenv("ERRLOGD_SMTP_USER"), "SMTP AUTH user (password: ERRLOGD_SMTP_PASSWORD)")
 	fs.StringVar(&a.smtpTLS, "smtp-tls", getenv("ERRLOGD_SMTP_TLS"), `SMTP TLS: starttls (default: upgrade when offered), required, implicit (port 465) or none`)
-	fs.StringVar(&a.from, "mail-from", getenv("ERRLOGD_MAIL_FROM"), "sender of alert mail (default errlogd@<smtp host>)")
+	fs.StringVar(&a.smtpCA, "smtp-ca-file", getenv("ERRLOGD_SMTP_CA_FILE"), "PEM certificates the SMTP server's TLS is checked against, besides the system's")
+	fs.StringVar(&a.subjectPrefix, "mail-subject-prefix", getenv("ERRLOGD_MAIL_SUBJECT_PREFIX"), `start of every alert mail's subject (default "[errlog] ")`)
+	fs.StringVar(&a.from, "mail-from", getenv("ERRLOGD_MAIL_FROM"), "sender of alert mail (default errlogd@<host of the public URL>)")
 	fs.StringVar(&a.to, "mail-to", getenv("ERRLOGD_MAIL_TO"), "default recipients of alert mail, comma-separated")
 	delay, err := time.ParseDuration(getenv("ERRLOGD_MAIL_DELAY"))
 	if err != nil {
 		delay = time.Minute
 	}
-	fs.DurationVar(&a.mailDelay, "mail-delay", delay, "how long an alert mail waits to gather others into one digest (0: none)")
+	fs.DurationVar(&a.mailDelay, "mail-delay", delay, "digest window: the first alert mail goes at once, later ones within the window as one digest (0: none)")
 	fs.StringVar(&a.rules, "rules", getenv("ERRLOGD_RULES"), "alert rules file, YAML or JSON (default: mail every new group and regression)")
 }
 
@@ -66,19 +70,15 @@ func startAlerts(st store.Store, c *config, listen string, stderr io.Writer) (*a
 			return nil, usageError{err}
 		}
 	}
-	mc := alert.MailConfig{Addr: a.smtpAddr, User: a.smtpUser, Password: a.smtpPassword, TLS: a.smtpTLS, From: a.from}
-	if mc.Addr != "" {
-		if _, _, err := net.SplitHostPort(mc.Addr); err != nil {
-			mc.Addr = net.JoinHostPort(mc.Addr, "25")
-		}
-		if mc.From == "" {
-			host, _, _ := net.SplitHostPort(mc.Addr)
-			mc.From = "errlogd@" + host
-		}
+	// The settings and their parsers are the client's (package mail).
+	mc := mail.Options{Addr: a.smtpAddr, Username: a.smtpUser, Password: a.smtpPassword, From: a.from, To: mail.Recipients(a.to),
+		SubjectPrefix: a.subjectPrefix}
+	if err := mc.SetTLS(a.smtpTLS); err != nil {
+		return nil, usageError{fmt.Errorf("errlogd: ERRLOGD_SMTP_TLS (-smtp-tls) %q: %s", a.smtpTLS, strings.TrimPrefix(err.Error(), "mail: "))}
 	}
-	for _, t := range strings.Split(a.to, ",") {
-		if t = strings.TrimSpace(t); t != "" {
-			mc.To = append(mc.To, t)
+	if a.smtpCA != "" {
+		if err := mc.SetCAFile(a.smtpCA); err != nil {
+			return nil, usageError{fmt.Errorf("errlogd: ERRLOGD_SMTP_CA_FILE (-smtp-ca-file) %q: %s", a.smtpCA, strings.TrimPrefix(err.Error(), "mail: "))}
 		}
 	}
 	base := c.publicURL

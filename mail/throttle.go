@@ -1,7 +1,6 @@
-package errlog
+package mail
 
 import (
-	"context"
 	"sort"
 	"time"
 
@@ -14,14 +13,52 @@ import (
 // counted into one digest when the window ends, and a global cap bounds the
 // notices of an hour, the excess counted into one summary.
 
-// DefaultMailWindow is the default digest window: repeats of a group within
+// DefaultWindow is the default digest window: repeats of a group within
 // it after a notice are counted into one digest sent when it ends.
-const DefaultMailWindow = 10 * time.Minute
+const DefaultWindow = 10 * time.Minute
 
-// DefaultMaxMailsPerHour is the default cap on the notices (mails, and
-// notifications to each Notifier) of any one hour, digests and summaries
+// DefaultMaxPerHour is the default cap on the notices (mails, and
+// notifications to each notifier) of any one hour, digests and summaries
 // included.
-const DefaultMaxMailsPerHour = 20
+const DefaultMaxPerHour = 20
+
+// ThrottleOptions pace notices: the digest window, the hourly cap, and
+// the backoff between the attempts of one that failed. The zero value is
+// all defaults. errlog's mail, notifiers and ticketers share them
+// (errlog.Options.Throttle), whether mail is on or not.
+type ThrottleOptions struct {
+	// Window is the digest window: after a group (errors with one
+	// fingerprint) is notified, its repeats are counted for Window and
+	// then sent as one digest, and so on while they go on. Default
+	// DefaultWindow.
+	Window time.Duration `json:"window" yaml:"window"`
+	// MaxPerHour caps the notices of any hour, digests included; the
+	// errors held back are counted into one "N more errors" summary at
+	// the end of the hour, or at Close (Flush sends it only if the cap
+	// allows one more). Default DefaultMaxPerHour; negative: no cap.
+	MaxPerHour int `json:"max_per_hour" yaml:"max_per_hour"`
+	// MinBackoff and MaxBackoff bound the wait before retrying a notice
+	// whose delivery failed for now, which doubles with each failure.
+	// Defaults 1s and 5m.
+	MinBackoff time.Duration `json:"min_backoff" yaml:"min_backoff"`
+	MaxBackoff time.Duration `json:"max_backoff" yaml:"max_backoff"`
+}
+
+// WithDefaults returns o with its window and cap resolved: Window > 0,
+// MaxPerHour > 0 or -1 for no cap. The backoffs stay as given (zero: the
+// delivery queue's defaults).
+func (o ThrottleOptions) WithDefaults() ThrottleOptions {
+	if o.Window <= 0 {
+		o.Window = DefaultWindow
+	}
+	switch {
+	case o.MaxPerHour == 0:
+		o.MaxPerHour = DefaultMaxPerHour
+	case o.MaxPerHour < 0:
+		o.MaxPerHour = -1
+	}
+	return o
+}
 
 // maxThrottleGroups bounds the groups tracked at once. Errors whose
 // message carries an id each make a group of their own; past this many,
@@ -31,84 +68,10 @@ const maxThrottleGroups = 10000
 // maxSummaryGroups bounds the groups a summary lists by name.
 const maxSummaryGroups = 20
 
-// NoticeKind says why a Notice was sent.
-type NoticeKind string
-
-// The kinds of notice.
-const (
-	// NoticeFirst is the first occurrence of a group, sent at once.
-	NoticeFirst NoticeKind = "first"
-	// NoticeDigest counts the repeats of a group over a window.
-	NoticeDigest NoticeKind = "digest"
-	// NoticeSummary counts the errors the hourly cap held back.
-	NoticeSummary NoticeKind = "summary"
-)
-
-// A Notice is one error mail or notification after throttling. Notifiers
-// find the Notice of each call in its context (NoticeFromContext), or are
-// given it (NoticeNotifier).
-type Notice struct {
-	// Kind says why the notice was sent: a first occurrence, a digest of
-	// repeats, or a summary of what the hourly cap held back.
-	Kind NoticeKind `json:"kind"`
-	// GroupKey is the group's event.GroupKey ("" for a summary).
-	GroupKey string `json:"group,omitempty"`
-	// Event is the occurrence the notice is about: the first one, or the
-	// latest one counted into a digest. nil for a summary.
-	Event *event.Event `json:"event,omitempty"`
-	// Count is the number of occurrences the notice stands for: 1 for a
-	// first occurrence, the repeats for a digest, the errors held back
-	// for a summary.
-	Count int `json:"count"`
-	// Since and Last bound the occurrences counted: a digest counts those
-	// after Since (when the group was last notified) up to Last. For a
-	// first occurrence both are its time.
-	Since time.Time `json:"since"`
-	Last  time.Time `json:"last"`
-	// Total counts the group's occurrences since this process first saw
-	// it, this notice's included (0 for a summary).
-	Total int `json:"total,omitempty"`
-	// Groups lists, for a summary, the groups held back, most frequent
-	// first; OtherGroups (at least) and OtherCount count the groups left
-	// out of the list and their errors.
-	Groups      []NoticeGroup `json:"groups,omitempty"`
-	OtherGroups int           `json:"other_groups,omitempty"`
-	OtherCount  int           `json:"other_count,omitempty"`
-	// Dropped counts the notices lost to a full delivery queue since the
-	// previous notice of the same sink.
-	Dropped int `json:"dropped,omitempty"`
-}
-
-// NoticeGroup is one group of a summary.
-type NoticeGroup struct {
-	// Key is the group's event.GroupKey.
-	Key string `json:"group"`
-	// Title is the title of the group's latest event.
-	Title string `json:"title"`
-	// Count is the group's occurrences held back.
-	Count int `json:"count"`
-	// Last is when the latest of them happened.
-	Last time.Time `json:"last"`
-}
-
-type noticeKey struct{}
-
-// NoticeFromContext returns the Notice a Notifier is called for: whether
-// the event is a first occurrence or the latest of a digest, and how many
-// occurrences it stands for.
-func NoticeFromContext(ctx context.Context) (*Notice, bool) {
-	n, ok := ctx.Value(noticeKey{}).(*Notice)
-	return n, ok
-}
-
-func contextWithNotice(ctx context.Context, n *Notice) context.Context {
-	return context.WithValue(ctx, noticeKey{}, n)
-}
-
-// throttle is the state machine of throttling, with no clock and no
-// goroutine of its own: callers pass the time, and ask next() when to call
-// due(). It is not safe for concurrent use.
-type throttle struct {
+// Throttle is the state machine of throttling, with no clock and no
+// goroutine of its own: callers pass the time, and ask Next when to call
+// Due. It is not safe for concurrent use.
+type Throttle struct {
 	window     time.Duration
 	maxPerHour int // < 0: no cap
 	maxGroups  int
@@ -136,12 +99,12 @@ type throttleGroup struct {
 	ev         *event.Event // the latest repeat
 }
 
-// newThrottle takes the resolved settings (newMailConfig's): window > 0,
-// maxPerHour < 0 for no cap.
-func newThrottle(window time.Duration, maxPerHour int) *throttle {
-	return &throttle{
-		window:     window,
-		maxPerHour: maxPerHour,
+// NewThrottle returns a Throttle with nothing counted yet.
+func NewThrottle(o ThrottleOptions) *Throttle {
+	o = o.WithDefaults()
+	return &Throttle{
+		window:     o.Window,
+		maxPerHour: o.MaxPerHour,
 		maxGroups:  maxThrottleGroups,
 		groups:     make(map[string]*throttleGroup),
 		totals:     make(map[string]int),
@@ -149,11 +112,11 @@ func newThrottle(window time.Duration, maxPerHour int) *throttle {
 	}
 }
 
-// add counts ev, whose group is key, which happened at now, and returns
+// Add counts ev, whose group is key, which happened at now, and returns
 // the notices to send (at most a summary and a first occurrence).
 // firstSeen reports that this process had not seen the group before (as
 // far as its bounded memory goes), which is when tickets are raised.
-func (t *throttle) add(ev *event.Event, key string, now time.Time) (out []Notice, firstSeen bool) {
+func (t *Throttle) Add(ev *event.Event, key string, now time.Time) (out []Notice, firstSeen bool) {
 	out = t.roll(now, out)
 	if len(t.totals) >= 4*t.maxGroups {
 		clear(t.totals) // forget, rather than grow: a repeat ticket at worst
@@ -163,7 +126,7 @@ func (t *throttle) add(ev *event.Event, key string, now time.Time) (out []Notice
 	firstSeen = total == 1
 	g := t.groups[key]
 	if g != nil && (now.Before(g.end) || g.count > 0) {
-		// In the window, or past it with a digest that due() has not sent
+		// In the window, or past it with a digest that Due has not sent
 		// yet: either way it is counted into the digest.
 		g.count++
 		g.last = now
@@ -186,9 +149,9 @@ func (t *throttle) add(ev *event.Event, key string, now time.Time) (out []Notice
 	return out, firstSeen
 }
 
-// due returns the notices whose time has come at now: digests of windows
+// Due returns the notices whose time has come at now: digests of windows
 // that ended, and the summary of a cap period that ended.
-func (t *throttle) due(now time.Time) []Notice {
+func (t *Throttle) Due(now time.Time) []Notice {
 	out := t.roll(now, nil)
 	if t.nextDue.IsZero() || now.Before(t.nextDue) {
 		return out
@@ -209,13 +172,13 @@ func (t *throttle) due(now time.Time) []Notice {
 	return out
 }
 
-// flush returns every pending digest, as far as the cap admits them, and
+// Flush returns every pending digest, as far as the cap admits them, and
 // the pending summary, for Flush and Close. At Close (final) the summary
 // goes out whatever the cap: nothing counted is left unsaid. At Flush it
 // goes out only if the cap admits it, or a program that flushes after
 // each error would get a mail for each; else it waits for the end of the
 // hour, or for Close.
-func (t *throttle) flush(now time.Time, final bool) []Notice {
+func (t *Throttle) Flush(now time.Time, final bool) []Notice {
 	out := t.roll(now, nil)
 	for _, key := range t.sortedKeys() {
 		if g := t.groups[key]; g.count > 0 {
@@ -231,7 +194,7 @@ func (t *throttle) flush(now time.Time, final bool) []Notice {
 
 // digest sends g's count (if the cap admits it) and opens a new window, so
 // that a storm that goes on gives one digest per window.
-func (t *throttle) digest(key string, g *throttleGroup, now time.Time, out []Notice) []Notice {
+func (t *Throttle) digest(key string, g *throttleGroup, now time.Time, out []Notice) []Notice {
 	n := Notice{Kind: NoticeDigest, GroupKey: key, Event: g.ev, Count: g.count, Since: g.start, Last: g.last, Total: t.totals[key]}
 	if t.admit(n, now) {
 		out = append(out, n)
@@ -241,15 +204,15 @@ func (t *throttle) digest(key string, g *throttleGroup, now time.Time, out []Not
 	return out
 }
 
-func (t *throttle) noteDue(at time.Time) {
+func (t *Throttle) noteDue(at time.Time) {
 	if t.nextDue.IsZero() || at.Before(t.nextDue) {
 		t.nextDue = at
 	}
 }
 
-// next returns when due should next be called; zero if nothing is
+// Next returns when due should next be called; zero if nothing is
 // pending.
-func (t *throttle) next() time.Time {
+func (t *Throttle) Next() time.Time {
 	next := t.nextDue
 	if t.held > 0 {
 		end := t.periodStart.Add(time.Hour)
@@ -262,7 +225,7 @@ func (t *throttle) next() time.Time {
 
 // admit counts n against the hourly cap and reports whether it may be
 // sent; if not, its occurrences are held for the summary.
-func (t *throttle) admit(n Notice, now time.Time) bool {
+func (t *Throttle) admit(n Notice, now time.Time) bool {
 	if t.periodStart.IsZero() {
 		t.periodStart = now
 	}
@@ -274,7 +237,7 @@ func (t *throttle) admit(n Notice, now time.Time) bool {
 	return false
 }
 
-func (t *throttle) hold(key string, ev *event.Event, count int, now time.Time) {
+func (t *Throttle) hold(key string, ev *event.Event, count int, now time.Time) {
 	if t.held == 0 {
 		t.heldSince = now
 	}
@@ -298,7 +261,7 @@ func (t *throttle) hold(key string, ev *event.Event, count int, now time.Time) {
 
 // roll starts a new cap period when the current one is an hour old,
 // sending the summary of what the old one held back.
-func (t *throttle) roll(now time.Time, out []Notice) []Notice {
+func (t *Throttle) roll(now time.Time, out []Notice) []Notice {
 	if t.periodStart.IsZero() || now.Sub(t.periodStart) < time.Hour {
 		return out
 	}
@@ -311,7 +274,7 @@ func (t *throttle) roll(now time.Time, out []Notice) []Notice {
 }
 
 // summary returns the summary notice of what was held back and resets it.
-func (t *throttle) summary(now time.Time) Notice {
+func (t *Throttle) summary(now time.Time) Notice {
 	n := Notice{Kind: NoticeSummary, Count: t.held, Since: t.heldSince, Last: t.heldLast}
 	for _, g := range t.heldGroups {
 		n.Groups = append(n.Groups, *g)
@@ -341,7 +304,7 @@ func (t *throttle) summary(now time.Time) Notice {
 
 // sortedKeys returns the groups' keys in window order, so that digests go
 // out in the order their groups first appeared.
-func (t *throttle) sortedKeys() []string {
+func (t *Throttle) sortedKeys() []string {
 	keys := make([]string, 0, len(t.groups))
 	for k := range t.groups {
 		keys = append(keys, k)

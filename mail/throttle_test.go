@@ -1,4 +1,4 @@
-package errlog
+package mail
 
 import (
 	"fmt"
@@ -14,12 +14,12 @@ func groupEvent(group string) *event.Event {
 	return &event.Event{EventID: event.NewID(), Level: event.LevelError, Logentry: &event.Logentry{Message: "failed: " + group}, Fingerprint: []string{group}}
 }
 
-func addAt(th *throttle, ev *event.Event, at time.Time) ([]Notice, bool) {
-	return th.add(ev, ev.GroupKey(), at)
+func addAt(th *Throttle, ev *event.Event, at time.Time) ([]Notice, bool) {
+	return th.Add(ev, ev.GroupKey(), at)
 }
 
 func TestThrottleFirstThenDigest(t *testing.T) {
-	th := newThrottle(5*time.Minute, DefaultMaxMailsPerHour)
+	th := NewThrottle(ThrottleOptions{Window: 5 * time.Minute, MaxPerHour: DefaultMaxPerHour})
 	ev := groupEvent("a")
 	out, first := addAt(th, ev, t0)
 	if len(out) != 1 || out[0].Kind != NoticeFirst || out[0].Count != 1 || !first || out[0].Event != ev {
@@ -33,13 +33,13 @@ func TestThrottleFirstThenDigest(t *testing.T) {
 			t.Fatalf("repeat %d = %+v, %v; want nothing", i, out, first)
 		}
 	}
-	if got, want := th.next(), t0.Add(5*time.Minute); !got.Equal(want) {
+	if got, want := th.Next(), t0.Add(5*time.Minute); !got.Equal(want) {
 		t.Fatalf("next = %v, want %v", got, want)
 	}
-	if out := th.due(t0.Add(4 * time.Minute)); len(out) != 0 {
+	if out := th.Due(t0.Add(4 * time.Minute)); len(out) != 0 {
 		t.Fatalf("due before the window ends = %+v", out)
 	}
-	out = th.due(t0.Add(5 * time.Minute))
+	out = th.Due(t0.Add(5 * time.Minute))
 	if len(out) != 1 {
 		t.Fatalf("due at window end = %+v, want one digest", out)
 	}
@@ -49,7 +49,7 @@ func TestThrottleFirstThenDigest(t *testing.T) {
 		t.Fatalf("digest = %+v", d)
 	}
 	// A quiet window closes the group; the next occurrence is a first again.
-	if out := th.due(t0.Add(10 * time.Minute)); len(out) != 0 {
+	if out := th.Due(t0.Add(10 * time.Minute)); len(out) != 0 {
 		t.Fatalf("quiet window = %+v", out)
 	}
 	if len(th.groups) != 0 {
@@ -63,7 +63,7 @@ func TestThrottleFirstThenDigest(t *testing.T) {
 
 // A storm that goes on for an hour gives one digest per window.
 func TestThrottleLongStorm(t *testing.T) {
-	th := newThrottle(10*time.Minute, DefaultMaxMailsPerHour)
+	th := NewThrottle(ThrottleOptions{Window: 10 * time.Minute, MaxPerHour: DefaultMaxPerHour})
 	var mails, counted int
 	collect := func(out []Notice) {
 		for _, n := range out {
@@ -73,18 +73,18 @@ func TestThrottleLongStorm(t *testing.T) {
 	}
 	for s := 0; s < 3600; s++ {
 		now := t0.Add(time.Duration(s) * time.Second)
-		collect(th.due(now))
+		collect(th.Due(now))
 		out, _ := addAt(th, groupEvent("storm"), now)
 		collect(out)
 	}
-	collect(th.flush(t0.Add(time.Hour), true))
+	collect(th.Flush(t0.Add(time.Hour), true))
 	if mails != 7 || counted != 3600 {
 		t.Fatalf("an hour's storm: %d mails counting %d errors; want 7 counting 3600", mails, counted)
 	}
 }
 
 func TestThrottleHourlyCap(t *testing.T) {
-	th := newThrottle(10*time.Minute, 3)
+	th := NewThrottle(ThrottleOptions{Window: 10 * time.Minute, MaxPerHour: 3})
 	var sent []Notice
 	for i := 0; i < 5; i++ {
 		out, _ := addAt(th, groupEvent(fmt.Sprint("g", i)), t0.Add(time.Duration(i)*time.Second))
@@ -95,14 +95,14 @@ func TestThrottleHourlyCap(t *testing.T) {
 	}
 	// The two held back are summarized when the hour ends (the groups'
 	// windows ended quietly long before).
-	if got := th.next(); !got.Equal(t0.Add(10 * time.Minute)) {
+	if got := th.Next(); !got.Equal(t0.Add(10 * time.Minute)) {
 		t.Fatalf("next = %v", got)
 	}
-	th.due(t0.Add(20 * time.Minute))
-	if got := th.next(); !got.Equal(t0.Add(time.Hour)) {
+	th.Due(t0.Add(20 * time.Minute))
+	if got := th.Next(); !got.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("next with a held summary = %v, want the end of the hour", got)
 	}
-	out := th.due(t0.Add(time.Hour))
+	out := th.Due(t0.Add(time.Hour))
 	if len(out) != 1 || out[0].Kind != NoticeSummary || out[0].Count != 2 || len(out[0].Groups) != 2 {
 		t.Fatalf("summary = %+v", out)
 	}
@@ -117,22 +117,22 @@ func TestThrottleHourlyCap(t *testing.T) {
 }
 
 func TestThrottleFlush(t *testing.T) {
-	th := newThrottle(10*time.Minute, 1)
+	th := NewThrottle(ThrottleOptions{Window: 10 * time.Minute, MaxPerHour: 1})
 	addAt(th, groupEvent("a"), t0)
 	addAt(th, groupEvent("a"), t0.Add(time.Second))
 	addAt(th, groupEvent("a"), t0.Add(2*time.Second))
 	addAt(th, groupEvent("b"), t0.Add(3*time.Second)) // held by the cap
 	// At Flush, the digest of a is held by the cap too, and so is the
 	// summary: the cap is spent.
-	if out := th.flush(t0.Add(4*time.Second), false); len(out) != 0 {
+	if out := th.Flush(t0.Add(4*time.Second), false); len(out) != 0 {
 		t.Fatalf("Flush at the cap = %+v", out)
 	}
 	// At Close the summary says it all: nothing counted is left unsaid.
-	out := th.flush(t0.Add(5*time.Second), true)
+	out := th.Flush(t0.Add(5*time.Second), true)
 	if len(out) != 1 || out[0].Kind != NoticeSummary || out[0].Count != 3 {
 		t.Fatalf("flush = %+v", out)
 	}
-	if out := th.flush(t0.Add(6*time.Second), true); len(out) != 0 {
+	if out := th.Flush(t0.Add(6*time.Second), true); len(out) != 0 {
 		t.Fatalf("second flush = %+v", out)
 	}
 	// After a flush, repeats are still counted into the group's window.
@@ -142,7 +142,7 @@ func TestThrottleFlush(t *testing.T) {
 }
 
 func TestThrottleNoCap(t *testing.T) {
-	th := newThrottle(time.Minute, -1)
+	th := NewThrottle(ThrottleOptions{Window: time.Minute, MaxPerHour: -1})
 	n := 0
 	for i := 0; i < 100; i++ {
 		out, _ := addAt(th, groupEvent(fmt.Sprint(i)), t0)
@@ -154,7 +154,7 @@ func TestThrottleNoCap(t *testing.T) {
 }
 
 func TestThrottleGroupBound(t *testing.T) {
-	th := newThrottle(time.Minute, -1)
+	th := NewThrottle(ThrottleOptions{Window: time.Minute, MaxPerHour: -1})
 	th.maxGroups = 3
 	n := 0
 	for i := 0; i < 5; i++ {
@@ -164,18 +164,18 @@ func TestThrottleGroupBound(t *testing.T) {
 	if n != 3 || len(th.groups) != 3 || th.held != 2 {
 		t.Fatalf("bounded groups: %d notices, %d groups, %d held", n, len(th.groups), th.held)
 	}
-	out := th.flush(t0, false) // no cap: Flush sends the summary
+	out := th.Flush(t0, false) // no cap: Flush sends the summary
 	if len(out) != 1 || out[0].Kind != NoticeSummary || out[0].Count != 2 {
 		t.Fatalf("flush = %+v", out)
 	}
 }
 
 func TestThrottleSummaryListBound(t *testing.T) {
-	th := newThrottle(time.Minute, 1)
+	th := NewThrottle(ThrottleOptions{Window: time.Minute, MaxPerHour: 1})
 	for i := 0; i < 300; i++ {
 		addAt(th, groupEvent(fmt.Sprint(i)), t0)
 	}
-	out := th.flush(t0, true)
+	out := th.Flush(t0, true)
 	s := out[len(out)-1]
 	if s.Count != 299 || len(s.Groups) != maxSummaryGroups || s.OtherCount != 299-maxSummaryGroups || s.OtherGroups < 1 {
 		t.Fatalf("summary: count %d, %d groups listed, %d others counting %d", s.Count, len(s.Groups), s.OtherGroups, s.OtherCount)
@@ -187,13 +187,13 @@ func TestThrottleSummaryListBound(t *testing.T) {
 // over an hour give at most MaxPerHour notices, and one summary at Close.
 func TestThrottleFlushRespectsCap(t *testing.T) {
 	const capPerHour = 5
-	th := newThrottle(10*time.Minute, capPerHour)
+	th := NewThrottle(ThrottleOptions{Window: 10 * time.Minute, MaxPerHour: capPerHour})
 	var inHour, counted int
 	for i := 0; i < 1000; i++ {
 		now := t0.Add(time.Duration(i) * 3 * time.Second) // the first hour
 		out, _ := addAt(th, groupEvent(fmt.Sprint("g", i%7)), now)
-		out = append(out, th.due(now)...)
-		out = append(out, th.flush(now, false)...)
+		out = append(out, th.Due(now)...)
+		out = append(out, th.Flush(now, false)...)
 		inHour += len(out)
 		for _, n := range out {
 			counted += n.Count
@@ -202,7 +202,7 @@ func TestThrottleFlushRespectsCap(t *testing.T) {
 	if inHour > capPerHour {
 		t.Fatalf("%d notices within the hour, cap %d", inHour, capPerHour)
 	}
-	out := th.flush(t0.Add(3000*time.Second), true)
+	out := th.Flush(t0.Add(3000*time.Second), true)
 	if len(out) != 1 || out[0].Kind != NoticeSummary {
 		t.Fatalf("Close = %+v, want the summary", out)
 	}

@@ -1,4 +1,4 @@
-package errlog
+package mail
 
 import (
 	"context"
@@ -6,11 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/errlog/errlog/internal/delivery"
 )
 
-// The directory transport: each mail an .eml file (ERRLOG_MAIL_DIR).
+// The directory transport: each mail an .eml file (Options.Dir).
 
 // dirTransport writes each mail as an .eml file (temp file, rename), which
 // any mail client opens.
@@ -19,13 +17,13 @@ type dirTransport struct {
 	now func() time.Time
 }
 
-func (d *dirTransport) send(_ context.Context, it delivery.Item) error {
-	name := d.now().UTC().Format("20060102T150405.000000000Z") + "-" + emlName(it.ID) + ".eml"
+func (d *dirTransport) Send(_ context.Context, m *Message) error {
+	name := d.now().UTC().Format("20060102T150405.000000000Z") + "-" + emlName(m.ID) + ".eml"
 	f, err := os.CreateTemp(d.dir, ".eml-*.tmp")
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(it.Body)
+	_, err = f.Write(m.Data)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -38,7 +36,8 @@ func (d *dirTransport) send(_ context.Context, it delivery.Item) error {
 	return err
 }
 
-func (d *dirTransport) idle() {}
+// Close holds nothing to release.
+func (d *dirTransport) Close() error { return nil }
 
 // emlName is the left part of a Message-ID, safe as a file name.
 func emlName(id string) string {

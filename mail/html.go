@@ -1,6 +1,7 @@
-package errlog
+package mail
 
 import (
+	_ "embed"
 	"html/template"
 	"strings"
 )
@@ -44,3 +45,19 @@ func mailText(s string) template.HTML {
 	flush(len(s))
 	return template.HTML(b.String())
 }
+
+// mailHTMLSource is the HTML part's template, parsed once into mailHTML.
+//
+//go:embed templates/mail.html
+var mailHTMLSource string
+
+var mailHTML = template.Must(template.New("mail.html").Funcs(template.FuncMap{
+	"text": mailText,
+	"dict": func(kv ...any) map[string]any {
+		m := make(map[string]any, len(kv)/2)
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
+	},
+}).Parse(mailHTMLSource + crumbsHTMLSource))

@@ -1,4 +1,4 @@
-package errlog
+package mail
 
 import (
 	"context"
@@ -12,46 +12,47 @@ import (
 	"sync"
 	"time"
 
-	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
 )
 
 // The SMTP transport: one connection kept across a burst, every step
-// under a deadline, AUTH and STARTTLS as MailOptions say.
+// under a deadline, AUTH and STARTTLS as Options say.
 
 // smtpTransport sends mail over one SMTP connection, kept open across a
 // burst and closed after IdleTimeout. Every network step runs under a
 // deadline (net/smtp has none, nor has gomail's Dialer), and the queue's
 // context, cancelled by Close, cuts the connection short.
 type smtpTransport struct {
-	cfg     *mailConfig
-	onError func(error)
-	clock   clock.Clock // the idle timer's; connection deadlines are real time
+	cfg *config
+	env Env // its AfterFunc runs the idle timer; connection deadlines are real time
 
-	mu     sync.Mutex
-	client *smtp.Client
-	conn   net.Conn // the TCP connection under client, for deadlines
-	gen    int      // counts connections, so a stale idle timer is a no-op
-	timer  clock.Timer
+	mu        sync.Mutex
+	client    *smtp.Client
+	conn      net.Conn // the TCP connection under client, for deadlines
+	gen       int      // counts connections, so a stale idle timer is a no-op
+	stopTimer func() bool
 }
 
 // aLongTimeAgo is a deadline in the past: setting it fails pending I/O at
 // once.
 var aLongTimeAgo = time.Unix(1, 0)
 
-func (t *smtpTransport) send(ctx context.Context, it delivery.Item) error {
+func (t *smtpTransport) Send(ctx context.Context, m *Message) error {
+	if len(m.To) == 0 {
+		return delivery.Permanent(errNoRecipient)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.timer != nil {
-		t.timer.Stop()
+	if t.stopTimer != nil {
+		t.stopTimer()
 	}
 	reused := t.client != nil
-	err := t.transaction(ctx, it.Body)
+	err := t.transaction(ctx, m)
 	if err != nil && reused && !isSMTPReply(err) && ctx.Err() == nil {
 		// The server may have closed the connection while it was idle:
 		// one more try on a new one.
 		t.dropLocked()
-		err = t.transaction(ctx, it.Body)
+		err = t.transaction(ctx, m)
 	}
 	if err != nil {
 		t.dropLocked()
@@ -61,12 +62,12 @@ func (t *smtpTransport) send(ctx context.Context, it delivery.Item) error {
 		return classifySMTP(err)
 	}
 	gen := t.gen
-	t.timer = t.clock.AfterFunc(t.cfg.idleTimeout, func() { t.closeIdle(gen) })
+	t.stopTimer = t.env.AfterFunc(t.cfg.idleTimeout, func() { t.closeIdle(gen) })
 	return nil
 }
 
 // transaction sends one message, connecting first if needed.
-func (t *smtpTransport) transaction(ctx context.Context, msg []byte) error {
+func (t *smtpTransport) transaction(ctx context.Context, m *Message) error {
 	if t.client == nil {
 		if err := t.dialLocked(ctx); err != nil {
 			return err
@@ -78,12 +79,12 @@ func (t *smtpTransport) transaction(ctx context.Context, msg []byte) error {
 	}
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(aLongTimeAgo) })
 	defer stop()
-	if err := c.Mail(t.cfg.envFrom); err != nil {
-		return fmt.Errorf("MAIL FROM:<%s>: %w", t.cfg.envFrom, err)
+	if err := c.Mail(m.From); err != nil {
+		return fmt.Errorf("MAIL FROM:<%s>: %w", m.From, err)
 	}
 	var accepted int
 	var rejected []error
-	for _, rcpt := range t.cfg.envTo {
+	for _, rcpt := range m.To {
 		if err := c.Rcpt(rcpt); err != nil {
 			if !isSMTPReply(err) {
 				return fmt.Errorf("RCPT TO:<%s>: %w", rcpt, err)
@@ -101,7 +102,7 @@ func (t *smtpTransport) transaction(ctx context.Context, msg []byte) error {
 	if err != nil {
 		return fmt.Errorf("DATA: %w", err)
 	}
-	if _, err := w.Write(msg); err != nil {
+	if _, err := w.Write(m.Data); err != nil {
 		w.Close()
 		return fmt.Errorf("DATA: %w", err)
 	}
@@ -110,7 +111,7 @@ func (t *smtpTransport) transaction(ctx context.Context, msg []byte) error {
 	}
 	conn.SetDeadline(time.Time{})
 	if len(rejected) > 0 {
-		t.onError(fmt.Errorf("errlog: smtp: mail sent, but not to every recipient: %w", errors.Join(rejected...)))
+		t.env.OnError(fmt.Errorf("mail: smtp: %s sent, but not to every recipient: %w", m.ID, errors.Join(rejected...)))
 	}
 	return nil
 }
@@ -186,7 +187,7 @@ func isLocalhost(host string) bool {
 
 // pickAuth chooses among the mechanisms the server offers: PLAIN first
 // (the connection is encrypted or local), then LOGIN, then CRAM-MD5.
-func pickAuth(mechs string, cfg *mailConfig) smtp.Auth {
+func pickAuth(mechs string, cfg *config) smtp.Auth {
 	offered := map[string]bool{}
 	for _, m := range strings.Fields(strings.ToUpper(mechs)) {
 		offered[m] = true
@@ -238,19 +239,20 @@ func (a *loginAuth) Next(challenge []byte, more bool) ([]byte, error) {
 	return nil, fmt.Errorf("unexpected AUTH LOGIN challenge %q", challenge)
 }
 
-// idle closes the connection now (Flush: the burst is over). If a send
-// holds the connection (a Flush that gave up at its deadline while the
-// queue still sends), it is left to the idle timer: waiting for that send
-// would make Flush outlast its deadline.
-func (t *smtpTransport) idle() {
+// Close closes the connection now (the burst is over). If a send holds
+// the connection (a Flush that gave up at its deadline while the queue
+// still sends), it is left to the idle timer: waiting for that send would
+// make the caller outlast its deadline.
+func (t *smtpTransport) Close() error {
 	if !t.mu.TryLock() {
-		return
+		return nil
 	}
 	defer t.mu.Unlock()
-	if t.timer != nil {
-		t.timer.Stop()
+	if t.stopTimer != nil {
+		t.stopTimer()
 	}
 	t.quitLocked()
+	return nil
 }
 
 func (t *smtpTransport) closeIdle(gen int) {
