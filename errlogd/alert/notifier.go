@@ -157,14 +157,16 @@ func New(db Store, cfg *Config, opts Options) (*Notifier, error) {
 	}
 	opts.PublicURL = strings.TrimSuffix(opts.PublicURL, "/")
 	n := &Notifier{db: db, opts: opts, projs: map[int64]string{}, stop: make(chan struct{}), done: make(chan struct{})}
-	var err error
-	if n.t, err = tables(context.Background(), db); err != nil {
-		return nil, err
-	}
+	// The mail settings first: a bad one is refused before the database
+	// is touched.
 	if err := n.startMail(); err != nil {
 		return nil, err
 	}
 	opts = n.opts
+	var err error
+	if n.t, err = tables(context.Background(), db); err != nil {
+		return nil, err
+	}
 	if cfg != nil {
 		n.cfg = *cfg
 		if err := n.cfg.Validate(); err != nil {

@@ -45,6 +45,7 @@ func TestSMTPSettings(t *testing.T) {
 	// Upper case is read too; the sender defaults to errlogd@ the public
 	// URL's host, which a mail server accepts (not errlogd@127.0.0.1).
 	db := filepath.Join(t.TempDir(), "e.db")
+	createStore(t, db)
 	out, err = exec.Command(errlogdBin, "project", "add", "app", "-db", db).CombinedOutput()
 	require.NoError(t, err, string(out))
 	key := regexp.MustCompile(`[0-9a-f]{32}`).FindString(string(out))
