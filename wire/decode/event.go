@@ -20,7 +20,6 @@ type plain event.Event
 type lenient struct {
 	*plain
 	Timestamp json.RawMessage `json:"timestamp"`
-	Exception json.RawMessage `json:"exception"`
 	Request   *lenientRequest `json:"request"`
 	Tags      json.RawMessage `json:"tags"`
 	Message   json.RawMessage `json:"message"`
@@ -38,8 +37,83 @@ type lenientRequest struct {
 	Env         map[string]any  `json:"env"`
 }
 
-// Event decodes an event sent by errlog or by any Sentry SDK.
-func Event(b []byte) (*event.Event, error) {
+// Event decodes an event sent by errlog or by any Sentry SDK, all of it.
+// The whole object is validated in one pass (scanObject); the exception,
+// stack trace and threads are read from its bytes directly (stack.go),
+// the other fields with encoding/json. A message event without a stack
+// trace of its own takes its crashed (else current, else first) thread's.
+func Event(b []byte) (*event.Event, error) { return decodeEvent(b, nil) }
+
+// summary are the top-level fields that grouping, the title, the culprit,
+// the group list and alert rules need: what Summary decodes.
+var summary = map[string]bool{
+	"event_id": true, "timestamp": true, "level": true, "logger": true, "platform": true,
+	"message": true, "logentry": true, "environment": true, "release": true, "fingerprint": true, "user": true,
+}
+
+// Summary decodes only what errlogd's ingest needs of an event: its id,
+// timestamp, level, logger, platform, message, environment, release,
+// fingerprint, user, exceptions and stack trace (frames without their
+// source lines). The rest stays in the stored bytes, never decoded, but
+// the whole event is validated as Event validates it.
+func Summary(b []byte) (*event.Event, error) { return decodeEvent(b, summary) }
+
+// decodeEvent decodes the fields of b in only (nil: all).
+func decodeEvent(b []byte, only map[string]bool) (*event.Event, error) {
+	var buf bytes.Buffer
+	buf.Grow(512)
+	buf.WriteByte('{')
+	var exc, threads []byte
+	var stacks [][]byte // each, in order: a repeated key is decoded over the first
+	err := scanObject(b, func(key, val []byte) {
+		switch string(key) {
+		case "exception":
+			exc = val
+			return
+		case "stacktrace":
+			stacks = append(stacks, val)
+			return
+		case "threads":
+			threads = val
+			return
+		}
+		if only != nil && !only[string(key)] || string(val) == "null" {
+			return
+		}
+		if buf.Len() > 1 {
+			buf.WriteByte(',')
+		}
+		buf.WriteByte('"')
+		buf.Write(key)
+		buf.WriteString(`":`)
+		buf.Write(val)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("event: %w", err)
+	}
+	buf.WriteByte('}')
+	ev, err := fields(buf.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	full := only == nil
+	if ev.Exception, err = exceptions(exc, full); err != nil {
+		return nil, fmt.Errorf("event: %w", err)
+	}
+	for _, raw := range stacks {
+		if ev.Stacktrace, err = stacktrace(raw, ev.Stacktrace, full); err != nil {
+			return nil, fmt.Errorf("event: %w", err)
+		}
+	}
+	if ev.Stacktrace == nil && len(ev.Frames()) == 0 && len(threads) > 0 {
+		ev.Stacktrace = threadStack(threads, full)
+	}
+	return ev, nil
+}
+
+// fields decodes the event's fields other than its stacks with
+// encoding/json.
+func fields(b []byte) (*event.Event, error) {
 	e := new(event.Event)
 	l := lenient{plain: (*plain)(e)}
 	if err := json.Unmarshal(b, &l); err != nil {
@@ -47,9 +121,6 @@ func Event(b []byte) (*event.Event, error) {
 	}
 	var err error
 	if e.Timestamp, err = Timestamp(l.Timestamp); err != nil {
-		return nil, err
-	}
-	if e.Exception, err = decodeExceptions(l.Exception); err != nil {
 		return nil, err
 	}
 	if e.Breadcrumbs, err = decodeBreadcrumbs(l.Breadcrumbs); err != nil {
@@ -101,14 +172,6 @@ func Timestamp(raw json.RawMessage) (time.Time, error) {
 	}
 	sec := int64(f)
 	return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC().Round(time.Microsecond), nil
-}
-
-func decodeExceptions(raw json.RawMessage) ([]event.Exception, error) {
-	list, err := Values[event.Exception](raw)
-	if err != nil {
-		return nil, fmt.Errorf("event: exception: %w", err)
-	}
-	return list, nil
 }
 
 // Values decodes one of Sentry's interface lists (exception, threads,

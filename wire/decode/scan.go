@@ -1,4 +1,4 @@
-package ingest
+package decode
 
 import (
 	"errors"
@@ -70,6 +70,7 @@ type scanner struct {
 	b       []byte
 	i       int
 	lenient bool // see mismatch
+	full    bool // read frames' source lines too
 }
 
 const maxDepth = 1000

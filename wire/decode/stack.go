@@ -1,4 +1,4 @@
-package ingest
+package decode
 
 import (
 	"bytes"
@@ -22,11 +22,11 @@ import (
 
 // exceptions decodes the exception interface: a list, or an object
 // holding it under "values".
-func exceptions(raw []byte) ([]event.Exception, error) {
+func exceptions(raw []byte, full bool) ([]event.Exception, error) {
 	if isNull(bytes.TrimSpace(raw)) {
 		return nil, nil
 	}
-	s := &scanner{b: raw}
+	s := &scanner{b: raw, full: full}
 	s.ws()
 	var out []event.Exception
 	err := s.valuesList("exception", func() error {
@@ -45,11 +45,11 @@ func exceptions(raw []byte) ([]event.Exception, error) {
 
 // stacktrace decodes a stack trace's frames into st (nil: a new one); nil
 // for null.
-func stacktrace(raw []byte, st *event.Stacktrace) (*event.Stacktrace, error) {
+func stacktrace(raw []byte, st *event.Stacktrace, full bool) (*event.Stacktrace, error) {
 	if isNull(bytes.TrimSpace(raw)) {
 		return nil, nil
 	}
-	s := &scanner{b: raw}
+	s := &scanner{b: raw, full: full}
 	s.ws()
 	return s.stacktrace(st)
 }
@@ -57,11 +57,11 @@ func stacktrace(raw []byte, st *event.Stacktrace) (*event.Stacktrace, error) {
 // threadStack picks the crashed thread's stack, else the current one's,
 // else the first one with a stack. It reads leniently, as encoding/json
 // reads what it can: a field of the wrong type is passed over.
-func threadStack(raw []byte) *event.Stacktrace {
+func threadStack(raw []byte, full bool) *event.Stacktrace {
 	if isNull(bytes.TrimSpace(raw)) {
 		return nil
 	}
-	s := &scanner{b: raw, lenient: true}
+	s := &scanner{b: raw, lenient: true, full: full}
 	s.ws()
 	type thread struct {
 		crashed, current bool
@@ -255,6 +255,16 @@ func (s *scanner) frame(f *event.Frame) error {
 			return s.mismatch("lineno", "an integer")
 		case "in_app":
 			return s.boolean(&f.InApp, "in_app")
+		}
+		if s.full {
+			switch string(k) {
+			case "context_line":
+				return s.str(&f.ContextLine, "context_line")
+			case "pre_context":
+				return into(s, &f.PreContext, "pre_context", func(_ int, v *string) error { return s.str(v, "pre_context") })
+			case "post_context":
+				return into(s, &f.PostContext, "post_context", func(_ int, v *string) error { return s.str(v, "post_context") })
+			}
 		}
 		return s.value(1)
 	})
