@@ -310,7 +310,7 @@ func TestMalformed(t *testing.T) {
 		"item without type":    {envelope(`{}`, `{"length":2}`, `{}`), ""},
 		"truncated item":       {envelope(`{}`, `{"type":"event","length":500}`, `{"a":1}`), ""},
 		"event not JSON":       {envelope(`{}`, `{"type":"event"}`, `{"exception":`), ""},
-		"bad timestamp":        {envelope(`{}`, `{"type":"event"}`, `{"timestamp":"yesterday"}`), ""},
+		"event not an object":  {envelope(`{}`, `{"type":"event"}`, `[1]`), ""},
 		"corrupt gzip":         {append([]byte{0x1f, 0x8b, 8, 0}, bytes.Repeat([]byte{0xff}, 40)...), "gzip"},
 		"unknown encoding":     {envelope(`{}`), "lzma"},
 		"header too long":      {bytes.Repeat([]byte("x"), 200<<10), ""},

@@ -7,41 +7,22 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/errlog/errlog/event"
 )
 
-// plain is event.Event without its methods, so that json decodes its
-// fields directly.
-type plain event.Event
-
-// lenient is what Event reads: the fields whose shape varies between
-// SDKs arrive raw.
-type lenient struct {
-	*plain
-	Timestamp json.RawMessage `json:"timestamp"`
-	Request   *lenientRequest `json:"request"`
-	Tags      json.RawMessage `json:"tags"`
-	Message   json.RawMessage `json:"message"`
-	// Breadcrumbs come as {"values": […]} or as a bare list.
-	Breadcrumbs json.RawMessage `json:"breadcrumbs"`
-}
-
-type lenientRequest struct {
-	URL         string          `json:"url"`
-	Method      string          `json:"method"`
-	QueryString json.RawMessage `json:"query_string"`
-	Data        any             `json:"data"`
-	Headers     json.RawMessage `json:"headers"`
-	Cookies     json.RawMessage `json:"cookies"`
-	Env         map[string]any  `json:"env"`
-}
-
-// Event decodes an event sent by errlog or by any Sentry SDK, all of it.
-// The whole object is validated in one pass (scanObject); the exception,
-// stack trace and threads are read from its bytes directly (stack.go),
-// the other fields with encoding/json. A message event without a stack
-// trace of its own takes its crashed (else current, else first) thread's.
+// Event decodes an event sent by errlog or by any Sentry SDK, all of it,
+// leniently as Relay normalizes: the only error is bytes that are not a
+// JSON object. A value of the wrong type costs that value, never the
+// event: a number or boolean where a string belongs becomes its text
+// (user.id 42 is "42"), anything else is dropped and recorded in
+// Event.Errors. The whole object is validated in one pass (scanObject);
+// the exception, stack trace and threads are read from its bytes
+// directly (stack.go). A message event without a stack trace of its own
+// takes its crashed (else current, else first) thread's. The legacy
+// interface names (sentry.interfaces.Exception, .Message, .Stacktrace,
+// .Http, .User) are read as their modern ones.
 func Event(b []byte) (*event.Event, error) { return decodeEvent(b, nil) }
 
 // summary are the top-level fields that grouping, the title, the culprit,
@@ -49,105 +30,474 @@ func Event(b []byte) (*event.Event, error) { return decodeEvent(b, nil) }
 var summary = map[string]bool{
 	"event_id": true, "timestamp": true, "level": true, "logger": true, "platform": true,
 	"message": true, "logentry": true, "environment": true, "release": true, "fingerprint": true, "user": true,
+	"tags": true, "culprit": true, "transaction": true, "exception": true, "stacktrace": true, "threads": true,
 }
 
 // Summary decodes only what errlogd's ingest needs of an event: its id,
 // timestamp, level, logger, platform, message, environment, release,
-// fingerprint, user, exceptions and stack trace (frames without their
-// source lines). The rest stays in the stored bytes, never decoded, but
-// the whole event is validated as Event validates it.
+// fingerprint, user, tags, culprit, transaction, exceptions and stack
+// trace (frames without their source lines). The rest stays in the
+// stored bytes, never decoded, but the whole event is validated as Event
+// validates it.
 func Summary(b []byte) (*event.Event, error) { return decodeEvent(b, summary) }
 
-// decodeEvent decodes the fields of b in only (nil: all).
+// aliases are the legacy interface names Relay still reads.
+var aliases = map[string]string{
+	"sentry.interfaces.Exception":   "exception",
+	"sentry.interfaces.Message":     "logentry",
+	"sentry.interfaces.Stacktrace":  "stacktrace",
+	"sentry.interfaces.Http":        "request",
+	"sentry.interfaces.User":        "user",
+	"sentry.interfaces.Breadcrumbs": "breadcrumbs",
+	"sentry.interfaces.Threads":     "threads",
+}
+
+// reader holds one event's decoding.
+type reader struct {
+	ev      *event.Event
+	errs    []event.ProcessingError
+	exc     []byte
+	threads []byte
+	stacks  [][]byte // each, in order: a repeated key is decoded over the first
+	message []byte   // the legacy top-level "message"
+}
+
 func decodeEvent(b []byte, only map[string]bool) (*event.Event, error) {
-	var buf bytes.Buffer
-	buf.Grow(512)
-	buf.WriteByte('{')
-	var exc, threads []byte
-	var stacks [][]byte // each, in order: a repeated key is decoded over the first
+	r := reader{ev: new(event.Event)}
 	err := scanObject(b, func(key, val []byte) {
-		switch string(key) {
-		case "exception":
-			exc = val
-			return
-		case "stacktrace":
-			stacks = append(stacks, val)
-			return
-		case "threads":
-			threads = val
+		k := string(key)
+		if a, ok := aliases[k]; ok {
+			k = a
+		}
+		if only != nil && !only[k] {
 			return
 		}
-		if only != nil && !only[string(key)] || string(val) == "null" {
-			return
-		}
-		if buf.Len() > 1 {
-			buf.WriteByte(',')
-		}
-		buf.WriteByte('"')
-		buf.Write(key)
-		buf.WriteString(`":`)
-		buf.Write(val)
+		r.field(k, val)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("event: %w", err)
 	}
-	buf.WriteByte('}')
-	ev, err := fields(buf.Bytes())
-	if err != nil {
-		return nil, err
+	ev, full := r.ev, only == nil
+	if ev.Logentry == nil && !isNull(r.message) {
+		ev.Logentry = r.logentry("message", r.message)
 	}
-	full := only == nil
-	if ev.Exception, err = exceptions(exc, full); err != nil {
+	// Decoded after the other fields: the scanner's errors follow theirs.
+	if ev.Exception, err = exceptions(r.exc, full, &r.errs); err != nil {
 		return nil, fmt.Errorf("event: %w", err)
 	}
-	for _, raw := range stacks {
-		if ev.Stacktrace, err = stacktrace(raw, ev.Stacktrace, full); err != nil {
+	for _, raw := range r.stacks {
+		if ev.Stacktrace, err = stacktrace(raw, ev.Stacktrace, full, &r.errs); err != nil {
 			return nil, fmt.Errorf("event: %w", err)
 		}
 	}
-	if ev.Stacktrace == nil && len(ev.Frames()) == 0 && len(threads) > 0 {
-		ev.Stacktrace = threadStack(threads, full)
+	if ev.Stacktrace == nil && len(ev.Frames()) == 0 && len(r.threads) > 0 {
+		ev.Stacktrace = threadStack(r.threads, full, &r.errs)
 	}
+	ev.Errors = r.errs
 	return ev, nil
 }
 
-// fields decodes the event's fields other than its stacks with
-// encoding/json.
-func fields(b []byte) (*event.Event, error) {
-	e := new(event.Event)
-	l := lenient{plain: (*plain)(e)}
-	if err := json.Unmarshal(b, &l); err != nil {
-		return nil, fmt.Errorf("event: %w", err)
-	}
-	var err error
-	if e.Timestamp, err = Timestamp(l.Timestamp); err != nil {
-		return nil, err
-	}
-	if e.Breadcrumbs, err = decodeBreadcrumbs(l.Breadcrumbs); err != nil {
-		return nil, err
-	}
-	if e.Tags, err = decodePairs(l.Tags); err != nil {
-		return nil, fmt.Errorf("event: tags: %w", err)
-	}
-	if e.Logentry == nil && len(l.Message) > 0 && string(l.Message) != "null" {
-		// The legacy top-level "message": a string or a logentry object.
-		var s string
-		if json.Unmarshal(l.Message, &s) == nil {
-			e.Logentry = &event.Logentry{Formatted: s}
-		} else {
-			var le event.Logentry
-			if err := json.Unmarshal(l.Message, &le); err != nil {
-				return nil, fmt.Errorf("event: message: %w", err)
+func (r *reader) field(k string, val []byte) {
+	ev := r.ev
+	switch k {
+	case "exception":
+		r.exc = val
+	case "stacktrace":
+		r.stacks = append(r.stacks, val)
+	case "threads":
+		r.threads = val
+	case "message":
+		r.message = val
+	case "event_id":
+		r.str(k, val, &ev.EventID)
+	case "level":
+		r.level(k, val, &ev.Level)
+	case "logger":
+		r.str(k, val, &ev.Logger)
+	case "platform":
+		r.str(k, val, &ev.Platform)
+	case "transaction":
+		r.str(k, val, &ev.Transaction)
+	case "culprit":
+		r.str(k, val, &ev.ClientCulprit)
+	case "server_name":
+		r.str(k, val, &ev.ServerName)
+	case "environment":
+		r.str(k, val, &ev.Environment)
+	case "release":
+		r.str(k, val, &ev.Release)
+	case "timestamp":
+		t, err := Timestamp(val)
+		if err != nil {
+			r.drop(k, val, err.Error())
+		}
+		ev.Timestamp = t
+	case "logentry":
+		if le := r.logentry(k, val); le != nil {
+			ev.Logentry = le
+		}
+	case "fingerprint":
+		ev.Fingerprint = r.fingerprint(k, val)
+	case "tags":
+		ev.Tags = r.pairs(k, r.any(k, val))
+	case "user":
+		ev.User = r.user(k, val)
+	case "request":
+		ev.Request = r.request(k, val)
+	case "contexts":
+		ev.Contexts = r.contexts(k, val)
+	case "extra":
+		if m, ok := r.object(k, val); ok {
+			ev.Extra = m
+		}
+	case "modules":
+		if m, ok := r.object(k, val); ok {
+			ev.Modules = make(map[string]string, len(m))
+			for mk, mv := range m {
+				ev.Modules[mk] = stringify(mv)
 			}
-			e.Logentry = &le
+		}
+	case "sdk":
+		if m, ok := r.object(k, val); ok {
+			ev.SDK = &event.SDK{Name: r.anyStr(k+".name", m["name"]), Version: r.anyStr(k+".version", m["version"])}
+		}
+	case "breadcrumbs":
+		ev.Breadcrumbs = r.breadcrumbs(k, val)
+	}
+}
+
+// drop records a value of field name dropped for reason.
+func (r *reader) drop(name string, val []byte, reason string) {
+	r.errs = append(r.errs, invalid(name, val, reason))
+}
+
+// dropAny records a decoded value dropped.
+func (r *reader) dropAny(name string, v any, reason string) {
+	b, _ := json.Marshal(v)
+	r.drop(name, b, reason)
+}
+
+// str reads a string field: a number or boolean is taken as its text,
+// null leaves *dst, anything else is dropped.
+func (r *reader) str(name string, val []byte, dst *string) {
+	switch c := val[0]; {
+	case c == '"':
+		in := val[1 : len(val)-1]
+		if bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
+			*dst = string(in)
+			return
+		}
+		_ = json.Unmarshal(val, dst) // valid: scanObject checked it
+	case c == 'n':
+	case c == '-' || c >= '0' && c <= '9' || c == 't' || c == 'f':
+		*dst = string(val)
+	default:
+		r.drop(name, val, kind(c)+", want a string")
+	}
+}
+
+// anyStr is str for a decoded value.
+func (r *reader) anyStr(name string, v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case json.Number:
+		return v.String()
+	case bool:
+		return strconv.FormatBool(v)
+	}
+	r.dropAny(name, v, "want a string")
+	return ""
+}
+
+// any decodes a value, numbers as json.Number (an integer id keeps its
+// digits).
+func (r *reader) any(name string, val []byte) any {
+	d := json.NewDecoder(bytes.NewReader(val))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		r.drop(name, val, err.Error())
+		return nil
+	}
+	return v
+}
+
+// object decodes an object; anything else but null is dropped.
+func (r *reader) object(name string, val []byte) (map[string]any, bool) {
+	switch val[0] {
+	case 'n':
+		return nil, false
+	case '{':
+		m, _ := r.any(name, val).(map[string]any)
+		return m, m != nil
+	}
+	r.drop(name, val, kind(val[0])+", want an object")
+	return nil, false
+}
+
+// levels are the level names Relay reads, and what they mean.
+var levels = map[string]event.Level{
+	"debug": event.LevelDebug, "info": event.LevelInfo, "log": event.LevelInfo,
+	"warning": event.LevelWarning, "warn": event.LevelWarning, "error": event.LevelError,
+	"fatal": event.LevelFatal, "critical": event.LevelFatal,
+}
+
+func (r *reader) level(name string, val []byte, dst *event.Level) {
+	var s string
+	r.str(name, val, &s)
+	if s == "" {
+		return
+	}
+	if l, ok := levels[strings.ToLower(strings.TrimSpace(s))]; ok {
+		*dst = l
+		return
+	}
+	r.drop(name, val, "not a level")
+}
+
+// logentry reads a logentry (or the legacy message): an object, or a
+// string, the formatted message. Params may be a list, or an object
+// (named parameters, kept as the list's one element).
+func (r *reader) logentry(name string, val []byte) *event.Logentry {
+	switch c := val[0]; {
+	case c == 'n':
+		return nil
+	case c == '"' || c == '-' || c >= '0' && c <= '9' || c == 't' || c == 'f':
+		le := &event.Logentry{}
+		r.str(name, val, &le.Formatted)
+		return le
+	case c != '{':
+		r.drop(name, val, kind(c)+", want an object or a string")
+		return nil
+	}
+	m, _ := r.any(name, val).(map[string]any)
+	le := &event.Logentry{Message: r.anyStr(name+".message", m["message"]), Formatted: r.anyStr(name+".formatted", m["formatted"])}
+	switch p := m["params"].(type) {
+	case nil:
+	case []any:
+		le.Params = p
+	default:
+		le.Params = []any{p}
+	}
+	return le
+}
+
+// fingerprint reads a list of strings: numbers and booleans become their
+// text, other elements are dropped.
+func (r *reader) fingerprint(name string, val []byte) []string {
+	list, ok := r.any(name, val).([]any)
+	if !ok {
+		if val[0] != 'n' {
+			r.drop(name, val, kind(val[0])+", want a list")
+		}
+		return nil
+	}
+	out := make([]string, 0, len(list))
+	for i, v := range list {
+		switch v := v.(type) {
+		case string:
+			out = append(out, v)
+		case json.Number:
+			out = append(out, v.String())
+		case bool:
+			out = append(out, strconv.FormatBool(v))
+		default:
+			r.dropAny(name+"."+strconv.Itoa(i), v, "want a string")
 		}
 	}
-	if l.Request != nil {
-		if e.Request, err = l.Request.decode(); err != nil {
-			return nil, err
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// pairs reads a map of strings given as an object or as a list of [key,
+// value] pairs; non-string values are kept as their JSON text, repeated
+// keys joined with ", ".
+func (r *reader) pairs(name string, v any) map[string]string {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case map[string]any:
+		out := make(map[string]string, len(v))
+		for k, x := range v {
+			out[k] = stringify(x)
+		}
+		return out
+	case []any:
+		out := make(map[string]string, len(v))
+		for i, x := range v {
+			p, ok := x.([]any)
+			if !ok || len(p) != 2 || p[0] == nil {
+				r.dropAny(name+"."+strconv.Itoa(i), x, "want a [key, value] pair")
+				continue
+			}
+			k := stringify(p[0])
+			if prev, ok := out[k]; ok {
+				out[k] = prev + ", " + stringify(p[1])
+			} else {
+				out[k] = stringify(p[1])
+			}
+		}
+		return out
+	}
+	r.dropAny(name, v, "want an object or a list of pairs")
+	return nil
+}
+
+func (r *reader) user(name string, val []byte) *event.User {
+	m, ok := r.object(name, val)
+	if !ok {
+		return nil
+	}
+	u := &event.User{}
+	for k, v := range m {
+		switch k {
+		case "id":
+			u.ID = r.anyStr(name+".id", v)
+		case "email":
+			u.Email = r.anyStr(name+".email", v)
+		case "username":
+			u.Username = r.anyStr(name+".username", v)
+		case "ip_address":
+			u.IPAddress = r.anyStr(name+".ip_address", v)
+		case "data":
+			if d, ok := v.(map[string]any); ok {
+				if u.Data == nil {
+					u.Data = d
+				} else {
+					for dk, dv := range d {
+						u.Data[dk] = dv
+					}
+				}
+			} else if v != nil {
+				r.dropAny(name+".data", v, "want an object")
+			}
+		default: // name, geo, segment, …: shown with the data
+			if v == nil {
+				continue
+			}
+			if u.Data == nil {
+				u.Data = map[string]any{}
+			}
+			if _, ok := u.Data[k]; !ok {
+				u.Data[k] = v
+			}
 		}
 	}
-	return e, nil
+	return u
+}
+
+func (r *reader) request(name string, val []byte) *event.Request {
+	m, ok := r.object(name, val)
+	if !ok {
+		return nil
+	}
+	req := &event.Request{
+		URL:    r.anyStr(name+".url", m["url"]),
+		Method: r.anyStr(name+".method", m["method"]),
+		Data:   m["data"],
+	}
+	req.Headers = r.pairs(name+".headers", m["headers"])
+	switch q := m["query_string"].(type) {
+	case nil:
+	case string:
+		req.QueryString = q
+	default:
+		var sb strings.Builder
+		for k, v := range r.pairs(name+".query_string", q) {
+			if sb.Len() > 0 {
+				sb.WriteByte('&')
+			}
+			sb.WriteString(k + "=" + v)
+		}
+		req.QueryString = sb.String()
+	}
+	if c, ok := m["cookies"].(string); ok {
+		req.Cookies = parseCookieHeader(c)
+	} else {
+		req.Cookies = r.pairs(name+".cookies", m["cookies"])
+	}
+	switch env := m["env"].(type) {
+	case nil:
+	case map[string]any:
+		req.Env = make(map[string]string, len(env))
+		for k, v := range env {
+			req.Env[k] = stringify(v)
+		}
+	default:
+		r.dropAny(name+".env", env, "want an object")
+	}
+	return req
+}
+
+func (r *reader) contexts(name string, val []byte) map[string]map[string]any {
+	m, ok := r.object(name, val)
+	if !ok {
+		return nil
+	}
+	out := make(map[string]map[string]any, len(m))
+	for k, v := range m {
+		switch c := v.(type) {
+		case nil:
+		case map[string]any:
+			out[k] = c
+		default:
+			r.dropAny(name+"."+k, v, "want an object")
+		}
+	}
+	return out
+}
+
+// breadcrumbs reads {"values": […]}, the schema's form, or a bare list,
+// each timestamp as an RFC 3339 string or as seconds since the epoch.
+func (r *reader) breadcrumbs(name string, val []byte) []event.Breadcrumb {
+	v := r.any(name, val)
+	if m, ok := v.(map[string]any); ok {
+		v = m["values"]
+	}
+	list, ok := v.([]any)
+	if !ok {
+		if v != nil {
+			r.dropAny(name, v, "want a list")
+		}
+		return nil
+	}
+	out := make([]event.Breadcrumb, 0, len(list))
+	for i, x := range list {
+		n := name + "." + strconv.Itoa(i)
+		m, ok := x.(map[string]any)
+		if !ok {
+			if x != nil {
+				r.dropAny(n, x, "want an object")
+			}
+			continue
+		}
+		b := event.Breadcrumb{
+			Type:     r.anyStr(n+".type", m["type"]),
+			Category: r.anyStr(n+".category", m["category"]),
+			Message:  r.anyStr(n+".message", m["message"]),
+		}
+		if l, ok := levels[strings.ToLower(r.anyStr(n+".level", m["level"]))]; ok {
+			b.Level = l
+		}
+		if d, ok := m["data"].(map[string]any); ok {
+			b.Data = d
+		}
+		if ts := m["timestamp"]; ts != nil {
+			raw, _ := json.Marshal(ts)
+			t, err := Timestamp(raw)
+			if err != nil {
+				r.drop(n+".timestamp", raw, err.Error())
+			}
+			b.Timestamp = t
+		}
+		out = append(out, b)
+	}
+	return out
 }
 
 // Timestamp reads a Sentry timestamp: an RFC 3339 string (with or
@@ -196,90 +546,6 @@ func Values[T any](raw json.RawMessage) ([]T, error) {
 	return wrapped.Values, err
 }
 
-func (r *lenientRequest) decode() (*event.Request, error) {
-	req := &event.Request{URL: r.URL, Method: r.Method, Data: r.Data}
-	var err error
-	if req.Headers, err = decodePairs(r.Headers); err != nil {
-		return nil, fmt.Errorf("event: request headers: %w", err)
-	}
-	if req.QueryString, err = decodeQuery(r.QueryString); err != nil {
-		return nil, fmt.Errorf("event: request query_string: %w", err)
-	}
-	if len(r.Cookies) > 0 && r.Cookies[0] == '"' {
-		var s string
-		if err := json.Unmarshal(r.Cookies, &s); err != nil {
-			return nil, fmt.Errorf("event: request cookies: %w", err)
-		}
-		req.Cookies = parseCookieHeader(s)
-	} else if req.Cookies, err = decodePairs(r.Cookies); err != nil {
-		return nil, fmt.Errorf("event: request cookies: %w", err)
-	}
-	if len(r.Env) > 0 {
-		req.Env = make(map[string]string, len(r.Env))
-		for k, v := range r.Env {
-			req.Env[k] = stringify(v)
-		}
-	}
-	return req, nil
-}
-
-// decodePairs reads a map of strings given as an object or as a list of
-// [key, value] pairs; non-string values are kept as their JSON text.
-func decodePairs(raw json.RawMessage) (map[string]string, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	out := map[string]string{}
-	if raw[0] == '[' {
-		var pairs [][]any
-		if err := json.Unmarshal(raw, &pairs); err != nil {
-			return nil, err
-		}
-		for _, p := range pairs {
-			if len(p) == 2 && p[0] != nil {
-				k := stringify(p[0])
-				if prev, ok := out[k]; ok {
-					out[k] = prev + ", " + stringify(p[1])
-				} else {
-					out[k] = stringify(p[1])
-				}
-			}
-		}
-		return out, nil
-	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, err
-	}
-	for k, v := range m {
-		out[k] = stringify(v)
-	}
-	return out, nil
-}
-
-func decodeQuery(raw json.RawMessage) (string, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return "", nil
-	}
-	if raw[0] == '"' {
-		var s string
-		err := json.Unmarshal(raw, &s)
-		return s, err
-	}
-	m, err := decodePairs(raw)
-	if err != nil {
-		return "", err
-	}
-	var sb strings.Builder
-	for k, v := range m {
-		if sb.Len() > 0 {
-			sb.WriteByte('&')
-		}
-		sb.WriteString(k + "=" + v)
-	}
-	return sb.String(), nil
-}
-
 func parseCookieHeader(s string) map[string]string {
 	out := map[string]string{}
 	for _, part := range strings.Split(s, ";") {
@@ -306,43 +572,4 @@ func stringify(v any) string {
 		}
 		return string(b)
 	}
-}
-
-// crumb is event.Breadcrumb without its methods, its timestamp raw.
-type crumb struct {
-	plainCrumb
-	Timestamp json.RawMessage `json:"timestamp"`
-}
-
-type plainCrumb event.Breadcrumb
-
-func (c *crumb) UnmarshalJSON(data []byte) error {
-	type fields crumb // no UnmarshalJSON: no recursion
-	if err := json.Unmarshal(data, (*fields)(c)); err != nil {
-		return fmt.Errorf("event: breadcrumb: %w", err)
-	}
-	t, err := Timestamp(c.Timestamp)
-	if err != nil {
-		return fmt.Errorf("event: breadcrumb: %w", err)
-	}
-	c.plainCrumb.Timestamp = t
-	return nil
-}
-
-// decodeBreadcrumbs reads breadcrumbs as {"values": […]}, the schema's
-// form, or as a bare list, which some SDKs send, each timestamp as an RFC
-// 3339 string or as seconds since the epoch.
-func decodeBreadcrumbs(raw json.RawMessage) ([]event.Breadcrumb, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	list, err := Values[crumb](raw)
-	if err != nil {
-		return nil, fmt.Errorf("event: breadcrumbs: %w", err)
-	}
-	out := make([]event.Breadcrumb, len(list))
-	for i := range list {
-		out[i] = event.Breadcrumb(list[i].plainCrumb)
-	}
-	return out, nil
 }

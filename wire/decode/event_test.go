@@ -47,7 +47,8 @@ func TestBreadcrumbsLenientDecoding(t *testing.T) {
 		!ev.Breadcrumbs[0].Timestamp.Equal(time.Unix(1700000000, 250000000)) {
 		t.Errorf("%+v", ev.Breadcrumbs)
 	}
-	if _, err := Event([]byte(`{"breadcrumbs":{"values":[{"timestamp":true}]}}`)); err == nil {
-		t.Error("a bad breadcrumb timestamp is an error")
+	ev, err = Event([]byte(`{"breadcrumbs":{"values":[{"timestamp":true,"message":"kept"}]}}`))
+	if err != nil || len(ev.Breadcrumbs) != 1 || ev.Breadcrumbs[0].Message != "kept" || len(ev.Errors) != 1 || ev.Errors[0].Name != "breadcrumbs.0.timestamp" {
+		t.Errorf("a bad breadcrumb timestamp costs the timestamp: %+v, %v", ev, err)
 	}
 }

@@ -3,6 +3,8 @@ package decode
 import (
 	"errors"
 	"strconv"
+
+	"github.com/errlog/errlog/event"
 )
 
 // scanObject validates the JSON object b and calls f with the raw bytes
@@ -71,6 +73,8 @@ type scanner struct {
 	i       int
 	lenient bool // see mismatch
 	full    bool // read frames' source lines too
+	errs    *[]event.ProcessingError
+	where   string // the top-level field read, for errs
 }
 
 const maxDepth = 1000
