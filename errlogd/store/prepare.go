@@ -72,8 +72,8 @@ func Prepare(p *Project, ev *event.Event, raw []byte, now time.Time) (*Incoming,
 		ProjectID:   p.ID,
 		EventID:     id,
 		GroupKey:    key,
-		Title:       g.Title(),
-		Culprit:     g.Culprit(),
+		Title:       Title(g),
+		Culprit:     Culprit(g),
 		Level:       level,
 		Environment: truncate(ev.Environment, 64),
 		Release:     truncate(ev.Release, 200),
@@ -83,9 +83,6 @@ func Prepare(p *Project, ev *event.Event, raw []byte, now time.Time) (*Incoming,
 		Received:    now.UTC(),
 		Size:        len(raw),
 		Payload:     Compress(raw),
-	}
-	if in.Title == "" {
-		in.Title = "(no message)"
 	}
 	return in, nil
 }

@@ -30,12 +30,12 @@ func Event(b []byte) (*event.Event, error) { return decodeEvent(b, nil) }
 var summary = map[string]bool{
 	"event_id": true, "timestamp": true, "level": true, "logger": true, "platform": true,
 	"message": true, "logentry": true, "environment": true, "release": true, "fingerprint": true, "user": true,
-	"tags": true, "culprit": true, "transaction": true, "exception": true, "stacktrace": true, "threads": true,
+	"tags": true, "culprit": true, "transaction": true, "sdk": true, "exception": true, "stacktrace": true, "threads": true,
 }
 
 // Summary decodes only what errlogd's ingest needs of an event: its id,
 // timestamp, level, logger, platform, message, environment, release,
-// fingerprint, user, tags, culprit, transaction, exceptions and stack
+// fingerprint, user, tags, culprit, transaction, sdk, exceptions and stack
 // trace (frames without their source lines). The rest stays in the
 // stored bytes, never decoded, but the whole event is validated as Event
 // validates it.

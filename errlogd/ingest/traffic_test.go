@@ -1,0 +1,246 @@
+package ingest_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/errlog/errlog/errlogd/ingest"
+	"github.com/errlog/errlog/errlogd/internal/pgtest"
+	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/errlogd/store/postgres"
+	"github.com/errlog/errlog/errlogd/store/sqlite"
+	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/wire/decode"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// target is an ingest endpoint over one store.
+type target struct {
+	st  store.Store
+	h   *ingest.Handler
+	srv *httptest.Server
+	p   *store.Project
+}
+
+// onStores runs f on an ingest endpoint over SQLite, then PostgreSQL
+// (when ERRLOG_TEST_POSTGRES is set).
+func onStores(t *testing.T, opts ingest.Options, f func(t *testing.T, tg *target)) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			var st store.Store
+			if db == "sqlite" {
+				s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "errlog.db"), sqlite.Options{})
+				require.NoError(t, err)
+				st = s
+			} else {
+				s, err := postgres.Open(ctx, pgtest.URL(t), postgres.Options{})
+				require.NoError(t, err)
+				st = s
+			}
+			t.Cleanup(func() { st.Close(ctx) })
+			p, err := st.CreateProject(ctx, "app")
+			require.NoError(t, err)
+			h := ingest.New(st, opts)
+			mux := http.NewServeMux()
+			mux.Handle("/api/{project}/envelope/", h)
+			mux.Handle("/api/{project}/store/", h)
+			srv := httptest.NewServer(mux)
+			t.Cleanup(srv.Close)
+			f(t, &target{st: st, h: h, srv: srv, p: p})
+		})
+	}
+}
+
+func (tg *target) auth() map[string]string {
+	return map[string]string{"X-Sentry-Auth": "Sentry sentry_version=7, sentry_client=test/1, sentry_key=" + tg.p.PublicKey}
+}
+
+func (tg *target) url(endpoint string) string {
+	return fmt.Sprintf("%s/api/%d/%s/", tg.srv.URL, tg.p.ID, endpoint)
+}
+
+// send posts one event in an envelope; it returns the status, the
+// stored event id and the X-Sentry-Error.
+func (tg *target) send(t *testing.T, payload []byte) (int, string, string) {
+	resp := post(t, tg.url("envelope"), envelope(`{}`, eventItem(payload)), tg.auth())
+	var out struct {
+		ID string `json:"id"`
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(body, &out)
+	return resp.StatusCode, out.ID, resp.Header.Get("X-Sentry-Error")
+}
+
+// mutations returns the event doc with each value (of every object member,
+// and the first element of every list, at any depth) replaced, one at a
+// time, by a value of each JSON type.
+func mutations(doc map[string]any) (names []string, out [][]byte) {
+	others := []any{"text", json.Number("42"), 4.5, true, nil, []any{"a", json.Number("1")}, map[string]any{"k": "v"}}
+	var walk func(path string, v any, set func(any))
+	walk = func(path string, v any, set func(any)) {
+		if path != "" {
+			for _, o := range others {
+				set(o)
+				b, err := json.Marshal(doc)
+				if err != nil {
+					panic(err)
+				}
+				names = append(names, fmt.Sprintf("%s=%s", path, mustJSON(o)))
+				out = append(out, b)
+			}
+			set(v)
+		}
+		switch v := v.(type) {
+		case map[string]any:
+			keys := make([]string, 0, len(v))
+			for k := range v {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				walk(path+"."+k, v[k], func(x any) { v[k] = x })
+			}
+		case []any:
+			if len(v) > 0 {
+				walk(path+".0", v[0], func(x any) { v[0] = x })
+			}
+		}
+	}
+	walk("", doc, nil)
+	return names, out
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// TestWrongTypeCostsAFieldNeverTheEvent: every field of real events (a
+// Python SDK event, a sentry-go event), set one at a time to each other
+// JSON type, is answered 200 and stored, on both databases; what was
+// dropped is listed in the event's processing errors.
+func TestWrongTypeCostsAFieldNeverTheEvent(t *testing.T) {
+	var docs []map[string]any
+	for _, f := range []string{"testdata/python-event.json", "testdata/sentry-go-event.json"} {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		d := json.NewDecoder(strings.NewReader(string(b)))
+		d.UseNumber()
+		var doc map[string]any
+		require.NoError(t, d.Decode(&doc), f)
+		docs = append(docs, doc)
+	}
+	onStores(t, ingest.Options{}, func(t *testing.T, tg *target) {
+		var names []string
+		var payloads [][]byte
+		for _, doc := range docs {
+			n, p := mutations(doc)
+			names, payloads = append(names, n...), append(payloads, p...)
+		}
+		require.Greater(t, len(payloads), 300)
+		type result struct {
+			status int
+			id     string
+			msg    string
+		}
+		results := make([]result, len(payloads))
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					s, id, msg := tg.send(t, fixID(payloads[i], i))
+					results[i] = result{s, id, msg}
+				}
+			}()
+		}
+		for i := range payloads {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		refused := 0
+		for i, r := range results {
+			if r.status != http.StatusOK || r.id == "" {
+				refused++
+				t.Errorf("%s: %d %s", names[i], r.status, r.msg)
+				continue
+			}
+			if i%17 == 0 { // a sample is read back
+				e, err := tg.st.EventByEventID(ctx, tg.p.ID, r.id)
+				require.NoError(t, err, names[i])
+				_, err = decode.Event(e.JSON)
+				assert.NoError(t, err, names[i])
+			}
+		}
+		assert.Zero(t, refused, "of %d", len(results))
+		t.Logf("%d mutated events stored", len(results))
+	})
+}
+
+// fixID gives the payload's event id a distinct value per mutation, so
+// that each is stored (the same id twice is one event).
+func fixID(p []byte, i int) []byte {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(p, &m) != nil {
+		return p
+	}
+	if id, ok := m["event_id"]; ok {
+		var s string
+		if json.Unmarshal(id, &s) == nil && len(s) == 32 {
+			m["event_id"] = json.RawMessage(strconv.Quote(fmt.Sprintf("%08x", i) + s[8:]))
+		}
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+// TestWrongTypeCoerced: the cases users hit every day keep their value.
+func TestWrongTypeCoerced(t *testing.T) {
+	onStores(t, ingest.Options{}, func(t *testing.T, tg *target) {
+		for _, c := range []struct {
+			raw   string
+			check func(t *testing.T, ev *event.Event, title string)
+		}{
+			{`{"message":"m","user":{"id":42,"email":"a@b.c"},"release":42}`, func(t *testing.T, ev *event.Event, _ string) {
+				assert.Equal(t, "42", ev.User.ID)
+				assert.Equal(t, "42", ev.Release)
+			}},
+			{`{"logentry":{"message":"%(x)s failed for %(y)s","params":{"x":"charge","y":7}}}`, func(t *testing.T, ev *event.Event, title string) {
+				assert.Equal(t, "charge failed for 7", title)
+			}},
+			{`{"logentry":"plain text","fingerprint":["a",1,2.5,true]}`, func(t *testing.T, ev *event.Event, title string) {
+				assert.Equal(t, "plain text", title)
+				assert.Equal(t, []string{"a", "1", "2.5", "true"}, ev.Fingerprint)
+			}},
+			{`{"sentry.interfaces.Exception":{"values":[{"type":"ValueError","value":"bad","stacktrace":{"frames":[{"function":"f","module":"app","lineno":3,"in_app":true}]}}]},"sentry.interfaces.Http":{"url":"http://x/","method":"GET"}}`, func(t *testing.T, ev *event.Event, title string) {
+				assert.Equal(t, "ValueError: bad", title)
+				assert.Equal(t, "GET", ev.Request.Method)
+			}},
+			{`{"sentry.interfaces.Message":{"message":"legacy %s","params":["msg"]}}`, func(t *testing.T, ev *event.Event, title string) {
+				assert.Equal(t, "legacy msg", title)
+			}},
+		} {
+			status, id, msg := tg.send(t, []byte(c.raw))
+			require.Equal(t, http.StatusOK, status, "%s: %s", c.raw, msg)
+			e, err := tg.st.EventByEventID(ctx, tg.p.ID, id)
+			require.NoError(t, err)
+			ev, err := decode.Event(e.JSON)
+			require.NoError(t, err)
+			c.check(t, ev, e.Title)
+		}
+	})
+}
