@@ -103,6 +103,7 @@ func (s *server) group(w http.ResponseWriter, r *http.Request) error {
 		}
 		if ev, err := decode.Event(p.E.JSON); err == nil {
 			p.Ev, p.DecodeOK = ev, true
+			ev.Errors = append(ev.Errors, timeCorrection(ev.Timestamp, p.E.Timestamp)...)
 		} else {
 			p.Ev = &event.Event{}
 		}
@@ -494,4 +495,19 @@ func stackOf(st *rawStack, p *store.Project) *stackView {
 		}
 	}
 	return sv
+}
+
+// timeCorrection is the processing error that says the event's timestamp
+// was corrected at ingest (clock drift, too far back or ahead): sent is
+// the timestamp in the event, stored the one it was filed under.
+func timeCorrection(sent, stored time.Time) []event.ProcessingError {
+	if d := sent.Sub(stored); d > -time.Second && d < time.Second {
+		return nil
+	}
+	v := "none"
+	if !sent.IsZero() {
+		v = sent.UTC().Format(time.RFC3339Nano)
+	}
+	return []event.ProcessingError{{Type: "timestamp_corrected", Name: "timestamp", Value: v,
+		Reason: "filed under " + stored.UTC().Format(time.RFC3339) + ", the server's clock (clock drift, or more than 30 days back or a minute ahead)"}}
 }

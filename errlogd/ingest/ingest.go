@@ -262,7 +262,7 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 		if int64(len(b)) > h.opts.MaxEvent {
 			return "", refuse(http.StatusRequestEntityTooLarge, "errlog: ingest: event over %d bytes", h.opts.MaxEvent)
 		}
-		return h.store(r.Context(), p, b, "")
+		return h.store(r.Context(), p, b, "", "")
 	}
 
 	env := decode.NewReader(br)
@@ -298,7 +298,7 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 		if err != nil {
 			return firstID, h.bodyErr(err, body)
 		}
-		id, err := h.store(r.Context(), p, payload, eh.EventID)
+		id, err := h.store(r.Context(), p, payload, eh.EventID, eh.SentAt)
 		if err != nil {
 			return firstID, err
 		}
@@ -441,8 +441,9 @@ func (h *Handler) allow(p *store.Project) error {
 	return nil
 }
 
-// store parses, prepares and submits one event payload.
-func (h *Handler) store(ctx context.Context, p *store.Project, payload []byte, envelopeID string) (string, error) {
+// store parses, prepares and submits one event payload; sentAt is the
+// envelope's sent_at ("" if none).
+func (h *Handler) store(ctx context.Context, p *store.Project, payload []byte, envelopeID, sentAt string) (string, error) {
 	ev, err := decode.Summary(payload)
 	if err != nil {
 		return "", refuse(http.StatusBadRequest, "errlog: ingest: %v", err)
@@ -456,7 +457,9 @@ func (h *Handler) store(ctx context.Context, p *store.Project, payload []byte, e
 	if err := h.allow(p); err != nil {
 		return "", err
 	}
-	in, err := store.Prepare(p, ev, payload, h.opts.Now())
+	now := h.opts.Now()
+	correctTime(ev, sentAt, now)
+	in, err := store.Prepare(p, ev, payload, now)
 	if err != nil {
 		return "", refuse(http.StatusBadRequest, "errlog: ingest: %v", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/errlog/errlog/errlogd/ingest"
 	"github.com/errlog/errlog/errlogd/internal/pgtest"
@@ -242,5 +243,42 @@ func TestWrongTypeCoerced(t *testing.T) {
 			require.NoError(t, err)
 			c.check(t, ev, e.Title)
 		}
+	})
+}
+
+// TestTimeAsTheServerSawIt: a client clock off by hours is corrected with
+// the envelope's sent_at; timestamps more than 30 days back or a minute
+// ahead are the arrival time; the stored event keeps the timestamp as
+// sent; absurd numbers cost the timestamp only.
+func TestTimeAsTheServerSawIt(t *testing.T) {
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	onStores(t, ingest.Options{Now: func() time.Time { return now }}, func(t *testing.T, tg *target) {
+		for _, c := range []struct {
+			name, header, ts string
+			want             time.Time
+		}{
+			{"drift corrected", `{"sent_at":"2025-01-01T10:00:00Z"}`, `"2025-01-01T09:59:00Z"`, now.Add(-time.Minute)},
+			{"small drift kept", `{"sent_at":"2026-12-02T11:30:00Z"}`, `"2026-12-02T11:29:00Z"`, now.Add(-31 * time.Minute)},
+			{"no sent_at, old", `{}`, `"2025-01-01T00:00:00Z"`, now},
+			{"future", `{}`, `"2026-12-02T12:05:00Z"`, now},
+			{"within a minute ahead", `{}`, `"2026-12-02T12:00:30Z"`, now.Add(30 * time.Second)},
+			{"negative huge", `{}`, `-1e18`, now},
+			{"positive huge", `{}`, `1e30`, now},
+			{"numeric", `{}`, `1795089600.5`, time.Unix(1795089600, 5e8).UTC()},
+		} {
+			payload := `{"message":"time ` + c.name + `","timestamp":` + c.ts + `}`
+			resp := post(t, tg.url("envelope"), envelope(c.header, eventItem([]byte(payload))), tg.auth())
+			require.Equal(t, http.StatusOK, resp.StatusCode, c.name)
+			var out struct{ ID string }
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+			e, err := tg.st.EventByEventID(ctx, tg.p.ID, out.ID)
+			require.NoError(t, err, c.name)
+			assert.True(t, c.want.Equal(e.Timestamp), "%s: stored %v, want %v", c.name, e.Timestamp, c.want)
+			assert.Contains(t, string(e.JSON), `"timestamp":`+c.ts, "the timestamp as sent is kept")
+		}
+		page, err := tg.st.ListGroups(ctx, store.GroupQuery{})
+		require.NoError(t, err)
+		_, err = json.Marshal(page)
+		require.NoError(t, err)
 	})
 }

@@ -43,6 +43,10 @@ type Incoming struct {
 // a later one (a client clock running fast) is taken as its arrival time.
 const MaxFuture = time.Minute
 
+// MaxPast is how far before its arrival an event's timestamp may be
+// (Relay's limit); an earlier one is taken as its arrival time.
+const MaxPast = 30 * 24 * time.Hour
+
 // Prepare groups ev for project p, and compresses raw, the event's JSON as
 // received (nil: ev is encoded). It does not modify ev: the in-app
 // correction applies to a copy of its frames.
@@ -61,7 +65,7 @@ func Prepare(p *Project, ev *event.Event, raw []byte, now time.Time) (*Incoming,
 		id = event.NewID()
 	}
 	ts := ev.Timestamp.UTC()
-	if ts.IsZero() || ts.After(now.Add(MaxFuture)) {
+	if ts.IsZero() || ts.After(now.Add(MaxFuture)) || ts.Before(now.Add(-MaxPast)) {
 		ts = now
 	}
 	level := string(ev.Level)

@@ -520,6 +520,10 @@ func Timestamp(raw json.RawMessage) (time.Time, error) {
 	if err := json.Unmarshal(raw, &f); err != nil {
 		return time.Time{}, fmt.Errorf("event: timestamp %s is neither a string nor a number", raw)
 	}
+	// Years 1 to 9999, as RFC 3339 has them (and JSON can encode).
+	if !(f >= -62135596800 && f < 253402300800) {
+		return time.Time{}, fmt.Errorf("event: timestamp %s is out of range", raw)
+	}
 	sec := int64(f)
 	return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC().Round(time.Microsecond), nil
 }
