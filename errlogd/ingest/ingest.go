@@ -467,6 +467,8 @@ func (h *Handler) store(ctx context.Context, p *store.Project, payload []byte, e
 	case err == nil:
 		h.events.Add(1)
 		return in.EventID, nil
+	case errors.Is(err, store.ErrRejected):
+		return "", refuse(http.StatusBadRequest, "errlog: ingest: %v", err)
 	case errors.Is(err, store.ErrQueueFull):
 		secs := int((h.opts.RetryAfter + time.Second - 1) / time.Second)
 		return "", &httpError{status: http.StatusTooManyRequests, retryAfter: h.opts.RetryAfter,

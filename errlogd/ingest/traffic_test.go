@@ -282,3 +282,68 @@ func TestTimeAsTheServerSawIt(t *testing.T) {
 		require.NoError(t, err)
 	})
 }
+
+// TestHostileEventsAmongNormalTraffic: events with NUL characters in
+// every text errlogd stores (message, exception type, environment,
+// release, a frame's function, tags), invalid UTF-8 and absurd values,
+// sent among concurrent normal events, cost no normal event its place,
+// on both databases; they are stored too, NUL shown as U+2400.
+func TestHostileEventsAmongNormalTraffic(t *testing.T) {
+	hostile := []string{
+		`{"message":"a\u0000b"}`,
+		`{"exception":[{"type":"Nul\u0000Error","value":"v\u0000"}]}`,
+		`{"message":"env","environment":"prod\u0000","release":"1.0\u0000"}`,
+		`{"exception":[{"type":"E","value":"f","stacktrace":{"frames":[{"function":"f\u0000n","filename":"a\u0000.go","in_app":true}]}}]}`,
+		`{"message":"tags","tags":{"k\u0000":"v\u0000"},"user":{"id":"\u0000"}}`,
+		"{\"message\":\"bad utf8 \xff\xfe\",\"culprit\":\"\xc3\"}",
+		`{"message":"ts","timestamp":-1e18,"level":"\u0000"}`,
+		`{"message":"deep","extra":` + strings.Repeat(`[`, 500) + strings.Repeat(`]`, 500) + `}`,
+	}
+	onStores(t, ingest.Options{}, func(t *testing.T, tg *target) {
+		const normal = 200
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		refused := 0
+		var hostileIDs []string
+		work := make(chan []byte)
+		for w := 0; w < 12; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for p := range work {
+					status, id, msg := tg.send(t, p)
+					mu.Lock()
+					if strings.Contains(string(p), "normal") {
+						if status != http.StatusOK {
+							refused++
+							t.Errorf("normal event: %d %s", status, msg)
+						}
+					} else {
+						assert.Equal(t, http.StatusOK, status, "%s: %s", p, msg)
+						hostileIDs = append(hostileIDs, id)
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		for i := 0; i < normal; i++ {
+			work <- eventJSON(event.NewID(), fmt.Sprintf("normal %d", i))
+			if i%25 == 0 {
+				work <- []byte(hostile[(i/25)%len(hostile)])
+			}
+		}
+		close(work)
+		wg.Wait()
+		assert.Zero(t, refused)
+		st, err := tg.st.Stats(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, int64(normal+len(hostileIDs)), st.Events)
+		for _, title := range []string{"a\u2400b", "Nul\u2400Error: v\u2400"} {
+			page, err := tg.st.ListGroups(ctx, store.GroupQuery{Text: title})
+			require.NoError(t, err)
+			if assert.Len(t, page.Groups, 1, title) {
+				assert.Equal(t, title, page.Groups[0].Title, "NUL shown as ␀")
+			}
+		}
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/errlog/errlog/event"
 	"github.com/klauspost/compress/zstd"
@@ -76,13 +77,13 @@ func Prepare(p *Project, ev *event.Event, raw []byte, now time.Time) (*Incoming,
 		ProjectID:   p.ID,
 		EventID:     id,
 		GroupKey:    key,
-		Title:       Title(g),
-		Culprit:     Culprit(g),
-		Level:       level,
-		Environment: truncate(ev.Environment, 64),
-		Release:     truncate(ev.Release, 200),
+		Title:       Text(Title(g)),
+		Culprit:     Text(Culprit(g)),
+		Level:       Text(level),
+		Environment: truncate(Text(ev.Environment), 64),
+		Release:     truncate(Text(ev.Release), 200),
 		User:        userKey(ev.User),
-		Tags:        ev.Tags,
+		Tags:        textMap(ev.Tags),
 		Timestamp:   ts,
 		Received:    now.UTC(),
 		Size:        len(raw),
@@ -210,6 +211,29 @@ func userKey(u *event.User) string {
 		}
 	}
 	return ""
+}
+
+// Text is s as the store writes it on both databases: NUL, which
+// PostgreSQL's text refuses, as U+2400 (␀), and invalid UTF-8 (from
+// an in-process event; decoded JSON has none) as U+FFFD.
+func Text(s string) string {
+	if strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\u2400")
+}
+
+func textMap(m map[string]string) map[string]string {
+	for k, v := range m {
+		if Text(k) != k || Text(v) != v {
+			out := make(map[string]string, len(m))
+			for k, v := range m {
+				out[Text(k)] = Text(v)
+			}
+			return out
+		}
+	}
+	return m
 }
 
 func truncate(s string, n int) string {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -212,16 +213,23 @@ func (w *Writer) run() {
 			}
 		}
 		var err error
+		var each map[*Incoming]error // set when the batch was retried event by event
 		if len(ins) > 0 {
 			err = w.commitRetry(ins)
 		}
-		if err != nil {
+		if err != nil && len(ins) > 1 {
+			each = w.commitEach(ins, err)
+		} else if err != nil {
 			w.failed.Add(int64(len(ins)))
 			w.fail(err)
 		}
 		for _, p := range batch {
 			if p.done != nil {
-				p.done <- err
+				if each != nil {
+					p.done <- each[p.in]
+				} else {
+					p.done <- err
+				}
 			}
 			if p.flush != nil {
 				close(p.flush)
@@ -248,4 +256,40 @@ func (w *Writer) commitRetry(ins []*Incoming) error {
 		time.Sleep(time.Duration(try+1) * 10 * time.Millisecond)
 	}
 	return err
+}
+
+// ErrRejected: the event could not be stored, though other events could
+// at the same time (a value the database refuses): the caller should
+// answer 400, as retrying will not help.
+var ErrRejected = errors.New("errlog: store: event refused by the database")
+
+// commitEach is what the writer does when a batch of several events fails
+// to commit (batchErr): each event is committed alone, so that one event
+// the database refuses never costs the others theirs. An event that fails
+// alone while another succeeded is ErrRejected; when all fail, the
+// database is the problem, and each gets its own error to retry later.
+// It returns each event's error (nil: committed).
+func (w *Writer) commitEach(ins []*Incoming, batchErr error) map[*Incoming]error {
+	out := make(map[*Incoming]error, len(ins))
+	ok := false
+	for _, in := range ins {
+		err := w.commitRetry([]*Incoming{in})
+		out[in] = err
+		ok = ok || err == nil
+	}
+	for in, err := range out {
+		if err == nil {
+			continue
+		}
+		w.failed.Add(1)
+		if ok {
+			err = fmt.Errorf("%w: event %s: %v", ErrRejected, in.EventID, err)
+			out[in] = err
+		}
+		w.fail(err)
+	}
+	if !ok {
+		w.fail(batchErr)
+	}
+	return out
 }
