@@ -218,16 +218,37 @@ func route(path string) (string, string, bool) {
 		return "", "", false
 	}
 	project, endpoint, ok := strings.Cut(path[i+len("/api/"):], "/")
-	if !ok || project == "" || (endpoint != "envelope" && endpoint != "store") {
+	if !ok || project == "" || (endpoint != "envelope" && endpoint != "store" && unsupported[endpoint] == "") {
 		return "", "", false
 	}
 	return project, endpoint, true
+}
+
+// unsupported are the Sentry endpoints errlogd does not implement, and
+// what they take: they are answered 400 saying so, rather than passed
+// on to the API (whose 401 would say a password is missing). Ingest
+// serves them when its mux routes them here (Endpoints).
+var unsupported = map[string]string{
+	"minidump":   "native crash reports (minidumps)",
+	"security":   "browser security reports (CSP, Expect-CT, HPKP)",
+	"unreal":     "Unreal Engine crash reports",
+	"csp-report": "browser security reports (CSP)",
+}
+
+// Endpoints are the path endings, after /api/{project}/, that a Handler
+// answers: envelope and store, and the Sentry endpoints it refuses
+// plainly.
+func Endpoints() []string {
+	return []string{"envelope", "store", "minidump", "security", "unreal", "csp-report"}
 }
 
 func (h *Handler) serve(r *http.Request) (string, error) {
 	projectID, endpoint, ok := route(r.URL.Path)
 	if !ok {
 		return "", refuse(http.StatusNotFound, "errlog: ingest: no such endpoint %s", r.URL.Path)
+	}
+	if what := unsupported[endpoint]; what != "" {
+		return "", refuse(http.StatusBadRequest, "errlog: ingest: errlogd does not support %s (/api/{project}/%s/); it stores events sent to /envelope/ and /store/", what, endpoint)
 	}
 	if r.Method != http.MethodPost {
 		return "", refuse(http.StatusMethodNotAllowed, "errlog: ingest: %s needs POST", endpoint)

@@ -263,7 +263,7 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	}})
 	prefix := strings.TrimSuffix(c.prefix, "/")
 	mux := http.NewServeMux()
-	for _, ep := range []string{"envelope", "store"} {
+	for _, ep := range ingest.Endpoints() {
 		mux.Handle(prefix+"/api/{project}/"+ep+"/", ing)
 		mux.Handle(prefix+"/api/{project}/"+ep, ing)
 	}
