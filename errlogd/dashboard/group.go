@@ -17,16 +17,18 @@ import (
 )
 
 type groupPage struct {
-	G        store.Group
-	E        *store.StoredEvent
-	Ev       *event.Event
-	V        *eventView
-	Older    string // URL of the previous (older) event, "" if none
-	Newer    string
-	Latest   string
-	Hist     spark
-	Seen     []store.Seen
-	Users    int64 // users affected; 0 when no event named one
+	G      store.Group
+	E      *store.StoredEvent
+	Ev     *event.Event
+	V      *eventView
+	Older  string // URL of the previous (older) event, "" if none
+	Newer  string
+	Latest string
+	Hist   spark
+	Seen   []store.Seen
+	Users  int64 // users affected; 0 when no event named one
+	// Feedback is what users wrote about the group's events, newest first.
+	Feedback []store.Feedback
 	Return   string
 	Project  string
 	DecodeOK bool
@@ -126,6 +128,9 @@ func (s *server) group(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p.Users = users[g.ID]
+	if p.Feedback, err = s.st.GroupFeedback(ctx, g.ID, 20); err != nil {
+		return err
+	}
 	if p.Alerts, err = s.groupAlerts(r, g.ID); err != nil {
 		return err
 	}

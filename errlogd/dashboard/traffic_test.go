@@ -26,9 +26,13 @@ func TestProcessingErrorsShown(t *testing.T) {
 	in, err := store.Prepare(p, ev, raw, now)
 	require.NoError(t, err)
 	require.NoError(t, st.Submit(context.Background(), in))
+	require.NoError(t, st.AddFeedback(context.Background(), &store.Feedback{ProjectID: p.ID, EventID: "0123456789abcdef0123456789abcdef",
+		Name: "Ann", Email: "ann@example.com", Comments: "the pay button <b>does nothing</b>"}))
 	srv := httptest.NewServer(Handler(st, Options{}))
 	defer srv.Close()
 	_, body := get(t, client(t), srv.URL+"/groups/1")
+	assertHas(t, body, `<h2>User feedback (1)</h2>`)
+	assertHas(t, body, `<p>the pay button &lt;b&gt;does nothing&lt;/b&gt;</p><footer class="muted">Ann &lt;ann@example.com&gt;`)
 	assertHas(t, body, `id="processing-errors"><h2>Processing errors (3)</h2>`)
 	assertHas(t, body, `<code>user.email</code>`)
 	assertHas(t, body, `<code>contexts.os</code>`)

@@ -311,6 +311,20 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 		if err != nil {
 			return firstID, h.bodyErr(err, body)
 		}
+		if ih.Type == wire.TypeUserReport || ih.Type == typeFeedback {
+			payload, err := env.Payload(h.opts.MaxEvent)
+			if err != nil {
+				return firstID, h.bodyErr(err, body)
+			}
+			id, err := h.feedback(r.Context(), p, ih.Type, payload, eh.EventID, eh.SentAt)
+			if err != nil {
+				return firstID, err
+			}
+			if firstID == "" {
+				firstID = id
+			}
+			continue
+		}
 		if ih.Type != wire.TypeEvent {
 			h.skipped.Add(1)
 			continue // Next discards its payload
@@ -469,6 +483,11 @@ func (h *Handler) store(ctx context.Context, p *store.Project, payload []byte, e
 	if err != nil {
 		return "", refuse(http.StatusBadRequest, "errlog: ingest: %v", err)
 	}
+	return h.submit(ctx, p, ev, payload, envelopeID, sentAt)
+}
+
+// submit prepares and submits one decoded event.
+func (h *Handler) submit(ctx context.Context, p *store.Project, ev *event.Event, payload []byte, envelopeID, sentAt string) (string, error) {
 	if ev.EventID == "" {
 		ev.EventID = envelopeID
 	}

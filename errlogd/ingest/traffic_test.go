@@ -347,3 +347,49 @@ func TestHostileEventsAmongNormalTraffic(t *testing.T) {
 		}
 	})
 }
+
+// TestUserFeedback: the legacy user_report item and the feedback item
+// (captureFeedback) are stored with the group of the event they name,
+// on both databases, before or after the event arrives; feedback on no
+// event is an event of its own.
+func TestUserFeedback(t *testing.T) {
+	onStores(t, ingest.Options{}, func(t *testing.T, tg *target) {
+		id := event.NewID()
+		later := event.NewID()
+		items := []string{
+			`{"type":"user_report"}`, `{"event_id":"` + later + `","name":"Bo","email":"bo@example.com","comments":"sent before the event"}`,
+		}
+		resp := post(t, tg.url("envelope"), envelope(append([]string{`{}`}, items...)...), tg.auth())
+		require.Equal(t, http.StatusOK, resp.StatusCode, resp.Header.Get("X-Sentry-Error"))
+		for _, eid := range []string{id, later} {
+			status, _, msg := tg.send(t, eventJSON(eid, "checkout broke"))
+			require.Equal(t, http.StatusOK, status, msg)
+		}
+		fb := `{"type":"feedback","event_id":"` + event.NewID() + `","timestamp":` + strconv.FormatInt(time.Now().Unix(), 10) +
+			`,"contexts":{"feedback":{"message":"the pay button does nothing","contact_email":"ann@example.com","name":"Ann","url":"https://shop.example/cart","associated_event_id":"` + id + `"}}}`
+		resp = post(t, tg.url("envelope"), envelope(`{}`, `{"type":"feedback"}`, fb), tg.auth())
+		require.Equal(t, http.StatusOK, resp.StatusCode, resp.Header.Get("X-Sentry-Error"))
+		e, err := tg.st.EventByEventID(ctx, tg.p.ID, id)
+		require.NoError(t, err)
+		got, err := tg.st.GroupFeedback(ctx, e.GroupID, 0)
+		require.NoError(t, err)
+		require.Len(t, got, 2)
+		assert.Equal(t, "the pay button does nothing", got[0].Comments)
+		assert.Equal(t, "https://shop.example/cart", got[0].URL)
+		assert.Equal(t, "sent before the event", got[1].Comments)
+		assert.Equal(t, "bo@example.com", got[1].Email)
+
+		// On no event: listed as an event of its own.
+		alone := `{"type":"feedback","event_id":"` + event.NewID() + `","contexts":{"feedback":{"message":"love the new search","name":"Cy"}}}`
+		resp = post(t, tg.url("envelope"), envelope(`{}`, `{"type":"feedback"}`, alone), tg.auth())
+		require.Equal(t, http.StatusOK, resp.StatusCode, resp.Header.Get("X-Sentry-Error"))
+		page, err := tg.st.ListGroups(ctx, store.GroupQuery{Text: "love the new search"})
+		require.NoError(t, err)
+		require.Len(t, page.Groups, 1)
+		assert.Equal(t, "User feedback: love the new search", page.Groups[0].Title)
+		got, err = tg.st.GroupFeedback(ctx, page.Groups[0].ID, 0)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		assert.Equal(t, "Cy", got[0].Name)
+	})
+}

@@ -186,6 +186,19 @@ type Facets struct {
 	Releases     []string `json:"releases"`
 }
 
+// Feedback is what a user wrote about an error: Sentry's user report
+// (the crash-report dialog) or feedback item (captureFeedback).
+type Feedback struct {
+	ID        int64     `json:"id"`
+	ProjectID int64     `json:"project_id"`
+	EventID   string    `json:"event_id"`
+	Name      string    `json:"name,omitempty"`
+	Email     string    `json:"email,omitempty"`
+	Comments  string    `json:"comments"`
+	URL       string    `json:"url,omitempty"`
+	Received  time.Time `json:"received"`
+}
+
 // Retention says what Retain deletes. Zero fields keep everything.
 type Retention struct {
 	// MaxAge: events received longer ago are deleted (group counts stay).
@@ -263,6 +276,13 @@ type Store interface {
 	GroupUsers(ctx context.Context, groupIDs []int64) (map[int64]int64, error)
 	// Facets lists a project's environments and releases (0: all).
 	Facets(ctx context.Context, projectID int64) (*Facets, error)
+
+	// AddFeedback stores a user's feedback on an event (its group is
+	// found by the event id, now or when read).
+	AddFeedback(ctx context.Context, f *Feedback) error
+	// GroupFeedback lists the feedback on a group's events, newest first,
+	// at most limit (default 50).
+	GroupFeedback(ctx context.Context, groupID int64, limit int) ([]Feedback, error)
 
 	// Retain deletes old events in batches; see Retention.
 	Retain(ctx context.Context, r Retention) (*RetentionResult, error)

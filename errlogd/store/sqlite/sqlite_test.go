@@ -59,7 +59,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 	require.Equal(t, int64(3), page.Groups[0].Count)
 	v, err := s.SchemaVersion(ctx)
 	require.NoError(t, err)
-	require.Equal(t, 7, v)
+	require.Equal(t, 9, v)
 }
 
 // TestRetentionReclaimsSpace: deleted events' pages go back to the file
