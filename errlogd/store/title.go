@@ -60,14 +60,23 @@ func message(ev *event.Event) string {
 	return FormatParams(le.Message, le.Params)
 }
 
-// Culprit is where an event happened: the culprit the client sent, else
-// the culprit frame's "function (file:line)" without the parts it lacks,
-// else the transaction the client named.
+// Culprit is where an event happened, as Sentry names it: the culprit
+// the client sent, else the transaction it named (the route or view),
+// else the culprit frame's "function (file:line)" without the parts it
+// lacks. For errlog's own client, whose transaction is the HTTP route of
+// every error in it, the frame comes before the transaction.
 func Culprit(ev *event.Event) string {
-	if c := ev.Culprit(); c != "" {
-		return truncate(c, 200)
+	c := strings.TrimSpace(ev.ClientCulprit)
+	if c == "" && (ev.SDK == nil || ev.SDK.Name != "errlog.go") {
+		c = strings.TrimSpace(ev.Transaction)
 	}
-	return truncate(ev.Transaction, 200)
+	if c == "" {
+		c = ev.Culprit()
+	}
+	if c == "" {
+		c = strings.TrimSpace(ev.Transaction)
+	}
+	return truncate(Text(c), 200)
 }
 
 // FormatParams fills a log template's parameters in, as the SDKs'

@@ -61,7 +61,9 @@ func TestTitleAndCulprit(t *testing.T) {
 			"charge failed: *errors.errorString: declined", ""},
 		// Culprits.
 		{`{"message":"m","culprit":"app.views.index","stacktrace":{"frames":[{"function":"f","in_app":true}]}}`, "m", "app.views.index"},
-		{`{"message":"m","transaction":"/checkout","stacktrace":{"frames":[{"function":"f","module":"app","filename":"a.py","lineno":3,"in_app":true}]}}`, "m", "app.f (a.py:3)"},
+		{`{"message":"m","transaction":"/checkout","stacktrace":{"frames":[{"function":"f","module":"app","filename":"a.py","lineno":3,"in_app":true}]}}`, "m", "/checkout"},
+		{`{"message":"m","stacktrace":{"frames":[{"function":"f","module":"app","filename":"a.py","lineno":3,"in_app":true}]}}`, "m", "app.f (a.py:3)"},
+		{`{"sdk":{"name":"errlog.go"},"message":"m","transaction":"GET /users/{id}","stacktrace":{"frames":[{"function":"f","module":"app","filename":"a.go","lineno":3,"in_app":true}]}}`, "m", "app.f (a.go:3)"},
 		{`{"message":"m","transaction":"/checkout"}`, "m", "/checkout"},
 		{`{"message":"m","stacktrace":{"frames":[{"in_app":true}]}}`, "m", ""},
 		{`{"message":"m","stacktrace":{"frames":[{"function":"onCreate","module":"com.app.Main","lineno":0,"in_app":true}]}}`, "m", "com.app.Main.onCreate"},
