@@ -103,8 +103,10 @@ type ProcessingError struct {
 	Name string `json:"name,omitempty"`
 	// Value is the value as sent (JSON text, cut to 200 bytes).
 	Value string `json:"value,omitempty"`
-	// Reason says what was wrong ("a list, want a string").
-	Reason string `json:"reason,omitempty"`
+	// Reason says what was wrong ("a list, want a string"), for display:
+	// the schema's processing error has no such field, so it is not
+	// encoded.
+	Reason string `json:"-"`
 }
 
 // Logentry is the log message of an event.
