@@ -204,6 +204,7 @@ func FuzzParseEventStack(f *testing.F) {
 	f.Add(`{"stacktrace":{"frames":[{"function":"a","in_app":true}]},"stacktrace":{}}`)
 	f.Add(`{"exception":[{"stacktrace":{"frames":[{"function":"f"},{"function":"g"}],"frames":[{}]}}]}`)
 	f.Add(`{"message":"m","threads":[{"crashed":true,"stacktrace":{"frames":[{"lineno":"1","function":"c"}]}}]}`)
+	f.Add(`{"request":{"headers":[["a",1],"x"],"cookies":7,"env":[]},"user":{"id":1.5e3,"data":"x"},"breadcrumbs":[1,{"timestamp":"x"}],"contexts":{"os":1},"tags":"t","logentry":{"params":{"a":[1]}}}`)
 	f.Fuzz(func(t *testing.T, raw string) {
 		ev, perr := Summary([]byte(raw))
 		var probe map[string]json.RawMessage
@@ -215,6 +216,9 @@ func FuzzParseEventStack(f *testing.F) {
 		}
 		if probe == nil {
 			return // null: not an event (encoding/json reads it as an empty one)
+		}
+		if _, err := Event([]byte(raw)); err != nil {
+			t.Fatalf("Event refused the JSON object %q: %v", raw, err)
 		}
 		if foldedKey(raw) {
 			return // keys match exactly, as in Relay; encoding/json ignores case
