@@ -283,7 +283,7 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 		if int64(len(b)) > h.opts.MaxEvent {
 			return "", refuse(http.StatusRequestEntityTooLarge, "errlog: ingest: event over %d bytes", h.opts.MaxEvent)
 		}
-		return h.store(r.Context(), p, b, "", "")
+		return h.store(r.Context(), p, b, "", auth.Timestamp)
 	}
 
 	env := decode.NewReader(br)

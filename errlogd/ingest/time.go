@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/errlog/errlog/errlogd/store"
@@ -15,7 +16,8 @@ const minClockDrift = 55 * time.Minute
 
 // correctTime puts an event's timestamp on the server's clock, as Relay
 // does: shifted by the client's clock drift (received − sent_at, when the
-// envelope says when it was sent and the drift is 55 minutes or more),
+// envelope says when it was sent, or the store endpoint's
+// sentry_timestamp, and the drift is 55 minutes or more),
 // then kept within store.MaxPast before and store.MaxFuture after its
 // arrival (else it is the arrival time); no timestamp is the arrival
 // time. The timestamp as sent stays in the stored event; each correction
@@ -26,7 +28,11 @@ func correctTime(ev *event.Event, sentAt string, received time.Time) {
 		return
 	}
 	if sentAt != "" {
-		sent, err := decode.Timestamp([]byte(`"` + sentAt + `"`))
+		raw := []byte(sentAt) // Unix seconds (sentry_timestamp), else RFC 3339
+		if _, err := strconv.ParseFloat(sentAt, 64); err != nil {
+			raw = []byte(strconv.Quote(sentAt))
+		}
+		sent, err := decode.Timestamp(raw)
 		if err == nil && !sent.IsZero() {
 			if drift := received.Sub(sent); drift >= minClockDrift || drift <= -minClockDrift {
 				ev.Errors = append(ev.Errors, event.ProcessingError{Type: "clock_drift", Name: "timestamp",

@@ -297,6 +297,17 @@ func TestTimeAsTheServerSawIt(t *testing.T) {
 			assert.True(t, c.want.Equal(e.Timestamp), "%s: stored %v, want %v", c.name, e.Timestamp, c.want)
 			assert.Contains(t, string(e.JSON), `"timestamp":`+c.ts, "the timestamp as sent is kept")
 		}
+		// The store endpoint: sentry_timestamp in the auth header is sent_at.
+		hdr := tg.auth()
+		hdr["X-Sentry-Auth"] += ", sentry_timestamp=1735725600" // 2025-01-01T10:00:00Z
+		resp := post(t, tg.url("store"), []byte(`{"message":"store drift","timestamp":"2025-01-01T09:58:00Z"}`), hdr)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		var out struct{ ID string }
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		e, err := tg.st.EventByEventID(ctx, tg.p.ID, out.ID)
+		require.NoError(t, err)
+		assert.True(t, now.Add(-2*time.Minute).Equal(e.Timestamp), "store endpoint drift: %v", e.Timestamp)
+
 		page, err := tg.st.ListGroups(ctx, store.GroupQuery{})
 		require.NoError(t, err)
 		_, err = json.Marshal(page)
