@@ -98,6 +98,7 @@ type Event struct {
 // "clock_drift", "past_timestamp" and "future_timestamp" for a corrected
 // timestamp.
 type ProcessingError struct {
+	// Type is the kind of problem: "invalid_data", "clock_drift", ….
 	Type string `json:"type"`
 	// Name is the field's path ("user.id", "exception.values.0.type").
 	Name string `json:"name,omitempty"`

@@ -148,7 +148,7 @@ func (r *reader) field(k string, val []byte) {
 		ev.Contexts = r.contexts(k, val)
 	case "extra":
 		if m, ok := r.object(k, val); ok {
-			ev.Extra = m
+			ev.Extra = plainMap(m)
 		}
 	case "modules":
 		if m, ok := r.object(k, val); ok {
@@ -225,7 +225,9 @@ func (r *reader) any(name string, val []byte) any {
 	return v
 }
 
-// object decodes an object; anything else but null is dropped.
+// object decodes an object; anything else but null is dropped. Its
+// numbers are json.Number: free-form values (extra, contexts, data) go
+// through plain before they are kept.
 func (r *reader) object(name string, val []byte) (map[string]any, bool) {
 	switch val[0] {
 	case 'n':
@@ -236,6 +238,34 @@ func (r *reader) object(name string, val []byte) (map[string]any, bool) {
 	}
 	r.drop(name, val, kind(val[0])+", want an object")
 	return nil, false
+}
+
+// plain turns the json.Numbers of a decoded value into float64, as
+// encoding/json decodes numbers into any: free-form values keep the
+// types every reader of event.Event expects.
+func plain(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		f, err := v.Float64()
+		if err != nil {
+			return v.String()
+		}
+		return f
+	case map[string]any:
+		for k, x := range v {
+			v[k] = plain(x)
+		}
+	case []any:
+		for i, x := range v {
+			v[i] = plain(x)
+		}
+	}
+	return v
+}
+
+func plainMap(m map[string]any) map[string]any {
+	plain(m)
+	return m
 }
 
 // levels are the level names Relay reads, and what they mean.
@@ -275,7 +305,7 @@ func (r *reader) logentry(name string, val []byte) *event.Logentry {
 	}
 	m, _ := r.any(name, val).(map[string]any)
 	le := &event.Logentry{Message: r.anyStr(name+".message", m["message"]), Formatted: r.anyStr(name+".formatted", m["formatted"])}
-	switch p := m["params"].(type) {
+	switch p := plain(m["params"]).(type) {
 	case nil:
 	case []any:
 		le.Params = p
@@ -365,7 +395,7 @@ func (r *reader) user(name string, val []byte) *event.User {
 		case "ip_address":
 			u.IPAddress = r.anyStr(name+".ip_address", v)
 		case "data":
-			if d, ok := v.(map[string]any); ok {
+			if d, ok := plain(v).(map[string]any); ok {
 				if u.Data == nil {
 					u.Data = d
 				} else {
@@ -384,7 +414,7 @@ func (r *reader) user(name string, val []byte) *event.User {
 				u.Data = map[string]any{}
 			}
 			if _, ok := u.Data[k]; !ok {
-				u.Data[k] = v
+				u.Data[k] = plain(v)
 			}
 		}
 	}
@@ -399,7 +429,7 @@ func (r *reader) request(name string, val []byte) *event.Request {
 	req := &event.Request{
 		URL:    r.anyStr(name+".url", m["url"]),
 		Method: r.anyStr(name+".method", m["method"]),
-		Data:   m["data"],
+		Data:   plain(m["data"]),
 	}
 	req.Headers = r.pairs(name+".headers", m["headers"])
 	switch q := m["query_string"].(type) {
@@ -444,7 +474,7 @@ func (r *reader) contexts(name string, val []byte) map[string]map[string]any {
 		switch c := v.(type) {
 		case nil:
 		case map[string]any:
-			out[k] = c
+			out[k] = plainMap(c)
 		default:
 			r.dropAny(name+"."+k, v, "want an object")
 		}
@@ -485,7 +515,7 @@ func (r *reader) breadcrumbs(name string, val []byte) []event.Breadcrumb {
 			b.Level = l
 		}
 		if d, ok := m["data"].(map[string]any); ok {
-			b.Data = d
+			b.Data = plainMap(d)
 		}
 		if ts := m["timestamp"]; ts != nil {
 			raw, _ := json.Marshal(ts)
