@@ -1,6 +1,7 @@
 package ingest_test
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -423,5 +424,11 @@ func TestUserFeedback(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, got, 1)
 		assert.Equal(t, "Cy", got[0].Name)
+
+		// Deleting a group deletes what users wrote about it.
+		require.NoError(t, tg.st.DeleteGroup(ctx, e.GroupID))
+		var n int
+		require.NoError(t, tg.st.(interface{ Pool() *sql.DB }).Pool().QueryRowContext(ctx, `SELECT count(*) FROM feedback`).Scan(&n))
+		assert.Equal(t, 1, n, "only Cy's feedback, on another group, is left")
 	})
 }

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"time"
 
@@ -48,4 +49,12 @@ ORDER BY id DESC LIMIT ?`), groupID, groupID, limit)
 		out = append(out, f)
 	}
 	return out, wrap("group feedback", rows.Err())
+}
+
+// deleteFeedback deletes, in tx, the feedback on a group being deleted:
+// filed under it, or naming one of its events (run before they go).
+func deleteFeedback(ctx context.Context, db *DB, tx *sql.Tx, groupID int64) error {
+	_, err := tx.ExecContext(ctx, db.q(`DELETE FROM feedback WHERE group_id = ?
+OR (group_id = 0 AND (project_id, event_id) IN (SELECT project_id, event_id FROM events WHERE group_id = ?))`), groupID, groupID)
+	return err
 }
