@@ -139,7 +139,12 @@ func (r *reader) field(k string, val []byte) {
 	case "fingerprint":
 		ev.Fingerprint = r.fingerprint(k, val)
 	case "tags":
-		ev.Tags = r.pairs(k, r.any(k, val))
+		if val[0] == '{' {
+			ev.Tags = map[string]string{}
+			members(val, func(mk, mv []byte) { ev.Tags[string(mk)] = r.text(mv) })
+		} else {
+			ev.Tags = r.pairs(k, r.any(k, val))
+		}
 	case "user":
 		ev.User = r.user(k, val)
 	case "request":
@@ -158,8 +163,17 @@ func (r *reader) field(k string, val []byte) {
 			}
 		}
 	case "sdk":
-		if m, ok := r.object(k, val); ok {
-			ev.SDK = &event.SDK{Name: r.anyStr(k+".name", m["name"]), Version: r.anyStr(k+".version", m["version"])}
+		if r.isObject(k, val) {
+			sdk := &event.SDK{}
+			members(val, func(mk, mv []byte) {
+				switch string(mk) {
+				case "name":
+					r.str(k+".name", mv, &sdk.Name)
+				case "version":
+					r.str(k+".version", mv, &sdk.Version)
+				}
+			})
+			ev.SDK = sdk
 		}
 	case "breadcrumbs":
 		ev.Breadcrumbs = r.breadcrumbs(k, val)
@@ -268,6 +282,40 @@ func plainMap(m map[string]any) map[string]any {
 	return m
 }
 
+// members calls f with the raw key and value of each member of the
+// object val (validated by scanObject already): the fields a reader
+// needs are read from the bytes, without decoding the rest.
+func members(val []byte, f func(key, v []byte)) {
+	_ = scanObject(val, f)
+}
+
+// isObject reports whether val is an object; any other value but null
+// is dropped.
+func (r *reader) isObject(name string, val []byte) bool {
+	switch val[0] {
+	case '{':
+		return true
+	case 'n':
+		return false
+	}
+	r.drop(name, val, kind(val[0])+", want an object")
+	return false
+}
+
+// text is a value as a string map holds it: a string as it is, a
+// number or boolean as its text, null as "", anything else as its JSON.
+func (r *reader) text(v []byte) string {
+	switch v[0] {
+	case '{', '[':
+		return stringify(plain(r.any("", v)))
+	case 'n':
+		return ""
+	}
+	var s string
+	r.str("", v, &s)
+	return s
+}
+
 // levels are the level names Relay reads, and what they mean.
 var levels = map[string]event.Level{
 	"debug": event.LevelDebug, "info": event.LevelInfo, "log": event.LevelInfo,
@@ -303,15 +351,24 @@ func (r *reader) logentry(name string, val []byte) *event.Logentry {
 		r.drop(name, val, kind(c)+", want an object or a string")
 		return nil
 	}
-	m, _ := r.any(name, val).(map[string]any)
-	le := &event.Logentry{Message: r.anyStr(name+".message", m["message"]), Formatted: r.anyStr(name+".formatted", m["formatted"])}
-	switch p := plain(m["params"]).(type) {
-	case nil:
-	case []any:
-		le.Params = p
-	default:
-		le.Params = []any{p}
-	}
+	le := &event.Logentry{}
+	members(val, func(k, v []byte) {
+		switch string(k) {
+		case "message":
+			r.str(name+".message", v, &le.Message)
+		case "formatted":
+			r.str(name+".formatted", v, &le.Formatted)
+		case "params":
+			switch p := plain(r.any(name+".params", v)).(type) {
+			case nil:
+				le.Params = nil
+			case []any:
+				le.Params = p
+			default:
+				le.Params = []any{p}
+			}
+		}
+	})
 	return le
 }
 
@@ -379,45 +436,44 @@ func (r *reader) pairs(name string, v any) map[string]string {
 }
 
 func (r *reader) user(name string, val []byte) *event.User {
-	m, ok := r.object(name, val)
-	if !ok {
+	if !r.isObject(name, val) {
 		return nil
 	}
 	u := &event.User{}
-	for k, v := range m {
-		switch k {
+	members(val, func(k, v []byte) {
+		switch string(k) {
 		case "id":
-			u.ID = r.anyStr(name+".id", v)
+			r.str(name+".id", v, &u.ID)
 		case "email":
-			u.Email = r.anyStr(name+".email", v)
+			r.str(name+".email", v, &u.Email)
 		case "username":
-			u.Username = r.anyStr(name+".username", v)
+			r.str(name+".username", v, &u.Username)
 		case "ip_address":
-			u.IPAddress = r.anyStr(name+".ip_address", v)
+			r.str(name+".ip_address", v, &u.IPAddress)
 		case "data":
-			if d, ok := plain(v).(map[string]any); ok {
-				if u.Data == nil {
-					u.Data = d
-				} else {
-					for dk, dv := range d {
-						u.Data[dk] = dv
-					}
+			if !r.isObject(name+".data", v) {
+				return
+			}
+			d, _ := plain(r.any(name+".data", v)).(map[string]any)
+			if u.Data == nil {
+				u.Data = d
+			} else {
+				for dk, dv := range d {
+					u.Data[dk] = dv
 				}
-			} else if v != nil {
-				r.dropAny(name+".data", v, "want an object")
 			}
 		default: // name, geo, segment, …: shown with the data
-			if v == nil {
-				continue
+			if isNull(v) {
+				return
 			}
 			if u.Data == nil {
 				u.Data = map[string]any{}
 			}
-			if _, ok := u.Data[k]; !ok {
-				u.Data[k] = plain(v)
+			if _, ok := u.Data[string(k)]; !ok {
+				u.Data[string(k)] = plain(r.any(name+"."+string(k), v))
 			}
 		}
-	}
+	})
 	return u
 }
 
