@@ -75,6 +75,9 @@ type scanner struct {
 	full    bool // read frames' source lines too
 	errs    *[]event.ProcessingError
 	where   string // the top-level field read, for errs
+	// dropElem is set by a list element that is not an object, for into
+	// to drop it.
+	dropElem bool
 }
 
 const maxDepth = 1000

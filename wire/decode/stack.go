@@ -77,6 +77,7 @@ func threadStack(raw []byte, full bool, errs *[]event.ProcessingError) *event.St
 				return s.value(1)
 			case '{':
 			default:
+				s.dropElem = true
 				return s.mismatch("thread", "an object")
 			}
 			return s.members(func(k []byte) error {
@@ -140,18 +141,35 @@ func into[T any](s *scanner, list *[]T, name string, elem func(i int, v *T) erro
 		return s.mismatch(name, "a list")
 	}
 	n := 0
+	var drop []int // elements that are not objects: dropped (lenient)
 	err := s.items(func(i int) error {
 		if i >= len(*list) {
 			var zero T
 			*list = append(*list, zero)
 		}
 		n = i + 1
-		return elem(i, &(*list)[i])
+		err := elem(i, &(*list)[i])
+		if s.dropElem {
+			s.dropElem = false
+			drop = append(drop, i)
+		}
+		return err
 	})
 	if *list == nil {
 		*list = []T{}
 	}
 	*list = (*list)[:n]
+	if len(drop) > 0 {
+		kept := (*list)[:0]
+		for i, v := range *list {
+			if len(drop) > 0 && drop[0] == i {
+				drop = drop[1:]
+				continue
+			}
+			kept = append(kept, v)
+		}
+		*list = kept
+	}
 	return err
 }
 
@@ -161,6 +179,7 @@ func (s *scanner) exception(e *event.Exception) error {
 		return s.value(1)
 	case '{':
 	default:
+		s.dropElem = true
 		return s.mismatch("exception", "an object")
 	}
 	return s.members(func(k []byte) error {
@@ -236,6 +255,7 @@ func (s *scanner) frame(f *event.Frame) error {
 		return s.value(1)
 	case '{':
 	default:
+		s.dropElem = true
 		return s.mismatch("frame", "an object")
 	}
 	return s.members(func(k []byte) error {
