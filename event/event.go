@@ -16,6 +16,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -82,6 +84,30 @@ type Event struct {
 	// Breadcrumbs are the records logged before the event in its scope
 	// (or process), oldest first; sent as {"values": […]}.
 	Breadcrumbs []Breadcrumb `json:"-"`
+	// ClientCulprit is where the event happened as its sender named it
+	// (Sentry's deprecated "culprit": other SDKs send it, errlog does
+	// not); Culprit prefers it.
+	ClientCulprit string `json:"culprit,omitempty"`
+	// Errors are the problems a server met reading the event: fields it
+	// dropped or changed (Sentry's processing errors). errlog sends none.
+	Errors []ProcessingError `json:"errors,omitempty"`
+}
+
+// ProcessingError is one problem met reading an event, as Sentry's
+// event.errors: Type "invalid_data" for a value of the wrong type, dropped;
+// "clock_drift", "past_timestamp" and "future_timestamp" for a corrected
+// timestamp.
+type ProcessingError struct {
+	// Type is the kind of problem: "invalid_data", "clock_drift", ….
+	Type string `json:"type"`
+	// Name is the field's path ("user.id", "exception.values.0.type").
+	Name string `json:"name,omitempty"`
+	// Value is the value as sent (JSON text, cut to 200 bytes).
+	Value string `json:"value,omitempty"`
+	// Reason says what was wrong ("a list, want a string"), for display:
+	// the schema's processing error has no such field, so it is not
+	// encoded.
+	Reason string `json:"-"`
 }
 
 // Logentry is the log message of an event.
@@ -262,9 +288,13 @@ func (e *Event) CulpritFrame() (Frame, bool) {
 	return Frame{}, false
 }
 
-// Culprit returns where the event happened, "function (file:line)" of
-// CulpritFrame, or "" when there is no stack trace.
+// Culprit returns where the event happened: the culprit its sender named
+// (ClientCulprit), else "function (file:line)" of CulpritFrame without
+// the parts the frame lacks, or "" when there is no stack trace.
 func (e *Event) Culprit() string {
+	if c := strings.TrimSpace(e.ClientCulprit); c != "" {
+		return c
+	}
 	if f, ok := e.CulpritFrame(); ok {
 		return frameLocation(f)
 	}
@@ -273,14 +303,29 @@ func (e *Event) Culprit() string {
 
 func frameLocation(f Frame) string {
 	name := f.Function
-	if f.Module != "" {
+	if f.Module != "" && f.Function != "" {
 		name = f.Module + "." + f.Function
+	} else if name == "" {
+		name = f.Module
 	}
 	file := f.Filename
 	if file == "" {
 		file = f.AbsPath
 	}
-	return fmt.Sprintf("%s (%s:%d)", name, file, f.Lineno)
+	// A browser's file is a URL: its query and fragment are noise.
+	if i := strings.IndexAny(file, "?#"); i >= 0 {
+		file = file[:i]
+	}
+	if file != "" && f.Lineno > 0 {
+		file += ":" + strconv.Itoa(f.Lineno)
+	}
+	switch {
+	case name == "":
+		return file
+	case file == "":
+		return name
+	}
+	return name + " (" + file + ")"
 }
 
 // timeLayout is RFC 3339 in UTC with microseconds, as Sentry's SDKs send it.

@@ -142,3 +142,17 @@ func TestSchemaCatchesErrors(t *testing.T) {
 		}
 	}
 }
+
+// An event with processing errors and a client culprit, as errlogd's
+// decoder makes one, still encodes in the schema.
+func TestProcessingErrorsInSchema(t *testing.T) {
+	ev := event.Event{EventID: event.NewID(), ClientCulprit: "app.views.index",
+		Errors: []event.ProcessingError{{Type: "invalid_data", Name: "user.email", Value: `["x"]`, Reason: "a list, want a string"}}}
+	b, err := ev.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sentryschema.Validate(b); err != nil {
+		t.Errorf("%v\n%s", err, b)
+	}
+}

@@ -8,20 +8,23 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/errlog/errlog/errlogd/store"
 )
 
 var funcs = template.FuncMap{
-	"rel":     relTime,
-	"exact":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
-	"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"compact": compact,
-	"num":     thousands,
-	"short":   func(s string, n int) string { return shorten(s, n) },
-	"itoa":    func(i int64) string { return strconv.FormatInt(i, 10) },
-	"add":     func(a, b int) int { return a + b },
-	"sub":     func(a, b int) int { return a - b },
-	"at":      func(now, t time.Time) whenArg { return whenArg{now, t} },
-	"events":  func(n int64) string { return plural(n, "event") },
+	"rel":          relTime,
+	"exact":        func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"iso":          func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"compact":      compact,
+	"formatParams": store.FormatParams,
+	"num":          thousands,
+	"short":        func(s string, n int) string { return shorten(s, n) },
+	"itoa":         func(i int64) string { return strconv.FormatInt(i, 10) },
+	"add":          func(a, b int) int { return a + b },
+	"sub":          func(a, b int) int { return a - b },
+	"at":           func(now, t time.Time) whenArg { return whenArg{now, t} },
+	"events":       func(n int64) string { return plural(n, "event") },
 }
 
 // relTime says how long before now t was: "just now", "5 min ago",

@@ -17,16 +17,18 @@ import (
 )
 
 type groupPage struct {
-	G        store.Group
-	E        *store.StoredEvent
-	Ev       *event.Event
-	V        *eventView
-	Older    string // URL of the previous (older) event, "" if none
-	Newer    string
-	Latest   string
-	Hist     spark
-	Seen     []store.Seen
-	Users    int64 // users affected; 0 when no event named one
+	G      store.Group
+	E      *store.StoredEvent
+	Ev     *event.Event
+	V      *eventView
+	Older  string // URL of the previous (older) event, "" if none
+	Newer  string
+	Latest string
+	Hist   spark
+	Seen   []store.Seen
+	Users  int64 // users affected; 0 when no event named one
+	// Feedback is what users wrote about the group's events, newest first.
+	Feedback []store.Feedback
 	Return   string
 	Project  string
 	DecodeOK bool
@@ -107,6 +109,7 @@ func (s *server) group(w http.ResponseWriter, r *http.Request) error {
 		js, capped := capEvent(p.E.JSON)
 		if ev, err := decode.Event(js); err == nil {
 			p.Ev, p.DecodeOK = ev, true
+			ev.Errors = append(ev.Errors, timeCorrection(ev.Timestamp, p.E.Timestamp)...)
 		} else {
 			p.Ev = &event.Event{}
 		}
@@ -134,6 +137,9 @@ func (s *server) group(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p.Users = users[g.ID]
+	if p.Feedback, err = s.st.GroupFeedback(ctx, g.ID, 20); err != nil {
+		return err
+	}
 	if p.Alerts, err = s.groupAlerts(r, g.ID); err != nil {
 		return err
 	}
@@ -504,4 +510,19 @@ func stackOf(st *rawStack, p *store.Project) *stackView {
 		}
 	}
 	return sv
+}
+
+// timeCorrection is the processing error that says the event's timestamp
+// was corrected at ingest (clock drift, too far back or ahead): sent is
+// the timestamp in the event, stored the one it was filed under.
+func timeCorrection(sent, stored time.Time) []event.ProcessingError {
+	if d := sent.Sub(stored); d > -time.Second && d < time.Second {
+		return nil
+	}
+	v := "none"
+	if !sent.IsZero() {
+		v = sent.UTC().Format(time.RFC3339Nano)
+	}
+	return []event.ProcessingError{{Type: "timestamp_corrected", Name: "timestamp", Value: v,
+		Reason: "filed under " + stored.UTC().Format(time.RFC3339) + ", the server's clock (clock drift, or more than 30 days back or a minute ahead)"}}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/wire/decode"
 )
 
 // BenchmarkParsePrepare: the per-event CPU of ingest on an event JSON
@@ -24,7 +25,7 @@ func BenchmarkParsePrepare(b *testing.B) {
 	b.SetBytes(int64(len(raw)))
 	b.Run("parse", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			if _, err := parseEvent(raw); err != nil {
+			if _, err := decode.Summary(raw); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -34,7 +35,7 @@ func BenchmarkParsePrepare(b *testing.B) {
 			store.Compress(raw)
 		}
 	})
-	ev, _ := parseEvent(raw)
+	ev, _ := decode.Summary(raw)
 	b.Run("prepare", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			if _, err := store.Prepare(p, ev, raw, time.Now()); err != nil {
@@ -42,21 +43,4 @@ func BenchmarkParsePrepare(b *testing.B) {
 			}
 		}
 	})
-}
-
-func BenchmarkScanObject(b *testing.B) {
-	path := os.Getenv("ERRLOGD_BENCH_EVENT")
-	if path == "" {
-		b.Skip("ERRLOGD_BENCH_EVENT not set")
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(int64(len(raw)))
-	for i := 0; i < b.N; i++ {
-		if err := scanObject(raw, func(k, v []byte) {}); err != nil {
-			b.Fatal(err)
-		}
-	}
 }

@@ -27,7 +27,7 @@ func TestGroupingCorpus(t *testing.T) {
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		require.NoError(t, err)
-		ev, err := parseEvent(b)
+		ev, err := decode.Summary(b)
 		require.NoError(t, err, f)
 		in, err := store.Prepare(p, ev, b, time.Now())
 		require.NoError(t, err, f)

@@ -4,14 +4,14 @@
 //
 // A request is answered after the batch holding its event has committed
 // (store.Store.Submit), so a 200 means stored, grouped and queryable. The
-// body is read as a stream: decompression is bounded by a counting
-// reader, non-event items are discarded as they are read, and only event
-// payloads (at most 1 MiB each) are held in memory, so that a compression
-// bomb costs CPU for MaxDecompressed bytes and no memory.
+// body is read as a stream with wire/decode (Decompress, Limit, Reader):
+// decompression is bounded by a counting reader, non-event items are
+// discarded as they are read, and only event payloads (at most 1 MiB
+// each) are held in memory, so that a compression bomb costs CPU for
+// MaxDecompressed bytes and no memory.
 package ingest
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -239,16 +239,37 @@ func route(path string) (string, string, bool) {
 		return "", "", false
 	}
 	project, endpoint, ok := strings.Cut(path[i+len("/api/"):], "/")
-	if !ok || project == "" || (endpoint != "envelope" && endpoint != "store") {
+	if !ok || project == "" || (endpoint != "envelope" && endpoint != "store" && unsupported[endpoint] == "") {
 		return "", "", false
 	}
 	return project, endpoint, true
+}
+
+// unsupported are the Sentry endpoints errlogd does not implement, and
+// what they take: they are answered 400 saying so, rather than passed
+// on to the API (whose 401 would say a password is missing). Ingest
+// serves them when its mux routes them here (Endpoints).
+var unsupported = map[string]string{
+	"minidump":   "native crash reports (minidumps)",
+	"security":   "browser security reports (CSP, Expect-CT, HPKP)",
+	"unreal":     "Unreal Engine crash reports",
+	"csp-report": "browser security reports (CSP)",
+}
+
+// Endpoints are the path endings, after /api/{project}/, that a Handler
+// answers: envelope and store, and the Sentry endpoints it refuses
+// plainly.
+func Endpoints() []string {
+	return []string{"envelope", "store", "minidump", "security", "unreal", "csp-report"}
 }
 
 func (h *Handler) serve(r *http.Request) (string, error) {
 	projectID, endpoint, ok := route(r.URL.Path)
 	if !ok {
 		return "", refuse(http.StatusNotFound, "errlog: ingest: no such endpoint %s", r.URL.Path)
+	}
+	if what := unsupported[endpoint]; what != "" {
+		return "", refuse(http.StatusBadRequest, "errlog: ingest: errlogd does not support %s (/api/{project}/%s/); it stores events sent to /envelope/ and /store/", what, endpoint)
 	}
 	if r.Method != http.MethodPost {
 		return "", refuse(http.StatusMethodNotAllowed, "errlog: ingest: %s needs POST", endpoint)
@@ -269,18 +290,11 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 	}
 	defer adm.release()
 	body := &limitedBody{r: raw, n: h.opts.MaxBody}
-	dec, release, err := decoder(body, r.Header.Get("Content-Encoding"))
+	br, release, err := openBody(body, r.Header.Get("Content-Encoding"), h.opts.MaxDecompressed, adm.meter)
 	if err != nil {
 		return "", adm.check(h.bodyErr(err, body))
 	}
 	defer release()
-	lr := &limited{r: adm.meter(dec), n: h.opts.MaxDecompressed}
-	br := lineReaders.Get().(*bufio.Reader)
-	br.Reset(lr)
-	defer func() {
-		br.Reset(nil)
-		lineReaders.Put(br)
-	}()
 
 	if endpoint == "store" {
 		p, err := h.project(r.Context(), auth.Key, projectID)
@@ -295,19 +309,14 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 		if int64(len(b)) > h.opts.MaxEvent {
 			return "", refuse(http.StatusRequestEntityTooLarge, "errlog: ingest: event over %d bytes", h.opts.MaxEvent)
 		}
-		return h.store(r.Context(), p, b, "")
+		return h.store(r.Context(), p, b, "", auth.Timestamp)
 	}
 
-	line, err := readLine(br, 64<<10, malformed{"envelope header over 64 KiB"})
+	env := decode.NewReader(br)
+	env.SetMaxItems(h.opts.MaxItems)
+	eh, err := env.Header()
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			err = malformed{"empty envelope"}
-		}
 		return "", h.bodyErr(err, body)
-	}
-	var eh wire.Header
-	if err := json.Unmarshal(line, &eh); err != nil {
-		return "", refuse(http.StatusBadRequest, "errlog: ingest: envelope header: %v", err)
 	}
 	if authErr != nil {
 		d, err := wire.ParseDSN(eh.DSN)
@@ -321,61 +330,40 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 		return "", err
 	}
 	var firstID string
-	for n := 0; ; n++ {
-		line, err := readLine(br, 64<<10, malformed{"item header over 64 KiB"})
+	for {
+		ih, err := env.Next()
 		if errors.Is(err, io.EOF) {
 			return firstID, nil
 		}
-		if n >= h.opts.MaxItems {
+		if errors.Is(err, decode.ErrTooManyItems) {
 			return firstID, h.overItems()
 		}
 		if err != nil {
 			return firstID, h.bodyErr(err, body)
 		}
-		if len(strings.TrimSpace(string(line))) == 0 {
-			continue
-		}
-		var ih struct {
-			Type   string `json:"type"`
-			Length *int64 `json:"length"`
-		}
-		if err := json.Unmarshal(line, &ih); err != nil || ih.Type == "" {
-			return firstID, refuse(http.StatusBadRequest, "errlog: ingest: item %d: bad item header %.100q", n, line)
-		}
-		if ih.Type != wire.TypeEvent {
-			h.skipped.Add(1)
-			if ih.Length != nil {
-				if _, err := io.CopyN(io.Discard, br, *ih.Length); err != nil {
-					return firstID, h.bodyErr(truncated(err, n), body)
-				}
-				err = skipNewline(br)
-			} else {
-				err = skipLine(br)
-			}
+		if ih.Type == wire.TypeUserReport || ih.Type == typeFeedback {
+			payload, err := env.Payload(h.opts.MaxEvent)
 			if err != nil {
 				return firstID, h.bodyErr(err, body)
 			}
+			id, err := h.feedback(r.Context(), p, ih.Type, payload, eh.EventID, eh.SentAt)
+			if err != nil {
+				return firstID, err
+			}
+			if firstID == "" {
+				firstID = id
+			}
 			continue
 		}
-		var payload []byte
-		if ih.Length != nil {
-			if *ih.Length > h.opts.MaxEvent || *ih.Length < 0 {
-				return firstID, refuse(http.StatusRequestEntityTooLarge, "errlog: ingest: event item of %d bytes is over %d", *ih.Length, h.opts.MaxEvent)
-			}
-			payload = make([]byte, *ih.Length)
-			if _, err := io.ReadFull(br, payload); err != nil {
-				return firstID, h.bodyErr(truncated(err, n), body)
-			}
-			if err := skipNewline(br); err != nil {
-				return firstID, h.bodyErr(err, body)
-			}
-		} else {
-			payload, err = readLine(br, int(h.opts.MaxEvent), tooLarge{fmt.Sprintf("event item over %d bytes", h.opts.MaxEvent)})
-			if err != nil && !errors.Is(err, io.EOF) {
-				return firstID, h.bodyErr(err, body)
-			}
+		if ih.Type != wire.TypeEvent {
+			h.skipped.Add(1)
+			continue // Next discards its payload
 		}
-		id, err := h.store(r.Context(), p, payload, eh.EventID)
+		payload, err := env.Payload(h.opts.MaxEvent)
+		if err != nil {
+			return firstID, h.bodyErr(err, body)
+		}
+		id, err := h.store(r.Context(), p, payload, eh.EventID, eh.SentAt)
 		if err != nil {
 			return firstID, err
 		}
@@ -385,34 +373,22 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 	}
 }
 
-func truncated(err error, n int) error {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return malformed{fmt.Sprintf("item %d: truncated envelope", n)}
-	}
-	return err
-}
-
-func skipNewline(br *bufio.Reader) error {
-	b, err := br.Peek(1)
-	if err == nil && b[0] == '\n' {
-		_, err = br.ReadByte()
-	}
-	if errors.Is(err, io.EOF) {
-		return nil
-	}
-	return err
-}
-
 func readAll(r io.Reader, max int64) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, max+1))
 	if err != nil {
 		return nil, err
 	}
 	if int64(len(b)) > max {
-		return nil, tooLarge{fmt.Sprintf("event over %d bytes", max)}
+		return nil, tooLarge(fmt.Sprintf("event over %d bytes", max))
 	}
 	return b, nil
 }
+
+// tooLarge is a 413 of ingest's own.
+type tooLarge string
+
+func (e tooLarge) Error() string { return string(e) }
+func (e tooLarge) Unwrap() error { return decode.ErrTooLarge }
 
 // limitedBody fails past n bytes as sent.
 type limitedBody struct {
@@ -430,7 +406,7 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 	l.read += int64(n)
 	if l.read > l.n {
 		l.over = true
-		return n, tooLarge{fmt.Sprintf("body over %d bytes", l.n)}
+		return n, tooLarge(fmt.Sprintf("body over %d bytes", l.n))
 	}
 	return n, err
 }
@@ -440,9 +416,9 @@ func (h *Handler) bodyErr(err error, body *limitedBody) error {
 	switch {
 	case errors.As(err, &he):
 		return he
-	case body.over || errors.Is(err, errTooLarge):
+	case body.over || errors.Is(err, decode.ErrTooLarge):
 		return refuse(http.StatusRequestEntityTooLarge, "errlog: ingest: %v", err)
-	case errors.Is(err, errMalformed):
+	case errors.Is(err, decode.ErrMalformed):
 		return refuse(http.StatusBadRequest, "errlog: ingest: %v", err)
 	}
 	// A decompressor's own error: the body is corrupt.
@@ -530,12 +506,18 @@ func (h *Handler) allow(p *store.Project) error {
 	return nil
 }
 
-// store parses, prepares and submits one event payload.
-func (h *Handler) store(ctx context.Context, p *store.Project, payload []byte, envelopeID string) (string, error) {
-	ev, err := parseEvent(payload)
+// store parses, prepares and submits one event payload; sentAt is the
+// envelope's sent_at ("" if none).
+func (h *Handler) store(ctx context.Context, p *store.Project, payload []byte, envelopeID, sentAt string) (string, error) {
+	ev, err := decode.Summary(payload)
 	if err != nil {
 		return "", refuse(http.StatusBadRequest, "errlog: ingest: %v", err)
 	}
+	return h.submit(ctx, p, ev, payload, envelopeID, sentAt)
+}
+
+// submit prepares and submits one decoded event.
+func (h *Handler) submit(ctx context.Context, p *store.Project, ev *event.Event, payload []byte, envelopeID, sentAt string) (string, error) {
 	if ev.EventID == "" {
 		ev.EventID = envelopeID
 	}
@@ -545,7 +527,9 @@ func (h *Handler) store(ctx context.Context, p *store.Project, payload []byte, e
 	if err := h.allow(p); err != nil {
 		return "", err
 	}
-	in, err := store.Prepare(p, ev, payload, h.opts.Now())
+	now := h.opts.Now()
+	correctTime(ev, sentAt, now)
+	in, err := store.Prepare(p, ev, payload, now)
 	if err != nil {
 		return "", refuse(http.StatusBadRequest, "errlog: ingest: %v", err)
 	}
@@ -553,6 +537,8 @@ func (h *Handler) store(ctx context.Context, p *store.Project, payload []byte, e
 	case err == nil:
 		h.events.Add(1)
 		return in.EventID, nil
+	case errors.Is(err, store.ErrRejected):
+		return "", refuse(http.StatusBadRequest, "errlog: ingest: %v", err)
 	case errors.Is(err, store.ErrQueueFull):
 		secs := int((h.opts.RetryAfter + time.Second - 1) / time.Second)
 		return "", &httpError{status: http.StatusTooManyRequests, retryAfter: h.opts.RetryAfter,

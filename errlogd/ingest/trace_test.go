@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"github.com/errlog/errlog/wire/decode"
 	"testing"
 
 	"github.com/errlog/errlog/errlogd/store"
@@ -19,7 +20,7 @@ func TestParseEventTrace(t *testing.T) {
 		{`{"message":"x","contexts":null}`, ""},
 		{`{"message":"x"}`, ""},
 	} {
-		ev, err := parseEvent([]byte(tc.body))
+		ev, err := decode.Summary([]byte(tc.body))
 		if err != nil {
 			t.Errorf("%s: %v", tc.body, err)
 			continue

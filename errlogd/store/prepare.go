@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/errlog/errlog/event"
 	"github.com/klauspost/compress/zstd"
@@ -55,6 +56,10 @@ type Incoming struct {
 // a later one (a client clock running fast) is taken as its arrival time.
 const MaxFuture = time.Minute
 
+// MaxPast is how far before its arrival an event's timestamp may be
+// (Relay's limit); an earlier one is taken as its arrival time.
+const MaxPast = 30 * 24 * time.Hour
+
 // Prepare groups ev for project p, and compresses raw, the event's JSON as
 // received (nil: ev is encoded). It does not modify ev: the in-app
 // correction applies to a copy of its frames.
@@ -77,7 +82,7 @@ func Prepare(p *Project, ev *event.Event, raw []byte, now time.Time) (*Incoming,
 		id = event.NewID()
 	}
 	ts := ev.Timestamp.UTC()
-	if ts.IsZero() || ts.After(now.Add(MaxFuture)) {
+	if ts.IsZero() || ts.After(now.Add(MaxFuture)) || ts.Before(now.Add(-MaxPast)) {
 		ts = now
 	}
 	level := string(NormalLevel(ev.Level))
@@ -86,21 +91,18 @@ func Prepare(p *Project, ev *event.Event, raw []byte, now time.Time) (*Incoming,
 		EventID:     id,
 		GroupKey:    key,
 		PrevKey:     prev,
-		Title:       g.Title(),
-		Culprit:     g.Culprit(),
-		Level:       level,
-		Environment: truncate(ev.Environment, 64),
-		Release:     truncate(ev.Release, 200),
+		Title:       Text(Title(g)),
+		Culprit:     Text(Culprit(g)),
+		Level:       Text(level),
+		Environment: truncate(Text(ev.Environment), 64),
+		Release:     truncate(Text(ev.Release), 200),
 		User:        userKey(ev.User),
 		TraceID:     TraceID(ev),
-		Tags:        ev.Tags,
+		Tags:        textMap(ev.Tags),
 		Timestamp:   ts,
 		Received:    now.UTC(),
 		Size:        len(raw),
 		Payload:     Compress(raw),
-	}
-	if in.Title == "" {
-		in.Title = "(no message)"
 	}
 	return in, nil
 }
@@ -180,6 +182,29 @@ func userKey(u *event.User) string {
 		}
 	}
 	return ""
+}
+
+// Text is s as the store writes it on both databases: NUL, which
+// PostgreSQL's text refuses, as U+2400 (␀), and invalid UTF-8 (from
+// an in-process event; decoded JSON has none) as U+FFFD.
+func Text(s string) string {
+	if strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\u2400")
+}
+
+func textMap(m map[string]string) map[string]string {
+	for k, v := range m {
+		if Text(k) != k || Text(v) != v {
+			out := make(map[string]string, len(m))
+			for k, v := range m {
+				out[Text(k)] = Text(v)
+			}
+			return out
+		}
+	}
+	return m
 }
 
 func truncate(s string, n int) string {

@@ -197,6 +197,19 @@ type Facets struct {
 	Releases     []string `json:"releases"`
 }
 
+// Feedback is what a user wrote about an error: Sentry's user report
+// (the crash-report dialog) or feedback item (captureFeedback).
+type Feedback struct {
+	ID        int64     `json:"id"`
+	ProjectID int64     `json:"project_id"`
+	EventID   string    `json:"event_id"`
+	Name      string    `json:"name,omitempty"`
+	Email     string    `json:"email,omitempty"`
+	Comments  string    `json:"comments"`
+	URL       string    `json:"url,omitempty"`
+	Received  time.Time `json:"received"`
+}
+
 // Retention says what Retain deletes. Zero fields keep everything.
 type Retention struct {
 	// MaxAge: events received longer ago are deleted (group counts stay).
@@ -276,6 +289,13 @@ type Store interface {
 	// Facets lists a project's environments and releases (0: all).
 	Facets(ctx context.Context, projectID int64) (*Facets, error)
 
+	// AddFeedback stores a user's feedback on an event (its group is
+	// found by the event id, now or when read).
+	AddFeedback(ctx context.Context, f *Feedback) error
+	// GroupFeedback lists the feedback on a group's events, newest first,
+	// at most limit (default 50).
+	GroupFeedback(ctx context.Context, groupID int64, limit int) ([]Feedback, error)
+
 	// Retain deletes old events in batches; see Retention.
 	Retain(ctx context.Context, r Retention) (*RetentionResult, error)
 	Stats(ctx context.Context) (*Stats, error)
@@ -283,3 +303,8 @@ type Store interface {
 	// (ErrClosed, ErrLost, the database unreachable).
 	Health(ctx context.Context) error
 }
+
+// ErrRejected: the event could not be stored, though other events could
+// at the same time (a value the database refuses): the caller should
+// answer 400, as retrying will not help.
+var ErrRejected = errors.New("errlog: store: event refused by the database")

@@ -12,6 +12,10 @@ type Auth struct {
 	Client  string // sentry_client, "sentry.go/0.50.0"
 	Key     string // sentry_key, the DSN's public key
 	Secret  string // sentry_secret, deprecated; "" for most clients
+	// Timestamp is sentry_timestamp, when the request was sent (Unix
+	// seconds, or RFC 3339), which older clients send: the store
+	// endpoint's sent_at.
+	Timestamp string
 }
 
 // ErrNoAuth is returned when a request carries no sentry_key.
@@ -49,6 +53,8 @@ func (a *Auth) set(k, v string) {
 		a.Key = v
 	case "secret":
 		a.Secret = v
+	case "timestamp":
+		a.Timestamp = v
 	}
 }
 

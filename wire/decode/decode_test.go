@@ -191,13 +191,13 @@ func TestDecodeLenient(t *testing.T) {
 
 func TestDecodeErrors(t *testing.T) {
 	for in, want := range map[string]string{
-		"":                         "no header",
+		"":                         "empty envelope",
 		"\n":                       "no header",
 		"not json\n":               "envelope header",
-		"{}\n{\"length\":2}\n{}\n": "item 0 has no type",
+		"{}\n{\"length\":2}\n{}\n": "item 0: bad item header",
 		"{}\n{\"type\":\"event\",\"length\":99}\n{}\n": "truncated",
 		"{}\n{\"type\":\"event\",\"length\":-1}\n{}\n": "truncated",
-		"{}\n{\"type\":\n": "item 0 header",
+		"{}\n{\"type\":\n": "item 0: bad item header",
 	} {
 		if _, err := Envelope([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Envelope(%q) = %v, want an error containing %q", in, err, want)

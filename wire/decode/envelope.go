@@ -1,66 +1,42 @@
 package decode
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"time"
 
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/wire"
 )
 
-// itemHeader is wire.ItemHeader as read: length may be absent.
-type itemHeader struct {
-	wire.ItemHeader
-	Length *int `json:"length"`
-}
-
-// Envelope parses an envelope. An item with a length has exactly that many
-// payload bytes (newlines included), then an optional newline; an item
-// without one runs to the next newline or the end. Blank lines between
-// items are skipped. Payloads alias b.
+// Envelope parses a whole envelope held in memory, with Reader: items
+// with or without a length, blank lines between them skipped.
 func Envelope(b []byte) (*wire.Envelope, error) {
-	line, rest, _ := bytes.Cut(b, []byte{'\n'})
-	if len(bytes.TrimSpace(line)) == 0 {
-		return nil, errors.New("wire: envelope has no header")
+	r := NewReader(bufio.NewReaderSize(bytes.NewReader(b), 64<<10))
+	h, err := r.Header()
+	if err != nil {
+		return nil, fmt.Errorf("wire: %w", err)
 	}
-	e := &wire.Envelope{}
-	if err := json.Unmarshal(line, &e.Header); err != nil {
-		return nil, fmt.Errorf("wire: envelope header: %w", err)
-	}
-	for n := 0; ; n++ {
-		for len(rest) > 0 && (rest[0] == '\n' || rest[0] == '\r' || rest[0] == ' ' || rest[0] == '\t') {
-			rest = rest[1:]
-		}
-		if len(rest) == 0 {
+	e := &wire.Envelope{Header: *h}
+	for {
+		ih, err := r.Next()
+		if errors.Is(err, io.EOF) {
 			return e, nil
 		}
-		line, rest, _ = bytes.Cut(rest, []byte{'\n'})
-		var ih itemHeader
-		if err := json.Unmarshal(line, &ih); err != nil {
-			return nil, fmt.Errorf("wire: item %d header: %w", n, err)
+		if err != nil {
+			return nil, fmt.Errorf("wire: %w", err)
 		}
-		if ih.Type == "" {
-			return nil, fmt.Errorf("wire: item %d has no type", n)
+		p, err := r.Payload(math.MaxInt64)
+		if err != nil {
+			return nil, fmt.Errorf("wire: %w", err)
 		}
-		it := wire.Item{Header: ih.ItemHeader}
-		switch {
-		case ih.Length != nil:
-			l := *ih.Length
-			if l < 0 || l > len(rest) {
-				return nil, fmt.Errorf("wire: item %d (%s) says length %d, but %d bytes are left: truncated envelope", n, ih.Type, l, len(rest))
-			}
-			it.Payload, rest = rest[:l:l], rest[l:]
-			it.Header.Length = l
-		default:
-			var payload []byte
-			payload, rest, _ = bytes.Cut(rest, []byte{'\n'})
-			it.Payload = payload[:len(payload):len(payload)]
-			it.Header.Length = len(payload)
-		}
-		e.Items = append(e.Items, it)
+		ih.Length = len(p)
+		e.Items = append(e.Items, wire.Item{Header: ih, Payload: p})
 	}
 }
 
@@ -72,7 +48,7 @@ func Events(e *wire.Envelope) ([]*event.Event, error) {
 		if e.Items[i].Header.Type != wire.TypeEvent {
 			continue
 		}
-		ev, err := ItemEvent(&e.Items[i])
+		ev, err := Event(e.Items[i].Payload)
 		if err != nil {
 			return nil, fmt.Errorf("wire: item %d: %w", i, err)
 		}
@@ -82,11 +58,6 @@ func Events(e *wire.Envelope) ([]*event.Event, error) {
 		out = append(out, ev)
 	}
 	return out, nil
-}
-
-// ItemEvent decodes an event item's payload, leniently (see Event).
-func ItemEvent(it *wire.Item) (*event.Event, error) {
-	return Event(it.Payload)
 }
 
 // ClientReport is the payload of a client_report item: what an SDK

@@ -2,6 +2,7 @@ package decode
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -47,7 +48,46 @@ func TestBreadcrumbsLenientDecoding(t *testing.T) {
 		!ev.Breadcrumbs[0].Timestamp.Equal(time.Unix(1700000000, 250000000)) {
 		t.Errorf("%+v", ev.Breadcrumbs)
 	}
-	if _, err := Event([]byte(`{"breadcrumbs":{"values":[{"timestamp":true}]}}`)); err == nil {
-		t.Error("a bad breadcrumb timestamp is an error")
+	ev, err = Event([]byte(`{"breadcrumbs":{"values":[{"timestamp":true,"message":"kept"}]}}`))
+	if err != nil || len(ev.Breadcrumbs) != 1 || ev.Breadcrumbs[0].Message != "kept" || len(ev.Errors) != 1 || ev.Errors[0].Name != "breadcrumbs.0.timestamp" {
+		t.Errorf("a bad breadcrumb timestamp costs the timestamp: %+v, %v", ev, err)
+	}
+}
+
+// TestEventLenient: values of the wrong type cost themselves only, each
+// recorded; numbers and booleans where strings belong are their text.
+func TestEventLenient(t *testing.T) {
+	ev, err := Event([]byte(`{"user":{"id":42,"email":{"x":1},"name":"Ann"},"release":1.5,"environment":true,
+		"exception":[7,{"type":3,"value":"v","stacktrace":{"frames":["f",null,{"function":"g","lineno":"9","in_app":"yes"}]}}],
+		"tags":{"n":1,"b":false,"o":{"k":"v"}},"level":"warn","fingerprint":["a",2,{}],"extra":{"n":1}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.User.ID != "42" || ev.User.Email != "" || ev.User.Data["name"] != "Ann" || ev.Release != "1.5" || ev.Environment != "true" {
+		t.Errorf("user %+v, release %q, environment %q", ev.User, ev.Release, ev.Environment)
+	}
+	if len(ev.Exception) != 1 || ev.Exception[0].Type != "3" {
+		t.Fatalf("exceptions %+v: the non-object dropped, the type a string", ev.Exception)
+	}
+	frames := ev.Exception[0].Stacktrace.Frames
+	if len(frames) != 2 || frames[1].Function != "g" || frames[1].Lineno != 0 || frames[1].InApp {
+		t.Errorf("frames %+v: the string dropped, null kept as encoding/json keeps it, bad lineno and in_app dropped", frames)
+	}
+	if ev.Tags["n"] != "1" || ev.Tags["b"] != "false" || ev.Tags["o"] != `{"k":"v"}` || ev.Level != "warning" {
+		t.Errorf("tags %v, level %q", ev.Tags, ev.Level)
+	}
+	if len(ev.Fingerprint) != 2 || ev.Fingerprint[1] != "2" {
+		t.Errorf("fingerprint %q", ev.Fingerprint)
+	}
+	if n, ok := ev.Extra["n"].(float64); !ok || n != 1 {
+		t.Errorf("extra %v: numbers as encoding/json decodes them", ev.Extra)
+	}
+	var names []string
+	for _, e := range ev.Errors {
+		names = append(names, e.Name)
+	}
+	want := []string{"user.email", "fingerprint.2", "exception.exception", "exception.frame", "exception.lineno", "exception.in_app"}
+	if fmt.Sprint(names) != fmt.Sprint(want) {
+		t.Errorf("errors %q, want %q", names, want)
 	}
 }

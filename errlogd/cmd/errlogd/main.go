@@ -333,7 +333,7 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	m.ingest, m.st = ing, st
 	c.onRetain = func(n int64) { m.retention.Add(n) }
 	counted := m.countBytes(ing)
-	for _, ep := range []string{"envelope", "store"} {
+	for _, ep := range ingest.Endpoints() {
 		mux.Handle(prefix+"/api/{project}/"+ep+"/", counted)
 		mux.Handle(prefix+"/api/{project}/"+ep, counted)
 	}

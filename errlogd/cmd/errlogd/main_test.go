@@ -253,6 +253,14 @@ func TestServeLifecycle(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, 200, resp.StatusCode)
 	assert.Contains(t, string(page), "lifecycle failure")
+	// Sentry endpoints errlogd does not implement say so, plainly.
+	for _, ep := range []string{"minidump", "security", "unreal"} {
+		resp, err = http.Post(p2.base+"/api/1/"+ep+"/?sentry_key="+key, "application/octet-stream", strings.NewReader("x"))
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, ep)
+		assert.Contains(t, resp.Header.Get("X-Sentry-Error"), "errlogd does not support", ep)
+	}
 	p2.stop(t)
 }
 

@@ -278,6 +278,9 @@ func (db *DB) DeleteGroup(ctx context.Context, id int64) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return store.ErrNotFound
 	}
+	if err := deleteFeedback(ctx, db, tx, id); err != nil {
+		return wrap("delete group", err)
+	}
 	for _, t := range []string{"events", "group_minutes", "group_hours", "group_seen", "group_users", "group_hashes"} {
 		if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM `+t+` WHERE group_id = ?`), id); err != nil {
 			return wrap("delete group", err)

@@ -267,11 +267,19 @@ func ms(t time.Time) int64 {
 	return t.UnixMilli()
 }
 
+// Stored times are read within years 1 to 9999, which JSON can encode:
+// an absurd value stored before ingest clamped timestamps must not
+// break a page.
+var (
+	minMS = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	maxMS = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).UnixMilli()
+)
+
 func fromMS(v int64) time.Time {
 	if v == 0 {
 		return time.Time{}
 	}
-	return time.UnixMilli(v).UTC()
+	return time.UnixMilli(min(max(v, minMS), maxMS)).UTC()
 }
 
 // ---- migrations

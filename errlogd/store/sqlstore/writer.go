@@ -236,6 +236,7 @@ func (w *writer) run() {
 			}
 		}
 		var err error
+		var each map[*store.Incoming]error // set when the batch was retried event by event
 		if w.life.Err() != nil {
 			// Close gave up waiting: what is left is not written.
 			err = store.ErrClosed
@@ -250,7 +251,10 @@ func (w *writer) run() {
 			if w.opts.OnCommit != nil {
 				w.opts.OnCommit(len(ins), time.Since(start), err)
 			}
-			if err != nil {
+			switch {
+			case err != nil && len(ins) > 1 && !errors.Is(err, store.ErrLost) && w.life.Err() == nil:
+				each = w.commitEach(ins, err)
+			case err != nil:
 				w.failed.Add(int64(len(ins)))
 				if !errors.Is(err, store.ErrLost) { // said once, when found
 					w.fail(err)
@@ -259,7 +263,11 @@ func (w *writer) run() {
 		}
 		for _, p := range batch {
 			if p.done != nil {
-				p.done <- err
+				if each != nil {
+					p.done <- each[p.in]
+				} else {
+					p.done <- err
+				}
 			}
 			if p.flush != nil {
 				close(p.flush)
@@ -286,4 +294,35 @@ func (w *writer) commitRetry(ins []*store.Incoming) error {
 		time.Sleep(time.Duration(try+1) * 10 * time.Millisecond)
 	}
 	return err
+}
+
+// commitEach is what the writer does when a batch of several events fails
+// to commit (batchErr): each event is committed alone, so that one event
+// the database refuses never costs the others theirs. An event that fails
+// alone while another succeeded is store.ErrRejected; when all fail, the
+// database is the problem, and each gets its own error to retry later.
+// It returns each event's error (nil: committed).
+func (w *writer) commitEach(ins []*store.Incoming, batchErr error) map[*store.Incoming]error {
+	out := make(map[*store.Incoming]error, len(ins))
+	ok := false
+	for _, in := range ins {
+		err := w.commitRetry([]*store.Incoming{in})
+		out[in] = err
+		ok = ok || err == nil
+	}
+	for in, err := range out {
+		if err == nil {
+			continue
+		}
+		w.failed.Add(1)
+		if ok {
+			err = fmt.Errorf("%w: event %s: %v", store.ErrRejected, in.EventID, err)
+			out[in] = err
+		}
+		w.fail(err)
+	}
+	if !ok {
+		w.fail(batchErr)
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -163,4 +164,71 @@ func startWriter(commit commitFunc, project func(context.Context) (*store.Projec
 	w := newWriter(commit, project, opts)
 	w.start()
 	return w
+}
+
+// TestWriterOneBadEventNeverFailsAnother: when a batch fails to commit,
+// each event is committed alone; the one the database refuses gets
+// ErrRejected, the others are stored.
+func TestWriterOneBadEventNeverFailsAnother(t *testing.T) {
+	var mu sync.Mutex
+	stored := map[string]bool{}
+	commit := func(_ context.Context, batch []*store.Incoming) error {
+		for _, in := range batch {
+			if in.Title == "poison" {
+				return errors.New(`invalid byte sequence for encoding "UTF8": 0x00`)
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, in := range batch {
+			stored[in.EventID] = true
+		}
+		return nil
+	}
+	release := make(chan struct{})
+	first := true
+	gate := func(ctx context.Context, batch []*store.Incoming) error {
+		if first { // hold the first batch so that the others queue up together
+			first = false
+			<-release
+		}
+		return commit(ctx, batch)
+	}
+	w := startWriter(gate, nil, store.WriterOptions{MaxBatch: 100})
+	defer w.Close(context.Background())
+	errs := make([]error, 21)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in := &store.Incoming{EventID: fmt.Sprint(i), Title: "ok"}
+			if i%7 == 3 {
+				in.Title = "poison"
+			}
+			errs[i] = w.Submit(context.Background(), in)
+		}()
+		if i == 0 {
+			time.Sleep(10 * time.Millisecond) // the first batch holds event 0 alone
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	rejected := 0
+	for i, err := range errs {
+		if i%7 == 3 {
+			// ErrRejected in a batch with others; alone (a batch of one,
+			// which the timing may give), the database's own error.
+			assert.Error(t, err, i)
+			if errors.Is(err, store.ErrRejected) {
+				rejected++
+			}
+		} else {
+			assert.NoError(t, err, i)
+			assert.True(t, stored[fmt.Sprint(i)], i)
+		}
+	}
+	assert.Positive(t, rejected)
+	assert.Equal(t, int64(3), w.Failed())
 }

@@ -1,8 +1,10 @@
-package ingest
+package decode
 
 import (
 	"errors"
 	"strconv"
+
+	"github.com/errlog/errlog/event"
 )
 
 // scanObject validates the JSON object b and calls f with the raw bytes
@@ -70,6 +72,12 @@ type scanner struct {
 	b       []byte
 	i       int
 	lenient bool // see mismatch
+	full    bool // read frames' source lines too
+	errs    *[]event.ProcessingError
+	where   string // the top-level field read, for errs
+	// dropElem is set by a list element that is not an object, for into
+	// to drop it.
+	dropElem bool
 }
 
 const maxDepth = 1000

@@ -1,4 +1,4 @@
-package ingest
+package decode
 
 import (
 	"bytes"
@@ -15,18 +15,20 @@ import (
 // grouping, the title and the culprit read: encoding/json on them was
 // most of ingest's decoding time (55 µs of a 5 KB event's 63). They are
 // read as encoding/json reads them into event.Exception, event.Stacktrace
-// and event.Frame: a wrong type is an error (skipped, in threads, which
-// are read leniently); null leaves the zero value; a repeated key is
-// decoded into what the first one made (merging objects, and list
-// elements by position). Keys match exactly, as in Relay.
+// and event.Frame, but leniently, as Relay normalizes: a number or a
+// boolean where a string belongs becomes its text, any other value of the
+// wrong type is dropped and recorded as a processing error, and the rest
+// is kept; null leaves the zero value; a repeated key is decoded into what
+// the first one made (merging objects, and list elements by position).
+// Keys match exactly, as in Relay.
 
 // exceptions decodes the exception interface: a list, or an object
 // holding it under "values".
-func exceptions(raw []byte) ([]event.Exception, error) {
+func exceptions(raw []byte, full bool, errs *[]event.ProcessingError) ([]event.Exception, error) {
 	if isNull(bytes.TrimSpace(raw)) {
 		return nil, nil
 	}
-	s := &scanner{b: raw}
+	s := &scanner{b: raw, full: full, lenient: true, errs: errs, where: "exception"}
 	s.ws()
 	var out []event.Exception
 	err := s.valuesList("exception", func() error {
@@ -45,11 +47,11 @@ func exceptions(raw []byte) ([]event.Exception, error) {
 
 // stacktrace decodes a stack trace's frames into st (nil: a new one); nil
 // for null.
-func stacktrace(raw []byte, st *event.Stacktrace) (*event.Stacktrace, error) {
+func stacktrace(raw []byte, st *event.Stacktrace, full bool, errs *[]event.ProcessingError) (*event.Stacktrace, error) {
 	if isNull(bytes.TrimSpace(raw)) {
 		return nil, nil
 	}
-	s := &scanner{b: raw}
+	s := &scanner{b: raw, full: full, lenient: true, errs: errs, where: "stacktrace"}
 	s.ws()
 	return s.stacktrace(st)
 }
@@ -57,11 +59,11 @@ func stacktrace(raw []byte, st *event.Stacktrace) (*event.Stacktrace, error) {
 // threadStack picks the crashed thread's stack, else the current one's,
 // else the first one with a stack. It reads leniently, as encoding/json
 // reads what it can: a field of the wrong type is passed over.
-func threadStack(raw []byte) *event.Stacktrace {
+func threadStack(raw []byte, full bool, errs *[]event.ProcessingError) *event.Stacktrace {
 	if isNull(bytes.TrimSpace(raw)) {
 		return nil
 	}
-	s := &scanner{b: raw, lenient: true}
+	s := &scanner{b: raw, lenient: true, full: full, errs: errs, where: "threads"}
 	s.ws()
 	type thread struct {
 		crashed, current bool
@@ -75,6 +77,7 @@ func threadStack(raw []byte) *event.Stacktrace {
 				return s.value(1)
 			case '{':
 			default:
+				s.dropElem = true
 				return s.mismatch("thread", "an object")
 			}
 			return s.members(func(k []byte) error {
@@ -138,18 +141,35 @@ func into[T any](s *scanner, list *[]T, name string, elem func(i int, v *T) erro
 		return s.mismatch(name, "a list")
 	}
 	n := 0
+	var drop []int // elements that are not objects: dropped (lenient)
 	err := s.items(func(i int) error {
 		if i >= len(*list) {
 			var zero T
 			*list = append(*list, zero)
 		}
 		n = i + 1
-		return elem(i, &(*list)[i])
+		err := elem(i, &(*list)[i])
+		if s.dropElem {
+			s.dropElem = false
+			drop = append(drop, i)
+		}
+		return err
 	})
 	if *list == nil {
 		*list = []T{}
 	}
 	*list = (*list)[:n]
+	if len(drop) > 0 {
+		kept := (*list)[:0]
+		for i, v := range *list {
+			if len(drop) > 0 && drop[0] == i {
+				drop = drop[1:]
+				continue
+			}
+			kept = append(kept, v)
+		}
+		*list = kept
+	}
 	return err
 }
 
@@ -159,6 +179,7 @@ func (s *scanner) exception(e *event.Exception) error {
 		return s.value(1)
 	case '{':
 	default:
+		s.dropElem = true
 		return s.mismatch("exception", "an object")
 	}
 	return s.members(func(k []byte) error {
@@ -183,10 +204,21 @@ func (s *scanner) exception(e *event.Exception) error {
 				e.Mechanism = nil
 				return nil
 			}
+			if v[0] != '{' {
+				if s.errs != nil {
+					*s.errs = append(*s.errs, invalid(s.where+".mechanism", v, kind(v[0])+", want an object"))
+				}
+				return nil
+			}
 			if e.Mechanism == nil {
 				e.Mechanism = &event.Mechanism{}
 			}
-			return json.Unmarshal(v, e.Mechanism)
+			if err := json.Unmarshal(v, e.Mechanism); err != nil && s.errs != nil {
+				// What decodes is kept (encoding/json goes on past a
+				// type error).
+				*s.errs = append(*s.errs, invalid(s.where+".mechanism", v, err.Error()))
+			}
+			return nil
 		}
 		return s.value(1)
 	})
@@ -223,6 +255,7 @@ func (s *scanner) frame(f *event.Frame) error {
 		return s.value(1)
 	case '{':
 	default:
+		s.dropElem = true
 		return s.mismatch("frame", "an object")
 	}
 	return s.members(func(k []byte) error {
@@ -244,6 +277,14 @@ func (s *scanner) frame(f *event.Frame) error {
 			return s.str(&f.ContextLine, "context_line")
 		case "in_app":
 			return s.boolean(&f.InApp, "in_app")
+		}
+		if s.full {
+			switch string(k) {
+			case "pre_context":
+				return into(s, &f.PreContext, "pre_context", func(_ int, v *string) error { return s.str(v, "pre_context") })
+			case "post_context":
+				return into(s, &f.PostContext, "post_context", func(_ int, v *string) error { return s.str(v, "post_context") })
+			}
 		}
 		return s.value(1)
 	})
@@ -343,12 +384,20 @@ func (s *scanner) peek() byte {
 	return s.b[s.i]
 }
 
-// str reads the string (or null, which leaves *dst) at s into *dst.
+// str reads the string (or null, which leaves *dst) at s into *dst; a
+// lenient scanner takes a number or boolean as its text.
 func (s *scanner) str(dst *string, name string) error {
-	switch s.peek() {
-	case 'n':
+	switch c := s.peek(); {
+	case c == 'n':
 		return s.value(1)
-	case '"':
+	case c == '"':
+	case s.lenient && (c == '-' || c >= '0' && c <= '9' || c == 't' || c == 'f'):
+		start := s.i
+		if err := s.value(1); err != nil {
+			return err
+		}
+		*dst = string(s.b[start:s.i])
+		return nil
 	default:
 		return s.mismatch(name, "a string")
 	}
@@ -384,13 +433,26 @@ func (s *scanner) boolean(dst *bool, name string) error {
 func isNull(v []byte) bool { return len(v) == 0 || string(v) == "null" }
 
 // mismatch is the error for a value of the wrong type at s; a lenient
-// scanner passes over the value instead.
+// scanner passes over the value instead, recording it in errs.
 func (s *scanner) mismatch(name, want string) error {
+	got := kind(s.peek())
 	if s.lenient {
-		return s.value(1)
+		start := s.i
+		if err := s.value(1); err != nil {
+			return err
+		}
+		if s.errs != nil {
+			*s.errs = append(*s.errs, invalid(s.where+"."+name, s.b[start:s.i], got+", want "+want))
+		}
+		return nil
 	}
+	return fmt.Errorf("%s is %s, want %s", name, got, want)
+}
+
+// kind names the JSON type of a value starting with c.
+func kind(c byte) string {
 	got := "a number"
-	switch s.peek() {
+	switch c {
 	case '"':
 		got = "a string"
 	case '{':
@@ -399,6 +461,21 @@ func (s *scanner) mismatch(name, want string) error {
 		got = "a list"
 	case 't', 'f':
 		got = "a boolean"
+	case 'n':
+		got = "null"
 	}
-	return fmt.Errorf("%s is %s, want %s", name, got, want)
+	return got
+}
+
+// invalid is the processing error for a value of the wrong type, dropped.
+func invalid(name string, val []byte, reason string) event.ProcessingError {
+	v := string(val)
+	if len(v) > 200 {
+		v = v[:200]
+		for len(v) > 0 && !utf8.ValidString(v) {
+			v = v[:len(v)-1]
+		}
+		v += "…"
+	}
+	return event.ProcessingError{Type: "invalid_data", Name: name, Value: v, Reason: reason}
 }

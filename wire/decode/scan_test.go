@@ -1,7 +1,8 @@
-package ingest
+package decode
 
 import (
 	"encoding/json"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -26,6 +27,23 @@ func TestScanObjectAgreesWithEncodingJSON(t *testing.T) {
 		assert.Equal(t, want, got, "%q", in)
 		if want && got {
 			assert.Len(t, keys, len(v), in)
+		}
+	}
+}
+
+func BenchmarkScanObject(b *testing.B) {
+	path := os.Getenv("ERRLOGD_BENCH_EVENT")
+	if path == "" {
+		b.Skip("ERRLOGD_BENCH_EVENT not set")
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(raw)))
+	for i := 0; i < b.N; i++ {
+		if err := scanObject(raw, func(k, v []byte) {}); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

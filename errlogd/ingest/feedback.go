@@ -1,0 +1,78 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/wire/decode"
+)
+
+// typeFeedback is the item type of Sentry's feedback (captureFeedback,
+// the feedback widget): an event whose contexts.feedback holds it.
+const typeFeedback = "feedback"
+
+// feedback stores a user_report item ({event_id, name, email, comments})
+// or a feedback item. Feedback on an event is shown with its group;
+// feedback on none (the widget, on its own) is stored as an event of
+// its own too, "User feedback: …", so that it is listed.
+func (h *Handler) feedback(ctx context.Context, p *store.Project, typ string, payload []byte, envelopeID, sentAt string) (string, error) {
+	f := &store.Feedback{ProjectID: p.ID, Received: h.opts.Now()}
+	if typ != typeFeedback {
+		var r struct {
+			EventID  string `json:"event_id"`
+			Name     string `json:"name"`
+			Email    string `json:"email"`
+			Comments string `json:"comments"`
+		}
+		if err := json.Unmarshal(payload, &r); err != nil {
+			return "", refuse(http.StatusBadRequest, "errlog: ingest: user_report: %v", err)
+		}
+		f.EventID, f.Name, f.Email, f.Comments = r.EventID, r.Name, r.Email, r.Comments
+		if f.EventID == "" {
+			f.EventID = envelopeID
+		}
+		return "", h.addFeedback(ctx, f)
+	}
+	ev, err := decode.Event(payload)
+	if err != nil {
+		return "", refuse(http.StatusBadRequest, "errlog: ingest: feedback: %v", err)
+	}
+	fb := ev.Contexts["feedback"]
+	str := func(k string) string { s, _ := fb[k].(string); return s }
+	f.Comments, f.Email, f.Name, f.URL = str("message"), str("contact_email"), str("name"), str("url")
+	f.EventID = str("associated_event_id")
+	if f.EventID != "" {
+		return "", h.addFeedback(ctx, f)
+	}
+	msg := strings.TrimSpace(f.Comments)
+	if msg == "" {
+		msg = "(empty)"
+	}
+	ev.Logentry = &event.Logentry{Formatted: "User feedback: " + msg}
+	if ev.Level == "" {
+		ev.Level = event.LevelInfo
+	}
+	id, err := h.submit(ctx, p, ev, payload, envelopeID, sentAt)
+	if err != nil {
+		return "", err
+	}
+	f.EventID = id
+	return id, h.addFeedback(ctx, f)
+}
+
+func (h *Handler) addFeedback(ctx context.Context, f *store.Feedback) error {
+	if strings.TrimSpace(f.Comments) == "" {
+		return refuse(http.StatusBadRequest, "errlog: ingest: feedback without comments")
+	}
+	if err := h.st.AddFeedback(ctx, f); err != nil {
+		if h.opts.OnError != nil {
+			h.opts.OnError(err)
+		}
+		return refuse(http.StatusServiceUnavailable, "errlog: ingest: store feedback: %v", err)
+	}
+	return nil
+}

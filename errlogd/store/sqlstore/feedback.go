@@ -1,0 +1,60 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+
+	"github.com/errlog/errlog/errlogd/store"
+)
+
+// AddFeedback stores f, with the group of its event when that is stored
+// already.
+func (db *DB) AddFeedback(ctx context.Context, f *store.Feedback) error {
+	f.EventID = strings.ToLower(strings.ReplaceAll(f.EventID, "-", ""))
+	if f.Received.IsZero() {
+		f.Received = time.Now()
+	}
+	var group int64
+	if e, err := db.EventByEventID(ctx, f.ProjectID, f.EventID); err == nil {
+		group = e.GroupID
+	}
+	err := db.w.QueryRowContext(ctx, db.q(`INSERT INTO feedback (project_id, group_id, event_id, name, email, comments, url, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		f.ProjectID, group, f.EventID, store.Text(f.Name), store.Text(f.Email), store.Text(f.Comments), store.Text(f.URL), ms(f.Received)).Scan(&f.ID)
+	return wrap("add feedback", err)
+}
+
+// GroupFeedback lists the feedback on a group's events: filed under the
+// group, or naming one of its events.
+func (db *DB) GroupFeedback(ctx context.Context, groupID int64, limit int) ([]store.Feedback, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	rows, err := db.r.QueryContext(ctx, db.q(`SELECT id, project_id, event_id, name, email, comments, url, received FROM feedback
+WHERE group_id = ? OR (group_id = 0 AND (project_id, event_id) IN (SELECT project_id, event_id FROM events WHERE group_id = ?))
+ORDER BY id DESC LIMIT ?`), groupID, groupID, limit)
+	if err != nil {
+		return nil, wrap("group feedback", err)
+	}
+	defer rows.Close()
+	out := []store.Feedback{}
+	for rows.Next() {
+		var f store.Feedback
+		var at int64
+		if err := rows.Scan(&f.ID, &f.ProjectID, &f.EventID, &f.Name, &f.Email, &f.Comments, &f.URL, &at); err != nil {
+			return nil, wrap("group feedback", err)
+		}
+		f.Received = fromMS(at)
+		out = append(out, f)
+	}
+	return out, wrap("group feedback", rows.Err())
+}
+
+// deleteFeedback deletes, in tx, the feedback on a group being deleted:
+// filed under it, or naming one of its events (run before they go).
+func deleteFeedback(ctx context.Context, db *DB, tx *sql.Tx, groupID int64) error {
+	_, err := tx.ExecContext(ctx, db.q(`DELETE FROM feedback WHERE group_id = ?
+OR (group_id = 0 AND (project_id, event_id) IN (SELECT project_id, event_id FROM events WHERE group_id = ?))`), groupID, groupID)
+	return err
+}
