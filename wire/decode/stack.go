@@ -72,13 +72,8 @@ func threadStack(raw []byte, full bool, errs *[]event.ProcessingError) *event.St
 	var list []thread
 	s.valuesList("threads", func() error {
 		return into(s, &list, "threads values", func(_ int, th *thread) error {
-			switch s.peek() {
-			case 'n':
-				return s.value(1)
-			case '{':
-			default:
-				s.dropElem = true
-				return s.mismatch("thread", "an object")
+			if ok, err := s.element("thread"); !ok {
+				return err
 			}
 			return s.members(func(k []byte) error {
 				switch string(k) {
@@ -174,13 +169,8 @@ func into[T any](s *scanner, list *[]T, name string, elem func(i int, v *T) erro
 }
 
 func (s *scanner) exception(e *event.Exception) error {
-	switch s.peek() {
-	case 'n':
-		return s.value(1)
-	case '{':
-	default:
-		s.dropElem = true
-		return s.mismatch("exception", "an object")
+	if ok, err := s.element("exception"); !ok {
+		return err
 	}
 	return s.members(func(k []byte) error {
 		var err error
@@ -249,14 +239,23 @@ func (s *scanner) stacktrace(st *event.Stacktrace) (*event.Stacktrace, error) {
 	return st, nil
 }
 
-func (s *scanner) frame(f *event.Frame) error {
+// element reads past a null list element (ok false, err nil), and drops
+// an element that is not an object as a mismatch (ok false, the error);
+// ok true: an object, whose members the caller reads.
+func (s *scanner) element(what string) (ok bool, err error) {
 	switch s.peek() {
 	case 'n':
-		return s.value(1)
+		return false, s.value(1)
 	case '{':
-	default:
-		s.dropElem = true
-		return s.mismatch("frame", "an object")
+		return true, nil
+	}
+	s.dropElem = true
+	return false, s.mismatch(what, "an object")
+}
+
+func (s *scanner) frame(f *event.Frame) error {
+	if ok, err := s.element("frame"); !ok {
+		return err
 	}
 	return s.members(func(k []byte) error {
 		switch string(k) {
