@@ -31,20 +31,8 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.SetOutput(stderr)
 	db := fs.String("db", os.Getenv("ERRLOGD_DB"), "the store: a SQLite file (default $ERRLOGD_DB)")
 	out := fs.String("o", "", "the snapshot to write: a new file")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), backupUsage)
-		fs.PrintDefaults()
-	}
-	if len(args) > 0 && isHelp(args[0]) {
-		fs.SetOutput(stdout)
-		fs.Usage()
-		return 0
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseCommand(fs, backupUsage, args, stdout); !ok {
+		return code
 	}
 	if *db == "" || *out == "" || fs.NArg() > 0 {
 		fs.Usage()
@@ -71,4 +59,26 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	fmt.Fprintf(stdout, "errlogd: backed up %s to %s (%.1f MB, schema %d, integrity ok) in %v\n", dbName(*db), dbName(*out), float64(size)/1e6, schema, time.Since(start).Round(time.Millisecond))
 	return 0
+}
+
+// parseCommand gives a subcommand's flag set its usage and parses args:
+// "help" or -h prints the usage on stdout (exit code 0), a bad flag says
+// so on the flag set's output (2). ok false: exit with code.
+func parseCommand(fs *flag.FlagSet, usage string, args []string, stdout io.Writer) (code int, ok bool) {
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
+	if len(args) > 0 && isHelp(args[0]) {
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return 0, false
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, false
+		}
+		return 2, false
+	}
+	return 0, true
 }

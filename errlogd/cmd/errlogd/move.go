@@ -39,20 +39,8 @@ func runMove(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	to := fs.String("to", "", "the store to fill: a SQLite file (created) or a postgres:// URL")
 	force := fs.Bool("force", false, "delete what -to holds before the move")
 	every := fs.Int64("progress-every", 10000, "print a progress line every N events")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), moveUsage)
-		fs.PrintDefaults()
-	}
-	if len(args) > 0 && isHelp(args[0]) {
-		fs.SetOutput(stdout)
-		fs.Usage()
-		return 0
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseCommand(fs, moveUsage, args, stdout); !ok {
+		return code
 	}
 	if *from == "" || *to == "" || fs.NArg() > 0 {
 		fs.Usage()
