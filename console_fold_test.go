@@ -20,6 +20,7 @@ func TestConsolePanicOnceFramesFolded(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/boom", func(w http.ResponseWriter, r *http.Request) {
 		var m map[string]int
+		//lint:ignore SA5000 the handler panics on purpose
 		m["x"] = 1 // assignment to entry in nil map
 	})
 	base := serve(t, h, mux)

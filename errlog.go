@@ -225,10 +225,6 @@ const (
 	DefaultMaxValueBytes = 64 << 10
 	// defaultMaxBodyBytes is Options.MaxBodyBytes's default.
 	defaultMaxBodyBytes = 64 << 10
-	// defaultIdleTimeout is how long an idle connection is kept for the
-	// next burst: MailOptions.IdleTimeout's default, and the webhook's
-	// HTTP keep-alive.
-	defaultIdleTimeout = settings.IdleTimeout
 )
 
 // defaultTrackedStatus is Options.TrackedStatus's default, a new slice

@@ -6,6 +6,7 @@
 package settings
 
 import (
+	"github.com/errlog/errlog/mail"
 	"io"
 	"log/slog"
 	"os"
@@ -28,7 +29,7 @@ const (
 	ErrorLevel = slog.LevelError
 	// IdleTimeout is how long an idle connection is kept for the next
 	// burst: mail's, and the tracker's and webhook's HTTP keep-alive.
-	IdleTimeout = 30 * time.Second
+	IdleTimeout = mail.DefaultIdleTimeout
 	// FlushTimeout bounds a flush or a close whose context has no
 	// deadline (errlog.DefaultFlushTimeout), and the cleanup of a Handler
 	// or a Tracker dropped without Close.
