@@ -3,9 +3,11 @@ package examples
 import (
 	"bytes"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +36,12 @@ func TestInstallFromModuleProxy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds errlogd from scratch")
 	}
-	version := releaseVersion(t)
+	// The modules are published at a version of this run's own, the next
+	// release's with a pre-release suffix, so that no copy of another
+	// tree at the same version (an earlier run's, another checkout's
+	// running at the same time) can stand in for this one in the module
+	// cache; their go.mod files require each other at it.
+	version := releaseVersion(t) + "-install." + strconv.FormatInt(time.Now().UnixNano(), 10)
 	proxy := t.TempDir()
 	for _, m := range published {
 		writeProxyModule(t, proxy, m.path, m.dir, version)
@@ -42,19 +49,18 @@ func TestInstallFromModuleProxy(t *testing.T) {
 
 	// The third-party modules come from this machine's module cache, as
 	// they would for a user who built anything before; what it lacks
-	// comes from the configured proxy. This tree's modules come from the
-	// file proxy: no earlier run's copy of them at this version may stand
-	// in, so they are removed from the module cache before and after.
+	// comes from the configured proxy. This run's versions of the tree's
+	// modules are removed from the cache afterwards.
 	gomodcache := strings.TrimSpace(goEnv(t, "GOMODCACHE"))
-	forget := func() {
+	t.Cleanup(func() {
 		for _, m := range published {
 			esc, _ := module.EscapePath(m.path)
 			_ = os.RemoveAll(filepath.Join(gomodcache, filepath.FromSlash(esc)+"@v"+version))
-			_ = os.RemoveAll(filepath.Join(gomodcache, "cache", "download", filepath.FromSlash(esc), "@v"))
+			for _, ext := range []string{".info", ".mod", ".zip", ".ziphash", ".lock"} {
+				_ = os.Remove(filepath.Join(gomodcache, "cache", "download", filepath.FromSlash(esc), "@v", "v"+version+ext))
+			}
 		}
-	}
-	forget()
-	t.Cleanup(forget)
+	})
 	upstream := strings.TrimSpace(goEnv(t, "GOPROXY"))
 	env := append(os.Environ(),
 		"GOWORK=off",
@@ -154,12 +160,30 @@ func writeProxyModule(t *testing.T, proxy, path, dir, version string) {
 	}
 	v := "v" + version
 	info, _ := json.Marshal(map[string]string{"Version": v, "Time": time.Now().UTC().Format(time.RFC3339)})
-	gomod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	// A copy of the module whose go.mod requires this tree's other
+	// modules at v.
+	stage := filepath.Join(t.TempDir(), "module")
+	copyModule(t, dir, stage)
+	f, err := modfile.Parse("go.mod", mustRead(t, filepath.Join(stage, "go.mod")), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, r := range f.Require {
+		if strings.HasPrefix(r.Mod.Path, "github.com/errlog/errlog") {
+			if err := f.AddRequire(r.Mod.Path, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	gomod, err := f.Format()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stage, "go.mod"), gomod, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var zip bytes.Buffer
-	if err := modzip.CreateFromDir(&zip, module.Version{Path: path, Version: v}, dir); err != nil {
+	if err := modzip.CreateFromDir(&zip, module.Version{Path: path, Version: v}, stage); err != nil {
 		t.Fatalf("zip %s: %v", path, err)
 	}
 	for name, data := range map[string][]byte{
@@ -178,4 +202,43 @@ func goEnv(t *testing.T, name string) string {
 		t.Fatalf("go env %s: %v", name, err)
 	}
 	return string(out)
+}
+
+// copyModule copies the module in src to dst: its regular files, without
+// .git and without the modules nested in it (folders with a go.mod).
+func copyModule(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			if d.Name() == ".git" {
+				return filepath.SkipDir
+			}
+			if rel != "." {
+				if _, err := os.Stat(filepath.Join(p, "go.mod")); err == nil {
+					return filepath.SkipDir
+				}
+			}
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		return os.WriteFile(filepath.Join(dst, rel), mustRead(t, p), 0o644)
+	})
+	if err != nil {
+		t.Fatalf("copy %s: %v", src, err)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
