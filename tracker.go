@@ -178,6 +178,7 @@ func newTracker(o TrackerOptions, env sinkEnv) (*Tracker, error) {
 		MaxSpoolItems: o.MaxSpoolItems,
 		OnError:       t.onError,
 		Clock:         t.clock,
+		Parallel:      trackerParallel,
 	}
 	if qo.QueueSize == 0 {
 		qo.QueueSize = env.QueueSize

@@ -102,10 +102,17 @@ func envelopeBody(ev *event.Event, payload []byte) ([]byte, error) {
 	return wire.Gzip(env), nil
 }
 
+// trackerParallel is how many events a tracker sends at once while the
+// tracker answers well (delivery.Options.Parallel). Trackers take events
+// in any order, and during a storm, when the application's goroutines
+// keep the CPU busy, each network wake-up waits for the scheduler: one
+// request at a time then delivers a few dozen events a second.
+const trackerParallel = 4
+
 func newTrackerClient(rt http.RoundTripper) *http.Client {
 	if rt == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = 2
+		tr.MaxIdleConnsPerHost = trackerParallel
 		tr.IdleConnTimeout = defaultIdleTimeout
 		rt = tr
 	}
