@@ -24,8 +24,8 @@ import (
 type TrackerOptions struct {
 	// DSN is the tracker's Data Source Name,
 	// scheme://key@host[:port][/path]/project (ERRLOG_DSN). Events are
-	// posted to {path}/api/{project}/envelope/ as gzip-compressed
-	// envelopes. Required unless DebugURL is set; ignored in debug mode
+	// posted to {path}/api/{project}/envelope/ as envelopes,
+	// gzip-compressed from 32 KiB. Required unless DebugURL is set; ignored in debug mode
 	// (Options.Debug).
 	DSN string `json:"dsn" yaml:"dsn"`
 	// DebugURL, when set, receives every event as plain uncompressed JSON
