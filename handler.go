@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -288,9 +289,11 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 		if x.req != nil {
 			x.req.reported.Store(true) // Middleware reports no status on top
 		}
+		// A full queue refuses the record before any work (refuse).
+		toSinks := c.hasSinks && !c.refuse()
 		var buf [maxFrames]uintptr
 		var pcs []uintptr
-		if ctx == nil || ctx.Value(noStackKey{}) == nil {
+		if (toConsole || toFile || toSinks) && (ctx == nil || ctx.Value(noStackKey{}) == nil) {
 			pcs = recordPCs(&r, buf[:0])
 		}
 		if toConsole || toFile {
@@ -299,7 +302,7 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 				c.src.fillLines(x.stack)
 			}
 		}
-		if c.hasSinks {
+		if toSinks {
 			c.enqueue(ctx, h, &r, pcs)
 		}
 	}
@@ -454,6 +457,7 @@ func (c *core) enqueue(ctx context.Context, h *Handler, r *slog.Record, pcs []ui
 		// into the same full queue, without end.
 		c.dropped.Add(1)
 		c.takeCrumbs(&j)
+		runtime.Gosched() // as refuse does
 	}
 }
 
