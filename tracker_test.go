@@ -1116,8 +1116,9 @@ func TestTrackerThroughHandler(t *testing.T) {
 	}
 }
 
-// BenchmarkTrackerSend is the tracker's cost on errlog's delivery
-// goroutine per event: JSON, envelope, gzip, enqueue.
+// BenchmarkTrackerSend is a Send the full queue of a down tracker
+// refuses: counted, not encoded. An accepted event's cost is
+// BenchmarkTrackerEncode's.
 func BenchmarkTrackerSend(b *testing.B) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -63,3 +63,20 @@ func TestTrackerGzipsLargeEnvelopesOnly(t *testing.T) {
 		t.Errorf("large event: arrived %v, Content-Encoding %q, want gzip", ok, ce)
 	}
 }
+
+// BenchmarkTrackerEncode is the tracker's cost on errlog's delivery
+// goroutine per accepted event, before the queue: JSON (trimmed to fit if
+// need be), and the envelope, gzipped from 32 KiB.
+func BenchmarkTrackerEncode(b *testing.B) {
+	ev := trkEvent(0)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		payload, ev, err := fitEvent(ev, MaxTrackerEventBytes, encodeEvent)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := envelopeBody(ev, payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
