@@ -432,6 +432,12 @@ func (c *core) sanitizeRecord(r slog.Record) slog.Record {
 // enqueue hands r to the delivery goroutine without blocking; a full
 // queue drops the record, counted and reported.
 func (c *core) enqueue(ctx context.Context, h *Handler, r *slog.Record, pcs []uintptr) {
+	var full bool
+	defer func() {
+		if full {
+			runtime.Gosched() // as refuse does, once the lock is released
+		}
+	}()
 	c.sendMu.RLock()
 	defer c.sendMu.RUnlock()
 	if c.closed.Load() {
@@ -457,7 +463,7 @@ func (c *core) enqueue(ctx context.Context, h *Handler, r *slog.Record, pcs []ui
 		// into the same full queue, without end.
 		c.dropped.Add(1)
 		c.takeCrumbs(&j)
-		runtime.Gosched() // as refuse does
+		full = true
 	}
 }
 
