@@ -317,9 +317,11 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 		if ri != nil {
 			ri.reported.Store(true) // Middleware reports no status on top
 		}
+		// A full queue refuses the record before any work (refuse).
+		toSinks := c.hasSinks && !c.refuse()
 		var buf [stack.Max]uintptr
 		var pcs []uintptr
-		if ctx == nil || ctx.Value(noStackKey{}) == nil {
+		if (toConsole || toFile || toSinks) && (ctx == nil || ctx.Value(noStackKey{}) == nil) {
 			pcs = recordPCs(&r, buf[:0])
 		}
 		if toConsole || toFile {
@@ -331,12 +333,12 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 		var id string
 		var contexts map[string]map[string]any
 		if hooked {
-			if id = eventIDFrom(ctx); id == "" && c.hasSinks {
+			if id = eventIDFrom(ctx); id == "" && toSinks {
 				id = event.NewID()
 			}
 			contexts = c.runHooks(ctx, h, r, id, pcs)
 		}
-		if c.hasSinks {
+		if toSinks {
 			c.enqueue(ctx, h, &r, pcs, id, contexts)
 		}
 	}
@@ -467,6 +469,12 @@ func (c *core) sanitizeRecord(r slog.Record) slog.Record {
 // queue drops the record, counted and reported.
 // id, when set, is the event's ID; contexts are the hooks'.
 func (c *core) enqueue(ctx context.Context, h *Handler, r *slog.Record, pcs []uintptr, id string, contexts map[string]map[string]any) {
+	var full bool
+	defer func() {
+		if full {
+			runtime.Gosched() // as refuse does, once the lock is released
+		}
+	}()
 	c.sendMu.RLock()
 	defer c.sendMu.RUnlock()
 	if c.closed.Load() {
@@ -495,6 +503,7 @@ func (c *core) enqueue(ctx context.Context, h *Handler, r *slog.Record, pcs []ui
 		// into the same full queue, without end.
 		c.dropped.Add(1)
 		c.takeCrumbs(&j)
+		full = true
 	}
 }
 

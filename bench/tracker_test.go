@@ -1,12 +1,15 @@
 package bench
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,16 +21,88 @@ import (
 )
 
 // localTracker accepts every envelope, as errlogd or Sentry would, and
-// counts them.
-func localTracker(b *testing.B) (dsn string, received *atomic.Int64) {
-	received = new(atomic.Int64)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// counts them. It runs in a process of its own (this test binary, started
+// again), as a tracker does: in the benchmark's process its goroutines
+// would compete with the ones measured, and its CPU time would count as
+// theirs.
+func localTracker(b *testing.B) (dsn string, received func() int64) {
+	exe, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), trackerChildEnv+"=1")
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe() // the child exits when it closes
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		stdin.Close()
+		cmd.Wait()
+	})
+	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		b.Fatalf("tracker process: %v", err)
+	}
+	addr = strings.TrimSpace(addr)
+	client := &http.Client{Transport: &http.Transport{}}
+	received = func() int64 {
+		resp, err := client.Get("http://" + addr + "/count")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var n int64
+		if _, err := fmt.Fscan(resp.Body, &n); err != nil {
+			b.Fatal(err)
+		}
+		return n
+	}
+	return "http://public@" + addr + "/1", received
+}
+
+// trackerChildEnv makes the test binary serve as localTracker's tracker.
+const trackerChildEnv = "ERRLOG_BENCH_TRACKER"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(trackerChildEnv) != "" {
+		serveTracker()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// serveTracker answers every POST with 200, counts them, tells the count
+// at GET /count, and exits when its standard input closes.
+func serveTracker() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	var received atomic.Int64
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		os.Exit(0)
+	}()
+	fmt.Println(ln.Addr())
+	http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			fmt.Fprint(w, received.Load())
+			return
+		}
 		io.Copy(io.Discard, r.Body)
 		received.Add(1)
 		io.WriteString(w, `{}`)
 	}))
-	b.Cleanup(srv.Close)
-	return strings.Replace(srv.URL, "http://", "http://public@", 1) + "/1", received
 }
 
 // downTracker returns a DSN whose port refuses connections.

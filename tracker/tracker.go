@@ -35,9 +35,9 @@ import (
 type Options struct {
 	// DSN is the tracker's Data Source Name,
 	// scheme://key@host[:port][/path]/project (ERRLOG_DSN). Events are
-	// posted to {path}/api/{project}/envelope/ as gzip-compressed
-	// envelopes. Required unless DebugURL is set; ignored in debug mode
-	// (errlog.Options.Debug).
+	// posted to {path}/api/{project}/envelope/ as envelopes,
+	// gzip-compressed from 32 KiB. Required unless DebugURL is set; ignored
+	// in debug mode (errlog.Options.Debug).
 	DSN string `json:"dsn" yaml:"dsn"`
 	// DebugURL, when set, receives every event as plain uncompressed JSON
 	// in a POST, request-bin style (ERRLOG_DEBUG_URL), in debug mode too.
@@ -209,6 +209,7 @@ func newTracker(o Options, env settings.Shared) (*Tracker, error) {
 		MaxSpoolItems: o.MaxSpoolItems,
 		OnError:       t.onError,
 		Clock:         t.clock,
+		Parallel:      trackerParallel,
 	}
 	if qo.QueueSize == 0 {
 		qo.QueueSize = env.QueueSize

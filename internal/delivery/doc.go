@@ -18,6 +18,13 @@
 // a Permanent failure drops the item. An ID acknowledged once is not sent
 // again by the same Queue.
 //
+// With Options.Parallel above 1, a queue that is overwhelmed (it refused
+// or evicted an item, or HasRoom said no, within the last second) sends
+// that many items at once while the peer answers well, in any order:
+// when the process's CPU is saturated each network wake-up waits for Go's
+// scheduler, and one round trip at a time would deliver a few dozen items
+// a second. After a temporary failure it goes back to one at a time.
+//
 // # Spool
 //
 // With Options.SpoolDir, Enqueue appends every item to a write-ahead log

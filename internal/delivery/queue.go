@@ -80,6 +80,17 @@ type Options struct {
 	// SendTimeout is the deadline of each Send's context. Default
 	// DefaultSendTimeout.
 	SendTimeout time.Duration
+	// Parallel is how many items may be sent at once while the queue is
+	// overwhelmed (within a second of refusing or evicting an item, or
+	// of HasRoom saying no) and the peer is healthy: each round trip then overlaps
+	// the others', which matters most when the process is CPU-bound and
+	// every network wake-up waits for the scheduler. Otherwise, and
+	// after a temporary failure until an item is delivered, items go one
+	// at a time, in order, so that backoff, timeouts and the peer's
+	// holds apply to one item. Items sent at once may arrive out of
+	// order; without a spool, up to Parallel items are held in memory
+	// besides QueueSize. Default 1: always one at a time.
+	Parallel int
 	// OnError receives every loss and every problem the caller cannot see
 	// otherwise: items dropped by Enqueue, permanent failures, evictions,
 	// items lost at Close, spool I/O errors. Errors start with
@@ -186,6 +197,7 @@ type Queue struct {
 	clock       clock.Clock
 	errClosed   error // preallocated: Enqueue after Close must not allocate either
 	closeGrace  time.Duration
+	parallel    int
 
 	ctx    context.Context // the worker's; cancelled by Close
 	cancel context.CancelFunc
@@ -214,10 +226,15 @@ type Queue struct {
 	stampMu        sync.Mutex    // nextStamp: Enqueue starts segments too
 
 	enqueued, sent, retried, dropped, failed, evicted, spooled, duplicates atomic.Uint64
+	// overwhelmed is when (Unix nanoseconds, real time) the queue last
+	// refused or evicted an item or said it had no room: what lets
+	// sendBatch send Parallel items at once.
+	overwhelmed atomic.Int64
 
 	// Owned by the worker.
 	pend       []pending
 	scratch    []entry
+	batchErrs  []error // sendBatch's answers
 	spoolBytes int64
 	volatile   int       // pending items the spool could not take
 	deferred   []pending // items moved behind the others after timeouts; sent when pend is empty
@@ -253,6 +270,7 @@ func New(o Options) (*Queue, error) {
 		minBackoff:  o.MinBackoff,
 		maxBackoff:  o.MaxBackoff,
 		sendTimeout: o.SendTimeout,
+		parallel:    max(o.Parallel, 1),
 		onError:     o.OnError,
 		clock:       o.Clock,
 		closeGrace:  100 * time.Millisecond,
@@ -262,7 +280,7 @@ func New(o Options) (*Queue, error) {
 	switch {
 	case o.Send == nil:
 		return nil, fmt.Errorf("%sdelivery: Options.Send is nil", q.prefix)
-	case o.QueueSize < 0, o.MaxSpoolBytes < 0, o.MaxSpoolItems < 0, o.MinBackoff < 0, o.MaxBackoff < 0, o.SendTimeout < 0:
+	case o.QueueSize < 0, o.Parallel < 0, o.MaxSpoolBytes < 0, o.MaxSpoolItems < 0, o.MinBackoff < 0, o.MaxBackoff < 0, o.SendTimeout < 0:
 		return nil, fmt.Errorf("%sdelivery: negative size or duration in Options", q.prefix)
 	}
 	q.queueSize = QueueSize(q.queueSize)
@@ -370,6 +388,7 @@ func (q *Queue) Enqueue(it Item) bool {
 		q.dropsPending++
 		q.mu.Unlock()
 		q.dropped.Add(1)
+		q.markOverwhelmed()
 		q.notify()
 		return false
 	}
@@ -410,7 +429,11 @@ func (q *Queue) HasRoom() bool {
 	if q.wal != nil && len(q.overflow) < q.maxItems {
 		return true
 	}
-	return q.n < len(q.ring) && len(q.overflow) == 0
+	if q.n < len(q.ring) && len(q.overflow) == 0 {
+		return true
+	}
+	q.markOverwhelmed()
+	return false
 }
 
 // Refuse counts and reports an item the caller did not even build because
@@ -426,6 +449,7 @@ func (q *Queue) Refuse() {
 	q.dropsPending++
 	q.mu.Unlock()
 	q.dropped.Add(1)
+	q.markOverwhelmed()
 	q.notify()
 }
 
@@ -614,7 +638,9 @@ func (q *Queue) run() {
 			q.wait(d)
 			continue
 		}
-		q.sendHead()
+		if !q.sendBatch() {
+			q.sendHead()
+		}
 	}
 }
 
@@ -702,15 +728,12 @@ func (q *Queue) reportDrops() {
 // written ahead (by Enqueue), so it takes them all: memory stays bounded
 // because the bodies of items beyond QueueSize are released and read back
 // from the log when their turn comes. Without a spool it takes one item at
-// a time, so that QueueSize bounds memory.
+// a time (Parallel at once), so that QueueSize bounds memory.
 func (q *Queue) take() {
 	q.mu.Lock()
 	n := q.n
 	if q.dir == "" {
-		if len(q.pend) > 0 {
-			n = 0
-		}
-		n = min(n, 1)
+		n = min(n, max(q.parallel-len(q.pend), 0))
 	}
 	q.scratch = q.scratch[:0]
 	for i := 0; i < n; i++ {
@@ -790,6 +813,7 @@ func (q *Queue) enforceBounds() {
 		n++
 	}
 	if n > 0 {
+		q.markOverwhelmed()
 		q.evicted.Add(uint64(n))
 		q.report(fmt.Errorf("%sspool: evicted the %d oldest items (limits %d items, %d bytes): %w",
 			q.prefix, n, q.maxItems, q.maxBytes, ErrSpoolFull))
