@@ -1,6 +1,8 @@
 package errlog
 
 import (
+	"log/slog"
+
 	"io"
 	"net/http"
 	"regexp"
@@ -51,4 +53,27 @@ func TestFileKeepsEveryFrame(t *testing.T) {
 	out := file.String()
 	assert.Contains(t, out, "net/http.(*conn).serve")
 	assert.Equal(t, 1, strings.Count(out, "panic: boom"), "the panic's text once:\n%s", out)
+}
+
+// TestStructPrintedOneWay: a struct is printed as slog prints a group, in
+// field order by name, on the console and in the file alike (not as Go's
+// map[…], which named it a map), and is an object in the event.
+func TestStructPrintedOneWay(t *testing.T) {
+	type order struct {
+		ID    int
+		Note  string
+		Items []string
+	}
+	h, console, file, sink := newTestHandler(t, Options{NoColor: true})
+	slog.New(h).Error("checkout failed", "order", order{ID: 7, Note: "gift", Items: []string{"a", "b"}}, "empty", struct{}{})
+	flush(t, h)
+	for name, out := range map[string]string{"console": console.String(), "file": file.String()} {
+		assert.Contains(t, out, "order.ID=7", name)
+		assert.Contains(t, out, "order.Note=gift", name)
+		assert.Contains(t, out, "empty={}", name)
+		assert.NotContains(t, out, "map[", name)
+	}
+	evs := sink.all()
+	require.Len(t, evs, 1)
+	assert.Equal(t, map[string]any{"ID": int64(7), "Note": "gift", "Items": []any{"a", "b"}}, evs[0].Extra["order"])
 }

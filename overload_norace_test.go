@@ -24,7 +24,12 @@ func TestRefusedRecordAllocatesNothing(t *testing.T) {
 		log.Error("fill", "i", i) // one in the sink, one queued
 	}
 	before := h.Dropped()
-	allocs := testing.AllocsPerRun(100, func() { log.Error("storm", "i", 1) })
+	// AllocsPerRun counts every goroutine's allocations: the least of a
+	// few runs is the refused record's own.
+	allocs := 1.0
+	for try := 0; try < 5 && allocs != 0; try++ {
+		allocs = testing.AllocsPerRun(100, func() { log.Error("storm", "i", 1) })
+	}
 	if allocs != 0 {
 		t.Errorf("%v allocations per refused record, want 0", allocs)
 	}

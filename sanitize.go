@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -186,7 +187,7 @@ func (s *sanitizer) attrValue(a slog.Attr, c category, depth int) (slog.Attr, bo
 		if str, ok := tree.(string); ok {
 			return slog.String(a.Key, str), true
 		}
-		return slog.Any(a.Key, tree), true
+		return slog.Attr{Key: a.Key, Value: treeValue(tree)}, true
 	}
 	return a, false
 }
@@ -400,4 +401,36 @@ func errorText(err error) (text string, ok bool) {
 		}
 	}()
 	return err.Error(), true
+}
+
+// treeValue is a value's tree as slog sees structure: an object (a
+// struct, a map) a group of its fields in key order, so that the console
+// and the file print it as slog prints a group (order.id=7
+// order.items=[…]) and events keep it as an object; anything else as it
+// is.
+func treeValue(tree any) slog.Value {
+	m, ok := tree.(map[string]any)
+	if !ok {
+		return slog.AnyValue(tree)
+	}
+	if len(m) == 0 {
+		return slog.StringValue("{}") // slog drops an empty group
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	as := make([]slog.Attr, 0, len(keys))
+	for _, k := range keys {
+		switch x := m[k].(type) {
+		case string:
+			as = append(as, slog.String(k, x))
+		case map[string]any:
+			as = append(as, slog.Attr{Key: k, Value: treeValue(x)})
+		default:
+			as = append(as, slog.Any(k, x))
+		}
+	}
+	return slog.GroupValue(as...)
 }
