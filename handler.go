@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -333,7 +334,7 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 		var id string
 		var contexts map[string]map[string]any
 		if hooked {
-			if id = eventIDFrom(ctx); id == "" && toSinks {
+			if id = eventIDFrom(ctx); id == "" && c.hasSinks {
 				id = event.NewID()
 			}
 			contexts = c.runHooks(ctx, h, r, id, pcs)
@@ -435,7 +436,17 @@ func (c *core) maskRecord(r slog.Record) slog.Record {
 // sanitizeRecord returns r with its attrs sanitized; r itself when nothing
 // needed it, which is the common case and costs no allocation.
 func (c *core) sanitizeRecord(r slog.Record) slog.Record {
-	changed := c.san.max > 0 && len(r.Message) > c.san.max || !utf8.ValidString(r.Message) || r.NumAttrs() > MaxAttrs || mayHoldSecret(r.Message)
+	msg := r.Message
+	if mayHoldSecret(msg) {
+		msg = c.san.m.scrub(msg)
+	}
+	if r.Level >= c.errorLevel.Level() && strings.ContainsAny(msg, "=:") {
+		// A record that becomes an event: "password=…" in its text is
+		// masked as in an error's (scrubText), so that the console and
+		// the file print what the event says.
+		msg = c.san.m.scrubText(msg)
+	}
+	changed := c.san.max > 0 && len(r.Message) > c.san.max || !utf8.ValidString(r.Message) || r.NumAttrs() > MaxAttrs || msg != r.Message
 	r.Attrs(func(a slog.Attr) bool {
 		if changed {
 			return false
@@ -449,7 +460,7 @@ func (c *core) sanitizeRecord(r slog.Record) slog.Record {
 	if !changed {
 		return r
 	}
-	nr := slog.NewRecord(r.Time, r.Level, values.Truncate(c.san.m.scrub(escapeInvalidUTF8(r.Message)), c.san.max), r.PC)
+	nr := slog.NewRecord(r.Time, r.Level, values.Truncate(escapeInvalidUTF8(msg), c.san.max), r.PC)
 	n := 0
 	r.Attrs(func(a slog.Attr) bool {
 		if n++; n > MaxAttrs {

@@ -325,7 +325,8 @@ func isDigit(c byte) bool    { return '0' <= c && c <= '9' }
 // fields) mentions a mask key anywhere.
 func (m *masker) mentionsKey(text string) bool {
 	if len(m.subs) > 0 {
-		n := normalizeKey(make([]byte, 0, len(text)), text)
+		var buf [256]byte // most texts: no allocation
+		n := normalizeKey(buf[:0], text)
 		for _, sub := range m.subs {
 			if bytes.Contains(n, sub) {
 				return true

@@ -393,3 +393,31 @@ func BenchmarkMayHoldSecret(b *testing.B) {
 		})
 	}
 }
+
+// TestSecretsInScopeAndCapturedText: a field renamed by its JSON tag stays
+// masked when it goes through the scope (SetExtra, SetUser's data), which
+// makes a tree of it when set and again when the event is built; and a
+// captured error's "password=…" is masked in the message the console and
+// the file print, as in the event.
+func TestSecretsInScopeAndCapturedText(t *testing.T) {
+	h, console, file, sink := newTestHandler(t, Options{NoColor: true})
+	slog.SetDefault(slog.New(h))
+	t.Cleanup(func() { slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil))) })
+	pw := func(s string) string { return s + "-" + strconv.Itoa(4711) }
+	ctx, scope := WithScope(context.Background())
+	scope.SetExtra("payment", paymentCard{Holder: "ann", Password: pw("extra")})
+	scope.SetUser(event.User{ID: "7", Data: map[string]any{"card": paymentCard{Holder: "ann", Password: pw("user")}}})
+	CaptureError(ctx, fmt.Errorf("dial db: password=%s refused", pw("captured")))
+	flush(t, h)
+	evs := sink.all()
+	require.Len(t, evs, 1)
+	raw, err := json.Marshal(evs[0])
+	require.NoError(t, err)
+	for _, needle := range []string{pw("extra"), pw("user"), pw("captured")} {
+		assert.NotContains(t, string(raw), needle)
+		assert.NotContains(t, console.String(), needle)
+		assert.NotContains(t, file.String(), needle)
+	}
+	assert.Contains(t, string(raw), `"Holder":"ann"`, "the rest of the struct is kept")
+	assert.Equal(t, 1, strings.Count(console.String(), "dial db: password="), "printed once:\n%s", console.String())
+}

@@ -64,7 +64,7 @@ func TestInstallFromModuleProxy(t *testing.T) {
 	upstream := strings.TrimSpace(goEnv(t, "GOPROXY"))
 	env := append(os.Environ(),
 		"GOWORK=off",
-		"GOFLAGS=-mod=mod -modcacherw",
+		"GOFLAGS=-modcacherw", // as a user has it: go.mod and go.sum are not rewritten behind their back
 		"GOPROXY=file://"+filepath.ToSlash(proxy)+","+upstream,
 		"GONOSUMDB=github.com/errlog",
 		"GOBIN="+filepath.Join(t.TempDir(), "bin"),

@@ -1,7 +1,6 @@
 package examples
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,21 +80,16 @@ func TestReadmeTwoCommands(t *testing.T) {
 	cmd := exec.Command(bin, "-addr", "127.0.0.1:"+port)
 	cmd.Dir = work
 	cmd.Env = cleanEnv()
-	stderr, err := cmd.StderrPipe()
-	require.NoError(t, err)
+	var console lockedBuffer // all it prints; Wait copies the last of it
+	cmd.Stderr = &console
 	require.NoError(t, cmd.Start())
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			default:
-			}
+	waited := false
+	t.Cleanup(func() {
+		if !waited {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
 		}
-		close(lines)
-	}()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	})
 
 	base := "http://127.0.0.1:" + port
 	waitUp(t, base+"/")
@@ -121,11 +116,13 @@ func TestReadmeTwoCommands(t *testing.T) {
 	// Ctrl-C ends it cleanly, with its error in the log file and a mail.
 	require.NoError(t, cmd.Process.Signal(os.Interrupt))
 	done := make(chan error, 1)
+	waited = true
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
 		assert.NoError(t, err, "the demo exits 0 on Ctrl-C")
 	case <-time.After(15 * time.Second):
+		_ = cmd.Process.Kill()
 		t.Fatal("the demo did not stop on Ctrl-C")
 	}
 	log, err := os.ReadFile(filepath.Join(work, "quickstart.log"))
@@ -133,10 +130,6 @@ func TestReadmeTwoCommands(t *testing.T) {
 	assert.Contains(t, string(log), "profile unavailable")
 	mails, _ := filepath.Glob(filepath.Join(work, "mail", "*.eml"))
 	assert.NotEmpty(t, mails, "the error was mailed as an .eml file")
-	var console strings.Builder
-	for l := range lines {
-		console.WriteString(l + "\n")
-	}
 	assert.Regexp(t, regexp.MustCompile(`ERR.*profile unavailable`), console.String())
 }
 
@@ -204,4 +197,23 @@ func cleanEnv() []string {
 		}
 	}
 	return out
+}
+
+// lockedBuffer is a strings.Builder safe to write from the goroutine that
+// copies a child's output and read from the test's.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

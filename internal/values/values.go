@@ -294,6 +294,14 @@ func (w *walker) tree(v reflect.Value, depth int) any {
 	if !v.IsValid() {
 		return nil
 	}
+	if v.CanInterface() {
+		// A tree walked again (scope extras and user data are made trees
+		// when set, and again when the event is built) keeps a renamed
+		// field's Go name for masking: its MarshalJSON would drop it.
+		if fa, ok := v.Interface().(FieldAlias); ok {
+			return FieldAlias{GoName: fa.GoName, V: w.tree(reflect.ValueOf(fa.V), depth)}
+		}
+	}
 	if m, ok := asMarshaler(v); ok {
 		if IsNilPointer(v) {
 			return nil
