@@ -177,16 +177,25 @@ func (m *metrics) handler(password string, protect bool) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
+		unauthorized := func() {
+			w.Header().Set("WWW-Authenticate", `Basic realm="errlogd"`)
+			http.Error(w, "errlogd: metrics: the admin password is required (user admin)", http.StatusUnauthorized)
+		}
+		user, pass, ok := r.BasicAuth()
+		if !ok {
+			// No password is no guess: a probe without one must not use up
+			// the admin's (the limit is shared with the API and dashboard).
+			unauthorized()
+			return
+		}
 		now, addr := time.Now(), access.ClientAddr(r)
 		if ok, wait := m.limit.Allow(addr, now); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(max(wait, time.Second)/time.Second)))
 			http.Error(w, "errlogd: too many wrong passwords", http.StatusTooManyRequests)
 			return
 		}
-		user, pass, ok := r.BasicAuth()
-		if !ok || !access.CheckPassword(user, pass, password) {
-			w.Header().Set("WWW-Authenticate", `Basic realm="errlogd"`)
-			http.Error(w, "errlogd: metrics: the admin password is required (user admin)", http.StatusUnauthorized)
+		if !access.CheckPassword(user, pass, password) {
+			unauthorized()
 			return
 		}
 		m.limit.Succeeded(addr, now)

@@ -12,7 +12,7 @@ import (
 // AddFeedback stores f, with the group of its event when that is stored
 // already.
 func (db *DB) AddFeedback(ctx context.Context, f *store.Feedback) error {
-	f.EventID = strings.ToLower(strings.ReplaceAll(f.EventID, "-", ""))
+	f.EventID = store.Text(strings.ToLower(strings.ReplaceAll(f.EventID, "-", "")))
 	if f.Received.IsZero() {
 		f.Received = time.Now()
 	}

@@ -196,6 +196,9 @@ func (db *DB) Dropped() int64 { return db.wr.Dropped() }
 // near WriterOptions.Queue, ingest starts answering 429).
 func (db *DB) Queued() int { return len(db.wr.queue) }
 
+// Failed counts the events lost to failed commits (a metrics counter).
+func (db *DB) Failed() int64 { return db.wr.Failed() }
+
 // Close writes what is queued, then closes the database. When ctx ends
 // first, Close returns its error at once and abandons the rest safely:
 // the writer rolls back the batch it is committing, answers what is

@@ -299,30 +299,56 @@ func (w *writer) commitRetry(ins []*store.Incoming) error {
 // commitEach is what the writer does when a batch of several events fails
 // to commit (batchErr): each event is committed alone, so that one event
 // the database refuses never costs the others theirs. An event that fails
-// alone while another succeeded is store.ErrRejected; when all fail, the
-// database is the problem, and each gets its own error to retry later.
-// It returns each event's error (nil: committed).
+// alone while another succeeded is store.ErrRejected (ingest answers 400:
+// retrying will not help). It stops at once, giving the event and the
+// rest that error, when the failure is the database's and not the
+// event's: Close gave up (store.ErrClosed), the file is lost, the context
+// ended, a retryable error persists; when every event fails, the database
+// is the problem, and each gets its error to retry later. It returns each
+// event's error (nil: committed).
 func (w *writer) commitEach(ins []*store.Incoming, batchErr error) map[*store.Incoming]error {
 	out := make(map[*store.Incoming]error, len(ins))
 	ok := false
+	var stop error
 	for _, in := range ins {
+		if stop == nil && w.life.Err() != nil {
+			stop = store.ErrClosed
+		}
+		if stop != nil {
+			out[in] = stop
+			continue
+		}
 		err := w.commitRetry([]*store.Incoming{in})
 		out[in] = err
 		ok = ok || err == nil
+		if err != nil && w.notTheEvents(err) {
+			stop = err
+		}
 	}
 	for in, err := range out {
 		if err == nil {
 			continue
 		}
 		w.failed.Add(1)
-		if ok {
+		if ok && !w.notTheEvents(err) && !errors.Is(err, store.ErrClosed) {
 			err = fmt.Errorf("%w: event %s: %v", store.ErrRejected, in.EventID, err)
 			out[in] = err
+			w.fail(err)
 		}
-		w.fail(err)
 	}
-	if !ok {
+	switch {
+	case stop != nil && !errors.Is(stop, store.ErrLost) && !errors.Is(stop, store.ErrClosed):
+		w.fail(stop)
+	case !ok && stop == nil:
 		w.fail(batchErr)
 	}
 	return out
+}
+
+// notTheEvents reports whether a commit's error is the database's state
+// rather than something in the events: it would fail for any event.
+func (w *writer) notTheEvents(err error) bool {
+	return errors.Is(err, store.ErrLost) || errors.Is(err, store.ErrClosed) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		w.opts.Retryable != nil && w.opts.Retryable(err)
 }
