@@ -1,8 +1,6 @@
 package event
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"hash/maphash"
 	"strings"
@@ -156,34 +154,38 @@ func (e *Event) groupKey2(c *keyCache) string {
 	} else {
 		b = e.appendDefault(b)
 	}
-	return c.hash(b)
+	return c.hash(b, 2)
 }
 
-// hash returns the key of the grouping components b: the first 16
-// bytes of their SHA-256, in hex. Keys recently hashed are remembered
-// (an error that repeats is the common case, on each ERROR record and
-// each ingested event): a repeat costs a fast, process-local hash and a
-// comparison instead of SHA-256 and an allocation.
-func (c *keyCache) hash(b []byte) string {
+// hash returns the key of the grouping components b by grouping v (1 or 2).
+// Keys recently made are remembered (an error that repeats is the common
+// case, on each ERROR record and each ingested event): a repeat costs a
+// fast, process-local hash and a comparison instead of an allocation.
+func (c *keyCache) hash(b []byte, v int) string {
 	if c == nil {
-		sum := sha256.Sum256(b)
-		return hex.EncodeToString(sum[:16])
+		return sum(b, v)
 	}
 	h := maphash.Bytes(keySeed, b)
 	if k, ok := c.get(h, b); ok {
 		return k
 	}
-	sum := sha256.Sum256(b)
-	k := hex.EncodeToString(sum[:16])
+	k := sum(b, v)
 	c.put(h, b, k)
 	return k
 }
 
+func sum(b []byte, v int) string {
+	if v == 1 {
+		return key1(b)
+	}
+	return key2(b)
+}
+
 var keySeed = maphash.MakeSeed()
 
-// keys is GroupKey's memory, of at most maxKeys components of at most
-// maxKeyInput bytes: 300 KB at most.
-var keys keyCache
+// keys and keysV1 are GroupKey's and GroupKeyOf(1)'s memories, each of at
+// most maxKeys components of at most maxKeyInput bytes: 300 KB at most.
+var keys, keysV1 keyCache
 
 const (
 	maxKeys     = 512
@@ -429,7 +431,7 @@ func appendSourceLine(b []byte, line string) []byte {
 	return append(b, line[start:e]...)
 }
 
-func isSpace(c byte) bool { return spaces[c] }
+func isSpace(c byte) bool { return c <= ' ' && spaces[c] }
 
 var spaces = [256]bool{' ': true, '\t': true, '\r': true, '\n': true, '\v': true, '\f': true}
 

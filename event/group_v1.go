@@ -5,10 +5,9 @@ package event
 // GroupKeyOf). It is the key errlogd stored, which differs from the
 // client's mail key of that time for fingerprints with variables: errlogd
 // hashed "{{ default }}" and "{{ message }}" as the keys they stand for.
-func (e *Event) groupKeyV1() string { return e.groupKey1(&keys) }
+func (e *Event) groupKeyV1() string { return e.groupKey1(&keysV1) }
 
-// groupKey1 is groupKeyV1 remembering keys in c (nil: none); the two
-// groupings share GroupKey's memory, as they hash alike.
+// groupKey1 is groupKeyV1 remembering keys in c (nil: none).
 func (e *Event) groupKey1(c *keyCache) string {
 	fp := e.Fingerprint
 	templated := false
@@ -62,7 +61,7 @@ func (e *Event) clientKeyV1(c *keyCache) string {
 	} else {
 		b = e.appendDefaultV1(b)
 	}
-	return c.hash(b)
+	return c.hash(b, 1)
 }
 
 // appendDefaultV1 appends grouping 1's default components: the exception
