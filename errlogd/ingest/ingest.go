@@ -100,6 +100,7 @@ type Handler struct {
 	diskOK bool
 
 	events, skipped, malformedN, unauthorized, tooLargeN, rateLimited, busy, diskFull, failed atomic.Int64
+	inFlight                                                                                  atomic.Int64
 
 	lim limits
 }
@@ -165,6 +166,10 @@ func refuse(status int, format string, args ...any) *httpError {
 
 // ServeHTTP implements http.Handler. The path must end in
 // /api/{project}/envelope/ or /api/{project}/store/ (the final slash is
+// InFlight is how many requests the handler is serving: reading,
+// decoding, or waiting for their events' commit (store.WriterOptions.InFlight).
+func (h *Handler) InFlight() int { return int(h.inFlight.Load()) }
+
 // optional).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
@@ -177,6 +182,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	h.inFlight.Add(1)
+	defer h.inFlight.Add(-1)
 	h.bodyDeadline(w)
 	id, err := h.serve(r)
 	if err != nil {

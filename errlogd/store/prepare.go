@@ -217,26 +217,22 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// Events under 32 KiB are compressed at zstd's fastest level, whose
-// per-call setup is a third of the default's; larger ones at the default
-// level, 4% smaller for 20% more time. Measured on sentry-go-shaped events:
-// 5 KB → 1.0 KB in 13 µs, 50 KB → 7.9 KB in 120 µs. One encoder per
-// CPU: with 4, ingest's 32 handlers rotated through them and each call
-// found its encoder's tables out of cache (65 µs per 5 KB event in
-// errlogd, 48 with 2 encoders on 2 cores).
+// Events are compressed at zstd's fastest level. The default level saved
+// 0.8% of the disk per 50 KB event (9.01 KB instead of 9.08 with errlogd
+// bench's events, row and indexes included) for 15% more of errlogd's CPU
+// per event and 3 – 4 MB more peak RSS (its encoders' tables), so it is
+// no longer used. One encoder per CPU: with 4, ingest's 32 handlers
+// rotated through them and each call found its encoder's tables out of
+// cache (65 µs per 5 KB event in errlogd, 48 with 2 encoders on 2 cores).
 var (
 	zfast, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithWindowSize(1<<20))
-	zenc, _  = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithWindowSize(1<<20))
 	zdec, _  = zstd.NewReader(nil, zstd.WithDecoderConcurrency(4), zstd.WithDecoderMaxMemory(64<<20))
 	zmagic   = []byte{0x28, 0xb5, 0x2f, 0xfd}
 )
 
 // Compress returns b zstd-compressed, as events are stored.
 func Compress(b []byte) []byte {
-	if len(b) < 32<<10 {
-		return zfast.EncodeAll(b, make([]byte, 0, len(b)/4+64))
-	}
-	return zenc.EncodeAll(b, make([]byte, 0, len(b)/4+64))
+	return zfast.EncodeAll(b, make([]byte, 0, len(b)/4+64))
 }
 
 // Decompress returns a stored payload's JSON. A payload that is not zstd

@@ -33,6 +33,7 @@ type benchConfig struct {
 	groups      int
 	pid         int
 	seed        int64
+	yardstick   bool
 }
 
 // runBench is the load generator: it posts gzip-compressed envelopes
@@ -54,6 +55,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.IntVar(&c.groups, "groups", 200, "distinct groups")
 	fs.IntVar(&c.pid, "pid", 0, "errlogd's process id, to report its CPU time and peak RSS (Linux)")
 	fs.Int64Var(&c.seed, "seed", 1, "random seed")
+	fs.BoolVar(&c.yardstick, "yardstick", true, "load a gunzip-only server (a child process) the same way first, and report the ratios to it")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -61,7 +63,41 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "errlogd bench: -dsn is required")
 		return 2
 	}
-	res, err := bench(ctx, c, stderr)
+	w, err := newWorkload(c)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	var ys *BenchResult
+	load0 := loadAvg()
+	if c.yardstick {
+		dsn, pid, stop, err := startYardstick(ctx)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		yc := c
+		yc.dsn, yc.pid = dsn, pid
+		ys, err = w.run(ctx, yc)
+		stop()
+		if err != nil {
+			fmt.Fprintln(stderr, "errlogd bench: the yardstick:", err)
+			return 1
+		}
+	}
+	res, err := w.run(ctx, c)
+	if res != nil && ys != nil {
+		res.Yardstick = ys
+		if ys.EventsPerSec > 0 {
+			res.RateRatio = round(res.EventsPerSec / ys.EventsPerSec)
+		}
+		if ys.CPUSecondsPer10k > 0 {
+			res.CPURatio = round(res.CPUSecondsPer10k / ys.CPUSecondsPer10k)
+		}
+	}
+	if res != nil {
+		res.LoadAvg = strings.TrimSpace(load0 + " " + loadAvg())
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -71,7 +107,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return 0
 }
 
-// BenchResult is what errlogd bench prints.
+// BenchResult is what errlogd bench prints: the server's figures, and
+// with -yardstick the gunzip-only server's and the ratios to them.
 type BenchResult struct {
 	Size          string  `json:"size"`
 	AvgEventBytes int     `json:"avg_event_bytes"`
@@ -96,11 +133,27 @@ type BenchResult struct {
 	StoreGroups         int64   `json:"store_groups,omitempty"`
 	StoredBytesPerEvent float64 `json:"stored_payload_bytes_per_event,omitempty"`
 	DiskBytesPerEvent   float64 `json:"disk_bytes_per_event,omitempty"`
+	// RateRatio is EventsPerSec over the yardstick's; CPURatio, the CPU
+	// per event over the yardstick's (with -pid). LoadAvg is the 1-minute
+	// load average before the first run and after the last.
+	RateRatio float64      `json:"rate_ratio_to_yardstick,omitempty"`
+	CPURatio  float64      `json:"cpu_per_event_ratio_to_yardstick,omitempty"`
+	LoadAvg   string       `json:"load_average,omitempty"`
+	Yardstick *BenchResult `json:"yardstick,omitempty"`
 }
 
-func bench(ctx context.Context, c benchConfig, stderr io.Writer) (*BenchResult, error) {
-	d, err := wire.ParseDSN(c.dsn)
-	if err != nil {
+// workload is the events errlogd bench sends: templates, picked by a
+// long-tailed distribution.
+type workload struct {
+	size      string
+	templates []template
+	per       int
+	total     int
+	pick      func() *template
+}
+
+func newWorkload(c benchConfig) (*workload, error) {
+	if _, err := wire.ParseDSN(c.dsn); err != nil {
 		return nil, err
 	}
 	rng := rand.New(rand.NewSource(c.seed))
@@ -142,6 +195,16 @@ func bench(ctx context.Context, c benchConfig, stderr io.Writer) (*BenchResult, 
 		pickMu.Unlock()
 		return &templates[g*per+i]
 	}
+	return &workload{size: c.size, templates: templates, per: per, total: total, pick: pick}, nil
+}
+
+// run loads the server of c.dsn with w for c.duration.
+func (w *workload) run(ctx context.Context, c benchConfig) (*BenchResult, error) {
+	d, err := wire.ParseDSN(c.dsn)
+	if err != nil {
+		return nil, err
+	}
+	pick := w.pick
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 0, DisableCompression: true}, Timeout: 60 * time.Second}
 	url := d.EnvelopeURL()
@@ -248,7 +311,7 @@ func bench(ctx context.Context, c benchConfig, stderr io.Writer) (*BenchResult, 
 		return float64(lats[int(p*float64(len(lats)-1))].Microseconds()) / 1000
 	}
 	res := &BenchResult{
-		Size: c.size, AvgEventBytes: total / len(templates),
+		Size: c.size, AvgEventBytes: w.total / len(w.templates),
 		Sent: sent.Load(), OK: ok.Load(), Refused: refused.Load(), Failed: failed.Load(), Late: late.Load(),
 		Seconds: round(elapsed), EventsPerSec: round(float64(ok.Load()) / elapsed),
 		P50ms: q(0.50), P95ms: q(0.95), P99ms: q(0.99),

@@ -28,6 +28,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -62,6 +63,8 @@ type config struct {
 	metricsAddr                 string
 	// onCommit is told of each batch the store's writer commits (metrics).
 	onCommit func(events int, took time.Duration, err error)
+	// inFlight is the ingest handler's InFlight, once it exists.
+	inFlight func() int
 	// onRetain is told of the events each retention run deleted.
 	onRetain func(events int64)
 }
@@ -151,6 +154,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return runTest(args[1:], getenv, stdout, stderr)
 		case "bench":
 			return runBench(ctx, args[1:], stdout, stderr)
+		case "yardstick":
+			return runYardstick(ctx, args[1:], stdout, stderr)
 		case "backup":
 			return runBackup(ctx, args[1:], stdout, stderr)
 		case "move":
@@ -230,7 +235,7 @@ type usageError struct{ error }
 // openStore opens the -db store; its writer's failures (a commit, the
 // search index's catch-up) are written to stderr.
 func openStore(ctx context.Context, c *config, stderr io.Writer) (store.Store, error) {
-	wo := store.WriterOptions{Queue: c.queue, OnCommit: c.onCommit, OnError: func(err error) { fmt.Fprintln(stderr, "errlogd:", err) }}
+	wo := store.WriterOptions{Queue: c.queue, OnCommit: c.onCommit, InFlight: c.inFlight, OnError: func(err error) { fmt.Fprintln(stderr, "errlogd:", err) }}
 	if strings.HasPrefix(c.db, "postgres://") || strings.HasPrefix(c.db, "postgresql://") {
 		return postgres.Open(ctx, c.db, postgres.Options{Writer: wo})
 	}
@@ -280,6 +285,13 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	}
 	m := newMetrics()
 	c.onCommit = m.commit
+	var ingestP atomic.Pointer[ingest.Handler] // the writer starts before ingest exists
+	c.inFlight = func() int {
+		if h := ingestP.Load(); h != nil {
+			return h.InFlight()
+		}
+		return 0
+	}
 	st, err := openStore(ctx, c, stderr)
 	if err != nil {
 		return openErr(c.db, err)
@@ -330,6 +342,7 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	}})
 	prefix := strings.TrimSuffix(c.prefix, "/")
 	mux := http.NewServeMux()
+	ingestP.Store(ing)
 	m.ingest, m.st = ing, st
 	c.onRetain = func(n int64) { m.retention.Add(n) }
 	counted := m.countBytes(ing)

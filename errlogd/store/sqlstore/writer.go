@@ -64,6 +64,9 @@ func newWriter(commit commitFunc, project func(ctx context.Context) (*store.Proj
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 500
 	}
+	if opts.Linger == 0 {
+		opts.Linger = 2 * time.Millisecond
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -213,22 +216,15 @@ func (w *writer) run() {
 	}()
 	batch := make([]pending, 0, w.opts.MaxBatch)
 	ins := make([]*store.Incoming, 0, w.opts.MaxBatch)
+	var lastCommit time.Time // when the previous batch was answered
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for p := range w.queue {
 		batch = append(batch[:0], p)
 		// Group commit: take whatever queued up while the last batch
-		// was being written, without waiting for more.
-	more:
-		for len(batch) < w.opts.MaxBatch {
-			select {
-			case p, ok := <-w.queue:
-				if !ok {
-					break more
-				}
-				batch = append(batch, p)
-			default:
-				break more
-			}
-		}
+		// was being written; under load, wait up to Linger for more.
+		busy := w.opts.Linger > 0 && (w.opts.InFlight != nil || time.Since(lastCommit) < w.opts.Linger)
+		w.take(&batch, busy, linger)
 		ins = ins[:0]
 		for _, p := range batch {
 			if p.in != nil {
@@ -274,8 +270,67 @@ func (w *writer) run() {
 			}
 		}
 		clear(batch)
+		lastCommit = time.Now()
 		if w.idle != nil && w.life.Err() == nil {
 			w.idle(w.life)
+		}
+	}
+}
+
+// take adds to batch what is queued, up to MaxBatch. With wait, it
+// waits for more while InFlight says more are coming, as long as they
+// keep coming (each within Linger/8) and for Linger at most, unless a
+// Flush or Close is among them. t is a stopped timer.
+func (w *writer) take(batch *[]pending, wait bool, t *time.Timer) {
+	wait = wait && (*batch)[0].flush == nil
+	var deadline time.Time
+	for len(*batch) < w.opts.MaxBatch {
+		select {
+		case p, ok := <-w.queue:
+			if !ok {
+				return
+			}
+			*batch = append(*batch, p)
+			wait = wait && p.flush == nil
+			continue
+		default:
+		}
+		if !wait || (w.opts.InFlight != nil && len(*batch) >= w.opts.InFlight()) {
+			return
+		}
+		now := time.Now()
+		if deadline.IsZero() {
+			deadline = now.Add(w.opts.Linger)
+		}
+		d := min(w.opts.Linger/8, deadline.Sub(now))
+		if d <= 0 {
+			return
+		}
+		t.Reset(d)
+		select {
+		case p, ok := <-w.queue:
+			stopTimer(t)
+			if !ok {
+				return
+			}
+			*batch = append(*batch, p)
+			wait = wait && p.flush == nil
+		case <-t.C:
+			return // none came within the gap
+		case <-w.closing:
+			stopTimer(t)
+			return
+		}
+	}
+}
+
+// stopTimer stops t and drains it for its next Reset (timers before Go
+// 1.23 keep a fired value).
+func stopTimer(t *time.Timer) {
+	if !t.Stop() {
+		select {
+		case <-t.C:
+		default:
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -231,4 +232,74 @@ func TestWriterOneBadEventNeverFailsAnother(t *testing.T) {
 	}
 	assert.Positive(t, rejected)
 	assert.Equal(t, int64(3), w.Failed())
+}
+
+// TestWriterLingers: while ingest says more events are on their way
+// (InFlight), the writer waits for them (up to Linger) and commits them
+// in one transaction, each Submit answered after it; an event alone, a
+// Flush, or a Close is committed at once whatever Linger is.
+func TestWriterLingers(t *testing.T) {
+	var mu sync.Mutex
+	var sizes []int
+	commit := func(ctx context.Context, batch []*store.Incoming) error {
+		mu.Lock()
+		sizes = append(sizes, len(batch))
+		mu.Unlock()
+		return nil
+	}
+	p := &store.Project{ID: 1}
+	project := func(context.Context) (*store.Project, error) { return p, nil }
+	ctx := context.Background()
+
+	var inFlight atomic.Int64
+	w := startWriter(commit, project, store.WriterOptions{Linger: 5 * time.Second, InFlight: func() int { return int(inFlight.Load()) }})
+	// Eight requests in flight, their events coming 5 ms apart: one
+	// commit, not eight.
+	inFlight.Store(8)
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func() { errs <- w.Submit(ctx, &store.Incoming{EventID: event.NewID()}) }()
+		time.Sleep(5 * time.Millisecond)
+	}
+	for i := 0; i < 8; i++ {
+		require.NoError(t, <-errs)
+	}
+	mu.Lock()
+	assert.Equal(t, []int{8}, sizes, "one transaction for the eight")
+	sizes = nil
+	mu.Unlock()
+
+	// One request in flight, its event queued: no wait for a 5 s Linger.
+	inFlight.Store(1)
+	start := time.Now()
+	require.NoError(t, w.Submit(ctx, &store.Incoming{EventID: event.NewID()}))
+	assert.Less(t, time.Since(start), time.Second, "an event alone is committed at once")
+
+	// More said to be in flight than come: a Flush ends the wait.
+	inFlight.Store(100)
+	done := make(chan error, 1)
+	go func() { done <- w.Submit(ctx, &store.Incoming{EventID: event.NewID()}) }()
+	time.Sleep(20 * time.Millisecond)
+	start = time.Now()
+	require.NoError(t, w.Flush(ctx))
+	require.NoError(t, <-done)
+	assert.Less(t, time.Since(start), time.Second, "a Flush is not kept waiting by Linger")
+	require.NoError(t, w.Close(ctx))
+}
+
+// TestWriterLingerGap: events that stop coming end the wait after
+// Linger/8, not Linger, even when more are said to be in flight (a
+// request refused before its Submit).
+func TestWriterLingerGap(t *testing.T) {
+	commit := func(ctx context.Context, batch []*store.Incoming) error { return nil }
+	p := &store.Project{ID: 1}
+	w := startWriter(commit, func(context.Context) (*store.Project, error) { return p, nil },
+		store.WriterOptions{Linger: 800 * time.Millisecond, InFlight: func() int { return 2 }})
+	ctx := context.Background()
+	start := time.Now()
+	require.NoError(t, w.Submit(ctx, &store.Incoming{EventID: event.NewID()}))
+	took := time.Since(start)
+	assert.GreaterOrEqual(t, took, 100*time.Millisecond, "it waited for the second event")
+	assert.Less(t, took, 700*time.Millisecond, "until the gap, not the whole Linger")
+	require.NoError(t, w.Close(ctx))
 }
