@@ -56,7 +56,7 @@ func (h *Handler) feedback(ctx context.Context, p *store.Project, typ string, pa
 	if ev.Level == "" {
 		ev.Level = event.LevelInfo
 	}
-	id, err := h.submit(ctx, p, ev, payload, envelopeID, sentAt)
+	id, err := h.submit(ctx, p, ev, payload, nil, envelopeID, sentAt)
 	if err != nil {
 		return "", err
 	}

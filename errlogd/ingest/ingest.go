@@ -12,6 +12,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -297,6 +298,15 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 	}
 	defer adm.release()
 	body := &limitedBody{r: raw, n: h.opts.MaxBody}
+	if endpoint == "envelope" && keepsGzip(r.Header.Get("Content-Encoding")) {
+		// The body as sent, kept to store if it turns out to be one event
+		// (store.StoredEnvelope).
+		body.keep = keptBodies.Get().(*[]byte)
+		defer func() {
+			*body.keep = (*body.keep)[:0]
+			keptBodies.Put(body.keep)
+		}()
+	}
 	br, release, err := openBody(body, r.Header.Get("Content-Encoding"), h.opts.MaxDecompressed, adm.meter)
 	if err != nil {
 		return "", adm.check(h.bodyErr(err, body))
@@ -337,8 +347,26 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 		return "", err
 	}
 	var firstID string
+	// An event is stored once the next item is known: when it was the
+	// envelope's only item, the client's gzip is stored as it came.
+	var held []byte
+	items := 0
 	for {
 		ih, err := env.Next()
+		if held != nil {
+			var gz []byte
+			if errors.Is(err, io.EOF) && items == 1 {
+				gz = body.kept()
+			}
+			id, serr := h.storeEvent(r.Context(), p, held, gz, eh.EventID, eh.SentAt)
+			held = nil
+			if serr != nil {
+				return firstID, serr
+			}
+			if firstID == "" {
+				firstID = id
+			}
+		}
 		if errors.Is(err, io.EOF) {
 			return firstID, nil
 		}
@@ -348,6 +376,7 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 		if err != nil {
 			return firstID, h.bodyErr(err, body)
 		}
+		items++
 		if ih.Type == wire.TypeUserReport || ih.Type == typeFeedback {
 			payload, err := env.Payload(h.opts.MaxEvent)
 			if err != nil {
@@ -366,19 +395,28 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 			h.skipped.Add(1)
 			continue // Next discards its payload
 		}
-		payload, err := env.Payload(h.opts.MaxEvent)
-		if err != nil {
+		if held, err = env.Payload(h.opts.MaxEvent); err != nil {
 			return firstID, h.bodyErr(err, body)
-		}
-		id, err := h.store(r.Context(), p, payload, eh.EventID, eh.SentAt)
-		if err != nil {
-			return firstID, err
-		}
-		if firstID == "" {
-			firstID = id
 		}
 	}
 }
+
+// keepsGzip reports whether a body of this Content-Encoding may be stored
+// as it came: gzip, or none (Decompress gunzips a body that starts with
+// gzip's magic number; kept says whether it did).
+func keepsGzip(encoding string) bool {
+	switch strings.ToLower(strings.TrimSpace(encoding)) {
+	case "", "gzip", "x-gzip":
+		return true
+	}
+	return false
+}
+
+// maxKept is the most bytes of a body kept to be stored as it came: a
+// larger one is compressed by errlogd as it is decompressed, as before.
+const maxKept = 256 << 10
+
+var keptBodies = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
 func readAll(r io.Reader, max int64) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, max+1))
@@ -397,12 +435,16 @@ type tooLarge string
 func (e tooLarge) Error() string { return string(e) }
 func (e tooLarge) Unwrap() error { return decode.ErrTooLarge }
 
-// limitedBody fails past n bytes as sent.
+// limitedBody fails past n bytes as sent. With keep, it keeps a copy of
+// what it reads, up to maxKept bytes.
 type limitedBody struct {
 	r    io.Reader
 	n    int64
 	read int64
 	over bool
+	keep *[]byte
+	eof  bool // r said io.EOF: keep holds the whole body, unless full
+	full bool
 }
 
 func (l *limitedBody) Read(p []byte) (int, error) {
@@ -415,8 +457,29 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 		l.over = true
 		return n, tooLarge(fmt.Sprintf("body over %d bytes", l.n))
 	}
+	if l.keep != nil && !l.full {
+		if len(*l.keep)+n > maxKept {
+			l.full = true
+		} else {
+			*l.keep = append(*l.keep, p[:n]...)
+		}
+	}
+	if errors.Is(err, io.EOF) {
+		l.eof = true
+	}
 	return n, err
 }
+
+// kept returns a copy of the whole body as sent, if it was kept and is
+// gzip; else nil.
+func (l *limitedBody) kept() []byte {
+	if l.keep == nil || l.full || !l.eof || !bytes.HasPrefix(*l.keep, gzipMagic) {
+		return nil
+	}
+	return store.StoredEnvelope(*l.keep)
+}
+
+var gzipMagic = []byte{0x1f, 0x8b}
 
 func (h *Handler) bodyErr(err error, body *limitedBody) error {
 	var he *httpError
@@ -516,15 +579,21 @@ func (h *Handler) allow(p *store.Project) error {
 // store parses, prepares and submits one event payload; sentAt is the
 // envelope's sent_at ("" if none).
 func (h *Handler) store(ctx context.Context, p *store.Project, payload []byte, envelopeID, sentAt string) (string, error) {
+	return h.storeEvent(ctx, p, payload, nil, envelopeID, sentAt)
+}
+
+// storeEvent is store with the payload's stored form, when the client's
+// compression is kept (store.PrepareStored); nil: compressed here.
+func (h *Handler) storeEvent(ctx context.Context, p *store.Project, payload, stored []byte, envelopeID, sentAt string) (string, error) {
 	ev, err := decode.Summary(payload)
 	if err != nil {
 		return "", refuse(http.StatusBadRequest, "errlog: ingest: %v", err)
 	}
-	return h.submit(ctx, p, ev, payload, envelopeID, sentAt)
+	return h.submit(ctx, p, ev, payload, stored, envelopeID, sentAt)
 }
 
 // submit prepares and submits one decoded event.
-func (h *Handler) submit(ctx context.Context, p *store.Project, ev *event.Event, payload []byte, envelopeID, sentAt string) (string, error) {
+func (h *Handler) submit(ctx context.Context, p *store.Project, ev *event.Event, payload, stored []byte, envelopeID, sentAt string) (string, error) {
 	if ev.EventID == "" {
 		ev.EventID = envelopeID
 	}
@@ -536,7 +605,13 @@ func (h *Handler) submit(ctx context.Context, p *store.Project, ev *event.Event,
 	}
 	now := h.opts.Now()
 	correctTime(ev, sentAt, now)
-	in, err := store.Prepare(p, ev, payload, now)
+	var in *store.Incoming
+	var err error
+	if stored != nil {
+		in, err = store.PrepareStored(p, ev, payload, stored, now)
+	} else {
+		in, err = store.Prepare(p, ev, payload, now)
+	}
 	if err != nil {
 		return "", refuse(http.StatusBadRequest, "errlog: ingest: %v", err)
 	}

@@ -1,17 +1,23 @@
 package store
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/wire"
+	"github.com/errlog/errlog/wire/decode"
+	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -47,7 +53,9 @@ type Incoming struct {
 	Tags      map[string]string
 	Timestamp time.Time
 	Received  time.Time
-	// Size is the JSON's size; Payload the zstd-compressed JSON.
+	// Size is the JSON's size; Payload the JSON as stored: compressed
+	// with zstd, or the client's own gzip of an envelope that held only
+	// this event (StoredEnvelope). Decompress reads either.
 	Size    int
 	Payload []byte
 }
@@ -64,6 +72,22 @@ const MaxPast = 30 * 24 * time.Hour
 // received (nil: ev is encoded). It does not modify ev: the in-app
 // correction applies to a copy of its frames.
 func Prepare(p *Project, ev *event.Event, raw []byte, now time.Time) (*Incoming, error) {
+	return prepare(p, ev, raw, nil, now)
+}
+
+// PrepareStored is Prepare for an event that arrived compressed, alone in
+// its envelope: stored is the envelope's gzip as the client sent it
+// (StoredEnvelope), kept instead of compressing raw again when it is
+// compressed at all (at most half raw's size, plus 512 bytes: sentry-go
+// sends 37% of a 5 KB event, 17% of a 50 KB one); else raw is compressed.
+func PrepareStored(p *Project, ev *event.Event, raw, stored []byte, now time.Time) (*Incoming, error) {
+	if len(stored) > len(raw)/2+512 {
+		stored = nil
+	}
+	return prepare(p, ev, raw, stored, now)
+}
+
+func prepare(p *Project, ev *event.Event, raw, stored []byte, now time.Time) (*Incoming, error) {
 	if raw == nil {
 		b, err := json.Marshal(ev)
 		if err != nil {
@@ -102,7 +126,10 @@ func Prepare(p *Project, ev *event.Event, raw []byte, now time.Time) (*Incoming,
 		Timestamp:   ts,
 		Received:    now.UTC(),
 		Size:        len(raw),
-		Payload:     Compress(raw),
+		Payload:     stored,
+	}
+	if stored == nil {
+		in.Payload = Compress(raw)
 	}
 	return in, nil
 }
@@ -235,9 +262,33 @@ func Compress(b []byte) []byte {
 	return zfast.EncodeAll(b, make([]byte, 0, len(b)/4+64))
 }
 
-// Decompress returns a stored payload's JSON. A payload that is not zstd
-// (a store filled by hand) is returned as it is.
+// StoredEnvelope returns the stored form of gz, the gzip (one or more
+// members) of an envelope whose one item is an event: the client's
+// compression, kept. SDKs gzip at the default level or above (sentry-go
+// 6, sentry-python 9), which for sentry-go-shaped events is 4% smaller
+// than zstd's fastest level (8.3 KB per 50 KB event instead of 8.6), and
+// errlogd then spends nothing on compression (a quarter of its CPU per
+// 50 KB event).
+func StoredEnvelope(gz []byte) []byte {
+	b := make([]byte, 0, len(envMagic)+len(gz))
+	return append(append(b, envMagic...), gz...)
+}
+
+// envMagic starts a StoredEnvelope: neither zstd's magic number nor JSON
+// starts with a NUL.
+var envMagic = []byte("\x00env")
+
+// MaxStoredEnvelope is the most bytes of decompressed envelope
+// Decompress reads from a StoredEnvelope (ingest's own bound on a body).
+const MaxStoredEnvelope = 64 << 20
+
+// Decompress returns a stored payload's JSON. A payload that is neither
+// zstd nor a StoredEnvelope (a store filled by hand) is returned as it
+// is.
 func Decompress(b []byte) ([]byte, error) {
+	if bytes.HasPrefix(b, envMagic) {
+		return envelopeEvent(b[len(envMagic):])
+	}
 	if !bytes.HasPrefix(b, zmagic) {
 		return b, nil
 	}
@@ -260,4 +311,35 @@ func isEventID(id string) bool {
 		}
 	}
 	return true
+}
+
+// envelopeEvent returns the event of a StoredEnvelope's gzip.
+func envelopeEvent(gz []byte) ([]byte, error) {
+	fail := func(err error) ([]byte, error) {
+		return nil, fmt.Errorf("errlog: store: decompress event: %w", err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return fail(err)
+	}
+	env := decode.NewReader(bufio.NewReader(decode.Limit(zr, MaxStoredEnvelope, "stored envelope")))
+	if _, err := env.Header(); err != nil {
+		return fail(err)
+	}
+	for {
+		ih, err := env.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = errors.New("no event in the stored envelope")
+			}
+			return fail(err)
+		}
+		if ih.Type == wire.TypeEvent {
+			p, err := env.Payload(MaxStoredEnvelope)
+			if err != nil {
+				return fail(err)
+			}
+			return p, nil
+		}
+	}
 }

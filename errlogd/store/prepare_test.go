@@ -1,6 +1,8 @@
 package store_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"testing"
 	"time"
 
@@ -35,4 +37,31 @@ func TestPrepareGroupKey(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, ev().GroupKey(), in.GroupKey, "the key the client computed")
 	assert.NotEmpty(t, in.PrevKey)
+}
+
+// TestStoredEnvelope: Decompress reads the event out of a stored gzip
+// envelope, whatever items come before it, and says what is wrong with
+// one that holds no event or is not gzip.
+func TestStoredEnvelope(t *testing.T) {
+	gz := func(s string) []byte {
+		var b bytes.Buffer
+		w := gzip.NewWriter(&b)
+		w.Write([]byte(s))
+		w.Close()
+		return b.Bytes()
+	}
+	got, err := store.Decompress(store.StoredEnvelope(gz("{}\n{\"type\":\"client_report\"}\n{}\n{\"type\":\"event\",\"length\":14}\n{\"message\":1}\n\n")))
+	require.NoError(t, err)
+	assert.Equal(t, `{"message":1}`+"\n", string(got)[:14])
+	got, err = store.Decompress(store.StoredEnvelope(gz("{}\n{\"type\":\"event\"}\n{\"message\":2}\n")))
+	require.NoError(t, err)
+	assert.Equal(t, `{"message":2}`, string(got))
+
+	_, err = store.Decompress(store.StoredEnvelope(gz("{}\n{\"type\":\"session\"}\n{}\n")))
+	assert.ErrorContains(t, err, "no event")
+	_, err = store.Decompress(store.StoredEnvelope([]byte("not gzip")))
+	assert.Error(t, err)
+	b := store.StoredEnvelope(gz("{}\n{\"type\":\"event\"}\n{\"message\":3}\n"))
+	_, err = store.Decompress(b[:len(b)/2])
+	assert.Error(t, err, "a cut stream")
 }

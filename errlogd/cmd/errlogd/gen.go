@@ -60,10 +60,10 @@ func (t *template) compress() {
 	sort.Slice(cuts, func(i, j int) bool { return cuts[i].at < cuts[j].at })
 	prev := 0
 	for _, c := range cuts {
-		t.parts = append(t.parts, part{gz: gzipBytes(t.envelope[prev:c.at], gzip.BestSpeed)}, part{dyn: c.dyn})
+		t.parts = append(t.parts, part{gz: gzipBytes(t.envelope[prev:c.at], gzip.DefaultCompression)}, part{dyn: c.dyn})
 		prev = c.at + map[byte]int{'i': len(idHole), 't': len(tsHole)}[c.dyn]
 	}
-	t.parts = append(t.parts, part{gz: gzipBytes(t.envelope[prev:], gzip.BestSpeed)})
+	t.parts = append(t.parts, part{gz: gzipBytes(t.envelope[prev:], gzip.DefaultCompression)})
 }
 
 type part struct {
