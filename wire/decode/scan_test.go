@@ -2,6 +2,7 @@ package decode
 
 import (
 	"encoding/json"
+	"math/rand"
 	"os"
 	"testing"
 
@@ -44,6 +45,43 @@ func BenchmarkScanObject(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		if err := scanObject(raw, func(k, v []byte) {}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestHasSpecial: the eight-byte test agrees with the byte table on every
+// byte value at every position, and on a million random words.
+func TestHasSpecial(t *testing.T) {
+	anySpecial := func(v uint64) bool {
+		for i := 0; i < 8; i++ {
+			if special[byte(v>>(8*i))] {
+				return true
+			}
+		}
+		return false
+	}
+	for _, fill := range []byte{'a', 0x7f, 0x80, 0xff, ' ', '#', '[', ']'} {
+		for pos := 0; pos < 8; pos++ {
+			for c := 0; c < 256; c++ {
+				var v uint64
+				for i := 0; i < 8; i++ {
+					b := fill
+					if i == pos {
+						b = byte(c)
+					}
+					v |= uint64(b) << (8 * i)
+				}
+				if hasSpecial(v) != anySpecial(v) {
+					t.Fatalf("fill %#x, byte %#x at %d: hasSpecial %v", fill, c, pos, hasSpecial(v))
+				}
+			}
+		}
+	}
+	r := rand.New(rand.NewSource(1))
+	for i := 0; i < 1_000_000; i++ {
+		v := r.Uint64()
+		if hasSpecial(v) != anySpecial(v) {
+			t.Fatalf("%#016x: hasSpecial %v", v, hasSpecial(v))
 		}
 	}
 }
