@@ -279,7 +279,12 @@ func (g *generator) event(group int, size int) template {
 	if len(crumbs) > 0 {
 		ev["breadcrumbs"] = map[string]any{"values": crumbs}
 	}
+	// The id and timestamp, which vary per send, go last: the rest is one
+	// gzip member, compressed as an SDK's whole body is (compress).
+	delete(ev, "event_id")
+	delete(ev, "timestamp")
 	body, _ = json.Marshal(ev)
+	body = append(body[:len(body)-1], `,"event_id":"`+idHole+`","timestamp":"`+tsHole+`"}`...)
 
 	var env bytes.Buffer
 	env.WriteString(`{"event_id":"` + idHole + `","sent_at":"` + tsHole + `","sdk":{"name":"sentry.go","version":"0.50.0"}}` + "\n")
