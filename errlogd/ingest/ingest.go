@@ -436,15 +436,15 @@ func (e tooLarge) Error() string { return string(e) }
 func (e tooLarge) Unwrap() error { return decode.ErrTooLarge }
 
 // limitedBody fails past n bytes as sent. With keep, it keeps a copy of
-// what it reads, up to maxKept bytes.
+// what it reads, if it is gzip, up to maxKept bytes.
 type limitedBody struct {
 	r    io.Reader
 	n    int64
 	read int64
 	over bool
 	keep *[]byte
-	eof  bool // r said io.EOF: keep holds the whole body, unless full
-	full bool
+	eof  bool // r said io.EOF: keep holds the whole body, unless dropped
+	drop bool // not gzip, or over maxKept: nothing more is kept
 }
 
 func (l *limitedBody) Read(p []byte) (int, error) {
@@ -457,11 +457,20 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 		l.over = true
 		return n, tooLarge(fmt.Sprintf("body over %d bytes", l.n))
 	}
-	if l.keep != nil && !l.full {
-		if len(*l.keep)+n > maxKept {
-			l.full = true
-		} else {
-			*l.keep = append(*l.keep, p[:n]...)
+	if l.keep != nil && !l.drop {
+		k := *l.keep
+		if len(k) < len(gzipMagic) {
+			// The first two bytes decide: gzip's magic number, or
+			// nothing is kept.
+			var head [2]byte
+			m := copy(head[:], k)
+			m += copy(head[m:], p[:n])
+			l.drop = head[0] != gzipMagic[0] || m == 2 && head[1] != gzipMagic[1]
+		}
+		if !l.drop {
+			k = append(k, p[:min(n, maxKept+1-len(k))]...)
+			*l.keep = k
+			l.drop = len(k) > maxKept
 		}
 	}
 	if errors.Is(err, io.EOF) {
@@ -473,7 +482,7 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 // kept returns a copy of the whole body as sent, if it was kept and is
 // gzip; else nil.
 func (l *limitedBody) kept() []byte {
-	if l.keep == nil || l.full || !l.eof || !bytes.HasPrefix(*l.keep, gzipMagic) {
+	if l.keep == nil || l.drop || !l.eof || !bytes.HasPrefix(*l.keep, gzipMagic) {
 		return nil
 	}
 	return store.StoredEnvelope(*l.keep)

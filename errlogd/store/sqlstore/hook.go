@@ -21,20 +21,48 @@ type CommitHook func(ctx context.Context, tx *Tx, outcomes []store.Outcome) erro
 type Tx struct {
 	db *DB
 	tx *sql.Tx
+	// savepoint, in a commit hook's Tx, is the savepoint its first
+	// statement sets, so that a hook with nothing to do (no alert rule)
+	// costs no statement; saved says it was set, spErr why it was not.
+	savepoint string
+	saved     bool
+	spErr     error
+}
+
+// begin sets t's savepoint before its first statement.
+func (t *Tx) begin(ctx context.Context) error {
+	if t.savepoint == "" || t.saved || t.spErr != nil {
+		return t.spErr
+	}
+	if _, err := t.tx.ExecContext(ctx, "SAVEPOINT "+t.savepoint); err != nil {
+		t.spErr = err
+		return err
+	}
+	t.saved = true
+	return nil
 }
 
 // Exec runs one statement.
 func (t *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := t.begin(ctx); err != nil {
+		return nil, err
+	}
 	return t.tx.ExecContext(ctx, t.db.q(query), args...)
 }
 
 // Query runs one query.
 func (t *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := t.begin(ctx); err != nil {
+		return nil, err
+	}
 	return t.tx.QueryContext(ctx, t.db.q(query), args...)
 }
 
-// QueryRow runs a query of one row.
+// QueryRow runs a query of one row. Should the savepoint before it fail,
+// the query runs anyway (in a transaction that then fails) and the
+// commit returns that error.
 func (t *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	_ = t.begin(ctx)
 	return t.tx.QueryRowContext(ctx, t.db.q(query), args...)
 }
 
@@ -52,17 +80,25 @@ func (db *DB) runHook(ctx context.Context, tx *sql.Tx, outcomes []store.Outcome)
 	if h == nil || len(outcomes) == 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT commit_hook`); err != nil {
-		return wrap("hook savepoint", err)
-	}
-	if err := h(ctx, &Tx{db: db, tx: tx}, outcomes); err != nil {
+	t := &Tx{db: db, tx: tx, savepoint: "commit_hook"}
+	err := h(ctx, t, outcomes)
+	switch {
+	case t.spErr != nil:
+		return wrap("hook savepoint", t.spErr)
+	case !t.saved:
+		// No statement ran: nothing to keep or undo.
+		if err != nil {
+			db.hookErr(fmt.Errorf("errlog: store: commit hook: %w", err))
+		}
+		return nil
+	case err != nil:
 		if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT commit_hook`); rerr != nil {
 			return wrap("hook rollback", rerr)
 		}
 		db.hookErr(fmt.Errorf("errlog: store: commit hook: %w", err))
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT commit_hook`)
+	_, err = tx.ExecContext(ctx, `RELEASE SAVEPOINT commit_hook`)
 	return wrap("hook release", err)
 }
 
