@@ -101,7 +101,8 @@ type Handler struct {
 	diskOK bool
 
 	events, skipped, malformedN, unauthorized, tooLargeN, rateLimited, busy, diskFull, failed atomic.Int64
-	inFlight                                                                                  atomic.Int64
+
+	inFlight atomic.Int64 // requests being served (InFlight)
 
 	lim limits
 }
@@ -165,12 +166,12 @@ func refuse(status int, format string, args ...any) *httpError {
 	return &httpError{status: status, msg: fmt.Sprintf(format, args...)}
 }
 
-// ServeHTTP implements http.Handler. The path must end in
-// /api/{project}/envelope/ or /api/{project}/store/ (the final slash is
 // InFlight is how many requests the handler is serving: reading,
 // decoding, or waiting for their events' commit (store.WriterOptions.InFlight).
 func (h *Handler) InFlight() int { return int(h.inFlight.Load()) }
 
+// ServeHTTP implements http.Handler. The path must end in
+// /api/{project}/envelope/ or /api/{project}/store/ (the final slash is
 // optional).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()

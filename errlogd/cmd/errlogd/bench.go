@@ -145,10 +145,8 @@ type BenchResult struct {
 // workload is the events errlogd bench sends: templates, picked by a
 // long-tailed distribution.
 type workload struct {
-	size      string
 	templates []template
-	per       int
-	total     int
+	total     int // their JSON bytes
 	pick      func() *template
 }
 
@@ -195,7 +193,7 @@ func newWorkload(c benchConfig) (*workload, error) {
 		pickMu.Unlock()
 		return &templates[g*per+i]
 	}
-	return &workload{size: c.size, templates: templates, per: per, total: total, pick: pick}, nil
+	return &workload{templates: templates, total: total, pick: pick}, nil
 }
 
 // run loads the server of c.dsn with w for c.duration.
