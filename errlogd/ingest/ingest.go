@@ -301,12 +301,8 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 	body := &limitedBody{r: raw, n: h.opts.MaxBody}
 	if endpoint == "envelope" && keepsGzip(r.Header.Get("Content-Encoding")) {
 		// The body as sent, kept to store if it turns out to be one event
-		// (store.StoredEnvelope).
-		body.keep = keptBodies.Get().(*[]byte)
-		defer func() {
-			*body.keep = (*body.keep)[:0]
-			keptBodies.Put(body.keep)
-		}()
+		// (store.StoredEnvelope), in memory reserved as it grows.
+		body.keep, body.reserve = new([]byte), adm.keep
 	}
 	br, release, err := openBody(body, r.Header.Get("Content-Encoding"), h.opts.MaxDecompressed, adm.meter)
 	if err != nil {
@@ -356,7 +352,9 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 		ih, err := env.Next()
 		if held != nil {
 			var gz []byte
-			if errors.Is(err, io.EOF) && items == 1 {
+			if errors.Is(err, io.EOF) && items == 1 && adm.metered <= min(int64(len(held))+keptSlack, store.MaxStoredEnvelope) {
+				// The event alone, nearly all that the body decompresses
+				// to: reading it back costs what reading the event does.
 				gz = body.kept()
 			}
 			id, serr := h.storeEvent(r.Context(), p, held, gz, eh.EventID, eh.SentAt)
@@ -417,7 +415,11 @@ func keepsGzip(encoding string) bool {
 // larger one is compressed by errlogd as it is decompressed, as before.
 const maxKept = 256 << 10
 
-var keptBodies = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+// keptSlack is how much more than its event an envelope stored as it came
+// may decompress to: its two header lines. A body that decompresses to
+// more (blank lines, a padded header) is not stored as it came, so that
+// reading a stored event back never costs more than reading the event.
+const keptSlack = 8 << 10
 
 func readAll(r io.Reader, max int64) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, max+1))
@@ -444,8 +446,10 @@ type limitedBody struct {
 	read int64
 	over bool
 	keep *[]byte
-	eof  bool // r said io.EOF: keep holds the whole body, unless dropped
-	drop bool // not gzip, or over maxKept: nothing more is kept
+	// reserve reserves memory for keep's capacity (admission.keep).
+	reserve func(int64) bool
+	eof     bool // r said io.EOF: keep holds the whole body, unless dropped
+	drop    bool // not gzip, over maxKept, or no memory: nothing more is kept
 }
 
 func (l *limitedBody) Read(p []byte) (int, error) {
@@ -471,7 +475,10 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 		if !l.drop {
 			k = append(k, p[:min(n, maxKept+1-len(k))]...)
 			*l.keep = k
-			l.drop = len(k) > maxKept
+			l.drop = len(k) > maxKept || l.reserve != nil && !l.reserve(int64(cap(k)))
+		}
+		if l.drop {
+			*l.keep = nil
 		}
 	}
 	if errors.Is(err, io.EOF) {

@@ -43,3 +43,22 @@ func TestKeptBody(t *testing.T) {
 	io.Copy(io.Discard, l)
 	assert.Nil(t, l.kept())
 }
+
+// TestKeptBodyReserved: the kept copy's memory is reserved as it grows
+// (its capacity); when the budget has no room, the body is not kept.
+func TestKeptBodyReserved(t *testing.T) {
+	gz := append([]byte{0x1f, 0x8b}, bytes.Repeat([]byte("z"), 100_000)...)
+	var reserved int64
+	l := &limitedBody{r: bytes.NewReader(gz), n: 1 << 30, keep: new([]byte), reserve: func(n int64) bool {
+		reserved = max(reserved, n)
+		return true
+	}}
+	io.Copy(io.Discard, l)
+	assert.NotNil(t, l.kept())
+	assert.GreaterOrEqual(t, reserved, int64(cap(*l.keep)), "the capacity is reserved")
+
+	l = &limitedBody{r: bytes.NewReader(gz), n: 1 << 30, keep: new([]byte), reserve: func(n int64) bool { return n < 50_000 }}
+	io.Copy(io.Discard, l)
+	assert.Nil(t, l.kept(), "no room: not kept")
+	assert.Nil(t, *l.keep, "and what was copied is let go")
+}

@@ -77,6 +77,17 @@ func (b *Budget) Release(n int64) {
 	b.mu.Unlock()
 }
 
+// tryAcquire reserves n bytes if they are free now.
+func (b *Budget) tryAcquire(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.used+n > b.total {
+		return false
+	}
+	b.used += n
+	return true
+}
+
 // Used is how many bytes are reserved now.
 func (b *Budget) Used() int64 {
 	b.mu.Lock()
@@ -154,6 +165,7 @@ type admission struct {
 	held     int64     // all reserved from h.lim.bodies: base, then payload
 	metered  int64     // decompressed bytes read
 	maxGrown int64     // the most a request reserves for its payload
+	kept     int64     // reserved from h.lim.bodies for the body's kept copy
 }
 
 // admit reserves what r's body will hold before it is decompressed: its
@@ -201,9 +213,25 @@ func (a *admission) acquire(b *Budget, n int64) error {
 // request is answered.
 func (a *admission) release() {
 	a.h.lim.decoders.Release(a.decoder)
-	a.h.lim.bodies.Release(a.held)
+	a.h.lim.bodies.Release(a.held + a.kept)
 	a.h.lim.decompressed.Add(a.metered)
-	a.decoder, a.held, a.metered = 0, 0, 0
+	a.decoder, a.held, a.metered, a.kept = 0, 0, 0, 0
+}
+
+// keep reserves room for a kept copy of the body (limitedBody) of n
+// bytes, growStep at a time, without waiting: false when the budget has
+// none free now, and the body is then not kept (it is an economy, never a
+// reason to refuse or delay a request).
+func (a *admission) keep(n int64) bool {
+	if n <= a.kept {
+		return true
+	}
+	step := max(n-a.kept, growStep)
+	if !a.h.lim.bodies.tryAcquire(step) {
+		return false
+	}
+	a.kept += step
+	return true
 }
 
 // meter returns dec read through the admission: each read first checks

@@ -99,6 +99,18 @@ func TestClientGzipStored(t *testing.T) {
 	assert.Less(t, stored()-before, int64(len(body)/3), "compressed by errlogd")
 	readBack(id, ev)
 
+	// An envelope padded with blank lines decompresses to far more than
+	// its event: reading the kept gzip back would cost that much each
+	// time, so errlogd compresses the event alone.
+	id = event.NewID()
+	ev = big(id, "padded")
+	pad := strings.Repeat(strings.Repeat(" ", 1024)+"\n", 64)
+	body = gz(envelope(`{"event_id":"`+id+`"}`, pad+eventItem(ev)), gzip.DefaultCompression)
+	before = stored()
+	send(body, map[string]string{"Content-Encoding": "gzip"})
+	assert.NotEqual(t, int64(len(body)+4), stored()-before, "not kept")
+	readBack(id, ev)
+
 	// No compression at all: errlogd compresses, as before.
 	id = event.NewID()
 	ev = big(id, "plain")

@@ -146,8 +146,8 @@ type BenchResult struct {
 // long-tailed distribution.
 type workload struct {
 	templates []template
-	total     int // their JSON bytes
-	pick      func() *template
+	total     int                     // their JSON bytes
+	picker    func() func() *template // a new picking sequence, the same each time
 }
 
 func newWorkload(c benchConfig) (*workload, error) {
@@ -184,16 +184,21 @@ func newWorkload(c benchConfig) (*workload, error) {
 			total += len(t.json)
 		}
 	}
-	zipf := rand.NewZipf(rng, 1.1, 1, uint64(c.groups-1))
-	var pickMu sync.Mutex
-	pick := func() *template {
-		pickMu.Lock()
-		g := int(zipf.Uint64())
-		i := rng.Intn(per)
-		pickMu.Unlock()
-		return &templates[g*per+i]
+	// Each run picks the same sequence of templates: the yardstick and
+	// errlogd are sent the same events.
+	picker := func() func() *template {
+		rng := rand.New(rand.NewSource(c.seed + 1))
+		zipf := rand.NewZipf(rng, 1.1, 1, uint64(c.groups-1))
+		var mu sync.Mutex
+		return func() *template {
+			mu.Lock()
+			g := int(zipf.Uint64())
+			i := rng.Intn(per)
+			mu.Unlock()
+			return &templates[g*per+i]
+		}
 	}
-	return &workload{templates: templates, total: total, pick: pick}, nil
+	return &workload{templates: templates, total: total, picker: picker}, nil
 }
 
 // run loads the server of c.dsn with w for c.duration.
@@ -202,7 +207,7 @@ func (w *workload) run(ctx context.Context, c benchConfig) (*BenchResult, error)
 	if err != nil {
 		return nil, err
 	}
-	pick := w.pick
+	pick := w.picker()
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 0, DisableCompression: true}, Timeout: 60 * time.Second}
 	url := d.EnvelopeURL()

@@ -72,3 +72,14 @@ func TestYardstickHandler(t *testing.T) {
 	assert.Equal(t, 400, post([]byte("not gzip")))
 	assert.Equal(t, 200, post(body.Bytes()))
 }
+
+// TestBenchSameEvents: every run of a workload (the yardstick's, then
+// errlogd's) picks the same sequence of events.
+func TestBenchSameEvents(t *testing.T) {
+	w, err := newWorkload(benchConfig{dsn: "http://k@127.0.0.1:1/1", size: "5000", groups: 20, seed: 7})
+	require.NoError(t, err)
+	a, b := w.picker(), w.picker()
+	for i := 0; i < 1000; i++ {
+		require.Same(t, a(), b(), "pick %d", i)
+	}
+}

@@ -96,6 +96,7 @@ func startYardstick(ctx context.Context) (dsn string, pid int, stop func(), err 
 	}
 	cmd := exec.CommandContext(ctx, exe, "yardstick")
 	cmd.Stderr = os.Stderr
+	dieWithParent(cmd)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return "", 0, nil, err
