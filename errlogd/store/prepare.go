@@ -279,7 +279,8 @@ func StoredEnvelope(gz []byte) []byte {
 var envMagic = []byte("\x00env")
 
 // MaxStoredEnvelope is the most bytes of decompressed envelope
-// Decompress reads from a StoredEnvelope (ingest's own bound on a body).
+// Decompress reads from a StoredEnvelope; ingest stores none that
+// decompresses to more (nor to more than its event and 8 KiB).
 const MaxStoredEnvelope = 64 << 20
 
 // Decompress returns a stored payload's JSON. A payload that is neither
