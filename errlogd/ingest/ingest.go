@@ -299,9 +299,10 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 	}
 	defer adm.release()
 	body := &limitedBody{r: raw, n: h.opts.MaxBody}
-	if endpoint == "envelope" && keepsGzip(r.Header.Get("Content-Encoding")) {
+	if keepsGzip(r.Header.Get("Content-Encoding")) {
 		// The body as sent, kept to store if it turns out to be one event
-		// (store.StoredEnvelope), in memory reserved as it grows.
+		// (store.StoredEnvelope, store.StoredJSON), in memory reserved as
+		// it grows.
 		body.keep, body.reserve = new([]byte), adm.keep
 	}
 	br, release, err := openBody(body, r.Header.Get("Content-Encoding"), h.opts.MaxDecompressed, adm.meter)
@@ -319,11 +320,16 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 		if err != nil {
 			return "", h.bodyErr(err, body)
 		}
-		b = legacyBody(b)
+		var gz []byte
+		if legacy := legacyBody(b); len(legacy) != len(b) || len(b) > 0 && &legacy[0] != &b[0] {
+			b = legacy // decoded from base64 and zlib: compressed here
+		} else if adm.metered <= min(int64(len(b))+keptSlack, store.MaxStoredEnvelope) {
+			gz = body.kept(store.StoredJSON)
+		}
 		if int64(len(b)) > h.opts.MaxEvent {
 			return "", refuse(http.StatusRequestEntityTooLarge, "errlog: ingest: event over %d bytes", h.opts.MaxEvent)
 		}
-		return h.store(r.Context(), p, b, "", auth.Timestamp)
+		return h.storeEvent(r.Context(), p, b, gz, "", auth.Timestamp)
 	}
 
 	env := decode.NewReader(br)
@@ -355,7 +361,7 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 			if errors.Is(err, io.EOF) && items == 1 && adm.metered <= min(int64(len(held))+keptSlack, store.MaxStoredEnvelope) {
 				// The event alone, nearly all that the body decompresses
 				// to: reading it back costs what reading the event does.
-				gz = body.kept()
+				gz = body.kept(store.StoredEnvelope)
 			}
 			id, serr := h.storeEvent(r.Context(), p, held, gz, eh.EventID, eh.SentAt)
 			held = nil
@@ -487,13 +493,13 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// kept returns a copy of the whole body as sent, if it was kept and is
-// gzip; else nil.
-func (l *limitedBody) kept() []byte {
+// kept returns the whole body as sent in its stored form (a copy, by
+// form), if it was kept and is gzip; else nil.
+func (l *limitedBody) kept(form func(gz []byte) []byte) []byte {
 	if l.keep == nil || l.drop || !l.eof || !bytes.HasPrefix(*l.keep, gzipMagic) {
 		return nil
 	}
-	return store.StoredEnvelope(*l.keep)
+	return form(*l.keep)
 }
 
 var gzipMagic = []byte{0x1f, 0x8b}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"github.com/errlog/errlog/errlogd/store"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -27,21 +28,21 @@ func TestKeptBody(t *testing.T) {
 	gz := append([]byte{0x1f, 0x8b}, bytes.Repeat([]byte("x"), 1000)...)
 	for _, one := range []bool{false, true} {
 		l := read(gz, one)
-		assert.Equal(t, append([]byte("\x00env"), gz...), l.kept(), "one byte at a time: %v", one)
+		assert.Equal(t, append([]byte("\x00env"), gz...), l.kept(store.StoredEnvelope), "one byte at a time: %v", one)
 
 		l = read([]byte(`{"event_id":"x"}`+"\n"), one)
-		assert.Nil(t, l.kept())
+		assert.Nil(t, l.kept(store.StoredEnvelope))
 		assert.Empty(t, *l.keep, "not gzip: not copied")
 
 		big := append([]byte{0x1f, 0x8b}, bytes.Repeat([]byte("y"), maxKept)...)
 		l = read(big, one)
-		assert.Nil(t, l.kept(), "over maxKept")
+		assert.Nil(t, l.kept(store.StoredEnvelope), "over maxKept")
 		assert.LessOrEqual(t, len(*l.keep), maxKept+1)
 	}
 	// A body cut short (no io.EOF seen) is not kept.
 	l := &limitedBody{r: iotest.TimeoutReader(bytes.NewReader(gz)), n: 1 << 30, keep: new([]byte)}
 	io.Copy(io.Discard, l)
-	assert.Nil(t, l.kept())
+	assert.Nil(t, l.kept(store.StoredEnvelope))
 }
 
 // TestKeptBodyReserved: the kept copy's memory is reserved as it grows
@@ -54,11 +55,11 @@ func TestKeptBodyReserved(t *testing.T) {
 		return true
 	}}
 	io.Copy(io.Discard, l)
-	assert.NotNil(t, l.kept())
+	assert.NotNil(t, l.kept(store.StoredEnvelope))
 	assert.GreaterOrEqual(t, reserved, int64(cap(*l.keep)), "the capacity is reserved")
 
 	l = &limitedBody{r: bytes.NewReader(gz), n: 1 << 30, keep: new([]byte), reserve: func(n int64) bool { return n < 50_000 }}
 	io.Copy(io.Discard, l)
-	assert.Nil(t, l.kept(), "no room: not kept")
+	assert.Nil(t, l.kept(store.StoredEnvelope), "no room: not kept")
 	assert.Nil(t, *l.keep, "and what was copied is let go")
 }

@@ -1,6 +1,7 @@
 package ingest_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http/httptest"
@@ -52,6 +53,33 @@ func run(t *testing.T, dir string, env []string, name string, args ...string) {
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
+}
+
+// storedForms counts the forms in which a store holds its events'
+// payloads: the SDK's own gzip kept (of an envelope, or of the JSON posted
+// to the store endpoint) or compressed by errlogd (zstd).
+func storedForms(t *testing.T, st store.Store) map[string]int {
+	t.Helper()
+	rows, err := st.(*sqlite.Store).Pool().Query(`SELECT payload FROM events`)
+	require.NoError(t, err)
+	defer rows.Close()
+	forms := map[string]int{}
+	for rows.Next() {
+		var b []byte
+		require.NoError(t, rows.Scan(&b))
+		switch {
+		case bytes.HasPrefix(b, []byte("\x00env")):
+			forms["envelope gzip"]++
+		case bytes.HasPrefix(b, []byte{0x1f, 0x8b}):
+			forms["json gzip"]++
+		case bytes.HasPrefix(b, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+			forms["zstd"]++
+		default:
+			forms["other"]++
+		}
+	}
+	require.NoError(t, rows.Err())
+	return forms
 }
 
 // checkSDKGroups checks what a stock SDK's script (below) left in the
@@ -130,6 +158,9 @@ sentry_sdk.flush()
 		"charge ch_1 failed for user ann": "",
 		"refund failed":                   "",
 	}, "")
+	// This SDK gzips each event and posts it to the store endpoint: kept
+	// as it came, and read back above.
+	assert.Equal(t, map[string]int{"json gzip": 3}, storedForms(t, st))
 }
 
 // TestNodeSDK: the stock Node SDK (@sentry/node from npm, in the folder
@@ -149,6 +180,11 @@ function chargeCard(amount) { throw new TypeError('card declined for amount ' + 
 let id;
 try { chargeCard(120); } catch (e) { id = Sentry.captureException(e); }
 Sentry.captureMessage('cart emptied', 'warning');
+// Over 32 KiB, the SDK gzips the envelope.
+Sentry.withScope(scope => {
+  scope.setExtra('log', Array.from({length: 800}, (_, i) => 'line ' + i + ': request handled in ' + (i % 97) + ' ms by worker ' + (i % 7)));
+  Sentry.captureMessage('nightly report failed');
+});
 if (Sentry.captureFeedback) Sentry.captureFeedback({message: 'the pay button does nothing', name: 'Ann', associatedEventId: id});
 Sentry.flush(10000).then(() => process.exit(0));
 `), 0o644))
@@ -156,6 +192,20 @@ Sentry.flush(10000).then(() => process.exit(0));
 	run(t, mods, []string{"DSN=" + dsn}, "node", script)
 	checkSDKGroups(t, st, map[string]string{
 		"TypeError: card declined for amount 120": "chargeCard (" + script,
-		"cart emptied": "",
+		"cart emptied":          "",
+		"nightly report failed": "",
 	}, "the pay button does nothing")
+	// The large event's gzipped envelope is kept as it came and read back
+	// whole; the small ones came uncompressed.
+	forms := storedForms(t, st)
+	assert.Equal(t, 1, forms["envelope gzip"], "%v", forms)
+	assert.Equal(t, 0, forms["other"], "%v", forms)
+	page, err := st.ListGroups(ctx, store.GroupQuery{Text: "nightly report"})
+	require.NoError(t, err)
+	require.Len(t, page.Groups, 1)
+	evs, err := st.GroupEvents(ctx, page.Groups[0].ID, store.EventQuery{})
+	require.NoError(t, err)
+	e, err := st.Event(ctx, evs[0].ID)
+	require.NoError(t, err)
+	assert.Contains(t, string(e.JSON), "line 799: request handled in 23 ms by worker 1")
 }

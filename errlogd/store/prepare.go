@@ -274,6 +274,10 @@ func StoredEnvelope(gz []byte) []byte {
 	return append(append(b, envMagic...), gz...)
 }
 
+// StoredJSON returns the stored form of gz, the gzip of an event's JSON
+// as an SDK posted it to the store endpoint: a copy of gz.
+func StoredJSON(gz []byte) []byte { return bytes.Clone(gz) }
+
 // envMagic starts a StoredEnvelope: neither zstd's magic number nor JSON
 // starts with a NUL.
 var envMagic = []byte("\x00env")
@@ -284,11 +288,14 @@ var envMagic = []byte("\x00env")
 const MaxStoredEnvelope = 64 << 20
 
 // Decompress returns a stored payload's JSON. A payload that is neither
-// zstd nor a StoredEnvelope (a store filled by hand) is returned as it
-// is.
+// zstd, a StoredEnvelope nor a StoredJSON (a store filled by hand) is
+// returned as it is.
 func Decompress(b []byte) ([]byte, error) {
 	if bytes.HasPrefix(b, envMagic) {
 		return envelopeEvent(b[len(envMagic):])
+	}
+	if bytes.HasPrefix(b, gzipMagic) {
+		return gunzipJSON(b)
 	}
 	if !bytes.HasPrefix(b, zmagic) {
 		return b, nil
@@ -312,6 +319,20 @@ func isEventID(id string) bool {
 		}
 	}
 	return true
+}
+
+var gzipMagic = []byte{0x1f, 0x8b}
+
+// gunzipJSON returns the event of a StoredJSON.
+func gunzipJSON(gz []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err == nil {
+		var b []byte
+		if b, err = io.ReadAll(decode.Limit(zr, MaxStoredEnvelope, "stored event")); err == nil {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("errlog: store: decompress event: %w", err)
 }
 
 // envelopeEvent returns the event of a StoredEnvelope's gzip.

@@ -64,4 +64,12 @@ func TestStoredEnvelope(t *testing.T) {
 	b := store.StoredEnvelope(gz("{}\n{\"type\":\"event\"}\n{\"message\":3}\n"))
 	_, err = store.Decompress(b[:len(b)/2])
 	assert.Error(t, err, "a cut stream")
+
+	// The store endpoint's gzip of the JSON itself.
+	got, err = store.Decompress(store.StoredJSON(gz(`{"message":4}`)))
+	require.NoError(t, err)
+	assert.Equal(t, `{"message":4}`, string(got))
+	j := store.StoredJSON(gz(`{"message":5}`))
+	_, err = store.Decompress(j[:len(j)-10])
+	assert.Error(t, err, "a cut stream")
 }
