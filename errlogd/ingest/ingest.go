@@ -599,14 +599,10 @@ func (h *Handler) allow(p *store.Project) error {
 	return nil
 }
 
-// store parses, prepares and submits one event payload; sentAt is the
+// storeEvent parses, prepares and submits one event payload; stored is
+// its stored form when the client's compression is kept
+// (store.PrepareStored), nil to compress it here; sentAt is the
 // envelope's sent_at ("" if none).
-func (h *Handler) store(ctx context.Context, p *store.Project, payload []byte, envelopeID, sentAt string) (string, error) {
-	return h.storeEvent(ctx, p, payload, nil, envelopeID, sentAt)
-}
-
-// storeEvent is store with the payload's stored form, when the client's
-// compression is kept (store.PrepareStored); nil: compressed here.
 func (h *Handler) storeEvent(ctx context.Context, p *store.Project, payload, stored []byte, envelopeID, sentAt string) (string, error) {
 	ev, err := decode.Summary(payload)
 	if err != nil {
