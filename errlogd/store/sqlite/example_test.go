@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -24,11 +25,15 @@ func Example_inProcess() {
 	if err != nil {
 		panic(err)
 	}
-	log := errlog.New(errlog.Options{Console: io.Discard, Sinks: []errlog.EventSink{st}})
+	// Closed at the end, not dropped: a Handler the garbage collector
+	// takes is closed, and closes its sinks, this store among them.
+	h := errlog.NewHandler(errlog.Options{Console: io.Discard, Sinks: []errlog.EventSink{st}})
+	defer h.Close(ctx)
+	log := slog.New(h)
 	log.Error("charge failed", "err", errors.New("card declined"))
 	log.Error("charge failed", "err", errors.New("card declined"))
 
-	if err := errlog.Flush(ctx); err != nil {
+	if err := h.Flush(ctx); err != nil {
 		panic(err)
 	}
 	page, _ := st.ListGroups(ctx, store.GroupQuery{})
