@@ -85,7 +85,10 @@ type Options struct {
 	// folder), QueueSize and OnError default to these Options' values.
 	Tracker *tracker.Options
 	// Sinks receive every event, after mail and tracker: an in-app store,
-	// or anything else that implements EventSink.
+	// or anything else that implements EventSink. The Handler closes them
+	// when it is closed, and when it is dropped without Close and
+	// collected: keep it (slog.SetDefault, or Close it yourself) for as
+	// long as the application uses a sink.
 	Sinks []EventSink
 	// SampleRate is the fraction of events kept, in (0, 1], decided at
 	// random for each event before it is built: 0.25 keeps about one in
