@@ -220,12 +220,11 @@ func isASCII(s string) bool {
 const searchScanAbove = 2000
 
 var dialect = sqlstore.Dialect{
-	Name:       "sqlite",
-	OneWriter:  true,
-	UpdateFrom: true,
-	Least:      "min",
-	Greatest:   "max",
-	ILike:      "LIKE", // case-insensitive for ASCII
+	Name:      "sqlite",
+	OneWriter: true,
+	Least:     "min",
+	Greatest:  "max",
+	ILike:     "LIKE", // case-insensitive for ASCII
 	Retryable: func(err error) bool {
 		var e *sqlite3.Error
 		if errors.As(err, &e) {

@@ -40,21 +40,14 @@ type seenAgg struct {
 const (
 	qInsertEventsHead = `INSERT INTO events (project_id, group_id, event_id, ts, received, level, title, environment, release, size, stored, payload, trace_id)`
 	qInsertEventsTail = `ON CONFLICT (project_id, event_id) DO NOTHING RETURNING id, project_id, event_id`
-	qUpdateGroup      = `UPDATE event_groups SET
-  count = count + ?,
-  users = users + ?,
-  first_seen = {least}(first_seen, ?),
-  last_seen = {greatest}(last_seen, ?),
-  title = CASE WHEN last_seen <= ? THEN ? ELSE title END,
-  culprit = CASE WHEN last_seen <= ? THEN ? ELSE culprit END,
-  level = CASE WHEN last_seen <= ? THEN ? ELSE level END,
-  regression = CASE WHEN status = 'resolved' THEN 1 ELSE regression END,
-  status = CASE WHEN status = 'resolved' THEN 'unresolved' ELSE status END,
-  last_event_id = {greatest}(last_event_id, ?)
-WHERE id = ?`
-	// qUpdateGroupsHead VALUES (…), … qUpdateGroupsTail is qUpdateGroup
-	// for many groups in one statement (SQLite: UPDATE … FROM, 3.33+).
-	// SET expressions read the row's old values, as in qUpdateGroup.
+	// qUpdateGroupsHead VALUES (…), … qUpdateGroupsTail updates every
+	// group of a batch in one statement (UPDATE … FROM; SQLite 3.33+).
+	// SET expressions read the row's old values. Its columns are cast
+	// (updateTypes): PostgreSQL types a parameter in VALUES by its use,
+	// and there is none. One statement: on PostgreSQL, one round trip where a
+	// statement per group took one each (ten per batch at 5 KB events);
+	// on SQLite, FTS5 flushes its pending index data at each statement,
+	// so one UPDATE per group wrote one tiny index segment per group.
 	qUpdateGroupsHead = `WITH v(id, n, users, min_ts, max_ts, title, culprit, level, last_event) AS (`
 	qUpdateGroupsTail = `) UPDATE event_groups SET
   count = event_groups.count + v.n,
@@ -71,13 +64,13 @@ FROM v WHERE event_groups.id = v.id`
 	qDeleteEmpty = `DELETE FROM event_groups WHERE id = ? AND count = 0`
 )
 
-var writeQueries = []string{qUpdateGroup}
-
 // multiRow is a statement head VALUES (…), (…) tail of cols columns.
+// types, when set, casts each column's parameters to its type.
 type multiRow struct {
-	head string
-	cols int
-	tail string
+	head  string
+	cols  int
+	tail  string
+	types []string
 }
 
 var (
@@ -85,19 +78,16 @@ var (
 	// them (a conflict "updates" count to itself, so that RETURNING gives
 	// the row): one statement, and on PostgreSQL one round trip, where a
 	// statement per group took ten.
-	mGroups = multiRow{`INSERT INTO event_groups (project_id, key, title, culprit, level, count, first_seen, last_seen, status, regression, last_event_id)`, 11,
-		`ON CONFLICT (project_id, key) DO UPDATE SET count = event_groups.count
+	mGroups = multiRow{head: `INSERT INTO event_groups (project_id, key, title, culprit, level, count, first_seen, last_seen, status, regression, last_event_id)`, cols: 11, tail: `ON CONFLICT (project_id, key) DO UPDATE SET count = event_groups.count
 RETURNING id, count, status, project_id, key`}
-	mEvents = multiRow{qInsertEventsHead, 13, qInsertEventsTail}
-	mUsers  = multiRow{`INSERT INTO group_users (group_id, user_key)`, 2,
-		`ON CONFLICT (group_id, user_key) DO NOTHING RETURNING group_id`}
-	mUpdateGroups = multiRow{qUpdateGroupsHead, 9, qUpdateGroupsTail}
-	mMinutes      = multiRow{`INSERT INTO group_minutes (group_id, bucket, n)`, 3,
-		`ON CONFLICT (group_id, bucket) DO UPDATE SET n = group_minutes.n + excluded.n`}
-	mHours = multiRow{`INSERT INTO group_hours (group_id, bucket, n)`, 3,
-		`ON CONFLICT (group_id, bucket) DO UPDATE SET n = group_hours.n + excluded.n`}
-	mSeen = multiRow{`INSERT INTO group_seen (group_id, kind, value, n, first_seen, last_seen)`, 6,
-		`ON CONFLICT (group_id, kind, value) DO UPDATE SET n = group_seen.n + excluded.n,
+	mEvents = multiRow{head: qInsertEventsHead, cols: 13, tail: qInsertEventsTail}
+	mUsers  = multiRow{head: `INSERT INTO group_users (group_id, user_key)`, cols: 2, tail: `ON CONFLICT (group_id, user_key) DO NOTHING RETURNING group_id`}
+	// updateTypes are the types of mUpdateGroups' columns.
+	updateTypes   = []string{"BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "BIGINT"}
+	mUpdateGroups = multiRow{head: qUpdateGroupsHead, cols: 9, tail: qUpdateGroupsTail, types: updateTypes}
+	mMinutes      = multiRow{head: `INSERT INTO group_minutes (group_id, bucket, n)`, cols: 3, tail: `ON CONFLICT (group_id, bucket) DO UPDATE SET n = group_minutes.n + excluded.n`}
+	mHours        = multiRow{head: `INSERT INTO group_hours (group_id, bucket, n)`, cols: 3, tail: `ON CONFLICT (group_id, bucket) DO UPDATE SET n = group_hours.n + excluded.n`}
+	mSeen         = multiRow{head: `INSERT INTO group_seen (group_id, kind, value, n, first_seen, last_seen)`, cols: 6, tail: `ON CONFLICT (group_id, kind, value) DO UPDATE SET n = group_seen.n + excluded.n,
   first_seen = {least}(group_seen.first_seen, excluded.first_seen),
   last_seen = {greatest}(group_seen.last_seen, excluded.last_seen)`}
 	// multiRows are prepared once on SQLite (see insertRows).
@@ -111,6 +101,13 @@ func (m multiRow) perStatement() int { return max(1, 400/m.cols) }
 // text is m's statement for n rows, before rebinding.
 func (m multiRow) text(n int) string {
 	one := "(" + strings.Repeat("?, ", m.cols-1) + "?)"
+	if m.types != nil {
+		casts := make([]string, m.cols)
+		for i, t := range m.types {
+			casts[i] = "CAST(? AS " + t + ")"
+		}
+		one = "(" + strings.Join(casts, ", ") + ")"
+	}
 	var q strings.Builder
 	q.WriteString(m.head)
 	q.WriteString(" VALUES ")
@@ -296,18 +293,6 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 		}
 	}
 
-	// UpdateFrom (SQLite): one statement updates every group of the batch. FTS5
-	// flushes its pending index data at each statement's savepoint, so
-	// one UPDATE per group (whose title changed) wrote one tiny index
-	// segment per group and merged them again: a fifth of the writer's
-	// time at 5 KB events.
-	batchUpdate := db.d.UpdateFrom
-	var upd *sql.Stmt
-	if !batchUpdate {
-		if upd, err = db.stmt(ctx, tx, qUpdateGroup); err != nil {
-			return wrap("prepare", err)
-		}
-	}
 	var updRows [][]any
 	type bucket struct{ group, at, n int64 }
 	var minutes, hours []bucket
@@ -330,11 +315,7 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 			continue
 		}
 		l := a.latest
-		if batchUpdate {
-			updRows = append(updRows, []any{a.id, a.n, a.users, a.minTS, a.maxTS, l.Title, l.Culprit, l.Level, a.lastEvent})
-		} else if _, err := upd.ExecContext(ctx, a.n, a.users, a.minTS, a.maxTS, a.maxTS, l.Title, a.maxTS, l.Culprit, a.maxTS, l.Level, a.lastEvent, a.id); err != nil {
-			return wrap("update group", err)
-		}
+		updRows = append(updRows, []any{a.id, a.n, a.users, a.minTS, a.maxTS, l.Title, l.Culprit, l.Level, a.lastEvent})
 		outcomes = append(outcomes, store.Outcome{ProjectID: a.project, GroupID: a.id,
 			New: a.prevCount == 0, Regression: a.prevStatus == string(store.StatusResolved),
 			Count: a.n, Total: a.prevCount + a.n, LastEventID: a.lastEvent,
@@ -436,29 +417,11 @@ func (db *DB) catchUp(ctx context.Context) {
 	}
 }
 
-// stmt returns the statement for query in tx, prepared by Open on the
-// write pool and reused: on SQLite's single write connection it is never
-// parsed again. (It cannot be prepared here: tx holds that connection.)
-func (db *DB) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
-	v, ok := db.stmts.Load(query)
-	if !ok {
-		return nil, fmt.Errorf("statement not prepared: %.60s", query)
-	}
-	return tx.StmtContext(ctx, v.(*sql.Stmt)), nil
-}
-
 // prepareWrites prepares every statement commit uses. On SQLite (one
 // write connection) that includes the multi-row statements for 1, 2, 4, …
 // rows, which insertRows splits its rows into: parsing a statement of 30
 // rows on each commit cost a sixth of the writer's time.
 func (db *DB) prepareWrites(ctx context.Context) error {
-	for _, q := range writeQueries {
-		st, err := db.w.PrepareContext(ctx, db.q(q))
-		if err != nil {
-			return wrap("prepare", err)
-		}
-		db.stmts.Store(q, st)
-	}
 	if !db.fixedRows() {
 		return nil
 	}

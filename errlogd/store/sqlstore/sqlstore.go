@@ -1,8 +1,8 @@
 // Package sqlstore is the store.Store both SQL databases share: the SQL
 // is one text, written with ? placeholders and a few dialect words, so
 // that SQLite and PostgreSQL answer the conformance suite alike. What
-// differs is said by a Dialect's words and capabilities (OneWriter,
-// UpdateFrom, RowLocks), never by branching on its name.
+// differs is said by a Dialect's words and capabilities (OneWriter and
+// RowLocks), never by branching on its name.
 //
 // # Lifetime
 //
@@ -58,11 +58,6 @@ type Dialect struct {
 	// statement text is sent (PostgreSQL's driver caches statements per
 	// connection).
 	OneWriter bool
-	// UpdateFrom: a commit updates all its groups in one UPDATE … FROM
-	// statement rather than one per group. SQLite's FTS5 flushes its
-	// pending index data at each statement, so one UPDATE per group wrote
-	// one tiny index segment per group.
-	UpdateFrom bool
 	// RowLocks: SELECT … FOR UPDATE SKIP LOCKED lets several processes
 	// claim distinct rows (PostgreSQL). Without it, one writer
 	// serializes the claims (SQLite).
