@@ -80,6 +80,7 @@ const searchScanAbove = 2000
 
 var dialect = sqlstore.Dialect{
 	Name:          "postgres",
+	Arrays:        true,
 	RowLocks:      true,
 	Dollar:        true,
 	Least:         "LEAST",

@@ -94,6 +94,74 @@ RETURNING id, count, status, project_id, key`}
 	multiRows = []multiRow{mGroups, mEvents, mUsers, mUpdateGroups, mMinutes, mHours, mSeen}
 )
 
+// qCountsArrays is, for a Dialect with Arrays, mUsers, mUpdateGroups,
+// mMinutes, mHours and mSeen in one statement of one array parameter per
+// column (countArrays): data-modifying WITH clauses, each on its own
+// table. A group's new users are counted from what the insert into
+// group_users returns (v.users is 0).
+var qCountsArrays = `WITH us AS (` + mUsers.head + ` SELECT * FROM unnest(?::bigint[], ?::text[]) ` + mUsers.tail + `
+), nu AS (SELECT group_id, count(*) AS n FROM us GROUP BY group_id
+), v AS (SELECT v.id, v.n, v.users + COALESCE(nu.n, 0) AS users, v.min_ts, v.max_ts, v.title, v.culprit, v.level, v.last_event
+  FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[])
+  AS v(id, n, users, min_ts, max_ts, title, culprit, level, last_event) LEFT JOIN nu ON nu.group_id = v.id
+), u AS (` + strings.TrimPrefix(qUpdateGroupsTail, ") ") + ` RETURNING 1
+), m AS (` + mMinutes.head + ` SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::bigint[]) ` + mMinutes.tail + ` RETURNING 1
+), h AS (` + mHours.head + ` SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::bigint[]) ` + mHours.tail + ` RETURNING 1
+) ` + mSeen.head + ` SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[]) ` + mSeen.tail
+
+// countArrays are qCountsArrays' parameters: its four statements' rows,
+// column by column.
+type countArrays struct {
+	users, update, minutes, hours, seen columns
+}
+
+func newCountArrays() *countArrays {
+	return &countArrays{users: newColumns("it"), update: newColumns("iiiiittti"), minutes: newColumns("iii"), hours: newColumns("iii"), seen: newColumns("ittiii")}
+}
+
+func (c *countArrays) args() []any {
+	var out []any
+	for _, cs := range []columns{c.users, c.update, c.minutes, c.hours, c.seen} {
+		for _, col := range cs {
+			switch col := col.(type) {
+			case *[]int64:
+				out = append(out, *col)
+			case *[]string:
+				out = append(out, *col)
+			}
+		}
+	}
+	return out
+}
+
+// columns holds rows column by column: each a *[]int64 or a *[]string.
+type columns []any
+
+// newColumns makes columns of these types: i int64, t string.
+func newColumns(types string) columns {
+	c := make(columns, len(types))
+	for i, k := range types {
+		if k == 't' {
+			c[i] = &[]string{}
+		} else {
+			c[i] = &[]int64{}
+		}
+	}
+	return c
+}
+
+// add appends one row, of the columns' types.
+func (c columns) add(row ...any) {
+	for i, v := range row {
+		switch col := c[i].(type) {
+		case *[]int64:
+			*col = append(*col, v.(int64))
+		case *[]string:
+			*col = append(*col, v.(string))
+		}
+	}
+}
+
 // perStatement is how many rows of m one statement takes: at most 400
 // parameters.
 func (m multiRow) perStatement() int { return max(1, 400/m.cols) }
@@ -261,17 +329,18 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 	}
 
 	// Users: the pairs new to group_users are new users of their group.
-	if len(userPairs) > 0 {
-		pairs := make([]userPair, 0, len(userPairs))
-		for p := range userPairs {
-			pairs = append(pairs, p)
+	// (With Arrays, qCountsArrays inserts and counts them.)
+	pairs := make([]userPair, 0, len(userPairs))
+	for p := range userPairs {
+		pairs = append(pairs, p)
+	}
+	sort.Slice(pairs, func(i, j int) bool {
+		if pairs[i].group != pairs[j].group {
+			return pairs[i].group < pairs[j].group
 		}
-		sort.Slice(pairs, func(i, j int) bool {
-			if pairs[i].group != pairs[j].group {
-				return pairs[i].group < pairs[j].group
-			}
-			return pairs[i].user < pairs[j].user
-		})
+		return pairs[i].user < pairs[j].user
+	})
+	if len(pairs) > 0 && !db.d.Arrays {
 		vals := make([][]any, len(pairs))
 		for i, p := range pairs {
 			vals[i] = []any{p.group, p.user}
@@ -331,31 +400,16 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 			seen = append(seen, seenRow{a.id, k, s})
 		}
 	}
-	if len(updRows) > 0 {
-		if err := db.insertRows(ctx, tx, mUpdateGroups, updRows, nil); err != nil {
-			return wrap("update groups", err)
-		}
-	}
-	for _, t := range []struct {
-		m    multiRow
-		rows []bucket
-	}{{mMinutes, minutes}, {mHours, hours}} {
-		rows := t.rows
+	byBucket := func(rows []bucket) {
 		sort.Slice(rows, func(i, j int) bool {
 			if rows[i].group != rows[j].group {
 				return rows[i].group < rows[j].group
 			}
 			return rows[i].at < rows[j].at
 		})
-		vals := make([][]any, len(rows))
-		for i, b := range rows {
-			vals[i] = []any{b.group, b.at, b.n}
-		}
-		err := db.insertRows(ctx, tx, t.m, vals, nil)
-		if err != nil {
-			return wrap("count", err)
-		}
 	}
+	byBucket(minutes)
+	byBucket(hours)
 	sort.Slice(seen, func(i, j int) bool {
 		if seen[i].group != seen[j].group {
 			return seen[i].group < seen[j].group
@@ -365,13 +419,55 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 		}
 		return seen[i].value < seen[j].value
 	})
-	vals := make([][]any, len(seen))
-	for i, s := range seen {
-		vals[i] = []any{s.group, s.kind, s.value, s.n, s.first, s.last}
-	}
-	err = db.insertRows(ctx, tx, mSeen, vals, nil)
-	if err != nil {
-		return wrap("seen", err)
+
+	if db.d.Arrays {
+		// One statement of one text, whatever the batch: one round trip
+		// where four took one each, and a statement the server has
+		// prepared.
+		c := newCountArrays()
+		for _, p := range pairs {
+			c.users.add(p.group, p.user)
+		}
+		for _, r := range updRows {
+			c.update.add(r...)
+		}
+		for _, b := range minutes {
+			c.minutes.add(b.group, b.at, b.n)
+		}
+		for _, b := range hours {
+			c.hours.add(b.group, b.at, b.n)
+		}
+		for _, r := range seen {
+			c.seen.add(r.group, r.kind, r.value, r.n, r.first, r.last)
+		}
+		if _, err := tx.ExecContext(ctx, db.q(qCountsArrays), c.args()...); err != nil {
+			return wrap("counts", err)
+		}
+	} else {
+		if len(updRows) > 0 {
+			if err := db.insertRows(ctx, tx, mUpdateGroups, updRows, nil); err != nil {
+				return wrap("update groups", err)
+			}
+		}
+		for _, t := range []struct {
+			m    multiRow
+			rows []bucket
+		}{{mMinutes, minutes}, {mHours, hours}} {
+			vals := make([][]any, len(t.rows))
+			for i, b := range t.rows {
+				vals[i] = []any{b.group, b.at, b.n}
+			}
+			if err := db.insertRows(ctx, tx, t.m, vals, nil); err != nil {
+				return wrap("count", err)
+			}
+		}
+		vals := make([][]any, len(seen))
+		for i, s := range seen {
+			vals[i] = []any{s.group, s.kind, s.value, s.n, s.first, s.last}
+		}
+		if err := db.insertRows(ctx, tx, mSeen, vals, nil); err != nil {
+			return wrap("seen", err)
+		}
 	}
 	if err := db.runHook(ctx, tx, outcomes); err != nil {
 		return err

@@ -1,8 +1,8 @@
 // Package sqlstore is the store.Store both SQL databases share: the SQL
 // is one text, written with ? placeholders and a few dialect words, so
 // that SQLite and PostgreSQL answer the conformance suite alike. What
-// differs is said by a Dialect's words and capabilities (OneWriter and
-// RowLocks), never by branching on its name.
+// differs is said by a Dialect's words and capabilities (OneWriter,
+// Arrays, RowLocks), never by branching on its name.
 //
 // # Lifetime
 //
@@ -58,6 +58,11 @@ type Dialect struct {
 	// statement text is sent (PostgreSQL's driver caches statements per
 	// connection).
 	OneWriter bool
+	// Arrays: a commit writes its groups' updates and counts in one
+	// statement of array parameters (qCountsArrays; PostgreSQL's
+	// unnest): one round trip, and one statement text the server keeps
+	// prepared, where the multi-row statements took four of each.
+	Arrays bool
 	// RowLocks: SELECT … FOR UPDATE SKIP LOCKED lets several processes
 	// claim distinct rows (PostgreSQL). Without it, one writer
 	// serializes the claims (SQLite).
