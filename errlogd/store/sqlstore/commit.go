@@ -64,13 +64,14 @@ FROM v WHERE event_groups.id = v.id`
 	qDeleteEmpty = `DELETE FROM event_groups WHERE id = ? AND count = 0`
 )
 
-// multiRow is a statement head VALUES (…), (…) tail of cols columns.
-// types, when set, casts each column's parameters to its type.
+// multiRow is a statement head VALUES (…), (…) tail, of one column per
+// letter of types: i a 64-bit integer, t text, b bytes. With a
+// Dialect's Arrays, it is head SELECT * FROM unnest(…) tail instead, of
+// one array parameter per column, whatever the number of rows.
 type multiRow struct {
 	head  string
-	cols  int
+	types string
 	tail  string
-	types []string
 }
 
 var (
@@ -78,16 +79,15 @@ var (
 	// them (a conflict "updates" count to itself, so that RETURNING gives
 	// the row): one statement, and on PostgreSQL one round trip, where a
 	// statement per group took ten.
-	mGroups = multiRow{head: `INSERT INTO event_groups (project_id, key, title, culprit, level, count, first_seen, last_seen, status, regression, last_event_id)`, cols: 11, tail: `ON CONFLICT (project_id, key) DO UPDATE SET count = event_groups.count
+	mGroups = multiRow{`INSERT INTO event_groups (project_id, key, title, culprit, level, count, first_seen, last_seen, status, regression, last_event_id)`, "ittttiiitii",
+		`ON CONFLICT (project_id, key) DO UPDATE SET count = event_groups.count
 RETURNING id, count, status, project_id, key`}
-	mEvents = multiRow{head: qInsertEventsHead, cols: 13, tail: qInsertEventsTail}
-	mUsers  = multiRow{head: `INSERT INTO group_users (group_id, user_key)`, cols: 2, tail: `ON CONFLICT (group_id, user_key) DO NOTHING RETURNING group_id`}
-	// updateTypes are the types of mUpdateGroups' columns.
-	updateTypes   = []string{"BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "BIGINT"}
-	mUpdateGroups = multiRow{head: qUpdateGroupsHead, cols: 9, tail: qUpdateGroupsTail, types: updateTypes}
-	mMinutes      = multiRow{head: `INSERT INTO group_minutes (group_id, bucket, n)`, cols: 3, tail: `ON CONFLICT (group_id, bucket) DO UPDATE SET n = group_minutes.n + excluded.n`}
-	mHours        = multiRow{head: `INSERT INTO group_hours (group_id, bucket, n)`, cols: 3, tail: `ON CONFLICT (group_id, bucket) DO UPDATE SET n = group_hours.n + excluded.n`}
-	mSeen         = multiRow{head: `INSERT INTO group_seen (group_id, kind, value, n, first_seen, last_seen)`, cols: 6, tail: `ON CONFLICT (group_id, kind, value) DO UPDATE SET n = group_seen.n + excluded.n,
+	mEvents       = multiRow{qInsertEventsHead, "iitiittttiibt", qInsertEventsTail}
+	mUsers        = multiRow{`INSERT INTO group_users (group_id, user_key)`, "it", `ON CONFLICT (group_id, user_key) DO NOTHING RETURNING group_id`}
+	mUpdateGroups = multiRow{qUpdateGroupsHead, "iiiiittti", qUpdateGroupsTail}
+	mMinutes      = multiRow{`INSERT INTO group_minutes (group_id, bucket, n)`, "iii", `ON CONFLICT (group_id, bucket) DO UPDATE SET n = group_minutes.n + excluded.n`}
+	mHours        = multiRow{`INSERT INTO group_hours (group_id, bucket, n)`, "iii", `ON CONFLICT (group_id, bucket) DO UPDATE SET n = group_hours.n + excluded.n`}
+	mSeen         = multiRow{`INSERT INTO group_seen (group_id, kind, value, n, first_seen, last_seen)`, "ittiii", `ON CONFLICT (group_id, kind, value) DO UPDATE SET n = group_seen.n + excluded.n,
   first_seen = {least}(group_seen.first_seen, excluded.first_seen),
   last_seen = {greatest}(group_seen.last_seen, excluded.last_seen)`}
 	// multiRows are prepared once on SQLite (see insertRows).
@@ -95,87 +95,26 @@ RETURNING id, count, status, project_id, key`}
 )
 
 // qCountsArrays is, for a Dialect with Arrays, mUsers, mUpdateGroups,
-// mMinutes, mHours and mSeen in one statement of one array parameter per
-// column (countArrays): data-modifying WITH clauses, each on its own
-// table. A group's new users are counted from what the insert into
-// group_users returns (v.users is 0).
-var qCountsArrays = `WITH us AS (` + mUsers.head + ` SELECT * FROM unnest(?::bigint[], ?::text[]) ` + mUsers.tail + `
+// mMinutes, mHours and mSeen in one statement: data-modifying WITH
+// clauses, each on its own table. A group's new users are counted from
+// what the insert into group_users returns (v.users is 0).
+var qCountsArrays = `WITH us AS (` + mUsers.arrayText() + `
 ), nu AS (SELECT group_id, count(*) AS n FROM us GROUP BY group_id
 ), v AS (SELECT v.id, v.n, v.users + COALESCE(nu.n, 0) AS users, v.min_ts, v.max_ts, v.title, v.culprit, v.level, v.last_event
-  FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[])
-  AS v(id, n, users, min_ts, max_ts, title, culprit, level, last_event) LEFT JOIN nu ON nu.group_id = v.id
+  FROM (` + mUpdateGroups.unnest() + `) AS v(id, n, users, min_ts, max_ts, title, culprit, level, last_event)
+  LEFT JOIN nu ON nu.group_id = v.id
 ), u AS (` + strings.TrimPrefix(qUpdateGroupsTail, ") ") + ` RETURNING 1
-), m AS (` + mMinutes.head + ` SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::bigint[]) ` + mMinutes.tail + ` RETURNING 1
-), h AS (` + mHours.head + ` SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::bigint[]) ` + mHours.tail + ` RETURNING 1
-) ` + mSeen.head + ` SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[]) ` + mSeen.tail
+), m AS (` + mMinutes.arrayText() + ` RETURNING 1
+), h AS (` + mHours.arrayText() + ` RETURNING 1
+) ` + mSeen.arrayText()
 
-// countArrays are qCountsArrays' parameters: its four statements' rows,
-// column by column.
-type countArrays struct {
-	users, update, minutes, hours, seen columns
-}
-
-func newCountArrays() *countArrays {
-	return &countArrays{users: newColumns("it"), update: newColumns("iiiiittti"), minutes: newColumns("iii"), hours: newColumns("iii"), seen: newColumns("ittiii")}
-}
-
-func (c *countArrays) args() []any {
-	var out []any
-	for _, cs := range []columns{c.users, c.update, c.minutes, c.hours, c.seen} {
-		for _, col := range cs {
-			switch col := col.(type) {
-			case *[]int64:
-				out = append(out, *col)
-			case *[]string:
-				out = append(out, *col)
-			}
-		}
-	}
-	return out
-}
-
-// columns holds rows column by column: each a *[]int64 or a *[]string.
-type columns []any
-
-// newColumns makes columns of these types: i int64, t string.
-func newColumns(types string) columns {
-	c := make(columns, len(types))
-	for i, k := range types {
-		if k == 't' {
-			c[i] = &[]string{}
-		} else {
-			c[i] = &[]int64{}
-		}
-	}
-	return c
-}
-
-// add appends one row, of the columns' types.
-func (c columns) add(row ...any) {
-	for i, v := range row {
-		switch col := c[i].(type) {
-		case *[]int64:
-			*col = append(*col, v.(int64))
-		case *[]string:
-			*col = append(*col, v.(string))
-		}
-	}
-}
-
-// perStatement is how many rows of m one statement takes: at most 400
-// parameters.
-func (m multiRow) perStatement() int { return max(1, 400/m.cols) }
+// perStatement is how many rows of m one statement of VALUES takes: at
+// most 400 parameters.
+func (m multiRow) perStatement() int { return max(1, 400/len(m.types)) }
 
 // text is m's statement for n rows, before rebinding.
 func (m multiRow) text(n int) string {
-	one := "(" + strings.Repeat("?, ", m.cols-1) + "?)"
-	if m.types != nil {
-		casts := make([]string, m.cols)
-		for i, t := range m.types {
-			casts[i] = "CAST(? AS " + t + ")"
-		}
-		one = "(" + strings.Join(casts, ", ") + ")"
-	}
+	one := "(" + strings.Repeat("?, ", len(m.types)-1) + "?)"
 	var q strings.Builder
 	q.WriteString(m.head)
 	q.WriteString(" VALUES ")
@@ -188,6 +127,67 @@ func (m multiRow) text(n int) string {
 	q.WriteString(" ")
 	q.WriteString(m.tail)
 	return q.String()
+}
+
+// unnest is the SELECT of m's rows from one array parameter per column.
+func (m multiRow) unnest() string {
+	casts := make([]string, len(m.types))
+	for i, t := range m.types {
+		casts[i] = arrayParam[t]
+	}
+	return "SELECT * FROM unnest(" + strings.Join(casts, ", ") + ")"
+}
+
+var arrayParam = map[rune]string{'i': "?::bigint[]", 't': "?::text[]", 'b': "?::bytea[]"}
+
+// arrayText is m's statement with Arrays, before rebinding.
+func (m multiRow) arrayText() string { return m.head + " " + m.unnest() + " " + m.tail }
+
+// arrays are rows as m's array parameters, one per column: []int64,
+// []string or [][]byte.
+func (m multiRow) arrays(rows [][]any) ([]any, error) {
+	cols := make([]any, len(m.types))
+	for c, t := range m.types {
+		var ok bool
+		switch t {
+		case 'i':
+			col := make([]int64, len(rows))
+			for i, r := range rows {
+				switch v := r[c].(type) {
+				case int64:
+					col[i], ok = v, true
+				case int:
+					col[i], ok = int64(v), true
+				default:
+					ok = false
+				}
+				if !ok {
+					break
+				}
+			}
+			cols[c] = col
+		case 't':
+			col := make([]string, len(rows))
+			for i, r := range rows {
+				if col[i], ok = r[c].(string); !ok {
+					break
+				}
+			}
+			cols[c] = col
+		case 'b':
+			col := make([][]byte, len(rows))
+			for i, r := range rows {
+				if col[i], ok = r[c].([]byte); !ok {
+					break
+				}
+			}
+			cols[c] = col
+		}
+		if !ok && len(rows) > 0 {
+			return nil, fmt.Errorf("column %d of %.40s…: not of type %c", c, m.head, t)
+		}
+	}
+	return cols, nil
 }
 
 // commit writes a batch in one transaction. Groups are locked in (project,
@@ -340,16 +340,16 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 		}
 		return pairs[i].user < pairs[j].user
 	})
+	userRows := make([][]any, len(pairs))
+	for i, p := range pairs {
+		userRows[i] = []any{p.group, p.user}
+	}
 	if len(pairs) > 0 && !db.d.Arrays {
-		vals := make([][]any, len(pairs))
-		for i, p := range pairs {
-			vals[i] = []any{p.group, p.user}
-		}
 		byID := map[int64]*groupAgg{}
 		for p, a := range userPairs {
 			byID[p.group] = a
 		}
-		err := db.insertRows(ctx, tx, mUsers, vals, func(r *sql.Rows) error {
+		err := db.insertRows(ctx, tx, mUsers, userRows, func(r *sql.Rows) error {
 			var g int64
 			if err := r.Scan(&g); err != nil {
 				return err
@@ -420,53 +420,45 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 		return seen[i].value < seen[j].value
 	})
 
+	minuteRows := make([][]any, len(minutes))
+	for i, b := range minutes {
+		minuteRows[i] = []any{b.group, b.at, b.n}
+	}
+	hourRows := make([][]any, len(hours))
+	for i, b := range hours {
+		hourRows[i] = []any{b.group, b.at, b.n}
+	}
+	seenRows := make([][]any, len(seen))
+	for i, s := range seen {
+		seenRows[i] = []any{s.group, s.kind, s.value, s.n, s.first, s.last}
+	}
 	if db.d.Arrays {
 		// One statement of one text, whatever the batch: one round trip
-		// where four took one each, and a statement the server has
+		// where five took one each, and a statement the server keeps
 		// prepared.
-		c := newCountArrays()
-		for _, p := range pairs {
-			c.users.add(p.group, p.user)
+		var args []any
+		for _, t := range []struct {
+			m    multiRow
+			rows [][]any
+		}{{mUsers, userRows}, {mUpdateGroups, updRows}, {mMinutes, minuteRows}, {mHours, hourRows}, {mSeen, seenRows}} {
+			a, err := t.m.arrays(t.rows)
+			if err != nil {
+				return wrap("counts", err)
+			}
+			args = append(args, a...)
 		}
-		for _, r := range updRows {
-			c.update.add(r...)
-		}
-		for _, b := range minutes {
-			c.minutes.add(b.group, b.at, b.n)
-		}
-		for _, b := range hours {
-			c.hours.add(b.group, b.at, b.n)
-		}
-		for _, r := range seen {
-			c.seen.add(r.group, r.kind, r.value, r.n, r.first, r.last)
-		}
-		if _, err := tx.ExecContext(ctx, db.q(qCountsArrays), c.args()...); err != nil {
+		if _, err := tx.ExecContext(ctx, db.q(qCountsArrays), args...); err != nil {
 			return wrap("counts", err)
 		}
 	} else {
-		if len(updRows) > 0 {
-			if err := db.insertRows(ctx, tx, mUpdateGroups, updRows, nil); err != nil {
-				return wrap("update groups", err)
-			}
-		}
 		for _, t := range []struct {
 			m    multiRow
-			rows []bucket
-		}{{mMinutes, minutes}, {mHours, hours}} {
-			vals := make([][]any, len(t.rows))
-			for i, b := range t.rows {
-				vals[i] = []any{b.group, b.at, b.n}
+			rows [][]any
+			what string
+		}{{mUpdateGroups, updRows, "update groups"}, {mMinutes, minuteRows, "count"}, {mHours, hourRows, "count"}, {mSeen, seenRows, "seen"}} {
+			if err := db.insertRows(ctx, tx, t.m, t.rows, nil); err != nil {
+				return wrap(t.what, err)
 			}
-			if err := db.insertRows(ctx, tx, t.m, vals, nil); err != nil {
-				return wrap("count", err)
-			}
-		}
-		vals := make([][]any, len(seen))
-		for i, s := range seen {
-			vals[i] = []any{s.group, s.kind, s.value, s.n, s.first, s.last}
-		}
-		if err := db.insertRows(ctx, tx, mSeen, vals, nil); err != nil {
-			return wrap("seen", err)
 		}
 	}
 	if err := db.runHook(ctx, tx, outcomes); err != nil {
@@ -540,10 +532,14 @@ func (db *DB) prepareWrites(ctx context.Context) error {
 func (db *DB) fixedRows() bool { return db.d.OneWriter }
 
 // insertRows runs m for rows, in statements of at most 400 parameters
-// (SQLite: of 2^k rows, prepared once); each, when scan is set, is a query
-// whose rows scan reads (RETURNING).
+// (SQLite: of 2^k rows, prepared once), or with Arrays in one statement
+// of arrays; each, when scan is set, is a query whose rows scan reads
+// (RETURNING).
 func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, m multiRow, rows [][]any, scan func(*sql.Rows) error) error {
 	per := m.perStatement()
+	if db.d.Arrays {
+		per = len(rows)
+	}
 	for len(rows) > 0 {
 		n := min(per, len(rows))
 		if db.fixedRows() {
@@ -552,14 +548,24 @@ func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, m multiRow, rows [][]a
 			}
 		}
 		var query string
-		if db.fixedRows() {
+		var args []any
+		switch {
+		case db.d.Arrays:
+			var err error
+			if args, err = m.arrays(rows); err != nil {
+				return err
+			}
+			query = db.q(m.arrayText())
+		case db.fixedRows():
 			query = db.q(m.text(n))
-		} else {
+		default:
 			query = db.rebind(m.text(n))
 		}
-		args := make([]any, 0, n*m.cols)
-		for _, r := range rows[:n] {
-			args = append(args, r...)
+		if args == nil {
+			args = make([]any, 0, n*len(m.types))
+			for _, r := range rows[:n] {
+				args = append(args, r...)
+			}
 		}
 		var st *sql.Stmt
 		if v, ok := db.stmts.Load(query); ok {
