@@ -42,12 +42,11 @@ const (
 	qInsertEventsTail = `ON CONFLICT (project_id, event_id) DO NOTHING RETURNING id, project_id, event_id`
 	// qUpdateGroupsHead VALUES (…), … qUpdateGroupsTail updates every
 	// group of a batch in one statement (UPDATE … FROM; SQLite 3.33+).
-	// SET expressions read the row's old values. Its columns are cast
-	// (updateTypes): PostgreSQL types a parameter in VALUES by its use,
-	// and there is none. One statement: on PostgreSQL, one round trip where a
-	// statement per group took one each (ten per batch at 5 KB events);
-	// on SQLite, FTS5 flushes its pending index data at each statement,
-	// so one UPDATE per group wrote one tiny index segment per group.
+	// SET expressions read the row's old values. One statement: on
+	// SQLite, FTS5 flushes its pending index data at each statement, so
+	// one UPDATE per group wrote one tiny index segment per group; on
+	// PostgreSQL (in qCountsArrays), a statement per group took a round
+	// trip each, ten per batch at 5 KB events.
 	qUpdateGroupsHead = `WITH v(id, n, users, min_ts, max_ts, title, culprit, level, last_event) AS (`
 	qUpdateGroupsTail = `) UPDATE event_groups SET
   count = event_groups.count + v.n,
