@@ -45,6 +45,11 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("errlog: store: postgres: %w", err)
 	}
+	return open(ctx, db, opts)
+}
+
+// open migrates the database of the pool db, which it owns from then on.
+func open(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 	n := opts.MaxConns
 	if n <= 0 {
 		n = 8

@@ -89,22 +89,27 @@ RETURNING id, count, status, project_id, key`}
 	mSeen         = multiRow{`INSERT INTO group_seen (group_id, kind, value, n, first_seen, last_seen)`, "ittiii", `ON CONFLICT (group_id, kind, value) DO UPDATE SET n = group_seen.n + excluded.n,
   first_seen = {least}(group_seen.first_seen, excluded.first_seen),
   last_seen = {greatest}(group_seen.last_seen, excluded.last_seen)`}
-	// multiRows are prepared once on SQLite (see insertRows).
+	// multiRows are prepared once on SQLite (see prepareWrites).
 	multiRows = []multiRow{mGroups, mEvents, mUsers, mUpdateGroups, mMinutes, mHours, mSeen}
 )
 
 // qCountsArrays is, for a Dialect with Arrays, mUsers, mUpdateGroups,
 // mMinutes, mHours and mSeen in one statement: data-modifying WITH
-// clauses, each on its own table. A group's new users are counted from
-// what the insert into group_users returns (v.users is 0).
+// clauses, each on its own table, each run to its end though nothing
+// reads it. A group's new users are counted from what the insert into
+// group_users returns (v.users is 0). No array may hold a key twice (an
+// UPDATE … FROM would apply one of the rows, ON CONFLICT DO UPDATE
+// fails): each comes from a Go map. Every row written belongs to a group
+// the transaction locked before, in the order of their keys, so the
+// clauses' order cannot deadlock two processes.
 var qCountsArrays = `WITH us AS (` + mUsers.arrayText() + `
 ), nu AS (SELECT group_id, count(*) AS n FROM us GROUP BY group_id
 ), v AS (SELECT v.id, v.n, v.users + COALESCE(nu.n, 0) AS users, v.min_ts, v.max_ts, v.title, v.culprit, v.level, v.last_event
   FROM (` + mUpdateGroups.unnest() + `) AS v(id, n, users, min_ts, max_ts, title, culprit, level, last_event)
   LEFT JOIN nu ON nu.group_id = v.id
-), u AS (` + strings.TrimPrefix(qUpdateGroupsTail, ") ") + ` RETURNING 1
-), m AS (` + mMinutes.arrayText() + ` RETURNING 1
-), h AS (` + mHours.arrayText() + ` RETURNING 1
+), u AS (` + strings.TrimPrefix(qUpdateGroupsTail, ") ") + `
+), m AS (` + mMinutes.arrayText() + `
+), h AS (` + mHours.arrayText() + `
 ) ` + mSeen.arrayText()
 
 // perStatement is how many rows of m one statement of VALUES takes: at
@@ -132,7 +137,9 @@ func (m multiRow) text(n int) string {
 func (m multiRow) unnest() string {
 	casts := make([]string, len(m.types))
 	for i, t := range m.types {
-		casts[i] = arrayParam[t]
+		if casts[i] = arrayParam[t]; casts[i] == "" {
+			panic(fmt.Sprintf("sqlstore: type %q of %.40s", t, m.head)) // at init: a typo in types
+		}
 	}
 	return "SELECT * FROM unnest(" + strings.Join(casts, ", ") + ")"
 }
@@ -146,44 +153,50 @@ func (m multiRow) arrayText() string { return m.head + " " + m.unnest() + " " + 
 // []string or [][]byte.
 func (m multiRow) arrays(rows [][]any) ([]any, error) {
 	cols := make([]any, len(m.types))
+	ints := func(c int) []int64 { col := make([]int64, len(rows)); cols[c] = col; return col }
+	texts := func(c int) []string { col := make([]string, len(rows)); cols[c] = col; return col }
+	blobs := func(c int) [][]byte { col := make([][]byte, len(rows)); cols[c] = col; return col }
+	for i, r := range rows {
+		if len(r) != len(m.types) {
+			return nil, fmt.Errorf("row %d of %.40s…: %d values for %d columns", i, m.head, len(r), len(m.types))
+		}
+	}
 	for c, t := range m.types {
-		var ok bool
+		bad := -1
 		switch t {
 		case 'i':
-			col := make([]int64, len(rows))
+			col := ints(c)
 			for i, r := range rows {
 				switch v := r[c].(type) {
 				case int64:
-					col[i], ok = v, true
+					col[i] = v
 				case int:
-					col[i], ok = int64(v), true
+					col[i] = int64(v)
 				default:
-					ok = false
-				}
-				if !ok {
-					break
+					bad = i
 				}
 			}
-			cols[c] = col
 		case 't':
-			col := make([]string, len(rows))
+			col := texts(c)
 			for i, r := range rows {
-				if col[i], ok = r[c].(string); !ok {
-					break
+				v, ok := r[c].(string)
+				if !ok {
+					bad = i
 				}
+				col[i] = v
 			}
-			cols[c] = col
 		case 'b':
-			col := make([][]byte, len(rows))
+			col := blobs(c)
 			for i, r := range rows {
-				if col[i], ok = r[c].([]byte); !ok {
-					break
+				v, ok := r[c].([]byte)
+				if !ok {
+					bad = i
 				}
+				col[i] = v
 			}
-			cols[c] = col
 		}
-		if !ok && len(rows) > 0 {
-			return nil, fmt.Errorf("column %d of %.40s…: not of type %c", c, m.head, t)
+		if bad >= 0 {
+			return nil, fmt.Errorf("row %d, column %d of %.40s…: %T, not of type %c", bad, c, m.head, rows[bad][c], t)
 		}
 	}
 	return cols, nil
@@ -504,10 +517,11 @@ func (db *DB) catchUp(ctx context.Context) {
 	}
 }
 
-// prepareWrites prepares every statement commit uses. On SQLite (one
-// write connection) that includes the multi-row statements for 1, 2, 4, …
-// rows, which insertRows splits its rows into: parsing a statement of 30
-// rows on each commit cost a sixth of the writer's time.
+// prepareWrites prepares, on SQLite (one write connection), the
+// multi-row statements for 1, 2, 4, … rows, which insertRows splits its
+// rows into: parsing a statement of 30 rows on each commit cost a sixth
+// of the writer's time. (PostgreSQL's driver prepares each statement of
+// arrays on first use, on each connection: one text whatever the batch.)
 func (db *DB) prepareWrites(ctx context.Context) error {
 	if !db.fixedRows() {
 		return nil
@@ -525,46 +539,58 @@ func (db *DB) prepareWrites(ctx context.Context) error {
 	return nil
 }
 
-// fixedRows says whether insertRows uses statements of 2^k rows prepared
-// by prepareWrites (SQLite) rather than one statement text per batch
-// (PostgreSQL, whose driver caches statements by text on each connection).
-func (db *DB) fixedRows() bool { return db.d.OneWriter }
+// fixedRows says whether insertRows uses statements of VALUES of 2^k
+// rows prepared by prepareWrites (SQLite, OneWriter) rather than
+// statements of arrays (PostgreSQL, Arrays). Open requires one of the two.
+func (db *DB) fixedRows() bool { return db.d.OneWriter && !db.d.Arrays }
 
-// insertRows runs m for rows, in statements of at most 400 parameters
-// (SQLite: of 2^k rows, prepared once), or with Arrays in one statement
-// of arrays; each, when scan is set, is a query whose rows scan reads
-// (RETURNING).
-func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, m multiRow, rows [][]any, scan func(*sql.Rows) error) error {
-	per := m.perStatement()
-	if db.d.Arrays {
-		per = len(rows)
+// maxArrayBytes bounds the bytes (payloads) of one statement of arrays:
+// PostgreSQL refuses a message of 1 GB, and each statement's arguments
+// are held twice while it is sent.
+const maxArrayBytes = 16 << 20
+
+// arrayRows is how many of rows one statement of arrays takes: rows
+// until their bytes ([]byte values) reach max, that row included; one
+// at least.
+func arrayRows(rows [][]any, max int) int {
+	n, size := 0, 0
+	for n < len(rows) && (n == 0 || size < max) {
+		for _, v := range rows[n] {
+			if b, ok := v.([]byte); ok {
+				size += len(b)
+			}
+		}
+		n++
 	}
+	return n
+}
+
+// insertRows runs m for rows, each statement, when scan is set, a query
+// whose rows scan reads (RETURNING): with Arrays, one statement of
+// arrays for up to maxArrayBytes of payloads; else statements of VALUES
+// of 2^k rows and at most 400 parameters, prepared once.
+func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, m multiRow, rows [][]any, scan func(*sql.Rows) error) error {
 	for len(rows) > 0 {
-		n := min(per, len(rows))
+		var query string
+		var args []any
+		var n int
 		if db.fixedRows() {
+			n = min(m.perStatement(), len(rows))
 			for n&(n-1) != 0 {
 				n &= n - 1 // the largest power of two ≤ n
 			}
-		}
-		var query string
-		var args []any
-		switch {
-		case db.d.Arrays:
-			var err error
-			if args, err = m.arrays(rows); err != nil {
-				return err
-			}
-			query = db.q(m.arrayText())
-		case db.fixedRows():
 			query = db.q(m.text(n))
-		default:
-			query = db.rebind(m.text(n))
-		}
-		if args == nil {
 			args = make([]any, 0, n*len(m.types))
 			for _, r := range rows[:n] {
 				args = append(args, r...)
 			}
+		} else {
+			n = arrayRows(rows, maxArrayBytes)
+			var err error
+			if args, err = m.arrays(rows[:n]); err != nil {
+				return err
+			}
+			query = db.q(m.arrayText())
 		}
 		var st *sql.Stmt
 		if v, ok := db.stmts.Load(query); ok {

@@ -54,14 +54,14 @@ type Dialect struct {
 	Name string
 	// OneWriter: writes go through one connection that keeps prepared
 	// statements (SQLite). The multi-row statements a commit runs are then
-	// prepared once, for 1, 2, 4, … rows, and reused; else each batch's
-	// statement text is sent (PostgreSQL's driver caches statements per
-	// connection).
+	// statements of VALUES prepared once, for 1, 2, 4, … rows, and reused.
 	OneWriter bool
-	// Arrays: a commit writes its groups' updates and counts in one
-	// statement of array parameters (qCountsArrays; PostgreSQL's
-	// unnest): one round trip, and one statement text the server keeps
-	// prepared, where the multi-row statements took four of each.
+	// Arrays: a commit's multi-row statements are statements of array
+	// parameters (PostgreSQL's unnest), one text whatever the batch, which
+	// the driver prepares once on each connection; and the new users,
+	// group updates and counts are one of them (qCountsArrays). A commit
+	// is then five round trips: begin, groups, events, the rest, commit.
+	// A Dialect has OneWriter or Arrays.
 	Arrays bool
 	// RowLocks: SELECT … FOR UPDATE SKIP LOCKED lets several processes
 	// claim distinct rows (PostgreSQL). Without it, one writer
@@ -150,6 +150,9 @@ var _ store.Store = (*DB)(nil)
 
 // Open migrates the database and starts the writer.
 func Open(ctx context.Context, c Config) (*DB, error) {
+	if !c.Dialect.OneWriter && !c.Dialect.Arrays {
+		return nil, fmt.Errorf("errlog: store: dialect %s: neither OneWriter nor Arrays", c.Dialect.Name)
+	}
 	db := &DB{d: c.Dialect, w: c.Write, r: c.Read, onClose: c.OnClose, check: c.Check}
 	if err := db.migrate(ctx, c.Migrations, c.UpTo); err != nil {
 		return nil, err

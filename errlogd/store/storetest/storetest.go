@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentSubmit", testConcurrent},
 		{"CloseDeadline", testCloseDeadline},
 		{"TraceID", testTraceID},
+		{"Batches", testBatches},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -851,5 +852,89 @@ func testTraceID(t *testing.T, s store.Store) {
 				assert.Empty(t, r.TraceID, g.Title)
 			}
 		}
+	}
+}
+
+// testBatches: events committed many at a time, in batches of many
+// groups (Deliver, then Flush), are counted as one at a time would be:
+// 148 events in 37 groups, four each, in two minutes, of three users (one
+// twice) and two environments; the group of the first events was
+// resolved in between. Each group's count, users, title (its newest
+// event's), first and last seen, last event, minute and hour counts and
+// environments, and the regression.
+func testBatches(t *testing.T, s store.Store) {
+	const groups, rounds = 37, 4
+	minute := base.Truncate(time.Minute)
+	at := func(g, round int) time.Time {
+		// rounds 0 and 1 in one minute, 2 and 3 in the next
+		return minute.Add(time.Duration(round/2)*time.Minute + time.Duration(round%2*groups+g)*time.Millisecond)
+	}
+	deliver := func(g, round int) {
+		s.Deliver(&event.Event{EventID: event.NewID(), Timestamp: at(g, round), Level: event.LevelError,
+			Fingerprint: []string{fmt.Sprint("g", g)}, Logentry: &event.Logentry{Message: fmt.Sprintf("group %d event %d", g, round)},
+			User: &event.User{ID: fmt.Sprint("u", round%3)}, Environment: []string{"prod", "staging"}[round%2]})
+	}
+	deliver(0, 0)
+	require.NoError(t, s.Flush(ctx))
+	page, err := s.ListGroups(ctx, store.GroupQuery{})
+	require.NoError(t, err)
+	require.Len(t, page.Groups, 1)
+	resolved := page.Groups[0].ID
+	require.NoError(t, s.SetStatus(ctx, []int64{resolved}, store.StatusResolved))
+	for round := 0; round < rounds; round++ {
+		for g := 0; g < groups; g++ {
+			if g != 0 || round != 0 {
+				deliver(g, round)
+			}
+		}
+	}
+	require.NoError(t, s.Flush(ctx))
+
+	page, err = s.ListGroups(ctx, store.GroupQuery{Limit: 500})
+	require.NoError(t, err)
+	require.Len(t, page.Groups, groups)
+	var ids []int64
+	for _, g := range page.Groups {
+		ids = append(ids, g.ID)
+	}
+	users, err := s.GroupUsers(ctx, ids)
+	require.NoError(t, err)
+	minutes, err := s.MinuteCounts(ctx, ids, minute.Add(-time.Hour), minute.Add(time.Hour))
+	require.NoError(t, err)
+	hours, err := s.HourlyCounts(ctx, ids, minute.Add(-2*time.Hour), minute.Add(2*time.Hour))
+	require.NoError(t, err)
+	for _, g := range page.Groups {
+		var n int
+		_, err := fmt.Sscanf(g.Title, "group %d event", &n)
+		require.NoError(t, err, g.Title)
+		assert.Equal(t, int64(rounds), g.Count, g.Title)
+		assert.Equal(t, int64(3), g.Users, g.Title)
+		assert.Equal(t, int64(3), users[g.ID], g.Title)
+		assert.Equal(t, fmt.Sprintf("group %d event %d", n, rounds-1), g.Title, "the newest event's")
+		assert.True(t, g.FirstSeen.Equal(at(n, 0)), "%s: first seen %v", g.Title, g.FirstSeen)
+		assert.True(t, g.LastSeen.Equal(at(n, rounds-1)), "%s: last seen %v", g.Title, g.LastSeen)
+		assert.Equal(t, g.ID == resolved, g.Regression, g.Title)
+		assert.Equal(t, store.StatusUnresolved, g.Status, g.Title)
+		evs, err := s.GroupEvents(ctx, g.ID, store.EventQuery{})
+		require.NoError(t, err)
+		require.Len(t, evs, rounds, g.Title)
+		assert.Equal(t, evs[0].ID, g.LastEventID, "%s: the newest event stored", g.Title)
+		if assert.Len(t, minutes[g.ID], 2, g.Title) {
+			assert.Equal(t, []int64{2, 2}, []int64{minutes[g.ID][0].Count, minutes[g.ID][1].Count}, g.Title)
+		}
+		var inHours int64
+		for _, c := range hours[g.ID] {
+			inHours += c.Count
+		}
+		assert.Equal(t, int64(rounds), inHours, g.Title)
+		seen, err := s.GroupSeen(ctx, g.ID)
+		require.NoError(t, err)
+		envs := map[string]int64{}
+		for _, e := range seen {
+			if e.Kind == "environment" {
+				envs[e.Value] = e.Count
+			}
+		}
+		assert.Equal(t, map[string]int64{"prod": 2, "staging": 2}, envs, g.Title)
 	}
 }
