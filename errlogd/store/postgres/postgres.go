@@ -10,11 +10,15 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
+	"strings"
 
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/errlogd/store/sqlstore"
@@ -37,6 +41,29 @@ type Options struct {
 // Store is a PostgreSQL store.
 type Store struct {
 	*sqlstore.DB
+}
+
+// retryable says whether a failed commit is sent again: a deadlock, a
+// serialization failure or two processes creating one group at once; or
+// a connection that broke (the server restarted or ended it, a failover,
+// the network). A batch is idempotent by event id, so a commit that
+// happened though its answer was lost stores and counts nothing twice
+// when sent again (on another connection).
+func retryable(err error) bool {
+	var e *pgconn.PgError
+	if errors.As(err, &e) {
+		switch {
+		case e.Code == "40P01", e.Code == "40001", e.Code == "23505":
+			return true
+		case strings.HasPrefix(e.Code, "08"), e.Code == "57P01", e.Code == "57P02", e.Code == "57P03":
+			return true // connection exception; admin, crash shutdown; cannot connect now
+		}
+		return false
+	}
+	var ne net.Error
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, pgconn.ErrConnClosed) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne) ||
+		pgconn.SafeToRetry(err)
 }
 
 // Open connects to the database at url (postgres://…) and migrates it.
@@ -92,10 +119,7 @@ var dialect = sqlstore.Dialect{
 	Greatest:      "GREATEST",
 	ILike:         "ILIKE",
 	MigrationLock: `SELECT pg_advisory_xact_lock(7262017)`,
-	Retryable: func(err error) bool {
-		var e *pgconn.PgError
-		return errors.As(err, &e) && (e.Code == "40P01" || e.Code == "40001" || e.Code == "23505")
-	},
+	Retryable:     retryable,
 	Search: func(ctx context.Context, db *sql.DB, text string) (string, []any, error) {
 		// group_search's trigram indexes serve ILIKE '%…%' when few
 		// groups match; a text the planner expects in thousands of titles
