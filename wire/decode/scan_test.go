@@ -2,6 +2,7 @@ package decode
 
 import (
 	"encoding/json"
+	"math/bits"
 	"math/rand"
 	"os"
 	"testing"
@@ -49,39 +50,52 @@ func BenchmarkScanObject(b *testing.B) {
 	}
 }
 
-// TestHasSpecial: the eight-byte test agrees with the byte table on every
-// byte value at every position, and on a million random words.
-func TestHasSpecial(t *testing.T) {
-	anySpecial := func(v uint64) bool {
+// TestSpecialMask: the eight-byte mask's lowest mark is the first byte
+// the byte table calls special (none: no mark), for every byte value at
+// every position among eight kinds of other bytes, for two special bytes
+// in every pair of positions, and for a million random words.
+func TestSpecialMask(t *testing.T) {
+	first := func(v uint64) int {
 		for i := 0; i < 8; i++ {
 			if special[byte(v>>(8*i))] {
-				return true
+				return i
 			}
 		}
-		return false
+		return 8
+	}
+	check := func(v uint64) {
+		t.Helper()
+		m := specialMask(v)
+		if got := bits.TrailingZeros64(m) / 8; got != first(v) {
+			t.Fatalf("%#016x: mask %#016x, first special byte %d, want %d", v, m, got, first(v))
+		}
+	}
+	word := func(fill byte, at map[int]byte) uint64 {
+		var v uint64
+		for i := 0; i < 8; i++ {
+			b, ok := at[i]
+			if !ok {
+				b = fill
+			}
+			v |= uint64(b) << (8 * i)
+		}
+		return v
 	}
 	for _, fill := range []byte{'a', 0x7f, 0x80, 0xff, ' ', '#', '[', ']'} {
+		check(word(fill, nil))
 		for pos := 0; pos < 8; pos++ {
 			for c := 0; c < 256; c++ {
-				var v uint64
-				for i := 0; i < 8; i++ {
-					b := fill
-					if i == pos {
-						b = byte(c)
-					}
-					v |= uint64(b) << (8 * i)
-				}
-				if hasSpecial(v) != anySpecial(v) {
-					t.Fatalf("fill %#x, byte %#x at %d: hasSpecial %v", fill, c, pos, hasSpecial(v))
+				check(word(fill, map[int]byte{pos: byte(c)}))
+			}
+			for pos2 := pos + 1; pos2 < 8; pos2++ {
+				for _, pair := range [][2]byte{{'"', '\\'}, {0, '"'}, {0x1f, 0}, {'\\', 0x01}, {0x80, '"'}, {0x20, 0x1f}} {
+					check(word(fill, map[int]byte{pos: pair[0], pos2: pair[1]}))
 				}
 			}
 		}
 	}
 	r := rand.New(rand.NewSource(1))
 	for i := 0; i < 1_000_000; i++ {
-		v := r.Uint64()
-		if hasSpecial(v) != anySpecial(v) {
-			t.Fatalf("%#016x: hasSpecial %v", v, hasSpecial(v))
-		}
+		check(r.Uint64())
 	}
 }
