@@ -353,6 +353,7 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 	// An event is stored once the next item is known: when it was the
 	// envelope's only item, the client's gzip is stored as it came.
 	var held []byte
+	var heldBuf *[]byte // held's pooled buffer
 	items := 0
 	for {
 		ih, err := env.Next()
@@ -364,7 +365,8 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 				gz = body.kept(store.StoredEnvelope)
 			}
 			id, serr := h.storeEvent(r.Context(), p, held, gz, eh.EventID, eh.SentAt)
-			held = nil
+			releasePayload(heldBuf, held)
+			held, heldBuf = nil, nil
 			if serr != nil {
 				return firstID, serr
 			}
@@ -400,7 +402,8 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 			h.skipped.Add(1)
 			continue // Next discards its payload
 		}
-		if held, err = env.Payload(h.opts.MaxEvent); err != nil {
+		heldBuf = payloadBuf()
+		if held, err = env.PayloadInto(*heldBuf, h.opts.MaxEvent); err != nil {
 			return firstID, h.bodyErr(err, body)
 		}
 	}

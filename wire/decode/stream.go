@@ -236,7 +236,12 @@ func (r *Reader) Next() (wire.ItemHeader, error) {
 
 // Payload reads the current item's payload, at most max bytes
 // (ErrTooLarge beyond).
-func (r *Reader) Payload(max int64) ([]byte, error) {
+func (r *Reader) Payload(max int64) ([]byte, error) { return r.PayloadInto(nil, max) }
+
+// PayloadInto is Payload, read into buf when its capacity holds an item
+// of a stated length (buf's contents are overwritten; the result may be
+// buf). It lets a server reuse one buffer for event after event.
+func (r *Reader) PayloadInto(buf []byte, max int64) ([]byte, error) {
 	if !r.pending {
 		return nil, errors.New("wire: Payload without Next")
 	}
@@ -263,7 +268,12 @@ func (r *Reader) Payload(max int64) ([]byte, error) {
 		}
 		return buf.Bytes(), skipNewline(r.br)
 	}
-	p := make([]byte, l)
+	var p []byte
+	if buf != nil && int64(cap(buf)) >= l {
+		p = buf[:l]
+	} else {
+		p = make([]byte, l) // never nil, even empty
+	}
 	if _, err := io.ReadFull(r.br, p); err != nil {
 		return nil, r.truncated(err)
 	}
