@@ -40,6 +40,17 @@ func WithNow(now func() time.Time) Clock {
 	return realClock{now: now}
 }
 
+// NewTimerAt returns a timer of c that fires at the time at. On a Fake,
+// at is the deadline itself: a timer made from a duration computed a
+// moment before would land later if the clock moved in between, past a
+// test's last Advance, and never fire.
+func NewTimerAt(c Clock, at time.Time) Timer {
+	if f, ok := c.(*Fake); ok {
+		return f.newTimerAt(at)
+	}
+	return c.NewTimer(Until(c, at))
+}
+
 // Since is c.Now().Sub(t).
 func Since(c Clock, t time.Time) time.Duration { return c.Now().Sub(t) }
 
@@ -86,6 +97,17 @@ func (f *Fake) Now() time.Time {
 func (f *Fake) NewTimer(d time.Duration) Timer {
 	t := &fakeTimer{f: f, c: make(chan time.Time, 1)}
 	t.Reset(d)
+	return t
+}
+
+// newTimerAt returns a timer that fires when the clock reaches at (at
+// once if it has).
+func (f *Fake) newTimerAt(at time.Time) Timer {
+	t := &fakeTimer{f: f, c: make(chan time.Time, 1)}
+	f.mu.Lock()
+	d := at.Sub(f.now)
+	f.mu.Unlock()
+	t.resetAt(at, d)
 	return t
 }
 
@@ -208,11 +230,20 @@ func (t *fakeTimer) unarmLocked() bool {
 	return true
 }
 
-func (t *fakeTimer) Reset(d time.Duration) bool {
+func (t *fakeTimer) Reset(d time.Duration) bool { return t.resetAt(time.Time{}, d) }
+
+// resetAt arms t for at, or (at zero) for d from now. The deadline is
+// taken under the clock's lock, so that no Advance falls between reading
+// the time and arming.
+func (t *fakeTimer) resetAt(at time.Time, d time.Duration) bool {
 	f := t.f
 	f.mu.Lock()
 	was := t.unarmLocked()
-	t.when = f.now.Add(d)
+	if at.IsZero() {
+		at = f.now.Add(d)
+	}
+	t.when = at
+	d = at.Sub(f.now)
 	if d <= 0 {
 		// Due at once, as a real timer is: fire without waiting for
 		// the clock to move.

@@ -631,11 +631,11 @@ func (q *Queue) run() {
 			return
 		}
 		if len(q.pend)+len(q.deferred) == 0 {
-			q.wait(0)
+			q.waitUntil(time.Time{})
 			continue
 		}
 		if d := q.holdFor(); d > 0 {
-			q.wait(d)
+			q.waitUntil(q.holdUntil)
 			continue
 		}
 		if !q.sendBatch() {
@@ -671,12 +671,14 @@ func (q *Queue) holdFor() time.Duration {
 	return d
 }
 
-// wait sleeps until there is news (an Enqueue, a drop to report, Close) or,
-// if d > 0, until d has passed.
-func (q *Queue) wait(d time.Duration) {
+// waitUntil sleeps until there is news (an Enqueue, a drop to report,
+// Close) or, if until is set, until the clock reaches it (a deadline,
+// not a duration: the clock may move between computing one and arming
+// its timer).
+func (q *Queue) waitUntil(until time.Time) {
 	var timeout <-chan time.Time
-	if d > 0 {
-		t := q.clock.NewTimer(d)
+	if !until.IsZero() {
+		t := clock.NewTimerAt(q.clock, until)
 		defer t.Stop()
 		timeout = t.C()
 	}
