@@ -104,10 +104,7 @@ func (f *Fake) NewTimer(d time.Duration) Timer {
 // once if it has).
 func (f *Fake) newTimerAt(at time.Time) Timer {
 	t := &fakeTimer{f: f, c: make(chan time.Time, 1)}
-	f.mu.Lock()
-	d := at.Sub(f.now)
-	f.mu.Unlock()
-	t.resetAt(at, d)
+	t.resetAt(at, 0)
 	return t
 }
 

@@ -77,3 +77,43 @@ func TestWithNowKeepsRealTimers(t *testing.T) {
 		t.Error("Real().Now() is zero")
 	}
 }
+
+// TestNewTimerAt: a timer for a deadline fires when the clock reaches it,
+// however the clock moved since the deadline was computed: at once if it
+// has passed, not a moment later.
+func TestNewTimerAt(t *testing.T) {
+	f := NewFake(t0)
+	deadline := t0.Add(time.Second)
+	f.Advance(999 * time.Millisecond) // the clock moves before the timer is armed
+	tm := NewTimerAt(f, deadline)
+	if d := f.Deadlines(); len(d) != 1 || !d[0].Equal(deadline) {
+		t.Fatalf("deadlines %v, want %v", d, deadline)
+	}
+	f.Advance(time.Millisecond)
+	select {
+	case got := <-tm.C():
+		if !got.Equal(deadline) {
+			t.Errorf("fired at %v, want %v", got, deadline)
+		}
+	default:
+		t.Fatal("did not fire at its deadline")
+	}
+
+	f.Advance(time.Second)
+	past := NewTimerAt(f, deadline) // already passed: at once
+	select {
+	case <-past.C():
+	default:
+		t.Fatal("a timer for a past deadline did not fire at once")
+	}
+	if n := f.Timers(); n != 0 {
+		t.Errorf("%d timers armed, want 0", n)
+	}
+
+	rt := NewTimerAt(Real(), time.Now().Add(10*time.Millisecond))
+	select {
+	case <-rt.C():
+	case <-time.After(5 * time.Second):
+		t.Fatal("a real timer for a deadline did not fire")
+	}
+}
