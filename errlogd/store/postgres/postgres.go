@@ -50,6 +50,11 @@ type Store struct {
 // happened though its answer was lost stores and counts nothing twice
 // when sent again (on another connection).
 func retryable(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		// The commit's own deadline, or Close: not the connection's
+		// fault, and a context error is a net.Error too.
+		return false
+	}
 	var e *pgconn.PgError
 	if errors.As(err, &e) {
 		switch {
