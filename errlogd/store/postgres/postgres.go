@@ -22,6 +22,7 @@ import (
 
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/errlogd/store/sqlstore"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 )
@@ -73,11 +74,17 @@ func retryable(err error) bool {
 
 // Open connects to the database at url (postgres://…) and migrates it.
 func Open(ctx context.Context, url string, opts Options) (*Store, error) {
-	db, err := sql.Open("pgx", url)
+	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("errlog: store: postgres: %w", err)
 	}
-	return open(ctx, db, opts)
+	return open(ctx, openDB(cfg), opts)
+}
+
+// openDB is a pool of pgx connections whose commits pipeline their
+// statements (pipeline.go).
+func openDB(cfg *pgx.ConnConfig) *sql.DB {
+	return sql.OpenDB(connector{stdlib.GetConnector(*cfg)})
 }
 
 // open migrates the database of the pool db, which it owns from then on.
@@ -107,8 +114,6 @@ func open(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 	}
 	return &Store{DB: s}, nil
 }
-
-var _ = stdlib.GetDefaultDriver // registers the "pgx" driver
 
 // searchScanAbove is how many matching groups, as the planner expects
 // them, make a search scan the groups in the list's order rather than use

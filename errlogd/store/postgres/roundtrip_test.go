@@ -12,27 +12,43 @@ import (
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/event"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// statements records the statements sent to the server (pgx.QueryTracer).
+// statements records the round trips to the server, each the
+// statements it sent (pgx.QueryTracer, pgx.BatchTracer).
 type statements struct {
 	mu   sync.Mutex
-	sent []string
+	sent [][]string
 }
+
+func oneLine(q string) string { return strings.Join(strings.Fields(q), " ") }
 
 func (s *statements) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
 	s.mu.Lock()
-	s.sent = append(s.sent, strings.Join(strings.Fields(d.SQL), " "))
+	s.sent = append(s.sent, []string{oneLine(d.SQL)})
 	s.mu.Unlock()
 	return ctx
 }
 
 func (s *statements) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
-func (s *statements) take() []string {
+func (s *statements) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	var rt []string
+	for _, q := range d.Batch.QueuedQueries {
+		rt = append(rt, oneLine(q.SQL))
+	}
+	s.mu.Lock()
+	s.sent = append(s.sent, rt)
+	s.mu.Unlock()
+	return ctx
+}
+
+func (s *statements) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (s *statements) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+func (s *statements) take() [][]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := s.sent
@@ -40,11 +56,12 @@ func (s *statements) take() []string {
 	return out
 }
 
-// TestCommitRoundTrips: on PostgreSQL a commit is five statements, so
-// five round trips, whatever its batch holds: begin, the groups, the
-// events, the users and counts, commit; each of one text for any batch,
-// so that the server keeps it prepared. A statement per group (or per
-// 400 parameters) took one round trip each, most of a commit's time.
+// TestCommitRoundTrips: on PostgreSQL a commit is five statements in
+// three round trips, whatever its batch holds: begin with the groups,
+// the events, the users and counts with commit; each statement of one
+// text for any batch, so that the server keeps it prepared. A statement
+// per group (or per 400 parameters) took one round trip each, most of a
+// commit's time, and then one each, five.
 func TestCommitRoundTrips(t *testing.T) {
 	ctx := context.Background()
 	cfg, err := pgx.ParseConfig(pgtest.URL(t))
@@ -53,7 +70,7 @@ func TestCommitRoundTrips(t *testing.T) {
 	cfg.Tracer = &sent
 	var mu sync.Mutex
 	var batches []int
-	s, err := open(ctx, stdlib.OpenDB(*cfg), Options{Writer: store.WriterOptions{OnCommit: func(n int, _ time.Duration, err error) {
+	s, err := open(ctx, openDB(cfg), Options{Writer: store.WriterOptions{OnCommit: func(n int, _ time.Duration, err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if err == nil {
@@ -88,27 +105,36 @@ func TestCommitRoundTrips(t *testing.T) {
 	// The commits' transactions: the ones that insert events (the search
 	// index's catch-up has its own; a new key's group is looked for
 	// before the transaction).
-	var commits [][]string
-	var tx []string
-	for _, q := range sent.take() {
+	var commits [][][]string
+	var tx [][]string
+	for _, rt := range sent.take() {
 		switch {
-		case q == "begin":
-			tx = []string{q}
+		case rt[0] == "begin":
+			tx = [][]string{rt}
 		case tx == nil:
-		case q == "commit":
-			if strings.Contains(strings.Join(tx, "\n"), "INSERT INTO events") {
-				commits = append(commits, append(tx, q))
+		default:
+			tx = append(tx, rt)
+		}
+		if tx != nil && rt[len(rt)-1] == "commit" {
+			if strings.Contains(fmt.Sprint(tx), "INSERT INTO events") {
+				commits = append(commits, tx)
 			}
 			tx = nil
-		default:
-			tx = append(tx, q)
 		}
 	}
 	texts := map[string]bool{}
 	for _, c := range commits {
-		assert.Len(t, c, 5, "five statements per commit: %q", c)
-		for _, q := range c {
-			texts[q] = true
+		require.Len(t, c, 3, "three round trips per commit: %q", c)
+		assert.Len(t, c[0], 2, "begin with the groups: %q", c[0])
+		assert.Contains(t, c[0][1], "INSERT INTO event_groups")
+		assert.Len(t, c[1], 1, "the events: %q", c[1])
+		assert.Contains(t, c[1][0], "INSERT INTO events")
+		assert.Equal(t, []string{c[2][0], "commit"}, c[2], "the counts with commit")
+		assert.Contains(t, c[2][0], "INSERT INTO group_users")
+		for _, rt := range c {
+			for _, q := range rt {
+				texts[q] = true
+			}
 		}
 	}
 	mu.Lock()

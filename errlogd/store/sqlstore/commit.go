@@ -239,7 +239,7 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 	if err := db.checkFile(); err != nil {
 		return err
 	}
-	tx, err := db.w.BeginTx(ctx, nil)
+	tx, err := db.w.BeginTx(withHint(ctx, lazyBegin), nil)
 	if err != nil {
 		return wrap("begin", err)
 	}
@@ -459,7 +459,7 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 			}
 			args = append(args, a...)
 		}
-		if _, err := tx.ExecContext(ctx, db.q(qCountsArrays), args...); err != nil {
+		if _, err := tx.ExecContext(withHint(ctx, deferrable), db.q(qCountsArrays), args...); err != nil {
 			return wrap("counts", err)
 		}
 	} else {
