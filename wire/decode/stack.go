@@ -434,14 +434,8 @@ func (s *scanner) str(dst *string, name string) error {
 	if err := s.scanStr(); err != nil {
 		return err
 	}
-	v := s.b[start:s.i]
-	in := v[1 : len(v)-1]
-	if bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
-		*dst = string(in)
-		return nil
-	}
-	// Escapes, or invalid UTF-8 (which encoding/json turns into U+FFFD).
-	return json.Unmarshal(v, dst)
+	*dst = unquote(s.b[start+1 : s.i-1])
+	return nil
 }
 
 // boolean reads true or false (or null, which leaves *dst) at s.
