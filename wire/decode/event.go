@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/errlog/errlog/event"
 )
@@ -145,7 +144,7 @@ func (r *reader) field(k string, val []byte) {
 			ev.Tags = map[string]string{}
 			members(val, func(mk, mv []byte) { ev.Tags[string(mk)] = r.text(mv) })
 		} else {
-			ev.Tags = r.pairs(k, r.any(k, val))
+			ev.Tags = r.pairs(k, decodeAny(val))
 		}
 	case "user":
 		ev.User = r.user(k, val)
@@ -198,12 +197,7 @@ func (r *reader) dropAny(name string, v any, reason string) {
 func (r *reader) str(name string, val []byte, dst *string) {
 	switch c := val[0]; {
 	case c == '"':
-		in := val[1 : len(val)-1]
-		if bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
-			*dst = string(in)
-			return
-		}
-		_ = json.Unmarshal(val, dst) // valid: scanObject checked it
+		*dst = unquote(val[1 : len(val)-1])
 	case c == 'n':
 	case c == '-' || c >= '0' && c <= '9' || c == 't' || c == 'f':
 		*dst = string(val)
@@ -228,19 +222,6 @@ func (r *reader) anyStr(name string, v any) string {
 	return ""
 }
 
-// any decodes a value, numbers as json.Number (an integer id keeps its
-// digits).
-func (r *reader) any(name string, val []byte) any {
-	d := json.NewDecoder(bytes.NewReader(val))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		r.drop(name, val, err.Error())
-		return nil
-	}
-	return v
-}
-
 // object decodes an object; anything else but null is dropped. Its
 // numbers are json.Number: free-form values (extra, contexts, data) go
 // through plain before they are kept.
@@ -249,8 +230,7 @@ func (r *reader) object(name string, val []byte) (map[string]any, bool) {
 	case 'n':
 		return nil, false
 	case '{':
-		m, _ := r.any(name, val).(map[string]any)
-		return m, m != nil
+		return decodeAny(val).(map[string]any), true
 	}
 	r.drop(name, val, kind(val[0])+", want an object")
 	return nil, false
@@ -309,7 +289,7 @@ func (r *reader) isObject(name string, val []byte) bool {
 func (r *reader) text(v []byte) string {
 	switch v[0] {
 	case '{', '[':
-		return stringify(plain(r.any("", v)))
+		return stringify(plain(decodeAny(v)))
 	case 'n':
 		return ""
 	}
@@ -361,7 +341,7 @@ func (r *reader) logentry(name string, val []byte) *event.Logentry {
 		case "formatted":
 			r.str(name+".formatted", v, &le.Formatted)
 		case "params":
-			switch p := plain(r.any(name+".params", v)).(type) {
+			switch p := plain(decodeAny(v)).(type) {
 			case nil:
 				le.Params = nil
 			case []any:
@@ -377,7 +357,7 @@ func (r *reader) logentry(name string, val []byte) *event.Logentry {
 // fingerprint reads a list of strings: numbers and booleans become their
 // text, other elements are dropped.
 func (r *reader) fingerprint(name string, val []byte) []string {
-	list, ok := r.any(name, val).([]any)
+	list, ok := decodeAny(val).([]any)
 	if !ok {
 		if val[0] != 'n' {
 			r.drop(name, val, kind(val[0])+", want a list")
@@ -456,7 +436,7 @@ func (r *reader) user(name string, val []byte) *event.User {
 			if !r.isObject(name+".data", v) {
 				return
 			}
-			d, _ := plain(r.any(name+".data", v)).(map[string]any)
+			d, _ := plain(decodeAny(v)).(map[string]any)
 			if u.Data == nil {
 				u.Data = d
 			} else {
@@ -472,7 +452,7 @@ func (r *reader) user(name string, val []byte) *event.User {
 				u.Data = map[string]any{}
 			}
 			if _, ok := u.Data[string(k)]; !ok {
-				u.Data[string(k)] = plain(r.any(name+"."+string(k), v))
+				u.Data[string(k)] = plain(decodeAny(v))
 			}
 		}
 	})
@@ -543,7 +523,7 @@ func (r *reader) contexts(name string, val []byte) map[string]map[string]any {
 // breadcrumbs reads {"values": […]}, the schema's form, or a bare list,
 // each timestamp as an RFC 3339 string or as seconds since the epoch.
 func (r *reader) breadcrumbs(name string, val []byte) []event.Breadcrumb {
-	v := r.any(name, val)
+	v := decodeAny(val)
 	if m, ok := v.(map[string]any); ok {
 		v = m["values"]
 	}

@@ -314,3 +314,29 @@ func strictThreads(raw []byte) bool {
 	_, err := Values[thread](raw)
 	return err == nil
 }
+
+// TestFramesPoolKeepsNothing: a stack trace decoded after a longer one,
+// into a pooled list, has none of its frames' fields, even where an
+// element was dropped or a repeated key merged over the first.
+func TestFramesPoolKeepsNothing(t *testing.T) {
+	full := `{"function":"f","module":"m","filename":"f.go","abs_path":"/a/f.go","lineno":9,"colno":2,"in_app":true,"context_line":"x"}`
+	long := `{"stacktrace":{"frames":[` + strings.Repeat(full+",", 40) + full + `]}}`
+	for _, c := range []struct {
+		raw  string
+		want []event.Frame
+	}{
+		{`{"stacktrace":{"frames":[{},{"lineno":1}]}}`, []event.Frame{{}, {Lineno: 1}}},
+		{`{"stacktrace":{"frames":["x",{},7,{"module":"n"}]}}`, []event.Frame{{}, {Module: "n"}}},
+		{`{"stacktrace":{"frames":[{"colno":3},{}],"frames":[{"in_app":true}]}}`, []event.Frame{{Colno: 3, InApp: true}}},
+		{`{"stacktrace":{"frames":[]}}`, []event.Frame{}},
+	} {
+		for i := 0; i < 3; i++ {
+			_, err := Summary([]byte(long))
+			require.NoError(t, err)
+			ev, err := Summary([]byte(c.raw))
+			require.NoError(t, err)
+			require.NotNil(t, ev.Stacktrace, c.raw)
+			assert.Equal(t, c.want, ev.Stacktrace.Frames, c.raw)
+		}
+	}
+}
