@@ -16,8 +16,9 @@ import (
 // scanner run again over validated bytes), and 5,500 instructions on
 // each string with an escape, as most source lines have ("\t").
 
-// decodeAny is what json.Decoder with UseNumber decodes the valid JSON
-// value v into.
+// decodeAny is what json.Decoder with UseNumber decodes v into. v is a
+// JSON value that scanObject validated, without whitespace around it:
+// decodeAny does not check it again.
 func decodeAny(v []byte) any {
 	x, _ := anyAt(v, 0)
 	return x
@@ -79,9 +80,9 @@ func stringAt(b []byte, i int) (string, int) {
 	return unquote(b[i+1 : end-1]), end
 }
 
-// unquote is the string the contents in of a valid JSON string stand
-// for, as encoding/json reads it: escapes replaced, invalid UTF-8 and
-// unpaired surrogates each one U+FFFD.
+// unquote is the string that in, the contents of a valid JSON string
+// between its quotes, stands for, as encoding/json reads it: escapes
+// replaced, invalid UTF-8 and unpaired surrogates each one U+FFFD.
 func unquote(in []byte) string {
 	if bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
 		return string(in)

@@ -42,6 +42,16 @@ var summary = map[string]bool{
 // validates it.
 func Summary(b []byte) (*event.Event, error) { return decodeEvent(b, summary) }
 
+// contain turns a panic of the decoder into *err: a bug of this decoder
+// on some input must cost that event, not the process. errlogd decodes
+// stored events on goroutines of its own (the alert notifier), where a
+// panic would end it, and again after each restart.
+func contain(err *error) {
+	if p := recover(); p != nil {
+		*err = fmt.Errorf("event: decoder failed: %v", p)
+	}
+}
+
 // aliases are the legacy interface names Relay still reads.
 var aliases = map[string]string{
 	"sentry.interfaces.Exception":   "exception",
@@ -63,9 +73,10 @@ type reader struct {
 	message []byte   // the legacy top-level "message"
 }
 
-func decodeEvent(b []byte, only map[string]bool) (*event.Event, error) {
+func decodeEvent(b []byte, only map[string]bool) (_ *event.Event, err error) {
+	defer contain(&err)
 	r := reader{ev: new(event.Event)}
-	err := scanObject(b, func(key, val []byte) {
+	err = scanObject(b, func(key, val []byte) {
 		k := string(key)
 		if a, ok := aliases[k]; ok {
 			k = a

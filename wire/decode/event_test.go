@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/sentryschema"
+	"github.com/stretchr/testify/assert"
 )
 
 func validate(t *testing.T, b []byte) {
@@ -90,4 +92,18 @@ func TestEventLenient(t *testing.T) {
 	if fmt.Sprint(names) != fmt.Sprint(want) {
 		t.Errorf("errors %q, want %q", names, want)
 	}
+}
+
+// TestDecoderPanicContained: a panic in decodeEvent's work becomes the
+// event's error (contain, deferred by decodeEvent).
+func TestDecoderPanicContained(t *testing.T) {
+	decode := func() (_ *event.Event, err error) {
+		defer contain(&err)
+		var frames []event.Frame
+		_ = frames[3] // a decoder bug: an index out of range
+		return &event.Event{}, nil
+	}
+	ev, err := decode()
+	assert.Nil(t, ev)
+	assert.ErrorContains(t, err, "event: decoder failed: runtime error: index out of range")
 }

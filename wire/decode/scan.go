@@ -132,7 +132,7 @@ func (s *scanner) end() error {
 func (s *scanner) ws() { s.i = ws(s.b, s.i) }
 
 // spaces has bit c set for each JSON whitespace byte c.
-const spaces = 1<<' ' | 1<<'\t' | 1<<'\n' | 1<<'\r'
+const spaces uint64 = 1<<' ' | 1<<'\t' | 1<<'\n' | 1<<'\r'
 
 // ws returns the offset of the first byte at or after i that is not
 // whitespace. It is small enough to inline: SDKs send JSON without

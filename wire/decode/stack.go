@@ -245,9 +245,9 @@ func (s *scanner) stacktrace(st *event.Stacktrace) (*event.Stacktrace, error) {
 // (each 152 bytes) took a quarter of a stack trace's decoding.
 var framePool = sync.Pool{New: func() any { return new([]event.Frame) }}
 
-// maxPooledFrames bounds the lists framePool keeps (38 KB): a rare
-// deep stack's is left to the garbage collector.
-const maxPooledFrames = 256
+// maxPooledFrames bounds the lists framePool keeps (14.6 KB): a deeper
+// stack's is left to the garbage collector.
+const maxPooledFrames = 96
 
 // frames reads a stack trace's frames into *list as into does.
 func (s *scanner) frames(list *[]event.Frame) error {
