@@ -59,6 +59,13 @@ type conn struct {
 	inTx  bool
 	begin bool
 	held  []held
+	// failed: a batch failed before its BEGIN or held-back statements
+	// ran (pgx prepares a batch's new statements before it runs any;
+	// an ended context sends nothing). The server may then not be in a
+	// transaction at all, and what was held back is lost: every later
+	// statement of the transaction fails with this error, as the server
+	// fails them in an aborted one, until it ends.
+	failed error
 }
 
 func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
@@ -68,8 +75,15 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	if c.Conn.Conn().IsClosed() {
 		return nil, driver.ErrBadConn
 	}
-	c.inTx, c.begin, c.held = true, true, c.held[:0]
+	c.end()
+	c.inTx, c.begin = true, true
 	return &lazyTx{c: c, ctx: ctx}, nil
+}
+
+// end forgets the lazy transaction.
+func (c *conn) end() {
+	clear(c.held) // the held statements' arguments: a batch's arrays
+	c.inTx, c.begin, c.held, c.failed = false, false, c.held[:0], nil
 }
 
 func args(nv []driver.NamedValue) []any {
@@ -86,6 +100,9 @@ func (c *conn) pending() bool { return c.begin || len(c.held) > 0 }
 // reads the held-back statements' results: q's is the caller's to read
 // before it closes the batch.
 func (c *conn) send(ctx context.Context, q *held) (pgx.BatchResults, error) {
+	if c.failed != nil {
+		return nil, c.failed
+	}
 	b := &pgx.Batch{}
 	if c.begin {
 		b.Queue("begin")
@@ -97,18 +114,23 @@ func (c *conn) send(ctx context.Context, q *held) (pgx.BatchResults, error) {
 		b.Queue(q.sql, q.args...)
 	}
 	wasBegin, nHeld := c.begin, len(c.held)
-	c.begin, c.held = false, c.held[:0]
+	c.begin = false
+	clear(c.held)
+	c.held = c.held[:0]
 	br := c.Conn.Conn().SendBatch(ctx, b)
+	fail := func(err error) (pgx.BatchResults, error) {
+		br.Close()
+		c.failed = sent(err)
+		return nil, c.failed
+	}
 	if wasBegin {
 		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return nil, sent(fmt.Errorf("begin: %w", err))
+			return fail(fmt.Errorf("postgres: pipelined batch: %w", err))
 		}
 	}
 	for i := 0; i < nHeld; i++ {
 		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return nil, sent(fmt.Errorf("deferred statement: %w", err))
+			return fail(fmt.Errorf("postgres: held-back statement: %w", err))
 		}
 	}
 	return br, nil
@@ -125,11 +147,13 @@ func sent(err error) error {
 }
 
 func (c *conn) ExecContext(ctx context.Context, query string, nv []driver.NamedValue) (driver.Result, error) {
-	if c.inTx && sqlstore.Deferrable(ctx) {
+	switch {
+	case c.failed != nil:
+		return nil, c.failed
+	case c.inTx && sqlstore.Deferrable(ctx):
 		c.held = append(c.held, held{query, args(nv)})
 		return driver.RowsAffected(0), nil
-	}
-	if !c.pending() {
+	case !c.pending():
 		return c.Conn.ExecContext(ctx, query, nv)
 	}
 	br, err := c.send(ctx, &held{query, args(nv)})
@@ -147,7 +171,10 @@ func (c *conn) ExecContext(ctx context.Context, query string, nv []driver.NamedV
 }
 
 func (c *conn) QueryContext(ctx context.Context, query string, nv []driver.NamedValue) (driver.Rows, error) {
-	if !c.pending() {
+	switch {
+	case c.failed != nil:
+		return nil, c.failed
+	case !c.pending():
 		return c.Conn.QueryContext(ctx, query, nv)
 	}
 	br, err := c.send(ctx, &held{query, args(nv)})
@@ -161,9 +188,11 @@ func (c *conn) QueryContext(ctx context.Context, query string, nv []driver.Named
 	}
 	defer rs.Close()
 	// The batch must be read to its end before the connection takes
-	// another statement: the rows are read now. Only sqlstore's commit
-	// begins lazily, and its first query returns a few integers and
-	// texts per group.
+	// another statement: the rows are read now, as pgx decodes them
+	// (int8 an int64, text a string, bytea a []byte; a numeric would be
+	// a pgtype.Numeric, which database/sql cannot scan into a float64).
+	// Only sqlstore's commit begins lazily, and its first query returns
+	// a few integers and texts per group.
 	m := &memRows{}
 	for _, f := range rs.FieldDescriptions() {
 		m.cols = append(m.cols, f.Name)
@@ -188,6 +217,9 @@ func (c *conn) QueryContext(ctx context.Context, query string, nv []driver.Named
 // flush sends what is held back, before a call that pgx's connection
 // makes itself.
 func (c *conn) flush(ctx context.Context) error {
+	if c.failed != nil {
+		return c.failed
+	}
 	if !c.pending() {
 		return nil
 	}
@@ -216,6 +248,14 @@ func (c *conn) Ping(ctx context.Context) error {
 	return c.Conn.Ping(ctx)
 }
 
+// IsValid lets database/sql drop a connection as it comes back to the
+// pool, rather than at its next use, when a transaction is still open
+// on it (and holds its locks): one whose ROLLBACK failed.
+func (c *conn) IsValid() bool {
+	pc := c.Conn.Conn()
+	return !c.inTx && !pc.IsClosed() && pc.PgConn().TxStatus() == 'I'
+}
+
 func (c *conn) ResetSession(ctx context.Context) error {
 	if c.inTx {
 		return driver.ErrBadConn // a transaction never ended: database/sql should not let that happen
@@ -231,9 +271,13 @@ type lazyTx struct {
 
 func (t *lazyTx) Commit() error {
 	c := t.c
-	defer func() { c.inTx = false }()
+	defer c.end()
+	if c.failed != nil {
+		err := c.failed
+		c.abort(t.ctx)
+		return err
+	}
 	if c.begin && len(c.held) == 0 {
-		c.begin = false
 		return nil
 	}
 	br, err := c.send(t.ctx, &held{sql: "commit"})
@@ -258,27 +302,31 @@ func (t *lazyTx) Commit() error {
 
 func (t *lazyTx) Rollback() error {
 	c := t.c
-	defer func() { c.inTx = false }()
-	c.held = c.held[:0]
+	defer c.end()
 	if c.begin {
-		c.begin = false
 		return nil
 	}
-	_, err := c.Conn.Conn().Exec(t.ctx, "rollback")
-	return err
+	return c.abort(t.ctx)
 }
 
-// abort ends the failed transaction that a failed COMMIT batch leaves
-// open (the server skipped the batch's COMMIT): database/sql calls no
-// Rollback after a Commit. If it cannot, the connection is closed, and
-// database/sql discards it at its next use (ResetSession).
-func (c *conn) abort(ctx context.Context) {
-	if c.Conn.Conn().IsClosed() || c.Conn.Conn().PgConn().TxStatus() == 'I' {
-		return
+// abort ends the transaction open on the server, if one is: a failed
+// COMMIT batch leaves it open and failed (the server skipped the
+// batch's COMMIT), and database/sql calls no Rollback after a Commit. If
+// it cannot, as pgx does, it closes the connection, which then holds no
+// lock, and database/sql discards it (IsValid).
+func (c *conn) abort(ctx context.Context) error {
+	pc := c.Conn.Conn()
+	if pc.IsClosed() {
+		return driver.ErrBadConn
 	}
-	if _, err := c.Conn.Conn().Exec(ctx, "rollback"); err != nil {
+	if pc.PgConn().TxStatus() == 'I' {
+		return nil // the failed batch's BEGIN never ran
+	}
+	if _, err := pc.Exec(ctx, "rollback"); err != nil {
 		c.Conn.Close()
+		return driver.ErrBadConn
 	}
+	return nil
 }
 
 // memRows are a query's rows, read.

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 
 	"github.com/errlog/errlog/errlogd/internal/pgtest"
@@ -67,7 +68,7 @@ func TestPipelinedTransactions(t *testing.T) {
 		_, err = tx.ExecContext(deferCtx, `INSERT INTO pipelined VALUES (1)`) // a duplicate
 		require.NoError(t, err)
 		_, err = tx.ExecContext(ctx, `INSERT INTO pipelined VALUES (5)`)
-		require.ErrorContains(t, err, "deferred statement")
+		require.ErrorContains(t, err, "held-back statement")
 		require.ErrorContains(t, err, "23505")
 		require.NoError(t, tx.Rollback())
 		var n int
@@ -94,6 +95,42 @@ func TestPipelinedTransactions(t *testing.T) {
 		require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM pipelined`).Scan(&n),
 			"the same connection, out of the failed transaction")
 		assert.Equal(t, 3, n, "6 rolled back")
+	})
+
+	t.Run("a batch that fails before its BEGIN ran fails the rest of the transaction", func(t *testing.T) {
+		// pgx prepares a new statement before it runs any of the batch:
+		// the BEGIN never ran, and a later statement must not commit
+		// on its own.
+		tx, err := db.BeginTx(lazyCtx, nil)
+		require.NoError(t, err)
+		_, err = tx.ExecContext(ctx, `INSERT INTO no_such_table VALUES (1)`)
+		require.ErrorContains(t, err, "42P01")
+		_, err = tx.ExecContext(ctx, `INSERT INTO pipelined VALUES (8)`)
+		require.ErrorContains(t, err, "42P01", "the transaction's error, not a statement run outside it")
+		require.NoError(t, tx.Rollback())
+		var n int
+		require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM pipelined WHERE n = 8`).Scan(&n))
+		assert.Zero(t, n)
+	})
+
+	t.Run("a rollback that fails closes the connection", func(t *testing.T) {
+		// The commit's context ends between two statements: its
+		// ROLLBACK cannot be sent, and the connection, in a transaction
+		// that holds a row's lock, must not go back to the pool.
+		ended, cancel := context.WithCancel(lazyCtx)
+		tx, err := db.BeginTx(ended, nil)
+		require.NoError(t, err)
+		_, err = tx.ExecContext(ended, `INSERT INTO pipelined VALUES (9)`)
+		require.NoError(t, err)
+		cancel()
+		_ = tx.Rollback()
+		admin, err := sql.Open("pgx", pgtest.URL(t))
+		require.NoError(t, err)
+		defer admin.Close()
+		var open int
+		require.NoError(t, admin.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND state LIKE 'idle in transaction%'`).Scan(&open))
+		assert.Zero(t, open, "a connection left in its transaction")
 	})
 
 	t.Run("other transactions are pgx's own", func(t *testing.T) {

@@ -16,7 +16,8 @@ const (
 type hintKey struct{}
 
 func withHint(ctx context.Context, h hint) context.Context {
-	return context.WithValue(ctx, hintKey{}, h)
+	v, _ := ctx.Value(hintKey{}).(hint)
+	return context.WithValue(ctx, hintKey{}, v|h)
 }
 
 func hinted(ctx context.Context, h hint) bool {
@@ -31,8 +32,9 @@ func LazyBegin(ctx context.Context) bool { return hinted(ctx, lazyBegin) }
 // Deferrable reports whether the statement run with ctx, in a
 // transaction begun with LazyBegin, may wait for the transaction's next
 // statement or its COMMIT, to be sent with it: its caller reads nothing
-// of its result (the driver returns 0 rows affected), and its error
-// returns from that next statement or COMMIT.
+// of its result (the driver returns 0 rows affected), its error returns
+// from that next statement or COMMIT, and its arguments stay as they
+// are until then.
 func Deferrable(ctx context.Context) bool { return hinted(ctx, deferrable) }
 
 // WithLazyBegin and WithDeferrable mark ctx as a commit does, for a
