@@ -7,7 +7,6 @@ import (
 
 	"github.com/errlog/errlog/errlogd/internal/pgtest"
 	"github.com/errlog/errlog/errlogd/store/sqlstore"
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -17,14 +16,10 @@ import (
 // of an error that a held-back statement meets.
 func TestPipelinedTransactions(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := pgx.ParseConfig(pgtest.URL(t))
-	require.NoError(t, err)
-	var sent statements
-	cfg.Tracer = &sent
-	db := openDB(cfg)
+	db, sent := traced(t)
 	defer db.Close()
 	db.SetMaxOpenConns(1) // one connection: what a failure leaves on it shows
-	_, err = db.ExecContext(ctx, `CREATE TABLE pipelined (n INT PRIMARY KEY)`)
+	_, err := db.ExecContext(ctx, `CREATE TABLE pipelined (n INT PRIMARY KEY)`)
 	require.NoError(t, err)
 	lazy := sqlstore.LazyBegin(ctx) // false: a plain context
 	require.False(t, lazy)

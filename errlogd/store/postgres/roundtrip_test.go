@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"sync"
@@ -48,6 +49,16 @@ func (s *statements) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.Tra
 func (s *statements) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
 func (s *statements) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
 
+// traced is a pool on a database of its own whose round trips sent
+// records.
+func traced(t *testing.T) (*sql.DB, *statements) {
+	cfg, err := pgx.ParseConfig(pgtest.URL(t))
+	require.NoError(t, err)
+	sent := &statements{}
+	cfg.Tracer = sent
+	return openDB(cfg), sent
+}
+
 func (s *statements) take() [][]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -64,13 +75,10 @@ func (s *statements) take() [][]string {
 // commit's time, and then one each, five.
 func TestCommitRoundTrips(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := pgx.ParseConfig(pgtest.URL(t))
-	require.NoError(t, err)
-	var sent statements
-	cfg.Tracer = &sent
+	db, sent := traced(t)
 	var mu sync.Mutex
 	var batches []int
-	s, err := open(ctx, openDB(cfg), Options{Writer: store.WriterOptions{OnCommit: func(n int, _ time.Duration, err error) {
+	s, err := open(ctx, db, Options{Writer: store.WriterOptions{OnCommit: func(n int, _ time.Duration, err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if err == nil {
