@@ -142,7 +142,11 @@ func TestParallelSpoolExactlyOnceAcrossRestart(t *testing.T) {
 	}
 	q1, log1 := newTestQueue(t, Options{Send: send, SpoolDir: dir, QueueSize: n, MaxSpoolItems: n - 10, Parallel: 4})
 	all := ids("r", n)
-	enqueueAll(t, q1, all) // while the first send waits: 9 or 10 are evicted
+	// While the first sends wait, the spool goes over its bound: 10
+	// items too many, less those delivered before the last of them came
+	// in. When the worker woke late, took more than 590 at once and so
+	// sent a batch of 4 (gated too), that can be 4: 6 to 10 are evicted.
+	enqueueAll(t, q1, all)
 	close(gate)
 	waitReceived(t, p, 100)
 	assert.GreaterOrEqual(t, c.peak.Load(), int32(2), "sent at once")
@@ -156,7 +160,8 @@ func TestParallelSpoolExactlyOnceAcrossRestart(t *testing.T) {
 	flush(t, q2)
 	got := p.received()
 	evicted := int(q1.Stats().Evicted)
-	require.GreaterOrEqual(t, evicted, 9)
+	require.GreaterOrEqual(t, evicted, 10-4)
+	require.LessOrEqual(t, evicted, 10)
 	seen := map[string]int{}
 	for _, id := range got {
 		seen[id]++
