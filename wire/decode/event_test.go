@@ -107,3 +107,40 @@ func TestDecoderPanicContained(t *testing.T) {
 	assert.Nil(t, ev)
 	assert.ErrorContains(t, err, "event: decoder failed: runtime error: index out of range")
 }
+
+// TestEscapedKeys: a key is read by what it says, escapes decoded, at
+// every level, as encoding/json (and Relay) read it: "event\u005fid" is
+// the event's id, not an unknown field.
+func TestEscapedKeys(t *testing.T) {
+	b := []byte(`{"event\u005fid":"0123456789abcdef0123456789abcdef","\u006cevel":"warning",
+		"user":{"\u0069d":"7"},"tags":{"k\u00e9y":"v"},
+		"exception":{"values":[{"typ\u0065":"E","value":"boom","stacktrace":{"frames":[{"fun\u0063tion":"f","in\u005fapp":true,"lineno":3}]}}]}}`)
+	var want event.Event
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	for name, decode := range map[string]func([]byte) (*event.Event, error){"Event": Event, "Summary": Summary} {
+		ev, err := decode(b)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		assert.Equal(t, "0123456789abcdef0123456789abcdef", ev.EventID, name)
+		assert.Equal(t, event.Level("warning"), ev.Level, name)
+		if assert.Len(t, ev.Exception, 1, name) {
+			assert.Equal(t, want.Exception[0].Type, ev.Exception[0].Type, name)
+			assert.Equal(t, "E", ev.Exception[0].Type, name)
+			frames := ev.Exception[0].Stacktrace.Frames
+			if assert.Len(t, frames, 1, name) {
+				assert.Equal(t, "f", frames[0].Function, name)
+				assert.True(t, frames[0].InApp, name)
+				assert.Equal(t, 3, frames[0].Lineno, name)
+			}
+		}
+		assert.Empty(t, ev.Errors, name)
+	}
+	ev, err := Event(b)
+	if assert.NoError(t, err) {
+		assert.Equal(t, "7", ev.User.ID)
+		assert.Equal(t, map[string]string{"kéy": "v"}, ev.Tags)
+	}
+}

@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"math/bits"
@@ -32,7 +33,7 @@ func scanObject(b []byte, f func(key, val []byte)) error {
 		if err := s.scanStr(); err != nil {
 			return err
 		}
-		key := b[ks+1 : s.i-1]
+		key := keyText(b[ks+1 : s.i-1])
 		s.ws()
 		if s.i >= len(b) || b[s.i] != ':' {
 			return s.fail("':' after object key")
@@ -58,6 +59,17 @@ func scanObject(b []byte, f func(key, val []byte)) error {
 			return s.fail("',' or '}'")
 		}
 	}
+}
+
+// keyText is the text of an object key from its bytes between the quotes:
+// a key is matched by what it says, as any JSON reader does, so that
+// "event\u005fid" is event_id. Keys with escapes are rare; the others are
+// returned as they are, without a copy.
+func keyText(raw []byte) []byte {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return raw
+	}
+	return []byte(unquote(raw))
 }
 
 // special marks the bytes a string scan must stop at: the quote, the

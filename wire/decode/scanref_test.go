@@ -8,7 +8,8 @@ import (
 )
 
 // The recursive scanner scan.go had before skipValue (commit 86d6f8d),
-// kept as the oracle skipValue must agree with, error for error.
+// kept as the oracle skipValue must agree with, error for error; its keys
+// decoded as scanObject's are now.
 
 func refScanObject(b []byte, f func(key, val []byte)) error {
 	s := refScanner{b: b}
@@ -28,7 +29,7 @@ func refScanObject(b []byte, f func(key, val []byte)) error {
 		if err := s.scanStr(); err != nil {
 			return err
 		}
-		key := b[ks+1 : s.i-1]
+		key := keyText(b[ks+1 : s.i-1]) // keys are decoded since (TestEscapedKeys)
 		s.ws()
 		if s.i >= len(b) || b[s.i] != ':' {
 			return s.fail("':' after object key")

@@ -355,7 +355,7 @@ func (s *scanner) members(f func(key []byte) error) error {
 		if err := s.scanStr(); err != nil {
 			return err
 		}
-		key := s.b[ks+1 : s.i-1]
+		key := keyText(s.b[ks+1 : s.i-1])
 		s.ws()
 		if s.peek() != ':' {
 			return s.fail("':'")
