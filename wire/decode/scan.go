@@ -29,11 +29,10 @@ func scanObject(b []byte, f func(key, val []byte)) error {
 	}
 	for {
 		s.ws()
-		ks := s.i
-		if err := s.scanStr(); err != nil {
+		key, err := s.key()
+		if err != nil {
 			return err
 		}
-		key := keyText(b[ks+1 : s.i-1])
 		s.ws()
 		if s.i >= len(b) || b[s.i] != ':' {
 			return s.fail("':' after object key")
@@ -319,6 +318,23 @@ func scanNumber(b []byte, i int) (int, error) {
 		}
 	}
 	return i, nil
+}
+
+// key scans the object key at s and returns its text (keyText).
+func (s *scanner) key() ([]byte, error) {
+	b, start := s.b, s.i
+	if start < len(b) && b[start] == '"' {
+		// Most keys are plain bytes up to the quote: no escape to decode
+		// and no call to scanString.
+		if j := plainEnd(b, start+1); j < len(b) && b[j] == '"' {
+			s.i = j + 1
+			return b[start+1 : j], nil
+		}
+	}
+	if err := s.scanStr(); err != nil {
+		return nil, err
+	}
+	return keyText(b[start+1 : s.i-1]), nil
 }
 
 func (s *scanner) scanStr() error {

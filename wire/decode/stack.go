@@ -351,11 +351,10 @@ func (s *scanner) members(f func(key []byte) error) error {
 	}
 	for {
 		s.ws()
-		ks := s.i
-		if err := s.scanStr(); err != nil {
+		key, err := s.key()
+		if err != nil {
 			return err
 		}
-		key := keyText(s.b[ks+1 : s.i-1])
 		s.ws()
 		if s.peek() != ':' {
 			return s.fail("':'")
