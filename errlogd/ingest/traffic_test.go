@@ -214,6 +214,33 @@ func TestWrongTypeCostsAFieldNeverTheEvent(t *testing.T) {
 	})
 }
 
+// TestEnvelopeHeaderWrongTypes: the envelope header is only metadata; a
+// field of it of any wrong type costs that field, never the events the
+// envelope carries.
+func TestEnvelopeHeaderWrongTypes(t *testing.T) {
+	b, err := os.ReadFile("testdata/sentry-go-event.json")
+	require.NoError(t, err)
+	values := []string{`0`, `-1.5e3`, `true`, `null`, `"s"`, `""`, `[]`, `{}`, `[1,{"a":2}]`, `{"a":[1]}`}
+	var headers []string
+	for _, field := range []string{"event_id", "sent_at", "dsn", "sdk", "trace"} {
+		for _, v := range values {
+			headers = append(headers, `{"`+field+`":`+v+`}`)
+		}
+	}
+	for _, v := range values {
+		headers = append(headers, `{"sdk":{"name":`+v+`,"version":`+v+`}}`)
+	}
+	onStores(t, ingest.Options{}, func(t *testing.T, tg *target) {
+		for i, h := range headers {
+			resp := post(t, tg.url("envelope"), envelope(h, eventItem(fixID(b, i))), tg.auth())
+			assert.Equal(t, http.StatusOK, resp.StatusCode, h)
+		}
+		st, err := tg.st.Stats(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, int64(len(headers)), st.Events, "every event stored")
+	})
+}
+
 // fixID gives the payload's event id a distinct value per mutation, so
 // that each is stored (the same id twice is one event).
 func fixID(p []byte, i int) []byte {

@@ -175,21 +175,29 @@ func (r *reader) field(k string, val []byte) {
 			}
 		}
 	case "sdk":
-		if r.isObject(k, val) {
-			sdk := &event.SDK{}
-			members(val, func(mk, mv []byte) {
-				switch string(mk) {
-				case "name":
-					r.str(k+".name", mv, &sdk.Name)
-				case "version":
-					r.str(k+".version", mv, &sdk.Version)
-				}
-			})
+		if sdk := r.sdk(k, val); sdk != nil {
 			ev.SDK = sdk
 		}
 	case "breadcrumbs":
 		ev.Breadcrumbs = r.breadcrumbs(k, val)
 	}
+}
+
+// sdk reads the client's name and version; nil if val is not an object.
+func (r *reader) sdk(name string, val []byte) *event.SDK {
+	if !r.isObject(name, val) {
+		return nil
+	}
+	sdk := &event.SDK{}
+	members(val, func(mk, mv []byte) {
+		switch string(mk) {
+		case "name":
+			r.str(name+".name", mv, &sdk.Name)
+		case "version":
+			r.str(name+".version", mv, &sdk.Version)
+		}
+	})
+	return sdk
 }
 
 // drop records a value of field name dropped for reason.

@@ -15,7 +15,7 @@ func refScanObject(b []byte, f func(key, val []byte)) error {
 	s := refScanner{b: b}
 	s.ws()
 	if s.i >= len(b) || b[s.i] != '{' {
-		return errors.New("event is not a JSON object")
+		return errors.New("not a JSON object")
 	}
 	s.i++
 	s.ws()

@@ -6,10 +6,10 @@ import (
 	"compress/flate"
 	"compress/gzip"
 	"compress/zlib"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/errlog/errlog/wire"
@@ -186,9 +186,38 @@ func (r *Reader) Header() (*wire.Header, error) {
 	if len(bytes.TrimSpace(line)) == 0 {
 		return nil, malformed{"envelope has no header"}
 	}
-	h := &wire.Header{}
-	if err := json.Unmarshal(line, h); err != nil {
+	h, err := envelopeHeader(line)
+	if err != nil {
 		return nil, malformed{"envelope header: " + err.Error()}
+	}
+	return h, nil
+}
+
+// envelopeHeader reads an envelope header as leniently as an event: a
+// field of the wrong type is left out, never the envelope (an SDK drops
+// what is refused, and the header is only metadata: the event carries
+// its own id).
+func envelopeHeader(line []byte) (*wire.Header, error) {
+	h := &wire.Header{}
+	var r reader // its processing errors are not kept: the header is not stored
+	err := scanObject(line, func(key, val []byte) {
+		switch k := string(key); k {
+		case "event_id":
+			r.str(k, val, &h.EventID)
+		case "dsn":
+			r.str(k, val, &h.DSN)
+		case "sent_at":
+			r.str(k, val, &h.SentAt)
+		case "sdk":
+			h.SDK = r.sdk(k, val)
+		case "trace":
+			if m, ok := r.object(k, val); ok {
+				h.Trace = plainMap(m)
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	return h, nil
 }
@@ -196,7 +225,48 @@ func (r *Reader) Header() (*wire.Header, error) {
 // itemHeader is wire.ItemHeader as read: the length may be absent.
 type itemHeader struct {
 	wire.ItemHeader
-	Length *int64 `json:"length"`
+	Length *int64
+}
+
+// readItemHeader reads an item header. Its type and length frame the
+// item, so a type that is not a string or a length that is not an
+// integer make the envelope unreadable from there; the other fields are
+// read as leniently as an event's.
+func readItemHeader(line []byte) (itemHeader, bool) {
+	var ih itemHeader
+	var r reader
+	badLength := false
+	err := scanObject(line, func(key, val []byte) {
+		switch k := string(key); k {
+		case "type":
+			ih.Type = ""
+			if val[0] == '"' {
+				ih.Type = unquote(val[1 : len(val)-1])
+			}
+		case "length":
+			ih.Length, badLength = nil, false
+			if val[0] == 'n' {
+				return
+			}
+			n, err := strconv.ParseInt(string(val), 10, 64)
+			if err != nil {
+				badLength = true
+				return
+			}
+			ih.Length = &n
+		case "content_type":
+			r.str(k, val, &ih.ContentType)
+		case "filename":
+			r.str(k, val, &ih.Filename)
+		case "attachment_type":
+			r.str(k, val, &ih.AttachmentType)
+		case "item_count":
+			if n, err := strconv.Atoi(string(val)); err == nil {
+				ih.ItemCount = n
+			}
+		}
+	})
+	return ih, err == nil && !badLength && ih.Type != ""
 }
 
 // Next returns the next item's header, discarding the payload of the
@@ -219,8 +289,8 @@ func (r *Reader) Next() (wire.ItemHeader, error) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		var ih itemHeader
-		if err := json.Unmarshal(line, &ih); err != nil || ih.Type == "" {
+		ih, ok := readItemHeader(line)
+		if !ok {
 			return wire.ItemHeader{}, malformed{fmt.Sprintf("item %d: bad item header %.100q", r.n, line)}
 		}
 		r.n++

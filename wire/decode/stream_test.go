@@ -51,3 +51,58 @@ func TestPayloadInto(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "xyz", string(p))
 }
+
+// TestHeadersLenient: a field of the wrong type in an envelope header
+// costs that field, never the envelope; an item header's type and length
+// frame the item and must be a string and an integer, its other fields
+// are read leniently; keys are read by what they say.
+func TestHeadersLenient(t *testing.T) {
+	env := `{"event_id":5,"sent_at":{},"dsn":null,"sdk":{"name":"sentry.php","version":4},"trace":"t","extra":[1]}` + "\n" +
+		`{"typ\u0065":"event","length":2,"filename":3,"item_count":"x","content_type":["a"]}` + "\n{}\n" +
+		`{"type":7}` + "\nxy\n"
+	r := NewReader(bufio.NewReader(strings.NewReader(env)))
+	h, err := r.Header()
+	require.NoError(t, err)
+	assert.Equal(t, "5", h.EventID, "a number as its text, as in an event")
+	assert.Empty(t, h.SentAt)
+	assert.Empty(t, h.DSN)
+	if assert.NotNil(t, h.SDK) {
+		assert.Equal(t, "sentry.php", h.SDK.Name)
+		assert.Equal(t, "4", h.SDK.Version)
+	}
+	assert.Nil(t, h.Trace)
+
+	ih, err := r.Next()
+	require.NoError(t, err)
+	assert.Equal(t, "event", ih.Type)
+	assert.Equal(t, 2, ih.Length)
+	assert.Equal(t, "3", ih.Filename)
+	assert.Zero(t, ih.ItemCount)
+	assert.Empty(t, ih.ContentType)
+	p, err := r.Payload(100)
+	require.NoError(t, err)
+	assert.Equal(t, "{}", string(p))
+
+	// A type that is not a string: what follows cannot be framed.
+	_, err = r.Next()
+	assert.ErrorIs(t, err, ErrMalformed)
+
+	for line, want := range map[string]string{
+		`{"type":"event","length":"2"}`: "bad item header",
+		`{"type":"event","length":2.5}`: "bad item header",
+		`{"type":""}`:                   "bad item header",
+		`[]`:                            "bad item header",
+	} {
+		r := NewReader(bufio.NewReader(strings.NewReader("{}\n" + line + "\n{}\n")))
+		_, err := r.Header()
+		require.NoError(t, err)
+		_, err = r.Next()
+		assert.ErrorIs(t, err, ErrMalformed, line)
+		assert.ErrorContains(t, err, want, line)
+	}
+	for _, line := range []string{`[]`, `"x"`, `null`} {
+		_, err := NewReader(bufio.NewReader(strings.NewReader(line + "\n"))).Header()
+		assert.ErrorIs(t, err, ErrMalformed, line)
+		assert.ErrorContains(t, err, "envelope header: not a JSON object", line)
+	}
+}
