@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -22,14 +21,9 @@ const typeFeedback = "feedback"
 func (h *Handler) feedback(ctx context.Context, p *store.Project, typ string, payload []byte, envelopeID, sentAt string) (string, error) {
 	f := &store.Feedback{ProjectID: p.ID, Received: h.opts.Now()}
 	if typ != typeFeedback {
-		var r struct {
-			EventID  string `json:"event_id"`
-			Name     string `json:"name"`
-			Email    string `json:"email"`
-			Comments string `json:"comments"`
-		}
-		if err := json.Unmarshal(payload, &r); err != nil {
-			return "", refuse(http.StatusBadRequest, "errlog: ingest: user_report: %v", err)
+		r, err := decode.ItemUserReport(payload)
+		if err != nil {
+			return "", refuse(http.StatusBadRequest, "errlog: ingest: %v", err)
 		}
 		f.EventID, f.Name, f.Email, f.Comments = r.EventID, r.Name, r.Email, r.Comments
 		if f.EventID == "" {
@@ -64,9 +58,14 @@ func (h *Handler) feedback(ctx context.Context, p *store.Project, typ string, pa
 	return id, h.addFeedback(ctx, f)
 }
 
+// addFeedback stores f. Feedback without comments has nothing to show: it
+// is skipped, not refused (an SDK passes what the user typed through, and
+// drops the envelope it was refused with); a feedback item's own event is
+// stored all the same.
 func (h *Handler) addFeedback(ctx context.Context, f *store.Feedback) error {
 	if strings.TrimSpace(f.Comments) == "" {
-		return refuse(http.StatusBadRequest, "errlog: ingest: feedback without comments")
+		h.skipped.Add(1)
+		return nil
 	}
 	if err := h.st.AddFeedback(ctx, f); err != nil {
 		if h.opts.OnError != nil {

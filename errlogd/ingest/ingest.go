@@ -349,7 +349,32 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// One bad item costs that item: an event or a report refused alone
+	// (400) is counted and skipped, the rest of the envelope is stored,
+	// and the envelope is refused only if nothing in it was taken. What
+	// is not the item's fault (a limit, the store) stops the envelope.
 	var firstID string
+	var itemErr error // the first item refused alone
+	taken, refused := 0, 0
+	defer func() { h.malformedN.Add(int64(refused)) }()
+	took := func(id string, err error) error {
+		var he *httpError
+		switch {
+		case err == nil:
+			taken++
+			if firstID == "" {
+				firstID = id
+			}
+		case errors.As(err, &he) && he.status == http.StatusBadRequest:
+			refused++
+			if itemErr == nil {
+				itemErr = err
+			}
+		default:
+			return err
+		}
+		return nil
+	}
 	// An event is stored once the next item is known: when it was the
 	// envelope's only item, the client's gzip is stored as it came.
 	var held []byte
@@ -364,17 +389,18 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 				// to: reading it back costs what reading the event does.
 				gz = body.kept(store.StoredEnvelope)
 			}
-			id, serr := h.storeEvent(r.Context(), p, held, gz, eh.EventID, eh.SentAt)
+			serr := took(h.storeEvent(r.Context(), p, held, gz, eh.EventID, eh.SentAt))
 			releasePayload(heldBuf, held)
 			held, heldBuf = nil, nil
 			if serr != nil {
 				return firstID, serr
 			}
-			if firstID == "" {
-				firstID = id
-			}
 		}
 		if errors.Is(err, io.EOF) {
+			if taken == 0 && itemErr != nil {
+				refused-- // ServeHTTP counts the answer
+				return "", itemErr
+			}
 			return firstID, nil
 		}
 		if errors.Is(err, decode.ErrTooManyItems) {
@@ -389,12 +415,8 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 			if err != nil {
 				return firstID, h.bodyErr(err, body)
 			}
-			id, err := h.feedback(r.Context(), p, ih.Type, payload, eh.EventID, eh.SentAt)
-			if err != nil {
+			if err := took(h.feedback(r.Context(), p, ih.Type, payload, eh.EventID, eh.SentAt)); err != nil {
 				return firstID, err
-			}
-			if firstID == "" {
-				firstID = id
 			}
 			continue
 		}
@@ -616,10 +638,12 @@ func (h *Handler) storeEvent(ctx context.Context, p *store.Project, payload, sto
 
 // submit prepares and submits one decoded event.
 func (h *Handler) submit(ctx context.Context, p *store.Project, ev *event.Event, payload, stored []byte, envelopeID, sentAt string) (string, error) {
-	if ev.EventID == "" {
+	if store.NormalEventID(ev.EventID) == "" {
+		// Missing or not a UUID: the envelope's id, so that the same
+		// envelope sent again is the same event.
 		ev.EventID = envelopeID
 	}
-	if ev.EventID == "" {
+	if store.NormalEventID(ev.EventID) == "" {
 		ev.EventID = event.NewID()
 	}
 	if err := h.allow(p); err != nil {

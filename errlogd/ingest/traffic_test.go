@@ -459,3 +459,74 @@ func TestUserFeedback(t *testing.T) {
 		assert.Equal(t, 1, n, "only Cy's feedback, on another group, is left")
 	})
 }
+
+// TestOneBadItemCostsThatItem: an item refused alone (an event that is not
+// JSON, a report that is not an object) is counted and skipped; the
+// envelope's other items are stored and the envelope is answered 200. Only
+// an envelope of which nothing was taken is refused. Reports of the wrong
+// types, or without comments (the browser SDK passes what the user typed
+// through), are not refused at all.
+func TestOneBadItemCostsThatItem(t *testing.T) {
+	onStores(t, ingest.Options{}, func(t *testing.T, tg *target) {
+		a, b, c := event.NewID(), event.NewID(), event.NewID()
+		resp := post(t, tg.url("envelope"), envelope(`{}`,
+			eventItem(eventJSON(a, "first")),
+			`{"type":"event","length":12}`, `{"message":1`,
+			`{"type":"user_report"}`, `{"event_id":"`+a+`","name":42,"email":["x"],"comments":"it broke"}`,
+			`{"type":"user_report"}`, `{"event_id":"`+a+`","name":"Bo"}`,
+			`{"type":"user_report"}`, `[1]`,
+			`{"type":"feedback"}`, `{"event_id":"`+c+`","contexts":{"feedback":{"contact_email":"a@b.c"}}}`,
+			eventItem(eventJSON(b, "second"))), tg.auth())
+		require.Equal(t, http.StatusOK, resp.StatusCode, resp.Header.Get("X-Sentry-Error"))
+		var out struct{ ID string }
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		assert.Equal(t, a, out.ID)
+		for _, id := range []string{a, b, c} {
+			_, err := tg.st.EventByEventID(ctx, tg.p.ID, id)
+			assert.NoError(t, err, "event %s stored", id)
+		}
+		e, err := tg.st.EventByEventID(ctx, tg.p.ID, a)
+		require.NoError(t, err)
+		fb, err := tg.st.GroupFeedback(ctx, e.GroupID, 0)
+		require.NoError(t, err)
+		require.Len(t, fb, 1, "the report without comments skipped")
+		assert.Equal(t, "42", fb[0].Name)
+		assert.Empty(t, fb[0].Email)
+		assert.Equal(t, "it broke", fb[0].Comments)
+		st := tg.h.Stats()
+		assert.Equal(t, int64(2), st.Malformed, "the bad event and the report that is not an object")
+		assert.Equal(t, int64(3), st.Events)
+
+		// Nothing taken: refused, each bad item counted once.
+		resp = post(t, tg.url("envelope"), envelope(`{}`,
+			`{"type":"event","length":3}`, `[1]`, `{"type":"event","length":1}`, `x`), tg.auth())
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+		assert.Contains(t, resp.Header.Get("X-Sentry-Error"), "not a JSON object")
+		assert.Equal(t, int64(4), tg.h.Stats().Malformed)
+	})
+}
+
+// TestEventIDForms: an event id is read in any form of a UUID (braces, a
+// URN, upper case, hyphens); an event without a usable one takes the
+// envelope's, so that the envelope sent again is the same event.
+func TestEventIDForms(t *testing.T) {
+	onStores(t, ingest.Options{}, func(t *testing.T, tg *target) {
+		for _, form := range []string{"{%s}", "urn:uuid:%s", "URN:UUID:%s", "%s"} {
+			id := event.NewID()
+			uuid := strings.ToUpper(id[:8] + "-" + id[8:12] + "-" + id[12:16] + "-" + id[16:20] + "-" + id[20:])
+			status, got, msg := tg.send(t, eventJSON(fmt.Sprintf(form, uuid), "forms"))
+			require.Equal(t, http.StatusOK, status, msg)
+			assert.Equal(t, id, got, form)
+		}
+		hid := event.NewID()
+		for range 2 {
+			resp := post(t, tg.url("envelope"), envelope(`{"event_id":"`+hid+`"}`, eventItem(eventJSON("not-an-id", "retried"))), tg.auth())
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+		}
+		st, err := tg.st.Stats(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, int64(5), st.Events, "the envelope sent twice is one event")
+		_, err = tg.st.EventByEventID(ctx, tg.p.ID, hid)
+		assert.NoError(t, err)
+	})
+}

@@ -101,8 +101,8 @@ func prepare(p *Project, ev *event.Event, raw, stored []byte, now time.Time) (*I
 	if prev == key {
 		prev = ""
 	}
-	id := strings.ToLower(strings.ReplaceAll(ev.EventID, "-", ""))
-	if !isEventID(id) { // missing, or not Sentry's 32 hex digits
+	id := NormalEventID(ev.EventID)
+	if id == "" { // missing, or not a UUID
 		id = event.NewID()
 	}
 	ts := ev.Timestamp.UTC()
@@ -305,6 +305,30 @@ func Decompress(b []byte) ([]byte, error) {
 		return nil, fmt.Errorf("errlog: store: decompress event: %w", err)
 	}
 	return out, nil
+}
+
+// NormalEventID returns id as Sentry stores event ids, 32 lower-case hex
+// digits, from any form of a UUID SDKs send: with or without hyphens, in
+// either case, in braces or as a "urn:uuid:" URN (as Relay reads them).
+// It returns "" for anything else.
+func NormalEventID(id string) string {
+	id = strings.TrimSpace(id)
+	if len(id) > 9 && strings.EqualFold(id[:9], "urn:uuid:") {
+		id = id[9:]
+	} else if len(id) > 2 && id[0] == '{' && id[len(id)-1] == '}' {
+		id = id[1 : len(id)-1]
+	}
+	if len(id) == 36 {
+		if id[8] != '-' || id[13] != '-' || id[18] != '-' || id[23] != '-' {
+			return ""
+		}
+		id = id[:8] + id[9:13] + id[14:18] + id[19:23] + id[24:]
+	}
+	id = strings.ToLower(id)
+	if !isEventID(id) {
+		return ""
+	}
+	return id
 }
 
 // isEventID reports whether id is 32 lower-case hex digits, as Sentry's

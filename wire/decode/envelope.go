@@ -91,3 +91,38 @@ func ItemClientReport(it *wire.Item) (*ClientReport, error) {
 	}
 	return &ClientReport{Timestamp: t, DiscardedEvents: raw.DiscardedEvents}, nil
 }
+
+// UserReport is the payload of a user_report item: what a user wrote
+// about an event (the browser SDK's captureUserFeedback, the crash
+// report modal).
+type UserReport struct {
+	EventID  string
+	Name     string
+	Email    string
+	Comments string
+}
+
+// ItemUserReport decodes a user_report item's payload as leniently as an
+// event: a number where a string belongs is its text, any other value
+// of the wrong type is left out. It fails only for a payload that is not
+// a JSON object.
+func ItemUserReport(payload []byte) (*UserReport, error) {
+	var u UserReport
+	var r reader
+	err := scanObject(payload, func(key, val []byte) {
+		switch k := string(key); k {
+		case "event_id":
+			r.str(k, val, &u.EventID)
+		case "name":
+			r.str(k, val, &u.Name)
+		case "email":
+			r.str(k, val, &u.Email)
+		case "comments":
+			r.str(k, val, &u.Comments)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("wire: user_report: %w", err)
+	}
+	return &u, nil
+}
