@@ -311,7 +311,7 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 	}
 	defer release()
 
-	if endpoint == "store" {
+	if endpoint == "store" && !isEnvelope(r.Header.Get("Content-Type")) {
 		p, err := h.project(r.Context(), auth.Key, projectID)
 		if err != nil {
 			return "", err
@@ -429,6 +429,14 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 			return firstID, h.bodyErr(err, body)
 		}
 	}
+}
+
+// isEnvelope reports whether a Content-Type is the envelope's: a body
+// posted to the store endpoint is then read as an envelope, as Relay
+// does.
+func isEnvelope(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), wire.ContentType)
 }
 
 // keepsGzip reports whether a body of this Content-Encoding may be stored

@@ -530,3 +530,18 @@ func TestEventIDForms(t *testing.T) {
 		assert.NoError(t, err)
 	})
 }
+
+// TestEnvelopeToStoreEndpoint: an envelope posted to the store endpoint
+// with the envelope's Content-Type is read as an envelope, as Relay reads
+// it.
+func TestEnvelopeToStoreEndpoint(t *testing.T) {
+	onStores(t, ingest.Options{}, func(t *testing.T, tg *target) {
+		id := event.NewID()
+		hdr := tg.auth()
+		hdr["Content-Type"] = "Application/X-Sentry-Envelope; charset=utf-8"
+		resp := post(t, tg.url("store"), envelope(`{}`, eventItem(eventJSON(id, "via store"))), hdr)
+		require.Equal(t, http.StatusOK, resp.StatusCode, resp.Header.Get("X-Sentry-Error"))
+		_, err := tg.st.EventByEventID(ctx, tg.p.ID, id)
+		assert.NoError(t, err)
+	})
+}
