@@ -326,6 +326,11 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 		} else if adm.metered <= min(int64(len(b))+keptSlack, store.MaxStoredEnvelope) {
 			gz = body.kept(store.StoredJSON)
 		}
+		if pythonClient(auth.Client) {
+			if fixed, ok := decode.NullNonFinite(b); ok {
+				b, gz = fixed, nil // what is stored is the fixed JSON
+			}
+		}
 		if int64(len(b)) > h.opts.MaxEvent {
 			return "", refuse(http.StatusRequestEntityTooLarge, "errlog: ingest: event over %d bytes", h.opts.MaxEvent)
 		}
@@ -429,6 +434,12 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 			return firstID, h.bodyErr(err, body)
 		}
 	}
+}
+
+// pythonClient reports whether a sentry_client is a Python SDK's that
+// may write NaN and Infinity (decode.NullNonFinite), as Relay tells them.
+func pythonClient(client string) bool {
+	return strings.HasPrefix(client, "raven-python/") || strings.HasPrefix(client, "sentry-python/")
 }
 
 // isEnvelope reports whether a Content-Type is the envelope's: a body

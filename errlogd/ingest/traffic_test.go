@@ -1,6 +1,8 @@
 package ingest_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -543,5 +545,34 @@ func TestEnvelopeToStoreEndpoint(t *testing.T) {
 		require.Equal(t, http.StatusOK, resp.StatusCode, resp.Header.Get("X-Sentry-Error"))
 		_, err := tg.st.EventByEventID(ctx, tg.p.ID, id)
 		assert.NoError(t, err)
+	})
+}
+
+// TestPythonNonFinite: raven-python writes NaN and Infinity, which are not
+// JSON; from Python clients they are read as null (as Relay reads them),
+// and what is stored is valid JSON. From other clients the body is
+// refused.
+func TestPythonNonFinite(t *testing.T) {
+	onStores(t, ingest.Options{}, func(t *testing.T, tg *target) {
+		id := event.NewID()
+		long := strings.Repeat("the same words again ", 100)
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write([]byte(`{"event_id":"` + id + `","message":"m","extra":{"ratio":NaN,"max":Infinity,"min":-Infinity,"s":"NaN","long":"` + long + `"}}`))
+		require.NoError(t, zw.Close())
+		body := buf.Bytes() // compressed as sent, which errlogd keeps when it can
+		auth := func(client string) map[string]string {
+			return map[string]string{"Content-Encoding": "gzip",
+				"X-Sentry-Auth": "Sentry sentry_version=6, sentry_client=" + client + ", sentry_key=" + tg.p.PublicKey}
+		}
+		resp := post(t, tg.url("store"), body, auth("sentry.go/0.50.0"))
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+		resp = post(t, tg.url("store"), body, auth("raven-python/6.10.0"))
+		require.Equal(t, http.StatusOK, resp.StatusCode, resp.Header.Get("X-Sentry-Error"))
+		e, err := tg.st.EventByEventID(ctx, tg.p.ID, id)
+		require.NoError(t, err)
+		ev, err := decode.Event(e.JSON)
+		require.NoError(t, err)
+		assert.Equal(t, map[string]any{"ratio": nil, "max": nil, "min": nil, "s": "NaN", "long": long}, ev.Extra)
 	})
 }

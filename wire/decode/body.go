@@ -2,6 +2,7 @@ package decode
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -30,3 +31,49 @@ func Body(r io.Reader, contentEncoding string, limit int64) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// NullNonFinite returns b with the bare NaN, Infinity and -Infinity that
+// Python's json module writes for non-finite floats (raven-python and old
+// sentry-python send them) replaced by null outside strings, and whether
+// it replaced any; b itself when there are none. Relay reads those
+// clients' bodies so too; outside a string, such a token is never valid
+// JSON.
+func NullNonFinite(b []byte) ([]byte, bool) {
+	var out []byte // nil until the first replacement
+	last := 0      // b[:last] is in out
+	inString := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		n := 0
+		switch {
+		case c == '"':
+			inString = true
+		case c == 'N' && bytes.HasPrefix(b[i:], nan):
+			n = len(nan)
+		case c == 'I' && bytes.HasPrefix(b[i:], inf):
+			n = len(inf)
+		case c == '-' && bytes.HasPrefix(b[i+1:], inf):
+			n = 1 + len(inf)
+		}
+		if n > 0 {
+			out = append(append(out, b[last:i]...), "null"...)
+			i += n - 1
+			last = i + 1
+		}
+	}
+	if out == nil {
+		return b, false
+	}
+	return append(out, b[last:]...), true
+}
+
+var nan, inf = []byte("NaN"), []byte("Infinity")

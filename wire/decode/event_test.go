@@ -144,3 +144,18 @@ func TestEscapedKeys(t *testing.T) {
 		assert.Equal(t, map[string]string{"kéy": "v"}, ev.Tags)
 	}
 }
+
+// TestNullNonFinite: Python's non-finite floats become null outside
+// strings, nothing inside them, and the result is valid JSON.
+func TestNullNonFinite(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"a":NaN,"b":[Infinity,-Infinity],"c":"NaN \"Infinity\" -Infinity\\"}`: `{"a":null,"b":[null,null],"c":"NaN \"Infinity\" -Infinity\\"}`,
+		`{"x":-1.5,"y":"NaN"}`: `{"x":-1.5,"y":"NaN"}`,
+		`NaN`:                  `null`,
+	} {
+		got, replaced := NullNonFinite([]byte(in))
+		assert.Equal(t, want, string(got), in)
+		assert.Equal(t, in != want, replaced, in)
+		assert.True(t, json.Valid(got), in)
+	}
+}
