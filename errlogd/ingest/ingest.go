@@ -326,13 +326,14 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 		} else if adm.metered <= min(int64(len(b))+keptSlack, store.MaxStoredEnvelope) {
 			gz = body.kept(store.StoredJSON)
 		}
+		if int64(len(b)) > h.opts.MaxEvent {
+			return "", refuse(http.StatusRequestEntityTooLarge, "errlog: ingest: event over %d bytes", h.opts.MaxEvent)
+		}
 		if pythonClient(auth.Client) {
+			// After the size check: a NaN's null is a byte longer.
 			if fixed, ok := decode.NullNonFinite(b); ok {
 				b, gz = fixed, nil // what is stored is the fixed JSON
 			}
-		}
-		if int64(len(b)) > h.opts.MaxEvent {
-			return "", refuse(http.StatusRequestEntityTooLarge, "errlog: ingest: event over %d bytes", h.opts.MaxEvent)
 		}
 		return h.storeEvent(r.Context(), p, b, gz, "", auth.Timestamp)
 	}
@@ -439,7 +440,8 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 // pythonClient reports whether a sentry_client is a Python SDK's that
 // may write NaN and Infinity (decode.NullNonFinite), as Relay tells them.
 func pythonClient(client string) bool {
-	return strings.HasPrefix(client, "raven-python/") || strings.HasPrefix(client, "sentry-python/")
+	return strings.HasPrefix(client, "raven-python/") || strings.HasPrefix(client, "sentry.python/") ||
+		strings.HasPrefix(client, "sentry-python/")
 }
 
 // isEnvelope reports whether a Content-Type is the envelope's: a body

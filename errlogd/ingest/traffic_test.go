@@ -520,6 +520,18 @@ func TestEventIDForms(t *testing.T) {
 			require.Equal(t, http.StatusOK, status, msg)
 			assert.Equal(t, id, got, form)
 		}
+		// A report names its event in any form too.
+		id := event.NewID()
+		uuid := id[:8] + "-" + id[8:12] + "-" + id[12:16] + "-" + id[16:20] + "-" + id[20:]
+		resp := post(t, tg.url("envelope"), envelope(`{}`, eventItem(eventJSON("{"+uuid+"}", "reported")),
+			`{"type":"user_report"}`, `{"event_id":"urn:uuid:`+strings.ToUpper(uuid)+`","comments":"hi"}`), tg.auth())
+		require.Equal(t, http.StatusOK, resp.StatusCode, resp.Header.Get("X-Sentry-Error"))
+		e, err := tg.st.EventByEventID(ctx, tg.p.ID, id)
+		require.NoError(t, err)
+		fb, err := tg.st.GroupFeedback(ctx, e.GroupID, 0)
+		require.NoError(t, err)
+		assert.Len(t, fb, 1)
+
 		hid := event.NewID()
 		for range 2 {
 			resp := post(t, tg.url("envelope"), envelope(`{"event_id":"`+hid+`"}`, eventItem(eventJSON("not-an-id", "retried"))), tg.auth())
@@ -527,7 +539,7 @@ func TestEventIDForms(t *testing.T) {
 		}
 		st, err := tg.st.Stats(ctx)
 		require.NoError(t, err)
-		assert.Equal(t, int64(5), st.Events, "the envelope sent twice is one event")
+		assert.Equal(t, int64(6), st.Events, "the envelope sent twice is one event")
 		_, err = tg.st.EventByEventID(ctx, tg.p.ID, hid)
 		assert.NoError(t, err)
 	})
@@ -554,25 +566,29 @@ func TestEnvelopeToStoreEndpoint(t *testing.T) {
 // refused.
 func TestPythonNonFinite(t *testing.T) {
 	onStores(t, ingest.Options{}, func(t *testing.T, tg *target) {
-		id := event.NewID()
 		long := strings.Repeat("the same words again ", 100)
-		var buf bytes.Buffer
-		zw := gzip.NewWriter(&buf)
-		zw.Write([]byte(`{"event_id":"` + id + `","message":"m","extra":{"ratio":NaN,"max":Infinity,"min":-Infinity,"s":"NaN","long":"` + long + `"}}`))
-		require.NoError(t, zw.Close())
-		body := buf.Bytes() // compressed as sent, which errlogd keeps when it can
+		body := func(id string) []byte {
+			var buf bytes.Buffer
+			zw := gzip.NewWriter(&buf)
+			zw.Write([]byte(`{"event_id":"` + id + `","message":"m","extra":{"ratio":NaN,"max":Infinity,"min":-Infinity,"s":"NaN","long":"` + long + `"}}`))
+			require.NoError(t, zw.Close())
+			return buf.Bytes() // compressed as sent, which errlogd keeps when it can
+		}
 		auth := func(client string) map[string]string {
 			return map[string]string{"Content-Encoding": "gzip",
 				"X-Sentry-Auth": "Sentry sentry_version=6, sentry_client=" + client + ", sentry_key=" + tg.p.PublicKey}
 		}
-		resp := post(t, tg.url("store"), body, auth("sentry.go/0.50.0"))
+		resp := post(t, tg.url("store"), body(event.NewID()), auth("sentry.go/0.50.0"))
 		assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
-		resp = post(t, tg.url("store"), body, auth("raven-python/6.10.0"))
-		require.Equal(t, http.StatusOK, resp.StatusCode, resp.Header.Get("X-Sentry-Error"))
-		e, err := tg.st.EventByEventID(ctx, tg.p.ID, id)
-		require.NoError(t, err)
-		ev, err := decode.Event(e.JSON)
-		require.NoError(t, err)
-		assert.Equal(t, map[string]any{"ratio": nil, "max": nil, "min": nil, "s": "NaN", "long": long}, ev.Extra)
+		for _, client := range []string{"raven-python/6.10.0", "sentry.python/1.9.10"} {
+			id := event.NewID()
+			resp = post(t, tg.url("store"), body(id), auth(client))
+			require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", client, resp.Header.Get("X-Sentry-Error"))
+			e, err := tg.st.EventByEventID(ctx, tg.p.ID, id)
+			require.NoError(t, err)
+			ev, err := decode.Event(e.JSON)
+			require.NoError(t, err)
+			assert.Equal(t, map[string]any{"ratio": nil, "max": nil, "min": nil, "s": "NaN", "long": long}, ev.Extra, client)
+		}
 	})
 }

@@ -207,7 +207,12 @@ func envelopeHeader(line []byte) (*wire.Header, error) {
 		case "dsn":
 			r.str(k, val, &h.DSN)
 		case "sent_at":
-			r.str(k, val, &h.SentAt)
+			// RFC 3339 only: a number read as Unix seconds would move
+			// every event of the envelope (0: by 56 years).
+			h.SentAt = ""
+			if val[0] == '"' {
+				h.SentAt = unquote(val[1 : len(val)-1])
+			}
 		case "sdk":
 			h.SDK = r.sdk(k, val)
 		case "trace":

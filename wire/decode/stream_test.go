@@ -100,6 +100,11 @@ func TestHeadersLenient(t *testing.T) {
 		assert.ErrorIs(t, err, ErrMalformed, line)
 		assert.ErrorContains(t, err, want, line)
 	}
+	for _, line := range []string{`{"sent_at":1700000000}`, `{"sent_at":"2026-12-03T10:00:00Z","sent_at":0}`} {
+		h, err := NewReader(bufio.NewReader(strings.NewReader(line + "\n"))).Header()
+		require.NoError(t, err)
+		assert.Empty(t, h.SentAt, "%s: a sent_at that is not RFC 3339 text would move the envelope's events", line)
+	}
 	for _, line := range []string{`[]`, `"x"`, `null`} {
 		_, err := NewReader(bufio.NewReader(strings.NewReader(line + "\n"))).Header()
 		assert.ErrorIs(t, err, ErrMalformed, line)

@@ -12,7 +12,11 @@ import (
 // AddFeedback stores f, with the group of its event when that is stored
 // already.
 func (db *DB) AddFeedback(ctx context.Context, f *store.Feedback) error {
-	f.EventID = store.Text(strings.ToLower(strings.ReplaceAll(f.EventID, "-", "")))
+	if id := store.NormalEventID(f.EventID); id != "" {
+		f.EventID = id // as its event's was
+	} else {
+		f.EventID = store.Text(strings.ToLower(f.EventID))
+	}
 	if f.Received.IsZero() {
 		f.Received = time.Now()
 	}
