@@ -34,10 +34,10 @@ func Body(r io.Reader, contentEncoding string, limit int64) ([]byte, error) {
 
 // NullNonFinite returns b with the bare NaN, Infinity and -Infinity that
 // Python's json module writes for non-finite floats (raven-python sends
-// them) replaced by null outside strings, and whether
-// it replaced any; b itself when there are none. Outside a string, such
-// a token is never valid JSON. (Relay reads them as 0, padded to the
-// same length; null does not pass for a measurement.)
+// them) replaced by null outside strings, and whether it replaced any; b
+// itself when there are none. Outside a string, such a token is never
+// valid JSON. (Relay reads them as 0, padded to the same length; null
+// does not pass for a measurement.)
 func NullNonFinite(b []byte) ([]byte, bool) {
 	var out []byte // nil until the first replacement
 	last := 0      // b[:last] is in out
