@@ -248,6 +248,9 @@ func route(path string) (string, string, bool) {
 		return "", "", false
 	}
 	project, endpoint, ok := strings.Cut(path[i+len("/api/"):], "/")
+	if e, _, more := strings.Cut(endpoint, "/"); more && unsupported[e] != "" {
+		endpoint = e // Unreal clients post to /unreal/{key}/
+	}
 	if !ok || project == "" || (endpoint != "envelope" && endpoint != "store" && unsupported[endpoint] == "") {
 		return "", "", false
 	}

@@ -254,7 +254,7 @@ func TestServeLifecycle(t *testing.T) {
 	assert.Equal(t, 200, resp.StatusCode)
 	assert.Contains(t, string(page), "lifecycle failure")
 	// Sentry endpoints errlogd does not implement say so, plainly.
-	for _, ep := range []string{"minidump", "security", "unreal"} {
+	for _, ep := range []string{"minidump", "security", "unreal", "unreal/" + key, "csp-report"} {
 		resp, err = http.Post(p2.base+"/api/1/"+ep+"/?sentry_key="+key, "application/octet-stream", strings.NewReader("x"))
 		require.NoError(t, err)
 		resp.Body.Close()
