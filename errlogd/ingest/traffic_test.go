@@ -515,14 +515,14 @@ func TestEventIDForms(t *testing.T) {
 	onStores(t, ingest.Options{}, func(t *testing.T, tg *target) {
 		for _, form := range []string{"{%s}", "urn:uuid:%s", "URN:UUID:%s", "%s"} {
 			id := event.NewID()
-			uuid := strings.ToUpper(id[:8] + "-" + id[8:12] + "-" + id[12:16] + "-" + id[16:20] + "-" + id[20:])
+			uuid := strings.ToUpper(hyphenated(id))
 			status, got, msg := tg.send(t, eventJSON(fmt.Sprintf(form, uuid), "forms"))
 			require.Equal(t, http.StatusOK, status, msg)
 			assert.Equal(t, id, got, form)
 		}
 		// A report names its event in any form too.
 		id := event.NewID()
-		uuid := id[:8] + "-" + id[8:12] + "-" + id[12:16] + "-" + id[16:20] + "-" + id[20:]
+		uuid := hyphenated(id)
 		resp := post(t, tg.url("envelope"), envelope(`{}`, eventItem(eventJSON("{"+uuid+"}", "reported")),
 			`{"type":"user_report"}`, `{"event_id":"urn:uuid:`+strings.ToUpper(uuid)+`","comments":"hi"}`), tg.auth())
 		require.Equal(t, http.StatusOK, resp.StatusCode, resp.Header.Get("X-Sentry-Error"))
@@ -543,6 +543,11 @@ func TestEventIDForms(t *testing.T) {
 		_, err = tg.st.EventByEventID(ctx, tg.p.ID, hid)
 		assert.NoError(t, err)
 	})
+}
+
+// hyphenated is the event id of 32 hex digits id as a UUID's text.
+func hyphenated(id string) string {
+	return id[:8] + "-" + id[8:12] + "-" + id[12:16] + "-" + id[16:20] + "-" + id[20:]
 }
 
 // TestEnvelopeToStoreEndpoint: an envelope posted to the store endpoint
