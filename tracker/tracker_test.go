@@ -938,6 +938,45 @@ func TestTrackerRefusesRedirectToAnotherHost(t *testing.T) {
 	}
 }
 
+// A 301, 302 or 303 makes net/http ask for the new address with a GET
+// and no body: the tracker does not follow it, since that GET's 200
+// would count the event as sent. It reports the redirect and keeps the
+// event.
+func TestTrackerRefusesRedirectThatDropsTheEvent(t *testing.T) {
+	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther} {
+		t.Run(strconv.Itoa(code), func(t *testing.T) {
+			var carried atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if b, _ := io.ReadAll(r.Body); len(b) > 0 && r.URL.Path == "/moved" {
+					carried.Add(1)
+				}
+				if r.URL.Path == "/api/1/envelope/" {
+					http.Redirect(w, r, "/moved", code)
+				}
+			}))
+			defer srv.Close()
+			tr, log := newTrkTracker(t, Options{DSN: strings.Replace(srv.URL, "http://", "http://k@", 1) + "/1"}, settings.Shared{})
+			tr.Deliver(trackertest.Event(1))
+			trackertest.WaitFor(t, func() bool { return len(log.Strings()) > 0 })
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			if err := tr.Flush(ctx); err == nil {
+				t.Error("Flush = nil: the event counted as delivered")
+			}
+			if st := tr.Stats()[0]; st.Sent != 0 || carried.Load() != 0 {
+				t.Errorf("stats %+v, %d requests carried the event to /moved", st, carried.Load())
+			}
+			want := "answered " + strconv.Itoa(code) + " " + http.StatusText(code) + ", a redirect from " + srv.URL + "/api/1/envelope/ to " + srv.URL + "/moved"
+			if len(log.Matching(want, "only 307 and 308 keep the event")) != 1 {
+				t.Errorf("reports %q, want one with %q", log.Strings(), want)
+			}
+			if err := tr.Close(ctx); err == nil || !strings.Contains(err.Error(), "1 undelivered items lost") {
+				t.Errorf("Close: %v", err)
+			}
+		})
+	}
+}
+
 // Close stops the worker of each of the Tracker's queues (envelopes and
 // debug URL), the only goroutines it starts: checked on the Tracker's
 // own queues, not by counting the process's goroutines.

@@ -146,11 +146,21 @@ func newTrackerClient(rt http.RoundTripper) *http.Client {
 // checkRedirect follows a redirect only to the same host (and port), and
 // never from https to http: the request carries the whole event and the
 // DSN's key in X-Sentry-Auth, which net/http would send on to any host
-// (it strips only the standard credential headers).
+// (it strips only the standard credential headers). It follows only a
+// redirect that keeps the POST and its body (307, 308): after a 301, 302
+// or 303, net/http asks for the new address with a GET and no body, and
+// that GET's 200 would be taken for the event's acknowledgement.
 func checkRedirect(req *http.Request, via []*http.Request) error {
 	from := via[0].URL
 	if req.URL.Host != from.Host || (from.Scheme == "https" && req.URL.Scheme != "https") {
 		return &redirectError{from: from.Scheme + "://" + from.Host, to: req.URL.Scheme + "://" + req.URL.Host}
+	}
+	if req.Method != via[0].Method {
+		status := ""
+		if req.Response != nil {
+			status = req.Response.Status
+		}
+		return &redirectError{from: from.Scheme + "://" + from.Host + from.Path, to: req.URL.Scheme + "://" + req.URL.Host + req.URL.Path, status: status}
 	}
 	if len(via) >= 10 {
 		return errors.New("stopped after 10 redirects")
@@ -158,10 +168,15 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// redirectError is a redirect the tracker refused to follow.
-type redirectError struct{ from, to string }
+// redirectError is a redirect the tracker refused to follow: to another
+// host (status is empty), or one that would drop the event (status is
+// the answer's).
+type redirectError struct{ from, to, status string }
 
 func (e *redirectError) Error() string {
+	if e.status != "" {
+		return "answered " + e.status + ", a redirect from " + e.from + " to " + e.to + " that would send the event on as a GET without it; not following it (fix the DSN or the proxy in front of the tracker: only 307 and 308 keep the event)"
+	}
 	return "redirected from " + e.from + " to " + e.to + "; not following it, so that the event and the DSN key stay with " + e.from + " (fix the DSN if the tracker moved)"
 }
 
