@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -141,6 +142,41 @@ func TestFullDiskReportedAndOthersGoOn(t *testing.T) {
 	defer mu.Unlock()
 	require.NotEmpty(t, reported)
 	assert.True(t, errors.Is(reported[0], syscall.ENOSPC) || strings.Contains(reported[0].Error(), "no space"), reported[0].Error())
+}
+
+// An OnDeliveryError that logs what it is told, through the logger whose
+// file is full, is told of the lost lines at Close, and Close returns:
+// the report used to be made under the file's lock, which the logged
+// report wanted too.
+func TestFullDiskCloseWhenOnErrorLogs(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full")
+	}
+	console := &syncBuffer{}
+	var logger atomic.Pointer[slog.Logger]
+	h := NewHandler(Options{
+		Console: console,
+		File:    &logfile.Options{Path: "/dev/full", MaxSizeMB: -1},
+		OnDeliveryError: func(err error) {
+			logger.Load().Warn("errlog delivery failure", "err", err)
+		},
+	})
+	logger.Store(slog.New(h))
+	logger.Load().Warn("first line")  // fails: reported
+	logger.Load().Warn("second line") // fails: counted
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		done <- h.Close(ctx)
+	}()
+	select {
+	case err := <-done:
+		assert.ErrorContains(t, err, "lines lost")
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close has not returned 10 s after its 1 s deadline")
+	}
+	assert.Contains(t, console.String(), "lines lost: /dev/full failed until Close", "the logged report reached the console")
 }
 
 func TestNilErrorCapture(t *testing.T) {

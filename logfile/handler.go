@@ -348,20 +348,25 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 func (h *Handler) Close() error {
 	o := h.out
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	if o.closed {
+		o.mu.Unlock()
 		return nil
 	}
 	o.closed = true
-	var lostErr error
+	var lostErr, err error
 	if o.down && o.lost > 0 {
 		lostErr = fmt.Errorf("errlog: file: %d lines lost: %s failed until Close (%w)", o.lost, o.path, unprefixed(o.cause))
+	}
+	if o.closer != nil {
+		err = o.closer.Close()
+	}
+	o.mu.Unlock()
+	// Reported after unlocking, as HandleExtras does: a report handler
+	// that logs comes back to this file.
+	if lostErr != nil {
 		o.report(lostErr)
 	}
-	if o.closer == nil {
-		return lostErr
-	}
-	if err := o.closer.Close(); err != nil {
+	if err != nil {
 		return errors.Join(lostErr, prefixFileError(err))
 	}
 	return lostErr
