@@ -309,11 +309,16 @@ func (w *wal) ackLocked(s *segment, seq uint64) error {
 	b = append(b, '\n')
 	w.buf = b
 	s.live--
-	n, err := s.f.Write(b)
-	s.size += int64(n)
-	if err != nil {
+	if _, err := s.f.Write(b); err != nil {
+		// As in append: a torn record is cut off, or nothing more is
+		// appended after it (a restart reads a segment up to its first
+		// torn record). The item is then sent again after a restart.
+		if s.f.Truncate(s.size) != nil {
+			s.size = segmentMax
+		}
 		return fmt.Errorf("acknowledging in %s: %w", s.name, err)
 	}
+	s.size += int64(len(b))
 	return nil
 }
 
