@@ -163,7 +163,9 @@ type Options struct {
 	// Past it, events are dropped, counted and reported. Default 1024.
 	QueueSize int
 	// SpoolDir keeps undelivered mail and tracker events on disk across
-	// restarts. Default: no spool (memory only).
+	// restarts. Default: no spool (memory only). A directory that cannot
+	// be used is reported through OnDeliveryError, and mail and the
+	// tracker go on in memory.
 	SpoolDir string
 	// CrashReports reports crashes: an unrecovered panic or a fatal
 	// runtime error ("concurrent map writes") ends the process before any

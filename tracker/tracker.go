@@ -70,7 +70,8 @@ type Options struct {
 	MaxBackoff time.Duration `json:"max_backoff" yaml:"max_backoff"`
 	// SpoolDir keeps events on disk until the tracker acknowledges them,
 	// across restarts. Default filepath.Join(errlog.Options.SpoolDir, "tracker"),
-	// or no spool (memory only) when that is empty too.
+	// or no spool (memory only) when that is empty too. A directory
+	// that cannot be used is reported, and the tracker goes on in memory.
 	SpoolDir string `json:"spool_dir" yaml:"spool_dir"`
 	// MaxSpoolBytes and MaxSpoolItems bound the spool; past them the
 	// oldest events are evicted, counted and reported. Defaults 64 MiB

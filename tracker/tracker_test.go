@@ -617,11 +617,18 @@ func TestNewTrackerSinkOptions(t *testing.T) {
 	if s, err := NewSink(Options{DSN: "https://k@host/1"}, debug); s != nil || err != nil {
 		t.Errorf("debug mode: %v, %v; want nil, nil", s, err)
 	}
-	// A spool directory that cannot be created.
+	// A spool directory that cannot be created: reported, and the
+	// tracker goes on in memory.
 	file := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(file, nil, 0o600)
-	if _, err := NewSink(Options{DSN: "https://k@host/1"}, settings.Shared{SpoolDir: file, Clock: clock.Real()}); err == nil || !strings.HasPrefix(err.Error(), "errlog: tracker: ") {
-		t.Errorf("unusable spool: %v", err)
+	log := &trackertest.ErrLog{}
+	s, err := NewSink(Options{DSN: "https://k@host/1"}, settings.Shared{SpoolDir: file, Clock: clock.Real(), OnError: log.Add})
+	if err != nil || s == nil {
+		t.Fatalf("unusable spool: %v, %v; want a tracker in memory", s, err)
+	}
+	s.Close(context.Background())
+	if r := log.Matching("errlog: tracker: spool: ", "keeping items in memory only"); len(r) != 1 {
+		t.Errorf("unusable spool: reports %q", log.Strings())
 	}
 }
 

@@ -66,7 +66,9 @@ type Options struct {
 	// Default "": memory only, and whatever is undelivered at Close is
 	// lost. Queues may share it (replicas of one program): each locks
 	// the directory it uses, the first SpoolDir itself, the next ones the
-	// first free of SpoolDir/slot-1 … slot-16, until Close.
+	// first free of SpoolDir/slot-1 … slot-16, until Close. If it cannot
+	// be used (not a directory, not writable, every slot taken), New
+	// reports it through OnError and the queue keeps items in memory.
 	SpoolDir string
 	// MaxSpoolBytes bounds the spool's size; the oldest items are evicted
 	// beyond it. Default 64 MiB.
@@ -311,47 +313,58 @@ func New(o Options) (*Queue, error) {
 	q.acked = newIDSet(q.maxItems + q.queueSize)
 
 	if q.dir != "" {
-		sp, err := openSpool(q.dir)
-		if err != nil {
-			return nil, fmt.Errorf("%sspool: %w", q.prefix, err)
+		if err := q.openSpool(); err != nil {
+			// The disk is a fallback, never a gate in front of a peer
+			// that answers: the queue goes on in memory.
+			q.dir = ""
+			q.report(fmt.Errorf("%sspool: %w; keeping items in memory only, where what is undelivered at exit is lost", q.prefix, err))
 		}
-		q.dir, q.lock = sp.dir, sp.lock
-		for _, f := range sp.files {
-			q.seq++
-			q.pend = append(q.pend, pending{seq: q.seq, file: f.name, size: f.size})
-			q.spoolBytes += f.size
-			// New names must sort after the old ones even if the clock
-			// went back since the last process.
-			q.lastStamp = max(q.lastStamp, f.stamp)
-		}
-		w, items, bad, err := openWAL(q.dir, q.nextStamp)
-		if err != nil {
-			q.lock.release()
-			return nil, fmt.Errorf("%sspool: %w", q.prefix, err)
-		}
-		q.wal = w
-		for _, sg := range w.segs {
-			// New segments must sort after these even if the clock went
-			// back since the last process.
-			if st, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(sg.name, walPrefix), walExt), 10, 64); err == nil {
-				q.lastStamp = max(q.lastStamp, st)
-			}
-		}
-		for _, it := range items {
-			q.seq++
-			q.pend = append(q.pend, pending{id: it.id, seq: q.seq, ref: it.ref, size: it.size})
-			q.spoolBytes += it.size
-		}
-		if bad > 0 {
-			q.report(fmt.Errorf("%sspool: %d write-ahead log segments end in a damaged record; the items after it are lost: %w", q.prefix, bad, errCorrupt))
-		}
-		q.pendLen = len(q.pend)
-		q.published = len(q.pend)
 	}
 
 	q.ctx, q.cancel = context.WithCancel(context.Background())
 	go q.run()
 	return q, nil
+}
+
+// openSpool takes q.dir (or a free slot under it) and reads what earlier
+// processes left there. On error q holds nothing of it.
+func (q *Queue) openSpool() error {
+	sp, err := openSpool(q.dir)
+	if err != nil {
+		return err
+	}
+	w, items, bad, err := openWAL(sp.dir, q.nextStamp)
+	if err != nil {
+		sp.lock.release()
+		return err
+	}
+	q.dir, q.lock, q.wal = sp.dir, sp.lock, w
+	for _, f := range sp.files {
+		q.seq++
+		q.pend = append(q.pend, pending{seq: q.seq, file: f.name, size: f.size})
+		q.spoolBytes += f.size
+		// New names must sort after the old ones even if the clock
+		// went back since the last process.
+		q.lastStamp = max(q.lastStamp, f.stamp)
+	}
+	for _, sg := range w.segs {
+		// New segments must sort after these even if the clock went
+		// back since the last process.
+		if st, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(sg.name, walPrefix), walExt), 10, 64); err == nil {
+			q.lastStamp = max(q.lastStamp, st)
+		}
+	}
+	for _, it := range items {
+		q.seq++
+		q.pend = append(q.pend, pending{id: it.id, seq: q.seq, ref: it.ref, size: it.size})
+		q.spoolBytes += it.size
+	}
+	if bad > 0 {
+		q.report(fmt.Errorf("%sspool: %d write-ahead log segments end in a damaged record; the items after it are lost: %w", q.prefix, bad, errCorrupt))
+	}
+	q.pendLen = len(q.pend)
+	q.published = len(q.pend)
+	return nil
 }
 
 // Enqueue hands it to the worker without waiting on the network and

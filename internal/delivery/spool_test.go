@@ -109,12 +109,27 @@ func TestSpoolFileRoundTrip(t *testing.T) {
 	assert.ErrorIs(t, err, errCorrupt, "truncated")
 }
 
-func TestNewFailsOnUnusableSpoolDir(t *testing.T) {
+// A spool directory that cannot be used is reported once, and the queue
+// goes on in memory: the disk is a fallback, never a gate in front of a
+// peer that answers. (New used to fail, and errlog then left the whole
+// tracker or mail out.)
+func TestUnusableSpoolDirFallsBackToMemory(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "file")
 	require.NoError(t, os.WriteFile(file, nil, 0o600))
-	_, err := New(Options{Name: "tracker", Send: newPeer(nil).send, SpoolDir: file})
-	require.Error(t, err)
-	assert.True(t, strings.HasPrefix(err.Error(), "errlog: tracker: spool: "), err.Error())
+	for name, dir := range map[string]string{"a file": file, "under a file": filepath.Join(file, "spool")} {
+		t.Run(name, func(t *testing.T) {
+			p := newPeer(nil)
+			q, log := newTestQueue(t, Options{Name: "tracker", Send: p.send, SpoolDir: dir})
+			assert.Empty(t, q.dir)
+			enqueueAll(t, q, ids("a", 3))
+			flush(t, q)
+			assert.Equal(t, ids("a", 3), p.received())
+			require.Len(t, log.all(), 1)
+			err := log.all()[0]
+			assert.True(t, strings.HasPrefix(err.Error(), "errlog: tracker: spool: "), err.Error())
+			assert.Contains(t, err.Error(), "keeping items in memory only")
+		})
+	}
 }
 
 // Flush and Close keep trying until their deadline, then say how many
@@ -534,9 +549,14 @@ func TestSpoolAllSlotsTaken(t *testing.T) {
 		assert.False(t, seen[q.dir], "%s given twice", q.dir)
 		seen[q.dir] = true
 	}
-	_, err := New(Options{Name: "tracker", Send: p.send, SpoolDir: dir})
-	require.ErrorIs(t, err, errLocked)
-	assert.True(t, strings.HasPrefix(err.Error(), "errlog: tracker: spool: "), err.Error())
+	// The seventeenth goes on in memory.
+	q, log := newTestQueue(t, Options{Name: "tracker", Send: p.send, SpoolDir: dir})
+	assert.Empty(t, q.dir)
+	require.Len(t, log.matching(errLocked), 1)
+	assert.True(t, strings.HasPrefix(log.all()[0].Error(), "errlog: tracker: spool: "), log.all()[0].Error())
+	enqueueAll(t, q, ids("z", 2))
+	flush(t, q)
+	assert.Subset(t, p.received(), ids("z", 2))
 }
 
 // With a spool, a burst larger than QueueSize while the worker is stuck
