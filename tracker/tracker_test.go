@@ -24,6 +24,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
@@ -982,6 +985,78 @@ func TestTrackerRefusesRedirectThatDropsTheEvent(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A tracker that refuses the DSN (401, 403: its key; 404: its project)
+// will refuse every event: that is one report, not one per event, and
+// each dropped event is counted. Once it takes an event again, a later
+// refusal is reported again.
+func TestTrackerRefusedDSNReportedOnce(t *testing.T) {
+	for _, code := range []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound} {
+		t.Run(strconv.Itoa(code), func(t *testing.T) {
+			f := trackertest.NewFake(t)
+			var refuse atomic.Bool
+			refuse.Store(true)
+			f.SetFault(func(n int, w http.ResponseWriter, r *http.Request) bool {
+				if !refuse.Load() {
+					return false
+				}
+				w.Header().Set("X-Sentry-Error", "invalid api key")
+				http.Error(w, `{"detail":"invalid api key"}`, code)
+				return true
+			})
+			tr, log := newTrkTracker(t, Options{DSN: f.DSN()}, settings.Shared{})
+			for i := 0; i < 20; i++ {
+				tr.Deliver(trackertest.Event(i))
+			}
+			trackertest.Flush(t, tr)
+			want := "answered " + strconv.Itoa(code) + " " + http.StatusText(code) + ": invalid api key; dropping events until it takes one again"
+			assert.Len(t, log.Matching(want), 1, "reports %q", log.Strings())
+			assert.Len(t, log.Strings(), 1, "reports %q", log.Strings())
+			assert.EqualValues(t, 20, tr.Stats()[0].Dropped)
+
+			refuse.Store(false)
+			tr.Deliver(trackertest.Event(20))
+			trackertest.Flush(t, tr)
+			require.Len(t, f.Acked(), 1)
+			refuse.Store(true)
+			tr.Deliver(trackertest.Event(21))
+			tr.Deliver(trackertest.Event(22))
+			trackertest.Flush(t, tr)
+			assert.Len(t, log.Matching(want), 2, "refused again after a success: reported again")
+			assert.EqualValues(t, 22, tr.Stats()[0].Dropped)
+		})
+	}
+}
+
+// An event accepted with a rate limit is told once; it does not hide an
+// outage that follows (it used to: the notice set the outage flag, and
+// only a success without a limit cleared it).
+func TestTrackerRateLimitedAcceptDoesNotHideOutage(t *testing.T) {
+	var down atomic.Bool
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if down.Load() {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		if n.Add(1) == 1 {
+			w.Header().Set("X-Sentry-Rate-Limits", "1::organization")
+		}
+		w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
+	tr, log := newTrkTracker(t, Options{DSN: strings.Replace(srv.URL, "http://", "http://k@", 1) + "/1"}, settings.Shared{Clock: clk})
+	tr.Deliver(trackertest.Event(0))
+	trackertest.Flush(t, tr)
+	require.Len(t, log.Matching("asks to hold events for 1s"), 1, "reports %q", log.Strings())
+	clk.Advance(2 * time.Second) // the limit ends
+	down.Store(true)
+	tr.Deliver(trackertest.Event(1))
+	trackertest.WaitFor(t, func() bool { return len(log.Matching("503 Service Unavailable")) > 0 })
+	assert.Len(t, log.Strings(), 2, "reports %q", log.Strings())
 }
 
 // Close stops the worker of each of the Tracker's queues (envelopes and

@@ -48,8 +48,11 @@ type trackerTarget struct {
 	// came with an accepted event.
 	holdUntil atomic.Int64
 	// failing is true from a temporary failure to the next success, so
-	// that an outage is reported once, not at every retry.
-	failing atomic.Bool
+	// that an outage is reported once, not at every retry. holding and
+	// refused are the same for an accepted event's rate limit and for a
+	// refusal of every event (the key, the project): each is reported
+	// once, and neither hides the other, nor an outage.
+	failing, holding, refused atomic.Bool
 }
 
 // newEnvelopeTarget posts to the DSN's envelope endpoint, whose URL holds
@@ -195,13 +198,24 @@ func (tt *trackerTarget) send(ctx context.Context, it delivery.Item) error {
 	}
 	var se *statusError
 	switch {
-	case err == nil && res.hold > 0:
-		// Accepted, but the next events must wait.
-		tt.report(fmt.Errorf("errlog: tracker: %s asks to hold events for %v; holding them", tt.host, res.hold))
-		return nil
 	case err == nil:
 		tt.failing.Store(false)
+		tt.refused.Store(false)
+		if res.hold <= 0 {
+			tt.holding.Store(false)
+		} else if !tt.holding.Swap(true) {
+			// Accepted, but the next events must wait.
+			tt.onError(fmt.Errorf("errlog: tracker: %s asks to hold events for %v; holding them", tt.host, res.hold))
+		}
 		return nil
+	case errors.As(err, &se) && se.refusesAll():
+		// Every event will be refused until the DSN or the tracker's
+		// project is fixed: one report, and each drop counted.
+		tt.failing.Store(false)
+		if !tt.refused.Swap(true) {
+			tt.onError(fmt.Errorf("errlog: tracker: %w; dropping events until it takes one again (check the DSN's key and project)", tt.redact(err)))
+		}
+		return delivery.PermanentReported(err)
 	case errors.As(err, &se) && se.permanent():
 		// The queue reports it, once, and drops the event; the tracker
 		// itself is up.
@@ -314,6 +328,13 @@ func (e *statusError) Error() string {
 // 408 (timeout) and 429 (rate limit).
 func (e *statusError) permanent() bool {
 	return e.code >= 400 && e.code < 500 && e.code != http.StatusRequestTimeout && e.code != http.StatusTooManyRequests
+}
+
+// refusesAll reports whether the answer refuses the DSN rather than the
+// event: its key (401, 403: unknown, revoked, or its project disabled) or
+// its project id (404).
+func (e *statusError) refusesAll() bool {
+	return e.code == http.StatusUnauthorized || e.code == http.StatusForbidden || e.code == http.StatusNotFound
 }
 
 // checkDebugURL returns the host of a debug URL, or why it is not one.

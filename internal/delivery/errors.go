@@ -23,7 +23,13 @@ var (
 // permanentError marks a failure that retrying cannot fix (a malformed
 // payload, a rejected recipient), so the item is dropped at once instead of
 // blocking everything behind it until MaxBackoff.
-type permanentError struct{ err error }
+type permanentError struct {
+	err error
+	// reported: the SendFunc reported the failure itself (one report for
+	// a failure of every item, such as a refused key); the queue only
+	// counts the drop.
+	reported bool
+}
 
 func (e *permanentError) Error() string { return e.err.Error() }
 func (e *permanentError) Unwrap() error { return e.err }
@@ -38,11 +44,28 @@ func Permanent(err error) error {
 	return &permanentError{err: err}
 }
 
+// PermanentReported is Permanent for a failure the SendFunc has reported
+// itself, once for all the items it fails: the queue drops the item and
+// counts it in Stats.Failed, without reporting it again.
+func PermanentReported(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err: err, reported: true}
+}
+
 // IsPermanent reports whether err, or an error it wraps, came from
-// Permanent.
+// Permanent or PermanentReported.
 func IsPermanent(err error) bool {
 	var p *permanentError
 	return errors.As(err, &p)
+}
+
+// reportDrop reports whether the drop of an item that failed with the
+// permanent err is the queue's to report.
+func reportDrop(err error) bool {
+	var p *permanentError
+	return !errors.As(err, &p) || !p.reported
 }
 
 // retryAfterError carries the delay a peer asked for (HTTP 429 with

@@ -80,7 +80,9 @@ func (q *Queue) sendBatch() bool {
 			continue
 		case IsPermanent(err):
 			q.ack(p)
-			q.report(fmt.Errorf("%sdropping item %s after a permanent failure: %w", q.prefix, p.id, err))
+			if reportDrop(err) {
+				q.report(fmt.Errorf("%sdropping item %s after a permanent failure: %w", q.prefix, p.id, err))
+			}
 			q.failed.Add(1)
 		default:
 			p.attempt++

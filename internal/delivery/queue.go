@@ -961,7 +961,9 @@ func (q *Queue) sendHead() {
 		q.failures, q.failing, q.holdUntil = 0, false, time.Time{}
 	case IsPermanent(err):
 		q.ack(p)
-		q.report(fmt.Errorf("%sdropping item %s after a permanent failure: %w", q.prefix, p.id, err))
+		if reportDrop(err) {
+			q.report(fmt.Errorf("%sdropping item %s after a permanent failure: %w", q.prefix, p.id, err))
+		}
 		q.popHead()
 		q.failed.Add(1)
 		// The peer answered, so it is up: no reason to slow the rest down.
