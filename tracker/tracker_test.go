@@ -1059,6 +1059,34 @@ func TestTrackerRateLimitedAcceptDoesNotHideOutage(t *testing.T) {
 	assert.Len(t, log.Strings(), 2, "reports %q", log.Strings())
 }
 
+// A tracker that takes connections and never answers is one outage: it
+// is reported once, and the queue says once that it moved an event behind
+// the others, not once per event as each one times out in turn. Flush
+// keeps its deadline.
+func TestTrackerStalledIsOneOutage(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	tr, log := newTrkTracker(t, Options{DSN: strings.Replace(srv.URL, "http://", "http://k@", 1) + "/1", Timeout: 30 * time.Millisecond}, settings.Shared{})
+	for i := 0; i < 8; i++ {
+		tr.Deliver(trackertest.Event(i))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	require.Error(t, tr.Flush(ctx))
+	assert.Less(t, time.Since(start), 2500*time.Millisecond)
+	assert.Len(t, log.Matching("timeout: no answer from"), 1, "reports %q", log.Strings())
+	assert.Len(t, log.Matching("timed out 3 times; sending the"), 1, "reports %q", log.Strings())
+	assert.Len(t, log.Strings(), 2, "reports %q", log.Strings())
+}
+
 // Close stops the worker of each of the Tracker's queues (envelopes and
 // debug URL), the only goroutines it starts: checked on the Tracker's
 // own queues, not by counting the process's goroutines.

@@ -72,6 +72,7 @@ func (q *Queue) sendBatch() bool {
 			q.ack(p)
 			q.acked.add(p.id)
 			q.sent.Add(1)
+			q.movedTold = false
 		case q.ctx.Err() != nil:
 			// Close cancelled it: the item stays for the spool or the
 			// lost count.

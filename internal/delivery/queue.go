@@ -245,6 +245,11 @@ type Queue struct {
 	holdUntil  time.Time
 	lastStamp  int64
 	acked      idSet
+
+	// movedTold: a move behind the others was reported since the last
+	// delivery. A peer that never answers moves every item in turn:
+	// one report, not one per item.
+	movedTold bool
 }
 
 // Done is closed when the worker goroutine, the only one the Queue
@@ -959,6 +964,7 @@ func (q *Queue) sendHead() {
 		q.popHead()
 		q.sent.Add(1)
 		q.failures, q.failing, q.holdUntil = 0, false, time.Time{}
+		q.movedTold = false
 	case IsPermanent(err):
 		q.ack(p)
 		if reportDrop(err) {
@@ -1018,8 +1024,11 @@ func (q *Queue) timedOut(err error) {
 	}
 	p.moved = true
 	p.sentMark = q.sent.Load()
-	q.report(fmt.Errorf("%sitem %s timed out %d times; sending the %d items behind it first: %w",
-		q.prefix, p.id, p.timeouts, others, err))
+	if !q.movedTold {
+		q.movedTold = true
+		q.report(fmt.Errorf("%sitem %s timed out %d times; sending the %d items behind it first: %w",
+			q.prefix, p.id, p.timeouts, others, err))
+	}
 	q.deferred = append(q.deferred, q.takeHead())
 	// The next item is not the one that timed out: try it at once.
 	q.failures, q.holdUntil = 0, time.Time{}
