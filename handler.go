@@ -112,6 +112,10 @@ type core struct {
 	// Close releases it.
 	crashOut *crashOutput
 	dropped  atomic.Uint64
+	// abandoned is set when Close gave up waiting for the delivery
+	// goroutine: what it still holds is counted as dropped, not built
+	// and given to sinks that are closed.
+	abandoned atomic.Bool
 	// discarded counts events SampleRate or BeforeSend left out: by
 	// choice, not lost.
 	discarded atomic.Uint64
@@ -548,6 +552,13 @@ const dropReportEvery = time.Second
 func (c *core) deliverLoop(jobs <-chan job) {
 	defer close(c.done)
 	for j := range jobs {
+		if c.abandoned.Load() && j.flush == nil {
+			// Close gave up, and its error says how many were left.
+			c.dropped.Add(1)
+			c.reportedDrops++
+			c.takeCrumbs(&j)
+			continue
+		}
 		c.reportDrops(j.flush != nil)
 		if j.flush != nil {
 			close(j.flush)
@@ -792,7 +803,8 @@ func (c *core) close(ctx context.Context) error {
 		select {
 		case <-c.done:
 		case <-ctx.Done():
-			err := fmt.Errorf("errlog: close: %d events not yet given to mail, tracker and sinks: %w", len(c.jobs), ctx.Err())
+			c.abandoned.Store(true)
+			err := fmt.Errorf("errlog: close: %d events not yet given to mail, tracker and sinks, dropped: %w", len(c.jobs), ctx.Err())
 			c.onError(err)
 			errs = append(errs, err)
 		}

@@ -222,6 +222,11 @@ func (tt *trackerTarget) send(ctx context.Context, it delivery.Item) error {
 		tt.failing.Store(false)
 		return delivery.Permanent(err)
 	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		// Close gave up on this send: not an outage. The queue counts
+		// and reports what is left.
+		return err
+	}
 	tt.report(fmt.Errorf("errlog: tracker: %w; holding events and retrying", tt.describe(err)))
 	if res.hold > 0 {
 		return delivery.RetryAfter(res.hold, err)
