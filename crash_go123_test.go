@@ -5,6 +5,7 @@ package errlog
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
@@ -196,4 +197,29 @@ func TestCrashOutputRestored(t *testing.T) {
 
 	crash("closed")
 	assert.Empty(t, crashFiles(spool), "after Close the runtime writes no crash file")
+}
+
+// A crash report is masked as any event is: the runtime's text quotes the
+// panic value, and a URL's password in it (masked when Middleware or
+// Recover catches the same panic) left the process in the exception, the
+// message and the "crash output" extra.
+func TestCrashReportMasked(t *testing.T) {
+	spool := t.TempDir()
+	dir := filepath.Join(spool, crashDirName)
+	require.NoError(t, os.MkdirAll(dir, 0o700))
+	text := "panic: dial postgres://app:s3cr3t-pw@db.internal/prod: connection refused\n\n" +
+		"goroutine 1 [running]:\nmain.main()\n\t/src/main.go:10 +0x25\nexit status 2\n"
+	name := crashFileName(999999, time.Now().Add(-time.Hour))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600))
+	sink := &captureSink{}
+	h := NewHandler(Options{Console: io.Discard, SpoolDir: spool, CrashReports: true, Sinks: []EventSink{sink}})
+	t.Cleanup(func() { _ = h.Close(context.Background()) })
+	flush(t, h)
+	evs := sink.all()
+	require.Len(t, evs, 1, "the crash report")
+	b, err := json.Marshal(evs[0])
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), "s3cr3t-pw")
+	assert.Contains(t, evs[0].Exception[0].Value, "postgres://app:")
+	assert.Contains(t, string(b), "db.internal/prod", "the rest of the text is kept")
 }

@@ -630,6 +630,19 @@ func (c *core) deliver(j *job) {
 			extra["errlog_more_like_this"] = fmt.Sprintf("… and %d more like this, dropped under overload", n)
 			ev.Extra = extra
 		}
+	} else {
+		// A crash report is built from the runtime's text, which may
+		// quote a secret as any panic value does: masked as buildEvent
+		// masks an event.
+		c.scrubEvent(ev)
+		if l := ev.Logentry; l != nil {
+			l.Message = c.san.m.scrubText(l.Message)
+		}
+		for k, v := range ev.Extra {
+			if s, ok := v.(string); ok {
+				ev.Extra[k] = c.san.m.scrubText(s)
+			}
+		}
 	}
 	if c.src != nil {
 		c.src.addToEvent(ev)
