@@ -260,7 +260,9 @@ func (k *crumb) breadcrumb(san *sanitizer) event.Breadcrumb {
 		Type:      "default",
 		Category:  "log",
 		Level:     levels.Sentry(k.r.Level),
-		Message:   values.Truncate(k.r.Message, san.max),
+		// Masked as an event's message is (at ErrorLevel, when it is
+		// handled): a breadcrumb is any level's record.
+		Message: san.m.scrubText(values.Truncate(k.r.Message, san.max)),
 	}
 	data := map[string]any{}
 	var add func(prefix []string, a slog.Attr)

@@ -198,6 +198,21 @@ func TestBreadcrumbsMasked(t *testing.T) {
 	assert.Equal(t, map[string]any{"api_token": mask}, ev.Breadcrumbs[2].Data)
 }
 
+// A breadcrumb's message is masked as an event's is: "password=hunter2"
+// logged at WARN left the process in the next event's breadcrumbs, though
+// the same text logged at ERROR is masked.
+func TestBreadcrumbMessageMasked(t *testing.T) {
+	h, _, _, sink := newTestHandler(t, Options{Console: io.Discard})
+	log := slog.New(h)
+	log.Warn("retrying login with password=hunter2")
+	log.Error("login failed with password=hunter3")
+	flush(t, h)
+	ev := sink.all()[0]
+	require.Len(t, ev.Breadcrumbs, 1)
+	assert.Equal(t, "retrying login with password="+mask, ev.Breadcrumbs[0].Message)
+	assert.Equal(t, "login failed with password="+mask, ev.Message())
+}
+
 // A record with more attrs than slog keeps inline is kept without a
 // Clone: a wrapper that adds to its own copy afterwards changes nothing.
 func TestBreadcrumbsManyAttrsKeptWithoutClone(t *testing.T) {

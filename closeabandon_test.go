@@ -29,7 +29,7 @@ func (s *slowSink) Deliver(*event.Event) {
 	time.Sleep(20 * time.Millisecond)
 }
 func (s *slowSink) Flush(context.Context) error { return nil }
-func (s *slowSink) Close(context.Context) error  { s.closed.Store(true); return nil }
+func (s *slowSink) Close(context.Context) error { s.closed.Store(true); return nil }
 
 // When Close's deadline ends with events still queued, Close says how
 // many it drops, once; they are counted, and neither built nor given to
