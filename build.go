@@ -330,7 +330,7 @@ func (c *core) requestEvent(s *requestSnapshot) *event.Request {
 		if len(s.header) > 0 {
 			req.Headers = make(map[string]string, len(s.header))
 			for k, vs := range s.header {
-				req.Headers[k] = m.scrub(strings.Join(vs, ", "))
+				req.Headers[k] = m.scrubHeader(strings.Join(vs, ", "))
 			}
 			m.maskStrings(catHeaders, req.Headers)
 			if cookies := (&http.Request{Header: s.header}).Cookies(); len(cookies) > 0 {

@@ -392,6 +392,22 @@ func (m *masker) maskStrings(c category, kv map[string]string) {
 	}
 }
 
+// scrubHeader is scrub for a header's value, and maskQuery for the query
+// of one that is a URL (Referer, Location, X-Original-URL): the previous
+// page's password=… is masked as the request's own query is.
+func (m *masker) scrubHeader(v string) string {
+	i := strings.IndexByte(v, '?')
+	if i < 0 || !(strings.HasPrefix(v, "/") || strings.Contains(v[:i], "://")) {
+		return m.scrub(v)
+	}
+	q, frag, hasFrag := strings.Cut(v[i+1:], "#")
+	out := m.scrub(v[:i]) + "?" + m.maskQuery(q)
+	if hasFrag {
+		out += "#" + m.scrub(frag)
+	}
+	return out
+}
+
 // maskQuery masks the values of secret parameters in a raw query string,
 // keeping its order and encoding.
 func (m *masker) maskQuery(raw string) string {

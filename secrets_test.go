@@ -421,3 +421,31 @@ func TestSecretsInScopeAndCapturedText(t *testing.T) {
 	assert.Contains(t, string(raw), `"Holder":"ann"`, "the rest of the struct is kept")
 	assert.Equal(t, 1, strings.Count(console.String(), "dial db: password="), "printed once:\n%s", console.String())
 }
+
+// A header that is a URL (Referer: the previous page's, query and all)
+// has its query masked as the request's own query string is; it went out
+// as it was, password and token included.
+func TestURLHeadersQueryMasked(t *testing.T) {
+	h, _, _, sink := newTestHandler(t, Options{})
+	base := serve(t, h, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		slog.New(h).ErrorContext(r.Context(), "callback failed")
+	}))
+	req, err := http.NewRequest("GET", base+"/oauth/callback?state=1&access_token=tok-in-query", nil)
+	require.NoError(t, err)
+	req.Header.Set("Referer", "https://app.example.com/reset?email=ann%40example.com&password=hunter2&token=tok-in-referer#top")
+	req.Header.Set("X-Original-URL", "/reset?secret=s3")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	flush(t, h)
+	require.Len(t, sink.all(), 1)
+	r := sink.all()[0].Request
+	b, err := json.Marshal(r)
+	require.NoError(t, err)
+	for _, s := range []string{"tok-in-query", "hunter2", "tok-in-referer", "s3"} {
+		assert.NotContains(t, string(b), s)
+	}
+	m := strings.Repeat("*", 14) // the query's mask, as QueryString has it
+	assert.Equal(t, "https://app.example.com/reset?email=ann%40example.com&password="+m+"&token="+m+"#top", r.Headers["Referer"])
+	assert.Equal(t, "/reset?secret="+m, r.Headers["X-Original-Url"])
+}
