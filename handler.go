@@ -490,6 +490,13 @@ func (c *core) enqueue(ctx context.Context, h *Handler, r *slog.Record, pcs []ui
 			runtime.Gosched() // as refuse does, once the lock is released
 		}
 	}()
+	// The request is copied before the lock: its ContextBuilder is the
+	// application's code, which may log (into this same lock, which a
+	// waiting Close would then keep from it).
+	var req *requestSnapshot
+	if ri := requestFromContext(ctx); ri != nil {
+		req = ri.snapshot(ctx)
+	}
 	c.sendMu.RLock()
 	defer c.sendMu.RUnlock()
 	if c.closed.Load() {
@@ -499,11 +506,8 @@ func (c *core) enqueue(ctx context.Context, h *Handler, r *slog.Record, pcs []ui
 	if id == "" {
 		id = eventIDFrom(ctx)
 	}
-	j := job{r: r.Clone(), goas: h.goas, npcs: len(pcs), eventID: id, contexts: contexts}
+	j := job{r: r.Clone(), goas: h.goas, npcs: len(pcs), eventID: id, contexts: contexts, req: req}
 	copy(j.pcs[:], pcs)
-	if ri := requestFromContext(ctx); ri != nil {
-		j.req = ri.snapshot(ctx)
-	}
 	s := scopeFromContext(ctx)
 	if s != nil {
 		j.scope = s.state.Load()

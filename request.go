@@ -67,6 +67,11 @@ type requestSnapshot struct {
 // The ContextBuilder sees the request with ctx, the context of the first
 // event: values that inner middleware added (the signed-in user) are in it.
 func (ri *requestInfo) snapshot(ctx context.Context) *requestSnapshot {
+	if ctx.Value(buildingContext{}) != nil {
+		// An event the ContextBuilder logs, with its request's context:
+		// it goes without the request, which is being copied.
+		return nil
+	}
 	ri.once.Do(func() {
 		r := ri.r
 		s := &requestSnapshot{
@@ -87,13 +92,18 @@ func (ri *requestInfo) snapshot(ctx context.Context) *requestSnapshot {
 			if ri.builder != nil {
 				// Copied now, on the request's goroutine: the map is the
 				// application's, and may change after this.
-				s.context, _ = values.JSON(buildContext(ri.builder, r.WithContext(ctx))).(map[string]any)
+				s.context, _ = values.JSON(buildContext(ri.builder, r.WithContext(context.WithValue(ctx, buildingContext{}, true)))).(map[string]any)
 			}
 		}
 		ri.snap = s
 	})
 	return ri.snap
 }
+
+// buildingContext marks the context of the request a ContextBuilder is
+// given, whose events must not copy the request again (sync.Once would
+// wait for itself).
+type buildingContext struct{}
 
 // buildContext calls a user's ContextBuilder; a panic in it costs the
 // event its context, not the application its request.
