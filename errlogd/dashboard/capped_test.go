@@ -82,3 +82,20 @@ func TestCapEvent(t *testing.T) {
 	assert.Equal(t, 1, v.M["x"])
 	assert.True(t, strings.Index(string(out), `"z"`) < strings.Index(string(out), `"a"`), "order kept")
 }
+
+// TestRepeatedParamMessagePage: a 19 KB event whose template names a
+// 10 KB parameter 3,000 times shows the first 8 KiB of its message, cut,
+// in a small page: the page formatted the 30 MB message twice and printed
+// it whole.
+func TestRepeatedParamMessagePage(t *testing.T) {
+	st := openStore(t)
+	ev := httpEvent("repeated", "*app.Error", time.Now().Add(-time.Minute))
+	ev.Logentry = &event.Logentry{Message: strings.Repeat("{0}", 3000), Params: []any{strings.Repeat("A", 10000)}}
+	submit(t, st, project(t, st), ev)
+	srv := httptest.NewServer(Handler(st, Options{Prefix: "/dev/error"}))
+	defer srv.Close()
+	resp, page := get(t, client(t), srv.URL+"/dev/error/groups/1")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Less(t, len(page), 128<<10, "page bytes")
+	assertHas(t, page, `<pre class="msg">`+strings.Repeat("A", capString)+"…</pre>")
+}

@@ -10,21 +10,22 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/event"
 )
 
 var funcs = template.FuncMap{
-	"rel":          relTime,
-	"exact":        func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
-	"iso":          func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"compact":      compact,
-	"formatParams": store.FormatParams,
-	"num":          thousands,
-	"short":        func(s string, n int) string { return shorten(s, n) },
-	"itoa":         func(i int64) string { return strconv.FormatInt(i, 10) },
-	"add":          func(a, b int) int { return a + b },
-	"sub":          func(a, b int) int { return a - b },
-	"at":           func(now, t time.Time) whenArg { return whenArg{now, t} },
-	"events":       func(n int64) string { return plural(n, "event") },
+	"rel":     relTime,
+	"exact":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"compact": compact,
+	"message": logMessage,
+	"num":     thousands,
+	"short":   func(s string, n int) string { return shorten(s, n) },
+	"itoa":    func(i int64) string { return strconv.FormatInt(i, 10) },
+	"add":     func(a, b int) int { return a + b },
+	"sub":     func(a, b int) int { return a - b },
+	"at":      func(now, t time.Time) whenArg { return whenArg{now, t} },
+	"events":  func(n int64) string { return plural(n, "event") },
 }
 
 // relTime says how long before now t was: "just now", "5 min ago",
@@ -84,6 +85,21 @@ func shorten(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// logMessage is a log entry's text as the page shows it: the client's
+// formatted text, else the template with its parameters filled in, cut
+// at capString, since a template that names a parameter once per
+// mention ("{0}{0}{0}…") fills in megabytes from a small event.
+func logMessage(le *event.Logentry) string {
+	if le.Formatted != "" {
+		return le.Formatted
+	}
+	s, cut := store.FormatParams(le.Message, le.Params, capString)
+	if cut {
+		s += "…"
+	}
+	return s
 }
 
 // whenArg is the "when" template's argument: a time and the clock's now.

@@ -57,8 +57,14 @@ func message(ev *event.Event) string {
 	if le.Formatted != "" {
 		return le.Formatted
 	}
-	return FormatParams(le.Message, le.Params)
+	s, _ := FormatParams(le.Message, le.Params, titleText)
+	return s
 }
+
+// titleText is how much of a template with its parameters filled in a
+// title is made from: more than a title's 200 bytes, for the runs of
+// white space that it collapses.
+const titleText = 4 << 10
 
 // Culprit is where an event happened, as Sentry names it: the culprit
 // the client sent, else the transaction it named (the route or view),
@@ -84,21 +90,37 @@ func Culprit(ev *event.Event) string {
 // %(name)s with a dict, and {} / {0} / {name} placeholders. A
 // placeholder without a parameter is left as it is; no params: the
 // template.
-func FormatParams(tmpl string, params []any) string {
+//
+// The text is at most max bytes, cut on a rune boundary, and cut says
+// whether it was cut: a template may name a parameter many times
+// ("{0}{0}{0}…"), so a 20 KB event can fill in hundreds of megabytes, and
+// formatting stops once max bytes are written.
+func FormatParams(tmpl string, params []any, max int) (text string, cut bool) {
 	if len(params) == 0 || tmpl == "" {
-		return tmpl
+		if len(tmpl) > max {
+			return truncate(tmpl, max), true
+		}
+		return tmpl, false
 	}
 	var named map[string]any
 	if len(params) == 1 && hasNamed(tmpl) {
 		named, _ = params[0].(map[string]any)
 	}
 	var b strings.Builder
+	write := func(s string) {
+		if room := max - b.Len(); len(s) > room {
+			b.WriteString(truncate(s, room))
+			cut = true
+			return
+		}
+		b.WriteString(s)
+	}
 	next := 0
-	for i := 0; i < len(tmpl); i++ {
+	for i := 0; i < len(tmpl) && !cut; i++ {
 		c := tmpl[i]
 		switch {
 		case c == '%' && i+1 < len(tmpl) && tmpl[i+1] == '%':
-			b.WriteByte('%')
+			write("%")
 			i++
 			continue
 		case c == '%' && i+1 < len(tmpl) && tmpl[i+1] == '(' && named != nil:
@@ -108,7 +130,7 @@ func FormatParams(tmpl string, params []any) string {
 				j = skipConversion(tmpl, j)
 				if j > 0 {
 					if v, ok := named[tmpl[i+2:i+end]]; ok {
-						b.WriteString(paramText(v))
+						write(paramText(v))
 						i = j - 1
 						continue
 					}
@@ -116,7 +138,7 @@ func FormatParams(tmpl string, params []any) string {
 			}
 		case c == '%' && named == nil:
 			if j := skipConversion(tmpl, i+1); j > 0 && next < len(params) {
-				b.WriteString(paramText(params[next]))
+				write(paramText(params[next]))
 				next++
 				i = j - 1
 				continue
@@ -138,15 +160,21 @@ func FormatParams(tmpl string, params []any) string {
 					v, ok = named[key]
 				}
 				if ok {
-					b.WriteString(paramText(v))
+					write(paramText(v))
 					i += end
 					continue
 				}
 			}
 		}
-		b.WriteByte(c)
+		// c is text, and so is what follows up to the next '%' or '{'.
+		j := len(tmpl)
+		if k := strings.IndexAny(tmpl[i+1:], "%{"); k >= 0 {
+			j = i + 1 + k
+		}
+		write(tmpl[i:j])
+		i = j - 1
 	}
-	return b.String()
+	return b.String(), cut
 }
 
 // hasNamed reports whether a template has named placeholders, %(name)s

@@ -2,9 +2,13 @@ package store_test
 
 import (
 	"encoding/json"
+	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/wire/decode"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -30,7 +34,9 @@ func TestFormatParams(t *testing.T) {
 	} {
 		ev, err := decode.Event([]byte(`{"logentry":{"message":` + mustQuote(c.tmpl) + `,"params":` + c.params + `}}`))
 		require.NoError(t, err)
-		assert.Equal(t, c.want, store.FormatParams(ev.Logentry.Message, ev.Logentry.Params), c.tmpl)
+		got, cut := store.FormatParams(ev.Logentry.Message, ev.Logentry.Params, 1<<10)
+		assert.Equal(t, c.want, got, c.tmpl)
+		assert.False(t, cut, c.tmpl)
 	}
 }
 
@@ -75,4 +81,43 @@ func TestTitleAndCulprit(t *testing.T) {
 		assert.Equal(t, c.title, store.Title(ev), c.raw)
 		assert.Equal(t, c.culprit, store.Culprit(ev), c.raw)
 	}
+}
+
+// TestFormatParamsMax: the text stops at max bytes, on a rune boundary,
+// and says it was cut; a text of exactly max bytes is not cut.
+func TestFormatParamsMax(t *testing.T) {
+	for _, c := range []struct {
+		tmpl   string
+		params []any
+		max    int
+		want   string
+		cut    bool
+	}{
+		{"{0}{0}{0}", []any{"abc"}, 9, "abcabcabc", false},
+		{"{0}{0}{0}", []any{"abc"}, 7, "abcabca", true},
+		{"{0}, {0}", []any{"€€"}, 8, "€€, ", true},
+		{"say %s", []any{"€"}, 5, "say ", true},
+		{"€€ no params", nil, 4, "€", true},
+		{"%s and %s", []any{"a", "b"}, 1 << 10, "a and b", false},
+	} {
+		got, cut := store.FormatParams(c.tmpl, c.params, c.max)
+		assert.Equal(t, c.want, got, "%q max %d", c.tmpl, c.max)
+		assert.Equal(t, c.cut, cut, "%q max %d", c.tmpl, c.max)
+	}
+}
+
+// TestTitleOfRepeatedParam: a 19 KB event whose template names a 10 KB
+// parameter 3,000 times ("{0}{0}…", as Python's str.format allows) gets
+// its 200-byte title without formatting the 30 MB message: Prepare, which
+// runs on every ingested event, allocated 154 MB for it.
+func TestTitleOfRepeatedParam(t *testing.T) {
+	ev := &event.Event{EventID: event.NewID(), Timestamp: time.Now(), Level: event.LevelError,
+		Logentry: &event.Logentry{Message: strings.Repeat("{0}", 3000), Params: []any{strings.Repeat("A", 10000)}}}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	in, err := store.Prepare(&store.Project{ID: 1, Name: "app"}, ev, nil, time.Now())
+	runtime.ReadMemStats(&after)
+	require.NoError(t, err)
+	assert.Equal(t, strings.Repeat("A", 200)+"…", in.Title)
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(4<<20), "bytes allocated by Prepare")
 }
