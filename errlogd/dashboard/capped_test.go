@@ -64,12 +64,13 @@ func TestBigEventPage(t *testing.T) {
 // TestCapEvent: what is cut, and that members keep their order.
 func TestCapEvent(t *testing.T) {
 	small := []byte(`{"b":1,"a":"x"}`)
-	out, cut := capEvent(small)
-	assert.False(t, cut)
+	out, cut, deep := capEvent(small)
+	assert.False(t, cut || deep)
 	assert.Equal(t, small, out)
 	big := fmt.Sprintf(`{"z":%q,"a":[%s],"m":{"x":1}}`, strings.Repeat("s", 40<<10), strings.TrimSuffix(strings.Repeat(`"i",`, 1000), ","))
-	out, cut = capEvent([]byte(big))
+	out, cut, deep = capEvent([]byte(big))
 	require.True(t, cut)
+	assert.False(t, deep)
 	var v struct {
 		Z string
 		A []string
@@ -98,4 +99,49 @@ func TestRepeatedParamMessagePage(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Less(t, len(page), 128<<10, "page bytes")
 	assertHas(t, page, `<pre class="msg">`+strings.Repeat("A", capString)+"…</pre>")
+}
+
+// TestDeepEventPage: a 30 KB event nesting lists 990 deep, 15 times, in
+// its extras (under capFrom, so not cut as big) makes a small page, which
+// says it was cut: indenting each level, the page grew with the square of
+// the depth (59 MB).
+func TestDeepEventPage(t *testing.T) {
+	st := openStore(t)
+	ev := httpEvent("deep", "*app.Error", time.Now().Add(-time.Minute))
+	ev.Extra = map[string]any{}
+	for i := 0; i < 15; i++ {
+		var v any = 1
+		for range 990 {
+			v = []any{v}
+		}
+		ev.Extra[fmt.Sprintf("x%d", i)] = v
+	}
+	b, _ := json.Marshal(ev)
+	require.Less(t, len(b), capFrom, "not a big event")
+	submit(t, st, project(t, st), ev)
+	srv := httptest.NewServer(Handler(st, Options{Prefix: "/dev/error"}))
+	defer srv.Close()
+	resp, page := get(t, client(t), srv.URL+"/dev/error/groups/1")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	t.Logf("event %d bytes, page %d bytes", len(b), len(page))
+	assert.Less(t, len(page), 256<<10, "page bytes")
+	assertHas(t, page, `id="capped">This event nests lists and objects more than 32 deep`)
+	assertHas(t, page, "… (nested too deep)")
+	assertHasNot(t, page, "This event is big")
+}
+
+// TestCapEventDepth: a small event is cut only past capMaxDepth levels,
+// its own object included; what is not too deep is shown as it was sent.
+func TestCapEventDepth(t *testing.T) {
+	nested := func(levels int) []byte {
+		return []byte(`{"s":"[[[[{{","x":` + strings.Repeat("[", levels-1) + "1" + strings.Repeat("]", levels-1) + `}`)
+	}
+	out, big, deep := capEvent(nested(capMaxDepth))
+	assert.False(t, big || deep)
+	assert.Equal(t, nested(capMaxDepth), out, "shown as sent")
+	out, big, deep = capEvent(nested(capMaxDepth + 1))
+	assert.False(t, big)
+	assert.True(t, deep)
+	want := `{"s":"[[[[{{","x":` + strings.Repeat("[", capMaxDepth-1) + `"… (nested too deep)"` + strings.Repeat("]", capMaxDepth-1) + `}`
+	assert.Equal(t, want, string(out))
 }

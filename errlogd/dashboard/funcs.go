@@ -118,32 +118,61 @@ func plural(n int64, word string) string {
 // JSON), HTML-escaped: a 900 KB event made a 7.6 MB page. So a big event
 // is shown cut down: long strings shortened, long lists and objects
 // thinned, the cuts marked; the JSON link serves it whole.
+//
+// Nesting is cut in every event, whatever its size: each level indents
+// the lines under it, so a page grows with the square of the depth, and
+// a 30 KB event nested 990 deep made a 59 MB page. SDKs send far less
+// (Sentry's JavaScript SDK normalizes to 3 levels, Python's to 5).
 const (
-	capFrom     = 32 << 10  // events smaller than this are shown whole
+	capFrom     = 32 << 10  // events smaller than this are shown whole, but for nesting
 	capString   = 8 << 10   // bytes of one string
 	capItems    = 200       // members of one list or object (a list keeps its first and last 100)
 	capTotal    = 256 << 10 // bytes of strings in all; past it each string gets capSmall
 	capSmall    = 256
-	capMaxDepth = 200
+	capMaxDepth = 32 // levels of lists and objects, the event's own included
 )
 
-// capEvent returns the event JSON cut down for the page, and whether
-// anything was cut. Members keep their order.
-func capEvent(js []byte) ([]byte, bool) {
-	if len(js) < capFrom {
-		return js, false
+// capEvent returns the event JSON cut down for the page, and what was
+// cut: long values or lists (big), or values nested deeper than
+// capMaxDepth (deep). Members keep their order.
+func capEvent(js []byte) (out []byte, big, deep bool) {
+	if len(js) < capFrom && !nestsDeeper(js, capMaxDepth) {
+		return js, false, false
 	}
 	c := capper{}
 	out, err := c.value(js, 0)
 	if err != nil {
-		return js, false
+		return js, false, false
 	}
-	return out, c.cut
+	return out, c.cut, c.deep
+}
+
+// nestsDeeper reports whether JSON has lists or objects nested more
+// than n deep.
+func nestsDeeper(js []byte, n int) bool {
+	depth, inString := 0, false
+	for i := 0; i < len(js); i++ {
+		switch c := js[i]; {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '[' || c == '{':
+			if depth++; depth > n {
+				return true
+			}
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return false
 }
 
 type capper struct {
 	total int  // string bytes kept so far
-	cut   bool // something was cut
+	cut   bool // a long value or list was cut
+	deep  bool // values nested too deep were cut
 }
 
 func (c *capper) value(raw []byte, depth int) ([]byte, error) {
@@ -151,8 +180,8 @@ func (c *capper) value(raw []byte, depth int) ([]byte, error) {
 	if len(raw) == 0 {
 		return raw, nil
 	}
-	if depth > capMaxDepth {
-		c.cut = true
+	if depth >= capMaxDepth && (raw[0] == '[' || raw[0] == '{') {
+		c.deep = true
 		return []byte(`"… (nested too deep)"`), nil
 	}
 	switch raw[0] {

@@ -40,6 +40,9 @@ type groupPage struct {
 
 func (g *groupPage) PageTitle() string { return g.G.Title }
 
+// CapDepth is the depth past which the page cuts an event's values.
+func (g *groupPage) CapDepth() int { return capMaxDepth }
+
 func pathID(r *http.Request) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
@@ -106,7 +109,7 @@ func (s *server) group(w http.ResponseWriter, r *http.Request) error {
 			p.Newer = base + "?event=" + strconv.FormatInt(newer[0].ID, 10)
 			p.Latest = base
 		}
-		js, capped := capEvent(p.E.JSON)
+		js, big, deep := capEvent(p.E.JSON)
 		if ev, err := decode.Event(js); err == nil {
 			p.Ev, p.DecodeOK = ev, true
 			ev.Errors = append(ev.Errors, timeCorrection(ev.Timestamp, p.E.Timestamp)...)
@@ -114,7 +117,7 @@ func (s *server) group(w http.ResponseWriter, r *http.Request) error {
 			p.Ev = &event.Event{}
 		}
 		p.V = decodeView(js, proj)
-		p.V.Capped = capped
+		p.V.Capped, p.V.Deep = big, deep
 		if p.DecodeOK {
 			p.V.fill(p.Ev)
 		}
@@ -209,6 +212,7 @@ type eventView struct {
 	Stack      *stackView // a message's own stack trace
 	Pretty     string
 	Capped     bool   // a big event, cut down for the page (capEvent)
+	Deep       bool   // values nested deeper than capMaxDepth, cut (capEvent)
 	Data       []kv   // request body as fields, when it is an object
 	DataText   string // else as text
 	Query      []kv
