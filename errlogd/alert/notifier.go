@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/errlogd/store/sqlstore"
@@ -668,7 +669,7 @@ func (n *Notifier) settle(ctx context.Context, xs []Notification, batch string, 
 				state = "failed" // a 5xx reply: retrying cannot fix it
 			}
 			_, err = n.t.Exec(ctx, `UPDATE alert_outbox SET state = ?, due_ms = ?, claimed_until_ms = 0, last_error = ? WHERE id = ?`,
-				state, nowMS+back.Milliseconds(), truncate(sendErr.Error(), 500), x.ID)
+				state, nowMS+back.Milliseconds(), lastError(sendErr), x.ID)
 		}
 		if err != nil {
 			return wrap("settle", err)
@@ -680,11 +681,24 @@ func (n *Notifier) settle(ctx context.Context, xs []Notification, batch string, 
 	return nil
 }
 
+// truncate cuts s to at most n bytes, on a rune boundary.
 func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// lastError is a failure as it is stored for the dashboard: text both
+// databases take (store.Text) of at most 500 bytes, cut on a rune
+// boundary. A receiver's reply, quoted in the error, may hold any bytes,
+// and PostgreSQL refuses NUL and text that is not UTF-8 (SQLSTATE
+// 22021): the failure went unrecorded, and the row was retried forever.
+func lastError(err error) string {
+	return truncate(store.Text(err.Error()), 500)
 }
 
 // loadEvent returns the event a notification names, or one made of the

@@ -114,7 +114,7 @@ RETURNING group_id, ticketer, attempts`, args...)
 		}
 		back := min(10*time.Second<<min(c.attempts-1, 9), time.Hour)
 		_, uerr := n.t.Exec(ctx, `UPDATE group_tickets SET state = 'pending', claimed_until_ms = ?, last_error = ? WHERE group_id = ?`,
-			nowMS+back.Milliseconds(), truncate(err.Error(), 500), c.group)
+			nowMS+back.Milliseconds(), lastError(err), c.group)
 		errs = append(errs, wrap("ticket", err), wrap("ticket", uerr))
 	}
 	return errors.Join(errs...)
