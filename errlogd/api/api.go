@@ -238,6 +238,11 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request) error {
 		Sort:        store.Sort(q.Get("sort")),
 		Cursor:      q.Get("cursor"),
 	}
+	for _, f := range []struct{ name, v string }{{"q", gq.Text}, {"level", gq.Level}, {"environment", gq.Environment}, {"release", gq.Release}} {
+		if !store.IsText(f.v) {
+			return badRequest("%s %q: not text (a NUL byte, or bytes that are not UTF-8)", f.name, f.v)
+		}
+	}
 	if gq.Status != "" && !gq.Status.Valid() {
 		return badRequest("status %q: want unresolved, resolved or ignored", gq.Status)
 	}

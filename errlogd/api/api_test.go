@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/errlogd/api"
+	"github.com/errlog/errlog/errlogd/internal/pgtest"
 	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/errlogd/store/postgres"
 	"github.com/errlog/errlog/errlogd/store/sqlite"
 	"github.com/errlog/errlog/event"
 	"github.com/stretchr/testify/assert"
@@ -24,15 +26,33 @@ import (
 var ctx = context.Background()
 
 type fixture struct {
-	st  *sqlite.Store
+	st  store.Store
 	srv *httptest.Server
 	p   *store.Project
 }
 
 func setup(t *testing.T, password string) *fixture {
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "e.db"), sqlite.Options{})
+	return setupOn(t, openStore(t, "sqlite"), password)
+}
+
+// openStore opens an empty store on SQLite, or on PostgreSQL (skipping
+// without ERRLOG_TEST_POSTGRES).
+func openStore(t *testing.T, db string) store.Store {
+	t.Helper()
+	var st store.Store
+	var err error
+	if db == "sqlite" {
+		st, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "e.db"), sqlite.Options{})
+	} else {
+		st, err = postgres.Open(ctx, pgtest.URL(t), postgres.Options{})
+	}
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close(ctx) })
+	return st
+}
+
+// setupOn fills st with three groups and serves the API on it.
+func setupOn(t *testing.T, st store.Store, password string) *fixture {
 	p, err := st.CreateProject(ctx, "app")
 	require.NoError(t, err)
 	now := time.Now().UTC().Add(-time.Hour)
@@ -195,6 +215,24 @@ func TestGroups(t *testing.T) {
 
 	for _, bad := range []string{"?status=open", "?sort=size", "?limit=x", "?since=yesterday", "?cursor=zz"} {
 		assert.Equal(t, 400, f.do(t, "GET", "/groups"+bad, "", nil), bad)
+	}
+}
+
+// TestFilterNotText: a filter holding a NUL byte or bytes that are not
+// UTF-8 is answered 400, on both databases: SQLite's full-text MATCH
+// failed on NUL, PostgreSQL refused both (SQLSTATE 22021), and the API
+// answered 500 with the database's error.
+func TestFilterNotText(t *testing.T) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			f := setupOn(t, openStore(t, db), "s3cret")
+			for _, bad := range []string{"q=refused%00", "q=ab%00cd", "q=%FFrefused", "level=%00", "environment=%FF", "release=a%00"} {
+				assert.Equal(t, 400, f.do(t, "GET", "/groups?"+bad, "", nil), bad)
+			}
+			var p page
+			require.Equal(t, 200, f.do(t, "GET", "/groups?q=refused&environment=production", "", &p))
+			assert.Len(t, p.Groups, 1)
+		})
 	}
 }
 

@@ -97,6 +97,31 @@ func TestSecurityHeaders(t *testing.T) {
 	assert.NotContains(t, css, "http", "no asset is fetched from elsewhere")
 }
 
+// TestFilterNotText: a filter holding a NUL byte or bytes that are not
+// UTF-8 (typed, pasted or in a link) is answered 400 with a page that
+// says so, on both databases: SQLite's full-text MATCH failed on NUL,
+// PostgreSQL refused both (SQLSTATE 22021), and the dashboard answered
+// its 500 page.
+func TestFilterNotText(t *testing.T) {
+	for db, open := range map[string]func(testing.TB) store.Store{"sqlite": openStore, "postgres": openPostgres} {
+		t.Run(db, func(t *testing.T) {
+			st := open(t)
+			submit(t, st, project(t, st), httpEvent("boom", "*app.Error", time.Now().Add(-time.Minute)))
+			srv := httptest.NewServer(Handler(st, Options{Prefix: "/dev/error"}))
+			defer srv.Close()
+			c := client(t)
+			for _, bad := range []string{"q=boom%00", "q=%FFboom", "level=%00", "environment=%FF", "release=a%00"} {
+				resp, body := get(t, c, srv.URL+"/dev/error/?"+bad)
+				assert.Equal(t, http.StatusBadRequest, resp.StatusCode, bad)
+				assertHas(t, body, "is not text: it holds a NUL byte, or bytes that are not UTF-8.")
+			}
+			resp, body := get(t, c, srv.URL+"/dev/error/?q=boom")
+			assert.Equal(t, http.StatusOK, resp.StatusCode)
+			assertHas(t, body, "boom")
+		})
+	}
+}
+
 // The login form opens a session whose cookie is locked down; sessions
 // expire and end at logout.
 func TestLoginSession(t *testing.T) {

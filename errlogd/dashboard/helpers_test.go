@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/errlog/errlog/errlogd/internal/pgtest"
 	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/errlogd/store/postgres"
 	"github.com/errlog/errlog/errlogd/store/sqlite"
 	"github.com/errlog/errlog/event"
 	"github.com/stretchr/testify/require"
@@ -27,6 +29,16 @@ func openStore(t testing.TB) store.Store {
 		defer cancel()
 		_ = st.Close(ctx)
 	})
+	return st
+}
+
+// openPostgres returns an empty PostgreSQL store in a schema of its own,
+// or skips without ERRLOG_TEST_POSTGRES.
+func openPostgres(t testing.TB) store.Store {
+	t.Helper()
+	st, err := postgres.Open(context.Background(), pgtest.URL(t), postgres.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close(context.Background()) })
 	return st
 }
 

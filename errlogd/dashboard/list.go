@@ -39,6 +39,11 @@ func parseFilters(q url.Values) (filters, error) {
 		Status: q.Get("status"), Level: q.Get("level"), Env: q.Get("environment"), Release: q.Get("release"),
 		Range: q.Get("range"), Q: strings.TrimSpace(q.Get("q")), Sort: q.Get("sort"), Cursor: q.Get("cursor"),
 	}
+	for _, v := range []string{f.Q, f.Level, f.Env, f.Release} {
+		if !store.IsText(v) {
+			return f, badRequest("Filter %q is not text: it holds a NUL byte, or bytes that are not UTF-8.", v)
+		}
+	}
 	f.Trace = strings.TrimSpace(q.Get("trace"))
 	if f.Trace == "" && store.NormalizeTraceID(f.Q) != "" {
 		// A trace ID pasted from a tracing UI: its errors, whatever

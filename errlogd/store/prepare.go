@@ -221,6 +221,13 @@ func Text(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\u2400")
 }
 
+// IsText reports whether s can be searched for on both databases: UTF-8
+// without NUL. SQLite's full-text MATCH fails on NUL, and PostgreSQL
+// refuses both (SQLSTATE 22021); what is stored never holds them (Text).
+func IsText(s string) bool {
+	return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s)
+}
+
 func textMap(m map[string]string) map[string]string {
 	for k, v := range m {
 		if Text(k) != k || Text(v) != v {
