@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -357,6 +358,11 @@ func (h *Handler) bulkStatus(w http.ResponseWriter, r *http.Request) error {
 	}
 	if len(b.IDs) == 0 {
 		return badRequest("no ids")
+	}
+	slices.Sort(b.IDs)
+	b.IDs = slices.Compact(b.IDs)
+	if len(b.IDs) > store.MaxStatusIDs {
+		return badRequest("%d ids: at most %d at once", len(b.IDs), store.MaxStatusIDs)
 	}
 	if err := h.st.SetStatus(r.Context(), b.IDs, b.Status); err != nil {
 		return err

@@ -270,8 +270,8 @@ func (s *server) bulkStatus(w http.ResponseWriter, r *http.Request) error {
 		}
 		ids = append(ids, id)
 	}
-	if len(ids) > 500 {
-		return badRequest("At most 500 groups at once.")
+	if len(ids) > store.MaxStatusIDs {
+		return badRequest("At most %d groups at once.", store.MaxStatusIDs)
 	}
 	if len(ids) > 0 {
 		if err := s.st.SetStatus(r.Context(), ids, st); err != nil {

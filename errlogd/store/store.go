@@ -243,6 +243,11 @@ type Stats struct {
 	Dropped int64 `json:"dropped"`
 }
 
+// MaxStatusIDs is how many groups the API and the dashboard change at
+// once: SetStatus binds one SQL variable per id, and SQLite takes at most
+// 32,766 in a statement.
+const MaxStatusIDs = 500
+
 // Store is errlogd's storage. Its methods are safe for concurrent use.
 type Store interface {
 	// EventSink lets an application record its own errors:
@@ -272,6 +277,8 @@ type Store interface {
 	// searches every project.
 	EventByEventID(ctx context.Context, projectID int64, eventID string) (*StoredEvent, error)
 	// SetStatus sets the status of the groups and clears Regression.
+	// It binds one SQL variable per id: callers taking ids from a
+	// client take at most MaxStatusIDs.
 	SetStatus(ctx context.Context, ids []int64, status Status) error
 	// DeleteGroup deletes a group, its events and counts.
 	DeleteGroup(ctx context.Context, id int64) error
