@@ -65,3 +65,29 @@ func TestCloseDeadlineDropsWhatIsLeftOnce(t *testing.T) {
 	// the tracker and be counted as lost too.
 	assert.GreaterOrEqual(t, uint64(len(f.Acked()))+st.Dropped, uint64(n), "every event delivered or counted dropped: %+v", st)
 }
+
+// closeWaitsSink's Close takes until its deadline.
+type closeWaitsSink struct{ captureSink }
+
+func (s *closeWaitsSink) Close(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
+
+// A second Close, while the first is still closing, returns by its own
+// deadline; it used to wait for the first whatever its own said. Once the
+// first is done, Close is nil.
+func TestConcurrentCloseKeepsItsDeadline(t *testing.T) {
+	h := NewHandler(Options{Console: io.Discard, Sinks: []EventSink{&closeWaitsSink{}}})
+	ctx1, cancel1 := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel1()
+	first := make(chan error, 1)
+	go func() { first <- h.Close(ctx1) }()
+	time.Sleep(100 * time.Millisecond)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel2()
+	start := time.Now()
+	err := h.Close(ctx2)
+	assert.Less(t, time.Since(start), time.Second)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.ErrorContains(t, err, "another Close is still closing")
+	assert.ErrorIs(t, <-first, context.DeadlineExceeded, "the first Close ends by its own deadline")
+	assert.NoError(t, h.Close(context.Background()), "closing again is not an error")
+}

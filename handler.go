@@ -139,7 +139,11 @@ type core struct {
 	skipped map[skipKey]int
 	closed  atomic.Bool
 	closeMu sync.Mutex
-	sendMu  sync.RWMutex // excludes enqueues while Close closes jobs
+	// closeDone is made by the first Close, under closeMu, and closed
+	// when it returns: a later Close waits for it, or for its own
+	// deadline.
+	closeDone chan struct{}
+	sendMu    sync.RWMutex // excludes enqueues while Close closes jobs
 }
 
 // job is one record on its way to the event sinks, with what must be
@@ -805,10 +809,19 @@ func (c *core) close(ctx context.Context) error {
 	ctx, cancel := boundedContext(ctx)
 	defer cancel()
 	c.closeMu.Lock()
-	defer c.closeMu.Unlock()
-	if c.closed.Load() {
-		return nil
+	if done := c.closeDone; done != nil {
+		// Another Close started: wait for it, within this one's deadline.
+		c.closeMu.Unlock()
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("errlog: close: another Close is still closing the handler: %w", ctx.Err())
+		}
 	}
+	c.closeDone = make(chan struct{})
+	c.closeMu.Unlock()
+	defer close(c.closeDone)
 	unregister(c)
 	close(c.closing)
 	var errs []error
