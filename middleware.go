@@ -20,11 +20,13 @@ import (
 // Middleware captures each request so that every record logged with its
 // context (slog.ErrorContext(r.Context(), …)) carries it; gives each
 // request a Scope (see ScopeFrom); reports panics at ERROR with the
-// panicking goroutine's stack and answers 500; and reports responses whose
-// status is tracked (Options.TrackedStatus, default 500-599), unless the
-// request already logged its failure at ErrorLevel: one failed request,
-// one report. It never reads the request body on the handler's behalf;
-// events show what the handler read of it.
+// panicking goroutine's stack and answers 500, or, when the response has
+// begun, aborts it (panics with http.ErrAbortHandler) so that the client
+// sees it cut short; and reports responses whose status is tracked
+// (Options.TrackedStatus, default 500-599), unless the request already
+// logged its failure at ErrorLevel: one failed request, one report. It
+// never reads the request body on the handler's behalf; events show what
+// the handler read of it.
 //
 // It reports through the default logger, and takes its settings from the
 // errlog Handler that the default logger's handler is or wraps (see
@@ -177,9 +179,15 @@ func middleware(opts MiddlewareOptions, next http.Handler) http.Handler {
 				if s.repanic {
 					panic(v)
 				}
-				if !sw.wroteHeader {
-					http.Error(sw, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+				if sw.wroteHeader {
+					// Too late for a 500: abort the connection, as net/http
+					// does for an unrecovered panic, so that the client does
+					// not take the part it got for the whole body. net/http
+					// logs nothing for this value, and an outer Middleware
+					// lets it through: the panic is reported once, here.
+					panic(http.ErrAbortHandler)
 				}
+				http.Error(sw, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 				return
 			}
 			// One failed request, one report: a request that logged its
