@@ -193,7 +193,7 @@ func middleware(opts MiddlewareOptions, next http.Handler) http.Handler {
 			// One failed request, one report: a request that logged its
 			// failure at ErrorLevel is not reported again for its status.
 			if status := sw.Status(); tracked(s.tracked, status) && !ri.reported.Load() {
-				reportStatus(ctx, h, r, status)
+				reportStatus(ctx, h, r, status, s.mask)
 			}
 		}()
 		next.ServeHTTP(sw, r)
@@ -225,8 +225,9 @@ func tracked(ranges []StatusRange, status int) bool {
 
 // reportStatus logs a tracked response. The message is the same for every
 // URL of a status, and the fingerprint names the route, so that a failing
-// endpoint is one group, not one per URL.
-func reportStatus(ctx context.Context, h slog.Handler, r *http.Request, status int) {
+// endpoint is one group, not one per URL. m masks the path as the URL is
+// masked: nothing masks a fingerprint after this.
+func reportStatus(ctx context.Context, h slog.Handler, r *http.Request, status int, m *masker) {
 	if !h.Enabled(ctx, slog.LevelError) {
 		return
 	}
@@ -234,7 +235,7 @@ func reportStatus(ctx context.Context, h slog.Handler, r *http.Request, status i
 	// stack any more, and Middleware's own frames say nothing.
 	rec := slog.NewRecord(nowOf(h), slog.LevelError, "HTTP "+strconv.Itoa(status)+" "+http.StatusText(status), 0)
 	rec.AddAttrs(slog.Int("status", status), slog.String("method", r.Method), slog.String("path", r.URL.Path))
-	where := r.URL.Path
+	where := m.scrub(r.URL.Path) // a token in the path (/reset/<jwt>) is masked, and its requests are one group
 	if route := routeOf(r); route != "" {
 		rec.AddAttrs(slog.String("route", route))
 		where = route
