@@ -3,7 +3,6 @@ package errlog
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -288,14 +287,17 @@ func (w *statusWriter) Flush() {
 	_ = http.NewResponseController(w.ResponseWriter).Flush()
 }
 
-// Hijack keeps websocket upgrades working.
+// Hijack keeps websocket upgrades working. It goes through
+// http.ResponseController, as Flush does, so that it reaches a Hijacker
+// behind writers that offer only Unwrap. A failed hijack switches no
+// protocols: the status the handler answers with then is kept.
 func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	hj, ok := w.ResponseWriter.(http.Hijacker)
-	if !ok {
-		return nil, nil, errors.New("errlog: middleware: the ResponseWriter does not support hijacking")
+	conn, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
 	}
 	w.status, w.wroteHeader = http.StatusSwitchingProtocols, true
-	return hj.Hijack()
+	return conn, rw, nil
 }
 
 // ParseStatusRanges reads "500-599,404" (ERRLOG_TRACKED_STATUS).
