@@ -191,7 +191,7 @@ type Options struct {
 	// Middleware captures.
 	ContextBuilder ContextBuilder
 	// Repanic makes Middleware re-panic after reporting a panic instead of
-	// answering 500.
+	// answering 500 (or, once the response has begun, aborting it).
 	Repanic bool
 	// MaxBodyBytes caps the request body Middleware keeps. Default 64 KiB.
 	MaxBodyBytes int

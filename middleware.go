@@ -294,7 +294,7 @@ func (w *statusWriter) Flush() {
 func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("errlog: middleware: hijack: %w", err)
 	}
 	w.status, w.wroteHeader = http.StatusSwitchingProtocols, true
 	return conn, rw, nil
