@@ -552,6 +552,14 @@ func (c *core) reportDrops(force bool) {
 	c.onError(&DeliveryError{Sink: "queue", Op: "enqueue", Err: fmt.Errorf("%d events dropped because the queues were full (%d in all)", n, total)})
 }
 
+// lostReported counts an event lost in the delivery goroutine (whose
+// alone it is to call it) and reported there with its own reason: in
+// Dropped, but not again in reportDrops' "queues were full".
+func (c *core) lostReported() {
+	c.dropped.Add(1)
+	c.reportedDrops++
+}
+
 // dropReportEvery is how often, at most, drops are reported while nobody
 // waits for the report.
 const dropReportEvery = time.Second
@@ -562,8 +570,7 @@ func (c *core) deliverLoop(jobs <-chan job) {
 	for j := range jobs {
 		if c.abandoned.Load() && j.flush == nil {
 			// Close gave up, and its error says how many were left.
-			c.dropped.Add(1)
-			c.reportedDrops++
+			c.lostReported()
 			c.takeCrumbs(&j)
 			continue
 		}
@@ -606,6 +613,7 @@ func (c *core) sinksFull() bool {
 func (c *core) deliver(j *job) {
 	defer func() {
 		if p := recover(); p != nil {
+			c.lostReported()
 			c.onError(&DeliveryError{Sink: "handler", Op: "build", Err: fmt.Errorf("building or delivering an event panicked: %v", p)})
 		}
 	}()

@@ -41,6 +41,7 @@ func (c *core) beforeSend(ev *event.Event) (out *event.Event) {
 	defer func() {
 		if p := recover(); p != nil {
 			out = nil
+			c.lostReported()
 			c.onError(&DeliveryError{Sink: "handler", Op: "before send",
 				Err: fmt.Errorf("Options.BeforeSend panicked; the event %s was dropped: %v", ev.EventID, p)})
 		}
