@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -43,6 +44,10 @@ type Options struct {
 	Password string
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Logger receives the errors answered 500, whose text (a database's,
+	// naming tables and statements) is not sent to the client. Default
+	// slog.Default().
+	Logger *slog.Logger
 	// Guesses limits password guesses; give the dashboard the same one,
 	// so that the limit holds for both together. Default: the API's own.
 	Guesses *Guesses
@@ -72,6 +77,9 @@ type Handler struct {
 func New(st store.Store, opts Options) *Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
 	}
 	opts.Prefix = strings.TrimSuffix(opts.Prefix, "/")
 	h := &Handler{st: st, opts: opts, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
@@ -110,15 +118,17 @@ func badRequest(format string, args ...any) error {
 func (h *Handler) handle(pattern string, f func(w http.ResponseWriter, r *http.Request) error) {
 	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if err := f(w, r); err != nil {
-			status := http.StatusInternalServerError
+			status, msg := http.StatusInternalServerError, "internal error; it is in errlogd's log"
 			var ae *apiError
 			switch {
 			case errors.As(err, &ae):
-				status = ae.status
+				status, msg = ae.status, err.Error()
 			case errors.Is(err, store.ErrNotFound):
-				status = http.StatusNotFound
+				status, msg = http.StatusNotFound, err.Error()
+			default:
+				h.opts.Logger.ErrorContext(r.Context(), "errlog: api: "+r.Method+" "+r.URL.Path, "err", err)
 			}
-			writeJSON(w, status, map[string]string{"error": err.Error()})
+			writeJSON(w, status, map[string]string{"error": msg})
 		}
 	})
 }

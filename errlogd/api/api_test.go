@@ -1,10 +1,13 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -324,4 +327,33 @@ func TestGroupLifecycle(t *testing.T) {
 	require.Equal(t, 200, f.do(t, "GET", "/stats", "", &stats))
 	assert.Equal(t, int64(3), stats.Events)
 	assert.Equal(t, int64(2), stats.Groups)
+}
+
+// failingList is a store whose group list fails as a database does,
+// naming its statement.
+type failingList struct{ store.Store }
+
+func (failingList) ListGroups(context.Context, store.GroupQuery) (*store.GroupPage, error) {
+	return nil, errors.New("SQL logic error: SELECT id, project_id FROM event_groups WHERE key_hash = ?")
+}
+
+// An error answered 500 goes to errlogd's log, not to the client: the
+// answer used to carry the database's text (tables, statements).
+func TestInternalErrorLoggedNotSent(t *testing.T) {
+	var logged bytes.Buffer
+	st := failingList{openStore(t, "sqlite")}
+	srv := httptest.NewServer(api.New(st, api.Options{Prefix: "/dev/error", Password: "s3cret", Logger: slog.New(slog.NewTextHandler(&logged, nil))}))
+	t.Cleanup(srv.Close)
+	req, err := http.NewRequest("GET", srv.URL+"/dev/error/api/groups", nil)
+	require.NoError(t, err)
+	req.SetBasicAuth("admin", "s3cret")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+	assert.JSONEq(t, `{"error":"internal error; it is in errlogd's log"}`, string(b))
+	assert.Contains(t, logged.String(), "errlog: api: GET /dev/error/api/groups")
+	assert.Contains(t, logged.String(), "SELECT id, project_id FROM event_groups")
 }
