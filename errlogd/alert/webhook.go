@@ -91,7 +91,7 @@ func signIf(secret string, body []byte) string {
 // often its secret (Slack's, Mattermost's), and errors are shown on the
 // dashboard and kept in the outbox.
 func (n *Notifier) post(ctx context.Context, rawURL string, body []byte, headers map[string]string, out any) error {
-	where := "POST " + urlHost(rawURL)
+	where := "POST " + URLHost(rawURL)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("%s: bad URL", where)
@@ -135,8 +135,10 @@ func (n *Notifier) rule(ctx context.Context, projectID int64, name string) *Rule
 	return nil
 }
 
-// urlHost is rawURL's scheme and host, the rest elided.
-func urlHost(rawURL string) string {
+// URLHost is rawURL's scheme and host, the rest elided: how a webhook's
+// URL is shown, since the rest is often its secret (a Slack or Mattermost
+// incoming webhook posts for whoever has it).
+func URLHost(rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" {
 		return "(a webhook URL)"
@@ -153,7 +155,7 @@ func sameHost(next func(*http.Request, []*http.Request) error) func(*http.Reques
 	return func(req *http.Request, via []*http.Request) error {
 		from := via[0].URL
 		if req.URL.Host != from.Host || (req.URL.Scheme != "https" && req.URL.Scheme != "http") || (from.Scheme == "https" && req.URL.Scheme != "https") {
-			return fmt.Errorf("redirected from %s to %s://%s/…; not following a redirect to another host", urlHost(from.String()), req.URL.Scheme, req.URL.Host)
+			return fmt.Errorf("redirected from %s to %s://%s/…; not following a redirect to another host", URLHost(from.String()), req.URL.Scheme, req.URL.Host)
 		}
 		if next != nil {
 			return next(req, via)

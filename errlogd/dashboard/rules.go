@@ -78,7 +78,7 @@ func describe(id int64, r alert.Rule, defaultTo []string) ruleLine {
 			}
 			l.Actions = append(l.Actions, "mail "+strings.Join(to, ", "))
 		case alert.ActionWebhook:
-			s := "webhook " + a.URL
+			s := "webhook " + alert.URLHost(a.URL)
 			if a.Format == "slack" {
 				s += " (Slack)"
 			}

@@ -148,7 +148,8 @@ func TestRulePages(t *testing.T) {
 	assertHas(t, body, "dev mail")
 	assertHas(t, body, "environment production; region=eu")
 	assertHas(t, body, "mail dev@example.com")
-	assertHas(t, body, "webhook https://hooks.example.com/x, signed")
+	assertHas(t, body, "webhook https://hooks.example.com/…, signed")
+	assertHasNot(t, body, "hooks.example.com/x")
 	assertHas(t, body, "ticket with tracker")
 	assertHasNot(t, body, "hush-hush-42")
 	rs, err = f.n.StoredRules(ctx, project(t, f.st).ID)
@@ -251,4 +252,29 @@ func TestRulesDefault(t *testing.T) {
 	resp, body := get(t, client(t), off.URL+"/rules")
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "no alerts, no rules pages")
 	assertHasNot(t, body, `id="nav-rules"`)
+}
+
+// The rules page shows a webhook by its host: the rest of a Slack or
+// Mattermost incoming webhook's URL lets whoever reads it post to the
+// channel. It was shown whole, the rules file's too.
+func TestRulesPageShowsWebhookHostOnly(t *testing.T) {
+	st := openStore(t)
+	project(t, st)
+	cfg, err := alert.ParseConfig([]byte(`
+rules:
+  - name: slack
+    triggers: [{type: new}]
+    actions: [{type: webhook, format: slack, url: "https://hooks.slack.com/services/T0AAAA/B0BBBB/XoXoSecretToken123"}]
+`))
+	require.NoError(t, err)
+	n, err := alert.New(st.(*sqlite.Store).DB, cfg, alert.Options{Manual: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { n.Close() })
+	srv := httptest.NewServer(Handler(st, Options{Prefix: "/dev/error", Alerts: n}))
+	defer srv.Close()
+	resp, body := get(t, client(t), srv.URL+"/dev/error/rules")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assertHas(t, body, "webhook https://hooks.slack.com/… (Slack)")
+	assertHasNot(t, body, "XoXoSecretToken123")
+	assertHasNot(t, body, "T0AAAA")
 }
