@@ -56,6 +56,7 @@ type HookEvent struct {
 	pcs  []uintptr
 	max  int
 	goas []groupOrAttrs
+	m    *masker // the event's masking, for the text Exception returns
 }
 
 // Err returns the first error among the record's attributes (the
@@ -98,11 +99,20 @@ func (e *HookEvent) Exception() (typ, message string) {
 		// errlog's own wrappers and panics: as the chain shows them.
 	default:
 		// The outermost error is the event's exception: no chain needed.
-		return typeName(err), values.Truncate(escapeInvalidUTF8(values.Text(err)), e.max)
+		return typeName(err), e.scrub(values.Truncate(escapeInvalidUTF8(values.Text(err)), e.max))
 	}
 	chain := exceptionChain(err, nil, e.max)
 	last := chain[len(chain)-1]
-	return last.Type, last.Value
+	return last.Type, e.scrub(last.Value)
+}
+
+// scrub masks an exception's text as the event's is: a hook sends it on
+// (to a trace exporter), past errlog's masking.
+func (e *HookEvent) scrub(s string) string {
+	if e.m == nil {
+		return s
+	}
+	return e.m.scrubText(s)
 }
 
 // Stacktrace returns the event's stack as text, innermost call first, as
@@ -136,7 +146,7 @@ func (e *HookEvent) Stacktrace() string {
 func (c *core) runHooks(ctx context.Context, h *Handler, r slog.Record, id string, pcs []uintptr) map[string]map[string]any {
 	// A copy: pcs is on Handle's stack, and would otherwise be moved to
 	// the heap for every record, hooked or not.
-	e := HookEvent{ID: id, Record: r, pcs: slices.Clone(pcs), max: c.san.max, goas: h.goas}
+	e := HookEvent{ID: id, Record: r, pcs: slices.Clone(pcs), max: c.san.max, goas: h.goas, m: c.san.m}
 	var out map[string]map[string]any
 	for _, hk := range c.opts.Hooks {
 		for k, v := range c.callHook(ctx, hk, e) {

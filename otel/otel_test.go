@@ -284,3 +284,31 @@ func TestMiddlewareWithOtelhttp(t *testing.T) {
 		t.Errorf("a panic's exception.type = %q, want runtime.Error, as the event has it", typ)
 	}
 }
+
+// The error recorded on the span is masked as the event is: the span's
+// exception event and status go to the trace exporter, and a URL's
+// password in the error's text went there as it was.
+func TestSpanExceptionMasked(t *testing.T) {
+	tracer, exp, h, s, _ := setup(t, errlogotel.Options{}, "")
+	ctx, span := tracer.Start(context.Background(), "request")
+	slog.New(h).ErrorContext(ctx, "db down", "err", errors.New("connect postgres://app:hunter2@db/x failed"))
+	span.End()
+	if err := h.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if evs := s.all(); len(evs) != 1 || strings.Contains(evs[0].Exception[0].Value, "hunter2") {
+		t.Fatalf("events %+v: want one, masked", evs)
+	}
+	st := exp.GetSpans()[0]
+	if d := st.Status.Description; !strings.Contains(d, "connect postgres://app:") || strings.Contains(d, "hunter2") {
+		t.Errorf("span status %q: want the text, masked", d)
+	}
+	if len(st.Events) == 0 {
+		t.Fatal("no exception event on the span")
+	}
+	for _, e := range st.Events {
+		if m := attrs(e)[errlogotel.KeyExceptionMessage]; !strings.Contains(m, "@db/x failed") || strings.Contains(m, "hunter2") {
+			t.Errorf("span exception.message %q: want the text, masked", m)
+		}
+	}
+}
