@@ -127,12 +127,15 @@ type Options struct {
 	// Notifiers receive every event with the throttling of mail (a
 	// Slack-style webhook, a pager).
 	Notifiers []Notifier
-	// Ticketers raise a ticket for the first event of each group.
+	// Ticketers raise a ticket for the first event of each group, every
+	// group: the hourly cap does not hold one back (a group without its
+	// ticket is a bug nobody tracks), and a ticket system files one per
+	// issue.
 	Ticketers []Ticketer
-	// Throttle paces error mail, Notifiers and Ticketers: the digest
-	// window (default DefaultMailWindow), the hourly cap (default
-	// DefaultMaxMailsPerHour) and the backoff of retries. The zero value
-	// is all defaults; it applies whether mail is on or not.
+	// Throttle paces error mail and Notifiers: the digest window (default
+	// DefaultMailWindow), the hourly cap (default DefaultMaxMailsPerHour)
+	// and the backoff of retries, which Ticketers' retries have too. The
+	// zero value is all defaults; it applies whether mail is on or not.
 	Throttle ThrottleOptions
 
 	// Mask says which values are hidden before any sink sees them.

@@ -178,9 +178,11 @@ func (s *noticeSink) Deliver(ev *event.Event) {
 		return
 	}
 	notes, firstSeen := s.th.Add(ev, key, s.env.Clock.Now())
-	if len(notes) > 0 || firstSeen {
-		s.rearmLocked()
-	}
+	// Whatever Add did: a repeat the hourly cap held back opens a window
+	// with nothing to send now, and its digest, and the hour's summary,
+	// are due when it ends. (rearmLocked costs nothing when the timer is
+	// already set earlier.)
+	s.rearmLocked()
 	s.inflight.Add(1)
 	s.mu.Unlock()
 	defer s.inflight.Done()

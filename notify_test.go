@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/delivery"
@@ -343,4 +346,27 @@ func TestWebhookThrottleWithoutMail(t *testing.T) {
 	if posts, _ := h.posts(); len(posts) != 3 || posts[2]["kind"] != "summary" || posts[2]["count"] != float64(3) {
 		t.Fatalf("at Close: %v, want the summary of 3", posts)
 	}
+}
+
+// A repeat the hourly cap holds back, of a group whose window had closed,
+// arms the timer: when the hour ends, what was held back is told without
+// waiting for another error. Nothing armed it, so in a quiet program the
+// summary waited for the next error after the hour, or for Close.
+func TestHeldBackRepeatToldWhenTheHourEnds(t *testing.T) {
+	fake := clock.NewFake(time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC))
+	env := testEnv(&errRecorder{})
+	env.Clock = fake
+	n := &recordingNotifier{}
+	s := newTestSink(t, nil, env, capped(1), []Notifier{n}, nil)
+	s.Deliver(mailEvent("boom"))                  // the hour's one notice
+	fake.Advance(DefaultMailWindow + time.Minute) // the group's window closes, quietly
+	require.Eventually(t, func() bool { return len(n.gotNotices()) == 1 }, 3*time.Second, 5*time.Millisecond)
+	s.Deliver(mailEvent("boom")) // held back by the cap
+	s.Deliver(mailEvent("boom"))
+	fake.Advance(2 * time.Hour)
+	require.Eventually(t, func() bool { return len(n.gotNotices()) >= 2 }, 3*time.Second, 5*time.Millisecond,
+		"2 h after the cap held 2 errors back: %d notices", len(n.gotNotices()))
+	got := n.gotNotices()
+	assert.Equal(t, NoticeFirst, got[0].Kind)
+	assert.NotEqual(t, NoticeFirst, got[1].Kind, "the held-back repeats are told as a digest or in the hour's summary")
 }
