@@ -176,6 +176,32 @@ func TestSubject(t *testing.T) {
 	}
 }
 
+// A culprit file that is a URL with a long query (a browser's script,
+// mailed by errlogd) made a Subject line over RFC 5322's 998 bytes, which
+// strict servers refuse: the location goes without the query, and a long
+// name is cut in the middle.
+func TestSubjectLocationBounded(t *testing.T) {
+	c := testComposer(t)
+	ev := testEvent("charge failed")
+	ev.Exception[0].Stacktrace.Frames[1].Filename = "https://cdn.example.com/static/js/main.js?v=" + strings.Repeat("0123456789abcdef", 70)
+	if got := c.subject(ev, "ERROR"); !strings.HasSuffix(got, " (main.js:42)") {
+		t.Errorf("subject %q, want the script's name without its query", got)
+	}
+	ev.Exception[0].Stacktrace.Frames[1].Filename = "/src/" + strings.Repeat("x", 2000) + "_handler.go"
+	if got := Location(ev); len([]rune(got)) > maxLocationFile+len(":42") || !strings.HasSuffix(got, "x_handler.go:42") || !strings.Contains(got, "…") {
+		t.Errorf("Location %q: want at most %d runes of the name, cut in the middle", got, maxLocationFile)
+	}
+	m, err := c.Compose(&Notice{Kind: NoticeFirst, GroupKey: "g", Event: ev, Count: 1, Total: 1}, Extra{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n, l := range strings.Split(string(m.Data), "\r\n") {
+		if len(l) > 998 {
+			t.Errorf("line %d is %d bytes (RFC 5322 limit 998): %.60q…", n+1, len(l), l)
+		}
+	}
+}
+
 // Level labels: the subject's upper-cased, the breadcrumbs' aligned.
 func TestLabels(t *testing.T) {
 	for in, want := range map[event.Level]string{event.LevelDebug: "DEBUG", event.LevelInfo: "INFO", event.LevelWarning: "WARN",

@@ -77,7 +77,13 @@ func (c *Composer) subject(ev *event.Event, level string) string {
 	return headerText(subj)
 }
 
+// maxLocationFile bounds the file name of a Location, in runes.
+const maxLocationFile = 60
+
 // Location is "file.go:42" of ev's culprit frame, "" when it has none.
+// A file that is a URL (a browser's script) goes without its query, and a
+// long name is cut in the middle: the subject it is in must stay a line
+// a mail server takes (RFC 5322: 998 bytes), and one a person reads.
 func Location(ev *event.Event) string {
 	f, ok := ev.CulpritFrame()
 	if !ok {
@@ -87,5 +93,12 @@ func Location(ev *event.Event) string {
 	if file == "" {
 		file = f.AbsPath
 	}
-	return path.Base(file) + ":" + strconv.Itoa(f.Lineno)
+	if i := strings.IndexAny(file, "?#"); i > 0 {
+		file = file[:i]
+	}
+	base := path.Base(file)
+	if r := []rune(base); len(r) > maxLocationFile {
+		base = string(r[:maxLocationFile/2]) + "…" + string(r[len(r)-maxLocationFile/2+1:])
+	}
+	return base + ":" + strconv.Itoa(f.Lineno)
 }
