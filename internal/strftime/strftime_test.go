@@ -67,3 +67,39 @@ json.dump([time.strftime(sys.argv[1], time.localtime(s)) for s in json.load(sys.
 		}
 	}
 }
+
+// glibc's flags and field widths, which Python's time.strftime (and so
+// logging's datefmt) has on Linux: "%-d" and "%-I" are common in Python
+// date formats, and were printed as they are.
+func TestAppendFlagsPython(t *testing.T) {
+	const layout = "%-d %_d %0e %-e %-H %_H %-I %-l %_l %-k %-j %_j %-m %-M %-S|%^a %^A %^b %^B %^p %#p %#a %#A %#b %^h %#h %^P|" +
+		"%10A|%-10A|%_10A|%010A|%5d|%_5d|%-5d|%05e|%3Y|%6Y|%-Y|%_Y|%-y %-C %-s %-u %-w %-U %-V %-G %-g|%^-d %-^a %-D %-q %Ey %-Ey %E-y %-f %O-d %-"
+	times := []time.Time{
+		time.Date(2024, 1, 6, 7, 8, 9, 0, time.UTC),
+		time.Date(2024, 12, 31, 23, 59, 59, 0, time.UTC),
+		time.Date(2000, 10, 1, 0, 0, 0, 0, time.UTC),
+	}
+	var secs []int64
+	for _, tm := range times {
+		secs = append(secs, tm.Unix())
+	}
+	script := `
+import json, sys, time
+json.dump([time.strftime(sys.argv[1], time.gmtime(s)) for s in json.load(sys.stdin)], sys.stdout)
+`
+	var want []string
+	cpython.Run(t, script, secs, &want, layout)
+	if len(want) != len(times) {
+		t.Fatalf("python3 answered %q", want)
+	}
+	l := Compile(layout)
+	for i, tm := range times {
+		if got := string(l.Append(nil, tm)); got != want[i] {
+			t.Errorf("%v:\n  go %q\n  py %q", tm, got, want[i])
+		}
+	}
+	buf := make([]byte, 0, 512)
+	if n := testing.AllocsPerRun(100, func() { buf = l.Append(buf[:0], times[0]) }); n != 0 {
+		t.Errorf("Append with flags allocates %v times", n)
+	}
+}
