@@ -601,7 +601,7 @@ func TestNewTrackerSinkOptions(t *testing.T) {
 	}{
 		{Options{}, "errlog: tracker: no DSN"},
 		{Options{DSN: "https://sekrit@host"}, "errlog: tracker: DSN has no project id"},
-		{Options{DSN: "ftp://k@host/1"}, `errlog: tracker: DSN scheme must be "http" or "https"`},
+		{Options{DSN: "ftp://k@host/1"}, "errlog: tracker: DSN must start with http:// or https://"},
 		{Options{DSN: "https://k@host/1", SampleRate: 2}, "errlog: tracker: SampleRate 2"},
 		{Options{DebugURL: "requestbin.example/x"}, "errlog: tracker: DebugURL is not an http or https URL"},
 		{Options{DSN: "https://k@host/1", MinBackoff: time.Hour, MaxBackoff: time.Second}, "errlog: tracker: "},

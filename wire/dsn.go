@@ -57,7 +57,9 @@ func ParseDSN(s string) (*DSN, error) {
 	}
 	d := &DSN{Scheme: u.Scheme, Host: u.Host}
 	if d.Scheme != "http" && d.Scheme != "https" {
-		return nil, errors.New(`DSN scheme must be "http" or "https", not "` + u.Scheme + `"`)
+		// Not naming what it found: a DSN pasted without its scheme
+		// ("KEY:SECRET@host/1") has its key there.
+		return nil, errors.New("DSN must start with http:// or https:// (https://KEY@host/PROJECT)")
 	}
 	if u.User != nil {
 		d.PublicKey = u.User.Username()

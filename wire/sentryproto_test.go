@@ -63,8 +63,11 @@ func TestParseDSN(t *testing.T) {
 
 func TestParseDSNErrors(t *testing.T) {
 	for dsn, want := range map[string]string{
-		"":                              "empty DSN",
-		"ftp://k@host/1":                `scheme must be "http" or "https", not "ftp"`,
+		"":               "empty DSN",
+		"ftp://k@host/1": "must start with http:// or https://",
+		// Pasted without its scheme: the key would be read as one, and
+		// was repeated in the error.
+		"secretkeyabc:secret@host/1":    "must start with http:// or https://",
 		"https://host/1":                "no public key",
 		"https://k@/1":                  "no host",
 		"https://k@host":                "no project id",
