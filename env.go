@@ -64,6 +64,18 @@ func (e envReader) int(name string, def int) int {
 	return n
 }
 
+// count is int for a setting that cannot be negative: a negative value
+// is reported, and the default used.
+func (e envReader) count(name string, def int) int {
+	n := e.int(name, def)
+	if n < 0 {
+		v, _ := e.str(name)
+		e.bad(name, v, "negative")
+		return def
+	}
+	return n
+}
+
 func (e envReader) bool(name string, def bool) bool {
 	v, ok := e.str(name)
 	if !ok {
@@ -119,7 +131,7 @@ func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 			Level:      e.level("ERRLOG_FILE_LEVEL"),
 			MaxSizeMB:  e.int("ERRLOG_FILE_MAX_MB", 0),
 			MaxBackups: e.int("ERRLOG_FILE_BACKUPS", 0),
-			MaxAgeDays: e.int("ERRLOG_FILE_MAX_AGE_DAYS", 0),
+			MaxAgeDays: e.count("ERRLOG_FILE_MAX_AGE_DAYS", 0),
 			Compress:   e.bool("ERRLOG_FILE_COMPRESS", false),
 			Interval:   e.interval("ERRLOG_FILE_ROTATE"),
 		}

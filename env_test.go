@@ -112,25 +112,29 @@ func TestFromEnvDefaults(t *testing.T) {
 
 func TestFromEnvMalformedReportedOnceAndDefaulted(t *testing.T) {
 	env := envOf(map[string]string{
-		"ERRLOG_LEVEL":          "loud",
-		"ERRLOG_FILE":           "app.log",
-		"ERRLOG_FILE_MAX_MB":    "ten",
-		"ERRLOG_FILE_COMPRESS":  "maybe",
-		"ERRLOG_SMTP_ADDR":      "mail.example.com:smtp",
-		"ERRLOG_TRACKED_STATUS": "5xx",
-		"ERRLOG_FORMAT":         "%(levelname",
-		"ERRLOG_DEBUG":          "sure",
+		"ERRLOG_LEVEL":       "loud",
+		"ERRLOG_FILE":        "app.log",
+		"ERRLOG_FILE_MAX_MB": "ten",
+		// Negative: no file at all before (logfile refused it, under
+		// Options' name).
+		"ERRLOG_FILE_MAX_AGE_DAYS": "-1",
+		"ERRLOG_FILE_COMPRESS":     "maybe",
+		"ERRLOG_SMTP_ADDR":         "mail.example.com:smtp",
+		"ERRLOG_TRACKED_STATUS":    "5xx",
+		"ERRLOG_FORMAT":            "%(levelname",
+		"ERRLOG_DEBUG":             "sure",
 	})
 	envReported.Range(func(k, _ any) bool { envReported.Delete(k); return true }) // go test -count=N
 	var stderr bytes.Buffer
 	o := fromEnv(env, &stderr)
 	out := stderr.String()
-	for _, name := range []string{"ERRLOG_LEVEL", "ERRLOG_FILE_MAX_MB", "ERRLOG_FILE_COMPRESS", "ERRLOG_SMTP_ADDR", "ERRLOG_TRACKED_STATUS", "ERRLOG_FORMAT", "ERRLOG_DEBUG"} {
+	for _, name := range []string{"ERRLOG_LEVEL", "ERRLOG_FILE_MAX_MB", "ERRLOG_FILE_MAX_AGE_DAYS", "ERRLOG_FILE_COMPRESS", "ERRLOG_SMTP_ADDR", "ERRLOG_TRACKED_STATUS", "ERRLOG_FORMAT", "ERRLOG_DEBUG"} {
 		assert.Contains(t, out, "errlog: "+name+"=", "the report names the variable")
 	}
 	assert.Nil(t, o.Level, "zero: the default")
 	assert.Equal(t, slog.LevelInfo, resolveOptions(o).Level)
 	assert.Zero(t, o.File.MaxSizeMB, "zero: the default, 100")
+	assert.Zero(t, o.File.MaxAgeDays, "zero: the default, keep them")
 	assert.False(t, o.File.Compress)
 	assert.Nil(t, o.Mail)
 	assert.Nil(t, o.TrackedStatus)
