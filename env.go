@@ -51,6 +51,15 @@ func (e envReader) bad(name, value string, why string) {
 	fmt.Fprintf(e.w, "errlog: %s=%q: %s; using the default\n", name, value, why)
 }
 
+// note reports, once, something about a variable that is not a bad
+// value (its default cannot be had).
+func (e envReader) note(name, what string) {
+	if _, dup := envReported.LoadOrStore(name+" "+what, true); dup {
+		return
+	}
+	fmt.Fprintf(e.w, "errlog: %s\n", what)
+}
+
 func (e envReader) int(name string, def int) int {
 	v, ok := e.str(name)
 	if !ok {
@@ -173,7 +182,10 @@ func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 	if dir, ok := e.str("ERRLOG_SPOOL_DIR"); ok {
 		o.SpoolDir = dir
 	} else if o.Mail != nil || o.Tracker != nil {
-		o.SpoolDir = defaultSpoolDir()
+		var err error
+		if o.SpoolDir, err = defaultSpoolDir(); err != nil {
+			e.note("ERRLOG_SPOOL_DIR", "no spool: "+err.Error()+"; undelivered mail and events are kept in memory only, and lost at exit (set ERRLOG_SPOOL_DIR)")
+		}
 	}
 	o.CrashReports = e.bool("ERRLOG_CRASH_REPORTS", true)
 
@@ -254,16 +266,16 @@ func checkHostPort(addr string) error {
 
 // defaultSpoolDir is errlog's folder of the OS cache directory, one per
 // program, so that two programs on one host never send each other's events.
-func defaultSpoolDir() string {
+func defaultSpoolDir() (string, error) {
 	dir, err := os.UserCacheDir()
 	if err != nil {
-		return ""
+		return "", err
 	}
 	exe, err := os.Executable()
 	if err != nil {
-		return filepath.Join(dir, "errlog", "spool")
+		return filepath.Join(dir, "errlog", "spool"), nil
 	}
-	return filepath.Join(dir, "errlog", "spool", filepath.Base(exe))
+	return filepath.Join(dir, "errlog", "spool", filepath.Base(exe)), nil
 }
 
 // smtpTLS reads ERRLOG_SMTP_TLS (starttls, required, implicit, none) and

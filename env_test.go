@@ -179,3 +179,26 @@ func TestDebugModeKeepsMailAndTrackerOff(t *testing.T) {
 	assert.Empty(t, reported, "and no attempt to reach the tracker")
 	assert.Empty(t, h.c.sinks)
 }
+
+// Without a cache directory (no HOME nor XDG_CACHE_HOME: a service run
+// with env -i, a unit without User=), FromEnv says that it has no spool,
+// once, naming ERRLOG_SPOOL_DIR; it went on in memory without a word.
+func TestFromEnvNoCacheDirSaysNoSpool(t *testing.T) {
+	t.Setenv("HOME", "")
+	t.Setenv("XDG_CACHE_HOME", "")
+	env := envOf(map[string]string{"ERRLOG_DSN": "https://k@errors.example.com/1"})
+	envReported.Range(func(k, _ any) bool { envReported.Delete(k); return true })
+	var stderr bytes.Buffer
+	o := fromEnv(env, &stderr)
+	assert.Empty(t, o.SpoolDir)
+	assert.Contains(t, stderr.String(), "errlog: no spool: ")
+	assert.Contains(t, stderr.String(), "kept in memory only, and lost at exit (set ERRLOG_SPOOL_DIR)")
+	stderr.Reset()
+	fromEnv(env, &stderr)
+	assert.Empty(t, stderr.String(), "said once")
+
+	// With a spool directory set, nothing to say.
+	env = envOf(map[string]string{"ERRLOG_DSN": "https://k@errors.example.com/1", "ERRLOG_SPOOL_DIR": t.TempDir()})
+	fromEnv(env, &stderr)
+	assert.Empty(t, stderr.String())
+}
