@@ -156,6 +156,8 @@ func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 	if dir, ok := e.str("ERRLOG_MAIL_DIR"); ok {
 		if o.Mail == nil {
 			o.Mail = &MailOptions{}
+		} else {
+			e.note("ERRLOG_MAIL_DIR", "ERRLOG_MAIL_DIR="+strconv.Quote(dir)+" writes mail to files: ERRLOG_SMTP_ADDR="+strconv.Quote(o.Mail.Addr)+" is not used (unset one)")
 		}
 		o.Mail.Dir = dir
 	}

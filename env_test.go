@@ -202,3 +202,18 @@ func TestFromEnvNoCacheDirSaysNoSpool(t *testing.T) {
 	fromEnv(env, &stderr)
 	assert.Empty(t, stderr.String())
 }
+
+// ERRLOG_MAIL_DIR takes the mail instead of ERRLOG_SMTP_ADDR's server:
+// when both are set, FromEnv says so, once.
+func TestFromEnvMailDirAndSMTPAddr(t *testing.T) {
+	env := envOf(map[string]string{"ERRLOG_SMTP_ADDR": "smtp.example.com:587", "ERRLOG_MAIL_DIR": "mail", "ERRLOG_SPOOL_DIR": t.TempDir()})
+	envReported.Range(func(k, _ any) bool { envReported.Delete(k); return true })
+	var stderr bytes.Buffer
+	o := fromEnv(env, &stderr)
+	require.NotNil(t, o.Mail)
+	assert.Equal(t, "mail", o.Mail.Dir)
+	assert.Equal(t, `errlog: ERRLOG_MAIL_DIR="mail" writes mail to files: ERRLOG_SMTP_ADDR="smtp.example.com:587" is not used (unset one)`+"\n", stderr.String())
+	stderr.Reset()
+	fromEnv(env, &stderr)
+	assert.Empty(t, stderr.String(), "said once")
+}

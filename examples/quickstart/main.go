@@ -77,7 +77,8 @@ func main() {
 }
 
 // applyDefaults sets each VAR=value line of env that the environment
-// leaves unset.
+// leaves unset; but not the mail folder when ERRLOG_SMTP_ADDR is set, to
+// send real mail (a folder would take the mail instead).
 func applyDefaults(env string) {
 	sc := bufio.NewScanner(strings.NewReader(env))
 	for sc.Scan() {
@@ -86,6 +87,9 @@ func applyDefaults(env string) {
 			continue
 		}
 		k, v, ok := strings.Cut(line, "=")
+		if _, smtp := os.LookupEnv("ERRLOG_SMTP_ADDR"); smtp && k == "ERRLOG_MAIL_DIR" {
+			continue
+		}
 		if _, set := os.LookupEnv(k); ok && !set {
 			os.Setenv(k, v)
 		}

@@ -184,3 +184,24 @@ func TestQuickstartDashboard(t *testing.T) {
 	newMux(st).ServeHTTP(w, req)
 	assert.Equal(t, http.StatusForbidden, w.Code)
 }
+
+// ERRLOG_SMTP_ADDR, as defaults.env and the package's comment say, sends
+// real mail: the default mail folder is then not set, since a folder takes
+// the mail instead of the server. (The mail went to ./mail/.)
+func TestQuickstartSMTPAddrSendsRealMail(t *testing.T) {
+	for _, line := range strings.Split(defaults, "\n") {
+		if k, _, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(k, "#") {
+			t.Setenv(k, "") // restored after the test
+			os.Unsetenv(k)  // as in a fresh shell
+		}
+	}
+	t.Setenv("ERRLOG_SMTP_ADDR", "127.0.0.1:1025")
+	applyDefaults(defaults)
+	_, set := os.LookupEnv("ERRLOG_MAIL_DIR")
+	assert.False(t, set)
+	o := errlog.FromEnv()
+	require.NotNil(t, o.Mail)
+	assert.Equal(t, "127.0.0.1:1025", o.Mail.Addr)
+	assert.Empty(t, o.Mail.Dir)
+	assert.Equal(t, "quickstart@localhost", o.Mail.From, "the other defaults still apply")
+}
