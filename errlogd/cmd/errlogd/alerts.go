@@ -41,11 +41,7 @@ func (a *alertConfig) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&a.subjectPrefix, "mail-subject-prefix", getenv("ERRLOGD_MAIL_SUBJECT_PREFIX"), `start of every alert mail's subject (default "[errlog] ")`)
 	fs.StringVar(&a.from, "mail-from", getenv("ERRLOGD_MAIL_FROM"), "sender of alert mail (default errlogd@<host of the public URL>)")
 	fs.StringVar(&a.to, "mail-to", getenv("ERRLOGD_MAIL_TO"), "default recipients of alert mail, comma-separated")
-	delay, err := time.ParseDuration(getenv("ERRLOGD_MAIL_DELAY"))
-	if err != nil {
-		delay = time.Minute
-	}
-	fs.DurationVar(&a.mailDelay, "mail-delay", delay, "digest window: the first alert mail goes at once, later ones within the window as one digest (0: none)")
+	fs.DurationVar(&a.mailDelay, "mail-delay", envDuration(getenv, "ERRLOGD_MAIL_DELAY", time.Minute), "digest window: the first alert mail goes at once, later ones within the window as one digest (0: none)")
 	fs.StringVar(&a.rules, "rules", getenv("ERRLOGD_RULES"), "alert rules file, YAML or JSON (default: mail every new group and regression)")
 }
 

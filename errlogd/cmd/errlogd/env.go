@@ -9,7 +9,8 @@ import (
 
 // envChecks are the ERRLOGD_* variables whose values must parse: a server,
 // unlike the library, does not start on a guess. Each names what it
-// accepts.
+// accepts, and checks with the parser that reads it (envInt, envDuration),
+// so that a value accepted here is the value used.
 var envChecks = []struct {
 	name, accepts string
 	ok            func(string) bool
@@ -17,23 +18,51 @@ var envChecks = []struct {
 	{"ERRLOGD_RETENTION_DAYS", "a whole number of days, 0 or more (0: keep events forever)", nonNegInt},
 	{"ERRLOGD_MAX_EVENTS_PER_GROUP", "a whole number, 0 or more (0: keep every event)", nonNegInt},
 	{"ERRLOGD_MIN_FREE_MB", "a whole number of MiB, 0 or more (0: no check)", nonNegInt},
-	{"ERRLOGD_MAIL_DELAY", `a duration such as 30s, 1m or 0 (no digest)`, func(s string) bool {
-		d, err := time.ParseDuration(s)
-		return err == nil && d >= 0
-	}},
+	{"ERRLOGD_MAIL_DELAY", `a duration such as 30s, 1m or 0 (no digest)`, func(s string) bool { _, ok := parseDelay(s); return ok }},
 	{"ERRLOGD_PREFIX", `a URL path such as /dev/error`, func(s string) bool { _, err := normPrefix(s); return err == nil }},
 }
 
-func nonNegInt(s string) bool {
+func nonNegInt(s string) bool { _, ok := parseNonNegInt(s); return ok }
+
+func parseNonNegInt(s string) (int, bool) {
 	n, err := strconv.Atoi(s)
-	return err == nil && n >= 0
+	return n, err == nil && n >= 0
+}
+
+func parseDelay(s string) (time.Duration, bool) {
+	d, err := time.ParseDuration(s)
+	return d, err == nil && d >= 0
+}
+
+// envValue is a variable's value as errlogd reads it: without the blanks
+// around it, which an env file or a YAML block easily leaves ("0 ").
+func envValue(getenv func(string) string, name string) string {
+	return strings.TrimSpace(getenv(name))
+}
+
+// envInt is a whole-number variable, def when it is unset. A value that
+// does not parse is refused by checkEnv before anything uses it.
+func envInt(getenv func(string) string, name string, def int) int {
+	if n, ok := parseNonNegInt(envValue(getenv, name)); ok {
+		return n
+	}
+	return def
+}
+
+// envDuration is a duration variable, def when it is unset (checkEnv
+// refuses one that does not parse).
+func envDuration(getenv func(string) string, name string, def time.Duration) time.Duration {
+	if d, ok := parseDelay(envValue(getenv, name)); ok {
+		return d
+	}
+	return def
 }
 
 // checkEnv returns an error naming the first ERRLOGD_* variable set to a
 // value errlogd cannot use, and what it accepts.
 func checkEnv(getenv func(string) string) error {
 	for _, c := range envChecks {
-		if v := getenv(c.name); v != "" && !c.ok(strings.TrimSpace(v)) {
+		if v := getenv(c.name); v != "" && !c.ok(envValue(getenv, c.name)) {
 			return usageError{fmt.Errorf("errlogd: %s=%q: want %s", c.name, v, c.accepts)}
 		}
 	}

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"io"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestEnvBlanksUsedAsAccepted: a value with blanks around it, which
+// checkEnv accepts, is the value errlogd uses. "0 " for retention (keep
+// forever) was read as unparsable and became the default 90 days, so
+// retention deleted events the operator meant to keep.
+func TestEnvBlanksUsedAsAccepted(t *testing.T) {
+	env := map[string]string{
+		"ERRLOGD_RETENTION_DAYS":       "0 ",
+		"ERRLOGD_MAX_EVENTS_PER_GROUP": " 0",
+		"ERRLOGD_MIN_FREE_MB":          "0\n",
+		"ERRLOGD_MAIL_DELAY":           "\t0s ",
+	}
+	getenv := func(k string) string { return env[k] }
+	require.NoError(t, checkEnv(getenv))
+	fs, c := flags("errlogd", getenv, io.Discard)
+	require.NoError(t, fs.Parse(nil))
+	assert.Equal(t, 0, c.retentionDays)
+	assert.Equal(t, 0, c.perGroup)
+	assert.Equal(t, uint64(0), c.minFreeMB)
+	assert.Equal(t, time.Duration(0), c.alerts.mailDelay)
+
+	// Unset: the defaults.
+	fs, c = flags("errlogd", func(string) string { return "" }, io.Discard)
+	require.NoError(t, fs.Parse(nil))
+	assert.Equal(t, 90, c.retentionDays)
+	assert.Equal(t, 10000, c.perGroup)
+	assert.Equal(t, uint64(256), c.minFreeMB)
+	assert.Equal(t, time.Minute, c.alerts.mailDelay)
+}
