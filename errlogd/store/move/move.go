@@ -3,8 +3,10 @@
 // projects with their keys, groups with their keys, counts, statuses and
 // first/last seen, events, the counts behind the charts, alert rules, the
 // outbox, tickets — row for row with the same ids, so that every DSN and
-// every link keeps working and each group stays one group. Search
-// indexes are rebuilt by the destination's own triggers.
+// every link keeps working and each group stays one group; each table's
+// id counter goes on from the source's, so that the ids of deleted rows
+// are never handed out again. Search indexes are rebuilt by the
+// destination's own triggers.
 //
 // Both databases must be at the same schema version (open each with its
 // store first: that migrates them). The source is read in one read
@@ -164,19 +166,103 @@ func Run(ctx context.Context, from, to DB, opts Options) (*Result, error) {
 			return res, fmt.Errorf("errlog: move: %s: %w", t, err)
 		}
 	}
-	if to.Postgres {
-		for _, t := range order {
-			if contains(toTables[t], "id") {
-				if _, err := to.SQL.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence($1, 'id'), COALESCE((SELECT max(id) FROM `+t+`), 1), (SELECT max(id) FROM `+t+`) IS NOT NULL)`, t); err != nil {
-					return res, fmt.Errorf("errlog: move: %s: sequence: %w", t, err)
-				}
-			}
-		}
+	marks, err := highWater(ctx, rtx, from, order, fromTables)
+	if err != nil {
+		return res, fmt.Errorf("errlog: move: %s: ids handed out: %w", from.Name, err)
+	}
+	if err := setHighWater(ctx, to, order, toTables, marks); err != nil {
+		return res, err
 	}
 	if _, err := to.SQL.ExecContext(ctx, rebind(to, `UPDATE store_moves SET finished_ms = ? WHERE source = ?`), time.Now().UnixMilli(), from.Name); err != nil {
 		return res, fmt.Errorf("errlog: move: %s: %w", to.Name, err)
 	}
 	return res, nil
+}
+
+// highWater returns the highest id the source has handed out in each
+// table with ids: its SQLite AUTOINCREMENT counter (sqlite_sequence) or
+// PostgreSQL sequence, which counts the ids of deleted rows too. The
+// destination carries them on, so that it never hands out a deleted
+// row's id again: a new group that took a deleted group's id would find
+// what is still keyed by it (alerts, links, a tracker's ticket).
+func highWater(ctx context.Context, rtx *sql.Tx, from DB, order []string, cols map[string][]string) (map[string]int64, error) {
+	marks := map[string]int64{}
+	if !from.Postgres {
+		rows, err := rtx.QueryContext(ctx, `SELECT name, seq FROM sqlite_sequence`)
+		if err != nil {
+			if strings.Contains(err.Error(), "no such table") { // no AUTOINCREMENT row ever written
+				return marks, nil
+			}
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var t string
+			var n int64
+			if err := rows.Scan(&t, &n); err != nil {
+				return nil, err
+			}
+			marks[t] = n
+		}
+		return marks, rows.Err()
+	}
+	for _, t := range order {
+		if !contains(cols[t], "id") {
+			continue
+		}
+		var seq sql.NullString
+		if err := rtx.QueryRowContext(ctx, `SELECT pg_get_serial_sequence($1, 'id')`, t).Scan(&seq); err != nil {
+			return nil, fmt.Errorf("%s: %w", t, err)
+		}
+		if !seq.Valid {
+			continue
+		}
+		// A sequence not yet called has handed out nothing: its
+		// last_value is the first it will give.
+		var n int64
+		if err := rtx.QueryRowContext(ctx, `SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM `+seq.String).Scan(&n); err != nil {
+			return nil, fmt.Errorf("%s: %w", t, err)
+		}
+		marks[t] = n
+	}
+	return marks, nil
+}
+
+// setHighWater makes each table's next id come after both the rows it
+// holds and the source's high-water mark.
+func setHighWater(ctx context.Context, to DB, order []string, cols map[string][]string, marks map[string]int64) error {
+	for _, t := range order {
+		if !contains(cols[t], "id") {
+			continue
+		}
+		mark := marks[t]
+		if to.Postgres {
+			if _, err := to.SQL.ExecContext(ctx, `SELECT setval(s, greatest(n, 1), n > 0)
+FROM (SELECT pg_get_serial_sequence($1, 'id') s, greatest($2::bigint, COALESCE((SELECT max(id) FROM `+t+`), 0)) n) x`, t, mark); err != nil {
+				return fmt.Errorf("errlog: move: %s: sequence: %w", t, err)
+			}
+			continue
+		}
+		// SQLite: AUTOINCREMENT gives max(seq, max(id)) + 1; a table
+		// without it reuses ids whatever is done here.
+		var auto int
+		if err := to.SQL.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ? AND sql LIKE '%AUTOINCREMENT%'`, t).Scan(&auto); err != nil {
+			return fmt.Errorf("errlog: move: %s: %w", t, err)
+		}
+		if auto == 0 || mark <= 0 {
+			continue
+		}
+		res, err := to.SQL.ExecContext(ctx, `UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?`, mark, t)
+		if err == nil {
+			if n, _ := res.RowsAffected(); n == 0 {
+				_, err = to.SQL.ExecContext(ctx, `INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)`, t, mark)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("errlog: move: %s: sequence: %w", t, err)
+		}
+	}
+	return nil
 }
 
 // prepareDest checks that the destination is empty, or holds an
