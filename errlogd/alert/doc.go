@@ -31,6 +31,12 @@
 // LOCKED where the database can (Dialect.RowLocks). Of the store itself a
 // Notifier needs only what Store lists.
 //
+// A group's rows go with the group: the store's DeleteGroup runs alert's
+// sqlstore.GroupDeleteHook in its transaction, set wherever alert's
+// tables are opened; rows of a group deleted by a process that had not
+// opened them (errlogd without mail or rules) are swept by the sender's
+// hourly prune, before it sends.
+//
 // # Mail
 //
 // Alert mail is composed and sent by package mail, as the client's error

@@ -115,7 +115,12 @@ var migrations embed.FS
 // tables gives alert its tables in db, creating or migrating them.
 func tables(ctx context.Context, db Store) (*sqlstore.Tables, error) {
 	sub, _ := fs.Sub(migrations, "migrations")
-	return db.Tables(ctx, "alert", sub)
+	t, err := db.Tables(ctx, "alert", sub)
+	if err != nil {
+		return nil, err
+	}
+	t.SetGroupDeleteHook(deleteGroup)
+	return t, nil
 }
 
 // Migrate creates or migrates alert's tables in db without starting a
@@ -525,6 +530,18 @@ func (n *Notifier) RunOnce(ctx context.Context) error {
 	}
 	now := n.opts.Now()
 	nowMS := now.UnixMilli()
+	if now.Sub(n.pruned) > time.Hour {
+		// Sent notifications are history for 90 days (any process may
+		// do it; the deletes are idempotent). Before the sending, so
+		// that nothing is sent for a group deleted meanwhile.
+		n.pruned = now
+		if _, err := n.t.Exec(ctx, `DELETE FROM alert_outbox WHERE state = 'sent' AND sent_ms < ?`, now.Add(-KeepSent).UnixMilli()); err != nil {
+			errs = append(errs, wrap("prune", err))
+		}
+		if err := sweepDeleted(ctx, n.t); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	rows, err := n.t.Query(ctx, `SELECT DISTINCT dest FROM alert_outbox WHERE state = 'pending' AND due_ms <= ? AND claimed_until_ms <= ?`, nowMS, nowMS)
 	if err != nil {
 		return wrap("outbox", err)
@@ -549,14 +566,6 @@ func (n *Notifier) RunOnce(ctx context.Context) error {
 	}
 	if err := n.raiseTickets(ctx, now, 0); err != nil {
 		errs = append(errs, err)
-	}
-	if now.Sub(n.pruned) > time.Hour {
-		// Sent notifications are history for 90 days (any process may
-		// do it; the delete is idempotent).
-		n.pruned = now
-		if _, err := n.t.Exec(ctx, `DELETE FROM alert_outbox WHERE state = 'sent' AND sent_ms < ?`, now.Add(-KeepSent).UnixMilli()); err != nil {
-			errs = append(errs, wrap("prune", err))
-		}
 	}
 	return errors.Join(errs...)
 }

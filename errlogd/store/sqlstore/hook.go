@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"github.com/errlog/errlog/errlogd/store"
 )
@@ -64,6 +65,49 @@ func (t *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, e
 func (t *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	_ = t.begin(ctx)
 	return t.tx.QueryRowContext(ctx, t.db.q(query), args...)
+}
+
+// GroupDeleteHook runs inside DeleteGroup's transaction, after the
+// store's rows of the group are deleted: a component deletes what it
+// keeps of the group (alert: its outbox, rule state, mute, ticket), so
+// that nothing of a deleted group is left keyed by its id. Its error
+// fails the delete.
+type GroupDeleteHook func(ctx context.Context, tx *Tx, groupID int64) error
+
+// setGroupDeleteHook sets (nil: removes) component's GroupDeleteHook.
+func (db *DB) setGroupDeleteHook(component string, h GroupDeleteHook) {
+	db.hookMu.Lock()
+	defer db.hookMu.Unlock()
+	if h == nil {
+		delete(db.delHooks, component)
+		return
+	}
+	if db.delHooks == nil {
+		db.delHooks = map[string]GroupDeleteHook{}
+	}
+	db.delHooks[component] = h
+}
+
+// runDeleteHooks runs the components' GroupDeleteHooks in tx, in the
+// order of their names.
+func (db *DB) runDeleteHooks(ctx context.Context, tx *sql.Tx, id int64) error {
+	db.hookMu.RLock()
+	names := make([]string, 0, len(db.delHooks))
+	for c := range db.delHooks {
+		names = append(names, c)
+	}
+	slices.Sort(names)
+	hooks := make([]GroupDeleteHook, len(names))
+	for i, c := range names {
+		hooks[i] = db.delHooks[c]
+	}
+	db.hookMu.RUnlock()
+	for i, h := range hooks {
+		if err := h(ctx, &Tx{db: db, tx: tx}, id); err != nil {
+			return fmt.Errorf("%s: %w", names[i], err)
+		}
+	}
+	return nil
 }
 
 // SetCommitHook sets (nil: removes) the hook every later commit runs.

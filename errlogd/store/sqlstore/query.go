@@ -286,6 +286,9 @@ func (db *DB) DeleteGroup(ctx context.Context, id int64) error {
 			return wrap("delete group", err)
 		}
 	}
+	if err := db.runDeleteHooks(ctx, tx, id); err != nil {
+		return wrap("delete group", err)
+	}
 	err = tx.Commit()
 	db.keys.forget() // after the commit: no lookup finds the group again
 	return wrap("delete group", err)

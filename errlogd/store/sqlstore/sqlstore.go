@@ -131,9 +131,10 @@ type DB struct {
 	defMu  sync.Mutex
 	defPrj *store.Project
 
-	hookMu  sync.RWMutex
-	hook    CommitHook
-	hookErr func(error)
+	hookMu   sync.RWMutex
+	hook     CommitHook
+	hookErr  func(error)
+	delHooks map[string]GroupDeleteHook // by component
 
 	caughtUp time.Time // the last CatchUp; the writer goroutine's
 

@@ -19,7 +19,8 @@ import (
 // must be written with the events, in their transaction, is written by a
 // CommitHook.
 type Tables struct {
-	db *DB
+	db        *DB
+	component string
 }
 
 var componentName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
@@ -40,7 +41,7 @@ func (db *DB) Tables(ctx context.Context, component string, migrations fs.FS) (*
 	if err := db.migrateLedger(ctx, componentLedger(component), sub, 0); err != nil {
 		return nil, fmt.Errorf("errlog: store: component %s: %w", component, err)
 	}
-	return &Tables{db: db}, nil
+	return &Tables{db: db, component: component}, nil
 }
 
 // RowLocks reports Dialect.RowLocks: whether claims may use FOR UPDATE
@@ -98,3 +99,8 @@ func (t *Tables) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 // SetCommitHook sets (nil: removes) the hook every later commit of
 // events runs, in its transaction.
 func (t *Tables) SetCommitHook(h CommitHook) { t.db.SetCommitHook(h) }
+
+// SetGroupDeleteHook sets (nil: removes) the component's hook that
+// DeleteGroup runs in its transaction. Each component has its own: one
+// component's does not replace another's.
+func (t *Tables) SetGroupDeleteHook(h GroupDeleteHook) { t.db.setGroupDeleteHook(t.component, h) }
