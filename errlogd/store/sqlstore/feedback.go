@@ -55,6 +55,17 @@ ORDER BY id DESC LIMIT ?`), groupID, groupID, limit)
 	return out, wrap("group feedback", rows.Err())
 }
 
+// resolveFeedback files under its event's group the feedback that came
+// before its event (group_id 0, found through events). Retention runs it
+// before it deletes events: without their events such feedback would
+// belong to no group, shown nowhere and deleted with nothing. Here, not
+// at each commit, so that ingest pays nothing for it.
+func resolveFeedback(ctx context.Context, db *DB) error {
+	_, err := db.w.ExecContext(ctx, `UPDATE feedback SET group_id = (SELECT e.group_id FROM events e WHERE e.project_id = feedback.project_id AND e.event_id = feedback.event_id)
+WHERE group_id = 0 AND EXISTS (SELECT 1 FROM events e WHERE e.project_id = feedback.project_id AND e.event_id = feedback.event_id)`)
+	return err
+}
+
 // deleteFeedback deletes, in tx, the feedback on a group being deleted:
 // filed under it, or naming one of its events (run before they go).
 func deleteFeedback(ctx context.Context, db *DB, tx *sql.Tx, groupID int64) error {

@@ -425,6 +425,11 @@ func (db *DB) Retain(ctx context.Context, r store.Retention) (*store.RetentionRe
 			}
 		}
 	}
+	if r.MaxAge > 0 || r.MaxPerGroup > 0 {
+		if err := resolveFeedback(ctx, db); err != nil {
+			return res, wrap("retain: feedback", err)
+		}
+	}
 	now := time.Now()
 	if r.MaxAge > 0 {
 		n, err := loop(`DELETE FROM events WHERE id IN (SELECT id FROM events WHERE received < ? ORDER BY id LIMIT `+strconv.Itoa(batch)+`)`, ms(now.Add(-r.MaxAge)))

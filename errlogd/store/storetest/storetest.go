@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"GroupUsers", testGroupUsers},
 		{"DeleteGroup", testDeleteGroup},
 		{"Retention", testRetention},
+		{"RetentionKeepsFeedback", testRetentionKeepsFeedback},
 		{"EventSink", testEventSink},
 		{"ConcurrentSubmit", testConcurrent},
 		{"CloseDeadline", testCloseDeadline},
@@ -536,6 +537,46 @@ func testRetention(t *testing.T, s store.Store) {
 	res, err = s.Retain(ctx, store.Retention{MaxAge: 30 * 24 * time.Hour, MaxPerGroup: 11})
 	require.NoError(t, err)
 	assert.Equal(t, int64(0), res.Events)
+}
+
+// testRetentionKeepsFeedback: feedback that came before its event stays
+// with the event's group when retention deletes the event, and goes with
+// the group. It was found only through the event, so it vanished from
+// the group and outlived the group's deletion.
+func testRetentionKeepsFeedback(t *testing.T, s store.Store) {
+	p := project(t, s)
+	old := time.Now().Add(-40 * 24 * time.Hour)
+	ev := Ev{Msg: "old", Type: "Old", At: old}.event()
+	f := &store.Feedback{ProjectID: p.ID, EventID: ev.EventID, Name: "Ann", Comments: "it broke", Received: old}
+	require.NoError(t, s.AddFeedback(ctx, f), "before its event")
+	in, err := store.Prepare(p, ev, nil, old)
+	require.NoError(t, err)
+	require.NoError(t, s.Submit(ctx, in))
+	gs := groups(t, s, store.GroupQuery{})
+	require.Len(t, gs, 1)
+	fb, err := s.GroupFeedback(ctx, gs[0].ID, 10)
+	require.NoError(t, err)
+	require.Len(t, fb, 1, "found through its event")
+
+	res, err := s.Retain(ctx, store.Retention{MaxAge: 30 * 24 * time.Hour})
+	require.NoError(t, err)
+	require.Equal(t, int64(1), res.Events)
+	fb, err = s.GroupFeedback(ctx, gs[0].ID, 10)
+	require.NoError(t, err)
+	require.Len(t, fb, 1, "still the group's without its event")
+	assert.Equal(t, "it broke", fb[0].Comments)
+
+	// Deleting the group deletes it with the group: none is left behind.
+	require.NoError(t, s.DeleteGroup(ctx, gs[0].ID))
+	fb, err = s.GroupFeedback(ctx, gs[0].ID, 10)
+	require.NoError(t, err)
+	assert.Empty(t, fb)
+	st, ok := s.(interface{ Pool() *sql.DB })
+	if ok {
+		var n int
+		require.NoError(t, st.Pool().QueryRow(`SELECT count(*) FROM feedback`).Scan(&n))
+		assert.Equal(t, 0, n, "no feedback left orphaned")
+	}
 }
 
 func testEventSink(t *testing.T, s store.Store) {
