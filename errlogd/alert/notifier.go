@@ -49,8 +49,9 @@ type Options struct {
 	// holds back waits and goes out as a digest. Default
 	// mail.DefaultMaxPerHour; negative: no cap.
 	MaxMailsPerHour int
-	// MaxAttempts is how many times a notification is tried before it
-	// is left failed. Default 20 (backoff 10s doubling to 1h). A
+	// MaxAttempts is how many times a notification or a ticket is tried
+	// before it is left failed (a failed ticket is tried again by
+	// CreateTicket). Default 20 (backoff 10s doubling to 1h). A
 	// permanent failure (a 5xx reply of the mail server) is not retried.
 	MaxAttempts int
 	// Lease is how long a claimed row is held by one sender. Default 2m.

@@ -9,13 +9,15 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/errlog/errlog/errlogd/store"
 )
 
 // Ticket is a group's ticket: one per group, ever.
 type Ticket struct {
 	GroupID   int64  `json:"group_id"`
 	Ticketer  string `json:"ticketer"`
-	State     string `json:"state"` // pending, creating, created
+	State     string `json:"state"` // pending, creating, created, failed (after Options.MaxAttempts)
 	URL       string `json:"url,omitempty"`
 	Attempts  int    `json:"attempts"`
 	LastError string `json:"last_error,omitempty"`
@@ -57,8 +59,10 @@ func (n *Notifier) CreateTicket(ctx context.Context, groupID int64, ticketer str
 		return nil, wrap("ticket", err)
 	}
 	now := n.opts.Now()
+	// A ticket that failed MaxAttempts times is tried again, from the
+	// start.
 	if _, err := n.t.Exec(ctx, `INSERT INTO group_tickets (group_id, ticketer, state, created_ms) VALUES (?, ?, 'pending', ?)
-ON CONFLICT (group_id) DO NOTHING`, groupID, ticketer, now.UnixMilli()); err != nil {
+ON CONFLICT (group_id) DO UPDATE SET state = 'pending', attempts = 0, claimed_until_ms = 0 WHERE group_tickets.state = 'failed'`, groupID, ticketer, now.UnixMilli()); err != nil {
 		return nil, wrap("ticket", err)
 	}
 	err := n.raiseTickets(ctx, now, groupID)
@@ -72,8 +76,9 @@ ON CONFLICT (group_id) DO NOTHING`, groupID, ticketer, now.UnixMilli()); err != 
 // raiseTickets claims pending tickets (only groupID's when not 0) and
 // creates them. A claim moves the row to "creating" in one statement, so
 // that of several processes exactly one creates it; a failure answered
-// by the provider puts it back to pending with backoff; a crash while
-// creating leaves it "creating" (never raised twice).
+// by the provider puts it back to pending with backoff, or to failed
+// after Options.MaxAttempts; a crash while creating leaves it "creating"
+// (never raised twice). The ticket of a group deleted since is dropped.
 func (n *Notifier) raiseTickets(ctx context.Context, now time.Time, groupID int64) error {
 	nowMS := now.UnixMilli()
 	cond, args := ``, []any{nowMS}
@@ -107,14 +112,24 @@ RETURNING group_id, ticketer, attempts`, args...)
 	var errs []error
 	for _, c := range cs {
 		url, err := n.createTicket(ctx, c.group, c.ticketer)
-		if err == nil {
+		switch {
+		case err == nil:
 			_, err = n.t.Exec(ctx, `UPDATE group_tickets SET state = 'created', url = ?, last_error = '' WHERE group_id = ?`, url, c.group)
+			errs = append(errs, wrap("ticket", err))
+			continue
+		case errors.Is(err, store.ErrNotFound):
+			// Deleted since: no ticket to raise, as no mail to send.
+			_, err = n.t.Exec(ctx, `DELETE FROM group_tickets WHERE group_id = ?`, c.group)
 			errs = append(errs, wrap("ticket", err))
 			continue
 		}
 		back := min(10*time.Second<<min(c.attempts-1, 9), time.Hour)
-		_, uerr := n.t.Exec(ctx, `UPDATE group_tickets SET state = 'pending', claimed_until_ms = ?, last_error = ? WHERE group_id = ?`,
-			nowMS+back.Milliseconds(), lastError(err), c.group)
+		state := "pending"
+		if c.attempts >= n.opts.MaxAttempts {
+			state = "failed" // as a notification: CreateTicket tries again
+		}
+		_, uerr := n.t.Exec(ctx, `UPDATE group_tickets SET state = ?, claimed_until_ms = ?, last_error = ? WHERE group_id = ?`,
+			state, nowMS+back.Milliseconds(), lastError(err), c.group)
 		errs = append(errs, wrap("ticket", err), wrap("ticket", uerr))
 	}
 	return errors.Join(errs...)
