@@ -432,8 +432,19 @@ func (db *DB) Retain(ctx context.Context, r store.Retention) (*store.RetentionRe
 	}
 	now := time.Now()
 	if r.MaxAge > 0 {
-		n, err := loop(`DELETE FROM events WHERE id IN (SELECT id FROM events WHERE received < ? ORDER BY id LIMIT `+strconv.Itoa(batch)+`)`, ms(now.Add(-r.MaxAge)))
+		cutoff := ms(now.Add(-r.MaxAge))
+		// The newest event to go: only a group whose last event is at
+		// most this one can lose it (MaxPerGroup keeps each group's
+		// newest).
+		var last sql.NullInt64
+		if err := db.r.QueryRowContext(ctx, db.q(`SELECT max(id) FROM events WHERE received < ?`), cutoff).Scan(&last); err != nil {
+			return res, wrap("retain", err)
+		}
+		n, err := loop(`DELETE FROM events WHERE id IN (SELECT id FROM events WHERE received < ? ORDER BY id LIMIT `+strconv.Itoa(batch)+`)`, cutoff)
 		res.Events += n
+		if err == nil && n > 0 {
+			err = lastEvents(ctx, db, last.Int64)
+		}
 		if err != nil {
 			return res, wrap("retain", err)
 		}
@@ -489,6 +500,17 @@ func (db *DB) Retain(ctx context.Context, r store.Retention) (*store.RetentionRe
 		}
 	}
 	return res, nil
+}
+
+// lastEvents points each group whose last event retention deleted (an
+// id at most upTo) at its newest event left, or 0 when none is. The
+// bound on the column itself, not only the NOT EXISTS, is what keeps a
+// group a commit gives a new last event meanwhile out of it (PostgreSQL
+// checks a row an UPDATE waited for again with its new values).
+func lastEvents(ctx context.Context, db *DB, upTo int64) error {
+	_, err := db.w.ExecContext(ctx, db.q(`UPDATE event_groups SET last_event_id = COALESCE((SELECT max(e.id) FROM events e WHERE e.group_id = event_groups.id), 0)
+WHERE last_event_id <> 0 AND last_event_id <= ? AND NOT EXISTS (SELECT 1 FROM events e WHERE e.id = event_groups.last_event_id)`), upTo)
+	return err
 }
 
 // Stats sums up the store.

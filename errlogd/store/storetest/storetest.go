@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteGroup", testDeleteGroup},
 		{"Retention", testRetention},
 		{"RetentionKeepsFeedback", testRetentionKeepsFeedback},
+		{"RetentionLastEvent", testRetentionLastEvent},
 		{"EventSink", testEventSink},
 		{"ConcurrentSubmit", testConcurrent},
 		{"CloseDeadline", testCloseDeadline},
@@ -576,6 +577,47 @@ func testRetentionKeepsFeedback(t *testing.T, s store.Store) {
 		var n int
 		require.NoError(t, st.Pool().QueryRow(`SELECT count(*) FROM feedback`).Scan(&n))
 		assert.Equal(t, 0, n, "no feedback left orphaned")
+	}
+}
+
+// testRetentionLastEvent: a group whose events retention deleted all has
+// LastEventID 0, as Group documents; it kept the id of a deleted event.
+// A group that keeps its newest event keeps pointing at it.
+func testRetentionLastEvent(t *testing.T, s store.Store) {
+	p := project(t, s)
+	now := time.Now()
+	put := func(msg string, received time.Time) {
+		in, err := store.Prepare(p, Ev{Msg: msg, Type: msg, At: received}.event(), nil, received)
+		require.NoError(t, err)
+		require.NoError(t, s.Submit(ctx, in))
+	}
+	put("gone", now.Add(-50*24*time.Hour))
+	put("kept", now.Add(-45*24*time.Hour))
+	put("gone", now.Add(-40*24*time.Hour))
+	put("kept", now.Add(-time.Hour))
+	before := map[string]store.Group{}
+	for _, g := range groups(t, s, store.GroupQuery{}) {
+		before[g.Title] = g
+	}
+	res, err := s.Retain(ctx, store.Retention{MaxAge: 30 * 24 * time.Hour, BatchSize: 1})
+	require.NoError(t, err)
+	require.Equal(t, int64(3), res.Events)
+	after := map[string]store.Group{}
+	for _, g := range groups(t, s, store.GroupQuery{}) {
+		after[g.Title] = g
+	}
+	require.Len(t, after, 2)
+	for title, g := range after {
+		evs, err := s.GroupEvents(ctx, g.ID, store.EventQuery{Limit: 10})
+		require.NoError(t, err)
+		if strings.HasPrefix(title, "gone") {
+			assert.Empty(t, evs)
+			assert.Zero(t, g.LastEventID, title)
+			continue
+		}
+		require.Len(t, evs, 1)
+		assert.Equal(t, evs[0].ID, g.LastEventID, title)
+		assert.Equal(t, before[title].LastEventID, g.LastEventID, title)
 	}
 }
 
