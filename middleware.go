@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/record"
 )
 
@@ -234,7 +235,12 @@ func reportStatus(ctx context.Context, h slog.Handler, r *http.Request, status i
 	// stack any more, and Middleware's own frames say nothing.
 	rec := slog.NewRecord(nowOf(h), slog.LevelError, "HTTP "+strconv.Itoa(status)+" "+http.StatusText(status), 0)
 	rec.AddAttrs(slog.Int("status", status), slog.String("method", r.Method), slog.String("path", r.URL.Path))
-	where := m.scrub(r.URL.Path) // a token in the path (/reset/<jwt>) is masked, and its requests are one group
+	// Without a route (Go before 1.23, a router that does not set
+	// Request.Pattern), the path stands for it: masked (a token in it,
+	// /reset/<jwt>, stays in the process) and parameterized as a log
+	// message is, so that /orders/17 and /orders/18 are one group,
+	// /orders/<int>, not one each.
+	where := event.Parameterize(m.scrub(r.URL.Path))
 	if route := routeOf(r); route != "" {
 		rec.AddAttrs(slog.String("route", route))
 		where = route

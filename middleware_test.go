@@ -281,6 +281,28 @@ func TestContextBuilderSeesInnerContext(t *testing.T) {
 	assert.Equal(t, "ann", sink.all()[0].User.ID)
 }
 
+// Without a route (Go before 1.23, or a router that does not set
+// Request.Pattern), the path is parameterized for the group: every order
+// that fails is one group, not one each, a flood of first-occurrence
+// mails.
+func TestTrackedStatusGroupsByParameterizedPath(t *testing.T) {
+	h, _, _, sink := newTestHandler(t, Options{})
+	app := h.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	for _, p := range []string{"/orders/17", "/orders/18", "/orders/3f2b8c1e-9d4a-4c5e-8f7a-1234567890ab", "/users/ann"} {
+		app.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", p, nil))
+	}
+	flush(t, h)
+	evs := sink.all()
+	require.Len(t, evs, 4)
+	assert.Equal(t, []string{"errlog.http-status", "500", "/orders/<int>"}, evs[0].Fingerprint)
+	assert.Equal(t, evs[0].GroupKey(), evs[1].GroupKey())
+	assert.Equal(t, []string{"errlog.http-status", "500", "/orders/<uuid>"}, evs[2].Fingerprint)
+	assert.NotEqual(t, evs[0].GroupKey(), evs[3].GroupKey())
+	assert.Contains(t, evs[1].Request.URL, "/orders/18", "the event keeps its URL")
+}
+
 // Each failing path is its own group, so that a second endpoint that
 // starts failing is a new issue (a first-occurrence mail), not a repeat.
 func TestTrackedStatusGroupsByPath(t *testing.T) {
