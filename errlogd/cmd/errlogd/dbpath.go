@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/errlogd/store/sqlstore"
 	"github.com/errlog/errlog/wire"
+	"github.com/jackc/pgx/v5"
 )
 
 func isPostgres(db string) bool {
@@ -30,6 +32,22 @@ func dbName(db string) string {
 		return abs
 	}
 	return db
+}
+
+// dbID identifies the -db store for errlogd move, to tell two stores
+// apart: a SQLite file's absolute path; for PostgreSQL, the user, host,
+// port, database and search_path it connects to, without the password
+// (dbName keeps only scheme and host, so that every database of one
+// server had the same name).
+func dbID(db string) string {
+	if !isPostgres(db) {
+		return dbName(db)
+	}
+	cfg, err := pgx.ParseConfig(db)
+	if err != nil {
+		return dbName(db)
+	}
+	return fmt.Sprintf("postgres://%s@%s:%d/%s?search_path=%s", url.PathEscape(cfg.User), cfg.Host, cfg.Port, url.PathEscape(cfg.Database), url.QueryEscape(cfg.RuntimeParams["search_path"]))
 }
 
 // checkNewDB says, before SQLite's "unable to open database file (14)",

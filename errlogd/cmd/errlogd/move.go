@@ -46,7 +46,7 @@ func runMove(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	if dbName(*from) == dbName(*to) {
+	if dbID(*from) == dbID(*to) {
 		fmt.Fprintln(stderr, "errlogd move: -from and -to are the same store")
 		return 2
 	}
@@ -131,7 +131,7 @@ func openRaw(db string) (move.DB, error) {
 			return move.DB{}, err
 		}
 		d.SetMaxOpenConns(2)
-		return move.DB{SQL: d, Postgres: true, Name: dbName(db)}, nil
+		return move.DB{SQL: d, Postgres: true, Name: dbName(db), ID: dbID(db)}, nil
 	}
 	d, err := sql.Open("sqlite", "file:"+(&url.URL{Path: dbName(db)}).EscapedPath()+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
 	if err != nil {

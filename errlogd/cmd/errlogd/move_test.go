@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/errlog/errlog/errlogd/alert"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/errlog/errlog/errlogd/internal/pgtest"
 	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/errlogd/store/postgres"
 	"github.com/errlog/errlog/errlogd/store/sqlite"
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/wire/decode"
@@ -282,4 +284,48 @@ func summary(t *testing.T, driver, dsn string) moveSummary {
 		rows.Close()
 	}
 	return s
+}
+
+// A move names its PostgreSQL source by user, host, port, database and
+// search_path: two databases on one server are two sources. It named them
+// by scheme and host only, so that an unfinished move from one was
+// "resumed" from the other (mixing two stores), and a move between two
+// databases of one server was refused as from a store to itself.
+func TestMoveTellsPostgresDatabasesApart(t *testing.T) {
+	ctx := context.Background()
+	a, b := pgtest.URL(t), pgtest.URL(t)
+	for i, u := range []string{a, b} {
+		st, err := postgres.Open(ctx, u, postgres.Options{})
+		require.NoError(t, err)
+		_, err = st.CreateProject(ctx, []string{"from-a", "from-b"}[i])
+		require.NoError(t, err)
+		require.NoError(t, st.Close(ctx))
+	}
+	noEnv := func(string) string { return "" }
+	dst := filepath.Join(t.TempDir(), "dst.db")
+	var out, errb bytes.Buffer
+	require.Equal(t, 0, run(ctx, []string{"move", "-from", a, "-to", dst}, noEnv, &out, &errb), errb.String())
+	db, err := sql.Open("sqlite", dst)
+	require.NoError(t, err)
+	_, err = db.Exec(`UPDATE store_moves SET finished_ms = 0`) // as if killed before its end
+	require.NoError(t, err)
+	var source string
+	require.NoError(t, db.QueryRow(`SELECT source FROM store_moves`).Scan(&source))
+	db.Close()
+	u, err := url.Parse(a)
+	require.NoError(t, err)
+	if pw, ok := u.User.Password(); ok {
+		assert.NotContains(t, source, ":"+pw+"@", "no password in it")
+	}
+	assert.Contains(t, source, "search_path="+u.Query().Get("search_path"))
+
+	out.Reset()
+	errb.Reset()
+	assert.NotEqual(t, 0, run(ctx, []string{"move", "-from", b, "-to", dst}, noEnv, &out, &errb), "another store's unfinished move is not resumed")
+	assert.NotContains(t, out.String(), "(resumed)")
+	assert.Contains(t, errb.String(), "has projects, groups or events")
+
+	out.Reset()
+	errb.Reset()
+	assert.Equal(t, 0, run(ctx, []string{"move", "-from", a, "-to", b, "-force"}, noEnv, &out, &errb), "two databases of one server are two stores: %s", errb.String())
 }

@@ -35,9 +35,22 @@ type DB struct {
 	SQL *sql.DB
 	// Postgres: PostgreSQL ($n placeholders, sequences); else SQLite.
 	Postgres bool
-	// Name identifies the database in messages and in the destination's
-	// store_moves (a path, or a URL without its password).
+	// Name names the database in messages (a path, or a URL without its
+	// password).
 	Name string
+	// ID identifies the database in the destination's store_moves, to
+	// resume a move from the same source only: all it takes to tell two
+	// databases apart, no password (for PostgreSQL, its user, host, port,
+	// database and search_path, which Name may leave out). Default Name.
+	ID string
+}
+
+// id is what identifies d in store_moves.
+func (d DB) id() string {
+	if d.ID != "" {
+		return d.ID
+	}
+	return d.Name
 }
 
 // Options tunes Run. The zero value is all defaults.
@@ -148,7 +161,7 @@ func Run(ctx context.Context, from, to DB, opts Options) (*Result, error) {
 	}
 
 	res := &Result{Rows: map[string]int64{}}
-	if err := prepareDest(ctx, to, from.Name, order, opts.Force, res); err != nil {
+	if err := prepareDest(ctx, to, from.id(), order, opts.Force, res); err != nil {
 		return nil, err
 	}
 
@@ -173,7 +186,7 @@ func Run(ctx context.Context, from, to DB, opts Options) (*Result, error) {
 	if err := setHighWater(ctx, to, order, toTables, marks); err != nil {
 		return res, err
 	}
-	if _, err := to.SQL.ExecContext(ctx, rebind(to, `UPDATE store_moves SET finished_ms = ? WHERE source = ?`), time.Now().UnixMilli(), from.Name); err != nil {
+	if _, err := to.SQL.ExecContext(ctx, rebind(to, `UPDATE store_moves SET finished_ms = ? WHERE source = ?`), time.Now().UnixMilli(), from.id()); err != nil {
 		return res, fmt.Errorf("errlog: move: %s: %w", to.Name, err)
 	}
 	return res, nil
