@@ -2,6 +2,7 @@ package errlog
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -58,4 +59,31 @@ func TestContextBuilderThatLogs(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	assert.NoError(t, h.Close(ctx))
+}
+
+// CaptureError's ID names its own event only: an error the ContextBuilder
+// logs while the captured error's request is copied is a second event with
+// an ID of its own. It took the captured error's (the ID was in the
+// context it was given): a tracker takes an event_id once, so the
+// captured error was lost as a duplicate, and its ID found the wrong event.
+func TestCaptureIDNotTakenByContextBuilderEvent(t *testing.T) {
+	var l atomic.Pointer[slog.Logger]
+	sink := &captureSink{}
+	h := NewHandler(Options{Console: io.Discard, ContextBuilder: sessionBuilder{&l}, Sinks: []EventSink{sink}})
+	defer h.Close(context.Background())
+	l.Store(slog.New(h))
+	useDefault(t, h)
+	var id string
+	h.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id = CaptureError(r.Context(), errors.New("card declined"))
+	})).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/checkout", nil))
+	flush(t, h)
+	evs := sink.all()
+	require.Len(t, evs, 2)
+	byID := map[string]string{}
+	for _, ev := range evs {
+		byID[ev.EventID] = ev.Message()
+	}
+	require.Len(t, byID, 2, "two events, two IDs")
+	assert.Equal(t, "card declined", byID[id], "CaptureError's ID names the captured error's event")
 }

@@ -342,10 +342,14 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 		var id string
 		var contexts map[string]map[string]any
 		if hooked {
-			if id = eventIDFrom(ctx); id == "" && c.hasSinks {
+			hctx := ctx
+			if id = eventIDFrom(ctx); id != "" {
+				// Not for an event a hook logs: one ID, one event.
+				hctx = context.WithValue(ctx, eventIDKey{}, "")
+			} else if c.hasSinks {
 				id = event.NewID()
 			}
-			contexts = c.runHooks(ctx, h, r, id, pcs)
+			contexts = c.runHooks(hctx, h, r, id, pcs)
 		}
 		if toSinks {
 			c.enqueue(ctx, h, &r, pcs, id, contexts)

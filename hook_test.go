@@ -3,11 +3,17 @@ package errlog
 import (
 	"context"
 	"errors"
-	"github.com/errlog/errlog/logfile"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/errlog/errlog/logfile"
 )
 
 type tenantKey struct{}
@@ -110,4 +116,38 @@ func TestHookPanics(t *testing.T) {
 	if len(reported) != 1 || !strings.Contains(reported[0].Error(), "panicHook.Event panicked: event") {
 		t.Errorf("reported %v", reported)
 	}
+}
+
+// loggingHook logs an error, once, with the context it is given.
+type loggingHook struct {
+	l      *atomic.Pointer[slog.Logger]
+	logged atomic.Bool
+}
+
+func (*loggingHook) Field(context.Context, string) (string, bool) { return "", false }
+
+func (h *loggingHook) Event(ctx context.Context, e HookEvent) map[string]map[string]any {
+	if !h.logged.Swap(true) {
+		h.l.Load().ErrorContext(ctx, "hook lookup failed")
+	}
+	return nil
+}
+
+// An error a Hook logs with the context it is given is an event with an
+// ID of its own, not the captured error's.
+func TestCaptureIDNotTakenByHookEvent(t *testing.T) {
+	var l atomic.Pointer[slog.Logger]
+	sink := &captureSink{}
+	h := NewHandler(Options{Console: io.Discard, Hooks: []Hook{&loggingHook{l: &l}}, Sinks: []EventSink{sink}})
+	defer h.Close(context.Background())
+	l.Store(slog.New(h))
+	useDefault(t, h)
+	id := CaptureError(context.Background(), errors.New("card declined"))
+	flush(t, h)
+	byID := map[string]string{}
+	for _, ev := range sink.all() {
+		byID[ev.EventID] = ev.Message()
+	}
+	require.Len(t, byID, 2, "two events, two IDs")
+	assert.Equal(t, "card declined", byID[id])
 }

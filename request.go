@@ -92,7 +92,7 @@ func (ri *requestInfo) snapshot(ctx context.Context) *requestSnapshot {
 			if ri.builder != nil {
 				// Copied now, on the request's goroutine: the map is the
 				// application's, and may change after this.
-				s.context, _ = values.JSON(buildContext(ri.builder, r.WithContext(context.WithValue(ctx, buildingContext{}, true)))).(map[string]any)
+				s.context, _ = values.JSON(buildContext(ri.builder, r.WithContext(builderContext(ctx)))).(map[string]any)
 			}
 		}
 		ri.snap = s
@@ -104,6 +104,18 @@ func (ri *requestInfo) snapshot(ctx context.Context) *requestSnapshot {
 // given, whose events must not copy the request again (sync.Once would
 // wait for itself).
 type buildingContext struct{}
+
+// builderContext is ctx for a ContextBuilder: marked, and without the
+// event ID a capture function put in it, which an event the builder logs
+// would take too (two events with one ID, the captured one then refused
+// as a duplicate by a tracker).
+func builderContext(ctx context.Context) context.Context {
+	ctx = context.WithValue(ctx, buildingContext{}, true)
+	if eventIDFrom(ctx) != "" {
+		ctx = context.WithValue(ctx, eventIDKey{}, "")
+	}
+	return ctx
+}
 
 // buildContext calls a user's ContextBuilder; a panic in it costs the
 // event its context, not the application its request.
