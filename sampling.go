@@ -2,7 +2,9 @@ package errlog
 
 import (
 	"fmt"
+	"maps"
 	"math/rand"
+	"slices"
 
 	"github.com/errlog/errlog/event"
 )
@@ -46,10 +48,44 @@ func (c *core) beforeSend(ev *event.Event) (out *event.Event) {
 				Err: fmt.Errorf("Options.BeforeSend panicked; the event %s was dropped: %v", ev.EventID, p)})
 		}
 	}()
+	ownShared(ev)
 	if out = f(ev); out == nil {
 		c.discarded.Add(1)
 	}
 	return out
+}
+
+// ownShared gives ev copies of what it shares with other events, so that
+// BeforeSend may change ev as it documents: the process's modules and
+// contexts (every event's), the request (every event of a request), its
+// user, and the scope's tags and fingerprint. A change reached every later
+// event, and raced with a sink still encoding an earlier one. Values
+// inside extra and the request's data are shared as logged.
+func ownShared(ev *event.Event) {
+	ev.Modules = maps.Clone(ev.Modules)
+	if ev.Contexts != nil {
+		cs := make(map[string]map[string]any, len(ev.Contexts))
+		for k, v := range ev.Contexts {
+			cs[k] = maps.Clone(v)
+		}
+		ev.Contexts = cs
+	}
+	if r := ev.Request; r != nil {
+		rc := *r
+		rc.Headers, rc.Cookies, rc.Env = maps.Clone(r.Headers), maps.Clone(r.Cookies), maps.Clone(r.Env)
+		if d, ok := r.Data.(map[string]any); ok {
+			rc.Data = maps.Clone(d)
+		}
+		ev.Request = &rc
+	}
+	if u := ev.User; u != nil {
+		uc := *u
+		uc.Data = maps.Clone(u.Data)
+		ev.User = &uc
+	}
+	ev.Tags = maps.Clone(ev.Tags)
+	ev.Extra = maps.Clone(ev.Extra)
+	ev.Fingerprint = slices.Clone(ev.Fingerprint)
 }
 
 // Discarded returns how many events were left out by choice: by

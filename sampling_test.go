@@ -2,10 +2,13 @@ package errlog
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -200,4 +203,76 @@ func TestBeforeSendForEverySink(t *testing.T) {
 	require.True(t, errors.As(reports[0], &de))
 	assert.Equal(t, "before send", de.Op)
 	assert.Contains(t, de.Error(), "before send bug")
+}
+
+// BeforeSend may change the event it is given: a change stays in that
+// event. The process's contexts and modules, and a request's part, were
+// shared by every event: what BeforeSend added to one showed in all.
+func TestBeforeSendChangesOneEvent(t *testing.T) {
+	h, _, _, sink := newTestHandler(t, Options{Console: io.Discard, BeforeSend: func(ev *event.Event) *event.Event {
+		if ev.Message() == "first" {
+			ev.Contexts["runtime"]["only_first"] = "yes"
+			delete(ev.Modules, "github.com/errlog/errlog")
+			if ev.Request != nil {
+				delete(ev.Request.Headers, "X-Debug")
+			}
+		}
+		return ev
+	}})
+	log := slog.New(h)
+	base := serve(t, h, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		log.ErrorContext(r.Context(), "first")
+		log.ErrorContext(r.Context(), "second")
+	}))
+	req, err := http.NewRequest("GET", base+"/x", nil)
+	require.NoError(t, err)
+	req.Header.Set("X-Debug", "1")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	flush(t, h)
+	evs := sink.all()
+	require.Len(t, evs, 2)
+	first, second := evs[0], evs[1]
+	if first.Message() != "first" {
+		first, second = second, first
+	}
+	assert.Equal(t, "yes", first.Contexts["runtime"]["only_first"])
+	assert.NotContains(t, second.Contexts["runtime"], "only_first")
+	assert.Contains(t, second.Modules, "github.com/errlog/errlog")
+	assert.NotContains(t, first.Request.Headers, "X-Debug")
+	assert.Equal(t, "1", second.Request.Headers["X-Debug"])
+}
+
+// marshalTicketer reads each event it is given on the mail sink's worker,
+// as a ticketer that posts it does, while BeforeSend works on the next.
+type marshalTicketer struct{}
+
+func (marshalTicketer) RaiseTicket(ctx context.Context, ev *event.Event) error {
+	for i := 0; i < 20; i++ {
+		_, _ = json.Marshal(ev)
+	}
+	return nil
+}
+
+// A BeforeSend that filters a request's header no longer writes the map a
+// ticketer is still encoding for the request's previous event (a data
+// race, which can end the process: concurrent map read and map write).
+func TestBeforeSendNoRaceWithSinks(t *testing.T) {
+	h, _, _, _ := newTestHandler(t, Options{Console: io.Discard, Ticketers: []Ticketer{marshalTicketer{}}, BeforeSend: func(ev *event.Event) *event.Event {
+		if ev.Request != nil {
+			delete(ev.Request.Headers, "X-Debug")
+		}
+		return ev
+	}})
+	log := slog.New(h)
+	app := h.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, m := range []string{"alpha", "beta", "gamma", "delta", "epsilon", "zeta"} {
+			log.ErrorContext(r.Context(), m+" failed")
+		}
+	}))
+	req := httptest.NewRequest("GET", "/x", nil)
+	req.Header.Set("X-Debug", "1")
+	app.ServeHTTP(httptest.NewRecorder(), req)
+	flush(t, h)
 }
