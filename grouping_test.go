@@ -86,3 +86,24 @@ func TestTypedNilIsNoException(t *testing.T) {
 	assert.NotEqual(t, evs[0].GroupKey(), evs[1].GroupKey(), "two records, two groups")
 	require.Len(t, evs[2].Exception, 1, "a non-nil pointer is an error")
 }
+
+// fieldErr is how most error types are written: its Error method reads a
+// field, and so panics on a nil pointer.
+type fieldErr struct{ msg string }
+
+func (e *fieldErr) Error() string { return e.msg }
+
+// A typed nil whose Error method panics on the nil pointer, as most do, is
+// no exception either: it became one, "*errlog.fieldErr: <nil>", titling
+// and grouping unrelated records by its type.
+func TestTypedNilWithPanickingErrorIsNoException(t *testing.T) {
+	h, console, _, sink := newTestHandler(t, Options{})
+	slog.New(h).Error("odd values", "x", (*fieldErr)(nil))
+	flush(t, h)
+	evs := sink.all()
+	require.Len(t, evs, 1)
+	assert.Empty(t, evs[0].Exception)
+	assert.Equal(t, "odd values", evs[0].Title())
+	assert.Equal(t, "<nil>", evs[0].Extra["x"])
+	assert.Contains(t, console.String(), "x=<nil>")
+}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -160,6 +161,11 @@ func (s *sanitizer) attrValue(a slog.Attr, c category, depth int) (slog.Attr, bo
 			return a, false
 		}
 		if err, ok := v.(error); ok {
+			if values.IsNilPointer(reflect.ValueOf(err)) {
+				// A typed nil ((*myErr)(nil)) is no failure, and its
+				// Error method most often panics on the nil pointer.
+				return slog.String(a.Key, "<nil>"), true
+			}
 			// Errors stay errors, so that the event keeps its chain and
 			// stack. Most errors' text is fine as it is and costs nothing
 			// more; one whose Error method panics, or whose text is too
