@@ -53,7 +53,15 @@ func (c *core) buildEvent(j *job) *event.Event {
 			u := *st.user
 			ev.User = &u
 		}
-		ev.Fingerprint = st.fingerprint
+		if len(st.fingerprint) > 0 {
+			// Masked as the same parts given as a "fingerprint" attr are:
+			// a fingerprint leaves the process with the event.
+			fp := make([]string, len(st.fingerprint))
+			for i, part := range st.fingerprint {
+				fp[i] = c.san.text(part)
+			}
+			ev.Fingerprint = fp
+		}
 	}
 	// Attrs from WithAttrs and WithGroup, then the record's, each under
 	// the groups open when it was added.
@@ -208,7 +216,7 @@ func (b *eventBuilder) attr(prefix []string, a slog.Attr) {
 		}
 		return
 	}
-	if key == "…" && a.Value.Kind() == slog.KindString {
+	if a.Key == "…" && a.Value.Kind() == slog.KindString {
 		// The sanitizer's summary of attrs left out of the record.
 		if n, err := strconv.Atoi(strings.TrimSuffix(a.Value.String(), " more")); err == nil {
 			b.more += n

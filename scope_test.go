@@ -203,3 +203,54 @@ func TestRecoverFlushesWithCancelledContext(t *testing.T) {
 	require.Len(t, evs, 1, "delivered before Recover re-panicked")
 	assert.Contains(t, evs[0].Exception[len(evs[0].Exception)-1].Value, "client gone")
 }
+
+// A scope's fingerprint is masked as the same parts given as a
+// "fingerprint" attr are, and so groups the same: a connection string in
+// it left the process with its password.
+func TestScopeFingerprintMasked(t *testing.T) {
+	h, _, _, sink := newTestHandler(t, Options{Console: io.Discard})
+	log := slog.New(h)
+	const dsn = "postgres://app:hunter2@db/prod"
+	log.Error("by attr", "fingerprint", []string{"db", dsn})
+	ctx, s := WithScope(context.Background())
+	s.SetFingerprint("db", dsn)
+	log.ErrorContext(ctx, "by scope")
+	flush(t, h)
+	evs := sink.all()
+	require.Len(t, evs, 2)
+	assert.Equal(t, evs[0].Fingerprint, evs[1].Fingerprint)
+	assert.Equal(t, "db", evs[1].Fingerprint[0])
+	assert.NotContains(t, evs[1].Fingerprint[1], "hunter2")
+	assert.Contains(t, evs[1].Fingerprint[1], "postgres://app:")
+	assert.Equal(t, evs[0].GroupKey(), evs[1].GroupKey())
+}
+
+// A record of 300 attrs keeps MaxAttrs of them in its event and says how
+// many it left out, under WithGroup too (it said "1 more": the summary's
+// key is "req.…" there).
+func TestLeftOutAttrsCountedUnderGroup(t *testing.T) {
+	for _, group := range []string{"", "req"} {
+		h, _, _, sink := newTestHandler(t, Options{Console: io.Discard})
+		var args []any
+		for i := 0; i < 300; i++ {
+			args = append(args, slog.Int(fmt.Sprintf("a%d", i), i))
+		}
+		slog.New(h).WithGroup(group).Error("many", args...)
+		flush(t, h)
+		assert.Equal(t, "100 more", sink.all()[0].Extra["…"], "WithGroup(%q)", group)
+	}
+}
+
+// Fatal's record takes Options.Now, as CaptureError's does.
+func TestFatalTakesOptionsNow(t *testing.T) {
+	fixed := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	h, _, _, sink := newTestHandler(t, Options{Console: io.Discard, Now: func() time.Time { return fixed }})
+	useDefault(t, h)
+	prevExit := osExit
+	osExit = func(int) {}
+	defer func() { osExit = prevExit }()
+	Fatal(context.Background(), "fatal")
+	flush(t, h)
+	require.Len(t, sink.all(), 1)
+	assert.True(t, sink.all()[0].Timestamp.Equal(fixed), "%v", sink.all()[0].Timestamp)
+}
