@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
-	"time"
 )
 
 // LevelFatal is the level of [Fatal]'s record: above ERROR, written
@@ -32,7 +31,7 @@ func Fatal(ctx context.Context, msg string, args ...any) {
 	if l := slog.Default(); l.Enabled(ctx, LevelFatal) {
 		var pcs [1]uintptr
 		runtime.Callers(2, pcs[:]) // Fatal's caller, as slog.Logger.Log records it
-		r := slog.NewRecord(time.Now(), LevelFatal, msg, pcs[0])
+		r := slog.NewRecord(nowOf(l.Handler()), LevelFatal, msg, pcs[0])
 		r.Add(args...)
 		_ = l.Handler().Handle(ctx, r)
 	}
