@@ -262,7 +262,7 @@ func (k *crumb) breadcrumb(san *sanitizer) event.Breadcrumb {
 		Level:     levels.Sentry(k.r.Level),
 		// Masked as an event's message is (at ErrorLevel, when it is
 		// handled): a breadcrumb is any level's record.
-		Message: san.m.scrubText(values.Truncate(k.r.Message, san.max)),
+		Message: values.Truncate(san.m.scrubText(k.r.Message), san.max),
 	}
 	data := map[string]any{}
 	var add func(prefix []string, a slog.Attr)

@@ -66,21 +66,30 @@ func TestCloseDeadlineDropsWhatIsLeftOnce(t *testing.T) {
 	assert.GreaterOrEqual(t, uint64(len(f.Acked()))+st.Dropped, uint64(n), "every event delivered or counted dropped: %+v", st)
 }
 
-// closeWaitsSink's Close takes until its deadline.
-type closeWaitsSink struct{ captureSink }
+// closeWaitsSink's Close says it was entered, then takes until its
+// deadline.
+type closeWaitsSink struct {
+	captureSink
+	entered chan struct{}
+}
 
-func (s *closeWaitsSink) Close(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
+func (s *closeWaitsSink) Close(ctx context.Context) error {
+	close(s.entered)
+	<-ctx.Done()
+	return ctx.Err()
+}
 
 // A second Close, while the first is still closing, returns by its own
 // deadline; it used to wait for the first whatever its own said. Once the
 // first is done, Close is nil.
 func TestConcurrentCloseKeepsItsDeadline(t *testing.T) {
-	h := NewHandler(Options{Console: io.Discard, Sinks: []EventSink{&closeWaitsSink{}}})
+	sink := &closeWaitsSink{entered: make(chan struct{})}
+	h := NewHandler(Options{Console: io.Discard, Sinks: []EventSink{sink}})
 	ctx1, cancel1 := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel1()
 	first := make(chan error, 1)
 	go func() { first <- h.Close(ctx1) }()
-	time.Sleep(100 * time.Millisecond)
+	<-sink.entered // the first Close is closing
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel2()
 	start := time.Now()

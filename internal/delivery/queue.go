@@ -98,7 +98,8 @@ type Options struct {
 	// items lost at Close, spool I/O errors. Errors start with
 	// "errlog: <name>: " and wrap their cause (ErrQueueFull, ErrClosed,
 	// ErrSpoolFull, the SendFunc's error). It is called from the worker
-	// goroutine (and from Enqueue after Close), never with a lock held; it
+	// goroutine (and from Enqueue after Close, and from New when the
+	// spool cannot be used or is damaged), never with a lock held; it
 	// must not call Flush or Close. Default: errors are ignored (they are
 	// still counted in Stats).
 	OnError func(error)
@@ -260,8 +261,9 @@ func (q *Queue) Done() <-chan struct{} { return q.done }
 
 // New checks o, opens the spool if there is one (loading what earlier
 // processes left there, to be delivered first, oldest first), and starts
-// the worker. It fails only for bad options or an unusable spool
-// directory.
+// the worker. It fails only for bad options: a spool directory that
+// cannot be used is reported through OnError, and the queue keeps items
+// in memory.
 func New(o Options) (*Queue, error) {
 	name := o.Name
 	if name == "" {
