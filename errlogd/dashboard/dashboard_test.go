@@ -468,6 +468,44 @@ func TestListPaging(t *testing.T) {
 	assert.Len(t, seen, 57)
 }
 
+// Resolving the rows of a later page comes back to the first page of
+// the same filters, where the issues left are; the later page, now
+// empty, says so and links to the first.
+func TestBulkActionOnLaterPage(t *testing.T) {
+	st := openStore(t)
+	p := project(t, st)
+	now := time.Now()
+	var evs []*event.Event
+	for i := 0; i < 57; i++ {
+		evs = append(evs, messageEvent("distinct failure "+strings.Repeat("x", i), event.LevelError, "production", now.Add(-time.Duration(i)*time.Minute)))
+	}
+	submit(t, st, p, evs...)
+	srv := httptest.NewServer(Handler(st, Options{Prefix: "/dev/error"}))
+	defer srv.Close()
+	c := client(t)
+	_, body := get(t, c, srv.URL+"/dev/error/?level=error")
+	i := strings.Index(body, `" rel="next"`)
+	require.Greater(t, i, 0, "a next page")
+	page2 := body[:i]
+	page2 = strings.ReplaceAll(page2[strings.LastIndex(page2, `href="`)+6:], "&amp;", "&")
+	_, body = get(t, c, srv.URL+page2)
+	v := form("csrf", csrfOf(t, body), "status", "resolved")
+	for _, part := range strings.Split(body, `name="id" value="`)[1:] {
+		v.Add("id", part[:strings.Index(part, `"`)])
+	}
+	require.Len(t, v["id"], 7)
+	ret := body[strings.Index(body, `name="return" value="`)+21:]
+	v.Set("return", strings.ReplaceAll(ret[:strings.Index(ret, `"`)], "&amp;", "&"))
+	resp, _ := post(t, c, srv.URL+"/dev/error/groups/status", v)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	assert.Equal(t, "/dev/error/?level=error", resp.Header.Get("Location"), "the first page, same filters")
+
+	_, body = get(t, c, srv.URL+page2)
+	assertHas(t, body, `<p class="empty" id="past-end">No more issues here.</p>`)
+	assertHasNot(t, body, "Nothing has broken yet", "50 issues are unresolved")
+	assertHas(t, body, `<a href="/dev/error/?level=error">« First page</a>`)
+}
+
 // The group page shows the event and navigates through the others.
 func TestGroupPage(t *testing.T) {
 	st := openStore(t)

@@ -34,7 +34,7 @@
 //	GET  {prefix}/events/{id}/json     an event's JSON as stored
 //	POST {prefix}/groups/{id}/status   resolve, ignore, reopen
 //	POST {prefix}/groups/{id}/delete   delete a group and its events
-//	POST {prefix}/groups/status        bulk resolve or ignore
+//	POST {prefix}/groups/status        bulk resolve or ignore, back to the first page
 //	GET  {prefix}/login, POST {prefix}/login, POST {prefix}/logout
 //
 // # Traces

@@ -137,8 +137,10 @@ type listPage struct {
 	Statuses []string
 	Sorts    [][2]string
 	SortURL  map[string]string
-	Return   string     // this page's URL, where bulk actions come back to
-	Trace    *traceView // the trace filtered by; nil when none
+	// Return is where bulk actions come back to: the first page of these
+	// filters, since the rows acted on may leave this page empty.
+	Return string
+	Trace  *traceView // the trace filtered by; nil when none
 }
 
 func (l *listPage) PageTitle() string { return "Issues" }
@@ -202,7 +204,7 @@ func (s *server) list(w http.ResponseWriter, r *http.Request) error {
 		Statuses: []string{"unresolved", "resolved", "ignored", "all"},
 		Sorts:    [][2]string{{"last_seen", "Last seen"}, {"first_seen", "First seen"}, {"count", "Events"}},
 		SortURL:  map[string]string{},
-		Return:   s.prefix + "/" + f.query(),
+		Return:   s.prefix + "/" + f.query("cursor", ""),
 		Trace:    s.trace(f.Trace, ""),
 	}
 	for _, so := range p.Sorts {
