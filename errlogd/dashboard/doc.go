@@ -29,7 +29,7 @@
 //
 // # Pages
 //
-//	GET  {prefix}/                     groups: filters, search, sort, cursor pages (?trace=ID: a trace's)
+//	GET  {prefix}/                     groups: filters, search, sort, cursor pages (?trace=ID: a trace's; ?q=EVENT-ID: that event)
 //	GET  {prefix}/groups/{id}          a group and its latest event (?event=ID for another)
 //	GET  {prefix}/events/{id}/json     an event's JSON as stored
 //	POST {prefix}/groups/{id}/status   resolve, ignore, reopen

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -30,7 +31,7 @@ type filters struct {
 	Status, Level, Env, Release, Range, Q, Sort, Cursor string
 	Project                                             int64
 	// Trace keeps the issues with an event of this trace ("trace", or a
-	// trace ID pasted into the search box).
+	// trace ID pasted into the search box that is no event's ID).
 	Trace string
 }
 
@@ -159,6 +160,19 @@ func (s *server) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	ctx := r.Context()
+	if f.Trace != "" && r.URL.Query().Get("trace") == "" {
+		// 32 hex digits in the search box: an event ID first (the "error
+		// id" an application shows its user), else a trace ID.
+		e, err := s.st.EventByEventID(ctx, f.Project, f.Trace)
+		switch {
+		case err == nil:
+			http.Redirect(w, r, s.prefix+"/groups/"+strconv.FormatInt(e.GroupID, 10)+"?event="+strconv.FormatInt(e.ID, 10), http.StatusFound)
+			return nil
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+	}
 	now := s.opts.Now()
 	q := store.GroupQuery{
 		ProjectID: f.Project, Level: f.Level, Environment: f.Env, Release: f.Release,
@@ -170,7 +184,6 @@ func (s *server) list(w http.ResponseWriter, r *http.Request) error {
 	if d := rangeDuration(f.Range); d > 0 {
 		q.Since = now.Add(-d)
 	}
-	ctx := r.Context()
 	res, err := s.st.ListGroups(ctx, q)
 	if err != nil {
 		if strings.Contains(err.Error(), "bad cursor") {

@@ -1,13 +1,18 @@
 package dashboard
 
 import (
+	"context"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/errlog/errlog/event"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 const (
@@ -83,6 +88,40 @@ func TestListByTrace(t *testing.T) {
 	resp, body = get(t, c, srv.URL+"/?trace=nope")
 	assert.Equal(t, 400, resp.StatusCode)
 	assertHas(t, body, "not a trace ID")
+}
+
+// An event ID pasted into the search box (the "error id" an application
+// shows its user) opens its issue at that event, in any case and with
+// dashes; 32 hex digits that are no event's ID are a trace's.
+func TestSearchByEventID(t *testing.T) {
+	st := openStore(t)
+	p := project(t, st)
+	now := time.Now()
+	first := httpEvent("checkout failed", "*orders.PaymentError", now.Add(-2*time.Minute))
+	submit(t, st, p, first, messageEvent("cache slow", event.LevelWarning, "production", now.Add(-time.Minute)))
+	submit(t, st, p, httpEvent("checkout failed", "*orders.PaymentError", now))
+	other, err := st.CreateProject(context.Background(), "other")
+	require.NoError(t, err)
+	srv := httptest.NewServer(Handler(st, Options{Prefix: "/dev/error"}))
+	defer srv.Close()
+	c := client(t)
+
+	id := string(first.EventID)
+	dashed := strings.ToUpper(id[:8] + "-" + id[8:12] + "-" + id[12:16] + "-" + id[16:20] + "-" + id[20:])
+	for _, q := range []string{id, " " + dashed + " "} {
+		resp, _ := get(t, c, srv.URL+"/dev/error/?q="+url.QueryEscape(q)+"&status=unresolved")
+		assert.Equal(t, http.StatusFound, resp.StatusCode, q)
+		assert.Equal(t, "/dev/error/groups/1?event=1", resp.Header.Get("Location"), q, "the issue, at the event searched for, not its latest")
+	}
+	_, body := get(t, c, srv.URL+"/dev/error/groups/1?event=1")
+	assertHas(t, body, `<code id="event-id">`+id+`</code>`)
+
+	// In another project's list, or as ?trace=, it is a trace ID.
+	for _, u := range []string{"/dev/error/?q=" + id + "&project=" + strconv.FormatInt(other.ID, 10), "/dev/error/?trace=" + id} {
+		resp, body := get(t, c, srv.URL+u)
+		assert.Equal(t, http.StatusOK, resp.StatusCode, u)
+		assertHas(t, body, `id="trace-filter"`, u)
+	}
 }
 
 // Breadcrumbs are listed on the event page as mail lists them: time,
