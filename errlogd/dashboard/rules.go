@@ -181,10 +181,15 @@ type ruleForm struct {
 
 	Mail, Webhook, Ticket bool
 	MailTo                string
-	WebhookURL            string
-	WebhookFormat         string
-	SecretSet             bool // a secret is stored: shown as "set", never in clear
-	Ticketer              string
+	// WebhookURL is the URL typed into the form. A stored one is not
+	// shown: a Slack or Mattermost incoming webhook's URL is a secret,
+	// it lets whoever reads it post to the channel.
+	WebhookURL    string
+	URLSet        bool   // a URL is stored: shown as its host and "set"
+	URLHost       string // the stored URL's scheme and host (alert.URLHost)
+	WebhookFormat string
+	SecretSet     bool // a secret is stored: shown as "set", never in clear
+	Ticketer      string
 
 	Ticketers   []string
 	MailOK      bool
@@ -193,6 +198,7 @@ type ruleForm struct {
 	ErrLabel    string
 	ErrText     string
 	secret      string // the stored secret, kept when the field is left blank
+	url         string // the stored URL, kept when the field is left blank
 	secretInput string
 }
 
@@ -247,7 +253,8 @@ func formOf(r alert.Rule) *ruleForm {
 		case alert.ActionMail:
 			f.Mail, f.MailTo = true, strings.Join(a.To, ", ")
 		case alert.ActionWebhook:
-			f.Webhook, f.WebhookURL, f.secret, f.SecretSet = true, a.URL, a.Secret, a.Secret != ""
+			f.Webhook, f.secret, f.SecretSet = true, a.Secret, a.Secret != ""
+			f.url, f.URLSet, f.URLHost = a.URL, a.URL != "", alert.URLHost(a.URL)
 			if a.Format != "" {
 				f.WebhookFormat = a.Format
 			}
@@ -370,7 +377,11 @@ func (f *ruleForm) rule() (alert.Rule, []string, bool) {
 		if format == "json" {
 			format = ""
 		}
-		r.Actions = append(r.Actions, alert.Action{Type: alert.ActionWebhook, URL: f.WebhookURL, Secret: f.secret, Format: format})
+		u := f.WebhookURL
+		if u == "" {
+			u = f.url
+		}
+		r.Actions = append(r.Actions, alert.Action{Type: alert.ActionWebhook, URL: u, Secret: f.secret, Format: format})
 		actionFields = append(actionFields, "webhook_url")
 	}
 	if f.Ticket {

@@ -158,26 +158,31 @@ func TestRulePages(t *testing.T) {
 	id := rs[0].ID
 	assert.Equal(t, "hush-hush-42", rs[0].Rule.Actions[1].Secret)
 
-	// Edit: the secret shows as "set", never in clear; blank keeps it.
+	// Edit: the secret and the webhook URL (a Slack URL is a secret)
+	// show as "set", never in clear, the URL by its host; blank keeps them.
 	edit := f.base + "/" + strconv.FormatInt(id, 10)
 	_, body = get(t, f.c, edit)
 	assertHas(t, body, `id="secret-set"`)
 	assertHasNot(t, body, "hush-hush-42")
+	assertHas(t, body, `id="url-set"`)
+	assertHas(t, body, `name="webhook_url" value="" autocomplete="off" placeholder="https://hooks.example.com/… set: leave blank to keep it"`)
+	assertHasNot(t, body, "hooks.example.com/x")
 	assertHas(t, body, `name="interval" value="1h"`)
 	resp, _ = post(t, f.c, edit, formWith(ruleFields(csrf, "name", "dev pager", "interval", "2h", "a_webhook", "1",
-		"webhook_url", "https://hooks.example.com/y", "webhook_secret", "")...))
+		"webhook_url", "", "webhook_secret", "")...))
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	x, err := f.n.StoredRule(ctx, id)
 	require.NoError(t, err)
 	assert.Equal(t, "dev pager", x.Rule.Name)
 	assert.Equal(t, "2h", x.Rule.Interval.String())
 	require.Len(t, x.Rule.Actions, 2)
-	assert.Equal(t, "https://hooks.example.com/y", x.Rule.Actions[1].URL)
+	assert.Equal(t, "https://hooks.example.com/x", x.Rule.Actions[1].URL, "a blank URL keeps the old one")
 	assert.Equal(t, "hush-hush-42", x.Rule.Actions[1].Secret, "a blank secret keeps the old one")
 	resp, _ = post(t, f.c, edit, formWith(ruleFields(csrf, "a_webhook", "1", "webhook_url", "https://hooks.example.com/y", "webhook_secret_clear", "1")...))
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	x, err = f.n.StoredRule(ctx, id)
 	require.NoError(t, err)
+	assert.Equal(t, "https://hooks.example.com/y", x.Rule.Actions[1].URL, "a URL typed replaces the old one")
 	assert.Equal(t, "", x.Rule.Actions[1].Secret, "removed")
 
 	// A hostile name is escaped wherever it is shown.
