@@ -506,6 +506,34 @@ func TestBulkActionOnLaterPage(t *testing.T) {
 	assertHas(t, body, `<a href="/dev/error/?level=error">« First page</a>`)
 }
 
+// An event stamped a little ahead of the server's clock, as ingest keeps
+// it (up to store.MaxFuture), was seen "just now", and is drawn in the
+// charts, though it falls in the next hour: at hh:59:45, stamped 30 s
+// ahead.
+func TestEventAheadOfTheClock(t *testing.T) {
+	st := openStore(t)
+	p := project(t, st)
+	now := time.Now().UTC().Truncate(time.Hour).Add(time.Hour - 15*time.Second)
+	in, err := store.Prepare(p, messageEvent("payment provider timed out", event.LevelError, "production", now.Add(30*time.Second)), nil, now)
+	require.NoError(t, err)
+	require.NoError(t, st.Submit(context.Background(), in))
+	srv := httptest.NewServer(Handler(st, Options{Now: func() time.Time { return now }}))
+	defer srv.Close()
+	c := client(t)
+	_, body := get(t, c, srv.URL+"/")
+	assertHasNot(t, body, "in the future", "the list")
+	assertHas(t, body, ">just now</time>")
+	assertHas(t, body, `title="1 event">1</td>`)
+	assertHas(t, body, `aria-label="1 event in 24 hours"`, "the sparkline beside the count")
+	_, body = get(t, c, srv.URL+"/groups/1")
+	assertHasNot(t, body, "in the future", "the group page")
+	assertHas(t, body, `id="count">1<`)
+	assertHas(t, body, `Last 14 days, per hour (1 event)`, "the chart beside the count")
+
+	assert.Equal(t, "just now", relTime(now, now.Add(store.MaxFuture)))
+	assert.Equal(t, "in the future", relTime(now, now.Add(store.MaxFuture+time.Second)), "further ahead than ingest keeps")
+}
+
 // The group page shows the event and navigates through the others.
 func TestGroupPage(t *testing.T) {
 	st := openStore(t)

@@ -29,11 +29,13 @@ var funcs = template.FuncMap{
 }
 
 // relTime says how long before now t was: "just now", "5 min ago",
-// "3 h ago", "12 d ago", else the date.
+// "3 h ago", "12 d ago", else the date. A time up to store.MaxFuture
+// ahead is "just now": ingest keeps a timestamp that far ahead of its
+// arrival as sent (a client clock running a little fast).
 func relTime(now, t time.Time) string {
 	d := now.Sub(t)
 	switch {
-	case d < 0:
+	case d < -store.MaxFuture:
 		return "in the future"
 	case d < time.Minute:
 		return "just now"

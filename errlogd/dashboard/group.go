@@ -126,7 +126,7 @@ func (s *server) group(w http.ResponseWriter, r *http.Request) error {
 	if p.Traces, err = s.groupTraces(r, g); err != nil {
 		return err
 	}
-	end := s.opts.Now().Truncate(time.Hour).Add(time.Hour)
+	end := chartEnd(s.opts.Now())
 	counts, err := s.st.HourlyCounts(ctx, []int64{g.ID}, end.Add(-14*24*time.Hour), end)
 	if err != nil {
 		return err

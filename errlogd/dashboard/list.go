@@ -195,7 +195,7 @@ func (s *server) list(w http.ResponseWriter, r *http.Request) error {
 	for i, g := range res.Groups {
 		ids[i] = g.ID
 	}
-	end := now.Truncate(time.Hour).Add(time.Hour)
+	end := chartEnd(now)
 	counts, err := s.st.HourlyCounts(ctx, ids, end.Add(-24*time.Hour), end)
 	if err != nil {
 		return err

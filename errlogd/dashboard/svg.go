@@ -27,6 +27,13 @@ type tick struct {
 	Label string
 }
 
+// chartEnd is where the hourly charts drawn at now end (exclusive): the
+// end of the hour of now+store.MaxFuture, so that an event stamped ahead
+// of the clock, as ingest accepts, is drawn in the last bar, not past it.
+func chartEnd(now time.Time) time.Time {
+	return now.Add(store.MaxFuture).Truncate(time.Hour).Add(time.Hour)
+}
+
 // hourSpark draws n hourly buckets ending at end (exclusive), each slot
 // width/n pixels wide, the tallest bar h high.
 func hourSpark(counts []store.Count, end time.Time, n, width, h int) spark {
