@@ -98,3 +98,29 @@ rules:
 	waitFor(t, ctx, `!!document.querySelector('#trace-filter')`)
 	assert.Equal(t, 1, evalJS[int](t, ctx, `document.querySelectorAll('a.title').length`))
 }
+
+// On a 390 px phone, a release as mobile SDKs name it
+// (package@version+build) and a tag value with no space (a route) wrap
+// on the group page: the page is no wider than the screen, and the tag's
+// chip shows its whole value. The release made the page wider (a nowrap
+// tag), and the chip cut the value off.
+func TestBrowserPhoneLongValues(t *testing.T) {
+	st := openStore(t)
+	ev := httpEvent("checkout failed", "*orders.PaymentError", time.Now().Add(-time.Minute))
+	ev.Release = "com.example.shop.android@4.12.0+a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0"
+	ev.Tags["route"] = "/api/v1/organizations/{org}/projects/{project}/issues/{issue_id}/events"
+	submit(t, st, project(t, st), ev)
+	srv := httptest.NewServer(Handler(st, Options{}))
+	defer srv.Close()
+
+	ctx := newBrowser(t, 390, 844, true)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/groups/1")))
+	waitFor(t, ctx, `!!document.querySelector('.evnav') && !!document.querySelector('#tags')`)
+	shoot(t, ctx, "group-phone-long-values.png")
+	width := evalJS[int](t, ctx, `document.documentElement.scrollWidth`)
+	assert.LessOrEqual(t, width, 391, "the page is %dpx wide on a 390px phone", width)
+	assert.Equal(t, ev.Release, evalJS[string](t, ctx, `document.querySelector('.evnav .tag.rel').textContent`), "the release in full")
+	sizes := evalJS[[]int](t, ctx, `(() => { const c = [...document.querySelectorAll('#tags .chip')].find(c => c.textContent.startsWith('route')); const r = c.getBoundingClientRect(); return [c.scrollWidth, c.clientWidth, Math.ceil(r.right)]; })()`)
+	assert.LessOrEqual(t, sizes[0], sizes[1]+1, "the route chip's content is %dpx wide in a %dpx chip: cut off", sizes[0], sizes[1])
+	assert.LessOrEqual(t, sizes[2], 391, "the route chip ends inside the screen")
+}

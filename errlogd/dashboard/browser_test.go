@@ -38,6 +38,34 @@ func chromium(t *testing.T) string {
 	return path
 }
 
+// newBrowser starts a headless Chromium of its own for one test, its
+// viewport w×h (a phone's when mobile), stopped when the test ends.
+func newBrowser(t *testing.T, w, h int, mobile bool) context.Context {
+	exe := chromium(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(w, h),
+	)
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(acancel)
+	bctx, bcancel := chromedp.NewContext(actx)
+	t.Cleanup(bcancel)
+	ctx, cancel := context.WithTimeout(bctx, time.Minute)
+	t.Cleanup(cancel)
+	var viewport []chromedp.EmulateViewportOption
+	if mobile {
+		viewport = append(viewport, chromedp.EmulateMobile)
+	}
+	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(int64(w), int64(h), viewport...)))
+	return ctx
+}
+
 // screenshotDir is where the browser test writes its screenshots:
 // $ERRLOG_SCREENSHOTS, else testdata/screenshots.
 func screenshotDir(t *testing.T) string {
