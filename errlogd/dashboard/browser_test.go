@@ -343,3 +343,33 @@ func TestBrowser(t *testing.T) {
 	})
 	fmt.Fprintln(os.Stderr, "browser test: screenshots in", screenshotDir(t))
 }
+
+// Every form control on the group page has a name a screen reader
+// announces (a label, aria-label or title), the alert controls' too: the
+// mute duration menu, the "N more times" field and the ticketer menu were
+// announced as "combo box, 1 hour", "spin button, 100", "combo box".
+func TestBrowserGroupControlsLabelled(t *testing.T) {
+	st := openStore(t)
+	cfg, err := alert.ParseConfig([]byte(`
+ticketers:
+  jira: {type: webhook, url: "http://127.0.0.1:1/jira"}
+  linear: {type: webhook, url: "http://127.0.0.1:1/linear"}
+`))
+	require.NoError(t, err)
+	n, err := alert.New(st.(*sqlite.Store).DB, cfg, alert.Options{Manual: true})
+	require.NoError(t, err)
+	defer n.Close()
+	submit(t, st, project(t, st), httpEvent("checkout failed", "*orders.PaymentError", time.Now().Add(-time.Minute)))
+	srv := httptest.NewServer(Handler(st, Options{Alerts: n}))
+	defer srv.Close()
+
+	ctx := newBrowser(t, 1400, 900, false)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/groups/1")))
+	waitFor(t, ctx, `!!document.querySelector('#alerts')`)
+	controls := `[...document.querySelectorAll('main input:not([type=hidden]), main select, main textarea')]`
+	assert.Equal(t, []string{"for", "more", "ticketer"}, evalJS[[]string](t, ctx, controls+`.map(e => e.name)`), "the controls checked")
+	unnamed := evalJS[[]string](t, ctx, controls+`
+		.filter(e => !((e.labels && [...e.labels].some(l => l.textContent.trim())) || (e.getAttribute('aria-label')||'').trim() || e.getAttribute('aria-labelledby') || (e.title||'').trim()))
+		.map(e => e.outerHTML.slice(0, 60))`)
+	assert.Empty(t, unnamed, "controls without a name")
+}
