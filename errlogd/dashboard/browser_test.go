@@ -373,3 +373,52 @@ ticketers:
 		.map(e => e.outerHTML.slice(0, 60))`)
 	assert.Empty(t, unnamed, "controls without a name")
 }
+
+// Text users wrote in a right-to-left script is laid out right to left
+// (dir="auto"), in Chromium: titles on the list and the group page, a
+// message, an exception's value, tag values, feedback. Left to right, a
+// Hebrew sentence's final "!" was drawn at its right end, where a Hebrew
+// reader sees the sentence begin. Latin text stays left to right.
+func TestBrowserRightToLeftText(t *testing.T) {
+	st := openStore(t)
+	p := project(t, st)
+	msg := messageEvent("התשלום נכשל!", event.LevelError, "production", time.Now().Add(-2*time.Minute))
+	msg.Tags = map[string]string{"city": "תל אביב", "route": "/checkout"}
+	exc := httpEvent("הכרטיס נדחה", "*orders.PaymentError", time.Now().Add(-time.Minute))
+	submit(t, st, p, msg, exc)
+	require.NoError(t, st.AddFeedback(context.Background(), &store.Feedback{ProjectID: p.ID, EventID: string(msg.EventID),
+		Name: "דנה", Comments: "הכפתור לא עובד!"}))
+	srv := httptest.NewServer(Handler(st, Options{}))
+	defer srv.Close()
+
+	ctx := newBrowser(t, 1400, 900, false)
+	dirs := func(sel string) []string {
+		return evalJS[[]string](t, ctx, `[...document.querySelectorAll(`+"`"+sel+"`"+`)].map(e => e.textContent.trim() + ": " + getComputedStyle(e).direction)`)
+	}
+	// Whether the sentence's last character is drawn left of its first,
+	// as a Hebrew reader expects.
+	endsLeft := func(sel string) bool {
+		return evalJS[bool](t, ctx, `(el => { const tn = el.firstChild; const r = document.createRange();
+			r.setStart(tn, 0); r.setEnd(tn, 1); const first = r.getBoundingClientRect();
+			r.setStart(tn, tn.length-1); r.setEnd(tn, tn.length); const last = r.getBoundingClientRect();
+			return last.right <= first.left + 1; })(document.querySelector(`+"`"+sel+"`"+`))`)
+	}
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/")))
+	waitFor(t, ctx, `!!document.querySelector('a.title')`)
+	assert.ElementsMatch(t, []string{"התשלום נכשל!: rtl", "*orders.PaymentError: הכרטיס נדחה: ltr"}, dirs("a.title"))
+	assert.True(t, endsLeft(`#g1 a.title`), "the list's title ends at its left")
+
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/groups/1")))
+	waitFor(t, ctx, `!!document.querySelector('#feedback')`)
+	assert.Equal(t, []string{"התשלום נכשל!: rtl"}, dirs("#title"))
+	assert.True(t, endsLeft(`#title`), "the group's title ends at its left")
+	assert.Equal(t, []string{"התשלום נכשל!: rtl"}, dirs("#message pre.msg"))
+	assert.Equal(t, []string{"תל אביב: rtl", "/checkout: ltr"}, dirs("#tags .cv"))
+	assert.Equal(t, []string{"הכפתור לא עובד!: rtl"}, dirs("#feedback p"))
+	assert.Equal(t, []string{"דנה: rtl"}, dirs("#feedback footer bdi"))
+
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/groups/2")))
+	waitFor(t, ctx, `!!document.querySelector('#exception')`)
+	assert.Equal(t, []string{"הכרטיס נדחה: rtl", "dial tcp 10.0.0.7:5432: connect: connection refused: ltr"}, dirs(".evalue"))
+	shoot(t, ctx, "group-rtl.png")
+}

@@ -98,7 +98,7 @@ func TestRepeatedParamMessagePage(t *testing.T) {
 	resp, page := get(t, client(t), srv.URL+"/dev/error/groups/1")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Less(t, len(page), 128<<10, "page bytes")
-	assertHas(t, page, `<pre class="msg">`+strings.Repeat("A", capString)+"…</pre>")
+	assertHas(t, page, `<pre class="msg" dir="auto">`+strings.Repeat("A", capString)+"…</pre>")
 }
 
 // TestDeepEventPage: a 30 KB event nesting lists 990 deep, 15 times, in
