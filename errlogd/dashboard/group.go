@@ -27,16 +27,21 @@ type groupPage struct {
 	Hist   spark
 	Seen   []store.Seen
 	Users  int64 // users affected; 0 when no event named one
-	// Feedback is what users wrote about the group's events, newest first.
-	Feedback []store.Feedback
-	Return   string
-	Project  string
-	DecodeOK bool
-	Alerts   *alertView // nil without Options.Alerts
-	Trace    *traceView // the event's trace; nil when it has none
-	Traces   []traceRow // the traces of the group's latest events
-	Crumbs   []crumbView
+	// Feedback is what users wrote about the group's events, newest
+	// first, at most feedbackShown of FeedbackTotal.
+	Feedback      []store.Feedback
+	FeedbackTotal int64
+	Return        string
+	Project       string
+	DecodeOK      bool
+	Alerts        *alertView // nil without Options.Alerts
+	Trace         *traceView // the event's trace; nil when it has none
+	Traces        []traceRow // the traces of the group's latest events
+	Crumbs        []crumbView
 }
+
+// feedbackShown is how much feedback the group page shows, the newest.
+const feedbackShown = 20
 
 func (g *groupPage) PageTitle() string { return g.G.Title }
 
@@ -140,8 +145,14 @@ func (s *server) group(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p.Users = users[g.ID]
-	if p.Feedback, err = s.st.GroupFeedback(ctx, g.ID, 20); err != nil {
+	if p.Feedback, err = s.st.GroupFeedback(ctx, g.ID, feedbackShown); err != nil {
 		return err
+	}
+	p.FeedbackTotal = int64(len(p.Feedback))
+	if len(p.Feedback) == feedbackShown {
+		if p.FeedbackTotal, err = s.st.GroupFeedbackCount(ctx, g.ID); err != nil {
+			return err
+		}
 	}
 	if p.Alerts, err = s.groupAlerts(r, g.ID); err != nil {
 		return err

@@ -2,12 +2,15 @@ package dashboard
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/wire/decode"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -42,4 +45,24 @@ func TestProcessingErrorsShown(t *testing.T) {
 	assertHas(t, body, `template: <code>charge %s failed</code>`)
 	assertHas(t, body, `<span class="ck">tenant</span><span class="cv" dir="auto">acme</span>`)
 	assertHas(t, body, `charge ch_1 failed`, "the title")
+}
+
+// The feedback card's heading counts all the feedback on the issue, not
+// the 20 newest the page shows: 25 reports were headed "User feedback
+// (20)".
+func TestFeedbackHeadingCountsAll(t *testing.T) {
+	st := openStore(t)
+	p := project(t, st)
+	now := time.Now()
+	for i := 0; i < 25; i++ {
+		ev := httpEvent("checkout failed", "*orders.PaymentError", now.Add(-time.Duration(i)*time.Minute))
+		submit(t, st, p, ev)
+		require.NoError(t, st.AddFeedback(context.Background(), &store.Feedback{ProjectID: p.ID, EventID: string(ev.EventID),
+			Name: "Ann", Comments: fmt.Sprint("the pay button spins forever, try ", i)}))
+	}
+	srv := httptest.NewServer(Handler(st, Options{}))
+	defer srv.Close()
+	_, body := get(t, client(t), srv.URL+"/groups/1")
+	assertHas(t, body, `<h2>User feedback (the newest 20 of 25)</h2>`)
+	assert.Equal(t, 20, strings.Count(body, `<blockquote class="feedback">`))
 }

@@ -302,6 +302,9 @@ type Store interface {
 	// GroupFeedback lists the feedback on a group's events, newest first,
 	// at most limit (default 50).
 	GroupFeedback(ctx context.Context, groupID int64, limit int) ([]Feedback, error)
+	// GroupFeedbackCount counts the feedback GroupFeedback lists without
+	// a limit.
+	GroupFeedbackCount(ctx context.Context, groupID int64) (int64, error)
 
 	// Retain deletes old events in batches; see Retention.
 	Retain(ctx context.Context, r Retention) (*RetentionResult, error)

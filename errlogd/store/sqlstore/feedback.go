@@ -55,6 +55,16 @@ ORDER BY id DESC LIMIT ?`), groupID, groupID, limit)
 	return out, wrap("group feedback", rows.Err())
 }
 
+// GroupFeedbackCount counts the feedback GroupFeedback lists: filed
+// under the group (an index range), plus that naming one of its events
+// and filed under none.
+func (db *DB) GroupFeedbackCount(ctx context.Context, groupID int64) (int64, error) {
+	var n int64
+	err := db.r.QueryRowContext(ctx, db.q(`SELECT (SELECT count(*) FROM feedback WHERE group_id = ?)
++ (SELECT count(*) FROM feedback WHERE group_id = 0 AND (project_id, event_id) IN (SELECT project_id, event_id FROM events WHERE group_id = ?))`), groupID, groupID).Scan(&n)
+	return n, wrap("group feedback count", err)
+}
+
 // resolveFeedback files under its event's group the feedback that came
 // before its event (group_id 0, found through events). Retention runs it
 // before it deletes events: without their events such feedback would

@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteGroup", testDeleteGroup},
 		{"Retention", testRetention},
 		{"RetentionKeepsFeedback", testRetentionKeepsFeedback},
+		{"FeedbackCount", testFeedbackCount},
 		{"RetentionLastEvent", testRetentionLastEvent},
 		{"EventSink", testEventSink},
 		{"ConcurrentSubmit", testConcurrent},
@@ -538,6 +539,44 @@ func testRetention(t *testing.T, s store.Store) {
 	res, err = s.Retain(ctx, store.Retention{MaxAge: 30 * 24 * time.Hour, MaxPerGroup: 11})
 	require.NoError(t, err)
 	assert.Equal(t, int64(0), res.Events)
+}
+
+// testFeedbackCount: GroupFeedbackCount counts what GroupFeedback lists
+// without its limit: feedback filed under the group and feedback that
+// came before its event; not another group's.
+func testFeedbackCount(t *testing.T, s store.Store) {
+	p := project(t, s)
+	early := Ev{Msg: "checkout failed", Type: "PayError"}.event()
+	require.NoError(t, s.AddFeedback(ctx, &store.Feedback{ProjectID: p.ID, EventID: early.EventID, Comments: "before its event"}))
+	in, err := store.Prepare(p, early, nil, base.Add(48*time.Hour))
+	require.NoError(t, err)
+	require.NoError(t, s.Submit(ctx, in))
+	for i := 0; i < 4; i++ {
+		id := event.NewID()
+		submit(t, s, p, Ev{ID: id, Msg: "checkout failed", Type: "PayError"})
+		require.NoError(t, s.AddFeedback(ctx, &store.Feedback{ProjectID: p.ID, EventID: id, Comments: fmt.Sprint("after ", i)}))
+	}
+	other := event.NewID()
+	submit(t, s, p, Ev{ID: other, Msg: "disk full", Type: "IOError"})
+	require.NoError(t, s.AddFeedback(ctx, &store.Feedback{ProjectID: p.ID, EventID: other, Comments: "another issue"}))
+	gs := groups(t, s, store.GroupQuery{Sort: store.SortFirstSeen})
+	require.Len(t, gs, 2)
+	pay, disk := gs[0].ID, gs[1].ID
+	if gs[0].Title != "PayError: checkout failed" {
+		pay, disk = disk, pay
+	}
+	fb, err := s.GroupFeedback(ctx, pay, 2)
+	require.NoError(t, err)
+	require.Len(t, fb, 2)
+	n, err := s.GroupFeedbackCount(ctx, pay)
+	require.NoError(t, err)
+	assert.Equal(t, int64(5), n, "four filed under the group, one found through its event")
+	n, err = s.GroupFeedbackCount(ctx, disk)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n)
+	n, err = s.GroupFeedbackCount(ctx, 999)
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), n, "no such group")
 }
 
 // testRetentionKeepsFeedback: feedback that came before its event stays
