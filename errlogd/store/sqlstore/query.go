@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -442,8 +443,13 @@ func (db *DB) Retain(ctx context.Context, r store.Retention) (*store.RetentionRe
 		}
 		n, err := loop(`DELETE FROM events WHERE id IN (SELECT id FROM events WHERE received < ? ORDER BY id LIMIT `+strconv.Itoa(batch)+`)`, cutoff)
 		res.Events += n
-		if err == nil && n > 0 {
-			err = lastEvents(ctx, db, last.Int64)
+		if n > 0 {
+			// Even when the run was cancelled or failed after some
+			// batches: the events deleted are gone, and no group may
+			// go on pointing at them.
+			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lastEventsTimeout)
+			err = errors.Join(err, lastEvents(lctx, db, last.Int64))
+			cancel()
 		}
 		if err != nil {
 			return res, wrap("retain", err)
@@ -501,6 +507,10 @@ func (db *DB) Retain(ctx context.Context, r store.Retention) (*store.RetentionRe
 	}
 	return res, nil
 }
+
+// lastEventsTimeout bounds lastEvents when it runs past the cancellation
+// of the retention that deleted the events.
+const lastEventsTimeout = 30 * time.Second
 
 // lastEvents points each group whose last event retention deleted (an
 // id at most upTo) at its newest event left, or 0 when none is. The

@@ -44,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 		{"RetentionKeepsFeedback", testRetentionKeepsFeedback},
 		{"FeedbackCount", testFeedbackCount},
 		{"RetentionLastEvent", testRetentionLastEvent},
+		{"RetentionCancelledLastEvent", testRetentionCancelledLastEvent},
 		{"EventSink", testEventSink},
 		{"ConcurrentSubmit", testConcurrent},
 		{"CloseDeadline", testCloseDeadline},
@@ -657,6 +658,54 @@ func testRetentionLastEvent(t *testing.T, s store.Store) {
 		require.Len(t, evs, 1)
 		assert.Equal(t, evs[0].ID, g.LastEventID, title)
 		assert.Equal(t, before[title].LastEventID, g.LastEventID, title)
+	}
+}
+
+// cancelAfterDeletes is a context cancelled, as a shutdown would come,
+// when it is checked once the store holds fewer than events events.
+type cancelAfterDeletes struct {
+	context.Context
+	cancel context.CancelFunc
+	s      store.Store
+	events int64
+}
+
+func (c *cancelAfterDeletes) Err() error {
+	if st, err := c.s.Stats(ctx); err == nil && st.Events < c.events {
+		c.cancel()
+	}
+	return c.Context.Err()
+}
+
+// testRetentionCancelledLastEvent: a retention cancelled after it
+// deleted some events still points the groups that lost their last event
+// at what is left (here nothing, 0). It skipped that step, so a group
+// kept the id of a deleted event.
+func testRetentionCancelledLastEvent(t *testing.T, s store.Store) {
+	p := project(t, s)
+	now := time.Now()
+	put := func(msg string, received time.Time) {
+		in, err := store.Prepare(p, Ev{Msg: msg, Type: msg, At: received}.event(), nil, received)
+		require.NoError(t, err)
+		require.NoError(t, s.Submit(ctx, in))
+	}
+	put("first", now.Add(-50*24*time.Hour))
+	put("second", now.Add(-45*24*time.Hour))
+	put("second", now.Add(-40*24*time.Hour))
+	inner, cancel := context.WithCancel(ctx)
+	defer cancel()
+	res, err := s.Retain(&cancelAfterDeletes{Context: inner, cancel: cancel, s: s, events: 3}, store.Retention{MaxAge: 30 * 24 * time.Hour, BatchSize: 1})
+	require.ErrorIs(t, err, context.Canceled)
+	require.NotNil(t, res)
+	require.Equal(t, int64(1), res.Events, "cancelled after the first batch")
+	for _, g := range groups(t, s, store.GroupQuery{}) {
+		evs, err := s.GroupEvents(ctx, g.ID, store.EventQuery{Limit: 10})
+		require.NoError(t, err)
+		if len(evs) == 0 {
+			assert.Zero(t, g.LastEventID, "%s: its only event is deleted", g.Title)
+			continue
+		}
+		assert.Equal(t, evs[0].ID, g.LastEventID, g.Title)
 	}
 }
 
