@@ -20,7 +20,6 @@ import (
 // the group page's alerts table stays inside its card, and the trace and
 // breadcrumbs fit. In Chromium.
 func TestBrowserPhone(t *testing.T) {
-	exe := chromium(t)
 	st := openStore(t)
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the receiver at hooks.example.com answered 502 Bad Gateway: upstream connect error or disconnect/reset before headers", http.StatusBadGateway)
@@ -48,23 +47,7 @@ rules:
 	srv := httptest.NewServer(Handler(st, Options{Alerts: n, TraceURL: "https://tempo.example.com/explore?traceId={trace_id}"}))
 	defer srv.Close()
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(390, 844),
-	)
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
-	ctx, cancel := context.WithTimeout(bctx, time.Minute)
-	defer cancel()
-	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)))
+	ctx := newBrowser(t, 390, 844, true)
 
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/")))
 	waitFor(t, ctx, `!!document.querySelector('a.title')`)
