@@ -431,16 +431,22 @@ func TestListFilters(t *testing.T) {
 	assertHas(t, body, `<span class="badge reg">regression</span>`)
 }
 
-// Pages follow the cursor to the end, without repeats.
-func TestListPaging(t *testing.T) {
+// distinctFailures is a store of n issues, one error each, a minute apart.
+func distinctFailures(t *testing.T, n int) store.Store {
 	st := openStore(t)
 	p := project(t, st)
 	now := time.Now()
 	var evs []*event.Event
-	for i := 0; i < 57; i++ {
+	for i := 0; i < n; i++ {
 		evs = append(evs, messageEvent("distinct failure "+strings.Repeat("x", i), event.LevelError, "production", now.Add(-time.Duration(i)*time.Minute)))
 	}
 	submit(t, st, p, evs...)
+	return st
+}
+
+// Pages follow the cursor to the end, without repeats.
+func TestListPaging(t *testing.T) {
+	st := distinctFailures(t, 57)
 	srv := httptest.NewServer(Handler(st, Options{Prefix: "/dev/error"}))
 	defer srv.Close()
 	c := client(t)
@@ -472,14 +478,7 @@ func TestListPaging(t *testing.T) {
 // the same filters, where the issues left are; the later page, now
 // empty, says so and links to the first.
 func TestBulkActionOnLaterPage(t *testing.T) {
-	st := openStore(t)
-	p := project(t, st)
-	now := time.Now()
-	var evs []*event.Event
-	for i := 0; i < 57; i++ {
-		evs = append(evs, messageEvent("distinct failure "+strings.Repeat("x", i), event.LevelError, "production", now.Add(-time.Duration(i)*time.Minute)))
-	}
-	submit(t, st, p, evs...)
+	st := distinctFailures(t, 57)
 	srv := httptest.NewServer(Handler(st, Options{Prefix: "/dev/error"}))
 	defer srv.Close()
 	c := client(t)

@@ -620,17 +620,22 @@ func testRetentionKeepsFeedback(t *testing.T, s store.Store) {
 	}
 }
 
+// submitReceived stores an event of type and message msg, received (and
+// stamped) at received.
+func submitReceived(t *testing.T, s store.Store, p *store.Project, msg string, received time.Time) {
+	t.Helper()
+	in, err := store.Prepare(p, Ev{Msg: msg, Type: msg, At: received}.event(), nil, received)
+	require.NoError(t, err)
+	require.NoError(t, s.Submit(ctx, in))
+}
+
 // testRetentionLastEvent: a group whose events retention deleted all has
 // LastEventID 0, as Group documents; it kept the id of a deleted event.
 // A group that keeps its newest event keeps pointing at it.
 func testRetentionLastEvent(t *testing.T, s store.Store) {
 	p := project(t, s)
 	now := time.Now()
-	put := func(msg string, received time.Time) {
-		in, err := store.Prepare(p, Ev{Msg: msg, Type: msg, At: received}.event(), nil, received)
-		require.NoError(t, err)
-		require.NoError(t, s.Submit(ctx, in))
-	}
+	put := func(msg string, received time.Time) { submitReceived(t, s, p, msg, received) }
 	put("gone", now.Add(-50*24*time.Hour))
 	put("kept", now.Add(-45*24*time.Hour))
 	put("gone", now.Add(-40*24*time.Hour))
@@ -684,11 +689,7 @@ func (c *cancelAfterDeletes) Err() error {
 func testRetentionCancelledLastEvent(t *testing.T, s store.Store) {
 	p := project(t, s)
 	now := time.Now()
-	put := func(msg string, received time.Time) {
-		in, err := store.Prepare(p, Ev{Msg: msg, Type: msg, At: received}.event(), nil, received)
-		require.NoError(t, err)
-		require.NoError(t, s.Submit(ctx, in))
-	}
+	put := func(msg string, received time.Time) { submitReceived(t, s, p, msg, received) }
 	put("first", now.Add(-50*24*time.Hour))
 	put("second", now.Add(-45*24*time.Hour))
 	put("second", now.Add(-40*24*time.Hour))
