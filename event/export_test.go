@@ -2,7 +2,7 @@ package event
 
 // GroupKeyUncached is GroupKeyOf(Grouping) without GroupKey's memory of
 // recent keys: the cost of a key never seen before.
-func GroupKeyUncached(e *Event) string { return e.groupKey2(nil) }
+func GroupKeyUncached(e *Event) string { return e.groupKey(nil, Grouping) }
 
 // GroupKeyV1Uncached is GroupKeyOf(1) as errlog computed it before
 // grouping 2, without memory: the baseline of the benchmarks.

@@ -10,9 +10,14 @@ import (
 
 // Grouping is the version of the grouping GroupKey computes, stored with
 // each group's key by errlogd. Grouping 1 keyed an exception by its types
-// and in-app functions only; 2 adds the log message and source lines
-// (docs/grouping.md). GroupKeyOf computes either.
-const Grouping = 2
+// and in-app functions only; 2 adds the log message and source lines; 3
+// tells apart messages logged as a bare "%s", and no longer splits a bug
+// by its recursion depth, its number of joined errors, a temporary name
+// or a JVM's generated class names, nor counts a dependency's frames of a
+// -trimpath build as the application's (docs/grouping.md). Where none of
+// that applies, grouping 3's key is grouping 2's. GroupKeyOf computes
+// each.
+const Grouping = 3
 
 // GroupingContext names the context in which an event carries its key
 // (SetGroupKey): {"group_key": "…", "grouping": 2}.
@@ -52,18 +57,18 @@ func (e *Event) GroupKey() string {
 	if k, v := e.CarriedGroupKey(); v == Grouping {
 		return k
 	}
-	return e.groupKeyV2()
+	return e.groupKey(&keys, Grouping)
 }
 
 // GroupKeyOf computes e's key by grouping version v, ignoring the key e
-// carries: Grouping, or 1 (errlogd's key before 2, which a store upgraded
-// from it needs to find the groups it made); "" for another version.
+// carries: Grouping, or an earlier one (which a store upgraded from it
+// needs to find the groups it made); "" for another version.
 func (e *Event) GroupKeyOf(v int) string {
 	switch v {
 	case 1:
 		return e.groupKeyV1()
-	case 2:
-		return e.groupKeyV2()
+	case 2, 3:
+		return e.groupKey(&keys, v)
 	}
 	return ""
 }
@@ -72,7 +77,7 @@ func (e *Event) GroupKeyOf(v int) string {
 // GroupingContext, with the grouping version that made it; the contexts
 // map is replaced, never written to, as it may be shared.
 func (e *Event) SetGroupKey() {
-	key := e.groupKeyV2()
+	key := e.groupKey(&keys, Grouping)
 	c := make(map[string]map[string]any, len(e.Contexts)+1)
 	for k, v := range e.Contexts {
 		c[k] = v
@@ -116,10 +121,10 @@ func isKey(k string) bool {
 	return true
 }
 
-func (e *Event) groupKeyV2() string { return e.groupKey2(&keys) }
-
-// groupKey2 is groupKeyV2 remembering keys in c (nil: none).
-func (e *Event) groupKey2(c *keyCache) string {
+// groupKey is the key by grouping v (2 or 3), remembering keys in c (nil:
+// none). Both hash their components alike, so that where grouping 3 reads
+// what grouping 2 read, the key is the same: c serves both.
+func (e *Event) groupKey(c *keyCache, v int) string {
 	var buf [512]byte
 	b := buf[:0]
 	if len(e.Fingerprint) > 0 && !(len(e.Fingerprint) == 1 && isVar(e.Fingerprint[0], "default")) {
@@ -129,13 +134,13 @@ func (e *Event) groupKey2(c *keyCache) string {
 			case !strings.HasPrefix(strings.TrimSpace(p), "{{"):
 				b = appendParts(b, p)
 			case isVar(p, "default"):
-				b = e.appendDefault(b)
+				b = e.appendDefault(b, v)
 			case isVar(p, "message"):
 				m := e.template()
 				if m == "" {
 					m = e.Message()
 				}
-				b = appendParts(b, "message", Parameterize(m))
+				b = appendParts(b, "message", parameterize(m, v))
 			case isVar(p, "transaction"):
 				b = appendParts(b, "transaction", e.Transaction)
 			case isVar(p, "type") || isVar(p, "error.type"):
@@ -145,19 +150,20 @@ func (e *Event) groupKey2(c *keyCache) string {
 				}
 				b = appendParts(b, "type", t)
 			case isVar(p, "function") || isVar(p, "stack.function"):
-				f, _ := e.CulpritFrame()
+				f, _ := e.culpritFrame(v)
 				b = appendParts(b, "function", f.Function)
 			default:
 				b = appendParts(b, p)
 			}
 		}
 	} else {
-		b = e.appendDefault(b)
+		b = e.appendDefault(b, v)
 	}
 	return c.hash(b, 2)
 }
 
-// hash returns the key of the grouping components b by grouping v (1 or 2).
+// hash returns the key of the grouping components b by grouping v's hash:
+// 1, or 2 (groupings 2 and 3).
 // Keys recently made are remembered (an error that repeats is the common
 // case, on each ERROR record and each ingested event): a repeat costs a
 // fast, process-local hash and a comparison instead of an allocation.
@@ -259,8 +265,8 @@ func (e *Event) template() string {
 	return e.Logentry.Formatted
 }
 
-// appendDefault appends the default grouping components (GroupKey).
-func (e *Event) appendDefault(b []byte) []byte {
+// appendDefault appends grouping v's default components (GroupKey).
+func (e *Event) appendDefault(b []byte, v int) []byte {
 	// A panic keys by its own exception only: a crash report knows
 	// neither the value's type nor the errors it wraps, and its message
 	// restates the value.
@@ -272,25 +278,32 @@ func (e *Event) appendDefault(b []byte) []byte {
 		b = appendParts(b, "panic", panicType(ex.Type))
 		n := 0
 		if ex.Stacktrace != nil {
-			b, n = appendFrames(b, ex.Stacktrace.Frames, hasInApp(ex.Stacktrace.Frames))
+			b, n = appendFrames(b, ex.Stacktrace.Frames, hasInApp(ex.Stacktrace.Frames, v), v)
 		}
 		if n == 0 {
-			b = appendParts(b, Parameterize(ex.Value))
+			b = appendParts(b, parameterize(ex.Value, v))
 		}
 		return b
 	}
-	inApp := hasInApp(e.Stacktrace.frames())
+	inApp := hasInApp(e.Stacktrace.frames(), v)
 	for i := range e.Exception {
-		inApp = inApp || hasInApp(e.Exception[i].Stacktrace.frames())
+		inApp = inApp || hasInApp(e.Exception[i].Stacktrace.frames(), v)
 	}
 	contributed := false
 	if m := e.template(); m != "" {
-		b = appendParts(b, "message", e.Logger, Parameterize(m))
+		if v >= 3 && !saysAnything(m) {
+			// "%s": what the record says is all in its parameters.
+			m = e.Logentry.withParams()
+		}
+		b = appendParts(b, "message", e.Logger, parameterize(m, v))
 		contributed = true
 	}
 	last := -1
+	var seen [8]span // grouping 3: the exceptions' components so far
+	exs := seen[:0]
 	for i := range e.Exception {
 		ex := &e.Exception[i]
+		start := len(b)
 		// A typed nil pointer among a record's attributes ("<nil>") says
 		// nothing of the failure: errlog no longer sends it as the
 		// exception; older clients did.
@@ -299,14 +312,34 @@ func (e *Event) appendDefault(b []byte) []byte {
 			last = i
 		}
 		var n int
-		b, n = appendFrames(b, ex.Stacktrace.frames(), inApp)
+		b, n = appendFrames(b, ex.Stacktrace.frames(), inApp, v)
 		contributed = contributed || n > 0
+		if v < 3 || len(b) == start {
+			continue
+		}
+		// An exception just like one before adds nothing: errors.Join of
+		// two or of three failed validations is one bug.
+		if repeated(b, exs, start) {
+			b = b[:start]
+			continue
+		}
+		exs = append(exs, span{start, len(b)})
 	}
-	b, n := appendFrames(b, e.Stacktrace.frames(), inApp)
+	b, n := appendFrames(b, e.Stacktrace.frames(), inApp, v)
 	if !contributed && n == 0 && last >= 0 {
-		b = appendParts(b, "value", Parameterize(e.Exception[last].Value))
+		b = appendParts(b, "value", parameterize(e.Exception[last].Value, v))
 	}
 	return b
+}
+
+// repeated reports whether b[start:] repeats one of the spans of b.
+func repeated(b []byte, spans []span, start int) bool {
+	for _, sp := range spans {
+		if string(b[sp.start:sp.end]) == string(b[start:]) {
+			return true
+		}
+	}
+	return false
 }
 
 func (st *Stacktrace) frames() []Frame {
@@ -316,13 +349,43 @@ func (st *Stacktrace) frames() []Frame {
 	return st.Frames
 }
 
-func hasInApp(frames []Frame) bool {
+// hasInApp reports whether any of frames is the application's own, as
+// grouping v sees it (inApp).
+func hasInApp(frames []Frame, v int) bool {
 	for i := range frames {
-		if frames[i].InApp {
+		if inApp(&frames[i], v) {
 			return true
 		}
 	}
 	return false
+}
+
+// inApp reports whether grouping v counts f as the application's own:
+// as its sender said, but from grouping 3 not a frame of a Go module at a
+// version ("golang.org/x/sync@v0.10.0/errgroup/errgroup.go"), which is
+// how a dependency's frames look in a build made with -trimpath, where
+// the module cache's path, which tells them apart otherwise, is gone.
+func inApp(f *Frame, v int) bool {
+	return f.InApp && (v < 3 || !isVersionedModule(f))
+}
+
+// isVersionedModule reports whether f's file is in a Go module at a
+// version: its path has an element "name@vN…" with more path after it.
+func isVersionedModule(f *Frame) bool {
+	p := f.Filename
+	if p == "" {
+		p = f.AbsPath
+	}
+	for {
+		i := strings.Index(p, "@v")
+		if i < 0 {
+			return false
+		}
+		if i > 0 && p[i-1] != '/' && i+2 < len(p) && isDigit(p[i+2]) && strings.IndexByte(p[i:], '/') > 0 {
+			return true
+		}
+		p = p[i+2:]
+	}
 }
 
 func isTypedNil(ex *Exception) bool {
@@ -352,44 +415,60 @@ func panicType(t string) string {
 }
 
 // appendFrames appends the grouping components of frames (the in-app ones
-// only, with inApp), and says how many frames it appended. A frame's
-// module is written only when it differs from the previous frame's: most
-// stacks stay in few packages, and the hash reads fewer bytes.
-func appendFrames(b []byte, frames []Frame, inApp bool) ([]byte, int) {
+// only, with inApp), by grouping v, and says how many frames it appended.
+// A frame's module is written only when it differs from the previous
+// frame's: most stacks stay in few packages, and the hash reads fewer
+// bytes. From grouping 3, a frame just like the one before it (a
+// recursive call) adds nothing, so that the depth of a recursion makes
+// no new group, as in Sentry; and a JVM's generated class names count
+// without their generated parts (javaName).
+func appendFrames(b []byte, frames []Frame, appOnly bool, v int) ([]byte, int) {
 	n := 0
 	prev := "\x00"
+	last := span{-1, -1} // the previous frame's components after its module
 	for i := range frames {
 		f := &frames[i]
-		if inApp && !f.InApp {
+		if appOnly && !inApp(f, v) {
 			continue
 		}
-		n++
-		mod := f.Module
+		mod, fn := f.Module, f.Function
 		if mod == "" {
 			mod = fileBase(f.Filename, f.AbsPath)
 		}
-		if mod != prev {
+		if v >= 3 {
+			mod, fn = javaName(mod), javaName(fn)
+		}
+		start := len(b)
+		sameModule := mod == prev
+		if !sameModule {
 			b = append(b, mod...)
 			prev = mod
 		}
 		b = append(b, 0)
-		anon := isAnonymous(f.Function)
+		body := len(b)
+		anon := isAnonymous(fn)
 		if !anon {
-			b = append(b, f.Function...)
+			b = append(b, fn...)
 		}
 		b = append(b, 0)
 		l := len(b)
 		if b = appendSourceLine(b, f.ContextLine); len(b) > l || !anon {
 			b = append(b, 0)
+		} else {
+			// No name, no source: where the frame is stands for what it is.
+			b = append(b, fileBase(f.Filename, f.AbsPath)...)
+			b = append(b, ':')
+			b = appendInt(b, f.Lineno)
+			b = append(b, ':')
+			b = appendInt(b, f.Colno)
+			b = append(b, 0)
+		}
+		if v >= 3 && sameModule && last.start >= 0 && string(b[body:]) == string(b[last.start:last.end]) {
+			b = b[:start]
 			continue
 		}
-		// No name, no source: where the frame is stands for what it is.
-		b = append(b, fileBase(f.Filename, f.AbsPath)...)
-		b = append(b, ':')
-		b = appendInt(b, f.Lineno)
-		b = append(b, ':')
-		b = appendInt(b, f.Colno)
-		b = append(b, 0)
+		last = span{body, len(b)}
+		n++
 	}
 	return b, n
 }

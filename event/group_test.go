@@ -190,3 +190,94 @@ func TestGroupKeyV1(t *testing.T) {
 		t.Error("an unknown grouping made a key")
 	}
 }
+
+// TestGrouping3: what grouping 3 groups differently from grouping 2, each
+// pair as grouping 2 got it wrong (same says whether grouping 3 makes
+// one group of the pair).
+func TestGrouping3(t *testing.T) {
+	st := func(frames ...event.Frame) *event.Stacktrace { return &event.Stacktrace{Frames: frames} }
+	py := func(params ...any) *event.Event {
+		return &event.Event{Logger: "shop", Platform: "python", Logentry: &event.Logentry{Message: "%s", Params: params}}
+	}
+	top := frame("app", "main", "run()", 1)
+	rec := frame("app", "walk", "return walk(node.child)", 9)
+	fail := frame("app", "walk", `raise ValueError("cycle")`, 7)
+	recursion := func(depth int) *event.Event {
+		frames := []event.Frame{top}
+		for i := 0; i < depth; i++ {
+			frames = append(frames, rec)
+		}
+		return &event.Event{Exception: []event.Exception{{Type: "ValueError", Value: "cycle", Stacktrace: st(append(frames, fail)...)}}}
+	}
+	joined := func(n int) *event.Event {
+		ev := &event.Event{Logger: "slog", Logentry: &event.Logentry{Message: "invalid config"}}
+		for i := 0; i < n; i++ {
+			ev.Exception = append(ev.Exception, event.Exception{Type: "*main.fieldError", Value: "field x"})
+		}
+		ev.Exception = append(ev.Exception, event.Exception{Type: "*errors.joinError", Value: "…", Stacktrace: st(top, frame("main", "load", `slog.Error("invalid config", "err", err)`, 30))})
+		return ev
+	}
+	java := func(class string) *event.Event {
+		return &event.Event{Platform: "java", Exception: []event.Exception{{Type: "IllegalStateException", Value: "closed", Stacktrace: st(
+			event.Frame{Module: "com.shop.Main", Function: "main", InApp: true},
+			event.Frame{Module: class, Function: "save", Filename: "<generated>", InApp: true},
+			event.Frame{Module: "com.shop.OrderService", Function: "save", Filename: "OrderService.java", InApp: true},
+		)}}}
+	}
+	dep := func(version, line string) *event.Event {
+		return &event.Event{Logger: "slog", Logentry: &event.Logentry{Message: "sync failed"}, Stacktrace: st(
+			event.Frame{Module: "golang.org/x/sync/errgroup", Function: "(*Group).Go.func1", Filename: "golang.org/x/sync@" + version + "/errgroup/errgroup.go", ContextLine: line, InApp: true},
+			event.Frame{Module: "example.com/app", Function: "sync.func1", Filename: "example.com/app/sync.go", ContextLine: `slog.Error("sync failed", "err", err)`, InApp: true},
+		)}
+	}
+	message := func(msg string) *event.Event {
+		return &event.Event{Platform: "node", Exception: []event.Exception{{Type: "Error", Value: msg}}}
+	}
+	for _, tc := range []struct {
+		name string
+		a, b *event.Event
+		same bool
+		kept bool // grouping 2 got it right too
+	}{
+		{"a bare %s with two messages", py("payment gateway refused card for order 1234"), py("inventory sync lost its lock"), false, false},
+		{"a bare %s, one message with other ids", py("payment gateway refused card for order 1234"), py("payment gateway refused card for order 5678"), true, true},
+		{"a bare %s, formatted", &event.Event{Logentry: &event.Logentry{Message: "%s", Formatted: "disk full on /var"}}, &event.Event{Logentry: &event.Logentry{Message: "%s", Formatted: "queue stalled"}}, false, false},
+		{"recursion depth", recursion(3), recursion(7), true, false},
+		{"errors.Join of 2 or 3", joined(2), joined(3), true, false},
+		{"CGLIB", java("com.shop.OrderRepo$$EnhancerBySpringCGLIB$$1a2b3c4d"), java("com.shop.OrderRepo$$EnhancerBySpringCGLIB$$9f8e7d6c"), true, false},
+		{"Hibernate", java("com.shop.Order$HibernateProxy$Xa9Lq2Wd"), java("com.shop.Order$HibernateProxy$P3kM7rTz"), true, false},
+		{"lambda", java("com.shop.OrderService$$Lambda$123/0x0000000800c4b440"), java("com.shop.OrderService$$Lambda$131/0x0000000800d1a210"), true, false},
+		{"dynamic proxy", java("jdk.proxy2.$Proxy45"), java("jdk.proxy3.$Proxy12"), true, false},
+		{"a dependency's frames in a -trimpath build", dep("v0.9.0", "if err := f(); err != nil {"), dep("v0.10.0", "\tif err := f(); err != nil && g.err == nil {"), true, false},
+		{"a temporary name", message("cannot open /tmp/upload_3829473622"), message("cannot open /tmp/upload_1183920456"), true, false},
+	} {
+		v2a, v2b := tc.a.GroupKeyOf(2), tc.b.GroupKeyOf(2)
+		if (v2a == v2b) == tc.same && !tc.kept {
+			t.Errorf("%s: grouping 2 already got it right", tc.name)
+		}
+		if got := tc.a.GroupKey() == tc.b.GroupKey(); got != tc.same {
+			t.Errorf("%s: one group = %v, want %v", tc.name, got, tc.same)
+		}
+	}
+
+	// Where none of that is in an event, its key is grouping 2's: a store
+	// keeps its groups, and mail its threads.
+	plain := record("charge failed", frame("main", "checkout", `slog.Error("charge failed", "err", err)`, 20))
+	if plain.GroupKey() != plain.GroupKeyOf(2) {
+		t.Error("an event grouping 3 reads as grouping 2 did has another key")
+	}
+	// Two generated classes that are not the same class stay apart.
+	if java("com.shop.OrderRepo$$EnhancerBySpringCGLIB$$1a2b").GroupKey() == java("com.shop.UserRepo$$EnhancerBySpringCGLIB$$1a2b").GroupKey() {
+		t.Error("two proxied classes are one group")
+	}
+	// Mutual recursion is not a repeat; a frame repeated apart is kept.
+	ab := &event.Event{Exception: []event.Exception{{Type: "E", Stacktrace: st(top, rec, fail, rec)}}}
+	abb := &event.Event{Exception: []event.Exception{{Type: "E", Stacktrace: st(top, rec, fail)}}}
+	if ab.GroupKey() == abb.GroupKey() {
+		t.Error("a frame repeated after another was dropped")
+	}
+	// The culprit is the application's frame, not the dependency's.
+	if f, _ := dep("v0.9.0", "").CulpritFrame(); f.Module != "example.com/app" {
+		t.Errorf("culprit %s, want the application's frame", f.Module)
+	}
+}

@@ -53,7 +53,7 @@ func (e *Event) clientKeyV1(c *keyCache) string {
 			case isVar(p, "default"):
 				b = e.appendDefaultV1(b)
 			case isVar(p, "message"):
-				b = appendParts(b, "message", Parameterize(e.Message()))
+				b = appendParts(b, "message", parameterize(e.Message(), 1))
 			default:
 				b = appendParts(b, p)
 			}
@@ -69,7 +69,7 @@ func (e *Event) clientKeyV1(c *keyCache) string {
 // there is no exception or no in-app frame.
 func (e *Event) appendDefaultV1(b []byte) []byte {
 	if len(e.Exception) == 0 {
-		return appendParts(b, "message", e.Logger, Parameterize(e.Message()))
+		return appendParts(b, "message", e.Logger, parameterize(e.Message(), 1))
 	}
 	b = appendParts(b, "exception")
 	inApp := false
@@ -86,7 +86,7 @@ func (e *Event) appendDefaultV1(b []byte) []byte {
 		}
 	}
 	if !inApp {
-		b = appendParts(b, e.Logger, Parameterize(e.Message()))
+		b = appendParts(b, e.Logger, parameterize(e.Message(), 1))
 	}
 	return b
 }

@@ -12,14 +12,21 @@ import (
 // UUIDs, dates and times, durations, hexadecimal numbers (0x… and runs of
 // eight or more hex digits with a digit among them), floats and integers
 // become <email>, <url>, <ip>, <uuid>, <date>, <duration>, <hex>, <float>
-// and <int>. An HTTP status that stands alone ("HTTP 502", "status=404",
-// "503 Service Unavailable") is kept: it names the failure, not an
-// occurrence. The kinds and their order follow Sentry's message
+// and <int>; so do the ids glued to a name after "_" or a letter, which
+// temporary names carry ("upload_3829473622", "order_<uuid>",
+// "tmp84213"): a UUID, eight or more hex digits with a digit among them,
+// or four or more digits. An HTTP status that stands alone ("HTTP 502",
+// "status=404", "503 Service Unavailable") is kept: it names the failure,
+// not an occurrence. The kinds and their order follow Sentry's message
 // parameterization (but URLs go before emails, so that a URL with a user
 // in it is one <url>), so that errlog and a Sentry server group messages
 // nearly alike; GroupKey, mail throttling and errlogd use this one
 // function.
-func Parameterize(msg string) string {
+func Parameterize(msg string) string { return parameterize(msg, Grouping) }
+
+// parameterize is Parameterize as grouping v had it: glued ids are left
+// before grouping 3.
+func parameterize(msg string, v int) string {
 	// Every placeholder needs a digit, an "@" or "://": most log messages,
 	// constant strings, have none and cost one scan.
 	if strings.IndexFunc(msg, isDigitRune) < 0 && !strings.Contains(msg, "@") && !strings.Contains(msg, "://") {
@@ -32,6 +39,11 @@ func Parameterize(msg string) string {
 	msg = replaceSpans(msg, "url", findURLs(msg)) // before emails: "ssh://git@host/x" is one URL
 	msg = replaceSpans(msg, "email", findEmails(msg))
 	msg = replaceSpans(msg, "ip", findAt(msg, matchIP))
+	if v >= 3 {
+		// After the kinds that take in a word's inside (an email's local
+		// part), before those that would cut a glued UUID to pieces.
+		msg = replaceGlued(msg)
+	}
 	msg = replaceSpans(msg, "uuid", findAt(msg, matchUUID))
 	msg = replaceSpans(msg, "date", findAt(msg, matchDate))
 	msg = replaceSpans(msg, "duration", findAt(msg, matchDuration))
@@ -39,6 +51,78 @@ func Parameterize(msg string) string {
 	msg = replaceSpans(msg, "float", findAt(msg, matchFloat))
 	msg = replaceSpans(msg, "int", findAt(msg, matchInt))
 	return msg
+}
+
+// replaceGlued replaces the ids glued to a name (Parameterize): from a
+// byte after "_" or a letter, a UUID, a run of eight or more hex digits
+// with a digit (after "_" or a letter that is no hex digit, so that a
+// word is not cut inside), or of four or more digits, ending where the
+// word does or at "_"; "sha256", "utf8" and "x86_64" stay.
+func replaceGlued(msg string) string {
+	var b strings.Builder
+	last := 0
+	for i := 1; i < len(msg); i++ {
+		p := msg[i-1]
+		if p != '_' && !isLetter(p) || !isHex(msg[i]) || (p == 'x' || p == 'X') && i >= 2 && msg[i-2] == '0' {
+			continue // not glued, or 0x…, which the hex pass takes whole
+		}
+		end, kind := -1, ""
+		switch {
+		case matchUUIDAt(msg, i) > 0:
+			end, kind = matchUUIDAt(msg, i), "<uuid>"
+		case p == '_' || !isHex(p):
+			if j := run(msg, i, isHex, 0); j-i >= 8 && gluedEnd(msg, j) && strings.IndexFunc(msg[i:j], isDigitRune) >= 0 {
+				end, kind = j, "<hex>"
+				if strings.Trim(msg[i:j], "0123456789") == "" {
+					kind = "<int>"
+				}
+				break
+			}
+			fallthrough
+		default:
+			if j := run(msg, i, isDigit, 0); j-i >= 4 && gluedEnd(msg, j) {
+				end, kind = j, "<int>"
+			}
+		}
+		if end < 0 {
+			continue
+		}
+		b.WriteString(msg[last:i])
+		b.WriteString(kind)
+		last = end
+		i = end - 1
+	}
+	if last == 0 {
+		return msg
+	}
+	b.WriteString(msg[last:])
+	return b.String()
+}
+
+// gluedEnd reports whether a glued id may end at i: at the word's end or
+// at "_".
+func gluedEnd(msg string, i int) bool { return endsWord(msg, i) || msg[i] == '_' }
+
+// matchUUIDAt matches 8-4-4-4-12 hex digits at i, inside a word, ending
+// where gluedEnd says; -1 when there is none.
+func matchUUIDAt(msg string, i int) int {
+	j := i
+	for n, width := range [...]int{8, 4, 4, 4, 12} {
+		if n > 0 {
+			if j >= len(msg) || msg[j] != '-' {
+				return -1
+			}
+			j++
+		}
+		if run(msg, j, isHex, width) != j+width {
+			return -1
+		}
+		j += width
+	}
+	if !gluedEnd(msg, j) {
+		return -1
+	}
+	return j
 }
 
 func isDigitRune(r rune) bool { return '0' <= r && r <= '9' }

@@ -50,8 +50,28 @@ func TestParameterize(t *testing.T) {
 		{"send to ann@example.com, bob@x.org", "send to <email>, <email>"},
 		{"20% of 3.5e-3", "<int>% of <float>"},
 		{"a@b without domain dot", "a@b without domain dot"},
+		// Ids glued to a name (grouping 3).
+		{"open /tmp/upload_3829473622: no such file", "open /tmp/upload_<int>: no such file"},
+		{"order_9f8e7d6c-4b3a-4c2d-8e1f-a0b1c2d3e4f5 stuck", "order_<uuid> stuck"},
+		{"order_abcdefab-4b3a-4c2d-8e1f-a0b1c2d3e4f5 stuck", "order_<uuid> stuck"},
+		{"lock tmp84213 held", "lock tmp<int> held"},
+		{"blob_9fceb02d0ae5 gone", "blob_<hex> gone"},
+		{"session_20261203_0412 expired", "session_<int>_<int> expired"},
+		{"mail to user_1234@example.com bounced", "mail to <email> bounced"},
+		{"sha256 utf8 x86_64 int64 ipv6 http2 stay", "sha256 utf8 x86_64 int64 ipv6 http2 stay"},
+		{"user123 keeps its digits, so does a cafe1", "user123 keeps its digits, so does a cafe1"},
+		{"word deadbeefcafe stays", "word deadbeefcafe stays"},
 	} {
 		assert.Equal(t, tc.want, Parameterize(tc.in), tc.in)
+	}
+}
+
+// TestParameterizeBefore3: the groupings before 3 leave glued ids, as
+// the keys they stored were made.
+func TestParameterizeBefore3(t *testing.T) {
+	for _, v := range []int{1, 2} {
+		assert.Equal(t, "open /tmp/upload_3829473622", parameterize("open /tmp/upload_3829473622", v))
+		assert.Equal(t, "user <int> of tmp84213", parameterize("user 42 of tmp84213", v))
 	}
 }
 
