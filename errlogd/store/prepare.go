@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -28,13 +29,13 @@ type Incoming struct {
 	EventID   string
 	// GroupKey is the event's key by event.Grouping. The writer replaces
 	// it with the key of the group it joins, when that group was made by
-	// an earlier grouping and found by PrevKey.
+	// an earlier grouping and found by PrevKeys.
 	GroupKey string
-	// PrevKey is the event's key by the grouping before event.Grouping,
-	// "" when it is GroupKey: an event whose PrevKey names a group made
-	// by that grouping joins the group, and the group takes its
-	// GroupKey too (docs/grouping.md).
-	PrevKey     string
+	// PrevKeys are the event's keys by the earlier groupings, the latest
+	// first, each left out where it is a key before it: an event whose
+	// GroupKey leads to no group joins the group the first of them leads
+	// to, and the group takes its GroupKey too (docs/grouping.md).
+	PrevKeys    []string
 	Title       string
 	Culprit     string
 	Level       string
@@ -97,10 +98,7 @@ func prepare(p *Project, ev *event.Event, raw, stored []byte, now time.Time) (*I
 	}
 	g := groupingView(p, ev)
 	key := g.GroupKey()
-	prev := g.GroupKeyOf(event.Grouping - 1)
-	if prev == key {
-		prev = ""
-	}
+	prev := prevKeys(g, key)
 	id := NormalEventID(ev.EventID)
 	if id == "" { // missing, or not a UUID
 		id = event.NewID()
@@ -114,7 +112,7 @@ func prepare(p *Project, ev *event.Event, raw, stored []byte, now time.Time) (*I
 		ProjectID:   p.ID,
 		EventID:     id,
 		GroupKey:    key,
-		PrevKey:     prev,
+		PrevKeys:    prev,
 		Title:       Text(Title(g)),
 		Culprit:     Text(Culprit(g)),
 		Level:       Text(level),
@@ -132,6 +130,25 @@ func prepare(p *Project, ev *event.Event, raw, stored []byte, now time.Time) (*I
 		in.Payload = Compress(raw)
 	}
 	return in, nil
+}
+
+// prevKeys returns the keys of g by the groupings before event.Grouping,
+// the latest first, without those equal to key or to one before them
+// (nil when every one is key: most events). An errlog event's key by an
+// earlier grouping is the one it carries, which its mail threaded by.
+func prevKeys(g *event.Event, key string) []string {
+	var out []string
+	carried, cv := g.CarriedGroupKey()
+	for v := event.Grouping - 1; v >= 1; v-- {
+		k := carried
+		if cv != v {
+			k = g.GroupKeyOf(v)
+		}
+		if k != key && !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // groupingView returns ev, or a shallow copy whose frames carry the

@@ -14,8 +14,8 @@ import (
 
 // TestPrepareGroupKey: an event's key is the one it carries (errlog's,
 // which its mail threads by), whatever the project's in-app rules; other
-// SDKs' events are keyed after the rules; PrevKey is the key of the
-// grouping before.
+// SDKs' events are keyed after the rules; PrevKeys are the keys of the
+// groupings before.
 func TestPrepareGroupKey(t *testing.T) {
 	ev := func() *event.Event {
 		return &event.Event{Exception: []event.Exception{{Type: "E", Value: "v", Stacktrace: &event.Stacktrace{Frames: []event.Frame{
@@ -29,14 +29,39 @@ func TestPrepareGroupKey(t *testing.T) {
 	plain, err := store.Prepare(p, ev(), nil, now)
 	require.NoError(t, err)
 	assert.NotEqual(t, ev().GroupKey(), plain.GroupKey, "the project's in-app rule counts the library's frame")
-	assert.NotEmpty(t, plain.PrevKey, "grouping 1 keys it otherwise")
+	require.Len(t, plain.PrevKeys, 1, "grouping 1 keys it otherwise; grouping 2 as 3")
+	assert.NotEqual(t, plain.GroupKey, plain.PrevKeys[0])
 
 	carrying := ev()
 	carrying.SetGroupKey()
 	in, err := store.Prepare(p, carrying, nil, now)
 	require.NoError(t, err)
 	assert.Equal(t, ev().GroupKey(), in.GroupKey, "the key the client computed")
-	assert.NotEmpty(t, in.PrevKey)
+	assert.NotEmpty(t, in.PrevKeys)
+}
+
+// TestPrepareEarlierKeys: an event's keys by groupings 2 and 1, the
+// latest first, where they differ from its key; an errlog event's key of
+// an earlier grouping is the one it carries.
+func TestPrepareEarlierKeys(t *testing.T) {
+	rec := event.Frame{Module: "app", Function: "walk", ContextLine: "return walk(n.next)", InApp: true}
+	ev := &event.Event{Exception: []event.Exception{{Type: "ValueError", Value: "cycle", Stacktrace: &event.Stacktrace{Frames: []event.Frame{rec, rec, rec}}}}}
+	in, err := store.Prepare(&store.Project{ID: 1}, ev, nil, time.Now())
+	require.NoError(t, err)
+	assert.Equal(t, ev.GroupKeyOf(3), in.GroupKey)
+	assert.Equal(t, []string{ev.GroupKeyOf(2), ev.GroupKeyOf(1)}, in.PrevKeys, "recursion: grouping 3 keys it apart from 2")
+
+	carried := *ev
+	carried.Contexts = map[string]map[string]any{event.GroupingContext: {"group_key": "0123456789abcdef0123456789abcdef", "grouping": 2}}
+	in, err = store.Prepare(&store.Project{ID: 1}, &carried, nil, time.Now())
+	require.NoError(t, err)
+	assert.Equal(t, ev.GroupKeyOf(3), in.GroupKey)
+	assert.Equal(t, []string{"0123456789abcdef0123456789abcdef", ev.GroupKeyOf(1)}, in.PrevKeys, "the key its mail threaded by")
+
+	plain := &event.Event{Logentry: &event.Logentry{Message: "disk full"}}
+	in, err = store.Prepare(&store.Project{ID: 1}, plain, nil, time.Now())
+	require.NoError(t, err)
+	assert.Equal(t, []string{plain.GroupKeyOf(1)}, in.PrevKeys, "grouping 2's key is grouping 3's")
 }
 
 // TestStoredEnvelope: Decompress reads the event out of a stored gzip

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/event"
 )
 
 type groupKey struct {
@@ -78,7 +79,7 @@ var (
 	// them (a conflict "updates" count to itself, so that RETURNING gives
 	// the row): one statement, and on PostgreSQL one round trip, where a
 	// statement per group took ten.
-	mGroups = multiRow{`INSERT INTO event_groups (project_id, key, title, culprit, level, count, first_seen, last_seen, status, regression, last_event_id)`, "ittttiiitii",
+	mGroups = multiRow{`INSERT INTO event_groups (project_id, key, title, culprit, level, count, first_seen, last_seen, status, regression, last_event_id, grouping)`, "ittttiiitiii",
 		`ON CONFLICT (project_id, key) DO UPDATE SET count = event_groups.count
 RETURNING id, count, status, project_id, key`}
 	mEvents       = multiRow{qInsertEventsHead, "iitiittttiibt", qInsertEventsTail}
@@ -249,7 +250,7 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 	groupRows := make([][]any, len(order))
 	for i, a := range order {
 		l := a.latest
-		groupRows[i] = []any{a.project, a.key, l.Title, l.Culprit, l.Level, 0, a.minTS, a.maxTS, string(store.StatusUnresolved), 0, 0}
+		groupRows[i] = []any{a.project, a.key, l.Title, l.Culprit, l.Level, 0, a.minTS, a.maxTS, string(store.StatusUnresolved), 0, 0, event.Grouping}
 	}
 	err = db.insertRows(ctx, tx, mGroups, groupRows, func(r *sql.Rows) error {
 		var k groupKey

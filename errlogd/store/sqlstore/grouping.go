@@ -13,17 +13,15 @@ import (
 // Groups are found by key: event_groups.key is the key of the grouping
 // that made the group (event_groups.grouping), and group_hashes holds the
 // keys of later groupings that found the group by an earlier grouping's
-// key (store.Incoming.PrevKey). New groups take the column's default
-// grouping, which the migration of each new grouping sets; this stops the
-// build when event.Grouping moves without one.
-const _ = uint(event.Grouping-2) + uint(2-event.Grouping)
-
+// key (store.Incoming.PrevKeys).
 const (
 	qGroupByKey = `SELECT key FROM event_groups WHERE project_id = ? AND key = ?
 UNION ALL
 SELECT g.key FROM group_hashes h JOIN event_groups g ON g.id = h.group_id WHERE h.project_id = ? AND h.hash = ?`
-	qGroupByPrevKey = `SELECT id FROM event_groups WHERE project_id = ? AND key = ? AND grouping < ?`
-	qAddHash        = `INSERT INTO group_hashes (project_id, hash, grouping, group_id) VALUES (?, ?, ?, ?)
+	qGroupIDByKey = `SELECT id, key FROM event_groups WHERE project_id = ? AND key = ?
+UNION ALL
+SELECT g.id, g.key FROM group_hashes h JOIN event_groups g ON g.id = h.group_id WHERE h.project_id = ? AND h.hash = ?`
+	qAddHash = `INSERT INTO group_hashes (project_id, hash, grouping, group_id) VALUES (?, ?, ?, ?)
 ON CONFLICT (project_id, hash) DO UPDATE SET grouping = excluded.grouping, group_id = excluded.group_id`
 )
 
@@ -62,9 +60,12 @@ func (c *groupKeys) forget() {
 }
 
 // resolveGroups sets each event's GroupKey to the key of the group it
-// joins: the group of its key (as the group's own key or an added one),
-// else the group of the earlier grouping its PrevKey names, which then
-// takes its key too, else a new group of its key.
+// joins: the group its key leads to (the group's own key or one added to
+// it), else the group the first of its PrevKeys leads to, which then
+// takes its key too, else a new group of its key. A key of an earlier
+// grouping may lead to a group through group_hashes as well: a store
+// upgraded twice finds the groups the first grouping made and the second
+// never met.
 func (db *DB) resolveGroups(ctx context.Context, batch []*store.Incoming) error {
 	var seen map[groupKey]string
 	for _, in := range batch {
@@ -100,23 +101,23 @@ func (db *DB) groupFor(ctx context.Context, in *store.Incoming) (string, error) 
 	if !errors.Is(err, sql.ErrNoRows) {
 		return "", err
 	}
-	if in.PrevKey == "" {
-		// A new group. Not remembered: its commit may yet fail.
-		return in.GroupKey, nil
+	for _, prev := range in.PrevKeys {
+		var id int64
+		err = db.w.QueryRowContext(ctx, db.q(qGroupIDByKey), in.ProjectID, prev, in.ProjectID, prev).Scan(&id, &to)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		// Outside the batch's transaction: should the batch fail, the
+		// group keeps a key that leads to it, which is right anyway.
+		if _, err := db.w.ExecContext(ctx, db.q(qAddHash), in.ProjectID, in.GroupKey, event.Grouping, id); err != nil {
+			return "", err
+		}
+		db.keys.put(k, to)
+		return to, nil
 	}
-	var id int64
-	err = db.w.QueryRowContext(ctx, db.q(qGroupByPrevKey), in.ProjectID, in.PrevKey, event.Grouping).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return in.GroupKey, nil
-	}
-	if err != nil {
-		return "", err
-	}
-	// Outside the batch's transaction: should the batch fail, the
-	// group keeps a key that leads to it, which is right anyway.
-	if _, err := db.w.ExecContext(ctx, db.q(qAddHash), in.ProjectID, in.GroupKey, event.Grouping, id); err != nil {
-		return "", err
-	}
-	db.keys.put(k, in.PrevKey)
-	return in.PrevKey, nil
+	// A new group. Not remembered: its commit may yet fail.
+	return in.GroupKey, nil
 }

@@ -72,9 +72,9 @@ func RunGroupingUpgrade(t *testing.T, open func(t *testing.T, upTo int) Migratab
 	for i, ev := range evs {
 		in, err := store.Prepare(p, ev, nil, base)
 		require.NoError(t, err)
-		key := in.PrevKey // errlogd's key before grouping 2
-		if key == "" {
-			key = in.GroupKey
+		key := in.GroupKey // errlogd's key before grouping 2: the last one
+		if n := len(in.PrevKeys); n > 0 {
+			key = in.PrevKeys[n-1]
 		}
 		require.Equal(t, ev.GroupKeyOf(1), key)
 		id, ok := groupOf[key]
@@ -119,11 +119,79 @@ func RunGroupingUpgrade(t *testing.T, open func(t *testing.T, upTo int) Migratab
 			assert.Equal(t, n*int64(1+round), g.Count, "group %d", g.ID)
 		}
 	}
-	// A bug of its own still makes a group, by grouping 2's key.
+	// A bug of its own still makes a group, by the current grouping's key.
 	in, err := store.Prepare(p, &event.Event{Logentry: &event.Logentry{Message: "brand new"}}, nil, base.Add(time.Hour))
 	require.NoError(t, err)
 	require.NoError(t, s.Submit(ctx, in))
 	page, err := s.ListGroups(ctx, store.GroupQuery{ProjectID: p.ID, Limit: 500})
 	require.NoError(t, err)
 	assert.Len(t, page.Groups, len(groupOf)+1)
+
+	groupingUpgrade3(t, s, p)
+}
+
+// groupingUpgrade3: groups grouping 2 made, and a group of grouping 1
+// that grouping 2 found by its key (group_hashes), are found by the events
+// grouping 3 keys apart from grouping 2 (recursion, a bare "%s", a JVM's
+// generated class, a -trimpath build's dependency); the two "%s"
+// messages grouping 2 merged stay merged, as grouping 1's merges did.
+func groupingUpgrade3(t *testing.T, s Migratable, p *store.Project) {
+	rec := event.Frame{Module: "app", Function: "walk", ContextLine: "return walk(n.next)", InApp: true}
+	stack := func(frames ...event.Frame) *event.Stacktrace { return &event.Stacktrace{Frames: frames} }
+	py := func(msg string) *event.Event {
+		return &event.Event{Logger: "shop", Logentry: &event.Logentry{Message: "%s", Params: []any{msg}}}
+	}
+	evs := []*event.Event{
+		{Exception: []event.Exception{{Type: "ValueError", Value: "cycle", Stacktrace: stack(rec, rec, rec)}}},
+		py("payment gateway refused card"),
+		py("inventory sync lost its lock"),
+		{Platform: "java", Exception: []event.Exception{{Type: "IllegalStateException", Stacktrace: stack(
+			event.Frame{Module: "com.shop.OrderRepo$$EnhancerBySpringCGLIB$$1a2b3c4d", Function: "save", InApp: true})}}},
+		{Logentry: &event.Logentry{Message: "sync failed"}, Stacktrace: stack(
+			event.Frame{Module: "golang.org/x/sync/errgroup", Function: "(*Group).Go.func1", Filename: "golang.org/x/sync@v0.10.0/errgroup/errgroup.go", ContextLine: "if err := f(); err != nil {", InApp: true},
+			event.Frame{Module: "example.com/app", Function: "sync.func1", ContextLine: `slog.Error("sync failed", "err", err)`, InApp: true})},
+	}
+	// As grouping 2 left them: the first four in groups of their grouping
+	// 2 keys (the "%s" ones in one), the last in a group of grouping 1
+	// that grouping 2 found.
+	ts := base.UnixMilli()
+	want := make([]int64, len(evs))
+	made := map[string]int64{}
+	for i, ev := range evs {
+		k2 := ev.GroupKeyOf(2)
+		require.NotEqual(t, k2, ev.GroupKeyOf(3), "event %d: grouping 3 keys it apart", i)
+		id, ok := made[k2]
+		if !ok {
+			id = int64(1000 + i)
+			made[k2] = id
+			key, grouping := k2, 2
+			if i == len(evs)-1 {
+				// Another event's key of grouping 1: only group_hashes
+				// leads this one there.
+				key, grouping = "00000000000000000000000000000abc", 1
+				require.NoError(t, s.ExecSQL(ctx, `INSERT INTO group_hashes (project_id, hash, grouping, group_id) VALUES (?, ?, 2, ?)`, p.ID, k2, id))
+			}
+			require.NoError(t, s.ExecSQL(ctx, `INSERT INTO event_groups (id, project_id, key, title, culprit, level, count, first_seen, last_seen, status, regression, last_event_id, grouping) VALUES (?, ?, ?, 'before', '', 'error', 0, ?, ?, 'unresolved', 0, 0, ?)`,
+				id, p.ID, key, ts, ts, grouping))
+		}
+		want[i] = id
+	}
+	before, err := s.ListGroups(ctx, store.GroupQuery{ProjectID: p.ID, Limit: 500})
+	require.NoError(t, err)
+	for round := 1; round <= 2; round++ {
+		for i, ev := range evs {
+			cp := *ev
+			cp.EventID = event.NewID()
+			in, err := store.Prepare(p, &cp, nil, base.Add(2*time.Hour))
+			require.NoError(t, err)
+			require.NoError(t, s.Submit(ctx, in))
+			out, err := s.GroupEvents(ctx, want[i], store.EventQuery{Limit: 1})
+			require.NoError(t, err)
+			require.NotEmpty(t, out, "round %d: event %d joins its group", round, i)
+			assert.Equal(t, cp.EventID, out[0].EventID, "round %d: event %d joins its group", round, i)
+		}
+		page, err := s.ListGroups(ctx, store.GroupQuery{ProjectID: p.ID, Limit: 500})
+		require.NoError(t, err)
+		assert.Len(t, page.Groups, len(before.Groups), "round %d: no new group", round)
+	}
 }
