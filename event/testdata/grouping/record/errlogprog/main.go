@@ -89,7 +89,7 @@ func main() {
 	workerDone = make(chan bool)
 	errlog.Go(labelled(ctx, "go-worker-panic"), runWorker)
 	<-workerDone
-	time.Sleep(100 * time.Millisecond)
+	afterWorker(ctx)
 }
 
 // workerDone, when set, is closed when runWorker ends.
