@@ -65,4 +65,43 @@ for (const id of ["u-1", "u-2"]) {
   spacer(id);
 }
 
+// Cases grouping 2 gets wrong (added after the cases above, which keep
+// their lines).
+
+// A message naming an upload by an id glued to its name with "_", from
+// one line: one group.
+for (const n of [3829473622, 1170293845]) {
+  label("node-upload-stuck--" + n, () => Sentry.captureMessage(`upload_${n} stuck in queue`));
+  spacer("upload" + n);
+}
+
+// A cache key with the id glued to a word, from one line: one group.
+for (const id of [48213377, 90311245]) {
+  label("node-cache-key--" + id, () => Sentry.captureMessage(`cache miss for key user${id}`));
+  spacer("key" + id);
+}
+
+// A recursive function failing at another depth each time: one group.
+// V8 keeps 10 frames of a stack by default, which would cut the deeper
+// one's outer frames: here it keeps 50.
+function walk(node, depth) {
+  if (depth === 0) {
+    return node.children.length;
+  }
+  return walk(node, depth - 1);
+}
+const stackTraceLimit = Error.stackTraceLimit;
+Error.stackTraceLimit = 50;
+for (const depth of [3, 7]) {
+  label("node-walk-depth--" + depth, () => {
+    try {
+      walk({}, depth);
+    } catch (e) {
+      Sentry.captureException(e);
+    }
+  });
+  spacer("walk" + depth);
+}
+Error.stackTraceLimit = stackTraceLimit;
+
 Sentry.flush(5000).then(() => process.exit(0));
