@@ -55,3 +55,48 @@ for path in ("/nonexistent/a.conf", "/nonexistent/b-2024-05-01.conf"):
 for raw in ("12a", "x"):
     labelled("py-parse--" + raw, parse, raw)
 sentry_sdk.flush()
+
+
+# Cases grouping 2 gets wrong (added after the cases above, which keep
+# their lines).
+
+
+def report(msg):
+    log.error("%s", msg)
+
+
+def open_upload(path):
+    log.error(f"cannot open {path}")
+
+
+def release(order):
+    sentry_sdk.capture_message("lock on order_%s expired" % order)
+
+
+def walk(node, depth):
+    if depth == 0:
+        return node["children"]
+    return walk(node, depth - 1)
+
+
+def index(depth):
+    try:
+        walk({}, depth)
+    except KeyError:
+        sentry_sdk.capture_exception()
+
+
+# Two failures logged through one "%s": two groups, each with other ids.
+for order in (1234, 5678):
+    for label, what in (("py-gateway-refused", "payment gateway refused card"), ("py-inventory-lock", "inventory sync lost its lock")):
+        labelled("%s--%d" % (label, order), report, "%s for order %d" % (what, order))
+# A message built before logging, naming a temporary file: one group.
+for n in (3829473622, 1170293845):
+    labelled("py-upload-open--%d" % n, open_upload, "/tmp/upload_%d" % n)
+# An order's UUID glued to "order_": one group.
+for order in ("3f1c9a52-7d4e-4b8a-9c21-5e6f7a8b9c0d", "a0b1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d"):
+    labelled("py-order-lock--" + order[:8], release, order)
+# A recursive function failing at another depth each time: one group.
+for depth in (3, 7):
+    labelled("py-walk-depth--%d" % depth, index, depth)
+sentry_sdk.flush()
