@@ -115,8 +115,8 @@ func partition(evs []corpusEvent, key func(*event.Event) string) (groups int, me
 }
 
 // TestGroupingCorpus: on the labelled corpus, GroupKey makes exactly the
-// groups a person chose: no false merge, no false split. Grouping 1's
-// mistakes on it are logged for comparison.
+// groups a person chose: no false merge, no false split. The earlier
+// groupings' mistakes on it are logged for comparison.
 func TestGroupingCorpus(t *testing.T) {
 	evs := loadCorpus(t)
 	labels := map[string]bool{}
@@ -132,8 +132,10 @@ func TestGroupingCorpus(t *testing.T) {
 	for _, s := range splits {
 		t.Errorf("false split: %s", s)
 	}
-	g1, m1, s1 := partition(evs, func(ev *event.Event) string { return ev.GroupKeyOf(1) })
-	t.Logf("grouping 1: %d groups, %d false merges %v, %d false splits %v", g1, len(m1), m1, len(s1), s1)
+	for v := event.Grouping - 1; v >= 1; v-- {
+		g, m, s := partition(evs, func(ev *event.Event) string { return ev.GroupKeyOf(v) })
+		t.Logf("grouping %d: %d groups, %d false merges %v, %d false splits %v", v, g, len(m), m, len(s), s)
+	}
 
 	// An event errlog sent carries the key it computed, which is the
 	// one the event's own content gives.

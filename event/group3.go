@@ -94,8 +94,10 @@ func (l *Logentry) withParams() string {
 
 // javaName is a JVM class or method name without the parts its code
 // generators make up anew at each start, which would make a new group
-// after every restart: CGLIB's and Spring's "$$EnhancerBySpringCGLIB$$1a2b3c"
-// and "$$SpringCGLIB$$0", Hibernate's "$HibernateProxy$Xy7", a lambda's
+// after every restart: CGLIB's, Spring's and Guice's
+// "$$EnhancerBySpringCGLIB$$1a2b3c", "$$SpringCGLIB$$0" and
+// "$$EnhancerByGuice$$ae46b1bf" (any six or more hex digits with a digit
+// after "$$"), Hibernate's "$HibernateProxy$Xy7", a lambda's
 // "$$Lambda$123/0x0000000800c4b440", javassist's "_$$_jvst3a4_1" and
 // "$$_javassist_12", ByteBuddy's and Mockito's "$ByteBuddy$Ab3",
 // "$MockitoMock$123", and dynamic proxies' "$Proxy12" (in "jdk.proxy2").
@@ -110,23 +112,26 @@ func javaName(s string) string {
 	return s
 }
 
-// generated is a generated part of a JVM name: marker followed by the
-// bytes of ok (at least one).
+// generated is a generated part of a JVM name: marker followed by at
+// least min bytes of ok (0: one), with a digit among them when digit.
 type generated struct {
 	marker string
 	ok     func(byte) bool
+	min    int
+	digit  bool
 }
 
 var generatedJava = []generated{
-	{"CGLIB$$", func(c byte) bool { return isHex(c) || c == '_' }},
-	{"$HibernateProxy$", isAlnum},
-	{"$ByteBuddy$", isAlnum},
-	{"$MockitoMock$", isAlnum},
-	{"$$Lambda", func(c byte) bool { return isAlnum(c) || c == '$' || c == '/' }},
-	{"_$$_jvst", func(c byte) bool { return isHex(c) || c == '_' }},
-	{"$$_javassist", func(c byte) bool { return isDigit(c) || c == '_' }},
-	{"$Proxy", isDigit},
-	{"jdk.proxy", isDigit},
+	{marker: "CGLIB$$", ok: func(c byte) bool { return isHex(c) || c == '_' }},
+	{marker: "$$", ok: isHex, min: 6, digit: true},
+	{marker: "$HibernateProxy$", ok: isAlnum},
+	{marker: "$ByteBuddy$", ok: isAlnum},
+	{marker: "$MockitoMock$", ok: isAlnum},
+	{marker: "$$Lambda", ok: func(c byte) bool { return isAlnum(c) || c == '$' || c == '/' }},
+	{marker: "_$$_jvst", ok: func(c byte) bool { return isHex(c) || c == '_' }},
+	{marker: "$$_javassist", ok: func(c byte) bool { return isDigit(c) || c == '_' }},
+	{marker: "$Proxy", ok: isDigit},
+	{marker: "jdk.proxy", ok: isDigit},
 }
 
 func isAlnum(c byte) bool { return isLetter(c) || isDigit(c) }
@@ -144,8 +149,9 @@ func (g generated) cut(s string) string {
 		for k < len(s) && g.ok(s[k]) {
 			k++
 		}
-		if k == j {
+		if k == j || k-j < g.min || g.digit && strings.IndexFunc(s[j:k], isDigitRune) < 0 {
 			out += s[:j]
+			k = j
 		} else {
 			out += s[:j] + "<auto>"
 		}
