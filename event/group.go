@@ -366,15 +366,17 @@ func hasInApp(frames []Frame, v int) bool {
 // how a dependency's frames look in a build made with -trimpath, where
 // the module cache's path, which tells them apart otherwise, is gone.
 func inApp(f *Frame, v int) bool {
-	return f.InApp && (v < 3 || !isVersionedModule(f))
+	return f.InApp && (v < 3 || !InVersionedModule(f.Filename, f.AbsPath))
 }
 
-// isVersionedModule reports whether f's file is in a Go module at a
-// version: its path has an element "name@vN…" with more path after it.
-func isVersionedModule(f *Frame) bool {
-	p := f.Filename
+// InVersionedModule reports whether a frame's file (filename, else
+// absPath) is in a Go module at a version: its path has an element
+// "name@vN…" with more path after it, as a dependency's files have in
+// the module cache and, without the cache's path, in a -trimpath build.
+func InVersionedModule(filename, absPath string) bool {
+	p := filename
 	if p == "" {
-		p = f.AbsPath
+		p = absPath
 	}
 	for {
 		i := strings.Index(p, "@v")

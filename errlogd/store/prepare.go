@@ -139,10 +139,11 @@ func prepare(p *Project, ev *event.Event, raw, stored []byte, now time.Time) (*I
 func prevKeys(g *event.Event, key string) []string {
 	var out []string
 	carried, cv := g.CarriedGroupKey()
+	legacy := legacyView(g)
 	for v := event.Grouping - 1; v >= 1; v-- {
 		k := carried
 		if cv != v {
-			k = g.GroupKeyOf(v)
+			k = legacy.GroupKeyOf(v)
 		}
 		if k != key && !slices.Contains(out, k) {
 			out = append(out, k)
@@ -151,9 +152,36 @@ func prevKeys(g *event.Event, key string) []string {
 	return out
 }
 
+// legacyView returns g, or a shallow copy whose frames carry the in-app
+// flags errlog set before grouping 3, for the keys of the groupings
+// before it: errlog (and sentry-go) took a dependency's frame in a
+// -trimpath build, a Go file in a module at a version outside the module
+// cache, for the application's, and the groups they made were keyed so.
+func legacyView(g *event.Event) *event.Event {
+	if g.Platform != "go" {
+		return g
+	}
+	return withInApp(g, func(f event.Frame) bool {
+		if f.InApp {
+			return true
+		}
+		path := f.AbsPath
+		if path == "" {
+			path = f.Filename
+		}
+		return !strings.Contains(path, "/pkg/mod/") && event.InVersionedModule(f.Filename, f.AbsPath)
+	})
+}
+
 // groupingView returns ev, or a shallow copy whose frames carry the
 // corrected in-app flags.
 func groupingView(p *Project, ev *event.Event) *event.Event {
+	return withInApp(ev, func(f event.Frame) bool { return InApp(p, f) })
+}
+
+// withInApp returns ev, or a shallow copy whose frames' in-app flags are
+// what inApp says, where it differs.
+func withInApp(ev *event.Event, inApp func(event.Frame) bool) *event.Event {
 	changed := false
 	fix := func(st *event.Stacktrace) *event.Stacktrace {
 		if st == nil {
@@ -161,7 +189,7 @@ func groupingView(p *Project, ev *event.Event) *event.Event {
 		}
 		var out *event.Stacktrace
 		for i, f := range st.Frames {
-			if in := InApp(p, f); in != f.InApp {
+			if in := inApp(f); in != f.InApp {
 				if out == nil {
 					out = &event.Stacktrace{Frames: append([]event.Frame(nil), st.Frames...)}
 				}

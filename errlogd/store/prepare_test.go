@@ -58,6 +58,22 @@ func TestPrepareEarlierKeys(t *testing.T) {
 	assert.Equal(t, ev.GroupKeyOf(3), in.GroupKey)
 	assert.Equal(t, []string{"0123456789abcdef0123456789abcdef", ev.GroupKeyOf(1)}, in.PrevKeys, "the key its mail threaded by")
 
+	// A -trimpath build's dependency frame: errlog now says it is not
+	// the application's; the groups before grouping 3 were keyed with
+	// errlog's flag of then, which said it was.
+	trimpath := func(depInApp bool) *event.Event {
+		return &event.Event{Platform: "go", Logentry: &event.Logentry{Message: "sync failed"}, Stacktrace: &event.Stacktrace{Frames: []event.Frame{
+			{Module: "golang.org/x/sync/errgroup", Function: "(*Group).Go.func1", Filename: "golang.org/x/sync@v0.10.0/errgroup/errgroup.go", ContextLine: "if err := f(); err != nil {", InApp: depInApp},
+			{Module: "example.com/app", Function: "sync.func1", Filename: "example.com/app/sync.go", ContextLine: `slog.Error("sync failed", "err", err)`, InApp: true},
+		}}}
+	}
+	now, then := trimpath(false), trimpath(true)
+	in, err = store.Prepare(&store.Project{ID: 1}, now, nil, time.Now())
+	require.NoError(t, err)
+	assert.Equal(t, then.GroupKeyOf(3), in.GroupKey)
+	assert.Equal(t, []string{then.GroupKeyOf(2), then.GroupKeyOf(1)}, in.PrevKeys, "the keys of then")
+	assert.NotEqual(t, now.GroupKeyOf(2), then.GroupKeyOf(2))
+
 	plain := &event.Event{Logentry: &event.Logentry{Message: "disk full"}}
 	in, err = store.Prepare(&store.Project{ID: 1}, plain, nil, time.Now())
 	require.NoError(t, err)

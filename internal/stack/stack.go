@@ -275,10 +275,12 @@ func SplitFuncName(fn string) (pkg, name string) {
 
 // IsInApp reports whether a frame is the application's own: not the
 // standard library (a package path without a dot in its first element,
-// other than main), not a dependency (the module cache or vendor), and not
-// errlog's.
+// other than main), not a dependency (the module cache, vendor, or a
+// module at a version, which is how a -trimpath build names a
+// dependency's files: "golang.org/x/sync@v0.10.0/errgroup/errgroup.go"),
+// and not errlog's.
 func IsInApp(pkg, file string) bool {
-	if strings.Contains(file, "/pkg/mod/") || strings.Contains(file, "/vendor/") || isOwnFile(file) {
+	if strings.Contains(file, "/pkg/mod/") || strings.Contains(file, "/vendor/") || isOwnFile(file) || event.InVersionedModule(file, "") {
 		return false
 	}
 	first, _, _ := strings.Cut(pkg, "/")

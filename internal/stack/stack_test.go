@@ -29,6 +29,8 @@ func TestInApp(t *testing.T) {
 	assert.False(t, IsInApp("net/http", "/usr/local/go/src/net/http/server.go"))
 	assert.False(t, IsInApp("github.com/lib/pq", "/root/go/pkg/mod/github.com/lib/pq@v1.10.0/conn.go"))
 	assert.False(t, IsInApp("github.com/x/y", "/src/app/vendor/github.com/x/y/y.go"))
+	assert.False(t, IsInApp("golang.org/x/sync/errgroup", "golang.org/x/sync@v0.10.0/errgroup/errgroup.go"), "a dependency in a -trimpath build")
+	assert.True(t, IsInApp("example.com/app/db", "example.com/app/db/db.go"), "the application in a -trimpath build")
 	assert.False(t, IsInApp("main", ownDir+"middleware.go"), "errlog's code inlined into main is still errlog's")
 	assert.True(t, IsInApp("github.com/errlog/errlog", ownDir+"stack_test.go"), "errlog's tests are the application here")
 }
