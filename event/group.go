@@ -20,7 +20,7 @@ import (
 const Grouping = 3
 
 // GroupingContext names the context in which an event carries its key
-// (SetGroupKey): {"group_key": "…", "grouping": 2}.
+// (SetGroupKey): {"group_key": "…", "grouping": 3}.
 const GroupingContext = "errlog"
 
 // GroupKey returns the key that groups e with its repeats (an "issue" in

@@ -12,9 +12,9 @@ import (
 // as errlog computed it before grouping 2 (no memory of keys) against the
 // current one, side by side, as benchstat compares them:
 // go test -bench GroupKey -count 10 ./event/ | benchstat -col /grouping -.
-// "grouping=2" repeats an event, as errors repeat (GroupKey remembers
-// recent keys); "grouping=2-new" computes it as for an event never seen
-// before.
+// "grouping=3" repeats an event, as errors repeat (GroupKey remembers
+// recent keys); "grouping=3-new" computes it as for an event never seen
+// before, and "grouping=2-new" as grouping 2 did.
 func BenchmarkGroupKey(b *testing.B) {
 	exc := &event.Event{Logger: "slog", Logentry: &event.Logentry{Message: "load failed"}, Exception: []event.Exception{
 		{Type: "*fs.PathError", Value: "open /etc/app.conf: no such file or directory"},
@@ -53,8 +53,9 @@ func BenchmarkGroupKey(b *testing.B) {
 			key  func(*event.Event) string
 		}{
 			{"grouping=1", event.GroupKeyV1Uncached}, // errlog's key before grouping 2
-			{"grouping=2", func(e *event.Event) string { return e.GroupKeyOf(2) }},
-			{"grouping=2-new", event.GroupKeyUncached},
+			{"grouping=2-new", func(e *event.Event) string { return event.GroupKeyOfUncached(e, 2) }},
+			{"grouping=3", func(e *event.Event) string { return e.GroupKeyOf(3) }},
+			{"grouping=3-new", event.GroupKeyUncached},
 		} {
 			b.Run(c.name+"/"+v.name, func(b *testing.B) {
 				b.ReportAllocs()
