@@ -219,9 +219,11 @@ func withInApp(ev *event.Event, inApp func(event.Frame) bool) *event.Event {
 
 // InApp says whether frame f is the application's own code, for project
 // p (nil: no project rules): the project's in-app prefixes win; frames in
-// the Go module cache (/pkg/mod/) are never in-app, whatever the
-// SDK said (sentry-go marks module-cache frames in-app); else the SDK's
-// flag stands. A dashboard renders frames with it too.
+// the Go module cache (/pkg/mod/) or of a Go module at a version (a
+// dependency in a -trimpath build: event.InVersionedModule) are never
+// in-app, whatever the SDK said (sentry-go marks both in-app, as errlog
+// did the second); else the SDK's flag stands. A dashboard renders frames
+// with it too.
 func InApp(p *Project, f event.Frame) bool {
 	if p != nil {
 		for _, pre := range p.InApp {
@@ -234,7 +236,7 @@ func InApp(p *Project, f event.Frame) bool {
 	if path == "" {
 		path = f.Filename
 	}
-	if strings.Contains(path, "/pkg/mod/") {
+	if strings.Contains(path, "/pkg/mod/") || event.InVersionedModule(f.Filename, f.AbsPath) {
 		return false
 	}
 	return f.InApp

@@ -114,3 +114,19 @@ func TestStoredEnvelope(t *testing.T) {
 	_, err = store.Decompress(j[:len(j)-10])
 	assert.Error(t, err, "a cut stream")
 }
+
+// TestInApp: the project's prefixes win; a Go dependency's frame, in the
+// module cache or at a version in a -trimpath build, is never in-app;
+// else the SDK's flag stands.
+func TestInApp(t *testing.T) {
+	p := &store.Project{ID: 1, InApp: []string{"github.com/acme/"}}
+	dep := event.Frame{Module: "golang.org/x/sync/errgroup", Filename: "golang.org/x/sync@v0.10.0/errgroup/errgroup.go", InApp: true}
+	assert.False(t, store.InApp(p, dep), "-trimpath dependency")
+	cached := dep
+	cached.Filename, cached.AbsPath = "golang.org/x/sync@v0.10.0/errgroup/errgroup.go", "/root/go/pkg/mod/golang.org/x/sync@v0.10.0/errgroup/errgroup.go"
+	assert.False(t, store.InApp(p, cached), "module cache")
+	acme := event.Frame{Module: "github.com/acme/lib", Filename: "github.com/acme/lib@v1.2.0/lib.go"}
+	assert.True(t, store.InApp(p, acme), "the project's rule wins")
+	assert.True(t, store.InApp(p, event.Frame{Module: "example.com/app", Filename: "example.com/app/main.go", InApp: true}))
+	assert.False(t, store.InApp(nil, event.Frame{Module: "example.com/app", Filename: "example.com/app/main.go"}))
+}
