@@ -34,8 +34,9 @@ type Incoming struct {
 	// PrevKeys are the event's keys by the earlier groupings, the latest
 	// first, each left out where it is a key before it: an event whose
 	// GroupKey leads to no group joins the group the first of them leads
-	// to, and the group takes its GroupKey too (docs/grouping.md).
-	PrevKeys    []string
+	// to among the groups that grouping or an earlier one made, and the
+	// group takes its GroupKey too (docs/grouping.md).
+	PrevKeys    []EarlierKey
 	Title       string
 	Culprit     string
 	Level       string
@@ -59,6 +60,12 @@ type Incoming struct {
 	// this event (StoredEnvelope). Decompress reads either.
 	Size    int
 	Payload []byte
+}
+
+// EarlierKey is an event's key by an earlier grouping.
+type EarlierKey struct {
+	Key      string
+	Grouping int
 }
 
 // MaxFuture is how far ahead of its arrival an event's timestamp may be;
@@ -98,7 +105,7 @@ func prepare(p *Project, ev *event.Event, raw, stored []byte, now time.Time) (*I
 	}
 	g := groupingView(p, ev)
 	key := g.GroupKey()
-	prev := prevKeys(g, key)
+	prev := prevKeys(p, ev, g, key)
 	id := NormalEventID(ev.EventID)
 	if id == "" { // missing, or not a UUID
 		id = event.NewID()
@@ -132,45 +139,78 @@ func prepare(p *Project, ev *event.Event, raw, stored []byte, now time.Time) (*I
 	return in, nil
 }
 
-// prevKeys returns the keys of g by the groupings before event.Grouping,
+// prevKeys returns the keys of ev by the groupings before event.Grouping,
 // the latest first, without those equal to key or to one before them
 // (nil when every one is key: most events). An errlog event's key by an
-// earlier grouping is the one it carries, which its mail threaded by.
-func prevKeys(g *event.Event, key string) []string {
-	var out []string
+// earlier grouping is the one it carries, which its mail threaded by;
+// the others are computed on legacyView, as they were then. g is ev's
+// groupingView, which has key.
+func prevKeys(p *Project, ev, g *event.Event, key string) []EarlierKey {
+	var out []EarlierKey
 	carried, cv := g.CarriedGroupKey()
-	legacy := legacyView(g)
+	legacy := legacyView(p, ev, g)
 	for v := event.Grouping - 1; v >= 1; v-- {
 		k := carried
 		if cv != v {
 			k = legacy.GroupKeyOf(v)
 		}
-		if k != key && !slices.Contains(out, k) {
-			out = append(out, k)
+		if k != key && !slices.ContainsFunc(out, func(e EarlierKey) bool { return e.Key == k }) {
+			out = append(out, EarlierKey{k, v})
 		}
 	}
 	return out
 }
 
-// legacyView returns g, or a shallow copy whose frames carry the in-app
-// flags errlog set before grouping 3, for the keys of the groupings
-// before it: errlog (and sentry-go) took a dependency's frame in a
-// -trimpath build, a Go file in a module at a version outside the module
-// cache, for the application's, and the groups they made were keyed so.
-func legacyView(g *event.Event) *event.Event {
-	if g.Platform != "go" {
+// legacyView returns g, or a view of ev with the in-app flags errlogd read
+// before grouping 3, for the keys of the groupings before it: a Go
+// dependency's frame of a -trimpath build (event.InVersionedModule) kept
+// the SDK's flag, and errlog set it as its stack.IsInApp did then
+// (wasInApp); InApp now says such a frame is never the application's.
+func legacyView(p *Project, ev, g *event.Event) *event.Event {
+	if ev.Platform != "go" {
 		return g
 	}
-	return withInApp(g, func(f event.Frame) bool {
-		if f.InApp {
+	errlog := ev.SDK != nil && ev.SDK.Name == "errlog.go"
+	return withInApp(ev, func(f event.Frame) bool {
+		if !event.InVersionedModule(f.Filename, f.AbsPath) || strings.Contains(f.AbsPath+f.Filename, "/pkg/mod/") {
+			return InApp(p, f)
+		}
+		if projectInApp(p, f) {
 			return true
 		}
-		path := f.AbsPath
-		if path == "" {
-			path = f.Filename
+		if errlog {
+			return wasInApp(f)
 		}
-		return !strings.Contains(path, "/pkg/mod/") && event.InVersionedModule(f.Filename, f.AbsPath)
+		return f.InApp
 	})
+}
+
+// wasInApp is errlog's in-app flag before grouping 3 for a frame of a Go
+// module at a version outside the module cache: the application's, unless
+// it was errlog's own library code, vendored, or of a package whose
+// path's first element has no dot (the standard library's rule).
+func wasInApp(f event.Frame) bool {
+	file := f.AbsPath
+	if file == "" {
+		file = f.Filename
+	}
+	if strings.Contains(file, "/vendor/") {
+		return false
+	}
+	if first, _, _ := strings.Cut(f.Module, "/"); !strings.Contains(first, ".") && f.Module != "main" && !strings.HasPrefix(f.Module, "main.") {
+		return false
+	}
+	if rest, ok := strings.CutPrefix(file, "github.com/errlog/errlog@"); ok {
+		// errlog's own files: its root package and its library folders,
+		// not its tests, examples or commands.
+		_, rest, _ = strings.Cut(rest, "/")
+		dir, sub, nested := strings.Cut(rest, "/")
+		own := !nested || sub != "" && slices.Contains([]string{"internal", "logfile", "tracker", "mail", "event", "wire"}, dir)
+		if own && !strings.HasSuffix(file, "_test.go") && !strings.Contains(file, "/testdata/") {
+			return false
+		}
+	}
+	return true
 }
 
 // groupingView returns ev, or a shallow copy whose frames carry the
@@ -225,12 +265,8 @@ func withInApp(ev *event.Event, inApp func(event.Frame) bool) *event.Event {
 // did the second); else the SDK's flag stands. A dashboard renders frames
 // with it too.
 func InApp(p *Project, f event.Frame) bool {
-	if p != nil {
-		for _, pre := range p.InApp {
-			if pre != "" && (strings.HasPrefix(f.Module, pre) || strings.HasPrefix(f.Function, pre)) {
-				return true
-			}
-		}
+	if projectInApp(p, f) {
+		return true
 	}
 	path := f.AbsPath
 	if path == "" {
@@ -240,6 +276,20 @@ func InApp(p *Project, f event.Frame) bool {
 		return false
 	}
 	return f.InApp
+}
+
+// projectInApp says whether one of project p's in-app prefixes names f's
+// module or function.
+func projectInApp(p *Project, f event.Frame) bool {
+	if p == nil {
+		return false
+	}
+	for _, pre := range p.InApp {
+		if pre != "" && (strings.HasPrefix(f.Module, pre) || strings.HasPrefix(f.Function, pre)) {
+			return true
+		}
+	}
+	return false
 }
 
 // userKey is a short digest of the user's id, else email, username or

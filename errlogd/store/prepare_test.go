@@ -30,7 +30,7 @@ func TestPrepareGroupKey(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotEqual(t, ev().GroupKey(), plain.GroupKey, "the project's in-app rule counts the library's frame")
 	require.Len(t, plain.PrevKeys, 1, "grouping 1 keys it otherwise; grouping 2 as 3")
-	assert.NotEqual(t, plain.GroupKey, plain.PrevKeys[0])
+	assert.NotEqual(t, plain.GroupKey, plain.PrevKeys[0].Key)
 
 	carrying := ev()
 	carrying.SetGroupKey()
@@ -49,20 +49,20 @@ func TestPrepareEarlierKeys(t *testing.T) {
 	in, err := store.Prepare(&store.Project{ID: 1}, ev, nil, time.Now())
 	require.NoError(t, err)
 	assert.Equal(t, ev.GroupKeyOf(3), in.GroupKey)
-	assert.Equal(t, []string{ev.GroupKeyOf(2), ev.GroupKeyOf(1)}, in.PrevKeys, "recursion: grouping 3 keys it apart from 2")
+	assert.Equal(t, []store.EarlierKey{{ev.GroupKeyOf(2), 2}, {ev.GroupKeyOf(1), 1}}, in.PrevKeys, "recursion: grouping 3 keys it apart from 2")
 
 	carried := *ev
 	carried.Contexts = map[string]map[string]any{event.GroupingContext: {"group_key": "0123456789abcdef0123456789abcdef", "grouping": 2}}
 	in, err = store.Prepare(&store.Project{ID: 1}, &carried, nil, time.Now())
 	require.NoError(t, err)
 	assert.Equal(t, ev.GroupKeyOf(3), in.GroupKey)
-	assert.Equal(t, []string{"0123456789abcdef0123456789abcdef", ev.GroupKeyOf(1)}, in.PrevKeys, "the key its mail threaded by")
+	assert.Equal(t, []store.EarlierKey{{"0123456789abcdef0123456789abcdef", 2}, {ev.GroupKeyOf(1), 1}}, in.PrevKeys, "the key its mail threaded by")
 
 	// A -trimpath build's dependency frame: errlog now says it is not
 	// the application's; the groups before grouping 3 were keyed with
 	// errlog's flag of then, which said it was.
 	trimpath := func(depInApp bool) *event.Event {
-		return &event.Event{Platform: "go", Logentry: &event.Logentry{Message: "sync failed"}, Stacktrace: &event.Stacktrace{Frames: []event.Frame{
+		return &event.Event{Platform: "go", SDK: &event.SDK{Name: "errlog.go"}, Logentry: &event.Logentry{Message: "sync failed"}, Stacktrace: &event.Stacktrace{Frames: []event.Frame{
 			{Module: "golang.org/x/sync/errgroup", Function: "(*Group).Go.func1", Filename: "golang.org/x/sync@v0.10.0/errgroup/errgroup.go", ContextLine: "if err := f(); err != nil {", InApp: depInApp},
 			{Module: "example.com/app", Function: "sync.func1", Filename: "example.com/app/sync.go", ContextLine: `slog.Error("sync failed", "err", err)`, InApp: true},
 		}}}
@@ -71,13 +71,30 @@ func TestPrepareEarlierKeys(t *testing.T) {
 	in, err = store.Prepare(&store.Project{ID: 1}, now, nil, time.Now())
 	require.NoError(t, err)
 	assert.Equal(t, then.GroupKeyOf(3), in.GroupKey)
-	assert.Equal(t, []string{then.GroupKeyOf(2), then.GroupKeyOf(1)}, in.PrevKeys, "the keys of then")
+	assert.Equal(t, []store.EarlierKey{{then.GroupKeyOf(2), 2}, {then.GroupKeyOf(1), 1}}, in.PrevKeys, "the keys of then")
 	assert.NotEqual(t, now.GroupKeyOf(2), then.GroupKeyOf(2))
+	// errlog's own frame of then was not the application's (a panic
+	// recovered by errlog.Go); sentry-go's flags are its own.
+	own := event.Frame{Module: "github.com/errlog/errlog", Function: "Go.func1", Filename: "github.com/errlog/errlog@v0.2.0/scope.go", AbsPath: "github.com/errlog/errlog@v0.2.0/scope.go"}
+	withOwn := func(ev *event.Event, ownInApp bool) *event.Event {
+		o := own
+		o.InApp = ownInApp
+		ev.Stacktrace.Frames = append([]event.Frame{o}, ev.Stacktrace.Frames...)
+		return ev
+	}
+	in, err = store.Prepare(&store.Project{ID: 1}, withOwn(trimpath(false), false), nil, time.Now())
+	require.NoError(t, err)
+	assert.Equal(t, then.GroupKeyOf(2), in.PrevKeys[0].Key, "errlog's own frame stays out")
+	sentry := withOwn(trimpath(true), false)
+	sentry.SDK = &event.SDK{Name: "sentry.go"}
+	in, err = store.Prepare(&store.Project{ID: 1}, sentry, nil, time.Now())
+	require.NoError(t, err)
+	assert.Equal(t, sentry.GroupKeyOf(2), in.PrevKeys[0].Key, "sentry-go's flags as it sent them")
 
 	plain := &event.Event{Logentry: &event.Logentry{Message: "disk full"}}
 	in, err = store.Prepare(&store.Project{ID: 1}, plain, nil, time.Now())
 	require.NoError(t, err)
-	assert.Equal(t, []string{plain.GroupKeyOf(1)}, in.PrevKeys, "grouping 2's key is grouping 3's")
+	assert.Equal(t, []store.EarlierKey{{plain.GroupKeyOf(1), 1}}, in.PrevKeys, "grouping 2's key is grouping 3's")
 }
 
 // TestStoredEnvelope: Decompress reads the event out of a stored gzip

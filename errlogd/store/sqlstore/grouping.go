@@ -15,12 +15,19 @@ import (
 // keys of later groupings that found the group by an earlier grouping's
 // key (store.Incoming.PrevKeys).
 const (
-	qGroupByKey = `SELECT key FROM event_groups WHERE project_id = ? AND key = ?
+	// qGroupByKey finds the group a key leads to, and says whether it is
+	// the group's own key (0) or one added to it (1).
+	qGroupByKey = `SELECT key, 0 FROM event_groups WHERE project_id = ? AND key = ?
 UNION ALL
-SELECT g.key FROM group_hashes h JOIN event_groups g ON g.id = h.group_id WHERE h.project_id = ? AND h.hash = ?`
-	qGroupIDByKey = `SELECT id, key FROM event_groups WHERE project_id = ? AND key = ?
+SELECT g.key, 1 FROM group_hashes h JOIN event_groups g ON g.id = h.group_id WHERE h.project_id = ? AND h.hash = ?
+ORDER BY 2`
+	// qGroupByEarlierKey finds a group by an event's key of an earlier
+	// grouping among the groups that grouping or one before it made, or
+	// found: a group of a later grouping is another bug, which happens
+	// to have that key (groupings 2 and 3 hash alike).
+	qGroupByEarlierKey = `SELECT id, key FROM event_groups WHERE project_id = ? AND key = ? AND grouping <= ?
 UNION ALL
-SELECT g.id, g.key FROM group_hashes h JOIN event_groups g ON g.id = h.group_id WHERE h.project_id = ? AND h.hash = ?`
+SELECT g.id, g.key FROM group_hashes h JOIN event_groups g ON g.id = h.group_id WHERE h.project_id = ? AND h.hash = ? AND h.grouping <= ?`
 	qAddHash = `INSERT INTO group_hashes (project_id, hash, grouping, group_id) VALUES (?, ?, ?, ?)
 ON CONFLICT (project_id, hash) DO UPDATE SET grouping = excluded.grouping, group_id = excluded.group_id`
 )
@@ -60,21 +67,31 @@ func (c *groupKeys) forget() {
 }
 
 // resolveGroups sets each event's GroupKey to the key of the group it
-// joins: the group its key leads to (the group's own key or one added to
-// it), else the group the first of its PrevKeys leads to, which then
-// takes its key too, else a new group of its key. A key of an earlier
-// grouping may lead to a group through group_hashes as well: a store
-// upgraded twice finds the groups the first grouping made and the second
-// never met.
+// joins:
+//
+//  1. the group its key leads to, as the group's own key;
+//  2. the group its key leads to as a key added to it (an earlier
+//     grouping's group that took the key), unless one of its PrevKeys
+//     leads to another group of that grouping or an earlier one: then
+//     that one. Where an earlier grouping made two groups of what the
+//     current one keys alike (a recursion at two depths), each keeps its
+//     events, whichever of them met the current key first;
+//  3. else the group the first of its PrevKeys leads to among those its
+//     grouping or an earlier one made, which then takes its key too;
+//  4. else a new group of its key.
+//
+// A key of an earlier grouping may lead to a group through group_hashes
+// as well: a store upgraded twice finds the groups the first grouping
+// made and the second never met.
 func (db *DB) resolveGroups(ctx context.Context, batch []*store.Incoming) error {
 	var seen map[groupKey]string
 	for _, in := range batch {
-		k := groupKey{in.ProjectID, in.GroupKey}
+		k := keysOf(in)
 		if to, ok := seen[k]; ok {
 			in.GroupKey = to
 			continue
 		}
-		to, err := db.groupFor(ctx, in)
+		to, err := db.groupFor(ctx, in, k)
 		if err != nil {
 			return wrap("find group", err)
 		}
@@ -87,37 +104,70 @@ func (db *DB) resolveGroups(ctx context.Context, batch []*store.Incoming) error 
 	return nil
 }
 
-func (db *DB) groupFor(ctx context.Context, in *store.Incoming) (string, error) {
-	k := groupKey{in.ProjectID, in.GroupKey}
+// keysOf is what decides in's group: its project, its key and its
+// earlier keys.
+func keysOf(in *store.Incoming) groupKey {
+	if len(in.PrevKeys) == 0 {
+		return groupKey{in.ProjectID, in.GroupKey}
+	}
+	k := in.GroupKey
+	for _, p := range in.PrevKeys {
+		k += "/" + p.Key
+	}
+	return groupKey{in.ProjectID, k}
+}
+
+func (db *DB) groupFor(ctx context.Context, in *store.Incoming, k groupKey) (string, error) {
 	if to, ok := db.keys.get(k); ok {
 		return to, nil
 	}
 	var to string
-	err := db.w.QueryRowContext(ctx, db.q(qGroupByKey), in.ProjectID, in.GroupKey, in.ProjectID, in.GroupKey).Scan(&to)
-	if err == nil {
+	var added bool
+	err := db.w.QueryRowContext(ctx, db.q(qGroupByKey), in.ProjectID, in.GroupKey, in.ProjectID, in.GroupKey).Scan(&to, &added)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", err
+	}
+	found := err == nil
+	if found && !added {
 		db.keys.put(k, to)
 		return to, nil
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
+	id, earlier, err := db.earlierGroup(ctx, in)
+	switch {
+	case err != nil:
 		return "", err
-	}
-	for _, prev := range in.PrevKeys {
-		var id int64
-		err = db.w.QueryRowContext(ctx, db.q(qGroupIDByKey), in.ProjectID, prev, in.ProjectID, prev).Scan(&id, &to)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		}
-		if err != nil {
-			return "", err
-		}
+	case found && id != 0:
+		to = earlier // its own group of then, not its sibling's
+	case id != 0:
 		// Outside the batch's transaction: should the batch fail, the
 		// group keeps a key that leads to it, which is right anyway.
 		if _, err := db.w.ExecContext(ctx, db.q(qAddHash), in.ProjectID, in.GroupKey, event.Grouping, id); err != nil {
 			return "", err
 		}
-		db.keys.put(k, to)
-		return to, nil
+		to = earlier
+	case !found:
+		// A new group. Not remembered: its commit may yet fail.
+		return in.GroupKey, nil
 	}
-	// A new group. Not remembered: its commit may yet fail.
-	return in.GroupKey, nil
+	db.keys.put(k, to)
+	return to, nil
+}
+
+// earlierGroup returns the id and key of the group the first of in's
+// PrevKeys leads to among the groups its grouping or an earlier one made
+// or found; 0 when none does.
+func (db *DB) earlierGroup(ctx context.Context, in *store.Incoming) (int64, string, error) {
+	for _, prev := range in.PrevKeys {
+		var id int64
+		var key string
+		err := db.w.QueryRowContext(ctx, db.q(qGroupByEarlierKey), in.ProjectID, prev.Key, prev.Grouping, in.ProjectID, prev.Key, prev.Grouping).Scan(&id, &key)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return 0, "", err
+		}
+		return id, key, nil
+	}
+	return 0, "", nil
 }

@@ -74,7 +74,7 @@ func RunGroupingUpgrade(t *testing.T, open func(t *testing.T, upTo int) Migratab
 		require.NoError(t, err)
 		key := in.GroupKey // errlogd's key before grouping 2: the last one
 		if n := len(in.PrevKeys); n > 0 {
-			key = in.PrevKeys[n-1]
+			key = in.PrevKeys[n-1].Key
 		}
 		require.Equal(t, ev.GroupKeyOf(1), key)
 		id, ok := groupOf[key]
@@ -147,7 +147,7 @@ func groupingUpgrade3(t *testing.T, s Migratable, p *store.Project) {
 		py("inventory sync lost its lock"),
 		{Platform: "java", Exception: []event.Exception{{Type: "IllegalStateException", Stacktrace: stack(
 			event.Frame{Module: "com.shop.OrderRepo$$EnhancerBySpringCGLIB$$1a2b3c4d", Function: "save", InApp: true})}}},
-		{Logentry: &event.Logentry{Message: "sync failed"}, Stacktrace: stack(
+		{Platform: "go", Logentry: &event.Logentry{Message: "sync failed"}, Stacktrace: stack(
 			event.Frame{Module: "golang.org/x/sync/errgroup", Function: "(*Group).Go.func1", Filename: "golang.org/x/sync@v0.10.0/errgroup/errgroup.go", ContextLine: "if err := f(); err != nil {", InApp: true},
 			event.Frame{Module: "example.com/app", Function: "sync.func1", ContextLine: `slog.Error("sync failed", "err", err)`, InApp: true})},
 	}
@@ -194,4 +194,62 @@ func groupingUpgrade3(t *testing.T, s Migratable, p *store.Project) {
 		require.NoError(t, err)
 		assert.Len(t, page.Groups, len(before.Groups), "round %d: no new group", round)
 	}
+
+	// Two groups grouping 2 made of one recursion at two depths, which
+	// grouping 3 keys alike: each keeps its events, whichever meets the
+	// new key first (the deeper one here, then the other), and no event
+	// moves to its sibling.
+	depth := func(n int) *event.Event {
+		frames := []event.Frame{{Module: "app", Function: "main", ContextLine: "walk(root)", InApp: true}}
+		for range n {
+			frames = append(frames, event.Frame{Module: "app", Function: "visit", ContextLine: "visit(n.child)", InApp: true})
+		}
+		return &event.Event{Exception: []event.Exception{{Type: "RecursionError", Value: "too deep", Stacktrace: stack(frames...)}}}
+	}
+	shallow, deep := depth(3), depth(7)
+	require.Equal(t, shallow.GroupKeyOf(3), deep.GroupKeyOf(3))
+	for i, ev := range []*event.Event{shallow, deep} {
+		require.NoError(t, s.ExecSQL(ctx, `INSERT INTO event_groups (id, project_id, key, title, culprit, level, count, first_seen, last_seen, status, regression, last_event_id, grouping) VALUES (?, ?, ?, 'sibling', '', 'error', 0, ?, ?, 'unresolved', 0, 0, 2)`,
+			2000+i, p.ID, ev.GroupKeyOf(2), ts, ts))
+	}
+	for _, tc := range []struct {
+		ev *event.Event
+		id int64
+	}{{deep, 2001}, {shallow, 2000}, {deep, 2001}, {shallow, 2000}} {
+		cp := *tc.ev
+		cp.EventID = event.NewID()
+		in, err := store.Prepare(p, &cp, nil, base.Add(3*time.Hour))
+		require.NoError(t, err)
+		require.NoError(t, s.Submit(ctx, in))
+		out, err := s.GroupEvents(ctx, tc.id, store.EventQuery{Limit: 1})
+		require.NoError(t, err)
+		require.NotEmpty(t, out)
+		assert.Equal(t, cp.EventID, out[0].EventID, "the event joins its own group of then, %d", tc.id)
+	}
+	for _, id := range []int64{2000, 2001} {
+		g, err := s.Group(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), g.Count, "group %d", id)
+	}
+}
+
+// testGrouping3Fresh: on a store that holds no group of an earlier
+// grouping, an event's earlier key never leads it to a group grouping 3
+// made (groupings 2 and 3 hash alike): "%s" logged without parameters,
+// then with two messages, are three groups, not one.
+func testGrouping3Fresh(t *testing.T, s store.Store) {
+	p, err := s.CreateProject(ctx, "fresh")
+	require.NoError(t, err)
+	py := func(params ...any) *event.Event {
+		return &event.Event{Logger: "shop", Logentry: &event.Logentry{Message: "%s", Params: params}}
+	}
+	for _, ev := range []*event.Event{py(), py("payment gateway refused card"), py("inventory sync lost its lock"), py("payment gateway refused card")} {
+		ev.EventID = event.NewID()
+		in, err := store.Prepare(p, ev, nil, base)
+		require.NoError(t, err)
+		require.NoError(t, s.Submit(ctx, in))
+	}
+	page, err := s.ListGroups(ctx, store.GroupQuery{ProjectID: p.ID, Limit: 10})
+	require.NoError(t, err)
+	assert.Len(t, page.Groups, 3)
 }

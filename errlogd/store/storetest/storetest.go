@@ -30,6 +30,7 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"Projects", testProjects},
 		{"Grouping", testGrouping},
+		{"Grouping3Fresh", testGrouping3Fresh},
 		{"Idempotent", testIdempotent},
 		{"Regression", testRegression},
 		{"ListFilters", testListFilters},
