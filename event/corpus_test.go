@@ -16,7 +16,9 @@ import (
 // a person chose for it (the file name up to "--").
 type corpusEvent struct {
 	file, label string
-	ev          *event.Event
+	// raw is the event as decoded; ev has the in-app flags errlogd reads
+	// (asErrlogd).
+	raw, ev *event.Event
 }
 
 // loadCorpus reads the labelled grouping corpus (testdata/grouping, see
@@ -43,9 +45,36 @@ func loadCorpus(t testing.TB) []corpusEvent {
 		if !ok {
 			t.Fatalf("%s: no label", f)
 		}
-		out = append(out, corpusEvent{file: f, label: label, ev: ev})
+		out = append(out, corpusEvent{file: f, label: label, raw: ev, ev: asErrlogd(ev)})
 	}
 	return out
+}
+
+// asErrlogd returns ev with the in-app flags errlogd corrects before
+// grouping (store.InApp without a project's rules): a Go dependency's
+// frame, in the module cache or at a version (a -trimpath build), is not
+// the application's, whatever the SDK said.
+func asErrlogd(ev *event.Event) *event.Event {
+	fix := func(st *event.Stacktrace) *event.Stacktrace {
+		if st == nil {
+			return nil
+		}
+		cp := &event.Stacktrace{Frames: append([]event.Frame(nil), st.Frames...)}
+		for i := range cp.Frames {
+			f := &cp.Frames[i]
+			if strings.Contains(f.AbsPath+f.Filename, "/pkg/mod/") || event.InVersionedModule(f.Filename, f.AbsPath) {
+				f.InApp = false
+			}
+		}
+		return cp
+	}
+	cp := *ev
+	cp.Exception = append([]event.Exception(nil), ev.Exception...)
+	for i := range cp.Exception {
+		cp.Exception[i].Stacktrace = fix(cp.Exception[i].Stacktrace)
+	}
+	cp.Stacktrace = fix(ev.Stacktrace)
+	return &cp
 }
 
 // threadStack is the crashed (else current, else first) thread's stack,
@@ -80,11 +109,11 @@ func threadStack(t testing.TB, b []byte) *event.Stacktrace {
 // partition compares the groups key makes with the labels: a false merge
 // is a key shared by several labels, a false split a label spread over
 // several keys.
-func partition(evs []corpusEvent, key func(*event.Event) string) (groups int, merges, splits []string) {
+func partition(evs []corpusEvent, key func(corpusEvent) string) (groups int, merges, splits []string) {
 	labelsOf := map[string]map[string]bool{} // key → labels
 	keysOf := map[string]map[string]bool{}   // label → keys
 	for _, c := range evs {
-		k := key(c.ev)
+		k := key(c)
 		if labelsOf[k] == nil {
 			labelsOf[k] = map[string]bool{}
 		}
@@ -123,7 +152,7 @@ func TestGroupingCorpus(t *testing.T) {
 	for _, c := range evs {
 		labels[c.label] = true
 	}
-	groups, merges, splits := partition(evs, func(ev *event.Event) string { return ev.GroupKeyOf(event.Grouping) })
+	groups, merges, splits := partition(evs, func(c corpusEvent) string { return c.ev.GroupKeyOf(event.Grouping) })
 	t.Logf("corpus: %d events, %d labelled groups; grouping %d: %d groups, %d false merges, %d false splits",
 		len(evs), len(labels), event.Grouping, groups, len(merges), len(splits))
 	for _, m := range merges {
@@ -133,7 +162,8 @@ func TestGroupingCorpus(t *testing.T) {
 		t.Errorf("false split: %s", s)
 	}
 	for v := event.Grouping - 1; v >= 1; v-- {
-		g, m, s := partition(evs, func(ev *event.Event) string { return ev.GroupKeyOf(v) })
+		// As errlogd read the events then: with the SDKs' flags.
+		g, m, s := partition(evs, func(c corpusEvent) string { return c.raw.GroupKeyOf(v) })
 		t.Logf("grouping %d: %d groups, %d false merges %v, %d false splits %v", v, g, len(m), m, len(s), s)
 	}
 
@@ -141,10 +171,10 @@ func TestGroupingCorpus(t *testing.T) {
 	// one the event's own content gives.
 	carried := 0
 	for _, c := range evs {
-		if k, v := c.ev.CarriedGroupKey(); v != 0 {
+		if k, v := c.raw.CarriedGroupKey(); v != 0 {
 			carried++
-			if k != c.ev.GroupKeyOf(v) {
-				t.Errorf("%s: carries %s, its content gives %s", c.file, k, c.ev.GroupKeyOf(v))
+			if k != c.raw.GroupKeyOf(v) {
+				t.Errorf("%s: carries %s, its content gives %s", c.file, k, c.raw.GroupKeyOf(v))
 			}
 		}
 	}

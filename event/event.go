@@ -272,18 +272,13 @@ func (e *Event) Frames() []Frame {
 }
 
 // CulpritFrame returns the frame the event is blamed on: the innermost
-// in-app frame of Frames (as grouping counts it: not a dependency's frame
-// in a -trimpath build), else the innermost frame; false when there is
+// in-app frame of Frames, else the innermost frame; false when there is
 // no stack trace. Mail subjects, the culprit and the formatter's source
 // fields all name this frame.
-func (e *Event) CulpritFrame() (Frame, bool) { return e.culpritFrame(Grouping) }
-
-// culpritFrame is CulpritFrame with the frames grouping v counts as
-// in-app (inApp).
-func (e *Event) culpritFrame(v int) (Frame, bool) {
+func (e *Event) CulpritFrame() (Frame, bool) {
 	frames := e.Frames()
 	for i := len(frames) - 1; i >= 0; i-- {
-		if inApp(&frames[i], v) {
+		if frames[i].InApp {
 			return frames[i], true
 		}
 	}

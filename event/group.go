@@ -13,10 +13,8 @@ import (
 // and in-app functions only; 2 adds the log message and source lines; 3
 // tells apart messages logged as a bare "%s", and no longer splits a bug
 // by its recursion depth, its number of joined errors, a temporary name
-// or a JVM's generated class names, nor counts a dependency's frames of a
-// -trimpath build as the application's (docs/grouping.md). Where none of
-// that applies, grouping 3's key is grouping 2's. GroupKeyOf computes
-// each.
+// or a JVM's generated class names (docs/grouping.md). Where none of that
+// applies, grouping 3's key is grouping 2's. GroupKeyOf computes each.
 const Grouping = 3
 
 // GroupingContext names the context in which an event carries its key
@@ -150,7 +148,7 @@ func (e *Event) groupKey(c *keyCache, v int) string {
 				}
 				b = appendParts(b, "type", t)
 			case isVar(p, "function") || isVar(p, "stack.function"):
-				f, _ := e.culpritFrame(v)
+				f, _ := e.CulpritFrame()
 				b = appendParts(b, "function", f.Function)
 			default:
 				b = appendParts(b, p)
@@ -278,16 +276,16 @@ func (e *Event) appendDefault(b []byte, v int) []byte {
 		b = appendParts(b, "panic", panicType(ex.Type))
 		n := 0
 		if ex.Stacktrace != nil {
-			b, n = appendFrames(b, ex.Stacktrace.Frames, hasInApp(ex.Stacktrace.Frames, v), v)
+			b, n = appendFrames(b, ex.Stacktrace.Frames, hasInApp(ex.Stacktrace.Frames), v)
 		}
 		if n == 0 {
 			b = appendParts(b, parameterize(ex.Value, v))
 		}
 		return b
 	}
-	inApp := hasInApp(e.Stacktrace.frames(), v)
+	inApp := hasInApp(e.Stacktrace.frames())
 	for i := range e.Exception {
-		inApp = inApp || hasInApp(e.Exception[i].Stacktrace.frames(), v)
+		inApp = inApp || hasInApp(e.Exception[i].Stacktrace.frames())
 	}
 	contributed := false
 	if m := e.template(); m != "" {
@@ -349,24 +347,13 @@ func (st *Stacktrace) frames() []Frame {
 	return st.Frames
 }
 
-// hasInApp reports whether any of frames is the application's own, as
-// grouping v sees it (inApp).
-func hasInApp(frames []Frame, v int) bool {
+func hasInApp(frames []Frame) bool {
 	for i := range frames {
-		if inApp(&frames[i], v) {
+		if frames[i].InApp {
 			return true
 		}
 	}
 	return false
-}
-
-// inApp reports whether grouping v counts f as the application's own:
-// as its sender said, but from grouping 3 not a frame of a Go module at a
-// version ("golang.org/x/sync@v0.10.0/errgroup/errgroup.go"), which is
-// how a dependency's frames look in a build made with -trimpath, where
-// the module cache's path, which tells them apart otherwise, is gone.
-func inApp(f *Frame, v int) bool {
-	return f.InApp && (v < 3 || !InVersionedModule(f.Filename, f.AbsPath))
 }
 
 // InVersionedModule reports whether a frame's file (filename, else
@@ -378,15 +365,17 @@ func InVersionedModule(filename, absPath string) bool {
 	if p == "" {
 		p = absPath
 	}
-	for {
-		i := strings.Index(p, "@v")
+	last := strings.LastIndexByte(p, '/')
+	for off := 0; ; {
+		i := strings.Index(p[off:], "@v")
 		if i < 0 {
 			return false
 		}
-		if i > 0 && p[i-1] != '/' && i+2 < len(p) && isDigit(p[i+2]) && strings.IndexByte(p[i:], '/') > 0 {
+		i += off
+		if i > 0 && p[i-1] != '/' && i+2 < len(p) && isDigit(p[i+2]) && i < last {
 			return true
 		}
-		p = p[i+2:]
+		off = i + 2
 	}
 }
 
@@ -424,13 +413,13 @@ func panicType(t string) string {
 // recursive call) adds nothing, so that the depth of a recursion makes
 // no new group, as in Sentry; and a JVM's generated class names count
 // without their generated parts (javaName).
-func appendFrames(b []byte, frames []Frame, appOnly bool, v int) ([]byte, int) {
+func appendFrames(b []byte, frames []Frame, inApp bool, v int) ([]byte, int) {
 	n := 0
 	prev := "\x00"
 	last := span{-1, -1} // the previous frame's components after its module
 	for i := range frames {
 		f := &frames[i]
-		if appOnly && !inApp(f, v) {
+		if inApp && !f.InApp {
 			continue
 		}
 		mod, fn := f.Module, f.Function

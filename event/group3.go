@@ -20,7 +20,7 @@ func saysAnything(t string) bool {
 		case c == '%':
 			i = placeholderEnd(t, i)
 		case c == '{':
-			if j := strings.IndexByte(t[i:], '}'); j > 0 && j <= 64 {
+			if j := strings.IndexByte(t[i:min(len(t), i+65)], '}'); j > 0 {
 				i += j
 			}
 		case c >= utf8.RuneSelf:
@@ -45,7 +45,7 @@ func placeholderEnd(t string, i int) int {
 		return j
 	}
 	if j < len(t) && t[j] == '(' {
-		k := strings.IndexByte(t[j:], ')')
+		k := strings.IndexByte(t[j:min(len(t), j+65)], ')')
 		if k < 0 {
 			return i
 		}
@@ -138,23 +138,27 @@ func isAlnum(c byte) bool { return isLetter(c) || isDigit(c) }
 
 // cut replaces each run of g.ok after g.marker in s with "<auto>".
 func (g generated) cut(s string) string {
-	out := ""
-	for {
-		i := strings.Index(s, g.marker)
-		if i < 0 {
-			return out + s
-		}
+	i := strings.Index(s, g.marker)
+	if i < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i >= 0 {
 		j := i + len(g.marker)
 		k := j
 		for k < len(s) && g.ok(s[k]) {
 			k++
 		}
-		if k == j || k-j < g.min || g.digit && strings.IndexFunc(s[j:k], isDigitRune) < 0 {
-			out += s[:j]
-			k = j
+		b.WriteString(s[:j])
+		if k > j && k-j >= g.min && (!g.digit || strings.IndexFunc(s[j:k], isDigitRune) >= 0) {
+			b.WriteString("<auto>")
+			s = s[k:]
 		} else {
-			out += s[:j] + "<auto>"
+			s = s[j:]
 		}
-		s = s[k:]
+		i = strings.Index(s, g.marker)
 	}
+	b.WriteString(s)
+	return b.String()
 }

@@ -14,8 +14,9 @@ import (
 // become <email>, <url>, <ip>, <uuid>, <date>, <duration>, <hex>, <float>
 // and <int>; so do the ids glued to a name after "_" or a letter, which
 // temporary names carry ("upload_3829473622", "order_<uuid>",
-// "tmp84213"): a UUID, eight or more hex digits with a digit among them,
-// or four or more digits. An HTTP status that stands alone ("HTTP 502",
+// "tmp8421377"): a UUID, eight or more hex digits with a digit among
+// them, or five or more digits after "_", six or more after a letter
+// ("RFC3339", "cp1252" and "ES2015" name things, and stay). An HTTP status that stands alone ("HTTP 502",
 // "status=404", "503 Service Unavailable") is kept: it names the failure,
 // not an occurrence. The kinds and their order follow Sentry's message
 // parameterization (but URLs go before emails, so that a URL with a user
@@ -56,8 +57,9 @@ func parameterize(msg string, v int) string {
 // replaceGlued replaces the ids glued to a name (Parameterize): from a
 // byte after "_" or a letter, a UUID, a run of eight or more hex digits
 // with a digit (after "_" or a letter that is no hex digit, so that a
-// word is not cut inside), or of four or more digits, ending where the
-// word does or at "_"; "sha256", "utf8" and "x86_64" stay.
+// word is not cut inside), or of five or more digits after "_", six or
+// more after a letter, ending where the word does or at "_"; "sha256",
+// "utf8", "x86_64" and "RFC3339" stay.
 func replaceGlued(msg string) string {
 	var b strings.Builder
 	last := 0
@@ -80,7 +82,7 @@ func replaceGlued(msg string) string {
 			}
 			fallthrough
 		default:
-			if j := run(msg, i, isDigit, 0); j-i >= 4 && gluedEnd(msg, j) {
+			if j := run(msg, i, isDigit, 0); j-i >= minGluedDigits(p) && gluedEnd(msg, j) {
 				end, kind = j, "<int>"
 			}
 		}
@@ -97,6 +99,14 @@ func replaceGlued(msg string) string {
 	}
 	b.WriteString(msg[last:])
 	return b.String()
+}
+
+// minGluedDigits is how many digits after p make a glued id.
+func minGluedDigits(p byte) int {
+	if p == '_' {
+		return 5
+	}
+	return 6
 }
 
 // gluedEnd reports whether a glued id may end at i: at the word's end or
