@@ -270,3 +270,33 @@ func TestGrouping3(t *testing.T) {
 		t.Error("a frame repeated after another was dropped")
 	}
 }
+
+// TestGroupKeyHostile: keys of events made to be slow to key, each about
+// 1 MiB (errlogd keys what anyone with a public DSN sends): every reader
+// of grouping 3 is linear in its input, so these take milliseconds; one
+// that is not takes minutes here.
+func TestGroupKeyHostile(t *testing.T) {
+	const n = 1 << 20
+	frame := func(mod, fn, file string) *event.Event {
+		return &event.Event{Exception: []event.Exception{{Type: "E", Stacktrace: &event.Stacktrace{Frames: []event.Frame{
+			{Module: mod, Function: fn, Filename: file, InApp: true}}}}}}
+	}
+	msg := func(m string) *event.Event {
+		return &event.Event{Logentry: &event.Logentry{Message: m, Params: []any{"x"}}}
+	}
+	for name, ev := range map[string]*event.Event{
+		"$$":            frame(strings.Repeat("$$", n/2), "f", "a.java"),
+		"$$a":           frame("m", strings.Repeat("$$a", n/3), "a.java"),
+		"$Proxy":        frame(strings.Repeat("$Proxy", n/6), "f", "a.java"),
+		"jdk.proxy$$":   frame(strings.Repeat("jdk.proxy$$", n/11), "f", "a.java"),
+		"@v1":           frame("m", "f", strings.Repeat("a@v1", n/4)),
+		"{":             msg(strings.Repeat("{", n)),
+		"%(":            msg(strings.Repeat("%(", n/2)),
+		"glued digits":  msg("x_" + strings.Repeat("1", n)),
+		"glued letters": msg(strings.Repeat("a1", n/2)),
+	} {
+		if k := ev.GroupKey(); len(k) != 32 {
+			t.Errorf("%s: key %q", name, k)
+		}
+	}
+}
