@@ -10,7 +10,7 @@
 // errlog is configured from the environment (errlog.FromEnv), with the
 // defaults of defaults.env for every variable left unset: a coloured
 // console, warnings and errors in ./quickstart.log, every error mailed
-// as an .eml file in ./mail/ (set ERRLOG_SMTP_ADDR to send real mail, and
+// as an .eml file in ./quickstart-mail/ (set ERRLOG_SMTP_ADDR to send real mail, and
 // ERRLOG_DSN to reach errlogd or any Sentry-compatible tracker), and every
 // error stored in ./quickstart.db for the dashboard. The dashboard answers
 // only this machine unless ERRLOG_DASHBOARD_PASSWORD is set.
@@ -99,7 +99,7 @@ func applyDefaults(env string) {
 var index = template.Must(template.New("index").Parse(`<!doctype html>
 <title>errlog quickstart</title>
 <h1>errlog quickstart</h1>
-<p>Each link fails in its own way. Watch the console, ./quickstart.log, ./mail/ and <a href="/dev/error/">the dashboard at /dev/error</a>.</p>
+<p>Each link fails in its own way. Watch the console, ./quickstart.log, ./quickstart-mail/ and <a href="/dev/error/">the dashboard at /dev/error</a>.</p>
 <ul>
 <li><a href="/error">/error</a>: an error logged with slog.ErrorContext</li>
 <li><a href="/panic">/panic</a>: a panic in a handler (answered 500, reported with its stack)</li>

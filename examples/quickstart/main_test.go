@@ -187,7 +187,7 @@ func TestQuickstartDashboard(t *testing.T) {
 
 // ERRLOG_SMTP_ADDR, as defaults.env and the package's comment say, sends
 // real mail: the default mail folder is then not set, since a folder takes
-// the mail instead of the server. (The mail went to ./mail/.)
+// the mail instead of the server. (The mail went to ./quickstart-mail/.)
 func TestQuickstartSMTPAddrSendsRealMail(t *testing.T) {
 	for _, line := range strings.Split(defaults, "\n") {
 		if k, _, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(k, "#") {
@@ -204,4 +204,19 @@ func TestQuickstartSMTPAddrSendsRealMail(t *testing.T) {
 	assert.Equal(t, "127.0.0.1:1025", o.Mail.Addr)
 	assert.Empty(t, o.Mail.Dir)
 	assert.Equal(t, "quickstart@localhost", o.Mail.From, "the other defaults still apply")
+}
+
+// TestQuickstartMailBesideTheSources: the folder the demo fills with
+// mail by default, run from the repository's root as the README says, is
+// no package's folder (./mail/ is errlog's mail package).
+func TestQuickstartMailBesideTheSources(t *testing.T) {
+	for _, line := range strings.Split(defaults, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "ERRLOG_MAIL_DIR="); ok {
+			gofiles, err := filepath.Glob(filepath.Join("..", "..", v, "*.go"))
+			require.NoError(t, err)
+			assert.Empty(t, gofiles, "ERRLOG_MAIL_DIR=%s writes among Go sources", v)
+			return
+		}
+	}
+	t.Fatal("defaults.env sets no ERRLOG_MAIL_DIR")
 }
