@@ -325,8 +325,11 @@ func ParseStatusRanges(s string) ([]StatusRange, error) {
 				return nil, fmt.Errorf("status %q is not a number", to)
 			}
 		}
-		if a < 100 || b > 999 || a > b {
+		if a < 100 || a > 999 || b < 100 || b > 999 {
 			return nil, fmt.Errorf("status range %q is not within 100-999", part)
+		}
+		if a > b {
+			return nil, fmt.Errorf("status range %q is reversed: write %d-%d", part, b, a)
 		}
 		out = append(out, StatusRange{a, b})
 	}

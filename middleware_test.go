@@ -250,6 +250,13 @@ func TestParseStatusRanges(t *testing.T) {
 		_, err := ParseStatusRanges(bad)
 		assert.Error(t, err, bad)
 	}
+	// A range written backwards says so, and how to write it.
+	_, err = ParseStatusRanges("500-400")
+	require.Error(t, err)
+	assert.Equal(t, `status range "500-400" is reversed: write 400-500`, err.Error())
+	_, err = ParseStatusRanges("500-4")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "is not within 100-999", "4 is no status, whatever the order")
 }
 
 var _ = event.LevelError
