@@ -104,6 +104,10 @@ func (e envReader) bool(name string, def bool) bool {
 	return b
 }
 
+// levelsAccepted is what ParseLevel takes, for a bad level's report.
+const levelsAccepted = "not a level: want debug, info, warn (or warning), error, critical (or fatal), " +
+	"Python's numbers 0 to 50 in steps of 5 (10 debug, 20 info, 30 warn, 40 error, 50 critical), or slog's form, as WARN+2"
+
 // level reads a level; nil, the default of the setting, when the
 // variable is unset or malformed.
 func (e envReader) level(name string) slog.Leveler {
@@ -113,7 +117,7 @@ func (e envReader) level(name string) slog.Leveler {
 	}
 	l, err := ParseLevel(v)
 	if err != nil {
-		e.bad(name, v, "not a level (debug, info, warn, error, critical)")
+		e.bad(name, v, levelsAccepted)
 		return nil
 	}
 	return l

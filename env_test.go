@@ -219,3 +219,17 @@ func TestFromEnvMailDirAndSMTPAddr(t *testing.T) {
 	fromEnv(env, &stderr)
 	assert.Empty(t, stderr.String(), "said once")
 }
+
+// A bad level lists what is accepted: every word and number ParseLevel
+// takes (docs/configuration.md's table says the same).
+func TestFromEnvBadLevelListsWhatIsAccepted(t *testing.T) {
+	envReported.Range(func(k, _ any) bool { envReported.Delete(k); return true })
+	var stderr bytes.Buffer
+	o := fromEnv(envOf(map[string]string{"ERRLOG_LEVEL": "99"}), &stderr)
+	assert.Nil(t, o.Level)
+	assert.Equal(t, `errlog: ERRLOG_LEVEL="99": not a level: want debug, info, warn (or warning), error, critical (or fatal), Python's numbers 0 to 50 in steps of 5 (10 debug, 20 info, 30 warn, 40 error, 50 critical), or slog's form, as WARN+2; using the default`+"\n", stderr.String())
+	for _, ok := range []string{"debug", "INFO", "warning", "error", "critical", "fatal", "0", "10", "25", "50", "WARN+2", "error-1"} {
+		_, err := ParseLevel(ok)
+		assert.NoError(t, err, "%s, as the message says", ok)
+	}
+}
