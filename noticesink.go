@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,7 +81,9 @@ func newMailSink(o *MailOptions, th ThrottleOptions, env sinkEnv, notifiers []No
 			s.name = "mail"
 		}
 		if err := s.startMail(o); err != nil {
-			return nil, fmt.Errorf("errlog: %s: %w", s.name, err)
+			// Package mail's errors start "mail: ", which the sink's
+			// name already says.
+			return nil, &mailOffError{text: "errlog: " + s.name + ": " + strings.TrimPrefix(err.Error(), "mail: ") + "; " + mailOff, err: err}
 		}
 		cleanup = append(cleanup, s.mailQ)
 	}
@@ -376,3 +379,17 @@ func (s *noticeSink) Close(ctx context.Context) error {
 		return fmt.Errorf("errlog: %s: close: %w", s.name, ctx.Err())
 	}
 }
+
+// mailOff ends the report of a setting without which no mail can be
+// sent (FromEnv's too).
+const mailOff = "error mail is off"
+
+// mailOffError is the mail sink's error when mail cannot start: its text
+// names the sink once and says that mail is off; it wraps the cause.
+type mailOffError struct {
+	text string
+	err  error
+}
+
+func (e *mailOffError) Error() string { return e.text }
+func (e *mailOffError) Unwrap() error { return e.err }

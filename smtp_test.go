@@ -941,6 +941,20 @@ func TestMailOptionsErrors(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), "errlog: mail: ") {
 		t.Errorf("Dir with a bad recipient: %v", err)
 	}
+	// Package mail's "mail: " is not said twice after the sink's name,
+	// and the error says that mail is off.
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = newMailSink(&MailOptions{Dir: filepath.Join(file, "mail")}, ThrottleOptions{}, env, nil, nil)
+	if want := "errlog: mail: mkdir " + file + ": not a directory; error mail is off"; err == nil || err.Error() != want {
+		t.Errorf("Dir that cannot be made: %v, want %s", err, want)
+	}
+	var pe *os.PathError
+	if !errors.As(err, &pe) {
+		t.Errorf("%v does not wrap the *os.PathError", err)
+	}
 }
 
 // The mail subject, the culprit and the formatter's source fields name
