@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	netmail "net/mail"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +16,7 @@ import (
 	"github.com/errlog/errlog/logfile"
 	"github.com/errlog/errlog/mail"
 	"github.com/errlog/errlog/tracker"
+	"github.com/errlog/errlog/wire"
 )
 
 // FromEnv returns Options read from the ERRLOG_* environment variables
@@ -24,7 +27,12 @@ import (
 // (Options.CrashReports, ERRLOG_CRASH_REPORTS) are on. A
 // malformed value is reported once on stderr, naming the variable, and the
 // default is used: a typo in a deployment must not take the application
-// down, and must not go unnoticed either.
+// down, and must not go unnoticed either. A setting without a default
+// says what happens instead: a bad recipient is left out, a bad sender
+// gives way to the default one, and a sink that is left with nothing to
+// send with (no recipient, a bad DSN, an ERRLOG_MAIL_DIR that cannot be
+// made: FromEnv makes it, as the mail sink would) is left out of the
+// Options and said to be off, so that New does not report it again.
 func FromEnv() Options {
 	return fromEnv(os.LookupEnv, os.Stderr)
 }
@@ -45,10 +53,26 @@ func (e envReader) str(name string) (string, bool) {
 }
 
 func (e envReader) bad(name, value string, why string) {
+	e.badThen(name, value, why, "using the default")
+}
+
+// badThen reports a malformed value, once, with what errlog does instead
+// (then): "using the default", or which sink is off when there is no
+// default to fall back on.
+func (e envReader) badThen(name, value, why, then string) {
 	if _, dup := envReported.LoadOrStore(name+"="+value, true); dup {
 		return
 	}
-	fmt.Fprintf(e.w, "errlog: %s=%q: %s; using the default\n", name, value, why)
+	fmt.Fprintf(e.w, "errlog: %s=%q: %s; %s\n", name, value, why, then)
+}
+
+// secretBad reports, once, the malformed value of a variable that may
+// hold a credential: report says what is wrong without the value.
+func (e envReader) secretBad(name, value, report string) {
+	if _, dup := envReported.LoadOrStore(name+"="+value, true); dup {
+		return
+	}
+	fmt.Fprintf(e.w, "errlog: %s\n", report)
 }
 
 // note reports, once, something about a variable that is not a bad
@@ -158,12 +182,23 @@ func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 		}
 	}
 	if dir, ok := e.str("ERRLOG_MAIL_DIR"); ok {
-		if o.Mail == nil {
-			o.Mail = &MailOptions{}
+		// Made now, as the mail sink would make it, so that a directory
+		// that cannot be is reported under its variable's name, and mail
+		// goes to the server when there is one.
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			if o.Mail != nil {
+				e.badThen("ERRLOG_MAIL_DIR", dir, err.Error(), "mail goes to ERRLOG_SMTP_ADDR="+strconv.Quote(o.Mail.Addr)+" instead")
+			} else {
+				e.badThen("ERRLOG_MAIL_DIR", dir, err.Error(), mailOff)
+			}
 		} else {
-			e.note("ERRLOG_MAIL_DIR", "ERRLOG_MAIL_DIR="+strconv.Quote(dir)+" writes mail to files: ERRLOG_SMTP_ADDR="+strconv.Quote(o.Mail.Addr)+" is not used (unset one)")
+			if o.Mail == nil {
+				o.Mail = &MailOptions{}
+			} else {
+				e.note("ERRLOG_MAIL_DIR", "ERRLOG_MAIL_DIR="+strconv.Quote(dir)+" writes mail to files: ERRLOG_SMTP_ADDR="+strconv.Quote(o.Mail.Addr)+" is not used (unset one)")
+			}
+			o.Mail.Dir = dir
 		}
-		o.Mail.Dir = dir
 	}
 	if o.Mail != nil {
 		m := o.Mail
@@ -178,10 +213,30 @@ func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 		}
 		m.Disabled = !e.bool("ERRLOG_MAIL_ENABLED", true)
 		e.smtpTLS(m)
+		if !m.Disabled && !e.mailAddresses(m) {
+			o.Mail = nil
+		}
 	}
 
 	dsn, hasDSN := e.str("ERRLOG_DSN")
 	debugURL, hasDebug := e.str("ERRLOG_DEBUG_URL")
+	// Checked here, as the tracker will, to name the variable and keep the
+	// other target working. Neither value is repeated: a DSN's key is a
+	// credential, and a debug URL may hold one.
+	if hasDebug && !isHTTPURL(debugURL) {
+		e.secretBad("ERRLOG_DEBUG_URL", debugURL, "ERRLOG_DEBUG_URL is not an http:// or https:// URL; events are not posted to it")
+		debugURL, hasDebug = "", false
+	}
+	if hasDSN {
+		if _, err := wire.ParseDSN(dsn); err != nil {
+			then := "events are not sent to a tracker"
+			if hasDebug {
+				then = "events go to ERRLOG_DEBUG_URL only"
+			}
+			e.secretBad("ERRLOG_DSN", dsn, "ERRLOG_DSN: "+err.Error()+"; "+then) // ParseDSN's errors never repeat the DSN
+			dsn, hasDSN = "", false
+		}
+	}
 	if hasDSN || hasDebug {
 		o.Tracker = &tracker.Options{DSN: dsn, DebugURL: debugURL}
 	}
@@ -297,4 +352,74 @@ func (e envReader) smtpTLS(m *MailOptions) {
 			e.bad("ERRLOG_SMTP_CA_FILE", file, strings.TrimPrefix(err.Error(), "mail: "))
 		}
 	}
+}
+
+// mailAddresses checks ERRLOG_MAIL_FROM and ERRLOG_MAIL_TO in m (and
+// that SMTP AUTH has both its user and its password), which
+// FromEnv read, as the mail sink will: a bad sender gives way to the
+// default one, bad recipients are left out. Each problem is reported
+// once, naming its variable and saying what happens. It returns false
+// when no mail can be sent (no recipient left, and no directory to write
+// to), so that FromEnv leaves mail off instead of New saying so again
+// without the variable's name.
+func (e envReader) mailAddresses(m *MailOptions) bool {
+	if m.Dir == "" { // SMTP
+		if m.Username != "" && m.Password == "" {
+			e.note("ERRLOG_SMTP_USER", "ERRLOG_SMTP_USER is set without ERRLOG_SMTP_PASSWORD: SMTP AUTH with an empty password")
+		} else if m.Username == "" && m.Password != "" {
+			e.note("ERRLOG_SMTP_PASSWORD", "ERRLOG_SMTP_PASSWORD is set without ERRLOG_SMTP_USER: no SMTP AUTH, the password is not used")
+		}
+	}
+	if m.From != "" {
+		if _, err := netmail.ParseAddress(m.From); err != nil {
+			e.badThen("ERRLOG_MAIL_FROM", m.From, "not an email address ("+strings.TrimPrefix(err.Error(), "mail: ")+")",
+				"mail is sent from the default sender, errlog@ and the host name")
+			m.From = ""
+		}
+	}
+	to, set := e.lookup("ERRLOG_MAIL_TO")
+	var good, bad []string
+	for _, r := range m.To {
+		if _, err := netmail.ParseAddress(r); err != nil {
+			bad = append(bad, strconv.Quote(r))
+		} else {
+			good = append(good, r)
+		}
+	}
+	m.To = good
+	if len(bad) > 0 {
+		why := strings.Join(bad, ", ") + " is not an email address"
+		if len(bad) > 1 {
+			why = strings.Join(bad, ", ") + " are not email addresses"
+		}
+		then := "mail goes to the others: " + strings.Join(good, ", ")
+		switch {
+		case len(good) > 0:
+		case m.Dir != "":
+			then = "mail files are addressed to errlog@localhost"
+		default:
+			then = "no recipient is left: " + mailOff
+		}
+		e.badThen("ERRLOG_MAIL_TO", to, why, then)
+		return len(good) > 0 || m.Dir != ""
+	}
+	if m.Dir != "" {
+		return true // files: To has a placeholder, and SMTP is not used
+	}
+	if len(good) == 0 {
+		if set {
+			e.note("ERRLOG_MAIL_TO", "ERRLOG_MAIL_TO is set but empty: no recipient; "+mailOff)
+		} else {
+			e.note("ERRLOG_MAIL_TO", "ERRLOG_SMTP_ADDR is set but ERRLOG_MAIL_TO is not: no recipient; "+mailOff)
+		}
+		return false
+	}
+	return true
+}
+
+// isHTTPURL reports whether raw is an http or https URL with a host, as
+// the tracker wants its debug URL.
+func isHTTPURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }

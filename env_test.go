@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -232,4 +233,150 @@ func TestFromEnvBadLevelListsWhatIsAccepted(t *testing.T) {
 		_, err := ParseLevel(ok)
 		assert.NoError(t, err, "%s, as the message says", ok)
 	}
+}
+
+// fromEnvOnce reads env as FromEnv would, checks that a second reading
+// reports nothing more, and builds a Handler from it, which must report
+// nothing either: one report per problem, FromEnv's, naming the variable.
+func fromEnvOnce(t *testing.T, env map[string]string) (Options, string, *Handler) {
+	t.Helper()
+	envReported.Range(func(k, _ any) bool { envReported.Delete(k); return true })
+	if _, ok := env["ERRLOG_SPOOL_DIR"]; !ok {
+		env["ERRLOG_SPOOL_DIR"] = t.TempDir()
+	}
+	var stderr bytes.Buffer
+	o := fromEnv(envOf(env), &stderr)
+	out := stderr.String()
+	stderr.Reset()
+	fromEnv(envOf(env), &stderr)
+	assert.Empty(t, stderr.String(), "reported once")
+	var reported []error
+	o.Console = io.Discard
+	o.OnDeliveryError = func(err error) { reported = append(reported, err) }
+	h := NewHandler(o)
+	t.Cleanup(func() { h.Close(context.Background()) })
+	assert.Empty(t, reported, "New says nothing FromEnv said")
+	return o, out, h
+}
+
+// A mail setting that is wrong is reported under its variable's name,
+// saying what happens: a bad sender falls back to the default one, bad
+// recipients are left out, and mail is off, said so, only when no
+// recipient is left. errlog reported these from New, as
+// "errlog: smtp: mail: sender …", naming neither the variable nor the
+// consequence.
+func TestFromEnvBadMailSettingsNamedWithTheirConsequence(t *testing.T) {
+	smtp := func(kv ...string) map[string]string {
+		m := map[string]string{"ERRLOG_SMTP_ADDR": "localhost:25"}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	t.Run("sender", func(t *testing.T) {
+		o, out, h := fromEnvOnce(t, smtp("ERRLOG_MAIL_TO", "ops@example.com", "ERRLOG_MAIL_FROM", "not an address"))
+		assert.Equal(t, `errlog: ERRLOG_MAIL_FROM="not an address": not an email address (no angle-addr); mail is sent from the default sender, errlog@ and the host name`+"\n", out)
+		require.NotNil(t, o.Mail)
+		assert.Empty(t, o.Mail.From)
+		assert.Len(t, h.c.sinks, 1, "mail is on")
+	})
+	t.Run("only bad recipients", func(t *testing.T) {
+		o, out, h := fromEnvOnce(t, smtp("ERRLOG_MAIL_TO", "bad@@x,,"))
+		assert.Equal(t, `errlog: ERRLOG_MAIL_TO="bad@@x,,": "bad@@x" is not an email address; no recipient is left: error mail is off`+"\n", out)
+		assert.Nil(t, o.Mail)
+		assert.Empty(t, h.c.sinks)
+	})
+	t.Run("a bad recipient among good ones", func(t *testing.T) {
+		o, out, h := fromEnvOnce(t, smtp("ERRLOG_MAIL_TO", "ops@example.com, bad@@x, dev@example.com, oops"))
+		assert.Equal(t, `errlog: ERRLOG_MAIL_TO="ops@example.com, bad@@x, dev@example.com, oops": "bad@@x", "oops" are not email addresses; mail goes to the others: ops@example.com, dev@example.com`+"\n", out)
+		require.NotNil(t, o.Mail)
+		assert.Equal(t, []string{"ops@example.com", "dev@example.com"}, o.Mail.To)
+		assert.Len(t, h.c.sinks, 1)
+	})
+	t.Run("empty recipients", func(t *testing.T) {
+		o, out, _ := fromEnvOnce(t, smtp("ERRLOG_MAIL_TO", ""))
+		assert.Equal(t, "errlog: ERRLOG_MAIL_TO is set but empty: no recipient; error mail is off\n", out)
+		assert.Nil(t, o.Mail)
+	})
+	t.Run("no recipients", func(t *testing.T) {
+		o, out, _ := fromEnvOnce(t, smtp())
+		assert.Equal(t, "errlog: ERRLOG_SMTP_ADDR is set but ERRLOG_MAIL_TO is not: no recipient; error mail is off\n", out)
+		assert.Nil(t, o.Mail)
+	})
+	t.Run("mail off anyway", func(t *testing.T) {
+		_, out, _ := fromEnvOnce(t, smtp("ERRLOG_MAIL_ENABLED", "false"))
+		assert.Empty(t, out, "ERRLOG_MAIL_ENABLED=false: the settings are not used, nothing to say")
+	})
+	t.Run("mail directory without recipients", func(t *testing.T) {
+		o, out, h := fromEnvOnce(t, map[string]string{"ERRLOG_MAIL_DIR": t.TempDir(), "ERRLOG_MAIL_TO": "bad@@x"})
+		assert.Equal(t, `errlog: ERRLOG_MAIL_TO="bad@@x": "bad@@x" is not an email address; mail files are addressed to errlog@localhost`+"\n", out)
+		require.NotNil(t, o.Mail)
+		assert.Empty(t, o.Mail.To)
+		assert.Len(t, h.c.sinks, 1)
+	})
+	t.Run("mail directory that cannot be made", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "file")
+		require.NoError(t, os.WriteFile(file, nil, 0o644))
+		dir := filepath.Join(file, "mail")
+		o, out, h := fromEnvOnce(t, map[string]string{"ERRLOG_MAIL_DIR": dir})
+		assert.Equal(t, `errlog: ERRLOG_MAIL_DIR="`+dir+`": mkdir `+file+`: not a directory; error mail is off`+"\n", out)
+		assert.Nil(t, o.Mail)
+		assert.Empty(t, h.c.sinks)
+
+		// With a server to fall back on, mail goes there.
+		o, out, h = fromEnvOnce(t, smtp("ERRLOG_MAIL_DIR", dir, "ERRLOG_MAIL_TO", "ops@example.com"))
+		assert.Equal(t, `errlog: ERRLOG_MAIL_DIR="`+dir+`": mkdir `+file+`: not a directory; mail goes to ERRLOG_SMTP_ADDR="localhost:25" instead`+"\n", out)
+		require.NotNil(t, o.Mail)
+		assert.Empty(t, o.Mail.Dir)
+		assert.Len(t, h.c.sinks, 1)
+	})
+	t.Run("user without password", func(t *testing.T) {
+		o, out, _ := fromEnvOnce(t, smtp("ERRLOG_MAIL_TO", "ops@example.com", "ERRLOG_SMTP_USER", "bot"))
+		assert.Equal(t, "errlog: ERRLOG_SMTP_USER is set without ERRLOG_SMTP_PASSWORD: SMTP AUTH with an empty password\n", out)
+		assert.Equal(t, "bot", o.Mail.Username)
+	})
+	t.Run("password without user", func(t *testing.T) {
+		_, out, _ := fromEnvOnce(t, smtp("ERRLOG_MAIL_TO", "ops@example.com", "ERRLOG_SMTP_PASSWORD", "s3cret"))
+		assert.Equal(t, "errlog: ERRLOG_SMTP_PASSWORD is set without ERRLOG_SMTP_USER: no SMTP AUTH, the password is not used\n", out)
+		assert.NotContains(t, out, "s3cret")
+	})
+}
+
+// A DSN or a debug URL that cannot be used is reported under its
+// variable's name, without its value (a DSN's key is a credential; a
+// debug URL may hold one), saying where events go; the other still
+// works. errlog reported them from New as the tracker's ("DebugURL is
+// not…", naming the Go field), and one bad kept the other from working.
+func TestFromEnvBadDSNOrDebugURLNamed(t *testing.T) {
+	t.Run("DSN", func(t *testing.T) {
+		o, out, h := fromEnvOnce(t, map[string]string{"ERRLOG_DSN": "not-a-dsn"})
+		assert.Equal(t, "errlog: ERRLOG_DSN: DSN must start with http:// or https:// (https://KEY@host/PROJECT); events are not sent to a tracker\n", out)
+		assert.Nil(t, o.Tracker)
+		assert.Empty(t, h.c.sinks)
+	})
+	t.Run("DSN with a key", func(t *testing.T) {
+		_, out, _ := fromEnvOnce(t, map[string]string{"ERRLOG_DSN": "sekrit@errors.example.com/1"})
+		assert.NotContains(t, out, "sekrit")
+		assert.Contains(t, out, "errlog: ERRLOG_DSN: ")
+	})
+	t.Run("debug URL", func(t *testing.T) {
+		o, out, h := fromEnvOnce(t, map[string]string{"ERRLOG_DEBUG_URL": "notaurl"})
+		assert.Equal(t, "errlog: ERRLOG_DEBUG_URL is not an http:// or https:// URL; events are not posted to it\n", out)
+		assert.Nil(t, o.Tracker)
+		assert.Empty(t, h.c.sinks)
+	})
+	t.Run("bad DSN, good debug URL", func(t *testing.T) {
+		o, out, h := fromEnvOnce(t, map[string]string{"ERRLOG_DSN": "not-a-dsn", "ERRLOG_DEBUG_URL": "http://127.0.0.1:1/bin"})
+		assert.Equal(t, "errlog: ERRLOG_DSN: DSN must start with http:// or https:// (https://KEY@host/PROJECT); events go to ERRLOG_DEBUG_URL only\n", out)
+		require.NotNil(t, o.Tracker)
+		assert.Empty(t, o.Tracker.DSN)
+		assert.Len(t, h.c.sinks, 1)
+	})
+	t.Run("good DSN, bad debug URL", func(t *testing.T) {
+		o, out, h := fromEnvOnce(t, map[string]string{"ERRLOG_DSN": "http://key@127.0.0.1:1/1", "ERRLOG_DEBUG_URL": "ftp://x/y"})
+		assert.Equal(t, "errlog: ERRLOG_DEBUG_URL is not an http:// or https:// URL; events are not posted to it\n", out)
+		require.NotNil(t, o.Tracker)
+		assert.Empty(t, o.Tracker.DebugURL)
+		assert.Len(t, h.c.sinks, 1, "the DSN's tracker still works")
+	})
 }

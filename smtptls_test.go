@@ -110,7 +110,7 @@ func TestMailTLSFromEnv(t *testing.T) {
 
 func TestMailTLSEnvErrors(t *testing.T) {
 	var stderr strings.Builder
-	vars := map[string]string{"ERRLOG_SMTP_ADDR": "127.0.0.1:2525", "ERRLOG_SMTP_TLS": "maybe", "ERRLOG_SMTP_CA_FILE": "/nonexistent/ca.pem"}
+	vars := map[string]string{"ERRLOG_SMTP_ADDR": "127.0.0.1:2525", "ERRLOG_MAIL_TO": "ops@example.com", "ERRLOG_SMTP_TLS": "maybe", "ERRLOG_SMTP_CA_FILE": "/nonexistent/ca.pem"}
 	o := fromEnv(func(k string) (string, bool) { v, ok := vars[k]; return v, ok }, &stderr)
 	assert.Contains(t, stderr.String(), `ERRLOG_SMTP_TLS="maybe": want starttls, required, implicit or none`)
 	assert.Contains(t, stderr.String(), `ERRLOG_SMTP_CA_FILE="/nonexistent/ca.pem"`)
