@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -156,9 +157,11 @@ func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 	o.Format, _ = e.str("ERRLOG_FORMAT")
 	o.DateFormat, _ = e.str("ERRLOG_DATE_FORMAT")
 	if o.Format != "" {
-		if _, err := logfile.NewFormatter(o.Format, o.DateFormat); err != nil {
+		if f, err := logfile.NewFormatter(o.Format, o.DateFormat); err != nil {
 			e.bad("ERRLOG_FORMAT", o.Format, err.Error())
 			o.Format, o.DateFormat = "", ""
+		} else if !e.formatFields(o.Format, f.Fields()) {
+			o.Format = ""
 		}
 	}
 
@@ -422,4 +425,38 @@ func (e envReader) mailAddresses(m *MailOptions) bool {
 func isHTTPURL(raw string) bool {
 	u, err := url.Parse(raw)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// strFormatField is a str.format field, "{asctime}" or "{levelname:8}".
+var strFormatField = regexp.MustCompile(`\{(\w+)[^{}]*\}`)
+
+// formatFields says, once, what in ERRLOG_FORMAT Python would not take
+// or a reader would not expect: a template with no field at all (a
+// str.format one, "{message}", is literal text in Python's % style), which
+// would lose every message and is replaced by the default (it returns
+// false), and the fields that are not Python's logging's (a typo, or a
+// record attribute, which errlog prints and Python raises KeyError for).
+func (e envReader) formatFields(format string, fields []logfile.Field) bool {
+	if len(fields) == 0 {
+		why := "no %(…) field, so no record's message would be shown"
+		if strFormatField.MatchString(format) {
+			why += " (a str.format template? write " + strFormatField.ReplaceAllString(format, "%($1)s") + ")"
+		}
+		e.bad("ERRLOG_FORMAT", format, why)
+		return false
+	}
+	var attrs []string
+	for _, f := range fields {
+		if f.Attr {
+			attrs = append(attrs, f.Text)
+		}
+	}
+	switch len(attrs) {
+	case 0:
+	case 1:
+		e.note("ERRLOG_FORMAT", "ERRLOG_FORMAT: "+attrs[0]+` is not a field of Python's logging (Python raises KeyError): errlog prints the record's attribute of that name, "-" without one`)
+	default:
+		e.note("ERRLOG_FORMAT", "ERRLOG_FORMAT: "+strings.Join(attrs, ", ")+` are not fields of Python's logging (Python raises KeyError): errlog prints the record's attribute of that name, "-" without one`)
+	}
+	return true
 }

@@ -380,3 +380,21 @@ func TestFromEnvBadDSNOrDebugURLNamed(t *testing.T) {
 		assert.Len(t, h.c.sinks, 1, "the DSN's tracker still works")
 	})
 }
+
+// ERRLOG_FORMAT names a field Python's logging does not have: it is a
+// record attribute to errlog, and Python raises KeyError; said once, the
+// template kept. A str.format template ("{message}") has no %(…) field at
+// all, and would print its text for every record and lose the message:
+// said once, and the default format used. Neither was said.
+func TestFromEnvFormatFields(t *testing.T) {
+	o, out, _ := fromEnvOnce(t, map[string]string{"ERRLOG_FORMAT": "%(nosuch)s %(message)s %(nosuch)s %(user_id)d"})
+	assert.Equal(t, `errlog: ERRLOG_FORMAT: %(nosuch)s, %(user_id)d are not fields of Python's logging (Python raises KeyError): errlog prints the record's attribute of that name, "-" without one`+"\n", out)
+	assert.Equal(t, "%(nosuch)s %(message)s %(nosuch)s %(user_id)d", o.Format, "kept: an attribute is a field errlog has")
+
+	o, out, _ = fromEnvOnce(t, map[string]string{"ERRLOG_FORMAT": "{asctime} {message}"})
+	assert.Equal(t, `errlog: ERRLOG_FORMAT="{asctime} {message}": no %(…) field, so no record's message would be shown (a str.format template? write %(asctime)s %(message)s); using the default`+"\n", out)
+	assert.Empty(t, o.Format)
+
+	_, out, _ = fromEnvOnce(t, map[string]string{"ERRLOG_FORMAT": "%(asctime)s %(levelname)-8s %(name)s %(url)s %(message)s"})
+	assert.Empty(t, out, "Python's fields and errlog's request fields are known")
+}

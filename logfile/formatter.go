@@ -40,8 +40,9 @@ import (
 type Formatter struct {
 	format, dateFormat string
 
-	ops  []tmplOp
-	keys []string // the attribute keys the template names; op.key indexes it
+	ops    []tmplOp
+	fields []Field  // the template's fields as written, for Fields
+	keys   []string // the attribute keys the template names; op.key indexes it
 	// reqKey marks keys that the request fills (url, method, remote_addr):
 	// inside a request an attribute of that key stays in the line's tail.
 	reqKey []bool
@@ -177,6 +178,11 @@ func newFormatter(format, dateFormat string, loc *time.Location) (*Formatter, er
 		if key != "" {
 			op.key = f.keyIndex(key, op.field)
 		}
+		name := format[i+2:] // parseField checked: "%(" name ")" …
+		name = name[:strings.IndexByte(name, ')')]
+		if fd := (Field{Text: format[i:end], Name: name, Attr: op.field == fieldAttr}); !slices.Contains(f.fields, fd) {
+			f.fields = append(f.fields, fd)
+		}
 		f.ops = append(f.ops, op)
 		i = end
 	}
@@ -188,6 +194,22 @@ func newFormatter(format, dateFormat string, loc *time.Location) (*Formatter, er
 	}
 	f.layout = strftime.Compile(layout)
 	return f, nil
+}
+
+// Field is one field of a template, as Fields returns it.
+type Field struct {
+	Text string // as written: "%(levelname)-8s"
+	Name string // "levelname"
+	// Attr is true for a name that is not one of the fields the package
+	// documentation lists: a record attribute of that name, which
+	// Python's logging does not have (it raises KeyError).
+	Attr bool
+}
+
+// Fields returns the template's fields in the order written, each once;
+// none for a template of literal text only.
+func (f *Formatter) Fields() []Field {
+	return slices.Clone(f.fields)
 }
 
 // keyIndex returns the index of the attribute key that field reads,

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -608,5 +609,26 @@ func TestFormatterBenchRecord(t *testing.T) {
 	}
 	if !strings.Contains(string(src), strconv.Quote(DefaultFormat)) {
 		t.Errorf("bench/pyformat.py does not use DefaultFormat %q", DefaultFormat)
+	}
+}
+
+func TestFormatterFields(t *testing.T) {
+	f, err := NewFormatter("%(asctime)s %(levelname)-8s %% %(user.id)d %(message)s %(levelname)-8s %(name)s", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Field{
+		{Text: "%(asctime)s", Name: "asctime"},
+		{Text: "%(levelname)-8s", Name: "levelname"},
+		{Text: "%(user.id)d", Name: "user.id", Attr: true},
+		{Text: "%(message)s", Name: "message"},
+		{Text: "%(name)s", Name: "name"},
+	}
+	if got := f.Fields(); !slices.Equal(got, want) {
+		t.Errorf("Fields() = %+v, want %+v", got, want)
+	}
+	f, _ = NewFormatter("{asctime} %% {message}", "")
+	if got := f.Fields(); len(got) != 0 {
+		t.Errorf("literal text only: Fields() = %+v", got)
 	}
 }
