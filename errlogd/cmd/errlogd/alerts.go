@@ -29,7 +29,7 @@ const alertUsage = `  ERRLOGD_SMTP_ADDR            -smtp-addr      mail server h
   ERRLOGD_MAIL_SUBJECT_PREFIX  -mail-subject-prefix  default "[errlog] "
   ERRLOGD_MAIL_TO              -mail-to        default recipients, comma-separated
   ERRLOGD_MAIL_DELAY           -mail-delay     digest window: the first alert goes at once, later ones within it as one digest (default 1m)
-  ERRLOGD_RULES                -rules          alert rules file, YAML or JSON (README: Alerts)
+  ERRLOGD_RULES                -rules          alert rules file, YAML or JSON (docs/errlogd.md: errlogd alerts)
 `
 
 func (a *alertConfig) register(fs *flag.FlagSet, getenv func(string) string) {

@@ -267,7 +267,12 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	}
 	defer ln.Close()
 	if c.password == "" && !api.IsLoopback(ln.Addr().String()) {
-		return usageError{fmt.Errorf("errlogd: refusing to listen on %s, not a loopback address, without ERRLOGD_ADMIN_PASSWORD: set it, or use -addr 127.0.0.1:PORT", ln.Addr())}
+		// Named as given: the listener says "[::]:8131" for 0.0.0.0:8131.
+		addr := c.addr
+		if host, _, err := net.SplitHostPort(addr); err == nil && host == "" {
+			addr += " (every interface)"
+		}
+		return usageError{fmt.Errorf("errlogd: refusing to listen on %s, not a loopback address, without ERRLOGD_ADMIN_PASSWORD: set it, or use -addr 127.0.0.1:PORT", addr)}
 	}
 	created, err := checkNewDB(c.db)
 	if err != nil {

@@ -428,3 +428,33 @@ func TestTwoProcessesPostgres(t *testing.T) {
 		p.mu.Unlock()
 	}
 }
+
+// Refusing a public address without a password names the address as
+// given: 0.0.0.0:PORT, not the listener's "[::]:PORT".
+func TestServeRefusesPublicAddressAsGiven(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"-addr", "0.0.0.0:0", "-db", filepath.Join(t.TempDir(), "e.db")}, func(string) string { return "" }, &out, &errb)
+	assert.NotEqual(t, 0, code)
+	assert.Contains(t, errb.String(), "errlogd: refusing to listen on 0.0.0.0:0, not a loopback address, without ERRLOGD_ADMIN_PASSWORD")
+}
+
+// Every document errlogd -h points to exists, with the section it names:
+// it pointed at "README: Alerts", a section the README does not have.
+func TestUsageReferencesExist(t *testing.T) {
+	root := filepath.Join("..", "..", "..")
+	refs := regexp.MustCompile(`\((README|docs/[\w.-]+\.md)(?:: ([^)]+))?\)`).FindAllStringSubmatch(usageText, -1)
+	require.NotEmpty(t, refs)
+	for _, r := range refs {
+		file := r[1]
+		if file == "README" {
+			file = "README.md"
+		}
+		doc, err := os.ReadFile(filepath.Join(root, file))
+		if !assert.NoError(t, err, "errlogd -h points to %s", r[0]) {
+			continue
+		}
+		if r[2] != "" {
+			assert.Regexp(t, `(?m)^#+ `+regexp.QuoteMeta(r[2])+`$`, string(doc), "errlogd -h points to %s: no such heading", r[0])
+		}
+	}
+}
