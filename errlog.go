@@ -35,7 +35,7 @@ type Options struct {
 	// os.Stderr; io.Discard turns the console off.
 	Console io.Writer
 	// NoColor turns colour off. Colour is also off when Console is not a
-	// terminal or NO_COLOR is set.
+	// terminal or NO_COLOR is set to a non-empty value.
 	NoColor bool
 	// ForceColor writes colour even when Console is not a terminal (for
 	// `less -R`, or a CI log viewer that renders ANSI colour). NoColor and

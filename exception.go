@@ -27,8 +27,9 @@ const maxExceptions = 64
 // with, goes to the outermost; a wrapped error that carries a stack of its
 // own gets it.
 //
-// A recovered panic is reported as its value (a runtime.Error's own type
-// for a runtime panic) with mechanism {type: "panic", handled: false}:
+// A recovered panic is reported as its value (of type "runtime.Error" for
+// any runtime panic, not the runtime's own type, as a crash report names
+// it) with mechanism {type: "panic", handled: false}:
 // errlog's PanicError never shows in a title or a group. An error that
 // wraps several (errors.Join) makes the list a tree, as Sentry's exception
 // groups have it: mechanism.exception_id, parent_id, is_exception_group.
