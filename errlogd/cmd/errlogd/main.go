@@ -30,6 +30,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/errlog/errlog/errlogd/api"
 	"github.com/errlog/errlog/errlogd/dashboard"
@@ -48,6 +49,11 @@ func main() {
 }
 
 // config is what flags and variables set.
+// minPassword is the length under which an admin password on a public
+// address is said to be weak (not refused: an upgrade must not stop an
+// errlogd that ran).
+const minPassword = 12
+
 type config struct {
 	addr, db, prefix, publicURL string
 	traceURL                    string // ERRLOGD_TRACE_URL: trace links (trace.go)
@@ -266,6 +272,11 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 		return fmt.Errorf("errlogd: listen: %w", err)
 	}
 	defer ln.Close()
+	if c.password != "" && strings.TrimSpace(c.password) == "" {
+		// A password of spaces is a password nobody chose: as none.
+		c.password = ""
+		fmt.Fprintln(stderr, "errlogd: ERRLOGD_ADMIN_PASSWORD is blank: taken as unset")
+	}
 	if c.password == "" && !api.IsLoopback(ln.Addr().String()) {
 		// Named as given: the listener says "[::]:8131" for 0.0.0.0:8131.
 		addr := c.addr
@@ -273,6 +284,9 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 			addr += " (every interface)"
 		}
 		return usageError{fmt.Errorf("errlogd: refusing to listen on %s, not a loopback address, without ERRLOGD_ADMIN_PASSWORD: set it, or use -addr 127.0.0.1:PORT", addr)}
+	}
+	if n := utf8.RuneCountInString(c.password); n > 0 && n < minPassword && !api.IsLoopback(ln.Addr().String()) {
+		fmt.Fprintf(stderr, "errlogd: ERRLOGD_ADMIN_PASSWORD has %d characters, and anyone who reaches %s may try it: use %d or more\n", n, c.addr, minPassword)
 	}
 	created, err := checkNewDB(c.db)
 	if err != nil {

@@ -458,3 +458,23 @@ func TestUsageReferencesExist(t *testing.T) {
 		}
 	}
 }
+
+// A blank admin password is none: a public address is refused; a short
+// one on a public address is said to be weak, and errlogd still starts.
+func TestServeAdminPasswordStrength(t *testing.T) {
+	var out, errb bytes.Buffer
+	blank := func(k string) string {
+		if k == "ERRLOGD_ADMIN_PASSWORD" {
+			return "   "
+		}
+		return ""
+	}
+	code := run(context.Background(), []string{"-addr", "0.0.0.0:0", "-db", filepath.Join(t.TempDir(), "e.db")}, blank, &out, &errb)
+	assert.NotEqual(t, 0, code)
+	assert.Contains(t, errb.String(), "ERRLOGD_ADMIN_PASSWORD is blank")
+	assert.Contains(t, errb.String(), "refusing to listen on 0.0.0.0:0")
+
+	p := start(t, []string{"ERRLOGD_ADMIN_PASSWORD=hunter2"}, "-addr", "0.0.0.0:0", "-db", filepath.Join(t.TempDir(), "e.db"))
+	defer p.stop(t)
+	assert.Contains(t, p.errText(), "ERRLOGD_ADMIN_PASSWORD has 7 characters, and anyone who reaches 0.0.0.0:0 may try it")
+}
