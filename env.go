@@ -253,18 +253,21 @@ func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 	}
 	o.CrashReports = e.bool("ERRLOG_CRASH_REPORTS", true)
 
-	// A blank ERRLOG_MASK_KEYS (a deploy template's empty variable) keeps
-	// the defaults: masking must not fail open. Options.Mask.Keys set to
-	// an empty slice in code is the way to mask by key nowhere.
+	// ERRLOG_MASK_KEYS adds to the defaults: a deployment naming its own
+	// session key must not unmask every password (masking must not fail
+	// open). Options.Mask.Keys set in code replaces them.
 	if keys, ok := e.lookup("ERRLOG_MASK_KEYS"); ok {
-		var list []string
+		var more []string
 		for _, k := range strings.Split(keys, ",") {
 			if k = strings.TrimSpace(k); k != "" {
-				list = append(list, k)
+				if len(k) > 2 && strings.HasPrefix(k, "/") && strings.HasSuffix(k, "/") {
+					e.note("ERRLOG_MASK_KEYS", "ERRLOG_MASK_KEYS takes key names, not patterns: "+strconv.Quote(k)+" masks a key of that name only")
+				}
+				more = append(more, k)
 			}
 		}
-		if list != nil {
-			o.Mask.Keys = list
+		if more != nil {
+			o.Mask.Keys = append(DefaultMaskKeys(), more...)
 		}
 	}
 	o.Mask.With, _ = e.str("ERRLOG_MASK_WITH")

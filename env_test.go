@@ -76,7 +76,7 @@ func TestFromEnvEveryVariable(t *testing.T) {
 	assert.Equal(t, "http://key@localhost:9000/1", o.Tracker.DSN)
 	assert.Equal(t, "http://localhost:9999/bin", o.Tracker.DebugURL)
 	assert.Equal(t, "/tmp/spool", o.SpoolDir)
-	assert.Equal(t, []string{"pin", "ssn"}, o.Mask.Keys)
+	assert.Equal(t, append(DefaultMaskKeys(), "pin", "ssn"), o.Mask.Keys, "besides the defaults")
 	assert.Equal(t, "###", o.Mask.With)
 	assert.Equal(t, []StatusRange{{400, 499}, {500, 599}}, o.TrackedStatus)
 	assert.True(t, o.Debug)
@@ -110,7 +110,26 @@ func TestFromEnvDefaults(t *testing.T) {
 		assert.Nil(t, o.Mask.Keys, "%q keeps the default keys", blank)
 	}
 	o = fromEnv(envOf(map[string]string{"ERRLOG_MASK_KEYS": "pin, otp"}), &stderr)
-	assert.Equal(t, []string{"pin", "otp"}, o.Mask.Keys)
+	assert.Equal(t, append(DefaultMaskKeys(), "pin", "otp"), o.Mask.Keys)
+}
+
+// ERRLOG_MASK_KEYS names more keys to mask: naming a session key keeps
+// passwords masked; a pattern is taken as a name, and said so once.
+func TestFromEnvMaskKeysAdd(t *testing.T) {
+	var stderr bytes.Buffer
+	o := fromEnv(envOf(map[string]string{"ERRLOG_MASK_KEYS": "version,sid"}), &stderr)
+	assert.Contains(t, o.Mask.Keys, "password")
+	assert.Contains(t, o.Mask.Keys, "version")
+	var out bytes.Buffer
+	h := NewHandler(Options{Console: &out, Mask: o.Mask})
+	defer h.Close(context.Background())
+	slog.New(h).Error("login failed", "password", "PW-SECRET", "version", "v9")
+	assert.NotContains(t, out.String(), "PW-SECRET")
+	assert.NotContains(t, out.String(), "v9")
+
+	stderr.Reset()
+	fromEnv(envOf(map[string]string{"ERRLOG_MASK_KEYS": "/pass.*/"}), &stderr)
+	assert.Contains(t, stderr.String(), "ERRLOG_MASK_KEYS takes key names, not patterns")
 }
 
 func TestFromEnvMalformedReportedOnceAndDefaulted(t *testing.T) {
