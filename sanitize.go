@@ -99,7 +99,7 @@ func (s *sanitizer) clean(a slog.Attr) bool {
 	case slog.KindInt64, slog.KindUint64, slog.KindFloat64, slog.KindBool, slog.KindDuration, slog.KindTime:
 	case slog.KindString:
 		str := a.Value.String()
-		if s.max > 0 && len(str) > s.max || !utf8.ValidString(str) || mayHoldSecret(str) || maybeJSON(str) {
+		if s.max > 0 && len(str) > s.max || !utf8.ValidString(str) || mayHoldSecret(str) || maybeJSON(str) || s.m.namesSecret(str) {
 			return false
 		}
 	default:
@@ -290,9 +290,11 @@ func (s *sanitizer) cleanTreeAt(c category, v any, depth int) any {
 }
 
 // text is a string value made safe: valid UTF-8, secrets of a known shape
-// masked, at most max bytes. It returns str itself when nothing changes.
+// masked, the value after a masked key in free text ("login
+// password=hunter2") masked as in a message or an error's text, at most
+// max bytes. It returns str itself when nothing changes.
 func (s *sanitizer) text(str string) string {
-	if (s.max <= 0 || len(str) <= s.max) && utf8.ValidString(str) && !mayHoldSecret(str) && !maybeJSON(str) {
+	if (s.max <= 0 || len(str) <= s.max) && utf8.ValidString(str) && !mayHoldSecret(str) && !maybeJSON(str) && !s.m.namesSecret(str) {
 		return str
 	}
 	if maybeJSON(str) && s.m.mentionsKey(str) {
@@ -305,7 +307,7 @@ func (s *sanitizer) text(str string) string {
 			}
 		}
 	}
-	return values.Truncate(s.m.scrub(escapeInvalidUTF8(str)), s.max)
+	return values.Truncate(s.m.scrubText(escapeInvalidUTF8(str)), s.max)
 }
 
 // maybeJSON reports whether s may be a JSON object or array.
