@@ -94,6 +94,7 @@ type masker struct {
 	subs    [][]byte // normalised keys matched anywhere
 	words   []string // normalised keys matched as whole words
 	with    string
+	withQ   string // with as a query string has it (queryMask)
 	withVal slog.Value
 	params  filter
 	headers filter
@@ -176,6 +177,7 @@ func newMasker(o MaskOptions) (*masker, error) {
 		m.with = DefaultMaskWith
 	}
 	m.withVal = slog.StringValue(m.with)
+	m.withQ = queryMask(m.with)
 	keys := o.Keys
 	if keys == nil {
 		keys = DefaultMaskKeys()
@@ -409,37 +411,56 @@ func (m *masker) scrubHeader(v string) string {
 }
 
 // maskQuery masks the values of secret parameters in a raw query string,
-// keeping its order and encoding.
+// keeping its order and encoding. It returns raw itself, without
+// allocating, when no parameter needs masking.
 func (m *masker) maskQuery(raw string) string {
-	if raw == "" {
-		return raw
-	}
-	parts := strings.Split(raw, "&")
+	var b strings.Builder // the output, once a parameter changes
 	changed := false
-	for i, p := range parts {
-		k, _, _ := strings.Cut(p, "=")
-		key, err := url.QueryUnescape(k)
-		if err != nil {
-			key = k
-		}
-		if m.hides(catParams, key) {
-			parts[i] = k + "=" + queryMask(m.with)
+	for rest := raw; rest != ""; {
+		p, next, more := strings.Cut(rest, "&")
+		if q := m.maskParam(p); changed {
+			b.WriteByte('&')
+			b.WriteString(q)
+		} else if q != p {
 			changed = true
-			continue
+			b.Grow(len(raw) + len(m.with))
+			b.WriteString(raw[:len(raw)-len(rest)])
+			b.WriteString(q)
 		}
-		if _, raw, ok := strings.Cut(p, "="); ok {
-			if v, err := url.QueryUnescape(raw); err == nil && mayHoldSecret(v) {
-				if t := m.scrub(v); t != v {
-					parts[i] = k + "=" + strings.ReplaceAll(url.QueryEscape(t), "%2A", "*")
-					changed = true
-				}
-			}
+		if !more {
+			break
+		}
+		if rest = next; rest == "" && changed {
+			b.WriteByte('&') // a trailing '&' is kept
 		}
 	}
 	if !changed {
 		return raw
 	}
-	return strings.Join(parts, "&")
+	return b.String()
+}
+
+// maskParam is maskQuery for one key=value parameter.
+func (m *masker) maskParam(p string) string {
+	k, raw, hasValue := strings.Cut(p, "=")
+	key, err := url.QueryUnescape(k)
+	if err != nil {
+		key = k
+	}
+	if m.hides(catParams, key) {
+		if hasValue && raw == m.withQ {
+			return p // masked already
+		}
+		return k + "=" + m.withQ
+	}
+	if hasValue {
+		if v, err := url.QueryUnescape(raw); err == nil && mayHoldSecret(v) {
+			if t := m.scrub(v); t != v {
+				return k + "=" + strings.ReplaceAll(url.QueryEscape(t), "%2A", "*")
+			}
+		}
+	}
+	return p
 }
 
 // queryMask escapes the mask for a query string, keeping the asterisks

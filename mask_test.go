@@ -218,6 +218,17 @@ func TestMaskQuery(t *testing.T) {
 	m, _ := newMasker(MaskOptions{})
 	assert.Equal(t, "a=1&password=**************&b&api-key=**************", m.maskQuery("a=1&password=x&b&api-key=k"))
 	assert.Equal(t, "q=go", m.maskQuery("q=go"))
+	w := DefaultMaskWith
+	for in, want := range map[string]string{
+		"token=t&":         "token=" + w + "&",
+		"&&token=t&&a=1":   "&&token=" + w + "&&a=1",
+		"a=1&b=2&secret=s": "a=1&b=2&secret=" + w,
+		"a=1&&b=2&":        "a=1&&b=2&",
+		"api%5Fkey=k&x=":   "api%5Fkey=" + w + "&x=",
+	} {
+		assert.Equal(t, want, m.maskQuery(in), "%q", in)
+	}
+	assert.Equal(t, 0.0, testing.AllocsPerRun(10, func() { _ = m.maskQuery("page=2&sort=name&q=go") }))
 }
 
 // %(url)s in the file shows the request URL with secret query parameters

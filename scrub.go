@@ -17,7 +17,8 @@ import (
 //   - JSON Web Tokens (eyJ….eyJ….signature);
 //   - bearer tokens ("Bearer <token>");
 //   - AWS access key ids (AKIA…, ASIA…: 20 characters);
-//   - the password of a URL (scheme://user:password@host).
+//   - the password of a URL (scheme://user:password@host), and its secret
+//     query parameters (?api_key=…), by the rules of the request's query.
 //
 // mayHoldSecret decides in one pass, without allocating, whether a text
 // needs the scan at all; nearly every text does not.
@@ -103,6 +104,7 @@ func (m *masker) scrub(s string) string {
 	out := s
 	out = maskPEM(out, m.with)
 	out = maskURLPasswords(out, m.with)
+	out = m.maskURLQueries(out)
 	out = maskJWTs(out, m.with)
 	out = maskBearer(out, m.with)
 	out = maskAWSKeys(out, m.with)
@@ -196,6 +198,50 @@ func maskURLPasswords(s, with string) string {
 		s = replaceSpan(s, colon+1, end, with)
 		from = colon + 1 + len(with)
 	}
+}
+
+// maskURLQueries masks the secret parameters of the query of every
+// absolute URL (scheme://…?query) in s by the rules of the request's query
+// string (maskQuery: Mask.Keys and Mask.Params), keeping the others:
+// "https://h/p?api_key=k&page=2" is "https://h/p?api_key=**************&page=2".
+// A URL ends at white space, a quote, '<', '>' or a backslash; a comma
+// does not end it (a value may hold one), so that a secret value is never
+// cut short.
+func (m *masker) maskURLQueries(s string) string {
+	for from := 0; ; {
+		i := strings.Index(s[from:], "://")
+		if i < 0 {
+			return s
+		}
+		i += from + 3
+		end := i
+		for end < len(s) && !endsURL(s[end]) {
+			end++
+		}
+		from = end
+		q := strings.IndexByte(s[i:end], '?')
+		if q < 0 {
+			continue
+		}
+		q += i + 1
+		qe := end
+		if h := strings.IndexByte(s[q:end], '#'); h >= 0 {
+			qe = q + h
+		}
+		if mq := m.maskQuery(s[q:qe]); mq != s[q:qe] {
+			s = s[:q] + mq + s[qe:]
+			from = q + len(mq) + end - qe
+		}
+	}
+}
+
+// endsURL reports whether c ends a URL in free text.
+func endsURL(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', '"', '\'', '`', '<', '>', '\\':
+		return true
+	}
+	return false
 }
 
 func isB64URL(c byte) bool {

@@ -362,6 +362,12 @@ func TestScrubShapes(t *testing.T) {
 		{"-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----", "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----"},
 		{"-----BEGIN EC PRIVATE KEY-----\ncut", w},
 		{"short", "short"},
+		{"GET https://h/p?api_key=k1&page=2 failed", "GET https://h/p?api_key=" + w + "&page=2 failed"},
+		{`get "https://u:pw@h/p?page=2&access_token=t1#top": EOF`, `get "https://u:` + w + `@h/p?page=2&access_token=` + w + `#top": EOF`},
+		{"https://h/cb?next=https%3A%2F%2Fx%2Fy%3Ftoken%3Dt2&page=1", "https://h/cb?next=https%3A%2F%2Fx%2Fy%3Ftoken%3D" + w + "&page=1"},
+		{"https://h/p?page=2&sort=name#frag and more", "https://h/p?page=2&sort=name#frag and more"},
+		{"https://h/p?secret=**************", "https://h/p?secret=**************"},
+		{"what? a://b c=d&token=e", "what? a://b c=d&token=e"},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, m.scrub(tt.in), "%q", tt.in)

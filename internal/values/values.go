@@ -75,6 +75,16 @@ func methodText(v reflect.Value) (text string, isNil, ok bool) {
 			return x.Username() + ":" + Mask, false, true
 		}
 		return x.Username(), false, true
+	case *url.URL:
+		// Its String method shows the password; a url.URL (not a
+		// Stringer: String has a pointer receiver) is the same URL, not
+		// a struct of its parts.
+		if x == nil {
+			return "", true, true
+		}
+		return urlText(*x), false, true
+	case url.URL:
+		return urlText(x), false, true
 	case error:
 		if IsNilPointer(v) {
 			return "", true, true
@@ -98,6 +108,24 @@ func methodText(v reflect.Value) (text string, isNil, ok bool) {
 		return string(x), false, true
 	}
 	return "", false, false
+}
+
+// urlText is u.String() with its password masked, as Mask and not
+// escaped (%2A%2A…).
+func urlText(u url.URL) string {
+	if u.User == nil {
+		return u.String()
+	}
+	if _, has := u.User.Password(); !has {
+		return u.String()
+	}
+	user := url.User(u.User.Username()).String()
+	u.User = nil
+	s := u.String()
+	if p := u.Scheme + "://"; u.Scheme != "" && strings.HasPrefix(s, p) {
+		return p + user + ":" + Mask + "@" + s[len(p):]
+	}
+	return s
 }
 
 func asMarshaler(v reflect.Value) (json.Marshaler, bool) {

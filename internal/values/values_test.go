@@ -1,6 +1,7 @@
 package values
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -42,5 +43,34 @@ func TestValueWalkersBoundItems(t *testing.T) {
 	// Under the bound nothing is summarised.
 	if got := Text([]int{1, 2, 3}); got != "[1 2 3]" {
 		t.Errorf("small slice: %q", got)
+	}
+}
+
+// A *url.URL and a url.URL are their URL, password masked, as text, as a
+// JSON tree and inside a struct: a url.URL was walked as a struct of its
+// parts.
+func TestURLValues(t *testing.T) {
+	u, err := url.Parse("https://carol:pw@example.com/p?page=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "https://carol:" + Mask + "@example.com/p?page=2"
+	type holder struct {
+		P *url.URL
+		V url.URL
+	}
+	for _, v := range []any{u, *u} {
+		if got := Text(v); got != want {
+			t.Errorf("Text(%T) = %q", v, got)
+		}
+		if got := JSON(v); got != want {
+			t.Errorf("JSON(%T) = %#v", v, got)
+		}
+	}
+	if got, ok := JSON(holder{P: u, V: *u}).(map[string]any); !ok || got["P"] != want || got["V"] != want {
+		t.Errorf("JSON(struct) = %#v", JSON(holder{P: u, V: *u}))
+	}
+	if got := JSON((*url.URL)(nil)); got != nil {
+		t.Errorf("JSON(nil *url.URL) = %#v", got)
 	}
 }
