@@ -64,8 +64,10 @@ func DefaultEnvironmentFilter() []string {
 // tracker all show the same mask.
 type MaskOptions struct {
 	// Keys are the parts of keys whose values are masked, at any group
-	// depth, in attrs, query parameters, form and JSON fields, headers,
-	// cookies, user data, scope extras and the environment. Keys are
+	// depth, in attrs, query parameters (of the request and of any URL
+	// logged), form and JSON fields, headers, cookies, user data, scope
+	// extras and the environment, and after "key=" or "key:" in the
+	// message, errors' texts and string values. Keys are
 	// compared normalised: case is ignored and "-", "_", "." and " " are
 	// alike, so "api_key" masks api-key, API.KEY and apiKey. An entry of
 	// four letters or fewer is matched as a whole word of the key ("pass"
@@ -82,7 +84,7 @@ type MaskOptions struct {
 	// lower-cased key. A bad expression is reported and skipped; the
 	// category's defaults then apply as well, so that a typo never shows
 	// what it meant to hide.
-	Params      []string `json:"params" yaml:"params"`           // query, form and JSON body fields, url.Values
+	Params      []string `json:"params" yaml:"params"`           // query (of any URL), form and JSON body fields, url.Values
 	Headers     []string `json:"headers" yaml:"headers"`         // request headers, http.Header; default DefaultHeaderFilter()
 	Cookies     []string `json:"cookies" yaml:"cookies"`         // request cookies; default DefaultCookieFilter() (every value)
 	Session     []string `json:"session" yaml:"session"`         // the "session" group of attrs and request context
