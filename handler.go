@@ -452,10 +452,11 @@ func (c *core) sanitizeRecord(r slog.Record) slog.Record {
 	if mayHoldSecret(msg) {
 		msg = c.san.m.scrub(msg)
 	}
-	if r.Level >= c.errorLevel.Level() && strings.ContainsAny(msg, "=:") {
-		// A record that becomes an event: "password=…" in its text is
-		// masked as in an error's (scrubText), so that the console and
-		// the file print what the event says.
+	if strings.ContainsAny(msg, "=:") {
+		// "password=…" in the text is masked as in an error's and a
+		// string attr's (scrubText), at every level: the console and the
+		// file print what an event would say, and an INFO line's secret
+		// is as secret as an ERROR's.
 		msg = c.san.m.scrubText(msg)
 	}
 	changed := c.san.max > 0 && len(r.Message) > c.san.max || !utf8.ValidString(r.Message) || r.NumAttrs() > MaxAttrs || msg != r.Message

@@ -98,12 +98,16 @@ func TestKeyValueInStringAttrMasked(t *testing.T) {
 		"env", map[string]string{"cmd": "run --secret=" + leak("STRMAP")},
 	)
 	slog.Info("info line", "note", "session_id="+leak("INFO"))
+	slog.Info("reconnect with password="+leak("INFOMSG"), "db", "main")
 	checkSinks(t, h, sinks,
 		[]string{leak("SCOPE"), leak("CRUMB"), leak("PWDINMSG"), leak("ATTRSTR"), leak("GROUP"), leak("MAP"), leak("STRUCT"), leak("SLICE"), leak("STRMAP")},
 		[]string{"login password=" + DefaultMaskWith, "retry with secret=" + DefaultMaskWith, "host=db1 user=app password='" + DefaultMaskWith + "' sslmode=require"})
 	// The INFO record goes to the console only (the file's level is warn).
 	require.NotContains(t, sinks.console.String(), leak("INFO"))
 	require.Contains(t, sinks.console.String(), "session_id="+DefaultMaskWith)
+	// And an INFO message's own text, as an ERROR's.
+	require.NotContains(t, sinks.console.String(), leak("INFOMSG"))
+	require.Contains(t, sinks.console.String(), "reconnect with password="+DefaultMaskWith)
 }
 
 // Text without a masked key is left as it is, byte for byte.
