@@ -114,6 +114,30 @@ type allSinks struct {
 	tracker [][]byte
 }
 
+// newAllSinks makes a console buffer, a log file and a mail folder in a
+// test directory, and a tracker server recording each body it receives,
+// for allSinks to read; it returns the tracker's DSN too.
+func newAllSinks(t *testing.T) (sinks *allSinks, dir, dsn string) {
+	t.Helper()
+	sinks = &allSinks{console: &syncBuffer{}}
+	dir = t.TempDir()
+	sinks.file = filepath.Join(dir, "app.log")
+	sinks.mailDir = filepath.Join(dir, "mail")
+	trk := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := decode.Body(r.Body, r.Header.Get("Content-Encoding"), 10<<20)
+		if err != nil {
+			t.Errorf("tracker body: %v", err)
+			return
+		}
+		sinks.mu.Lock()
+		sinks.tracker = append(sinks.tracker, body)
+		sinks.mu.Unlock()
+		fmt.Fprint(w, `{}`)
+	}))
+	t.Cleanup(trk.Close)
+	return sinks, dir, strings.Replace(trk.URL, "http://", "http://k@", 1) + "/1"
+}
+
 func (a *allSinks) texts(t *testing.T) map[string]string {
 	t.Helper()
 	out := map[string]string{"console": a.console.String()}
@@ -195,29 +219,14 @@ func decodedMail(t *testing.T, path string) string {
 // keys, JWTs, bearer tokens, AWS keys, URL passwords), and by the name of
 // the key, Go field or JSON field that holds them.
 func TestPlantedSecretsNeverLeave(t *testing.T) {
-	sinks := &allSinks{console: &syncBuffer{}}
-	dir := t.TempDir()
-	sinks.file = filepath.Join(dir, "app.log")
-	sinks.mailDir = filepath.Join(dir, "mail")
-	trk := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := decode.Body(r.Body, r.Header.Get("Content-Encoding"), 10<<20)
-		if err != nil {
-			t.Errorf("tracker body: %v", err)
-			return
-		}
-		sinks.mu.Lock()
-		sinks.tracker = append(sinks.tracker, body)
-		sinks.mu.Unlock()
-		fmt.Fprint(w, `{}`)
-	}))
-	defer trk.Close()
+	sinks, _, dsn := newAllSinks(t)
 	h := NewHandler(Options{
 		Console:         sinks.console,
 		NoColor:         true,
 		File:            &logfile.Options{Path: sinks.file},
 		Mail:            &MailOptions{Dir: sinks.mailDir},
 		Throttle:        ThrottleOptions{MaxPerHour: -1},
-		Tracker:         &tracker.Options{DSN: strings.Replace(trk.URL, "http://", "http://k@", 1) + "/1"},
+		Tracker:         &tracker.Options{DSN: dsn},
 		OnDeliveryError: func(err error) { t.Logf("delivery error: %v", err) },
 		SourceContext:   SourceOn,
 	})

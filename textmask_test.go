@@ -5,13 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/errlog/errlog/wire/decode"
 	"github.com/stretchr/testify/require"
 )
 
@@ -21,26 +18,11 @@ import (
 // nil, changes the options before the handler is made.
 func newEnvSinks(t *testing.T, tweak func(*Options)) (*Handler, *allSinks) {
 	t.Helper()
-	sinks := &allSinks{console: &syncBuffer{}}
-	dir := t.TempDir()
-	sinks.file = filepath.Join(dir, "app.log")
-	sinks.mailDir = filepath.Join(dir, "mail")
-	trk := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := decode.Body(r.Body, r.Header.Get("Content-Encoding"), 10<<20)
-		if err != nil {
-			t.Errorf("tracker body: %v", err)
-			return
-		}
-		sinks.mu.Lock()
-		sinks.tracker = append(sinks.tracker, body)
-		sinks.mu.Unlock()
-		fmt.Fprint(w, `{}`)
-	}))
-	t.Cleanup(trk.Close)
+	sinks, dir, dsn := newAllSinks(t)
 	t.Setenv("ERRLOG_FILE", sinks.file)
 	t.Setenv("ERRLOG_MAIL_DIR", sinks.mailDir)
 	t.Setenv("ERRLOG_MAIL_TO", "ops@example.com")
-	t.Setenv("ERRLOG_DSN", strings.Replace(trk.URL, "http://", "http://k@", 1)+"/1")
+	t.Setenv("ERRLOG_DSN", dsn)
 	t.Setenv("ERRLOG_SPOOL_DIR", filepath.Join(dir, "spool"))
 	o := FromEnv()
 	o.Console, o.NoColor = sinks.console, true

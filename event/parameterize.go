@@ -116,23 +116,10 @@ func gluedEnd(msg string, i int) bool { return endsWord(msg, i) || msg[i] == '_'
 // matchUUIDAt matches 8-4-4-4-12 hex digits at i, inside a word, ending
 // where gluedEnd says; -1 when there is none.
 func matchUUIDAt(msg string, i int) int {
-	j := i
-	for n, width := range [...]int{8, 4, 4, 4, 12} {
-		if n > 0 {
-			if j >= len(msg) || msg[j] != '-' {
-				return -1
-			}
-			j++
-		}
-		if run(msg, j, isHex, width) != j+width {
-			return -1
-		}
-		j += width
+	if j := uuidEnd(msg, i); j > 0 && gluedEnd(msg, j) {
+		return j
 	}
-	if !gluedEnd(msg, j) {
-		return -1
-	}
-	return j
+	return -1
 }
 
 func isDigitRune(r rune) bool { return '0' <= r && r <= '9' }
@@ -371,6 +358,14 @@ func matchUUID(msg string, i int) int {
 	if !isHex(msg[i]) || !startsWord(msg, i) {
 		return -1
 	}
+	if j := uuidEnd(msg, i); j > 0 && endsWord(msg, j) {
+		return j
+	}
+	return -1
+}
+
+// uuidEnd returns the end of 8-4-4-4-12 hex digits at i, or -1.
+func uuidEnd(msg string, i int) int {
 	j := i
 	for n, width := range [...]int{8, 4, 4, 4, 12} {
 		if n > 0 {
@@ -383,9 +378,6 @@ func matchUUID(msg string, i int) int {
 			return -1
 		}
 		j += width
-	}
-	if !endsWord(msg, j) {
-		return -1
 	}
 	return j
 }
