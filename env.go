@@ -273,7 +273,9 @@ func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 	o.Mask.With, _ = e.str("ERRLOG_MASK_WITH")
 	if keys, ok := e.str("ERRLOG_ENV_KEYS"); ok {
 		for _, k := range strings.Split(keys, ",") {
-			if k = strings.TrimSpace(k); k != "" {
+			if k = strings.TrimSpace(k); k == "*" {
+				e.note("ERRLOG_ENV_KEYS", `ERRLOG_ENV_KEYS: "*" would send the whole environment, secrets and all, and is left out: name the variables, or prefixes as APP_*`)
+			} else if k != "" {
 				o.EnvKeys = append(o.EnvKeys, k)
 			}
 		}

@@ -120,7 +120,9 @@ func envAllowed(allow []string, name string) bool {
 	}
 	for _, a := range allow {
 		if p, ok := strings.CutSuffix(a, "*"); ok {
-			if strings.HasPrefix(name, p) {
+			// A bare "*" would send the whole environment, secrets and
+			// all: the list allows, it does not open.
+			if p != "" && strings.HasPrefix(name, p) {
 				return true
 			}
 		} else if a == name {

@@ -154,8 +154,8 @@ type Options struct {
 	Config map[string]any
 	// EnvKeys names the process environment variables events carry
 	// besides DefaultEnvKeys(): names, or prefixes ending in "*"
-	// ("APP_*"). They are masked like everything else. Every other
-	// variable stays in the process. (Environment, above, is the event's
+	// ("APP_*"; a bare "*" names none). They are masked like everything
+	// else. Every other variable stays in the process. (Environment, above, is the event's
 	// deployment environment.)
 	EnvKeys []string
 

@@ -349,3 +349,24 @@ func TestEnvironmentAllowList(t *testing.T) {
 	assert.NotContains(t, env, "os.PATH")
 	assert.NotContains(t, env, "os.HOME")
 }
+
+// A bare "*" does not open the allow-list: from the environment it is
+// left out and said so; in code it names no variable.
+func TestEnvironmentStarOpensNothing(t *testing.T) {
+	t.Setenv("STRIPE_SK", "sk_live_STAR")
+	var stderr strings.Builder
+	o := fromEnv(func(k string) (string, bool) {
+		if k == "ERRLOG_ENV_KEYS" {
+			return "*, APP_*", true
+		}
+		return "", false
+	}, &stderr)
+	assert.Equal(t, []string{"APP_*"}, o.EnvKeys)
+	assert.Contains(t, stderr.String(), `ERRLOG_ENV_KEYS: "*" would send the whole environment`)
+	h, _, _, sink := newTestHandler(t, Options{Console: io.Discard, EnvKeys: []string{"*"}})
+	slog.New(h).Error("x")
+	flush(t, h)
+	raw, _ := sink.all()[0].MarshalJSON()
+	assert.NotContains(t, string(raw), "sk_live_STAR")
+	assert.NotContains(t, sink.all()[0].Contexts["environment"], "os.STRIPE_SK")
+}
