@@ -128,7 +128,7 @@ func TestReadmeTwoCommands(t *testing.T) {
 	log, err := os.ReadFile(filepath.Join(work, "quickstart.log"))
 	require.NoError(t, err)
 	assert.Contains(t, string(log), "profile unavailable")
-	mails, _ := filepath.Glob(filepath.Join(work, "mail", "*.eml"))
+	mails, _ := filepath.Glob(filepath.Join(work, "quickstart-mail", "*.eml"))
 	assert.NotEmpty(t, mails, "the error was mailed as an .eml file")
 	assert.Regexp(t, regexp.MustCompile(`ERR.*profile unavailable`), console.String())
 }
@@ -162,7 +162,7 @@ func TestReadmeDemoPortTaken(t *testing.T) {
 	log, err := os.ReadFile(filepath.Join(work, "quickstart.log"))
 	require.NoError(t, err)
 	assert.Contains(t, string(log), "quickstart stopped")
-	mails, _ := filepath.Glob(filepath.Join(work, "mail", "*.eml"))
+	mails, _ := filepath.Glob(filepath.Join(work, "quickstart-mail", "*.eml"))
 	assert.NotEmpty(t, mails, "the fatal error was mailed before the exit")
 }
 

@@ -32,10 +32,10 @@ type Incoming struct {
 	// an earlier grouping and found by PrevKeys.
 	GroupKey string
 	// PrevKeys are the event's keys by the earlier groupings, the latest
-	// first, each left out where it is a key before it: an event whose
-	// GroupKey leads to no group joins the group the first of them leads
-	// to among the groups that grouping or an earlier one made, and the
-	// group takes its GroupKey too (docs/grouping.md).
+	// first (one that repeats a later one left out): the event joins the
+	// group the first of them leads to among the groups that grouping or
+	// an earlier one made, which takes its GroupKey too; else the group
+	// its GroupKey leads to (docs/grouping.md).
 	PrevKeys    []EarlierKey
 	Title       string
 	Culprit     string
@@ -105,7 +105,7 @@ func prepare(p *Project, ev *event.Event, raw, stored []byte, now time.Time) (*I
 	}
 	g := groupingView(p, ev)
 	key := g.GroupKey()
-	prev := prevKeys(p, ev, g, key)
+	prev := prevKeys(p, ev, g)
 	id := NormalEventID(ev.EventID)
 	if id == "" { // missing, or not a UUID
 		id = event.NewID()
@@ -140,12 +140,12 @@ func prepare(p *Project, ev *event.Event, raw, stored []byte, now time.Time) (*I
 }
 
 // prevKeys returns the keys of ev by the groupings before event.Grouping,
-// the latest first, without those equal to key or to one before them
-// (nil when every one is key: most events). An errlog event's key by an
+// the latest first, without those equal to one before them (grouping 2's
+// is most events' key). An errlog event's key by an
 // earlier grouping is the one it carries, which its mail threaded by;
 // the others are computed on legacyView, as they were then. g is ev's
-// groupingView, which has key.
-func prevKeys(p *Project, ev, g *event.Event, key string) []EarlierKey {
+// groupingView.
+func prevKeys(p *Project, ev, g *event.Event) []EarlierKey {
 	var out []EarlierKey
 	carried, cv := g.CarriedGroupKey()
 	legacy := legacyView(p, ev, g)
@@ -154,7 +154,7 @@ func prevKeys(p *Project, ev, g *event.Event, key string) []EarlierKey {
 		if cv != v {
 			k = legacy.GroupKeyOf(v)
 		}
-		if k != key && !slices.ContainsFunc(out, func(e EarlierKey) bool { return e.Key == k }) {
+		if !slices.ContainsFunc(out, func(e EarlierKey) bool { return e.Key == k }) {
 			out = append(out, EarlierKey{k, v})
 		}
 	}

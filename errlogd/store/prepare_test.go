@@ -29,8 +29,9 @@ func TestPrepareGroupKey(t *testing.T) {
 	plain, err := store.Prepare(p, ev(), nil, now)
 	require.NoError(t, err)
 	assert.NotEqual(t, ev().GroupKey(), plain.GroupKey, "the project's in-app rule counts the library's frame")
-	require.Len(t, plain.PrevKeys, 1, "grouping 1 keys it otherwise; grouping 2 as 3")
-	assert.NotEqual(t, plain.GroupKey, plain.PrevKeys[0].Key)
+	require.Len(t, plain.PrevKeys, 2, "its keys by groupings 2 and 1")
+	assert.Equal(t, plain.GroupKey, plain.PrevKeys[0].Key, "grouping 2 keys it as 3")
+	assert.NotEqual(t, plain.GroupKey, plain.PrevKeys[1].Key, "grouping 1 keys it otherwise")
 
 	carrying := ev()
 	carrying.SetGroupKey()
@@ -70,7 +71,7 @@ func TestPrepareEarlierKeys(t *testing.T) {
 	now, then := trimpath(false), trimpath(true)
 	in, err = store.Prepare(&store.Project{ID: 1}, now, nil, time.Now())
 	require.NoError(t, err)
-	assert.Equal(t, then.GroupKeyOf(3), in.GroupKey)
+	assert.Equal(t, now.GroupKeyOf(3), in.GroupKey, "without the dependency's frame")
 	assert.Equal(t, []store.EarlierKey{{then.GroupKeyOf(2), 2}, {then.GroupKeyOf(1), 1}}, in.PrevKeys, "the keys of then")
 	assert.NotEqual(t, now.GroupKeyOf(2), then.GroupKeyOf(2))
 	// errlog's own frame of then was not the application's (a panic
@@ -94,7 +95,8 @@ func TestPrepareEarlierKeys(t *testing.T) {
 	plain := &event.Event{Logentry: &event.Logentry{Message: "disk full"}}
 	in, err = store.Prepare(&store.Project{ID: 1}, plain, nil, time.Now())
 	require.NoError(t, err)
-	assert.Equal(t, []store.EarlierKey{{plain.GroupKeyOf(1), 1}}, in.PrevKeys, "grouping 2's key is grouping 3's")
+	assert.Equal(t, []store.EarlierKey{{plain.GroupKeyOf(2), 2}, {plain.GroupKeyOf(1), 1}}, in.PrevKeys)
+	assert.Equal(t, in.GroupKey, in.PrevKeys[0].Key, "grouping 2's key is grouping 3's")
 }
 
 // TestStoredEnvelope: Decompress reads the event out of a stored gzip

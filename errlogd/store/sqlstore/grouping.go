@@ -15,12 +15,9 @@ import (
 // keys of later groupings that found the group by an earlier grouping's
 // key (store.Incoming.PrevKeys).
 const (
-	// qGroupByKey finds the group a key leads to, and says whether it is
-	// the group's own key (0) or one added to it (1).
-	qGroupByKey = `SELECT key, 0 FROM event_groups WHERE project_id = ? AND key = ?
+	qGroupByKey = `SELECT key FROM event_groups WHERE project_id = ? AND key = ?
 UNION ALL
-SELECT g.key, 1 FROM group_hashes h JOIN event_groups g ON g.id = h.group_id WHERE h.project_id = ? AND h.hash = ?
-ORDER BY 2`
+SELECT g.key FROM group_hashes h JOIN event_groups g ON g.id = h.group_id WHERE h.project_id = ? AND h.hash = ?`
 	// qGroupByEarlierKey finds a group by an event's key of an earlier
 	// grouping among the groups that grouping or one before it made, or
 	// found: a group of a later grouping is another bug, which happens
@@ -28,7 +25,8 @@ ORDER BY 2`
 	qGroupByEarlierKey = `SELECT id, key FROM event_groups WHERE project_id = ? AND key = ? AND grouping <= ?
 UNION ALL
 SELECT g.id, g.key FROM group_hashes h JOIN event_groups g ON g.id = h.group_id WHERE h.project_id = ? AND h.hash = ? AND h.grouping <= ?`
-	qAddHash = `INSERT INTO group_hashes (project_id, hash, grouping, group_id) VALUES (?, ?, ?, ?)
+	qEarlierGroups = `SELECT count(*) FROM (SELECT 1 FROM event_groups WHERE grouping < ? LIMIT 1) AS e`
+	qAddHash       = `INSERT INTO group_hashes (project_id, hash, grouping, group_id) VALUES (?, ?, ?, ?)
 ON CONFLICT (project_id, hash) DO UPDATE SET grouping = excluded.grouping, group_id = excluded.group_id`
 )
 
@@ -69,20 +67,21 @@ func (c *groupKeys) forget() {
 // resolveGroups sets each event's GroupKey to the key of the group it
 // joins:
 //
-//  1. the group its key leads to, as the group's own key;
-//  2. the group its key leads to as a key added to it (an earlier
-//     grouping's group that took the key), unless one of its PrevKeys
-//     leads to another group of that grouping or an earlier one: then
-//     that one. Where an earlier grouping made two groups of what the
-//     current one keys alike (a recursion at two depths), each keeps its
-//     events, whichever of them met the current key first;
-//  3. else the group the first of its PrevKeys leads to among those its
-//     grouping or an earlier one made, which then takes its key too;
-//  4. else a new group of its key.
+//  1. its group of then: the group the first of its PrevKeys (its keys by
+//     the earlier groupings, the latest first) leads to among the groups
+//     that grouping or an earlier one made, or found by a later key;
+//     which also takes its current key, when that leads nowhere yet. So
+//     an upgrade moves no event: where an earlier grouping made two
+//     groups of what the current one keys alike (a recursion at two
+//     depths), each keeps its own, whichever met the current key first;
+//  2. else the group its current key leads to (the group's own key or
+//     one added to it);
+//  3. else a new group of its key.
 //
 // A key of an earlier grouping may lead to a group through group_hashes
 // as well: a store upgraded twice finds the groups the first grouping
-// made and the second never met.
+// made and the second never met. A store that holds no group of an
+// earlier grouping skips step 1.
 func (db *DB) resolveGroups(ctx context.Context, batch []*store.Incoming) error {
 	var seen map[groupKey]string
 	for _, in := range batch {
@@ -107,9 +106,6 @@ func (db *DB) resolveGroups(ctx context.Context, batch []*store.Incoming) error 
 // keysOf is what decides in's group: its project, its key and its
 // earlier keys.
 func keysOf(in *store.Incoming) groupKey {
-	if len(in.PrevKeys) == 0 {
-		return groupKey{in.ProjectID, in.GroupKey}
-	}
 	k := in.GroupKey
 	for _, p := range in.PrevKeys {
 		k += "/" + p.Key
@@ -121,36 +117,68 @@ func (db *DB) groupFor(ctx context.Context, in *store.Incoming, k groupKey) (str
 	if to, ok := db.keys.get(k); ok {
 		return to, nil
 	}
-	var to string
-	var added bool
-	err := db.w.QueryRowContext(ctx, db.q(qGroupByKey), in.ProjectID, in.GroupKey, in.ProjectID, in.GroupKey).Scan(&to, &added)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	earlier, err := db.hasEarlierGroups(ctx)
+	if err != nil {
 		return "", err
 	}
-	found := err == nil
-	if found && !added {
+	if earlier {
+		id, to, err := db.earlierGroup(ctx, in)
+		if err != nil {
+			return "", err
+		}
+		if id != 0 {
+			var at string
+			err := db.w.QueryRowContext(ctx, db.q(qGroupByKey), in.ProjectID, in.GroupKey, in.ProjectID, in.GroupKey).Scan(&at)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				// Outside the batch's transaction: should the batch
+				// fail, the group keeps a key that leads to it, which is
+				// right anyway.
+				if _, err := db.w.ExecContext(ctx, db.q(qAddHash), in.ProjectID, in.GroupKey, event.Grouping, id); err != nil {
+					return "", err
+				}
+			case err != nil:
+				return "", err
+			}
+			db.keys.put(k, to)
+			return to, nil
+		}
+	}
+	var to string
+	err = db.w.QueryRowContext(ctx, db.q(qGroupByKey), in.ProjectID, in.GroupKey, in.ProjectID, in.GroupKey).Scan(&to)
+	if err == nil {
 		db.keys.put(k, to)
 		return to, nil
 	}
-	id, earlier, err := db.earlierGroup(ctx, in)
-	switch {
-	case err != nil:
+	if !errors.Is(err, sql.ErrNoRows) {
 		return "", err
-	case found && id != 0:
-		to = earlier // its own group of then, not its sibling's
-	case id != 0:
-		// Outside the batch's transaction: should the batch fail, the
-		// group keeps a key that leads to it, which is right anyway.
-		if _, err := db.w.ExecContext(ctx, db.q(qAddHash), in.ProjectID, in.GroupKey, event.Grouping, id); err != nil {
-			return "", err
-		}
-		to = earlier
-	case !found:
-		// A new group. Not remembered: its commit may yet fail.
-		return in.GroupKey, nil
 	}
-	db.keys.put(k, to)
-	return to, nil
+	// A new group. Not remembered: its commit may yet fail.
+	return in.GroupKey, nil
+}
+
+// hasEarlierGroups says whether the store holds a group an earlier
+// grouping made, asked once: no process makes one any more (a process of
+// the previous version, in a rolling upgrade of several on PostgreSQL,
+// still may; its groups are found by their current key, which most
+// events share).
+func (db *DB) hasEarlierGroups(ctx context.Context) (bool, error) {
+	switch db.earlier.Load() {
+	case 1:
+		return true, nil
+	case 2:
+		return false, nil
+	}
+	var n int
+	if err := db.w.QueryRowContext(ctx, db.q(qEarlierGroups), event.Grouping).Scan(&n); err != nil {
+		return false, err
+	}
+	if n > 0 {
+		db.earlier.Store(1)
+	} else {
+		db.earlier.Store(2)
+	}
+	return n > 0, nil
 }
 
 // earlierGroup returns the id and key of the group the first of in's

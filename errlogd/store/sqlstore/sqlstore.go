@@ -40,6 +40,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/errlog/errlog/errlogd/store"
@@ -142,6 +143,9 @@ type DB struct {
 	lostMu sync.Mutex
 	lost   error     // the last Check's answer
 	keys   groupKeys // grouping.go
+	// earlier says whether the store holds groups an earlier grouping
+	// made (grouping.go): 0 not known yet, 1 yes, 2 no.
+	earlier atomic.Int32
 }
 
 // CatchUpInterval is how often Dialect.CatchUp runs while events arrive.

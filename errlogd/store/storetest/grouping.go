@@ -158,8 +158,11 @@ func groupingUpgrade3(t *testing.T, s Migratable, p *store.Project) {
 	want := make([]int64, len(evs))
 	made := map[string]int64{}
 	for i, ev := range evs {
-		k2 := ev.GroupKeyOf(2)
-		require.NotEqual(t, k2, ev.GroupKeyOf(3), "event %d: grouping 3 keys it apart", i)
+		in, err := store.Prepare(p, ev, nil, base)
+		require.NoError(t, err)
+		k2 := in.PrevKeys[0].Key // as errlogd keyed it then
+		require.Equal(t, 2, in.PrevKeys[0].Grouping)
+		require.NotEqual(t, k2, in.GroupKey, "event %d: grouping 3 keys it apart", i)
 		id, ok := made[k2]
 		if !ok {
 			id = int64(1000 + i)
@@ -230,6 +233,38 @@ func groupingUpgrade3(t *testing.T, s Migratable, p *store.Project) {
 		g, err := s.Group(ctx, id)
 		require.NoError(t, err)
 		assert.Equal(t, int64(2), g.Count, "group %d", id)
+	}
+
+	// Siblings one of which has the current key as its own: grouping 2
+	// keyed a -trimpath build's events by a dependency's frames, which
+	// errlogd now says are not in-app, so their current key is the key
+	// of the group the other build's events made. Each keeps its own.
+	build := func(trimpath bool) *event.Event {
+		dep := event.Frame{Module: "golang.org/x/sync/errgroup", Function: "(*Group).Go.func1", Filename: "golang.org/x/sync@v0.10.0/errgroup/errgroup.go", ContextLine: "if err := f(); err != nil {", InApp: trimpath}
+		if !trimpath {
+			dep.AbsPath = "/root/go/pkg/mod/" + dep.Filename
+		}
+		return &event.Event{Platform: "go", Logentry: &event.Logentry{Message: "shard failed"}, Stacktrace: stack(dep,
+			event.Frame{Module: "main", Function: "syncShards.func1", ContextLine: `slog.Error("shard failed", "err", err)`, InApp: true})}
+	}
+	plainBuild, trimBuild := build(false), build(true)
+	for i, ev := range []*event.Event{plainBuild, trimBuild} {
+		require.NoError(t, s.ExecSQL(ctx, `INSERT INTO event_groups (id, project_id, key, title, culprit, level, count, first_seen, last_seen, status, regression, last_event_id, grouping) VALUES (?, ?, ?, 'build', '', 'error', 0, ?, ?, 'unresolved', 0, 0, 2)`,
+			3000+i, p.ID, ev.GroupKeyOf(2), ts, ts))
+	}
+	for _, tc := range []struct {
+		ev *event.Event
+		id int64
+	}{{trimBuild, 3001}, {plainBuild, 3000}, {trimBuild, 3001}} {
+		cp := *tc.ev
+		cp.EventID = event.NewID()
+		in, err := store.Prepare(p, &cp, nil, base.Add(3*time.Hour))
+		require.NoError(t, err)
+		require.NoError(t, s.Submit(ctx, in))
+		out, err := s.GroupEvents(ctx, tc.id, store.EventQuery{Limit: 1})
+		require.NoError(t, err)
+		require.NotEmpty(t, out)
+		assert.Equal(t, cp.EventID, out[0].EventID, "the event joins its own group of then, %d", tc.id)
 	}
 }
 
