@@ -455,9 +455,11 @@ func (m *masker) maskParam(p string) string {
 		}
 		return k + "=" + m.withQ
 	}
-	if hasValue {
-		if v, err := url.QueryUnescape(raw); err == nil && mayHoldSecret(v) {
-			if t := m.scrub(v); t != v {
+	if hasValue && raw != "" {
+		// The value, decoded, is text as any other: a URL in it
+		// ("next=%2Fcb%3Faccess_token%3D…") has its own query masked.
+		if v, err := url.QueryUnescape(raw); err == nil {
+			if t := m.scrubText(v); t != v {
 				return k + "=" + strings.ReplaceAll(url.QueryEscape(t), "%2A", "*")
 			}
 		}

@@ -37,13 +37,14 @@ const (
 	clsE     // "eyJ"
 	clsB     // "bearer"
 	clsA     // "AKIA"…
+	clsQuery // '?': a URL's query ("/p?sig=…"), when a '=' follows
 )
 
 var secretByte = func() (t [256]uint8) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = clsDigit
 	}
-	t[' '], t['-'], t[':'], t['e'], t['B'], t['b'], t['A'] = clsSep, clsDash, clsColon, clsE, clsB, clsB, clsA
+	t[' '], t['-'], t[':'], t['e'], t['B'], t['b'], t['A'], t['?'] = clsSep, clsDash, clsColon, clsE, clsB, clsB, clsA, clsQuery
 	return t
 }()
 
@@ -53,7 +54,8 @@ func mayHoldSecret(s string) bool {
 	if len(s) < minSecretLen {
 		return false
 	}
-	digits := 0 // digits in the current run of digits, spaces and dashes
+	digits := 0    // digits in the current run of digits, spaces and dashes
+	query := false // a '?' was seen (and no '=' after it, or this returned)
 	for i := 0; i < len(s); i++ {
 		switch secretByte[s[i]] {
 		case 0:
@@ -88,6 +90,14 @@ func mayHoldSecret(s string) bool {
 		case clsA:
 			if awsKeyAt(s, i) {
 				return true
+			}
+			digits = 0
+		case clsQuery:
+			if !query {
+				query = true
+				if strings.IndexByte(s[i+1:], '=') >= 0 {
+					return true
+				}
 			}
 			digits = 0
 		}
@@ -130,24 +140,50 @@ func (m *masker) namesSecret(s string) bool {
 	return (strings.IndexByte(s, '=') >= 0 || strings.IndexByte(s, ':') >= 0) && m.mentionsKey(s)
 }
 
-// replaceSpan returns s with s[i:j] replaced by with.
-func replaceSpan(s string, i, j int, with string) string {
-	return s[:i] + with + s[j:]
+// edits builds a text from s with spans of it replaced, each after the
+// one before: one copy however many spans (replacing them one by one
+// copied s each time, and a long text holding many secrets took seconds).
+type edits struct {
+	s    string
+	b    strings.Builder
+	last int // the end of the last span replaced
+	n    int // spans replaced
+}
+
+// replace replaces s[i:j], which starts at or after the last span's end.
+func (e *edits) replace(i, j int, with string) {
+	if e.n == 0 {
+		e.b.Grow(len(e.s) + len(with))
+	}
+	e.n++
+	e.b.WriteString(e.s[e.last:i])
+	e.b.WriteString(with)
+	e.last = j
+}
+
+// result is s with the spans replaced; s itself when there was none.
+func (e *edits) result() string {
+	if e.n == 0 {
+		return e.s
+	}
+	e.b.WriteString(e.s[e.last:])
+	return e.b.String()
 }
 
 // maskPEM masks PEM private key blocks, from their BEGIN line to the end
 // of their END line (or of the text, when it was cut before it).
 func maskPEM(s, with string) string {
+	ed := edits{s: s}
 	from := 0
 	for {
 		i := strings.Index(s[from:], "-----BEGIN ")
 		if i < 0 {
-			return s
+			return ed.result()
 		}
 		i += from
 		hdrEnd := strings.Index(s[i+11:], "-----")
 		if hdrEnd < 0 {
-			return s
+			return ed.result()
 		}
 		label := s[i+11 : i+11+hdrEnd]
 		if !strings.HasSuffix(label, "PRIVATE KEY") {
@@ -160,19 +196,20 @@ func maskPEM(s, with string) string {
 				j = i + e + 9 + k + 5
 			}
 		}
-		s = replaceSpan(s, i, j, with)
-		from = i + len(with)
+		ed.replace(i, j, with)
+		from = j
 	}
 }
 
 // maskURLPasswords masks the password in every scheme://user:password@
 // of s.
 func maskURLPasswords(s, with string) string {
+	ed := edits{s: s}
 	from := 0
 	for {
 		i := strings.Index(s[from:], "://")
 		if i < 0 {
-			return s
+			return ed.result()
 		}
 		i += from + 3
 		from = i
@@ -195,42 +232,46 @@ func maskURLPasswords(s, with string) string {
 		if end < 0 || colon < 0 || colon+1 == end || s[colon+1:end] == with {
 			continue
 		}
-		s = replaceSpan(s, colon+1, end, with)
-		from = colon + 1 + len(with)
+		ed.replace(colon+1, end, with)
+		from = end
 	}
 }
 
-// maskURLQueries masks the secret parameters of the query of every
-// absolute URL (scheme://…?query) in s by the rules of the request's query
-// string (maskQuery: Mask.Keys and Mask.Params), keeping the others:
-// "https://h/p?api_key=k&page=2" is "https://h/p?api_key=**************&page=2".
-// A URL ends at white space, a quote, '<', '>' or a backslash; a comma
-// does not end it (a value may hold one), so that a secret value is never
-// cut short.
+// maskURLQueries masks the secret parameters of the query of every URL
+// in s, absolute (scheme://…?query) or from the root of a host
+// (/path?query, as a request line or a redirect names it), by the rules
+// of the request's query string (maskQuery: Mask.Keys and Mask.Params),
+// keeping the others: "https://h/p?api_key=k&page=2" is
+// "https://h/p?api_key=**************&page=2". A URL ends at white space,
+// a quote, '<', '>' or a backslash; a comma does not end it (a value may
+// hold one), so that a secret value is never cut short.
 func (m *masker) maskURLQueries(s string) string {
+	ed := edits{s: s}
 	for from := 0; ; {
-		i := strings.Index(s[from:], "://")
-		if i < 0 {
-			return s
+		q := strings.IndexByte(s[from:], '?')
+		if q < 0 {
+			return ed.result()
 		}
-		i += from + 3
-		end := i
+		q += from
+		start := q
+		for start > from && !endsURL(s[start-1]) {
+			start--
+		}
+		if u := s[start:q]; !strings.HasPrefix(u, "/") && !strings.Contains(u, "://") {
+			from = q + 1
+			continue
+		}
+		end := q + 1
 		for end < len(s) && !endsURL(s[end]) {
 			end++
 		}
 		from = end
-		q := strings.IndexByte(s[i:end], '?')
-		if q < 0 {
-			continue
-		}
-		q += i + 1
 		qe := end
-		if h := strings.IndexByte(s[q:end], '#'); h >= 0 {
-			qe = q + h
+		if h := strings.IndexByte(s[q+1:end], '#'); h >= 0 {
+			qe = q + 1 + h
 		}
-		if mq := m.maskQuery(s[q:qe]); mq != s[q:qe] {
-			s = s[:q] + mq + s[qe:]
-			from = q + len(mq) + end - qe
+		if mq := m.maskQuery(s[q+1 : qe]); mq != s[q+1:qe] {
+			ed.replace(q+1, qe, mq)
 		}
 	}
 }
@@ -251,11 +292,12 @@ func isB64URL(c byte) bool {
 // maskJWTs masks JSON Web Tokens: three base64url segments, the first two
 // JSON objects (so starting with "eyJ").
 func maskJWTs(s, with string) string {
+	ed := edits{s: s}
 	from := 0
 	for {
 		i := strings.Index(s[from:], "eyJ")
 		if i < 0 {
-			return s
+			return ed.result()
 		}
 		i += from
 		from = i + 3
@@ -276,8 +318,8 @@ func maskJWTs(s, with string) string {
 		if !strings.HasPrefix(s[second:], "eyJ") {
 			continue
 		}
-		s = replaceSpan(s, i, j, with)
-		from = i + len(with)
+		ed.replace(i, j, with)
+		from = j
 	}
 }
 
@@ -289,10 +331,11 @@ func isTokenByte(c byte) bool {
 // least 16 characters, or 8 with a digit, so that "bearer authentication"
 // is left alone.
 func maskBearer(s, with string) string {
+	ed := edits{s: s}
 	for from := 0; from+6 < len(s); {
 		i := indexFold(s[from:], "bearer")
 		if i < 0 {
-			return s
+			return ed.result()
 		}
 		i += from
 		from = i + 6
@@ -314,10 +357,10 @@ func maskBearer(s, with string) string {
 		if n := k - j; n < 8 || n < 16 && !digit || s[j:k] == with {
 			continue
 		}
-		s = replaceSpan(s, j, k, with)
-		from = j + len(with)
+		ed.replace(j, k, with)
+		from = k
 	}
-	return s
+	return ed.result()
 }
 
 // indexFold is strings.Index ignoring ASCII case, for a lower-case sub.
@@ -359,19 +402,21 @@ func awsKeyAt(s string, i int) bool {
 }
 
 func maskAWSKeys(s, with string) string {
+	ed := edits{s: s}
 	for i := 0; i+20 <= len(s); i++ {
 		if s[i] == 'A' && awsKeyAt(s, i) {
-			s = replaceSpan(s, i, i+20, with)
-			i += len(with) - 1
+			ed.replace(i, i+20, with)
+			i += 19
 		}
 	}
-	return s
+	return ed.result()
 }
 
 // maskCards masks card numbers: runs of 13 to 19 digits, grouped or not by
 // single spaces or dashes, that start with a card network's prefix and
 // pass the Luhn check. Longer runs of digits (ids, timestamps) are left.
 func maskCards(s, with string) string {
+	ed := edits{s: s}
 	for i := 0; i < len(s); i++ {
 		if !isDigit(s[i]) || i > 0 && (isWordByte(s[i-1]) || s[i-1] == '.') {
 			continue
@@ -398,13 +443,13 @@ func maskCards(s, with string) string {
 			break
 		}
 		if n >= 13 && n <= 19 && (end == len(s) || !isWordByte(s[end])) && cardPrefix(digits[:n]) && luhn(digits[:n]) {
-			s = replaceSpan(s, i, end, with)
-			i += len(with) - 1
+			ed.replace(i, end, with)
+			i = end - 1
 			continue
 		}
 		i = max(i, end-1)
 	}
-	return s
+	return ed.result()
 }
 
 // cardPrefix reports whether d starts as a card of a major network does,
@@ -451,6 +496,7 @@ func luhn(d []byte) bool {
 // "password=hunter2", "token: abc", `"secret": "x"`, "pwd='x'". The
 // value ends at white space, a quote, '&', ',', ';' or a closing bracket.
 func (m *masker) maskKeyValues(s string) string {
+	ed := edits{s: s}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c != '=' && c != ':' {
@@ -459,13 +505,14 @@ func (m *masker) maskKeyValues(s string) string {
 		if c == ':' && strings.HasPrefix(s[i:], "://") {
 			continue
 		}
-		// The key: the word before the separator, past a closing quote.
+		// The key: the word before the separator, past a closing quote,
+		// and after the last value masked (a value is no key).
 		k := i
-		if k > 0 && (s[k-1] == '"' || s[k-1] == '\'') {
+		if k > ed.last && (s[k-1] == '"' || s[k-1] == '\'') {
 			k--
 		}
 		ke := k
-		for k > 0 && (isWordByte(s[k-1]) || s[k-1] == '-' || s[k-1] == '_' || s[k-1] == '.') {
+		for k > ed.last && (isWordByte(s[k-1]) || s[k-1] == '-' || s[k-1] == '_' || s[k-1] == '.') {
 			k--
 		}
 		if k == ke || !m.hides(catNone, s[k:ke]) {
@@ -492,8 +539,8 @@ func (m *masker) maskKeyValues(s string) string {
 		if e == v || s[v:e] == m.with {
 			continue
 		}
-		s = replaceSpan(s, v, e, m.with)
-		i = v + len(m.with) - 1
+		ed.replace(v, e, m.with)
+		i = e - 1
 	}
-	return s
+	return ed.result()
 }

@@ -43,6 +43,23 @@ func TestURLQueryMaskedInValuesAndText(t *testing.T) {
 		})
 }
 
+// A URL from the root of a host (a request line, a redirect), and a URL
+// percent-encoded inside another's query value, have their queries
+// masked too.
+func TestURLQueryMaskedRelativeAndNested(t *testing.T) {
+	h, sinks := newEnvSinks(t, func(o *Options) { o.Mask.Params = []string{"sig"} })
+	leak := func(s string) string { return s + "-" + fmt.Sprint(4545) }
+	rel := &url.URL{Path: "/cb", RawQuery: "page=1&sig=" + leak("RELURL")}
+	slog.Error("redirect failed",
+		"line", "GET /files/a.pdf?sig="+leak("LINE")+"&page=2 HTTP/1.1",
+		"to", rel,
+		"next", "https://h/login?next=%2Fcb%3Faccess_token%3D"+leak("NESTED")+"&page=3",
+	)
+	checkSinks(t, h, sinks,
+		[]string{leak("RELURL"), leak("LINE"), leak("NESTED")},
+		[]string{"GET /files/a.pdf?sig=" + DefaultMaskWith + "&page=2 HTTP/1.1", "&page=3"})
+}
+
 // The request's own URL and query string are masked as they were, once.
 func TestURLQueryOfRequestUnchanged(t *testing.T) {
 	h, sinks := newEnvSinks(t, nil)
