@@ -30,10 +30,11 @@ import (
 // default is used: a typo in a deployment must not take the application
 // down, and must not go unnoticed either. A setting without a default
 // says what happens instead: a bad recipient is left out, a bad sender
-// gives way to the default one, and a sink that is left with nothing to
-// send with (no recipient, a bad DSN, an ERRLOG_MAIL_DIR that cannot be
-// made: FromEnv makes it, as the mail sink would) is left out of the
-// Options and said to be off, so that New does not report it again.
+// gives way to the default one, and a tracker left with nothing to send
+// to (a bad DSN) or a mail folder that cannot be made (FromEnv makes it,
+// as the mail sink would) is left out of the Options and said to be off.
+// Mail without a recipient is kept, for the program to add them
+// (Options.Mail.To); New says, once, that mail is off if it does not.
 func FromEnv() Options {
 	return fromEnv(os.LookupEnv, os.Stderr)
 }
@@ -216,8 +217,10 @@ func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 		}
 		m.Disabled = !e.bool("ERRLOG_MAIL_ENABLED", true)
 		e.smtpTLS(m)
-		if !m.Disabled && !e.mailAddresses(m) {
-			o.Mail = nil
+		if !m.Disabled {
+			// Kept even without a recipient: a program may add them
+			// (o.Mail.To = …); New says, once, if none is set.
+			e.mailAddresses(m)
 		}
 	}
 
@@ -366,11 +369,9 @@ func (e envReader) smtpTLS(m *MailOptions) {
 // that SMTP AUTH has both its user and its password), which
 // FromEnv read, as the mail sink will: a bad sender gives way to the
 // default one, bad recipients are left out. Each problem is reported
-// once, naming its variable and saying what happens. It returns false
-// when no mail can be sent (no recipient left, and no directory to write
-// to), so that FromEnv leaves mail off instead of New saying so again
-// without the variable's name.
-func (e envReader) mailAddresses(m *MailOptions) bool {
+// once, naming its variable and saying what happens. No recipient at all
+// is New's to say (the program may set Options.Mail.To itself).
+func (e envReader) mailAddresses(m *MailOptions) {
 	if m.Dir == "" { // SMTP
 		if m.Username != "" && m.Password == "" {
 			e.note("ERRLOG_SMTP_USER", "ERRLOG_SMTP_USER is set without ERRLOG_SMTP_PASSWORD: SMTP AUTH with an empty password")
@@ -385,7 +386,7 @@ func (e envReader) mailAddresses(m *MailOptions) bool {
 			m.From = ""
 		}
 	}
-	to, set := e.lookup("ERRLOG_MAIL_TO")
+	to, _ := e.lookup("ERRLOG_MAIL_TO")
 	var good, bad []string
 	for _, r := range m.To {
 		if _, err := netmail.ParseAddress(r); err != nil {
@@ -406,23 +407,10 @@ func (e envReader) mailAddresses(m *MailOptions) bool {
 		case m.Dir != "":
 			then = "mail files are addressed to errlog@localhost"
 		default:
-			then = "no recipient is left: " + mailOff
+			then = "left out" // and New says there is no recipient
 		}
 		e.badThen("ERRLOG_MAIL_TO", to, why, then)
-		return len(good) > 0 || m.Dir != ""
 	}
-	if m.Dir != "" {
-		return true // files: To has a placeholder, and SMTP is not used
-	}
-	if len(good) == 0 {
-		if set {
-			e.note("ERRLOG_MAIL_TO", "ERRLOG_MAIL_TO is set but empty: no recipient; "+mailOff)
-		} else {
-			e.note("ERRLOG_MAIL_TO", "ERRLOG_SMTP_ADDR is set but ERRLOG_MAIL_TO is not: no recipient; "+mailOff)
-		}
-		return false
-	}
-	return true
 }
 
 // isHTTPURL reports whether raw is an http or https URL with a host, as

@@ -259,6 +259,14 @@ func TestFromEnvBadLevelListsWhatIsAccepted(t *testing.T) {
 // nothing either: one report per problem, FromEnv's, naming the variable.
 func fromEnvOnce(t *testing.T, env map[string]string) (Options, string, *Handler) {
 	t.Helper()
+	o, out, h, reported := fromEnvThenNew(t, env)
+	assert.Empty(t, reported, "New says nothing FromEnv said")
+	return o, out, h
+}
+
+// fromEnvThenNew is fromEnvOnce, returning what New reported.
+func fromEnvThenNew(t *testing.T, env map[string]string) (Options, string, *Handler, []error) {
+	t.Helper()
 	envReported.Range(func(k, _ any) bool { envReported.Delete(k); return true })
 	if _, ok := env["ERRLOG_SPOOL_DIR"]; !ok {
 		env["ERRLOG_SPOOL_DIR"] = t.TempDir()
@@ -274,8 +282,7 @@ func fromEnvOnce(t *testing.T, env map[string]string) (Options, string, *Handler
 	o.OnDeliveryError = func(err error) { reported = append(reported, err) }
 	h := NewHandler(o)
 	t.Cleanup(func() { h.Close(context.Background()) })
-	assert.Empty(t, reported, "New says nothing FromEnv said")
-	return o, out, h
+	return o, out, h, reported
 }
 
 // A mail setting that is wrong is reported under its variable's name,
@@ -300,10 +307,12 @@ func TestFromEnvBadMailSettingsNamedWithTheirConsequence(t *testing.T) {
 		assert.Len(t, h.c.sinks, 1, "mail is on")
 	})
 	t.Run("only bad recipients", func(t *testing.T) {
-		o, out, h := fromEnvOnce(t, smtp("ERRLOG_MAIL_TO", "bad@@x,,"))
-		assert.Equal(t, `errlog: ERRLOG_MAIL_TO="bad@@x,,": "bad@@x" is not an email address; no recipient is left: error mail is off`+"\n", out)
-		assert.Nil(t, o.Mail)
+		o, out, h, reported := fromEnvThenNew(t, smtp("ERRLOG_MAIL_TO", "bad@@x,,"))
+		assert.Equal(t, `errlog: ERRLOG_MAIL_TO="bad@@x,,": "bad@@x" is not an email address; left out`+"\n", out)
+		require.NotNil(t, o.Mail, "kept, for the program to set recipients")
 		assert.Empty(t, h.c.sinks)
+		require.Len(t, reported, 1)
+		assert.Equal(t, "errlog: smtp: no recipient (Options.Mail.To, or ERRLOG_MAIL_TO); error mail is off", reported[0].Error())
 	})
 	t.Run("a bad recipient among good ones", func(t *testing.T) {
 		o, out, h := fromEnvOnce(t, smtp("ERRLOG_MAIL_TO", "ops@example.com, bad@@x, dev@example.com, oops"))
@@ -312,15 +321,28 @@ func TestFromEnvBadMailSettingsNamedWithTheirConsequence(t *testing.T) {
 		assert.Equal(t, []string{"ops@example.com", "dev@example.com"}, o.Mail.To)
 		assert.Len(t, h.c.sinks, 1)
 	})
-	t.Run("empty recipients", func(t *testing.T) {
-		o, out, _ := fromEnvOnce(t, smtp("ERRLOG_MAIL_TO", ""))
-		assert.Equal(t, "errlog: ERRLOG_MAIL_TO is set but empty: no recipient; error mail is off\n", out)
-		assert.Nil(t, o.Mail)
-	})
-	t.Run("no recipients", func(t *testing.T) {
-		o, out, _ := fromEnvOnce(t, smtp())
-		assert.Equal(t, "errlog: ERRLOG_SMTP_ADDR is set but ERRLOG_MAIL_TO is not: no recipient; error mail is off\n", out)
-		assert.Nil(t, o.Mail)
+	for name, env := range map[string]map[string]string{"empty recipients": smtp("ERRLOG_MAIL_TO", ""), "no recipients": smtp()} {
+		t.Run(name, func(t *testing.T) {
+			o, out, h, reported := fromEnvThenNew(t, env)
+			assert.Empty(t, out, "New says it")
+			require.NotNil(t, o.Mail, "kept, for the program to set recipients")
+			assert.Empty(t, h.c.sinks)
+			require.Len(t, reported, 1)
+			assert.Equal(t, "errlog: smtp: no recipient (Options.Mail.To, or ERRLOG_MAIL_TO); error mail is off", reported[0].Error())
+		})
+	}
+	t.Run("recipients set by the program", func(t *testing.T) {
+		envReported.Range(func(k, _ any) bool { envReported.Delete(k); return true })
+		var stderr bytes.Buffer
+		o := fromEnv(envOf(smtp()), &stderr)
+		o.Mail.To = []string{"ops@example.com"} // as a program may, after FromEnv
+		o.Console = io.Discard
+		var reported []error
+		o.OnDeliveryError = func(err error) { reported = append(reported, err) }
+		h := NewHandler(o)
+		defer h.Close(context.Background())
+		assert.Empty(t, reported)
+		assert.Len(t, h.c.sinks, 1, "mail is on")
 	})
 	t.Run("mail off anyway", func(t *testing.T) {
 		_, out, _ := fromEnvOnce(t, smtp("ERRLOG_MAIL_ENABLED", "false"))

@@ -83,7 +83,11 @@ func newMailSink(o *MailOptions, th ThrottleOptions, env sinkEnv, notifiers []No
 		if err := s.startMail(o); err != nil {
 			// Package mail's errors start "mail: ", which the sink's
 			// name already says.
-			return nil, &mailOffError{text: "errlog: " + s.name + ": " + strings.TrimPrefix(err.Error(), "mail: ") + "; " + mailOff, err: err}
+			why := strings.TrimPrefix(err.Error(), "mail: ")
+			if errors.Is(err, mail.ErrNoRecipient) {
+				why += " (Options.Mail.To, or ERRLOG_MAIL_TO)"
+			}
+			return nil, &mailOffError{text: "errlog: " + s.name + ": " + why + "; " + mailOff, err: err}
 		}
 		cleanup = append(cleanup, s.mailQ)
 	}

@@ -227,7 +227,7 @@ func ParseAddresses(from string, to []string, defaultFrom string, placeholderTo 
 	var a Addresses
 	if len(to) == 0 {
 		if !placeholderTo {
-			return a, errors.New("mail: no recipient")
+			return a, ErrNoRecipient
 		}
 		to = []string{"errlog@localhost"}
 	}

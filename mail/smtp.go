@@ -39,7 +39,7 @@ var aLongTimeAgo = time.Unix(1, 0)
 
 func (t *smtpTransport) Send(ctx context.Context, m *Message) error {
 	if len(m.To) == 0 {
-		return delivery.Permanent(errNoRecipient)
+		return delivery.Permanent(ErrNoRecipient)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -83,8 +83,9 @@ func IsPermanent(err error) bool {
 	return delivery.IsPermanent(err)
 }
 
-// errNoRecipient is Send's error for a message without recipients.
-var errNoRecipient = errors.New("no recipient")
+// ErrNoRecipient is the error of Send for a message without recipients,
+// and of Options.Addresses for options without any.
+var ErrNoRecipient = errors.New("mail: no recipient")
 
 // Permanent marks err as a failure that retrying cannot fix, for
 // IsPermanent: a message that cannot be addressed, say.
