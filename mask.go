@@ -445,21 +445,27 @@ func (m *masker) maskQuery(raw string) string {
 // maskParam is maskQuery for one key=value parameter.
 func (m *masker) maskParam(p string) string {
 	k, raw, hasValue := strings.Cut(p, "=")
+	if !hasValue {
+		// No value to mask; and adding "=…" would hide what follows
+		// from the passes after ("?Bearer abc…", "?password: x").
+		return p
+	}
 	key, err := url.QueryUnescape(k)
 	if err != nil {
 		key = k
 	}
 	if m.hides(catParams, key) {
-		if hasValue && raw == m.withQ {
+		if raw == m.withQ {
 			return p // masked already
 		}
 		return k + "=" + m.withQ
 	}
-	if hasValue && raw != "" {
-		// The value, decoded, is text as any other: a URL in it
-		// ("next=%2Fcb%3Faccess_token%3D…") has its own query masked.
+	if raw != "" {
+		// The value, decoded, is text as any other
+		// ("next=%2Fcb%3Faccess_token%3D…"), but for the queries of the
+		// URLs in it, which would recurse once per nested URL.
 		if v, err := url.QueryUnescape(raw); err == nil {
-			if t := m.scrubText(v); t != v {
+			if t := m.scrubValue(v); t != v {
 				return k + "=" + strings.ReplaceAll(url.QueryEscape(t), "%2A", "*")
 			}
 		}

@@ -111,15 +111,34 @@ func (m *masker) scrub(s string) string {
 	if !mayHoldSecret(s) {
 		return s
 	}
-	out := s
-	out = maskPEM(out, m.with)
-	out = maskURLPasswords(out, m.with)
-	out = m.maskURLQueries(out)
-	out = maskJWTs(out, m.with)
-	out = maskBearer(out, m.with)
-	out = maskAWSKeys(out, m.with)
-	out = maskCards(out, m.with)
-	return out
+	return m.shapes(s, true)
+}
+
+// shapes masks every secret of a recognised shape in s, and the queries of
+// the URLs in it with queries.
+func (m *masker) shapes(s string, queries bool) string {
+	s = maskPEM(s, m.with)
+	s = maskURLPasswords(s, m.with)
+	if queries {
+		s = m.maskURLQueries(s)
+	}
+	s = maskJWTs(s, m.with)
+	s = maskBearer(s, m.with)
+	s = maskAWSKeys(s, m.with)
+	return maskCards(s, m.with)
+}
+
+// scrubValue is scrubText for a query parameter's decoded value, but for
+// the queries of the URLs in it (maskParam): one level, not one per URL
+// nested in another's query.
+func (m *masker) scrubValue(s string) string {
+	if mayHoldSecret(s) {
+		s = m.shapes(s, false)
+	}
+	if m.namesSecret(s) {
+		s = m.maskKeyValues(s)
+	}
+	return s
 }
 
 // scrubText is scrub for free text that may also name a secret: an

@@ -489,3 +489,29 @@ func TestScrubManySecrets(t *testing.T) {
 		assert.Equal(t, n, strings.Count(out, DefaultMaskWith)/max(1, strings.Count(m.scrubText(unit), DefaultMaskWith)), name)
 	}
 }
+
+// TestScrubNestedURLs: a URL in a query value is scrubbed once, not once
+// per URL nested in it ("/?a=/?a=…" recursed once per level: 64 KiB took
+// 6 s); and a query parameter without a value is left as it is, so the
+// secret after it is still found ("?Bearer abc…" became "?Bearer=…" and
+// the token went out).
+func TestScrubNestedURLs(t *testing.T) {
+	m, err := newMasker(MaskOptions{})
+	require.NoError(t, err)
+	for _, s := range []string{
+		strings.Repeat("/?a=", 1<<18),
+		strings.Repeat("h://x/?a=", 1<<17),
+		"/p?n=" + strings.Repeat("%2F%3Fa%3D", 1<<16),
+	} {
+		assert.Equal(t, s, m.scrubText(s))
+	}
+	assert.Equal(t, "a="+strings.Repeat("%2F%3Fa%3D", 1<<14), m.maskQuery("a="+strings.Repeat("%2F%3Fa%3D", 1<<14)))
+	for in, want := range map[string]string{
+		"GET /v1/me?Bearer abcdefghijklmnop1234":           "GET /v1/me?Bearer " + DefaultMaskWith,
+		"POST /oauth/token?grant_type=x&password: hunter2": "POST /oauth/token?grant_type=x&password: " + DefaultMaskWith,
+		"https://h/p?client_secret: s3cr3t":                "https://h/p?client_secret: " + DefaultMaskWith,
+		"next https://h/l?next=%2Fcb%3Faccess_token%3Dtok": "next https://h/l?next=%2Fcb%3Faccess_token%3D" + queryMask(DefaultMaskWith),
+	} {
+		assert.Equal(t, want, m.scrubText(in), in)
+	}
+}
