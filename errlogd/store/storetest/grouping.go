@@ -211,24 +211,29 @@ func groupingUpgrade3(t *testing.T, s Migratable, p *store.Project) {
 	}
 	shallow, deep := depth(3), depth(7)
 	require.Equal(t, shallow.GroupKeyOf(3), deep.GroupKeyOf(3))
-	for i, ev := range []*event.Event{shallow, deep} {
+	// oldGroup makes a group as grouping 2 left it; joins sends ev and
+	// checks that it joined group id.
+	oldGroup := func(id int64, ev *event.Event) {
 		require.NoError(t, s.ExecSQL(ctx, `INSERT INTO event_groups (id, project_id, key, title, culprit, level, count, first_seen, last_seen, status, regression, last_event_id, grouping) VALUES (?, ?, ?, 'sibling', '', 'error', 0, ?, ?, 'unresolved', 0, 0, 2)`,
-			2000+i, p.ID, ev.GroupKeyOf(2), ts, ts))
+			id, p.ID, ev.GroupKeyOf(2), ts, ts))
 	}
-	for _, tc := range []struct {
-		ev *event.Event
-		id int64
-	}{{deep, 2001}, {shallow, 2000}, {deep, 2001}, {shallow, 2000}} {
-		cp := *tc.ev
+	joins := func(ev *event.Event, id int64) {
+		cp := *ev
 		cp.EventID = event.NewID()
 		in, err := store.Prepare(p, &cp, nil, base.Add(3*time.Hour))
 		require.NoError(t, err)
 		require.NoError(t, s.Submit(ctx, in))
-		out, err := s.GroupEvents(ctx, tc.id, store.EventQuery{Limit: 1})
+		out, err := s.GroupEvents(ctx, id, store.EventQuery{Limit: 1})
 		require.NoError(t, err)
 		require.NotEmpty(t, out)
-		assert.Equal(t, cp.EventID, out[0].EventID, "the event joins its own group of then, %d", tc.id)
+		assert.Equal(t, cp.EventID, out[0].EventID, "the event joins its own group of then, %d", id)
 	}
+	oldGroup(2000, shallow)
+	oldGroup(2001, deep)
+	joins(deep, 2001)
+	joins(shallow, 2000)
+	joins(deep, 2001)
+	joins(shallow, 2000)
 	for _, id := range []int64{2000, 2001} {
 		g, err := s.Group(ctx, id)
 		require.NoError(t, err)
@@ -248,24 +253,11 @@ func groupingUpgrade3(t *testing.T, s Migratable, p *store.Project) {
 			event.Frame{Module: "main", Function: "syncShards.func1", ContextLine: `slog.Error("shard failed", "err", err)`, InApp: true})}
 	}
 	plainBuild, trimBuild := build(false), build(true)
-	for i, ev := range []*event.Event{plainBuild, trimBuild} {
-		require.NoError(t, s.ExecSQL(ctx, `INSERT INTO event_groups (id, project_id, key, title, culprit, level, count, first_seen, last_seen, status, regression, last_event_id, grouping) VALUES (?, ?, ?, 'build', '', 'error', 0, ?, ?, 'unresolved', 0, 0, 2)`,
-			3000+i, p.ID, ev.GroupKeyOf(2), ts, ts))
-	}
-	for _, tc := range []struct {
-		ev *event.Event
-		id int64
-	}{{trimBuild, 3001}, {plainBuild, 3000}, {trimBuild, 3001}} {
-		cp := *tc.ev
-		cp.EventID = event.NewID()
-		in, err := store.Prepare(p, &cp, nil, base.Add(3*time.Hour))
-		require.NoError(t, err)
-		require.NoError(t, s.Submit(ctx, in))
-		out, err := s.GroupEvents(ctx, tc.id, store.EventQuery{Limit: 1})
-		require.NoError(t, err)
-		require.NotEmpty(t, out)
-		assert.Equal(t, cp.EventID, out[0].EventID, "the event joins its own group of then, %d", tc.id)
-	}
+	oldGroup(3000, plainBuild)
+	oldGroup(3001, trimBuild)
+	joins(trimBuild, 3001)
+	joins(plainBuild, 3000)
+	joins(trimBuild, 3001)
 }
 
 // testGrouping3Fresh: on a store that holds no group of an earlier
