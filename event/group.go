@@ -330,9 +330,15 @@ func (e *Event) appendDefault(b []byte, v int) []byte {
 	return b
 }
 
-// repeated reports whether b[start:] repeats one of the spans of b.
+// maxRepeats is how many exceptions before it an exception is compared
+// with: a chain is short, and a hostile one of thousands costs no more
+// than linear time.
+const maxRepeats = 64
+
+// repeated reports whether b[start:] repeats one of the first maxRepeats
+// spans of b.
 func repeated(b []byte, spans []span, start int) bool {
-	for _, sp := range spans {
+	for _, sp := range spans[:min(len(spans), maxRepeats)] {
 		if string(b[sp.start:sp.end]) == string(b[start:]) {
 			return true
 		}

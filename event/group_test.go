@@ -2,6 +2,7 @@ package event_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -294,9 +295,19 @@ func TestGroupKeyHostile(t *testing.T) {
 		"%(":            msg(strings.Repeat("%(", n/2)),
 		"glued digits":  msg("x_" + strings.Repeat("1", n)),
 		"glued letters": msg(strings.Repeat("a1", n/2)),
+		"exceptions":    manyExceptions(1 << 15),
 	} {
 		if k := ev.GroupKey(); len(k) != 32 {
 			t.Errorf("%s: key %q", name, k)
 		}
 	}
+}
+
+// manyExceptions is an event of n exceptions, each of its own type.
+func manyExceptions(n int) *event.Event {
+	ev := &event.Event{}
+	for i := 0; i < n; i++ {
+		ev.Exception = append(ev.Exception, event.Exception{Type: fmt.Sprintf("E%d", i), Value: "v"})
+	}
+	return ev
 }
