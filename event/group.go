@@ -32,16 +32,20 @@ const GroupingContext = "errlog"
 //
 //   - a log record's message template, parameterized (Parameterize), so
 //     that "user 123 not found" and "user 456 not found" are one group,
-//     while two messages logged in one function are two;
+//     while two messages logged in one function are two; a template of
+//     placeholders only ("%s") by its parameters;
 //   - the types of the exceptions, a Go runtime error's always
 //     "runtime.Error" and a panic's the same whether it was recovered or
-//     crashed the program;
+//     crashed the program; an exception just like one before it counts
+//     once (errors.Join of two or of three);
 //   - the stack trace: the module, function and whitespace-normalized
 //     source line (context_line) of each in-app frame, or of every frame
 //     when none is in-app. Line numbers are left out, so that moving code
 //     keeps its group; the source line tells apart two calls in one
 //     function. A frame without source and without a function name (an
 //     anonymous JavaScript callback) counts its file and position instead;
+//     a frame just like the one before it (recursion) counts once; a
+//     JVM's generated class names count without their generated part;
 //   - when nothing above is there, the last exception's value,
 //     parameterized.
 //
