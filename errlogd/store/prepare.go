@@ -222,14 +222,13 @@ func groupingView(p *Project, ev *event.Event) *event.Event {
 // withInApp returns ev, or a shallow copy whose frames' in-app flags are
 // what inApp says, where it differs.
 func withInApp(ev *event.Event, inApp func(event.Frame) bool) *event.Event {
-	changed := false
 	fix := func(st *event.Stacktrace) *event.Stacktrace {
 		if st == nil {
 			return nil
 		}
 		var out *event.Stacktrace
-		for i, f := range st.Frames {
-			if in := inApp(f); in != f.InApp {
+		for i := range st.Frames {
+			if in := inApp(st.Frames[i]); in != st.Frames[i].InApp {
 				if out == nil {
 					out = &event.Stacktrace{Frames: append([]event.Frame(nil), st.Frames...)}
 				}
@@ -239,20 +238,25 @@ func withInApp(ev *event.Event, inApp func(event.Frame) bool) *event.Event {
 		if out == nil {
 			return st
 		}
-		changed = true
 		return out
 	}
-	exs := make([]event.Exception, len(ev.Exception))
-	for i, ex := range ev.Exception {
-		ex.Stacktrace = fix(ex.Stacktrace)
-		exs[i] = ex
+	var exs []event.Exception // copied once a stack changes
+	for i := range ev.Exception {
+		if st := fix(ev.Exception[i].Stacktrace); st != ev.Exception[i].Stacktrace {
+			if exs == nil {
+				exs = append([]event.Exception(nil), ev.Exception...)
+			}
+			exs[i].Stacktrace = st
+		}
 	}
 	st := fix(ev.Stacktrace)
-	if !changed {
+	if exs == nil && st == ev.Stacktrace {
 		return ev
 	}
 	cp := *ev
-	cp.Exception = exs
+	if exs != nil {
+		cp.Exception = exs
+	}
 	cp.Stacktrace = st
 	return &cp
 }
