@@ -406,7 +406,9 @@ func (m *masker) scrubHeader(v string) string {
 	}
 	q, frag, hasFrag := strings.Cut(v[i+1:], "#")
 	out := m.scrub(v[:i]) + "?" + m.maskQuery(q)
-	if hasFrag {
+	if hasFrag && strings.IndexByte(frag, '=') >= 0 {
+		out += "#" + m.maskQuery(frag)
+	} else if hasFrag {
 		out += "#" + m.scrub(frag)
 	}
 	return out

@@ -15,10 +15,17 @@ import (
 //     dashes, with a card network's prefix and a valid Luhn check digit;
 //   - PEM private keys (-----BEGIN … PRIVATE KEY----- to its END line);
 //   - JSON Web Tokens (eyJ….eyJ….signature);
-//   - bearer tokens ("Bearer <token>");
-//   - AWS access key ids (AKIA…, ASIA…: 20 characters);
+//   - bearer tokens ("Bearer <token>") and basic credentials ("Basic
+//     <base64 of user:password>");
+//   - AWS access key ids (AKIA…, ASIA…: 20 characters) and Google API keys
+//     (AIza…: 39);
+//   - the tokens of services that give them a prefix of their own, so that
+//     scanners find them: GitHub (ghp_…, github_pat_…), GitLab (glpat-…),
+//     Slack (xoxb-…), Stripe (sk_live_…, whsec_…), npm, PyPI, Hugging
+//     Face, Sentry, Shopify, DigitalOcean, OpenAI and Anthropic (sk-…);
 //   - the password of a URL (scheme://user:password@host), and its secret
-//     query parameters (?api_key=…), by the rules of the request's query.
+//     query parameters (?api_key=…) and fragment parameters
+//     (#access_token=…), by the rules of the request's query.
 //
 // mayHoldSecret decides in one pass, without allocating, whether a text
 // needs the scan at all; nearly every text does not.
@@ -38,13 +45,14 @@ const (
 	clsB     // "bearer"
 	clsA     // "AKIA"…
 	clsQuery // '?': a URL's query ("/p?sig=…"), when a '=' follows
+	clsUnder // '_': the end of a token's prefix ("ghp_")
 )
 
 var secretByte = func() (t [256]uint8) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = clsDigit
 	}
-	t[' '], t['-'], t[':'], t['e'], t['B'], t['b'], t['A'], t['?'] = clsSep, clsDash, clsColon, clsE, clsB, clsB, clsA, clsQuery
+	t[' '], t['-'], t[':'], t['e'], t['B'], t['b'], t['A'], t['?'], t['_'] = clsSep, clsDash, clsColon, clsE, clsB, clsB, clsA, clsQuery, clsUnder
 	return t
 }()
 
@@ -69,9 +77,14 @@ func mayHoldSecret(s string) bool {
 				continue
 			}
 		case clsDash:
-			if strings.HasPrefix(s[i:], "-----BEGIN") {
+			if strings.HasPrefix(s[i:], "-----BEGIN") || i > 0 && beforeTokenEnd[s[i-1]] && tokenAt(s, i) > 0 {
 				return true
 			}
+		case clsUnder:
+			if i > 0 && beforeTokenEnd[s[i-1]] && tokenAt(s, i) > 0 {
+				return true
+			}
+			digits = 0
 		case clsColon:
 			if i+2 < len(s) && s[i+1] == '/' && s[i+2] == '/' {
 				return true
@@ -83,12 +96,12 @@ func mayHoldSecret(s string) bool {
 			}
 			digits = 0
 		case clsB:
-			if len(s)-i >= 7 && strings.EqualFold(s[i:i+6], "bearer") {
+			if len(s)-i >= 7 && strings.EqualFold(s[i:i+6], "bearer") || len(s)-i >= 14 && strings.EqualFold(s[i:i+6], "basic ") {
 				return true
 			}
 			digits = 0
 		case clsA:
-			if awsKeyAt(s, i) {
+			if awsKeyAt(s, i) || googleKeyAt(s, i) {
 				return true
 			}
 			digits = 0
@@ -124,7 +137,9 @@ func (m *masker) shapes(s string, queries bool) string {
 	}
 	s = maskJWTs(s, m.with)
 	s = maskBearer(s, m.with)
+	s = maskBasic(s, m.with)
 	s = maskAWSKeys(s, m.with)
+	s = maskTokens(s, m.with)
 	return maskCards(s, m.with)
 }
 
@@ -261,13 +276,14 @@ func maskURLPasswords(s, with string) string {
 // (/path?query, as a request line or a redirect names it), by the rules
 // of the request's query string (maskQuery: Mask.Keys and Mask.Params),
 // keeping the others: "https://h/p?api_key=k&page=2" is
-// "https://h/p?api_key=**************&page=2". A URL ends at white space,
+// "https://h/p?api_key=**************&page=2", and the parameters of its
+// fragment alike (OAuth's "#access_token=…"). A URL ends at white space,
 // a quote, '<', '>' or a backslash; a comma does not end it (a value may
 // hold one), so that a secret value is never cut short.
 func (m *masker) maskURLQueries(s string) string {
 	ed := edits{s: s}
 	for from := 0; ; {
-		q := strings.IndexByte(s[from:], '?')
+		q := strings.IndexAny(s[from:], "?#")
 		if q < 0 {
 			return ed.result()
 		}
@@ -285,12 +301,22 @@ func (m *masker) maskURLQueries(s string) string {
 			end++
 		}
 		from = end
-		qe := end
-		if h := strings.IndexByte(s[q+1:end], '#'); h >= 0 {
-			qe = q + 1 + h
+		qe := q // the fragment's '#', or end
+		if s[q] == '?' {
+			qe = end
+			if h := strings.IndexByte(s[q+1:end], '#'); h >= 0 {
+				qe = q + 1 + h
+			}
+			if mq := m.maskQuery(s[q+1 : qe]); mq != s[q+1:qe] {
+				ed.replace(q+1, qe, mq)
+			}
 		}
-		if mq := m.maskQuery(s[q+1 : qe]); mq != s[q+1:qe] {
-			ed.replace(q+1, qe, mq)
+		// A fragment of parameters (OAuth's #access_token=…) by the same
+		// rules.
+		if qe < end && strings.IndexByte(s[qe+1:end], '=') >= 0 {
+			if mf := m.maskQuery(s[qe+1 : end]); mf != s[qe+1:end] {
+				ed.replace(qe+1, end, mf)
+			}
 		}
 	}
 }
@@ -423,9 +449,15 @@ func awsKeyAt(s string, i int) bool {
 func maskAWSKeys(s, with string) string {
 	ed := edits{s: s}
 	for i := 0; i+20 <= len(s); i++ {
-		if s[i] == 'A' && awsKeyAt(s, i) {
+		if s[i] != 'A' {
+			continue
+		}
+		if awsKeyAt(s, i) {
 			ed.replace(i, i+20, with)
 			i += 19
+		} else if googleKeyAt(s, i) {
+			ed.replace(i, i+39, with)
+			i += 38
 		}
 	}
 	return ed.result()
@@ -524,9 +556,13 @@ func (m *masker) maskKeyValues(s string) string {
 		if c == ':' && strings.HasPrefix(s[i:], "://") {
 			continue
 		}
-		// The key: the word before the separator, past a closing quote,
-		// and after the last value masked (a value is no key).
+		// The key: the word before the separator, past spaces and a
+		// closing quote ("password = x", `"token" : "x"`), and after the
+		// last value masked (a value is no key).
 		k := i
+		for k > ed.last && i-k < 4 && (s[k-1] == ' ' || s[k-1] == '\t') {
+			k--
+		}
 		if k > ed.last && (s[k-1] == '"' || s[k-1] == '\'') {
 			k--
 		}
@@ -558,8 +594,210 @@ func (m *masker) maskKeyValues(s string) string {
 		if e == v || s[v:e] == m.with {
 			continue
 		}
+		// "Authorization: Basic …", "Proxy-Authorization: Digest
+		// username=…, response=…": the scheme is kept, and its
+		// credentials are the rest of the line.
+		if quote == 0 && e < len(s) && s[e] == ' ' && authScheme(s[v:e]) {
+			v = e + 1
+			for e = v; e < len(s) && s[e] != '\n' && s[e] != '\r'; e++ {
+			}
+			if e == v || s[v:e] == m.with {
+				i = e - 1
+				continue
+			}
+		}
 		ed.replace(v, e, m.with)
 		i = e - 1
 	}
 	return ed.result()
+}
+
+// A tokenPrefix is the prefix a service gives its secret tokens, and the
+// least number of token characters after it (fewer is a name that starts
+// alike: "sk-learn", "hf_home").
+type tokenPrefix struct {
+	p    string
+	tail int
+}
+
+// tokenPrefixes are the prefixes of secret tokens, by their last byte
+// ('_' is 0, '-' 1) and the one before it, so that a '_' in a text is
+// checked against one or two.
+var tokenPrefixes = func() (t [2][256][]tokenPrefix) {
+	for _, p := range []tokenPrefix{
+		{"ghp_", 30}, {"gho_", 30}, {"ghu_", 30}, {"ghs_", 30}, {"ghr_", 30}, {"github_pat_", 30}, // GitHub
+		{"glpat-", 20}, {"gldt-", 20}, {"glrt-", 20}, // GitLab
+		{"xoxb-", 10}, {"xoxp-", 10}, {"xoxa-", 10}, {"xoxr-", 10}, {"xoxs-", 10}, {"xoxe-", 10}, {"xapp-", 10}, // Slack
+		{"sk_live_", 16}, {"rk_live_", 16}, {"sk_test_", 16}, {"rk_test_", 16}, {"whsec_", 24}, // Stripe
+		{"npm_", 30}, {"pypi-", 50}, {"hf_", 30}, // npm, PyPI, Hugging Face
+		{"sntrys_", 30}, {"sntryu_", 30}, // Sentry
+		{"shpat_", 30}, {"shpss_", 30}, {"shpca_", 30}, {"shppa_", 30}, // Shopify
+		{"dop_v1_", 32}, {"doo_v1_", 32}, // DigitalOcean
+		{"sk-", 32}, // OpenAI (sk-proj-…), Anthropic (sk-ant-…)
+	} {
+		last, before := 0, p.p[len(p.p)-2]
+		if p.p[len(p.p)-1] == '-' {
+			last = 1
+		}
+		t[last][before] = append(t[last][before], p)
+	}
+	return t
+}()
+
+// beforeTokenEnd holds the bytes that come before the '_' or '-' ending a
+// token's prefix: mayHoldSecret's test before tokenAt's.
+var beforeTokenEnd = func() (t [256]bool) {
+	for c := range t {
+		t[c] = tokenPrefixes[0][c] != nil || tokenPrefixes[1][c] != nil
+	}
+	return t
+}()
+
+// tokenAt reports where the token whose prefix ends at s[i] (its '_' or
+// '-') ends, or 0 when none does: the prefix starts a word, and at least
+// its tail of token characters follow.
+func tokenAt(s string, i int) int {
+	if i == 0 {
+		return 0
+	}
+	last := 0
+	if s[i] == '-' {
+		last = 1
+	}
+	for _, p := range tokenPrefixes[last][s[i-1]] {
+		start := i + 1 - len(p.p)
+		if start < 0 || s[start:i+1] != p.p || start > 0 && isB64URL(s[start-1]) {
+			continue
+		}
+		j := i + 1
+		for j < len(s) && isB64URL(s[j]) {
+			j++
+		}
+		if j-(i+1) >= p.tail {
+			return j
+		}
+	}
+	return 0
+}
+
+// maskTokens masks the part after the prefix of every prefixed token
+// (tokenPrefixes): "ghp_**************" still says what leaked.
+func maskTokens(s, with string) string {
+	ed := edits{s: s}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != '_' && c != '-' {
+			continue
+		}
+		if j := tokenAt(s, i); j > 0 {
+			ed.replace(i+1, j, with)
+			i = j - 1
+		}
+	}
+	return ed.result()
+}
+
+// googleKeyAt reports whether a Google API key starts at s[i]: "AIza" and
+// 35 base64url characters, not inside a longer word.
+func googleKeyAt(s string, i int) bool {
+	const n = 39
+	if len(s)-i < n || s[i:i+4] != "AIza" || i > 0 && isB64URL(s[i-1]) {
+		return false
+	}
+	for k := i + 4; k < i+n; k++ {
+		if !isB64URL(s[k]) {
+			return false
+		}
+	}
+	return i+n == len(s) || !isB64URL(s[i+n])
+}
+
+// maskBasic masks the credentials after "Basic " (any case): a base64
+// text of at least 8 characters that decodes to "user:password". The
+// decoding check leaves "basic validation" and "Basic auth failed" alone.
+func maskBasic(s, with string) string {
+	ed := edits{s: s}
+	for from := 0; from+6 < len(s); {
+		i := indexFold(s[from:], "basic ")
+		if i < 0 {
+			break
+		}
+		i += from
+		from = i + 6
+		if i > 0 && isWordByte(s[i-1]) {
+			continue
+		}
+		j := i + 6
+		k := j
+		for k < len(s) && (isAlnum(s[k]) || s[k] == '+' || s[k] == '/' || s[k] == '=') {
+			k++
+		}
+		if k-j < 8 || k < len(s) && isWordByte(s[k]) || !credentials(s[j:k]) {
+			continue
+		}
+		ed.replace(j, k, with)
+		from = k
+	}
+	return ed.result()
+}
+
+// credentials reports whether b64 is the base64 of "user:password":
+// printable text with a colon. It decodes as it reads, without
+// allocating.
+func credentials(b64 string) bool {
+	b64 = strings.TrimRight(b64, "=")
+	if len(b64)%4 == 1 {
+		return false
+	}
+	colon := false
+	var acc uint32
+	for i := 0; i < len(b64); i++ {
+		v := b64Value(b64[i])
+		if v < 0 {
+			return false
+		}
+		acc = acc<<6 | uint32(v)
+		if i%4 == 3 || i == len(b64)-1 {
+			n := i%4 + 1                 // characters in this group
+			bits := uint(6 * n)          // of which whole bytes:
+			for k := n - 1; k > 0; k-- { // n-1 bytes
+				c := byte(acc >> (bits - 8*uint(n-k)))
+				if c < ' ' || c >= 0x7f {
+					return false
+				}
+				colon = colon || c == ':'
+			}
+			acc = 0
+		}
+	}
+	return colon
+}
+
+// b64Value is the value of a standard base64 character, or -1.
+func b64Value(c byte) int {
+	switch {
+	case isUpper(c):
+		return int(c - 'A')
+	case isLower(c):
+		return int(c-'a') + 26
+	case isDigit(c):
+		return int(c-'0') + 52
+	case c == '+':
+		return 62
+	case c == '/':
+		return 63
+	}
+	return -1
+}
+
+func isAlnum(c byte) bool { return isLower(c) || isUpper(c) || isDigit(c) }
+
+// authScheme reports whether w names an HTTP authentication scheme, whose
+// credentials follow it.
+func authScheme(w string) bool {
+	for _, a := range [...]string{"basic", "bearer", "digest", "token", "negotiate", "ntlm", "hoba", "mutual", "vapid", "scram-sha-1", "scram-sha-256", "aws4-hmac-sha256", "apikey"} {
+		if strings.EqualFold(w, a) {
+			return true
+		}
+	}
+	return false
 }

@@ -85,6 +85,26 @@ var secretShapes = []secretShape{
 		pw := fmt.Sprintf("Pg-planted-pw-%d", i)
 		return "postgres://app:" + pw + "@db.internal:5432/shop", pw
 	}},
+	{"basic credentials", func(i int) (string, string) {
+		c := base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("app:planted-basic-%d", i)))
+		return "Basic " + c, c
+	}},
+	{"GitHub token", func(i int) (string, string) {
+		tail := fmt.Sprintf("Pl4nted%029d", i)
+		return "ghp_" + tail, tail
+	}},
+	{"Slack bot token", func(i int) (string, string) {
+		tail := fmt.Sprintf("2234567890-%013d-PlantedSlackToken", i)
+		return "xoxb-" + tail, tail
+	}},
+	{"Stripe secret key", func(i int) (string, string) {
+		tail := fmt.Sprintf("Pl4ntedStripe%011d", i)
+		return "sk_live_" + tail, tail
+	}},
+	{"Google API key", func(i int) (string, string) {
+		k := fmt.Sprintf("AIzaSyPlantedGoogleKey-%016d", i)
+		return k, k
+	}},
 	{"DSN with a secret key", func(i int) (string, string) {
 		pw := fmt.Sprintf("dsnSecret%dX", i)
 		return "https://public:" + pw + "@errors.example/42", pw
@@ -377,6 +397,22 @@ func TestScrubShapes(t *testing.T) {
 		{"https://h/p?page=2&sort=name#frag and more", "https://h/p?page=2&sort=name#frag and more"},
 		{"https://h/p?secret=**************", "https://h/p?secret=**************"},
 		{"what? a://b c=d&token=e", "what? a://b c=d&token=e"},
+		{"callback https://app/cb#access_token=t3&state=s&expires_in=60 done", "callback https://app/cb#access_token=" + w + "&state=s&expires_in=60 done"},
+		{"https://h/p?page=2#id_token=t4", "https://h/p?page=2#id_token=" + w},
+		{"see https://h/docs#section-2 and /a#b", "see https://h/docs#section-2 and /a#b"},
+		{"Authorization: Basic dXNlcjpodW50ZXIy", "Authorization: Basic " + w},
+		{"basic validation failed for 12 fields", "basic validation failed for 12 fields"},
+		{"Basic Dictionary=abcdefgh", "Basic Dictionary=abcdefgh"}, // not user:password
+		{"push ghp_16C7e42F292c6912E7710c838347Ae178B4a refused", "push ghp_" + w + " refused"},
+		{"github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz0123456789ABCDEF", "github_pat_" + w},
+		{"slack xoxb-2234567890-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx: invalid_auth", "slack xoxb-" + w + ": invalid_auth"},
+		{"key sk_live_4eC39HqLyjWDarjtT1zdp7dc.", "key sk_live_" + w + "."},
+		{"sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789 quota", "sk-" + w + " quota"},
+		{"maps AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI denied", "maps " + w + " denied"},
+		{"glpat-AbCdEf0123456789xYz_ expired", "glpat-" + w + " expired"},
+		// Names that start alike are no tokens: too short, or inside a word.
+		{"import sk-learn-contrib and hf_home, set ghp_ prefix, my_ghp_16C7e42F292c6912E7710c838347Ae178B4a", "import sk-learn-contrib and hf_home, set ghp_ prefix, my_ghp_16C7e42F292c6912E7710c838347Ae178B4a"},
+		{"function do_AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI", "function do_AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI"},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, m.scrub(tt.in), "%q", tt.in)
@@ -391,6 +427,13 @@ func TestScrubShapes(t *testing.T) {
 		"token: abc, next":                        "token: " + w + ", next",
 		"dsn host=db password='x y' sslmode=off":  "dsn host=db password='" + w + "' sslmode=off",
 		"passenger=ann":                           "passenger=ann",
+		// Spaces around the separator.
+		"password = hunter2":          "password = " + w,
+		"db_pass : hunter2, retrying": "db_pass : " + w + ", retrying",
+		"token     = x":               "token     = x", // too far to be its key
+		// The scheme is kept and the credentials are the rest of the line.
+		"Proxy-Authorization: Digest username=\"ann\", response=\"6629fae49393a05397450978507c4ef1\"\nnext": "Proxy-Authorization: Digest " + w + "\nnext",
+		"authorization=Negotiate YIIabc def": "authorization=Negotiate " + w,
 	} {
 		assert.Equal(t, want, m.scrubText(in), "%q", in)
 	}
@@ -514,4 +557,26 @@ func TestScrubNestedURLs(t *testing.T) {
 	} {
 		assert.Equal(t, want, m.scrubText(in), in)
 	}
+}
+
+// TestCredentialsDecodes checks the allocation-free base64 reader of
+// maskBasic against encoding/base64 on texts of every length.
+func TestCredentialsDecodes(t *testing.T) {
+	texts := []string{"a:b", "user:hunter2", "nocolon", "tab\t:x", "ünï:code", ":", "ab", ""}
+	for n := 1; n < 40; n++ {
+		texts = append(texts, strings.Repeat("x", n/2)+":"+strings.Repeat("y", n-n/2))
+	}
+	for _, s := range texts {
+		want := strings.Contains(s, ":")
+		for _, c := range []byte(s) {
+			if c < ' ' || c >= 0x7f {
+				want = false
+			}
+		}
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding} {
+			assert.Equal(t, want, credentials(enc.EncodeToString([]byte(s))), "%q", s)
+		}
+	}
+	assert.False(t, credentials("abc$defg"), "not base64")
+	assert.False(t, credentials("abcde"), "a length base64 cannot have")
 }
