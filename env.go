@@ -111,6 +111,17 @@ func (e envReader) count(name string, def int) int {
 	return n
 }
 
+// mailOff reports whether ERRLOG_MAIL_ENABLED turns mail off; a bad
+// value is reported where it is read (bool), not here.
+func (e envReader) mailOff() bool {
+	v, _ := e.str("ERRLOG_MAIL_ENABLED")
+	switch strings.ToLower(v) {
+	case "0", "f", "false", "no", "off":
+		return true
+	}
+	return false
+}
+
 func (e envReader) bool(name string, def bool) bool {
 	v, ok := e.str(name)
 	if !ok {
@@ -188,8 +199,13 @@ func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 	if dir, ok := e.str("ERRLOG_MAIL_DIR"); ok {
 		// Made now, as the mail sink would make it, so that a directory
 		// that cannot be is reported under its variable's name, and mail
-		// goes to the server when there is one.
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		// goes to the server when there is one; not when mail is off.
+		if e.mailOff() {
+			if o.Mail == nil {
+				o.Mail = &MailOptions{}
+			}
+			o.Mail.Dir = dir
+		} else if err := os.MkdirAll(dir, 0o755); err != nil {
 			if o.Mail != nil {
 				e.badThen("ERRLOG_MAIL_DIR", dir, err.Error(), "mail goes to ERRLOG_SMTP_ADDR="+strconv.Quote(o.Mail.Addr)+" instead")
 			} else {
