@@ -28,9 +28,13 @@ type Stats struct {
 type SinkStats struct {
 	Name     string // "events", "tracker", "tracker: debug URL", "smtp", "mail" (MailOptions.Dir), "notify", "ticket"
 	Enqueued uint64 // accepted
-	Sent     uint64 // acknowledged by the peer
-	Retried  uint64 // attempts that failed and were retried
-	Spooled  uint64 // written to the disk spool
+	// Recovered counts the items an earlier process left in the disk
+	// spool, found at start: Enqueued + Recovered is what was sent,
+	// dropped or is pending.
+	Recovered uint64
+	Sent      uint64 // acknowledged by the peer
+	Retried   uint64 // attempts that failed and were retried
+	Spooled   uint64 // written to the disk spool
 	// Dropped counts every item lost: refused by a full queue, given up
 	// after a permanent failure or repeated timeouts, evicted from a
 	// full spool, lost at Close, or unreadable in the spool.
@@ -44,13 +48,14 @@ type statser interface{ stats() []SinkStats }
 func queueStats(name string, q *delivery.Queue) SinkStats {
 	st := q.Stats()
 	return SinkStats{
-		Name:     name,
-		Enqueued: st.Enqueued,
-		Sent:     st.Sent,
-		Retried:  st.Retried,
-		Spooled:  st.Spooled,
-		Dropped:  st.Lost(),
-		Pending:  st.Pending,
+		Name:      name,
+		Enqueued:  st.Enqueued,
+		Recovered: st.Recovered,
+		Sent:      st.Sent,
+		Retried:   st.Retried,
+		Spooled:   st.Spooled,
+		Dropped:   st.Lost(),
+		Pending:   st.Pending,
 	}
 }
 
@@ -85,8 +90,12 @@ func (h *Handler) Stats() Stats {
 
 // String is a one-line summary, for a status page or a log line.
 func (s SinkStats) String() string {
-	return fmt.Sprintf("%s: %d enqueued, %d sent, %d retried, %d spooled, %d dropped, %d pending",
-		s.Name, s.Enqueued, s.Sent, s.Retried, s.Spooled, s.Dropped, s.Pending)
+	recovered := ""
+	if s.Recovered > 0 {
+		recovered = fmt.Sprintf(", %d recovered from the spool", s.Recovered)
+	}
+	return fmt.Sprintf("%s: %d enqueued%s, %d sent, %d retried, %d spooled, %d dropped, %d pending",
+		s.Name, s.Enqueued, recovered, s.Sent, s.Retried, s.Spooled, s.Dropped, s.Pending)
 }
 
 // trackerStats are the counters of the tracker's queues.

@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/errlog/errlog/internal/trackertest"
 	"github.com/errlog/errlog/tracker"
 )
@@ -185,3 +188,40 @@ func TestOverloadCountsPerGroupInsteadOfBuilding(t *testing.T) {
 //
 //go:noinline
 func stormLog(l *slog.Logger, msg string) { l.Error(msg) }
+
+// After a restart, what an earlier process left in the spool is counted
+// as Recovered, so that the counters add up: Enqueued + Recovered = Sent
+// + Dropped + Pending (it said "1 enqueued, 2 sent").
+func TestStatsCountRecoveredFromSpool(t *testing.T) {
+	spool := t.TempDir()
+	fake := trackertest.NewFake(t)
+	fake.SetFault(func(n int, w http.ResponseWriter, r *http.Request) bool {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return true
+	})
+	open := func() *Handler {
+		return NewHandler(Options{Console: io.Discard, OnDeliveryError: func(error) {},
+			Tracker: &tracker.Options{DSN: fake.DSN(), SpoolDir: spool, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}})
+	}
+	h := open()
+	slog.New(h).Error("left for the next start")
+	slog.New(h).Error("this one too")
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_ = h.Close(ctx)
+
+	fake.SetFault(func(int, http.ResponseWriter, *http.Request) bool { return false })
+	h = open()
+	slog.New(h).Error("this process's own")
+	require.NoError(t, h.Flush(context.Background()))
+	st := h.Stats()
+	require.Len(t, st.Sinks, 1)
+	tr := st.Sinks[0]
+	assert.EqualValues(t, 1, tr.Enqueued)
+	assert.EqualValues(t, 2, tr.Recovered)
+	assert.EqualValues(t, 3, tr.Sent)
+	assert.Equal(t, tr.Enqueued+tr.Recovered, tr.Sent+tr.Dropped+uint64(tr.Pending))
+	assert.Equal(t, "tracker: 1 enqueued, 2 recovered from the spool, 3 sent, 0 retried, 1 spooled, 0 dropped, 0 pending", tr.String())
+	require.NoError(t, h.Close(context.Background()))
+	assert.Len(t, fake.Acked(), 3)
+}

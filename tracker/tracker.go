@@ -437,15 +437,16 @@ func (t *Tracker) Close(ctx context.Context) error {
 // QueueStats are one of the tracker's queues' counters, field for field
 // errlog.SinkStats, which a Handler's Stats lists (errlog.SinkStats(q)
 // converts): Name ("tracker", or "tracker: debug URL"); the events
-// Enqueued, Sent (acknowledged by the tracker), Retried, Spooled (written
+// Enqueued, Recovered (left in the disk spool by an earlier process, found
+// at start), Sent (acknowledged by the tracker), Retried, Spooled (written
 // to the disk spool) and Dropped (refused by a full queue, given up after
 // a permanent failure or repeated timeouts, evicted from a full spool,
 // lost at Close, unreadable in the spool, or not encodable); and how many
 // are Pending now, in memory or in the spool.
 type QueueStats struct {
-	Name                                      string // "tracker", "tracker: debug URL"
-	Enqueued, Sent, Retried, Spooled, Dropped uint64 // events, as above
-	Pending                                   int    // events waiting now
+	Name                                                 string // "tracker", "tracker: debug URL"
+	Enqueued, Recovered, Sent, Retried, Spooled, Dropped uint64 // events, as above
+	Pending                                              int    // events waiting now
 }
 
 // Stats returns the counters of the tracker's queues (the DSN's, and the
@@ -454,7 +455,7 @@ func (t *Tracker) Stats() []QueueStats {
 	var out []QueueStats
 	for _, tt := range t.targets() {
 		st := tt.queue.Stats()
-		out = append(out, QueueStats{Name: tt.name, Enqueued: st.Enqueued, Sent: st.Sent, Retried: st.Retried,
+		out = append(out, QueueStats{Name: tt.name, Enqueued: st.Enqueued, Recovered: st.Recovered, Sent: st.Sent, Retried: st.Retried,
 			Spooled: st.Spooled, Dropped: st.Lost(), Pending: st.Pending})
 	}
 	if n := t.lost.Load(); n > 0 && len(out) > 0 {

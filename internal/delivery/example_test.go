@@ -29,7 +29,7 @@ func Example() {
 	// Output:
 	// sent 1: first
 	// sent 2: second
-	// {Enqueued:2 Sent:2 Retried:0 Dropped:0 Failed:0 Evicted:0 Spooled:0 Duplicates:0 Pending:0}
+	// {Enqueued:2 Recovered:0 Sent:2 Retried:0 Dropped:0 Failed:0 Evicted:0 Spooled:0 Duplicates:0 Pending:0}
 }
 
 // A SendFunc classifies its failures: Permanent for what retrying cannot

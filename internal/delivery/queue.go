@@ -116,6 +116,7 @@ type Options struct {
 // Stats are counters since New.
 type Stats struct {
 	Enqueued   uint64 // accepted by Enqueue
+	Recovered  uint64 // found in the spool by New, left by an earlier process
 	Sent       uint64 // acknowledged by the peer
 	Retried    uint64 // temporary failures and RetryAfter waits
 	Dropped    uint64 // refused by Enqueue, lost at Close, unreadable spool files
@@ -229,6 +230,7 @@ type Queue struct {
 	stampMu        sync.Mutex    // nextStamp: Enqueue starts segments too
 
 	enqueued, sent, retried, dropped, failed, evicted, spooled, duplicates atomic.Uint64
+	recovered                                                              uint64 // set by New
 	// overwhelmed is when (Unix nanoseconds, real time) the queue last
 	// refused or evicted an item or said it had no room: what lets
 	// sendBatch send Parallel items at once.
@@ -371,6 +373,7 @@ func (q *Queue) openSpool() error {
 	}
 	q.pendLen = len(q.pend)
 	q.published = len(q.pend)
+	q.recovered = uint64(len(q.pend))
 	return nil
 }
 
@@ -611,6 +614,7 @@ func (q *Queue) Stats() Stats {
 	q.mu.Unlock()
 	return Stats{
 		Enqueued:   q.enqueued.Load(),
+		Recovered:  q.recovered,
 		Sent:       q.sent.Load(),
 		Retried:    q.retried.Load(),
 		Dropped:    q.dropped.Load(),
