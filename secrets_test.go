@@ -23,6 +23,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -526,10 +527,24 @@ func TestScrubManySecrets(t *testing.T) {
 		"key: value":     "token: x ",
 		"quoted json":    `"secret":"x", `,
 		"params and all": "https://u:pw@h/?sig=1&api_key=2&page=3 password=4 ",
+		"basic":          "Basic dXNlcjpodW50ZXIy ",
+		"prefixed token": "ghp_16C7e42F292c6912E7710c838347Ae178B4a ",
+		"google key":     "AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI ",
+		"fragment":       "https://h/cb#access_token=x ",
+		"spaced":         "password = x ",
+		"scheme":         "Authorization: Digest u=1, r=2\n",
 	} {
 		n := (1 << 20) / len(unit)
 		out := m.scrubText(strings.Repeat(unit, n))
 		assert.Equal(t, n, strings.Count(out, DefaultMaskWith)/max(1, strings.Count(m.scrubText(unit), DefaultMaskWith)), name)
+	}
+	// Near misses, a MiB of each, are read once too: the test's deadline
+	// is the check (each took seconds when a pass went back over the text).
+	for _, unit := range []string{"basic ", "Basic abcdefgh ", "x_ghp_", "ghp_short ", "sk-", "/a#b=c", "/#", "AIza", "auth : ", "password   "} {
+		s := strings.Repeat(unit, (1<<20)/len(unit))
+		start := time.Now()
+		_ = m.scrubText(s)
+		assert.Less(t, time.Since(start), 5*time.Second, "%q", unit)
 	}
 }
 
