@@ -405,11 +405,11 @@ func (m *masker) scrubHeader(v string) string {
 		return m.scrub(v)
 	}
 	q, frag, hasFrag := strings.Cut(v[i+1:], "#")
-	out := m.scrub(v[:i]) + "?" + m.maskQuery(q)
-	if hasFrag && strings.IndexByte(frag, '=') >= 0 {
-		out += "#" + m.maskQuery(frag)
-	} else if hasFrag {
-		out += "#" + m.scrub(frag)
+	// The parameters by their names, then every value by its shape (a
+	// valueless "&AKIA…" is no parameter maskQuery would mask).
+	out := m.scrub(v[:i]) + "?" + m.scrub(m.maskQuery(q))
+	if hasFrag {
+		out += "#" + m.scrub(m.maskQuery(frag))
 	}
 	return out
 }

@@ -44,7 +44,7 @@ const (
 	clsE     // "eyJ"
 	clsB     // "bearer"
 	clsA     // "AKIA"…
-	clsQuery // '?': a URL's query ("/p?sig=…"), when a '=' follows
+	clsQuery // '?' or '#': a URL's query or fragment ("/p?sig=…"), when a '=' follows
 	clsUnder // '_': the end of a token's prefix ("ghp_")
 )
 
@@ -52,7 +52,7 @@ var secretByte = func() (t [256]uint8) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = clsDigit
 	}
-	t[' '], t['-'], t[':'], t['e'], t['B'], t['b'], t['A'], t['?'], t['_'] = clsSep, clsDash, clsColon, clsE, clsB, clsB, clsA, clsQuery, clsUnder
+	t[' '], t['-'], t[':'], t['e'], t['B'], t['b'], t['A'], t['?'], t['#'], t['_'] = clsSep, clsDash, clsColon, clsE, clsB, clsB, clsA, clsQuery, clsQuery, clsUnder
 	return t
 }()
 
@@ -63,7 +63,7 @@ func mayHoldSecret(s string) bool {
 		return false
 	}
 	digits := 0    // digits in the current run of digits, spaces and dashes
-	query := false // a '?' was seen (and no '=' after it, or this returned)
+	query := false // a '?' or '#' was seen (and no '=' after it, or this returned)
 	for i := 0; i < len(s); i++ {
 		switch secretByte[s[i]] {
 		case 0:
@@ -575,7 +575,7 @@ func (m *masker) maskKeyValues(s string) string {
 		}
 		// The value: past spaces and an opening quote.
 		v := i + 1
-		for v < len(s) && s[v] == ' ' {
+		for v < len(s) && (s[v] == ' ' || s[v] == '\t') {
 			v++
 		}
 		var quote byte
@@ -596,8 +596,9 @@ func (m *masker) maskKeyValues(s string) string {
 		}
 		// "Authorization: Basic …", "Proxy-Authorization: Digest
 		// username=…, response=…": the scheme is kept, and its
-		// credentials are the rest of the line.
-		if quote == 0 && e < len(s) && s[e] == ' ' && authScheme(s[v:e]) {
+		// credentials are the rest of the line (after an authorization
+		// key only: "auth: token expired for ann" is prose).
+		if quote == 0 && e < len(s) && (s[e] == ' ' || s[e] == '\t') && authScheme(s[v:e]) && indexFold(s[k:ke], "authorization") >= 0 {
 			v = e + 1
 			for e = v; e < len(s) && s[e] != '\n' && s[e] != '\r'; e++ {
 			}
@@ -618,6 +619,12 @@ func (m *masker) maskKeyValues(s string) string {
 type tokenPrefix struct {
 	p    string
 	tail int
+	// alnum: the token is letters and digits only, so that a snake_case
+	// name after the prefix (npm_config_…, hf_hub_download) is none.
+	alnum bool
+	// mixed: the tail has a digit and an upper-case letter (sk-learn-…
+	// has neither).
+	mixed bool
 }
 
 // tokenPrefixes are the prefixes of secret tokens, by their last byte
@@ -625,15 +632,15 @@ type tokenPrefix struct {
 // checked against one or two.
 var tokenPrefixes = func() (t [2][256][]tokenPrefix) {
 	for _, p := range []tokenPrefix{
-		{"ghp_", 30}, {"gho_", 30}, {"ghu_", 30}, {"ghs_", 30}, {"ghr_", 30}, {"github_pat_", 30}, // GitHub
-		{"glpat-", 20}, {"gldt-", 20}, {"glrt-", 20}, // GitLab
-		{"xoxb-", 10}, {"xoxp-", 10}, {"xoxa-", 10}, {"xoxr-", 10}, {"xoxs-", 10}, {"xoxe-", 10}, {"xapp-", 10}, // Slack
-		{"sk_live_", 16}, {"rk_live_", 16}, {"sk_test_", 16}, {"rk_test_", 16}, {"whsec_", 24}, // Stripe
-		{"npm_", 30}, {"pypi-", 50}, {"hf_", 30}, // npm, PyPI, Hugging Face
-		{"sntrys_", 30}, {"sntryu_", 30}, // Sentry
-		{"shpat_", 30}, {"shpss_", 30}, {"shpca_", 30}, {"shppa_", 30}, // Shopify
-		{"dop_v1_", 32}, {"doo_v1_", 32}, // DigitalOcean
-		{"sk-", 32}, // OpenAI (sk-proj-…), Anthropic (sk-ant-…)
+		{"ghp_", 30, true, false}, {"gho_", 30, true, false}, {"ghu_", 30, true, false}, {"ghs_", 30, true, false}, {"ghr_", 30, true, false}, {"github_pat_", 30, false, false}, // GitHub
+		{"glpat-", 20, false, false}, {"gldt-", 20, false, false}, {"glrt-", 20, false, false}, // GitLab
+		{"xoxb-", 10, false, false}, {"xoxp-", 10, false, false}, {"xoxa-", 10, false, false}, {"xoxr-", 10, false, false}, {"xoxs-", 10, false, false}, {"xoxe-", 10, false, false}, {"xapp-", 10, false, false}, // Slack
+		{"sk_live_", 16, true, false}, {"rk_live_", 16, true, false}, {"sk_test_", 16, true, false}, {"rk_test_", 16, true, false}, {"whsec_", 24, true, false}, // Stripe
+		{"npm_", 30, true, false}, {"pypi-", 50, false, false}, {"hf_", 30, true, false}, // npm, PyPI, Hugging Face
+		{"sntrys_", 30, false, false}, {"sntryu_", 30, true, false}, // Sentry
+		{"shpat_", 30, true, false}, {"shpss_", 30, true, false}, {"shpca_", 30, true, false}, {"shppa_", 30, true, false}, // Shopify
+		{"dop_v1_", 32, true, false}, {"doo_v1_", 32, true, false}, // DigitalOcean
+		{"sk-", 32, false, true}, // OpenAI (sk-proj-…), Anthropic (sk-ant-…)
 	} {
 		last, before := 0, p.p[len(p.p)-2]
 		if p.p[len(p.p)-1] == '-' {
@@ -666,19 +673,37 @@ func tokenAt(s string, i int) int {
 	}
 	for _, p := range tokenPrefixes[last][s[i-1]] {
 		start := i + 1 - len(p.p)
-		if start < 0 || s[start:i+1] != p.p || start > 0 && isB64URL(s[start-1]) {
+		if start < 0 || s[start:i+1] != p.p || !wordStart(s, start) {
 			continue
 		}
-		j := i + 1
-		for j < len(s) && isB64URL(s[j]) {
+		j, digit, upper := i+1, false, false
+		for j < len(s) && (isAlnum(s[j]) || !p.alnum && (s[j] == '-' || s[j] == '_')) {
+			digit, upper = digit || isDigit(s[j]), upper || isUpper(s[j])
 			j++
 		}
-		if j-(i+1) >= p.tail {
+		if j-(i+1) >= p.tail && (!p.mixed || digit && upper) && (j == len(s) || !isB64URL(s[j])) {
 			return j
 		}
 	}
 	return 0
 }
+
+// wordStart reports whether s[i] starts a word: the text's start, a byte
+// no token holds, or an escape ("\\n", "%20": JSON or URL-encoded text
+// glues a token to it).
+func wordStart(s string, i int) bool {
+	switch {
+	case i == 0 || !isB64URL(s[i-1]):
+		return true
+	case i >= 2 && s[i-2] == '\\' && (s[i-1] == 'n' || s[i-1] == 't' || s[i-1] == 'r'):
+		return true
+	case i >= 3 && s[i-3] == '%' && isHex(s[i-2]) && isHex(s[i-1]):
+		return true
+	}
+	return false
+}
+
+func isHex(c byte) bool { return isDigit(c) || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
 
 // maskTokens masks the part after the prefix of every prefixed token
 // (tokenPrefixes): "ghp_**************" still says what leaked.
@@ -700,7 +725,7 @@ func maskTokens(s, with string) string {
 // 35 base64url characters, not inside a longer word.
 func googleKeyAt(s string, i int) bool {
 	const n = 39
-	if len(s)-i < n || s[i:i+4] != "AIza" || i > 0 && isB64URL(s[i-1]) {
+	if len(s)-i < n || s[i:i+4] != "AIza" || !wordStart(s, i) {
 		return false
 	}
 	for k := i + 4; k < i+n; k++ {
@@ -741,7 +766,8 @@ func maskBasic(s, with string) string {
 }
 
 // credentials reports whether b64 is the base64 of "user:password":
-// printable text with a colon. It decodes as it reads, without
+// text with a colon and no control character but tab (RFC 7617 allows
+// UTF-8). It decodes as it reads, without
 // allocating.
 func credentials(b64 string) bool {
 	b64 = strings.TrimRight(b64, "=")
@@ -761,7 +787,7 @@ func credentials(b64 string) bool {
 			bits := uint(6 * n)          // of which whole bytes:
 			for k := n - 1; k > 0; k-- { // n-1 bytes
 				c := byte(acc >> (bits - 8*uint(n-k)))
-				if c < ' ' || c >= 0x7f {
+				if c < ' ' && c != '\t' || c == 0x7f {
 					return false
 				}
 				colon = colon || c == ':'

@@ -414,6 +414,12 @@ func TestScrubShapes(t *testing.T) {
 		// Names that start alike are no tokens: too short, or inside a word.
 		{"import sk-learn-contrib and hf_home, set ghp_ prefix, my_ghp_16C7e42F292c6912E7710c838347Ae178B4a", "import sk-learn-contrib and hf_home, set ghp_ prefix, my_ghp_16C7e42F292c6912E7710c838347Ae178B4a"},
 		{"function do_AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI", "function do_AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI"},
+		{"npm_config_strict_peer_dependencies=true hf_hub_download_with_progress_and_retries_enabled sk-learn-extra-preprocessing-pipelines-v2", "npm_config_strict_peer_dependencies=true hf_hub_download_with_progress_and_retries_enabled sk-learn-extra-preprocessing-pipelines-v2"},
+		// Glued to an escape, as JSON-encoded or URL-encoded text has it.
+		{`out=\nghp_16C7e42F292c6912E7710c838347Ae178B4a`, `out=\nghp_` + w},
+		{"q=see%20AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI", "q=see%20" + w},
+		{"header Basic YW5uOnDDpHNzd29yZA==", "header Basic " + w}, // ann:pässword
+		{"GET /cb#state=s&access_token=t5 done", "GET /cb#state=s&access_token=" + w + " done"},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, m.scrub(tt.in), "%q", tt.in)
@@ -434,7 +440,11 @@ func TestScrubShapes(t *testing.T) {
 		"token     = x":               "token     = x", // too far to be its key
 		// The scheme is kept and the credentials are the rest of the line.
 		"Proxy-Authorization: Digest username=\"ann\", response=\"6629fae49393a05397450978507c4ef1\"\nnext": "Proxy-Authorization: Digest " + w + "\nnext",
-		"authorization=Negotiate YIIabc def": "authorization=Negotiate " + w,
+		"authorization=Negotiate YIIabc def":                "authorization=Negotiate " + w,
+		"password\t=\thunter2":                              "password\t=\t" + w,
+		"Authorization: Digest\tusername=ann, response=abc": "Authorization: Digest\t" + w,
+		// Prose after a short key: the next word, not the line.
+		"auth: token expired for user bob, retry later": "auth: " + w + " expired for user bob, retry later",
 	} {
 		assert.Equal(t, want, m.scrubText(in), "%q", in)
 	}
@@ -577,14 +587,14 @@ func TestScrubNestedURLs(t *testing.T) {
 // TestCredentialsDecodes checks the allocation-free base64 reader of
 // maskBasic against encoding/base64 on texts of every length.
 func TestCredentialsDecodes(t *testing.T) {
-	texts := []string{"a:b", "user:hunter2", "nocolon", "tab\t:x", "ünï:code", ":", "ab", ""}
+	texts := []string{"a:b", "user:hunter2", "nocolon", "tab\t:x", "ünï:pässword", "nl\n:x", "del\x7f:x", ":", "ab", ""}
 	for n := 1; n < 40; n++ {
 		texts = append(texts, strings.Repeat("x", n/2)+":"+strings.Repeat("y", n-n/2))
 	}
 	for _, s := range texts {
 		want := strings.Contains(s, ":")
 		for _, c := range []byte(s) {
-			if c < ' ' || c >= 0x7f {
+			if c < ' ' && c != '\t' || c == 0x7f {
 				want = false
 			}
 		}
@@ -594,4 +604,26 @@ func TestCredentialsDecodes(t *testing.T) {
 	}
 	assert.False(t, credentials("abc$defg"), "not base64")
 	assert.False(t, credentials("abcde"), "a length base64 cannot have")
+}
+
+// TestMaskFragmentParams: Mask.Params rules apply to a URL's fragment as to
+// its query, in free text (a fragment-only URL too) and in a URL-valued
+// header, whose fragment is still scanned for shapes.
+func TestMaskFragmentParams(t *testing.T) {
+	m, err := newMasker(MaskOptions{Params: []string{"code", "state"}})
+	require.NoError(t, err)
+	const w = DefaultMaskWith
+	for in, want := range map[string]string{
+		"/cb#code=SECRETCODE":                  "/cb#code=" + w,
+		"GET /cb#state=S&code=SECRETCODE done": "GET /cb#state=" + w + "&code=" + w + " done",
+		"https://h/cb?x=1#code=C&page=2":       "https://h/cb?x=1#code=" + w + "&page=2",
+	} {
+		assert.Equal(t, want, m.scrub(in), "%q", in)
+	}
+	for in, want := range map[string]string{
+		"https://h/p?a=1#eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl&page=1": "https://h/p?a=1#" + w + "&page=1",
+		"https://h/p?a=1&AKIAIOSFODNN7EXAMPLE#x=1&code=C":                          "https://h/p?a=1&" + w + "#x=1&code=" + w,
+	} {
+		assert.Equal(t, want, m.scrubHeader(in), "%q", in)
+	}
 }
