@@ -191,14 +191,7 @@ func storedEvent(t *testing.T, st store.Store, title string) string {
 // envelope and event is answered 200, nothing is refused, the SDK logs
 // no transport error, and the error events are stored and grouped.
 func TestPythonSDKFeatures(t *testing.T) {
-	py := ""
-	for _, c := range []string{"/usr/bin/python3", "python3"} {
-		if exec.Command(c, "-c", "import sentry_sdk").Run() == nil {
-			py = c
-			break
-		}
-	}
-	needSDK(t, "python3-sentry-sdk", py != "")
+	py := pythonSDK(t)
 	st, h, rec, dsn := recordingServer(t)
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "app.py"), []byte(`import logging, os, sentry_sdk

@@ -116,9 +116,9 @@ func checkSDKGroups(t *testing.T, st store.Store, want map[string]string, feedba
 	}
 }
 
-// TestPythonSDK: the stock Python SDK (Debian's python3-sentry-sdk)
-// reports to errlogd.
-func TestPythonSDK(t *testing.T) {
+// pythonSDK is a python3 that imports sentry_sdk (Debian's
+// python3-sentry-sdk); without one the test is skipped, or fails in CI.
+func pythonSDK(t *testing.T) string {
 	py := ""
 	for _, c := range []string{"/usr/bin/python3", "python3"} {
 		if exec.Command(c, "-c", "import sentry_sdk").Run() == nil {
@@ -127,6 +127,13 @@ func TestPythonSDK(t *testing.T) {
 		}
 	}
 	needSDK(t, "python3-sentry-sdk", py != "")
+	return py
+}
+
+// TestPythonSDK: the stock Python SDK (Debian's python3-sentry-sdk)
+// reports to errlogd.
+func TestPythonSDK(t *testing.T) {
+	py := pythonSDK(t)
 	st, _, dsn := sdkServer(t)
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "app.py"), []byte(`import logging, os, sentry_sdk
