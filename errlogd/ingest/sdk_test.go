@@ -2,7 +2,6 @@ package ingest_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/errlog/errlog/errlogd/ingest"
 	"github.com/errlog/errlog/errlogd/store"
@@ -46,13 +44,7 @@ func sdkServer(t *testing.T) (store.Store, *store.Project, string) {
 
 func run(t *testing.T, dir string, env []string, name string, args ...string) {
 	t.Helper()
-	c, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(c, name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	runOutput(t, dir, env, name, args...)
 }
 
 // storedForms counts the forms in which a store holds its events'
