@@ -22,7 +22,7 @@ import (
 // takes its crashed (else current, else first) thread's. The legacy
 // interface names (sentry.interfaces.Exception, .Message, .Stacktrace,
 // .Http, .User) are read as their modern ones.
-func Event(b []byte) (*event.Event, error) { return decodeEvent(b, nil) }
+func Event(b []byte) (*event.Event, error) { return decodeEvent(b, nil, nil) }
 
 // summary are the top-level fields that grouping, the title, the culprit,
 // the group list and alert rules need: what Summary decodes.
@@ -40,7 +40,16 @@ var summary = map[string]bool{
 // reads, without the lines around it). The rest stays in the
 // stored bytes, never decoded, but the whole event is validated as Event
 // validates it.
-func Summary(b []byte) (*event.Event, error) { return decodeEvent(b, summary) }
+func Summary(b []byte) (*event.Event, error) { return decodeEvent(b, summary, nil) }
+
+// SummaryKeys is Summary that also reports whether any object key of the
+// event, at any depth, passes keys (but the names of "modules", which are
+// packages): whether the event may hold a value to scrub by its key.
+func SummaryKeys(b []byte, keys *KeyFilter) (ev *event.Event, hit bool, err error) {
+	k := &keyWatch{filter: keys}
+	ev, err = decodeEvent(b, summary, k)
+	return ev, k.hit, err
+}
 
 // contain turns a panic of the decoder into *err: a bug of this decoder
 // on some input must cost that event, not the process. errlogd decodes
@@ -73,10 +82,10 @@ type reader struct {
 	message []byte   // the legacy top-level "message"
 }
 
-func decodeEvent(b []byte, only map[string]bool) (_ *event.Event, err error) {
+func decodeEvent(b []byte, only map[string]bool, keys *keyWatch) (_ *event.Event, err error) {
 	defer contain(&err)
 	r := reader{ev: new(event.Event)}
-	err = scanObject(b, func(key, val []byte) {
+	err = scanObjectKeys(b, keys, func(key, val []byte) {
 		k := string(key)
 		if a, ok := aliases[k]; ok {
 			k = a

@@ -16,7 +16,13 @@ import (
 // per-byte function calls, nothing decoded, so that an event is checked
 // whole but only the fields errlogd needs are decoded.
 func scanObject(b []byte, f func(key, val []byte)) error {
-	s := scanner{b: b}
+	return scanObjectKeys(b, nil, f)
+}
+
+// scanObjectKeys is scanObject that also sets k.hit when one of the keys
+// at any depth passes k.filter (k nil: no key is looked at).
+func scanObjectKeys(b []byte, k *keyWatch, f func(key, val []byte)) error {
+	s := scanner{b: b, keys: k}
 	s.ws()
 	if s.i >= len(b) || b[s.i] != '{' {
 		return errors.New("not a JSON object")
@@ -33,6 +39,9 @@ func scanObject(b []byte, f func(key, val []byte)) error {
 		if err != nil {
 			return err
 		}
+		if k != nil && !k.hit && k.filter.match(key) {
+			k.hit = true
+		}
 		s.ws()
 		if s.i >= len(b) || b[s.i] != ':' {
 			return s.fail("':' after object key")
@@ -40,7 +49,13 @@ func scanObject(b []byte, f func(key, val []byte)) error {
 		s.i++
 		s.ws()
 		vs := s.i
-		if err := s.value(1); err != nil {
+		if k != nil && string(key) == "modules" {
+			// Package names, not data: "golang-jwt/jwt" names no secret.
+			s.keys = nil
+		}
+		err = s.value(1)
+		s.keys = k
+		if err != nil {
 			return err
 		}
 		f(key, b[vs:s.i])
@@ -119,6 +134,45 @@ type scanner struct {
 	// dropElem is set by a list element that is not an object, for into
 	// to drop it.
 	dropElem bool
+	keys     *keyWatch // nil: keys are not looked at
+}
+
+// keyWatch is a KeyFilter and whether a key passed it.
+type keyWatch struct {
+	filter *KeyFilter
+	hit    bool
+	// known holds keys of up to 15 bytes that passed nothing, as two
+	// words (the second with the length in its top byte), by a hash of
+	// them: an event repeats a few keys hundreds of times (each frame's
+	// and breadcrumb's), and comparing two words is cheaper than hashing
+	// the key's letters again.
+	known [64][2]uint64
+}
+
+// check gives the key b[i:j] (the bytes between its quotes) to k's filter,
+// unless it is known to pass nothing.
+func (k *keyWatch) check(b []byte, i, j int) {
+	n := j - i
+	if n > 15 || i+16 > len(b) {
+		k.hit = k.filter.match(b[i:j])
+		return
+	}
+	w1 := binary.LittleEndian.Uint64(b[i:])
+	w2 := binary.LittleEndian.Uint64(b[i+8:])
+	if n < 8 {
+		w1 &= 1<<(8*n) - 1
+		w2 = 0
+	} else {
+		w2 &= 1<<(8*(n-8)) - 1
+	}
+	w2 |= uint64(n) << 56
+	e := &k.known[((w1^w2*0x9E3779B97F4A7C15)*0x9E3779B97F4A7C15)>>58]
+	if e[0] == w1 && e[1] == w2 {
+		return
+	}
+	if k.hit = k.filter.match(b[i:j]); !k.hit {
+		*e = [2]uint64{w1, w2}
+	}
 }
 
 const maxDepth = 1000
@@ -157,7 +211,7 @@ func ws(b []byte, i int) int {
 
 func (s *scanner) value(depth int) error {
 	var err error
-	s.i, err = skipValue(s.b, s.i, depth)
+	s.i, err = skipValue(s.b, s.i, depth, s.keys)
 	return err
 }
 
@@ -165,8 +219,9 @@ func (s *scanner) value(depth int) error {
 // the offset after it, or the offset of the error. It walks nested
 // values with a stack of bits, not by recursion, and keeps its offset
 // in a local, not in a scanner: most of an event is values nobody reads
-// (breadcrumbs, modules), so this loop is most of Summary's time.
-func skipValue(b []byte, i, depth int) (int, error) {
+// (breadcrumbs, modules), so this loop is most of Summary's time. With
+// k, each object key is given to k's filter until one passes.
+func skipValue(b []byte, i, depth int, k *keyWatch) (int, error) {
 	// inArray has bit d-base set when the container holding the values
 	// at depth d (base < d ≤ maxDepth) is a list, clear when an object.
 	var inArray [maxDepth/64 + 1]uint64
@@ -265,9 +320,18 @@ member:
 		return i, failAt(b, i, "a string")
 	}
 	if j := plainEnd(b, i+1); j < len(b) && b[j] == '"' {
+		if k != nil && !k.hit {
+			k.check(b, i+1, j)
+		}
 		i = j + 1
-	} else if i, err = scanString(b, i); err != nil {
-		return i, err
+	} else {
+		start := i
+		if i, err = scanString(b, i); err != nil {
+			return i, err
+		}
+		if k != nil && !k.hit && k.filter.match(b[start+1:i-1]) {
+			k.hit = true
+		}
 	}
 	i = ws(b, i)
 	if i >= len(b) || b[i] != ':' {

@@ -1,0 +1,144 @@
+package decode
+
+import "strings"
+
+// KeyFilter is a fast, conservative test of an event's object keys
+// against a list of words, for a server that scrubs events by key: every
+// key that contains one of the words, compared as errlog compares mask
+// keys (case ignored; "-", "_", "." and " " skipped, so that "api_key"
+// is found in X-Api-Key and apiKey), passes; so do a few others. It looks
+// at each key's bytes once, with no allocation and no call, inside the
+// scan Summary makes anyway; what passes is for the caller to check
+// exactly.
+//
+// It keeps three successive letters of each word, normalised (a word of
+// fewer, whole): a key passes when any three successive letters of it,
+// normalised, are kept. Of a word's letters, the three kept are those
+// that the fewest keys of a list of common, harmless ones hold (the
+// schema's, HTTP headers'), so that "access_key" does not pass Accept.
+// The three are hashed five bits a letter, so that case is ignored; a
+// digit hashes like a letter, which only lets a few more keys pass.
+type KeyFilter struct {
+	bits [1 << 15 / 64]uint64
+	all  bool // a word of one letter: every key passes
+}
+
+// harmless are keys found in most events: a word's letters found in the
+// fewest of them are the ones a key must hold to pass.
+var harmless = strings.Fields(`Accept Accept-Encoding Accept-Language User-Agent Content-Type
+Content-Length Host Referer Origin Connection Cache-Control X-Forwarded-For X-Forwarded-Proto
+X-Real-Ip X-Request-Id Sec-Fetch-Mode Sec-Fetch-Site Sec-Ch-Ua Upgrade-Insecure-Requests
+Pragma If-None-Match category data level timestamp type message method status_code url
+reason filename abs_path function raw_function module lineno colno in_app context_line
+pre_context post_context vars package platform instruction_addr symbol values value
+stacktrace frames mechanism handled synthetic exception request query_string headers env
+REMOTE_ADDR SERVER_NAME SERVER_PORT contexts os runtime device trace trace_id span_id
+parent_span_id op status name version build kernel_version arch num_cpu memory_size
+free_memory boot_time user id ip_address email username geo country_code city region
+extra tags sdk integrations packages breadcrumbs server_name environment release dist
+logger transaction fingerprint logentry formatted params event_id start_timestamp
+description app app_start_time browser culture locale timezone thread_id current crashed
+main self args kwargs exc_info response location`)
+
+// NewKeyFilter returns a filter of words. An empty word is ignored.
+func NewKeyFilter(words []string) *KeyFilter {
+	f := new(KeyFilter)
+	var common []uint32 // the three-letter hashes of harmless keys
+	for _, k := range harmless {
+		var h uint32
+		for _, c := range normalizeWord(k) {
+			if h = (h<<5 | uint32(c&31)) & (1<<15 - 1); h >= 1<<10 {
+				common = append(common, h)
+			}
+		}
+	}
+	for _, w := range words {
+		n := normalizeWord(w)
+		switch len(n) {
+		case 0:
+		case 1:
+			f.all = true
+		case 2:
+			// Any letter, or none, before the two.
+			for x := uint32(0); x < 32; x++ {
+				f.set(x<<10 | uint32(n[0]&31)<<5 | uint32(n[1]&31))
+			}
+		default:
+			best, fewest := uint32(0), -1
+			for i := 0; i+3 <= len(n); i++ {
+				h := uint32(n[i]&31)<<10 | uint32(n[i+1]&31)<<5 | uint32(n[i+2]&31)
+				c := 0
+				for _, x := range common {
+					if x == h {
+						c++
+					}
+				}
+				if fewest < 0 || c < fewest {
+					best, fewest = h, c
+				}
+			}
+			f.set(best)
+		}
+	}
+	return f
+}
+
+// normalizeWord is w without the bytes keys are compared without.
+func normalizeWord(w string) []byte {
+	var n []byte
+	for i := 0; i < len(w); i++ {
+		if c := w[i]; !keySeparator(c) && c != '\t' {
+			n = append(n, c)
+		}
+	}
+	return n
+}
+
+func (f *KeyFilter) set(h uint32) { f.bits[h>>6] |= 1 << (h & 63) }
+
+func keySeparator(c byte) bool { return c == '-' || c == '_' || c == '.' || c == ' ' }
+
+// Match reports whether key may contain one of f's words.
+func (f *KeyFilter) Match(key string) bool {
+	return f.match([]byte(key))
+}
+
+// match is Match on the raw bytes of a key between its quotes; a key with
+// an escape passes (its text is not its bytes).
+func (f *KeyFilter) match(key []byte) bool {
+	if f.all {
+		return len(key) > 0
+	}
+	var h uint32
+	for _, c := range key {
+		x := keyCode[c]
+		if x >= 32 {
+			if x == keyEscape {
+				return true
+			}
+			continue
+		}
+		h = (h<<5 | uint32(x)) & (1<<15 - 1)
+		if f.bits[h>>6]>>(h&63)&1 != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+const (
+	keySkip   = 32 // a separator
+	keyEscape = 33 // a backslash
+)
+
+// keyCode is each byte's five bits in the hash, or keySkip or keyEscape.
+var keyCode = func() (t [256]uint8) {
+	for c := range t {
+		t[c] = uint8(c & 31)
+	}
+	for _, c := range "-_. " {
+		t[c] = keySkip
+	}
+	t['\\'] = keyEscape
+	return t
+}()
