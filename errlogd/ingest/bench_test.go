@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/errlog/errlog"
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/wire/decode"
 )
@@ -27,6 +28,14 @@ func BenchmarkParsePrepare(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			if _, err := decode.Summary(raw); err != nil {
 				b.Fatal(err)
+			}
+		}
+	})
+	keys := decode.NewKeyFilter(errlog.DefaultMaskKeys())
+	b.Run("parse-keys", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, hit, err := decode.SummaryKeys(raw, keys); err != nil || hit {
+				b.Fatal(err, hit)
 			}
 		}
 	})

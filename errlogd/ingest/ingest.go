@@ -69,6 +69,10 @@ type Options struct {
 	// MaxItems is the most items an envelope may have, blank lines
 	// counted. Default 1000.
 	MaxItems int
+	// Scrub, when set, removes the values under secret keys from the
+	// events of stock SDKs before they are stored (see Scrubber). nil:
+	// events are stored as sent.
+	Scrub *Scrubber
 }
 
 // Stats counts what a Handler did.
@@ -85,6 +89,7 @@ type Stats struct {
 	TimedOut     int64 // 408: the body took over BodyTimeout, or the client left
 	Memory       int64 // bytes reserved by requests in flight, now
 	Decompressed int64 // bytes decompressed, in all (requests answered)
+	Scrubbed     int64 // events stored with values removed by Options.Scrub
 }
 
 // Handler is the ingest endpoint.
@@ -100,7 +105,7 @@ type Handler struct {
 	diskAt time.Time
 	diskOK bool
 
-	events, skipped, malformedN, unauthorized, tooLargeN, rateLimited, busy, diskFull, failed atomic.Int64
+	events, skipped, malformedN, unauthorized, tooLargeN, rateLimited, busy, diskFull, failed, scrubbed atomic.Int64
 
 	inFlight atomic.Int64 // requests being served (InFlight)
 
@@ -149,6 +154,7 @@ func (h *Handler) Stats() Stats {
 		Unauthorized: h.unauthorized.Load(), TooLarge: h.tooLargeN.Load(), RateLimited: h.rateLimited.Load(),
 		Busy: h.busy.Load(), DiskFull: h.diskFull.Load(), Failed: h.failed.Load(),
 		TimedOut: h.lim.timedOut.Load(), Memory: h.lim.bodies.Used() + h.lim.decoders.Used(), Decompressed: h.lim.decompressed.Load(),
+		Scrubbed: h.scrubbed.Load(),
 	}
 }
 
@@ -653,9 +659,33 @@ func (h *Handler) allow(p *store.Project) error {
 // (store.PrepareStored), nil to compress it here; sentAt is the
 // envelope's sent_at ("" if none).
 func (h *Handler) storeEvent(ctx context.Context, p *store.Project, payload, stored []byte, envelopeID, sentAt string) (string, error) {
-	ev, err := decode.Summary(payload)
+	if h.opts.Scrub == nil {
+		ev, err := decode.Summary(payload)
+		if err != nil {
+			return "", refuse(http.StatusBadRequest, "errlog: ingest: %v", err)
+		}
+		return h.submit(ctx, p, ev, payload, stored, envelopeID, sentAt)
+	}
+	ev, hit, err := h.opts.Scrub.summary(payload)
 	if err != nil {
 		return "", refuse(http.StatusBadRequest, "errlog: ingest: %v", err)
+	}
+	if hit {
+		scrubbed, changed, err := h.opts.Scrub.Event(payload)
+		if err != nil {
+			// Valid JSON that encoding/json cannot read back: stored
+			// unscrubbed, it could keep a secret; refused, the SDK says so.
+			return "", refuse(http.StatusBadRequest, "errlog: ingest: %v", err)
+		}
+		if changed {
+			// Grouped and titled by the summary of what came, so that
+			// an event is in the same group with its secrets as without.
+			id, err := h.submit(ctx, p, ev, scrubbed, nil, envelopeID, sentAt)
+			if err == nil {
+				h.scrubbed.Add(1)
+			}
+			return id, err
+		}
 	}
 	return h.submit(ctx, p, ev, payload, stored, envelopeID, sentAt)
 }

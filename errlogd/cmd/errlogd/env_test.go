@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/errlog/errlog/errlogd/ingest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -36,4 +37,29 @@ func TestEnvBlanksUsedAsAccepted(t *testing.T) {
 	assert.Equal(t, 10000, c.perGroup)
 	assert.Equal(t, uint64(256), c.minFreeMB)
 	assert.Equal(t, time.Minute, c.alerts.mailDelay)
+}
+
+// TestScrubKeys: errlogd scrubs stock SDKs' events by default, with
+// errlog's mask keys and ERRLOGD_SCRUB_KEYS's; "off" stores them as sent.
+func TestScrubKeys(t *testing.T) {
+	scrubber := func(env map[string]string, args ...string) *ingest.Scrubber {
+		fs, c := flags("errlogd", func(k string) string { return env[k] }, io.Discard)
+		require.NoError(t, fs.Parse(args))
+		return c.scrubber()
+	}
+	body := []byte(`{"message":"m","extra":{"password":"hunter2","ssn":"078-05-1120"}}`)
+	scrubbed := func(s *ingest.Scrubber) string {
+		out, _, err := s.Event(body)
+		require.NoError(t, err)
+		return string(out)
+	}
+	def := scrubbed(scrubber(nil))
+	assert.NotContains(t, def, "hunter2")
+	assert.Contains(t, def, "078-05-1120")
+	extra := scrubbed(scrubber(map[string]string{"ERRLOGD_SCRUB_KEYS": " ssn, iban"}))
+	assert.NotContains(t, extra, "hunter2", "added to the defaults")
+	assert.NotContains(t, extra, "078-05-1120")
+	assert.NotContains(t, scrubbed(scrubber(nil, "-scrub-keys", "ssn")), "078-05-1120")
+	assert.Nil(t, scrubber(map[string]string{"ERRLOGD_SCRUB_KEYS": "Off"}))
+	assert.Nil(t, scrubber(nil, "-scrub-keys=off"))
 }

@@ -57,6 +57,7 @@ const minPassword = 12
 type config struct {
 	addr, db, prefix, publicURL string
 	traceURL                    string // ERRLOGD_TRACE_URL: trace links (trace.go)
+	scrubKeys                   string // ERRLOGD_SCRUB_KEYS: see flags
 	retentionDays, perGroup     int
 	retentionEvery              time.Duration
 	minFreeMB                   uint64
@@ -108,6 +109,8 @@ Environment variables (a flag wins over its variable):
   ERRLOGD_MIN_FREE_MB          -min-free-mb
   ERRLOGD_TRACE_URL            -trace-url      the tracing UI's address of a trace, {trace_id} replaced:
                                links in the dashboard and alert mail (docs/tracing.md)
+  ERRLOGD_SCRUB_KEYS           -scrub-keys     more keys whose values are removed from stock SDKs'
+                               events ("off": none removed; docs/security.md)
   ERRLOGD_METRICS_ADDR         -metrics-addr (metrics are always at PREFIX/metrics, behind the password)
   ERRLOGD_ADMIN_PASSWORD       the admin password of the dashboard (login form) and the
                                JSON API (HTTP Basic, user admin). Without it errlogd
@@ -129,6 +132,7 @@ func flags(name string, getenv func(string) string, stderr io.Writer) (*flag.Fla
 	fs.DurationVar(&c.retentionEvery, "retention-interval", time.Hour, "how often retention runs")
 	fs.Uint64Var(&c.minFreeMB, "min-free-mb", uint64(envInt(getenv, "ERRLOGD_MIN_FREE_MB", 256)), "refuse events (429) when the SQLite file's disk has less free space (MiB; 0: no check)")
 	fs.IntVar(&c.queue, "queue", 10000, "events waiting for the writer before ingest answers 429")
+	fs.StringVar(&c.scrubKeys, "scrub-keys", getenv("ERRLOGD_SCRUB_KEYS"), `keys, comma-separated, whose values errlogd replaces with [Filtered] in stock SDKs' events, besides errlog's mask keys (docs/security.md); "off": store events as sent`)
 	fs.StringVar(&c.traceURL, "trace-url", getenv("ERRLOGD_TRACE_URL"), "tracing UI link of a trace, with {trace_id} (and {span_id}): https://tempo.example.com/explore?traceId={trace_id}")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
 	c.alerts.register(fs, getenv)
@@ -346,7 +350,7 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 		}
 	}
 
-	ing := ingest.New(st, ingest.Options{FreeSpace: c.freeCheck(), MinFree: c.minFreeMB << 20, OnError: func(err error) {
+	ing := ingest.New(st, ingest.Options{FreeSpace: c.freeCheck(), MinFree: c.minFreeMB << 20, Scrub: c.scrubber(), OnError: func(err error) {
 		fmt.Fprintln(stderr, err)
 	}})
 	prefix := strings.TrimSuffix(c.prefix, "/")
@@ -480,4 +484,12 @@ func runTest(args []string, getenv func(string) string, stdout, stderr io.Writer
 	}
 	fmt.Fprintf(stdout, "ok: %s accepted the test event\n", where)
 	return 0
+}
+
+// scrubber is ingest's Scrubber of c.scrubKeys; nil when they are "off".
+func (c *config) scrubber() *ingest.Scrubber {
+	if strings.EqualFold(strings.TrimSpace(c.scrubKeys), "off") {
+		return nil
+	}
+	return ingest.NewScrubber(strings.Split(c.scrubKeys, ","))
 }

@@ -56,6 +56,7 @@ var (
 	descAccepted  = prometheus.NewDesc("errlogd_events_accepted_total", "Events ingest accepted and stored (duplicates included).", nil, nil)
 	descRefused   = prometheus.NewDesc("errlogd_events_refused_total", "Requests or events ingest refused, by reason.", []string{"reason"}, nil)
 	descSkipped   = prometheus.NewDesc("errlogd_items_skipped_total", "Envelope items of types errlogd does not store (sessions, transactions…).", nil, nil)
+	descScrubbed  = prometheus.NewDesc("errlogd_events_scrubbed_total", "Events stored with values under secret keys replaced by [Filtered].", nil, nil)
 	descBytes     = prometheus.NewDesc("errlogd_ingest_bytes_total", "Bytes of ingest request bodies, as sent (compressed).", nil, nil)
 	descQueue     = prometheus.NewDesc("errlogd_queue_depth", "Events waiting for the store's writer; near -queue, ingest answers 429.", nil, nil)
 	descDropped   = prometheus.NewDesc("errlogd_events_dropped_total", "Events of errlogd's own errors dropped for a full queue.", nil, nil)
@@ -67,7 +68,7 @@ var (
 // Describe and Collect make metrics a prometheus.Collector of the
 // counters read at scrape time.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descAccepted, descRefused, descSkipped, descBytes, descQueue, descDropped, descFailed, descOutbox, descRetention} {
+	for _, d := range []*prometheus.Desc{descAccepted, descRefused, descSkipped, descScrubbed, descBytes, descQueue, descDropped, descFailed, descOutbox, descRetention} {
 		ch <- d
 	}
 }
@@ -80,6 +81,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		s := m.ingest.Stats()
 		counter(descAccepted, s.Events)
 		counter(descSkipped, s.Skipped)
+		counter(descScrubbed, s.Scrubbed)
 		for _, r := range []struct {
 			reason string
 			n      int64
