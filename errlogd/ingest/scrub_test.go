@@ -171,3 +171,30 @@ func TestScrubLeavesErrlogEvents(t *testing.T) {
 	}
 	assert.True(t, found)
 }
+
+// TestScrubRequestValues: a stock SDK's event whose only secret is in its
+// request's values (a query's access_token, a form's password) is
+// scrubbed; one whose request only mentions a word ("sort=token") is
+// stored as sent, its SDK's gzip kept.
+func TestScrubRequestValues(t *testing.T) {
+	s := scrubServer(t)
+	send := func(id, request string) {
+		body := `{"event_id":"` + id + `","message":"checkout failed","platform":"node","sdk":{"name":"sentry.javascript.node","version":"8.55.2"},"request":` + request + `}`
+		resp := post(t, s.url("store"), []byte(body), s.auth())
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+	}
+	send("11111111111111111111111111111111", `{"url":"https://shop/cb","query_string":"code=7&access_token=tok-secret&state=s"}`)
+	send("22222222222222222222222222222222", `{"url":"https://shop/login","method":"POST","data":"user=ann&password=form-secret"}`)
+	send("33333333333333333333333333333333", `{"url":"https://shop/api/tokens","query_string":"sort=token&page=2"}`)
+	assert.Equal(t, int64(3), s.events(t))
+	assert.Equal(t, int64(2), s.h.Stats().Scrubbed)
+	byID := map[string]string{}
+	for _, id := range []string{"11111111111111111111111111111111", "22222222222222222222222222222222", "33333333333333333333333333333333"} {
+		e, err := s.st.EventByEventID(ctx, s.p.ID, id)
+		require.NoError(t, err)
+		byID[id] = string(e.JSON)
+	}
+	assert.Contains(t, byID["11111111111111111111111111111111"], `"query_string":"code=7&access_token=[Filtered]&state=s"`)
+	assert.Contains(t, byID["22222222222222222222222222222222"], `"data":"user=ann&password=[Filtered]"`)
+	assert.Contains(t, byID["33333333333333333333333333333333"], `"query_string":"sort=token&page=2"`)
+}

@@ -44,7 +44,8 @@ func Summary(b []byte) (*event.Event, error) { return decodeEvent(b, summary, ni
 
 // SummaryKeys is Summary that also reports whether any object key of the
 // event, at any depth, passes keys (but the names of "modules", which are
-// packages): whether the event may hold a value to scrub by its key.
+// packages), or the request mentions one of its words anywhere (a query's
+// "?token=…"): whether the event may hold a value to scrub.
 func SummaryKeys(b []byte, keys *KeyFilter) (ev *event.Event, hit bool, err error) {
 	k := &keyWatch{filter: keys}
 	ev, err = decodeEvent(b, summary, k)

@@ -126,6 +126,62 @@ func (f *KeyFilter) match(key []byte) bool {
 	return false
 }
 
+// mentions reports whether the raw JSON b (a request: its URL, query,
+// form data and headers) may name one of f's words with a value, in a key
+// or in a value: "?access_token=…", "password=…" in a form body,
+// ["X-Api-Key", "…"] among headers sent as pairs. "sort=token" and
+// "/api/tokens" name none.
+func (f *KeyFilter) mentions(b []byte) bool {
+	if f.all {
+		return len(b) > 0
+	}
+	var h uint32
+	for i, c := range b {
+		if keyCode[c] == keySkip {
+			continue
+		}
+		h = (h<<5 | uint32(c&31)) & (1<<15 - 1)
+		if f.bits[h>>6]>>(h&63)&1 != 0 && namesValue(b, i) {
+			return true
+		}
+	}
+	return false
+}
+
+// namesValue reports whether the name holding b[i] is given a value: it
+// is followed by "=" or ":" (a query's or a form's parameter, a header
+// line, a key of JSON, escaped or not), or it is the first string of a
+// [name, value] pair.
+func namesValue(b []byte, i int) bool {
+	j := i + 1
+	for j < len(b) && nameByte[b[j]] {
+		j++
+	}
+	for j < len(b) && (b[j] == ' ' || b[j] == '\t') {
+		j++
+	}
+	if j < len(b) && (b[j] == '=' || b[j] == ':') {
+		return true
+	}
+	if j < len(b) && b[j] == '"' && j+1 < len(b) && b[j+1] == ':' ||
+		j+2 < len(b) && b[j] == '\\' && b[j+1] == '"' && b[j+2] == ':' {
+		return true
+	}
+	k := i
+	for k >= 0 && nameByte[b[k]] {
+		k--
+	}
+	return k >= 1 && b[k] == '"' && b[k-1] == '[' && j < len(b) && b[j] == '"'
+}
+
+// nameByte marks the bytes of a parameter's or a header's name.
+var nameByte = func() (t [256]bool) {
+	for c := range t {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.'
+	}
+	return t
+}()
+
 const (
 	keySkip   = 32 // a separator
 	keyEscape = 33 // a backslash

@@ -115,7 +115,14 @@ func TestSummaryKeys(t *testing.T) {
 		{`{"message":"m","password":"x"}`, true},
 		{`{"message":"m","modules":{"pyjwt":"2.8","oauthlib":"3"}}`, false},
 		{`{"message":"m","modules":{"pyjwt":"2.8"},"extra":{"token":1}}`, true},
-		{`{"message":"m","request":{"headers":[["Authorization","Bearer x"]]}}`, false}, // a value: Scrubber reads pairs
+		{`{"message":"m","request":{"headers":[["Authorization","Bearer x"]]}}`, true}, // headers as pairs
+		{`{"message":"m","request":{"url":"https://shop/cb","query_string":"code=1&access_token=x"}}`, true},
+		{`{"message":"m","sentry.interfaces.Http":{"data":"user=ann&passwd=x"}}`, true},
+		{`{"message":"m","request":{"url":"https://shop/cart","query_string":"page=2","headers":{"Accept":"*/*"}}}`, false},
+		{`{"message":"m","extra":{"q":"access_token=x"}}`, false}, // values elsewhere are not read
+		{`{"message":"m","request":{"url":"https://shop/api/tokens/7","query_string":"sort=token&page=2"}}`, false},
+		{`{"message":"m","request":{"data":"{\"user\":\"ann\",\"password\":\"x\"}"}}`, true},
+		{`{"message":"m","request":{"data":"Password : x"}}`, true},
 		{`{"message":"m","request":{"headers":{"Authorization":"Bearer x"}}}`, true},
 		{`{"message":"m","breadcrumbs":{"values":[{"data":{"api_key":"k"}}]}}`, true},
 	} {

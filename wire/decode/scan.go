@@ -58,6 +58,11 @@ func scanObjectKeys(b []byte, k *keyWatch, f func(key, val []byte)) error {
 		if err != nil {
 			return err
 		}
+		if k != nil && !k.hit && (string(key) == "request" || string(key) == "sentry.interfaces.Http") {
+			// A request's secrets are as often in its values (a URL's
+			// query, a form body) as under its keys.
+			k.hit = k.filter.mentions(b[vs:s.i])
+		}
 		f(key, b[vs:s.i])
 		s.ws()
 		if s.i >= len(b) {
