@@ -591,7 +591,7 @@ func (m *masker) maskKeyValues(s string) string {
 			}
 			e++
 		}
-		if e == v || s[v:e] == m.with {
+		if e == v || s[v:e] == m.with || m.proseWord(s[v:e]) {
 			continue
 		}
 		// "Authorization: Basic …", "Proxy-Authorization: Digest
@@ -612,6 +612,43 @@ func (m *masker) maskKeyValues(s string) string {
 	}
 	return ed.result()
 }
+
+// proseWord reports whether the value after a mask key is a word of prose
+// that says how the secret is, not what it is ("auth: failed",
+// "token: expired.", "checking token: OK", "auth: token expired"): a word
+// of proseWords, or a mask key's own name, with a final '.', '!' or ':'.
+// A credential that is one of these words is not one.
+func (m *masker) proseWord(v string) bool {
+	v = strings.TrimRight(v, ".!:")
+	if len(v) == 0 || len(v) > 12 {
+		return false
+	}
+	var buf [12]byte
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if isUpper(c) {
+			c += 'a' - 'A'
+		} else if !isLower(c) && c != '\'' {
+			return false
+		}
+		buf[i] = c
+	}
+	return proseWords[string(buf[:len(v)])] || m.matchKey(v)
+}
+
+// proseWords follow a mask key in log messages where no secret does.
+var proseWords = func() map[string]bool {
+	t := map[string]bool{}
+	for _, w := range strings.Fields(`failed failure fails expired expires invalid missing denied ok none null
+nil empty required rejected revoked refreshed rotated not no yes the a an is was are attempt error
+errors timeout unauthorized forbidden true false unknown disabled enabled valid set unset changed
+updated reset mismatch incorrect wrong accepted granted ignored skipped pending success succeeded
+done started retrying retry too has have had for of from to in on with without using via by must
+should cannot can't could will would`) {
+		t[w] = true
+	}
+	return t
+}()
 
 // A tokenPrefix is the prefix a service gives its secret tokens, and the
 // least number of token characters after it (fewer is a name that starts

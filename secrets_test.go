@@ -443,8 +443,19 @@ func TestScrubShapes(t *testing.T) {
 		"authorization=Negotiate YIIabc def":                "authorization=Negotiate " + w,
 		"password\t=\thunter2":                              "password\t=\t" + w,
 		"Authorization: Digest\tusername=ann, response=abc": "Authorization: Digest\t" + w,
-		// Prose after a short key: the next word, not the line.
-		"auth: token expired for user bob, retry later": "auth: " + w + " expired for user bob, retry later",
+		// Prose after a key: a word that says how the secret is, or names
+		// a secret, is no secret; any other next word is masked, not the
+		// line.
+		"auth: token expired for user bob, retry later": "auth: token expired for user bob, retry later",
+		"auth: failed for user 7":                       "auth: failed for user 7",
+		"checking token: OK.":                           "checking token: OK.",
+		"password: none configured":                     "password: none configured",
+		"retrying auth: attempt 3 of 5":                 "retrying auth: attempt 3 of 5",
+		"auth: hunter2 for user bob":                    "auth: " + w + " for user bob",
+		"password: Expired2":                            "password: " + w,
+		"token=expired":                                 "token=expired",
+		`{"password": "failed"}`:                        `{"password": "failed"}`,
+		"secret: rotated-key-7":                         "secret: " + w,
 	} {
 		assert.Equal(t, want, m.scrubText(in), "%q", in)
 	}
