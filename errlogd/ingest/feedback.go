@@ -38,6 +38,9 @@ func (h *Handler) feedback(ctx context.Context, p *store.Project, typ string, pa
 	fb := ev.Contexts["feedback"]
 	str := func(k string) string { s, _ := fb[k].(string); return s }
 	f.Comments, f.Email, f.Name, f.URL = str("message"), str("contact_email"), str("name"), str("url")
+	if h.opts.Scrub != nil {
+		f.URL = h.opts.Scrub.masker.Text(f.URL) // "?token=…" of the page
+	}
 	f.EventID = str("associated_event_id")
 	if f.EventID != "" {
 		return "", h.addFeedback(ctx, f)
@@ -50,7 +53,11 @@ func (h *Handler) feedback(ctx context.Context, p *store.Project, typ string, pa
 	if ev.Level == "" {
 		ev.Level = event.LevelInfo
 	}
-	id, err := h.submit(ctx, p, ev, payload, nil, envelopeID, sentAt)
+	scrub := false
+	if h.opts.Scrub != nil {
+		_, scrub, _ = h.opts.Scrub.summary(payload) // payload decoded above
+	}
+	id, err := h.submit(ctx, p, ev, payload, nil, envelopeID, sentAt, scrub)
 	if err != nil {
 		return "", err
 	}

@@ -664,34 +664,20 @@ func (h *Handler) storeEvent(ctx context.Context, p *store.Project, payload, sto
 		if err != nil {
 			return "", refuse(http.StatusBadRequest, "errlog: ingest: %v", err)
 		}
-		return h.submit(ctx, p, ev, payload, stored, envelopeID, sentAt)
+		return h.submit(ctx, p, ev, payload, stored, envelopeID, sentAt, false)
 	}
 	ev, hit, err := h.opts.Scrub.summary(payload)
 	if err != nil {
 		return "", refuse(http.StatusBadRequest, "errlog: ingest: %v", err)
 	}
-	if hit {
-		scrubbed, changed, err := h.opts.Scrub.Event(payload)
-		if err != nil {
-			// Valid JSON that encoding/json cannot read back: stored
-			// unscrubbed, it could keep a secret; refused, the SDK says so.
-			return "", refuse(http.StatusBadRequest, "errlog: ingest: %v", err)
-		}
-		if changed {
-			// Grouped and titled by the summary of what came, so that
-			// an event is in the same group with its secrets as without.
-			id, err := h.submit(ctx, p, ev, scrubbed, nil, envelopeID, sentAt)
-			if err == nil {
-				h.scrubbed.Add(1)
-			}
-			return id, err
-		}
-	}
-	return h.submit(ctx, p, ev, payload, stored, envelopeID, sentAt)
+	return h.submit(ctx, p, ev, payload, stored, envelopeID, sentAt, hit)
 }
 
-// submit prepares and submits one decoded event.
-func (h *Handler) submit(ctx context.Context, p *store.Project, ev *event.Event, payload, stored []byte, envelopeID, sentAt string) (string, error) {
+// submit prepares and submits one decoded event; with scrub, its payload
+// is scrubbed first (Options.Scrub), once the project's rate limit let it
+// through. The event is grouped and titled by ev, the summary of what
+// came, so that it is in the same group with its secrets as without.
+func (h *Handler) submit(ctx context.Context, p *store.Project, ev *event.Event, payload, stored []byte, envelopeID, sentAt string, scrub bool) (string, error) {
 	if store.NormalEventID(ev.EventID) == "" {
 		// Missing or not a UUID: the envelope's id, so that the same
 		// envelope sent again is the same event.
@@ -702,6 +688,18 @@ func (h *Handler) submit(ctx context.Context, p *store.Project, ev *event.Event,
 	}
 	if err := h.allow(p); err != nil {
 		return "", err
+	}
+	scrubbed := false
+	if scrub {
+		b, changed, err := h.opts.Scrub.Event(payload)
+		if err != nil {
+			// Valid JSON that encoding/json cannot read back: stored
+			// unscrubbed, it could keep a secret; refused, the SDK says so.
+			return "", refuse(http.StatusBadRequest, "errlog: ingest: %v", err)
+		}
+		if changed {
+			payload, stored, scrubbed = b, nil, true
+		}
 	}
 	now := h.opts.Now()
 	correctTime(ev, sentAt, now)
@@ -718,6 +716,9 @@ func (h *Handler) submit(ctx context.Context, p *store.Project, ev *event.Event,
 	switch err := h.st.Submit(ctx, in); {
 	case err == nil:
 		h.events.Add(1)
+		if scrubbed {
+			h.scrubbed.Add(1)
+		}
 		return in.EventID, nil
 	case errors.Is(err, store.ErrRejected):
 		return "", refuse(http.StatusBadRequest, "errlog: ingest: %v", err)

@@ -38,8 +38,9 @@ const Filtered = "[Filtered]"
 // anyway (decode.KeyFilter); only an event with such a key is decoded
 // whole and written again.
 type Scrubber struct {
-	masker *errlog.Masker
-	filter *decode.KeyFilter
+	masker  *errlog.Masker
+	filter  *decode.KeyFilter
+	request *decode.KeyFilter
 }
 
 // NewScrubber returns a Scrubber of errlog's default mask keys and the
@@ -54,15 +55,20 @@ func NewScrubber(extra []string) *Scrubber {
 	// Only filter entries can be bad, and these options have none of
 	// their own: the header filter is errlog's default.
 	m, _ := errlog.NewMasker(errlog.MaskOptions{Keys: keys, With: Filtered})
-	// A header the header filter masks but no mask key names ("X-Session:
-	// …") is scrubbed in an event the scan found another key in.
-	return &Scrubber{masker: m, filter: decode.NewKeyFilter(keys)}
+	return &Scrubber{masker: m, filter: decode.NewKeyFilter(keys),
+		request: decode.NewKeyFilter(append(keys, headerWords...))}
 }
+
+// headerWords are the words of errlog's default header filter that are no
+// mask key: only a request's names are looked at for them ("X-Functions-
+// Key", "X-Csrf", "X-Session"), as the key of any object they would flag
+// too many events for nothing.
+var headerWords = []string{"key", "csrf", "session"}
 
 // summary decodes b as decode.Summary does, and reports whether b may
 // hold a value to scrub.
 func (s *Scrubber) summary(b []byte) (*event.Event, bool, error) {
-	ev, hit, err := decode.SummaryKeys(b, s.filter)
+	ev, hit, err := decode.SummaryKeys(b, s.filter, s.request)
 	if err != nil || !hit {
 		return ev, false, err
 	}
@@ -83,11 +89,34 @@ func (s *Scrubber) Event(b []byte) ([]byte, bool, error) {
 	}
 	w := walker{s: s}
 	for k, v := range top {
-		switch k {
+		name := k
+		if a, ok := aliases[k]; ok {
+			name = a
+		}
+		switch name {
 		case "modules", "sdk", "debug_meta":
 			// Package names and build ids, not data.
 			continue
-		case "request", "sentry.interfaces.Http":
+		case "message", "transaction", "culprit", "logger", "platform", "release", "dist",
+			"environment", "server_name", "event_id", "timestamp", "level", "type":
+			if _, ok := v.(string); ok {
+				continue // the group's title and list, and schema
+			}
+		case "logentry":
+			if m, ok := v.(map[string]any); ok {
+				w.fields(m, logentryTitled, nil)
+				continue
+			}
+		case "exception":
+			w.exceptions(v)
+			continue
+		case "threads":
+			w.threads(v)
+			continue
+		case "stacktrace":
+			w.stacktrace(v)
+			continue
+		case "request":
 			if r, ok := v.(map[string]any); ok {
 				w.request(r)
 				continue
@@ -112,21 +141,107 @@ type walker struct {
 	changed bool
 }
 
-// titled are the keys of strings a group's title, culprit or list shows:
-// they are grouped and titled as they came (the summary is read before
-// scrubbing), so the event shows them as they came too.
-var titled = map[string]bool{"type": true, "value": true, "message": true, "formatted": true,
-	"transaction": true, "culprit": true, "function": true, "module": true, "filename": true, "abs_path": true}
+// aliases are the legacy interface names of the fields walked apart.
+var aliases = map[string]string{
+	"sentry.interfaces.Message": "logentry", "sentry.interfaces.Exception": "exception",
+	"sentry.interfaces.Threads": "threads", "sentry.interfaces.Stacktrace": "stacktrace",
+	"sentry.interfaces.Http": "request",
+}
+
+// The strings a group's title, culprit and key are read from, and those
+// that name code, not data, are kept as they came, each where it is read:
+// an exception's type, value and module, a frame's names and addresses,
+// a logentry's message.
+var (
+	logentryTitled  = map[string]bool{"message": true, "formatted": true}
+	exceptionTitled = map[string]bool{"type": true, "value": true, "module": true}
+	frameNames      = map[string]bool{"function": true, "raw_function": true, "module": true, "package": true,
+		"filename": true, "abs_path": true, "symbol": true, "instruction_addr": true, "symbol_addr": true,
+		"image_addr": true, "platform": true, "lang": true}
+)
 
 // member returns the value v under key k, scrubbed.
 func (w *walker) member(k string, v any) any {
 	if w.s.masker.Key(k) {
 		return w.filter(v)
 	}
-	if _, ok := v.(string); ok && titled[k] {
-		return v
-	}
 	return w.value(v)
+}
+
+// fields scrubs the object m but for the strings under the keys of keep,
+// and with the values under the keys of nested walked by those functions.
+func (w *walker) fields(m map[string]any, keep map[string]bool, nested map[string]func(any)) {
+	for k, v := range m {
+		if _, ok := v.(string); ok && keep[k] {
+			continue
+		}
+		if f := nested[k]; f != nil {
+			f(v)
+			continue
+		}
+		m[k] = w.member(k, v)
+	}
+}
+
+// list calls f with each object of v: of {"values": […]} or of […]; a
+// value of another shape is scrubbed as any other.
+func (w *walker) list(v any, f func(map[string]any)) {
+	if m, ok := v.(map[string]any); ok {
+		for k, x := range m {
+			if k == "values" {
+				w.list(x, f)
+			} else {
+				m[k] = w.member(k, x)
+			}
+		}
+		return
+	}
+	l, ok := v.([]any)
+	if !ok {
+		w.value(v)
+		return
+	}
+	for i, x := range l {
+		if m, ok := x.(map[string]any); ok {
+			f(m)
+		} else {
+			l[i] = w.value(x)
+		}
+	}
+}
+
+func (w *walker) exceptions(v any) {
+	w.list(v, func(e map[string]any) {
+		w.fields(e, exceptionTitled, map[string]func(any){"stacktrace": w.stacktrace, "raw_stacktrace": w.stacktrace})
+	})
+}
+
+func (w *walker) threads(v any) {
+	w.list(v, func(t map[string]any) {
+		w.fields(t, nil, map[string]func(any){"stacktrace": w.stacktrace, "raw_stacktrace": w.stacktrace})
+	})
+}
+
+func (w *walker) stacktrace(v any) {
+	st, ok := v.(map[string]any)
+	if !ok {
+		w.value(v)
+		return
+	}
+	w.fields(st, nil, map[string]func(any){"frames": func(f any) {
+		frames, ok := f.([]any)
+		if !ok {
+			w.value(f)
+			return
+		}
+		for i, x := range frames {
+			if m, ok := x.(map[string]any); ok {
+				w.fields(m, frameNames, nil)
+			} else {
+				frames[i] = w.value(x)
+			}
+		}
+	}})
 }
 
 // filter returns what replaces v: Filtered, unless v holds nothing.
@@ -180,6 +295,8 @@ func (w *walker) request(r map[string]any) {
 			continue
 		}
 		switch h := v.(type) {
+		case string:
+			r[k] = w.value(h) // "Authorization: Bearer …" lines
 		case map[string]any:
 			for name, x := range h {
 				if w.s.masker.Header(name) {

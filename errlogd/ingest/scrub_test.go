@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/errlog/errlog"
 	"github.com/errlog/errlog/errlogd/ingest"
 	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/tracker"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -197,4 +199,54 @@ func TestScrubRequestValues(t *testing.T) {
 	assert.Contains(t, byID["11111111111111111111111111111111"], `"query_string":"code=7&access_token=[Filtered]&state=s"`)
 	assert.Contains(t, byID["22222222222222222222222222222222"], `"data":"user=ann&password=[Filtered]"`)
 	assert.Contains(t, byID["33333333333333333333333333333333"], `"query_string":"sort=token&page=2"`)
+}
+
+// TestScrubReviewedShapes: the shapes a review found stored as sent. A
+// feedback item's own event; a header only errlog's header filter names;
+// tags sent as pairs; pairs written with spaces; an escape in a query's
+// name; strings under keys named like the title's (a frame variable called
+// "value", a breadcrumb's "message") once the event is flagged; headers
+// sent as one string. And what must stay: an exception's value, a .NET
+// frame's package with its PublicKeyToken.
+func TestScrubReviewedShapes(t *testing.T) {
+	s := scrubServer(t)
+	n := 0
+	storeJSON := func(body string) string {
+		t.Helper()
+		n++
+		id := fmt.Sprintf("%032x", n)
+		body = strings.Replace(body, "{", `{"event_id":"`+id+`","platform":"other","sdk":{"name":"sentry.other","version":"1"},`, 1)
+		resp := post(t, s.url("store"), []byte(body), s.auth())
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		e, err := s.st.EventByEventID(ctx, s.p.ID, id)
+		require.NoError(t, err)
+		return string(e.JSON)
+	}
+	for _, c := range []struct{ body, secret, kept string }{
+		{`{"message":"m","request":{"url":"https://f/x","headers":{"X-Functions-Key":"S1-secret","Accept":"*/*"}}}`, "S1-secret", `"Accept":"*/*"`},
+		{`{"message":"m","tags":[["api_key","S2-secret"],["region","eu"]]}`, "S2-secret", `["region","eu"]`},
+		{`{"message":"m","request":{"headers":[ [ "Authorization" , "Bearer S3-secret" ] ]}}`, "S3-secret", `"m"`},
+		{`{"message":"m","request":{"query_string":"pass\u0077ord=S4-secret"}}`, "S4-secret", `"m"`},
+		{`{"message":"m","request":{"headers":"Authorization: Bearer S5secretS5secretS5\nAccept: */*"}}`, "S5secretS5secretS5", `Accept: */*`},
+		{`{"extra":{"password":"p"},"exception":{"values":[{"type":"E","value":"boom at postgres://u:kept@db","stacktrace":{"frames":[
+			{"function":"f","package":"Shop, Version=1.0.0.0, PublicKeyToken=7cec85d7bea7798e","vars":{"value":"'postgres://u:S6-secret@db/x'"}}]}}]},
+		  "breadcrumbs":{"values":[{"message":"GET https://api/x?access_token=S6-secret"}]}}`, "S6-secret", `PublicKeyToken=7cec85d7bea7798e`},
+	} {
+		ev := storeJSON(c.body)
+		assert.NotContains(t, ev, c.secret, c.body)
+		assert.Contains(t, ev, c.kept, c.body)
+	}
+	assert.Contains(t, storeJSON(`{"extra":{"password":"p"},"exception":{"values":[{"type":"E","value":"boom at postgres://u:kept@db"}]}}`),
+		`"value":"boom at postgres://u:kept@db"`, "an exception's value is what the title is read from")
+
+	// A feedback item's own event, as @sentry/browser sends one.
+	fb := `{"type":"feedback","event_id":"` + event.NewID() + `","contexts":{"feedback":{"message":"the pay button fails","url":"https://shop/pay?token=S7-secret"}},` +
+		`"request":{"headers":{"Authorization":"Bearer S7-secret"}},"extra":{"api_key":"S7-secret"}}`
+	resp := post(t, s.url("envelope"), envelope(`{}`, `{"type":"feedback"}`, fb), s.auth())
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	ev := storedEvent(t, s.st, "User feedback: the pay button fails")
+	assert.NotContains(t, ev, "S7-secret")
+	var url string
+	require.NoError(t, s.st.Pool().QueryRow(`SELECT url FROM feedback`).Scan(&url))
+	assert.Equal(t, "https://shop/pay?token=[Filtered]", url)
 }

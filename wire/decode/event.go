@@ -44,11 +44,24 @@ func Summary(b []byte) (*event.Event, error) { return decodeEvent(b, summary, ni
 
 // SummaryKeys is Summary that also reports whether any object key of the
 // event, at any depth, passes keys (but the names of "modules", which are
-// packages), or the request mentions one of its words anywhere (a query's
-// "?token=…"): whether the event may hold a value to scrub.
-func SummaryKeys(b []byte, keys *KeyFilter) (ev *event.Event, hit bool, err error) {
-	k := &keyWatch{filter: keys}
+// packages), or a tag's name sent as a [name, value] pair does, or the
+// request names one of request's words with a value anywhere (a query's
+// "?token=…", a header's name): whether the event may hold a value to
+// scrub. request nil is keys; it may hold more words than keys, for
+// names only headers use ("X-Functions-Key").
+func SummaryKeys(b []byte, keys, request *KeyFilter) (ev *event.Event, hit bool, err error) {
+	if request == nil {
+		request = keys
+	}
+	k := &keyWatch{filter: keys, request: request}
 	ev, err = decodeEvent(b, summary, k)
+	if err == nil && !k.hit {
+		for name := range ev.Tags {
+			if keys.Match(name) {
+				return ev, true, nil
+			}
+		}
+	}
 	return ev, k.hit, err
 }
 

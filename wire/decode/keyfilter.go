@@ -137,8 +137,13 @@ func (f *KeyFilter) mentions(b []byte) bool {
 	}
 	var h uint32
 	for i, c := range b {
-		if keyCode[c] == keySkip {
+		switch keyCode[c] {
+		case keySkip:
 			continue
+		case keyEscape:
+			if i+1 < len(b) && b[i+1] == 'u' {
+				return true // "pass\u0077ord=…": its text is not its bytes
+			}
 		}
 		h = (h<<5 | uint32(c&31)) & (1<<15 - 1)
 		if f.bits[h>>6]>>(h&63)&1 != 0 && namesValue(b, i) {
@@ -171,7 +176,12 @@ func namesValue(b []byte, i int) bool {
 	for k >= 0 && nameByte[b[k]] {
 		k--
 	}
-	return k >= 1 && b[k] == '"' && b[k-1] == '[' && j < len(b) && b[j] == '"'
+	if k < 1 || b[k] != '"' || j >= len(b) || b[j] != '"' {
+		return false
+	}
+	for k--; k >= 0 && (b[k] == ' ' || b[k] == '\t' || b[k] == '\n' || b[k] == '\r'); k-- {
+	}
+	return k >= 0 && b[k] == '['
 }
 
 // nameByte marks the bytes of a parameter's or a header's name.

@@ -126,12 +126,12 @@ func TestSummaryKeys(t *testing.T) {
 		{`{"message":"m","request":{"headers":{"Authorization":"Bearer x"}}}`, true},
 		{`{"message":"m","breadcrumbs":{"values":[{"data":{"api_key":"k"}}]}}`, true},
 	} {
-		ev, hit, err := decode.SummaryKeys([]byte(c.event), f)
+		ev, hit, err := decode.SummaryKeys([]byte(c.event), f, nil)
 		require.NoError(t, err, c.event)
 		assert.NotNil(t, ev)
 		assert.Equal(t, c.hit, hit, c.event)
 	}
-	_, _, err := decode.SummaryKeys([]byte(`{"password":`), f)
+	_, _, err := decode.SummaryKeys([]byte(`{"password":`), f, nil)
 	assert.Error(t, err, "invalid JSON is refused as Summary refuses it")
 
 	paths, _ := filepath.Glob("../../errlogd/ingest/testdata/*-event.json")
@@ -139,7 +139,7 @@ func TestSummaryKeys(t *testing.T) {
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
 		require.NoError(t, err)
-		_, hit, err := decode.SummaryKeys(b, f)
+		_, hit, err := decode.SummaryKeys(b, f, nil)
 		require.NoError(t, err, p)
 		assert.False(t, hit, "%s: a stock SDK's event without secrets is flagged", p)
 	}

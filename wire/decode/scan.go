@@ -61,7 +61,7 @@ func scanObjectKeys(b []byte, k *keyWatch, f func(key, val []byte)) error {
 		if k != nil && !k.hit && (string(key) == "request" || string(key) == "sentry.interfaces.Http") {
 			// A request's secrets are as often in its values (a URL's
 			// query, a form body) as under its keys.
-			k.hit = k.filter.mentions(b[vs:s.i])
+			k.hit = k.request.mentions(b[vs:s.i])
 		}
 		f(key, b[vs:s.i])
 		s.ws()
@@ -144,8 +144,9 @@ type scanner struct {
 
 // keyWatch is a KeyFilter and whether a key passed it.
 type keyWatch struct {
-	filter *KeyFilter
-	hit    bool
+	filter  *KeyFilter
+	request *KeyFilter // for the request's names and values
+	hit     bool
 	// known holds keys of up to 15 bytes that passed nothing, as two
 	// words (the second with the length in its top byte), by a hash of
 	// them: an event repeats a few keys hundreds of times (each frame's

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,7 +46,7 @@ func TestScrubKeys(t *testing.T) {
 	scrubber := func(env map[string]string, args ...string) *ingest.Scrubber {
 		fs, c := flags("errlogd", func(k string) string { return env[k] }, io.Discard)
 		require.NoError(t, fs.Parse(args))
-		return c.scrubber()
+		return c.scrubber(io.Discard)
 	}
 	body := []byte(`{"message":"m","extra":{"password":"hunter2","ssn":"078-05-1120"}}`)
 	scrubbed := func(s *ingest.Scrubber) string {
@@ -62,4 +63,18 @@ func TestScrubKeys(t *testing.T) {
 	assert.NotContains(t, scrubbed(scrubber(nil, "-scrub-keys", "ssn")), "078-05-1120")
 	assert.Nil(t, scrubber(map[string]string{"ERRLOGD_SCRUB_KEYS": "Off"}))
 	assert.Nil(t, scrubber(nil, "-scrub-keys=off"))
+	assert.Nil(t, scrubber(nil, "-scrub-keys=ssn,off"), "off among others")
+
+	// A key of two letters would filter the event's own ids: skipped, and
+	// said so.
+	fs, c := flags("errlogd", func(string) string { return "" }, io.Discard)
+	require.NoError(t, fs.Parse([]string{"-scrub-keys", "id, ssn"}))
+	var stderr strings.Builder
+	s := c.scrubber(&stderr)
+	assert.Contains(t, stderr.String(), `"id" skipped`)
+	out, _, err := s.Event([]byte(`{"event_id":"e1","contexts":{"trace":{"trace_id":"t1"}},"extra":{"ssn":"078-05-1120","user_id":7}}`))
+	require.NoError(t, err)
+	assert.Contains(t, string(out), `"trace_id":"t1"`)
+	assert.Contains(t, string(out), `"user_id":7`)
+	assert.NotContains(t, string(out), "078-05-1120")
 }

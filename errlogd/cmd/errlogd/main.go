@@ -350,7 +350,7 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 		}
 	}
 
-	ing := ingest.New(st, ingest.Options{FreeSpace: c.freeCheck(), MinFree: c.minFreeMB << 20, Scrub: c.scrubber(), OnError: func(err error) {
+	ing := ingest.New(st, ingest.Options{FreeSpace: c.freeCheck(), MinFree: c.minFreeMB << 20, Scrub: c.scrubber(stderr), OnError: func(err error) {
 		fmt.Fprintln(stderr, err)
 	}})
 	prefix := strings.TrimSuffix(c.prefix, "/")
@@ -486,10 +486,22 @@ func runTest(args []string, getenv func(string) string, stdout, stderr io.Writer
 	return 0
 }
 
-// scrubber is ingest's Scrubber of c.scrubKeys; nil when they are "off".
-func (c *config) scrubber() *ingest.Scrubber {
-	if strings.EqualFold(strings.TrimSpace(c.scrubKeys), "off") {
-		return nil
+// scrubber is ingest's Scrubber of c.scrubKeys; nil when one of them is
+// "off". A key of two letters or fewer is skipped, and said so: "id"
+// would filter every event_id and trace_id.
+func (c *config) scrubber(stderr io.Writer) *ingest.Scrubber {
+	var keys []string
+	for _, k := range strings.Split(c.scrubKeys, ",") {
+		k = strings.TrimSpace(k)
+		switch n := len(strings.NewReplacer("-", "", "_", "", ".", "", " ", "").Replace(k)); {
+		case strings.EqualFold(k, "off"):
+			return nil
+		case n == 0:
+		case n <= 2:
+			fmt.Fprintf(stderr, "errlogd: -scrub-keys: %q skipped: a key of two letters or fewer would filter the event's own fields (event_id, trace_id)\n", k)
+		default:
+			keys = append(keys, k)
+		}
 	}
-	return ingest.NewScrubber(strings.Split(c.scrubKeys, ","))
+	return ingest.NewScrubber(keys)
 }
