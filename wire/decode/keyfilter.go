@@ -1,6 +1,9 @@
 package decode
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // KeyFilter is a fast, conservative test of an event's object keys
 // against a list of words, for a server that scrubs events by key: every
@@ -136,13 +139,23 @@ func (f *KeyFilter) mentions(b []byte) bool {
 		return len(b) > 0
 	}
 	var h uint32
-	for i, c := range b {
+	for i := 0; i < len(b); i++ {
+		c := b[i]
 		switch keyCode[c] {
 		case keySkip:
 			continue
 		case keyEscape:
-			if i+1 < len(b) && b[i+1] == 'u' {
-				return true // "pass\u0077ord=…": its text is not its bytes
+			if i+5 < len(b) && b[i+1] == 'u' {
+				// Encoders escape "&", "<", ">" (Go's: "page=2\u0026sort=x")
+				// and what is not ASCII: none is in a name, and breaks it.
+				// An escaped letter or digit ("pass\u0077ord") is.
+				r, err := strconv.ParseUint(string(b[i+2:i+6]), 16, 32)
+				if err == nil && r < 0x80 && nameByte[r] {
+					return true
+				}
+				h = 0
+				i += 5
+				continue
 			}
 		}
 		h = (h<<5 | uint32(c&31)) & (1<<15 - 1)

@@ -123,6 +123,9 @@ func TestSummaryKeys(t *testing.T) {
 		{`{"message":"m","request":{"url":"https://shop/api/tokens/7","query_string":"sort=token&page=2"}}`, false},
 		{`{"message":"m","request":{"data":"{\"user\":\"ann\",\"password\":\"x\"}"}}`, true},
 		{`{"message":"m","request":{"data":"Password : x"}}`, true},
+		{`{"message":"m","request":{"query_string":"page=2\u0026sort=token\u0026q=\u00e9t\u00e9"}}`, false}, // Go's encoder escapes &
+		{`{"message":"m","request":{"query_string":"page=2\u0026access_token=x"}}`, true},
+		{`{"message":"m","request":{"query_string":"pass\u0077ord=x"}}`, true},
 		{`{"message":"m","request":{"headers":{"Authorization":"Bearer x"}}}`, true},
 		{`{"message":"m","breadcrumbs":{"values":[{"data":{"api_key":"k"}}]}}`, true},
 	} {
