@@ -34,8 +34,8 @@ func BenchmarkParsePrepare(b *testing.B) {
 	keys := decode.NewKeyFilter(errlog.DefaultMaskKeys())
 	b.Run("parse-keys", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			if _, hit, err := decode.SummaryKeys(raw, keys, nil); err != nil || hit {
-				b.Fatal(err, hit)
+			if _, found, err := decode.SummaryKeys(raw, keys, nil); err != nil || found.Any() {
+				b.Fatal(err, found)
 			}
 		}
 	})

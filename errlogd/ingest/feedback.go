@@ -53,7 +53,7 @@ func (h *Handler) feedback(ctx context.Context, p *store.Project, typ string, pa
 	if ev.Level == "" {
 		ev.Level = event.LevelInfo
 	}
-	scrub := false
+	var scrub decode.Found
 	if h.opts.Scrub != nil {
 		_, scrub, _ = h.opts.Scrub.summary(payload) // payload decoded above
 	}

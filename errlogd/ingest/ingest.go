@@ -664,20 +664,20 @@ func (h *Handler) storeEvent(ctx context.Context, p *store.Project, payload, sto
 		if err != nil {
 			return "", refuse(http.StatusBadRequest, "errlog: ingest: %v", err)
 		}
-		return h.submit(ctx, p, ev, payload, stored, envelopeID, sentAt, false)
+		return h.submit(ctx, p, ev, payload, stored, envelopeID, sentAt, decode.Found{})
 	}
-	ev, hit, err := h.opts.Scrub.summary(payload)
+	ev, found, err := h.opts.Scrub.summary(payload)
 	if err != nil {
 		return "", refuse(http.StatusBadRequest, "errlog: ingest: %v", err)
 	}
-	return h.submit(ctx, p, ev, payload, stored, envelopeID, sentAt, hit)
+	return h.submit(ctx, p, ev, payload, stored, envelopeID, sentAt, found)
 }
 
-// submit prepares and submits one decoded event; with scrub, its payload
-// is scrubbed first (Options.Scrub), once the project's rate limit let it
-// through. The event is grouped and titled by ev, the summary of what
+// submit prepares and submits one decoded event; where scrub found
+// something, its payload is scrubbed first (Options.Scrub), once the
+// project's rate limit let it through. The event is grouped and titled by ev, the summary of what
 // came, so that it is in the same group with its secrets as without.
-func (h *Handler) submit(ctx context.Context, p *store.Project, ev *event.Event, payload, stored []byte, envelopeID, sentAt string, scrub bool) (string, error) {
+func (h *Handler) submit(ctx context.Context, p *store.Project, ev *event.Event, payload, stored []byte, envelopeID, sentAt string, scrub decode.Found) (string, error) {
 	if store.NormalEventID(ev.EventID) == "" {
 		// Missing or not a UUID: the envelope's id, so that the same
 		// envelope sent again is the same event.
@@ -690,8 +690,8 @@ func (h *Handler) submit(ctx context.Context, p *store.Project, ev *event.Event,
 		return "", err
 	}
 	scrubbed := false
-	if scrub {
-		b, changed, err := h.opts.Scrub.Event(payload)
+	if scrub.Any() {
+		b, changed, err := h.opts.Scrub.scrub(payload, scrub)
 		if err != nil {
 			// Valid JSON that encoding/json cannot read back: stored
 			// unscrubbed, it could keep a secret; refused, the SDK says so.

@@ -65,17 +65,56 @@ func NewScrubber(extra []string) *Scrubber {
 // too many events for nothing.
 var headerWords = []string{"key", "csrf", "session"}
 
-// summary decodes b as decode.Summary does, and reports whether b may
-// hold a value to scrub.
-func (s *Scrubber) summary(b []byte) (*event.Event, bool, error) {
-	ev, hit, err := decode.SummaryKeys(b, s.filter, s.request)
-	if err != nil || !hit {
-		return ev, false, err
+// summary decodes b as decode.Summary does, and reports where b may hold
+// a value to scrub (nothing for errlog's own events).
+func (s *Scrubber) summary(b []byte) (*event.Event, decode.Found, error) {
+	ev, found, err := decode.SummaryKeys(b, s.filter, s.request)
+	if err != nil || !found.Any() || ev.SDK != nil && ev.SDK.Name == "errlog.go" {
+		return ev, decode.Found{}, err
 	}
-	if ev.SDK != nil && ev.SDK.Name == "errlog.go" {
-		return ev, false, nil
+	return ev, found, nil
+}
+
+// scrub scrubs b where found says: the whole event when a key names a
+// secret, else only its request (a form's "token=…" costs the request's
+// decoding, not the event's).
+func (s *Scrubber) scrub(b []byte, found decode.Found) ([]byte, bool, error) {
+	if found.Keys {
+		return s.Event(b)
 	}
-	return ev, true, nil
+	if found.RequestEnd == 0 {
+		return b, false, nil
+	}
+	var r map[string]any
+	d := json.NewDecoder(bytes.NewReader(b[found.RequestStart:found.RequestEnd]))
+	d.UseNumber()
+	if err := d.Decode(&r); err != nil {
+		return b, false, fmt.Errorf("scrub: request: %w", err)
+	}
+	w := walker{s: s}
+	w.request(r)
+	if !w.changed {
+		return b, false, nil
+	}
+	req, err := encode(r)
+	if err != nil {
+		return b, false, err
+	}
+	out := make([]byte, 0, len(b)-(found.RequestEnd-found.RequestStart)+len(req))
+	out = append(out, b[:found.RequestStart]...)
+	out = append(out, req...)
+	return append(out, b[found.RequestEnd:]...), true, nil
+}
+
+// encode is v's JSON, not escaped for HTML.
+func encode(v any) ([]byte, error) {
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("scrub: %w", err)
+	}
+	return bytes.TrimSuffix(out.Bytes(), []byte("\n")), nil
 }
 
 // Event returns the event JSON b with the values under secret keys
@@ -127,13 +166,11 @@ func (s *Scrubber) Event(b []byte) ([]byte, bool, error) {
 	if !w.changed {
 		return b, false, nil
 	}
-	var out bytes.Buffer
-	enc := json.NewEncoder(&out)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(top); err != nil {
-		return b, false, fmt.Errorf("scrub: %w", err)
+	out, err := encode(top)
+	if err != nil {
+		return b, false, err
 	}
-	return bytes.TrimSuffix(out.Bytes(), []byte("\n")), true, nil
+	return out, true, nil
 }
 
 type walker struct {

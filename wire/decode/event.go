@@ -42,27 +42,44 @@ var summary = map[string]bool{
 // validates it.
 func Summary(b []byte) (*event.Event, error) { return decodeEvent(b, summary, nil) }
 
-// SummaryKeys is Summary that also reports whether any object key of the
-// event, at any depth, passes keys (but the names of "modules", which are
-// packages), or a tag's name sent as a [name, value] pair does, or the
-// request names one of request's words with a value anywhere (a query's
-// "?token=…", a header's name): whether the event may hold a value to
-// scrub. request nil is keys; it may hold more words than keys, for
-// names only headers use ("X-Functions-Key").
-func SummaryKeys(b []byte, keys, request *KeyFilter) (ev *event.Event, hit bool, err error) {
+// Found says where an event may hold a value to scrub (SummaryKeys).
+type Found struct {
+	// Keys: an object key of the event, at any depth, passes the keys
+	// filter (but the names of "modules", which are packages), or a tag's
+	// name sent as a [name, value] pair does.
+	Keys bool
+	// RequestStart and RequestEnd are the offsets of the request's value
+	// when it names one of the request filter's words with a value (a
+	// query's "?token=…", a form's "password=…", a header's name);
+	// RequestEnd is 0 when it does not.
+	RequestStart, RequestEnd int
+}
+
+// Any reports whether f found anything.
+func (f Found) Any() bool { return f.Keys || f.RequestEnd > 0 }
+
+// SummaryKeys is Summary that also reports where the event may hold a
+// value to scrub, found during the same scan. request nil is keys; it
+// may hold more words than keys, for names only headers use
+// ("X-Functions-Key").
+func SummaryKeys(b []byte, keys, request *KeyFilter) (*event.Event, Found, error) {
 	if request == nil {
 		request = keys
 	}
 	k := &keyWatch{filter: keys, request: request}
-	ev, err = decodeEvent(b, summary, k)
-	if err == nil && !k.hit {
+	ev, err := decodeEvent(b, summary, k)
+	if err != nil {
+		return ev, Found{}, err
+	}
+	if !k.hit {
 		for name := range ev.Tags {
 			if keys.Match(name) {
-				return ev, true, nil
+				k.hit = true
+				break
 			}
 		}
 	}
-	return ev, k.hit, err
+	return ev, Found{Keys: k.hit, RequestStart: k.reqStart, RequestEnd: k.reqEnd}, nil
 }
 
 // contain turns a panic of the decoder into *err: a bug of this decoder

@@ -129,10 +129,14 @@ func TestSummaryKeys(t *testing.T) {
 		{`{"message":"m","request":{"headers":{"Authorization":"Bearer x"}}}`, true},
 		{`{"message":"m","breadcrumbs":{"values":[{"data":{"api_key":"k"}}]}}`, true},
 	} {
-		ev, hit, err := decode.SummaryKeys([]byte(c.event), f, nil)
+		ev, found, err := decode.SummaryKeys([]byte(c.event), f, nil)
 		require.NoError(t, err, c.event)
 		assert.NotNil(t, ev)
-		assert.Equal(t, c.hit, hit, c.event)
+		assert.Equal(t, c.hit, found.Any(), c.event)
+		if found.RequestEnd > 0 {
+			req := c.event[found.RequestStart:found.RequestEnd]
+			assert.True(t, strings.HasPrefix(req, "{") && strings.HasSuffix(req, "}"), "the request's bytes: %s", req)
+		}
 	}
 	_, _, err := decode.SummaryKeys([]byte(`{"password":`), f, nil)
 	assert.Error(t, err, "invalid JSON is refused as Summary refuses it")
@@ -142,9 +146,9 @@ func TestSummaryKeys(t *testing.T) {
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
 		require.NoError(t, err)
-		_, hit, err := decode.SummaryKeys(b, f, nil)
+		_, found, err := decode.SummaryKeys(b, f, nil)
 		require.NoError(t, err, p)
-		assert.False(t, hit, "%s: a stock SDK's event without secrets is flagged", p)
+		assert.False(t, found.Any(), "%s: a stock SDK's event without secrets is flagged", p)
 	}
 }
 

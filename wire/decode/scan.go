@@ -61,7 +61,9 @@ func scanObjectKeys(b []byte, k *keyWatch, f func(key, val []byte)) error {
 		if k != nil && !k.hit && (string(key) == "request" || string(key) == "sentry.interfaces.Http") {
 			// A request's secrets are as often in its values (a URL's
 			// query, a form body) as under its keys.
-			k.hit = k.request.mentions(b[vs:s.i])
+			if k.request.mentions(b[vs:s.i]) {
+				k.reqStart, k.reqEnd = vs, s.i
+			}
 		}
 		f(key, b[vs:s.i])
 		s.ws()
@@ -147,6 +149,9 @@ type keyWatch struct {
 	filter  *KeyFilter
 	request *KeyFilter // for the request's names and values
 	hit     bool
+	// reqStart, reqEnd are the request's bytes when they name a secret
+	// with a value; reqEnd 0 when they do not.
+	reqStart, reqEnd int
 	// known holds keys of up to 15 bytes that passed nothing, as two
 	// words (the second with the length in its top byte), by a hash of
 	// them: an event repeats a few keys hundreds of times (each frame's
