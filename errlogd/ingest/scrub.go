@@ -233,6 +233,12 @@ func (w *walker) list(v any, f func(map[string]any)) {
 		}
 		return
 	}
+	w.objects(v, f)
+}
+
+// objects calls f with each object of the list v, and scrubs its other
+// elements, or v itself when it is no list, as any other value.
+func (w *walker) objects(v any, f func(map[string]any)) {
 	l, ok := v.([]any)
 	if !ok {
 		w.value(v)
@@ -265,19 +271,8 @@ func (w *walker) stacktrace(v any) {
 		w.value(v)
 		return
 	}
-	w.fields(st, nil, map[string]func(any){"frames": func(f any) {
-		frames, ok := f.([]any)
-		if !ok {
-			w.value(f)
-			return
-		}
-		for i, x := range frames {
-			if m, ok := x.(map[string]any); ok {
-				w.fields(m, frameNames, nil)
-			} else {
-				frames[i] = w.value(x)
-			}
-		}
+	w.fields(st, nil, map[string]func(any){"frames": func(frames any) {
+		w.objects(frames, func(f map[string]any) { w.fields(f, frameNames, nil) })
 	}})
 }
 
