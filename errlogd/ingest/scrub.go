@@ -25,18 +25,21 @@ const Filtered = "[Filtered]"
 // under such keys replaced by Filtered, and its other strings masked by
 // errlog's rules for text (errlog.Masker.Text: a source line's
 // password = "…", a URL's password or token parameter, a bearer token),
-// but for those its group, title and culprit are read from (an
-// exception's type and value, messages, function and module names),
-// which stay as they came. Keys are matched as errlog's client matches
-// them (errlog.MaskOptions.Keys: case ignored, "-", "_", "." and " "
-// alike, a key of four letters or fewer as a whole word), request
-// headers by errlog's header filter too. An event without such a key is
-// stored as it came, and so is every event of errlog's client, which
-// masks before sending.
+// but for those its group, title and culprit are read from, where they
+// are read (an exception's type, value and module, messages), and the
+// names of code (a frame's function, module, package, file), which stay
+// as they came. An event whose request alone names a secret with a value
+// ("?access_token=…", a form's "password=…") has its request alone
+// scrubbed so. Keys are matched as errlog's client matches them
+// (errlog.MaskOptions.Keys: case ignored, "-", "_", "." and " " alike, a
+// key of four letters or fewer as a whole word), request headers by
+// errlog's header filter too. An event without any of these is stored as
+// it came, and so is every event of errlog's client, which masks before
+// sending.
 //
-// Finding the keys costs an event nothing beyond the scan ingest makes
-// anyway (decode.KeyFilter); only an event with such a key is decoded
-// whole and written again.
+// Finding them costs an event little beyond the scan ingest makes anyway
+// (decode.SummaryKeys); only what they are found in is decoded again and
+// written anew.
 type Scrubber struct {
 	masker  *errlog.Masker
 	filter  *decode.KeyFilter
@@ -86,9 +89,7 @@ func (s *Scrubber) scrub(b []byte, found decode.Found) ([]byte, bool, error) {
 		return b, false, nil
 	}
 	var r map[string]any
-	d := json.NewDecoder(bytes.NewReader(b[found.RequestStart:found.RequestEnd]))
-	d.UseNumber()
-	if err := d.Decode(&r); err != nil {
+	if err := decodeJSON(b[found.RequestStart:found.RequestEnd], &r); err != nil {
 		return b, false, fmt.Errorf("scrub: request: %w", err)
 	}
 	w := walker{s: s}
@@ -106,6 +107,13 @@ func (s *Scrubber) scrub(b []byte, found decode.Found) ([]byte, bool, error) {
 	return append(out, b[found.RequestEnd:]...), true, nil
 }
 
+// decodeJSON decodes b into v, its numbers as sent (json.Number).
+func decodeJSON(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	return d.Decode(v)
+}
+
 // encode is v's JSON, not escaped for HTML.
 func encode(v any) ([]byte, error) {
 	var out bytes.Buffer
@@ -120,10 +128,8 @@ func encode(v any) ([]byte, error) {
 // Event returns the event JSON b with the values under secret keys
 // replaced by Filtered, and whether it replaced any; b itself when none.
 func (s *Scrubber) Event(b []byte) ([]byte, bool, error) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
 	var top map[string]any
-	if err := d.Decode(&top); err != nil {
+	if err := decodeJSON(b, &top); err != nil {
 		return b, false, fmt.Errorf("scrub: %w", err)
 	}
 	w := walker{s: s}
