@@ -10,9 +10,9 @@ import (
 // key that contains one of the words, compared as errlog compares mask
 // keys (case ignored; "-", "_", "." and " " skipped, so that "api_key"
 // is found in X-Api-Key and apiKey), passes; so do a few others. It looks
-// at each key's bytes once, with no allocation and no call, inside the
-// scan Summary makes anyway; what passes is for the caller to check
-// exactly.
+// at each key's bytes once, without allocating, inside the scan Summary
+// makes anyway (SummaryKeys); what passes is for the caller to check
+// exactly (errlog.Masker.Key, whose normalisation normalizeWord follows).
 //
 // It keeps three successive letters of each word, normalised (a word of
 // fewer, whole): a key passes when any three successive letters of it,
