@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"encoding/json"
 	"os"
 	"testing"
 	"time"
@@ -39,6 +40,33 @@ func BenchmarkParsePrepare(b *testing.B) {
 			}
 		}
 	})
+	// The scrubber's path, for the event and for the same event with an
+	// access_token in its request's query (flagged: its request is
+	// decoded, scrubbed and spliced back, and the event compressed).
+	flagged := withQuery(b, raw, "page=3&access_token=abc123")
+	sc := NewScrubber(nil)
+	for _, c := range []struct {
+		name    string
+		raw     []byte
+		flagged bool
+	}{{"scrub", raw, false}, {"scrub-flagged", flagged, true}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				ev, found, err := sc.summary(c.raw)
+				if err != nil || found.Any() != c.flagged {
+					b.Fatal(err, found)
+				}
+				out, _, err := sc.scrub(c.raw, found)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := store.Prepare(p, ev, out, time.Now()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 	b.Run("compress", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			store.Compress(raw)
@@ -52,4 +80,23 @@ func BenchmarkParsePrepare(b *testing.B) {
 			}
 		}
 	})
+}
+
+// withQuery is the event JSON raw with its request's query string q.
+func withQuery(b *testing.B, raw []byte, q string) []byte {
+	var ev map[string]any
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		b.Fatal(err)
+	}
+	req, _ := ev["request"].(map[string]any)
+	if req == nil {
+		req = map[string]any{}
+		ev["request"] = req
+	}
+	req["query_string"] = q
+	out, err := json.Marshal(ev)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return out
 }
