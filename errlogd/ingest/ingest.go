@@ -691,7 +691,12 @@ func (h *Handler) submit(ctx context.Context, p *store.Project, ev *event.Event,
 	}
 	scrubbed := false
 	if scrub.Any() {
+		release, err := h.reserveScrub(ctx, payload, scrub)
+		if err != nil {
+			return "", err
+		}
 		b, changed, err := h.opts.Scrub.scrub(payload, scrub)
+		release()
 		if err != nil {
 			// Valid JSON that encoding/json cannot read back: stored
 			// unscrubbed, it could keep a secret; refused, the SDK says so.

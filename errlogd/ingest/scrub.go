@@ -2,9 +2,13 @@ package ingest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/errlog/errlog"
 	"github.com/errlog/errlog/event"
@@ -357,4 +361,34 @@ func (w *walker) request(r map[string]any) {
 			}
 		}
 	}
+}
+
+// scrubCost is how many bytes decoding an event whole may hold per byte
+// of its JSON: encoding/json's maps and interfaces, measured at about 5
+// for SDKs' events and 60 for the worst (`{"a":[]}` repeated).
+const scrubCost = 64
+
+// reserveScrub reserves, from the request bodies' budget, what scrubbing
+// payload whole may hold, at most half the budget (so that the largest
+// event is scrubbed, one at a time), waiting MemoryWait at most; past
+// that the event is refused with 429, as a body is. A request alone is
+// small: nothing is reserved for it. release gives the bytes back.
+func (h *Handler) reserveScrub(ctx context.Context, payload []byte, found decode.Found) (release func(), err error) {
+	if !found.Keys {
+		return func() {}, nil
+	}
+	b := h.lim.bodies
+	n := min(int64(len(payload))*scrubCost, b.total/2)
+	wait, cancel := context.WithTimeout(ctx, h.opts.MemoryWait)
+	defer cancel()
+	if err := b.Acquire(wait, n); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		secs := int((h.opts.RetryAfter + time.Second - 1) / time.Second)
+		return nil, &httpError{status: http.StatusTooManyRequests, retryAfter: h.opts.RetryAfter,
+			msg:    fmt.Sprintf("errlog: ingest: the %d MiB for request bodies are in use, scrubbing events among them; retry later", h.opts.MaxMemory>>20),
+			limits: strconv.Itoa(secs) + "::organization"}
+	}
+	return func() { b.Release(n) }, nil
 }
