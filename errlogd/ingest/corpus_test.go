@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -197,4 +198,100 @@ func TestCorpus(t *testing.T) {
 		assert.Zero(t, tg.h.Stats().Failed, "no 5xx")
 		t.Logf("%d requests, %d with events, each twice", len(reqs), events)
 	})
+}
+
+// TestCorpusScrubbed replays the corpus, the events other SDKs and
+// trackers wrote, on errlogd as it runs by default (scrubbing) and
+// without scrubbing: every request is answered alike, every event lands
+// in a group of the same key, title and culprit, and an event the
+// scrubber left is stored byte for byte as the other.
+func TestCorpusScrubbed(t *testing.T) {
+	reqs := corpus(t)
+	plain := newTarget(t, "sqlite", ingest.Options{})
+	scrub := newTarget(t, "sqlite", ingest.Options{Scrub: ingest.NewScrubber(nil)})
+	events, changed := 0, 0
+	var scrubbed []string
+	for _, r := range reqs {
+		before := scrub.h.Stats().Scrubbed
+		s1, id1, msg1 := plain.replay(t, r, r.body)
+		s2, id2, msg2 := scrub.replay(t, r, r.body)
+		require.Equal(t, s1, s2, "%s: %s / %s", r.name, msg1, msg2)
+		if s1 != http.StatusOK || id1 == "" {
+			continue
+		}
+		events++
+		e1, err := plain.st.EventByEventID(ctx, plain.p.ID, id1)
+		require.NoError(t, err, r.name)
+		e2, err := scrub.st.EventByEventID(ctx, scrub.p.ID, id2)
+		require.NoError(t, err, r.name)
+		g1, err := plain.st.Group(ctx, e1.GroupID)
+		require.NoError(t, err)
+		g2, err := scrub.st.Group(ctx, e2.GroupID)
+		require.NoError(t, err)
+		assert.Equal(t, g1.Key, g2.Key, "%s: the same group", r.name)
+		assert.Equal(t, g1.Title, g2.Title, r.name)
+		assert.Equal(t, g1.Culprit, g2.Culprit, r.name)
+		if scrub.h.Stats().Scrubbed == before {
+			assert.Equal(t, string(e1.JSON), string(e2.JSON), "%s: not scrubbed, stored as sent", r.name)
+			continue
+		}
+		changed++
+		diff := leafDiff(e1.JSON, e2.JSON)
+		require.NotEmpty(t, diff, "%s: counted as scrubbed, stored the same", r.name)
+		for _, d := range diff {
+			assert.True(t, strings.HasSuffix(d, "-> "+ingest.Filtered), "%s: %s: only values replaced", r.name, d)
+		}
+		scrubbed = append(scrubbed, r.name)
+		t.Logf("scrubbed: %s %q", r.name, diff)
+	}
+	require.Greater(t, events, 20)
+	// What was scrubbed, and why: the environment's SSH_AUTH_SOCK ("auth"),
+	// GNOME_DESKTOP_SESSION_ID and PWD (a directory, taken for "pwd":
+	// errlog's client allow-lists the environment instead), and a Java
+	// event's cookies. Relay's _meta remarks and empty cookie objects are
+	// left as they are.
+	assert.Equal(t, []string{"glitchtip/sentry_cli_send_event_no_level.json", "recorded/sentry-cli-3.8.0.json#0",
+		"recorded/sentry-cli-3.8.0.json#1", "sentry-java/json-sentry_event.json"}, scrubbed)
+	t.Logf("%d events, %d scrubbed", events, changed)
+}
+
+// leafDiff lists the values of the event JSON a that b holds otherwise,
+// as "path: a's -> b's".
+func leafDiff(a, b []byte) []string {
+	var x, y any
+	json.Unmarshal(a, &x)
+	json.Unmarshal(b, &y)
+	var out []string
+	var walk func(p string, x, y any)
+	walk = func(p string, x, y any) {
+		switch xv := x.(type) {
+		case map[string]any:
+			yv, ok := y.(map[string]any)
+			if !ok {
+				out = append(out, fmt.Sprintf("%s: %.80v -> %.60v", p, x, y))
+				return
+			}
+			for k := range xv {
+				walk(p+"."+k, xv[k], yv[k])
+			}
+		case []any:
+			yv, ok := y.([]any)
+			if !ok {
+				out = append(out, fmt.Sprintf("%s: %.80v -> %.60v", p, x, y))
+				return
+			}
+			for i := range xv {
+				if i < len(yv) {
+					walk(fmt.Sprintf("%s[%d]", p, i), xv[i], yv[i])
+				}
+			}
+		default:
+			if !reflect.DeepEqual(x, y) {
+				s := fmt.Sprintf("%s: %.80v -> %.60v", p, x, y)
+				out = append(out, s)
+			}
+		}
+	}
+	walk("", x, y)
+	return out
 }

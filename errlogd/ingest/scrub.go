@@ -143,8 +143,9 @@ func (s *Scrubber) Event(b []byte) ([]byte, bool, error) {
 			name = a
 		}
 		switch name {
-		case "modules", "sdk", "debug_meta":
-			// Package names and build ids, not data.
+		case "modules", "sdk", "debug_meta", "_meta":
+			// Package names, build ids, and Relay's remarks on what it
+			// scrubbed (keyed as the fields are, holding no value).
 			continue
 		case "message", "transaction", "culprit", "logger", "platform", "release", "dist",
 			"environment", "server_name", "event_id", "timestamp", "level", "type":
@@ -288,16 +289,37 @@ func (w *walker) stacktrace(v any) {
 
 // filter returns what replaces v: Filtered, unless v holds nothing.
 func (w *walker) filter(v any) any {
-	switch v := v.(type) {
-	case nil:
-		return nil
-	case string:
-		if v == "" || v == Filtered || v == errlog.DefaultMaskWith {
-			return v
-		}
+	if !holds(v) {
+		return v
 	}
 	w.changed = true
 	return Filtered
+}
+
+// holds reports whether v holds a value to hide: not null, "", a mask, an
+// empty object or list, nor one of only those ({}, ["[Filtered]"]).
+func holds(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return false
+	case string:
+		return v != "" && v != Filtered && v != errlog.DefaultMaskWith
+	case map[string]any:
+		for _, x := range v {
+			if holds(x) {
+				return true
+			}
+		}
+		return false
+	case []any:
+		for _, x := range v {
+			if holds(x) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
 }
 
 // value scrubs v: the members of objects, the pairs of a list of [key,

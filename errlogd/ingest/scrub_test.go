@@ -38,7 +38,8 @@ func TestScrubberEvent(t *testing.T) {
 "tags":[["api_key","tag-secret"],["region","eu"]],
 "user":{"id":42,"ssn":"078-05-1120"},
 "breadcrumbs":{"values":[{"category":"auth","data":{"Authorization":"Basic crumb-secret","status":401}}]},
-"extra":{"credentials":{"user":"ann","key":"extra-secret"},"author":"Ann","passenger":"Bob","<b>":"&"},
+"extra":{"credentials":{"user":"ann","key":"extra-secret"},"author":"Ann","passenger":"Bob","<b>":"&","cookie_jar":{},"tokens":["[Filtered]",""]},
+"_meta":{"request":{"headers":{"Cookie":{"":{"rem":[["!config","x",0,464]]}}}}},
 "modules":{"pyjwt":"2.8.0","token-bucket":"1.0"},
 "contexts":{"db":{"mysql_pwd":"ctx-secret","name":"shop"}}}`
 	out, changed, err := s.Event([]byte(in))
@@ -68,8 +69,10 @@ func TestScrubberEvent(t *testing.T) {
 	assert.Equal(t, ingest.Filtered, req["cookies"])
 	assert.Equal(t, []any{[]any{"api_key", ingest.Filtered}, []any{"region", "eu"}}, ev["tags"])
 	assert.Equal(t, map[string]any{"id": float64(42), "ssn": ingest.Filtered}, ev["user"], "an extra key")
-	assert.Equal(t, map[string]any{"credentials": ingest.Filtered, "author": "Ann", "passenger": "Bob", "<b>": "&"}, ev["extra"],
-		"a whole object under a secret key; whole-word keys matched as words")
+	assert.Equal(t, map[string]any{"credentials": ingest.Filtered, "author": "Ann", "passenger": "Bob", "<b>": "&",
+		"cookie_jar": map[string]any{}, "tokens": []any{ingest.Filtered, ""}}, ev["extra"],
+		"a whole object under a secret key; whole-word keys matched as words; nothing to hide left as it is")
+	assert.Contains(t, text, `"_meta":{"request":{"headers":{"Cookie":{"":{"rem":[["!config","x",0,464]]}}}}}`, "Relay's remarks kept")
 	assert.Contains(t, text, `"<b>":"&"`, "not escaped for HTML")
 	assert.Equal(t, map[string]any{"pyjwt": "2.8.0", "token-bucket": "1.0"}, ev["modules"])
 	assert.Equal(t, map[string]any{"mysql_pwd": ingest.Filtered, "name": "shop"}, ev["contexts"].(map[string]any)["db"])

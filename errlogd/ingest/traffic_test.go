@@ -41,29 +41,33 @@ type target struct {
 // (when ERRLOG_TEST_POSTGRES is set).
 func onStores(t *testing.T, opts ingest.Options, f func(t *testing.T, tg *target)) {
 	for _, db := range []string{"sqlite", "postgres"} {
-		t.Run(db, func(t *testing.T) {
-			var st store.Store
-			if db == "sqlite" {
-				s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "errlog.db"), sqlite.Options{})
-				require.NoError(t, err)
-				st = s
-			} else {
-				s, err := postgres.Open(ctx, pgtest.URL(t), postgres.Options{})
-				require.NoError(t, err)
-				st = s
-			}
-			t.Cleanup(func() { st.Close(ctx) })
-			p, err := st.CreateProject(ctx, "app")
-			require.NoError(t, err)
-			h := ingest.New(st, opts)
-			mux := http.NewServeMux()
-			mux.Handle("/api/{project}/envelope/", h)
-			mux.Handle("/api/{project}/store/", h)
-			srv := httptest.NewServer(mux)
-			t.Cleanup(srv.Close)
-			f(t, &target{st: st, h: h, srv: srv, p: p})
-		})
+		t.Run(db, func(t *testing.T) { f(t, newTarget(t, db, opts)) })
 	}
+}
+
+// newTarget is an ingest endpoint over a fresh store of db ("sqlite" or
+// "postgres").
+func newTarget(t *testing.T, db string, opts ingest.Options) *target {
+	var st store.Store
+	if db == "sqlite" {
+		s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "errlog.db"), sqlite.Options{})
+		require.NoError(t, err)
+		st = s
+	} else {
+		s, err := postgres.Open(ctx, pgtest.URL(t), postgres.Options{})
+		require.NoError(t, err)
+		st = s
+	}
+	t.Cleanup(func() { st.Close(ctx) })
+	p, err := st.CreateProject(ctx, "app")
+	require.NoError(t, err)
+	h := ingest.New(st, opts)
+	mux := http.NewServeMux()
+	mux.Handle("/api/{project}/envelope/", h)
+	mux.Handle("/api/{project}/store/", h)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return &target{st: st, h: h, srv: srv, p: p}
 }
 
 func (tg *target) auth() map[string]string {

@@ -114,6 +114,7 @@ func TestSummaryKeys(t *testing.T) {
 		{frame(`{"pass\u0077ord":"x"}`), true},
 		{`{"message":"m","password":"x"}`, true},
 		{`{"message":"m","modules":{"pyjwt":"2.8","oauthlib":"3"}}`, false},
+		{`{"message":"m","_meta":{"request":{"headers":{"Cookie":{"":{"rem":[["!config","x"]]}}}}}}`, false},
 		{`{"message":"m","modules":{"pyjwt":"2.8"},"extra":{"token":1}}`, true},
 		{`{"message":"m","request":{"headers":[["Authorization","Bearer x"]]}}`, true}, // headers as pairs
 		{`{"message":"m","request":{"url":"https://shop/cb","query_string":"code=1&access_token=x"}}`, true},

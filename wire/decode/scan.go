@@ -49,8 +49,9 @@ func scanObjectKeys(b []byte, k *keyWatch, f func(key, val []byte)) error {
 		s.i++
 		s.ws()
 		vs := s.i
-		if k != nil && string(key) == "modules" {
-			// Package names, not data: "golang-jwt/jwt" names no secret.
+		if k != nil && (string(key) == "modules" || string(key) == "_meta") {
+			// Package names, not data: "golang-jwt/jwt" names no secret;
+			// and Relay's remarks on fields, named as the fields are.
 			s.keys = nil
 		}
 		err = s.value(1)
