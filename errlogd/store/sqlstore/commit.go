@@ -17,9 +17,11 @@ type groupKey struct {
 	key     string
 }
 
+// groupAgg is what events add to one group: its count, users, time
+// buckets and values seen.
 type groupAgg struct {
 	groupKey
-	latest       *store.Incoming // newest timestamp: title, culprit, level
+	latest       newest // of the newest timestamp: title, culprit, level
 	minTS, maxTS int64
 	id           int64
 	prevCount    int64
@@ -32,10 +34,91 @@ type groupAgg struct {
 	seen         map[seenKey]*seenAgg
 }
 
+// newest is what a group takes of its newest event, and an alert rule
+// filters on: copied, so that what the writer owes keeps no payload.
+type newest struct {
+	title, culprit, level string
+	environment, release  string
+	tags                  map[string]string
+	time                  time.Time
+}
+
+func newestOf(in *store.Incoming) newest {
+	return newest{in.Title, in.Culprit, in.Level, in.Environment, in.Release, in.Tags, in.Timestamp}
+}
+
 type seenKey struct{ kind, value string }
 
 type seenAgg struct {
 	n, first, last int64
+}
+
+type userPair struct {
+	group int64
+	user  string
+}
+
+// add counts one stored event (store id id, timestamp ts ms) into a.
+func (a *groupAgg) add(id, ts int64, environment, release, user string) {
+	a.n++
+	if id > a.lastEvent {
+		a.lastEvent = id
+	}
+	if a.buckets == nil {
+		a.buckets, a.hours, a.seen = map[int64]int64{}, map[int64]int64{}, map[seenKey]*seenAgg{}
+	}
+	sec := ts / 1000
+	a.buckets[sec-sec%60]++
+	a.hours[sec-sec%3600]++
+	for _, s := range [...]seenKey{{"environment", environment}, {"release", release}, {"user", user}} {
+		if s.value == "" {
+			continue
+		}
+		sa := a.seen[s]
+		if sa == nil {
+			sa = &seenAgg{first: ts, last: ts}
+			a.seen[s] = sa
+		}
+		sa.n++
+		sa.first = min(sa.first, ts)
+		sa.last = max(sa.last, ts)
+	}
+}
+
+// merge adds b's counts to a (b unchanged).
+func (a *groupAgg) merge(b *groupAgg) {
+	if b.maxTS >= a.maxTS {
+		a.latest, a.maxTS = b.latest, b.maxTS
+	}
+	a.minTS = min(a.minTS, b.minTS)
+	a.n += b.n
+	a.lastEvent = max(a.lastEvent, b.lastEvent)
+	if a.buckets == nil {
+		a.buckets, a.hours, a.seen = map[int64]int64{}, map[int64]int64{}, map[seenKey]*seenAgg{}
+	}
+	for at, n := range b.buckets {
+		a.buckets[at] += n
+	}
+	for at, n := range b.hours {
+		a.hours[at] += n
+	}
+	for k, s := range b.seen {
+		if t := a.seen[k]; t != nil {
+			t.n += s.n
+			t.first = min(t.first, s.first)
+			t.last = max(t.last, s.last)
+		} else {
+			c := *s
+			a.seen[k] = &c
+		}
+	}
+}
+
+// clone is a copy of a that merging into leaves a as it is.
+func (a *groupAgg) clone() *groupAgg {
+	c := &groupAgg{groupKey: a.groupKey, latest: a.latest, minTS: a.minTS, maxTS: a.maxTS, id: a.id, prevCount: a.prevCount, prevStatus: a.prevStatus}
+	c.merge(a)
+	return c
 }
 
 const (
@@ -82,6 +165,9 @@ var (
 	mGroups = multiRow{`INSERT INTO event_groups (project_id, key, title, culprit, level, count, first_seen, last_seen, status, regression, last_event_id, grouping)`, "ittttiiitiii",
 		`ON CONFLICT (project_id, key) DO UPDATE SET count = event_groups.count
 RETURNING id, count, status, project_id, key`}
+	// mFindGroups reads the batch's groups that exist, without writing
+	// them (OneWriter: no lock to take); mGroups then creates the others.
+	mFindGroups   = multiRow{`SELECT id, count, status, project_id, key FROM event_groups WHERE (project_id, key) IN (`, "it", `)`}
 	mEvents       = multiRow{qInsertEventsHead, "iitiittttiibt", qInsertEventsTail}
 	mUsers        = multiRow{`INSERT INTO group_users (group_id, user_key)`, "it", `ON CONFLICT (group_id, user_key) DO NOTHING RETURNING group_id`}
 	mUpdateGroups = multiRow{qUpdateGroupsHead, "iiiiittti", qUpdateGroupsTail}
@@ -91,7 +177,7 @@ RETURNING id, count, status, project_id, key`}
   first_seen = {least}(group_seen.first_seen, excluded.first_seen),
   last_seen = {greatest}(group_seen.last_seen, excluded.last_seen)`}
 	// multiRows are prepared once on SQLite (see prepareWrites).
-	multiRows = []multiRow{mGroups, mEvents, mUsers, mUpdateGroups, mMinutes, mHours, mSeen}
+	multiRows = []multiRow{mFindGroups, mGroups, mEvents, mUsers, mUpdateGroups, mMinutes, mHours, mSeen}
 )
 
 // qCountsArrays is, for a Dialect with Arrays, mUsers, mUpdateGroups,
@@ -206,7 +292,12 @@ func (m multiRow) arrays(rows [][]any) ([]any, error) {
 // commit writes a batch in one transaction. Groups are locked in (project,
 // key) order and count rows in (group, bucket) order, so that two
 // processes committing at once on PostgreSQL never deadlock.
-func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
+//
+// On a OneWriter store, the batch's counts may be owed rather than
+// written (counts.go): unless settle is set, or the counts owed are
+// MaxOwed old, the transaction writes the groups and events only, and
+// the counts join what is owed once it has committed.
+func (db *DB) commit(ctx context.Context, batch []*store.Incoming, settle bool) error {
 	if err := db.resolveGroups(ctx, batch); err != nil {
 		return err
 	}
@@ -216,11 +307,11 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 		a := aggs[k]
 		ts := ms(in.Timestamp)
 		if a == nil {
-			a = &groupAgg{groupKey: k, latest: in, minTS: ts, maxTS: ts}
+			a = &groupAgg{groupKey: k, latest: newestOf(in), minTS: ts, maxTS: ts}
 			aggs[k] = a
 		}
 		if ts >= a.maxTS {
-			a.latest, a.maxTS = in, ts
+			a.latest, a.maxTS = newestOf(in), ts
 		}
 		if ts < a.minTS {
 			a.minTS = ts
@@ -247,12 +338,10 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 	defer tx.Rollback()
 
 	// Groups, created or locked (in the order of their keys) and read.
-	groupRows := make([][]any, len(order))
-	for i, a := range order {
-		l := a.latest
-		groupRows[i] = []any{a.project, a.key, l.Title, l.Culprit, l.Level, 0, a.minTS, a.maxTS, string(store.StatusUnresolved), 0, 0, event.Grouping}
-	}
-	err = db.insertRows(ctx, tx, mGroups, groupRows, func(r *sql.Rows) error {
+	// With OneWriter, the groups that exist are read first, and only the
+	// others written: an upsert rewrote each group's row and its count
+	// index entry in every batch.
+	readGroup := func(r *sql.Rows) error {
 		var k groupKey
 		var id, count int64
 		var status string
@@ -263,8 +352,29 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 			a.id, a.prevCount, a.prevStatus = id, count, status
 		}
 		return nil
-	})
-	if err != nil {
+	}
+	create := order
+	if db.d.OneWriter {
+		find := make([][]any, len(order))
+		for i, a := range order {
+			find[i] = []any{a.project, a.key}
+		}
+		if err := db.insertRows(ctx, tx, mFindGroups, find, readGroup); err != nil {
+			return wrap("find groups", err)
+		}
+		create = nil
+		for _, a := range order {
+			if a.id == 0 {
+				create = append(create, a)
+			}
+		}
+	}
+	groupRows := make([][]any, len(create))
+	for i, a := range create {
+		l := a.latest
+		groupRows[i] = []any{a.project, a.key, l.title, l.culprit, l.level, 0, a.minTS, a.maxTS, string(store.StatusUnresolved), 0, 0, event.Grouping}
+	}
+	if err := db.insertRows(ctx, tx, mGroups, groupRows, readGroup); err != nil {
 		return wrap("upsert groups", err)
 	}
 	for _, a := range order {
@@ -281,11 +391,7 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 		id      string
 	}
 	inserted := make(map[evKey]int64, len(batch))
-	type userPair struct {
-		group int64
-		user  string
-	}
-	userPairs := map[userPair]*groupAgg{}
+	users := map[userPair]struct{}{}
 	rows := make([][]any, 0, len(batch))
 	for _, in := range batch {
 		a := aggs[groupKey{in.ProjectID, in.GroupKey}]
@@ -312,40 +418,115 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 		}
 		delete(inserted, k) // a second copy in this batch is not counted
 		a := aggs[groupKey{in.ProjectID, in.GroupKey}]
-		ts := ms(in.Timestamp)
-		a.n++
 		if in.User != "" {
-			userPairs[userPair{a.id, in.User}] = a
+			users[userPair{a.id, in.User}] = struct{}{}
 		}
-		if id > a.lastEvent {
-			a.lastEvent = id
+		a.add(id, ms(in.Timestamp), in.Environment, in.Release, in.User)
+	}
+	var counted []*groupAgg
+	for _, a := range order {
+		if a.n > 0 {
+			counted = append(counted, a)
+			continue
 		}
-		if a.buckets == nil {
-			a.buckets, a.hours, a.seen = map[int64]int64{}, map[int64]int64{}, map[seenKey]*seenAgg{}
-		}
-		sec := ts / 1000
-		a.buckets[sec-sec%60]++
-		a.hours[sec-sec%3600]++
-		for _, s := range [...]seenKey{{"environment", in.Environment}, {"release", in.Release}, {"user", in.User}} {
-			if s.value == "" {
-				continue
+		if a.prevCount == 0 && db.owed.groups[a.id] == nil {
+			// Created for duplicates only (an event id resent with
+			// other contents): leave no empty group behind.
+			if _, err := tx.ExecContext(ctx, db.q(qDeleteEmpty), a.id); err != nil {
+				return wrap("delete empty group", err)
 			}
-			sa := a.seen[s]
-			if sa == nil {
-				sa = &seenAgg{first: ts, last: ts}
-				a.seen[s] = sa
-			}
-			sa.n++
-			sa.first = min(sa.first, ts)
-			sa.last = max(sa.last, ts)
 		}
 	}
 
+	if db.d.OneWriter && !settle && !db.owed.due(time.Now()) {
+		if err := tx.Commit(); err != nil {
+			return wrap("commit", err)
+		}
+		db.owed.add(counted, users, time.Now())
+		return db.checkFile()
+	}
+	if err := db.writeCounts(ctx, tx, counted, users); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return wrap("commit", err)
+	}
+	db.owed.clear()
+	// Acknowledged only if the file committed to is still the one a
+	// reader (or a restart) finds.
+	return db.checkFile()
+}
+
+// writeCounts writes, in tx, the counts of batch (its groups, each with
+// prevCount and prevStatus read in tx) and those owed, and runs the
+// commit hook on their outcomes. What is owed is left as it is: the
+// caller clears it once tx has committed.
+func (db *DB) writeCounts(ctx context.Context, tx *sql.Tx, batch []*groupAgg, batchUsers map[userPair]struct{}) error {
+	groups := make(map[int64]*groupAgg, len(batch)+len(db.owed.groups))
+	for _, a := range batch {
+		groups[a.id] = a
+	}
+	var outcomes []store.Outcome
+	if len(db.owed.groups) > 0 {
+		// Groups owed counts and not in this batch: read now; one deleted
+		// since (DeleteGroup) is left out, with its counts.
+		var ids []int64
+		for id := range db.owed.groups {
+			if groups[id] == nil {
+				ids = append(ids, id)
+			}
+		}
+		prev, err := db.groupStates(ctx, tx, ids)
+		if err != nil {
+			return wrap("owed counts", err)
+		}
+		for id, o := range db.owed.groups {
+			if a := groups[id]; a != nil {
+				c := o.clone()
+				c.groupKey, c.prevCount, c.prevStatus = a.groupKey, a.prevCount, a.prevStatus
+				c.merge(a)
+				groups[id] = c
+			} else if p, ok := prev[id]; ok {
+				c := o.clone()
+				c.prevCount, c.prevStatus = p.count, p.status
+				groups[id] = c
+			}
+		}
+		// The outcomes of the batches owed, in their order, then this
+		// batch's: each group's first says whether it is new or a
+		// regression, and each its total so far.
+		total := map[int64]int64{}
+		first := map[int64]bool{}
+		for _, o := range db.owed.outcomes {
+			if a := groups[o.GroupID]; a != nil {
+				outcomes = append(outcomes, settled(o, a, total, first))
+			}
+		}
+		for _, a := range batch {
+			outcomes = append(outcomes, settled(batchOutcome(a), groups[a.id], total, first))
+		}
+	} else {
+		for _, a := range batch {
+			outcomes = append(outcomes, settled(batchOutcome(a), a, map[int64]int64{}, map[int64]bool{}))
+		}
+	}
+	order := make([]*groupAgg, 0, len(groups))
+	for _, a := range groups {
+		a.users = 0 // counted below, again if an earlier try rolled back
+		order = append(order, a)
+	}
+	sort.Slice(order, func(i, j int) bool { return order[i].id < order[j].id })
+
 	// Users: the pairs new to group_users are new users of their group.
 	// (With Arrays, qCountsArrays inserts and counts them.)
-	pairs := make([]userPair, 0, len(userPairs))
-	for p := range userPairs {
+	pairs := make([]userPair, 0, len(batchUsers)+len(db.owed.users))
+	for p := range batchUsers {
 		pairs = append(pairs, p)
+	}
+	for p := range db.owed.users {
+		if _, ok := batchUsers[p]; !ok && groups[p.group] != nil {
+			pairs = append(pairs, p)
+		}
 	}
 	sort.Slice(pairs, func(i, j int) bool {
 		if pairs[i].group != pairs[j].group {
@@ -358,16 +539,12 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 		userRows[i] = []any{p.group, p.user}
 	}
 	if len(pairs) > 0 && !db.d.Arrays {
-		byID := map[int64]*groupAgg{}
-		for p, a := range userPairs {
-			byID[p.group] = a
-		}
 		err := db.insertRows(ctx, tx, mUsers, userRows, func(r *sql.Rows) error {
 			var g int64
 			if err := r.Scan(&g); err != nil {
 				return err
 			}
-			byID[g].users++
+			groups[g].users++
 			return nil
 		})
 		if err != nil {
@@ -384,25 +561,9 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 		*seenAgg
 	}
 	var seen []seenRow
-	var outcomes []store.Outcome
 	for _, a := range order {
-		if a.n == 0 {
-			if a.prevCount == 0 {
-				// Created for duplicates only (an event id resent with
-				// other contents): leave no empty group behind.
-				if _, err := tx.ExecContext(ctx, db.q(qDeleteEmpty), a.id); err != nil {
-					return wrap("delete empty group", err)
-				}
-			}
-			continue
-		}
 		l := a.latest
-		updRows = append(updRows, []any{a.id, a.n, a.users, a.minTS, a.maxTS, l.Title, l.Culprit, l.Level, a.lastEvent})
-		outcomes = append(outcomes, store.Outcome{ProjectID: a.project, GroupID: a.id,
-			New: a.prevCount == 0, Regression: a.prevStatus == string(store.StatusResolved),
-			Count: a.n, Total: a.prevCount + a.n, LastEventID: a.lastEvent,
-			Title: l.Title, Culprit: l.Culprit, Level: l.Level, Environment: l.Environment, Release: l.Release,
-			Tags: l.Tags, Time: l.Timestamp})
+		updRows = append(updRows, []any{a.id, a.n, a.users, a.minTS, a.maxTS, l.title, l.culprit, l.level, a.lastEvent})
 		for at, n := range a.buckets {
 			minutes = append(minutes, bucket{a.id, at, n})
 		}
@@ -474,15 +635,31 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming) error {
 			}
 		}
 	}
-	if err := db.runHook(ctx, tx, outcomes); err != nil {
-		return err
+	return db.runHook(ctx, tx, outcomes)
+}
+
+// batchOutcome is a's outcome before it is settled: the batch's count and
+// newest event.
+func batchOutcome(a *groupAgg) store.Outcome {
+	l := a.latest
+	return store.Outcome{ProjectID: a.project, GroupID: a.id, Count: a.n, LastEventID: a.lastEvent,
+		Title: l.title, Culprit: l.culprit, Level: l.level, Environment: l.environment, Release: l.release,
+		Tags: l.tags, Time: l.time}
+}
+
+// settled is o with what its group (g, with the count and status it had
+// before the counts written) says of it: new or a regression for the
+// group's first outcome, and the group's total after it.
+func settled(o store.Outcome, g *groupAgg, total map[int64]int64, first map[int64]bool) store.Outcome {
+	if !first[o.GroupID] {
+		first[o.GroupID] = true
+		o.New = g.prevCount == 0
+		o.Regression = g.prevStatus == string(store.StatusResolved)
+		total[o.GroupID] = g.prevCount
 	}
-	if err := tx.Commit(); err != nil {
-		return wrap("commit", err)
-	}
-	// Acknowledged only if the file committed to is still the one a
-	// reader (or a restart) finds.
-	return db.checkFile()
+	total[o.GroupID] += o.Count
+	o.Total = total[o.GroupID]
+	return o
 }
 
 // idle runs Dialect.CatchUp once a CatchUpInterval has passed since the

@@ -251,6 +251,11 @@ func (db *DB) SetStatus(ctx context.Context, ids []int64, status store.Status) e
 	if err := db.checkFile(); err != nil {
 		return err
 	}
+	// Counts owed are of events that came before: written after the new
+	// status, they would reopen a group resolved now.
+	if err := db.settleOwed(ctx); err != nil {
+		return wrap("set status", err)
+	}
 	in, args := idList(ids)
 	res, err := db.w.ExecContext(ctx, db.q(`UPDATE event_groups SET status = ?, regression = 0 WHERE id IN `+in), append([]any{string(status)}, args...)...)
 	if err != nil {

@@ -138,6 +138,7 @@ type DB struct {
 	delHooks map[string]GroupDeleteHook // by component
 
 	caughtUp time.Time // the last CatchUp; the writer goroutine's
+	owed     owed      // counts.go; the writer goroutine's
 
 	check  func() error
 	lostMu sync.Mutex
@@ -175,9 +176,16 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 	if wo.OnError != nil {
 		db.hookErr = wo.OnError
 	}
+	if db.d.OneWriter && c.UpTo == 0 {
+		if err := db.loadOwed(ctx); err != nil {
+			return nil, err
+		}
+	}
 	db.wr = newWriter(db.commit, db.defaultProject, wo)
 	db.wr.idle = db.idle
 	db.wr.stop = db.stop
+	db.wr.owed = db.owed.deadline
+	db.wr.settle = db.settle
 	db.wr.start()
 	if db.check != nil {
 		go db.watch()
@@ -218,6 +226,9 @@ func (db *DB) Close(ctx context.Context) error { return db.wr.Close(ctx) }
 // the queue: nothing it uses is closed under it.
 func (db *DB) stop(ctx context.Context, abandoned bool) error {
 	if !abandoned {
+		if err := db.settle(ctx); err != nil {
+			db.hookErr(err) // found again at the next Open
+		}
 		db.catchUp(ctx)
 	}
 	db.stmts.Range(func(k, v any) bool { v.(*sql.Stmt).Close(); db.stmts.Delete(k); return true })

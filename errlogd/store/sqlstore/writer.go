@@ -13,8 +13,9 @@ import (
 )
 
 // commitFunc writes one batch in one transaction. Duplicates of (project,
-// event id) already stored, or twice in the batch, are skipped.
-type commitFunc func(ctx context.Context, batch []*store.Incoming) error
+// event id) already stored, or twice in the batch, are skipped. With
+// settle, the counts owed (counts.go) are written in it too.
+type commitFunc func(ctx context.Context, batch []*store.Incoming, settle bool) error
 
 type pending struct {
 	in    *store.Incoming
@@ -38,6 +39,16 @@ type writer struct {
 	// stop runs on the writer goroutine once the queue is done with:
 	// what closes the database. abandoned tells it whether Close gave up.
 	stop func(ctx context.Context, abandoned bool) error
+	// owed, when set, says by when the counts owed must be written (zero:
+	// none is owed); settle writes them in a transaction of their own.
+	owed   func() time.Time
+	settle func(ctx context.Context) error
+	// settles asks the goroutine to settle now (settleNow).
+	settles chan chan error
+	// settleFailed: the last settle failed, and was reported; the next
+	// is not tried before retryAt.
+	settleFailed bool
+	retryAt      time.Time
 
 	mu     sync.RWMutex // held for reading while sending; Close takes it to close queue
 	closed bool
@@ -70,7 +81,7 @@ func newWriter(commit commitFunc, project func(ctx context.Context) (*store.Proj
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	w := &writer{commit: commit, opts: opts, project: project, queue: make(chan pending, opts.Queue), stopped: make(chan struct{}), closing: make(chan struct{})}
+	w := &writer{commit: commit, opts: opts, project: project, queue: make(chan pending, opts.Queue), stopped: make(chan struct{}), closing: make(chan struct{}), settles: make(chan chan error)}
 	w.life, w.abandon = context.WithCancel(context.Background())
 	return w
 }
@@ -219,18 +230,32 @@ func (w *writer) run() {
 	var lastCommit time.Time // when the previous batch was answered
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
-	for p := range w.queue {
+	owedTimer := time.NewTimer(time.Hour)
+	owedTimer.Stop()
+	for {
+		p, ok := w.next(owedTimer, lastCommit)
+		if !ok {
+			break
+		}
 		batch = append(batch[:0], p)
+		// loaded: this batch follows the last one closely (events keep
+		// coming), and may leave its counts owed.
+		loaded := time.Since(lastCommit) < w.opts.Linger
 		// Group commit: take whatever queued up while the last batch
 		// was being written; under load, wait up to Linger for more.
-		busy := w.opts.Linger > 0 && (w.opts.InFlight != nil || time.Since(lastCommit) < w.opts.Linger)
+		busy := w.opts.Linger > 0 && (w.opts.InFlight != nil || loaded)
 		w.take(&batch, busy, linger)
 		ins = ins[:0]
+		flush := false
 		for _, p := range batch {
 			if p.in != nil {
 				ins = append(ins, p.in)
 			}
+			flush = flush || p.flush != nil
 		}
+		// The counts owed are written with this batch when no event is
+		// coming after it, or before a Flush is answered.
+		settle := flush || w.isClosed() || !loaded || len(w.queue) == 0 && w.opts.InFlight == nil
 		var err error
 		var each map[*store.Incoming]error // set when the batch was retried event by event
 		if w.life.Err() != nil {
@@ -243,19 +268,22 @@ func (w *writer) run() {
 			}
 		} else if len(ins) > 0 {
 			start := time.Now()
-			err = w.commitRetry(ins)
+			err = w.commitRetry(ins, settle)
 			if w.opts.OnCommit != nil {
 				w.opts.OnCommit(len(ins), time.Since(start), err)
 			}
 			switch {
 			case err != nil && len(ins) > 1 && !errors.Is(err, store.ErrLost) && w.life.Err() == nil:
-				each = w.commitEach(ins, err)
+				each = w.commitEach(ins, err, settle)
 			case err != nil:
 				w.failed.Add(int64(len(ins)))
 				if !errors.Is(err, store.ErrLost) { // said once, when found
 					w.fail(err)
 				}
 			}
+		}
+		if flush && w.life.Err() == nil {
+			w.settleOwed() // when the batch carried no event, or failed
 		}
 		for _, p := range batch {
 			if p.done != nil {
@@ -274,6 +302,74 @@ func (w *writer) run() {
 		if w.idle != nil && w.life.Err() == nil {
 			w.idle(w.life)
 		}
+	}
+}
+
+// next waits for what is queued next; ok is false once the queue is
+// closed and empty. Meanwhile it writes the counts owed when they are due
+// or when nothing came for Linger since the last batch was answered
+// (last; t is a stopped timer), and when settleNow asks.
+func (w *writer) next(t *time.Timer, last time.Time) (p pending, ok bool) {
+	for {
+		var due <-chan time.Time
+		if w.owed != nil {
+			if at := w.owed(); !at.IsZero() {
+				if idle := last.Add(w.opts.Linger); !last.IsZero() && idle.Before(at) {
+					at = idle
+				}
+				if w.settleFailed && at.Before(w.retryAt) {
+					at = w.retryAt
+				}
+				t.Reset(time.Until(at))
+				due = t.C
+			}
+		}
+		select {
+		case p, ok = <-w.queue:
+			stopTimer(t)
+			return p, ok
+		case <-due:
+			w.settleOwed()
+		case reply := <-w.settles:
+			stopTimer(t)
+			reply <- w.settleOwed()
+		}
+	}
+}
+
+// settleOwed writes the counts owed, if any, in a transaction of their
+// own. A failure is said once until a settle succeeds; what is owed stays
+// owed (and is found again at the next Open).
+func (w *writer) settleOwed() error {
+	if w.settle == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(w.life, 30*time.Second)
+	defer cancel()
+	err := w.settle(ctx)
+	if err != nil && !w.settleFailed && !errors.Is(err, store.ErrLost) && w.life.Err() == nil {
+		w.fail(err)
+	}
+	w.settleFailed = err != nil
+	w.retryAt = time.Now().Add(time.Second)
+	return err
+}
+
+// settleNow has the goroutine write the counts owed, between batches.
+func (w *writer) settleNow(ctx context.Context) error {
+	reply := make(chan error, 1)
+	select {
+	case w.settles <- reply:
+	case <-w.stopped:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -337,11 +433,11 @@ func stopTimer(t *time.Timer) {
 
 // commitRetry retries a batch a few times: PostgreSQL may abort one
 // transaction of two that deadlock or fail serialization.
-func (w *writer) commitRetry(ins []*store.Incoming) error {
+func (w *writer) commitRetry(ins []*store.Incoming, settle bool) error {
 	var err error
 	for try := 0; try < 5; try++ {
 		ctx, cancel := context.WithTimeout(w.life, 30*time.Second)
-		err = w.commit(ctx, ins)
+		err = w.commit(ctx, ins, settle)
 		cancel()
 		if err == nil || w.opts.Retryable == nil || !w.opts.Retryable(err) || w.life.Err() != nil {
 			return err
@@ -361,7 +457,7 @@ func (w *writer) commitRetry(ins []*store.Incoming) error {
 // ended, a retryable error persists; when every event fails, the database
 // is the problem, and each gets its error to retry later. It returns each
 // event's error (nil: committed).
-func (w *writer) commitEach(ins []*store.Incoming, batchErr error) map[*store.Incoming]error {
+func (w *writer) commitEach(ins []*store.Incoming, batchErr error, settle bool) map[*store.Incoming]error {
 	out := make(map[*store.Incoming]error, len(ins))
 	ok := false
 	var stop error
@@ -373,7 +469,7 @@ func (w *writer) commitEach(ins []*store.Incoming, batchErr error) map[*store.In
 			out[in] = stop
 			continue
 		}
-		err := w.commitRetry([]*store.Incoming{in})
+		err := w.commitRetry([]*store.Incoming{in}, settle)
 		out[in] = err
 		ok = ok || err == nil
 		if err != nil && w.notTheEvents(err) {

@@ -24,7 +24,7 @@ func TestWriterQueueFullFlushClose(t *testing.T) {
 	release := make(chan struct{})
 	var mu sync.Mutex
 	var committed [][]*store.Incoming
-	commit := func(ctx context.Context, batch []*store.Incoming) error {
+	commit := func(ctx context.Context, batch []*store.Incoming, _ bool) error {
 		<-release
 		mu.Lock()
 		committed = append(committed, append([]*store.Incoming(nil), batch...))
@@ -76,7 +76,7 @@ func TestWriterCommitErrorsReachSubmit(t *testing.T) {
 	boom := errors.New("disk I/O error")
 	var reported []error
 	var mu sync.Mutex
-	w := startWriter(func(context.Context, []*store.Incoming) error { return boom }, nil, store.WriterOptions{
+	w := startWriter(func(context.Context, []*store.Incoming, bool) error { return boom }, nil, store.WriterOptions{
 		OnError: func(err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() },
 	})
 	defer w.Close(context.Background())
@@ -92,7 +92,7 @@ func TestWriterCommitErrorsReachSubmit(t *testing.T) {
 func TestWriterCloseNotHeldByAWaitingFlush(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
-	commit := func(ctx context.Context, batch []*store.Incoming) error { <-release; return nil }
+	commit := func(ctx context.Context, batch []*store.Incoming, _ bool) error { <-release; return nil }
 	p := &store.Project{ID: 1}
 	w := startWriter(commit, func(context.Context) (*store.Project, error) { return p, nil }, store.WriterOptions{Queue: 1, MaxBatch: 1})
 	w.Deliver(&event.Event{Logentry: &event.Logentry{Message: "committing"}})
@@ -124,7 +124,7 @@ func TestWriterIdleAfterAnswers(t *testing.T) {
 	release := make(chan struct{})
 	var first sync.Once
 	commits := make(chan int, 10)
-	commit := func(ctx context.Context, batch []*store.Incoming) error {
+	commit := func(ctx context.Context, batch []*store.Incoming, _ bool) error {
 		commits <- len(batch)
 		return nil
 	}
@@ -173,7 +173,7 @@ func startWriter(commit commitFunc, project func(context.Context) (*store.Projec
 func TestWriterOneBadEventNeverFailsAnother(t *testing.T) {
 	var mu sync.Mutex
 	stored := map[string]bool{}
-	commit := func(_ context.Context, batch []*store.Incoming) error {
+	commit := func(_ context.Context, batch []*store.Incoming, _ bool) error {
 		for _, in := range batch {
 			if in.Title == "poison" {
 				return errors.New(`invalid byte sequence for encoding "UTF8": 0x00`)
@@ -188,12 +188,12 @@ func TestWriterOneBadEventNeverFailsAnother(t *testing.T) {
 	}
 	release := make(chan struct{})
 	first := true
-	gate := func(ctx context.Context, batch []*store.Incoming) error {
+	gate := func(ctx context.Context, batch []*store.Incoming, settle bool) error {
 		if first { // hold the first batch so that the others queue up together
 			first = false
 			<-release
 		}
-		return commit(ctx, batch)
+		return commit(ctx, batch, settle)
 	}
 	w := startWriter(gate, nil, store.WriterOptions{MaxBatch: 100})
 	defer w.Close(context.Background())
@@ -241,7 +241,7 @@ func TestWriterOneBadEventNeverFailsAnother(t *testing.T) {
 func TestWriterLingers(t *testing.T) {
 	var mu sync.Mutex
 	var sizes []int
-	commit := func(ctx context.Context, batch []*store.Incoming) error {
+	commit := func(ctx context.Context, batch []*store.Incoming, _ bool) error {
 		mu.Lock()
 		sizes = append(sizes, len(batch))
 		mu.Unlock()
@@ -291,7 +291,7 @@ func TestWriterLingers(t *testing.T) {
 // Linger/8, not Linger, even when more are said to be in flight (a
 // request refused before its Submit).
 func TestWriterLingerGap(t *testing.T) {
-	commit := func(ctx context.Context, batch []*store.Incoming) error { return nil }
+	commit := func(ctx context.Context, batch []*store.Incoming, _ bool) error { return nil }
 	p := &store.Project{ID: 1}
 	w := startWriter(commit, func(context.Context) (*store.Project, error) { return p, nil },
 		store.WriterOptions{Linger: 800 * time.Millisecond, InFlight: func() int { return 2 }})

@@ -1,0 +1,246 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"sync/atomic"
+	"time"
+
+	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/wire/decode"
+)
+
+// Owed counts
+//
+// A group's counts (event_groups' count, users and last_seen, the minute
+// and hour buckets, the values seen, the users) are most of what a
+// commit writes: at 5 KB events, batches of about ten events fall in
+// about ten groups, and each group's rows took as many B-tree updates as
+// its events did. On a OneWriter store (SQLite), a batch's transaction
+// therefore writes its groups and events only, while more events are
+// coming, and the writer owes their counts: it writes everything owed in
+// the transaction of the batch after which no event is coming (the
+// queue is empty and no request is being read), or once what is owed is
+// MaxOwed old, or before a Flush is answered and the store closes. The
+// commit hook (alerts) runs then, on the outcomes of every batch owed,
+// in their order.
+//
+// What is owed is only ever the counts of events committed, and it is
+// found again after a crash: each group's last_event_id is the newest
+// event its counts hold, so the events of a group above it are the
+// events owed (loadOwed, at Open). A count, a chart or an alert is at
+// most MaxOwed late; an event never is.
+
+// MaxOwed is how long a OneWriter store may owe the counts of events it
+// has committed.
+const MaxOwed = 250 * time.Millisecond
+
+// owed is what the writer goroutine owes the group tables; only that
+// goroutine (and Open, before it starts) touches it.
+type owed struct {
+	groups   map[int64]*groupAgg // by group id
+	users    map[userPair]struct{}
+	outcomes []store.Outcome // per batch and group, not settled
+	since    time.Time       // when the oldest counts owed were committed
+	// pending mirrors len(groups) > 0 for other goroutines (SetStatus).
+	pending atomic.Bool
+}
+
+// due says whether what is owed must be written by now.
+func (o *owed) due(now time.Time) bool {
+	return len(o.groups) > 0 && now.Sub(o.since) >= MaxOwed
+}
+
+// add takes on the counts of groups (a batch's, committed) and its users.
+func (o *owed) add(groups []*groupAgg, users map[userPair]struct{}, now time.Time) {
+	if len(groups) == 0 {
+		return
+	}
+	if o.groups == nil {
+		o.groups, o.users = map[int64]*groupAgg{}, map[userPair]struct{}{}
+	}
+	if len(o.groups) == 0 {
+		o.since = now
+	}
+	for _, a := range groups {
+		o.outcomes = append(o.outcomes, batchOutcome(a))
+		if c := o.groups[a.id]; c != nil {
+			c.merge(a)
+		} else {
+			o.groups[a.id] = a
+		}
+	}
+	for p := range users {
+		o.users[p] = struct{}{}
+	}
+	o.pending.Store(true)
+}
+
+func (o *owed) clear() {
+	if len(o.groups) == 0 {
+		return
+	}
+	o.groups, o.users, o.outcomes, o.since = nil, nil, nil, time.Time{}
+	o.pending.Store(false)
+}
+
+// deadline is when what is owed must be written; zero when nothing is.
+func (o *owed) deadline() time.Time {
+	if len(o.groups) == 0 {
+		return time.Time{}
+	}
+	return o.since.Add(MaxOwed)
+}
+
+type groupState struct {
+	count  int64
+	status string
+}
+
+// groupStates reads the count and status of the groups ids that exist.
+func (db *DB) groupStates(ctx context.Context, tx *sql.Tx, ids []int64) (map[int64]groupState, error) {
+	out := make(map[int64]groupState, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		in, args := idList(ids[:n])
+		rows, err := tx.QueryContext(ctx, db.q(`SELECT id, count, status FROM event_groups WHERE id IN `+in), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id int64
+			var s groupState
+			if err := rows.Scan(&id, &s.count, &s.status); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = s
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
+// settle writes what is owed in a transaction of its own (the writer
+// goroutine's, when no batch came to carry it).
+func (db *DB) settle(ctx context.Context) error {
+	if len(db.owed.groups) == 0 {
+		return nil
+	}
+	if err := db.checkFile(); err != nil {
+		return err
+	}
+	tx, err := db.w.BeginTx(withHint(ctx, lazyBegin), nil)
+	if err != nil {
+		return wrap("begin", err)
+	}
+	defer tx.Rollback()
+	if err := db.writeCounts(ctx, tx, nil, nil); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return wrap("commit", err)
+	}
+	db.owed.clear()
+	return db.checkFile()
+}
+
+// loadOwed finds, at Open, the counts of the events a crash left owed:
+// the events of each group above its last_event_id. Nothing is owed
+// when the newest event is one a group's counts hold (no query of the
+// groups then).
+func (db *DB) loadOwed(ctx context.Context) error {
+	var newestEvent, newestCounted sql.NullInt64
+	if err := db.w.QueryRowContext(ctx, `SELECT (SELECT max(id) FROM events), (SELECT max(last_event_id) FROM event_groups)`).Scan(&newestEvent, &newestCounted); err != nil {
+		return wrap("owed counts", err)
+	}
+	if !newestEvent.Valid || newestEvent.Int64 <= newestCounted.Int64 {
+		return nil
+	}
+	rows, err := db.w.QueryContext(ctx, `SELECT e.id, e.project_id, e.group_id, g.key, e.ts, e.received, e.level, e.title, g.culprit, e.environment, e.release, e.payload
+FROM event_groups g JOIN events e ON e.group_id = g.id AND e.id > g.last_event_id ORDER BY e.id`)
+	if err != nil {
+		return wrap("owed counts", err)
+	}
+	defer rows.Close()
+	groups := map[int64]*groupAgg{}
+	users := map[userPair]struct{}{}
+	projects := map[int64]*store.Project{}
+	var order []*groupAgg
+	for rows.Next() {
+		var id, ts, received int64
+		var k groupKey
+		var gid int64
+		var l newest
+		var payload []byte
+		if err := rows.Scan(&id, &k.project, &gid, &k.key, &ts, &received, &l.level, &l.title, &l.culprit, &l.environment, &l.release, &payload); err != nil {
+			return wrap("owed counts", err)
+		}
+		l.time = time.UnixMilli(ts)
+		// The user and tags are in the payload only; an event that no
+		// longer reads is counted without them.
+		user := ""
+		if in := db.reread(ctx, projects, k.project, payload, received); in != nil {
+			user, l.tags, l.culprit = in.User, in.Tags, in.Culprit
+		}
+		a := groups[gid]
+		if a == nil {
+			a = &groupAgg{groupKey: k, id: gid, latest: l, minTS: ts, maxTS: ts}
+			groups[gid] = a
+			order = append(order, a)
+		}
+		if ts >= a.maxTS {
+			a.latest, a.maxTS = l, ts
+		}
+		a.minTS = min(a.minTS, ts)
+		if user != "" {
+			users[userPair{gid, user}] = struct{}{}
+		}
+		a.add(id, ts, l.environment, l.release, user)
+	}
+	if err := rows.Err(); err != nil {
+		return wrap("owed counts", err)
+	}
+	db.owed.add(order, users, time.Now())
+	return nil
+}
+
+// reread prepares a stored payload again, for what only it holds (the
+// user, the tags); nil when it cannot.
+func (db *DB) reread(ctx context.Context, projects map[int64]*store.Project, project int64, payload []byte, received int64) *store.Incoming {
+	p, ok := projects[project]
+	if !ok {
+		p, _ = db.Project(ctx, project)
+		projects[project] = p
+	}
+	if p == nil {
+		return nil
+	}
+	js, err := store.Decompress(payload)
+	if err != nil {
+		return nil
+	}
+	ev, err := decode.Summary(js)
+	if err != nil {
+		return nil
+	}
+	in, err := store.Prepare(p, ev, nil, time.UnixMilli(received))
+	if err != nil {
+		return nil
+	}
+	return in
+}
+
+// settleOwed has the writer write what it owes before a change that
+// counts written later would contradict (a group resolved before its
+// events' counts would be reopened by them).
+func (db *DB) settleOwed(ctx context.Context) error {
+	if !db.owed.pending.Load() {
+		return nil
+	}
+	return db.wr.settleNow(ctx)
+}
