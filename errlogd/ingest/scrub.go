@@ -11,12 +11,13 @@ import (
 	"time"
 
 	"github.com/errlog/errlog"
+	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/wire/decode"
 )
 
 // Filtered replaces what a Scrubber removes, as Sentry's server writes it.
-const Filtered = "[Filtered]"
+const Filtered = store.Filtered
 
 // Scrubber removes secrets from the events of stock Sentry SDKs before
 // they are stored, as Sentry's server does by default: a Python SDK

@@ -62,6 +62,9 @@ type Incoming struct {
 	Payload []byte
 }
 
+// Filtered is what ingest stores in place of a value it scrubbed.
+const Filtered = "[Filtered]"
+
 // EarlierKey is an event's key by an earlier grouping.
 type EarlierKey struct {
 	Key      string

@@ -175,3 +175,85 @@ func TestOwedCountsBeforeResolve(t *testing.T) {
 	assert.False(t, g.Regression)
 	assert.Equal(t, int64(320), g.Count)
 }
+
+// owing opens a store whose batches after the first owe their counts:
+// requests are always said to be in flight, and a Linger of 400 ms makes
+// a batch that follows within it "loaded"; MaxOwed (250 ms) bounds the
+// window.
+func owing(t *testing.T, path string) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), path, sqlite.Options{Writer: store.WriterOptions{
+		Linger: 400 * time.Millisecond, InFlight: func() int { return 1000 }}})
+	require.NoError(t, err)
+	return s
+}
+
+func sendAt(t *testing.T, s *sqlite.Store, p *store.Project, msg string, at time.Time) {
+	t.Helper()
+	in, err := store.Prepare(p, &event.Event{Logentry: &event.Logentry{Message: msg}}, nil, at)
+	require.NoError(t, err)
+	require.NoError(t, s.Submit(context.Background(), in))
+}
+
+func countOf(t *testing.T, s *sqlite.Store, title string) (count, events int64) {
+	t.Helper()
+	require.NoError(t, s.Pool().QueryRow(`SELECT g.count, (SELECT count(*) FROM events e WHERE e.group_id = g.id) FROM event_groups g WHERE g.title = ?`, title).Scan(&count, &events))
+	return count, events
+}
+
+// TestOwedCountsSecondOpen: another process opening the file while
+// errlogd owes counts (errlogd project list, a second errlogd) neither
+// writes them nor owes its own: only the owner lock's holder does.
+func TestOwedCountsSecondOpen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "e.db")
+	a := owing(t, path)
+	defer a.Close(ctx)
+	p, err := a.CreateProject(ctx, "p")
+	require.NoError(t, err)
+	sendAt(t, a, p, "boom", time.Now()) // counted: the first batch
+	sendAt(t, a, p, "boom", time.Now()) // owed
+	b, err := sqlite.Open(ctx, path, sqlite.Options{Writer: store.WriterOptions{
+		Linger: 400 * time.Millisecond, InFlight: func() int { return 1000 }}})
+	require.NoError(t, err)
+	sendAt(t, b, p, "boom", time.Now())
+	sendAt(t, b, p, "boom", time.Now()) // b does not own the file: counted
+	count, events := countOf(t, b, "boom")
+	assert.Equal(t, int64(4), events)
+	assert.Equal(t, int64(3), count, "a's owed count is a's to write")
+	require.NoError(t, b.Close(ctx))
+	require.NoError(t, a.Flush(ctx))
+	count, events = countOf(t, a, "boom")
+	assert.Equal(t, events, count, "each event counted once")
+}
+
+// TestOwedCountsRetainedThenKilled: retention deletes a group's last
+// counted event while the counts of a newer one are owed, and the process
+// dies before writing them (here: the snapshot a crash would leave); the
+// store opened again finds them, for the group does not point at the
+// newer event as its last.
+func TestOwedCountsRetainedThenKilled(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a := owing(t, filepath.Join(dir, "e.db"))
+	defer a.Close(ctx)
+	p, err := a.CreateProject(ctx, "p")
+	require.NoError(t, err)
+	sendAt(t, a, p, "boom", time.Now().Add(-48*time.Hour)) // counted, received 48 h ago
+	sendAt(t, a, p, "boom", time.Now())                    // owed
+	_, err = a.Retain(ctx, store.Retention{MaxAge: 24 * time.Hour})
+	require.NoError(t, err)
+	_, err = sqlite.Backup(ctx, filepath.Join(dir, "e.db"), filepath.Join(dir, "crash.db"))
+	require.NoError(t, err)
+
+	c, err := sqlite.Open(ctx, filepath.Join(dir, "crash.db"), sqlite.Options{})
+	require.NoError(t, err)
+	defer c.Close(ctx)
+	require.NoError(t, c.Flush(ctx))
+	count, events := countOf(t, c, "boom")
+	assert.Equal(t, int64(1), events, "the old event is gone")
+	assert.Equal(t, int64(2), count, "both events counted, the owed one found at Open")
+	require.NoError(t, a.Flush(ctx))
+	count, _ = countOf(t, a, "boom")
+	assert.Equal(t, int64(2), count)
+}

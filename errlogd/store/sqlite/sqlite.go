@@ -91,9 +91,15 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		check = func() error { return sameFile(path, fi) }
 	}
 	sub, _ := fs.Sub(migrations, "migrations")
+	// The process that holds the owner lock is the only one that may owe
+	// counts, and finds those a killed owner left owed: another process
+	// opening the file meanwhile (errlogd project, a second errlogd)
+	// writes its batches' counts with them, and leaves the owner's alone.
+	release, owner := own(path + "-owner")
 	db, err := sqlstore.Open(ctx, sqlstore.Config{
 		Check:      check,
-		OnClose:    cp.close,
+		OwesCounts: owner,
+		OnClose:    func() error { err := cp.close(); release(); return err },
 		Dialect:    dialect,
 		Write:      w,
 		Read:       r,
@@ -105,6 +111,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		w.Close()
 		r.Close()
 		cp.close()
+		release()
 		return nil, err
 	}
 	return &Store{DB: db}, nil

@@ -438,7 +438,7 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming, settle bool) 
 		}
 	}
 
-	if db.d.OneWriter && !settle && !db.owed.due(time.Now()) {
+	if db.owes && !settle && !db.owed.due(time.Now()) {
 		if err := tx.Commit(); err != nil {
 			return wrap("commit", err)
 		}

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"sync/atomic"
 	"time"
 
@@ -12,24 +13,26 @@ import (
 
 // Owed counts
 //
-// A group's counts (event_groups' count, users and last_seen, the minute
+// A group's counts (event_groups' count, users and last seen, the minute
 // and hour buckets, the values seen, the users) are most of what a
 // commit writes: at 5 KB events, batches of about ten events fall in
 // about ten groups, and each group's rows took as many B-tree updates as
-// its events did. On a OneWriter store (SQLite), a batch's transaction
-// therefore writes its groups and events only, while more events are
-// coming, and the writer owes their counts: it writes everything owed in
-// the transaction of the batch after which no event is coming (the
-// queue is empty and no request is being read), or once what is owed is
-// MaxOwed old, or before a Flush is answered and the store closes. The
-// commit hook (alerts) runs then, on the outcomes of every batch owed,
-// in their order.
+// its events did. A store whose process owns the database (SQLite's
+// owner lock: Config.OwesCounts) therefore lets a batch that follows the
+// previous one within Linger commit its groups and events only, and owes
+// their counts. It writes everything owed with the next batch that does
+// not follow so closely, or one that carries a Flush; in a transaction of
+// its own Linger after the last batch when none follows, once what is
+// owed is MaxOwed old, and when the store closes; and in the transaction
+// that changes a group's status (writeAfterCounts). The commit hook
+// (alerts) runs then, on the outcomes of every batch owed, in their
+// order.
 //
 // What is owed is only ever the counts of events committed, and it is
 // found again after a crash: each group's last_event_id is the newest
-// event its counts hold, so the events of a group above it are the
-// events owed (loadOwed, at Open). A count, a chart or an alert is at
-// most MaxOwed late; an event never is.
+// event its counts hold, so the events of a group above it are the events
+// owed (loadOwed, at Open, by the owner only). A count, a chart or an
+// alert is at most MaxOwed late; an event never is.
 
 // MaxOwed is how long a OneWriter store may owe the counts of events it
 // has committed.
@@ -126,9 +129,10 @@ func (db *DB) groupStates(ctx context.Context, tx *sql.Tx, ids []int64) (map[int
 }
 
 // settle writes what is owed in a transaction of its own (the writer
-// goroutine's, when no batch came to carry it).
-func (db *DB) settle(ctx context.Context) error {
-	if len(db.owed.groups) == 0 {
+// goroutine's, when no batch came to carry it), with also's writes when
+// set.
+func (db *DB) settle(ctx context.Context, also func(context.Context, *sql.Tx) error) error {
+	if len(db.owed.groups) == 0 && also == nil {
 		return nil
 	}
 	if err := db.checkFile(); err != nil {
@@ -139,8 +143,15 @@ func (db *DB) settle(ctx context.Context) error {
 		return wrap("begin", err)
 	}
 	defer tx.Rollback()
-	if err := db.writeCounts(ctx, tx, nil, nil); err != nil {
-		return err
+	if len(db.owed.groups) > 0 {
+		if err := db.writeCounts(ctx, tx, nil, nil); err != nil {
+			return err
+		}
+	}
+	if also != nil {
+		if err := also(ctx, tx); err != nil {
+			return err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return wrap("commit", err)
@@ -161,8 +172,10 @@ func (db *DB) loadOwed(ctx context.Context) error {
 	if !newestEvent.Valid || newestEvent.Int64 <= newestCounted.Int64 {
 		return nil
 	}
+	// CROSS JOIN: each group's events above its last, through the index
+	// on (group_id, id); a plain JOIN scanned every event in id order.
 	rows, err := db.w.QueryContext(ctx, `SELECT e.id, e.project_id, e.group_id, g.key, e.ts, e.received, e.level, e.title, g.culprit, e.environment, e.release, e.payload
-FROM event_groups g JOIN events e ON e.group_id = g.id AND e.id > g.last_event_id ORDER BY e.id`)
+FROM event_groups g CROSS JOIN events e ON e.group_id = g.id AND e.id > g.last_event_id ORDER BY e.id`)
 	if err != nil {
 		return wrap("owed counts", err)
 	}
@@ -184,8 +197,11 @@ FROM event_groups g JOIN events e ON e.group_id = g.id AND e.id > g.last_event_i
 		// The user and tags are in the payload only; an event that no
 		// longer reads is counted without them.
 		user := ""
-		if in := db.reread(ctx, projects, k.project, payload, received); in != nil {
-			user, l.tags, l.culprit = in.User, in.Tags, in.Culprit
+		if in, scrubbed := db.reread(ctx, projects, k.project, payload, received); in != nil {
+			l.tags, l.culprit = in.Tags, in.Culprit
+			if !scrubbed {
+				user = in.User
+			}
 		}
 		a := groups[gid]
 		if a == nil {
@@ -206,41 +222,69 @@ FROM event_groups g JOIN events e ON e.group_id = g.id AND e.id > g.last_event_i
 		return wrap("owed counts", err)
 	}
 	db.owed.add(order, users, time.Now())
+	// Written with the first batch, a Flush or Close, or after
+	// HoldFound: by then the process has set its commit hook, which
+	// alerts on them.
+	db.owed.since = time.Now().Add(HoldFound - MaxOwed)
 	return nil
 }
 
+// HoldFound is how long the counts Open found owed may wait for a batch
+// to carry them.
+const HoldFound = 5 * time.Second
+
 // reread prepares a stored payload again, for what only it holds (the
-// user, the tags); nil when it cannot.
-func (db *DB) reread(ctx context.Context, projects map[int64]*store.Project, project int64, payload []byte, received int64) *store.Incoming {
+// user, the tags); nil when it cannot. scrubbed says the user was
+// scrubbed on arrival ([Filtered]): ingest counted the user it had, which
+// is no longer known.
+func (db *DB) reread(ctx context.Context, projects map[int64]*store.Project, project int64, payload []byte, received int64) (in *store.Incoming, scrubbed bool) {
 	p, ok := projects[project]
 	if !ok {
 		p, _ = db.Project(ctx, project)
 		projects[project] = p
 	}
 	if p == nil {
-		return nil
+		return nil, false
 	}
 	js, err := store.Decompress(payload)
 	if err != nil {
-		return nil
+		return nil, false
 	}
 	ev, err := decode.Summary(js)
 	if err != nil {
-		return nil
+		return nil, false
 	}
-	in, err := store.Prepare(p, ev, nil, time.UnixMilli(received))
+	if u := ev.User; u != nil {
+		for _, v := range []string{u.ID, u.Email, u.Username, u.IPAddress} {
+			scrubbed = scrubbed || v == store.Filtered
+		}
+	}
+	in, err = store.Prepare(p, ev, nil, time.UnixMilli(received))
 	if err != nil {
-		return nil
+		return nil, false
 	}
-	return in
+	return in, scrubbed
 }
 
-// settleOwed has the writer write what it owes before a change that
-// counts written later would contradict (a group resolved before its
-// events' counts would be reopened by them).
-func (db *DB) settleOwed(ctx context.Context) error {
-	if !db.owed.pending.Load() {
-		return nil
+// writeAfterCounts runs write after what is owed is written, in the same
+// transaction on the writer goroutine, where counts written later would
+// contradict it: a group resolved before the counts of events that came
+// earlier were written would be reopened by them. Without counts owed
+// (PostgreSQL, a process that does not own the file), or once the writer
+// has stopped, write runs in a transaction of its own.
+func (db *DB) writeAfterCounts(ctx context.Context, write func(context.Context, *sql.Tx) error) error {
+	if db.owes {
+		if err := db.wr.settleNow(ctx, write); !errors.Is(err, errStopped) {
+			return err
+		}
 	}
-	return db.wr.settleNow(ctx)
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := write(ctx, tx); err != nil {
+		return err
+	}
+	return tx.Commit()
 }

@@ -253,15 +253,19 @@ func (db *DB) SetStatus(ctx context.Context, ids []int64, status store.Status) e
 	}
 	// Counts owed are of events that came before: written after the new
 	// status, they would reopen a group resolved now.
-	if err := db.settleOwed(ctx); err != nil {
-		return wrap("set status", err)
-	}
 	in, args := idList(ids)
-	res, err := db.w.ExecContext(ctx, db.q(`UPDATE event_groups SET status = ?, regression = 0 WHERE id IN `+in), append([]any{string(status)}, args...)...)
+	var n int64
+	err := db.writeAfterCounts(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, db.q(`UPDATE event_groups SET status = ?, regression = 0 WHERE id IN `+in), append([]any{string(status)}, args...)...)
+		if err == nil {
+			n, _ = res.RowsAffected()
+		}
+		return err
+	})
 	if err != nil {
 		return wrap("set status", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if n == 0 {
 		return store.ErrNotFound
 	}
 	return nil
@@ -518,12 +522,15 @@ func (db *DB) Retain(ctx context.Context, r store.Retention) (*store.RetentionRe
 const lastEventsTimeout = 30 * time.Second
 
 // lastEvents points each group whose last event retention deleted (an
-// id at most upTo) at its newest event left, or 0 when none is. The
+// id at most upTo) at its newest event left before it, or 0 when none is:
+// an event after it is one whose counts the group does not hold yet (a
+// commit on PostgreSQL, counts owed on SQLite), and last_event_id must
+// not say they are held (counts.go). The
 // bound on the column itself, not only the NOT EXISTS, is what keeps a
 // group a commit gives a new last event meanwhile out of it (PostgreSQL
 // checks a row an UPDATE waited for again with its new values).
 func lastEvents(ctx context.Context, db *DB, upTo int64) error {
-	_, err := db.w.ExecContext(ctx, db.q(`UPDATE event_groups SET last_event_id = COALESCE((SELECT max(e.id) FROM events e WHERE e.group_id = event_groups.id), 0)
+	_, err := db.w.ExecContext(ctx, db.q(`UPDATE event_groups SET last_event_id = COALESCE((SELECT max(e.id) FROM events e WHERE e.group_id = event_groups.id AND e.id < event_groups.last_event_id), 0)
 WHERE last_event_id <> 0 AND last_event_id <= ? AND NOT EXISTS (SELECT 1 FROM events e WHERE e.id = event_groups.last_event_id)`), upTo)
 	return err
 }

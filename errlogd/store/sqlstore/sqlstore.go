@@ -112,6 +112,11 @@ type Config struct {
 	Writer store.WriterOptions
 	// OnClose runs after both pools are closed.
 	OnClose func() error
+	// OwesCounts: this process is the database's only writer of events
+	// (SQLite: it holds the owner lock), so a batch may leave its counts
+	// owed, and Open finds those a killed process left owed (counts.go).
+	// It needs a OneWriter dialect.
+	OwesCounts bool
 	// Check, when set, says whether the database is still the one
 	// opened (SQLite: its file's device and inode, as a log file's): an
 	// error (wrapping store.ErrLost) fails the commit it follows, so that
@@ -139,6 +144,7 @@ type DB struct {
 
 	caughtUp time.Time // the last CatchUp; the writer goroutine's
 	owed     owed      // counts.go; the writer goroutine's
+	owes     bool      // Config.OwesCounts
 
 	check  func() error
 	lostMu sync.Mutex
@@ -176,7 +182,8 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 	if wo.OnError != nil {
 		db.hookErr = wo.OnError
 	}
-	if db.d.OneWriter && c.UpTo == 0 {
+	db.owes = c.OwesCounts && c.Dialect.OneWriter
+	if db.owes && c.UpTo == 0 {
 		if err := db.loadOwed(ctx); err != nil {
 			return nil, err
 		}
@@ -226,7 +233,7 @@ func (db *DB) Close(ctx context.Context) error { return db.wr.Close(ctx) }
 // the queue: nothing it uses is closed under it.
 func (db *DB) stop(ctx context.Context, abandoned bool) error {
 	if !abandoned {
-		if err := db.settle(ctx); err != nil {
+		if err := db.settle(ctx, nil); err != nil {
 			db.hookErr(err) // found again at the next Open
 		}
 		db.catchUp(ctx)

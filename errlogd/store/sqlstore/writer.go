@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -42,9 +43,9 @@ type writer struct {
 	// owed, when set, says by when the counts owed must be written (zero:
 	// none is owed); settle writes them in a transaction of their own.
 	owed   func() time.Time
-	settle func(ctx context.Context) error
+	settle func(ctx context.Context, also func(context.Context, *sql.Tx) error) error
 	// settles asks the goroutine to settle now (settleNow).
-	settles chan chan error
+	settles chan settleReq
 	// settleFailed: the last settle failed, and was reported; the next
 	// is not tried before retryAt.
 	settleFailed bool
@@ -81,7 +82,7 @@ func newWriter(commit commitFunc, project func(ctx context.Context) (*store.Proj
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	w := &writer{commit: commit, opts: opts, project: project, queue: make(chan pending, opts.Queue), stopped: make(chan struct{}), closing: make(chan struct{}), settles: make(chan chan error)}
+	w := &writer{commit: commit, opts: opts, project: project, queue: make(chan pending, opts.Queue), stopped: make(chan struct{}), closing: make(chan struct{}), settles: make(chan settleReq)}
 	w.life, w.abandon = context.WithCancel(context.Background())
 	return w
 }
@@ -283,7 +284,7 @@ func (w *writer) run() {
 			}
 		}
 		if flush && w.life.Err() == nil {
-			w.settleOwed() // when the batch carried no event, or failed
+			w.settleOwed(nil) // when the batch carried no event, or failed
 		}
 		for _, p := range batch {
 			if p.done != nil {
@@ -329,24 +330,28 @@ func (w *writer) next(t *time.Timer, last time.Time) (p pending, ok bool) {
 			stopTimer(t)
 			return p, ok
 		case <-due:
-			w.settleOwed()
-		case reply := <-w.settles:
+			w.settleOwed(nil)
+		case r := <-w.settles:
 			stopTimer(t)
-			reply <- w.settleOwed()
+			r.reply <- w.settleOwed(r.also)
 		}
 	}
 }
 
 // settleOwed writes the counts owed, if any, in a transaction of their
-// own. A failure is said once until a settle succeeds; what is owed stays
-// owed (and is found again at the next Open).
-func (w *writer) settleOwed() error {
+// own, with also's writes when set. A failure is said once until a settle
+// succeeds; what is owed stays owed (and is found again at the next
+// Open).
+func (w *writer) settleOwed(also func(context.Context, *sql.Tx) error) error {
 	if w.settle == nil {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(w.life, 30*time.Second)
 	defer cancel()
-	err := w.settle(ctx)
+	err := w.settle(ctx, also)
+	if also != nil {
+		return err // the caller's to say
+	}
 	if err != nil && !w.settleFailed && !errors.Is(err, store.ErrLost) && w.life.Err() == nil {
 		w.fail(err)
 	}
@@ -355,13 +360,23 @@ func (w *writer) settleOwed() error {
 	return err
 }
 
-// settleNow has the goroutine write the counts owed, between batches.
-func (w *writer) settleNow(ctx context.Context) error {
+type settleReq struct {
+	also  func(context.Context, *sql.Tx) error
+	reply chan error
+}
+
+// errStopped: the writer goroutine is gone.
+var errStopped = errors.New("the writer has stopped")
+
+// settleNow has the goroutine write the counts owed, between batches, and
+// also's writes in the same transaction: no batch can commit between
+// them. errStopped when the goroutine is gone.
+func (w *writer) settleNow(ctx context.Context, also func(context.Context, *sql.Tx) error) error {
 	reply := make(chan error, 1)
 	select {
-	case w.settles <- reply:
+	case w.settles <- settleReq{also, reply}:
 	case <-w.stopped:
-		return nil
+		return errStopped
 	case <-ctx.Done():
 		return ctx.Err()
 	}
