@@ -71,6 +71,9 @@ type config struct {
 	onCommit func(events int, took time.Duration, err error)
 	// inFlight is the ingest handler's InFlight, once it exists.
 	inFlight func() int
+	// oweCounts: this process serves, and asks for the SQLite store's
+	// owner lock (sqlite.Options.OweCounts).
+	oweCounts bool
 	// onRetain is told of the events each retention run deleted.
 	onRetain func(events int64)
 }
@@ -239,7 +242,7 @@ func openStore(ctx context.Context, c *config, stderr io.Writer) (store.Store, e
 	if strings.HasPrefix(c.db, "postgres://") || strings.HasPrefix(c.db, "postgresql://") {
 		return postgres.Open(ctx, c.db, postgres.Options{Writer: wo})
 	}
-	return sqlite.Open(ctx, c.db, sqlite.Options{Writer: wo})
+	return sqlite.Open(ctx, c.db, sqlite.Options{Writer: wo, OweCounts: c.oweCounts})
 }
 
 func (c *config) dsn(p store.Project, addr string) string {
@@ -305,9 +308,13 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 		}
 		return 0
 	}
+	c.oweCounts = true
 	st, err := openStore(ctx, c, stderr)
 	if err != nil {
 		return openErr(c.db, err)
+	}
+	if s, ok := st.(*sqlite.Store); ok && !s.OwesCounts() {
+		fmt.Fprintf(stderr, "errlogd: another process holds %s-owner: this one writes every batch's counts with it, more slowly; run one errlogd per SQLite file (several share PostgreSQL)\n", dbName(c.db))
 	}
 	if created {
 		fmt.Fprintf(stderr, "errlogd: created the database %s\n", dbName(c.db))

@@ -19,6 +19,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -40,7 +41,18 @@ type Options struct {
 	Writer store.WriterOptions
 	// UpTo stops migrations after this schema version (upgrade tests).
 	UpTo int
+	// OweCounts asks for the owner lock, which the one process that
+	// ingests into the file takes (errlogd serve): its batches may then
+	// owe their counts under load, and Open finds those a killed owner
+	// left owed (sqlstore's "Owed counts"). Without it, or when another
+	// process holds the lock for OwnerWait, every batch writes its
+	// counts; Store.OwesCounts says which.
+	OweCounts bool
 }
+
+// OwnerWait is how long Open waits for the owner lock another process
+// holds: an errlogd being replaced by a new one lets it go as it exits.
+const OwnerWait = 3 * time.Second
 
 // Store is a SQLite store.
 type Store struct {
@@ -95,7 +107,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	// counts, and finds those a killed owner left owed: another process
 	// opening the file meanwhile (errlogd project, a second errlogd)
 	// writes its batches' counts with them, and leaves the owner's alone.
-	release, owner := own(path + "-owner")
+	release, owner := func() {}, false
+	if opts.OweCounts {
+		release, owner = ownWait(ctx, path)
+	}
 	db, err := sqlstore.Open(ctx, sqlstore.Config{
 		Check:      check,
 		OwesCounts: owner,
@@ -299,4 +314,20 @@ var dialect = sqlstore.Dialect{
 		_, err := db.ExecContext(ctx, `PRAGMA incremental_vacuum(2000)`)
 		return err
 	},
+}
+
+// ownWait takes the owner lock of the database at path, waiting up to
+// OwnerWait while another process holds it. The lock file is named after
+// the path with its links resolved, as SQLite opens it.
+func ownWait(ctx context.Context, path string) (release func(), ok bool) {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
+	deadline := time.Now().Add(OwnerWait)
+	for {
+		if release, ok = own(path + "-owner"); ok || time.Now().After(deadline) || ctx.Err() != nil {
+			return release, ok
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

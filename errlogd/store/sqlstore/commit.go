@@ -144,7 +144,9 @@ const (
   status = CASE WHEN event_groups.status = 'resolved' THEN 'unresolved' ELSE event_groups.status END,
   last_event_id = {greatest}(event_groups.last_event_id, v.last_event)
 FROM v WHERE event_groups.id = v.id`
-	qDeleteEmpty = `DELETE FROM event_groups WHERE id = ? AND count = 0`
+	// qDeleteEmpty deletes a group a batch created for duplicates only;
+	// not one with events, whose counts another process may owe.
+	qDeleteEmpty = `DELETE FROM event_groups WHERE id = ? AND count = 0 AND NOT EXISTS (SELECT 1 FROM events WHERE group_id = ?)`
 )
 
 // multiRow is a statement head VALUES (…), (…) tail, of one column per
@@ -432,7 +434,7 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming, settle bool) 
 		if a.prevCount == 0 && db.owed.groups[a.id] == nil {
 			// Created for duplicates only (an event id resent with
 			// other contents): leave no empty group behind.
-			if _, err := tx.ExecContext(ctx, db.q(qDeleteEmpty), a.id); err != nil {
+			if _, err := tx.ExecContext(ctx, db.q(qDeleteEmpty), a.id, a.id); err != nil {
 				return wrap("delete empty group", err)
 			}
 		}

@@ -62,8 +62,8 @@ func (o *owed) add(groups []*groupAgg, users map[userPair]struct{}, now time.Tim
 	if o.groups == nil {
 		o.groups, o.users = map[int64]*groupAgg{}, map[userPair]struct{}{}
 	}
-	if len(o.groups) == 0 {
-		o.since = now
+	if len(o.groups) == 0 || o.since.After(now) {
+		o.since = now // counts found at Open are held no longer
 	}
 	for _, a := range groups {
 		o.outcomes = append(o.outcomes, batchOutcome(a))
@@ -255,8 +255,12 @@ func (db *DB) reread(ctx context.Context, projects map[int64]*store.Project, pro
 		return nil, false
 	}
 	if u := ev.User; u != nil {
+		// The field the user key is made of (store's userKey).
 		for _, v := range []string{u.ID, u.Email, u.Username, u.IPAddress} {
-			scrubbed = scrubbed || v == store.Filtered
+			if v != "" {
+				scrubbed = v == store.Filtered
+				break
+			}
 		}
 	}
 	in, err = store.Prepare(p, ev, nil, time.UnixMilli(received))

@@ -200,6 +200,9 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 	return db, nil
 }
 
+// OwesCounts says whether this store may owe counts (Config.OwesCounts).
+func (db *DB) OwesCounts() bool { return db.owes }
+
 // Submit queues one prepared event and waits until the batch holding it
 // has committed.
 func (db *DB) Submit(ctx context.Context, in *store.Incoming) error { return db.wr.Submit(ctx, in) }

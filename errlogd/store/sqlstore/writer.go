@@ -349,9 +349,6 @@ func (w *writer) settleOwed(also func(context.Context, *sql.Tx) error) error {
 	ctx, cancel := context.WithTimeout(w.life, 30*time.Second)
 	defer cancel()
 	err := w.settle(ctx, also)
-	if also != nil {
-		return err // the caller's to say
-	}
 	if err != nil && !w.settleFailed && !errors.Is(err, store.ErrLost) && w.life.Err() == nil {
 		w.fail(err)
 	}
@@ -373,6 +370,9 @@ var errStopped = errors.New("the writer has stopped")
 // them. errStopped when the goroutine is gone.
 func (w *writer) settleNow(ctx context.Context, also func(context.Context, *sql.Tx) error) error {
 	reply := make(chan error, 1)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	select {
 	case w.settles <- settleReq{also, reply}:
 	case <-w.stopped:
@@ -380,12 +380,10 @@ func (w *writer) settleNow(ctx context.Context, also func(context.Context, *sql.
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	select {
-	case err := <-reply:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	// Taken: the writer runs it, within its own deadline, and says how
+	// it went; the caller's deadline would say it failed when it may yet
+	// commit.
+	return <-reply
 }
 
 // take adds to batch what is queued, up to MaxBatch. With wait, it
