@@ -251,6 +251,25 @@ func TestNewerSchemaRefused(t *testing.T) {
 
 func pgURL(t *testing.T) string { return pgtest.URL(t) }
 
+// storedEventIDs reads the event ids the SQLite file at path holds.
+func storedEventIDs(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	require.NoError(t, err)
+	defer db.Close()
+	have := map[string]bool{}
+	rows, err := db.Query(`SELECT event_id FROM events`)
+	require.NoError(t, err)
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		require.NoError(t, rows.Scan(&id))
+		have[id] = true
+	}
+	require.NoError(t, rows.Err())
+	return have
+}
+
 // sendEvent posts one event to errlogd's store endpoint; the answer's
 // status.
 func sendEvent(client *http.Client, base, key, body string) (int, error) {
@@ -335,19 +354,7 @@ func TestBackupWhileIngesting(t *testing.T) {
 	assert.Greater(t, after, len(before)+during, "ingest went on")
 
 	require.NoError(t, sqlite.IntegrityCheck(context.Background(), snap))
-	sdb, err := sql.Open("sqlite", "file:"+snap+"?mode=ro")
-	require.NoError(t, err)
-	defer sdb.Close()
-	have := map[string]bool{}
-	rows, err := sdb.Query(`SELECT event_id FROM events`)
-	require.NoError(t, err)
-	for rows.Next() {
-		var id string
-		require.NoError(t, rows.Scan(&id))
-		have[id] = true
-	}
-	require.NoError(t, rows.Err())
-	rows.Close()
+	have := storedEventIDs(t, snap)
 	missing := 0
 	for _, id := range before {
 		if !have[id] {
