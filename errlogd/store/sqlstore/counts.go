@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"sync/atomic"
 	"time"
 
 	"github.com/errlog/errlog/errlogd/store"
@@ -34,8 +33,8 @@ import (
 // owed (loadOwed, at Open, by the owner only). A count, a chart or an
 // alert is at most MaxOwed late; an event never is.
 
-// MaxOwed is how long a OneWriter store may owe the counts of events it
-// has committed.
+// MaxOwed is how long a store may owe the counts of events it has
+// committed.
 const MaxOwed = 250 * time.Millisecond
 
 // owed is what the writer goroutine owes the group tables; only that
@@ -45,8 +44,6 @@ type owed struct {
 	users    map[userPair]struct{}
 	outcomes []store.Outcome // per batch and group, not settled
 	since    time.Time       // when the oldest counts owed were committed
-	// pending mirrors len(groups) > 0 for other goroutines (SetStatus).
-	pending atomic.Bool
 }
 
 // due says whether what is owed must be written by now.
@@ -76,7 +73,6 @@ func (o *owed) add(groups []*groupAgg, users map[userPair]struct{}, now time.Tim
 	for p := range users {
 		o.users[p] = struct{}{}
 	}
-	o.pending.Store(true)
 }
 
 func (o *owed) clear() {
@@ -84,7 +80,6 @@ func (o *owed) clear() {
 		return
 	}
 	o.groups, o.users, o.outcomes, o.since = nil, nil, nil, time.Time{}
-	o.pending.Store(false)
 }
 
 // deadline is when what is owed must be written; zero when nothing is.
