@@ -254,8 +254,11 @@ func (w *writer) run() {
 			}
 			flush = flush || p.flush != nil
 		}
-		// The counts owed are written with this batch when no event is
-		// coming after it, or before a Flush is answered.
+		// The counts owed are written with this batch unless it follows
+		// the last one closely (loaded) while more may come: the queue
+		// holds more, or InFlight is set (ingest's requests, which it
+		// cannot tell from a load's next ones); and always before a
+		// Flush is answered, and at Close.
 		settle := flush || w.isClosed() || !loaded || len(w.queue) == 0 && w.opts.InFlight == nil
 		var err error
 		var each map[*store.Incoming]error // set when the batch was retried event by event
