@@ -71,8 +71,9 @@ type config struct {
 	onCommit func(events int, took time.Duration, err error)
 	// inFlight is the ingest handler's InFlight, once it exists.
 	inFlight func() int
-	// oweCounts: this process serves, and asks for the SQLite store's
-	// owner lock (sqlite.Options.OweCounts).
+	// oweCounts: this process serves, so it owes counts: on SQLite if it
+	// gets the owner lock (sqlite.Options.OweCounts), on PostgreSQL under
+	// an id of its own (postgres.Options.OweCounts).
 	oweCounts bool
 	// onRetain is told of the events each retention run deleted.
 	onRetain func(events int64)
@@ -240,7 +241,7 @@ type usageError struct{ error }
 func openStore(ctx context.Context, c *config, stderr io.Writer) (store.Store, error) {
 	wo := store.WriterOptions{Queue: c.queue, OnCommit: c.onCommit, InFlight: c.inFlight, OnError: func(err error) { fmt.Fprintln(stderr, "errlogd:", err) }}
 	if strings.HasPrefix(c.db, "postgres://") || strings.HasPrefix(c.db, "postgresql://") {
-		return postgres.Open(ctx, c.db, postgres.Options{Writer: wo})
+		return postgres.Open(ctx, c.db, postgres.Options{Writer: wo, OweCounts: c.oweCounts})
 	}
 	return sqlite.Open(ctx, c.db, sqlite.Options{Writer: wo, OweCounts: c.oweCounts})
 }

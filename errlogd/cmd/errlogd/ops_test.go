@@ -67,7 +67,11 @@ func TestCommandWords(t *testing.T) {
 	assert.Contains(t, out, "errlogd backup -db FILE -o SNAPSHOT")
 	assert.Contains(t, out, "ERRLOGD_ADMIN_PASSWORD")
 
-	versionLine := regexp.MustCompile(fmt.Sprintf(`^errlogd \S+.*, schema %d, go1\.\S+ \w+/\w+\n$`, sqlite.Schema()))
+	schema := fmt.Sprintf(`schema %d \(SQLite\), %d \(PostgreSQL\)`, sqlite.Schema(), postgres.Schema())
+	if sqlite.Schema() == postgres.Schema() {
+		schema = fmt.Sprintf(`schema %d`, sqlite.Schema())
+	}
+	versionLine := regexp.MustCompile(`^errlogd \S+.*, ` + schema + `, go1\.\S+ \w+/\w+\n$`)
 	for _, args := range [][]string{{"version"}, {"-version"}} {
 		out, errs, code := errlogd(t, nil, args...)
 		assert.Equal(t, 0, code, args)
@@ -257,6 +261,12 @@ func storedEventIDs(t *testing.T, path string) map[string]bool {
 	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
 	require.NoError(t, err)
 	defer db.Close()
+	return eventIDsIn(t, db)
+}
+
+// eventIDsIn returns the event ids db holds.
+func eventIDsIn(t *testing.T, db *sql.DB) map[string]bool {
+	t.Helper()
 	have := map[string]bool{}
 	rows, err := db.Query(`SELECT event_id FROM events`)
 	require.NoError(t, err)

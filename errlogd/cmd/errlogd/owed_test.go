@@ -21,9 +21,26 @@ import (
 // counts"); started again, it finds them: every event acknowledged is
 // stored, and every group's count, minute buckets and environments seen
 // are its events, each counted once.
+// On PostgreSQL the counts owed are recorded under the process's id, and
+// the killed process's session, with its owner lock, ends with it.
 func TestKilledWhileCountsOwed(t *testing.T) {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "e.db")
+	t.Run("sqlite", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "e.db")
+		killedWhileCountsOwed(t, path, func() (*sql.DB, error) {
+			return sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+		}, `SELECT (SELECT count(*) FROM events) - (SELECT COALESCE(sum(count), 0) FROM event_groups)`)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		url := pgURL(t)
+		killedWhileCountsOwed(t, url, func() (*sql.DB, error) { return sql.Open("pgx", url) },
+			`SELECT count(*) FROM owed_events`)
+	})
+}
+
+// killedWhileCountsOwed runs errlogd on db, kills it when owedQuery (on a
+// connection of open's) finds counts owed, starts it again and checks
+// the counts.
+func killedWhileCountsOwed(t *testing.T, db string, open func() (*sql.DB, error), owedQuery string) {
 	p := start(t, nil, "-addr", "127.0.0.1:0", "-db", db)
 	key := firstKey(t, p)
 
@@ -59,7 +76,7 @@ func TestKilledWhileCountsOwed(t *testing.T) {
 	ackedCount := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
 
 	// Kill it at a moment the database holds events its counts do not.
-	ro, err := sql.Open("sqlite", "file:"+db+"?mode=ro&_pragma=busy_timeout(10000)")
+	ro, err := open()
 	require.NoError(t, err)
 	defer ro.Close()
 	owed := int64(0)
@@ -67,7 +84,7 @@ func TestKilledWhileCountsOwed(t *testing.T) {
 		if ackedCount() < 500 {
 			continue
 		}
-		if err := ro.QueryRow(`SELECT (SELECT count(*) FROM events) - (SELECT COALESCE(sum(count), 0) FROM event_groups)`).Scan(&owed); err != nil {
+		if err := ro.QueryRow(owedQuery).Scan(&owed); err != nil {
 			continue
 		}
 		if owed > 0 {
@@ -84,9 +101,9 @@ func TestKilledWhileCountsOwed(t *testing.T) {
 	p = start(t, nil, "-addr", "127.0.0.1:0", "-db", db)
 	p.stop(t)
 
-	have := storedEventIDs(t, db)
-	check, err := sql.Open("sqlite", "file:"+db+"?mode=ro")
+	check, err := open()
 	require.NoError(t, err)
+	have := eventIDsIn(t, check)
 	defer check.Close()
 	mu.Lock()
 	missing := 0

@@ -37,6 +37,11 @@ type Options struct {
 	UpTo int
 	// MaxConns bounds the connection pool. Default 8.
 	MaxConns int
+	// OweCounts lets a batch that follows another closely leave its
+	// counts owed (sqlstore's "Owed counts"), recorded in the database
+	// under this process's id: the one process or each of several that
+	// ingest events (errlogd serving) sets it; tools need not.
+	OweCounts bool
 }
 
 // Store is a PostgreSQL store.
@@ -107,6 +112,7 @@ func open(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 		Migrations: sub,
 		UpTo:       opts.UpTo,
 		Writer:     opts.Writer,
+		OwesCounts: opts.OweCounts,
 	})
 	if err != nil {
 		db.Close()
@@ -129,7 +135,13 @@ var dialect = sqlstore.Dialect{
 	Greatest:      "GREATEST",
 	ILike:         "ILIKE",
 	MigrationLock: `SELECT pg_advisory_xact_lock(7262017)`,
-	Retryable:     retryable,
+	// A session's advisory lock, on one bigint: the server releases it
+	// when the session ends, whatever ended it.
+	Owners: &sqlstore.OwnerLocks{
+		TryLock: `SELECT pg_try_advisory_lock($1)`,
+		Unlock:  `SELECT pg_advisory_unlock($1)`,
+	},
+	Retryable: retryable,
 	Search: func(ctx context.Context, db *sql.DB, text string) (string, []any, error) {
 		// group_search's trigram indexes serve ILIKE '%…%' when few
 		// groups match; a text the planner expects in thousands of titles

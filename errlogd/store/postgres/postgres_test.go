@@ -11,9 +11,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// TestConformance: as errlogd serving opens it, owing counts.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := postgres.Open(context.Background(), pgtest.URL(t), postgres.Options{})
+		s, err := postgres.Open(context.Background(), pgtest.URL(t), postgres.Options{OweCounts: true})
 		require.NoError(t, err)
 		return s
 	})

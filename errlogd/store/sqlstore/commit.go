@@ -412,6 +412,7 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming, settle bool) 
 	if err != nil {
 		return wrap("insert events", err)
 	}
+	ids := make([]int64, 0, len(batch))
 	for _, in := range batch {
 		k := evKey{in.ProjectID, in.EventID}
 		id, ok := inserted[k]
@@ -419,6 +420,7 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming, settle bool) 
 			continue // a duplicate
 		}
 		delete(inserted, k) // a second copy in this batch is not counted
+		ids = append(ids, id)
 		a := aggs[groupKey{in.ProjectID, in.GroupKey}]
 		if in.User != "" {
 			users[userPair{a.id, in.User}] = struct{}{}
@@ -441,10 +443,21 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming, settle bool) 
 	}
 
 	if db.owes && !settle && !db.owed.due(time.Now()) {
+		if db.owner != nil && len(ids) > 0 {
+			// Recorded before the commit's answer: one that is lost may
+			// have committed them.
+			db.owed.recorded = true
+			if _, err := tx.ExecContext(withHint(ctx, deferrable), qOwe, db.owner.id, ids); err != nil {
+				return wrap("owed counts", err)
+			}
+		}
 		if err := tx.Commit(); err != nil {
 			return wrap("commit", err)
 		}
 		db.owed.add(counted, users, time.Now())
+		if db.owner != nil {
+			db.owed.ids = append(db.owed.ids, ids...)
+		}
 		return db.checkFile()
 	}
 	if err := db.writeCounts(ctx, tx, counted, users); err != nil {
@@ -464,6 +477,11 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming, settle bool) 
 // commit hook on their outcomes. What is owed is left as it is: the
 // caller clears it once tx has committed.
 func (db *DB) writeCounts(ctx context.Context, tx *sql.Tx, batch []*groupAgg, batchUsers map[userPair]struct{}) error {
+	if db.owner != nil && (len(db.owed.ids) > 0 || db.owed.recorded) {
+		if err := db.claimOwed(ctx, tx); err != nil {
+			return err
+		}
+	}
 	groups := make(map[int64]*groupAgg, len(batch)+len(db.owed.groups))
 	for _, a := range batch {
 		groups[a.id] = a
@@ -667,6 +685,7 @@ func settled(o store.Outcome, g *groupAgg, total map[int64]int64, first map[int6
 // idle runs Dialect.CatchUp once a CatchUpInterval has passed since the
 // last time, on the writer goroutine between batches.
 func (db *DB) idle(life context.Context) {
+	db.adoptNow(life)
 	if db.d.CatchUp != nil && time.Since(db.caughtUp) >= CatchUpInterval {
 		ctx, cancel := context.WithTimeout(life, 30*time.Second)
 		defer cancel()

@@ -44,6 +44,12 @@ type owed struct {
 	users    map[userPair]struct{}
 	outcomes []store.Outcome // per batch and group, not settled
 	since    time.Time       // when the oldest counts owed were committed
+	// With Dialect.Owners: the events whose counts are owed, each
+	// recorded in owed_events under this process's id; and whether
+	// owed_events may hold rows of this process that ids does not list
+	// (a commit whose answer was lost, an adoption not yet read).
+	ids      []int64
+	recorded bool
 }
 
 // due says whether what is owed must be written by now.
@@ -76,6 +82,7 @@ func (o *owed) add(groups []*groupAgg, users map[userPair]struct{}, now time.Tim
 }
 
 func (o *owed) clear() {
+	o.ids, o.recorded = nil, false
 	if len(o.groups) == 0 {
 		return
 	}
@@ -127,7 +134,8 @@ func (db *DB) groupStates(ctx context.Context, tx *sql.Tx, ids []int64) (map[int
 // goroutine's, when no batch came to carry it), with also's writes when
 // set.
 func (db *DB) settle(ctx context.Context, also func(context.Context, *sql.Tx) error) error {
-	if len(db.owed.groups) == 0 && also == nil {
+	db.adoptNow(ctx)
+	if len(db.owed.groups) == 0 && !db.owed.recorded && also == nil {
 		return nil
 	}
 	if err := db.checkFile(); err != nil {
@@ -138,7 +146,7 @@ func (db *DB) settle(ctx context.Context, also func(context.Context, *sql.Tx) er
 		return wrap("begin", err)
 	}
 	defer tx.Rollback()
-	if len(db.owed.groups) > 0 {
+	if len(db.owed.groups) > 0 || db.owed.recorded {
 		if err := db.writeCounts(ctx, tx, nil, nil); err != nil {
 			return err
 		}
@@ -169,10 +177,32 @@ func (db *DB) loadOwed(ctx context.Context) error {
 	}
 	// CROSS JOIN: each group's events above its last, through the index
 	// on (group_id, id); a plain JOIN scanned every event in id order.
-	rows, err := db.w.QueryContext(ctx, `SELECT e.id, e.project_id, e.group_id, g.key, e.ts, e.received, e.level, e.title, g.culprit, e.environment, e.release, e.payload
+	order, users, err := db.owedEvents(ctx, db.w, `SELECT e.id, e.project_id, e.group_id, g.key, e.ts, e.received, e.level, e.title, g.culprit, e.environment, e.release, e.payload
 FROM event_groups g CROSS JOIN events e ON e.group_id = g.id AND e.id > g.last_event_id ORDER BY e.id`)
 	if err != nil {
-		return wrap("owed counts", err)
+		return err
+	}
+	db.owed.add(order, users, time.Now())
+	// Written with the first batch, a Flush or Close, or after
+	// HoldFound: by then the process has set its commit hook, which
+	// alerts on them.
+	db.owed.since = time.Now().Add(HoldFound - MaxOwed)
+	return nil
+}
+
+// queryer is a *sql.DB or a *sql.Tx.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// owedEvents reads the counts of the events query selects (id,
+// project_id, group_id, the group's key, ts, received, level, title, the
+// group's culprit, environment, release, payload; in id order), as a
+// batch would have made them.
+func (db *DB) owedEvents(ctx context.Context, q queryer, query string, args ...any) ([]*groupAgg, map[userPair]struct{}, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, nil, wrap("owed counts", err)
 	}
 	defer rows.Close()
 	groups := map[int64]*groupAgg{}
@@ -186,7 +216,7 @@ FROM event_groups g CROSS JOIN events e ON e.group_id = g.id AND e.id > g.last_e
 		var l newest
 		var payload []byte
 		if err := rows.Scan(&id, &k.project, &gid, &k.key, &ts, &received, &l.level, &l.title, &l.culprit, &l.environment, &l.release, &payload); err != nil {
-			return wrap("owed counts", err)
+			return nil, nil, wrap("owed counts", err)
 		}
 		l.time = time.UnixMilli(ts)
 		// The user and tags are in the payload only; an event that no
@@ -214,14 +244,9 @@ FROM event_groups g CROSS JOIN events e ON e.group_id = g.id AND e.id > g.last_e
 		a.add(id, ts, l.environment, l.release, user)
 	}
 	if err := rows.Err(); err != nil {
-		return wrap("owed counts", err)
+		return nil, nil, wrap("owed counts", err)
 	}
-	db.owed.add(order, users, time.Now())
-	// Written with the first batch, a Flush or Close, or after
-	// HoldFound: by then the process has set its commit hook, which
-	// alerts on them.
-	db.owed.since = time.Now().Add(HoldFound - MaxOwed)
-	return nil
+	return order, users, nil
 }
 
 // HoldFound is how long the counts Open found owed may wait for a batch

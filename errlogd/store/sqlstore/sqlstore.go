@@ -96,6 +96,18 @@ type Dialect struct {
 	// AfterRetain reclaims space after deletes (SQLite's incremental
 	// vacuum); may be nil.
 	AfterRetain func(ctx context.Context, db *sql.DB) error
+	// Owners, when set, lets processes that share the database owe
+	// counts (counts.go, "Owed counts of several processes").
+	Owners *OwnerLocks
+}
+
+// OwnerLocks are the statements through which each of several processes
+// sharing a database holds a lock of its own while it lives (PostgreSQL:
+// a session's advisory lock), so that another can tell a dead owner's
+// owed counts from a live one's. $1 is an owner's id.
+type OwnerLocks struct {
+	TryLock string // takes it if it is free; selects true when it did
+	Unlock  string
 }
 
 // Config opens a DB.
@@ -112,10 +124,11 @@ type Config struct {
 	Writer store.WriterOptions
 	// OnClose runs after both pools are closed.
 	OnClose func() error
-	// OwesCounts: this process is the database's only writer of events
-	// (SQLite: it holds the owner lock), so a batch may leave its counts
-	// owed, and Open finds those a killed process left owed (counts.go).
-	// It needs a OneWriter dialect.
+	// OwesCounts: a batch may leave its counts owed, and Open finds those
+	// a killed process left owed (counts.go). With a OneWriter dialect,
+	// this process must be the database's only writer of events (SQLite:
+	// it holds the owner lock); with Dialect.Owners, any number of
+	// processes may owe counts at once, each under an id of its own.
 	OwesCounts bool
 	// Check, when set, says whether the database is still the one
 	// opened (SQLite: its file's device and inode, as a log file's): an
@@ -142,9 +155,11 @@ type DB struct {
 	hookErr  func(error)
 	delHooks map[string]GroupDeleteHook // by component
 
-	caughtUp time.Time // the last CatchUp; the writer goroutine's
-	owed     owed      // counts.go; the writer goroutine's
-	owes     bool      // Config.OwesCounts
+	caughtUp time.Time  // the last CatchUp; the writer goroutine's
+	owed     owed       // counts.go; the writer goroutine's
+	owes     bool       // Config.OwesCounts
+	owner    *ownerLock // with Dialect.Owners: this process's id and lock
+	adopted  time.Time  // the last look for dead owners; the writer goroutine's
 
 	check  func() error
 	lostMu sync.Mutex
@@ -182,9 +197,18 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 	if wo.OnError != nil {
 		db.hookErr = wo.OnError
 	}
-	db.owes = c.OwesCounts && c.Dialect.OneWriter
-	if db.owes && c.UpTo == 0 {
+	db.owes = c.OwesCounts && c.UpTo == 0 && (c.Dialect.OneWriter || c.Dialect.Owners != nil)
+	switch {
+	case db.owes && c.Dialect.OneWriter:
 		if err := db.loadOwed(ctx); err != nil {
+			return nil, err
+		}
+	case db.owes:
+		if err := db.takeOwnerLock(ctx); err != nil {
+			return nil, err
+		}
+		if err := db.adopt(ctx, HoldFound); err != nil {
+			db.owner.release()
 			return nil, err
 		}
 	}
@@ -194,6 +218,9 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 	db.wr.owed = db.owed.deadline
 	db.wr.settle = db.settle
 	db.wr.start()
+	if db.owner != nil {
+		go db.adoptEvery()
+	}
 	if db.check != nil {
 		go db.watch()
 	}
@@ -202,6 +229,15 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 
 // OwesCounts says whether this store may owe counts (Config.OwesCounts).
 func (db *DB) OwesCounts() bool { return db.owes }
+
+// OwnerID is this process's id in owed_events (Dialect.Owners); 0 when
+// it owes no counts there.
+func (db *DB) OwnerID() int64 {
+	if db.owner == nil {
+		return 0
+	}
+	return db.owner.id
+}
 
 // Submit queues one prepared event and waits until the batch holding it
 // has committed.
@@ -242,6 +278,7 @@ func (db *DB) stop(ctx context.Context, abandoned bool) error {
 		db.catchUp(ctx)
 	}
 	db.stmts.Range(func(k, v any) bool { v.(*sql.Stmt).Close(); db.stmts.Delete(k); return true })
+	db.owner.release()
 	errs := []error{db.w.Close()}
 	if db.r != db.w {
 		errs = append(errs, db.r.Close())

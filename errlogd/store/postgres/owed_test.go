@@ -1,0 +1,263 @@
+package postgres_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/errlog/errlog/errlogd/internal/pgtest"
+	"github.com/errlog/errlog/errlogd/store"
+	"github.com/errlog/errlog/errlogd/store/postgres"
+	"github.com/errlog/errlog/errlogd/store/sqlstore"
+	"github.com/errlog/errlog/event"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// owingProcess is a store as one errlogd serving opens it, with the load
+// of senders that submit events of its groups until stopped.
+type owingProcess struct {
+	s        *postgres.Store
+	inFlight atomic.Int64
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	acked    []string
+}
+
+var owedWords = []string{"alpha", "beta", "gamma", "delta", "epsilon", "zeta"}
+
+func openOwing(t *testing.T, url string) *owingProcess {
+	t.Helper()
+	p := &owingProcess{stop: make(chan struct{})}
+	s, err := postgres.Open(context.Background(), url, postgres.Options{OweCounts: true, Writer: store.WriterOptions{
+		InFlight: func() int { return int(p.inFlight.Load()) },
+		OnError:  func(err error) { t.Log(err) },
+	}})
+	require.NoError(t, err)
+	require.NotZero(t, s.OwnerID())
+	p.s = s
+	return p
+}
+
+func (p *owingProcess) load(t *testing.T, prj *store.Project, senders int) {
+	for w := 0; w < senders; w++ {
+		p.wg.Add(1)
+		go func(w int) {
+			defer p.wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-p.stop:
+					return
+				default:
+				}
+				ev := &event.Event{EventID: event.NewID(), Level: event.LevelError,
+					Logentry:    &event.Logentry{Message: "owed " + owedWords[(w+i)%len(owedWords)]},
+					Environment: []string{"prod", "staging"}[i%2],
+					User:        &event.User{ID: fmt.Sprint(i % 3)}}
+				in, err := store.Prepare(prj, ev, nil, time.Now())
+				if !assert.NoError(t, err) {
+					return
+				}
+				p.inFlight.Add(1)
+				err = p.s.Submit(context.Background(), in)
+				p.inFlight.Add(-1)
+				if err == nil {
+					p.mu.Lock()
+					p.acked = append(p.acked, in.EventID)
+					p.mu.Unlock()
+				}
+			}
+		}(w)
+	}
+}
+
+func (p *owingProcess) halt() {
+	close(p.stop)
+	p.wg.Wait()
+}
+
+func (p *owingProcess) ackedCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.acked)
+}
+
+// kill ends the process as SIGKILL would for what it owes: its store is
+// abandoned (nothing owed is written) and its session, with its owner
+// lock, ends. It returns how many owed_events rows it left.
+func (p *owingProcess) kill(t *testing.T, admin *sql.DB) int {
+	t.Helper()
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	id := p.s.OwnerID()
+	_ = p.s.Close(gone)
+	p.halt()
+	require.NoError(t, p.s.Close(context.Background())) // waits until it has stopped
+	var left int
+	require.NoError(t, admin.QueryRow(`SELECT count(*) FROM owed_events WHERE owner = $1`, id).Scan(&left))
+	return left
+}
+
+// waitOwing waits until p has acknowledged n events and has counts owed
+// in owed_events.
+func waitOwing(t *testing.T, p *owingProcess, admin *sql.DB, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		var rows int
+		return p.ackedCount() >= n &&
+			admin.QueryRow(`SELECT count(*) FROM owed_events WHERE owner = $1`, p.s.OwnerID()).Scan(&rows) == nil && rows > 0
+	}, 20*time.Second, time.Millisecond, "it owes counts under load")
+}
+
+// checkCounts: every group's count, minute buckets, environments seen
+// and users are its events', each counted once; nothing is owed; every
+// event acknowledged is stored.
+func checkCounts(t *testing.T, admin *sql.DB, acked ...[]string) {
+	t.Helper()
+	var owed int
+	require.NoError(t, admin.QueryRow(`SELECT count(*) FROM owed_events`).Scan(&owed))
+	assert.Zero(t, owed, "nothing is owed")
+	rows, err := admin.Query(`SELECT g.title, g.count, g.users,
+  (SELECT count(*) FROM events e WHERE e.group_id = g.id),
+  (SELECT COALESCE(sum(n), 0) FROM group_minutes m WHERE m.group_id = g.id),
+  (SELECT COALESCE(sum(n), 0) FROM group_seen s WHERE s.group_id = g.id AND s.kind = 'environment'),
+  g.last_event_id = (SELECT max(id) FROM events e WHERE e.group_id = g.id)
+FROM event_groups g`)
+	require.NoError(t, err)
+	defer rows.Close()
+	groups := 0
+	for rows.Next() {
+		var title string
+		var count, users, events, minutes, seen int64
+		var last bool
+		require.NoError(t, rows.Scan(&title, &count, &users, &events, &minutes, &seen, &last))
+		assert.Equal(t, events, count, "%s: count", title)
+		assert.Equal(t, events, minutes, "%s: minute buckets", title)
+		assert.Equal(t, events, seen, "%s: environments seen", title)
+		assert.Equal(t, int64(3), users, "%s: users", title)
+		assert.True(t, last, "%s: last event", title)
+		groups++
+	}
+	require.NoError(t, rows.Err())
+	assert.Equal(t, len(owedWords), groups)
+	stored := map[string]bool{}
+	ids, err := admin.Query(`SELECT event_id FROM events`)
+	require.NoError(t, err)
+	defer ids.Close()
+	for ids.Next() {
+		var id string
+		require.NoError(t, ids.Scan(&id))
+		stored[id] = true
+	}
+	missing := 0
+	for _, list := range acked {
+		for _, id := range list {
+			if !stored[id] {
+				missing++
+			}
+		}
+	}
+	assert.Zero(t, missing, "every event acknowledged is stored")
+}
+
+// TestOwedCountsAdopted: of two processes ingesting into one database,
+// one is killed while it owes counts (recorded under its id); the other,
+// which goes on ingesting into the same groups (its counts move each
+// group's last_event_id past the dead one's owed events), adopts them
+// within AdoptInterval and writes them.
+func TestOwedCountsAdopted(t *testing.T) {
+	defer func(d time.Duration) { sqlstore.AdoptInterval = d }(sqlstore.AdoptInterval)
+	sqlstore.AdoptInterval = 200 * time.Millisecond
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	admin, err := sql.Open("pgx", url)
+	require.NoError(t, err)
+	defer admin.Close()
+
+	a, b := openOwing(t, url), openOwing(t, url)
+	defer b.s.Close(ctx)
+	prj, err := a.s.CreateProject(ctx, "app")
+	require.NoError(t, err)
+	a.load(t, prj, 16)
+	b.load(t, prj, 4)
+	waitOwing(t, a, admin, 300)
+	left := a.kill(t, admin)
+	require.Positive(t, left, "the killed process left counts owed")
+
+	// The survivor adopts them while it ingests.
+	require.Eventually(t, func() bool {
+		var n int
+		return admin.QueryRow(`SELECT count(*) FROM owed_events WHERE owner = $1`, a.s.OwnerID()).Scan(&n) == nil && n == 0
+	}, 10*time.Second, 10*time.Millisecond, "adopted")
+	b.halt()
+	require.NoError(t, b.s.Flush(ctx))
+	checkCounts(t, admin, a.acked, b.acked)
+	t.Logf("killed with %d events owed; %d and %d acknowledged", left, len(a.acked), len(b.acked))
+}
+
+// TestOwedCountsAdoptedAtOpen: the only process is killed while it owes
+// counts; started again, it adopts them as it opens the store.
+func TestOwedCountsAdoptedAtOpen(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	admin, err := sql.Open("pgx", url)
+	require.NoError(t, err)
+	defer admin.Close()
+
+	a := openOwing(t, url)
+	prj, err := a.s.CreateProject(ctx, "app")
+	require.NoError(t, err)
+	a.load(t, prj, 16)
+	waitOwing(t, a, admin, 300)
+	left := a.kill(t, admin)
+	require.Positive(t, left, "the killed process left counts owed")
+
+	again := openOwing(t, url)
+	require.NoError(t, again.s.Close(ctx))
+	checkCounts(t, admin, a.acked)
+}
+
+// TestOwedCountsLockLost: a live process's owner lock is lost with its
+// connection (the server ended it), so another process takes it for dead
+// and adopts its owed counts while it goes on owing more. Each event is
+// still counted once: the owner counts only the rows it deletes.
+func TestOwedCountsLockLost(t *testing.T) {
+	defer func(d time.Duration) { sqlstore.AdoptInterval = d }(sqlstore.AdoptInterval)
+	sqlstore.AdoptInterval = 100 * time.Millisecond
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	admin, err := sql.Open("pgx", url)
+	require.NoError(t, err)
+	defer admin.Close()
+
+	a, b := openOwing(t, url), openOwing(t, url)
+	defer b.s.Close(ctx)
+	prj, err := a.s.CreateProject(ctx, "app")
+	require.NoError(t, err)
+	a.load(t, prj, 16)
+	waitOwing(t, a, admin, 200)
+	var ended bool
+	require.NoError(t, admin.QueryRow(`SELECT pg_terminate_backend(pid) FROM pg_locks
+WHERE locktype = 'advisory' AND granted AND ((classid::bigint << 32) | objid::bigint) = $1`, a.s.OwnerID()).Scan(&ended))
+	require.True(t, ended)
+
+	// b adopts what a owed then, and what it owes next, until a stops.
+	adopted := 0
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && adopted < 3; time.Sleep(10 * time.Millisecond) {
+		var n int
+		require.NoError(t, admin.QueryRow(`SELECT count(*) FROM owed_events WHERE owner = $1`, b.s.OwnerID()).Scan(&n))
+		if n > 0 {
+			adopted++
+		}
+	}
+	a.halt()
+	require.NoError(t, a.s.Close(ctx))
+	require.NoError(t, b.s.Flush(ctx))
+	checkCounts(t, admin, a.acked)
+	assert.Positive(t, adopted, "the other process adopted counts the live one owed")
+}
