@@ -104,7 +104,7 @@ var ErrNotEmpty = errors.New("errlog: move: the destination holds data")
 // skipped are tables not copied: the migrations' own bookkeeping, the
 // moves into a database, and search indexes the destination rebuilds.
 func skipped(table string) bool {
-	return table == "schema_migrations" || table == "component_migrations" || table == "store_moves" ||
+	return table == "schema_migrations" || table == "component_migrations" || table == "store_moves" || table == "owed_events" ||
 		strings.HasPrefix(table, "group_search") || strings.HasPrefix(table, "sqlite_")
 }
 
@@ -172,6 +172,9 @@ func Run(ctx context.Context, from, to DB, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("errlog: move: %s: %w", from.Name, err)
 	}
 	defer rtx.Rollback()
+	if err := checkNothingOwed(ctx, rtx, from); err != nil {
+		return res, err
+	}
 	for _, t := range order {
 		n, err := copyTable(ctx, rtx, from, to, t, fromTables[t], opts)
 		res.Rows[t] = n
@@ -324,6 +327,28 @@ func prepareDest(ctx context.Context, to DB, source string, order []string, forc
 		if _, err := to.SQL.ExecContext(ctx, rebind(to, `INSERT INTO store_moves (source, started_ms, finished_ms) VALUES (?, ?, 0)`), source, time.Now().UnixMilli()); err != nil {
 			return fmt.Errorf("errlog: move: %s: %w", to.Name, err)
 		}
+	}
+	return nil
+}
+
+// ErrOwed: the source holds events whose counts are not written yet.
+var ErrOwed = errors.New("it holds events whose group counts are not written yet (an errlogd is ingesting into it, or was killed while it did): stop errlogd (start it once and stop it again if it was killed), then move")
+
+// checkNothingOwed refuses a source that owes counts (sqlstore's "Owed
+// counts"): the destination would hold those events uncounted for good,
+// since what tells them apart (a group's last_event_id on SQLite,
+// owed_events on PostgreSQL) means nothing there.
+func checkNothingOwed(ctx context.Context, rtx *sql.Tx, from DB) error {
+	q := `SELECT EXISTS (SELECT 1 FROM event_groups g CROSS JOIN events e ON e.group_id = g.id AND e.id > g.last_event_id)`
+	if from.Postgres {
+		q = `SELECT EXISTS (SELECT 1 FROM owed_events)`
+	}
+	var owed bool
+	if err := rtx.QueryRowContext(ctx, q).Scan(&owed); err != nil {
+		return fmt.Errorf("errlog: move: %s: %w", from.Name, err)
+	}
+	if owed {
+		return fmt.Errorf("errlog: move: %s: %w", from.Name, ErrOwed)
 	}
 	return nil
 }

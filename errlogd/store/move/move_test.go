@@ -110,3 +110,32 @@ func TestMoveResumes(t *testing.T) {
 	assert.Equal(t, int64(200), res.Rows["events"])
 	assert.Equal(t, []string{"200"}, rows(t, to, `SELECT count(*) FROM events`))
 }
+
+// TestMoveRefusesOwedCounts: a source holding events its groups do not
+// count yet (an errlogd owing their counts, killed) is refused, with what
+// to do; once an errlogd has written them, it moves.
+func TestMoveRefusesOwedCounts(t *testing.T) {
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src.db"), filepath.Join(dir, "dst.db")
+	newStore(t, src, 3, 9)
+	newStore(t, dst, 0, 0)
+	from := open(t, src)
+	// As a killed owner leaves it: the newest event of group 1 stored,
+	// its counts not written.
+	_, err := from.SQL.Exec(`INSERT INTO events (project_id, group_id, event_id, ts, received, level, title, environment, release, size, stored, payload)
+SELECT project_id, group_id, 'ffffffffffffffffffffffffffffffff', ts, received, level, title, environment, release, size, stored, payload FROM events WHERE group_id = 1 ORDER BY id DESC LIMIT 1`)
+	require.NoError(t, err)
+	_, err = move.Run(context.Background(), from, open(t, dst), move.Options{})
+	require.ErrorIs(t, err, move.ErrOwed)
+	assert.Contains(t, err.Error(), "stop errlogd")
+	assert.Empty(t, rows(t, open(t, dst), `SELECT event_id FROM events`), "nothing copied")
+
+	from.SQL.Close()
+	s, err := sqlite.Open(context.Background(), src, sqlite.Options{OweCounts: true})
+	require.NoError(t, err)
+	require.NoError(t, s.Close(context.Background()))
+	res, err := move.Run(context.Background(), open(t, src), open(t, dst), move.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(10), res.Rows["events"])
+	assert.Equal(t, []string{"4"}, rows(t, open(t, dst), `SELECT CAST(count AS TEXT) FROM event_groups WHERE id = 1`))
+}

@@ -35,7 +35,8 @@ type Options struct {
 	Writer store.WriterOptions
 	// UpTo stops migrations after this schema version (upgrade tests).
 	UpTo int
-	// MaxConns bounds the connection pool. Default 8.
+	// MaxConns bounds the connection pool. Default 8; at least 4 with
+	// OweCounts.
 	MaxConns int
 	// OweCounts lets a batch that follows another closely leave its
 	// counts owed (sqlstore's "Owed counts"), recorded in the database
@@ -97,6 +98,10 @@ func open(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 	n := opts.MaxConns
 	if n <= 0 {
 		n = 8
+	}
+	if opts.OweCounts {
+		// One holds the owner lock, one adopts, one writes, one reads.
+		n = max(n, 4)
 	}
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)

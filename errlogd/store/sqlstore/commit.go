@@ -26,6 +26,7 @@ type groupAgg struct {
 	id           int64
 	prevCount    int64
 	prevStatus   string
+	statusEvent  int64 // the newest event when its status last changed
 	n            int64
 	lastEvent    int64
 	users        int64
@@ -116,7 +117,7 @@ func (a *groupAgg) merge(b *groupAgg) {
 
 // clone is a copy of a that merging into leaves a as it is.
 func (a *groupAgg) clone() *groupAgg {
-	c := &groupAgg{groupKey: a.groupKey, latest: a.latest, minTS: a.minTS, maxTS: a.maxTS, id: a.id, prevCount: a.prevCount, prevStatus: a.prevStatus}
+	c := &groupAgg{groupKey: a.groupKey, latest: a.latest, minTS: a.minTS, maxTS: a.maxTS, id: a.id, prevCount: a.prevCount, prevStatus: a.prevStatus, statusEvent: a.statusEvent}
 	c.merge(a)
 	return c
 }
@@ -140,8 +141,8 @@ const (
   title = CASE WHEN event_groups.last_seen <= v.max_ts THEN v.title ELSE event_groups.title END,
   culprit = CASE WHEN event_groups.last_seen <= v.max_ts THEN v.culprit ELSE event_groups.culprit END,
   level = CASE WHEN event_groups.last_seen <= v.max_ts THEN v.level ELSE event_groups.level END,
-  regression = CASE WHEN event_groups.status = 'resolved' THEN 1 ELSE event_groups.regression END,
-  status = CASE WHEN event_groups.status = 'resolved' THEN 'unresolved' ELSE event_groups.status END,
+  regression = CASE WHEN event_groups.status = 'resolved' AND v.last_event > event_groups.status_event THEN 1 ELSE event_groups.regression END,
+  status = CASE WHEN event_groups.status = 'resolved' AND v.last_event > event_groups.status_event THEN 'unresolved' ELSE event_groups.status END,
   last_event_id = {greatest}(event_groups.last_event_id, v.last_event)
 FROM v WHERE event_groups.id = v.id`
 	// qDeleteEmpty deletes a group a batch created for duplicates only;
@@ -166,10 +167,10 @@ var (
 	// statement per group took ten.
 	mGroups = multiRow{`INSERT INTO event_groups (project_id, key, title, culprit, level, count, first_seen, last_seen, status, regression, last_event_id, grouping)`, "ittttiiitiii",
 		`ON CONFLICT (project_id, key) DO UPDATE SET count = event_groups.count
-RETURNING id, count, status, project_id, key`}
+RETURNING id, count, status, status_event, project_id, key`}
 	// mFindGroups reads the batch's groups that exist, without writing
 	// them (OneWriter: no lock to take); mGroups then creates the others.
-	mFindGroups   = multiRow{`SELECT id, count, status, project_id, key FROM event_groups WHERE (project_id, key) IN (`, "it", `)`}
+	mFindGroups   = multiRow{`SELECT id, count, status, status_event, project_id, key FROM event_groups WHERE (project_id, key) IN (`, "it", `)`}
 	mEvents       = multiRow{qInsertEventsHead, "iitiittttiibt", qInsertEventsTail}
 	mUsers        = multiRow{`INSERT INTO group_users (group_id, user_key)`, "it", `ON CONFLICT (group_id, user_key) DO NOTHING RETURNING group_id`}
 	mUpdateGroups = multiRow{qUpdateGroupsHead, "iiiiittti", qUpdateGroupsTail}
@@ -303,6 +304,19 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming, settle bool) 
 	if err := db.resolveGroups(ctx, batch); err != nil {
 		return err
 	}
+	// Whether what is owed is written is decided once: a batch whose
+	// groups are locked must not then lock others (below).
+	settle = settle || db.owed.due(time.Now())
+	if db.owner != nil && settle {
+		// Several processes (owners.go): what is owed is written in a
+		// transaction of its own, which locks its groups in the order of
+		// their keys; locked after the batch's, they would not be in
+		// that order.
+		if err := db.settle(ctx, nil); err != nil {
+			return err
+		}
+		settle = true
+	}
 	aggs := map[groupKey]*groupAgg{}
 	for _, in := range batch {
 		k := groupKey{in.ProjectID, in.GroupKey}
@@ -345,13 +359,13 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming, settle bool) 
 	// index entry in every batch.
 	readGroup := func(r *sql.Rows) error {
 		var k groupKey
-		var id, count int64
+		var id, count, statusEvent int64
 		var status string
-		if err := r.Scan(&id, &count, &status, &k.project, &k.key); err != nil {
+		if err := r.Scan(&id, &count, &status, &statusEvent, &k.project, &k.key); err != nil {
 			return err
 		}
 		if a := aggs[k]; a != nil {
-			a.id, a.prevCount, a.prevStatus = id, count, status
+			a.id, a.prevCount, a.prevStatus, a.statusEvent = id, count, status, statusEvent
 		}
 		return nil
 	}
@@ -442,7 +456,7 @@ func (db *DB) commit(ctx context.Context, batch []*store.Incoming, settle bool) 
 		}
 	}
 
-	if db.owes && !settle && !db.owed.due(time.Now()) {
+	if db.owes && !settle {
 		if db.owner != nil && len(ids) > 0 {
 			// Recorded before the commit's answer: one that is lost may
 			// have committed them.
@@ -503,12 +517,12 @@ func (db *DB) writeCounts(ctx context.Context, tx *sql.Tx, batch []*groupAgg, ba
 		for id, o := range db.owed.groups {
 			if a := groups[id]; a != nil {
 				c := o.clone()
-				c.groupKey, c.prevCount, c.prevStatus = a.groupKey, a.prevCount, a.prevStatus
+				c.groupKey, c.prevCount, c.prevStatus, c.statusEvent = a.groupKey, a.prevCount, a.prevStatus, a.statusEvent
 				c.merge(a)
 				groups[id] = c
 			} else if p, ok := prev[id]; ok {
 				c := o.clone()
-				c.prevCount, c.prevStatus = p.count, p.status
+				c.prevCount, c.prevStatus, c.statusEvent = p.count, p.status, p.statusEvent
 				groups[id] = c
 			}
 		}
@@ -674,7 +688,9 @@ func settled(o store.Outcome, g *groupAgg, total map[int64]int64, first map[int6
 	if !first[o.GroupID] {
 		first[o.GroupID] = true
 		o.New = g.prevCount == 0
-		o.Regression = g.prevStatus == string(store.StatusResolved)
+		// Only an event newer than the status change reopens the
+		// group (status_event), as the update of its row says.
+		o.Regression = g.prevStatus == string(store.StatusResolved) && g.lastEvent > g.statusEvent
 		total[o.GroupID] = g.prevCount
 	}
 	total[o.GroupID] += o.Count

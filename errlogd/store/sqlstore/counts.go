@@ -98,24 +98,45 @@ func (o *owed) deadline() time.Time {
 }
 
 type groupState struct {
-	count  int64
-	status string
+	count       int64
+	status      string
+	statusEvent int64
 }
 
 // groupStates reads the count and status of the groups ids that exist.
+// With RowLocks (several processes), it locks them first, in the order
+// of their keys, as a batch's groups are locked: every count written
+// belongs to a group its transaction locked, in that order, so that no
+// two processes deadlock, nor read a count another is about to change.
 func (db *DB) groupStates(ctx context.Context, tx *sql.Tx, ids []int64) (map[int64]groupState, error) {
 	out := make(map[int64]groupState, len(ids))
+	if db.d.RowLocks && db.d.Arrays && len(ids) > 0 {
+		rows, err := tx.QueryContext(ctx, `SELECT id, count, status, status_event FROM event_groups WHERE id = ANY($1) ORDER BY project_id, key FOR UPDATE`, ids)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var s groupState
+			if err := rows.Scan(&id, &s.count, &s.status, &s.statusEvent); err != nil {
+				return nil, err
+			}
+			out[id] = s
+		}
+		return out, rows.Err()
+	}
 	for len(ids) > 0 {
 		n := min(len(ids), 500)
 		in, args := idList(ids[:n])
-		rows, err := tx.QueryContext(ctx, db.q(`SELECT id, count, status FROM event_groups WHERE id IN `+in), args...)
+		rows, err := tx.QueryContext(ctx, db.q(`SELECT id, count, status, status_event FROM event_groups WHERE id IN `+in), args...)
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
 			var id int64
 			var s groupState
-			if err := rows.Scan(&id, &s.count, &s.status); err != nil {
+			if err := rows.Scan(&id, &s.count, &s.status, &s.statusEvent); err != nil {
 				rows.Close()
 				return nil, err
 			}
@@ -293,9 +314,11 @@ func (db *DB) reread(ctx context.Context, projects map[int64]*store.Project, pro
 // writeAfterCounts runs write after what is owed is written, in the same
 // transaction on the writer goroutine, where counts written later would
 // contradict it: a group resolved before the counts of events that came
-// earlier were written would be reopened by them. Without counts owed
-// (PostgreSQL, a process that does not own the file), or once the writer
-// has stopped, write runs in a transaction of its own.
+// earlier were written would be reopened by them. Without counts owed (a
+// process that does not own the SQLite file, a PostgreSQL store opened
+// without OweCounts), or once the writer has stopped, write runs in a
+// transaction of its own. (Counts another process owes are not written
+// here: status_event keeps them from reopening the group.)
 func (db *DB) writeAfterCounts(ctx context.Context, write func(context.Context, *sql.Tx) error) error {
 	if db.owes {
 		if err := db.wr.settleNow(ctx, write); !errors.Is(err, errStopped) {

@@ -37,7 +37,9 @@ import (
 // counted once, by the process that deletes its row.
 
 // AdoptInterval is how often a process looks for the owed counts of
-// processes that stopped.
+// processes that stopped; read when a store opens. The pool of a store
+// that owes counts holds a connection for its lock and another for
+// adopting, besides its writer's and readers'.
 var AdoptInterval = time.Minute
 
 const (
@@ -55,6 +57,7 @@ type ownerLock struct {
 	id     int64
 	conn   *sql.Conn
 	unlock string
+	every  time.Duration // AdoptInterval when the store opened
 }
 
 // takeOwnerLock picks an id no live process holds and locks it.
@@ -73,7 +76,7 @@ func (db *DB) takeOwnerLock(ctx context.Context) error {
 			return wrap("owner lock", err)
 		}
 		if took {
-			db.owner = &ownerLock{id: id, conn: conn, unlock: db.d.Owners.Unlock}
+			db.owner = &ownerLock{id: id, conn: conn, unlock: db.d.Owners.Unlock, every: AdoptInterval}
 			return nil
 		}
 	}
@@ -139,9 +142,10 @@ func (db *DB) adoptOwner(ctx context.Context, other int64, hold time.Duration) e
 	defer conn.ExecContext(context.WithoutCancel(ctx), db.d.Owners.Unlock, other)
 
 	// From its commit the rows are this process's: if it stops before
-	// counting them, the next process adopts them from it.
+	// counting them, the next process adopts them from it. (On the lock's
+	// connection: a pool of few connections has no other to spare.)
 	db.owed.recorded = true
-	tx, err := db.w.BeginTx(ctx, nil)
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap("owed counts", err)
 	}
@@ -218,7 +222,7 @@ func eventIDs(rows *sql.Rows, err error) ([]int64, error) {
 // time, on the writer goroutine: between batches, or when asked by
 // adoptEvery through a settle.
 func (db *DB) adoptNow(life context.Context) {
-	if db.owner == nil || time.Since(db.adopted) < AdoptInterval/2 {
+	if db.owner == nil || time.Since(db.adopted) < db.owner.every/2 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(life, 30*time.Second)
@@ -231,7 +235,7 @@ func (db *DB) adoptNow(life context.Context) {
 // adoptEvery has the writer goroutine look for dead owners every
 // AdoptInterval, batches or not, until it stops.
 func (db *DB) adoptEvery() {
-	t := time.NewTicker(AdoptInterval)
+	t := time.NewTicker(db.owner.every)
 	defer t.Stop()
 	for {
 		select {

@@ -256,7 +256,10 @@ func (db *DB) SetStatus(ctx context.Context, ids []int64, status store.Status) e
 	in, args := idList(ids)
 	var n int64
 	err := db.writeAfterCounts(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, db.q(`UPDATE event_groups SET status = ?, regression = 0 WHERE id IN `+in), append([]any{string(status)}, args...)...)
+		// status_event: the events stored by now came before the change,
+		// counted or not; only a newer one reopens a group resolved now.
+		res, err := tx.ExecContext(ctx, db.q(`UPDATE event_groups SET status = ?, regression = 0,
+  status_event = (SELECT COALESCE(max(id), 0) FROM events) WHERE id IN `+in), append([]any{string(status)}, args...)...)
 		if err == nil {
 			n, _ = res.RowsAffected()
 		}

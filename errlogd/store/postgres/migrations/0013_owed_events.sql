@@ -6,3 +6,7 @@ CREATE TABLE owed_events (
     event_id bigint NOT NULL,
     PRIMARY KEY (owner, event_id)
 );
+-- The newest event when a group's status last changed: only a newer one
+-- reopens a resolved group. A count written after the change, of an event
+-- that came before it (counts another process owed), does not.
+ALTER TABLE event_groups ADD COLUMN status_event bigint NOT NULL DEFAULT 0;
