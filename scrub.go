@@ -25,7 +25,9 @@ import (
 //     Face, Sentry, Shopify, DigitalOcean, OpenAI and Anthropic (sk-…);
 //   - the password of a URL (scheme://user:password@host), and its secret
 //     query parameters (?api_key=…) and fragment parameters
-//     (#access_token=…), by the rules of the request's query.
+//     (#access_token=…), by the rules of the request's query;
+//   - the credentials of a command line ("--password x", "mysql -px",
+//     "curl -u user:x"; flagmask.go).
 //
 // mayHoldSecret decides in one pass, without allocating, whether a text
 // needs the scan at all; nearly every text does not.
@@ -77,7 +79,7 @@ func mayHoldSecret(s string) bool {
 				continue
 			}
 		case clsDash:
-			if strings.HasPrefix(s[i:], "-----BEGIN") || i > 0 && beforeTokenEnd[s[i-1]] && tokenAt(s, i) > 0 {
+			if strings.HasPrefix(s[i:], "-----BEGIN") || i > 0 && beforeTokenEnd[s[i-1]] && tokenAt(s, i) > 0 || flagMayHoldSecret(s, i) {
 				return true
 			}
 		case clsUnder:
@@ -140,6 +142,7 @@ func (m *masker) shapes(s string, queries bool) string {
 	s = maskBasic(s, m.with)
 	s = maskAWSKeys(s, m.with)
 	s = maskTokens(s, m.with)
+	s = m.maskFlags(s)
 	return maskCards(s, m.with)
 }
 

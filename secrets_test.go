@@ -110,6 +110,18 @@ var secretShapes = []secretShape{
 		pw := fmt.Sprintf("dsnSecret%dX", i)
 		return "https://public:" + pw + "@errors.example/42", pw
 	}},
+	{"mysqldump command line", func(i int) (string, string) {
+		pw := fmt.Sprintf("My%dPlanted!pw", i)
+		return "mysqldump -h db -uapp -p" + pw + " shop: exit status 2", pw
+	}},
+	{"curl credentials", func(i int) (string, string) {
+		pw := fmt.Sprintf("curl-planted-%d", i)
+		return "curl -fsS -u admin:" + pw + " https://example.com/x", pw
+	}},
+	{"password flag", func(i int) (string, string) {
+		pw := fmt.Sprintf("flag-planted-%d", i)
+		return "vault login --password " + pw + " -method=userpass", pw
+	}},
 }
 
 // secretsWithKeys are planted where only their key or their Go field
@@ -636,5 +648,41 @@ func TestMaskFragmentParams(t *testing.T) {
 		"https://h/p?a=1&AKIAIOSFODNN7EXAMPLE#x=1&code=C":                          "https://h/p?a=1&" + w + "#x=1&code=" + w,
 	} {
 		assert.Equal(t, want, m.scrubHeader(in), "%q", in)
+	}
+}
+
+// TestScrubCommandLines: the credentials of a command line quoted in a
+// text are masked (flagmask.go), and what only looks like them is kept.
+func TestScrubCommandLines(t *testing.T) {
+	m, err := newMasker(MaskOptions{})
+	require.NoError(t, err)
+	const w = DefaultMaskWith
+	tests := []struct{ in, want string }{
+		{"mysqldump -h db -uapp -pS3cr3t! shop: exit status 2", "mysqldump -h db -uapp -p" + w + " shop: exit status 2"},
+		{`exec "mysql" -u root -p'a b c' -e 'select 1'`, `exec "mysql" -u root -p'` + w + `' -e 'select 1'`},
+		{"mariadb --user=app -pHunter2 db", "mariadb --user=app -p" + w + " db"},
+		{"mysql -u app -p shop: prompting", "mysql -u app -p shop: prompting"},
+		{"sshpass -p hunter2 ssh host uptime", "sshpass -p " + w + " ssh host uptime"},
+		{"redis-cli -h cache -a hunter2 ping", "redis-cli -h cache -a " + w + " ping"},
+		{"curl -fsS -u admin:hunter2 https://h/x: exit status 22", "curl -fsS -u admin:" + w + " https://h/x: exit status 22"},
+		{"curl --user 'admin:two words' https://h/x", "curl --user 'admin:" + w + "' https://h/x"},
+		{"curl -u admin https://h/x", "curl -u admin https://h/x"},
+		{"vault login --password hunter2 -method=userpass", "vault login --password " + w + " -method=userpass"},
+		{"tool -token s.abcdef --client-secret 'x y'", "tool -token " + w + " --client-secret '" + w + "'"},
+		{"run --api-key k-123 --verbose", "run --api-key " + w + " --verbose"},
+		{"psql --password -U bob shop", "psql --password -U bob shop"},
+		{"docker login --password-stdin registry.example.com", "docker login --password-stdin registry.example.com"},
+		{"app --password-file /run/secrets/db --token-url https://h/t", "app --password-file /run/secrets/db --token-url https://h/t"},
+		{"pg_dump --no-password shop", "pg_dump --no-password shop"},
+		{"kubectl get secret --secret-name db-creds", "kubectl get secret --secret-name db-creds"},
+		{"ssh -p 2222 host", "ssh -p 2222 host"},
+		{"ls -a /tmp; docker run -u 1000:1000 img", "ls -a /tmp; docker run -u 1000:1000 img"},
+		{"grep -pattern x", "grep -pattern x"},
+		{"retrying - attempt 3 of 5", "retrying - attempt 3 of 5"},
+		{"sshpass -pHunter2 ssh h\nssh -p 22 h", "sshpass -p" + w + " ssh h\nssh -p 22 h"},
+		{"login --token expired", "login --token expired"},
+	}
+	for _, tc := range tests {
+		assert.Equal(t, tc.want, m.scrubText(tc.in), tc.in)
 	}
 }
