@@ -228,14 +228,17 @@ func TestOwedCountsAdoptedAtOpen(t *testing.T) {
 // still counted once: the owner counts only the rows it deletes.
 func TestOwedCountsLockLost(t *testing.T) {
 	defer func(d time.Duration) { sqlstore.AdoptInterval = d }(sqlstore.AdoptInterval)
-	sqlstore.AdoptInterval = 100 * time.Millisecond
 	ctx := context.Background()
 	url := pgtest.URL(t)
 	admin, err := sql.Open("pgx", url)
 	require.NoError(t, err)
 	defer admin.Close()
 
-	a, b := openOwing(t, url), openOwing(t, url)
+	// a looks after its lock every second or so, b adopts every 100 ms.
+	sqlstore.AdoptInterval = 2 * time.Second
+	a := openOwing(t, url)
+	sqlstore.AdoptInterval = 100 * time.Millisecond
+	b := openOwing(t, url)
 	defer b.s.Close(ctx)
 	prj, err := a.s.CreateProject(ctx, "app")
 	require.NoError(t, err)
@@ -246,7 +249,8 @@ func TestOwedCountsLockLost(t *testing.T) {
 WHERE locktype = 'advisory' AND granted AND ((classid::bigint << 32) | objid::bigint) = $1`, a.s.OwnerID()).Scan(&ended))
 	require.True(t, ended)
 
-	// b adopts what a owed then, and what it owes next, until a stops.
+	// b adopts what a owed then, and what it owes next, until a takes
+	// its lock again.
 	adopted := 0
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && adopted < 3; time.Sleep(10 * time.Millisecond) {
 		var n int
@@ -255,6 +259,24 @@ WHERE locktype = 'advisory' AND granted AND ((classid::bigint << 32) | objid::bi
 			adopted++
 		}
 	}
+	// a takes its lock again within AdoptInterval, and keeps it.
+	held := func() bool {
+		var n int
+		require.NoError(t, admin.QueryRow(`SELECT count(*) FROM pg_locks
+WHERE locktype = 'advisory' AND granted AND ((classid::bigint << 32) | objid::bigint) = $1`, a.s.OwnerID()).Scan(&n))
+		return n == 1
+	}
+	// (b holds it a moment each time it adopts: held 20 times in a row,
+	// over two of b's AdoptIntervals, is a's.)
+	require.Eventually(t, func() bool {
+		for i := 0; i < 20; i++ {
+			if !held() {
+				return false
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return true
+	}, 8*time.Second, 10*time.Millisecond, "a takes its lock again and keeps it")
 	a.halt()
 	require.NoError(t, a.s.Close(ctx))
 	require.NoError(t, b.s.Flush(ctx))

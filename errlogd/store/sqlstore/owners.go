@@ -54,10 +54,10 @@ FROM events e JOIN event_groups g ON g.id = e.group_id WHERE e.id = ANY($1) ORDE
 // ownerLock is this process's id among owners, and the connection that
 // holds its lock.
 type ownerLock struct {
-	id     int64
-	conn   *sql.Conn
-	unlock string
-	every  time.Duration // AdoptInterval when the store opened
+	id              int64
+	conn            *sql.Conn // nil while the lock is lost (keep)
+	tryLock, unlock string
+	every           time.Duration // AdoptInterval when the store opened
 }
 
 // takeOwnerLock picks an id no live process holds and locks it.
@@ -76,7 +76,7 @@ func (db *DB) takeOwnerLock(ctx context.Context) error {
 			return wrap("owner lock", err)
 		}
 		if took {
-			db.owner = &ownerLock{id: id, conn: conn, unlock: db.d.Owners.Unlock, every: AdoptInterval}
+			db.owner = &ownerLock{id: id, conn: conn, tryLock: db.d.Owners.TryLock, unlock: db.d.Owners.Unlock, every: AdoptInterval}
 			return nil
 		}
 	}
@@ -87,7 +87,7 @@ func (db *DB) takeOwnerLock(ctx context.Context) error {
 // release frees the lock: a process that stopped before writing what it
 // owed leaves it to the next that adopts.
 func (o *ownerLock) release() {
-	if o == nil {
+	if o == nil || o.conn == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -227,9 +227,34 @@ func (db *DB) adoptNow(life context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(life, 30*time.Second)
 	defer cancel()
+	db.owner.keep(ctx, db.w)
 	if err := db.adopt(ctx, 0); err != nil {
 		db.hookErr(fmt.Errorf("errlog: store: counts owed by processes that stopped: %w", err))
 	}
+}
+
+// keep takes the lock again, on a new connection, when the server ended
+// the session that held it: others would otherwise adopt this process's
+// counts every AdoptInterval (correct, and wasted). When another holds
+// it (adopting them now), the next AdoptInterval tries again.
+func (o *ownerLock) keep(ctx context.Context, pool *sql.DB) {
+	if o.conn != nil && o.conn.PingContext(ctx) == nil {
+		return
+	}
+	if o.conn != nil {
+		_ = o.conn.Close()
+		o.conn = nil
+	}
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		return
+	}
+	var took bool
+	if err := conn.QueryRowContext(ctx, o.tryLock, o.id).Scan(&took); err != nil || !took {
+		_ = conn.Close()
+		return
+	}
+	o.conn = conn
 }
 
 // adoptEvery has the writer goroutine look for dead owners every
