@@ -160,20 +160,21 @@ func Run(ctx context.Context, from, to DB, opts Options) (*Result, error) {
 		}
 	}
 
-	res := &Result{Rows: map[string]int64{}}
-	if err := prepareDest(ctx, to, from.id(), order, opts.Force, res); err != nil {
-		return nil, err
-	}
-
 	// One read transaction on the source: every table is read from the
-	// same snapshot, even if an errlogd still writes to it.
+	// same snapshot, even if an errlogd still writes to it. A source
+	// that owes counts is refused before the destination is touched
+	// (-force empties it).
 	rtx, err := beginRead(ctx, from)
 	if err != nil {
 		return nil, fmt.Errorf("errlog: move: %s: %w", from.Name, err)
 	}
 	defer rtx.Rollback()
 	if err := checkNothingOwed(ctx, rtx, from); err != nil {
-		return res, err
+		return nil, err
+	}
+	res := &Result{Rows: map[string]int64{}}
+	if err := prepareDest(ctx, to, from.id(), order, opts.Force, res); err != nil {
+		return nil, err
 	}
 	for _, t := range order {
 		n, err := copyTable(ctx, rtx, from, to, t, fromTables[t], opts)

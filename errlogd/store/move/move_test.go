@@ -129,6 +129,13 @@ SELECT project_id, group_id, 'ffffffffffffffffffffffffffffffff', ts, received, l
 	require.ErrorIs(t, err, move.ErrOwed)
 	assert.Contains(t, err.Error(), "stop errlogd")
 	assert.Empty(t, rows(t, open(t, dst), `SELECT event_id FROM events`), "nothing copied")
+	// -force empties the destination: not before the source is known
+	// to move.
+	full := filepath.Join(dir, "full.db")
+	newStore(t, full, 2, 4)
+	_, err = move.Run(context.Background(), from, open(t, full), move.Options{Force: true})
+	require.ErrorIs(t, err, move.ErrOwed)
+	assert.Equal(t, []string{"4"}, rows(t, open(t, full), `SELECT CAST(count(*) AS TEXT) FROM events`), "the destination is left as it was")
 
 	from.SQL.Close()
 	s, err := sqlite.Open(context.Background(), src, sqlite.Options{OweCounts: true})
@@ -138,4 +145,88 @@ SELECT project_id, group_id, 'ffffffffffffffffffffffffffffffff', ts, received, l
 	require.NoError(t, err)
 	assert.Equal(t, int64(10), res.Rows["events"])
 	assert.Equal(t, []string{"4"}, rows(t, open(t, dst), `SELECT CAST(count AS TEXT) FROM event_groups WHERE id = 1`))
+}
+
+// TestMoveOwedBehindANewerCount: a killed owner left group 1's newest
+// event uncounted; before it is started again, a second errlogd that does
+// not own the file (it writes its counts) stores and counts a newer event
+// of another group. The owed event is not the store's newest, and the
+// next owner's Open still counts it: the store moves after one start and
+// stop, as ErrOwed tells the user.
+func TestMoveOwedBehindANewerCount(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src.db"), filepath.Join(dir, "dst.db")
+	newStore(t, src, 3, 9)
+	newStore(t, dst, 0, 0)
+	from := open(t, src)
+	_, err := from.SQL.Exec(`INSERT INTO events (project_id, group_id, event_id, ts, received, level, title, environment, release, size, stored, payload)
+SELECT project_id, group_id, 'ffffffffffffffffffffffffffffffff', ts, received, level, title, environment, release, size, stored, payload FROM events WHERE group_id = 1 ORDER BY id DESC LIMIT 1`)
+	require.NoError(t, err)
+	from.SQL.Close()
+
+	// The second errlogd (no owner lock): its batch counts its events.
+	b, err := sqlite.Open(ctx, src, sqlite.Options{})
+	require.NoError(t, err)
+	p, err := b.ProjectByKey(ctx, mustKey(t, b))
+	require.NoError(t, err)
+	ev := &event.Event{EventID: event.NewID(), Level: "error", Fingerprint: []string{"g2"}, Logentry: &event.Logentry{Message: "failure 2"}}
+	in, err := store.Prepare(p, ev, nil, time.Now())
+	require.NoError(t, err)
+	require.NoError(t, b.Submit(ctx, in))
+	require.NoError(t, b.Close(ctx))
+
+	for i := 0; i < 2; i++ { // "start it once and stop it again", and again
+		s, err := sqlite.Open(ctx, src, sqlite.Options{OweCounts: true})
+		require.NoError(t, err)
+		require.True(t, s.OwesCounts())
+		require.NoError(t, s.Close(ctx))
+	}
+	f := open(t, src)
+	t.Logf("group 1: count, events: %v", rows(t, f, `SELECT count || ', ' || (SELECT count(*) FROM events WHERE group_id = 1) FROM event_groups WHERE id = 1`))
+	_, err = move.Run(ctx, f, open(t, dst), move.Options{})
+	t.Logf("move after errlogd started and stopped twice: %v", err)
+	assert.NoError(t, err, "the owed event is counted at the owner's Open, and the store moves")
+}
+
+func mustKey(t *testing.T, s *sqlite.Store) string {
+	var k string
+	require.NoError(t, s.Pool().QueryRow(`SELECT public_key FROM projects LIMIT 1`).Scan(&k))
+	return k
+}
+
+// TestMoveAfterRetention: retention (age, per group) and DeleteGroup on a
+// store that owed counts, then closed: nothing is owed, and move accepts
+// it.
+func TestMoveAfterRetention(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src.db"), filepath.Join(dir, "dst.db")
+	newStore(t, dst, 0, 0)
+	s, err := sqlite.Open(ctx, src, sqlite.Options{OweCounts: true, Writer: store.WriterOptions{Linger: 10 * time.Second, InFlight: func() int { return 0 }}})
+	require.NoError(t, err)
+	p, err := s.CreateProject(ctx, "app")
+	require.NoError(t, err)
+	send := func(g string, at time.Time) {
+		ev := &event.Event{EventID: event.NewID(), Level: "error", Fingerprint: []string{g}, Logentry: &event.Logentry{Message: g}}
+		in, err := store.Prepare(p, ev, nil, at)
+		require.NoError(t, err)
+		require.NoError(t, s.Submit(ctx, in))
+	}
+	old := time.Now().Add(-48 * time.Hour)
+	for i := 0; i < 5; i++ {
+		send("a", old)
+		send("b", old)
+		send("c", time.Now())
+	}
+	send("a", time.Now()) // owed
+	_, err = s.Retain(ctx, store.Retention{MaxAge: 24 * time.Hour, MaxPerGroup: 2})
+	require.NoError(t, err)
+	var b int64
+	require.NoError(t, s.Pool().QueryRow(`SELECT id FROM event_groups WHERE title = 'b'`).Scan(&b))
+	require.NoError(t, s.DeleteGroup(ctx, b))
+	send("c", time.Now())
+	require.NoError(t, s.Close(ctx))
+	_, err = move.Run(ctx, open(t, src), open(t, dst), move.Options{})
+	assert.NoError(t, err)
 }

@@ -527,21 +527,20 @@ func (db *DB) writeCounts(ctx context.Context, tx *sql.Tx, batch []*groupAgg, ba
 			}
 		}
 		// The outcomes of the batches owed, in their order, then this
-		// batch's: each group's first says whether it is new or a
-		// regression, and each its total so far.
-		total := map[int64]int64{}
-		first := map[int64]bool{}
+		// batch's (settling says what each means).
+		s := newSettling()
 		for _, o := range db.owed.outcomes {
 			if a := groups[o.GroupID]; a != nil {
-				outcomes = append(outcomes, settled(o, a, total, first))
+				outcomes = append(outcomes, s.settled(o, a))
 			}
 		}
 		for _, a := range batch {
-			outcomes = append(outcomes, settled(batchOutcome(a), groups[a.id], total, first))
+			outcomes = append(outcomes, s.settled(batchOutcome(a), groups[a.id]))
 		}
 	} else {
+		s := newSettling()
 		for _, a := range batch {
-			outcomes = append(outcomes, settled(batchOutcome(a), a, map[int64]int64{}, map[int64]bool{}))
+			outcomes = append(outcomes, s.settled(batchOutcome(a), a))
 		}
 	}
 	order := make([]*groupAgg, 0, len(groups))
@@ -681,20 +680,36 @@ func batchOutcome(a *groupAgg) store.Outcome {
 		Tags: l.tags, Time: l.time}
 }
 
-// settled is o with what its group (g, with the count and status it had
-// before the counts written) says of it: new or a regression for the
-// group's first outcome, and the group's total after it.
-func settled(o store.Outcome, g *groupAgg, total map[int64]int64, first map[int64]bool) store.Outcome {
-	if !first[o.GroupID] {
-		first[o.GroupID] = true
+// settling says, outcome after outcome in the order of their events,
+// what each group's outcomes mean.
+type settling struct {
+	total    map[int64]int64 // each group's count so far (absent: none of its outcomes yet)
+	reopened map[int64]bool  // groups an outcome has reopened
+}
+
+func newSettling() settling {
+	return settling{total: map[int64]int64{}, reopened: map[int64]bool{}}
+}
+
+// settled is o with what its group (g, with the count, status and
+// status_event it had before the counts written) says of it: new for
+// the group's first outcome; a regression for the first outcome holding
+// an event newer than the status change (status_event: only such an
+// event reopens a resolved group, as the update of its row says); and the
+// group's total after it.
+func (s settling) settled(o store.Outcome, g *groupAgg) store.Outcome {
+	total, seen := s.total[o.GroupID]
+	if !seen {
 		o.New = g.prevCount == 0
-		// Only an event newer than the status change reopens the
-		// group (status_event), as the update of its row says.
-		o.Regression = g.prevStatus == string(store.StatusResolved) && g.lastEvent > g.statusEvent
-		total[o.GroupID] = g.prevCount
+		total = g.prevCount
 	}
-	total[o.GroupID] += o.Count
-	o.Total = total[o.GroupID]
+	if g.prevStatus == string(store.StatusResolved) && o.LastEventID > g.statusEvent && !s.reopened[o.GroupID] {
+		s.reopened[o.GroupID] = true
+		o.Regression = true
+	}
+	total += o.Count
+	s.total[o.GroupID] = total
+	o.Total = total
 	return o
 }
 

@@ -185,17 +185,11 @@ func (db *DB) settle(ctx context.Context, also func(context.Context, *sql.Tx) er
 }
 
 // loadOwed finds, at Open, the counts of the events a crash left owed:
-// the events of each group above its last_event_id. Nothing is owed
-// when the newest event is one a group's counts hold (no query of the
-// groups then).
+// the events of each group above its last_event_id. Every group is
+// looked at: an event owed is not always the newest (a process that
+// does not own the file counts its own events, newer ones, before the
+// next owner opens it). One probe of the index per group.
 func (db *DB) loadOwed(ctx context.Context) error {
-	var newestEvent, newestCounted sql.NullInt64
-	if err := db.w.QueryRowContext(ctx, `SELECT (SELECT max(id) FROM events), (SELECT max(last_event_id) FROM event_groups)`).Scan(&newestEvent, &newestCounted); err != nil {
-		return wrap("owed counts", err)
-	}
-	if !newestEvent.Valid || newestEvent.Int64 <= newestCounted.Int64 {
-		return nil
-	}
 	// CROSS JOIN: each group's events above its last, through the index
 	// on (group_id, id); a plain JOIN scanned every event in id order.
 	order, users, err := db.owedEvents(ctx, db.w, `SELECT e.id, e.project_id, e.group_id, g.key, e.ts, e.received, e.level, e.title, g.culprit, e.environment, e.release, e.payload
@@ -314,13 +308,17 @@ func (db *DB) reread(ctx context.Context, projects map[int64]*store.Project, pro
 // writeAfterCounts runs write after what is owed is written, in the same
 // transaction on the writer goroutine, where counts written later would
 // contradict it: a group resolved before the counts of events that came
-// earlier were written would be reopened by them. Without counts owed (a
-// process that does not own the SQLite file, a PostgreSQL store opened
-// without OweCounts), or once the writer has stopped, write runs in a
-// transaction of its own. (Counts another process owes are not written
-// here: status_event keeps them from reopening the group.)
+// earlier were written would be reopened by them. That is SQLite's way,
+// where one process owes counts. On PostgreSQL, where every process may
+// owe some, status_event is what keeps counts written later, by this
+// process or another, from reopening the group, and write runs in a
+// transaction of its own (a settle locks the groups owed, and write
+// would lock its own after them, against the key order: a deadlock).
+// So it does without counts owed (a process that does not own the
+// SQLite file, a PostgreSQL store opened without OweCounts) and once
+// the writer has stopped.
 func (db *DB) writeAfterCounts(ctx context.Context, write func(context.Context, *sql.Tx) error) error {
-	if db.owes {
+	if db.owes && db.owner == nil {
 		if err := db.wr.settleNow(ctx, write); !errors.Is(err, errStopped) {
 			return err
 		}

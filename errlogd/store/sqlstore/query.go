@@ -258,6 +258,15 @@ func (db *DB) SetStatus(ctx context.Context, ids []int64, status store.Status) e
 	err := db.writeAfterCounts(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		// status_event: the events stored by now came before the change,
 		// counted or not; only a newer one reopens a group resolved now.
+		// On PostgreSQL the groups are locked first, in key order as
+		// every writer locks them; the UPDATE, a statement of its own,
+		// then reads max(id) once no commit holds them: an event a
+		// commit added to them meanwhile counts as before the change.
+		if db.d.RowLocks && db.d.Arrays {
+			if _, err := tx.ExecContext(ctx, `SELECT 1 FROM event_groups WHERE id = ANY($1) ORDER BY project_id, key FOR UPDATE`, ids); err != nil {
+				return err
+			}
+		}
 		res, err := tx.ExecContext(ctx, db.q(`UPDATE event_groups SET status = ?, regression = 0,
   status_event = (SELECT COALESCE(max(id), 0) FROM events) WHERE id IN `+in), append([]any{string(status)}, args...)...)
 		if err == nil {
@@ -444,61 +453,17 @@ func (db *DB) Retain(ctx context.Context, r store.Retention) (*store.RetentionRe
 		}
 	}
 	now := time.Now()
-	if r.MaxAge > 0 {
-		cutoff := ms(now.Add(-r.MaxAge))
-		// The newest event to go: only a group whose last event is at
-		// most this one can lose it (MaxPerGroup keeps each group's
-		// newest).
-		var last sql.NullInt64
-		if err := db.r.QueryRowContext(ctx, db.q(`SELECT max(id) FROM events WHERE received < ?`), cutoff).Scan(&last); err != nil {
-			return res, wrap("retain", err)
-		}
-		n, err := loop(`DELETE FROM events WHERE id IN (SELECT id FROM events WHERE received < ? ORDER BY id LIMIT `+strconv.Itoa(batch)+`)`, cutoff)
-		res.Events += n
-		if n > 0 {
-			// Even when the run was cancelled or failed after some
-			// batches: the events deleted are gone, and no group may
-			// go on pointing at them.
-			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lastEventsTimeout)
-			err = errors.Join(err, lastEvents(lctx, db, last.Int64))
-			cancel()
-		}
+	if r.MaxAge > 0 || r.MaxPerGroup > 0 {
+		err := deleteEvents(ctx, loop, db, r, now, batch, res)
+		// Even when the run was cancelled or failed after some batches,
+		// and when it deleted nothing (a run before may have failed
+		// here): the events deleted are gone, and no group may go on
+		// pointing at them.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lastEventsTimeout)
+		err = errors.Join(err, lastEvents(lctx, db))
+		cancel()
 		if err != nil {
 			return res, wrap("retain", err)
-		}
-	}
-	if r.MaxPerGroup > 0 {
-		rows, err := db.r.QueryContext(ctx, db.q(`SELECT id FROM event_groups WHERE count > ?`), r.MaxPerGroup)
-		if err != nil {
-			return res, wrap("retain", err)
-		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return res, wrap("retain", err)
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return res, wrap("retain", err)
-		}
-		for _, g := range ids {
-			var cut int64
-			err := db.r.QueryRowContext(ctx, db.q(`SELECT id FROM events WHERE group_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?`), g, r.MaxPerGroup).Scan(&cut)
-			if err == sql.ErrNoRows {
-				continue
-			}
-			if err != nil {
-				return res, wrap("retain", err)
-			}
-			n, err := loop(`DELETE FROM events WHERE id IN (SELECT id FROM events WHERE group_id = ? AND id <= ? ORDER BY id LIMIT `+strconv.Itoa(batch)+`)`, g, cut)
-			res.Events += n
-			if err != nil {
-				return res, wrap("retain", err)
-			}
 		}
 	}
 	sec := now.Unix()
@@ -520,22 +485,105 @@ func (db *DB) Retain(ctx context.Context, r store.Retention) (*store.RetentionRe
 	return res, nil
 }
 
+// deleteEvents deletes the events older than r.MaxAge, then those beyond
+// r.MaxPerGroup in each group, in batches.
+func deleteEvents(ctx context.Context, loop func(string, ...any) (int64, error), db *DB, r store.Retention, now time.Time, batch int, res *store.RetentionResult) error {
+	if r.MaxAge > 0 {
+		cutoff := ms(now.Add(-r.MaxAge))
+		n, err := loop(`DELETE FROM events WHERE id IN (SELECT id FROM events WHERE received < ? ORDER BY id LIMIT `+strconv.Itoa(batch)+`)`, cutoff)
+		res.Events += n
+		if err != nil {
+			return err
+		}
+	}
+	if r.MaxPerGroup > 0 {
+		rows, err := db.r.QueryContext(ctx, db.q(`SELECT id FROM event_groups WHERE count > ?`), r.MaxPerGroup)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, g := range ids {
+			var cut int64
+			err := db.r.QueryRowContext(ctx, db.q(`SELECT id FROM events WHERE group_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?`), g, r.MaxPerGroup).Scan(&cut)
+			if err == sql.ErrNoRows {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			n, err := loop(`DELETE FROM events WHERE id IN (SELECT id FROM events WHERE group_id = ? AND id <= ? ORDER BY id LIMIT `+strconv.Itoa(batch)+`)`, g, cut)
+			res.Events += n
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // lastEventsTimeout bounds lastEvents when it runs past the cancellation
 // of the retention that deleted the events.
 const lastEventsTimeout = 30 * time.Second
 
-// lastEvents points each group whose last event retention deleted (an
-// id at most upTo) at its newest event left before it, or 0 when none is:
-// an event after it is one whose counts the group does not hold yet (a
-// commit on PostgreSQL, counts owed on SQLite), and last_event_id must
-// not say they are held (counts.go). The
-// bound on the column itself, not only the NOT EXISTS, is what keeps a
-// group a commit gives a new last event meanwhile out of it (PostgreSQL
-// checks a row an UPDATE waited for again with its new values).
-func lastEvents(ctx context.Context, db *DB, upTo int64) error {
-	_, err := db.w.ExecContext(ctx, db.q(`UPDATE event_groups SET last_event_id = COALESCE((SELECT max(e.id) FROM events e WHERE e.group_id = event_groups.id AND e.id < event_groups.last_event_id), 0)
-WHERE last_event_id <> 0 AND last_event_id <= ? AND NOT EXISTS (SELECT 1 FROM events e WHERE e.id = event_groups.last_event_id)`), upTo)
-	return err
+// lastEvents points each group whose last event is gone (deleted by
+// retention) at its newest event left before it, or 0 when none is: an
+// event after it is one whose counts the group does not hold yet (a
+// commit on PostgreSQL, counts owed), and last_event_id must not say
+// they are held (counts.go).
+//
+// On PostgreSQL the groups are locked first, in the order every writer
+// locks them (project_id, key), and updated by a second statement: its
+// snapshot, taken once the locks are held, sees the event of any commit
+// that moved a group's last event meanwhile, so such a group is left
+// alone; one statement would lock them in the order of its scan and
+// deadlock with a batch.
+func lastEvents(ctx context.Context, db *DB) error {
+	const gone = `last_event_id <> 0 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.id = event_groups.last_event_id)`
+	const update = `UPDATE event_groups SET last_event_id = COALESCE((SELECT max(e.id) FROM events e WHERE e.group_id = event_groups.id AND e.id < event_groups.last_event_id), 0) WHERE `
+	if !db.d.RowLocks || !db.d.Arrays {
+		_, err := db.w.ExecContext(ctx, update+gone)
+		return err
+	}
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM event_groups WHERE `+gone+` ORDER BY project_id, key FOR UPDATE`)
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(ids) > 0 {
+		if _, err := tx.ExecContext(ctx, update+`id = ANY($1) AND `+gone, ids); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // Stats sums up the store.
