@@ -556,12 +556,17 @@ func lastEvents(ctx context.Context, db *DB) error {
 		_, err := db.w.ExecContext(ctx, update+gone)
 		return err
 	}
+	// OFFSET 0: one probe of the primary key per group. Without it
+	// PostgreSQL made the NOT EXISTS an anti join that read the whole
+	// events heap, payloads and all: 0.7 – 1.3 s for 100,000 groups and
+	// 2,000,000 small events, against 0.11 s.
+	const goneProbe = `last_event_id <> 0 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.id = event_groups.last_event_id OFFSET 0)`
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM event_groups WHERE `+gone+` ORDER BY project_id, key FOR UPDATE`)
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM event_groups WHERE `+goneProbe+` ORDER BY project_id, key FOR UPDATE`)
 	if err != nil {
 		return err
 	}
@@ -579,7 +584,7 @@ func lastEvents(ctx context.Context, db *DB) error {
 		return err
 	}
 	if len(ids) > 0 {
-		if _, err := tx.ExecContext(ctx, update+`id = ANY($1) AND `+gone, ids); err != nil {
+		if _, err := tx.ExecContext(ctx, update+`id = ANY($1) AND `+goneProbe, ids); err != nil {
 			return err
 		}
 	}
