@@ -500,7 +500,6 @@ func (db *DB) writeCounts(ctx context.Context, tx *sql.Tx, batch []*groupAgg, ba
 	for _, a := range batch {
 		groups[a.id] = a
 	}
-	var outcomes []store.Outcome
 	if len(db.owed.groups) > 0 {
 		// Groups owed counts and not in this batch: read now; one deleted
 		// since (DeleteGroup) is left out, with its counts.
@@ -526,23 +525,19 @@ func (db *DB) writeCounts(ctx context.Context, tx *sql.Tx, batch []*groupAgg, ba
 				groups[id] = c
 			}
 		}
-		// The outcomes of the batches owed, in their order, then this
-		// batch's (settling says what each means).
-		s := newSettling()
-		for _, o := range db.owed.outcomes {
-			if a := groups[o.GroupID]; a != nil {
-				outcomes = append(outcomes, s.settled(o, a))
-			}
-		}
-		for _, a := range batch {
-			outcomes = append(outcomes, s.settled(batchOutcome(a), groups[a.id]))
-		}
-	} else {
-		s := newSettling()
-		for _, a := range batch {
-			outcomes = append(outcomes, s.settled(batchOutcome(a), a))
+	}
+	// The outcomes of the batches owed, in their order, then this
+	// batch's.
+	outs := make([]store.Outcome, 0, len(db.owed.outcomes)+len(batch))
+	for _, o := range db.owed.outcomes {
+		if groups[o.GroupID] != nil {
+			outs = append(outs, o)
 		}
 	}
+	for _, a := range batch {
+		outs = append(outs, batchOutcome(a))
+	}
+	outcomes := settle(outs, groups)
 	order := make([]*groupAgg, 0, len(groups))
 	for _, a := range groups {
 		a.users = 0 // counted below, again if an earlier try rolled back
@@ -680,37 +675,43 @@ func batchOutcome(a *groupAgg) store.Outcome {
 		Tags: l.tags, Time: l.time}
 }
 
-// settling says, outcome after outcome in the order of their events,
-// what each group's outcomes mean.
-type settling struct {
-	total    map[int64]int64 // each group's count so far (absent: none of its outcomes yet)
-	reopened map[int64]bool  // groups an outcome has reopened
-}
-
-func newSettling() settling {
-	return settling{total: map[int64]int64{}, reopened: map[int64]bool{}}
-}
-
-// settled is o with what its group (g, with the count, status and
-// status_event it had before the counts written) says of it: new for
-// the group's first outcome; a regression for the first outcome holding
-// an event newer than the status change (status_event: only such an
-// event reopens a resolved group, as the update of its row says); and the
-// group's total after it.
-func (s settling) settled(o store.Outcome, g *groupAgg) store.Outcome {
-	total, seen := s.total[o.GroupID]
-	if !seen {
-		o.New = g.prevCount == 0
-		total = g.prevCount
+// settle says what each outcome means (outs in the order of their
+// batches; groups holds each one's group, with the count, status and
+// status_event it had before the counts written): new for the group's
+// first outcome; a regression for the outcome that reopens a resolved
+// group, the one whose events are the first newer than the status
+// change (status_event: only such an event reopens it, as the update of
+// its row says; outcomes adopted from another process come after this
+// process's own, so the first in the list need not be that one); and
+// the group's total after it.
+func settle(outs []store.Outcome, groups map[int64]*groupAgg) []store.Outcome {
+	reopener := map[int64]int64{} // the LastEventID of the outcome reopening each group
+	for _, o := range outs {
+		g := groups[o.GroupID]
+		if g.prevStatus == string(store.StatusResolved) && o.LastEventID > g.statusEvent {
+			if r, ok := reopener[o.GroupID]; !ok || o.LastEventID < r {
+				reopener[o.GroupID] = o.LastEventID
+			}
+		}
 	}
-	if g.prevStatus == string(store.StatusResolved) && o.LastEventID > g.statusEvent && !s.reopened[o.GroupID] {
-		s.reopened[o.GroupID] = true
-		o.Regression = true
+	total := make(map[int64]int64, len(groups))
+	for i := range outs {
+		o := &outs[i]
+		g := groups[o.GroupID]
+		t, seen := total[o.GroupID]
+		if !seen {
+			o.New = g.prevCount == 0
+			t = g.prevCount
+		}
+		if r, ok := reopener[o.GroupID]; ok && r == o.LastEventID {
+			o.Regression = true
+			delete(reopener, o.GroupID)
+		}
+		t += o.Count
+		total[o.GroupID] = t
+		o.Total = t
 	}
-	total += o.Count
-	s.total[o.GroupID] = total
-	o.Total = total
-	return o
+	return outs
 }
 
 // idle runs Dialect.CatchUp once a CatchUpInterval has passed since the

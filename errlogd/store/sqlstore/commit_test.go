@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/errlog/errlog/errlogd/store"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -47,4 +49,42 @@ func TestArrayRows(t *testing.T) {
 	assert.Equal(t, 5, arrayRows(rows, 100))
 	assert.Equal(t, 3, arrayRows([][]any{{int64(1)}, {int64(2)}, {int64(3)}}, 1), "no bytes")
 	assert.Equal(t, 0, arrayRows(nil, 10))
+}
+
+// TestSettle: each outcome's meaning, in the order of the batches: a
+// group is new on its first outcome only; its total runs on; a resolved
+// group's regression is the outcome of its first event newer than the
+// status change, even when it is not the first in the list (outcomes
+// adopted from another process come after this process's own), and
+// only one.
+func TestSettle(t *testing.T) {
+	groups := map[int64]*groupAgg{
+		1: {id: 1},
+		2: {id: 2, prevCount: 10, prevStatus: string(store.StatusResolved), statusEvent: 100},
+		3: {id: 3, prevCount: 4, prevStatus: string(store.StatusResolved), statusEvent: 100},
+	}
+	outs := settle([]store.Outcome{
+		{GroupID: 1, Count: 2, LastEventID: 90},
+		{GroupID: 2, Count: 1, LastEventID: 95},  // before the change
+		{GroupID: 2, Count: 3, LastEventID: 130}, // after it
+		{GroupID: 1, Count: 1, LastEventID: 131},
+		{GroupID: 2, Count: 1, LastEventID: 110}, // adopted: the first after the change
+		{GroupID: 3, Count: 1, LastEventID: 99},  // before: no regression
+	}, groups)
+	type got struct {
+		New, Regression bool
+		Total           int64
+	}
+	var all []got
+	for _, o := range outs {
+		all = append(all, got{o.New, o.Regression, o.Total})
+	}
+	assert.Equal(t, []got{
+		{New: true, Total: 2},
+		{Total: 11},
+		{Total: 14},
+		{Total: 3},
+		{Regression: true, Total: 15},
+		{Total: 5},
+	}, all)
 }
