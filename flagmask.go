@@ -44,62 +44,105 @@ func flagAt(s string, i int) (name string, end int, ok bool) {
 }
 
 // flagMayHoldSecret is mayHoldSecret's test of a flag at s[i]: its name
-// mentions a secret, or it is a tool's short flag on the tool's line.
-// maskFlags decides.
-func flagMayHoldSecret(s string, i int) bool {
+// is a mask key's (the masker's keys, so a key the user added too), or
+// it is a tool's short flag on the tool's line. maskFlags decides.
+func (m *masker) flagMayHoldSecret(s string, i int) bool {
 	name, _, ok := flagAt(s, i)
 	if !ok {
 		return false
 	}
-	if len(name) >= 3 {
-		for _, w := range [...]string{"pass", "pwd", "secret", "token", "auth", "key", "cred"} {
-			if indexFold(name, w) >= 0 {
-				return true
-			}
-		}
+	if m.secretFlag(name) {
+		return true
 	}
 	switch name[0] {
-	case 'p', 'a', 'u', 'U':
-		return toolOnLine(s, i) != ""
+	case 'p':
+		return toolOnLine(s, i, "mysql", "mariadb", "sshpass")
+	case 'a':
+		return toolOnLine(s, i, "redis-cli")
+	case 'u', 'U':
+		return toolOnLine(s, i, "curl")
 	}
-	return name == "user" || name == "proxy-user"
+	return false
 }
 
-// toolOnLine names the tool among mysql, mariadb, sshpass, redis-cli and
-// curl that s names on the line before i; "" for none.
-func toolOnLine(s string, i int) string {
+// toolOnLine reports whether the line of s before i names one of tools
+// as a word: at its start, or after a path's '/', and followed by what
+// cannot continue a name ("mysql-backup.sh" and "mysql-01" are not
+// mysql; "mysqldump" and "mysqladmin" are).
+func toolOnLine(s string, i int, tools ...string) bool {
 	line := s[strings.LastIndexByte(s[:i], '\n')+1 : i]
-	for _, t := range [...]string{"mysql", "mariadb", "sshpass", "redis-cli", "curl"} {
-		if strings.Contains(line, t) {
-			return t
+	for _, t := range tools {
+		for from := 0; ; {
+			j := strings.Index(line[from:], t)
+			if j < 0 {
+				break
+			}
+			j += from
+			from = j + len(t)
+			if j > 0 && (isWordByte(line[j-1]) || line[j-1] == '-' || line[j-1] == '.' || line[j-1] == '_') {
+				continue
+			}
+			if from < len(line) {
+				c := line[from]
+				if c == '-' || c == '.' || c == '_' || isWordByte(c) && (t != "mysql" || c >= '0' && c <= '9') {
+					continue
+				}
+			}
+			return true
 		}
 	}
-	return ""
+	return false
 }
 
 // flagNotSecret are the ends of flag names that say where a secret is or
 // how it is given, not what it is.
 var flagNotSecret = [...]string{"file", "path", "dir", "stdin", "prompt", "env", "cmd", "command", "url", "uri",
-	"endpoint", "type", "method", "mode", "name", "id", "length", "ttl", "expiry", "header", "policy", "store"}
+	"endpoint", "type", "method", "mode", "name", "id", "length", "ttl", "expiry", "header", "policy", "store",
+	"count", "limit", "size", "provider", "helper", "tokenizer"}
+
+// flagNotSecretPrefix are the starts of flag names that count or bound
+// what follows ("--max-tokens 4096").
+var flagNotSecretPrefix = [...]string{"no-", "no_", "max-", "max_", "min-", "min_", "num-", "num_"}
 
 // secretFlag says whether a flag so named takes a secret as its value.
 func (m *masker) secretFlag(name string) bool {
-	if len(name) > 40 || strings.HasPrefix(name, "no-") || strings.HasPrefix(name, "no_") || !m.matchKey(name) {
+	if len(name) > 40 || !m.matchKey(name) {
 		return false
 	}
 	lower := strings.ToLower(name)
+	for _, p := range flagNotSecretPrefix {
+		if strings.HasPrefix(lower, p) {
+			return false
+		}
+	}
 	for _, end := range flagNotSecret {
-		if strings.HasSuffix(lower, end) && len(lower) > len(end) {
+		if strings.HasSuffix(lower, end) {
 			return false
 		}
 	}
 	return true
 }
 
-// flagValue returns where the value after a flag ending at e starts and
-// ends: past white space, within quotes if it is quoted. ok is false when
-// nothing follows, or another flag does.
-func flagValue(s string, e int) (v, ve int, ok bool) {
+// flagValue returns where the value after the flag at s[i:e] starts and
+// ends: past '=' or white space, within quotes if it is quoted; when the
+// flag is quoted on its own, the next quoted item (`"--password"
+// "hunter2"`, as %q prints a command's arguments, or JSON's
+// `"--password","hunter2"`). ok is false when nothing follows, or
+// another flag does.
+func flagValue(s string, i, e int) (v, ve int, ok bool) {
+	if q := quoteBefore(s, i); q != "" && strings.HasPrefix(s[e:], q) {
+		v = e + len(q)
+		for v < len(s) && (s[v] == ' ' || s[v] == '\t' || s[v] == ',') {
+			v++
+		}
+		if !strings.HasPrefix(s[v:], q) || strings.HasPrefix(s[v+len(q):], "-") {
+			return 0, 0, false
+		}
+		return valueAt(s, v)
+	}
+	if e < len(s) && s[e] == '=' {
+		return valueAt(s, e+1)
+	}
 	v = e
 	for v < len(s) && (s[v] == ' ' || s[v] == '\t') {
 		v++
@@ -110,17 +153,48 @@ func flagValue(s string, e int) (v, ve int, ok bool) {
 	return valueAt(s, v)
 }
 
+// quoteBefore returns the quote that opens the item at s[i] (" or ', or
+// \" and \' in an escaped string); "" when none does.
+func quoteBefore(s string, i int) string {
+	if i == 0 || s[i-1] != '"' && s[i-1] != '\'' {
+		return ""
+	}
+	if i >= 2 && s[i-2] == '\\' {
+		return s[i-2 : i]
+	}
+	return s[i-1 : i]
+}
+
+// escapedQuoteAt reports whether s[j:] starts with \" or \'.
+func escapedQuoteAt(s string, j int) bool {
+	return s[j] == '\\' && j+1 < len(s) && (s[j+1] == '"' || s[j+1] == '\'')
+}
+
 // valueAt returns the bounds of the value starting at v: to the matching
-// quote if it opens with one, else to white space or a closing quote.
+// quote if it opens with one (\" to the next \"), or to the end of the
+// line if that quote is never closed (a text cut short); else to white
+// space, a comma or a quote.
 func valueAt(s string, v int) (int, int, bool) {
-	if q := s[v]; q == '"' || q == '\'' {
-		if j := strings.IndexByte(s[v+1:], q); j > 0 {
-			return v + 1, v + 1 + j, true
-		}
+	if v >= len(s) {
 		return 0, 0, false
 	}
+	q := ""
+	if c := s[v]; c == '"' || c == '\'' {
+		q = s[v : v+1]
+	} else if escapedQuoteAt(s, v) {
+		q = s[v : v+2]
+	}
 	ve := v
-	for ve < len(s) && s[ve] != ' ' && s[ve] != '\t' && s[ve] != '\n' && s[ve] != '\r' && s[ve] != '"' && s[ve] != '\'' {
+	if q != "" {
+		v += len(q)
+		if j := strings.Index(s[v:], q); j >= 0 {
+			return v, v + j, j > 0
+		}
+		for ve = v; ve < len(s) && s[ve] != '\n' && s[ve] != '\r'; ve++ {
+		}
+		return v, ve, ve > v
+	}
+	for ve < len(s) && s[ve] != ' ' && s[ve] != '\t' && s[ve] != '\n' && s[ve] != '\r' && s[ve] != '"' && s[ve] != '\'' && s[ve] != ',' && !escapedQuoteAt(s, ve) {
 		ve++
 	}
 	return v, ve, ve > v
@@ -141,30 +215,35 @@ func (m *masker) maskFlags(s string) string {
 			continue
 		}
 		long := e-len(name)-i == 2
+		// glued: "-pS3cr3t", the value right after a short flag's
+		// letter (a password may hold any byte the name stopped at),
+		// but not the quote that closes a flag quoted on its own.
+		glued := !long && i+2 < len(s) && s[i+2] != ' ' && s[i+2] != '\t' && s[i+2] != '\n' && s[i+2] != '=' &&
+			!(quoteBefore(s, i) != "" && strings.HasPrefix(s[i+2:], quoteBefore(s, i)))
 		var v, ve int
-		switch tool := ""; {
+		switch {
 		case m.secretFlag(name):
-			if v, ve, ok = flagValue(s, e); !ok {
+			if v, ve, ok = flagValue(s, i, e); !ok {
 				continue
 			}
 			if m.proseWord(s[v:ve]) {
 				continue
 			}
-		case !long && name[0] == 'p' && i+2 < len(s) && s[i+2] != ' ' && s[i+2] != '\t' && s[i+2] != '\n':
-			// "-pS3cr3t": the value is glued to the flag (a
-			// password may hold any byte the name stopped at).
-			if tool = toolOnLine(s, i); tool != "mysql" && tool != "mariadb" && tool != "sshpass" {
-				continue
-			}
+		case glued && name[0] == 'p' && toolOnLine(s, i, "mysql", "mariadb", "sshpass"):
 			if v, ve, ok = valueAt(s, i+2); !ok {
 				continue
 			}
-		case !long && (name == "p" && toolOnLine(s, i) == "sshpass" || name == "a" && toolOnLine(s, i) == "redis-cli"):
-			if v, ve, ok = flagValue(s, e); !ok {
+		case !long && (name == "p" && toolOnLine(s, i, "sshpass") || name == "a" && toolOnLine(s, i, "redis-cli")):
+			if v, ve, ok = flagValue(s, i, e); !ok {
 				continue
 			}
-		case (!long && (name == "u" || name == "U") || long && (name == "user" || name == "proxy-user")) && toolOnLine(s, i) == "curl":
-			if v, ve, ok = flagValue(s, e); !ok {
+		case (!long && (name[0] == 'u' || name[0] == 'U') || long && (name == "user" || name == "proxy-user")) && toolOnLine(s, i, "curl"):
+			if glued && !long {
+				v, ve, ok = valueAt(s, i+2)
+			} else {
+				v, ve, ok = flagValue(s, i, e)
+			}
+			if !ok {
 				continue
 			}
 			c := strings.IndexByte(s[v:ve], ':')

@@ -449,7 +449,7 @@ func (c *core) maskRecord(r slog.Record) slog.Record {
 // needed it, which is the common case and costs no allocation.
 func (c *core) sanitizeRecord(r slog.Record) slog.Record {
 	msg := r.Message
-	if mayHoldSecret(msg) {
+	if c.san.m.mayHoldSecret(msg) {
 		msg = c.san.m.scrub(msg)
 	}
 	if strings.ContainsAny(msg, "=:") {

@@ -99,7 +99,7 @@ func (s *sanitizer) clean(a slog.Attr) bool {
 	case slog.KindInt64, slog.KindUint64, slog.KindFloat64, slog.KindBool, slog.KindDuration, slog.KindTime:
 	case slog.KindString:
 		str := a.Value.String()
-		if s.max > 0 && len(str) > s.max || !utf8.ValidString(str) || mayHoldSecret(str) || maybeJSON(str) || s.m.namesSecret(str) {
+		if s.max > 0 && len(str) > s.max || !utf8.ValidString(str) || s.m.mayHoldSecret(str) || maybeJSON(str) || s.m.namesSecret(str) {
 			return false
 		}
 	default:
@@ -171,7 +171,7 @@ func (s *sanitizer) attrValue(a slog.Attr, c category, depth int) (slog.Attr, bo
 			// more; one whose Error method panics, or whose text is too
 			// long or not UTF-8, is given a safe text for the text sinks.
 			text, ok := errorText(err)
-			if ok && (s.max <= 0 || len(text) <= s.max) && utf8.ValidString(text) && !mayHoldSecret(text) && !s.m.mentionsKey(text) {
+			if ok && (s.max <= 0 || len(text) <= s.max) && utf8.ValidString(text) && !s.m.mayHoldSecret(text) && !s.m.mentionsKey(text) {
 				return a, false
 			}
 			if !ok {
@@ -294,7 +294,7 @@ func (s *sanitizer) cleanTreeAt(c category, v any, depth int) any {
 // password=hunter2") masked as in a message or an error's text, at most
 // max bytes. It returns str itself when nothing changes.
 func (s *sanitizer) text(str string) string {
-	if (s.max <= 0 || len(str) <= s.max) && utf8.ValidString(str) && !mayHoldSecret(str) && !maybeJSON(str) && !s.m.namesSecret(str) {
+	if (s.max <= 0 || len(str) <= s.max) && utf8.ValidString(str) && !s.m.mayHoldSecret(str) && !maybeJSON(str) && !s.m.namesSecret(str) {
 		return str
 	}
 	if maybeJSON(str) && s.m.mentionsKey(str) {

@@ -60,7 +60,7 @@ var secretByte = func() (t [256]uint8) {
 
 // mayHoldSecret reports whether s may hold a secret of a recognised shape.
 // A false answer is certain; a true one means scrub must look.
-func mayHoldSecret(s string) bool {
+func (m *masker) mayHoldSecret(s string) bool {
 	if len(s) < minSecretLen {
 		return false
 	}
@@ -79,7 +79,7 @@ func mayHoldSecret(s string) bool {
 				continue
 			}
 		case clsDash:
-			if strings.HasPrefix(s[i:], "-----BEGIN") || i > 0 && beforeTokenEnd[s[i-1]] && tokenAt(s, i) > 0 || flagMayHoldSecret(s, i) {
+			if strings.HasPrefix(s[i:], "-----BEGIN") || i > 0 && beforeTokenEnd[s[i-1]] && tokenAt(s, i) > 0 || m.flagMayHoldSecret(s, i) {
 				return true
 			}
 		case clsUnder:
@@ -123,7 +123,7 @@ func mayHoldSecret(s string) bool {
 // scrub returns s with every secret of a recognised shape replaced by the
 // mask; s itself, without allocating, when it holds none.
 func (m *masker) scrub(s string) string {
-	if !mayHoldSecret(s) {
+	if !m.mayHoldSecret(s) {
 		return s
 	}
 	return m.shapes(s, true)
@@ -150,7 +150,7 @@ func (m *masker) shapes(s string, queries bool) string {
 // the queries of the URLs in it (maskParam): one level, not one per URL
 // nested in another's query.
 func (m *masker) scrubValue(s string) string {
-	if mayHoldSecret(s) {
+	if m.mayHoldSecret(s) {
 		s = m.shapes(s, false)
 	}
 	if m.namesSecret(s) {

@@ -475,10 +475,13 @@ func TestScrubShapes(t *testing.T) {
 
 // BenchmarkMayHoldSecret is the cost every string attr pays.
 func BenchmarkMayHoldSecret(b *testing.B) {
-	for _, s := range []string{"GET /api/orders", "user 42 logged in from 10.0.0.1 with session s-91a", strings.Repeat("lorem ipsum ", 20)} {
+	m, err := newMasker(MaskOptions{})
+	require.NoError(b, err)
+	for _, s := range []string{"GET /api/orders", "user 42 logged in from 10.0.0.1 with session s-91a", strings.Repeat("lorem ipsum ", 20),
+		"exec /usr/bin/app --verbose --dry-run -n 3 --config /etc/app.yaml --log-level debug: exit status 1"} {
 		b.Run(strconv.Itoa(len(s)), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				if mayHoldSecret(s) {
+				if m.mayHoldSecret(s) {
 					b.Fatal(s)
 				}
 			}
@@ -681,8 +684,63 @@ func TestScrubCommandLines(t *testing.T) {
 		{"retrying - attempt 3 of 5", "retrying - attempt 3 of 5"},
 		{"sshpass -pHunter2 ssh h\nssh -p 22 h", "sshpass -p" + w + " ssh h\nssh -p 22 h"},
 		{"login --token expired", "login --token expired"},
+		// Every mask key names a flag (cookie, jwt, cvv are keys).
+		{"app --cookie sessabc123", "app --cookie " + w},
+		{"app --jwt abcdef123456", "app --jwt " + w},
+		{"app --cvv 123", "app --cvv " + w},
+		// Arguments quoted one by one: %q of a []string, JSON, escaped.
+		{`command ["vault" "login" "--password" "hunter2x"] failed`, `command ["vault" "login" "--password" "` + w + `"] failed`},
+		{`{"args":["vault","login","--password","hunter2x"]}`, `{"args":["vault","login","--password","` + w + `"]}`},
+		{`["curl" "-u" "admin:hunter2x" "https://h"]`, `["curl" "-u" "admin:` + w + `" "https://h"]`},
+		{`["sshpass" "-p" "hunter2x" "ssh" "h"]`, `["sshpass" "-p" "` + w + `" "ssh" "h"]`},
+		{`{"cmd":"app --token \"abcdef123\" go"}`, `{"cmd":"app --token \"` + w + `\" go"}`},
+		{`{"cmd":"mysql -p\"hunter2x\" db"}`, `{"cmd":"mysql -p\"` + w + `\" db"}`},
+		{`["psql" "--password" "-U" "bob"]`, `["psql" "--password" "-U" "bob"]`},
+		// The tool the flag belongs to, as a word.
+		{"mysql-backup.sh: curl -u admin:hunter2x https://h/x", "mysql-backup.sh: curl -u admin:" + w + " https://h/x"},
+		{"mysql dump done; sshpass -p hunter2x ssh host", "mysql dump done; sshpass -p " + w + " ssh host"},
+		{"ssh mysql-01 'redis-cli -a hunter2x ping'", "ssh mysql-01 'redis-cli -a " + w + " ping'"},
+		{"/usr/bin/mysqladmin -uroot -phunter2x status", "/usr/bin/mysqladmin -uroot -p" + w + " status"},
+		{"backup to mysql-01 -p 3306 failed", "backup to mysql-01 -p 3306 failed"},
+		// curl's password glued to the flag, or after '='.
+		{"curl -uadmin:hunter2x https://h/x", "curl -uadmin:" + w + " https://h/x"},
+		{"curl --user=admin:hunter2x https://h/x", "curl --user=admin:" + w + " https://h/x"},
+		// A quote never closed: a text cut short.
+		{`run --password "hunter2x`, `run --password "` + w},
+		// Flags that count or say how, not what.
+		{"ask --max-tokens 4096 --tokenizer bert", "ask --max-tokens 4096 --tokenizer bert"},
+		{"kubectl --auth-provider github --credential-helper store", "kubectl --auth-provider github --credential-helper store"},
 	}
 	for _, tc := range tests {
 		assert.Equal(t, tc.want, m.scrubText(tc.in), tc.in)
 	}
+	// A key the user adds names a flag too, and the shape's quick test
+	// knows it (it would skip the scan otherwise).
+	m, err = newMasker(MaskOptions{Keys: append(DefaultMaskKeys(), "otp")})
+	require.NoError(t, err)
+	assert.Equal(t, "login --otp "+w, m.scrubText("login --otp 482913"))
+	assert.True(t, m.mayHoldSecret("login --otp 482913"))
+}
+
+// FuzzMaskFlags: masking a command line never panics, and the quick test
+// every text gets first says "may hold a secret" of any text whose flags
+// maskFlags would mask (else the scan would be skipped, and the secret
+// leave).
+func FuzzMaskFlags(f *testing.F) {
+	m, err := newMasker(MaskOptions{Keys: append(DefaultMaskKeys(), "otp")})
+	require.NoError(f, err)
+	for _, s := range []string{
+		"mysqldump -uapp -pS3cr3t shop", `["curl" "-u" "admin:hunter2x"]`, `{"cmd":"app --token \"abc\" go"}`,
+		"sshpass -p x ssh h", "redis-cli -a x", "login --otp 123456", "app --cookie abcdef", `run --password "cut`,
+		"curl --user=a:b h", "a - b -- c --", "-", "é--pässword ü",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := m.maskFlags(s)
+		if out != s && len(s) >= minSecretLen && !m.mayHoldSecret(s) {
+			t.Fatalf("maskFlags masks %q (%q) but mayHoldSecret says no", s, out)
+		}
+		_ = m.scrubText(s)
+	})
 }
