@@ -21,6 +21,17 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// adminDB returns the test database's URL and a connection to it of
+// the test's own, closed when the test ends.
+func adminDB(t *testing.T) (string, *sql.DB) {
+	t.Helper()
+	url := pgtest.URL(t)
+	admin, err := sql.Open("pgx", url)
+	require.NoError(t, err)
+	t.Cleanup(func() { admin.Close() })
+	return url, admin
+}
+
 // openDet opens an owing store whose second batch within Linger (10 s) is
 // always owed (InFlight says 0: no waiting for more), so that which batch
 // owes its counts is deterministic.
@@ -55,10 +66,7 @@ func owedRows(t *testing.T, admin *sql.DB, owner int64) int {
 // group is new, and each total is right.
 func TestOwedCountsNewOnce(t *testing.T) {
 	ctx := context.Background()
-	url := pgtest.URL(t)
-	admin, err := sql.Open("pgx", url)
-	require.NoError(t, err)
-	defer admin.Close()
+	url, admin := adminDB(t)
 	a, b := openDet(t, url, true), openDet(t, url, true)
 	defer a.Close(ctx)
 	defer b.Close(ctx)
@@ -118,10 +126,7 @@ func TestOwedCountsResolvedElsewhere(t *testing.T) {
 	ctx := context.Background()
 	for _, elsewhere := range []bool{false, true} {
 		t.Run(fmt.Sprint("elsewhere=", elsewhere), func(t *testing.T) {
-			url := pgtest.URL(t)
-			admin, err := sql.Open("pgx", url)
-			require.NoError(t, err)
-			defer admin.Close()
+			url, admin := adminDB(t)
 			a := openDet(t, url, true)
 			defer a.Close(ctx)
 			other := a
@@ -162,10 +167,7 @@ func TestOwedCountsResolvedElsewhere(t *testing.T) {
 // count rows behind: A has locked the group, so the delete waits for A.
 func TestOwedCountsGroupDeletedMeanwhile(t *testing.T) {
 	ctx := context.Background()
-	url := pgtest.URL(t)
-	admin, err := sql.Open("pgx", url)
-	require.NoError(t, err)
-	defer admin.Close()
+	url, admin := adminDB(t)
 	a := openDet(t, url, true)
 	defer a.Close(ctx)
 	api := openDet(t, url, false) // a request of another errlogd (or this one's API: DeleteGroup does not go through the writer)

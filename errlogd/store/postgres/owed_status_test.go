@@ -53,10 +53,7 @@ func titleOf(t *testing.T, admin *sql.DB, id int64) string {
 // key order: a deadlock, one side of it an error.
 func TestSetStatusLocksInKeyOrder(t *testing.T) {
 	ctx := context.Background()
-	url := pgtest.URL(t)
-	admin, err := sql.Open("pgx", url)
-	require.NoError(t, err)
-	defer admin.Close()
+	url, admin := adminDB(t)
 	a := openDet(t, url, true)
 	defer a.Close(ctx)
 	prj, err := a.CreateProject(ctx, "app")
@@ -88,10 +85,7 @@ func TestSetStatusLocksInKeyOrder(t *testing.T) {
 // whose batch holds events of lo and hi: no deadlock, on either side.
 func TestSetStatusBesideABatchOfBothGroups(t *testing.T) {
 	ctx := context.Background()
-	url := pgtest.URL(t)
-	admin, err := sql.Open("pgx", url)
-	require.NoError(t, err)
-	defer admin.Close()
+	url, admin := adminDB(t)
 	var deadlocks atomic.Int64
 	retry := func(err error) bool {
 		var e *pgconn.PgError
@@ -146,10 +140,7 @@ func TestSetStatusBesideABatchOfBothGroups(t *testing.T) {
 // a regression.
 func TestStatusEventAfterTheLockWait(t *testing.T) {
 	ctx := context.Background()
-	url := pgtest.URL(t)
-	admin, err := sql.Open("pgx", url)
-	require.NoError(t, err)
-	defer admin.Close()
+	url, admin := adminDB(t)
 	a := openDet(t, url, false) // the API of another errlogd, or a tool
 	defer a.Close(ctx)
 	b := openDet(t, url, true)
@@ -202,10 +193,7 @@ CREATE TRIGGER slow BEFORE INSERT ON events FOR EACH ROW WHEN (NEW.title = 'G') 
 // deleted events.
 func TestRetentionLastEventsInKeyOrder(t *testing.T) {
 	ctx := context.Background()
-	url := pgtest.URL(t)
-	admin, err := sql.Open("pgx", url)
-	require.NoError(t, err)
-	defer admin.Close()
+	url, admin := adminDB(t)
 	s := openDet(t, url, false)
 	defer s.Close(ctx)
 	prj, err := s.CreateProject(ctx, "app")

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/errlog/errlog/errlogd/internal/pgtest"
 	"github.com/errlog/errlog/errlogd/store"
 	"github.com/errlog/errlog/errlogd/store/postgres"
 	"github.com/errlog/errlog/errlogd/store/sqlstore"
@@ -174,10 +173,7 @@ func TestOwedCountsAdopted(t *testing.T) {
 	defer func(d time.Duration) { sqlstore.AdoptInterval = d }(sqlstore.AdoptInterval)
 	sqlstore.AdoptInterval = 200 * time.Millisecond
 	ctx := context.Background()
-	url := pgtest.URL(t)
-	admin, err := sql.Open("pgx", url)
-	require.NoError(t, err)
-	defer admin.Close()
+	url, admin := adminDB(t)
 
 	a, b := openOwing(t, url), openOwing(t, url)
 	defer b.s.Close(ctx)
@@ -204,10 +200,7 @@ func TestOwedCountsAdopted(t *testing.T) {
 // counts; started again, it adopts them as it opens the store.
 func TestOwedCountsAdoptedAtOpen(t *testing.T) {
 	ctx := context.Background()
-	url := pgtest.URL(t)
-	admin, err := sql.Open("pgx", url)
-	require.NoError(t, err)
-	defer admin.Close()
+	url, admin := adminDB(t)
 
 	a := openOwing(t, url)
 	prj, err := a.s.CreateProject(ctx, "app")
@@ -229,10 +222,7 @@ func TestOwedCountsAdoptedAtOpen(t *testing.T) {
 func TestOwedCountsLockLost(t *testing.T) {
 	defer func(d time.Duration) { sqlstore.AdoptInterval = d }(sqlstore.AdoptInterval)
 	ctx := context.Background()
-	url := pgtest.URL(t)
-	admin, err := sql.Open("pgx", url)
-	require.NoError(t, err)
-	defer admin.Close()
+	url, admin := adminDB(t)
 
 	// a looks after its lock every second or so, b adopts every 100 ms.
 	sqlstore.AdoptInterval = 2 * time.Second

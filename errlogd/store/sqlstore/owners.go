@@ -150,7 +150,7 @@ func (db *DB) adoptOwner(ctx context.Context, other int64, hold time.Duration) e
 		return wrap("owed counts", err)
 	}
 	defer tx.Rollback()
-	ids, err := eventIDs(tx.QueryContext(ctx, qAdopt, db.owner.id, other))
+	ids, err := scanIDs(tx.QueryContext(ctx, qAdopt, db.owner.id, other))
 	if err != nil {
 		return wrap("owed counts", err)
 	}
@@ -177,7 +177,7 @@ func (db *DB) adoptOwner(ctx context.Context, other int64, hold time.Duration) e
 // ones it knew of unless another process adopted some, or a commit whose
 // answer was lost recorded others.
 func (db *DB) claimOwed(ctx context.Context, tx *sql.Tx) error {
-	got, err := eventIDs(tx.QueryContext(ctx, qClaimOwed, db.owner.id))
+	got, err := scanIDs(tx.QueryContext(ctx, qClaimOwed, db.owner.id))
 	if err != nil {
 		return wrap("owed counts", err)
 	}
@@ -201,8 +201,8 @@ func (db *DB) claimOwed(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
-// eventIDs reads the event ids rows select.
-func eventIDs(rows *sql.Rows, err error) ([]int64, error) {
+// scanIDs reads the ids (of events, of groups) rows select.
+func scanIDs(rows *sql.Rows, err error) ([]int64, error) {
 	if err != nil {
 		return nil, err
 	}

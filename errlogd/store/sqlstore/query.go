@@ -497,21 +497,8 @@ func deleteEvents(ctx context.Context, loop func(string, ...any) (int64, error),
 		}
 	}
 	if r.MaxPerGroup > 0 {
-		rows, err := db.r.QueryContext(ctx, db.q(`SELECT id FROM event_groups WHERE count > ?`), r.MaxPerGroup)
+		ids, err := scanIDs(db.r.QueryContext(ctx, db.q(`SELECT id FROM event_groups WHERE count > ?`), r.MaxPerGroup))
 		if err != nil {
-			return err
-		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		for _, g := range ids {
@@ -566,21 +553,8 @@ func lastEvents(ctx context.Context, db *DB) error {
 		return err
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM event_groups WHERE `+goneProbe+` ORDER BY project_id, key FOR UPDATE`)
+	ids, err := scanIDs(tx.QueryContext(ctx, `SELECT id FROM event_groups WHERE `+goneProbe+` ORDER BY project_id, key FOR UPDATE`))
 	if err != nil {
-		return err
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	if len(ids) > 0 {
