@@ -27,7 +27,7 @@ const DefaultMaskWith = values.Mask
 // package can weaken masking for the whole process.
 func DefaultMaskKeys() []string {
 	return []string{
-		"password", "passwd", "secret", "token", "api_key", "access_key", "private_key", "credential",
+		"password", "passwd", "passphrase", "secret", "token", "api_key", "access_key", "private_key", "credential",
 		"authorization", "bearer", "cookie", "session_id",
 		// Whole words (four letters or fewer): "pass" masks db_pass and
 		// dbPass, not passenger; "auth" masks X-Auth, not author.

@@ -688,6 +688,7 @@ func TestScrubCommandLines(t *testing.T) {
 		{"app --cookie sessabc123", "app --cookie " + w},
 		{"app --jwt abcdef123456", "app --jwt " + w},
 		{"app --cvv 123", "app --cvv " + w},
+		{"gpg --batch --passphrase hunter2x -d f.gpg", "gpg --batch --passphrase " + w + " -d f.gpg"},
 		// Arguments quoted one by one: %q of a []string, JSON, escaped.
 		{`command ["vault" "login" "--password" "hunter2x"] failed`, `command ["vault" "login" "--password" "` + w + `"] failed`},
 		{`{"args":["vault","login","--password","hunter2x"]}`, `{"args":["vault","login","--password","` + w + `"]}`},
