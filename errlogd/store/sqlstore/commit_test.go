@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/errlog/errlog/errlogd/store"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
