@@ -8,17 +8,21 @@ import "strings"
 // name no key with '=' or ':'. maskFlags masks:
 //
 //   - the value after a flag whose name is a mask key ("--password
-//     hunter2", "-token abc", "--client-secret x"), but not a flag that
-//     names where a secret is or how it is given ("--password-file f",
-//     "--password-stdin", "--token-url u", "--no-password"), nor a value
-//     that is another flag;
-//   - mysql's, mariadb's and sshpass's "-pSECRET", sshpass's "-p SECRET"
-//     and redis-cli's "-a SECRET";
-//   - curl's "-u user:password" (--user, --proxy-user, -U): the password.
+//     hunter2", "-token abc", "--client-secret=x"), but not a flag that
+//     names where a secret is or how it is given, or counts something
+//     ("--password-file f", "--password-stdin", "--token-url u",
+//     "--no-password", "--max-tokens 4096"), nor a value that is another
+//     flag;
+//   - mysql's (mysqldump's…), mariadb's and sshpass's "-pSECRET",
+//     sshpass's "-p SECRET" and redis-cli's "-a SECRET";
+//   - curl's "-u user:password", "-uuser:password", "--user=…" (and
+//     --proxy-user, -U): the password.
 //
-// Those of the tools are masked only on a line that names the tool: "-p"
-// is a port, "-a" all and "-u" a user elsewhere. ("--password=x" is
-// maskKeyValues'.)
+// Arguments may be quoted one by one, as %q of a []string and JSON print
+// them ("--password" "hunter2"; escaped: \"--password\" \"hunter2\"), and
+// a quoted value never closed (a text cut short) is masked to the end of
+// its line. Those of the tools are masked only on a line that names the
+// tool as a word: "-p" is a port, "-a" all and "-u" a user elsewhere.
 
 // flagAt reports whether s[i] ('-') starts a flag: at the start of s or
 // after white space or an opening quote. It returns the flag's name (up
