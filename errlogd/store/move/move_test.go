@@ -111,21 +111,28 @@ func TestMoveResumes(t *testing.T) {
 	assert.Equal(t, []string{"200"}, rows(t, to, `SELECT count(*) FROM events`))
 }
 
+// killedOwner makes a source store (3 groups, 9 events) as an owner
+// killed while it owed counts leaves it: group 1's newest event stored,
+// its counts not written; and an empty destination beside it.
+func killedOwner(t *testing.T) (dir, src, dst string, from move.DB) {
+	t.Helper()
+	dir = t.TempDir()
+	src, dst = filepath.Join(dir, "src.db"), filepath.Join(dir, "dst.db")
+	newStore(t, src, 3, 9)
+	newStore(t, dst, 0, 0)
+	from = open(t, src)
+	_, err := from.SQL.Exec(`INSERT INTO events (project_id, group_id, event_id, ts, received, level, title, environment, release, size, stored, payload)
+SELECT project_id, group_id, 'ffffffffffffffffffffffffffffffff', ts, received, level, title, environment, release, size, stored, payload FROM events WHERE group_id = 1 ORDER BY id DESC LIMIT 1`)
+	require.NoError(t, err)
+	return dir, src, dst, from
+}
+
 // TestMoveRefusesOwedCounts: a source holding events its groups do not
 // count yet (an errlogd owing their counts, killed) is refused, with what
 // to do; once an errlogd has written them, it moves.
 func TestMoveRefusesOwedCounts(t *testing.T) {
-	dir := t.TempDir()
-	src, dst := filepath.Join(dir, "src.db"), filepath.Join(dir, "dst.db")
-	newStore(t, src, 3, 9)
-	newStore(t, dst, 0, 0)
-	from := open(t, src)
-	// As a killed owner leaves it: the newest event of group 1 stored,
-	// its counts not written.
-	_, err := from.SQL.Exec(`INSERT INTO events (project_id, group_id, event_id, ts, received, level, title, environment, release, size, stored, payload)
-SELECT project_id, group_id, 'ffffffffffffffffffffffffffffffff', ts, received, level, title, environment, release, size, stored, payload FROM events WHERE group_id = 1 ORDER BY id DESC LIMIT 1`)
-	require.NoError(t, err)
-	_, err = move.Run(context.Background(), from, open(t, dst), move.Options{})
+	dir, src, dst, from := killedOwner(t)
+	_, err := move.Run(context.Background(), from, open(t, dst), move.Options{})
 	require.ErrorIs(t, err, move.ErrOwed)
 	assert.Contains(t, err.Error(), "stop errlogd")
 	assert.Empty(t, rows(t, open(t, dst), `SELECT event_id FROM events`), "nothing copied")
@@ -155,14 +162,7 @@ SELECT project_id, group_id, 'ffffffffffffffffffffffffffffffff', ts, received, l
 // stop, as ErrOwed tells the user.
 func TestMoveOwedBehindANewerCount(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	src, dst := filepath.Join(dir, "src.db"), filepath.Join(dir, "dst.db")
-	newStore(t, src, 3, 9)
-	newStore(t, dst, 0, 0)
-	from := open(t, src)
-	_, err := from.SQL.Exec(`INSERT INTO events (project_id, group_id, event_id, ts, received, level, title, environment, release, size, stored, payload)
-SELECT project_id, group_id, 'ffffffffffffffffffffffffffffffff', ts, received, level, title, environment, release, size, stored, payload FROM events WHERE group_id = 1 ORDER BY id DESC LIMIT 1`)
-	require.NoError(t, err)
+	_, src, dst, from := killedOwner(t)
 	from.SQL.Close()
 
 	// The second errlogd (no owner lock): its batch counts its events.
