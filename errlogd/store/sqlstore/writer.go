@@ -450,10 +450,10 @@ func stopTimer(t *time.Timer) {
 // retryFor is how long a batch whose commit failed for a transient
 // reason (a connection PostgreSQL ended, a deadlock, a serialization
 // failure, SQLite busy) is tried again: five tries at least, waiting 10
-// ms, then twice as long each time, up to 100 ms. Five tries in 100 ms
-// refused a fifth of the events while PostgreSQL ended the store's
-// connections every 25 ms on a machine slowed down (its commits took
-// longer than 25 ms).
+// ms, then twice as long each time, up to 100 ms: on a loaded machine a
+// commit takes longer, and five tries used to be over within 100 ms
+// plus theirs. A database that stays down is answered for (503) after
+// about a second.
 const retryFor = time.Second
 
 // commitRetry commits a batch, trying again while its error is
