@@ -139,7 +139,7 @@ func flagValue(s string, i, e int) (v, ve int, ok bool) {
 		for v < len(s) && (s[v] == ' ' || s[v] == '\t' || s[v] == ',') {
 			v++
 		}
-		if !strings.HasPrefix(s[v:], q) || strings.HasPrefix(s[v+len(q):], "-") {
+		if !strings.HasPrefix(s[v:], q) || v+len(q) < len(s) && s[v+len(q)] == '-' && flagShaped(s, v+len(q)) {
 			return 0, 0, false
 		}
 		return valueAt(s, v)
@@ -151,10 +151,38 @@ func flagValue(s string, i, e int) (v, ve int, ok bool) {
 	for v < len(s) && (s[v] == ' ' || s[v] == '\t') {
 		v++
 	}
-	if v == e || v == len(s) || s[v] == '-' || s[v] == '\n' {
+	if v == e || v == len(s) || s[v] == '\n' || s[v] == '-' && flagShaped(s, v) {
 		return 0, 0, false
 	}
 	return valueAt(s, v)
+}
+
+// flagShaped reports whether the word at s[v] ('-') reads as the next
+// flag rather than the value of the one before: "--host", "-U", "-xv",
+// or "-" alone (standard input). Anything else starting with '-' is the
+// value: a password or an URL-safe base64 token may start with it, and
+// Go's flag package and getopt both take the next word as a required
+// value whatever it starts with ("-token -Yx9_aQ7", "--password
+// -hunter2x").
+func flagShaped(s string, v int) bool {
+	end := func(j int) bool {
+		return j == len(s) || strings.IndexByte(" \t\r\n=\"',\\", s[j]) >= 0
+	}
+	j := v + 1
+	if j < len(s) && s[j] == '-' {
+		j++
+		if j == len(s) || s[j] < 'a' || s[j] > 'z' {
+			return end(j)
+		}
+		for j < len(s) && (s[j] >= 'a' && s[j] <= 'z' || s[j] >= '0' && s[j] <= '9' || s[j] == '-') {
+			j++
+		}
+		return end(j)
+	}
+	for j < len(s) && j-v <= 2 && (s[j] >= 'a' && s[j] <= 'z' || s[j] >= 'A' && s[j] <= 'Z') {
+		j++
+	}
+	return end(j)
 }
 
 // quoteBefore returns the quote that opens the item at s[i] (" or ', or

@@ -710,6 +710,15 @@ func TestScrubCommandLines(t *testing.T) {
 		{`run --password "hunter2x`, `run --password "` + w},
 		// Flags that count or say how, not what.
 		{"ask --max-tokens 4096 --tokenizer bert", "ask --max-tokens 4096 --tokenizer bert"},
+		// A value starting with '-' (an URL-safe base64 token, a
+		// password), as Go's flag package and getopt take it; a word
+		// shaped as a flag is the next flag.
+		{"app --token -Yx9_aQ7bZ go", "app --token " + w + " go"},
+		{"app -password -hunter2x -v", "app -password " + w + " -v"},
+		{`["app","--token","-Yx9_aQ7bZ"]`, `["app","--token","` + w + `"]`},
+		{"mysql --password --host db -u bob", "mysql --password --host db -u bob"},
+		{"app --secret -v --token - < t.txt", "app --secret -v --token - < t.txt"},
+		{`["psql","--password","--host=db"]`, `["psql","--password","--host=db"]`},
 		{"kubectl --auth-provider github --credential-helper store", "kubectl --auth-provider github --credential-helper store"},
 	}
 	for _, tc := range tests {
