@@ -11,12 +11,14 @@ import "strings"
 //     hunter2", "-token abc", "--client-secret=x"), but not a flag that
 //     names where a secret is or how it is given, or counts something
 //     ("--password-file f", "--password-stdin", "--token-url u",
-//     "--no-password", "--max-tokens 4096"), nor a value that is another
-//     flag;
+//     "--no-password", "--max-tokens 4096"), nor a next word shaped as
+//     a flag ("--host", "-U"; flagShaped);
 //   - mysql's (mysqldump's…), mariadb's and sshpass's "-pSECRET",
 //     sshpass's "-p SECRET" and redis-cli's "-a SECRET";
 //   - curl's "-u user:password", "-uuser:password", "--user=…" (and
-//     --proxy-user, -U): the password.
+//     --proxy-user, -U): the password;
+//   - htpasswd's password with -b ("htpasswd -bc file user password",
+//     "htpasswd -nb user password").
 //
 // Arguments may be quoted one by one, as %q of a []string and JSON print
 // them ("--password" "hunter2"; escaped: \"--password\" \"hunter2\"), and
@@ -56,6 +58,9 @@ func (m *masker) flagMayHoldSecret(s string, i int) bool {
 		return false
 	}
 	if m.secretFlag(name) {
+		return true
+	}
+	if s[i+1] != '-' && htpasswdBatch(name) && toolOnLine(s, i, "htpasswd") {
 		return true
 	}
 	switch name[0] {
@@ -232,6 +237,74 @@ func valueAt(s string, v int) (int, int, bool) {
 	return v, ve, ve > v
 }
 
+// htpasswdBatch reports whether a short flag so named is htpasswd's -b
+// (batch: the password is an argument), alone or among others ("-bc",
+// "-nbB"), and not with -i (read from standard input) or -D (delete).
+func htpasswdBatch(name string) bool {
+	if len(name) > 8 {
+		return false
+	}
+	batch := false
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c == 'b':
+			batch = true
+		case c == 'i' || c == 'D' || !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'):
+			return false
+		}
+	}
+	return batch
+}
+
+// htpasswdPassword finds, after htpasswd's flags at s[i:e], its
+// password: the third argument (file, user, password), the second with
+// -n (no file). Its flags -C and -r take a value. It stops at the end of
+// the line.
+func htpasswdPassword(s string, i, e int, noFile bool) (v, ve int, ok bool) {
+	if q := quoteBefore(s, i); q != "" && strings.HasPrefix(s[e:], q) {
+		e += len(q) // the flag quoted on its own: past its closing quote
+	}
+	want := 3
+	if noFile {
+		want = 2
+	}
+	skipValue := false
+	for j := e; j < len(s); {
+		switch c := s[j]; c {
+		case ' ', '\t', ',':
+			j++
+			continue
+		case '\n', '\r', ']', ';', '|', '&', ')':
+			return 0, 0, false
+		}
+		start := j
+		if v, ve, ok = valueAt(s, j); !ok {
+			// An empty quoted item: skip it and its quotes.
+			if j = strings.IndexAny(s[start+1:], "\"'"); j < 0 {
+				return 0, 0, false
+			}
+			j += start + 2
+			want--
+			continue
+		}
+		j = ve
+		if v > start { // quoted: past the closing quote
+			j += v - start
+		}
+		switch {
+		case skipValue:
+			skipValue = false
+		case s[v] == '-' && v == start || s[v] == '-' && flagShaped(s, v):
+			skipValue = s[v:ve] == "-C" || s[v:ve] == "-r"
+		default:
+			if want--; want == 0 {
+				return v, ve, true
+			}
+		}
+	}
+	return 0, 0, false
+}
+
 // maskFlags masks the credentials of the command lines in s.
 func (m *masker) maskFlags(s string) string {
 	if !strings.Contains(s, "-") {
@@ -263,6 +336,10 @@ func (m *masker) maskFlags(s string) string {
 			}
 		case glued && name[0] == 'p' && toolOnLine(s, i, "mysql", "mariadb", "sshpass"):
 			if v, ve, ok = valueAt(s, i+2); !ok {
+				continue
+			}
+		case !long && htpasswdBatch(name) && toolOnLine(s, i, "htpasswd"):
+			if v, ve, ok = htpasswdPassword(s, i, e, strings.IndexByte(name, 'n') >= 0); !ok {
 				continue
 			}
 		case !long && (name == "p" && toolOnLine(s, i, "sshpass") || name == "a" && toolOnLine(s, i, "redis-cli")):

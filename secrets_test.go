@@ -719,6 +719,16 @@ func TestScrubCommandLines(t *testing.T) {
 		{"mysql --password --host db -u bob", "mysql --password --host db -u bob"},
 		{"app --secret -v --token - < t.txt", "app --secret -v --token - < t.txt"},
 		{`["psql","--password","--host=db"]`, `["psql","--password","--host=db"]`},
+		// htpasswd's password, an argument with -b.
+		{"htpasswd -bc /etc/nginx/.htpasswd ann hunter2x: exit status 1", "htpasswd -bc /etc/nginx/.htpasswd ann " + w + " exit status 1"},
+		{"htpasswd -nbB ann hunter2x", "htpasswd -nbB ann " + w},
+		{"htpasswd -b -C 12 f ann 'two words'", "htpasswd -b -C 12 f ann '" + w + "'"},
+		{`["htpasswd","-bB","f","ann","hunter2x"]`, `["htpasswd","-bB","f","ann","` + w + `"]`},
+		{"htpasswd -c f ann", "htpasswd -c f ann"},
+		{"htpasswd -bi f ann < pw", "htpasswd -bi f ann < pw"},
+		{"htpasswd -D f ann", "htpasswd -D f ann"},
+		{"htpasswd -b f ann\nnext line x", "htpasswd -b f ann\nnext line x"},
+		{"tar -b 20 -cf a.tar x y z", "tar -b 20 -cf a.tar x y z"},
 		{"kubectl --auth-provider github --credential-helper store", "kubectl --auth-provider github --credential-helper store"},
 	}
 	for _, tc := range tests {
@@ -742,7 +752,7 @@ func FuzzMaskFlags(f *testing.F) {
 	for _, s := range []string{
 		"mysqldump -uapp -pS3cr3t shop", `["curl" "-u" "admin:hunter2x"]`, `{"cmd":"app --token \"abc\" go"}`,
 		"sshpass -p x ssh h", "redis-cli -a x", "login --otp 123456", "app --cookie abcdef", `run --password "cut`,
-		"curl --user=a:b h", "a - b -- c --", "-", "é--pässword ü",
+		"curl --user=a:b h", "a - b -- c --", "-", "é--pässword ü", "htpasswd -nb u p", `["htpasswd","-bc","",\"u\",x`,
 	} {
 		f.Add(s)
 	}
