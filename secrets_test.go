@@ -122,6 +122,14 @@ var secretShapes = []secretShape{
 		pw := fmt.Sprintf("flag-planted-%d", i)
 		return "vault login --password " + pw + " -method=userpass", pw
 	}},
+	{"token flag, a value starting with '-'", func(i int) (string, string) {
+		tok := fmt.Sprintf("-Yx9_planted%dQ", i)
+		return "deploy -token " + tok + " -v", tok
+	}},
+	{"htpasswd batch", func(i int) (string, string) {
+		pw := fmt.Sprintf("ht-planted-%d", i)
+		return "htpasswd -bB /etc/nginx/.htpasswd ann " + pw + ": exit status 1", pw
+	}},
 }
 
 // secretsWithKeys are planted where only their key or their Go field
