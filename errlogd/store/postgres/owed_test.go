@@ -234,6 +234,15 @@ func TestOwedCountsLockLost(t *testing.T) {
 	require.NoError(t, err)
 	a.load(t, prj, 16)
 	waitOwing(t, a, admin, 200)
+	// The lock's session is named, and its keepalives set
+	// (TestOwnerLockSession): a vanished host loses it in a minute.
+	lockSession := func() string {
+		var name string
+		require.NoError(t, admin.QueryRow(`SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted AND ((l.classid::bigint << 32) | l.objid::bigint) = $1`, a.s.OwnerID()).Scan(&name))
+		return name
+	}
+	assert.Equal(t, "errlogd owner lock", lockSession())
 	var ended bool
 	require.NoError(t, admin.QueryRow(`SELECT pg_terminate_backend(pid) FROM pg_locks
 WHERE locktype = 'advisory' AND granted AND ((classid::bigint << 32) | objid::bigint) = $1`, a.s.OwnerID()).Scan(&ended))
@@ -267,6 +276,7 @@ WHERE locktype = 'advisory' AND granted AND ((classid::bigint << 32) | objid::bi
 		}
 		return true
 	}, 8*time.Second, 10*time.Millisecond, "a takes its lock again and keeps it")
+	assert.Equal(t, "errlogd owner lock", lockSession(), "the new session is set up too")
 	a.halt()
 	require.NoError(t, a.s.Close(ctx))
 	require.NoError(t, b.s.Flush(ctx))

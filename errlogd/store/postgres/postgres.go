@@ -145,6 +145,15 @@ var dialect = sqlstore.Dialect{
 	Owners: &sqlstore.OwnerLocks{
 		TryLock: `SELECT pg_try_advisory_lock($1)`,
 		Unlock:  `SELECT pg_advisory_unlock($1)`,
+		// A process whose host vanished (power lost, network cut) ends
+		// no session: the server would hold its lock, and others leave
+		// its counts owed, until the systems' TCP keepalive gave up (two
+		// hours by default). Probes after 30 s idle, 10 s apart, 3 lost:
+		// the session ends and the lock is released about a minute
+		// after the last answer. Ignored on a Unix socket (no host to
+		// lose). The session is named, for pg_stat_activity.
+		Session: `SELECT set_config('tcp_keepalives_idle', '30', false), set_config('tcp_keepalives_interval', '10', false),
+ set_config('tcp_keepalives_count', '3', false), set_config('application_name', 'errlogd owner lock', false)`,
 	},
 	Retryable: retryable,
 	Search: func(ctx context.Context, db *sql.DB, text string) (string, []any, error) {

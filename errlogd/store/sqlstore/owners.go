@@ -54,10 +54,17 @@ FROM events e JOIN event_groups g ON g.id = e.group_id WHERE e.id = ANY($1) ORDE
 // ownerLock is this process's id among owners, and the connection that
 // holds its lock.
 type ownerLock struct {
-	id              int64
-	conn            *sql.Conn // nil while the lock is lost (keep)
-	tryLock, unlock string
-	every           time.Duration // AdoptInterval when the store opened
+	id    int64
+	conn  *sql.Conn // nil while the lock is lost (keep)
+	locks *OwnerLocks
+	every time.Duration // AdoptInterval when the store opened
+}
+
+// session sets the lock connection's session up (OwnerLocks.Session).
+func (l *OwnerLocks) session(ctx context.Context, conn *sql.Conn) {
+	if l.Session != "" {
+		_, _ = conn.ExecContext(ctx, l.Session)
+	}
 }
 
 // takeOwnerLock picks an id no live process holds and locks it.
@@ -66,6 +73,7 @@ func (db *DB) takeOwnerLock(ctx context.Context) error {
 	if err != nil {
 		return wrap("owner lock", err)
 	}
+	db.d.Owners.session(ctx, conn)
 	for range 10 {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
@@ -76,7 +84,7 @@ func (db *DB) takeOwnerLock(ctx context.Context) error {
 			return wrap("owner lock", err)
 		}
 		if took {
-			db.owner = &ownerLock{id: id, conn: conn, tryLock: db.d.Owners.TryLock, unlock: db.d.Owners.Unlock, every: AdoptInterval}
+			db.owner = &ownerLock{id: id, conn: conn, locks: db.d.Owners, every: AdoptInterval}
 			return nil
 		}
 	}
@@ -92,7 +100,7 @@ func (o *ownerLock) release() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, _ = o.conn.ExecContext(ctx, o.unlock, o.id) // a broken connection has lost it already
+	_, _ = o.conn.ExecContext(ctx, o.locks.Unlock, o.id) // a broken connection has lost it already
 	_ = o.conn.Close()
 }
 
@@ -249,8 +257,9 @@ func (o *ownerLock) keep(ctx context.Context, pool *sql.DB) {
 	if err != nil {
 		return
 	}
+	o.locks.session(ctx, conn)
 	var took bool
-	if err := conn.QueryRowContext(ctx, o.tryLock, o.id).Scan(&took); err != nil || !took {
+	if err := conn.QueryRowContext(ctx, o.locks.TryLock, o.id).Scan(&took); err != nil || !took {
 		_ = conn.Close()
 		return
 	}

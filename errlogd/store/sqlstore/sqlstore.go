@@ -108,6 +108,12 @@ type Dialect struct {
 type OwnerLocks struct {
 	TryLock string // takes it if it is free; selects true when it did
 	Unlock  string
+	// Session, when set, runs on the lock's connection before the lock
+	// is taken: that session's settings (PostgreSQL: TCP keepalives, so
+	// that the lock of a process whose host vanished is released within
+	// a minute). Its failure is not the lock's: the lock is taken
+	// anyway.
+	Session string
 }
 
 // Config opens a DB.
