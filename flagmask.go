@@ -60,7 +60,7 @@ func (m *masker) flagMayHoldSecret(s string, i int) bool {
 	if m.secretFlag(name) {
 		return true
 	}
-	if s[i+1] != '-' && htpasswdBatch(name) && toolOnLine(s, i, "htpasswd") {
+	if s[i+1] != '-' && htpasswdBatch(name) && toolInCommand(s, i, "htpasswd") {
 		return true
 	}
 	switch name[0] {
@@ -77,9 +77,19 @@ func (m *masker) flagMayHoldSecret(s string, i int) bool {
 // toolOnLine reports whether the line of s before i names one of tools
 // as a word: at its start, or after a path's '/', and followed by what
 // cannot continue a name ("mysql-backup.sh" and "mysql-01" are not
-// mysql; "mysqldump" and "mysqladmin" are).
+// mysql; "mysqldump", "mysqladmin" and "mysql.exe" are).
 func toolOnLine(s string, i int, tools ...string) bool {
-	line := s[strings.LastIndexByte(s[:i], '\n')+1 : i]
+	return toolIn(s[strings.LastIndexByte(s[:i], '\n')+1:i], tools...)
+}
+
+// toolInCommand is toolOnLine within the command s[i] is part of: from
+// the last ';', '|' or '&' before it ("htpasswd -c f u; sort -b x" is
+// not htpasswd's -b).
+func toolInCommand(s string, i int, tools ...string) bool {
+	return toolIn(s[strings.LastIndexAny(s[:i], "\n;|&")+1:i], tools...)
+}
+
+func toolIn(line string, tools ...string) bool {
 	for _, t := range tools {
 		for from := 0; ; {
 			j := strings.Index(line[from:], t)
@@ -93,6 +103,9 @@ func toolOnLine(s string, i int, tools ...string) bool {
 			}
 			if from < len(line) {
 				c := line[from]
+				if exe := strings.HasPrefix(line[from:], ".exe"); exe && (from+4 == len(line) || !isWordByte(line[from+4])) {
+					return true
+				}
 				if c == '-' || c == '.' || c == '_' || isWordByte(c) && (t != "mysql" || c >= '0' && c <= '9') {
 					continue
 				}
@@ -163,31 +176,47 @@ func flagValue(s string, i, e int) (v, ve int, ok bool) {
 }
 
 // flagShaped reports whether the word at s[v] ('-') reads as the next
-// flag rather than the value of the one before: "--host", "-U", "-xv",
-// or "-" alone (standard input). Anything else starting with '-' is the
-// value: a password or an URL-safe base64 token may start with it, and
-// Go's flag package and getopt both take the next word as a required
-// value whatever it starts with ("-token -Yx9_aQ7", "--password
-// -hunter2x").
+// flag rather than the value of the one before: "--host", "--host=db",
+// "-U", "-xv", a short flag with a number glued to it ("-p5432", "-j4"),
+// or "-" or "--" alone. Anything else starting with '-' is the value: a
+// password or an URL-safe base64 token may start with it, and Go's flag
+// package and getopt both take the next word as a required value whatever
+// it starts with ("-token -Yx9_aQ7", "--password -hunter2x").
 func flagShaped(s string, v int) bool {
-	end := func(j int) bool {
-		return j == len(s) || strings.IndexByte(" \t\r\n=\"',\\", s[j]) >= 0
+	// word: the word ends at s[j] (white space, a quote, the end).
+	word := func(j int) bool {
+		return j == len(s) || strings.IndexByte(" \t\r\n\"'", s[j]) >= 0 || escapedQuoteAt(s, j)
 	}
+	lower := func(j int) bool { return j < len(s) && s[j] >= 'a' && s[j] <= 'z' }
+	digit := func(j int) bool { return j < len(s) && s[j] >= '0' && s[j] <= '9' }
 	j := v + 1
 	if j < len(s) && s[j] == '-' {
 		j++
-		if j == len(s) || s[j] < 'a' || s[j] > 'z' {
-			return end(j)
+		if !lower(j) {
+			return word(j) // "--" alone
 		}
-		for j < len(s) && (s[j] >= 'a' && s[j] <= 'z' || s[j] >= '0' && s[j] <= '9' || s[j] == '-') {
+		for lower(j) || digit(j) || j < len(s) && s[j] == '-' {
 			j++
 		}
-		return end(j)
+		return word(j) || s[j] == '='
 	}
-	for j < len(s) && j-v <= 2 && (s[j] >= 'a' && s[j] <= 'z' || s[j] >= 'A' && s[j] <= 'Z') {
+	letters := 0
+	for j < len(s) && (lower(j) || s[j] >= 'A' && s[j] <= 'Z') && letters < 3 {
 		j++
+		letters++
 	}
-	return end(j)
+	switch {
+	case letters == 0:
+		return word(j) // "-" alone
+	case letters == 1 && digit(j):
+		for digit(j) {
+			j++
+		}
+		return word(j)
+	case letters <= 2:
+		return word(j) || s[j] == '='
+	}
+	return false
 }
 
 // quoteBefore returns the quote that opens the item at s[i] (" or ', or
@@ -210,7 +239,8 @@ func escapedQuoteAt(s string, j int) bool {
 // valueAt returns the bounds of the value starting at v: to the matching
 // quote if it opens with one (\" to the next \"), or to the end of the
 // line if that quote is never closed (a text cut short); else to white
-// space, a comma or a quote.
+// space, a quote, or a comma that ends a clause (", " or at the end: a
+// password may hold one).
 func valueAt(s string, v int) (int, int, bool) {
 	if v >= len(s) {
 		return 0, 0, false
@@ -231,7 +261,8 @@ func valueAt(s string, v int) (int, int, bool) {
 		}
 		return v, ve, ve > v
 	}
-	for ve < len(s) && s[ve] != ' ' && s[ve] != '\t' && s[ve] != '\n' && s[ve] != '\r' && s[ve] != '"' && s[ve] != '\'' && s[ve] != ',' && !escapedQuoteAt(s, ve) {
+	for ve < len(s) && s[ve] != ' ' && s[ve] != '\t' && s[ve] != '\n' && s[ve] != '\r' && s[ve] != '"' && s[ve] != '\'' && !escapedQuoteAt(s, ve) &&
+		!(s[ve] == ',' && (ve+1 == len(s) || s[ve+1] == ' ' || s[ve+1] == '\n')) {
 		ve++
 	}
 	return v, ve, ve > v
@@ -258,9 +289,11 @@ func htpasswdBatch(name string) bool {
 
 // htpasswdPassword finds, after htpasswd's flags at s[i:e], its
 // password: the third argument (file, user, password), the second with
-// -n (no file). Its flags -C and -r take a value. It stops at the end of
-// the line.
+// -n (no file). Its flags -C and -r take a value (the next word when
+// the cluster ends with them: "-bC 10"). It stops at the end of the
+// command (a new line, ';', '|', '&', a closing bracket).
 func htpasswdPassword(s string, i, e int, noFile bool) (v, ve int, ok bool) {
+	skipValue := strings.IndexByte("Cr", s[e-1]) >= 0
 	if q := quoteBefore(s, i); q != "" && strings.HasPrefix(s[e:], q) {
 		e += len(q) // the flag quoted on its own: past its closing quote
 	}
@@ -268,7 +301,6 @@ func htpasswdPassword(s string, i, e int, noFile bool) (v, ve int, ok bool) {
 	if noFile {
 		want = 2
 	}
-	skipValue := false
 	for j := e; j < len(s); {
 		switch c := s[j]; c {
 		case ' ', '\t', ',':
@@ -278,31 +310,58 @@ func htpasswdPassword(s string, i, e int, noFile bool) (v, ve int, ok bool) {
 			return 0, 0, false
 		}
 		start := j
-		if v, ve, ok = valueAt(s, j); !ok {
-			// An empty quoted item: skip it and its quotes.
-			if j = strings.IndexAny(s[start+1:], "\"'"); j < 0 {
+		v, ve, ok = valueAt(s, j)
+		quoted := v > start
+		last := false // the word ends the command
+		if !quoted {
+			if k := strings.IndexAny(s[v:ve], ";|&])"); k >= 0 {
+				ve, last = v+k, true
+			}
+		}
+		switch {
+		case !ok && quoted && strings.HasPrefix(s[v:], s[start:v]):
+			// An empty quoted item: an argument (an empty file name).
+			j = v + (v - start)
+			if want--; want == 0 {
 				return 0, 0, false
 			}
-			j += start + 2
-			want--
 			continue
+		case !ok || ve == v:
+			return 0, 0, false
 		}
 		j = ve
-		if v > start { // quoted: past the closing quote
-			j += v - start
+		if quoted {
+			j += v - start // past the closing quote
 		}
 		switch {
 		case skipValue:
 			skipValue = false
-		case s[v] == '-' && v == start || s[v] == '-' && flagShaped(s, v):
-			skipValue = s[v:ve] == "-C" || s[v:ve] == "-r"
+		case s[v] == '-' && (flagShaped(s, v) || htpasswdFlags(s[v+1:ve])):
+			skipValue = strings.IndexByte("Cr", s[ve-1]) >= 0
 		default:
 			if want--; want == 0 {
 				return v, ve, true
 			}
 		}
+		if last {
+			return 0, 0, false
+		}
 	}
 	return 0, 0, false
+}
+
+// htpasswdFlags reports whether f (after its '-') is a cluster of
+// htpasswd's options.
+func htpasswdFlags(f string) bool {
+	if f == "" || len(f) > 8 {
+		return false
+	}
+	for i := 0; i < len(f); i++ {
+		if strings.IndexByte("bcnmBdspiDv25Cr", f[i]) < 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // maskFlags masks the credentials of the command lines in s.
@@ -338,7 +397,7 @@ func (m *masker) maskFlags(s string) string {
 			if v, ve, ok = valueAt(s, i+2); !ok {
 				continue
 			}
-		case !long && htpasswdBatch(name) && toolOnLine(s, i, "htpasswd"):
+		case !long && htpasswdBatch(name) && toolInCommand(s, i, "htpasswd"):
 			if v, ve, ok = htpasswdPassword(s, i, e, strings.IndexByte(name, 'n') >= 0); !ok {
 				continue
 			}
