@@ -277,9 +277,60 @@ WHERE locktype = 'advisory' AND granted AND ((classid::bigint << 32) | objid::bi
 		return true
 	}, 8*time.Second, 10*time.Millisecond, "a takes its lock again and keeps it")
 	assert.Equal(t, "errlogd owner lock", lockSession(), "the new session is set up too")
+	// A lock connection that did not get the lock is closed, not
+	// pooled under that name: two sessions so named, a's and b's.
+	var named int
+	require.NoError(t, admin.QueryRow(`SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND application_name = 'errlogd owner lock'`).Scan(&named))
+	assert.Equal(t, 2, named)
 	a.halt()
 	require.NoError(t, a.s.Close(ctx))
 	require.NoError(t, b.s.Flush(ctx))
 	checkCounts(t, admin, a.acked)
 	assert.Positive(t, adopted, "the other process adopted counts the live one owed")
+}
+
+// TestOwnerLockNotPooled: a process whose lock's session ended tries to
+// take its lock again on a new connection, named as the lock's; while
+// another session holds that lock, each try fails, and its connection is
+// closed rather than given back to the pool, where it would show in
+// pg_stat_activity as the lock's holder while serving other queries.
+func TestOwnerLockNotPooled(t *testing.T) {
+	defer func(d time.Duration) { sqlstore.AdoptInterval = d }(sqlstore.AdoptInterval)
+	ctx := context.Background()
+	url, admin := adminDB(t)
+	sqlstore.AdoptInterval = 50 * time.Millisecond
+	a := openOwing(t, url)
+	defer a.s.Close(ctx)
+	named := func() int {
+		var n int
+		require.NoError(t, admin.QueryRow(`SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND application_name = 'errlogd owner lock'`).Scan(&n))
+		return n
+	}
+	require.Equal(t, 1, named())
+
+	// Its lock's session ends, and another session takes the lock.
+	holder, err := admin.Conn(ctx)
+	require.NoError(t, err)
+	defer holder.Close()
+	var ended bool
+	require.NoError(t, admin.QueryRow(`SELECT pg_terminate_backend(pid) FROM pg_locks
+WHERE locktype = 'advisory' AND granted AND ((classid::bigint << 32) | objid::bigint) = $1`, a.s.OwnerID()).Scan(&ended))
+	require.True(t, ended)
+	require.Eventually(t, func() bool {
+		var took bool
+		require.NoError(t, holder.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, a.s.OwnerID()).Scan(&took))
+		return took
+	}, 5*time.Second, 5*time.Millisecond)
+
+	// Tries of its own fail meanwhile (one every AdoptInterval), and
+	// leave no session so named.
+	time.Sleep(20 * sqlstore.AdoptInterval)
+	assert.Equal(t, 0, named(), "a lock connection without the lock was pooled")
+
+	// Released, the lock is the process's again, on a named session.
+	_, err = holder.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, a.s.OwnerID())
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return named() == 1 }, 5*time.Second, 10*time.Millisecond)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -67,6 +68,14 @@ func (l *OwnerLocks) session(ctx context.Context, conn *sql.Conn) {
 	}
 }
 
+// discard closes a lock connection instead of giving it back to the
+// pool: its session was set up for the lock (named so), and another use
+// must not look like the lock's holder.
+func discard(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	_ = conn.Close()
+}
+
 // takeOwnerLock picks an id no live process holds and locks it.
 func (db *DB) takeOwnerLock(ctx context.Context) error {
 	conn, err := db.w.Conn(ctx)
@@ -80,7 +89,7 @@ func (db *DB) takeOwnerLock(ctx context.Context) error {
 		id := int64(binary.BigEndian.Uint64(b[:]) >> 1)
 		var took bool
 		if err := conn.QueryRowContext(ctx, db.d.Owners.TryLock, id).Scan(&took); err != nil {
-			conn.Close()
+			discard(conn)
 			return wrap("owner lock", err)
 		}
 		if took {
@@ -88,7 +97,7 @@ func (db *DB) takeOwnerLock(ctx context.Context) error {
 			return nil
 		}
 	}
-	conn.Close()
+	discard(conn)
 	return wrap("owner lock", errors.New("no free id in 10 tries"))
 }
 
@@ -101,7 +110,7 @@ func (o *ownerLock) release() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, _ = o.conn.ExecContext(ctx, o.locks.Unlock, o.id) // a broken connection has lost it already
-	_ = o.conn.Close()
+	discard(o.conn)
 }
 
 // adopt takes on the counts owed by the processes that hold no lock any
@@ -250,7 +259,7 @@ func (o *ownerLock) keep(ctx context.Context, pool *sql.DB) {
 		return
 	}
 	if o.conn != nil {
-		_ = o.conn.Close()
+		discard(o.conn)
 		o.conn = nil
 	}
 	conn, err := pool.Conn(ctx)
@@ -260,7 +269,7 @@ func (o *ownerLock) keep(ctx context.Context, pool *sql.DB) {
 	o.locks.session(ctx, conn)
 	var took bool
 	if err := conn.QueryRowContext(ctx, o.locks.TryLock, o.id).Scan(&took); err != nil || !took {
-		_ = conn.Close()
+		discard(conn)
 		return
 	}
 	o.conn = conn
