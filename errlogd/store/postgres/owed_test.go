@@ -239,15 +239,7 @@ func TestOwedCountsLockLost(t *testing.T) {
 	// (TestOwnerLockSession): a vanished host loses it in a minute.
 	// (b's adoption takes a's lock for a moment, on a session of no
 	// name: asked again until a's holds it.)
-	lockSession := func() string {
-		var name string
-		err := admin.QueryRow(`SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-WHERE l.locktype = 'advisory' AND l.granted AND ((l.classid::bigint << 32) | l.objid::bigint) = $1`, a.s.OwnerID()).Scan(&name)
-		if !errors.Is(err, sql.ErrNoRows) {
-			require.NoError(t, err)
-		}
-		return name
-	}
+	lockSession := func() string { return lockHolder(t, admin, a.s.OwnerID()) }
 	require.Eventually(t, func() bool { return lockSession() == "errlogd owner lock" }, 5*time.Second, time.Millisecond)
 	var ended bool
 	require.NoError(t, admin.QueryRow(`SELECT pg_terminate_backend(pid) FROM pg_locks
@@ -349,10 +341,17 @@ WHERE locktype = 'advisory' AND granted AND ((classid::bigint << 32) | objid::bi
 	// Released, the lock is the process's again, on a named session.
 	_, err = holder.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, a.s.OwnerID())
 	require.NoError(t, err)
-	require.Eventually(t, func() bool {
-		var name string
-		err := admin.QueryRow(`SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-WHERE l.locktype = 'advisory' AND l.granted AND ((l.classid::bigint << 32) | l.objid::bigint) = $1`, a.s.OwnerID()).Scan(&name)
-		return err == nil && name == "errlogd owner lock"
-	}, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return lockHolder(t, admin, a.s.OwnerID()) == "errlogd owner lock" }, 5*time.Second, 10*time.Millisecond)
+}
+
+// lockHolder is the name (application_name) of the session that holds
+// owner's lock; "" when none does.
+func lockHolder(t *testing.T, admin *sql.DB, owner int64) string {
+	var name string
+	err := admin.QueryRow(`SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted AND ((l.classid::bigint << 32) | l.objid::bigint) = $1`, owner).Scan(&name)
+	if !errors.Is(err, sql.ErrNoRows) {
+		require.NoError(t, err)
+	}
+	return name
 }
