@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -133,6 +134,11 @@ type BenchResult struct {
 	StoreGroups         int64   `json:"store_groups,omitempty"`
 	StoredBytesPerEvent float64 `json:"stored_payload_bytes_per_event,omitempty"`
 	DiskBytesPerEvent   float64 `json:"disk_bytes_per_event,omitempty"`
+	// EventsPerCommit is how many events the store's transactions held
+	// on average during the run (errlogd's metrics): a commit's cost is
+	// shared by its batch, and a batch holds at most the requests in
+	// flight.
+	EventsPerCommit float64 `json:"events_per_commit,omitempty"`
 	// RateRatio is EventsPerSec over the yardstick's; CPURatio, the CPU
 	// per event over the yardstick's (with -pid). LoadAvg is the 1-minute
 	// load average before the first run and after the last.
@@ -250,6 +256,8 @@ func (w *workload) run(ctx context.Context, c benchConfig) (*BenchResult, error)
 		}
 	}
 
+	base := strings.TrimSuffix(url, fmt.Sprintf("/api/%s/envelope/", d.ProjectID))
+	m0, mOK0 := readMetrics(ctx, client, base)
 	cpu0, _ := procCPU(c.pid)
 	self0, _ := procCPU(os.Getpid())
 	runCtx, cancel := context.WithTimeout(ctx, c.duration)
@@ -332,14 +340,13 @@ func (w *workload) run(ctx context.Context, c benchConfig) (*BenchResult, error)
 		}
 		res.ServerPeakRSSMB, res.ServerRSSMB = procRSS(c.pid)
 	}
-	// The store's own figures, from the API (open on loopback without a
-	// password; else set ERRLOGD_ADMIN_PASSWORD).
-	statsURL := strings.TrimSuffix(url, fmt.Sprintf("/api/%s/envelope/", d.ProjectID)) + "/api/stats"
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, statsURL, nil)
-	if pw := os.Getenv("ERRLOGD_ADMIN_PASSWORD"); pw != "" {
-		req.SetBasicAuth("admin", pw)
+	if m1, ok := readMetrics(ctx, client, base); ok && mOK0 {
+		if commits := m1.commits - m0.commits; commits > 0 {
+			res.EventsPerCommit = round((m1.accepted - m0.accepted) / commits)
+		}
 	}
-	if resp, err := client.Do(req); err == nil {
+	// The store's own figures, from the API.
+	if resp, err := client.Do(adminRequest(ctx, base+"/api/stats")); err == nil {
 		var s struct {
 			Events, Groups, StoredBytes, DiskBytes int64
 		}
@@ -404,4 +411,52 @@ func procRSS(pid int) (peak, now float64) {
 		}
 	}
 	return peak, now
+}
+
+// adminRequest is a GET of errlogd's API or metrics: open on loopback
+// without a password; else set ERRLOGD_ADMIN_PASSWORD.
+func adminRequest(ctx context.Context, url string) *http.Request {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if pw := os.Getenv("ERRLOGD_ADMIN_PASSWORD"); pw != "" {
+		req.SetBasicAuth("admin", pw)
+	}
+	return req
+}
+
+// storeMetrics are the counters of errlogd's /metrics that errlogd bench
+// reads before and after a run.
+type storeMetrics struct{ commits, accepted float64 }
+
+// readMetrics reads them from the server at base; false when it has no
+// such metrics (the yardstick, another Sentry server) or refuses.
+func readMetrics(ctx context.Context, client *http.Client, base string) (storeMetrics, bool) {
+	var m storeMetrics
+	resp, err := client.Do(adminRequest(ctx, base+"/metrics"))
+	if err != nil {
+		return m, false
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return m, false
+	}
+	found := 0
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		var dst *float64
+		switch name {
+		case "errlogd_commit_seconds_count":
+			dst = &m.commits
+		case "errlogd_events_accepted_total":
+			dst = &m.accepted
+		}
+		if !ok || dst == nil {
+			continue
+		}
+		if v, err := strconv.ParseFloat(value, 64); err == nil {
+			*dst = v
+			found++
+		}
+	}
+	return m, found == 2 && sc.Err() == nil
 }

@@ -19,7 +19,8 @@ import (
 
 // TestBenchYardstick: errlogd bench loads the gunzip-only server (a child
 // process) and then errlogd with the same events, and prints errlogd's
-// figures with the ratios to the yardstick's and the load average.
+// figures with the ratios to the yardstick's, the load average and the
+// events per commit.
 func TestBenchYardstick(t *testing.T) {
 	p := start(t, nil, "-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "e.db"))
 	var dsn string
@@ -40,6 +41,10 @@ func TestBenchYardstick(t *testing.T) {
 	assert.Zero(t, y.StoreEvents, "the yardstick stores nothing")
 	assert.Positive(t, res.OK)
 	assert.Equal(t, res.OK, res.StoreEvents, "every 200 is a stored event")
+	assert.Zero(t, y.EventsPerCommit, "the yardstick has no store")
+	// Each connection waits for its event's commit: a batch holds 1 to 4.
+	assert.GreaterOrEqual(t, res.EventsPerCommit, 1.0, "%s", out)
+	assert.LessOrEqual(t, res.EventsPerCommit, 4.0, "%s", out)
 	assert.InDelta(t, res.EventsPerSec/y.EventsPerSec, res.RateRatio, 0.01)
 	assert.InDelta(t, res.CPUSecondsPer10k/y.CPUSecondsPer10k, res.CPURatio, 0.05)
 	assert.Less(t, res.RateRatio, 1.0, "errlogd does more than the yardstick")
