@@ -217,8 +217,14 @@ type Retention struct {
 	// MaxPerGroup: only the newest N events of each group are kept.
 	MaxPerGroup int
 	// BatchSize bounds each delete transaction, so that ingest is never
-	// stalled for long. Default 1000.
+	// stalled for long. Default 250.
 	BatchSize int
+	// Share is the most of the time retention spends deleting while it
+	// runs: after each batch it waits (1-Share)/Share times as long as
+	// the batch took, so that ingest's commits are not queued behind
+	// batch after batch (on SQLite, the one writer connection). Default
+	// 0.25; 1 or more: no wait.
+	Share float64
 }
 
 // RetentionResult counts what Retain removed.
@@ -226,6 +232,10 @@ type RetentionResult struct {
 	Events  int64
 	Minutes int64 // per-minute count rows older than 24 h
 	Hours   int64 // per-hour count rows older than 90 days
+	// Batches is the number of event delete transactions, Busy the time
+	// they took together (the waits between them not included).
+	Batches int
+	Busy    time.Duration
 }
 
 // Stats sums up a store.

@@ -442,11 +442,13 @@ func retain(ctx context.Context, st store.Store, c *config, stderr io.Writer) {
 	t := time.NewTicker(c.retentionEvery)
 	defer t.Stop()
 	for {
+		start := time.Now()
 		res, err := st.Retain(ctx, store.Retention{MaxAge: time.Duration(c.retentionDays) * 24 * time.Hour, MaxPerGroup: c.perGroup})
 		if err != nil && ctx.Err() == nil {
 			fmt.Fprintln(stderr, err)
 		} else if err == nil && res.Events > 0 {
-			fmt.Fprintf(stderr, "errlogd: retention deleted %d events\n", res.Events)
+			fmt.Fprintf(stderr, "errlogd: retention deleted %d events in %d batches, %.1f s deleting of %.1f s\n",
+				res.Events, res.Batches, res.Busy.Seconds(), time.Since(start).Seconds())
 			if c.onRetain != nil {
 				c.onRetain(res.Events)
 			}

@@ -423,27 +423,41 @@ func (db *DB) Facets(ctx context.Context, projectID int64) (*store.Facets, error
 }
 
 // Retain deletes old events in batches; each batch is its own
-// transaction, so ingest commits in between.
+// transaction, and after each Retain waits for ingest to commit in
+// between (Retention.Share). Back to back, the batches held SQLite's one
+// writer connection nearly all the time: a store of 700,000 events
+// deleting 200,000 of them processed 36 – 79 events/s instead of 3,800,
+// answering in 1 – 2 s, for as long as retention ran.
 func (db *DB) Retain(ctx context.Context, r store.Retention) (*store.RetentionResult, error) {
 	if err := db.checkFile(); err != nil {
 		return nil, err
 	}
 	batch := r.BatchSize
 	if batch <= 0 {
-		batch = 1000
+		batch = 250
+	}
+	share := r.Share
+	if share <= 0 {
+		share = 0.25
 	}
 	res := &store.RetentionResult{}
 	loop := func(query string, args ...any) (int64, error) {
 		var total int64
 		for {
-			out, err := db.w.ExecContext(ctx, db.q(query), args...)
+			n, took, err := db.deleteBatch(ctx, query, args...)
+			total += n
+			res.Batches++
+			res.Busy += took
 			if err != nil {
 				return total, err
 			}
-			n, _ := out.RowsAffected()
-			total += n
 			if n < int64(batch) || ctx.Err() != nil {
 				return total, ctx.Err()
+			}
+			if share < 1 {
+				if err := sleep(ctx, time.Duration(float64(took)*(1-share)/share)); err != nil {
+					return total, err
+				}
 			}
 		}
 	}
@@ -483,6 +497,38 @@ func (db *DB) Retain(ctx context.Context, r store.Retention) (*store.RetentionRe
 		}
 	}
 	return res, nil
+}
+
+// deleteBatch runs one of Retain's delete statements on a connection of
+// its own and returns the rows it deleted and the time the statement
+// took once it had the connection (on SQLite, once ingest's commit
+// before it let go of the writer).
+func (db *DB) deleteBatch(ctx context.Context, query string, args ...any) (int64, time.Duration, error) {
+	conn, err := db.w.Conn(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer conn.Close()
+	start := time.Now()
+	out, err := conn.ExecContext(ctx, db.q(query), args...)
+	took := time.Since(start)
+	if err != nil {
+		return 0, took, err
+	}
+	n, err := out.RowsAffected()
+	return n, took, err
+}
+
+// sleep waits for d or until ctx is done, and returns ctx's error then.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // deleteEvents deletes the events older than r.MaxAge, then those beyond
