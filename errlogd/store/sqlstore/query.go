@@ -422,12 +422,12 @@ func (db *DB) Facets(ctx context.Context, projectID int64) (*store.Facets, error
 	return f, wrap("facets", rows.Err())
 }
 
-// Retain deletes old events in batches; each batch is its own
-// transaction, and after each Retain waits for ingest to commit in
-// between (Retention.Share). Back to back, the batches held SQLite's one
-// writer connection nearly all the time: a store of 700,000 events
-// deleting 200,000 of them processed 36 – 79 events/s instead of 3,800,
-// answering in 1 – 2 s, for as long as retention ran.
+// Retain deletes old events in batches, each its own transaction, and
+// waits after each (Retention.Share) so that ingest commits in between.
+// Back to back, the batches held SQLite's one writer connection nearly
+// all the time: a store of 700,000 events deleting 200,000 of them
+// processed 36 – 79 events/s instead of 3,800, answering in 1 – 2 s, for
+// as long as retention ran.
 func (db *DB) Retain(ctx context.Context, r store.Retention) (*store.RetentionResult, error) {
 	if err := db.checkFile(); err != nil {
 		return nil, err
