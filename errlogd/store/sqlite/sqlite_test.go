@@ -180,6 +180,14 @@ func TestSearchIndexCatchesUp(t *testing.T) {
 	})
 }
 
+// TestDeleteGroupShares: see storetest.RunDeleteGroupShares.
+func TestDeleteGroupShares(t *testing.T) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "errlog.db"), sqlite.Options{})
+	require.NoError(t, err)
+	defer s.Close(context.Background())
+	storetest.RunDeleteGroupShares(t, s)
+}
+
 // TestSearchCommonText: see storetest.RunSearchCommonText; here 2,100
 // matching titles are over searchScanAbove, so they are scanned.
 func TestSearchCommonText(t *testing.T) {

@@ -733,6 +733,93 @@ func testRetentionShares(t *testing.T, s store.Store) {
 	t.Logf("%d batches, %v deleting of %v; %d events committed meanwhile", res.Batches, res.Busy, elapsed, committed)
 }
 
+// RunDeleteGroupShares checks that a store with one writer (SQLite)
+// deletes a group's events in batches with waits between them, so that
+// another group's events are committed meanwhile: one transaction
+// deleting a group of 62,000 events held SQLite's writer for 6.9 s. On
+// PostgreSQL, whose writers do not queue for one connection, the other
+// group's commits still waited through most of a deletion in some runs
+// (38 of 32 ms), so it is not run there.
+func RunDeleteGroupShares(t *testing.T, s store.Store) {
+	p := project(t, s)
+	const many = 1500
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < many/8+1; i++ {
+				in, err := store.Prepare(p, Ev{Msg: "noisy", Type: "Noisy"}.event(), nil, time.Now())
+				if assert.NoError(t, err) {
+					assert.NoError(t, s.Submit(ctx, in))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	gs := groups(t, s, store.GroupQuery{})
+	require.Len(t, gs, 1)
+
+	// Another group's events are being committed, one at a time, before
+	// and while the group is deleted.
+	done := make(chan struct{})
+	var mu sync.Mutex
+	var commits []time.Time
+	var other sync.WaitGroup
+	other.Add(1)
+	go func() {
+		defer other.Done()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			in, err := store.Prepare(p, Ev{Msg: "other", Type: "Other"}.event(), nil, time.Now())
+			if !assert.NoError(t, err) || !assert.NoError(t, s.Submit(ctx, in)) {
+				return
+			}
+			mu.Lock()
+			commits = append(commits, time.Now())
+			mu.Unlock()
+		}
+	}()
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(commits) >= 10
+	}, 10*time.Second, time.Millisecond)
+	start := time.Now()
+	err := s.DeleteGroup(ctx, gs[0].ID)
+	end := time.Now()
+	close(done)
+	other.Wait()
+	require.NoError(t, err)
+	// The longest the other group's events waited: from the last commit
+	// before (or the start) to the next, through the deletion.
+	var during int
+	longest, last := time.Duration(0), start
+	for _, c := range commits {
+		if c.Before(start) {
+			continue
+		}
+		if c.Sub(last) > longest {
+			longest = c.Sub(last)
+		}
+		last = c
+		if c.Before(end) {
+			during++
+		}
+	}
+	t.Logf("deleted in %v; %d events committed meanwhile, the longest wait %v", end.Sub(start), during, longest)
+	assert.Less(t, longest, end.Sub(start)*3/4, "ingest waited for most of the deletion")
+	_, err = s.Group(ctx, gs[0].ID)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	st, err := s.Stats(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, int64(len(commits)), st.Events, "the group's events gone, the other group's all kept")
+}
+
 // cancelAfterDeletes is a context cancelled, as a shutdown would come,
 // when it is checked once the store holds fewer than events events.
 type cancelAfterDeletes struct {
