@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -678,13 +677,45 @@ func testRetentionShares(t *testing.T, s store.Store) {
 	p := project(t, s)
 	old := time.Now().Add(-40 * 24 * time.Hour)
 	const stale, per = 400, 10
+	submitMany(t, s, p, stale, Ev{Msg: "old", Type: "Old", At: old}, old)
+
+	// Fresh events go on being submitted, one at a time, while
+	// retention runs.
+	stop := submitting(t, s, p, Ev{Msg: "new", Type: "New"})
+	start := time.Now()
+	res, err := s.Retain(ctx, store.Retention{MaxAge: 30 * 24 * time.Hour, BatchSize: per})
+	end := time.Now()
+	commits := stop()
+	require.NoError(t, err)
+	committed := 0
+	for _, c := range commits {
+		if c.After(start) && c.Before(end) {
+			committed++
+		}
+	}
+	assert.Equal(t, int64(stale), res.Events)
+	assert.Equal(t, stale/per+1, res.Batches, "full batches, then the one that found fewer")
+	assert.Less(t, res.Busy, end.Sub(start)/2,
+		"deleting %v of %v: retention did not wait between its batches", res.Busy, end.Sub(start))
+	assert.GreaterOrEqual(t, committed, res.Batches/4,
+		"events committed while retention ran %d batches", res.Batches)
+	st, err := s.Stats(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, int64(len(commits)), st.Events, "every fresh event kept, every stale one gone")
+	t.Logf("%d batches, %v deleting of %v; %d events committed meanwhile", res.Batches, res.Busy, end.Sub(start), committed)
+}
+
+// submitMany submits n events like e, received at received, from 8
+// goroutines at once (so that they are committed in batches).
+func submitMany(t *testing.T, s store.Store, p *store.Project, n int, e Ev, received time.Time) {
+	t.Helper()
 	var wg sync.WaitGroup
 	for w := 0; w < 8; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := 0; i < stale/8; i++ {
-				in, err := store.Prepare(p, Ev{Msg: "old", Type: "Old", At: old}.event(), nil, old)
+			for i := w; i < n; i += 8 {
+				in, err := store.Prepare(p, e.event(), nil, received)
 				if assert.NoError(t, err) {
 					assert.NoError(t, s.Submit(ctx, in))
 				}
@@ -692,45 +723,38 @@ func testRetentionShares(t *testing.T, s store.Store) {
 		}()
 	}
 	wg.Wait()
+}
 
-	// Fresh events go on being submitted, one at a time, while
-	// retention runs.
+// submitting submits events like e, one at a time, until the function
+// it returns is called; that returns when each was committed.
+func submitting(t *testing.T, s store.Store, p *store.Project, e Ev) (stop func() []time.Time) {
 	done := make(chan struct{})
-	var during atomic.Int64
-	var fresh sync.WaitGroup
-	fresh.Add(1)
+	var mu sync.Mutex
+	var commits []time.Time
+	var wg sync.WaitGroup
+	wg.Add(1)
 	go func() {
-		defer fresh.Done()
+		defer wg.Done()
 		for {
 			select {
 			case <-done:
 				return
 			default:
 			}
-			in, err := store.Prepare(p, Ev{Msg: "new", Type: "New"}.event(), nil, time.Now())
+			in, err := store.Prepare(p, e.event(), nil, time.Now())
 			if !assert.NoError(t, err) || !assert.NoError(t, s.Submit(ctx, in)) {
 				return
 			}
-			during.Add(1)
+			mu.Lock()
+			commits = append(commits, time.Now())
+			mu.Unlock()
 		}
 	}()
-	start := time.Now()
-	res, err := s.Retain(ctx, store.Retention{MaxAge: 30 * 24 * time.Hour, BatchSize: per})
-	elapsed := time.Since(start)
-	committed := during.Load()
-	close(done)
-	fresh.Wait()
-	require.NoError(t, err)
-	assert.Equal(t, int64(stale), res.Events)
-	assert.Equal(t, stale/per+1, res.Batches, "full batches, then the one that found fewer")
-	assert.Less(t, res.Busy, elapsed/2,
-		"deleting %v of %v: retention did not wait between its batches", res.Busy, elapsed)
-	assert.GreaterOrEqual(t, committed, int64(res.Batches/4),
-		"events committed while retention ran %d batches", res.Batches)
-	st, err := s.Stats(ctx)
-	require.NoError(t, err)
-	assert.Equal(t, during.Load(), st.Events, "every fresh event kept, every stale one gone")
-	t.Logf("%d batches, %v deleting of %v; %d events committed meanwhile", res.Batches, res.Busy, elapsed, committed)
+	return func() []time.Time {
+		close(done)
+		wg.Wait()
+		return commits
+	}
 }
 
 // RunDeleteGroupShares checks that a store with one writer (SQLite)
@@ -742,61 +766,21 @@ func testRetentionShares(t *testing.T, s store.Store) {
 // (38 of 32 ms), so it is not run there.
 func RunDeleteGroupShares(t *testing.T, s store.Store) {
 	p := project(t, s)
-	const many = 1500
-	var wg sync.WaitGroup
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < many/8+1; i++ {
-				in, err := store.Prepare(p, Ev{Msg: "noisy", Type: "Noisy"}.event(), nil, time.Now())
-				if assert.NoError(t, err) {
-					assert.NoError(t, s.Submit(ctx, in))
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	submitMany(t, s, p, 1500, Ev{Msg: "noisy", Type: "Noisy"}, time.Now())
 	gs := groups(t, s, store.GroupQuery{})
 	require.Len(t, gs, 1)
 
 	// Another group's events are being committed, one at a time, before
 	// and while the group is deleted.
-	done := make(chan struct{})
-	var mu sync.Mutex
-	var commits []time.Time
-	var other sync.WaitGroup
-	other.Add(1)
-	go func() {
-		defer other.Done()
-		for {
-			select {
-			case <-done:
-				return
-			default:
-			}
-			in, err := store.Prepare(p, Ev{Msg: "other", Type: "Other"}.event(), nil, time.Now())
-			if !assert.NoError(t, err) || !assert.NoError(t, s.Submit(ctx, in)) {
-				return
-			}
-			mu.Lock()
-			commits = append(commits, time.Now())
-			mu.Unlock()
-		}
-	}()
-	require.Eventually(t, func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(commits) >= 10
-	}, 10*time.Second, time.Millisecond)
+	stop := submitting(t, s, p, Ev{Msg: "other", Type: "Other"})
+	time.Sleep(50 * time.Millisecond)
 	start := time.Now()
 	err := s.DeleteGroup(ctx, gs[0].ID)
 	end := time.Now()
-	close(done)
-	other.Wait()
+	commits := stop()
 	require.NoError(t, err)
-	// The longest the other group's events waited: from the last commit
-	// before (or the start) to the next, through the deletion.
+	// The longest the other group's events waited: from the start to
+	// the next commit, and so on through the deletion.
 	var during int
 	longest, last := time.Duration(0), start
 	for _, c := range commits {
