@@ -294,7 +294,12 @@ func (db *DB) DeleteGroup(ctx context.Context, id int64) error {
 	// PostgreSQL, the group's row lock held its new events as long).
 	// Those that come meanwhile go in the transaction below; if this
 	// stops half-way, the group stays with fewer events, as retention
-	// leaves one, its last event repaired as retention does.
+	// leaves one, its last event repaired as retention does. Feedback
+	// that names one of its events is first filed under it, as retention
+	// files it, so that it goes with the group, not with the events.
+	if err := resolveFeedback(ctx, db); err != nil {
+		return wrap("delete group", err)
+	}
 	const batch = 250
 	if n, _, _, err := db.deleteBatches(ctx, batch, groupDeleteShare, `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE group_id = ? ORDER BY id LIMIT `+strconv.Itoa(batch)+`)`, id); err != nil {
 		if n > 0 {
