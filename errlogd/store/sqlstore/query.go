@@ -290,9 +290,7 @@ func (db *DB) DeleteGroup(ctx context.Context, id int64) error {
 	}
 	// Its events go first, 250 at a time with waits between, as
 	// retention deletes them: one transaction deleting a group of 62,000
-	// events held SQLite's writer, and ingest with it, for 6.9 s (on
-	// PostgreSQL, the group's row lock held its new events as long).
-	// Those that come meanwhile go in the transaction below; if this
+	// events held SQLite's writer, and ingest with it, for 6.9 s. Those that come meanwhile go in the transaction below; if this
 	// stops half-way, the group stays with fewer events, as retention
 	// leaves one, its last event repaired as retention does. Feedback
 	// that names one of its events is first filed under it, as retention
@@ -530,7 +528,7 @@ func (db *DB) deleteBatches(ctx context.Context, batch int, share float64, query
 	}
 }
 
-// deleteBatch runs one of Retain's delete statements on a connection of
+// deleteBatch runs one of deleteBatches' statements on a connection of
 // its own and returns the rows it deleted and the time the statement
 // took once it had the connection (on SQLite, once ingest's commit
 // before it let go of the writer).
