@@ -762,11 +762,15 @@ func submitting(t *testing.T, s store.Store, p *store.Project, e Ev) (stop func(
 // another group's events are committed meanwhile: one transaction
 // deleting a group of 62,000 events held SQLite's writer for 6.9 s. On
 // PostgreSQL, whose writers do not queue for one connection, the other
-// group's commits still waited through most of a deletion in some runs
-// (38 of 32 ms), so it is not run there.
+// group's commits waited through the whole deletion (36 – 49 ms) in 3
+// to 4 of 8 runs, with no lock wait in pg_stat_activity and no retried
+// commit: not understood yet, so it is not run there.
 func RunDeleteGroupShares(t *testing.T, s store.Store) {
 	p := project(t, s)
 	submitMany(t, s, p, 1500, Ev{Msg: "noisy", Type: "Noisy"}, time.Now())
+	// Their counts written now, not while the other group's events wait
+	// behind them (a store owing counts writes them within 250 ms).
+	require.NoError(t, s.Flush(ctx))
 	gs := groups(t, s, store.GroupQuery{})
 	require.Len(t, gs, 1)
 
