@@ -762,9 +762,10 @@ func submitting(t *testing.T, s store.Store, p *store.Project, e Ev) (stop func(
 // another group's events are committed meanwhile: one transaction
 // deleting a group of 62,000 events held SQLite's writer for 6.9 s. On
 // PostgreSQL, whose writers do not queue for one connection, the other
-// group's commits waited through the whole deletion (36 – 49 ms) in 3
-// to 4 of 8 runs, with no lock wait in pg_stat_activity and no retried
-// commit: not understood yet, so it is not run there.
+// group's commits waited through the whole deletion (34 – 49 ms) in 3
+// to 4 of 8 runs: pg_stat_activity showed them, and the deletes, waiting
+// on IO:WALSync (the disk's fsync, which they share), not on a lock. So
+// it is not run there.
 func RunDeleteGroupShares(t *testing.T, s store.Store) {
 	p := project(t, s)
 	submitMany(t, s, p, 1500, Ev{Msg: "noisy", Type: "Noisy"}, time.Now())
