@@ -165,6 +165,54 @@ FROM event_groups g`)
 	assert.Zero(t, missing, "every event acknowledged is stored")
 }
 
+// killOwing opens a process on url, loads it with senders until it has
+// acknowledged n events and owes counts, and kills it. It returns the
+// processes tried and how many owed_events rows the last left. kill is
+// Close with a context already cancelled, not SIGKILL: Close marks the
+// store closing before it abandons the writer, and a batch the writer
+// starts in that moment settles what is owed, as a closing store's
+// batches do (1 run in 6 of TestOwedCountsAdoptedAtOpen here; once in a
+// CI run, which failed). Then another process is tried, on the same
+// database, up to five in all: the tests are of what becomes of counts
+// owed, and need some.
+func killOwing(t *testing.T, url string, admin *sql.DB, prj *store.Project, senders, n int) (tried []*owingProcess, left int) {
+	t.Helper()
+	for try := 1; try <= 5; try++ {
+		p := openOwing(t, url)
+		tried = append(tried, p)
+		p.load(t, prj, senders)
+		waitOwing(t, p, admin, n)
+		if left = p.kill(t, admin); left > 0 {
+			return tried, left
+		}
+		t.Logf("try %d: the process settled what it owed before it was killed", try)
+	}
+	require.FailNow(t, "five processes killed under load, none left counts owed")
+	return nil, 0
+}
+
+// acked is every event the processes acknowledged.
+func acked(ps ...*owingProcess) []string {
+	var ids []string
+	for _, p := range ps {
+		ids = append(ids, p.acked...)
+	}
+	return ids
+}
+
+// newProject creates a project in the database at url, with a store
+// opened for it and closed.
+func newProject(t *testing.T, url string) *store.Project {
+	t.Helper()
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, url, postgres.Options{})
+	require.NoError(t, err)
+	defer s.Close(ctx)
+	prj, err := s.CreateProject(ctx, "app")
+	require.NoError(t, err)
+	return prj
+}
+
 // TestOwedCountsAdopted: of two processes ingesting into one database,
 // one is killed while it owes counts (recorded under its id); the other,
 // which goes on ingesting into the same groups (its counts move each
@@ -176,15 +224,12 @@ func TestOwedCountsAdopted(t *testing.T) {
 	ctx := context.Background()
 	url, admin := adminDB(t)
 
-	a, b := openOwing(t, url), openOwing(t, url)
+	prj := newProject(t, url)
+	b := openOwing(t, url)
 	defer b.s.Close(ctx)
-	prj, err := a.s.CreateProject(ctx, "app")
-	require.NoError(t, err)
-	a.load(t, prj, 16)
 	b.load(t, prj, 4)
-	waitOwing(t, a, admin, 300)
-	left := a.kill(t, admin)
-	require.Positive(t, left, "the killed process left counts owed")
+	killed, left := killOwing(t, url, admin, prj, 16, 300)
+	a := killed[len(killed)-1]
 
 	// The survivor adopts them while it ingests.
 	require.Eventually(t, func() bool {
@@ -193,7 +238,7 @@ func TestOwedCountsAdopted(t *testing.T) {
 	}, 10*time.Second, 10*time.Millisecond, "adopted")
 	b.halt()
 	require.NoError(t, b.s.Flush(ctx))
-	checkCounts(t, admin, a.acked, b.acked)
+	checkCounts(t, admin, acked(killed...), b.acked)
 	t.Logf("killed with %d events owed; %d and %d acknowledged", left, len(a.acked), len(b.acked))
 }
 
@@ -203,17 +248,10 @@ func TestOwedCountsAdoptedAtOpen(t *testing.T) {
 	ctx := context.Background()
 	url, admin := adminDB(t)
 
-	a := openOwing(t, url)
-	prj, err := a.s.CreateProject(ctx, "app")
-	require.NoError(t, err)
-	a.load(t, prj, 16)
-	waitOwing(t, a, admin, 300)
-	left := a.kill(t, admin)
-	require.Positive(t, left, "the killed process left counts owed")
-
+	killed, _ := killOwing(t, url, admin, newProject(t, url), 16, 300)
 	again := openOwing(t, url)
 	require.NoError(t, again.s.Close(ctx))
-	checkCounts(t, admin, a.acked)
+	checkCounts(t, admin, acked(killed...))
 }
 
 // TestOwedCountsLockLost: a live process's owner lock is lost with its
