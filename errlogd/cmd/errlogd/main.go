@@ -97,6 +97,7 @@ const usageText = `usage:
   errlogd project set ID [flags]      -name, -rate-limit N/min, -in-app PREFIX,…, -disabled
   errlogd test -dsn DSN               send one test event to a tracker
   errlogd bench -dsn DSN [flags]      load generator (errlogd bench -h)
+  errlogd yardstick [-addr …]         a server that only gunzips what it gets: bench's yardstick
   errlogd backup -db FILE -o SNAPSHOT a consistent copy of a running SQLite store
   errlogd move -from DB -to DB        copy a store, SQLite to PostgreSQL or back
   errlogd health [-addr …]            exit 0 when a running errlogd answers (HEALTHCHECK)
@@ -130,7 +131,7 @@ func flags(name string, getenv func(string) string, stderr io.Writer) (*flag.Fla
 	fs.StringVar(&c.addr, "addr", envOr(getenv, "ERRLOGD_ADDR", defaultAddr), "listen address")
 	fs.StringVar(&c.db, "db", envOr(getenv, "ERRLOGD_DB", "errlog.db"), "SQLite file, or a postgres:// URL")
 	fs.StringVar(&c.prefix, "prefix", envOr(getenv, "ERRLOGD_PREFIX", "/dev/error"), "URL path prefix of ingest, the JSON API and the dashboard")
-	fs.StringVar(&c.publicURL, "public-url", getenv("ERRLOGD_PUBLIC_URL"), "scheme://host[:port] clients reach errlogd at, for printed DSNs and the links in alerts (default http://<addr>)")
+	fs.StringVar(&c.publicURL, "public-url", getenv("ERRLOGD_PUBLIC_URL"), "scheme://host[:port] clients reach errlogd at, for printed DSNs and the links in alerts (default http://<addr>, an unspecified host such as :8131's or 0.0.0.0 written as localhost, which other machines cannot reach)")
 	fs.IntVar(&c.retentionDays, "retention-days", envInt(getenv, "ERRLOGD_RETENTION_DAYS", 90), "delete events received longer ago (0: keep)")
 	fs.IntVar(&c.perGroup, "max-events-per-group", envInt(getenv, "ERRLOGD_MAX_EVENTS_PER_GROUP", 10000), "keep only the newest N events of each group, counts preserved (0: all)")
 	fs.DurationVar(&c.retentionEvery, "retention-interval", time.Hour, "how often retention runs")

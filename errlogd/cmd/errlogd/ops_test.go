@@ -78,6 +78,22 @@ func TestCommandWords(t *testing.T) {
 		assert.Empty(t, errs)
 		assert.Regexp(t, versionLine, out, args)
 	}
+	// The docs show the line and the schema of this binary.
+	ops, err := os.ReadFile("../../../docs/operations.md")
+	require.NoError(t, err)
+	assert.Regexp(t, regexp.MustCompile(`(?m)^errlogd v\S+, `+schema+`, go`), string(ops), "docs/operations.md's errlogd version")
+	guide, err := os.ReadFile("../../../docs/errlogd.md")
+	require.NoError(t, err)
+	assert.Contains(t, strings.Join(strings.Fields(string(guide)), " "), fmt.Sprintf("later version: %d today", sqlite.Schema()), "docs/errlogd.md's migration count")
+	// Every command run knows is in the usage.
+	main, err := os.ReadFile("main.go")
+	require.NoError(t, err)
+	cases := regexp.MustCompile(`(?m)^\t\tcase "([a-z]+)":`).FindAllStringSubmatch(string(main), -1)
+	require.GreaterOrEqual(t, len(cases), 10, "run's commands found in main.go")
+	for _, m := range cases {
+		named := strings.Contains(usageText, "  errlogd "+m[1]+" ") || strings.Contains(usageText, "  errlogd ["+m[1]+"] ")
+		assert.True(t, named, "the usage names errlogd %s", m[1])
+	}
 
 	out, errs, code = errlogd(t, nil, "project", "list", "-h")
 	assert.Equal(t, 0, code)
