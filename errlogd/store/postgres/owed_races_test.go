@@ -336,3 +336,64 @@ func TestOwedCountsSettleWaits(t *testing.T) {
 	require.NoError(t, b.Flush(ctx))
 	assert.Zero(t, deadlocks.Load(), "deadlocks")
 }
+
+// cancelWhenFewer is a context cancelled when it is checked once the
+// database holds fewer than events events: after a batch of a deletion.
+type cancelWhenFewer struct {
+	context.Context
+	cancel context.CancelFunc
+	admin  *sql.DB
+	events int
+}
+
+func (c *cancelWhenFewer) Err() error {
+	var n int
+	if c.admin.QueryRow(`SELECT count(*) FROM events`).Scan(&n) == nil && n < c.events {
+		c.cancel()
+	}
+	return c.Context.Err()
+}
+
+// TestDeleteGroupOwedBelowLast: A owes the counts of an event of a group
+// whose last_event_id B's counts have moved past it. A deletion of the
+// group cancelled after its batches leaves that event (the group's own
+// transaction would have taken it), so that when A writes what it owes,
+// the group points at an event that is there. The batches took it, as
+// one below last_event_id, and A's settle pointed the group at it after
+// the deletion had repaired the group's last event.
+func TestDeleteGroupOwedBelowLast(t *testing.T) {
+	ctx := context.Background()
+	url, admin := adminDB(t)
+	a, b := openDet(t, url, true), openDet(t, url, true)
+	defer a.Close(ctx)
+	defer b.Close(ctx)
+	prj, err := a.CreateProject(ctx, "app")
+	require.NoError(t, err)
+
+	submitMsg(t, a, prj, "G") // A's first batch: counted
+	submitMsg(t, a, prj, "G") // within Linger: owed
+	require.Equal(t, 1, owedRows(t, admin, a.OwnerID()), "A owes G's second event")
+	submitMsg(t, b, prj, "G") // B's first batch: counted, G's last event B's
+	page, err := b.ListGroups(ctx, store.GroupQuery{ProjectID: prj.ID})
+	require.NoError(t, err)
+	require.Len(t, page.Groups, 1)
+	g := page.Groups[0]
+	var owed int64
+	require.NoError(t, admin.QueryRow(`SELECT event_id FROM owed_events WHERE owner = $1`, a.OwnerID()).Scan(&owed))
+	if owed == 0 || g.LastEventID <= owed {
+		t.Skip("A wrote what it owed before B's event (it may owe for 250 ms)")
+	}
+
+	req, cancel := context.WithCancel(ctx)
+	defer cancel()
+	err = b.DeleteGroup(&cancelWhenFewer{Context: req, cancel: cancel, admin: admin, events: 3}, g.ID)
+	require.ErrorIs(t, err, context.Canceled)
+	require.NoError(t, a.Flush(ctx)) // A writes what it owes
+	after, err := b.Group(ctx, g.ID)
+	require.NoError(t, err)
+	evs, err := b.GroupEvents(ctx, g.ID, store.EventQuery{Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, evs, 1, "A's owed event is left for the group's own transaction")
+	assert.Equal(t, owed, evs[0].ID)
+	assert.Equal(t, owed, after.LastEventID, "the group points at the event left")
+}

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/errlog/errlog/errlogd/internal/pgtest"
 	"github.com/errlog/errlog/errlogd/store"
@@ -61,4 +62,15 @@ func TestSearchCommonText(t *testing.T) {
 		// makes the common text a scan, the rare one an index search.
 		require.NoError(t, s.ExecSQL(context.Background(), `ANALYZE group_search`))
 	})
+}
+
+// TestDeleteGroupCancelledOwed: see storetest.RunDeleteGroupCancelledOwed.
+func TestDeleteGroupCancelledOwed(t *testing.T) {
+	s, err := postgres.Open(context.Background(), pgtest.URL(t), postgres.Options{OweCounts: true, Writer: store.WriterOptions{
+		InFlight: func() int { return 1000 },
+		Linger:   time.Second,
+	}})
+	require.NoError(t, err)
+	defer s.Close(context.Background())
+	storetest.RunDeleteGroupCancelledOwed(t, s)
 }

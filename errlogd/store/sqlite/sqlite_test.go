@@ -188,6 +188,17 @@ func TestDeleteGroupShares(t *testing.T) {
 	storetest.RunDeleteGroupShares(t, s)
 }
 
+// TestDeleteGroupCancelledOwed: see storetest.RunDeleteGroupCancelledOwed.
+func TestDeleteGroupCancelledOwed(t *testing.T) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "errlog.db"), sqlite.Options{OweCounts: true, Writer: store.WriterOptions{
+		InFlight: func() int { return 1000 },
+		Linger:   time.Second,
+	}})
+	require.NoError(t, err)
+	defer s.Close(context.Background())
+	storetest.RunDeleteGroupCancelledOwed(t, s)
+}
+
 // TestSearchCommonText: see storetest.RunSearchCommonText; here 2,100
 // matching titles are over searchScanAbove, so they are scanned.
 func TestSearchCommonText(t *testing.T) {

@@ -284,27 +284,55 @@ func (db *DB) SetStatus(ctx context.Context, ids []int64, status store.Status) e
 }
 
 // DeleteGroup removes a group with its events and counts.
-func (db *DB) DeleteGroup(ctx context.Context, id int64) error {
+func (db *DB) DeleteGroup(ctx context.Context, id int64) (err error) {
 	if err := db.checkFile(); err != nil {
 		return err
 	}
-	// Its events go first, 250 at a time with waits between, as
+	// Most of its events go first, 250 at a time with waits between, as
 	// retention deletes them: one transaction deleting a group of 62,000
-	// events held SQLite's writer, and ingest with it, for 6.9 s. Those that come meanwhile go in the transaction below; if this
-	// stops half-way, the group stays with fewer events, as retention
-	// leaves one, its last event repaired as retention does. Feedback
-	// that names one of its events is first filed under it, as retention
-	// files it, so that it goes with the group, not with the events.
+	// events held SQLite's writer, and ingest with it, for 6.9 s.
+	// Feedback that names one of its events is first filed under it, as
+	// retention files it, so that it goes with the group, not with the
+	// events.
 	if err := resolveFeedback(ctx, db); err != nil {
 		return wrap("delete group", err)
 	}
+	// The batches take only the events the group's counts hold (up to
+	// its last_event_id, all there when resolveFeedback ran) and none
+	// whose counts are owed (owed_events, on PostgreSQL: another
+	// process's counts may have moved last_event_id past them). The
+	// others, and those that come meanwhile with the feedback that names
+	// them, go in the transaction below. Should the batches delete an
+	// owed event and then the deletion stop, the owner's settle would
+	// point the group at it again; should feedback come before its event
+	// and the event between two batches, the feedback would stay behind
+	// the group, naming a deleted event.
+	var upTo int64
+	switch err := db.r.QueryRowContext(ctx, db.q(`SELECT last_event_id FROM event_groups WHERE id = ?`), id).Scan(&upTo); {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.ErrNotFound
+	case err != nil:
+		return wrap("delete group", err)
+	}
+	notOwed := ""
+	if db.d.Owners != nil {
+		notOwed = ` AND NOT EXISTS (SELECT 1 FROM owed_events o WHERE o.event_id = events.id)`
+	}
 	const batch = 250
-	if n, _, _, err := db.deleteBatches(ctx, batch, groupDeleteShare, `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE group_id = ? ORDER BY id LIMIT `+strconv.Itoa(batch)+`)`, id); err != nil {
-		if n > 0 {
-			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lastEventsTimeout)
-			err = errors.Join(err, lastEvents(lctx, db))
-			cancel()
-		}
+	n, _, _, err := db.deleteBatches(ctx, batch, groupDeleteShare, `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE group_id = ? AND id <= ?`+notOwed+` ORDER BY id LIMIT `+strconv.Itoa(batch)+`)`, id, upTo)
+	if n > 0 {
+		// If it stops from here on (cancelled, or the transaction
+		// below failed), the group stays with fewer events, as retention
+		// leaves one, and its last event is repaired as retention does.
+		defer func() {
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lastEventsTimeout)
+				err = errors.Join(err, wrap("delete group", lastEvents(lctx, db)))
+				cancel()
+			}
+		}()
+	}
+	if err != nil {
 		return wrap("delete group", err)
 	}
 	tx, err := db.w.BeginTx(ctx, nil)
