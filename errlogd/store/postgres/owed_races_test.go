@@ -46,6 +46,19 @@ func openDet(t *testing.T, url string, owe bool) *postgres.Store {
 	return s
 }
 
+// openPair opens two owing stores on one new database (openDet), as two
+// errlogd processes, and a project; the test's end closes them.
+func openPair(t *testing.T) (admin *sql.DB, a, b *postgres.Store, prj *store.Project) {
+	t.Helper()
+	url, admin := adminDB(t)
+	a, b = openDet(t, url, true), openDet(t, url, true)
+	t.Cleanup(func() { a.Close(context.Background()) })
+	t.Cleanup(func() { b.Close(context.Background()) })
+	prj, err := a.CreateProject(context.Background(), "app")
+	require.NoError(t, err)
+	return admin, a, b, prj
+}
+
 func submitMsg(t *testing.T, s *postgres.Store, prj *store.Project, msg string) {
 	t.Helper()
 	ev := &event.Event{EventID: event.NewID(), Level: event.LevelError, Logentry: &event.Logentry{Message: msg}, Fingerprint: []string{msg}}
@@ -66,16 +79,11 @@ func owedRows(t *testing.T, admin *sql.DB, owner int64) int {
 // group is new, and each total is right.
 func TestOwedCountsNewOnce(t *testing.T) {
 	ctx := context.Background()
-	url, admin := adminDB(t)
-	a, b := openDet(t, url, true), openDet(t, url, true)
-	defer a.Close(ctx)
-	defer b.Close(ctx)
-	prj, err := a.CreateProject(ctx, "app")
-	require.NoError(t, err)
+	admin, a, b, prj := openPair(t)
 
 	// Outcomes recorded in the commit's own transaction: only those of
 	// transactions that committed are left.
-	_, err = admin.Exec(`CREATE TABLE new_outcomes (who text, count bigint, total bigint)`)
+	_, err := admin.Exec(`CREATE TABLE new_outcomes (who text, count bigint, total bigint)`)
 	require.NoError(t, err)
 	hook := func(name string, slow bool) sqlstore.CommitHook {
 		return func(ctx context.Context, tx *sqlstore.Tx, outs []store.Outcome) error {
@@ -363,12 +371,7 @@ func (c *cancelWhenFewer) Err() error {
 // the deletion had repaired the group's last event.
 func TestDeleteGroupOwedBelowLast(t *testing.T) {
 	ctx := context.Background()
-	url, admin := adminDB(t)
-	a, b := openDet(t, url, true), openDet(t, url, true)
-	defer a.Close(ctx)
-	defer b.Close(ctx)
-	prj, err := a.CreateProject(ctx, "app")
-	require.NoError(t, err)
+	admin, a, b, prj := openPair(t)
 
 	submitMsg(t, a, prj, "G") // A's first batch: counted
 	submitMsg(t, a, prj, "G") // within Linger: owed

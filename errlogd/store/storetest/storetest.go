@@ -730,6 +730,19 @@ func submitMany(t *testing.T, s store.Store, p *store.Project, n int, e Ev, rece
 	wg.Wait()
 }
 
+// oneGroup submits n events like e (submitMany), has their counts
+// written, and returns their group, the store's only one.
+func oneGroup(t *testing.T, s store.Store, p *store.Project, n int, e Ev) store.Group {
+	t.Helper()
+	submitMany(t, s, p, n, e, time.Now())
+	// Their counts written now, not while other events wait behind them
+	// (a store owing counts writes them within 250 ms).
+	require.NoError(t, s.Flush(ctx))
+	gs := groups(t, s, store.GroupQuery{})
+	require.Len(t, gs, 1)
+	return gs[0]
+}
+
 // submitting submits events like e, one at a time, until the function
 // it returns is called; that returns when each was committed.
 func submitting(t *testing.T, s store.Store, p *store.Project, e Ev) (stop func() []time.Time) {
@@ -773,19 +786,14 @@ func submitting(t *testing.T, s store.Store, p *store.Project, e Ev) (stop func(
 // it is not run there.
 func RunDeleteGroupShares(t *testing.T, s store.Store) {
 	p := project(t, s)
-	submitMany(t, s, p, 1500, Ev{Msg: "noisy", Type: "Noisy"}, time.Now())
-	// Their counts written now, not while the other group's events wait
-	// behind them (a store owing counts writes them within 250 ms).
-	require.NoError(t, s.Flush(ctx))
-	gs := groups(t, s, store.GroupQuery{})
-	require.Len(t, gs, 1)
+	g := oneGroup(t, s, p, 1500, Ev{Msg: "noisy", Type: "Noisy"})
 
 	// Another group's events are being committed, one at a time, before
 	// and while the group is deleted.
 	stop := submitting(t, s, p, Ev{Msg: "other", Type: "Other"})
 	time.Sleep(50 * time.Millisecond)
 	start := time.Now()
-	err := s.DeleteGroup(ctx, gs[0].ID)
+	err := s.DeleteGroup(ctx, g.ID)
 	end := time.Now()
 	commits := stop()
 	require.NoError(t, err)
@@ -807,7 +815,7 @@ func RunDeleteGroupShares(t *testing.T, s store.Store) {
 	}
 	t.Logf("deleted in %v; %d events committed meanwhile, the longest wait %v", end.Sub(start), during, longest)
 	assert.Less(t, longest, end.Sub(start)*3/4, "ingest waited for most of the deletion")
-	_, err = s.Group(ctx, gs[0].ID)
+	_, err = s.Group(ctx, g.ID)
 	assert.ErrorIs(t, err, store.ErrNotFound)
 	st, err := s.Stats(ctx)
 	require.NoError(t, err)
@@ -868,15 +876,12 @@ func feedbackLeft(t *testing.T, s store.Store) int {
 // naming a deleted event.
 func testDeleteGroupLateFeedback(t *testing.T, s store.Store) {
 	p := project(t, s)
-	submitMany(t, s, p, 320, Ev{Msg: "boom", Type: "Boom"}, time.Now())
-	require.NoError(t, s.Flush(ctx))
-	gs := groups(t, s, store.GroupQuery{})
-	require.Len(t, gs, 1)
+	g := oneGroup(t, s, p, 320, Ev{Msg: "boom", Type: "Boom"})
 	late := event.NewID()
 	require.NoError(t, s.AddFeedback(ctx, &store.Feedback{ProjectID: p.ID, EventID: late, Email: "ann@example.com", Comments: "it broke"}), "before its event")
 
 	during := &afterDeletes{Context: ctx, s: s, events: 320, then: func() { submit(t, s, p, Ev{ID: late, Msg: "boom", Type: "Boom"}) }}
-	require.NoError(t, s.DeleteGroup(during, gs[0].ID))
+	require.NoError(t, s.DeleteGroup(during, g.ID))
 	require.True(t, during.ran, "the event came between two batches")
 	_, err := s.EventByEventID(ctx, p.ID, late)
 	assert.ErrorIs(t, err, store.ErrNotFound, "the late event went with its group")
@@ -902,10 +907,7 @@ func testDeleteGroupFails(t *testing.T, s store.Store) {
 	})
 	require.NoError(t, err)
 	p := project(t, s)
-	submitMany(t, s, p, 320, Ev{Msg: "boom", Type: "Boom"}, time.Now())
-	require.NoError(t, s.Flush(ctx))
-	gs := groups(t, s, store.GroupQuery{})
-	require.Len(t, gs, 1)
+	g := oneGroup(t, s, p, 320, Ev{Msg: "boom", Type: "Boom"})
 
 	req, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -913,9 +915,9 @@ func testDeleteGroupFails(t *testing.T, s store.Store) {
 		cancel() // the client gave up
 		return fmt.Errorf("storetest: %w", ctx.Err())
 	})
-	err = s.DeleteGroup(req, gs[0].ID)
+	err = s.DeleteGroup(req, g.ID)
 	require.ErrorIs(t, err, context.Canceled)
-	_, err = s.Group(ctx, gs[0].ID)
+	_, err = s.Group(ctx, g.ID)
 	require.NoError(t, err, "the group stays")
 	lastEventsRight(t, s)
 }
