@@ -565,3 +565,21 @@ rules:
 	defer mu.Unlock()
 	assert.Equal(t, map[string]int{"alpha failed": 1, "bravo failed": 1, "charlie failed": 1}, got)
 }
+
+// TestStopKeepsHook: Stop stops the sender but leaves the hook attached,
+// so that what the store commits until it closes (errlogd's shutdown: the
+// counts it owes, written as it closes) still puts its alerts in the
+// outbox; Close detaches it. errlogd detached it before closing the
+// store, and the new groups of the counts written then were never
+// announced.
+func TestStopKeepsHook(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	f.send("before", nil)
+	f.n.Stop()
+	f.send("stopped", nil)
+	require.NoError(t, f.n.Close())
+	f.send("closed", nil)
+	assert.Equal(t, []string{"default/new/before failed", "default/new/stopped failed"}, f.reasons())
+	f.n.Stop() // after Close: nothing to do, and no panic
+	require.NoError(t, f.n.Close())
+}

@@ -81,11 +81,12 @@ type Notifier struct {
 
 	transport mail.Transport // nil when mail is off
 
-	runMu  sync.Mutex // one RunOnce at a time in this process
-	pruned time.Time  // last prune of sent rows; under runMu
-	stop   chan struct{}
-	done   chan struct{}
-	closed sync.Once
+	runMu   sync.Mutex // one RunOnce at a time in this process
+	pruned  time.Time  // last prune of sent rows; under runMu
+	stop    chan struct{}
+	done    chan struct{}
+	stopped sync.Once
+	closed  sync.Once
 }
 
 // KeepSent is how long sent notifications stay in the outbox, as each
@@ -204,16 +205,24 @@ func New(db Store, cfg *Config, opts Options) (*Notifier, error) {
 	return n, nil
 }
 
-// Close detaches the hook and stops the sender. It does not close db.
+// Stop stops the sender and waits for it, and leaves the hook attached:
+// the commits until the store closes (the counts it owes, written as it
+// closes) still put their alerts in the outbox, which the next start, or
+// another process, sends.
+func (n *Notifier) Stop() {
+	n.stopped.Do(func() { close(n.stop) })
+	<-n.done
+}
+
+// Close stops the sender and detaches the hook. It does not close db.
 func (n *Notifier) Close() error {
+	n.Stop()
 	n.closed.Do(func() {
 		n.t.SetCommitHook(nil)
-		close(n.stop)
+		if n.transport != nil {
+			n.transport.Close()
+		}
 	})
-	<-n.done
-	if n.transport != nil {
-		n.transport.Close()
-	}
 	return nil
 }
 

@@ -348,14 +348,16 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	if notifier != nil {
 		storeOnly := closeStore
 		closeStore = func() error {
-			// Commit what is queued first: the notifier's hook runs in
-			// each commit, so closing it before would leave those
-			// events' new groups and regressions unannounced.
-			fctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			ferr := st.Flush(fctx)
+			// The notifier's hook runs in each commit, and in the
+			// writing of the counts owed: it stays attached until the
+			// store is closed, or those events' new groups and
+			// regressions would go unannounced. Its sender stops first,
+			// so that it reads no closed store; what the last commits
+			// put in the outbox is sent by the next start.
+			notifier.Stop()
+			err := storeOnly()
 			notifier.Close()
-			return errors.Join(ferr, storeOnly())
+			return err
 		}
 	}
 

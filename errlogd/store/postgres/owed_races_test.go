@@ -400,3 +400,66 @@ func TestDeleteGroupOwedBelowLast(t *testing.T) {
 	assert.Equal(t, owed, evs[0].ID)
 	assert.Equal(t, owed, after.LastEventID, "the group points at the event left")
 }
+
+// TestFlushSaysSettleFailed: a Flush whose writing of the counts owed
+// fails (here a lock held on the owed rows past lock_timeout; in life a
+// connection reset, a failover) says so, and the counts are written
+// later, through the commit hook. Flush answered nil, and errlogd's
+// shutdown then detached the alert hook before the store wrote them as it
+// closed: the new group was never announced.
+func TestFlushSaysSettleFailed(t *testing.T) {
+	ctx := context.Background()
+	url, admin := adminDB(t)
+	s, err := postgres.Open(ctx, url+"&lock_timeout=300", postgres.Options{OweCounts: true, Writer: store.WriterOptions{
+		Linger: 10 * time.Second, InFlight: func() int { return 0 },
+		OnError: func(err error) { t.Log("OnError:", err) },
+	}})
+	require.NoError(t, err)
+	defer s.Close(ctx)
+	prj, err := s.CreateProject(ctx, "app")
+	require.NoError(t, err)
+	var mu sync.Mutex
+	news := map[string]int{}
+	s.SetCommitHook(func(ctx context.Context, tx *sqlstore.Tx, outs []store.Outcome) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, o := range outs {
+			if o.New {
+				news[o.Title]++
+			}
+		}
+		return nil
+	})
+	submitMsg(t, s, prj, "first") // counted: the first batch
+	// A new group whose counts are owed, and its owed row locked before
+	// the writer settles it (within MaxOwed: tried again if not).
+	var fresh string
+	var lock *sql.Tx
+	for try := 0; try < 20 && lock == nil; try++ {
+		fresh = fmt.Sprint("fresh ", try)
+		submitMsg(t, s, prj, fresh)
+		tx, err := admin.Begin()
+		require.NoError(t, err)
+		var n int
+		require.NoError(t, tx.QueryRow(`SELECT count(*) FROM (SELECT 1 FROM owed_events WHERE owner = $1 FOR UPDATE) x`, s.OwnerID()).Scan(&n))
+		if n == 0 {
+			require.NoError(t, tx.Rollback())
+			continue
+		}
+		lock = tx
+	}
+	require.NotNil(t, lock, "owed rows locked")
+	defer lock.Rollback() // before Close, should the test fail first
+	err = s.Flush(ctx)
+	require.Error(t, err, "the counts owed could not be written")
+	assert.Contains(t, err.Error(), "lock timeout")
+	require.NoError(t, lock.Rollback())
+
+	require.NoError(t, s.Flush(ctx))
+	var count, events int64
+	require.NoError(t, admin.QueryRow(`SELECT g.count, (SELECT count(*) FROM events e WHERE e.group_id = g.id) FROM event_groups g WHERE g.title = $1`, fresh).Scan(&count, &events))
+	assert.Equal(t, events, count)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, 1, news[fresh], "the new group's outcome went through the hook once")
+}

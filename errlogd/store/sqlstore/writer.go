@@ -21,7 +21,7 @@ type commitFunc func(ctx context.Context, batch []*store.Incoming, settle bool) 
 type pending struct {
 	in    *store.Incoming
 	done  chan error // nil for Deliver
-	flush chan struct{}
+	flush chan error // Flush's: the counts owed could not be written, or nil
 }
 
 // writer is the one goroutine that writes a store: a bounded queue and
@@ -142,9 +142,12 @@ func (w *writer) Deliver(ev *event.Event) {
 	}
 }
 
-// Flush returns when everything queued before it is committed.
+// Flush returns when everything queued before it is committed and the
+// counts owed are written; the error when they could not be (they stay
+// owed, and are written later or found again at the next Open), or when
+// Close gave up first.
 func (w *writer) Flush(ctx context.Context) error {
-	done := make(chan struct{})
+	done := make(chan error, 1)
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
@@ -161,8 +164,8 @@ func (w *writer) Flush(ctx context.Context) error {
 	}
 	w.mu.RUnlock()
 	select {
-	case <-done:
-		return nil
+	case err := <-done:
+		return err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -286,8 +289,15 @@ func (w *writer) run() {
 				}
 			}
 		}
-		if flush && w.life.Err() == nil {
-			w.settleOwed(nil) // when the batch carried no event, or failed
+		var flushErr error
+		if flush {
+			if flushErr = w.life.Err(); flushErr == nil {
+				// When the batch carried no event, or failed; else
+				// nothing is owed by now.
+				flushErr = w.settleOwed(nil)
+			} else {
+				flushErr = store.ErrClosed
+			}
 		}
 		for _, p := range batch {
 			if p.done != nil {
@@ -298,7 +308,7 @@ func (w *writer) run() {
 				}
 			}
 			if p.flush != nil {
-				close(p.flush)
+				p.flush <- flushErr
 			}
 		}
 		clear(batch)
@@ -349,9 +359,7 @@ func (w *writer) settleOwed(also func(context.Context, *sql.Tx) error) error {
 	if w.settle == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(w.life, 30*time.Second)
-	defer cancel()
-	err := w.settle(ctx, also)
+	err := w.retry(func(ctx context.Context) error { return w.settle(ctx, also) })
 	if err != nil && !w.settleFailed && !errors.Is(err, store.ErrLost) && w.life.Err() == nil {
 		w.fail(err)
 	}
@@ -459,11 +467,18 @@ const retryFor = time.Second
 // commitRetry commits a batch, trying again while its error is
 // transient, for retryFor.
 func (w *writer) commitRetry(ins []*store.Incoming, settle bool) error {
+	return w.retry(func(ctx context.Context) error { return w.commit(ctx, ins, settle) })
+}
+
+// retry runs f, a transaction, until it succeeds or fails for good: while
+// its error is transient (Retryable), at least five times and for
+// retryFor.
+func (w *writer) retry(f func(ctx context.Context) error) error {
 	start := time.Now()
 	wait := 10 * time.Millisecond
 	for try := 1; ; try++ {
 		ctx, cancel := context.WithTimeout(w.life, 30*time.Second)
-		err := w.commit(ctx, ins, settle)
+		err := f(ctx)
 		cancel()
 		if err == nil || w.opts.Retryable == nil || !w.opts.Retryable(err) || try >= 5 && time.Since(start) >= retryFor {
 			return err
