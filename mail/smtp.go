@@ -263,14 +263,23 @@ func (t *smtpTransport) closeIdle(gen int) {
 	}
 }
 
-// quitLocked says QUIT politely, within a short deadline, and closes.
+// quitLocked lets the connection go: the next Send opens a new one at
+// once, and QUIT is said politely on this one in the background, within a
+// short deadline (a second at most), before it is closed. A server that
+// never answers QUIT held the transport, and the next mail, for that
+// second, and the caller of Close with it.
 func (t *smtpTransport) quitLocked() {
 	if t.client == nil {
 		return
 	}
-	t.conn.SetDeadline(time.Now().Add(min(t.cfg.timeout, time.Second)))
-	t.client.Quit()
-	t.dropLocked()
+	c, conn := t.client, t.conn
+	t.client, t.conn = nil, nil
+	t.gen++
+	conn.SetDeadline(time.Now().Add(min(t.cfg.timeout, time.Second)))
+	go func() {
+		c.Quit()
+		c.Close()
+	}()
 }
 
 func (t *smtpTransport) dropLocked() {
