@@ -9,15 +9,20 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/trackertest"
 	"github.com/errlog/errlog/mail/mailtest"
 	"github.com/errlog/errlog/tracker"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // grace is what a Flush, Close or Recover may take beyond its deadline.
@@ -272,4 +277,44 @@ func TestDeadlinesHoldWhenQuitUnanswered(t *testing.T) {
 		}
 	})
 	srv.WaitMails(t, 2, 5*time.Second)
+}
+
+// A Close that gives up says how many events it drops, and Stats how many
+// are pending, counting events only: Flush's markers waiting behind a slow
+// delivery were counted too (34 said dropped when 4 were).
+func TestCloseCountsEventsNotFlushes(t *testing.T) {
+	f := trackertest.NewFake(t)
+	h := NewHandler(Options{Console: io.Discard, OnDeliveryError: func(error) {},
+		BeforeSend: func(ev *event.Event) *event.Event { time.Sleep(100 * time.Millisecond); return ev },
+		Tracker:    &tracker.Options{DSN: f.DSN()}})
+	logger := slog.New(h)
+	const n = 5
+	for i := 0; i < n; i++ {
+		logger.Error("slow to build", "i", i)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 30; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			h.Flush(ctx)
+		}()
+	}
+	wg.Wait()
+	assert.LessOrEqual(t, h.Stats().Events.Pending, n)
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	err := h.Close(ctx)
+	require.Error(t, err)
+	m := regexp.MustCompile(`(\d+) events not yet given`).FindStringSubmatch(err.Error())
+	require.NotNil(t, m, "Close: %v", err)
+	dropped, _ := strconv.Atoi(m[1])
+	assert.LessOrEqual(t, dropped, n-1, "Close: %v (the first event was being built)", err)
+	assert.LessOrEqual(t, h.Stats().Events.Pending, n-1)
+	require.Eventually(t, func() bool {
+		st := h.Stats().Events
+		return st.Sent+st.Dropped == n && st.Pending == 0
+	}, 5*time.Second, 10*time.Millisecond, "every event built or counted dropped: %+v", h.Stats().Events)
 }

@@ -101,7 +101,11 @@ type core struct {
 	sinks    []EventSink
 	hasSinks bool
 	jobs     chan job
-	done     chan struct{}
+	// queued counts the events in jobs (records and crash reports; not
+	// Flush's markers): what Stats says is pending, and what a Close that
+	// gives up says it drops.
+	queued atomic.Int64
+	done   chan struct{}
 	// closing is closed when Close starts, so that a Flush waiting for
 	// room in jobs (holding sendMu's read lock) steps aside at once.
 	closing chan struct{}
@@ -522,10 +526,12 @@ func (c *core) enqueue(ctx context.Context, h *Handler, r *slog.Record, pcs []ui
 		j.scope = s.state.Load()
 	}
 	c.markCrumbs(&j, s)
+	c.queued.Add(1) // before the send: the delivery goroutine takes it off
 	select {
 	case c.jobs <- j:
 		c.accepted.Add(1)
 	default:
+		c.queued.Add(-1)
 		// Counted here, reported by the delivery goroutine: reporting on
 		// the caller's goroutine would call a hook that may itself log,
 		// into the same full queue, without end.
@@ -573,6 +579,9 @@ const dropReportEvery = time.Second
 func (c *core) deliverLoop(jobs <-chan job) {
 	defer close(c.done)
 	for j := range jobs {
+		if j.flush == nil {
+			c.queued.Add(-1)
+		}
 		if c.abandoned.Load() && j.flush == nil {
 			// Close gave up, and its error says how many were left.
 			c.lostReported()
@@ -847,7 +856,7 @@ func (c *core) close(ctx context.Context) error {
 		case <-c.done:
 		case <-ctx.Done():
 			c.abandoned.Store(true)
-			err := fmt.Errorf("errlog: close: %d events not yet given to mail, tracker and sinks, dropped: %w", len(c.jobs), ctx.Err())
+			err := fmt.Errorf("errlog: close: %d events not yet given to mail, tracker and sinks, dropped: %w", c.queued.Load(), ctx.Err())
 			c.onError(err)
 			errs = append(errs, err)
 		}

@@ -532,7 +532,9 @@ func (q *Queue) Flush(ctx context.Context) error {
 		case <-ch:
 		case <-ctx.Done():
 			q.mu.Lock()
-			n, where := q.published, "in memory only"
+			// Not q.published: the worker updates it, and it may be in
+			// a send that outlasts the Flush.
+			n, where := q.n+len(q.overflow)+q.pendLen, "in memory only"
 			if q.dir != "" {
 				where = "kept in the spool"
 			}
@@ -1088,6 +1090,18 @@ func (q *Queue) shutdown() {
 		q.take()
 		q.pend = append(q.pend, q.deferred...)
 		q.deferred = nil
+		if q.wal != nil {
+			// A log file removed while in use (its directory deleted)
+			// leaves nothing to the next process: its items are lost,
+			// not left in the spool.
+			q.wal.checkRemoved()
+			for i := range q.pend {
+				if p := &q.pend[i]; !p.memOnly && p.ref.seg != nil && p.ref.seg.gone {
+					p.memOnly = true
+					q.volatile++
+				}
+			}
+		}
 		lost = q.volatile
 		left = len(q.pend) - lost
 		if lost > 0 {

@@ -460,3 +460,40 @@ func TestBackoffGrowsAndIsCapped(t *testing.T) {
 		}
 	}
 }
+
+// Flush's error counts every item not delivered, those queued behind a
+// send that outlasts it included: it counted what the worker had last
+// published, 1 of 5 while the worker waited on its send.
+func TestFlushCountsBehindAStuckSend(t *testing.T) {
+	for _, spool := range []bool{false, true} {
+		t.Run(fmt.Sprint("spool=", spool), func(t *testing.T) {
+			started, release := make(chan struct{}, 1), make(chan struct{})
+			o := Options{Send: func(ctx context.Context, it Item) error {
+				select {
+				case started <- struct{}{}:
+				default:
+				}
+				select {
+				case <-release:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}}
+			if spool {
+				o.SpoolDir = t.TempDir()
+			}
+			q, _ := newTestQueue(t, o)
+			defer close(release) // before the queue's Close, which waits for the send
+			enqueueAll(t, q, ids("first", 1))
+			<-started
+			enqueueAll(t, q, ids("behind", 4))
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			err := q.Flush(ctx)
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+			assert.Contains(t, err.Error(), "5 items not delivered yet")
+			assert.Equal(t, 5, q.Stats().Pending)
+		})
+	}
+}
