@@ -442,6 +442,65 @@ func TestSpoolRecreatesRemovedDir(t *testing.T) {
 	assert.Empty(t, log.all())
 }
 
+// A spool directory removed while its log is open (a tmp cleaner): the
+// items appended to the open file before the removal is seen are
+// delivered from it while the process lives, and a Close that leaves them
+// undelivered says they are lost, not left in the spool for a next start
+// that would not find them. The open log went on taking items, and Close
+// said they were left in the spool.
+func TestSpoolDirRemovedWhileOpen(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "spool")
+	p := newPeer(checkBody)
+	q, log := newTestQueue(t, Options{Send: p.send, SpoolDir: dir})
+	enqueueAll(t, q, []string{"first"})
+	flush(t, q) // the log file exists, and is appended to
+
+	p.setFail(alwaysDown)
+	require.NoError(t, os.RemoveAll(dir))
+	enqueueAll(t, q, ids("removed", 3))
+	p.setFail(checkBody)
+	flush(t, q)
+	assert.Equal(t, append([]string{"first"}, ids("removed", 3)...), p.received(), "delivered from the open file")
+
+	p.setFail(alwaysDown)
+	require.NoError(t, os.RemoveAll(dir))
+	enqueueAll(t, q, ids("lost", 2))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	require.Error(t, q.Close(ctx))
+	lost := log.matching(ErrClosed)
+	require.Len(t, lost, 1)
+	assert.Contains(t, lost[0].Error(), "2 undelivered items lost")
+}
+
+// Once the removal is seen (the file appended to is looked for once a
+// second), items go to a new log in the directory made again, which the
+// next queue reads.
+func TestSpoolDirRemovedThenRemade(t *testing.T) {
+	defer func(d time.Duration) { removedEvery = d }(removedEvery)
+	removedEvery = 0
+	dir := filepath.Join(t.TempDir(), "spool")
+	p := newPeer(checkBody)
+	q, log := newTestQueue(t, Options{Send: p.send, SpoolDir: dir})
+	enqueueAll(t, q, []string{"first"})
+	flush(t, q)
+
+	p.setFail(alwaysDown)
+	require.NoError(t, os.RemoveAll(dir))
+	enqueueAll(t, q, ids("kept", 2))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err := q.Close(ctx)
+	require.ErrorIs(t, err, ErrClosed)
+	assert.Contains(t, err.Error(), "2 undelivered items left in the spool for the next start")
+	assert.Empty(t, log.matching(ErrClosed), "nothing lost")
+
+	next := newPeer(checkBody)
+	q2, _ := newTestQueue(t, Options{Send: next.send, SpoolDir: dir})
+	flush(t, q2)
+	assert.Equal(t, ids("kept", 2), next.received())
+}
+
 // An item the spool cannot take is still delivered from memory; while the
 // peer is down it keeps Flush waiting and is reported lost at Close.
 func TestSpoolWriteFailureKeepsItemInMemory(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // The write-ahead log. Items are appended to a segment file before the
@@ -46,6 +47,10 @@ type segment struct {
 	size int64
 	live int // items not yet acknowledged
 	next uint64
+	// gone: the file was removed from the directory while open (a tmp
+	// cleaner, an operator). Its items are still read through f, but no
+	// restart would find them: they are the process's memory's only.
+	gone bool
 }
 
 // walRef locates an item's record.
@@ -62,9 +67,10 @@ type wal struct {
 	dir       string
 	nextStamp func() int64
 
-	mu   sync.Mutex
-	segs []*segment // oldest first; the last one is appended to
-	buf  []byte
+	mu      sync.Mutex
+	segs    []*segment // oldest first; the last one is appended to
+	buf     []byte
+	checked time.Time // when the last segment was last looked for (removed)
 }
 
 // walItem is an unacknowledged item found by openWAL.
@@ -252,7 +258,7 @@ func appendHex8(b []byte, v uint32) []byte {
 // current returns the segment to append to, starting a new one when there
 // is none or the last one is full.
 func (w *wal) current() (*segment, error) {
-	if n := len(w.segs); n > 0 && w.segs[n-1].size < segmentMax {
+	if n := len(w.segs); n > 0 && w.segs[n-1].size < segmentMax && !w.removedLately(w.segs[n-1]) {
 		return w.segs[n-1], nil
 	}
 	name := walPrefix + stampString(w.nextStamp()) + walExt
@@ -270,6 +276,52 @@ func (w *wal) current() (*segment, error) {
 	w.segs = append(w.segs, s)
 	w.gcLocked()
 	return s, nil
+}
+
+// removedEvery is how often, at most, the file appended to is looked for
+// (two stat calls).
+var removedEvery = time.Second
+
+// removedLately is removed, looked at once every removedEvery at most.
+func (w *wal) removedLately(s *segment) bool {
+	if s.gone {
+		return true
+	}
+	now := time.Now()
+	if now.Sub(w.checked) < removedEvery {
+		return false
+	}
+	w.checked = now
+	return w.removed(s)
+}
+
+// removed reports whether s's file is no longer in the directory, and
+// marks it gone then. An error that says neither is taken for no.
+func (w *wal) removed(s *segment) bool {
+	if s.gone {
+		return true
+	}
+	fi, err := os.Stat(filepath.Join(w.dir, s.name))
+	if err == nil {
+		if open, err := s.f.Stat(); err != nil || os.SameFile(fi, open) {
+			return false
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return false
+	}
+	s.gone = true
+	return true
+}
+
+// checkRemoved looks for every segment's file now, and marks gone those
+// no longer there (shutdown: what it leaves must be found by the next
+// process).
+func (w *wal) checkRemoved() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, s := range w.segs {
+		w.removed(s)
+	}
 }
 
 func stampString(stamp int64) string {
