@@ -223,5 +223,14 @@ func TestStatsCountRecoveredFromSpool(t *testing.T) {
 	assert.Equal(t, tr.Enqueued+tr.Recovered, tr.Sent+tr.Dropped+uint64(tr.Pending))
 	assert.Equal(t, "tracker: 1 enqueued, 2 recovered from the spool, 3 sent, 0 retried, 1 spooled, 0 dropped, 0 pending", tr.String())
 	require.NoError(t, h.Close(context.Background()))
-	assert.Len(t, fake.Acked(), 3)
+	// Each event once, by its ID: a send of the first process still in
+	// flight when its Close gave up may yet be answered 200 once the
+	// tracker is back (once in a full run, under load), and the next start
+	// sends that event again from the spool: delivery is at least once,
+	// and the tracker keeps one per ID.
+	acked := map[string]bool{}
+	for _, ev := range fake.Acked() {
+		acked[ev.EventID] = true
+	}
+	assert.Len(t, acked, 3)
 }
