@@ -241,13 +241,17 @@ type Queue struct {
 	scratch    []entry
 	batchErrs  []error // sendBatch's answers
 	spoolBytes int64
-	volatile   int       // pending items the spool could not take
-	deferred   []pending // items moved behind the others after timeouts; sent when pend is empty
-	failures   int       // consecutive temporary failures, for the backoff
-	failing    bool
-	holdUntil  time.Time
-	lastStamp  int64
-	acked      idSet
+	volatile   int // pending items the spool could not take
+	// ackFailed counts the acknowledgements (or deletions) the spool
+	// could not write since the last it could: the first is reported,
+	// the rest when one is written again.
+	ackFailed int
+	deferred  []pending // items moved behind the others after timeouts; sent when pend is empty
+	failures  int       // consecutive temporary failures, for the backoff
+	failing   bool
+	holdUntil time.Time
+	lastStamp int64
+	acked     idSet
 
 	// movedTold: a move behind the others was reported since the last
 	// delivery. A peer that never answers moves every item in turn:
@@ -894,8 +898,18 @@ func (q *Queue) ack(p *pending) {
 	default:
 		return
 	}
-	if err != nil {
-		q.report(fmt.Errorf("%sspool: %w", q.prefix, err))
+	// A full disk fails every one: one report, not one per item.
+	switch {
+	case err != nil:
+		if q.ackFailed == 0 {
+			q.report(fmt.Errorf("%sspool: %w (the items whose delivery cannot be recorded may be sent again after a restart; said once until one is recorded)", q.prefix, err))
+		}
+		q.ackFailed++
+	case q.ackFailed > 1:
+		q.report(fmt.Errorf("%sspool: %d deliveries in all could not be recorded before this one (those items may be sent again after a restart)", q.prefix, q.ackFailed))
+		q.ackFailed = 0
+	default:
+		q.ackFailed = 0
 	}
 }
 

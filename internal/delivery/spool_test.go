@@ -745,3 +745,29 @@ func TestSpoolTornRecordIsCutOff(t *testing.T) {
 	flush(t, q3)
 	assert.Empty(t, p3.received(), "nothing is sent twice")
 }
+
+// A spool that cannot record deliveries (a full disk) says so once, not
+// once per item delivered, and says how many once it records one again.
+// Every item delivered said the same.
+func TestSpoolAckFailuresReportedOnce(t *testing.T) {
+	dir := t.TempDir()
+	p := newPeer(alwaysDown)
+	q, log := newTestQueue(t, Options{Send: p.send, SpoolDir: dir})
+	enqueueAll(t, q, ids("full", 10))
+	// The log's files can take nothing more, as on a full disk.
+	q.wal.mu.Lock()
+	for _, s := range q.wal.segs {
+		s.f.Close()
+	}
+	q.wal.mu.Unlock()
+	p.setFail(checkBody)
+	flush(t, q)
+	assert.Len(t, p.received(), 10)
+	var failed []string
+	for _, err := range log.all() {
+		if strings.Contains(err.Error(), "already closed") {
+			failed = append(failed, err.Error())
+		}
+	}
+	assert.Len(t, failed, 1, "reports %q", log.all())
+}
