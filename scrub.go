@@ -411,14 +411,48 @@ func maskBearer(s, with string) string {
 	return ed.result()
 }
 
-// indexFold is strings.Index ignoring ASCII case, for a lower-case sub.
+// indexFold is strings.Index ignoring case, for a lower-case ASCII sub.
+// Only where sub's first byte is, in either case, is the text compared: a
+// window of len(sub) bytes that folds to ASCII is ASCII. Each case's next
+// position is found by strings.IndexByte, and kept until passed. Compared
+// at every position, a 400 KB value took the caller of slog.Error 7.5 ms
+// with the masker's four searches.
 func indexFold(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(sub)], sub) {
-			return i
+	if len(sub) == 0 {
+		return 0
+	}
+	lo, up := sub[0], sub[0]
+	if 'a' <= lo && lo <= 'z' {
+		up = lo - ('a' - 'A')
+	}
+	last := len(s) - len(sub) // the last position sub can start at
+	nextLo, nextUp := -1, -1  // the next position of each, at or after i; -1 to look
+	for i := 0; i <= last; {
+		if nextLo < i && nextLo != len(s) {
+			nextLo = nextIndex(s, i, lo)
 		}
+		if nextUp < i && nextUp != len(s) {
+			nextUp = nextIndex(s, i, up)
+		}
+		j := min(nextLo, nextUp)
+		if j > last {
+			return -1
+		}
+		if strings.EqualFold(s[j:j+len(sub)], sub) {
+			return j
+		}
+		i = j + 1
 	}
 	return -1
+}
+
+// nextIndex is the position of the first c in s at or after from, len(s)
+// when there is none.
+func nextIndex(s string, from int, c byte) int {
+	if j := strings.IndexByte(s[from:], c); j >= 0 {
+		return from + j
+	}
+	return len(s)
 }
 
 // awsPrefixes are the prefixes of AWS access key ids (and of the other
