@@ -191,10 +191,17 @@ func TestScrubRequestValues(t *testing.T) {
 	send("11111111111111111111111111111111", `{"url":"https://shop/cb","query_string":"code=7&access_token=tok-secret&state=s"}`)
 	send("22222222222222222222222222222222", `{"url":"https://shop/login","method":"POST","data":"user=ann&password=form-secret"}`)
 	send("33333333333333333333333333333333", `{"url":"https://shop/api/tokens","query_string":"sort=token&page=2"}`)
-	assert.Equal(t, int64(3), s.events(t))
-	assert.Equal(t, int64(2), s.h.Stats().Scrubbed)
+	// A URL's password, which no name announces (a review found it
+	// stored, shown and mailed as sent), its slashes escaped or not; a
+	// user and a port without one stay.
+	send("44444444444444444444444444444444", `{"url":"https://admin:url-secret@internal.example/x","method":"GET"}`)
+	send("55555555555555555555555555555555", `{"url":"https:\/\/admin:esc-secret@internal.example\/x"}`)
+	send("66666666666666666666666666666666", `{"url":"https://deploy@internal.example:8443/x"}`)
+	assert.Equal(t, int64(6), s.events(t))
+	assert.Equal(t, int64(4), s.h.Stats().Scrubbed)
 	byID := map[string]string{}
-	for _, id := range []string{"11111111111111111111111111111111", "22222222222222222222222222222222", "33333333333333333333333333333333"} {
+	for _, id := range []string{"11111111111111111111111111111111", "22222222222222222222222222222222", "33333333333333333333333333333333",
+		"44444444444444444444444444444444", "55555555555555555555555555555555", "66666666666666666666666666666666"} {
 		e, err := s.st.EventByEventID(ctx, s.p.ID, id)
 		require.NoError(t, err)
 		byID[id] = string(e.JSON)
@@ -202,6 +209,11 @@ func TestScrubRequestValues(t *testing.T) {
 	assert.Contains(t, byID["11111111111111111111111111111111"], `"query_string":"code=7&access_token=[Filtered]&state=s"`)
 	assert.Contains(t, byID["22222222222222222222222222222222"], `"data":"user=ann&password=[Filtered]"`)
 	assert.Contains(t, byID["33333333333333333333333333333333"], `"query_string":"sort=token&page=2"`)
+	for id, secret := range map[string]string{"44444444444444444444444444444444": "url-secret", "55555555555555555555555555555555": "esc-secret"} {
+		assert.NotContains(t, byID[id], secret)
+		assert.Contains(t, byID[id], "admin:[Filtered]@internal.example")
+	}
+	assert.Contains(t, byID["66666666666666666666666666666666"], `"url":"https://deploy@internal.example:8443/x"`)
 }
 
 // TestScrubReviewedShapes: the shapes a review found stored as sent. A

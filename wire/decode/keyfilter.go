@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 )
@@ -161,6 +162,41 @@ func (f *KeyFilter) mentions(b []byte) bool {
 		h = (h<<5 | uint32(c&31)) & (1<<15 - 1)
 		if f.bits[h>>6]>>(h&63)&1 != 0 && namesValue(b, i) {
 			return true
+		}
+	}
+	return false
+}
+
+// urlPassword reports whether the raw JSON b holds a URL with a password
+// ("https://user:pw@host/", its slashes escaped or not): a secret no name
+// announces.
+func urlPassword(b []byte) bool {
+	for len(b) > 0 {
+		i, n := bytes.Index(b, []byte("://")), 3
+		if j := bytes.Index(b, []byte(`:\/\/`)); j >= 0 && (i < 0 || j < i) {
+			i, n = j, 5
+		}
+		if i < 0 {
+			return false
+		}
+		b = b[i+n:]
+		// The authority ends at the path, query or fragment, or with the
+		// string; a colon before an "@" in it is the password's.
+		colon := false
+	authority:
+		for j, c := range b {
+			switch c {
+			case ':':
+				colon = true
+			case '@':
+				if colon {
+					return true
+				}
+				break authority
+			case '/', '\\', '?', '#', '"', ' ':
+				b = b[j:]
+				break authority
+			}
 		}
 	}
 	return false

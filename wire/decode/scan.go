@@ -61,8 +61,8 @@ func scanObjectKeys(b []byte, k *keyWatch, f func(key, val []byte)) error {
 		}
 		if k != nil && !k.hit && (string(key) == "request" || string(key) == "sentry.interfaces.Http") {
 			// A request's secrets are as often in its values (a URL's
-			// query, a form body) as under its keys.
-			if k.request.mentions(b[vs:s.i]) {
+			// query, a form body, a URL's password) as under its keys.
+			if k.request.mentions(b[vs:s.i]) || urlPassword(b[vs:s.i]) {
 				k.reqStart, k.reqEnd = vs, s.i
 			}
 		}
