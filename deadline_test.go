@@ -1,12 +1,10 @@
 package errlog
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -195,60 +193,6 @@ func TestCloseDeliversEventsAfterTracker503s(t *testing.T) {
 	}
 }
 
-// quitSwallowed returns the address of a proxy to the SMTP server at
-// upstream that passes every command but QUIT, which it swallows: the
-// client waits for an answer that never comes.
-func quitSwallowed(t *testing.T, upstream string) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", upstream)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			mu.Lock()
-			conns = append(conns, c, up)
-			mu.Unlock()
-			wg.Add(2)
-			go func() { defer wg.Done(); io.Copy(c, up) }()
-			go func() {
-				defer wg.Done()
-				r := bufio.NewReader(c)
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil || strings.EqualFold(strings.TrimSpace(line), "QUIT") {
-						return
-					}
-					if _, err := io.WriteString(up, line); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
-
 // An SMTP server that takes the mail and never answers QUIT costs
 // Flush and Close nothing past their deadlines, nor the next mail its
 // delivery. The transport waited up to a second for that answer after the
@@ -256,7 +200,7 @@ func quitSwallowed(t *testing.T, upstream string) string {
 func TestDeadlinesHoldWhenQuitUnanswered(t *testing.T) {
 	srv := mailtest.Start(t, mailtest.Options{})
 	h := NewHandler(Options{Console: io.Discard, OnDeliveryError: func(err error) { t.Error(err) },
-		Mail: &MailOptions{Addr: quitSwallowed(t, srv.Addr), To: []string{"ops@example.com"}, NoTLS: true, Timeout: 10 * time.Second}})
+		Mail: &MailOptions{Addr: mailtest.QuitSwallowed(t, srv.Addr), To: []string{"ops@example.com"}, NoTLS: true, Timeout: 10 * time.Second}})
 	logger := slog.New(h)
 	logger.Error("boom", "err", errors.New("x"))
 	srv.WaitMails(t, 1, 5*time.Second)

@@ -7,6 +7,7 @@
 package mailtest
 
 import (
+	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -17,6 +18,7 @@ import (
 	"log"
 	"math/big"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -317,23 +319,68 @@ func SelfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
 // Stalled starts a server that accepts connections and never says a word.
 func Stalled(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
+	ln, keep := listen(t)
+	accept(ln, func(c net.Conn) { keep(c) })
+	return ln.Addr().String()
+}
+
+// QuitSwallowed starts a proxy to the SMTP server at upstream that passes
+// every command but QUIT, which it swallows: the client waits for an
+// answer that never comes. It returns the proxy's address.
+func QuitSwallowed(t testing.TB, upstream string) string {
+	t.Helper()
+	var wg sync.WaitGroup
+	t.Cleanup(wg.Wait) // after listen's cleanup has closed the connections
+	ln, keep := listen(t)
+	accept(ln, func(c net.Conn) {
+		up, err := net.Dial("tcp", upstream)
+		if err != nil {
+			c.Close()
+			return
+		}
+		keep(c, up)
+		wg.Add(2)
+		go func() { defer wg.Done(); io.Copy(c, up) }()
+		go func() {
+			defer wg.Done()
+			r := bufio.NewReader(c)
+			for {
+				line, err := r.ReadString('\n')
+				if err != nil || strings.EqualFold(strings.TrimSpace(line), "QUIT") {
+					return
+				}
+				if _, err := io.WriteString(up, line); err != nil {
+					return
+				}
+			}
+		}()
+	})
+	return ln.Addr().String()
+}
+
+// accept hands each connection ln accepts to handle, until ln is closed.
+func accept(ln net.Listener, handle func(net.Conn)) {
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
+			handle(c)
 		}
 	}()
+}
+
+// listen listens on loopback; the test's end closes the listener and the
+// connections given to keep.
+func listen(t testing.TB) (ln net.Listener, keep func(...net.Conn)) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
 	t.Cleanup(func() {
 		ln.Close()
 		mu.Lock()
@@ -342,7 +389,11 @@ func Stalled(t testing.TB) string {
 		}
 		mu.Unlock()
 	})
-	return ln.Addr().String()
+	return ln, func(cs ...net.Conn) {
+		mu.Lock()
+		conns = append(conns, cs...)
+		mu.Unlock()
+	}
 }
 
 // FreeAddr returns an address where nothing listens (yet).
