@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,6 +34,12 @@ type panickingError struct{}
 
 func (panickingError) Error() string { panic("error bug") }
 
+// selfPanickingError's Error panics with its receiver: formatting the
+// recovered value panics again.
+type selfPanickingError struct{}
+
+func (selfPanickingError) Error() string { panic(selfPanickingError{}) }
+
 // Each bad value is logged at ERROR through every sink; the application
 // goes on, and the record still says what it could.
 func TestBadValuesNeverCrash(t *testing.T) {
@@ -51,6 +58,7 @@ func TestBadValuesNeverCrash(t *testing.T) {
 		{"panicking LogValuer", panickingValuer{}, "!PANIC in LogValue: valuer bug"},
 		{"panicking String", panickingStringer{}, "!PANIC: stringer bug"},
 		{"panicking Error", panickingError{}, "!PANIC: error bug"},
+		{"Error panicking with itself", selfPanickingError{}, "!PANIC: (errlog.selfPanickingError: its method panicked)"},
 		{"cyclic map", cyclic, "<cycle>"},
 		{"cyclic slice", cyclicSlice, "<cycle>"},
 		{"nil error", nilErr, "<nil>"},
@@ -71,6 +79,42 @@ func TestBadValuesNeverCrash(t *testing.T) {
 			assert.True(t, utf8.ValidString(console.String()))
 		})
 	}
+}
+
+// An error whose Error panics with itself reaches no entry point's
+// caller: formatting the recovered value panicked again, past every
+// recover, and a goroutine's CaptureError, or net/http printing the
+// middleware's panic, ended the program.
+func TestSelfPanickingErrorNeverEscapes(t *testing.T) {
+	h, _, _, sink := newTestHandler(t, Options{Console: io.Discard})
+	useDefault(t, h)
+	calls := map[string]func(){
+		"CaptureError": func() { CaptureError(context.Background(), selfPanickingError{}) },
+		"slog.Error":   func() { slog.Error("x", "err", selfPanickingError{}) },
+		"SetExtra": func() {
+			_, s := WithScope(context.Background())
+			s.SetExtra("k", selfPanickingError{})
+		},
+		"RecoverSilently": func() {
+			defer RecoverSilently(context.Background())
+			panic(selfPanickingError{})
+		},
+	}
+	for name, call := range calls {
+		var escaped any
+		func() {
+			defer func() { escaped = recover() }()
+			call()
+		}()
+		assert.Nil(t, escaped, "%s let a panic escape", name)
+	}
+	base := serve(t, h, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(selfPanickingError{}) }))
+	resp, err := http.Get(base)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+	flush(t, h)
+	assert.Len(t, sink.all(), 4, "CaptureError, slog.Error, RecoverSilently and the middleware's panic")
 }
 
 func TestHugeValueTruncated(t *testing.T) {

@@ -44,7 +44,7 @@ func AppendText(dst []byte, v any) (out []byte) {
 	defer func() {
 		if p := recover(); p != nil {
 			out = append(dst[:start], "!PANIC: "...)
-			out = append(out, fmt.Sprint(p)...)
+			out = append(out, panicText(p)...)
 		}
 	}()
 	return (&walker{}).text(dst, reflect.ValueOf(v), 0)
@@ -310,10 +310,23 @@ func (f FieldAlias) MarshalJSON() ([]byte, error) { return json.Marshal(f.V) }
 func JSON(v any) (out any) {
 	defer func() {
 		if p := recover(); p != nil {
-			out = "!PANIC: " + fmt.Sprint(p)
+			out = "!PANIC: " + panicText(p)
 		}
 	}()
 	return (&walker{}).tree(reflect.ValueOf(v), 0)
+}
+
+// panicText is the text of p, a recovered panic's value, whose own
+// methods may panic as the value's did (an Error that panics with its
+// receiver): then its type only. fmt.Sprint's recover turned that second
+// panic into a third, which nothing caught.
+func panicText(p any) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = fmt.Sprintf("(%T: its method panicked)", p)
+		}
+	}()
+	return fmt.Sprint(p)
 }
 
 // tree returns v as a JSON tree. A MarshalJSON method comes first, its
