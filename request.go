@@ -24,7 +24,12 @@ type requestInfo struct {
 	// in a context.
 	record.Request
 
-	r           *http.Request
+	r *http.Request
+	// header is the request's headers as they came, copied before the
+	// handler runs: the first event may be logged on a goroutine of the
+	// handler's while the handler changes r.Header, and copying that map
+	// then crashed the program (concurrent map iteration and write).
+	header      http.Header
 	body        *teeBody // what the handler read of a form, JSON or text body; nil for others
 	contentType string
 	builder     ContextBuilder
@@ -88,7 +93,7 @@ func (ri *requestInfo) snapshot(ctx context.Context) *requestSnapshot {
 			s.route = routeOf(r)
 			s.proto = r.Proto
 			s.host = r.Host
-			s.header = r.Header.Clone()
+			s.header = ri.header
 			if ri.builder != nil {
 				// Copied now, on the request's goroutine: the map is the
 				// application's, and may change after this.
@@ -137,6 +142,7 @@ func buildContext(b ContextBuilder, r *http.Request) (m map[string]any) {
 func newRequestInfo(r *http.Request, maxBody int, b ContextBuilder, m *masker) *requestInfo {
 	ri := &requestInfo{
 		Request: record.Request{Method: r.Method, URL: absoluteURL(r, m), RemoteAddr: r.RemoteAddr},
+		header:  r.Header.Clone(),
 		builder: b,
 	}
 	if r.Body == nil || r.Body == http.NoBody {
