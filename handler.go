@@ -13,7 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/clock"
@@ -452,18 +451,20 @@ func (c *core) maskRecord(r slog.Record) slog.Record {
 // sanitizeRecord returns r with its attrs sanitized; r itself when nothing
 // needed it, which is the common case and costs no allocation.
 func (c *core) sanitizeRecord(r slog.Record) slog.Record {
-	msg := r.Message
-	if c.san.m.mayHoldSecret(msg) {
-		msg = c.san.m.scrub(msg)
-	}
-	if strings.ContainsAny(msg, "=:") {
-		// "password=…" in the text is masked as in an error's and a
-		// string attr's (scrubText), at every level: the console and the
-		// file print what an event would say, and an INFO line's secret
-		// is as secret as an ERROR's.
-		msg = c.san.m.scrubText(msg)
-	}
-	changed := c.san.max > 0 && len(r.Message) > c.san.max || !utf8.ValidString(r.Message) || r.NumAttrs() > MaxAttrs || msg != r.Message
+	msg := c.san.maskCapped(escapeInvalidUTF8(r.Message), func(msg string) string {
+		if c.san.m.mayHoldSecret(msg) {
+			msg = c.san.m.scrub(msg)
+		}
+		if strings.ContainsAny(msg, "=:") {
+			// "password=…" in the text is masked as in an error's and a
+			// string attr's (scrubText), at every level: the console and
+			// the file print what an event would say, and an INFO line's
+			// secret is as secret as an ERROR's.
+			msg = c.san.m.scrubText(msg)
+		}
+		return msg
+	})
+	changed := msg != r.Message || r.NumAttrs() > MaxAttrs
 	r.Attrs(func(a slog.Attr) bool {
 		if changed {
 			return false
@@ -477,7 +478,7 @@ func (c *core) sanitizeRecord(r slog.Record) slog.Record {
 	if !changed {
 		return r
 	}
-	nr := slog.NewRecord(r.Time, r.Level, values.Truncate(escapeInvalidUTF8(msg), c.san.max), r.PC)
+	nr := slog.NewRecord(r.Time, r.Level, msg, r.PC)
 	n := 0
 	r.Attrs(func(a slog.Attr) bool {
 		if n++; n > MaxAttrs {

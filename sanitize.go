@@ -177,7 +177,7 @@ func (s *sanitizer) attrValue(a slog.Attr, c category, depth int) (slog.Attr, bo
 			if !ok {
 				text = values.Text(err)
 			}
-			return slog.Any(a.Key, safeError{err: err, text: values.Truncate(s.m.scrubText(escapeInvalidUTF8(text)), s.max)}), true
+			return slog.Any(a.Key, safeError{err: err, text: s.maskCapped(escapeInvalidUTF8(text), s.m.scrubText)}), true
 		}
 		// Anything else becomes a tree of plain values: bounded, free of
 		// cycles, with secret keys masked inside it, and printed by every
@@ -293,6 +293,22 @@ func (s *sanitizer) cleanTreeAt(c category, v any, depth int) any {
 // masked, the value after a masked key in free text ("login
 // password=hunter2") masked as in a message or an error's text, at most
 // max bytes. It returns str itself when nothing changes.
+// maskMargin is how much of a long text past MaxValueBytes is masked with
+// what is kept: a secret cut at the end is still masked whole enough.
+const maskMargin = 1 << 10
+
+// maskCapped is mask(text) bounded to MaxValueBytes, masking only what is
+// kept and maskMargin: a 10 MB message was masked whole on the caller's
+// goroutine (100 – 250 ms) to keep 64 KB of it.
+func (s *sanitizer) maskCapped(text string, mask func(string) string) string {
+	more := 0
+	if s.max > 0 && len(text) > s.max+maskMargin {
+		cut := values.RuneCut(text, s.max+maskMargin)
+		text, more = text[:cut], len(text)-cut
+	}
+	return values.TruncateMore(mask(text), s.max, more)
+}
+
 func (s *sanitizer) text(str string) string {
 	if (s.max <= 0 || len(str) <= s.max) && utf8.ValidString(str) && !s.m.mayHoldSecret(str) && !maybeJSON(str) && !s.m.namesSecret(str) {
 		return str

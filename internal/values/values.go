@@ -282,14 +282,30 @@ func IsNilPointer(v reflect.Value) bool {
 // the cut; max <= 0 means no limit. Invalid UTF-8 is kept as it is: the
 // encoders of each sink escape it.
 func Truncate(s string, max int) string {
-	if max <= 0 || len(s) <= max {
+	return TruncateMore(s, max, 0)
+}
+
+// TruncateMore is Truncate of s, the head of a value whose more bytes
+// after it were cut already: it says they are gone too.
+func TruncateMore(s string, max, more int) string {
+	if max <= 0 || len(s) <= max && more == 0 {
 		return s
 	}
-	cut := max
-	for cut > 0 && cut > max-utf8.UTFMax && !utf8.RuneStart(s[cut]) {
+	cut := RuneCut(s, max)
+	return s[:cut] + "…[truncated " + strconv.Itoa(len(s)-cut+more) + " bytes]"
+}
+
+// RuneCut is the length of s cut to at most n bytes at a rune's start
+// (of a valid s).
+func RuneCut(s string, n int) int {
+	if len(s) <= n {
+		return len(s)
+	}
+	cut := n
+	for cut > 0 && cut > n-utf8.UTFMax && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
-	return s[:cut] + "…[truncated " + strconv.Itoa(len(s)-cut) + " bytes]"
+	return cut
 }
 
 // FieldAlias is a struct field whose json tag renames it, in a JSON tree:
