@@ -1108,9 +1108,9 @@ func (q *Queue) shutdown() {
 			// A log file removed while in use (its directory deleted)
 			// leaves nothing to the next process: its items are lost,
 			// not left in the spool.
-			q.wal.checkRemoved()
+			gone := q.wal.checkRemoved()
 			for i := range q.pend {
-				if p := &q.pend[i]; !p.memOnly && p.ref.seg != nil && p.ref.seg.gone {
+				if p := &q.pend[i]; !p.memOnly && p.ref.seg != nil && gone(p.ref.seg) {
 					p.memOnly = true
 					q.volatile++
 				}

@@ -315,13 +315,15 @@ func (w *wal) removed(s *segment) bool {
 
 // checkRemoved looks for every segment's file now, and marks gone those
 // no longer there (shutdown: what it leaves must be found by the next
-// process).
-func (w *wal) checkRemoved() {
+// process). It returns whether s, then, is gone.
+func (w *wal) checkRemoved() (gone func(s *segment) bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	marked := make(map[*segment]bool, len(w.segs))
 	for _, s := range w.segs {
-		w.removed(s)
+		marked[s] = w.removed(s)
 	}
+	return func(s *segment) bool { return marked[s] }
 }
 
 func stampString(stamp int64) string {
