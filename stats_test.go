@@ -176,12 +176,21 @@ func TestOverloadCountsPerGroupInsteadOfBuilding(t *testing.T) {
 	flushAll()
 	logFrom("storm")
 	flushAll()
+	// Every record skipped is told once, by the next event of its group
+	// that got through: the last one, or one built when the tracker's
+	// queue had room for a moment during the storm (then the count is
+	// split: 7 and 19 of 26, once in a CI run).
 	evs := f.Acked()
-	last := evs[len(evs)-1]
-	want := fmt.Sprintf("… and %d more like this, dropped under overload", skipped)
-	if got := last.Extra["errlog_more_like_this"]; got != want {
-		t.Errorf("last event's extra %q, want %q (%d events; extra %v)", got, want, len(evs), last.Extra)
+	told := uint64(0)
+	for _, ev := range evs {
+		if more, ok := ev.Extra["errlog_more_like_this"].(string); ok {
+			var n uint64
+			_, err := fmt.Sscanf(more, "… and %d more like this, dropped under overload", &n)
+			require.NoError(t, err, "%q", more)
+			told += n
+		}
 	}
+	assert.Equal(t, skipped, told, "%d events", len(evs))
 }
 
 // stormLog logs from one call site, whoever calls it.
