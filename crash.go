@@ -250,12 +250,10 @@ func (c *core) enqueueEvent(ev *event.Event) bool {
 	if c.closed.Load() {
 		return false
 	}
-	c.queued.Add(1) // before the send: the delivery goroutine takes it off
 	select {
 	case c.jobs <- job{ev: ev}:
 		return true
 	default:
-		c.queued.Add(-1)
 		return false
 	}
 }

@@ -100,11 +100,12 @@ type core struct {
 	sinks    []EventSink
 	hasSinks bool
 	jobs     chan job
-	// queued counts the events in jobs (records and crash reports; not
-	// Flush's markers): what Stats says is pending, and what a Close that
-	// gives up says it drops.
-	queued atomic.Int64
-	done   chan struct{}
+	// markers counts Flush's markers in jobs (or about to be), so that
+	// what Stats says is pending, and what a Close that gives up says it
+	// drops, are events only (pending). Counted on Flush's path, not on
+	// every record's.
+	markers atomic.Int64
+	done    chan struct{}
 	// closing is closed when Close starts, so that a Flush waiting for
 	// room in jobs (holding sendMu's read lock) steps aside at once.
 	closing chan struct{}
@@ -527,12 +528,10 @@ func (c *core) enqueue(ctx context.Context, h *Handler, r *slog.Record, pcs []ui
 		j.scope = s.state.Load()
 	}
 	c.markCrumbs(&j, s)
-	c.queued.Add(1) // before the send: the delivery goroutine takes it off
 	select {
 	case c.jobs <- j:
 		c.accepted.Add(1)
 	default:
-		c.queued.Add(-1)
 		// Counted here, reported by the delivery goroutine: reporting on
 		// the caller's goroutine would call a hook that may itself log,
 		// into the same full queue, without end.
@@ -580,8 +579,8 @@ const dropReportEvery = time.Second
 func (c *core) deliverLoop(jobs <-chan job) {
 	defer close(c.done)
 	for j := range jobs {
-		if j.flush == nil {
-			c.queued.Add(-1)
+		if j.flush != nil {
+			c.markers.Add(-1)
 		}
 		if c.abandoned.Load() && j.flush == nil {
 			// Close gave up, and its error says how many were left.
@@ -807,15 +806,25 @@ func (c *core) sendFlush(ctx context.Context, marker chan struct{}) error {
 		close(marker)
 		return nil
 	}
+	c.markers.Add(1) // before the send: the delivery goroutine takes it off
 	select {
 	case c.jobs <- job{flush: marker}:
 		return nil
 	case <-c.closing: // Close delivers what is queued
+		c.markers.Add(-1)
 		close(marker)
 		return nil
 	case <-ctx.Done():
+		c.markers.Add(-1)
 		return fmt.Errorf("errlog: flush: %w", ctx.Err())
 	}
+}
+
+// pending is how many events wait in jobs: Flush's markers are not
+// events (a Close that gave up behind a slow delivery said 33 events for
+// 4).
+func (c *core) pending() int {
+	return max(0, len(c.jobs)-int(c.markers.Load()))
 }
 
 // Close flushes and closes every sink and stops every goroutine the
@@ -857,7 +866,7 @@ func (c *core) close(ctx context.Context) error {
 		case <-c.done:
 		case <-ctx.Done():
 			c.abandoned.Store(true)
-			err := fmt.Errorf("errlog: close: %d events not yet given to mail, tracker and sinks, dropped: %w", c.queued.Load(), ctx.Err())
+			err := fmt.Errorf("errlog: close: %d events not yet given to mail, tracker and sinks, dropped: %w", c.pending(), ctx.Err())
 			c.onError(err)
 			errs = append(errs, err)
 		}

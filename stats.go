@@ -69,7 +69,7 @@ func (h *Handler) Stats() Stats {
 		Enqueued: c.accepted.Load(),
 		Sent:     c.built.Load(),
 		Dropped:  c.dropped.Load(),
-		Pending:  int(c.queued.Load()),
+		Pending:  c.pending(),
 	}}
 	st.Dropped = st.Events.Dropped
 	for _, s := range c.sinks {
