@@ -345,18 +345,7 @@ func (s *noticeSink) waitQueues(ctx context.Context, f func(*delivery.Queue, con
 	}
 	if s.mailQ != nil {
 		errs[len(queues)] = f(s.mailQ, ctx)
-		// The SMTP server's answer to QUIT may not come: its wait (at
-		// most a second, or the transport's Timeout) is not the
-		// caller's to pay past its deadline.
-		closed := make(chan struct{})
-		go func() {
-			defer close(closed)
-			s.transport.Close()
-		}()
-		select {
-		case <-closed:
-		case <-ctx.Done():
-		}
+		s.transport.Close() // at once: QUIT is said in the background
 	}
 	wg.Wait()
 	return errors.Join(errs...)
