@@ -344,6 +344,12 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 				b, gz = fixed, nil // what is stored is the fixed JSON
 			}
 		}
+		if decode.EventType(b) == "transaction" {
+			// Old SDKs posted transactions here (Relay reads them as
+			// transaction items): skipped, as a transaction item is.
+			h.skipped.Add(1)
+			return "", nil
+		}
 		return h.storeEvent(r.Context(), p, b, gz, "", auth.Timestamp)
 	}
 
@@ -390,6 +396,18 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 		}
 		return nil
 	}
+	// A body that cannot be read on once something in it was taken is
+	// answered as taken (200, the first id) and its rest counted as
+	// refused: a 400 would tell the SDK to count stored events as lost.
+	unreadable := func(err error) (string, error) {
+		err = h.bodyErr(err, body)
+		var he *httpError
+		if taken > 0 && errors.As(err, &he) && he.status == http.StatusBadRequest {
+			refused++
+			return firstID, nil
+		}
+		return firstID, err
+	}
 	// An event is stored once the next item is known: when it was the
 	// envelope's only item, the client's gzip is stored as it came.
 	var held []byte
@@ -422,13 +440,13 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 			return firstID, h.overItems()
 		}
 		if err != nil {
-			return firstID, h.bodyErr(err, body)
+			return unreadable(err)
 		}
 		items++
 		if ih.Type == wire.TypeUserReport || ih.Type == typeFeedback {
 			payload, err := env.Payload(h.opts.MaxEvent)
 			if err != nil {
-				return firstID, h.bodyErr(err, body)
+				return unreadable(err)
 			}
 			if err := took(h.feedback(r.Context(), p, ih.Type, payload, eh.EventID, eh.SentAt)); err != nil {
 				return firstID, err
@@ -441,7 +459,7 @@ func (h *Handler) serve(r *http.Request) (string, error) {
 		}
 		heldBuf = payloadBuf()
 		if held, err = env.PayloadInto(*heldBuf, h.opts.MaxEvent); err != nil {
-			return firstID, h.bodyErr(err, body)
+			return unreadable(err)
 		}
 	}
 }

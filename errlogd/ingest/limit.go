@@ -331,7 +331,7 @@ func (w *watchedBody) timedOut() bool { return w.deadline.Load() }
 func decoderCost(head []byte, encoding string) (window, flate int64) {
 	enc := strings.ToLower(strings.TrimSpace(encoding))
 	switch enc {
-	case "", "identity":
+	case "", "identity", "utf-8": // "utf-8": decode.Decompress ignores it
 		if len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
 			return 0, flateCost
 		}

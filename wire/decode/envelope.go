@@ -126,3 +126,17 @@ func ItemUserReport(payload []byte) (*UserReport, error) {
 	}
 	return &u, nil
 }
+
+// EventType returns the top-level "type" of an event payload ("error",
+// "transaction", …), "" if it has none or is not a JSON object. Old SDKs
+// posted transactions to the store endpoint with "type":"transaction",
+// which Relay reads as a transaction item.
+func EventType(payload []byte) string {
+	var typ string
+	_ = scanObject(payload, func(key, val []byte) {
+		if string(key) == "type" && len(val) > 0 && val[0] == '"' {
+			typ = unquote(val[1 : len(val)-1])
+		}
+	})
+	return typ
+}

@@ -364,11 +364,24 @@ var levels = map[string]event.Level{
 	"fatal": event.LevelFatal, "critical": event.LevelFatal,
 }
 
+// pythonLevels are Python's logging levels.
+var pythonLevels = map[string]event.Level{
+	"10": event.LevelDebug, "20": event.LevelInfo, "30": event.LevelWarning, "40": event.LevelError, "50": event.LevelFatal,
+}
+
 func (r *reader) level(name string, val []byte, dst *event.Level) {
 	var s string
 	r.str(name, val, &s)
 	if s == "" {
 		return
+	}
+	if c := val[0]; c >= '0' && c <= '9' {
+		// Python's logging levels, as raven-python sends them and Relay
+		// reads them (Level::from_python_level).
+		if l, ok := pythonLevels[s]; ok {
+			*dst = l
+			return
+		}
 	}
 	if l, ok := levels[strings.ToLower(strings.TrimSpace(s))]; ok {
 		*dst = l

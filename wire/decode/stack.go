@@ -29,6 +29,7 @@ func exceptions(raw []byte, full bool, errs *[]event.ProcessingError) ([]event.E
 	if isNull(bytes.TrimSpace(raw)) {
 		return nil, nil
 	}
+	raw = single(raw, "type", "value")
 	s := &scanner{b: raw, full: full, lenient: true, errs: errs, where: "exception"}
 	s.ws()
 	var out []event.Exception
@@ -44,6 +45,29 @@ func exceptions(raw []byte, full bool, errs *[]event.ProcessingError) ([]event.E
 		return nil, err
 	}
 	return out, nil
+}
+
+// single returns an interface list sent as one object without "values"
+// ({"exception": {"type": "ZeroDivisionError"}}) as a list of that one
+// element, as Relay reads it (Values::from_value), when it has one of
+// the keys that make an element (Relay discards an exception with neither
+// a type nor a value); raw itself otherwise.
+func single(raw []byte, keys ...string) []byte {
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 || t[0] != '{' {
+		return raw
+	}
+	elem, values := false, false
+	if scanObject(t, func(key, _ []byte) {
+		values = values || string(key) == "values"
+		for _, k := range keys {
+			elem = elem || string(key) == k
+		}
+	}) != nil || !elem || values {
+		return raw
+	}
+	out := make([]byte, 0, len(t)+2)
+	return append(append(append(out, '['), t...), ']')
 }
 
 // stacktrace decodes a stack trace's frames into st (nil: a new one); nil
@@ -64,6 +88,7 @@ func threadStack(raw []byte, full bool, errs *[]event.ProcessingError) *event.St
 	if isNull(bytes.TrimSpace(raw)) {
 		return nil
 	}
+	raw = single(raw, "stacktrace")
 	s := &scanner{b: raw, lenient: true, full: full, errs: errs, where: "threads"}
 	s.ws()
 	type thread struct {
@@ -179,6 +204,18 @@ func (s *scanner) exception(e *event.Exception) error {
 		case "type":
 			return s.str(&e.Type, "type")
 		case "value":
+			if c := s.peek(); c == '{' || c == '[' {
+				// Kept as its JSON, as Relay keeps it (JsonLenientString).
+				start := s.i
+				if err := s.value(1); err != nil {
+					return err
+				}
+				var buf bytes.Buffer
+				if json.Compact(&buf, s.b[start:s.i]) == nil {
+					e.Value = buf.String()
+				}
+				return nil
+			}
 			return s.str(&e.Value, "value")
 		case "module":
 			return s.str(&e.Module, "module")

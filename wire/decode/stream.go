@@ -81,6 +81,11 @@ type Codec func(r *bufio.Reader) (io.Reader, func(), error)
 // meets it.
 func Decompress(body *bufio.Reader, contentEncoding string, codecs map[string]Codec) (io.Reader, func(), error) {
 	enc := strings.ToLower(strings.TrimSpace(contentEncoding))
+	if enc == "utf-8" {
+		// sentry.java.android/2.0.0 sends "UTF-8" (a charset, not an
+		// encoding); Relay ignores it, as it ignores "".
+		enc = ""
+	}
 	if enc == "" || enc == "identity" {
 		if b, _ := body.Peek(2); len(b) == 2 && b[0] == 0x1f && b[1] == 0x8b {
 			enc = "gzip"
@@ -393,18 +398,25 @@ func readLine(r *bufio.Reader, max int, big error) ([]byte, error) {
 	var out []byte
 	for {
 		chunk, err := r.ReadSlice('\n')
-		if len(out)+len(chunk)-1 > max {
+		if len(out)+len(chunk)-2 > max { // room for a CRLF
 			return nil, big
 		}
 		out = append(out, chunk...)
 		switch {
 		case err == nil:
-			return bytes.TrimSuffix(bytes.TrimSuffix(out, []byte{'\n'}), []byte{'\r'}), nil
+			line := bytes.TrimSuffix(bytes.TrimSuffix(out, []byte{'\n'}), []byte{'\r'})
+			if len(line) > max {
+				return nil, big
+			}
+			return line, nil
 		case errors.Is(err, bufio.ErrBufferFull):
 			continue
 		case errors.Is(err, io.EOF):
 			if len(out) == 0 {
 				return nil, io.EOF
+			}
+			if len(out) > max {
+				return nil, big
 			}
 			return out, nil
 		default:
