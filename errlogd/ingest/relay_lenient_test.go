@@ -83,6 +83,21 @@ func TestPythonLevelNumbers(t *testing.T) {
 	}
 }
 
+// TestScrubDuplicateKey: an event whose "extra" comes twice, the
+// first holding a password, is stored with the password: the scrubber
+// decodes the JSON into a map (the last "extra" wins), finds nothing to
+// replace there, and stores the bytes as they came.
+func TestScrubDuplicateKey(t *testing.T) {
+	s := newServer(t, ingest.Options{Scrub: ingest.NewScrubber(nil)})
+	id := event.NewID()
+	body := fmt.Sprintf(`{"event_id":%q,"message":"m","extra":{"password":"hunter2SECRET"},"extra":{"a":"b"}}`, id)
+	resp := post(t, s.url("store"), []byte(body), s.auth())
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	e, err := s.st.EventByEventID(ctx, s.p.ID, id)
+	require.NoError(t, err)
+	assert.NotContains(t, string(e.JSON), "hunter2SECRET")
+}
+
 // TestCRLFEventAtLimit: an envelope item without a length runs to
 // the newline; with CRLF line ends, an event of exactly MaxEvent bytes is
 // refused (413), since the '\r' is counted against the limit.
@@ -145,4 +160,33 @@ func TestTransactionOnStore(t *testing.T) {
 	resp := post(t, s.url("store"), []byte(body), s.auth())
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Empty(t, s.groups(t), "a transaction became an error group")
+}
+
+// TestScrubDuplicateKeyNested: a key twice at any depth, and in a
+// request that alone is scrubbed: the first value, the secret's, is not
+// what is stored.
+func TestScrubDuplicateKeyNested(t *testing.T) {
+	s := newServer(t, ingest.Options{Scrub: ingest.NewScrubber(nil)})
+	for _, body := range []string{
+		`{"event_id":%q,"message":"m","extra":{"password":"x","a":{"db":"hunter2SECRET"},"a":{}}}`,
+		`{"event_id":%q,"message":"m","contexts":{"x":{"l":[{"k":"hunter2SECRET","k":1}]}},"extra":{"secret":""}}`,
+		`{"event_id":%q,"message":"m","ext\u0072a":{"password":"hunter2SECRET"},"extra":{}}`,
+		`{"event_id":%q,"message":"m","request":{"url":"https://h/","query_string":"token=hunter2SECRET","query_string":""}}`,
+	} {
+		id := event.NewID()
+		resp := post(t, s.url("store"), []byte(fmt.Sprintf(body, id)), s.auth())
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		e, err := s.st.EventByEventID(ctx, s.p.ID, id)
+		require.NoError(t, err)
+		assert.NotContains(t, string(e.JSON), "hunter2SECRET", body)
+	}
+	// Without a key twice, an event with nothing to replace is stored as
+	// it came, byte for byte.
+	id := event.NewID()
+	body := fmt.Sprintf(`{"event_id":%q,  "message":"m","extra":{"password":"[Filtered]","a":{"b":[{"c":1},{"c":2}]}}}`, id)
+	resp := post(t, s.url("store"), []byte(body), s.auth())
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	e, err := s.st.EventByEventID(ctx, s.p.ID, id)
+	require.NoError(t, err)
+	assert.Equal(t, body, string(e.JSON))
 }

@@ -99,7 +99,7 @@ func (s *Scrubber) scrub(b []byte, found decode.Found) ([]byte, bool, error) {
 	}
 	w := walker{s: s}
 	w.request(r)
-	if !w.changed {
+	if !w.changed && !duplicateKeys(b[found.RequestStart:found.RequestEnd]) {
 		return b, false, nil
 	}
 	req, err := encode(r)
@@ -110,6 +110,55 @@ func (s *Scrubber) scrub(b []byte, found decode.Found) ([]byte, bool, error) {
 	out = append(out, b[:found.RequestStart]...)
 	out = append(out, req...)
 	return append(out, b[found.RequestEnd:]...), true, nil
+}
+
+// duplicateKeys reports whether an object in the JSON b has a key twice
+// (as decoded: "extra" and "ext\u0072a" are one key). Decoded into a map,
+// the last of them is what was scrubbed; the bytes as they came would
+// keep the first, a secret under it included, so such an event is stored
+// as it was decoded. Only events that name a secret and had nothing to
+// replace are read again for it.
+func duplicateKeys(b []byte) bool {
+	d := json.NewDecoder(bytes.NewReader(b))
+	type object struct {
+		keys  map[string]struct{}
+		inKey bool // the next token is a key
+	}
+	var stack []*object
+	for {
+		t, err := d.Token()
+		if err != nil {
+			return false // the event was decoded; its end is io.EOF
+		}
+		var top *object
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.inKey {
+			if k, ok := t.(string); ok {
+				if _, seen := top.keys[k]; seen {
+					return true
+				}
+				top.keys[k] = struct{}{}
+				top.inKey = false
+				continue
+			}
+		}
+		switch t {
+		case json.Delim('{'):
+			stack = append(stack, &object{keys: map[string]struct{}{}, inKey: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, nil)
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		// A value ended: the object holding it expects a key next.
+		if len(stack) > 0 && stack[len(stack)-1] != nil {
+			stack[len(stack)-1].inKey = true
+		}
+	}
 }
 
 // decodeJSON decodes b into v, its numbers as sent (json.Number).
@@ -175,7 +224,7 @@ func (s *Scrubber) Event(b []byte) ([]byte, bool, error) {
 		}
 		top[k] = w.member(k, v)
 	}
-	if !w.changed {
+	if !w.changed && !duplicateKeys(b) {
 		return b, false, nil
 	}
 	out, err := encode(top)
