@@ -190,7 +190,10 @@ func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 	}
 
 	if addr, ok := e.str("ERRLOG_SMTP_ADDR"); ok {
-		if err := checkHostPort(addr); err != nil {
+		if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+			// user:password@host: the value is not repeated.
+			e.badThen("ERRLOG_SMTP_ADDR", "…@"+addr[i+1:], "want host:port; credentials go in ERRLOG_SMTP_USER and ERRLOG_SMTP_PASSWORD", mailOff)
+		} else if err := checkHostPort(addr); err != nil {
 			e.bad("ERRLOG_SMTP_ADDR", addr, err.Error())
 		} else {
 			o.Mail = &MailOptions{Addr: addr}

@@ -37,6 +37,11 @@ type noticeSink struct {
 	late      atomic.Int64    // events delivered after Close, not mailed
 	lost      atomic.Uint64   // mails that could not be composed
 
+	// retryTo holds, by mail ID, the recipients a mail is still owed to
+	// when the server took it for the others (mail.RetryRecipients).
+	retryMu sync.Mutex
+	retryTo map[string][]string
+
 	notifiers []*notifyQueue
 	ticketers []*notifyQueue
 
@@ -121,7 +126,11 @@ func (s *noticeSink) startMail(o *MailOptions) error {
 		return err
 	}
 	s.transport, err = mail.NewTransport(*o, mail.Env{
-		OnError:    env.OnError,
+		// "mail: smtp: <id> sent, but not to every recipient: …" is the
+		// mail sink's report, as its other failures are.
+		OnError: func(err error) {
+			env.OnError(&DeliveryError{Sink: s.name, Err: prefixedError{text: strings.TrimPrefix(err.Error(), "mail: smtp: "), err: err}})
+		},
 		ServerName: env.ServerName,
 		Now:        env.Clock.Now,
 		AfterFunc: func(d time.Duration, f func()) func() bool {
@@ -296,9 +305,31 @@ func (s *noticeSink) composeFitting(n *Notice) (*mail.Message, error) {
 // reported here; permanent ones the queue reports itself.
 func (s *noticeSink) sendMail(ctx context.Context, it delivery.Item) error {
 	a := s.composer.Addresses
-	err := s.transport.Send(ctx, &mail.Message{ID: it.ID, From: a.EnvFrom, To: a.EnvTo, Data: it.Body})
+	to := a.EnvTo
+	s.retryMu.Lock()
+	if owed, ok := s.retryTo[it.ID]; ok {
+		to = owed
+	}
+	s.retryMu.Unlock()
+	err := s.transport.Send(ctx, &mail.Message{ID: it.ID, From: a.EnvFrom, To: to, Data: it.Body})
+	var later *mail.RetryRecipients
+	s.retryMu.Lock()
+	switch {
+	case errors.As(err, &later):
+		if s.retryTo == nil {
+			s.retryTo = map[string][]string{}
+		}
+		s.retryTo[it.ID] = later.To
+	case err == nil || delivery.IsPermanent(err):
+		delete(s.retryTo, it.ID)
+	}
+	s.retryMu.Unlock()
 	if err != nil && !delivery.IsPermanent(err) && ctx.Err() == nil && it.Attempt%10 == 0 {
-		s.env.OnError(fmt.Errorf("errlog: %s: mail %s not sent (attempt %d, will retry): %w", s.name, it.ID, it.Attempt+1, err))
+		what := "not sent"
+		if later != nil {
+			what = "sent, but not yet to every recipient"
+		}
+		s.env.OnError(fmt.Errorf("errlog: %s: mail %s %s (attempt %d, will retry): %w", s.name, it.ID, what, it.Attempt+1, err))
 	}
 	return err
 }

@@ -178,6 +178,11 @@ func (o *Options) transportConfig(localName string) (*config, error) {
 	if o.Addr == "" {
 		return nil, errors.New("mail: neither Addr nor Dir is set")
 	}
+	if i := strings.LastIndexByte(o.Addr, '@'); i >= 0 {
+		// "user:password@host:587", "smtp://…": never repeat what is
+		// before the @, a password most likely.
+		return nil, fmt.Errorf("mail: server address %q: want host:port; credentials go in Username and Password", "…@"+o.Addr[i+1:])
+	}
 	host, port, err := net.SplitHostPort(o.Addr)
 	if err != nil {
 		host, port = o.Addr, "25"

@@ -48,9 +48,17 @@ func (t *smtpTransport) Send(ctx context.Context, m *Message) error {
 	}
 	reused := t.client != nil
 	err := t.transaction(ctx, m)
-	if err != nil && reused && !isSMTPReply(err) && ctx.Err() == nil {
-		// The server may have closed the connection while it was idle:
-		// one more try on a new one.
+	var later *RetryRecipients
+	if errors.As(err, &later) {
+		// The connection is sound; the mail is tried again later, for
+		// these recipients alone.
+		gen := t.gen
+		t.stopTimer = t.env.AfterFunc(t.cfg.idleTimeout, func() { t.closeIdle(gen) })
+		return err
+	}
+	if err != nil && reused && (!isSMTPReply(err) || isClosing(err)) && ctx.Err() == nil {
+		// The server may have closed the connection while it was idle,
+		// saying 421 first or not: one more try on a new one.
 		t.dropLocked()
 		err = t.transaction(ctx, m)
 	}
@@ -83,19 +91,32 @@ func (t *smtpTransport) transaction(ctx context.Context, m *Message) error {
 		return fmt.Errorf("MAIL FROM:<%s>: %w", m.From, err)
 	}
 	var accepted int
-	var rejected []error
+	var rejected, refused []error // all refusals; those for good (5xx)
+	var later []string            // refused for now (4xx)
 	for _, rcpt := range m.To {
 		if err := c.Rcpt(rcpt); err != nil {
-			if !isSMTPReply(err) {
+			var te *textproto.Error
+			if !errors.As(err, &te) || te.Code == 421 {
+				// No reply, or the server is closing: the whole mail
+				// is tried again.
 				return fmt.Errorf("RCPT TO:<%s>: %w", rcpt, err)
 			}
-			rejected = append(rejected, fmt.Errorf("RCPT TO:<%s>: %w", rcpt, err))
+			err = fmt.Errorf("RCPT TO:<%s>: %w", rcpt, err)
+			rejected = append(rejected, err)
+			if te.Code < 500 {
+				later = append(later, rcpt)
+			} else {
+				refused = append(refused, err)
+			}
 			continue
 		}
 		accepted++
 	}
 	if accepted == 0 {
 		c.Reset()
+		if len(later) > 0 && len(later) < len(m.To) {
+			return &RetryRecipients{To: later, Err: errors.Join(rejected...)}
+		}
 		return errors.Join(rejected...)
 	}
 	w, err := c.Data()
@@ -110,8 +131,11 @@ func (t *smtpTransport) transaction(ctx context.Context, m *Message) error {
 		return fmt.Errorf("DATA: %w", err)
 	}
 	conn.SetDeadline(time.Time{})
-	if len(rejected) > 0 {
-		t.env.OnError(fmt.Errorf("mail: smtp: %s sent, but not to every recipient: %w", m.ID, errors.Join(rejected...)))
+	if len(refused) > 0 {
+		t.env.OnError(fmt.Errorf("mail: smtp: %s sent, but not to every recipient: %w", m.ID, errors.Join(refused...)))
+	}
+	if len(later) > 0 {
+		return &RetryRecipients{To: later, Err: errors.Join(rejected...)}
 	}
 	return nil
 }
@@ -295,10 +319,18 @@ func isSMTPReply(err error) bool {
 	return errors.As(err, &te)
 }
 
+// isClosing reports a 421 reply: the server is closing the connection
+// (its idle timeout on a kept connection: "421 4.4.2 Idle timeout").
+func isClosing(err error) bool {
+	var te *textproto.Error
+	return errors.As(err, &te) && te.Code == 421
+}
+
 // classifySMTP marks the failures that retrying cannot fix: a 5xx reply.
 // A 4xx reply, a refused connection or a timeout stay temporary.
 func classifySMTP(err error) error {
-	if err == nil || delivery.IsPermanent(err) {
+	var later *RetryRecipients
+	if err == nil || delivery.IsPermanent(err) || errors.As(err, &later) {
 		return err
 	}
 	var te *textproto.Error

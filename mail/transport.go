@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/errlog/errlog/internal/delivery"
@@ -16,9 +17,11 @@ import (
 // prefix with what it was doing; IsPermanent tells those that retrying
 // cannot fix. A Transport is safe for concurrent use; sends are serial.
 type Transport interface {
-	// Send delivers m to m.To. A recipient the server refuses among
-	// others that it accepts is not an error: the mail went out, and
-	// Env.OnError is told of the refusal.
+	// Send delivers m to m.To. A recipient the server refuses for good
+	// (5xx) among others that it accepts is not an error: the mail went
+	// out, and Env.OnError is told of the refusal. Recipients refused for
+	// now (4xx: greylisting, a full mailbox) while others took the mail
+	// are a *RetryRecipients error: the next try goes to them alone.
 	Send(ctx context.Context, m *Message) error
 	// Close releases what the transport keeps between sends (the SMTP
 	// connection kept for the next mail of a burst). The transport stays
@@ -92,3 +95,19 @@ var ErrNoRecipient = errors.New("mail: no recipient")
 func Permanent(err error) error {
 	return delivery.Permanent(err)
 }
+
+// RetryRecipients is Send's error when the server refused some of a
+// mail's recipients for now (a 4xx reply to RCPT: greylisting, a full
+// mailbox) and took the mail for the others, or refused those for good.
+// It is temporary; the mail must be tried again for To alone, or the
+// others would get it twice.
+type RetryRecipients struct {
+	To  []string // the recipients to try again
+	Err error    // the server's replies
+}
+
+func (e *RetryRecipients) Error() string {
+	return fmt.Sprintf("not yet taken for %s: %v", strings.Join(e.To, ", "), e.Err)
+}
+
+func (e *RetryRecipients) Unwrap() error { return e.Err }

@@ -74,7 +74,12 @@ func (c *Composer) view(n *Notice, now time.Time) *mailView {
 		v.Level = "WARNING"
 		v.Title = fmt.Sprintf("%d more errors not mailed since %s", n.Count, wallClock(n.Since, now))
 		v.Subject = headerText(c.prefix() + "WARNING: " + v.Title)
-		v.Headline = fmt.Sprintf("%s, last at %s: errlog sends at most %d mails an hour.", v.Title, wallClock(n.Last, now), c.Throttle.WithDefaults().MaxPerHour)
+		why := fmt.Sprintf("errlog sends at most %d mails an hour", c.Throttle.WithDefaults().MaxPerHour)
+		if c.Throttle.WithDefaults().MaxPerHour < 0 {
+			// No cap: they were held back past the groups tracked at once.
+			why = fmt.Sprintf("errlog tracks at most %d groups at once", maxThrottleGroups)
+		}
+		v.Headline = fmt.Sprintf("%s, last at %s: %s.", v.Title, wallClock(n.Last, now), why)
 		v.Summary = n.Groups
 		if n.OtherGroups > 0 {
 			v.SummaryMore = fmt.Sprintf("and %d times more in other groups", n.OtherCount)

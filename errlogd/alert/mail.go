@@ -74,6 +74,11 @@ func (n *Notifier) sendMail(ctx context.Context, to []string, rows []Notificatio
 	c := &mail.Composer{Addresses: addrs, SubjectPrefix: n.opts.Mail.SubjectPrefix,
 		Mailer: "errlogd", Now: func() time.Time { return now }, OnError: n.opts.OnError}
 	var m *mail.Message
+	if oneGroup(rows) {
+		// One group that fired again while the mail waited: its error
+		// mail, of the latest alert.
+		rows = rows[len(rows)-1:]
+	}
 	if len(rows) == 1 {
 		x := rows[0]
 		g, gerr := n.db.Group(ctx, x.GroupID)
@@ -97,7 +102,16 @@ func (n *Notifier) sendMail(ctx context.Context, to []string, rows []Notificatio
 		m, err = c.Compose(notice, mail.Extra{Headline: headline + n.traceLine(ev), Link: n.link(g.ID)})
 	} else {
 		items := make([]mail.DigestItem, 0, len(rows))
+		seen := make(map[int64]int, len(rows)) // group id: its item
 		for _, x := range rows {
+			if i, ok := seen[x.GroupID]; ok {
+				// One group that fired again while the mail waited: one
+				// line, with every reason.
+				if !strings.Contains(", "+items[i].Reason+",", " "+x.Reason+",") {
+					items[i].Reason += ", " + x.Reason
+				}
+				continue
+			}
 			g, gerr := n.db.Group(ctx, x.GroupID)
 			if errors.Is(gerr, store.ErrNotFound) {
 				continue // deleted since: nothing to tell
@@ -105,6 +119,7 @@ func (n *Notifier) sendMail(ctx context.Context, to []string, rows []Notificatio
 			if gerr != nil {
 				return "", fmt.Errorf("group %d: %w", x.GroupID, gerr)
 			}
+			seen[x.GroupID] = len(items)
 			items = append(items, mail.DigestItem{GroupKey: g.Key, Title: g.Title, Level: g.Level, Reason: x.Reason,
 				Count: g.Count, Last: g.LastSeen, Link: n.link(g.ID)})
 		}
@@ -117,7 +132,25 @@ func (n *Notifier) sendMail(ctx context.Context, to []string, rows []Notificatio
 		return "", err
 	}
 	if err := n.transport.Send(ctx, m); err != nil {
-		return "", fmt.Errorf("to %s: %w", strings.Join(to, ", "), err)
+		var later *mail.RetryRecipients
+		if !errors.As(err, &later) {
+			return "", fmt.Errorf("to %s: %w", strings.Join(to, ", "), err)
+		}
+		// Sent to the others: the alert is not sent again (its row is
+		// one for all its recipients), and the refusal is told.
+		if n.opts.OnError != nil {
+			n.opts.OnError(fmt.Errorf("alert mail %s sent, but not to %s: %w", m.ID, strings.Join(later.To, ", "), later.Err))
+		}
 	}
 	return m.ID, nil
+}
+
+// oneGroup reports whether rows are all of one group.
+func oneGroup(rows []Notification) bool {
+	for _, x := range rows[1:] {
+		if x.GroupID != rows[0].GroupID {
+			return false
+		}
+	}
+	return len(rows) > 0
 }
