@@ -133,14 +133,18 @@ func randomToken() string {
 
 // csrfToken returns the token forms carry: an HMAC of the browser's CSRF
 // cookie, which it sets when missing. A forged form on another site can
-// neither read the cookie nor compute the HMAC.
+// neither read the cookie nor compute the HMAC. The cookies are
+// SameSite=Lax, not Strict: a Strict cookie is not sent when a link on
+// another site (an alert mail in webmail) opens a page, which then set a
+// new CSRF cookie, breaking the forms of every open tab, and asked a
+// logged-in user for the password again.
 func (s *server) csrfToken(w http.ResponseWriter, r *http.Request) string {
 	v := ""
 	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
 		v = c.Value
 	} else if w != nil {
 		v = randomToken()
-		http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: v, Path: s.cookiePath(), HttpOnly: true, Secure: isTLS(r), SameSite: http.SameSiteStrictMode})
+		http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: v, Path: s.cookiePath(), HttpOnly: true, Secure: isTLS(r), SameSite: http.SameSiteLaxMode})
 		// The page being rendered carries the new cookie's token.
 		r.AddCookie(&http.Cookie{Name: csrfCookie, Value: v})
 	}
@@ -206,7 +210,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) error {
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: id, Path: s.cookiePath(),
 		Expires: now.Add(s.opts.SessionTTL), MaxAge: int(s.opts.SessionTTL.Seconds()),
-		HttpOnly: true, Secure: isTLS(r), SameSite: http.SameSiteStrictMode,
+		HttpOnly: true, Secure: isTLS(r), SameSite: http.SameSiteLaxMode,
 	})
 	http.Redirect(w, r, s.safeNext(next), http.StatusSeeOther)
 	return nil
@@ -216,7 +220,7 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request) error {
 	if a := authFrom(r.Context()); a.session != "" {
 		s.sessions.end(a.session)
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: s.cookiePath(), MaxAge: -1, HttpOnly: true, Secure: isTLS(r), SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: s.cookiePath(), MaxAge: -1, HttpOnly: true, Secure: isTLS(r), SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, s.prefix+"/login", http.StatusSeeOther)
 	return nil
 }

@@ -158,7 +158,7 @@ func TestLoginSession(t *testing.T) {
 	}
 	require.NotNil(t, sess)
 	assert.True(t, sess.HttpOnly)
-	assert.Equal(t, http.SameSiteStrictMode, sess.SameSite)
+	assert.Equal(t, http.SameSiteLaxMode, sess.SameSite)
 	assert.False(t, sess.Secure, "plain HTTP: a Secure cookie would never come back")
 	assert.Equal(t, "/dev/error/", sess.Path)
 	assert.Equal(t, 3600, sess.MaxAge)

@@ -132,6 +132,11 @@ const (
 	capTotal    = 256 << 10 // bytes of strings in all; past it each string gets capSmall
 	capSmall    = 256
 	capMaxDepth = 32 // levels of lists and objects, the event's own included
+	// capValues is how many values (of lists and objects, of any kind)
+	// the page shows: each is a line of the field tables and of the raw
+	// JSON, indented, so 420,000 zeros in lists of 75 (850 KB, no list
+	// over capItems, no string) made a 9 MB page.
+	capValues = 8000
 )
 
 // capEvent returns the event JSON cut down for the page, and what was
@@ -172,9 +177,10 @@ func nestsDeeper(js []byte, n int) bool {
 }
 
 type capper struct {
-	total int  // string bytes kept so far
-	cut   bool // a long value or list was cut
-	deep  bool // values nested too deep were cut
+	values int  // values kept so far
+	total  int  // string bytes kept so far
+	cut    bool // a long value or list was cut
+	deep   bool // values nested too deep were cut
 }
 
 func (c *capper) value(raw []byte, depth int) ([]byte, error) {
@@ -182,6 +188,7 @@ func (c *capper) value(raw []byte, depth int) ([]byte, error) {
 	if len(raw) == 0 {
 		return raw, nil
 	}
+	c.values++
 	if depth >= capMaxDepth && (raw[0] == '[' || raw[0] == '{') {
 		c.deep = true
 		return []byte(`"… (nested too deep)"`), nil
@@ -219,6 +226,15 @@ func (c *capper) value(raw []byte, depth int) ([]byte, error) {
 				}
 				continue
 			}
+			if c.values >= capValues {
+				c.cut = true
+				if bytes.HasPrefix(bytes.TrimSpace(items[0]), []byte("{")) {
+					fmt.Fprintf(&buf, `{"…":"%s more items"}`, thousands(int64(n-i)))
+				} else {
+					fmt.Fprintf(&buf, `"… (%s more items)"`, thousands(int64(n-i)))
+				}
+				break
+			}
 			v, err := c.value(it, depth+1)
 			if err != nil {
 				return nil, err
@@ -237,7 +253,7 @@ func (c *capper) value(raw []byte, depth int) ([]byte, error) {
 		}
 		var buf bytes.Buffer
 		buf.WriteByte('{')
-		n := 0
+		n, kept := 0, 0
 		for dec.More() {
 			t, err := dec.Token()
 			if err != nil {
@@ -249,10 +265,10 @@ func (c *capper) value(raw []byte, depth int) ([]byte, error) {
 				return nil, err
 			}
 			n++
-			if n > capItems {
+			if n > capItems || c.values >= capValues {
 				continue
 			}
-			if n > 1 {
+			if kept++; kept > 1 {
 				buf.WriteByte(',')
 			}
 			k, _ := c.str(key)
@@ -265,9 +281,12 @@ func (c *capper) value(raw []byte, depth int) ([]byte, error) {
 			}
 			buf.Write(vb)
 		}
-		if n > capItems {
+		if kept < n {
 			c.cut = true
-			fmt.Fprintf(&buf, `,"…":"%s more keys"`, thousands(int64(n-capItems)))
+			if kept > 0 {
+				buf.WriteByte(',')
+			}
+			fmt.Fprintf(&buf, `"…":"%s more keys"`, thousands(int64(n-kept)))
 		}
 		buf.WriteByte('}')
 		return buf.Bytes(), nil

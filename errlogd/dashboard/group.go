@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,7 +27,10 @@ type groupPage struct {
 	Latest string
 	Hist   spark
 	Seen   []store.Seen
-	Users  int64 // users affected; 0 when no event named one
+	// SeenMore is how many environments and releases past Seen's were
+	// left out: anyone with the DSN can send thousands.
+	SeenMore int
+	Users    int64 // users affected; 0 when no event named one
 	// Feedback is what users wrote about the group's events, newest
 	// first, at most feedbackShown of FeedbackTotal.
 	Feedback      []store.Feedback
@@ -42,6 +46,47 @@ type groupPage struct {
 
 // feedbackShown is how much feedback the group page shows, the newest.
 const feedbackShown = 20
+
+// maxSeenShown is how many environments and how many releases the group
+// page lists (the latest seen), and maxFacets how many of each the
+// issue list's menus offer: each distinct value an event names is one
+// more, and anyone with the DSN can send thousands (5,000 made the
+// issue list 7.5 MB).
+const (
+	maxSeenShown = 50
+	maxFacets    = 200
+)
+
+// capSeen keeps the first n of each kind of seen (the store lists them
+// by kind, the latest first), and says how many it left out.
+func capSeen(seen []store.Seen, n int) ([]store.Seen, int) {
+	var out []store.Seen
+	kinds, more := map[string]int{}, 0
+	for _, x := range seen {
+		if kinds[x.Kind] >= n {
+			more++
+			continue
+		}
+		kinds[x.Kind]++
+		out = append(out, x)
+	}
+	return out, more
+}
+
+// capFacet keeps the last n values (the store sorts them: releases named
+// by version or date sort newest last), and keep (the one selected)
+// when it is among those left out.
+func capFacet(vals []string, keep string, n int) []string {
+	if len(vals) <= n {
+		return vals
+	}
+	cut := len(vals) - n
+	out := append([]string(nil), vals[cut:]...)
+	if keep != "" && slices.Contains(vals[:cut], keep) {
+		out = append([]string{keep}, out...)
+	}
+	return out
+}
 
 func (g *groupPage) PageTitle() string { return g.G.Title }
 
@@ -137,9 +182,11 @@ func (s *server) group(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p.Hist = hourSpark(counts[g.ID], end, 14*24, 14*24*3, 60)
-	if p.Seen, err = s.st.GroupSeen(ctx, g.ID); err != nil {
+	seen, err := s.st.GroupSeen(ctx, g.ID)
+	if err != nil {
 		return err
 	}
+	p.Seen, p.SeenMore = capSeen(seen, maxSeenShown)
 	users, err := s.st.GroupUsers(ctx, []int64{g.ID})
 	if err != nil {
 		return err
@@ -472,16 +519,40 @@ func excTree(exs []rawExc, p *store.Project) []*excNode {
 		}
 		nodes[i] = n
 	}
+	// parent[i] is the index of exception i's parent, -1 for a root.
+	index := make(map[*excNode]int, len(nodes))
+	for i, n := range nodes {
+		index[n] = i
+	}
+	parent := make([]int, len(exs))
+	for i := range exs {
+		parent[i] = -1
+		m := exs[i].Mechanism
+		if m != nil && m.ParentID != nil && m.ExceptionID != nil && *m.ParentID != *m.ExceptionID {
+			if p := byID[*m.ParentID]; p != nil {
+				parent[i] = index[p]
+			}
+		}
+	}
+	// Parent ids that form a cycle leave its exceptions under no root:
+	// the one found to close a cycle becomes a root, so that every one is
+	// drawn (a bad id costs the tree, not the exception).
+	for i := len(exs) - 1; i >= 0; i-- {
+		seen := map[int]bool{}
+		for j := i; j >= 0 && !seen[j]; j = parent[j] {
+			seen[j] = true
+			if parent[j] >= 0 && seen[parent[j]] {
+				parent[j] = -1 // j's parent is on the path already: a cycle
+			}
+		}
+	}
 	var roots []*excNode
 	// Sentry lists the chain oldest first; show the newest first, as a
 	// traceback is read from the error the program saw.
 	for i := len(exs) - 1; i >= 0; i-- {
-		m := exs[i].Mechanism
-		if m != nil && m.ParentID != nil && m.ExceptionID != nil && *m.ParentID != *m.ExceptionID {
-			if parent := byID[*m.ParentID]; parent != nil {
-				parent.Children = append(parent.Children, nodes[i])
-				continue
-			}
+		if p := parent[i]; p >= 0 {
+			nodes[p].Children = append(nodes[p].Children, nodes[i])
+			continue
 		}
 		roots = append(roots, nodes[i])
 	}

@@ -208,6 +208,7 @@ func (s *server) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	facets = &store.Facets{Environments: capFacet(facets.Environments, f.Env, maxFacets), Releases: capFacet(facets.Releases, f.Release, maxFacets)}
 	projects, err := s.st.Projects(ctx)
 	if err != nil {
 		return err

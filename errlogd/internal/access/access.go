@@ -19,14 +19,29 @@ import (
 // machine connects from loopback on behalf of anyone), and its Host names
 // this machine (a page on another site that rebinds its DNS name to
 // 127.0.0.1 sends its own name).
+//
+// A RemoteAddr without a port is not a connection's (net/http always
+// gives one): a middleware rewrote it from a header (chi's RealIP takes
+// True-Client-IP), so it is not trusted; nor is a request carrying any
+// header that proxies and CDNs name the client with.
 func Local(r *http.Request) bool {
-	for _, h := range []string{"X-Forwarded-For", "Forwarded", "X-Real-Ip", "X-Forwarded-Host"} {
+	for _, h := range forwardHeaders {
 		if r.Header.Get(h) != "" {
 			return false
 		}
 	}
-	return LoopbackAddr(r.RemoteAddr) && localHost(r.Host)
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	return LoopbackAddr(host) && localHost(r.Host)
 }
+
+// forwardHeaders name a request's client on behalf of a proxy, a CDN or a
+// middleware that reads them.
+var forwardHeaders = []string{"X-Forwarded-For", "Forwarded", "X-Real-Ip", "X-Forwarded-Host",
+	"True-Client-Ip", "Cf-Connecting-Ip", "X-Client-Ip", "Fastly-Client-Ip", "X-Cluster-Client-Ip",
+	"X-Original-Forwarded-For", "X-Forwarded"}
 
 // LoopbackAddr reports whether a host:port (or a host) is a loopback
 // address or names one ("localhost").
