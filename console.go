@@ -9,6 +9,7 @@ import (
 
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/stack"
+	"github.com/errlog/errlog/internal/values"
 	"github.com/lmittmann/tint"
 )
 
@@ -38,8 +39,25 @@ func newConsole(w io.Writer, color bool, o *Options) slog.Handler {
 		Level:       slog.Level(-1 << 20),
 		TimeFormat:  tf,
 		AddSource:   o.AddSource,
-		ReplaceAttr: o.ReplaceAttr,
+		ReplaceAttr: recoveringReplace(o.ReplaceAttr),
 	})
+}
+
+// recoveringReplace is f (the application's code) made safe to call: a
+// panic in it costs the attribute its value ("!PANIC in ReplaceAttr: …",
+// as a panicking LogValue prints), never the logging call. nil for nil.
+func recoveringReplace(f func([]string, slog.Attr) slog.Attr) func([]string, slog.Attr) slog.Attr {
+	if f == nil {
+		return nil
+	}
+	return func(groups []string, a slog.Attr) (out slog.Attr) {
+		defer func() {
+			if p := recover(); p != nil {
+				out = slog.String(a.Key, "!PANIC in ReplaceAttr: "+values.Text(p))
+			}
+		}()
+		return f(groups, a)
+	}
 }
 
 // stripWriter removes ANSI escape sequences (ESC [ … final byte) from what

@@ -276,9 +276,11 @@ func resolveOptions(o Options) resolved {
 	}.Resolve()
 	r.QueueSize = r.shared.QueueSize
 	var err error
+	format := o.Format // what the file inherits: "" (the default) when it is bad
 	if r.format, err = logfile.NewFormatter(o.Format, o.DateFormat); err != nil {
 		r.errs = append(r.errs, err)
 		r.format, _ = logfile.NewFormatter("", "")
+		format = ""
 	}
 	if o.File != nil {
 		// The file's fields left zero take Options' values.
@@ -290,7 +292,7 @@ func resolveOptions(o Options) resolved {
 		case fo.Format == "" && fo.DateFormat == "":
 			fo.Formatter = r.format // the same lines as mail, compiled once
 		case fo.Format == "":
-			fo.Format = o.Format
+			fo.Format = format
 		case fo.DateFormat == "":
 			fo.DateFormat = o.DateFormat
 		}

@@ -135,5 +135,8 @@ func TestFileFollowsMovedFile(t *testing.T) {
 	b, err = os.ReadFile(path)
 	require.NoError(t, err)
 	assert.Equal(t, "three\n", string(b), "the deleted file's successor")
-	assert.Empty(t, reports.list())
+	// "two" went into the file before or after it was deleted: errlog
+	// cannot tell which, and says so once; the move is not told.
+	require.Len(t, reports.list(), 1)
+	assert.Contains(t, reports.list()[0].Error(), "was deleted and made again; up to 1 lines")
 }

@@ -372,8 +372,10 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 		}
 	}
 	if toFile {
+		// The file reports its own failures (logfile.Options.OnError is
+		// c.onError): once when it stops taking lines, once when it
+		// takes them again.
 		if err := h.file.HandleExtras(ctx, r, &x); err != nil {
-			c.onError(err)
 			errs = append(errs, err)
 		}
 	}

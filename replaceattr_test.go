@@ -1,9 +1,11 @@
 package errlog
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -117,4 +119,24 @@ func TestFileHandlerReplaceAttr(t *testing.T) {
 	log.Info("again")
 	assert.Equal(t, "INFO connected password=*** db.host=db1 db.password=***\nINFO again password=***\n", file.String())
 	assert.Equal(t, 4, calls, "the WithAttrs attributes are replaced once, not per record")
+}
+
+// A ReplaceAttr that panics (the application's code) costs the attribute
+// its value on the console and in the file, never the logging call.
+func TestReplaceAttrPanicDoesNotEscape(t *testing.T) {
+	var console bytes.Buffer
+	path := filepath.Join(t.TempDir(), "app.log")
+	logger := New(Options{Console: &console, File: &logfile.Options{Path: path, Format: "%(message)s"},
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if a.Key == "user" {
+				panic("ReplaceAttr bug")
+			}
+			return a
+		}})
+	defer logger.Handler().(*Handler).Close(context.Background())
+	require.NotPanics(t, func() { logger.Warn("login", "user", "eve") })
+	assert.Contains(t, console.String(), "!PANIC in ReplaceAttr: ReplaceAttr bug")
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "!PANIC in ReplaceAttr: ReplaceAttr bug")
 }

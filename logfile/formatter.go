@@ -1,6 +1,7 @@
 package logfile
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
 	"os"
@@ -1003,7 +1004,8 @@ func (f *Formatter) appendLine(dst []byte, in *tmplInput) []byte {
 				dst = pyfmt.AppendString(dst, "root", sp)
 				continue
 			}
-			dst = appendValueField(dst, in.vals[op.key].v, sp)
+			start := len(dst)
+			dst = escapeLineBreaks(appendValueField(dst, in.vals[op.key].v, sp), start)
 		case fieldAttr:
 			dst = appendNamed(dst, in, op)
 		}
@@ -1015,7 +1017,33 @@ func appendNamed(dst []byte, in *tmplInput, op *tmplOp) []byte {
 	if op.key < 0 || op.key >= len(in.vals) || !in.vals[op.key].ok {
 		return pyfmt.AppendString(dst, "-", &op.spec)
 	}
-	return appendValueField(dst, in.vals[op.key].v, &op.spec)
+	start := len(dst)
+	return escapeLineBreaks(appendValueField(dst, in.vals[op.key].v, &op.spec), start)
+}
+
+// escapeLineBreaks writes the line breaks of an attribute's value in
+// dst[start:] as \n and \r: a value (a user name, a header) must not start a
+// line of its own that reads as another record, as the attributes at
+// the end of the line cannot, being quoted. It allocates only for a value
+// that has one.
+func escapeLineBreaks(dst []byte, start int) []byte {
+	i := bytes.IndexAny(dst[start:], "\r\n")
+	if i < 0 {
+		return dst
+	}
+	tail := string(dst[start+i:])
+	dst = dst[:start+i]
+	for j := 0; j < len(tail); j++ {
+		switch c := tail[j]; c {
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
 }
 
 var (

@@ -126,6 +126,9 @@ type fileOutput struct {
 	lost   uint64
 	cause  error // the failure that took it down
 	path   string
+	// deleted counts lines that went into a file deleted under them
+	// (rotate.Options.OnDeleted), not yet reported.
+	deleted int
 }
 
 // New opens the log file (creating it and its directories) and returns
@@ -187,6 +190,7 @@ func newHandler(opts Options, lazy bool) (*Handler, error) {
 	}
 	h := &Handler{level: opts.Level, errorLevel: opts.ErrorLevel, f: f, out: &fileOutput{w: opts.Writer}, replace: opts.ReplaceAttr}
 	if opts.Writer != nil {
+		h.out.path = fmt.Sprintf("Options.Writer (%T)", opts.Writer) // for the reports
 		return h, nil
 	}
 	if opts.Path == "" {
@@ -206,6 +210,8 @@ func newHandler(opts Options, lazy bool) (*Handler, error) {
 		Interval:   opts.Interval,
 		Now:        opts.Now,
 		Lazy:       lazy,
+		// Called within a Write, with h.out's lock held.
+		OnDeleted: func(lines int) { h.out.deleted += lines },
 	}
 	switch {
 	case opts.MaxSizeMB > 0:
@@ -280,17 +286,29 @@ func (h *Handler) HandleExtras(_ context.Context, r slog.Record, x *record.Extra
 		_, err = o.w.Write(b)
 	}
 	var back error
-	if o.report != nil && !o.closed {
+	if o.report != nil {
 		err, back = o.track(err)
 	}
+	deleted := o.deleted
+	o.deleted = 0
 	o.mu.Unlock()
 	*bp = b
 	putTmplBuf(bp)
 	if back != nil {
 		o.report(back)
 	}
+	if deleted > 0 && o.report != nil {
+		o.report(fmt.Errorf("errlog: file: %s was deleted and made again; up to %d lines written since the check a moment before went into the deleted file and are lost", o.path, deleted))
+	}
 	if err != nil {
-		return prefixFileError(err)
+		err = prefixFileError(err)
+		if o.report != nil {
+			// The first failure: OnError is told, as it is of the
+			// return and of the lines lost (slog.Logger drops what
+			// Handle returns).
+			o.report(err)
+		}
+		return err
 	}
 	return nil
 }

@@ -1,6 +1,10 @@
 package logfile
 
-import "log/slog"
+import (
+	"log/slog"
+
+	"github.com/errlog/errlog/internal/values"
+)
 
 // ReplaceAttr for the file, with slog's rules: called for every attribute
 // that is not a group, with the names of the groups it is in; an empty
@@ -44,10 +48,22 @@ func replaceAttr(f func([]string, slog.Attr) slog.Attr, groups []string, a slog.
 		}
 		return slog.Attr{Key: a.Key, Value: slog.GroupValue(members...)}, true
 	}
-	a = f(groups, a)
+	a = callReplace(f, groups, a)
 	a.Value = a.Value.Resolve()
 	if isEmptyAttr(a) {
 		return slog.Attr{}, false
 	}
 	return a, true
+}
+
+// callReplace calls f, which is the application's code: a panic in it
+// costs the attribute its value ("!PANIC in ReplaceAttr: …", as a
+// panicking LogValue prints), never the logging call.
+func callReplace(f func([]string, slog.Attr) slog.Attr, groups []string, a slog.Attr) (out slog.Attr) {
+	defer func() {
+		if p := recover(); p != nil {
+			out = slog.String(a.Key, "!PANIC in ReplaceAttr: "+values.Text(p))
+		}
+	}()
+	return f(groups, a)
 }

@@ -95,6 +95,13 @@ type Options struct {
 	// one will read. The same check re-reads the file's size, which other
 	// processes writing it make grow. 0 means one second; negative never.
 	WatchInterval time.Duration `json:"watch_interval" yaml:"watch_interval"`
+
+	// OnDeleted is called, from a Write and with the Writer's lock held,
+	// when the path's check finds the open file deleted (not moved): the
+	// lines written since the check before may have gone into it after
+	// it was, and are then lost. lines counts the Writes since that
+	// check. nil: not told.
+	OnDeleted func(lines int) `json:"-" yaml:"-"`
 }
 
 // ErrUnavailable is wrapped by the errors of Writes made while the file
@@ -146,6 +153,8 @@ type Writer struct {
 	mode       os.FileMode
 	retry      time.Duration
 	watch      time.Duration // 0: never
+	onDeleted  func(lines int)
+	sinceCheck int // Writes since the path was last checked
 
 	mu      sync.Mutex
 	file    *os.File // nil after a failure; the next Write reopens
@@ -206,6 +215,7 @@ func Open(o Options) (*Writer, error) {
 		mode:       o.FileMode.Perm(),
 		retry:      o.RetryInterval,
 		watch:      o.WatchInterval,
+		onDeleted:  o.OnDeleted,
 		wake:       make(chan struct{}, 1),
 		quit:       make(chan struct{}),
 		done:       make(chan struct{}),
@@ -270,7 +280,14 @@ func (w *Writer) openLocked(mode os.FileMode) (fs.FileInfo, error) {
 		return nil, fmt.Errorf("errlog: file: %w", err)
 	}
 	for attempt := 0; ; attempt++ {
-		f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, mode)
+		flags := os.O_WRONLY | os.O_APPEND | os.O_CREATE
+		if fi, err := os.Stat(w.path); err == nil && fi.Mode()&fs.ModeNamedPipe != 0 {
+			// A FIFO whose reader (a log shipper) is not running must
+			// not block the program: the open fails, and is tried
+			// again as any failed open.
+			flags |= openFIFO
+		}
+		f, err := os.OpenFile(w.path, flags, mode)
 		if err != nil {
 			return nil, fmt.Errorf("errlog: file: %w", err)
 		}
@@ -346,6 +363,9 @@ func (w *Writer) followPathLocked() (moved bool, err error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false, nil // cannot tell (EACCES on the directory): keep writing
 	}
+	if lines := w.sinceCheck; lines > 0 && w.onDeleted != nil && unlinked(w.file) {
+		w.onDeleted(lines)
+	}
 	mode := w.fi.Mode().Perm()
 	w.file.Close()
 	w.file = nil
@@ -377,7 +397,9 @@ func (w *Writer) Write(p []byte) (int, error) {
 		}
 		if w.watch > 0 && !now.Before(w.checkAt) {
 			w.checkAt = now.Add(w.watch)
-			if _, err := w.followPathLocked(); err != nil {
+			_, err := w.followPathLocked()
+			w.sinceCheck = 0
+			if err != nil {
 				return 0, err
 			}
 		}
@@ -390,6 +412,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return w.writeFailedLocked(n, err)
 	}
 	w.size += int64(n)
+	w.sinceCheck++
 	return n, nil
 }
 
