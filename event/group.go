@@ -141,6 +141,10 @@ func (e *Event) groupKey(c *keyCache, v int) string {
 				m := e.template()
 				if m == "" {
 					m = e.Message()
+				} else if v >= 3 && !saysAnything(m) {
+					// "%s": what the record says is in its parameters,
+					// as for the default components.
+					m = e.Logentry.withParams()
 				}
 				b = appendParts(b, "message", parameterize(m, v))
 			case isVar(p, "transaction"):

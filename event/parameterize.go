@@ -63,10 +63,27 @@ func parameterize(msg string, v int) string {
 func replaceGlued(msg string) string {
 	var b strings.Builder
 	last := 0
+	wordEnd, hexWord := 0, false // the alphanumeric word around i: all hex digits?
 	for i := 1; i < len(msg); i++ {
 		p := msg[i-1]
 		if p != '_' && !isLetter(p) || !isHex(msg[i]) || (p == 'x' || p == 'X') && i >= 2 && msg[i-2] == '0' {
 			continue // not glued, or 0x…, which the hex pass takes whole
+		}
+		if isHex(p) {
+			if i >= wordEnd {
+				start := i - 1
+				for start > 0 && isAlnum(msg[start-1]) {
+					start--
+				}
+				wordEnd = run(msg, i, isAlnum, 0)
+				hexWord = run(msg, start, isHex, 0) == wordEnd
+			}
+			if hexWord {
+				// Inside a word of hex digits only (a UUID's group, an
+				// ObjectId, a SHA): no name to be glued to; the UUID and
+				// hex passes take it whole.
+				continue
+			}
 		}
 		end, kind := -1, ""
 		switch {
@@ -314,6 +331,11 @@ func matchIPv6(msg string, i int) int {
 	j, groups, colons, double := i, 0, 0, false
 	lastEnd := -1 // end of the last hex group
 	for j < len(msg) {
+		if groups > 8 {
+			// No address has more groups: stop here, not at the end of a
+			// run of "1:1:1:…", which made Parameterize quadratic.
+			return -1
+		}
 		if k := run(msg, j, isHex, 4); k > j {
 			if k < len(msg) && isHex(msg[k]) {
 				return -1 // a group of five hex digits or more
