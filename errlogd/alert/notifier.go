@@ -634,11 +634,11 @@ func (n *Notifier) sendDest(ctx context.Context, dest string, now time.Time) err
 	if isMail {
 		if n.opts.MailDelay > 0 && len(claimed) > 1 && (last.IsZero() || !claimed[0].Created.Before(last.Add(n.opts.MailDelay))) &&
 			now.Sub(claimed[0].Created) < n.opts.MailDelay {
-			// (One that waited a window already, for the hourly cap,
-			// goes in the digest of all that waited with it.)
 			// The first alert since a quiet window goes alone, at once,
 			// with the whole error; the others wait for the window to
-			// end, and go as one digest.
+			// end, and go as one digest. One that waited a window
+			// already (held back by the hourly cap) goes in the digest
+			// of all that waited with it.
 			if err := n.release(ctx, claimed[1:]); err != nil {
 				return err
 			}
