@@ -762,7 +762,14 @@ var flushTimeout = DefaultFlushTimeout // lowered by tests
 // Flush returns when every event handled so far has been given to the
 // sinks and each sink has flushed, or when ctx is done (after
 // DefaultFlushTimeout if ctx has no deadline).
-func (h *Handler) Flush(ctx context.Context) error { return h.c.flush(ctx) }
+func (h *Handler) Flush(ctx context.Context) error {
+	// h must outlive the call: were it the application's last use, the
+	// collector could finalize h's lifetime meanwhile, and that Close
+	// would make this Flush return early with the events still on their
+	// way.
+	defer runtime.KeepAlive(h)
+	return h.c.flush(ctx)
+}
 
 func (c *core) flush(ctx context.Context) error {
 	ctx, cancel := boundedContext(ctx)

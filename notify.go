@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -254,20 +255,21 @@ func (w *WebhookNotifier) Notify(ctx context.Context, ev *event.Event) error {
 	if ev.Level != "" {
 		level = strings.ToUpper(string(ev.Level))
 	}
+	title := chatText(p.Title)
 	switch n.Kind {
 	case NoticeDigest:
 		unit := "times"
 		if n.Count == 1 {
 			unit = "time"
 		}
-		p.Text = fmt.Sprintf("%s%s: %s … and %d more %s since %s, last at %s", prefix, level, p.Title, n.Count, unit,
+		p.Text = fmt.Sprintf("%s%s: %s … and %d more %s since %s, last at %s", prefix, level, title, n.Count, unit,
 			n.Since.UTC().Format("15:04 MST"), n.Last.UTC().Format("15:04 MST"))
 	case NoticeSummary:
-		p.Text = prefix + "WARNING: " + ev.Message()
+		p.Text = prefix + "WARNING: " + chatText(ev.Message())
 	default:
-		p.Text = prefix + level + ": " + p.Title
+		p.Text = prefix + level + ": " + title
 		if loc := mail.Location(ev); loc != "" {
-			p.Text += " (" + loc + ")"
+			p.Text += " (" + chatText(loc) + ")"
 		}
 	}
 	body, err := json.Marshal(p)
@@ -289,6 +291,9 @@ func (w *WebhookNotifier) Notify(ctx context.Context, ev *event.Event) error {
 	if client == nil {
 		client = defaultWebhookClient
 	}
+	c := *client
+	c.CheckRedirect = webhookRedirect(client.CheckRedirect)
+	client = &c
 	where := wire.RedactURL(w.URL)
 	resp, err := client.Do(req)
 	if err != nil {
@@ -319,4 +324,36 @@ func unwrapURLError(err error) error {
 		return ue.Err
 	}
 	return err
+}
+
+// chatText escapes what Slack, Mattermost and Rocket.Chat read as
+// commands in a message's text: "<!channel>", "<@U123>" and
+// "<url|label>" (a link under false text). They show the entities as the
+// characters.
+var chatText = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
+
+// webhookRedirect wraps a client's redirect policy (next; nil: Go's
+// default) so that a webhook's POST is followed only on the host it was
+// sent to, never from https to http, and never turned into a GET: Go
+// re-sends a 307's or 308's body with every header but Authorization (a
+// custom API key, the Referer with the webhook's secret path) to any
+// host, and a 301, 302 or 303 becomes a GET without the body, whose 200
+// counted as delivered.
+func webhookRedirect(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		from := via[0].URL
+		if req.URL.Host != from.Host || (from.Scheme == "https" && req.URL.Scheme != "https") {
+			return fmt.Errorf("redirected to %s; not following a redirect to another host", wire.RedactURL(req.URL.String()))
+		}
+		if req.Method != via[0].Method {
+			return fmt.Errorf("redirected to %s, which would re-send the POST as a %s without its body; not following", wire.RedactURL(req.URL.String()), req.Method)
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
 }

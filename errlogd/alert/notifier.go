@@ -570,7 +570,9 @@ func (n *Notifier) RunOnce(ctx context.Context) error {
 		return wrap("outbox", err)
 	}
 	for _, d := range dests {
-		if err := n.sendDest(ctx, d, now); err != nil {
+		// The time now, not the run's start: a claim's lease, and the
+		// time its sending may take, count from the claim.
+		if err := n.sendDest(ctx, d, n.opts.Now()); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -647,7 +649,11 @@ func (n *Notifier) sendDest(ctx context.Context, dest string, now time.Time) err
 		if n.transport == nil {
 			return n.settle(ctx, claimed, "", mail.Permanent(errors.New("mail is not configured")), now)
 		}
-		batch, err := n.sendMail(ctx, strings.Split(strings.TrimPrefix(dest, "mail:"), ","), claimed, now)
+		// Done before the claim runs out, when another process may take
+		// the rows and mail them again.
+		mctx, cancel := context.WithTimeout(ctx, n.opts.Lease*3/4)
+		defer cancel()
+		batch, err := n.sendMail(mctx, strings.Split(strings.TrimPrefix(dest, "mail:"), ","), claimed, now)
 		return n.settle(ctx, claimed, batch, err, now)
 	}
 	// Webhooks go one by one: stop well before the claim runs out, when
@@ -678,6 +684,11 @@ func (n *Notifier) release(ctx context.Context, xs []Notification) error {
 
 // settle marks rows sent, or schedules their retry with backoff.
 func (n *Notifier) settle(ctx context.Context, xs []Notification, batch string, sendErr error, now time.Time) error {
+	// What happened is written whatever ctx says now (errlogd stopping
+	// cancels it): a row sent but not marked so is sent again by the
+	// next start.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	nowMS := now.UnixMilli()
 	for _, x := range xs {
 		var err error

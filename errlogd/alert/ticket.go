@@ -112,14 +112,25 @@ RETURNING group_id, ticketer, attempts`, args...)
 	var errs []error
 	for _, c := range cs {
 		url, err := n.createTicket(ctx, c.group, c.ticketer)
+		// What happened is written whatever ctx says now (errlogd
+		// stopping cancels it): a row left "creating" is never tried
+		// again, nor can the dashboard's button raise it.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		var ae *answerError
 		switch {
-		case err == nil:
-			_, err = n.t.Exec(ctx, `UPDATE group_tickets SET state = 'created', url = ?, last_error = '' WHERE group_id = ?`, url, c.group)
+		case err == nil || errors.As(err, &ae):
+			last := ""
+			if err != nil {
+				last = lastError(err)
+			}
+			_, err = n.t.Exec(wctx, `UPDATE group_tickets SET state = 'created', url = ?, last_error = ? WHERE group_id = ?`, url, last, c.group)
+			cancel()
 			errs = append(errs, wrap("ticket", err))
 			continue
 		case errors.Is(err, store.ErrNotFound):
 			// Deleted since: no ticket to raise, as no mail to send.
-			_, err = n.t.Exec(ctx, `DELETE FROM group_tickets WHERE group_id = ?`, c.group)
+			_, err = n.t.Exec(wctx, `DELETE FROM group_tickets WHERE group_id = ?`, c.group)
+			cancel()
 			errs = append(errs, wrap("ticket", err))
 			continue
 		}
@@ -128,8 +139,14 @@ RETURNING group_id, ticketer, attempts`, args...)
 		if c.attempts >= n.opts.MaxAttempts {
 			state = "failed" // as a notification: CreateTicket tries again
 		}
-		_, uerr := n.t.Exec(ctx, `UPDATE group_tickets SET state = ?, claimed_until_ms = ?, last_error = ? WHERE group_id = ?`,
+		if ctx.Err() != nil {
+			// Cancelled, not refused: not an attempt, and due at once.
+			state, back = "pending", 0
+			_, _ = n.t.Exec(wctx, `UPDATE group_tickets SET attempts = attempts - 1 WHERE group_id = ?`, c.group)
+		}
+		_, uerr := n.t.Exec(wctx, `UPDATE group_tickets SET state = ?, claimed_until_ms = ?, last_error = ? WHERE group_id = ?`,
 			state, nowMS+back.Milliseconds(), lastError(err), c.group)
+		cancel()
 		errs = append(errs, wrap("ticket", err), wrap("ticket", uerr))
 	}
 	return errors.Join(errs...)

@@ -55,10 +55,10 @@ func (n *Notifier) sendWebhook(ctx context.Context, x *Notification, now time.Ti
 		return fmt.Errorf("group %d: %w", x.GroupID, err)
 	}
 	r := n.rule(ctx, g.ProjectID, x.Rule)
-	if r == nil || x.actionIndex >= len(r.Actions) {
+	a, ok := webhookAction(r, x.actionIndex)
+	if !ok {
 		return fmt.Errorf("rule %q action %d is no longer configured", x.Rule, x.actionIndex)
 	}
-	a := r.Actions[x.actionIndex]
 	p := Payload{Rule: x.Rule, Reason: x.Reason, ProjectID: g.ProjectID, GroupID: g.ID, Title: g.Title, Culprit: g.Culprit,
 		Level: g.Level, Count: g.Count, FirstSeen: g.FirstSeen, LastSeen: g.LastSeen, Link: n.link(g.ID)}
 	var body []byte
@@ -120,11 +120,19 @@ func (n *Notifier) post(ctx context.Context, rawURL string, body []byte, headers
 	}
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {
-			return fmt.Errorf("%s: answer: %w", where, err)
+			// Taken (2xx): trying again would raise it again.
+			return &answerError{fmt.Errorf("%s: %s, but its answer: %w", where, resp.Status, err)}
 		}
 	}
 	return nil
 }
+
+// answerError is a 2xx reply whose body could not be read: the receiver
+// took the request, so it must not be sent again.
+type answerError struct{ err error }
+
+func (e *answerError) Error() string { return e.err.Error() }
+func (e *answerError) Unwrap() error { return e.err }
 
 func (n *Notifier) rule(ctx context.Context, projectID int64, name string) *Rule {
 	for _, r := range n.rulesFor(ctx, projectID) {
@@ -157,6 +165,16 @@ func sameHost(next func(*http.Request, []*http.Request) error) func(*http.Reques
 		if req.URL.Host != from.Host || (req.URL.Scheme != "https" && req.URL.Scheme != "http") || (from.Scheme == "https" && req.URL.Scheme != "https") {
 			return fmt.Errorf("redirected from %s to %s://%s/…; not following a redirect to another host", URLHost(from.String()), req.URL.Scheme, req.URL.Host)
 		}
+		if req.Method != via[0].Method {
+			// A 301, 302 or 303 turns the POST into a GET without its
+			// body: the receiver's answer to that would mark the alert
+			// sent though it never got it.
+			status := ""
+			if req.Response != nil {
+				status = req.Response.Status + " "
+			}
+			return fmt.Errorf("redirected (%sto %s://%s/…), which would re-send the POST as a %s without its body; not following", status, req.URL.Scheme, req.URL.Host, req.Method)
+		}
 		if next != nil {
 			return next(req, via)
 		}
@@ -175,4 +193,27 @@ func checkURL(s string) error {
 		return errors.New("must be an http(s) URL")
 	}
 	return nil
+}
+
+// webhookAction is the webhook action i of r; when the rule was edited
+// since (on the dashboard, unticking its mail moves its webhook from
+// actions[1] to actions[0]) and i is no longer a webhook, the rule's only
+// webhook.
+func webhookAction(r *Rule, i int) (Action, bool) {
+	if r == nil {
+		return Action{}, false
+	}
+	if i < len(r.Actions) && r.Actions[i].Type == ActionWebhook {
+		return r.Actions[i], true
+	}
+	var found []Action
+	for _, a := range r.Actions {
+		if a.Type == ActionWebhook {
+			found = append(found, a)
+		}
+	}
+	if len(found) == 1 {
+		return found[0], true
+	}
+	return Action{}, false
 }
