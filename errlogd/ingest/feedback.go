@@ -75,10 +75,7 @@ func (h *Handler) addFeedback(ctx context.Context, f *store.Feedback) error {
 		return nil
 	}
 	if err := h.st.AddFeedback(ctx, f); err != nil {
-		if h.opts.OnError != nil {
-			h.opts.OnError(err)
-		}
-		return refuse(http.StatusServiceUnavailable, "errlog: ingest: store feedback: %v", err)
+		return h.storeDown("store feedback", err)
 	}
 	return nil
 }

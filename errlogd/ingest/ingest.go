@@ -106,6 +106,9 @@ type Handler struct {
 	diskOK bool
 
 	events, skipped, malformedN, unauthorized, tooLargeN, rateLimited, busy, diskFull, failed, scrubbed atomic.Int64
+	// downTold is when a store failure was last told (storeDown), in
+	// Unix nanoseconds.
+	downTold atomic.Int64
 
 	inFlight atomic.Int64 // requests being served (InFlight)
 
@@ -610,7 +613,7 @@ func (h *Handler) project(ctx context.Context, key, urlProject string) (*store.P
 		}
 	}
 	if e.err != nil {
-		return nil, refuse(http.StatusServiceUnavailable, "errlog: ingest: project lookup: %v", e.err)
+		return nil, h.storeDown("project lookup", e.err)
 	}
 	if e.p == nil {
 		return nil, refuse(http.StatusUnauthorized, "errlog: ingest: unknown sentry_key")
@@ -753,9 +756,27 @@ func (h *Handler) submit(ctx context.Context, p *store.Project, ev *event.Event,
 		// The store said so once on stderr, with the file's path.
 		return "", &httpError{status: http.StatusServiceUnavailable, retryAfter: h.opts.RetryAfter, msg: "errlog: ingest: " + store.ErrLost.Error()}
 	default:
-		if h.opts.OnError != nil {
-			h.opts.OnError(err)
-		}
-		return "", &httpError{status: http.StatusServiceUnavailable, retryAfter: h.opts.RetryAfter, msg: "errlog: ingest: store: " + err.Error()}
+		return "", h.storeDown("store", err)
 	}
 }
+
+// storeDown is the answer to a request the store failed (the database
+// restarting, unreachable): 503 with Retry-After, saying no more than
+// that. The store's error names the database's host, address, user and
+// name, and the answer goes to anyone holding a DSN, which a browser SDK
+// publishes in every page; it is told to OnError instead, at most once
+// in storeDownEvery (an outage fails every request).
+func (h *Handler) storeDown(op string, err error) *httpError {
+	if h.opts.OnError != nil {
+		now := time.Now().UnixNano()
+		last := h.downTold.Load()
+		if now-last >= int64(storeDownEvery) && h.downTold.CompareAndSwap(last, now) {
+			h.opts.OnError(fmt.Errorf("errlog: ingest: %s: %w", op, err))
+		}
+	}
+	return &httpError{status: http.StatusServiceUnavailable, retryAfter: h.opts.RetryAfter,
+		msg: "errlog: ingest: the store is unavailable; retry later"}
+}
+
+// storeDownEvery is how often, at most, a store failure is told.
+const storeDownEvery = 10 * time.Second

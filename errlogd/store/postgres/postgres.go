@@ -84,7 +84,36 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("errlog: store: postgres: %w", err)
 	}
+	sessionLimits(cfg, opts.OweCounts)
 	return open(ctx, openDB(cfg), opts)
+}
+
+// sessionLimits bounds what a process that stopped or vanished holds on
+// the server, on every connection, unless the URL says otherwise: the
+// server probes a silent client after 30 s, 10 s apart, and ends its
+// session after 3 unanswered probes (the system's default waits two
+// hours); and a serving process's transaction left idle for 30 s ends
+// (a process stopped mid-commit held its groups' row locks, and every
+// other process's commits of those groups waited on them, for as long
+// as it stayed stopped). errlogd's own transactions are never idle that
+// long: a commit runs under a 30 s deadline. Tools (errlogd move) may
+// hold a read transaction open while they write elsewhere, so they set
+// only the keepalives.
+func sessionLimits(cfg *pgx.ConnConfig, serving bool) {
+	set := func(k, v string) {
+		if _, ok := cfg.RuntimeParams[k]; !ok {
+			cfg.RuntimeParams[k] = v
+		}
+	}
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	set("tcp_keepalives_idle", "30")
+	set("tcp_keepalives_interval", "10")
+	set("tcp_keepalives_count", "3")
+	if serving {
+		set("idle_in_transaction_session_timeout", "30s")
+	}
 }
 
 // openDB is a pool of pgx connections whose commits pipeline their

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"time"
 
@@ -20,13 +21,30 @@ func (db *DB) AddFeedback(ctx context.Context, f *store.Feedback) error {
 	if f.Received.IsZero() {
 		f.Received = time.Now()
 	}
-	var group int64
-	if e, err := db.EventByEventID(ctx, f.ProjectID, f.EventID); err == nil {
-		group = e.GroupID
+	// The group is read in the transaction that inserts, its row locked
+	// (PostgreSQL; SQLite's one writer serializes): a DeleteGroup that
+	// commits between a read and the insert would leave the feedback
+	// filed under a group that no longer exists, never shown nor deleted.
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap("add feedback", err)
 	}
-	err := db.w.QueryRowContext(ctx, db.q(`INSERT INTO feedback (project_id, group_id, event_id, name, email, comments, url, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+	defer tx.Rollback()
+	lock := ""
+	if db.d.RowLocks {
+		lock = " FOR KEY SHARE OF g"
+	}
+	var group int64
+	err = tx.QueryRowContext(ctx, db.q(`SELECT g.id FROM events e JOIN event_groups g ON g.id = e.group_id WHERE e.project_id = ? AND e.event_id = ? LIMIT 1`+lock), f.ProjectID, f.EventID).Scan(&group)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return wrap("add feedback", err)
+	}
+	err = tx.QueryRowContext(ctx, db.q(`INSERT INTO feedback (project_id, group_id, event_id, name, email, comments, url, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		f.ProjectID, group, f.EventID, store.Text(f.Name), store.Text(f.Email), store.Text(f.Comments), store.Text(f.URL), ms(f.Received)).Scan(&f.ID)
-	return wrap("add feedback", err)
+	if err != nil {
+		return wrap("add feedback", err)
+	}
+	return wrap("add feedback", tx.Commit())
 }
 
 // GroupFeedback lists the feedback on a group's events: filed under the

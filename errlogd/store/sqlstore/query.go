@@ -294,6 +294,17 @@ func (db *DB) DeleteGroup(ctx context.Context, id int64) (err error) {
 	// Feedback that names one of its events is first filed under it, as
 	// retention files it, so that it goes with the group, not with the
 	// events.
+	// upTo is read before resolveFeedback: a batch committing between
+	// the two would put events at or below upTo that resolveFeedback did
+	// not see, and the batches would delete them, leaving the feedback
+	// that came before them behind, naming deleted events.
+	var upTo int64
+	switch err := db.r.QueryRowContext(ctx, db.q(`SELECT last_event_id FROM event_groups WHERE id = ?`), id).Scan(&upTo); {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.ErrNotFound
+	case err != nil:
+		return wrap("delete group", err)
+	}
 	if err := resolveFeedback(ctx, db); err != nil {
 		return wrap("delete group", err)
 	}
@@ -307,13 +318,6 @@ func (db *DB) DeleteGroup(ctx context.Context, id int64) (err error) {
 	// point the group at it again; should feedback come before its event
 	// and the event between two batches, the feedback would stay behind
 	// the group, naming a deleted event.
-	var upTo int64
-	switch err := db.r.QueryRowContext(ctx, db.q(`SELECT last_event_id FROM event_groups WHERE id = ?`), id).Scan(&upTo); {
-	case errors.Is(err, sql.ErrNoRows):
-		return store.ErrNotFound
-	case err != nil:
-		return wrap("delete group", err)
-	}
 	notOwed := ""
 	if db.d.Owners != nil {
 		notOwed = ` AND NOT EXISTS (SELECT 1 FROM owed_events o WHERE o.event_id = events.id)`
