@@ -33,6 +33,13 @@ func (n *Notifier) startMail() error {
 	if _, err := mail.ParseAddresses(m.From, []string{"x@example.com"}, "", false); err != nil {
 		return fmt.Errorf("errlog: alert: %w", err)
 	}
+	if len(m.To) > 0 {
+		// The default recipients, checked now: one that is not an
+		// address fails every alert mailed to it, for good.
+		if _, err := mail.ParseAddresses(m.From, m.To, "", false); err != nil {
+			return fmt.Errorf("errlog: alert: %w", err)
+		}
+	}
 	t, err := mail.NewTransport(*m, mail.Env{OnError: n.opts.OnError})
 	if err != nil {
 		return fmt.Errorf("errlog: alert: %w", err)

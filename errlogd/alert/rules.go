@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	netmail "net/mail"
 	"os"
 	"strings"
 	"time"
@@ -244,6 +245,11 @@ func (c *Config) Validate() error {
 		for j, a := range r.Actions {
 			switch a.Type {
 			case ActionMail:
+				for _, to := range a.To {
+					if _, err := netmail.ParseAddress(to); err != nil {
+						return fmt.Errorf("errlog: alert: rules: %s: actions[%d].to %q is not a mail address: %v", where, j, to, err)
+					}
+				}
 			case ActionWebhook:
 				if err := checkURL(a.URL); err != nil {
 					return fmt.Errorf("errlog: alert: rules: %s: actions[%d].url %w", where, j, err)

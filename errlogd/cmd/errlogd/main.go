@@ -27,6 +27,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -60,13 +61,15 @@ type config struct {
 	scrubKeys                   string // ERRLOGD_SCRUB_KEYS: see flags
 	retentionDays, perGroup     int
 	retentionEvery              time.Duration
-	minFreeMB                   uint64
-	queue                       int
-	password                    string
-	cpuProfile                  string
-	alerts                      alertConfig
-	version                     bool
-	metricsAddr                 string
+	// say writes store failures on stderr, each text once a minute.
+	say         func(string)
+	minFreeMB   uint64
+	queue       int
+	password    string
+	cpuProfile  string
+	alerts      alertConfig
+	version     bool
+	metricsAddr string
 	// onCommit is told of each batch the store's writer commits (metrics).
 	onCommit func(events int, took time.Duration, err error)
 	// inFlight is the ingest handler's InFlight, once it exists.
@@ -206,6 +209,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
+	if c.retentionEvery <= 0 {
+		fmt.Fprintf(stderr, "errlogd: -retention-interval %v: want a positive duration (1h: hourly)\n", c.retentionEvery)
+		return 2
+	}
 	var err error
 	if c.prefix, err = normPrefix(c.prefix); err != nil {
 		fmt.Fprintln(stderr, err)
@@ -240,7 +247,11 @@ type usageError struct{ error }
 // openStore opens the -db store; its writer's failures (a commit, the
 // search index's catch-up) are written to stderr.
 func openStore(ctx context.Context, c *config, stderr io.Writer) (store.Store, error) {
-	wo := store.WriterOptions{Queue: c.queue, OnCommit: c.onCommit, InFlight: c.inFlight, OnError: func(err error) { fmt.Fprintln(stderr, "errlogd:", err) }}
+	if c.say == nil {
+		c.say = sayOnce(stderr, time.Minute)
+	}
+	say := c.say
+	wo := store.WriterOptions{Queue: c.queue, OnCommit: c.onCommit, InFlight: c.inFlight, OnError: func(err error) { say("errlogd: " + err.Error()) }}
 	if strings.HasPrefix(c.db, "postgres://") || strings.HasPrefix(c.db, "postgresql://") {
 		return postgres.Open(ctx, c.db, postgres.Options{Writer: wo, OweCounts: c.oweCounts})
 	}
@@ -362,7 +373,11 @@ func serve(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	}
 
 	ing := ingest.New(st, ingest.Options{FreeSpace: c.freeCheck(), MinFree: c.minFreeMB << 20, Scrub: c.scrubber(stderr), OnError: func(err error) {
-		fmt.Fprintln(stderr, err)
+		// Mostly what the store's writer said already (a failed commit
+		// fails each of its events): said once a minute with it.
+		if c.say != nil {
+			c.say("errlogd: " + err.Error())
+		}
 	}})
 	prefix := strings.TrimSuffix(c.prefix, "/")
 	mux := http.NewServeMux()
@@ -517,4 +532,33 @@ func (c *config) scrubber(stderr io.Writer) *ingest.Scrubber {
 		}
 	}
 	return ingest.NewScrubber(keys)
+}
+
+// sayOnce writes a line at most once per window for the same text, then
+// how many times it repeated meanwhile: a full disk under load is one
+// failure, not a line per batch.
+func sayOnce(w io.Writer, window time.Duration) func(string) {
+	var mu sync.Mutex
+	type seen struct {
+		at      time.Time
+		repeats int
+	}
+	last := map[string]*seen{}
+	return func(line string) {
+		mu.Lock()
+		defer mu.Unlock()
+		now := time.Now()
+		if s, ok := last[line]; ok && now.Sub(s.at) < window {
+			s.repeats++
+			return
+		} else if ok && s.repeats > 0 {
+			fmt.Fprintf(w, "%s (and %d more times in %s)\n", line, s.repeats, now.Sub(s.at).Round(time.Second))
+		} else {
+			fmt.Fprintln(w, line)
+		}
+		if len(last) > 100 {
+			last = map[string]*seen{}
+		}
+		last[line] = &seen{at: now}
+	}
 }

@@ -78,6 +78,18 @@ func retryable(err error) bool {
 		pgconn.SafeToRetry(err)
 }
 
+// unavailable says whether a failed commit is the database's failure,
+// not its events': out of disk, memory or connections (class 53), an I/O
+// or system error (class 58), a server in read-only mode (25006). None of
+// its events is refused as bad (400): SDKs drop those for good.
+func unavailable(err error) bool {
+	var e *pgconn.PgError
+	if !errors.As(err, &e) {
+		return false
+	}
+	return strings.HasPrefix(e.Code, "53") || strings.HasPrefix(e.Code, "58") || e.Code == "25006"
+}
+
 // Open connects to the database at url (postgres://…) and migrates it.
 func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	cfg, err := pgx.ParseConfig(url)
@@ -184,7 +196,8 @@ var dialect = sqlstore.Dialect{
 		Session: `SELECT set_config('tcp_keepalives_idle', '30', false), set_config('tcp_keepalives_interval', '10', false),
  set_config('tcp_keepalives_count', '3', false), set_config('application_name', 'errlogd owner lock', false)`,
 	},
-	Retryable: retryable,
+	Retryable:   retryable,
+	Unavailable: unavailable,
 	Search: func(ctx context.Context, db *sql.DB, text string) (string, []any, error) {
 		// group_search's trigram indexes serve ILIKE '%…%' when few
 		// groups match; a text the planner expects in thousands of titles

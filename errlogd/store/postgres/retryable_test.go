@@ -36,3 +36,23 @@ func TestRetryable(t *testing.T) {
 		assert.Equal(t, want, retryable(err), "%v", err)
 	}
 }
+
+// TestUnavailable: the database's own failures (a full disk, an I/O
+// error, a read-only server) are not the events': a batch retried event
+// by event refuses none of them as bad (400), which SDKs drop for good.
+func TestUnavailable(t *testing.T) {
+	pg := func(code string) error { return fmt.Errorf("commit: %w", &pgconn.PgError{Code: code}) }
+	for err, want := range map[error]bool{
+		pg("53100"):                  true,  // disk full
+		pg("53200"):                  true,  // out of memory
+		pg("58030"):                  true,  // I/O error
+		pg("25006"):                  true,  // read-only transaction (a standby)
+		pg("22P02"):                  false, // invalid text: the event's
+		pg("23505"):                  false,
+		errors.New("something else"): false,
+	} {
+		if got := unavailable(err); got != want {
+			t.Errorf("unavailable(%v) = %v, want %v", err, got, want)
+		}
+	}
+}

@@ -256,6 +256,17 @@ var dialect = sqlstore.Dialect{
 		}
 		return false
 	},
+	Unavailable: func(err error) bool {
+		var e *sqlite3.Error
+		if errors.As(err, &e) {
+			switch e.Code() & 0xff {
+			case sqlite3lib.SQLITE_FULL, sqlite3lib.SQLITE_IOERR, sqlite3lib.SQLITE_READONLY,
+				sqlite3lib.SQLITE_CANTOPEN, sqlite3lib.SQLITE_NOMEM:
+				return true
+			}
+		}
+		return false
+	},
 	Search: func(ctx context.Context, db *sql.DB, text string) (string, []any, error) {
 		// Every way a search matches ignores case as the trigram index
 		// does. SQLite's LIKE folds A-Z only: enough for an ASCII text;

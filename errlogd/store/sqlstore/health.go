@@ -21,6 +21,11 @@ func (db *DB) Health(ctx context.Context) error {
 	if err := db.checkFile(); err != nil {
 		return err
 	}
+	// The store takes no writes while its commits fail (a full disk): a
+	// read answering is not health.
+	if err := db.wr.lastCommitErr(); err != nil {
+		return wrap("health", err)
+	}
 	return wrap("health", db.r.PingContext(ctx))
 }
 

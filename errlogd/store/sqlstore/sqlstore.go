@@ -80,6 +80,10 @@ type Dialect struct {
 	MigrationLock string
 	// Retryable recognises transient commit errors.
 	Retryable func(error) bool
+	// Unavailable recognises errors of the database, not of the events
+	// (a full disk, an I/O error): a batch retried event by event stops
+	// at one, and none of its events is refused as bad (400).
+	Unavailable func(error) bool
 	// DiskBytes returns the database's size.
 	DiskBytes func(ctx context.Context, db *sql.DB) (int64, error)
 	// Search, when set, returns the condition and arguments that find the
@@ -219,6 +223,7 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 		}
 	}
 	db.wr = newWriter(db.commit, db.defaultProject, wo)
+	db.wr.unavailable = c.Dialect.Unavailable
 	db.wr.idle = db.idle
 	db.wr.stop = db.stop
 	db.wr.owed = db.owed.deadline

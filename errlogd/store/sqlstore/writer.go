@@ -66,6 +66,13 @@ type writer struct {
 	stopErr error // set before stopped is closed
 	dropped atomic.Int64
 	failed  atomic.Int64
+	// commitErr is the error of the last commit when the database failed
+	// it (Dialect.Unavailable: a full disk, an I/O error); nil once a
+	// commit succeeds or fails otherwise. Health reports it.
+	commitErr atomic.Pointer[error]
+	// unavailable is the dialect's Unavailable: errors that are not the
+	// events' (a full disk).
+	unavailable func(error) bool
 }
 
 // newWriter starts the writer goroutine; opts has its defaults.
@@ -212,6 +219,28 @@ func (w *writer) isClosed() bool {
 // Dropped counts events Deliver dropped, or Close abandoned.
 func (w *writer) Dropped() int64 { return w.dropped.Load() }
 
+// setCommitErr records how the last commit went: err nil clears it, and
+// so does any error but the database's own (Dialect.Unavailable: a full
+// disk, an I/O error), which fails every commit until it is mended. A
+// passing failure (a deadlock, a connection broken and retried) must not
+// make the store unhealthy until the next event comes; a lost file and a
+// closing store are said elsewhere.
+func (w *writer) setCommitErr(err error) {
+	if err == nil || w.unavailable == nil || !w.unavailable(err) {
+		w.commitErr.Store(nil)
+		return
+	}
+	w.commitErr.Store(&err)
+}
+
+// lastCommitErr is the error of the last commit, when it failed.
+func (w *writer) lastCommitErr() error {
+	if p := w.commitErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
 // Failed counts events lost to failed commits.
 func (w *writer) Failed() int64 { return w.failed.Load() }
 
@@ -276,6 +305,7 @@ func (w *writer) run() {
 		} else if len(ins) > 0 {
 			start := time.Now()
 			err = w.commitRetry(ins, settle)
+			w.setCommitErr(err)
 			if w.opts.OnCommit != nil {
 				w.opts.OnCommit(len(ins), time.Since(start), err)
 			}
@@ -534,6 +564,9 @@ func (w *writer) commitEach(ins []*store.Incoming, batchErr error, settle bool) 
 			w.fail(err)
 		}
 	}
+	if ok {
+		w.setCommitErr(nil)
+	}
 	switch {
 	case stop != nil && !errors.Is(stop, store.ErrLost) && !errors.Is(stop, store.ErrClosed):
 		w.fail(stop)
@@ -548,5 +581,6 @@ func (w *writer) commitEach(ins []*store.Incoming, batchErr error, settle bool) 
 func (w *writer) notTheEvents(err error) bool {
 	return errors.Is(err, store.ErrLost) || errors.Is(err, store.ErrClosed) ||
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
-		w.opts.Retryable != nil && w.opts.Retryable(err)
+		w.opts.Retryable != nil && w.opts.Retryable(err) ||
+		w.unavailable != nil && w.unavailable(err)
 }
