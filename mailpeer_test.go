@@ -4,60 +4,37 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log"
 	"log/slog"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
 )
-
-type idleSess struct{ n *atomic.Int32 }
-
-func (s idleSess) Mail(string, *gosmtp.MailOptions) error { return nil }
-func (s idleSess) Rcpt(string, *gosmtp.RcptOptions) error { return nil }
-func (s idleSess) Data(r io.Reader) error                 { io.Copy(io.Discard, r); s.n.Add(1); return nil }
-func (s idleSess) Reset()                                 {}
-func (s idleSess) Logout() error                          { return nil }
-func (s idleSess) AuthMechanisms() []string               { return nil }
-func (s idleSess) Auth(string) (sasl.Server, error)       { return nil, errors.New("no") }
 
 // A mail server whose idle timeout is shorter than IdleTimeout (go-smtp
 // and mailtest's own server: 10 s, against a default of 30 s) says "421
 // Idle timeout" and hangs up. The next error's mail must go out on a new
 // connection without an error report and without waiting a backoff.
 func TestSinkIdleConnectionClosedBy421(t *testing.T) {
-	var n atomic.Int32
-	srv := gosmtp.NewServer(gosmtp.BackendFunc(func(*gosmtp.Conn) (gosmtp.Session, error) { return idleSess{&n}, nil }))
-	srv.Domain = "localhost"
-	srv.ReadTimeout = 200 * time.Millisecond
-	srv.ErrorLog = log.New(io.Discard, "", 0)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	defer srv.Close()
+	srv := startServer(t, serverOpts{IdleTimeout: 200 * time.Millisecond})
+	n := func() int { return len(srv.Mails()) }
 
 	rec := &errRecorder{}
-	s := newTestSink(t, &MailOptions{Addr: ln.Addr().String(), To: []string{"ops@example.com"}}, testEnv(rec), ThrottleOptions{}, nil, nil)
+	s := newTestSink(t, &MailOptions{Addr: srv.Addr, To: []string{"ops@example.com"}}, testEnv(rec), ThrottleOptions{}, nil, nil)
 	s.Deliver(mailEventN(1))
-	for deadline := time.Now().Add(5 * time.Second); n.Load() < 1 && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(5 * time.Second); n() < 1 && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(600 * time.Millisecond) // the server's idle timeout: 421, close
 	s.Deliver(mailEventN(2))
 	// No Flush: it would close the connection.
-	for deadline := time.Now().Add(5 * time.Second); n.Load() < 2 && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(5 * time.Second); n() < 2 && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond)
 	}
-	if got := n.Load(); got != 2 {
+	if got := n(); got != 2 {
 		t.Errorf("%d mails, want 2", got)
 	}
 	if errs := rec.all(); len(errs) > 0 {

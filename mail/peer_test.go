@@ -5,62 +5,17 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log"
 	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
 
 	"github.com/errlog/errlog/mail"
 	"github.com/errlog/errlog/mail/mailtest"
 )
-
-// idleServer is a go-smtp server whose idle timeout (ReadTimeout) is
-// short: when it passes, go-smtp says "421 4.4.2 Idle timeout, bye bye"
-// and hangs up, as Postfix ("421 4.4.2 … Error: timeout exceeded") and
-// most servers do.
-type idleBackend struct {
-	mu    sync.Mutex
-	mails int
-}
-
-type idleSession struct{ b *idleBackend }
-
-func (s *idleSession) Mail(string, *gosmtp.MailOptions) error { return nil }
-func (s *idleSession) Rcpt(string, *gosmtp.RcptOptions) error { return nil }
-func (s *idleSession) Data(r io.Reader) error {
-	io.Copy(io.Discard, r)
-	s.b.mu.Lock()
-	s.b.mails++
-	s.b.mu.Unlock()
-	return nil
-}
-func (s *idleSession) Reset()                           {}
-func (s *idleSession) Logout() error                    { return nil }
-func (s *idleSession) AuthMechanisms() []string         { return nil }
-func (s *idleSession) Auth(string) (sasl.Server, error) { return nil, errors.New("no") }
-
-func startIdleServer(t *testing.T, idle time.Duration) (string, *idleBackend) {
-	b := &idleBackend{}
-	srv := gosmtp.NewServer(gosmtp.BackendFunc(func(c *gosmtp.Conn) (gosmtp.Session, error) {
-		return &idleSession{b: b}, nil
-	}))
-	srv.Domain = "localhost"
-	srv.ReadTimeout = idle
-	srv.WriteTimeout = 5 * time.Second
-	srv.ErrorLog = log.New(io.Discard, "", 0)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String(), b
-}
 
 // The server closed the kept connection while it was idle, saying 421
 // first (go-smtp, Postfix, Exim do): the next mail of the burst must go
@@ -68,7 +23,8 @@ func startIdleServer(t *testing.T, idle time.Duration) (string, *idleBackend) {
 // comment promises "one more try on a new one" when the server closed the
 // connection while it was idle; a 421 before the close is the usual way.
 func TestIdleConnectionClosedWith421(t *testing.T) {
-	addr, b := startIdleServer(t, 200*time.Millisecond)
+	srv := mailtest.Start(t, mailtest.Options{IdleTimeout: 200 * time.Millisecond})
+	addr := srv.Addr
 	var reported []error
 	var mu sync.Mutex
 	tr, err := mail.NewTransport(mail.Options{Addr: addr, Timeout: 2 * time.Second, IdleTimeout: time.Minute},
@@ -86,10 +42,8 @@ func TestIdleConnectionClosedWith421(t *testing.T) {
 			t.Fatalf("mail %d after the server closed the idle connection: %v (temporary: %v)", i+2, err, !mail.IsPermanent(err))
 		}
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.mails != 4 {
-		t.Errorf("%d mails arrived, want 4", b.mails)
+	if n := len(srv.Mails()); n != 4 {
+		t.Errorf("%d mails arrived, want 4", n)
 	}
 }
 

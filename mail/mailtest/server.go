@@ -64,6 +64,10 @@ type Options struct {
 	// InsecureAuth offers AUTH without TLS too (a local relay).
 	InsecureAuth bool
 	Addr         string // default 127.0.0.1:0
+	// IdleTimeout is how long the server waits for a command before it
+	// says "421 4.4.2 Idle timeout" and hangs up, as Postfix and Exim do.
+	// Default 10 s.
+	IdleTimeout time.Duration
 }
 
 // Start starts a server for the test; it stops at the test's end.
@@ -81,6 +85,9 @@ func Start(t testing.TB, o Options) *Server {
 	}))
 	srv.Domain = "localhost"
 	srv.ReadTimeout = 10 * time.Second
+	if o.IdleTimeout > 0 {
+		srv.ReadTimeout = o.IdleTimeout
+	}
 	srv.WriteTimeout = 10 * time.Second
 	srv.ErrorLog = log.New(io.Discard, "", 0)
 	srv.AllowInsecureAuth = o.InsecureAuth
