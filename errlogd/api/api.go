@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -94,6 +95,23 @@ func New(st store.Store, opts Options) *Handler {
 	h.handle("GET "+p+"/events/{id}", h.event)
 	h.handle("GET "+p+"/projects", h.projects)
 	h.handle("GET "+p+"/stats", h.stats)
+	// A path the API serves, asked with another method: 405 with Allow
+	// (the catch-all below would say "not found" of an existing group).
+	// Patterns with a method are more specific, so they win.
+	for path, allow := range map[string]string{
+		"/groups":             "GET, HEAD",
+		"/groups/{id}":        "GET, HEAD, POST, DELETE",
+		"/groups/{id}/events": "GET, HEAD",
+		"/groups/{id}/counts": "GET, HEAD",
+		"/events/{id}":        "GET, HEAD",
+		"/projects":           "GET, HEAD",
+		"/stats":              "GET, HEAD",
+	} {
+		h.handle(p+path, func(w http.ResponseWriter, r *http.Request) error {
+			w.Header().Set("Allow", allow)
+			return &apiError{http.StatusMethodNotAllowed, "method " + r.Method + " not allowed; allowed: " + allow}
+		})
+	}
 	h.handle(p+"/", func(w http.ResponseWriter, r *http.Request) error {
 		return errNotFound
 	})
@@ -317,7 +335,7 @@ type statusBody struct {
 
 func readStatus(r *http.Request) (statusBody, error) {
 	var b statusBody
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
 		if err := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20)).Decode(&b); err != nil {
 			return b, badRequest("body: %v", err)
 		}
@@ -425,6 +443,9 @@ func (h *Handler) groupEvents(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) counts(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
+		return err
+	}
+	if _, err := h.st.Group(r.Context(), id); err != nil {
 		return err
 	}
 	q := r.URL.Query()

@@ -29,7 +29,7 @@ func (h *Handler) feedback(ctx context.Context, p *store.Project, typ string, pa
 		if f.EventID == "" {
 			f.EventID = envelopeID
 		}
-		return "", h.addFeedback(ctx, f)
+		return "", h.addFeedback(ctx, p, f, false)
 	}
 	ev, err := decode.Event(payload)
 	if err != nil {
@@ -43,7 +43,7 @@ func (h *Handler) feedback(ctx context.Context, p *store.Project, typ string, pa
 	}
 	f.EventID = str("associated_event_id")
 	if f.EventID != "" {
-		return "", h.addFeedback(ctx, f)
+		return "", h.addFeedback(ctx, p, f, false)
 	}
 	msg := strings.TrimSpace(f.Comments)
 	if msg == "" {
@@ -62,17 +62,24 @@ func (h *Handler) feedback(ctx context.Context, p *store.Project, typ string, pa
 		return "", err
 	}
 	f.EventID = id
-	return id, h.addFeedback(ctx, f)
+	return id, h.addFeedback(ctx, p, f, true) // its event took p's rate limit
 }
 
 // addFeedback stores f. Feedback without comments has nothing to show: it
 // is skipped, not refused (an SDK passes what the user typed through, and
 // drops the envelope it was refused with); a feedback item's own event is
-// stored all the same.
-func (h *Handler) addFeedback(ctx context.Context, f *store.Feedback) error {
+// stored all the same. Feedback counts against p's rate limit as an event
+// does (a public browser DSN could fill the feedback table), unless its
+// own event took it (limited).
+func (h *Handler) addFeedback(ctx context.Context, p *store.Project, f *store.Feedback, limited bool) error {
 	if strings.TrimSpace(f.Comments) == "" {
 		h.skipped.Add(1)
 		return nil
+	}
+	if !limited {
+		if err := h.allow(p); err != nil {
+			return err
+		}
 	}
 	if err := h.st.AddFeedback(ctx, f); err != nil {
 		return h.storeDown("store feedback", err)

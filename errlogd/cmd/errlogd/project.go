@@ -132,6 +132,8 @@ func runProject(ctx context.Context, args []string, getenv func(string) string, 
 			case "name":
 				if setName = strings.TrimSpace(setName); setName == "" {
 					bad = fmt.Errorf("errlogd: -name: a project needs a name")
+				} else if allDigits(setName) {
+					bad = fmt.Errorf("errlogd: -name %q: a name of digits only reads as a project id (alert rules take either)", setName)
 				} else if o := named(setName, p.ID); o != nil {
 					bad = fmt.Errorf("errlogd: project %d in %s is already named %q: names are unique (alert rules refer to them)", o.ID, db, setName)
 				}
@@ -160,8 +162,8 @@ func runProject(ctx context.Context, args []string, getenv func(string) string, 
 		fmt.Fprintf(stdout, "%d\t%s\trate limit %d/min\tin-app %q\tdisabled %v\n", p.ID, p.Name, p.RateLimit, p.InApp, p.Disabled)
 		fmt.Fprintf(stderr, "errlogd: changed project %d in %s\n", p.ID, db)
 	case "add":
-		if name = strings.TrimSpace(name); name == "" {
-			fmt.Fprintln(stderr, "errlogd: a project needs a name")
+		if name = strings.TrimSpace(name); name == "" || allDigits(name) {
+			fmt.Fprintf(stderr, "errlogd: project name %q: a project needs a name, and one of digits only reads as a project id (alert rules take either)\n", name)
 			return 2
 		}
 		if o := named(name, 0); o != nil {
@@ -202,4 +204,15 @@ func printFlags(fs *flag.FlagSet, names []string) {
 		}
 	}
 	sub.PrintDefaults()
+}
+
+// allDigits reports whether s is a number: a project named "3" would be
+// project 3 to an alert rule's `project: 3`, which takes an id or a name.
+func allDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -89,3 +89,19 @@ func TestBadRecipientsRefused(t *testing.T) {
 		assert.Contains(t, out, c.want, c.name)
 	}
 }
+
+// A project named by digits only ("3") would be project 3 to an alert
+// rule's `project: "3"`, which takes an id or a name: one rule then
+// mailed one team's errors to another. Refused on add and on rename.
+func TestProjectNameOfDigitsRefused(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "e.db")
+	createStore(t, db)
+	out, err := exec.Command(errlogdBin, "project", "add", "3", "-db", db).CombinedOutput()
+	require.Error(t, err, string(out))
+	assert.Contains(t, string(out), "digits only")
+	out, err = exec.Command(errlogdBin, "project", "add", "web3", "-db", db).CombinedOutput()
+	require.NoError(t, err, string(out))
+	out, err = exec.Command(errlogdBin, "project", "set", "1", "-name", "42", "-db", db).CombinedOutput()
+	require.Error(t, err, string(out))
+	assert.Contains(t, string(out), "digits only")
+}
