@@ -21,7 +21,7 @@ import (
 )
 
 // FromEnv returns Options read from the ERRLOG_* environment variables
-// (see the README's table). An unset variable leaves the default, with
+// (see the table in docs/configuration.md). An unset variable leaves the default, with
 // two choices of its own for a deployed program: when mail or a tracker
 // is set, the spool directory (ERRLOG_SPOOL_DIR) is a folder of the OS
 // cache directory named for the program, and crash reports
@@ -170,8 +170,8 @@ func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 	o.DateFormat, _ = e.str("ERRLOG_DATE_FORMAT")
 	if o.Format != "" {
 		if f, err := logfile.NewFormatter(o.Format, o.DateFormat); err != nil {
-			e.bad("ERRLOG_FORMAT", o.Format, err.Error())
-			o.Format, o.DateFormat = "", ""
+			e.bad("ERRLOG_FORMAT", o.Format, strings.TrimPrefix(err.Error(), "errlog: "))
+			o.Format = "" // the date format is read apart, and kept
 		} else if !e.formatFields(o.Format, f.Fields()) {
 			o.Format = ""
 		}
@@ -221,6 +221,19 @@ func fromEnv(lookup func(string) (string, bool), stderr io.Writer) Options {
 				e.note("ERRLOG_MAIL_DIR", "ERRLOG_MAIL_DIR="+strconv.Quote(dir)+" writes mail to files: ERRLOG_SMTP_ADDR="+strconv.Quote(o.Mail.Addr)+" is not used (unset one)")
 			}
 			o.Mail.Dir = dir
+		}
+	}
+	if o.Mail == nil {
+		// Mail set up but for its server (a typo in ERRLOG_SMTP_ADDR's
+		// name, or it forgotten): said, not a silent "no mail".
+		for _, name := range []string{"ERRLOG_MAIL_TO", "ERRLOG_MAIL_FROM", "ERRLOG_SMTP_USER"} {
+			if _, ok := e.str(name); ok && !e.mailOff() {
+				_, addr := e.str("ERRLOG_SMTP_ADDR")
+				if _, dir := e.str("ERRLOG_MAIL_DIR"); !addr && !dir { // else already said
+					e.note("ERRLOG_SMTP_ADDR", name+" is set without ERRLOG_SMTP_ADDR or ERRLOG_MAIL_DIR: error mail is off")
+				}
+				break
+			}
 		}
 	}
 	if o.Mail != nil {
@@ -356,7 +369,10 @@ func checkHostPort(addr string) error {
 }
 
 // defaultSpoolDir is errlog's folder of the OS cache directory, one per
-// program, so that two programs on one host never send each other's events.
+// program name. Two programs of one name (/srv/shop/server and
+// /srv/blog/server) share it; their tracker and mail folders are each
+// owned by one DSN project and key, one list of recipients
+// (delivery.OwnedDir), so that neither sends the other's backlog.
 func defaultSpoolDir() (string, error) {
 	dir, err := os.UserCacheDir()
 	if err != nil {

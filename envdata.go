@@ -72,10 +72,16 @@ func newEnvironment(o *Options, san *sanitizer) *environment {
 		if !envAllowed(allow, k) {
 			continue
 		}
-		if m.hides(catEnv, k) {
+		switch {
+		case m.hides(catEnv, k):
 			v = m.with
-		} else {
-			v = m.maskURLPassword(v)
+		case k == "ERRLOG_SMTP_ADDR" && strings.Contains(v, "@"):
+			// "user:password@host:587", which FromEnv refuses for the
+			// password it holds: only the host goes out.
+			v = m.with + "@" + v[strings.LastIndexByte(v, '@')+1:]
+		default:
+			// Secrets by their shape too, as in every other text.
+			v = m.scrubText(m.maskURLPassword(v))
 		}
 		vars["os."+k] = v
 	}

@@ -245,7 +245,15 @@ func NewHandler(opts Options) *Handler {
 		}
 	}
 	if o.Tracker != nil {
-		if t, err := tracker.NewSink(*o.Tracker, r.shared); err != nil {
+		to := *o.Tracker
+		if rate := to.SampleRate; !(rate >= 0 && rate <= 1) {
+			// A bad rate costs the rate, as Options.SampleRate's does,
+			// not the tracker and every event with it.
+			c.onError(&DeliveryError{Sink: "tracker", Op: "configure",
+				Err: fmt.Errorf("Options.Tracker.SampleRate %v is not in (0, 1]: every event is sent", rate)})
+			to.SampleRate = 0
+		}
+		if t, err := tracker.NewSink(to, r.shared); err != nil {
 			c.onError(err)
 		} else if t != nil {
 			c.sinks = append(c.sinks, t)

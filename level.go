@@ -12,7 +12,8 @@ import (
 // error, critical or fatal (ERROR+4), Python's numbers (10, 20, 30, 40, 50), or
 // slog's text ("WARN+2").
 func ParseLevel(s string) (slog.Level, error) {
-	name := strings.ToLower(strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
+	name := strings.ToLower(s)
 	for i := range levels.Table {
 		if name == strings.ToLower(levels.Table[i].Python) || name == string(levels.Table[i].Sentry) || name == strings.ToLower(levels.Table[i].Short) {
 			return levels.Table[i].Slog, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -158,7 +159,12 @@ func (s *noticeSink) startMail(o *MailOptions) error {
 	}
 	spool := ""
 	if env.SpoolDir != "" {
-		spool = filepath.Join(env.SpoolDir, "mail")
+		// Owned by these recipients: another program given the same
+		// directory must not mail this one's backlog to its own team;
+		// a new mail server or sender still sends it.
+		to := slices.Clone(addrs.EnvTo)
+		slices.Sort(to)
+		spool = delivery.OwnedDir(filepath.Join(env.SpoolDir, "mail"), strings.Join(to, "\n"))
 	}
 	s.mailQ, err = delivery.New(delivery.Options{
 		Name:        s.name,

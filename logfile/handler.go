@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -205,7 +206,7 @@ func newHandler(opts Options, lazy bool) (*Handler, error) {
 	ro := rotate.Options{
 		Path:       opts.Path,
 		MaxBackups: opts.MaxBackups,
-		MaxAge:     time.Duration(opts.MaxAgeDays) * 24 * time.Hour,
+		MaxAge:     maxAge(opts.MaxAgeDays),
 		Compress:   opts.Compress,
 		Interval:   opts.Interval,
 		Now:        opts.Now,
@@ -214,6 +215,8 @@ func newHandler(opts Options, lazy bool) (*Handler, error) {
 		OnDeleted: func(lines int) { h.out.deleted += lines },
 	}
 	switch {
+	case int64(opts.MaxSizeMB) > math.MaxInt64>>20:
+		ro.MaxSize = -1 // more than any disk holds: no size rotation
 	case opts.MaxSizeMB > 0:
 		ro.MaxSize = int64(opts.MaxSizeMB) << 20
 	case opts.MaxSizeMB < 0:
@@ -225,6 +228,16 @@ func newHandler(opts Options, lazy bool) (*Handler, error) {
 	}
 	h.out.w, h.out.closer, h.out.path = w, w, opts.Path
 	return h, nil
+}
+
+// maxAge is days as a Duration; beyond what a Duration holds (292
+// years), no limit: 999999 days must not overflow to a negative age, nor
+// 213504 to 25 minutes.
+func maxAge(days int) time.Duration {
+	if int64(days) > int64(math.MaxInt64/(24*time.Hour)) {
+		return 0
+	}
+	return time.Duration(days) * 24 * time.Hour
 }
 
 // fileError carries a message of its own over the error it wraps, so

@@ -132,7 +132,26 @@ func (o *Options) SetCAFile(file string) error {
 // Recipients splits a comma-separated list (ERRLOG_MAIL_TO), dropping
 // blanks.
 func Recipients(list string) []string {
-	to := strings.Split(list, ",")
+	// Split at the commas outside quotes and angle brackets: "Doe, Jane"
+	// <jane@example.com> is one address, as RFC 5322 writes it.
+	var to []string
+	quoted, angle, start := false, false, 0
+	for i := 0; i < len(list); i++ {
+		switch c := list[i]; {
+		case c == '\\' && quoted:
+			i++
+		case c == '"':
+			quoted = !quoted
+		case c == '<' && !quoted:
+			angle = true
+		case c == '>' && !quoted:
+			angle = false
+		case c == ',' && !quoted && !angle:
+			to = append(to, list[start:i])
+			start = i + 1
+		}
+	}
+	to = append(to, list[start:])
 	for i := range to {
 		to[i] = strings.TrimSpace(to[i])
 	}

@@ -170,7 +170,7 @@ func newTracker(o Options, env settings.Shared) (*Tracker, error) {
 			return nil, fmt.Errorf("errlog: tracker: %w", err)
 		}
 	}
-	if o.SampleRate < 0 || o.SampleRate > 1 {
+	if !(o.SampleRate >= 0 && o.SampleRate <= 1) { // NaN too
 		return nil, fmt.Errorf("errlog: tracker: SampleRate %v is not in (0, 1]", o.SampleRate)
 	}
 	t := &Tracker{
@@ -225,6 +225,11 @@ func newTracker(o Options, env settings.Shared) (*Tracker, error) {
 		if qo.SpoolDir == "" && env.SpoolDir != "" {
 			qo.SpoolDir = filepath.Join(env.SpoolDir, "tracker")
 		}
+		// Owned by this DSN's project and key: another program given the
+		// same directory must not send this one's backlog to its own
+		// project; the same project at a new address (a tracker moved)
+		// still gets it.
+		qo.SpoolDir = delivery.OwnedDir(qo.SpoolDir, dsn.PublicKey+"/"+dsn.ProjectID)
 		q, err := delivery.New(qo)
 		if err != nil {
 			return nil, err // already "errlog: tracker: …"

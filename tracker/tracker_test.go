@@ -842,7 +842,7 @@ func TestTrackerErrorsHideSecrets(t *testing.T) {
 		return "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{\"id\":"
 	})
 	cutShortURL := strings.Replace(strings.TrimSuffix(cutShort, "/1"), "http://k@", "http://", 1)
-	dead := strings.TrimSuffix(strings.Replace(trackertest.DeadDSN(t), "http://k@", "http://", 1), "/42")
+	dead := strings.TrimSuffix(strings.Replace(trackertest.DeadDSN(t), "http://"+trackertest.Key+"@", "http://", 1), "/42")
 
 	noSecret := func(what, s string, wants ...string) {
 		t.Helper()

@@ -269,5 +269,5 @@ func DeadDSN(t *testing.T) string {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	return "http://k@" + addr + "/42"
+	return "http://" + Key + "@" + addr + "/42" // the Fake's project and key: a tracker down, then back elsewhere
 }
