@@ -164,6 +164,9 @@ type Options struct {
 	MaxValueBytes int
 	// QueueSize bounds the events waiting for mail, tracker and sinks.
 	// Past it, events are dropped, counted and reported. Default 1024.
+	// Its room is allocated at New, so that logging need not allocate:
+	// with a tracker, about 1 KB a slot (1.3 MB at 1024, 101 MB at
+	// 100,000).
 	QueueSize int
 	// SpoolDir keeps undelivered mail and tracker events on disk across
 	// restarts. Default: no spool (memory only). A directory that cannot
