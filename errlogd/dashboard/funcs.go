@@ -14,18 +14,19 @@ import (
 )
 
 var funcs = template.FuncMap{
-	"rel":     relTime,
-	"exact":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
-	"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"compact": compact,
-	"message": logMessage,
-	"num":     thousands,
-	"short":   func(s string, n int) string { return shorten(s, n) },
-	"itoa":    func(i int64) string { return strconv.FormatInt(i, 10) },
-	"add":     func(a, b int) int { return a + b },
-	"sub":     func(a, b int) int { return a - b },
-	"at":      func(now, t time.Time) whenArg { return whenArg{now, t} },
-	"events":  func(n int64) string { return plural(n, "event") },
+	"rel":       relTime,
+	"exact":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"compact":   compact,
+	"message":   logMessage,
+	"num":       thousands,
+	"short":     func(s string, n int) string { return shorten(s, n) },
+	"itoa":      func(i int64) string { return strconv.FormatInt(i, 10) },
+	"add":       func(a, b int) int { return a + b },
+	"sub":       func(a, b int) int { return a - b },
+	"at":        func(now, t time.Time) whenArg { return whenArg{now, t} },
+	"untilTime": untilTime,
+	"events":    func(n int64) string { return plural(n, "event") },
 }
 
 // relTime says how long before now t was: "just now", "5 min ago",
@@ -45,6 +46,23 @@ func relTime(now, t time.Time) string {
 		return strconv.Itoa(int(d/time.Hour)) + " h ago"
 	case d < 90*24*time.Hour:
 		return strconv.Itoa(int(d/(24*time.Hour))) + " d ago"
+	}
+	return t.UTC().Format("2 Jan 2006")
+}
+
+// untilTime says how long after now t is, for a time to come (a mute's
+// end): "in 5 min", "in 3 h", "in 6 d", else the date.
+func untilTime(now, t time.Time) string {
+	d := t.Sub(now)
+	switch {
+	case d < time.Minute:
+		return "in under a minute"
+	case d < time.Hour:
+		return "in " + strconv.Itoa(int((d+time.Minute-1)/time.Minute)) + " min"
+	case d < 48*time.Hour:
+		return "in " + strconv.Itoa(int((d+time.Hour-1)/time.Hour)) + " h"
+	case d < 90*24*time.Hour:
+		return "in " + strconv.Itoa(int((d+24*time.Hour-1)/(24*time.Hour))) + " d"
 	}
 	return t.UTC().Format("2 Jan 2006")
 }

@@ -189,6 +189,8 @@ type ruleForm struct {
 	URLHost       string // the stored URL's scheme and host (alert.URLHost)
 	WebhookFormat string
 	SecretSet     bool // a secret is stored: shown as "set", never in clear
+	ClearSecret   bool // "remove it" is ticked: kept ticked on a refused form
+	SecretTyped   bool // a secret was typed into a refused form: it must be typed again
 	Ticketer      string
 
 	Ticketers   []string
@@ -288,11 +290,13 @@ func (f *ruleForm) read(r *http.Request) {
 	f.secretInput = r.PostFormValue("webhook_secret")
 	// SecretSet stays what the store holds: a secret typed into a form
 	// that fails is not shown back, and must be typed again.
+	// A refused form keeps "remove it" ticked (and the secret shown as
+	// set, which it still is), so that saving it again removes it.
 	if on("webhook_secret_clear") {
-		f.secret, f.SecretSet = "", false
+		f.secret, f.ClearSecret = "", true
 	}
 	if f.secretInput != "" {
-		f.secret = f.secretInput
+		f.secret, f.SecretTyped = f.secretInput, true
 	}
 }
 
