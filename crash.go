@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"github.com/errlog/errlog/event"
+	"github.com/errlog/errlog/internal/delivery"
 	"github.com/errlog/errlog/internal/flock"
 	"github.com/errlog/errlog/internal/stack"
 	"github.com/errlog/errlog/internal/values"
+	"github.com/errlog/errlog/wire"
 )
 
 // Crash reports. A panic that nothing recovers, or a fatal runtime error
@@ -86,7 +88,10 @@ func (c *core) startCrashReports() {
 	if !o.CrashReports || o.SpoolDir == "" || !c.hasSinks || !crashOutputSupported || !flock.Supported {
 		return
 	}
-	dir := filepath.Join(o.SpoolDir, crashDirName)
+	// Owned as the tracker's and the mail's folders are: another program
+	// given the same spool (one of the same name, with the default
+	// spool) must not send this one's crashes to its own project.
+	dir := delivery.OwnedDir(filepath.Join(o.SpoolDir, crashDirName), c.crashOwner())
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		c.onError(fmt.Errorf("errlog: crash reports: %w", err))
 		return
@@ -98,6 +103,23 @@ func (c *core) startCrashReports() {
 		return
 	}
 	c.crashOut = co
+}
+
+// crashOwner names where this process's events go: the tracker's DSN
+// project and key, the mail's recipients.
+func (c *core) crashOwner() string {
+	var parts []string
+	if t := c.opts.Tracker; t != nil {
+		if dsn, err := wire.ParseDSN(t.DSN); err == nil {
+			parts = append(parts, "tracker "+dsn.PublicKey+"/"+dsn.ProjectID)
+		}
+	}
+	if m := c.opts.Mail; m != nil && len(m.To) > 0 {
+		to := slices.Clone(m.To)
+		slices.Sort(to)
+		parts = append(parts, "mail "+strings.Join(to, "\n"))
+	}
+	return strings.Join(parts, "\n")
 }
 
 // armCrashOutput makes a new locked crash file in dir the runtime's crash
@@ -317,7 +339,16 @@ var runtimeErrors = []string{
 	"close of nil channel",
 	"close of closed channel",
 	"send on closed channel",
+	"makechan: size out of range",
+	"runtime: allocation size out of range",
+	"arg size to reflect.call more than 1GB",
+	"panic called with nil argument", // *runtime.PanicNilError
 }
+
+// runtimeErrorPrefixes begin the other runtime.Error texts without
+// "runtime error: ": *runtime.TypeAssertionError, and a value method
+// called through a nil pointer.
+var runtimeErrorPrefixes = []string{"interface conversion: ", "value method "}
 
 // parseCrash reads a crash text as the runtime prints it:
 //
@@ -344,9 +375,26 @@ func parseCrash(text string) crashReport {
 		// A fatal error's message goes to stderr only (golang/go#76859):
 		// the crash file starts with the goroutines. Anything else is
 		// not the runtime's text.
+		// A fault (SIGSEGV at an unmapped address) leaves its signal
+		// line before them.
 		i = 0
-		for i < len(lines) && strings.TrimSpace(lines[i]) == "" {
+		var signal []string
+		for i < len(lines) && (strings.TrimSpace(lines[i]) == "" || strings.HasPrefix(lines[i], "[signal ")) {
+			if strings.HasPrefix(lines[i], "[signal ") {
+				signal = append(signal, lines[i])
+			}
 			i++
+		}
+		// A fatal signal (SIGABRT, SIGQUIT, a SIGSEGV in C code) starts
+		// with its name, then "PC=…" and the like, then the goroutines.
+		if i < len(lines) && isSignalHeader(lines[i]) {
+			cr.value, cr.headline = lines[i], lines[i]
+			for i++; i < len(lines) && lines[i] != ""; i++ {
+				signal = append(signal, lines[i])
+			}
+			for i < len(lines) && strings.TrimSpace(lines[i]) == "" {
+				i++
+			}
 		}
 		if i == len(lines) || !strings.HasPrefix(lines[i], "goroutine ") && lines[i] != "runtime stack:" {
 			cr.typ, cr.value = "crash", strings.TrimSpace(text)
@@ -354,6 +402,7 @@ func parseCrash(text string) crashReport {
 			return cr
 		}
 		cr.typ = "fatal error"
+		cr.description = strings.Join(signal, "\n")
 	} else {
 		i = cr.parseHeader(lines, i)
 	}
@@ -404,8 +453,13 @@ func parseCrash(text string) crashReport {
 	}
 	cr.frames = frames
 	if cr.value == "" {
-		cr.value, cr.description = guessFatal(innermost)
+		var missing string
+		cr.value, missing = guessFatal(innermost)
 		cr.headline = "fatal error: " + cr.value
+		if cr.description != "" {
+			missing = cr.description + "\n" + missing
+		}
+		cr.description = missing
 	}
 	return cr
 }
@@ -425,7 +479,7 @@ func guessFatal(innermost event.Frame) (value, description string) {
 // to the blank line before the goroutines, and returns the index of that
 // blank line.
 func (cr *crashReport) parseHeader(lines []string, i int) int {
-	cr.headline = lines[i]
+	cr.headline = strings.TrimSuffix(lines[i], " [recovered, repanicked]")
 	// The header runs to the first blank line; each "panic:" starts a
 	// value, other lines continue it (a value with newlines) or are the
 	// signal line.
@@ -436,7 +490,10 @@ func (cr *crashReport) parseHeader(lines []string, i int) int {
 		l := lines[i]
 		switch t := strings.TrimLeft(l, "\t"); {
 		case strings.HasPrefix(t, "panic: "):
-			values = append(values, strings.TrimSuffix(t[len("panic: "):], " [recovered]"))
+			v := strings.TrimSuffix(t[len("panic: "):], " [recovered]")
+			// Go 1.25 on prints a value recovered and panicked again once.
+			v = strings.TrimSuffix(v, " [recovered, repanicked]")
+			values = append(values, v)
 		case strings.HasPrefix(t, "fatal error: "):
 			fatal = true
 			values = append(values, t[len("fatal error: "):])
@@ -459,6 +516,11 @@ func (cr *crashReport) parseHeader(lines []string, i int) int {
 				cr.typ = "runtime.Error"
 			}
 		}
+		for _, p := range runtimeErrorPrefixes {
+			if strings.HasPrefix(cr.value, p) {
+				cr.typ = "runtime.Error"
+			}
+		}
 	}
 	var desc []string
 	if len(values) > 1 {
@@ -466,6 +528,21 @@ func (cr *crashReport) parseHeader(lines []string, i int) int {
 	}
 	cr.description = strings.Join(append(desc, signal...), "\n")
 	return i
+}
+
+// isSignalHeader reports whether l is the runtime's first line for a
+// fatal signal: "SIGABRT: abort", "SIGSEGV: segmentation violation".
+func isSignalHeader(l string) bool {
+	name, _, ok := strings.Cut(l, ": ")
+	if !ok || len(name) < 4 || !strings.HasPrefix(name, "SIG") {
+		return false
+	}
+	for _, r := range name[3:] {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func isRuntimeFunc(f event.Frame) bool {

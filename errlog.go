@@ -3,6 +3,7 @@ package errlog
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/errlog/errlog/event"
 	"github.com/errlog/errlog/internal/clock"
 	"github.com/errlog/errlog/internal/settings"
+	"github.com/errlog/errlog/internal/values"
 	"github.com/errlog/errlog/internal/version"
 	"github.com/errlog/errlog/logfile"
 	"github.com/errlog/errlog/tracker"
@@ -536,6 +538,7 @@ func guardedOnError(f func(error)) func(error) {
 		folded, more = nil, 0
 		return fe
 	}
+	f = recoveredHook(f)
 	return func(err error) {
 		mu.Lock()
 		if busy {
@@ -566,6 +569,20 @@ func guardedOnError(f func(error)) func(error) {
 			return
 		}
 		mu.Unlock()
+	}
+}
+
+// recoveredHook calls f, and says on stderr, rather than crashing the
+// program from errlog's goroutine, that f panicked: OnDeliveryError is
+// the application's code, called from every sink's goroutine.
+func recoveredHook(f func(error)) func(error) {
+	return func(err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				fmt.Fprintf(os.Stderr, "errlog: Options.OnDeliveryError panicked: %s (reporting: %s)\n", values.Text(p), values.Text(err))
+			}
+		}()
+		f(err)
 	}
 }
 

@@ -699,6 +699,7 @@ func (c *core) deliver(j *job) {
 func (c *core) deliverTo(s EventSink, ev *event.Event) {
 	defer func() {
 		if p := recover(); p != nil {
+			c.lostReported()
 			c.onError(&DeliveryError{Sink: "sink", Op: "deliver", Err: fmt.Errorf("%T panicked: %v", s, p)})
 		}
 	}()
