@@ -1,6 +1,7 @@
 package errlog
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -153,6 +154,18 @@ func armCrashOutput(dir string, now time.Time) (*crashOutput, error) {
 	return co, nil
 }
 
+// onlyReported reports whether the crash file at path holds only
+// Recover's lines: a panic it reported was recovered further up, and the
+// process did not crash.
+func onlyReported(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	_, rest := splitReported(b)
+	return len(rest) == 0
+}
+
 // release drops one Handler's hold on co. The last one takes it off the
 // list, gives the runtime's crash output back to the entry below when co
 // was on top (none when the list is empty), and deletes co's file, empty
@@ -176,10 +189,39 @@ func (co *crashOutput) release() {
 		}
 		setCrashOutput(prev) //nolint:errcheck // it worked for the same files before
 	}
-	if fi, err := co.f.Stat(); err == nil && fi.Size() == 0 {
+	if fi, err := co.f.Stat(); err == nil && (fi.Size() == 0 || onlyReported(co.f.Name())) {
 		os.Remove(co.f.Name())
 	}
 	co.f.Close()
+}
+
+// reportedPrefix starts a line that Recover writes into the armed crash
+// file before it panics again with a value it has reported: the crash
+// that may follow is not reported a second time (one failure, one
+// report). The value is quoted, as the runtime will print it.
+const reportedPrefix = "errlog: reported before panicking again: "
+
+// markReported writes v's text into the crash file armed on top, for
+// pickUpCrashes to know the crash it may end in as reported.
+func markReported(v any) {
+	crashOutputs.Lock()
+	defer crashOutputs.Unlock()
+	if n := len(crashOutputs.list); n > 0 {
+		crashOutputs.list[n-1].f.WriteString(reportedPrefix + strconv.Quote(values.Text(v)) + "\n")
+	}
+}
+
+// splitReported takes Recover's lines out of a crash file's text: the
+// values reported already, and the runtime's text.
+func splitReported(text []byte) (reported []string, rest []byte) {
+	for bytes.HasPrefix(text, []byte(reportedPrefix)) {
+		line, after, _ := bytes.Cut(text, []byte("\n"))
+		if v, err := strconv.Unquote(string(line[len(reportedPrefix):])); err == nil {
+			reported = append(reported, v)
+		}
+		text = after
+	}
+	return reported, text
 }
 
 // pickUpCrashes turns every crash file of a dead process in dir into an
@@ -216,7 +258,10 @@ func (c *core) pickUpCrashes(dir string) {
 			c.onError(fmt.Errorf("errlog: crash reports: %w", err))
 			continue
 		}
-		if len(text) == 0 { // a clean exit
+		reported, text := splitReported(text)
+		if len(text) == 0 || slices.Contains(reported, parseCrash(string(text)).value) {
+			// A clean exit; or a crash by a panic Recover reported and
+			// panicked again with: told once, before the crash.
 			os.Remove(path)
 			f.Close()
 			continue

@@ -1,6 +1,7 @@
 package errlog
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -113,5 +114,26 @@ func TestCrashFilePID(t *testing.T) {
 	for _, bad := range []string{"crash-x-1.txt", "crash-12.txt", "errlog-spool.lock", "crash-1-2.tmp"} {
 		_, ok := crashFilePID(bad)
 		assert.False(t, ok, bad)
+	}
+}
+
+// Recover's lines in a crash file: the crash of the value it reported is
+// known as told; another crash after it (the repanic recovered further up,
+// then something else) is not.
+func TestSplitReported(t *testing.T) {
+	crash := "panic: boom [recovered, repanicked]\n\ngoroutine 1 [running]:\nmain.main()\n\t/app/main.go:9 +0x25\n"
+	reported, rest := splitReported([]byte(reportedPrefix + strconv.Quote("boom") + "\n" + crash))
+	if len(reported) != 1 || reported[0] != "boom" || string(rest) != crash {
+		t.Fatalf("split: %q, %q", reported, rest)
+	}
+	if v := parseCrash(string(rest)).value; v != "boom" {
+		t.Errorf("the crash's value %q, want the reported one", v)
+	}
+	reported, rest = splitReported([]byte(reportedPrefix + strconv.Quote("earlier \"one\"\n") + "\n"))
+	if len(reported) != 1 || reported[0] != "earlier \"one\"\n" || len(rest) != 0 {
+		t.Errorf("a marker alone: %q, %q (a recovered repanic, no crash)", reported, rest)
+	}
+	if reported, rest := splitReported([]byte(crash)); reported != nil || string(rest) != crash {
+		t.Errorf("no marker: %q, %q", reported, rest)
 	}
 }

@@ -92,19 +92,19 @@ func TestCrashReportFaultAddress(t *testing.T) {
 	assert.NotContains(t, ex.Value, "goroutine 1", "the value is not the whole crash text")
 }
 
-// errlog.Recover reports the panic and panics again; since Go 1.25 the
-// runtime prints such a panic once, as "panic: v [recovered, repanicked]".
-// The crash report keeps the runtime's note in its value and title.
+// A panic the program recovers and panics again with: since Go 1.25 the
+// runtime prints it once, as "panic: v [recovered, repanicked]". The
+// crash report kept the runtime's note in its value and title. (Through
+// errlog.Recover, which reports it first, the crash is not reported
+// again: TestRecoverRepanicOneReport.)
 func TestCrashReportRepanicValue(t *testing.T) {
 	bin := buildChild(t, "crashprog", false)
 	spool := t.TempDir()
-	require.Equal(t, 2, runCrashChild(t, bin, spool, trackertest.DeadDSN(t), "crash", "repanic"))
-	evs := nextStartEvents(t, spool, trackertest.NewFake(t), 2)
-	require.Len(t, evs, 2, "Recover's report (spooled) and the crash report")
-	for _, ev := range evs {
-		assert.Equal(t, "repanicked boom", ev.Exception[0].Value, "level %s", ev.Level)
-		assert.NotContains(t, ev.Message(), "repanicked]", "level %s", ev.Level)
-	}
+	require.Equal(t, 2, runCrashChild(t, bin, spool, trackertest.DeadDSN(t), "crash", "repanicplain"))
+	evs := nextStartEvents(t, spool, trackertest.NewFake(t), 1)
+	require.Len(t, evs, 1, "the crash report")
+	assert.Equal(t, "repanicked boom", evs[0].Exception[0].Value)
+	assert.NotContains(t, evs[0].Message(), "repanicked]")
 }
 
 // A crash report picked up by a start whose tracker is down is sent by
@@ -199,4 +199,35 @@ func TestCrashReportOtherProgramsSpool(t *testing.T) {
 	// The shop's next start sends it to the shop's project.
 	shop := trackertest.NewFake(t)
 	assert.Len(t, nextStartEvents(t, spool, shop, 1), 1, "the shop's crash, to the shop")
+}
+
+// errlog.Recover reports a panic, then panics again: the program crashes,
+// and its crash file would be a second report of the same failure at the
+// next start, a second mail (one failure, one report).
+func TestRecoverRepanicOneReport(t *testing.T) {
+	bin := buildChild(t, "crashprog", false)
+	spool, mails := t.TempDir(), t.TempDir()
+	cmd := exec.Command(bin, "crash", "repanic")
+	cmd.Env = append(childEnv(os.Environ()), "ERRLOG_SPOOL_DIR="+spool, "ERRLOG_MAIL_DIR="+mails, "ERRLOG_MAIL_TO=ops@example.com")
+	_ = cmd.Run()
+	first, _ := filepath.Glob(filepath.Join(mails, "*"))
+	t.Logf("mails after the crash: %v", first)
+	cmd = exec.Command(bin, "recover", "plain") // the next start, a clean run
+	cmd.Env = append(childEnv(os.Environ()), "ERRLOG_SPOOL_DIR="+spool, "ERRLOG_MAIL_DIR="+mails, "ERRLOG_MAIL_TO=ops@example.com")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	all, _ := filepath.Glob(filepath.Join(mails, "*"))
+	var about []string
+	for _, m := range all {
+		b, _ := os.ReadFile(m)
+		if strings.Contains(string(b), "repanicked boom") {
+			about = append(about, filepath.Base(m))
+		}
+	}
+	for _, m := range about {
+		b, _ := os.ReadFile(filepath.Join(mails, m))
+		subj, _, _ := strings.Cut(string(b[strings.Index(string(b), "Subject:"):]), "\n")
+		t.Logf("%s: %s", m, subj)
+	}
+	assert.Len(t, about, 1, "mails about the one repanicked panic: %v", about)
 }

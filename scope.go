@@ -273,6 +273,9 @@ func newPanicError(v any) *PanicError {
 func Recover(ctx context.Context) {
 	if v := recover(); v != nil {
 		reportPanic(ctx, slog.Default().Handler(), newPanicError(v), true)
+		// Reported: should this panic end the program, its crash report
+		// at the next start would be a second report of one failure.
+		markReported(v)
 		panic(v)
 	}
 }

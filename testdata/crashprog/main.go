@@ -41,6 +41,9 @@ func fail(kind string) {
 	case "repanic":
 		defer errlog.Recover(context.Background())
 		panic("repanicked boom")
+	case "repanicplain": // recovered and panicked again by the program itself
+		defer func() { panic(recover()) }()
+		panic("repanicked boom")
 	case "deferpanic":
 		defer func() { panic("second boom in defer") }()
 		panic("first boom")
