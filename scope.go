@@ -272,10 +272,14 @@ func newPanicError(v any) *PanicError {
 //	defer errlog.Recover(ctx)
 func Recover(ctx context.Context) {
 	if v := recover(); v != nil {
-		reportPanic(ctx, slog.Default().Handler(), newPanicError(v), true)
-		// Reported: should this panic end the program, its crash report
-		// at the next start would be a second report of one failure.
-		markReported(v)
+		// Delivered: should this panic end the program, its crash
+		// report at the next start would be a second report of one
+		// failure. Not delivered in time (a tracker down, the report
+		// only spooled or still queued), the crash report stays: a
+		// failure told twice rather than maybe never.
+		if reportPanic(ctx, slog.Default().Handler(), newPanicError(v), true) {
+			markReported(v)
+		}
 		panic(v)
 	}
 }
@@ -299,7 +303,7 @@ func Go(ctx context.Context, f func(ctx context.Context)) {
 
 // reportPanic logs pe; with flush, it waits (up to two seconds) for the
 // sinks to deliver, because the panic is about to end the program.
-func reportPanic(ctx context.Context, h slog.Handler, pe *PanicError, flush bool) {
+func reportPanic(ctx context.Context, h slog.Handler, pe *PanicError, flush bool) (delivered bool) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -313,8 +317,9 @@ func reportPanic(ctx context.Context, h slog.Handler, pe *PanicError, flush bool
 		_ = h.Handle(ctx, r)
 	}
 	if flush {
-		flushAfterPanic(ctx, h)
+		return flushAfterPanic(ctx, h)
 	}
+	return false
 }
 
 // panicFlushTimeout bounds the flush after a panic: two seconds, lowered
@@ -324,7 +329,7 @@ var panicFlushTimeout = 2 * time.Second
 // flushAfterPanic waits, up to two seconds in all, for the Handler that h
 // is or wraps (HandlerOf) to deliver; when h hides it
 // (slog.NewMultiHandler), for every open Handler, as errlog.Flush does.
-func flushAfterPanic(ctx context.Context, h slog.Handler) {
+func flushAfterPanic(ctx context.Context, h slog.Handler) (delivered bool) {
 	var cs []*core
 	if eh := HandlerOf(h); eh != nil {
 		cs = []*core{eh.c}
@@ -338,14 +343,20 @@ func flushAfterPanic(ctx context.Context, h slog.Handler) {
 	// At once, so that one Handler whose sink hangs cannot use up the
 	// others' time.
 	var wg sync.WaitGroup
+	var failed atomic.Bool
 	for _, c := range cs {
 		wg.Add(1)
 		go func(c *core) {
 			defer wg.Done()
-			if err := c.flush(fctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			err := c.flush(fctx)
+			if err != nil {
+				failed.Store(true)
+			}
+			if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 				c.onError(&DeliveryError{Sink: "handler", Op: "flush after panic", Err: err})
 			}
 		}(c)
 	}
 	wg.Wait()
+	return len(cs) > 0 && !failed.Load()
 }
