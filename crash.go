@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/errlog/errlog/event"
@@ -283,7 +284,7 @@ func (c *core) pickUpCrashes(dir string) {
 	c.crashes.Add(1)
 	go func() {
 		defer c.crashes.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), crashFlushTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(crashFlushTimeout.Load()))
 		defer cancel()
 		err := c.flush(ctx)
 		for _, f := range taken {
@@ -298,8 +299,13 @@ func (c *core) pickUpCrashes(dir string) {
 	}()
 }
 
-// crashFlushTimeout bounds the wait for the sinks to take crash reports.
-var crashFlushTimeout = DefaultFlushTimeout
+// crashFlushTimeout bounds the wait for the sinks to take crash reports;
+// lowered by tests, read on the crash reports' goroutine.
+var crashFlushTimeout = func() *atomic.Int64 {
+	var d atomic.Int64
+	d.Store(int64(DefaultFlushTimeout))
+	return &d
+}()
 
 // sameFile reports whether f is still the file at path: another process
 // may have delivered and deleted it between our open and our lock.

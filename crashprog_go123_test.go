@@ -113,9 +113,7 @@ func TestCrashReportTrackerDownAtNextStart(t *testing.T) {
 	bin := buildChild(t, "crashprog", false)
 	spool := t.TempDir()
 	require.Equal(t, 2, runCrashChild(t, bin, spool, trackertest.DeadDSN(t), "crash", "plain"))
-	old := crashFlushTimeout
-	crashFlushTimeout = 500 * time.Millisecond
-	defer func() { crashFlushTimeout = old }()
+	defer crashFlushTimeout.Store(crashFlushTimeout.Swap(int64(500 * time.Millisecond)))
 	h := NewHandler(Options{Console: io.Discard, SpoolDir: spool, CrashReports: true,
 		Tracker: &tracker.Options{DSN: trackertest.DeadDSN(t)}})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)

@@ -91,9 +91,7 @@ func TestDeadlinesHoldWithSilentPeers(t *testing.T) {
 					}
 				})
 
-				old := flushTimeout
-				flushTimeout = 300 * time.Millisecond
-				defer func() { flushTimeout = old }()
+				defer flushTimeout.Store(flushTimeout.Swap(int64(300 * time.Millisecond)))
 				within(t, "errlog.Flush(Background) with DefaultFlushTimeout 300ms", 300*time.Millisecond+grace, func() {
 					Flush(context.Background())
 				})
@@ -102,9 +100,7 @@ func TestDeadlinesHoldWithSilentPeers(t *testing.T) {
 					prev := slog.Default()
 					slog.SetDefault(logger)
 					defer slog.SetDefault(prev)
-					oldPanic := panicFlushTimeout
-					panicFlushTimeout = 300 * time.Millisecond // 2 s in use
-					defer func() { panicFlushTimeout = oldPanic }()
+					defer panicFlushTimeout.Store(panicFlushTimeout.Swap(int64(300 * time.Millisecond))) // 2 s in use
 					within(t, "Recover (300ms)", 300*time.Millisecond+grace, func() {
 						defer func() { recover() }()
 						func() {

@@ -763,10 +763,17 @@ func boundedContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {
 		return ctx, func() {}
 	}
-	return context.WithTimeout(ctx, flushTimeout)
+	return context.WithTimeout(ctx, time.Duration(flushTimeout.Load()))
 }
 
-var flushTimeout = DefaultFlushTimeout // lowered by tests
+// flushTimeout is DefaultFlushTimeout, lowered by tests: atomic, since a
+// Handler collected meanwhile closes on a finalizer's goroutine, which
+// reads it while a test sets it.
+var flushTimeout = func() *atomic.Int64 {
+	var d atomic.Int64
+	d.Store(int64(DefaultFlushTimeout))
+	return &d
+}()
 
 // Flush returns when every event handled so far has been given to the
 // sinks and each sink has flushed, or when ctx is done (after

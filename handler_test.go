@@ -442,8 +442,7 @@ func (s *hangingSink) Close(ctx context.Context) error { return s.Flush(ctx) }
 // A dead sink cannot keep `defer errlog.Flush(context.Background())` from
 // returning: a context without deadline gets DefaultFlushTimeout.
 func TestFlushWithoutDeadlineIsBounded(t *testing.T) {
-	defer func(d time.Duration) { flushTimeout = d }(flushTimeout)
-	flushTimeout = 200 * time.Millisecond
+	defer flushTimeout.Store(flushTimeout.Swap(int64(200 * time.Millisecond)))
 	h := NewHandler(Options{Console: io.Discard, Sinks: []EventSink{&hangingSink{}}})
 	slog.New(h).Error("x")
 	start := time.Now()

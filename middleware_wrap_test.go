@@ -234,9 +234,7 @@ func TestRecoverFlushesEveryHandlerAtOnce(t *testing.T) {
 	eh := NewHandler(Options{Console: io.Discard, Sinks: []EventSink{sink}})
 	defer eh.Close(context.Background())
 	setDefaultHandler(t, addField{eh})
-	old := panicFlushTimeout
-	panicFlushTimeout = 300 * time.Millisecond // 2 s in use
-	defer func() { panicFlushTimeout = old }()
+	defer panicFlushTimeout.Store(panicFlushTimeout.Swap(int64(300 * time.Millisecond))) // 2 s in use
 	start := time.Now()
 	func() {
 		defer func() { _ = recover() }()

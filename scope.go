@@ -324,7 +324,11 @@ func reportPanic(ctx context.Context, h slog.Handler, pe *PanicError, flush bool
 
 // panicFlushTimeout bounds the flush after a panic: two seconds, lowered
 // by tests. A real-time deadline: the program is about to end.
-var panicFlushTimeout = 2 * time.Second
+var panicFlushTimeout = func() *atomic.Int64 {
+	var d atomic.Int64
+	d.Store(int64(2 * time.Second))
+	return &d
+}()
 
 // flushAfterPanic waits, up to two seconds in all, for the Handler that h
 // is or wraps (HandlerOf) to deliver; when h hides it
@@ -338,7 +342,7 @@ func flushAfterPanic(ctx context.Context, h slog.Handler) (delivered bool) {
 	}
 	// The request's own context may be cancelled already (the client went
 	// away, the server shuts down): the report must still go out.
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), panicFlushTimeout)
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Duration(panicFlushTimeout.Load()))
 	defer cancel()
 	// At once, so that one Handler whose sink hangs cannot use up the
 	// others' time.
