@@ -57,6 +57,13 @@ func single(raw []byte, keys ...string) []byte {
 	if len(t) == 0 || t[0] != '{' {
 		return raw
 	}
+	if i := ws(t, 1); bytes.HasPrefix(t[i:], []byte(`"values"`)) {
+		// {"values": …} as every SDK writes it, first: no scan of the
+		// whole interface (4 µs for 30 frames) on every event's way in.
+		if j := ws(t, i+len(`"values"`)); j < len(t) && t[j] == ':' {
+			return raw
+		}
+	}
 	elem, values := false, false
 	if scanObject(t, func(key, _ []byte) {
 		values = values || string(key) == "values"
